@@ -1,0 +1,59 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Settings every Swift target of the package shares.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "w2vcache",
+    products: [
+        .executable(name: "w2vcache", targets: ["w2vcache"]),
+        .library(name: "VectorCache", targets: ["VectorCache"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries from Debian: libleveldb-dev (no .pc file) and zlib1g-dev.
+        .systemLibrary(name: "CLevelDB", providers: [.apt(["libleveldb-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "CAtomicRename"),
+
+        .target(name: "LevelDB", dependencies: ["CLevelDB"], swiftSettings: swiftSettings),
+        .target(name: "Word2Vec", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        .target(name: "NumPyFormat", swiftSettings: swiftSettings),
+        .target(
+            name: "Configuration",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "VectorCache",
+            dependencies: ["LevelDB", "Word2Vec", "Configuration", "CAtomicRename"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "w2vcache",
+            dependencies: [
+                "VectorCache", "Word2Vec", "Configuration", "LevelDB", "NumPyFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"], swiftSettings: swiftSettings),
+        .testTarget(name: "LevelDBTests", dependencies: ["LevelDB"], swiftSettings: swiftSettings),
+        .testTarget(name: "Word2VecTests", dependencies: ["Word2Vec"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VectorCacheTests",
+            dependencies: ["VectorCache", "Word2Vec", "LevelDB", "Configuration"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "w2vcacheTests", dependencies: ["w2vcache", "Word2Vec"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,130 @@
+import CLevelDB
+
+/// An open LevelDB database: the single owner of a `leveldb_t` handle.
+///
+/// LevelDB's handle is safe to use from several threads at once, so a `Database` is `Sendable`. The handle is closed
+/// when the last reference goes away; iterators and snapshots hold a reference, so they are always released first.
+/// LevelDB lets only one process open a directory: a second open fails with ``LevelDBError/Kind/inUse``.
+public final class Database: @unchecked Sendable {
+    let handle: OpaquePointer
+    private let nativeOptions: NativeOptions
+    private let readOptions: OpaquePointer
+    private let writeOptions: OpaquePointer
+    private let syncWriteOptions: OpaquePointer
+    /// The directory the database lives in.
+    public let path: String
+
+    /// Opens (or, with ``Options/createIfMissing``, creates) the database in directory `path`.
+    /// - throws: ``LevelDBError``, whose kind is ``LevelDBError/Kind/inUse`` when another process holds the lock.
+    public init(path: String, options: Options = Options()) throws {
+        self.path = path
+        let native = NativeOptions(options)
+        nativeOptions = native
+        let opened = try LevelDBError.check { error in leveldb_open(native.options, path, error) }
+        guard let opened else { throw LevelDBError(kind: .unknown, message: "leveldb_open returned no handle for \(path)") }
+        handle = opened
+        readOptions = leveldb_readoptions_create()
+        writeOptions = leveldb_writeoptions_create()
+        syncWriteOptions = leveldb_writeoptions_create()
+        leveldb_writeoptions_set_sync(syncWriteOptions, 1)
+    }
+
+    deinit {
+        leveldb_close(handle)
+        leveldb_readoptions_destroy(readOptions)
+        leveldb_writeoptions_destroy(writeOptions)
+        leveldb_writeoptions_destroy(syncWriteOptions)
+    }
+
+    /// Lends the value stored under `key` to `body` without copying it (`nil` when the key is absent).
+    ///
+    /// An empty value is an empty buffer, not `nil`. The buffer is only valid inside `body`.
+    /// - throws: ``LevelDBError`` on a read failure, or what `body` throws.
+    public func withValue<R>(
+        forKey key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> R
+    ) throws -> R {
+        var length = 0
+        let value = try LevelDBError.check { error in
+            leveldb_get(
+                handle, readOptions, key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count, &length, error)
+        }
+        guard let value else { return try body(nil) }
+        defer { leveldb_free(value) }
+        return try body(UnsafeRawBufferPointer(start: value, count: length))
+    }
+
+    /// Lends the value stored under `key` to `body` without copying it (`nil` when the key is absent).
+    public func withValue<R>(forKey key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        try key.withUnsafeBytes { try withValue(forKey: $0, body) }
+    }
+
+    /// A copy of the value stored under `key`, or `nil` when the key is absent.
+    public func get(_ key: [UInt8]) throws -> [UInt8]? {
+        try withValue(forKey: key) { $0.map { Array($0) } }
+    }
+
+    /// Stores `value` under `key`; with `sync`, the write reaches the disk before this returns.
+    public func put(_ key: [UInt8], _ value: [UInt8], sync: Bool = false) throws {
+        let batch = WriteBatch()
+        batch.put(key: key, value: value)
+        try write(batch, sync: sync)
+    }
+
+    /// Removes `key` (not an error if it is absent).
+    public func delete(_ key: [UInt8], sync: Bool = false) throws {
+        let batch = WriteBatch()
+        batch.delete(key: key)
+        try write(batch, sync: sync)
+    }
+
+    /// Applies every operation of `batch` atomically.
+    public func write(_ batch: WriteBatch, sync: Bool = false) throws {
+        try LevelDBError.check { error in
+            leveldb_write(handle, sync ? syncWriteOptions : writeOptions, batch.handle, error)
+        }
+    }
+
+    /// A cursor over all keys, optionally as of `snapshot`.
+    /// - Parameters:
+    ///   - verifyChecksums: check every block's checksum while reading (for integrity checks).
+    ///   - fillCache: keep the blocks read in the block cache (turn off for full scans).
+    public func makeIterator(snapshot: Snapshot? = nil, verifyChecksums: Bool = false, fillCache: Bool = true) -> Iterator {
+        Iterator(database: self, snapshot: snapshot, verifyChecksums: verifyChecksums, fillCache: fillCache)
+    }
+
+    /// A consistent view of the database as it is now.
+    public func makeSnapshot() -> Snapshot {
+        Snapshot(database: self)
+    }
+
+    /// A LevelDB property such as `leveldb.stats` or `leveldb.num-files-at-level0`, or `nil` if unknown.
+    public func property(_ name: String) -> String? {
+        guard let value = leveldb_property_value(handle, name) else { return nil }
+        defer { leveldb_free(value) }
+        return String(cString: value)
+    }
+
+    /// The number of table files at `level` (0...6).
+    public func fileCount(atLevel level: Int) -> Int {
+        property("leveldb.num-files-at-level\(level)").flatMap { Int($0) } ?? 0
+    }
+
+    /// Compacts the key range `[start, end]`; `nil` bounds mean the whole database.
+    public func compactRange(start: [UInt8]? = nil, end: [UInt8]? = nil) {
+        func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafePointer<CChar>?, Int) -> R) -> R {
+            guard let bytes else { return body(nil, 0) }
+            return bytes.withUnsafeBytes { body($0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+        }
+        withOptionalBytes(start) { s, sLength in
+            withOptionalBytes(end) { e, eLength in
+                leveldb_compact_range(handle, s, sLength, e, eLength)
+            }
+        }
+    }
+
+    /// Deletes the database in directory `path` and its files.
+    public static func destroy(path: String) throws {
+        let options = NativeOptions(Options())
+        try LevelDBError.check { leveldb_destroy_db(options.options, path, $0) }
+    }
+}

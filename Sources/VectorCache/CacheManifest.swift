@@ -1,0 +1,55 @@
+import Word2Vec
+
+/// What a cache holds and how it was built, stored as JSON under ``CacheKeys/manifest``.
+public struct CacheManifest: Codable, Sendable, Equatable {
+    /// The version of the on-disk layout this tool writes.
+    public static let currentFormatVersion = 1
+
+    public var formatVersion: Int
+    public var dimension: Int
+    /// Pretrained word vectors stored (out-of-vocabulary vectors added later are counted in `oovCount`).
+    public var wordCount: Int
+    public var oovCount: Int
+    public var source: Source
+    public var options: BuildOptionsRecord
+    public var statistics: Statistics
+    public var toolVersion: String
+    /// ISO 8601, UTC.
+    public var builtAt: String
+    public var buildSeconds: Double
+
+    /// The file the vectors came from.
+    public struct Source: Codable, Sendable, Equatable {
+        public var name: String
+        public var size: UInt64
+        /// CRC-32 of the file as stored on disk, as `crc32` and gzip compute it, in hex.
+        public var crc32: String
+        public var format: Word2VecFormat
+        public var gzip: Bool
+        /// The count the header announced (`nil` for GloVe files).
+        public var headerCount: Int?
+    }
+
+    /// The options the build ran with.
+    public struct BuildOptionsRecord: Codable, Sendable, Equatable {
+        public var limit: Int?
+        /// The file of `--only-words`, and how many distinct words it listed.
+        public var onlyWordsFile: String?
+        public var onlyWordsCount: Int?
+        public var nonFinite: NonFinitePolicy
+        public var invalidUTF8: InvalidUTF8Policy
+    }
+
+    /// What the build met in the file.
+    public struct Statistics: Codable, Sendable, Equatable {
+        public var recordsRead: Int
+        /// Words seen again after their first occurrence (the first wins, as in gensim).
+        public var duplicates: Int
+        public var nonFinite: Int
+        public var nonFiniteSkipped: Int
+        public var invalidUTF8: Int
+        public var invalidUTF8Skipped: Int
+        /// Records passed over because `--only-words` did not list them.
+        public var notListed: Int
+    }
+}

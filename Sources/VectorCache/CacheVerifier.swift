@@ -1,0 +1,84 @@
+import LevelDB
+import Word2Vec
+
+/// The outcome of a full integrity check.
+public struct VerifyReport: Sendable {
+    public var wordsChecked = 0
+    public var oovMarkers = 0
+    public var metadataKeys = 0
+    /// Human-readable problems, the first ``VerifyReport/maxProblems`` of them.
+    public var problems: [String] = []
+    /// All problems, including those not listed.
+    public var problemCount = 0
+
+    public static let maxProblems = 20
+    public var isHealthy: Bool { problemCount == 0 }
+
+    mutating func problem(_ text: String) {
+        problemCount += 1
+        if problems.count < Self.maxProblems { problems.append(text) }
+    }
+}
+
+extension VectorCache {
+    /// Reads every entry with LevelDB's block checksums on and checks it against the manifest: each word's value
+    /// is `dimension` finite float32 (unless the build kept non-finite ones), each out-of-vocabulary marker has its
+    /// vector, and the counts add up.
+    /// - Parameter progress: called with the number of entries read, every 65,536 entries.
+    public func verify(progress: (Int) -> Void = { _ in }) -> VerifyReport {
+        var report = VerifyReport()
+        let iterator = database.makeIterator(verifyChecksums: true, fillCache: false)
+        let allowNonFinite = manifest.options.nonFinite == .keep
+        var entries = 0
+        iterator.seekToFirst()
+        while iterator.isValid {
+            entries += 1
+            if entries & 0xFFFF == 0 { progress(entries) }
+            iterator.withKey { key in
+                if CacheKeys.isWord(key) {
+                    report.wordsChecked += 1
+                    iterator.withValue { value in
+                        if value.count != vectorBytes {
+                            report.problem("\"\(String(decoding: key, as: UTF8.self))\": value is \(value.count) bytes; expected \(vectorBytes) (\(manifest.dimension) float32)")
+                        } else if !allowNonFinite && !Self.isFinite(value) {
+                            report.problem("\"\(String(decoding: key, as: UTF8.self))\": vector holds NaN or infinity")
+                        }
+                    }
+                } else if key.starts(with: CacheKeys.oovPrefix) {
+                    report.oovMarkers += 1
+                    let word = Array(key.dropFirst(CacheKeys.oovPrefix.count))
+                    if (try? contains(word)) != true {
+                        report.problem("out-of-vocabulary marker for \"\(String(decoding: word, as: UTF8.self))\" has no vector")
+                    }
+                } else {
+                    report.metadataKeys += 1
+                }
+            }
+            iterator.next()
+        }
+        do {
+            try iterator.checkError()
+        } catch {
+            report.problem("LevelDB reports damage: \(error)")
+        }
+        let expected = manifest.wordCount + manifest.oovCount
+        if report.wordsChecked != expected {
+            report.problem("the cache holds \(report.wordsChecked) words; the manifest says \(manifest.wordCount) pretrained + \(manifest.oovCount) out-of-vocabulary = \(expected)")
+        }
+        if report.oovMarkers != manifest.oovCount {
+            report.problem("the cache holds \(report.oovMarkers) out-of-vocabulary markers; the manifest says \(manifest.oovCount)")
+        }
+        return report
+    }
+
+    static func isFinite(_ vector: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        while index + 4 <= vector.count {
+            if vector.loadUnaligned(fromByteOffset: index, as: UInt32.self).littleEndian & 0x7F80_0000 == 0x7F80_0000 {
+                return false
+            }
+            index += 4
+        }
+        return true
+    }
+}

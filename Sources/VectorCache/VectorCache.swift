@@ -1,0 +1,101 @@
+import Foundation
+import LevelDB
+
+/// An open cache: word vectors and metadata in one LevelDB directory.
+///
+/// Reads are safe from several threads at once. Only one process can open a cache; a second one gets
+/// ``CacheError/Kind/inUse``.
+public final class VectorCache: Sendable {
+    public let path: String
+    public let database: Database
+    public let manifest: CacheManifest
+    /// Bytes in one vector.
+    public var vectorBytes: Int { manifest.dimension * 4 }
+
+    /// Opens the cache at `path`.
+    /// - throws: ``CacheError`` that says what to do: no cache yet, in use, not a w2vcache cache, damaged.
+    public init(path: String, options: Options = Options()) throws {
+        self.path = path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CacheError(.missing, "no cache at \(path); create one with `w2vcache build --vectors FILE --db \(path)`")
+        }
+        guard isDirectory.boolValue, FileManager.default.fileExists(atPath: path + "/CURRENT") else {
+            throw CacheError(.notACache, "\(path) is not a LevelDB cache (no CURRENT file); build one with `w2vcache build --vectors FILE --db \(path)`")
+        }
+        var options = options
+        options.createIfMissing = false
+        do {
+            database = try Database(path: path, options: options)
+        } catch let error as LevelDBError {
+            throw CacheError.from(error, path: path)
+        }
+        let manifest: CacheManifest? = try Self.readManifest(database, path: path)
+        guard let manifest else {
+            throw CacheError(.notACache, "\(path) is a LevelDB database but has no w2vcache manifest; build it with `w2vcache build`")
+        }
+        guard manifest.formatVersion == CacheManifest.currentFormatVersion else {
+            throw CacheError(.incompatible, "\(path) has cache format \(manifest.formatVersion); this tool reads format \(CacheManifest.currentFormatVersion): rebuild it")
+        }
+        self.manifest = manifest
+    }
+
+    private static func readManifest(_ database: Database, path: String) throws -> CacheManifest? {
+        do {
+            return try database.withValue(forKey: CacheKeys.manifest) { bytes in
+                try bytes.map { try ManifestCoding.decode(CacheManifest.self, from: $0) }
+            }
+        } catch let error as LevelDBError {
+            throw CacheError.from(error, path: path)
+        } catch {
+            throw CacheError(.corrupt, "the manifest of \(path) cannot be read (\(error)); rebuild the cache")
+        }
+    }
+
+    /// Lends the stored bytes of `word`'s vector (`dimension` little-endian float32) to `body`, or `nil`.
+    public func withVectorBytes<R>(for word: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        guard word.first != CacheKeys.reservedPrefix else { return try body(nil) }
+        do {
+            return try database.withValue(forKey: word, body)
+        } catch let error as LevelDBError {
+            throw CacheError.from(error, path: path)
+        }
+    }
+
+    /// The vector of `word`, or `nil` if the cache does not hold it.
+    public func vector(for word: String) throws -> [Float]? {
+        try withVectorBytes(for: Array(word.utf8)) { bytes in
+            bytes.map { Self.floats(from: $0) }
+        }
+    }
+
+    /// Whether the cache holds `word`.
+    public func contains(_ word: [UInt8]) throws -> Bool {
+        try withVectorBytes(for: word) { $0 != nil }
+    }
+
+    /// Whether `word`'s vector was made up for an out-of-vocabulary word rather than read from the vectors file.
+    public func isOutOfVocabulary(_ word: [UInt8]) throws -> Bool {
+        do {
+            return try database.withValue(forKey: CacheKeys.oovMarker(for: word)) { $0 != nil }
+        } catch let error as LevelDBError {
+            throw CacheError.from(error, path: path)
+        }
+    }
+
+    /// Decodes little-endian float32 bytes.
+    public static func floats(from bytes: UnsafeRawBufferPointer) -> [Float] {
+        (0..<(bytes.count / 4)).map {
+            Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+        }
+    }
+
+    /// The on-disk size of the cache directory, in bytes.
+    public func diskSize() -> UInt64 {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return files.reduce(0) { total, name in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + name)
+            return total + ((attributes?[.size] as? NSNumber)?.uint64Value ?? 0)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+/// A small, deterministic vectors file shaped like GoogleNews: common words, capitalised words, `_` phrases and
+/// `#` digit forms first, then made-up words; float32 values rounded as GoogleNews's are.
+///
+/// It lets the project run its main job with no download. The vectors carry no meaning.
+public enum SampleVectors {
+    /// Words every sample file starts with, in this order.
+    public static let seedWords: [String] = """
+        </s> in for that is on ## The with said was the at not as it be from by are I have he will has #### his an \
+        this or their who they but $ had year were we more ### up been you its one about would which out can It all \
+        also two after first He new there when last people Mr time than into percent some over other if just only \
+        year_old could He_said like what said_the state do because school his_own New_York United_States \
+        Wall_Street Los_Angeles San_Francisco per_cent In This But A They We She It_is There_is \
+        Confidence confidence king queen man woman prince princess Paris France London England Berlin Germany \
+        Tokyo Japan computer software data network market stock price prices shares company companies bank \
+        banks government president minister economy economic growth rate rates interest inflation \
+        good bad great better best worse worst high low big small large long short old young early late \
+        go goes going went gone make makes made take took taken get got see saw seen know knew known \
+        think thought say says tell told give gave given find found work works worked call called \
+        ask asked need needed feel felt become became leave left put mean meant keep kept let begin began \
+        seem seemed help helped show showed hear heard play played run ran move moved live lived believe \
+        day days week weeks month months years today tomorrow yesterday morning night evening \
+        city country world home house family children child student students teacher teachers \
+        money business group problem problems fact hand hands part place case point number numbers \
+        #.# ##.# #,### ##,### ###,### #.## ##.## ### #### #### ## # \
+        Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April June July \
+        August September October November December Chicago Boston Texas California Washington \
+        well_known long_term high_school vice_president prime_minister chief_executive \
+        café naïve résumé Zürich São_Paulo Москва 東京
+        """.split(separator: " ").map(String.init)
+
+    /// The sample's words: ``seedWords`` without repeats, then made-up words until there are `count`.
+    public static func words(count: Int, seed: UInt64) -> [String] {
+        var seen = Set<String>()
+        var words: [String] = []
+        for word in seedWords where words.count < count && seen.insert(word).inserted { words.append(word) }
+        let syllables = ["ka", "ro", "mi", "sen", "ta", "lu", "ber", "do", "vi", "nel", "os", "tri", "pa", "gan", "el", "ur"]
+        var random = SplitMix64(seed: seed ^ 0x5EED)
+        while words.count < count {
+            let parts = 2 + Int(random.next() % 3)
+            var word = (0..<parts).map { _ in syllables[Int(random.next() % UInt64(syllables.count))] }.joined()
+            switch random.next() % 10 {
+            case 0: word = word.prefix(1).uppercased() + word.dropFirst()
+            case 1: word += "_" + syllables[Int(random.next() % UInt64(syllables.count))] + "ton"
+            default: break
+            }
+            if seen.insert(word).inserted { words.append(word) }
+        }
+        return words
+    }
+
+    /// Writes a sample file of `count` words of `dimension` values to `path` (gzipped if it ends in `.gz`).
+    public static func write(path: String, count: Int, dimension: Int, seed: UInt64, layout: Word2VecWriter.Layout = .binary(newlineAfterVector: false)) throws {
+        let words = words(count: count, seed: seed)
+        let writer = try Word2VecWriter(path: path, count: words.count, dimension: dimension, layout: layout)
+        var random = SplitMix64(seed: seed)
+        for word in words {
+            // GoogleNews values carry few significant bits (e.g. 0.0800781); keep 10 bits of mantissa.
+            let vector = (0..<dimension).map { _ in
+                Float(bitPattern: random.nextSymmetric(range: 0.25).bitPattern & 0xFFFF_E000)
+            }
+            try writer.append(word: word, vector: vector)
+        }
+        try writer.close()
+    }
+}

@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CZlib
+
+/// A file opened for sequential reading that keeps count of the bytes read and their CRC-32.
+///
+/// The CRC-32 (zlib's, the one `gzip` and `zip` use) of everything read so far fingerprints the source of a cache.
+final class SourceFile {
+    let path: String
+    /// The file's size on disk.
+    let size: UInt64
+    private let descriptor: Int32
+    /// Bytes read so far.
+    private(set) var offset: UInt64 = 0
+    /// The CRC-32 of the bytes read so far.
+    private(set) var crc32Value: UInt = 0
+
+    init(path: String) throws {
+        self.path = path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw Word2VecError(
+                file: path, kind: .cannotOpen, message: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(descriptor)
+            throw Word2VecError(file: path, kind: .notAFile, message: "is not a regular file (a directory?); expected a vectors file")
+        }
+        self.descriptor = descriptor
+        size = UInt64(info.st_size)
+        _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL)
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    /// Reads up to `buffer.count` bytes; returns 0 at the end of the file.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Word2VecError(
+                    file: path, kind: .cannotOpen, location: .fileOffset(offset),
+                    message: "read failed: \(String(cString: strerror(errno)))")
+            }
+            if count > 0 {
+                crc32Value = CZlib.crc32(
+                    crc32Value, buffer.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt(count))
+                offset += UInt64(count)
+            }
+            return count
+        }
+    }
+}

@@ -1,0 +1,54 @@
+/// The layouts of a vectors file that w2vcache reads.
+public enum Word2VecFormat: String, Sendable, CaseIterable, Codable {
+    /// word2vec binary: a `"<count> <dim>\n"` header, then per word its bytes, a space and `dim` little-endian
+    /// float32, with (word2vec C tool) or without (GoogleNews, gensim) a `\n` after each vector.
+    case binary
+    /// word2vec text, and fastText `.vec`: the same header, then `word v1 … vdim` per line.
+    case text
+    /// GloVe text: like ``text`` without a header line; the dimension is read off the first line.
+    case glove
+}
+
+/// What to do with a vector that holds NaN or an infinity.
+public enum NonFinitePolicy: String, Sendable, CaseIterable, Codable {
+    /// Stop with an error naming the word and offset.
+    case fail
+    /// Leave the word out and count it.
+    case skip
+    /// Store it as it is and count it.
+    case keep
+}
+
+/// What to do with a word whose bytes are not valid UTF-8.
+public enum InvalidUTF8Policy: String, Sendable, CaseIterable, Codable {
+    /// Store the raw bytes as the key and count the word (LevelDB keys are bytes).
+    case keep
+    /// Leave the word out and count it.
+    case skip
+    /// Stop with an error naming the word's offset.
+    case fail
+}
+
+/// The first line of a vectors file (or, for GloVe, what its first line implies).
+public struct Word2VecHeader: Sendable, Equatable {
+    /// The number of vectors the header announces; `nil` for GloVe files, which do not say.
+    public var count: Int?
+    public var dimension: Int
+    public var format: Word2VecFormat
+}
+
+/// Counts of what a read met along the way.
+public struct Word2VecReadStatistics: Sendable, Equatable, Codable {
+    /// Records read from the file, including skipped ones.
+    public var recordsRead = 0
+    /// Records handed on (not skipped).
+    public var recordsKept = 0
+    public var nonFinite = 0
+    public var nonFiniteSkipped = 0
+    public var invalidUTF8 = 0
+    public var invalidUTF8Skipped = 0
+    /// Whether the read stopped early at a `limit`.
+    public var stoppedAtLimit = false
+
+    public init() {}
+}

@@ -1,0 +1,290 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One vector as read from a file, lent to a closure: both buffers are valid only during the call.
+public struct Word2VecRecord {
+    /// 0-based position of the record in the file.
+    public var index: Int
+    /// The word's bytes, exactly as in the file (leading `\n` removed).
+    public var word: UnsafeRawBufferPointer
+    /// `dimension` little-endian float32 values, `4 * dimension` bytes.
+    public var vector: UnsafeRawBufferPointer
+}
+
+/// Streams the vectors of a word2vec binary or text, GloVe or fastText `.vec` file, gzipped or not.
+///
+/// Memory use is bounded by one read buffer whatever the file's size. The format is detected from the first line and
+/// the bytes after the first word, or given. Every problem is a ``Word2VecError`` naming the file and the offset or
+/// line.
+public final class Word2VecReader {
+    public let header: Word2VecHeader
+    /// Decompressed and on-disk progress, for progress reports.
+    public var fileBytesRead: UInt64 { stream.fileBytesRead }
+    public var fileSize: UInt64 { stream.fileSize }
+    /// The CRC-32 of the file as stored on disk; complete once ``forEachRecord(limit:nonFinite:invalidUTF8:_:)``
+    /// has returned.
+    public var fileCRC32: UInt32 { stream.fileCRC32 }
+    public var isGzip: Bool { stream.isGzip }
+    public var path: String { stream.path }
+
+    private let stream: ByteStream
+    private let reader: BufferedReader
+    private var lineNumber: Int
+    /// float32 scratch space for parsed text vectors.
+    private let scratch: UnsafeMutableBufferPointer<Float>
+
+    /// The longest word accepted; longer means the file is not what it claims to be.
+    static let maxWordLength = 4096
+
+    /// Opens `path` and reads its header.
+    /// - Parameter format: the layout, or `nil` to detect it.
+    /// - throws: ``Word2VecError`` if the file cannot be read or its start does not match a known layout.
+    public init(path: String, format: Word2VecFormat? = nil) throws {
+        stream = try ByteStream(path: path)
+        reader = BufferedReader(stream: stream)
+        guard try reader.peek() != nil else {
+            throw Word2VecError(file: path, kind: .empty, message: "the file is empty; expected a word2vec header such as \"3000000 300\"")
+        }
+        let detected = try Self.readHeader(reader: reader, path: path, format: format)
+        header = detected.header
+        lineNumber = detected.linesConsumed
+        scratch = .allocate(capacity: max(header.dimension, 1))
+    }
+
+    deinit {
+        scratch.deallocate()
+        wordStorage.deallocate()
+    }
+
+    /// Reads the header line (or, for GloVe, looks at the first line) and decides the format.
+    private static func readHeader(
+        reader: BufferedReader, path: String, format: Word2VecFormat?
+    ) throws -> (header: Word2VecHeader, linesConsumed: Int) {
+        let firstLine = try reader.peek(count: 4096)
+        let lineEnd = firstLine.firstIndex(of: 0x0A) ?? firstLine.count
+        let fields = split(UnsafeRawBufferPointer(rebasing: firstLine[..<lineEnd]))
+        let numbers = fields.compactMap { Int(String(decoding: $0, as: UTF8.self)) }
+        let hasHeader = fields.count == 2 && numbers.count == 2
+
+        if format == .glove || (format == nil && !hasHeader) {
+            // GloVe: no header; the first line is a vector, and its length gives the dimension.
+            guard fields.count >= 2, firstLine.firstIndex(of: 0x0A) != nil || lineEnd < 4096 else {
+                throw Word2VecError(
+                    file: path, kind: .badHeader, location: .line(1, dataOffset: 0),
+                    message: "expected a header \"<count> <dimension>\" or a GloVe line \"word v1 v2 ...\"")
+            }
+            return (Word2VecHeader(count: nil, dimension: fields.count - 1, format: .glove), 0)
+        }
+        guard hasHeader, numbers[0] >= 0, numbers[1] > 0, numbers[1] <= 1 << 20 else {
+            throw Word2VecError(
+                file: path, kind: .badHeader, location: .line(1, dataOffset: 0),
+                message: "bad header \"\(String(decoding: firstLine[..<min(lineEnd, 80)], as: UTF8.self))\"; "
+                    + "expected \"<count> <dimension>\" with a positive dimension")
+        }
+        _ = try reader.read(count: lineEnd + (lineEnd < firstLine.count ? 1 : 0))
+        let count = numbers[0]
+        let dimension = numbers[1]
+        if let format {
+            return (Word2VecHeader(count: count, dimension: dimension, format: format), 1)
+        }
+        // Binary or text: look at the bytes after the first word. Text vectors are digits, signs, dots and spaces;
+        // binary float32 values almost never are, all of them.
+        let sample = try reader.peek(count: min(reader.capacity, Self.maxWordLength + 4 * dimension + 1))
+        var detected = Word2VecFormat.binary
+        if let space = sample.firstIndex(of: 0x20) {
+            let after = sample[(space + 1)...].prefix(4 * dimension)
+            let textual = after.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || byte == 0x2E || byte == 0x2D || byte == 0x2B || byte == 0x65
+                    || byte == 0x45 || byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+                    || byte == 0x69 || byte == 0x6E || byte == 0x66 || byte == 0x61  // i n f a: inf, nan
+            }
+            if textual && !after.isEmpty { detected = .text }
+        }
+        return (Word2VecHeader(count: count, dimension: dimension, format: detected), 1)
+    }
+
+    /// Splits a line on spaces and tabs.
+    private static func split(_ line: UnsafeRawBufferPointer) -> [UnsafeRawBufferPointer] {
+        var fields: [UnsafeRawBufferPointer] = []
+        var index = 0
+        while index < line.count {
+            while index < line.count && (line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0D) { index += 1 }
+            let begin = index
+            while index < line.count && line[index] != 0x20 && line[index] != 0x09 && line[index] != 0x0D { index += 1 }
+            if index > begin { fields.append(UnsafeRawBufferPointer(rebasing: line[begin..<index])) }
+        }
+        return fields
+    }
+
+    /// Reads every record (or the first `limit`), applying the policies, and lends each kept one to `body`.
+    ///
+    /// After the records, the rest of the stream is read too, so that a truncated or corrupt gzip file is reported
+    /// even when a `limit` or the header's count ends the records early.
+    /// - throws: ``Word2VecError`` for malformed data, or what `body` throws.
+    @discardableResult
+    public func forEachRecord(
+        limit: Int? = nil, nonFinite: NonFinitePolicy = .fail, invalidUTF8: InvalidUTF8Policy = .keep,
+        _ body: (Word2VecRecord) throws -> Void
+    ) throws -> Word2VecReadStatistics {
+        var statistics = Word2VecReadStatistics()
+        let dimension = header.dimension
+        let wanted = min(limit ?? Int.max, header.count ?? Int.max)
+        let vectorBytes = 4 * dimension
+        while statistics.recordsRead < wanted {
+            let recordOffset = reader.offset
+            let record: (word: UnsafeRawBufferPointer, vector: UnsafeRawBufferPointer)?
+            switch header.format {
+            case .binary: record = try readBinaryRecord(vectorBytes: vectorBytes)
+            case .text, .glove: record = try readTextRecord()
+            }
+            guard let record else { break }
+            let index = statistics.recordsRead
+            statistics.recordsRead += 1
+
+            if !Self.isValidUTF8(record.word) {
+                statistics.invalidUTF8 += 1
+                switch invalidUTF8 {
+                case .keep: break
+                case .skip:
+                    statistics.invalidUTF8Skipped += 1
+                    continue
+                case .fail:
+                    throw error(.invalidUTF8, at: recordOffset, "word #\(index + 1) is not valid UTF-8 (bytes \(Self.hex(record.word))); expected UTF-8 text (see the invalid-UTF-8 policy)")
+                }
+            }
+            if !Self.isFinite(record.vector) {
+                statistics.nonFinite += 1
+                switch nonFinite {
+                case .keep: break
+                case .skip:
+                    statistics.nonFiniteSkipped += 1
+                    continue
+                case .fail:
+                    throw error(.nonFinite, at: recordOffset, "the vector of \"\(Self.printable(record.word))\" holds NaN or infinity; expected finite numbers (see the non-finite policy)")
+                }
+            }
+            statistics.recordsKept += 1
+            try body(Word2VecRecord(index: index, word: record.word, vector: record.vector))
+        }
+        if statistics.recordsRead < wanted, let count = header.count {
+            throw error(.shortFile, at: reader.offset, "the file ends after \(statistics.recordsRead) vectors; the header announced \(count)")
+        }
+        statistics.stoppedAtLimit = limit.map { statistics.recordsRead == $0 && $0 < (header.count ?? Int.max) } ?? false
+        // Drain the rest so that gzip integrity (trailer, truncation) is checked.
+        while try !reader.atEnd() { _ = try reader.read(count: reader.capacity) }
+        return statistics
+    }
+
+    private func error(_ kind: Word2VecError.Kind, at offset: UInt64, _ message: String) -> Word2VecError {
+        switch header.format {
+        case .binary: Word2VecError(file: path, kind: kind, location: .dataOffset(offset), message: message)
+        case .text, .glove:
+            Word2VecError(file: path, kind: kind, location: .line(lineNumber, dataOffset: offset), message: message)
+        }
+    }
+
+    private func readBinaryRecord(vectorBytes: Int) throws -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer)? {
+        // Words may be preceded by the `\n` the C tool writes after each vector.
+        while try reader.peek() == 0x0A { reader.skip() }
+        let wordOffset = reader.offset
+        guard let (word, found) = try reader.read(until: 0x20, maxLength: Self.maxWordLength) else { return nil }
+        guard found else {
+            throw error(.badWord, at: wordOffset, "expected a word followed by a space, found \(word.count) bytes without one")
+        }
+        guard !word.isEmpty, word[0] != 0 else {
+            throw error(.badWord, at: wordOffset, "expected a word, found " + (word.isEmpty ? "an empty one" : "one starting with byte 0x00 (reserved for metadata)"))
+        }
+        // The word's bytes stay valid: `read(count:)` below may move the buffer, so copy the word out first.
+        let wordCopy = copyWord(word)
+        let vectorOffset = reader.offset
+        let vector = try reader.read(count: vectorBytes)
+        guard vector.count == vectorBytes else {
+            throw error(.shortVector, at: vectorOffset, "the vector of \"\(Self.printable(wordCopy))\" is short: expected \(vectorBytes) bytes (\(vectorBytes / 4) float32), the file ends after \(vector.count)")
+        }
+        return (wordCopy, vector)
+    }
+
+    /// Word bytes kept in a stable place while the vector is read into the shared buffer.
+    private let wordStorage = UnsafeMutableRawBufferPointer.allocate(byteCount: Word2VecReader.maxWordLength, alignment: 1)
+
+    private func copyWord(_ word: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        wordStorage.baseAddress!.copyMemory(from: word.baseAddress!, byteCount: word.count)
+        return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(wordStorage)[0..<word.count])
+    }
+
+    private func readTextRecord() throws -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer)? {
+        var lineOffset: UInt64
+        var line: UnsafeRawBufferPointer
+        repeat {
+            lineOffset = reader.offset
+            guard let (next, found) = try reader.read(until: 0x0A, maxLength: reader.capacity - 1) else { return nil }
+            lineNumber += 1
+            if try !found && !reader.atEnd() {
+                throw error(.badNumber, at: lineOffset, "line longer than \(reader.capacity) bytes; expected \"word v1 ... v\(header.dimension)\"")
+            }
+            line = next
+        } while line.allSatisfy { $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }  // blank lines are skipped
+
+        var index = 0
+        while index < line.count && line[index] != 0x20 && line[index] != 0x09 { index += 1 }
+        var word = UnsafeRawBufferPointer(rebasing: line[0..<index])
+        if word.last == 0x0D { word = UnsafeRawBufferPointer(rebasing: word.dropLast()) }
+        guard word.first != 0 else {
+            throw error(.badWord, at: lineOffset, "expected a word, found one starting with byte 0x00 (reserved for metadata)")
+        }
+        let base = line.baseAddress!.assumingMemoryBound(to: CChar.self)
+        var values = 0
+        while true {
+            while index < line.count && (line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0D) { index += 1 }
+            if index >= line.count { break }
+            guard values < header.dimension else {
+                throw error(.dimensionMismatch, at: lineOffset, "\"\(Self.printable(word))\" has more than \(header.dimension) values; expected \(header.dimension)")
+            }
+            var end: UnsafeMutablePointer<CChar>? = nil
+            let value = strtof(base + index, &end)
+            let consumed = end.map { base.distance(to: $0) } ?? index
+            let next = line.count > consumed ? line[consumed] : 0x20
+            guard consumed > index, consumed <= line.count, next == 0x20 || next == 0x09 || next == 0x0D || consumed == line.count else {
+                let tokenEnd = line[index...].firstIndex { $0 == 0x20 || $0 == 0x09 } ?? line.count
+                throw error(.badNumber, at: lineOffset, "value \(values + 1) of \"\(Self.printable(word))\" is \"\(String(decoding: line[index..<min(tokenEnd, index + 40)], as: UTF8.self))\"; expected a number")
+            }
+            scratch[values] = value
+            values += 1
+            index = consumed
+        }
+        guard values == header.dimension else {
+            throw error(.dimensionMismatch, at: lineOffset, "\"\(Self.printable(word))\" has \(values) values; expected \(header.dimension)")
+        }
+        // Store as little-endian float32 (the in-memory layout on little-endian hosts).
+        for i in 0..<values { scratch[i] = Float(bitPattern: scratch[i].bitPattern.littleEndian) }
+        return (word, UnsafeRawBufferPointer(scratch))
+    }
+
+    static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if bytes.allSatisfy({ $0 < 0x80 }) { return true }
+        return String(validating: bytes, as: UTF8.self) != nil
+    }
+
+    static func isFinite(_ vector: UnsafeRawBufferPointer) -> Bool {
+        // A float32 is NaN or infinite exactly when its exponent bits are all ones.
+        var index = 0
+        while index + 4 <= vector.count {
+            let bits = vector.loadUnaligned(fromByteOffset: index, as: UInt32.self).littleEndian
+            if bits & 0x7F80_0000 == 0x7F80_0000 { return false }
+            index += 4
+        }
+        return true
+    }
+
+    /// The word for a message: as UTF-8 with invalid bytes replaced, at most 80 characters.
+    static func printable(_ bytes: UnsafeRawBufferPointer) -> String {
+        String(String(decoding: bytes, as: UTF8.self).prefix(80))
+    }
+
+    static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
+        bytes.prefix(32).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import LevelDB
+import VectorCache
+import Word2Vec
+
+/// `w2vcache info`: what is in the cache.
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show what is in the cache: words, dimension, source, size, build time."
+    )
+
+    @OptionGroup var cache: CacheOptions
+
+    @Flag(name: .long, help: "Print the manifest as JSON.")
+    var json = false
+
+    func run() throws {
+        let cache = try cache.openCache()
+        let manifest = cache.manifest
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            Terminal.writeStdout(Array(try encoder.encode(manifest)) + [0x0A])
+            return
+        }
+        let statistics = manifest.statistics
+        var lines = [
+            "cache:        \(cache.path) (\(Human.bytes(Double(cache.diskSize()))) on disk)",
+            "words:        \(manifest.wordCount) pretrained, \(manifest.oovCount) out-of-vocabulary",
+            "dimension:    \(manifest.dimension)",
+            "source:       \(manifest.source.name) (\(manifest.source.format.rawValue)\(manifest.source.gzip ? ", gzip" : ""), "
+                + "\(Human.bytes(Double(manifest.source.size))), crc32 \(manifest.source.crc32))",
+            "built:        \(manifest.builtAt) in \(Human.duration(manifest.buildSeconds)) by w2vcache \(manifest.toolVersion)",
+            "read:         \(statistics.recordsRead) records; \(statistics.duplicates) duplicates, "
+                + "\(statistics.invalidUTF8) non-UTF-8 (\(statistics.invalidUTF8Skipped) skipped), "
+                + "\(statistics.nonFinite) non-finite (\(statistics.nonFiniteSkipped) skipped)",
+        ]
+        if let limit = manifest.options.limit { lines.append("limit:        first \(limit) records") }
+        if let file = manifest.options.onlyWordsFile {
+            lines.append("only words:   \(manifest.options.onlyWordsCount ?? 0) listed in \(file); \(statistics.notListed) records passed over")
+        }
+        let levels = (0..<7).map { cache.database.fileCount(atLevel: $0) }
+        lines.append("table files:  \(levels.reduce(0, +)) (per level: \(levels.map(String.init).joined(separator: " ")))")
+        Terminal.writeStdout(Array((lines.joined(separator: "\n") + "\n").utf8))
+    }
+}

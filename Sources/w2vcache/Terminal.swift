@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Synchronization
+
+/// Writing to the terminal: messages on stderr, binary output on stdout, and progress lines.
+enum Terminal {
+    /// Whether stderr is a terminal (progress is shown only then).
+    static let stderrIsTerminal = isatty(STDERR_FILENO) == 1
+
+    static func message(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Writes bytes to stdout, unbuffered by Swift's `print`.
+    static func writeStdout(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+                if written <= 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    /// Overwrites the current progress line.
+    static func progress(_ text: String) {
+        guard stderrIsTerminal else { return }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+    }
+
+    static func endProgress() {
+        guard stderrIsTerminal else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+/// Set by SIGINT or SIGTERM; long commands poll it to stop cleanly.
+let interruptRequested = Atomic<Bool>(false)
+
+/// Turns the first SIGINT/SIGTERM into ``interruptRequested`` (a second one kills the process as usual).
+func installInterruptHandlers() {
+    for signalNumber in [SIGINT, SIGTERM] {
+        signal(signalNumber) { number in
+            interruptRequested.store(true, ordering: .relaxed)
+            signal(number, SIG_DFL)
+        }
+    }
+}
+
+/// Formats counts and sizes for people.
+enum Human {
+    static func count(_ value: Double) -> String {
+        switch value {
+        case 1e9...: String(format: "%.2fG", value / 1e9)
+        case 1e6...: String(format: "%.2fM", value / 1e6)
+        case 1e4...: String(format: "%.1fk", value / 1e3)
+        default: String(format: "%.0f", value)
+        }
+    }
+
+    static func bytes(_ value: Double) -> String {
+        switch value {
+        case Double(1 << 30)...: String(format: "%.2f GB", value / Double(1 << 30))
+        case Double(1 << 20)...: String(format: "%.1f MB", value / Double(1 << 20))
+        case Double(1 << 10)...: String(format: "%.1f KB", value / Double(1 << 10))
+        default: String(format: "%.0f B", value)
+        }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        if seconds < 60 { return String(format: "%.1fs", seconds) }
+        let whole = Int(seconds)
+        return String(format: "%d:%02d", whole / 60, whole % 60)
+    }
+}

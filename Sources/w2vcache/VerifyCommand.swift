@@ -1,0 +1,29 @@
+import ArgumentParser
+import VectorCache
+
+/// `w2vcache verify`: a full integrity check.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check every entry of the cache; exit status 1 if anything is damaged.",
+        discussion: "Reads all entries with LevelDB's checksums on and checks sizes, values and counts against the manifest."
+    )
+
+    @OptionGroup var cache: CacheOptions
+
+    func run() throws {
+        let cache = try cache.openCache()
+        let report = cache.verify { entries in Terminal.progress("verified \(Human.count(Double(entries))) entries") }
+        Terminal.endProgress()
+        if report.isHealthy {
+            Terminal.writeStdout(Array("ok: \(report.wordsChecked) words (\(report.oovMarkers) out-of-vocabulary), \(report.metadataKeys) metadata entries, all checks passed\n".utf8))
+            return
+        }
+        for problem in report.problems { Terminal.message("damaged: " + problem) }
+        if report.problemCount > report.problems.count {
+            Terminal.message("... and \(report.problemCount - report.problems.count) more problems")
+        }
+        Terminal.message("w2vcache: \(cache.path) failed verification with \(report.problemCount) problems; rebuild it with `w2vcache build`")
+        throw ExitCode(1)
+    }
+}
