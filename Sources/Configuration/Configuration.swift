@@ -25,7 +25,7 @@ public struct Configuration: Sendable, Equatable, Decodable {
 
     /// LevelDB tuning, in megabytes and kilobytes as the file writes them.
     public struct LevelDBSettings: Sendable, Equatable, Decodable {
-        public var writeBufferMB = 64
+        public var writeBufferMB = 16
         public var maxFileMB = 64
         public var blockSizeKB = 4
         public var blockCacheMB = 64

@@ -122,7 +122,10 @@ public struct CacheBuilder: Sendable {
         var duplicates = 0
         var previousKey: [UInt8] = []
         var hasPrevious = false
-        let batch = WriteBatch()
+        let writer = PipelinedWriter(database: database)
+        // On any failure below, let the writes in flight end before the temporary cache is removed.
+        defer { try? writer.finish() }
+        var batch = try writer.nextBatch()
         var batchBytes = 0
         try runs.merge { key, _, vector in
             if hasPrevious && previousKey.withUnsafeBytes({ compareKeys($0, key) }) == 0 {
@@ -136,15 +139,16 @@ public struct CacheBuilder: Sendable {
             batchBytes += key.count + vector.count
             written += 1
             if batchBytes >= 4 << 20 {
-                try database.write(batch)
-                batch.clear()
+                writer.submit(batch)
+                batch = try writer.nextBatch()
                 batchBytes = 0
                 if isCancelled() { throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged") }
                 report.wordsWritten = written
                 progress(report)
             }
         }
-        try database.write(batch)
+        writer.submit(batch)
+        try writer.finish()
         // Flush the last memtable on its own, then store the manifest in a table of its own: neither overlaps the
         // word tables, so LevelDB has nothing to compact afterwards.
         database.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
@@ -157,7 +161,7 @@ public struct CacheBuilder: Sendable {
             source: .init(
                 name: URL(fileURLWithPath: request.vectorsPath).lastPathComponent,
                 size: reader.fileSize,
-                crc32: String(format: "%08x", reader.fileCRC32),
+                crc32: String(format: "%08x", reader.dataCRC32),
                 format: reader.header.format,
                 gzip: reader.isGzip,
                 headerCount: reader.header.count),

@@ -22,7 +22,8 @@ public struct CacheManifest: Codable, Sendable, Equatable {
     public struct Source: Codable, Sendable, Equatable {
         public var name: String
         public var size: UInt64
-        /// CRC-32 of the file as stored on disk, as `crc32` and gzip compute it, in hex.
+        /// CRC-32 of the decompressed vector data, in hex (for a single-member gzip file, the CRC in its trailer,
+        /// as `gzip -lv` shows it; for a plain file, what `crc32 FILE` prints).
         public var crc32: String
         public var format: Word2VecFormat
         public var gzip: Bool

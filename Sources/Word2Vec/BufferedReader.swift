@@ -1,9 +1,9 @@
-/// Hands out borrowed slices of a ``ByteStream`` (up to a delimiter, or a fixed length) from one reusable buffer.
+/// Hands out borrowed slices of a byte source (up to a delimiter, or a fixed length) from one reusable buffer.
 ///
 /// A slice is valid until the next call. The byte after a slice returned by ``read(until:maxLength:)`` is always
 /// readable and is never a digit, so C number parsers such as `strtof` stop at the slice's end.
 final class BufferedReader {
-    private let stream: ByteStream
+    private let stream: any ByteSource
     private let buffer: UnsafeMutableRawBufferPointer
     private var start = 0
     private var end = 0
@@ -12,7 +12,7 @@ final class BufferedReader {
     private(set) var offset: UInt64 = 0
 
     /// - Parameter capacity: the largest slice that can be requested.
-    init(stream: ByteStream, capacity: Int = 4 << 20) {
+    init(stream: any ByteSource, capacity: Int = 4 << 20) {
         self.stream = stream
         // One spare byte for a sentinel after the last slice of the data.
         buffer = .allocate(byteCount: capacity + 1, alignment: 16)

@@ -18,8 +18,12 @@ public final class ByteStream {
     public var fileSize: UInt64 { file.size }
     /// How many bytes of the file have been read (compressed bytes, for a gzip file).
     public var fileBytesRead: UInt64 { file.offset }
-    /// The CRC-32 of the file bytes read so far; after the whole stream is read, the file's CRC-32.
-    public var fileCRC32: UInt32 { UInt32(truncatingIfNeeded: file.crc32Value) }
+    /// The CRC-32 of the decompressed bytes read so far (for a single-member gzip file, once read to the end, the
+    /// CRC-32 its trailer holds). For gzip input zlib computes it anyway while checking each member's trailer.
+    public var dataCRC32: UInt32 {
+        UInt32(truncatingIfNeeded: inflater?.crc32 ?? plainCRC32)
+    }
+    private var plainCRC32: UInt = 0
 
     /// Opens `path`; a missing file or a directory is a ``Word2VecError``.
     public init(path: String, chunkSize: Int = 1 << 20) throws {
@@ -51,6 +55,7 @@ public final class ByteStream {
                 let count = min(buffer.count, inputEnd - inputStart)
                 if count == 0 { return 0 }
                 buffer.baseAddress!.copyMemory(from: input.baseAddress! + inputStart, byteCount: count)
+                plainCRC32 = CZlib.crc32(plainCRC32, buffer.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt(count))
                 inputStart += count
                 return count
             }
@@ -74,6 +79,13 @@ private final class Inflater {
     private let path: String
     /// Whether the last member ended cleanly (`Z_STREAM_END`) and no new member has started.
     private var atMemberBoundary = false
+    /// The CRC-32 of the data of all finished members.
+    private var finishedCRC32: UInt = 0
+
+    /// The CRC-32 of all data inflated so far (zlib keeps the current member's in `adler`).
+    var crc32: UInt {
+        atMemberBoundary ? finishedCRC32 : crc32_combine(finishedCRC32, stream.adler, off_t(stream.total_out))
+    }
 
     init(path: String) throws {
         self.path = path
@@ -111,6 +123,7 @@ private final class Inflater {
         case Z_OK:
             break
         case Z_STREAM_END:
+            finishedCRC32 = crc32_combine(finishedCRC32, stream.adler, off_t(stream.total_out))
             atMemberBoundary = true
         case Z_BUF_ERROR:
             // No progress possible: needs more input. Handled by `finish` at the end of the file.

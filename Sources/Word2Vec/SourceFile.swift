@@ -3,11 +3,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CZlib
 
-/// A file opened for sequential reading that keeps count of the bytes read and their CRC-32.
-///
-/// The CRC-32 (zlib's, the one `gzip` and `zip` use) of everything read so far fingerprints the source of a cache.
+/// A file opened for sequential reading that keeps count of the bytes read.
 final class SourceFile {
     let path: String
     /// The file's size on disk.
@@ -15,8 +12,6 @@ final class SourceFile {
     private let descriptor: Int32
     /// Bytes read so far.
     private(set) var offset: UInt64 = 0
-    /// The CRC-32 of the bytes read so far.
-    private(set) var crc32Value: UInt = 0
 
     init(path: String) throws {
         self.path = path
@@ -49,11 +44,7 @@ final class SourceFile {
                     file: path, kind: .cannotOpen, location: .fileOffset(offset),
                     message: "read failed: \(String(cString: strerror(errno)))")
             }
-            if count > 0 {
-                crc32Value = CZlib.crc32(
-                    crc32Value, buffer.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt(count))
-                offset += UInt64(count)
-            }
+            offset += UInt64(count)
             return count
         }
     }

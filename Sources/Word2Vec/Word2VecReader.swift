@@ -22,15 +22,16 @@ public struct Word2VecRecord {
 public final class Word2VecReader {
     public let header: Word2VecHeader
     /// Decompressed and on-disk progress, for progress reports.
-    public var fileBytesRead: UInt64 { stream.fileBytesRead }
+    public var fileBytesRead: UInt64 { source.fileBytesRead }
     public var fileSize: UInt64 { stream.fileSize }
-    /// The CRC-32 of the file as stored on disk; complete once ``forEachRecord(limit:nonFinite:invalidUTF8:_:)``
-    /// has returned.
-    public var fileCRC32: UInt32 { stream.fileCRC32 }
+    /// The CRC-32 of the decompressed data; complete once ``forEachRecord(limit:nonFinite:invalidUTF8:_:)`` has
+    /// returned (which reads to the end of the file).
+    public var dataCRC32: UInt32 { stream.dataCRC32 }
     public var isGzip: Bool { stream.isGzip }
     public var path: String { stream.path }
 
     private let stream: ByteStream
+    private let source: any ByteSource
     private let reader: BufferedReader
     private var lineNumber: Int
     /// float32 scratch space for parsed text vectors.
@@ -40,11 +41,14 @@ public final class Word2VecReader {
     static let maxWordLength = 4096
 
     /// Opens `path` and reads its header.
-    /// - Parameter format: the layout, or `nil` to detect it.
+    /// - Parameters:
+    ///   - format: the layout, or `nil` to detect it.
+    ///   - readAhead: inflate on a second thread while records are parsed on this one.
     /// - throws: ``Word2VecError`` if the file cannot be read or its start does not match a known layout.
-    public init(path: String, format: Word2VecFormat? = nil) throws {
+    public init(path: String, format: Word2VecFormat? = nil, readAhead: Bool = true) throws {
         stream = try ByteStream(path: path)
-        reader = BufferedReader(stream: stream)
+        source = readAhead ? ReadAheadStream(stream: stream) : stream
+        reader = BufferedReader(stream: source)
         guard try reader.peek() != nil else {
             throw Word2VecError(file: path, kind: .empty, message: "the file is empty; expected a word2vec header such as \"3000000 300\"")
         }

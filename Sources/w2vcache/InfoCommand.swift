@@ -31,7 +31,7 @@ struct InfoCommand: ParsableCommand {
             "words:        \(manifest.wordCount) pretrained, \(manifest.oovCount) out-of-vocabulary",
             "dimension:    \(manifest.dimension)",
             "source:       \(manifest.source.name) (\(manifest.source.format.rawValue)\(manifest.source.gzip ? ", gzip" : ""), "
-                + "\(Human.bytes(Double(manifest.source.size))), crc32 \(manifest.source.crc32))",
+                + "\(Human.bytes(Double(manifest.source.size))), data crc32 \(manifest.source.crc32))",
             "built:        \(manifest.builtAt) in \(Human.duration(manifest.buildSeconds)) by w2vcache \(manifest.toolVersion)",
             "read:         \(statistics.recordsRead) records; \(statistics.duplicates) duplicates, "
                 + "\(statistics.invalidUTF8) non-UTF-8 (\(statistics.invalidUTF8Skipped) skipped), "

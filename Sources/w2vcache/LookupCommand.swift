@@ -9,6 +9,7 @@ struct LookupCommand: ParsableCommand {
         commandName: "lookup",
         abstract: "Print the vectors of words.",
         discussion: """
+            Words come from the command line and from --words-from, in that order. \
             text: one line per word, the word then its values. json: one object per line, \
             {"word": ..., "vector": [...], "oov": false}. npy: a NumPy array on stdout, float32 [dim] for one word, \
             [n, dim] for several. A word not in the cache is named on stderr and the exit status is 1; the words \
@@ -25,14 +26,24 @@ struct LookupCommand: ParsableCommand {
     @Option(name: .long, help: "Output format: text, json or npy.")
     var format: OutputFormat = .text
 
+    @Option(name: .customLong("words-from"), help: ArgumentHelp("Also look up the words in this file, one per line.", valueName: "file"))
+    var wordsFrom: String?
+
     @Argument(help: "The words to look up.")
-    var words: [String]
+    var arguments: [String] = []
 
     func validate() throws {
-        if words.isEmpty { throw ValidationError("name at least one word") }
+        if arguments.isEmpty && wordsFrom == nil { throw ValidationError("name at least one word, or --words-from FILE") }
     }
 
     func run() throws {
+        var words = arguments
+        if let wordsFrom {
+            guard let text = try? String(contentsOfFile: wordsFrom, encoding: .utf8) else {
+                throw ValidationError("\(wordsFrom): cannot read it as UTF-8 text with one word per line")
+            }
+            words += text.split(whereSeparator: \.isNewline).map(String.init)
+        }
         let cache = try cache.openCache()
         var missing: [String] = []
         var found: [UInt8] = []

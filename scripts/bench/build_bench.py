@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Benchmark of `w2vcache build` and reads on a GoogleNews-shaped file, with baselines run in the same invocation.
+
+Usage: scripts/bench/build_bench.py [--words 300000] [--dim 300] [--out bench-out] [--binary PATH]
+
+Generates (once, then reused) a gzipped word2vec binary file shaped like GoogleNews: keys in no particular order
+(words, `_` phrases, `#` digit forms, some non-ASCII), float32 values with GoogleNews's few significant bits, no `\\n`
+after vectors. Then measures, side by side:
+  - zlib inflate of the file, streamed (the floor: any build must inflate it),
+  - `w2vcache build` (and an `--only-words` build of 5,000 words),
+  - gensim's `load_word2vec_format` where gensim is installed,
+  - whole-process `w2vcache lookup` of one word, and random gets/s through `lookup --words-from`,
+  - the same reads on a cache laid out with LevelDB's default options (2 MB tables, no bloom filter, 8 MB cache),
+with wall time, peak RSS, and ratios against the inflate floor. Builds the release binary unless --binary is given.
+"""
+import argparse
+import os
+import pathlib
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import zlib
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def generate(path, words, dim, seed=7):
+    """Writes a GoogleNews-shaped .bin.gz of `words` vectors."""
+    import numpy as np
+
+    rng = random.Random(seed)
+    syllables = ["ka", "ro", "mi", "sen", "ta", "lu", "ber", "do", "vi", "nel", "os", "tri", "pa", "gan", "el", "ur",
+                 "an", "the", "ing", "con", "ex", "pro", "al", "is"]
+    seen = set()
+    keys = []
+    while len(keys) < words:
+        kind = rng.random()
+        word = "".join(rng.choice(syllables) for _ in range(rng.randint(1, 4)))
+        if kind < 0.15:
+            word = word.capitalize()
+        elif kind < 0.35:
+            word = word + "_" + "".join(rng.choice(syllables) for _ in range(rng.randint(1, 3))).capitalize()
+        elif kind < 0.40:
+            word = "#" * rng.randint(1, 4) + rng.choice(["", ".#", ",###", "_" + word])
+        elif kind < 0.42:
+            word = word + rng.choice(["é", "ö", "ñ", "ç", "ü", "日本", "の"])
+        if word not in seen:
+            seen.add(word)
+            keys.append(word.encode())
+    rng_np = np.random.default_rng(seed)
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+    with open(path, "wb") as out:
+        out.write(compressor.compress(f"{words} {dim}\n".encode()))
+        for start in range(0, words, 50_000):
+            block = rng_np.uniform(-0.25, 0.25, size=(min(50_000, words - start), dim)).astype("<f4")
+            block = (block.view("<u4") & np.uint32(0xFFFFE000)).view("<f4")  # GoogleNews-like precision
+            parts = []
+            for i, row in enumerate(block):
+                parts.append(keys[start + i] + b" " + row.tobytes())
+            out.write(compressor.compress(b"".join(parts)))
+        out.write(compressor.flush())
+    return keys
+
+
+def measure(command, **kwargs):
+    """Runs a command; returns (seconds, peak RSS in MB, completed process)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=kwargs.get("stdout", subprocess.PIPE), stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    stdout = process.stdout.read() if process.stdout else b""
+    stderr = process.stderr.read()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{command[0]} failed ({code}): {stderr.decode(errors='replace')}")
+    return seconds, usage.ru_maxrss / 1024, stdout
+
+
+INFLATE = """
+import sys, zlib
+d = zlib.decompressobj(47)
+n = 0
+with open(sys.argv[1], 'rb', buffering=0) as f:
+    while chunk := f.read(1 << 20):
+        n += len(d.decompress(chunk))
+        while d.unused_data:
+            rest = d.unused_data; d = zlib.decompressobj(47); n += len(d.decompress(rest))
+print(n)
+"""
+
+GENSIM = """
+import sys
+from gensim.models import KeyedVectors
+m = KeyedVectors.load_word2vec_format(sys.argv[1], binary=True)
+print(len(m.index_to_key))
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--words", type=int, default=300_000)
+    parser.add_argument("--dim", type=int, default=300)
+    parser.add_argument("--out", default=str(REPO / "bench-out"))
+    parser.add_argument("--binary", help="w2vcache executable (default: build the release one)")
+    parser.add_argument("--gets", type=int, default=100_000, help="random gets for the read benchmark")
+    parser.add_argument("--skip-gensim", action="store_true")
+    args = parser.parse_args()
+
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    binary = args.binary
+    if not binary:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True)
+        binary = str(REPO / ".build" / "release" / "w2vcache")
+
+    source = out / f"googlenews-shaped-{args.words}x{args.dim}.bin.gz"
+    keys_file = out / f"keys-{args.words}.txt"
+    if not source.exists() or not keys_file.exists():
+        print(f"generating {source} ...", flush=True)
+        keys = generate(source, args.words, args.dim)
+        keys_file.write_bytes(b"\n".join(keys) + b"\n")
+    keys = keys_file.read_bytes().split(b"\n")[:-1]
+    rng = random.Random(1)
+    only = out / "only-words.txt"
+    only.write_bytes(b"\n".join(rng.sample(keys, 5000)) + b"\n")
+    gets = out / "gets.txt"
+    gets.write_bytes(b"\n".join(rng.choice(keys) for _ in range(args.gets)) + b"\n")
+    size_mb = source.stat().st_size / 2**20
+    print(f"file: {source.name}, {args.words} words, dim {args.dim}, {size_mb:.0f} MB gzipped")
+
+    rows = []
+    # Warm the page cache so that every contender reads the file from memory.
+    measure([sys.executable, "-c", INFLATE, str(source)])
+    floor, floor_rss, _ = measure([sys.executable, "-c", INFLATE, str(source)])
+    rows.append(("zlib inflate, streamed (floor)", floor, floor_rss))
+
+    db = out / "cache"
+    shutil.rmtree(db, ignore_errors=True)
+    seconds, rss, _ = measure([binary, "build", "--vectors", str(source), "--db", str(db)])
+    rows.append(("w2vcache build", seconds, rss))
+    info = subprocess.run([binary, "info", "--db", str(db)], capture_output=True, text=True).stdout
+    table_line = [line for line in info.splitlines() if line.startswith("table files")][0]
+
+    only_db = out / "cache-only"
+    shutil.rmtree(only_db, ignore_errors=True)
+    seconds, rss, _ = measure([binary, "build", "--vectors", str(source), "--db", str(only_db), "--only-words", str(only)])
+    rows.append(("w2vcache build --only-words (5,000)", seconds, rss))
+
+    if not args.skip_gensim:
+        try:
+            import gensim  # noqa: F401
+            seconds, rss, _ = measure([sys.executable, "-c", GENSIM, str(source)])
+            rows.append(("gensim load_word2vec_format", seconds, rss))
+        except ImportError:
+            print("gensim not installed: its row is left out (pip install gensim)")
+
+    print(f"\n| contender | seconds | x floor | peak RSS MB |\n|---|---:|---:|---:|")
+    for name, seconds, rss in rows:
+        print(f"| {name} | {seconds:.2f} | {seconds / floor:.2f} | {rss:.0f} |")
+    print(f"\ncache after build: {table_line}")
+
+    # Reads: whole-process lookup of one word (median of 21), then random gets through --words-from.
+    default_db = out / "cache-leveldb-defaults"
+    default_config = out / "leveldb-defaults.yml"
+    default_config.write_text("leveldb:\n  write_buffer_mb: 4\n  max_file_mb: 2\n  block_cache_mb: 0\n"
+                              "  bloom_bits_per_key: 0\n")
+    shutil.rmtree(default_db, ignore_errors=True)
+    measure([binary, "build", "--vectors", str(source), "--db", str(default_db), "--config", str(default_config)])
+    word = keys[len(keys) // 2].decode()
+    print(f"\n| reads | ours | LevelDB defaults |\n|---|---:|---:|")
+    results = {}
+    for label, path, config in (("ours", db, []), ("defaults", default_db, ["--config", str(default_config)])):
+        times = sorted(measure([binary, "lookup", word, "--db", str(path), *config])[0] for _ in range(21))
+        total, _, _ = measure([binary, "lookup", "--words-from", str(gets), "--format", "npy", "--db", str(path), *config],
+                              stdout=subprocess.DEVNULL)
+        results[label] = (times[10] * 1000, args.gets / max(total - times[10], 1e-9))
+    print(f"| one `lookup` process, median ms | {results['ours'][0]:.1f} | {results['defaults'][0]:.1f} |")
+    print(f"| random gets/s (`lookup --words-from`, {args.gets}) | {results['ours'][1]:,.0f} | {results['defaults'][1]:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
