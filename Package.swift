@@ -48,6 +48,7 @@ let package = Package(
 
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"], swiftSettings: swiftSettings),
         .testTarget(name: "LevelDBTests", dependencies: ["LevelDB"], swiftSettings: swiftSettings),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: swiftSettings),
         .testTarget(name: "Word2VecTests", dependencies: ["Word2Vec"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VectorCacheTests",

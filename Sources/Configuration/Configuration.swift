@@ -115,8 +115,9 @@ public struct Configuration: Sendable, Equatable, Decodable {
 
     /// Parses configuration YAML; `file` names it in errors.
     public static func parse(_ text: String, file: String) throws -> Configuration {
-        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return Configuration() }
         do {
+            // A file of comments only holds no document: the defaults apply.
+            if try Yams.compose(yaml: text) == nil { return Configuration() }
             return try YAMLDecoder().decode(Configuration.self, from: text)
         } catch let error as DecodingError {
             throw ConfigurationError(file: file, message: Self.describe(error))

@@ -36,7 +36,7 @@ final class SortedRuns: @unchecked Sendable {
     init(vectorBytes: Int, memoryBudget: Int, spillPath: String) {
         self.vectorBytes = vectorBytes
         self.spillPath = spillPath
-        let perBuffer = max(memoryBudget / 2, 1 << 20)
+        let perBuffer = max(memoryBudget / 2, 64 << 10)
         let records = max(perBuffer / (vectorBytes + MemoryLayout<RunBuffer.Entry>.stride + 16), 16)
         filling = RunBuffer(records: records, vectorBytes: vectorBytes)
         spare = RunBuffer(records: records, vectorBytes: vectorBytes)
@@ -314,12 +314,12 @@ final class SpilledRunCursor: RunCursor {
             isExhausted = true
             return
         }
-        let keyLength = Int(buffer.load(fromByteOffset: bufferStart, as: UInt32.self))
+        let keyLength = Int(buffer.loadUnaligned(fromByteOffset: bufferStart, as: UInt32.self))
         let recordBytes = 8 + keyLength + vectorBytes
         guard try ensure(recordBytes) else {
             throw CacheError(.io, "the temporary file \(path) ended inside a record")
         }
-        sequence = buffer.load(fromByteOffset: bufferStart + 4, as: UInt32.self)
+        sequence = buffer.loadUnaligned(fromByteOffset: bufferStart + 4, as: UInt32.self)
         key = UnsafeRawBufferPointer(start: buffer.baseAddress! + bufferStart + 8, count: keyLength)
         vector = UnsafeRawBufferPointer(start: buffer.baseAddress! + bufferStart + 8 + keyLength, count: vectorBytes)
         prefix = keyPrefix(key)

@@ -94,18 +94,20 @@ public final class Word2VecReader {
         if let format {
             return (Word2VecHeader(count: count, dimension: dimension, format: format), 1)
         }
-        // Binary or text: look at the bytes after the first word. Text vectors are digits, signs, dots and spaces;
-        // binary float32 values almost never are, all of them.
+        // Binary or text: look at the bytes after the first word, up to the end of the line or of one binary vector.
+        // Text vectors are digits, signs, dots and spaces; binary float32 values almost never are, all of them.
         let sample = try reader.peek(count: min(reader.capacity, Self.maxWordLength + 4 * dimension + 1))
         var detected = Word2VecFormat.binary
         if let space = sample.firstIndex(of: 0x20) {
-            let after = sample[(space + 1)...].prefix(4 * dimension)
-            let textual = after.allSatisfy { byte in
+            let vectorBytes = sample[(space + 1)...].prefix(4 * dimension)
+            let after = vectorBytes.prefix { $0 != 0x0A }
+            let hasDigit = after.contains { $0 >= 0x30 && $0 <= 0x39 }
+            let textual = hasDigit && after.allSatisfy { byte in
                 (byte >= 0x30 && byte <= 0x39) || byte == 0x2E || byte == 0x2D || byte == 0x2B || byte == 0x65
                     || byte == 0x45 || byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
                     || byte == 0x69 || byte == 0x6E || byte == 0x66 || byte == 0x61  // i n f a: inf, nan
             }
-            if textual && !after.isEmpty { detected = .text }
+            if textual { detected = .text }
         }
         return (Word2VecHeader(count: count, dimension: dimension, format: detected), 1)
     }

@@ -63,14 +63,21 @@ struct BuildCommand: ParsableCommand {
         installInterruptHandlers()
         let started = Date()
         var lastReport = Date.distantPast
-        let summary = try CacheBuilder(request).run(
-            progress: { progress in
-                let now = Date()
-                guard now.timeIntervalSince(lastReport) >= 0.25 else { return }
-                lastReport = now
-                Terminal.progress(Self.describe(progress, elapsed: now.timeIntervalSince(started)))
-            },
-            isCancelled: { interruptRequested.load(ordering: .relaxed) })
+        let summary: BuildSummary
+        do {
+            summary = try CacheBuilder(request).run(
+                progress: { progress in
+                    let now = Date()
+                    guard now.timeIntervalSince(lastReport) >= 0.25 else { return }
+                    lastReport = now
+                    Terminal.progress(Self.describe(progress, elapsed: now.timeIntervalSince(started)))
+                },
+                isCancelled: { interruptRequested.load(ordering: .relaxed) })
+        } catch let error as CacheError where error.kind == .interrupted {
+            Terminal.endProgress()
+            Terminal.message("w2vcache: \(error.message)")
+            throw ExitCode(130)
+        }
         Terminal.endProgress()
         let manifest = summary.manifest
         let seconds = Date().timeIntervalSince(started)

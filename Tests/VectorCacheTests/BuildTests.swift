@@ -1,0 +1,271 @@
+import Foundation
+import LevelDB
+import Testing
+@testable import VectorCache
+import Word2Vec
+
+@Suite struct BuildTests {
+    @Test func everyVectorIsStoredAsLittleEndianFloat32UnderItsWord() throws {
+        let directory = TemporaryDirectory()
+        let vectors = shuffledVectors(count: 500, dimension: 12)
+        let source = try writeVectors(vectors, to: directory.file("v.bin"))
+        let summary = try build(source, into: directory.file("cache"))
+        #expect(summary.manifest.wordCount == 500)
+        #expect(summary.manifest.dimension == 12)
+        let cache = try VectorCache(path: directory.file("cache"))
+        for (word, vector) in vectors {
+            #expect(try cache.vector(for: word) == vector)
+        }
+        #expect(try cache.vector(for: "absent") == nil)
+        // Raw layout, as Python's np.frombuffer(db.Get(key), 'float32') reads it.
+        let raw = try cache.database.get(Array(vectors[0].0.utf8))!
+        #expect(raw.count == 48)
+        #expect(raw.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }.littleEndian == vectors[0].1[0].bitPattern)
+    }
+
+    @Test func keysAreWrittenInOrderSoNothingIsLeftToCompact() throws {
+        let directory = TemporaryDirectory()
+        // 14 MB: several 4 MB write batches, so several memtable flushes.
+        let source = try writeVectors(shuffledVectors(count: 7000, dimension: 500), to: directory.file("v.bin"))
+        let summary = try build(source, into: directory.file("cache")) { request in
+            request.storeOptions.writeBufferSize = 1 << 20
+            request.sortMemory = 4 << 20  // and several sorted runs through the spill file
+        }
+        #expect(summary.spilledRuns > 1)
+        #expect(summary.filesPerLevel[0] == 0)
+        #expect(summary.filesPerLevel.reduce(0, +) > 3)
+        let entries = try wordEntries(directory.file("cache"))
+        #expect(entries.count == 7000)
+    }
+
+    @Test func spilledRunsGiveTheSameCacheAsOneRunInMemory() throws {
+        let directory = TemporaryDirectory()
+        var vectors = shuffledVectors(count: 2000, dimension: 30)
+        vectors.insert(("word17", [Float](repeating: -1, count: 30)), at: 1500)  // a duplicate across runs
+        let source = try writeVectors(vectors, to: directory.file("v.bin"))
+        let small = try build(source, into: directory.file("small")) { $0.sortMemory = 256 << 10 }
+        let large = try build(source, into: directory.file("large")) { $0.sortMemory = 64 << 20 }
+        #expect(small.spilledRuns >= 2 && large.spilledRuns == 0)
+        let a = try wordEntries(directory.file("small"))
+        let b = try wordEntries(directory.file("large"))
+        #expect(a.map(\.0) == b.map(\.0) && a.map(\.1) == b.map(\.1))
+        #expect(a.map(\.0) == a.map(\.0).sorted { $0.lexicographicallyPrecedes($1) })
+    }
+
+    @Test func duplicatesKeepTheFirstVectorAndAreCounted() throws {
+        let directory = TemporaryDirectory()
+        let vectors: [(String, [Float])] = [("a", [1, 1]), ("b", [2, 2]), ("a", [3, 3]), ("a", [4, 4])]
+        let source = try writeVectors(vectors, to: directory.file("v.bin"))
+        let summary = try build(source, into: directory.file("cache"))
+        #expect(summary.manifest.wordCount == 2)
+        #expect(summary.manifest.statistics.duplicates == 2)
+        #expect(try VectorCache(path: directory.file("cache")).vector(for: "a") == [1, 1])
+    }
+
+    @Test func limitKeepsTheFirstRecords() throws {
+        let directory = TemporaryDirectory()
+        let vectors = shuffledVectors(count: 100, dimension: 4)
+        let source = try writeVectors(vectors, to: directory.file("v.bin"))
+        let summary = try build(source, into: directory.file("cache")) { $0.limit = 10 }
+        #expect(summary.manifest.wordCount == 10 && summary.manifest.options.limit == 10)
+        let cache = try VectorCache(path: directory.file("cache"))
+        #expect(try cache.vector(for: vectors[9].0) == vectors[9].1)
+        #expect(try cache.vector(for: vectors[10].0) == nil)
+    }
+
+    @Test func onlyWordsKeepsTheListedWordsAndStreamsPastTheRest() throws {
+        let directory = TemporaryDirectory()
+        let vectors = shuffledVectors(count: 300, dimension: 4)
+        let source = try writeVectors(vectors, to: directory.file("v.bin"))
+        let list = directory.file("words.txt")
+        try "\(vectors[5].0)\n\(vectors[250].0)\r\nnot-in-file\n\n".write(toFile: list, atomically: true, encoding: .utf8)
+        let summary = try build(source, into: directory.file("cache")) { $0.onlyWordsPath = list }
+        #expect(summary.manifest.wordCount == 2)
+        #expect(summary.manifest.options.onlyWordsCount == 3)
+        #expect(summary.manifest.statistics.notListed == 298)
+        #expect(summary.manifest.statistics.recordsRead == 300)
+        let cache = try VectorCache(path: directory.file("cache"))
+        #expect(try cache.vector(for: vectors[250].0) == vectors[250].1)
+    }
+
+    @Test func theManifestDescribesTheSource() throws {
+        let directory = TemporaryDirectory()
+        let source = try writeVectors(shuffledVectors(count: 20, dimension: 3), to: directory.file("v.bin"))
+        let manifest = try build(source, into: directory.file("cache")).manifest
+        #expect(manifest.source.name == "v.bin")
+        #expect(manifest.source.size == (try FileManager.default.attributesOfItem(atPath: source)[.size] as? NSNumber)?.uint64Value)
+        #expect(manifest.source.crc32.count == 8)
+        #expect(manifest.source.format == .binary && !manifest.source.gzip && manifest.source.headerCount == 20)
+        #expect(manifest.formatVersion == CacheManifest.currentFormatVersion)
+        #expect(manifest.toolVersion == w2vcacheVersion)
+        let reopened = try VectorCache(path: directory.file("cache")).manifest
+        #expect(reopened == manifest)
+    }
+}
+
+@Suite struct AtomicBuildTests {
+    /// A cache built from a 10-word file, whose words a later build must not lose.
+    func makePreviousCache(_ directory: TemporaryDirectory) throws -> [([UInt8], [UInt8])] {
+        let source = try writeVectors(shuffledVectors(count: 10, dimension: 5, seed: 99), to: directory.file("old.bin"))
+        try build(source, into: directory.file("cache"))
+        return try wordEntries(directory.file("cache"))
+    }
+
+    @Test func aFailedBuildLeavesThePreviousCacheAndNoTemporaries() throws {
+        let directory = TemporaryDirectory()
+        let before = try makePreviousCache(directory)
+        let bad = directory.file("bad.bin")
+        try Data("3 2\na ".utf8 + [0, 0, 128, 63]).write(to: URL(fileURLWithPath: bad))  // short vector
+        #expect(throws: Word2VecError.self) { try build(bad, into: directory.file("cache")) }
+        let after = try wordEntries(directory.file("cache"))
+        #expect(after.map(\.0) == before.map(\.0) && after.map(\.1) == before.map(\.1))
+        #expect(directory.contents == ["bad.bin", "cache", "old.bin"])
+    }
+
+    @Test func anInterruptedBuildLeavesThePreviousCacheAndNoTemporaries() throws {
+        let directory = TemporaryDirectory()
+        let before = try makePreviousCache(directory)
+        let source = try writeVectors(shuffledVectors(count: 20000, dimension: 20), to: directory.file("big.bin"))
+        var polls = 0
+        var request = BuildRequest(vectorsPath: source, cachePath: directory.file("cache"))
+        request.sortMemory = 512 << 10  // so that the spill file exists when the interruption comes
+        do {
+            _ = try CacheBuilder(request).run(isCancelled: {
+                polls += 1
+                return polls > 3
+            })
+            Issue.record("the build should have stopped")
+        } catch let error as CacheError {
+            #expect(error.kind == .interrupted)
+        }
+        let after = try wordEntries(directory.file("cache"))
+        #expect(after.map(\.1) == before.map(\.1))
+        #expect(directory.contents == ["big.bin", "cache", "old.bin"])
+    }
+
+    @Test func whatAKilledBuildLeftIsRemovedByTheNextBuild() throws {
+        let directory = TemporaryDirectory()
+        _ = try makePreviousCache(directory)
+        // A dead build's leftovers: pid 2^22+1 is above Linux's pid limit, so no process has it.
+        let stale = directory.file(".cache.building-4194305")
+        try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: directory.file(".cache.spill-4194305")))
+        let source = try writeVectors(shuffledVectors(count: 5, dimension: 5), to: directory.file("new.bin"))
+        try build(source, into: directory.file("cache"))
+        #expect(directory.contents == ["cache", "new.bin", "old.bin"])
+    }
+
+    @Test func aCacheInUseIsNotReplaced() throws {
+        let directory = TemporaryDirectory()
+        let before = try makePreviousCache(directory)
+        let source = try writeVectors(shuffledVectors(count: 5, dimension: 5), to: directory.file("new.bin"))
+        do {
+            let open = try VectorCache(path: directory.file("cache"))
+            do {
+                try build(source, into: directory.file("cache"))
+                Issue.record("building over an open cache should fail")
+            } catch let error as CacheError {
+                #expect(error.kind == .inUse)
+                #expect(error.message.contains("in use"))
+            }
+            #expect(try open.contains(before[0].0))
+        }
+        #expect(try wordEntries(directory.file("cache")).map(\.1) == before.map(\.1))
+    }
+
+    @Test func aRebuildReplacesTheCacheWhole() throws {
+        let directory = TemporaryDirectory()
+        _ = try makePreviousCache(directory)
+        let source = try writeVectors([("fresh", [1, 2, 3, 4, 5])], to: directory.file("new.bin"))
+        try build(source, into: directory.file("cache"))
+        let entries = try wordEntries(directory.file("cache"))
+        #expect(entries.map(\.0) == [Array("fresh".utf8)])
+    }
+}
+
+@Suite struct OpenAndVerifyTests {
+    @Test func openingTwiceIsInUse() throws {
+        let directory = TemporaryDirectory()
+        let source = try writeVectors(shuffledVectors(count: 5, dimension: 5), to: directory.file("v.bin"))
+        try build(source, into: directory.file("cache"))
+        let first = try VectorCache(path: directory.file("cache"))
+        do {
+            _ = try VectorCache(path: directory.file("cache"))
+            Issue.record("a second open should fail")
+        } catch let error as CacheError {
+            #expect(error.kind == .inUse)
+            #expect(error.message.contains("in use by another process"))
+            #expect(!error.message.contains("LOCK"))
+        }
+        _ = first
+    }
+
+    @Test func missingAndForeignDirectoriesSayWhatToDo() throws {
+        let directory = TemporaryDirectory()
+        do {
+            _ = try VectorCache(path: directory.file("none"))
+        } catch let error as CacheError {
+            #expect(error.kind == .missing && error.message.contains("w2vcache build"))
+        }
+        do {
+            _ = try VectorCache(path: directory.path)
+        } catch let error as CacheError {
+            #expect(error.kind == .notACache)
+        }
+        var options = Options()
+        options.createIfMissing = true
+        _ = try Database(path: directory.file("plain"), options: options)
+        do {
+            _ = try VectorCache(path: directory.file("plain"))
+        } catch let error as CacheError {
+            #expect(error.kind == .notACache && error.message.contains("no w2vcache manifest"))
+        }
+    }
+
+    @Test func aHealthyCacheVerifies() throws {
+        let directory = TemporaryDirectory()
+        let source = try writeVectors(shuffledVectors(count: 700, dimension: 8), to: directory.file("v.bin"))
+        try build(source, into: directory.file("cache"))
+        let report = try VectorCache(path: directory.file("cache")).verify()
+        #expect(report.isHealthy)
+        #expect(report.wordsChecked == 700 && report.metadataKeys == 1)
+    }
+
+    @Test func verifyFindsAWrongSizedValueAndAnExtraWord() throws {
+        let directory = TemporaryDirectory()
+        let source = try writeVectors(shuffledVectors(count: 50, dimension: 8), to: directory.file("v.bin"))
+        try build(source, into: directory.file("cache"))
+        do {
+            let database = try Database(path: directory.file("cache"))
+            try database.put(Array("word3".utf8), [1, 2, 3])
+        }
+        let report = try VectorCache(path: directory.file("cache")).verify()
+        #expect(!report.isHealthy)
+        #expect(report.problems.contains { $0.contains("\"word3\": value is 3 bytes; expected 32") })
+        do {
+            let database = try Database(path: directory.file("cache"))
+            try database.put(Array("intruder".utf8), [UInt8](repeating: 0, count: 32))
+        }
+        let second = try VectorCache(path: directory.file("cache")).verify()
+        #expect(second.problems.contains { $0.contains("holds 51 words") })
+    }
+
+    @Test func verifyFindsDamagedTableBytes() throws {
+        let directory = TemporaryDirectory()
+        let source = try writeVectors(shuffledVectors(count: 2000, dimension: 50), to: directory.file("v.bin"))
+        try build(source, into: directory.file("cache"))
+        let tables = try FileManager.default.contentsOfDirectory(atPath: directory.file("cache")).filter { $0.hasSuffix(".ldb") }
+        func size(_ name: String) -> Int {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: directory.file("cache/" + name))
+            return (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        }
+        let largest = tables.max { size($0) < size($1) }!
+        let url = URL(fileURLWithPath: directory.file("cache/" + largest))
+        var bytes = try Data(contentsOf: url)
+        for index in stride(from: 5000, to: 5100, by: 1) { bytes[index] ^= 0xFF }
+        try bytes.write(to: url)
+        let report = try VectorCache(path: directory.file("cache")).verify()
+        #expect(!report.isHealthy)
+        #expect(report.problems.contains { $0.contains("Corruption") || $0.contains("checksum") })
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import LevelDB
+import VectorCache
+import Word2Vec
+
+/// A fresh directory for one test's files, removed afterwards.
+final class TemporaryDirectory {
+    let path: String
+
+    init() {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("cache-tests-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    /// The names in the directory, sorted.
+    var contents: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+}
+
+/// Writes `vectors` as a gensim-style binary file and returns its path.
+@discardableResult
+func writeVectors(_ vectors: [(String, [Float])], to path: String, newline: Bool = false) throws -> String {
+    let writer = try Word2VecWriter(
+        path: path, count: vectors.count, dimension: vectors[0].1.count, layout: .binary(newlineAfterVector: newline))
+    for (word, vector) in vectors { try writer.append(word: word, vector: vector) }
+    try writer.close()
+    return path
+}
+
+/// `count` words in no key order, with values derived from their position.
+func shuffledVectors(count: Int, dimension: Int, seed: UInt64 = 3) -> [(String, [Float])] {
+    var random = SplitMix64(seed: seed)
+    let words = (0..<count).map { "word\($0)" }.shuffled(using: &random)
+    return words.enumerated().map { index, word in (word, (0..<dimension).map { Float(index * dimension + $0) }) }
+}
+
+/// Builds a cache and returns the summary.
+@discardableResult
+func build(
+    _ vectorsPath: String, into cachePath: String, configure: (inout BuildRequest) -> Void = { _ in }
+) throws -> BuildSummary {
+    var request = BuildRequest(vectorsPath: vectorsPath, cachePath: cachePath)
+    configure(&request)
+    return try CacheBuilder(request).run()
+}
+
+/// Every word key and value of a cache, in key order, read straight from LevelDB.
+func wordEntries(_ cachePath: String) throws -> [([UInt8], [UInt8])] {
+    let database = try Database(path: cachePath)
+    let iterator = database.makeIterator()
+    var entries: [([UInt8], [UInt8])] = []
+    iterator.seekToFirst()
+    while iterator.isValid {
+        if iterator.key.first != 0 { entries.append((iterator.key, iterator.value)) }
+        iterator.next()
+    }
+    return entries
+}
