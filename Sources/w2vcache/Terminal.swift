@@ -47,6 +47,12 @@ let interruptRequested = Atomic<Bool>(false)
 
 /// Turns the first SIGINT/SIGTERM into ``interruptRequested`` (a second one kills the process as usual).
 func installInterruptHandlers() {
+    // A parent may have started us with these signals blocked (Foundation's `Process` does): unblock them.
+    var signals = sigset_t()
+    sigemptyset(&signals)
+    sigaddset(&signals, SIGINT)
+    sigaddset(&signals, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     for signalNumber in [SIGINT, SIGTERM] {
         signal(signalNumber) { number in
             interruptRequested.store(true, ordering: .relaxed)

@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+import Word2Vec
+
+/// Runs the built `w2vcache` executable as a user would.
+struct W2VCacheProcess {
+    /// The executable SwiftPM built beside this test bundle.
+    static let executable: String = {
+        let bundleDirectory = Bundle.main.bundleURL.deletingLastPathComponent()
+        let candidates = [bundleDirectory, Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        for directory in candidates {
+            let path = directory.appendingPathComponent("w2vcache").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return bundleDirectory.appendingPathComponent("w2vcache").path
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: Data
+        var stderr: String
+        var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    /// Runs `w2vcache arguments…` in `directory` and waits for it.
+    static func run(_ arguments: [String], in directory: String) throws -> Result {
+        let process = try start(arguments, in: directory)
+        let stdout = process.stdout.fileHandleForReading.readDataToEndOfFile()
+        let stderr = process.stderr.fileHandleForReading.readDataToEndOfFile()
+        process.process.waitUntilExit()
+        return Result(status: process.process.terminationStatus, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func start(_ arguments: [String], in directory: String) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        return (process, stdout, stderr)
+    }
+}
+
+/// A fresh working directory holding a small vectors file.
+final class Workspace {
+    let path: String
+
+    init(words: Int = 200, dimension: Int = 16) throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("cli-tests-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try SampleVectors.write(path: path + "/vectors.bin.gz", count: words, dimension: dimension, seed: 5)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    func run(_ arguments: String...) throws -> W2VCacheProcess.Result {
+        try W2VCacheProcess.run(arguments, in: path)
+    }
+
+    var contents: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+}
+
+@Suite struct CommandLineTests {
+    @Test func helpListsTheCommands() throws {
+        let workspace = try Workspace(words: 10)
+        let help = try workspace.run("--help")
+        #expect(help.status == 0)
+        for command in ["build", "lookup", "info", "verify", "sample"] { #expect(help.stdoutText.contains(command)) }
+        let buildHelp = try workspace.run("build", "--help")
+        #expect(buildHelp.stdoutText.contains("--only-words") && buildHelp.stdoutText.contains("--limit"))
+    }
+
+    @Test func buildThenLookupInTheDefaultDirectory() throws {
+        let workspace = try Workspace()
+        let build = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        #expect(build.status == 0, "\(build.stderr)")
+        #expect(build.stderr.contains("built word2vecdb: 200 words, dim 16"))
+        #expect(workspace.contents.contains("word2vecdb"))
+        let lookup = try workspace.run("lookup", "Confidence")
+        #expect(lookup.status == 0)
+        let fields = lookup.stdoutText.split(separator: " ")
+        #expect(fields.first == "Confidence" && fields.count == 17)
+        #expect(fields.dropFirst().allSatisfy { Float($0.trimmingCharacters(in: .newlines)) != nil })
+    }
+
+    @Test func aMissingWordIsNamedAndTheFoundOnesStillPrinted() throws {
+        let workspace = try Workspace()
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz", "--db", "cache")
+        let lookup = try workspace.run("lookup", "king", "no-such-word", "New_York", "--db", "cache", "--format", "json")
+        #expect(lookup.status == 1)
+        #expect(lookup.stderr.contains("not in the cache: no-such-word"))
+        let lines = lookup.stdoutText.split(separator: "\n")
+        #expect(lines.count == 2)
+        for (line, word) in zip(lines, ["king", "New_York"]) {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["word"] as? String == word)
+            #expect((object?["vector"] as? [Double])?.count == 16)
+            #expect(object?["oov"] as? Bool == false)
+        }
+    }
+
+    @Test func npyOutputHasTheRightShape() throws {
+        let workspace = try Workspace()
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        let one = try workspace.run("lookup", "king", "--format", "npy")
+        #expect(one.status == 0)
+        #expect(one.stdout.prefix(6) == Data([0x93] + Array("NUMPY".utf8)))
+        #expect(one.stdoutText.contains("'shape': (16,)"))
+        #expect(one.stdout.count == 128 + 64)
+        let two = try workspace.run("lookup", "king", "queen", "--format", "npy")
+        #expect(two.stdoutText.contains("'shape': (2, 16)"))
+        #expect(two.stdout.count == 128 + 128)
+    }
+
+    @Test func infoAndVerifyDescribeTheCache() throws {
+        let workspace = try Workspace()
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        let info = try workspace.run("info")
+        #expect(info.status == 0)
+        #expect(info.stdoutText.contains("200 pretrained"))
+        #expect(info.stdoutText.contains("vectors.bin.gz (binary, gzip"))
+        let json = try workspace.run("info", "--json")
+        let manifest = try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any]
+        #expect(manifest?["dimension"] as? Int == 16)
+        let verify = try workspace.run("verify")
+        #expect(verify.status == 0 && verify.stdoutText.hasPrefix("ok: 200 words"))
+    }
+
+    @Test func badInputIsAClearErrorAndLeavesNoCache() throws {
+        let workspace = try Workspace()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: workspace.path + "/vectors.bin.gz"))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: workspace.path + "/cut.bin.gz"))
+        let result = try workspace.run("build", "--vectors", "cut.bin.gz")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cut.bin.gz: at byte"))
+        #expect(result.stderr.contains("truncated"))
+        #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Stack"))
+        #expect(workspace.contents == ["cut.bin.gz", "vectors.bin.gz"])
+        let directory = try workspace.run("build", "--vectors", ".")
+        #expect(directory.status == 1 && directory.stderr.contains("not a regular file"))
+        let noCache = try workspace.run("lookup", "king")
+        #expect(noCache.status == 1 && noCache.stderr.contains("no cache at word2vecdb"))
+    }
+
+    @Test func theConfigurationFileSetsTheCachePathAndFlagsWin() throws {
+        let workspace = try Workspace()
+        try "cache:\n  path: from-config\n".write(toFile: workspace.path + "/c.yml", atomically: true, encoding: .utf8)
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz", "--config", "c.yml")
+        #expect(workspace.contents.contains("from-config"))
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz", "--config", "c.yml", "--db", "from-flag", "--limit", "5")
+        #expect(workspace.contents.contains("from-flag"))
+        let info = try workspace.run("info", "--db", "from-flag")
+        #expect(info.stdoutText.contains("5 pretrained"))
+        let bad = try workspace.run("info", "--config", "missing.yml")
+        #expect(bad.status != 0 && bad.stderr.contains("missing.yml: no such file"))
+    }
+
+    @Test(arguments: [("SIGINT", SIGINT), ("SIGKILL", SIGKILL)])
+    func aSignalDuringABuildLeavesThePreviousCache(name: String, signal: Int32) throws {
+        let workspace = try Workspace(words: 20, dimension: 8)
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        let before = try workspace.run("lookup", "king").stdoutText
+        // A file big enough to take a while: 400k words of 64 values (~100 MB).
+        try SampleVectors.write(path: workspace.path + "/big.bin", count: 400_000, dimension: 64, seed: 1)
+        let (process, _, stderr) = try W2VCacheProcess.start(["build", "--vectors", "big.bin"], in: workspace.path)
+        // Wait until the build has started writing its temporary files.
+        let deadline = Date().addingTimeInterval(20)
+        while !workspace.contents.contains(where: { $0.hasPrefix(".word2vecdb.") }) && Date() < deadline && process.isRunning {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if signal == SIGINT {
+            #expect(process.terminationStatus == 130)
+            #expect(message.contains("interrupted"))
+            #expect(workspace.contents == ["big.bin", "vectors.bin.gz", "word2vecdb"])
+        }
+        #expect(try workspace.run("lookup", "king").stdoutText == before)
+        // The next build cleans up what a killed one left and succeeds.
+        let rebuild = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        #expect(rebuild.status == 0)
+        #expect(workspace.contents == ["big.bin", "vectors.bin.gz", "word2vecdb"])
+    }
+}
