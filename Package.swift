@@ -46,15 +46,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Helpers the test targets share (temporary directories, ../shared/data).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"], swiftSettings: swiftSettings),
-        .testTarget(name: "LevelDBTests", dependencies: ["LevelDB"], swiftSettings: swiftSettings),
+        .testTarget(name: "LevelDBTests", dependencies: ["LevelDB", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: swiftSettings),
-        .testTarget(name: "Word2VecTests", dependencies: ["Word2Vec"], swiftSettings: swiftSettings),
+        .testTarget(name: "Word2VecTests", dependencies: ["Word2Vec", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VectorCacheTests",
-            dependencies: ["VectorCache", "Word2Vec", "LevelDB", "Configuration"],
+            dependencies: ["VectorCache", "Word2Vec", "LevelDB", "Configuration", "TestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "w2vcacheTests", dependencies: ["w2vcache", "Word2Vec"], swiftSettings: swiftSettings),
+        .testTarget(name: "w2vcacheTests", dependencies: ["w2vcache", "Word2Vec", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,20 +1,7 @@
 import Foundation
 import LevelDB
+import TestSupport
 import Testing
-
-/// A fresh directory under the system's temporary directory, removed when the test ends.
-final class TemporaryDirectory {
-    let path: String
-
-    init() {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("leveldb-tests-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
 
 private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 

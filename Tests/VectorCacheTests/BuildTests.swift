@@ -1,5 +1,6 @@
 import Foundation
 import LevelDB
+import TestSupport
 import Testing
 @testable import VectorCache
 import Word2Vec

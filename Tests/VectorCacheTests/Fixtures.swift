@@ -1,26 +1,8 @@
 import Foundation
 import LevelDB
+import TestSupport
 import VectorCache
 import Word2Vec
-
-/// A fresh directory for one test's files, removed afterwards.
-final class TemporaryDirectory {
-    let path: String
-
-    init() {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("cache-tests-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    /// The names in the directory, sorted.
-    var contents: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
-}
 
 /// Writes `vectors` as a gensim-style binary file and returns its path.
 @discardableResult

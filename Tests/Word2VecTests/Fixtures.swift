@@ -1,21 +1,8 @@
 import Foundation
+import TestSupport
 import Word2Vec
 
-/// A fresh directory for one test's files, removed afterwards.
-final class TemporaryDirectory {
-    let path: String
-
-    init() {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("word2vec-tests-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
+extension TemporaryDirectory {
     /// Writes raw bytes, gzipped with zlib when `gzip` is set.
     @discardableResult
     func write(_ name: String, _ bytes: [UInt8], gzip: Bool = false) throws -> String {
@@ -24,17 +11,6 @@ final class TemporaryDirectory {
         try output.close()
         return file(name)
     }
-}
-
-/// The third-party files in `../shared/data`, when this checkout has them beside it.
-enum SharedData {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/data").path
-
-    static var isAvailable: Bool { FileManager.default.fileExists(atPath: directory + "/word2vec") }
-
-    static func word2vec(_ name: String) -> String { directory + "/word2vec/" + name }
 }
 
 /// Deterministic test vectors: `count` words `w0`, `w1`, … with values derived from their index.
