@@ -37,10 +37,16 @@ let package = Package(
             dependencies: ["LevelDB", "Word2Vec", "Configuration", "CAtomicRename"],
             swiftSettings: swiftSettings
         ),
+        .target(name: "Preprocessing", dependencies: ["Word2Vec"], swiftSettings: swiftSettings),
+        .target(
+            name: "Datasets",
+            dependencies: ["VectorCache", "Preprocessing", "LevelDB", "Word2Vec", "Configuration"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "w2vcache",
             dependencies: [
-                "VectorCache", "Word2Vec", "Configuration", "LevelDB", "NumPyFormat",
+                "VectorCache", "Word2Vec", "Configuration", "LevelDB", "NumPyFormat", "Preprocessing", "Datasets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -33,6 +33,11 @@ public final class WriteBatch {
         }
     }
 
+    /// Adds every operation of `other`, after this batch's own.
+    public func append(_ other: WriteBatch) {
+        leveldb_writebatch_append(handle, other.handle)
+    }
+
     /// Removes every operation from the batch so that it can be filled again.
     public func clear() {
         leveldb_writebatch_clear(handle)

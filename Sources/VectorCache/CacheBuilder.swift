@@ -12,6 +12,8 @@ public struct BuildRequest: Sendable {
     public var limit: Int?
     /// A file listing the words to keep, one per line; every other record is streamed past.
     public var onlyWordsPath: String?
+    /// The words to keep, given directly (e.g. the keys a dataset can ask for), and a label for the manifest.
+    public var onlyWords: (words: Set<[UInt8]>, label: String)?
     public var nonFinite: NonFinitePolicy = .fail
     public var invalidUTF8: InvalidUTF8Policy = .keep
     /// LevelDB options for the new cache (`createIfMissing` and `errorIfExists` are set by the builder).
@@ -69,7 +71,7 @@ public struct CacheBuilder: Sendable {
         let location = CacheLocation(path: request.cachePath)
         location.removeStaleTemporaries()
         try location.checkNotInUse()
-        let onlyWords = try request.onlyWordsPath.map(Self.readWordList)
+        let onlyWords = try request.onlyWords?.words ?? request.onlyWordsPath.map(Self.readWordList)
 
         let reader = try Word2VecReader(path: request.vectorsPath, format: request.format)
         let dimension = reader.header.dimension
@@ -167,7 +169,7 @@ public struct CacheBuilder: Sendable {
                 headerCount: reader.header.count),
             options: .init(
                 limit: request.limit,
-                onlyWordsFile: request.onlyWordsPath.map { URL(fileURLWithPath: $0).lastPathComponent },
+                onlyWordsFile: request.onlyWordsPath.map { URL(fileURLWithPath: $0).lastPathComponent } ?? request.onlyWords?.label,
                 onlyWordsCount: onlyWords?.count,
                 nonFinite: request.nonFinite,
                 invalidUTF8: request.invalidUTF8),

@@ -1,5 +1,6 @@
 import Foundation
 import LevelDB
+import Synchronization
 
 /// An open cache: word vectors and metadata in one LevelDB directory.
 ///
@@ -8,9 +9,13 @@ import LevelDB
 public final class VectorCache: Sendable {
     public let path: String
     public let database: Database
-    public let manifest: CacheManifest
+    private let currentManifest: Mutex<CacheManifest>
+    /// What the cache holds; out-of-vocabulary additions update it.
+    public var manifest: CacheManifest { currentManifest.withLock { $0 } }
     /// Bytes in one vector.
     public var vectorBytes: Int { manifest.dimension * 4 }
+    /// The vector dimension.
+    public var dimension: Int { manifest.dimension }
 
     /// Opens the cache at `path`.
     /// - throws: ``CacheError`` that says what to do: no cache yet, in use, not a w2vcache cache, damaged.
@@ -37,7 +42,21 @@ public final class VectorCache: Sendable {
         guard manifest.formatVersion == CacheManifest.currentFormatVersion else {
             throw CacheError(.incompatible, "\(path) has cache format \(manifest.formatVersion); this tool reads format \(CacheManifest.currentFormatVersion): rebuild it")
         }
-        self.manifest = manifest
+        currentManifest = Mutex(manifest)
+    }
+
+    /// Applies `batch` atomically and durably, with the manifest updated in the same write for `addedOOV` new
+    /// out-of-vocabulary words.
+    public func commit(_ batch: WriteBatch, addedOOV: Int = 0) throws {
+        var updated = manifest
+        updated.oovCount += addedOOV
+        batch.put(key: CacheKeys.manifest, value: try ManifestCoding.encode(updated))
+        do {
+            try database.write(batch, sync: true)
+        } catch let error as LevelDBError {
+            throw CacheError.from(error, path: path)
+        }
+        currentManifest.withLock { $0 = updated }
     }
 
     private static func readManifest(_ database: Database, path: String) throws -> CacheManifest? {

@@ -50,16 +50,29 @@ struct BuildCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try cache.loadConfiguration()
-        var request = BuildRequest(vectorsPath: vectors, cachePath: cache.cachePath(configuration))
-        let formatName = format ?? configuration.build.format
-        request.format = formatName == "auto" ? nil : Word2VecFormat(rawValue: formatName)
+        var request = try Self.request(vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
+        if let format { request.format = format == "auto" ? nil : Word2VecFormat(rawValue: format) }
         request.limit = limit
         request.onlyWordsPath = onlyWords
-        request.nonFinite = try nonFinite ?? policy(configuration.build.nonFinite, key: "build.non_finite")
-        request.invalidUTF8 = try invalidUTF8 ?? policy(configuration.build.invalidUTF8, key: "build.invalid_utf8")
+        if let nonFinite { request.nonFinite = nonFinite }
+        if let invalidUTF8 { request.invalidUTF8 = invalidUTF8 }
+        try Self.execute(request)
+    }
+
+    /// A build request with the configuration's defaults.
+    static func request(vectors: String, cachePath: String, configuration: Configuration) throws -> BuildRequest {
+        var request = BuildRequest(vectorsPath: vectors, cachePath: cachePath)
+        let formatName = configuration.build.format
+        request.format = formatName == "auto" ? nil : Word2VecFormat(rawValue: formatName)
+        request.nonFinite = try policy(configuration.build.nonFinite, key: "build.non_finite")
+        request.invalidUTF8 = try policy(configuration.build.invalidUTF8, key: "build.invalid_utf8")
         request.storeOptions = Options(configuration.leveldb)
         request.sortMemory = configuration.build.runBufferMB << 20
+        return request
+    }
 
+    /// Runs a build with progress on the terminal and a one-line summary; Ctrl-C stops it cleanly (exit status 130).
+    static func execute(_ request: BuildRequest) throws {
         installInterruptHandlers()
         let started = Date()
         var lastReport = Date.distantPast
@@ -70,7 +83,7 @@ struct BuildCommand: ParsableCommand {
                     let now = Date()
                     guard now.timeIntervalSince(lastReport) >= 0.25 else { return }
                     lastReport = now
-                    Terminal.progress(Self.describe(progress, elapsed: now.timeIntervalSince(started)))
+                    Terminal.progress(describe(progress, elapsed: now.timeIntervalSince(started)))
                 },
                 isCancelled: { interruptRequested.load(ordering: .relaxed) })
         } catch let error as CacheError where error.kind == .interrupted {
@@ -97,7 +110,7 @@ struct BuildCommand: ParsableCommand {
                 + (notes.isEmpty ? "" : "; " + notes.joined(separator: ", ")))
     }
 
-    private func policy<P: RawRepresentable<String>>(_ value: String, key: String) throws -> P {
+    private static func policy<P: RawRepresentable<String>>(_ value: String, key: String) throws -> P {
         guard let policy = P(rawValue: value) else {
             throw ValidationError("configuration \(key): unknown value \"\(value)\"")
         }

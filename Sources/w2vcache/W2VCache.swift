@@ -13,7 +13,8 @@ struct W2VCache: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            BuildCommand.self, LookupCommand.self, InfoCommand.self, VerifyCommand.self, SampleCommand.self,
+            BuildCommand.self, LookupCommand.self, InfoCommand.self, VerifyCommand.self, PrepareCommand.self,
+            DatasetsCommand.self, BatchesCommand.self, SampleCommand.self,
         ]
     )
 }

@@ -65,18 +65,24 @@ def generate(path, words, dim, seed=7):
     return keys
 
 
+GNU_TIME = shutil.which("time") and pathlib.Path("/usr/bin/time").exists()
+
+
 def measure(command, **kwargs):
-    """Runs a command; returns (seconds, peak RSS in MB, completed process)."""
+    """Runs a command; returns (seconds, peak RSS in MB, stdout).
+
+    Peak RSS comes from GNU time (`apt-get install time`): a child forked from this large Python process would
+    otherwise inherit its resident size in ru_maxrss. Without GNU time the RSS column reads 0.
+    """
+    report = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"w2vcache-bench-rss-{os.getpid()}"
+    wrapped = ["/usr/bin/time", "-f", "%M", "-o", str(report), *command] if GNU_TIME else command
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=kwargs.get("stdout", subprocess.PIPE), stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    result = subprocess.run(wrapped, stdout=kwargs.get("stdout", subprocess.PIPE), stderr=subprocess.PIPE)
     seconds = time.perf_counter() - start
-    stdout = process.stdout.read() if process.stdout else b""
-    stderr = process.stderr.read()
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        sys.exit(f"{command[0]} failed ({code}): {stderr.decode(errors='replace')}")
-    return seconds, usage.ru_maxrss / 1024, stdout
+    if result.returncode != 0:
+        sys.exit(f"{command[0]} failed ({result.returncode}): {result.stderr.decode(errors='replace')}")
+    rss_mb = int(report.read_text().split()[-1]) / 1024 if GNU_TIME else 0.0
+    return seconds, rss_mb, result.stdout
 
 
 INFLATE = """

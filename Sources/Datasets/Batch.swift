@@ -1,0 +1,51 @@
+/// One named array of a batch, little-endian and C-ordered, ready to be written as `.npy`.
+public struct BatchArray: Sendable {
+    public enum ElementType: String, Sendable {
+        case float32, int32, int64
+
+        public var byteCount: Int { self == .int64 ? 8 : 4 }
+    }
+
+    public var name: String
+    public var type: ElementType
+    public var shape: [Int]
+    public var bytes: [UInt8]
+
+    public init(name: String, type: ElementType, shape: [Int], bytes: [UInt8]) {
+        precondition(bytes.count == shape.reduce(1, *) * type.byteCount, "\(name): bytes do not match the shape")
+        self.name = name
+        self.type = type
+        self.shape = shape
+        self.bytes = bytes
+    }
+
+    /// An array of integers stored as int64 (PyTorch's class-label type).
+    public static func int64(_ name: String, _ values: [Int64], shape: [Int]) -> BatchArray {
+        BatchArray(name: name, type: .int64, shape: shape, bytes: values.withUnsafeBytes { Array($0) })
+    }
+
+    /// An array of int32 values (token ids).
+    public static func int32(_ name: String, _ values: [Int32], shape: [Int]) -> BatchArray {
+        BatchArray(name: name, type: .int32, shape: shape, bytes: values.withUnsafeBytes { Array($0) })
+    }
+}
+
+/// A prepared dataset that serves batches: the part the CLI preview and the server share.
+public protocol BatchSource: Sendable {
+    /// The dataset's name (`pos`, `parser`, …).
+    var name: String { get }
+    /// Split names and their example counts.
+    var splits: [String: Int] { get }
+    /// The arrays of the examples at `indices` of `split`.
+    func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray]
+    /// A readable rendering of example `index` of `split` (ids decoded back to words and labels).
+    func describe(split: String, index: Int) throws -> String
+}
+
+extension BatchSource {
+    /// The example count of `split`, or a ``DatasetError/noSuchSplit(_:_:_:)``.
+    public func count(of split: String) throws -> Int {
+        guard let count = splits[split] else { throw DatasetError.noSuchSplit(name, split, Array(splits.keys)) }
+        return count
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Word2Vec
+
+/// A whole input text file (datasets are small next to vectors files) with its fingerprint and lines.
+public struct TextFile: Sendable {
+    public let path: String
+    public let bytes: [UInt8]
+
+    /// Size and CRC-32: what a prepared dataset records to notice changed inputs.
+    public var fingerprint: InputFingerprint {
+        InputFingerprint(
+            name: URL(fileURLWithPath: path).lastPathComponent, size: bytes.count,
+            crc32: bytes.withUnsafeBytes { CRC32.hex($0) })
+    }
+
+    /// Reads `path`; a missing file, a directory or an empty file is a ``DataError``.
+    public init(path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DataError(file: path, message: "no such file")
+        }
+        guard !isDirectory.boolValue else {
+            throw DataError(file: path, message: "is a directory; expected a file")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DataError(file: path, message: "cannot be read")
+        }
+        self.path = path
+        bytes = Array(data)
+    }
+
+    /// The file's lines (without `\n` or a trailing `\r`), each with its 1-based number, decoded as UTF-8.
+    /// - throws: ``DataError`` naming the line of the first byte sequence that is not UTF-8, unless `lossy`.
+    public func lines(lossy: Bool = false) throws -> [(number: Int, text: String)] {
+        var result: [(Int, String)] = []
+        var number = 0
+        for slice in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            number += 1
+            var line = slice
+            if line.last == 0x0D { line = line.dropLast() }
+            if let text = String(validating: line, as: UTF8.self) {
+                result.append((number, text))
+            } else if lossy {
+                result.append((number, String(decoding: line, as: UTF8.self)))
+            } else {
+                throw DataError(file: path, line: number, message: "is not valid UTF-8; expected UTF-8 text")
+            }
+        }
+        if bytes.last == 0x0A { result.removeLast() }
+        return result
+    }
+}
+
+/// The identity of an input file: name, size and CRC-32.
+public struct InputFingerprint: Codable, Sendable, Equatable {
+    public var name: String
+    public var size: Int
+    public var crc32: String
+
+    public init(name: String, size: Int, crc32: String) {
+        self.name = name
+        self.size = size
+        self.crc32 = crc32
+    }
+}
+
+/// Bad dataset input: the file, the line when known, and what was expected.
+public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let file: String
+    public let line: Int?
+    public let message: String
+
+    public init(file: String, line: Int? = nil, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        line.map { "\(file): line \($0): \(message)" } ?? "\(file): \(message)"
+    }
+}
+
+/// What to do with a malformed line: stop (the default) or count it and go on.
+public struct BadLinePolicy: Sendable {
+    public let skip: Bool
+    /// Lines skipped so far.
+    public private(set) var skipped = 0
+
+    public init(skip: Bool) {
+        self.skip = skip
+    }
+
+    /// Throws `error` unless skipping, in which case it is counted.
+    public mutating func handle(_ error: DataError) throws {
+        guard skip else { throw error }
+        skipped += 1
+    }
+}

@@ -1,0 +1,68 @@
+import Configuration
+import LevelDB
+import Word2Vec
+
+/// Vectors for words the pretrained model lacks: each component uniform in `[-range, range)`, drawn from a generator
+/// seeded by a stable hash of the word's bytes and a configurable seed, so the same word gets the same bytes on every
+/// machine and every run.
+public struct OOVVectors: Sendable, Equatable {
+    public var dimension: Int
+    public var seed: UInt64
+    public var range: Float
+
+    public init(dimension: Int, seed: UInt64, range: Float) {
+        self.dimension = dimension
+        self.seed = seed
+        self.range = range
+    }
+
+    public init(dimension: Int, settings: Configuration.OOVSettings) {
+        self.init(dimension: dimension, seed: settings.seed, range: settings.range)
+    }
+
+    /// FNV-1a, 64-bit: a hash that is the same everywhere (Swift's `Hasher` is seeded per process).
+    public static func stableHash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+
+    /// The vector of `word`, as little-endian float32 bytes.
+    public func vectorBytes(for word: [UInt8]) -> [UInt8] {
+        var random = SplitMix64(seed: Self.stableHash(word) ^ (seed &* 0x9E37_79B9_7F4A_7C15))
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(dimension * 4)
+        for _ in 0..<dimension {
+            withUnsafeBytes(of: random.nextSymmetric(range: range).bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        return bytes
+    }
+}
+
+extension VectorCache {
+    /// Whether `word` came from the vectors file (present, and not an out-of-vocabulary vector added later).
+    ///
+    /// This is what "a key of the model" means for preprocessing: adding OOV vectors never changes the answer.
+    public func isPretrained(_ word: [UInt8]) throws -> Bool {
+        try contains(word) && !isOutOfVocabulary(word)
+    }
+
+    /// Adds to `batch` an out-of-vocabulary vector and its marker for each word of `words` the cache lacks.
+    /// - Returns: the words added (the caller writes the batch and then calls ``recordOOVAdditions(_:in:)``).
+    public func addOOVVectors(
+        for words: some Sequence<[UInt8]>, generator: OOVVectors, to batch: WriteBatch
+    ) throws -> [[UInt8]] {
+        var added: [[UInt8]] = []
+        var seen = Set<[UInt8]>()
+        for word in words where !word.isEmpty && word.first != CacheKeys.reservedPrefix {
+            guard seen.insert(word).inserted, try !contains(word) else { continue }
+            batch.put(key: word, value: generator.vectorBytes(for: word))
+            batch.put(key: CacheKeys.oovMarker(for: word), value: [])
+            added.append(word)
+        }
+        return added
+    }
+}

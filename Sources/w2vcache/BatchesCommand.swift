@@ -1,0 +1,59 @@
+import ArgumentParser
+import Datasets
+import VectorCache
+
+/// `w2vcache batches`: a human preview of a dataset's batches.
+struct BatchesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batches",
+        abstract: "Preview a prepared dataset's batches: shapes, and examples decoded back to words and labels.",
+        discussion: "A given seed and epoch give the same batches on every machine, and as the server sends them."
+    )
+
+    @OptionGroup var cache: CacheOptions
+
+    @Argument(help: "The dataset: pos or parser.")
+    var dataset: String
+
+    @Option(name: .long, help: "The split.")
+    var split: String = "train"
+
+    @Option(name: .customLong("batch-size"), help: "Examples per batch.")
+    var batchSize: Int = 32
+
+    @Option(name: .long, help: "Shuffle seed.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "Epoch (each epoch has its own order).")
+    var epoch: Int = 0
+
+    @Flag(name: .customLong("no-shuffle"), help: "Keep the stored order.")
+    var noShuffle = false
+
+    @Option(name: .long, help: "How many batches to show.")
+    var show: Int = 1
+
+    @Option(name: .customLong("examples-per-batch"), help: "How many examples of each batch to decode.")
+    var examplesPerBatch: Int = 4
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be positive") }
+    }
+
+    func run() throws {
+        let vectorCache = try cache.openCache()
+        let source = try DatasetLoader.load(dataset, from: vectorCache)
+        let count = try source.count(of: split)
+        let sampler = BatchSampler(count: count, batchSize: batchSize, seed: seed, epoch: epoch, shuffle: !noShuffle)
+        var lines = ["\(dataset)/\(split): \(count) examples, \(sampler.batchCount) batches of \(batchSize) (seed \(seed), epoch \(epoch))"]
+        for index in 0..<min(show, sampler.batchCount) {
+            let indices = sampler.batch(index)
+            let arrays = try source.batch(split: split, indices: indices)
+            lines.append("batch \(index): " + arrays.map { "\($0.name) \($0.type.rawValue)\($0.shape)" }.joined(separator: ", "))
+            for example in indices.prefix(examplesPerBatch) {
+                lines.append("  #\(example): " + (try source.describe(split: split, index: example)))
+            }
+        }
+        Terminal.writeStdout(Array((lines.joined(separator: "\n") + "\n").utf8))
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Datasets
+import Preprocessing
+
+/// `w2vcache datasets`: what is prepared in the cache.
+struct DatasetsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "datasets",
+        abstract: "List the datasets prepared in the cache."
+    )
+
+    @OptionGroup var cache: CacheOptions
+
+    func run() throws {
+        let vectorCache = try cache.openCache()
+        let manifests = try DatasetStore.all(in: vectorCache)
+        if manifests.isEmpty {
+            Terminal.writeStdout(Array("no datasets prepared; see `w2vcache prepare --help`\n".utf8))
+            return
+        }
+        var lines: [String] = []
+        for manifest in manifests {
+            let splits = manifest.splits.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            let vocabularies = manifest.vocabularies.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            let arrays = manifest.arrays.sorted { $0.key < $1.key }
+                .map { "\($0.key) \($0.value.type.rawValue)\($0.value.shape)" }.joined(separator: ", ")
+            lines.append("\(manifest.name): \(splits) examples; \(vocabularies)")
+            lines.append("  from \(manifest.inputs.map(\.name).joined(separator: ", ")) at \(manifest.preparedAt)")
+            lines.append("  parameters: " + manifest.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            lines.append("  arrays: \(arrays)")
+        }
+        Terminal.writeStdout(Array((lines.joined(separator: "\n") + "\n").utf8))
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `w2vcache prepare`: turns raw datasets into trainer-ready data stored in the cache.
+struct PrepareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prepare",
+        abstract: "Prepare a dataset for a trainer and store it in the cache.",
+        discussion: "Preparing again with the same inputs and options says so and does nothing; changed inputs replace the old data.",
+        subcommands: [PreparePOSCommand.self]
+    )
+}

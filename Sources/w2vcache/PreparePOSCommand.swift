@@ -1,0 +1,110 @@
+import ArgumentParser
+import Configuration
+import Datasets
+import Foundation
+import Preprocessing
+import VectorCache
+
+extension WindowLabel: ExpressibleByArgument {}
+
+/// `w2vcache prepare pos`: the POS tagger's data, normalized the book's way.
+struct PreparePOSCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pos",
+        abstract: "Prepare CoNLL-2000 part-of-speech data: the book's normalization, vocabulary, n-gram windows.",
+        discussion: """
+            Input: `word TAG` per line (a third chunk column is ignored), blank lines between sentences. Writes \
+            pos.train.processed.txt and pos.test.processed.txt (the book's processed files) to --out. Words the \
+            model lacks get out-of-vocabulary vectors stored in the cache. With --vectors, first builds the cache \
+            from that file keeping only the keys this preparation can ask for (one streamed pass), as the book does.
+            """
+    )
+
+    @OptionGroup var cache: CacheOptions
+
+    @Option(name: .long, help: ArgumentHelp("Training file.", valueName: "file"))
+    var train: String
+
+    @Option(name: .long, help: ArgumentHelp("Test file.", valueName: "file"))
+    var test: String
+
+    @Option(name: .long, help: ArgumentHelp("Where to write the processed files.", valueName: "dir"))
+    var out: String = "."
+
+    @Option(name: .long, help: "Words per window.")
+    var window: Int = 3
+
+    @Option(name: .long, help: "The tag a window is labelled with: centre (the book's) or last.")
+    var label: WindowLabel = .centre
+
+    @Flag(name: .customLong("keep-sentences"), help: "Do not merge phrases across sentence boundaries.")
+    var keepSentences = false
+
+    @Flag(name: .customLong("skip-bad-lines"), help: "Count and skip malformed lines instead of stopping.")
+    var skipBadLines = false
+
+    @Option(name: .long, help: ArgumentHelp("Build the cache from this vectors file first, with only the keys the data can ask for.", valueName: "file"))
+    var vectors: String?
+
+    @Option(name: .long, help: "Fail unless the cache's vectors have this dimension.")
+    var dim: Int?
+
+    func validate() throws {
+        if window < 1 { throw ValidationError("--window must be at least 1") }
+    }
+
+    func run() throws {
+        let configuration = try cache.loadConfiguration()
+        let trainFile = try TextFile(path: train)
+        let testFile = try TextFile(path: test)
+        var options = POSOptions()
+        options.window = window
+        options.label = label
+        options.keepSentences = keepSentences
+        options.skipBadLines = skipBadLines
+
+        if let vectors {
+            var keys = Set<[UInt8]>()
+            for file in [trainFile, testFile] {
+                let rows = try CoNLL2000Reader.read(file, skipBadLines: skipBadLines).rows
+                for key in BookNormalizer.candidateKeys(rows) { keys.insert(Array(key.utf8)) }
+            }
+            var request = try BuildCommand.request(vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
+            request.onlyWords = (keys, "candidate keys of \(trainFile.fingerprint.name), \(testFile.fingerprint.name)")
+            try BuildCommand.execute(request)
+        }
+
+        let vectorCache = try cache.openCache()
+        try checkDimension(vectorCache)
+        let report = try POSDataset.prepare(
+            train: trainFile, test: testFile, cache: vectorCache, options: options,
+            oov: OOVVectors(dimension: vectorCache.dimension, settings: configuration.oov))
+        if report.alreadyPrepared {
+            Terminal.message("pos is already prepared from these inputs with these options; nothing to do")
+            return
+        }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        for split in ["train", "test"] {
+            let path = out + "/pos.\(split).processed.txt"
+            try POSDataset.processedText(report.processed[split]!).write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let statistics = report.manifest.statistics
+        for (split, value) in [("train", report.train), ("test", report.test)] {
+            Terminal.message(
+                "\(split): \(value.rows) rows -> \(statistics["\(split)_tokens"] ?? 0) tokens; \(value.found) found, "
+                    + "\(value.merged) merged phrases, \(value.split) split into \(value.pieces) pieces, "
+                    + "\(value.outOfVocabulary) out of vocabulary; \(report.manifest.splits[split] ?? 0) windows")
+        }
+        Terminal.message(
+            "prepared pos: \(statistics["vocabulary"] ?? 0) words (\(statistics["pretrained_words"] ?? 0) pretrained, "
+                + "\(statistics["oov_words"] ?? 0) out-of-vocabulary), \(statistics["tags"] ?? 0) tags, window \(window) "
+                + "labelled at the \(label.rawValue); processed files in \(out)"
+                + ((statistics["skipped_lines"] ?? 0) > 0 ? "; \(statistics["skipped_lines"]!) bad lines skipped" : ""))
+    }
+
+    func checkDimension(_ cache: VectorCache) throws {
+        if let dim, dim != cache.dimension {
+            throw ValidationError("the cache \(cache.path) holds \(cache.dimension)-dimensional vectors, not \(dim); rebuild it from a \(dim)-dimensional file with `w2vcache build --vectors FILE`")
+        }
+    }
+}
