@@ -10,6 +10,7 @@ public enum DatasetLoader {
     public static func load(_ name: String, from cache: VectorCache) throws -> any BatchSource {
         switch name {
         case "pos": return try POSDataset(cache: cache)
+        case "parser": return try ParserDataset(cache: cache)
         default:
             throw DatasetError.badRequest("unknown dataset \(name); expected one of \(names.joined(separator: ", "))")
         }

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Configuration
+import Datasets
+import Preprocessing
+import VectorCache
+
+extension CoNLLUReader.POSColumn: ExpressibleByArgument {}
+
+/// `w2vcache prepare parser`: arc-standard transitions and Chen & Manning features from a treebank.
+struct PrepareParserCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parser",
+        abstract: "Prepare CoNLL-U/CoNLL-X treebanks for an arc-standard parser (Chen & Manning 2014 features).",
+        discussion: """
+            Each configuration of the static oracle becomes an example: 18 word, 18 POS and 12 arc-label ids, \
+            labelled with the transition. Non-projective sentences, which arc-standard cannot build, are counted \
+            and skipped. Word forms are normalized with the book's digit and hyphen rule (no phrase merging).
+            """
+    )
+
+    @OptionGroup var cache: CacheOptions
+
+    @Option(name: .long, help: ArgumentHelp("Training treebank (.conllu or CoNLL-X).", valueName: "file"))
+    var train: String
+
+    @Option(name: .long, help: ArgumentHelp("Test treebank.", valueName: "file"))
+    var test: String
+
+    @Option(name: .long, help: "POS column: xpos (PTB tags in EWT; UPOS where empty) or upos.")
+    var pos: CoNLLUReader.POSColumn = .xpos
+
+    @Flag(name: .customLong("skip-bad-lines"), help: "Count and skip malformed lines (and their sentences) instead of stopping.")
+    var skipBadLines = false
+
+    @Option(name: .long, help: "Fail unless the cache's vectors have this dimension.")
+    var dim: Int?
+
+    func run() throws {
+        let configuration = try cache.loadConfiguration()
+        let trainFile = try TextFile(path: train)
+        let testFile = try TextFile(path: test)
+        let vectorCache = try cache.openCache()
+        if let dim, dim != vectorCache.dimension {
+            throw ValidationError("the cache \(vectorCache.path) holds \(vectorCache.dimension)-dimensional vectors, not \(dim); rebuild it from a \(dim)-dimensional file with `w2vcache build --vectors FILE`")
+        }
+        var options = ParserOptions()
+        options.pos = pos
+        options.skipBadLines = skipBadLines
+        let report = try ParserDataset.prepare(
+            train: trainFile, test: testFile, cache: vectorCache, options: options,
+            oov: OOVVectors(dimension: vectorCache.dimension, settings: configuration.oov))
+        if report.alreadyPrepared {
+            Terminal.message("parser is already prepared from these inputs with these options; nothing to do")
+            return
+        }
+        let statistics = report.manifest.statistics
+        for split in ["train", "test"] {
+            Terminal.message(
+                "\(split): \(statistics["\(split)_sentences"] ?? 0) sentences, "
+                    + "\(statistics["\(split)_non_projective"] ?? 0) non-projective skipped, "
+                    + "\(statistics["\(split)_unknown_label_sentences"] ?? 0) with labels unseen in training skipped, "
+                    + "\(statistics["\(split)_configurations"] ?? 0) configurations")
+        }
+        let vocabularies = report.manifest.vocabularies
+        Terminal.message(
+            "prepared parser: \(vocabularies["words"] ?? 0) words (\(statistics["oov_words"] ?? 0) out-of-vocabulary), "
+                + "\(vocabularies["tags"] ?? 0) tags, \(vocabularies["labels"] ?? 0) labels, "
+                + "\(vocabularies["transitions"] ?? 0) transitions (specials <NULL> <ROOT> <UNK> included)")
+    }
+}
