@@ -63,6 +63,12 @@ let package = Package(
             dependencies: ["VectorCache", "Word2Vec", "LevelDB", "Configuration", "TestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DatasetsTests",
+            dependencies: ["Datasets", "Preprocessing", "VectorCache", "Word2Vec", "LevelDB", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "w2vcacheTests", dependencies: ["w2vcache", "Word2Vec", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,0 +1,195 @@
+import Datasets
+import Foundation
+import LevelDB
+import Preprocessing
+import TestSupport
+import Testing
+import VectorCache
+
+@Suite struct POSDatasetTests {
+    static let train = "New NNP\nYork NNP\nis VBZ\nbig JJ\n\nIt PRP\ncost VBD\n12 CD\nwell-known JJ\nfirst-class JJ\n"
+    static let test = "big JJ\nzebra NN\n"
+    static let modelWords = ["New_York", "is", "big", "##", "class", "It"]
+
+    func prepare(_ directory: TemporaryDirectory, options: POSOptions = POSOptions(), train: String = Self.train) throws -> (VectorCache, POSReport) {
+        let cache = try VectorCache(path: try buildCache(directory, words: Self.modelWords))
+        let report = try POSDataset.prepare(
+            train: try textFile(directory, "train.txt", train), test: try textFile(directory, "test.txt", Self.test),
+            cache: cache, options: options, oov: testOOV)
+        return (cache, report)
+    }
+
+    @Test func processedStreamVocabularyAndTags() throws {
+        let directory = TemporaryDirectory()
+        let (_, report) = try prepare(directory)
+        #expect(POSDataset.processedText(report.processed["train"]!) == """
+            New_York NNP
+            is VBZ
+            big JJ
+            It PRP
+            cost VBD
+            ## CD
+            well JJ
+            known JJ
+            first JJ
+            class JJ
+
+            """)
+        #expect(report.manifest.vocabularies == ["vocab": 11, "tags": 7])
+        #expect(report.manifest.splits == ["train": 8, "test": 0])
+        #expect(report.manifest.statistics["pretrained_words"] == 6)
+        #expect(report.manifest.statistics["oov_words"] == 5)  // cost, well, known, first, zebra
+    }
+
+    @Test func windowsConcatenateVectorsAndTakeTheCentreOrLastTag() throws {
+        let directory = TemporaryDirectory()
+        let (cache, _) = try prepare(directory)
+        let dataset = try POSDataset(cache: cache)
+        let arrays = try dataset.batch(split: "train", indices: [0, 5])
+        #expect(arrays.map(\.name) == ["x", "y"])
+        #expect(arrays[0].shape == [2, 18] && arrays[1].shape == [2] && arrays[1].type == .int64)
+        let x = values(arrays[0], as: Float.self)
+        // Window 0 is New_York is big: the cache's vectors of words 0, 1, 2 in a row.
+        for (slot, word) in ["New_York", "is", "big"].enumerated() {
+            #expect(Array(x[(slot * 6)..<(slot * 6 + 6)]) == (try cache.vector(for: word)))
+        }
+        // Window 5 is "## well known": the centre tag is JJ (well).
+        let y = values(arrays[1], as: Int64.self)
+        #expect(dataset.tags[Int(y[0])] == "VBZ" && dataset.tags[Int(y[1])] == "JJ")
+        #expect(try dataset.describe(split: "train", index: 0) == "New_York is big  ->  VBZ")
+
+        var options = POSOptions()
+        options.label = .last
+        options.window = 2
+        let other = TemporaryDirectory()
+        let (lastCache, _) = try prepare(other, options: options)
+        let last = try POSDataset(cache: lastCache)
+        #expect(last.splits["train"] == 9)
+        #expect(try last.describe(split: "train", index: 0) == "New_York is  ->  VBZ")
+        #expect(throws: DatasetError.self) { try last.batch(split: "dev", indices: [0]) }
+    }
+
+    @Test func outOfVocabularyWordsGetStableMarkedVectorsInTheCache() throws {
+        let directory = TemporaryDirectory()
+        let (cache, _) = try prepare(directory)
+        let zebra = Array("zebra".utf8)
+        #expect(try cache.isOutOfVocabulary(zebra))
+        #expect(try !cache.isPretrained(zebra) && cache.isPretrained(Array("big".utf8)))
+        #expect(try cache.database.get(zebra) == testOOV.vectorBytes(for: zebra))
+        #expect(cache.manifest.oovCount == 5 && cache.manifest.wordCount == 6)
+        let vector = try #require(try cache.vector(for: "zebra"))
+        #expect(vector.allSatisfy { $0 >= -0.25 && $0 < 0.25 } && Set(vector).count == 6)
+        #expect(testOOV.vectorBytes(for: zebra) != OOVVectors(dimension: 6, seed: 2, range: 0.25).vectorBytes(for: zebra))
+        #expect(cache.verify().isHealthy)
+    }
+
+    @Test func preparingAgainDoesNothingAndChangedInputsReplaceTheData() throws {
+        let directory = TemporaryDirectory()
+        let (cache, first) = try prepare(directory)
+        #expect(!first.alreadyPrepared)
+        let again = try POSDataset.prepare(
+            train: try TextFile(path: directory.file("train.txt")), test: try TextFile(path: directory.file("test.txt")),
+            cache: cache, options: POSOptions(), oov: testOOV)
+        #expect(again.alreadyPrepared && again.manifest == first.manifest)
+        let changed = try POSDataset.prepare(
+            train: try textFile(directory, "train.txt", "big JJ\nis VBZ\n"), test: try TextFile(path: directory.file("test.txt")),
+            cache: cache, options: POSOptions(), oov: testOOV)
+        #expect(!changed.alreadyPrepared)
+        #expect(changed.manifest.inputs[0] != first.manifest.inputs[0])
+        let dataset = try POSDataset(cache: cache)
+        #expect(dataset.vocabulary == ["big", "is", "zebra"])
+        // No chunk of the old data is left behind.
+        let datasetKeys = try countKeys(cache, prefix: CacheKeys.datasetPrefix + Array("pos".utf8) + [0])
+        #expect(datasetKeys == 1 + 5 + 2)  // the manifest, 5 one-chunk arrays, 2 string lists
+    }
+
+    /// Keys under `prefix`.
+    func countKeys(_ cache: VectorCache, prefix: [UInt8]) throws -> Int {
+        let iterator = cache.database.makeIterator()
+        iterator.seek(to: prefix)
+        var count = 0
+        while iterator.isValid, iterator.key.starts(with: prefix) {
+            count += 1
+            iterator.next()
+        }
+        return count
+    }
+
+    @Test func aCacheOfTheCandidateKeysPreparesExactlyAsTheFullModel() throws {
+        let directory = TemporaryDirectory()
+        // The full model: many words the data never asks about, and the ones it does.
+        let full = Self.modelWords + (0..<300).map { "filler\($0)" } + ["cost", "first_class", "York_is"]
+        let train = try textFile(directory, "train.txt", Self.train)
+        let test = try textFile(directory, "test.txt", Self.test)
+        let rows = try CoNLL2000Reader.read(train).rows + CoNLL2000Reader.read(test).rows
+        let candidates = BookNormalizer.candidateKeys(rows)
+        let fullCache = try VectorCache(path: try buildCache(directory, words: full, name: "full"))
+        let candidateWords = full.filter { candidates.contains($0) }
+        // Build the small cache from the same file keeping only the candidate keys, as `prepare pos --vectors` does.
+        var request = BuildRequest(vectorsPath: directory.file("full.bin"), cachePath: directory.file("small"))
+        request.onlyWords = (Set(candidates.map { Array($0.utf8) }), "candidates")
+        _ = try CacheBuilder(request).run()
+        let small = try VectorCache(path: directory.file("small"))
+        #expect(small.manifest.wordCount == candidateWords.count)
+        let a = try POSDataset.prepare(train: train, test: test, cache: fullCache, options: POSOptions(), oov: testOOV)
+        let b = try POSDataset.prepare(train: train, test: test, cache: small, options: POSOptions(), oov: testOOV)
+        #expect(a.processed["train"] == b.processed["train"] && a.processed["test"] == b.processed["test"])
+        let datasetA = try POSDataset(cache: fullCache)
+        let datasetB = try POSDataset(cache: small)
+        #expect(datasetA.vocabulary == datasetB.vocabulary && datasetA.embeddings == datasetB.embeddings)
+    }
+}
+
+@Suite struct ParserDatasetTests {
+    static let treebank = """
+        1\tShe\tshe\tPRON\tPRP\t_\t2\tnsubj\t_\t_
+        2\tate\teat\tVERB\tVBD\t_\t0\troot\t_\t_
+        3\t12\t12\tNUM\tCD\t_\t4\tnummod\t_\t_
+        4\tfish\tfish\tNOUN\tNNS\t_\t2\tobj\t_\t_
+
+        1\tA\ta\tDET\tDT\t_\t3\tdet\t_\t_
+        2\tB\tb\tNOUN\tNN\t_\t4\tnsubj\t_\t_
+        3\tC\tc\tNOUN\tNN\t_\t0\troot\t_\t_
+        4\tD\td\tVERB\tVB\t_\t3\tobj\t_\t_
+
+        """
+
+    @Test func configurationsFeaturesAndTransitions() throws {
+        let directory = TemporaryDirectory()
+        let cache = try VectorCache(path: try buildCache(directory, words: ["She", "ate", "##", "fish", "dog"]))
+        let train = try textFile(directory, "train.conllu", Self.treebank)
+        let test = try textFile(directory, "test.conllu", "1\tdog\tdog\tNOUN\tNN\t_\t0\troot\t_\t_\n\n1\tcat\tcat\tNOUN\tNN\t_\t0\troot\t_\t_\n")
+        let report = try ParserDataset.prepare(train: train, test: test, cache: cache, options: ParserOptions(), oov: testOOV)
+        let statistics = report.manifest.statistics
+        #expect(statistics["train_non_projective"] == 1)  // A <- C crosses B <- D
+        #expect(report.manifest.splits == ["train": 8, "test": 4])
+        let dataset = try ParserDataset(cache: cache)
+        // Words: specials, the training words (12 normalized to ##), then "dog", which the model knows; "cat" is <UNK>.
+        #expect(dataset.words == ["<NULL>", "<ROOT>", "<UNK>", "She", "ate", "##", "fish", "A", "B", "C", "D", "dog"])
+        // Labels nsubj root nummod obj det: shift, 5 left-arcs, 5 right-arcs.
+        #expect(dataset.transitions.first == "SHIFT" && dataset.transitions.count == 1 + 2 * 5)
+        let arrays = try dataset.batch(split: "test", indices: [2])
+        let x = values(arrays[0], as: Int64.self)
+        #expect(arrays[0].shape == [1, 48])
+        // Test sentence 2, first configuration: stack [ROOT], buffer [cat] -> cat is <UNK>.
+        #expect(x[0] == Int64(ParserDataset.root) && x[3] == Int64(ParserDataset.unknown))
+        #expect(try dataset.describe(split: "test", index: 2).hasSuffix("->  SHIFT"))
+        // Embeddings: the <NULL> row is zero, others come from the cache or the OOV generator.
+        #expect(Array(dataset.embeddings[0..<6]) == [Float](repeating: 0, count: 6))
+        #expect(Array(dataset.embeddings[(3 * 6)..<(4 * 6)]) == (try cache.vector(for: "She")))
+    }
+
+    @Test(.enabled(if: SharedData.isAvailable, "../shared/data is absent: EWT not checked"))
+    func theEWTTreebank() throws {
+        let directory = TemporaryDirectory()
+        let cache = try VectorCache(path: try buildCache(directory, words: ["the", "of", "and"]))
+        let report = try ParserDataset.prepare(
+            train: try TextFile(path: SharedData.path("ud-english-ewt/en_ewt-ud-dev.conllu")),
+            test: try TextFile(path: SharedData.path("ud-english-ewt/en_ewt-ud-test.conllu")),
+            cache: cache, options: ParserOptions(), oov: testOOV)
+        let statistics = report.manifest.statistics
+        #expect(statistics["train_sentences"] == 2001)
+        #expect((statistics["train_non_projective"] ?? 0) > 0)
+        #expect(report.manifest.arrays["train.features"]?.shape == [report.manifest.splits["train"]!, 48])
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+@Suite struct DatasetCommandTests {
+    static let train = "Confidence NN B-NP\nin IN B-PP\nthe DT B-NP\npound NN I-NP\n\nNew NNP B-NP\nYork NNP I-NP\nrose VBD B-VP\n1.5 CD B-NP\n"
+    static let test = "king NN B-NP\nsaid VBD B-VP\n"
+
+    func workspaceWithData() throws -> Workspace {
+        let workspace = try Workspace()
+        try Self.train.write(toFile: workspace.path + "/train.txt", atomically: true, encoding: .utf8)
+        try Self.test.write(toFile: workspace.path + "/test.txt", atomically: true, encoding: .utf8)
+        return workspace
+    }
+
+    @Test func preparePOSWritesTheProcessedFilesAndListsTheDataset() throws {
+        let workspace = try workspaceWithData()
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        let prepare = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--out", "processed")
+        #expect(prepare.status == 0, "\(prepare.stderr)")
+        #expect(prepare.stderr.contains("train: 8 rows -> 7 tokens"))
+        #expect(prepare.stderr.contains("1 merged phrases"))
+        let processed = try String(contentsOfFile: workspace.path + "/processed/pos.train.processed.txt", encoding: .utf8)
+        #expect(processed.hasPrefix("Confidence NN\nin IN\nthe DT\npound NN\nNew_York NNP\nrose VBD\n#.# CD\n"))
+        let again = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--out", "processed")
+        #expect(again.status == 0 && again.stderr.contains("already prepared"))
+        let datasets = try workspace.run("datasets")
+        #expect(datasets.stdoutText.contains("pos: train 5, test 0 examples"))
+        let batches = try workspace.run("batches", "pos", "--batch-size", "2", "--seed", "1", "--show", "3")
+        #expect(batches.status == 0)
+        #expect(batches.stdoutText.contains("3 batches of 2"))
+        #expect(batches.stdoutText.contains("x float32[2, 48], y int64[2]"))
+        #expect(batches.stdoutText.contains("x float32[1, 48], y int64[1]"))
+        let info = try workspace.run("info")
+        #expect(info.stdoutText.contains("out-of-vocabulary"))
+        #expect(try workspace.run("verify").status == 0)
+    }
+
+    @Test func badInputAndMissingPrerequisitesSayWhatToDo() throws {
+        let workspace = try workspaceWithData()
+        let noCache = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt")
+        #expect(noCache.status == 1 && noCache.stderr.contains("w2vcache build --vectors"))
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        try "a DT\noops\n".write(toFile: workspace.path + "/bad.txt", atomically: true, encoding: .utf8)
+        let bad = try workspace.run("prepare", "pos", "--train", "bad.txt", "--test", "test.txt")
+        #expect(bad.status == 1 && bad.stderr.contains("bad.txt: line 2: \"oops\" has one column"))
+        let skipped = try workspace.run("prepare", "pos", "--train", "bad.txt", "--test", "test.txt", "--skip-bad-lines")
+        #expect(skipped.status == 0 && skipped.stderr.contains("1 bad lines skipped"))
+        let wrongDimension = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--dim", "300")
+        #expect(wrongDimension.status != 0 && wrongDimension.stderr.contains("holds 16-dimensional vectors, not 300"))
+        let notPrepared = try workspace.run("batches", "parser")
+        #expect(notPrepared.status == 1 && notPrepared.stderr.contains("w2vcache prepare parser"))
+    }
+}
