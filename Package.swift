@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "w2vcache", targets: ["w2vcache"]),
         .library(name: "VectorCache", targets: ["VectorCache"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

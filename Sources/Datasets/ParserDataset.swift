@@ -86,8 +86,10 @@ public struct ParserDataset: BatchSource {
         return "stack [\(stack)] buffer [\(buffer)]  ->  \(transitions[Int(targets[split]![index])])"
     }
 
-    /// The 48 feature ids of a configuration, in Chen & Manning's order.
-    static func features(
+    /// The 48 feature ids of a configuration, in Chen & Manning's order: words, then tags, of s1 s2 s3 b1 b2 b3
+    /// lc1(s1) rc1(s1) lc2(s1) rc2(s1) lc1(lc1(s1)) rc1(rc1(s1)) and the same six of s2; then the arc labels of those
+    /// twelve children positions. `wordIDs` and `tagIDs` are indexed by token (0 is the root).
+    public static func features(
         of state: ArcStandardState, wordIDs: [Int32], tagIDs: [Int32], labelIDs: (Int) -> Int32
     ) -> [Int32] {
         let s1 = state.stack(0), s2 = state.stack(1), s3 = state.stack(2)
