@@ -40,9 +40,17 @@ public protocol BatchSource: Sendable {
     func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray]
     /// A readable rendering of example `index` of `split` (ids decoded back to words and labels).
     func describe(split: String, index: Int) throws -> String
+    /// The example indices of every batch of one epoch, in order: each example exactly once.
+    func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> [ArraySlice<Int>]
 }
 
 extension BatchSource {
+    /// One shuffled order over the whole split (``BatchSampler``), cut into batches.
+    public func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> [ArraySlice<Int>] {
+        let sampler = BatchSampler(count: try count(of: split), batchSize: batchSize, seed: seed, epoch: epoch, shuffle: shuffle)
+        return (0..<sampler.batchCount).map { sampler.batch($0) }
+    }
+
     /// The example count of `split`, or a ``DatasetError/noSuchSplit(_:_:_:)``.
     public func count(of split: String) throws -> Int {
         guard let count = splits[split] else { throw DatasetError.noSuchSplit(name, split, Array(splits.keys)) }

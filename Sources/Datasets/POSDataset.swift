@@ -151,28 +151,13 @@ public struct POSDataset: BatchSource {
             splits[split] = max(0, tokens.count - options.window + 1)
         }
 
-        // Vectors: pretrained where the cache has them, otherwise each word's out-of-vocabulary vector.
-        var embeddings = [Float]()
-        embeddings.reserveCapacity(vocabulary.count * cache.dimension)
-        var oovWords: [[UInt8]] = []
-        var pretrained = 0
-        for word in vocabulary.tokens {
-            let key = Array(word.utf8)
-            let stored = try cache.withVectorBytes(for: key) { $0.map { VectorCache.floats(from: $0) } }
-            if let stored, try !cache.isOutOfVocabulary(key) {
-                pretrained += 1
-                embeddings.append(contentsOf: stored)
-            } else {
-                oovWords.append(key)
-                embeddings.append(contentsOf: stored ?? oov.vectorBytes(for: key).withUnsafeBytes { VectorCache.floats(from: $0) })
-            }
-        }
-        writer.add("embeddings", embeddings, type: .float32, shape: [vocabulary.count, cache.dimension])
+        let matrix = try EmbeddingMatrix.build(tokens: vocabulary.tokens, specials: [:], cache: cache, oov: oov)
+        writer.add("embeddings", matrix.values, type: .float32, shape: [vocabulary.count, cache.dimension])
         try writer.add(strings: vocabulary.tokens, as: "vocab")
         try writer.add(strings: tagSet.tokens, as: "tags")
 
-        var statistics: [String: Int] = ["vocabulary": vocabulary.count, "pretrained_words": pretrained,
-                                         "oov_words": oovWords.count, "tags": tagSet.count, "skipped_lines": skipped]
+        var statistics: [String: Int] = ["vocabulary": vocabulary.count, "pretrained_words": matrix.pretrained,
+                                         "oov_words": matrix.oovWords.count, "tags": tagSet.count, "skipped_lines": skipped]
         for (split, value) in [("train", report.train), ("test", report.test)] {
             statistics["\(split)_rows"] = value.rows
             statistics["\(split)_tokens"] = report.processed[split]!.count
@@ -183,7 +168,7 @@ public struct POSDataset: BatchSource {
         }
         report.manifest = try writer.commit(
             to: cache, inputs: inputs, parameters: options.parameters, splits: splits, statistics: statistics,
-            oovWords: oovWords, oov: oov)
+            oovWords: matrix.oovWords, oov: oov)
         return report
     }
 

@@ -186,31 +186,18 @@ public struct ParserDataset: BatchSource {
         }
 
         // Word vectors: none for <NULL>, made-up ones for <ROOT> and <UNK>, then pretrained or out-of-vocabulary.
-        var embeddings = [Float](repeating: 0, count: cache.dimension)
-        for special in specials.dropFirst() {
-            embeddings += oov.vectorBytes(for: Array(special.utf8)).withUnsafeBytes { VectorCache.floats(from: $0) }
-        }
-        var oovWords: [[UInt8]] = []
-        for word in words.tokens.dropFirst(specials.count) {
-            let key = Array(word.utf8)
-            if let stored = try cache.withVectorBytes(for: key, { $0.map { VectorCache.floats(from: $0) } }) {
-                if try cache.isOutOfVocabulary(key) { oovWords.append(key) }
-                embeddings += stored
-            } else {
-                oovWords.append(key)
-                embeddings += oov.vectorBytes(for: key).withUnsafeBytes { VectorCache.floats(from: $0) }
-            }
-        }
-        writer.add("embeddings", embeddings, type: .float32, shape: [words.count, cache.dimension])
+        let matrix = try EmbeddingMatrix.build(
+            tokens: words.tokens, specials: ["<NULL>": .zero, "<ROOT>": .random, "<UNK>": .random], cache: cache, oov: oov)
+        writer.add("embeddings", matrix.values, type: .float32, shape: [words.count, cache.dimension])
         try writer.add(strings: words.tokens, as: "words")
         try writer.add(strings: tags.tokens, as: "tags")
         try writer.add(strings: labels.tokens, as: "labels")
         try writer.add(strings: transitionNames, as: "transitions")
-        statistics["oov_words"] = oovWords.count
+        statistics["oov_words"] = matrix.oovWords.count
         statistics["vocabulary"] = words.count
         let manifest = try writer.commit(
             to: cache, inputs: inputs, parameters: options.parameters, splits: splits, statistics: statistics,
-            oovWords: oovWords, oov: oov)
+            oovWords: matrix.oovWords, oov: oov)
         return ParserReport(manifest: manifest, alreadyPrepared: false)
     }
 }

@@ -12,7 +12,7 @@ struct BatchesCommand: ParsableCommand {
 
     @OptionGroup var cache: CacheOptions
 
-    @Argument(help: "The dataset: pos or parser.")
+    @Argument(help: "The dataset: pos, parser, sentiment or translation.")
     var dataset: String
 
     @Option(name: .long, help: "The split.")
@@ -44,10 +44,9 @@ struct BatchesCommand: ParsableCommand {
         let vectorCache = try cache.openCache()
         let source = try DatasetLoader.load(dataset, from: vectorCache)
         let count = try source.count(of: split)
-        let sampler = BatchSampler(count: count, batchSize: batchSize, seed: seed, epoch: epoch, shuffle: !noShuffle)
-        var lines = ["\(dataset)/\(split): \(count) examples, \(sampler.batchCount) batches of \(batchSize) (seed \(seed), epoch \(epoch))"]
-        for index in 0..<min(show, sampler.batchCount) {
-            let indices = sampler.batch(index)
+        let plan = try source.epoch(split: split, batchSize: batchSize, seed: seed, epoch: epoch, shuffle: !noShuffle)
+        var lines = ["\(dataset)/\(split): \(count) examples, \(plan.count) batches of up to \(batchSize) (seed \(seed), epoch \(epoch))"]
+        for (index, indices) in plan.prefix(show).enumerated() {
             let arrays = try source.batch(split: split, indices: indices)
             lines.append("batch \(index): " + arrays.map { "\($0.name) \($0.type.rawValue)\($0.shape)" }.joined(separator: ", "))
             for example in indices.prefix(examplesPerBatch) {

@@ -27,7 +27,7 @@ import Testing
         #expect(datasets.stdoutText.contains("pos: train 5, test 0 examples"))
         let batches = try workspace.run("batches", "pos", "--batch-size", "2", "--seed", "1", "--show", "3")
         #expect(batches.status == 0)
-        #expect(batches.stdoutText.contains("3 batches of 2"))
+        #expect(batches.stdoutText.contains("3 batches of up to 2"))
         #expect(batches.stdoutText.contains("x float32[2, 48], y int64[2]"))
         #expect(batches.stdoutText.contains("x float32[1, 48], y int64[1]"))
         let info = try workspace.run("info")

@@ -1,0 +1,43 @@
+import VectorCache
+
+/// A vocabulary's `[V, dim]` float32 matrix from the cache: pretrained vectors where the model has the word,
+/// otherwise the word's out-of-vocabulary vector (which the dataset's commit stores in the cache, marked).
+enum EmbeddingMatrix {
+    /// How a special token's row is made (specials are never stored in the cache).
+    enum SpecialRow {
+        /// All zeros (padding, "no token").
+        case zero
+        /// The OOV generator's vector for the special's name.
+        case random
+    }
+
+    struct Result {
+        var values: [Float]
+        /// Words whose rows are out-of-vocabulary vectors.
+        var oovWords: [[UInt8]]
+        var pretrained: Int
+    }
+
+    static func build(tokens: [String], specials: [String: SpecialRow], cache: VectorCache, oov: OOVVectors) throws -> Result {
+        var result = Result(values: [], oovWords: [], pretrained: 0)
+        result.values.reserveCapacity(tokens.count * cache.dimension)
+        for token in tokens {
+            let key = Array(token.utf8)
+            if let special = specials[token] {
+                switch special {
+                case .zero: result.values += [Float](repeating: 0, count: cache.dimension)
+                case .random: result.values += oov.vectorBytes(for: key).withUnsafeBytes { VectorCache.floats(from: $0) }
+                }
+                continue
+            }
+            if let stored = try cache.withVectorBytes(for: key, { $0.map { VectorCache.floats(from: $0) } }) {
+                if try cache.isOutOfVocabulary(key) { result.oovWords.append(key) } else { result.pretrained += 1 }
+                result.values += stored
+            } else {
+                result.oovWords.append(key)
+                result.values += oov.vectorBytes(for: key).withUnsafeBytes { VectorCache.floats(from: $0) }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,76 @@
+/// Word-level tokenizers for English and French: words, numbers and punctuation marks become tokens; French
+/// elisions keep their apostrophe on the first part (`l'heure` → `l'` `heure`), English contractions split before it
+/// (`don't` → `do` `n't`, `it's` → `it` `'s`).
+public struct TranslationTokenizer: Sendable {
+    public enum Language: String, Sendable, CaseIterable, Codable {
+        case english, french
+    }
+
+    public let language: Language
+    /// Lowercase every token.
+    public let lowercase: Bool
+
+    public init(language: Language, lowercase: Bool = true) {
+        self.language = language
+        self.lowercase = lowercase
+    }
+
+    /// French words with an apostrophe that are not elisions.
+    static let frenchKeep: Set<String> = ["aujourd'hui", "prud'homme", "prud'hommes", "presqu'île", "quelqu'un", "quelqu'une"]
+
+    public func tokenize(_ text: String) -> [String] {
+        let normalized = (lowercase ? text.lowercased() : text).replacing("’", with: "'")
+        var tokens: [String] = []
+        var word = ""
+        func flushWord() {
+            guard !word.isEmpty else { return }
+            tokens.append(contentsOf: split(word))
+            word = ""
+        }
+        let characters = Array(normalized)
+        for (index, character) in characters.enumerated() {
+            if character.isLetter || character.isNumber {
+                word.append(character)
+            } else if character == "'" && !word.isEmpty && index + 1 < characters.count && characters[index + 1].isLetter {
+                word.append(character)  // inside a word: an elision or contraction, split below
+            } else if (character == "." || character == ",") && !word.isEmpty && word.last!.isNumber
+                && index + 1 < characters.count && characters[index + 1].isNumber
+            {
+                word.append(character)  // 3.5, 1,000
+            } else if character == "-" && !word.isEmpty && index + 1 < characters.count && characters[index + 1].isLetter {
+                word.append(character)  // well-known, peut-être
+            } else {
+                flushWord()
+                if !character.isWhitespace { tokens.append(String(character)) }
+            }
+        }
+        flushWord()
+        return tokens
+    }
+
+    /// Splits a word holding apostrophes the language's way.
+    private func split(_ word: String) -> [String] {
+        guard word.contains("'") else { return [word] }
+        switch language {
+        case .french:
+            if Self.frenchKeep.contains(word.lowercased()) { return [word] }
+            var parts: [String] = []
+            var rest = Substring(word)
+            while let apostrophe = rest.firstIndex(of: "'") {
+                parts.append(String(rest[...apostrophe]))
+                rest = rest[rest.index(after: apostrophe)...]
+            }
+            if !rest.isEmpty { parts.append(String(rest)) }
+            return parts
+        case .english:
+            let lower = word.lowercased()
+            if lower.hasSuffix("n't") && word.count > 3 {
+                return [String(word.dropLast(3)), String(word.suffix(3))]
+            }
+            if let apostrophe = word.lastIndex(of: "'"), apostrophe != word.startIndex {
+                return [String(word[..<apostrophe]), String(word[apostrophe...])]
+            }
+            return [word]
+        }
+    }
+}
