@@ -9,6 +9,7 @@ public struct Configuration: Sendable, Equatable, Decodable {
     public var leveldb = LevelDBSettings()
     public var build = BuildSettings()
     public var oov = OOVSettings()
+    public var datasets = DatasetSettings()
 
     public init() {}
 
@@ -82,15 +83,40 @@ public struct Configuration: Sendable, Equatable, Decodable {
         enum Key: String, CodingKey { case seed, range }
     }
 
+    /// Defaults of `prepare sentiment` and `prepare translation`.
+    public struct DatasetSettings: Sendable, Equatable, Decodable {
+        public var sentimentMaxVocabulary = 30_000
+        public var sentimentMaxLength = 512
+        /// `(source length, target length)` buckets, smallest first.
+        public var translationBuckets = [[5, 10], [10, 15], [20, 25], [30, 40]]
+        public var translationMinFrequency = 1
+        public var translationMaxVocabulary = 30_000
+        public init() {}
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            if let sentiment = try? c.nestedContainer(keyedBy: Key.self, forKey: .sentiment) {
+                sentimentMaxVocabulary = try sentiment.decodeIfPresent(Int.self, forKey: .max_vocab) ?? sentimentMaxVocabulary
+                sentimentMaxLength = try sentiment.decodeIfPresent(Int.self, forKey: .max_length) ?? sentimentMaxLength
+            }
+            if let translation = try? c.nestedContainer(keyedBy: Key.self, forKey: .translation) {
+                translationBuckets = try translation.decodeIfPresent([[Int]].self, forKey: .buckets) ?? translationBuckets
+                translationMinFrequency = try translation.decodeIfPresent(Int.self, forKey: .min_freq) ?? translationMinFrequency
+                translationMaxVocabulary = try translation.decodeIfPresent(Int.self, forKey: .max_vocab) ?? translationMaxVocabulary
+            }
+        }
+        enum Key: String, CodingKey { case sentiment, translation, max_vocab, max_length, buckets, min_freq }
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
+        datasets = try c.decodeIfPresent(DatasetSettings.self, forKey: .datasets) ?? datasets
         cache = try c.decodeIfPresent(CacheSettings.self, forKey: .cache) ?? cache
         leveldb = try c.decodeIfPresent(LevelDBSettings.self, forKey: .leveldb) ?? leveldb
         build = try c.decodeIfPresent(BuildSettings.self, forKey: .build) ?? build
         oov = try c.decodeIfPresent(OOVSettings.self, forKey: .oov) ?? oov
     }
 
-    enum Key: String, CodingKey { case cache, leveldb, build, oov }
+    enum Key: String, CodingKey { case cache, leveldb, build, oov, datasets }
 
     /// The file read when no `--config` is given, relative to the working directory.
     public static let defaultPath = "Config/w2vcache.yml"

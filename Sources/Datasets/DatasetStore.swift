@@ -31,7 +31,7 @@ public enum DatasetStore {
 
     /// Every prepared dataset's manifest, by name.
     public static func all(in cache: VectorCache) throws -> [DatasetManifest] {
-        try ["pos", "parser", "sentiment", "translation"].compactMap { try manifest($0, in: cache) }
+        try DatasetLoader.names.compactMap { try manifest($0, in: cache) }
     }
 
     /// Loads dataset `name`.

@@ -1,0 +1,246 @@
+import Foundation
+import Preprocessing
+import VectorCache
+import Word2Vec
+
+/// Options of `prepare translation`.
+public struct TranslationOptions: Sendable {
+    /// `(S, T)` source and target lengths, smallest first.
+    public var buckets: [(source: Int, target: Int)] = [(5, 10), (10, 15), (20, 25), (30, 40)]
+    public var minFrequency = 1
+    public var maxVocabulary = 30_000
+    /// Split on spaces only.
+    public var pretokenized = false
+    public var lowercase = true
+    public var decoding = DecodingPolicy.replace
+    public var skipBadLines = false
+
+    public init() {}
+
+    var parameters: [String: String] {
+        ["buckets": buckets.map { "\($0.source),\($0.target)" }.joined(separator: " "), "min_freq": "\(minFrequency)",
+         "max_vocab": "\(maxVocabulary)", "pretokenized": "\(pretokenized)", "lowercase": "\(lowercase)",
+         "encoding_errors": decoding.rawValue, "skip_bad_lines": "\(skipBadLines)"]
+    }
+
+    /// Parses `"5,10 10,15"`.
+    public static func parseBuckets(_ text: String) -> [(source: Int, target: Int)]? {
+        let buckets = text.split(separator: " ").map { $0.split(separator: ",").compactMap { Int($0) } }
+        guard !buckets.isEmpty, buckets.allSatisfy({ $0.count == 2 && $0[0] > 0 && $0[1] > 2 }) else { return nil }
+        return buckets.map { ($0[0], $0[1]) }
+    }
+}
+
+/// Input of `prepare translation` for one split: two aligned files or one TSV.
+public enum ParallelInput: Sendable {
+    case aligned(source: String, target: String)
+    case tsv(String)
+}
+
+/// The seq2seq translator's data, bucketed by length as in the TensorFlow tutorial the book follows.
+///
+/// A pair goes to the first bucket `(S, T)` with `len(source) < S` and `len(target) + 1 < T`; if none fits, to the
+/// last bucket with the source cut to `S` and the target to `T - 2`. Source: padded with `<pad>` to `S`, then the
+/// whole sequence reversed (pads first). Target: `<go>`, tokens, `<eos>`, `<pad>` to `T`.
+public struct TranslationDataset: BatchSource {
+    public static let specials = ["<unk>", "<pad>", "<go>", "<eos>"]
+    public static let unknown: Int32 = 0, padding: Int32 = 1, go: Int32 = 2, end: Int32 = 3
+
+    public let name = "translation"
+    public let splits: [String: Int]
+    public let buckets: [(source: Int, target: Int)]
+    public let sourceVocabulary: [String]
+    public let targetVocabulary: [String]
+    /// Per split and bucket: the padded source and target rows.
+    private let sources: [String: [[Int32]]]
+    private let targets: [String: [[Int32]]]
+
+    public init(cache: VectorCache) throws {
+        let stored = try DatasetStore.load("translation", from: cache)
+        guard let buckets = TranslationOptions.parseBuckets(stored.manifest.parameters["buckets"] ?? "") else {
+            throw DatasetError.damaged("translation", "bad bucket parameter")
+        }
+        self.buckets = buckets
+        sourceVocabulary = try stored.strings("source_vocab")
+        targetVocabulary = try stored.strings("target_vocab")
+        var sources: [String: [[Int32]]] = [:], targets: [String: [[Int32]]] = [:]
+        for split in stored.manifest.splits.keys {
+            sources[split] = try buckets.indices.map { try stored.array("\(split).b\($0).source", as: Int32.self) }
+            targets[split] = try buckets.indices.map { try stored.array("\(split).b\($0).target", as: Int32.self) }
+        }
+        self.sources = sources
+        self.targets = targets
+        splits = stored.manifest.splits
+    }
+
+    /// Pairs per bucket of `split`.
+    public func bucketCounts(_ split: String) throws -> [Int] {
+        _ = try count(of: split)
+        return buckets.indices.map { targets[split]![$0].count / buckets[$0].target }
+    }
+
+    /// Example indices number the pairs bucket after bucket. Returns the bucket of a global index and the row in it.
+    func locate(_ index: Int, counts: [Int]) -> (bucket: Int, row: Int)? {
+        var rest = index
+        for (bucket, count) in counts.enumerated() {
+            if rest < count { return (bucket, rest) }
+            rest -= count
+        }
+        return nil
+    }
+
+    /// Batches come from one bucket at a time: each bucket's pairs are shuffled and cut into batches, and the next
+    /// batch is taken from a bucket chosen at random among those with batches left. Every pair once per epoch.
+    public func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> [ArraySlice<Int>] {
+        let counts = try bucketCounts(split)
+        var offset = 0
+        var pending: [[ArraySlice<Int>]] = []
+        for (bucket, count) in counts.enumerated() {
+            let sampler = BatchSampler(count: count, batchSize: batchSize, seed: seed &+ UInt64(bucket) &* 0x9E37_79B9, epoch: epoch, shuffle: shuffle)
+            let base = offset
+            pending.append((0..<sampler.batchCount).map { ArraySlice(sampler.batch($0).map { $0 + base }) })
+            offset += count
+        }
+        var random = SplitMix64(seed: seed ^ 0xB0C4_E7 ^ (UInt64(truncatingIfNeeded: epoch) &* 0xD1B5_4A32_D192_ED03))
+        var next = Array(repeating: 0, count: counts.count)
+        var plan: [ArraySlice<Int>] = []
+        while true {
+            let open = pending.indices.filter { next[$0] < pending[$0].count }
+            if open.isEmpty { break }
+            let bucket = shuffle ? open[Int(random.next().multipliedFullWidth(by: UInt64(open.count)).high)] : open[0]
+            plan.append(pending[bucket][next[bucket]])
+            next[bucket] += 1
+        }
+        return plan
+    }
+
+    /// Batch arrays: `source` int64 `[B, S]`, `target` int64 `[B, T]`, `bucket` int64 (0-d). All indices must lie
+    /// in one bucket.
+    public func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray] {
+        let counts = try bucketCounts(split)
+        let places = try indices.map { index in
+            guard let place = locate(index, counts: counts) else {
+                throw DatasetError.badRequest("example \(index) is outside 0..<\(counts.reduce(0, +))")
+            }
+            return place
+        }
+        guard let bucket = places.first?.bucket, places.allSatisfy({ $0.bucket == bucket }) else {
+            throw DatasetError.badRequest(places.isEmpty ? "an empty batch" : "a translation batch must come from one bucket")
+        }
+        let (s, t) = buckets[bucket]
+        var source = [Int64](), target = [Int64]()
+        for place in places {
+            source += sources[split]![bucket][(place.row * s)..<((place.row + 1) * s)].map(Int64.init)
+            target += targets[split]![bucket][(place.row * t)..<((place.row + 1) * t)].map(Int64.init)
+        }
+        return [
+            .int64("source", source, shape: [places.count, s]), .int64("target", target, shape: [places.count, t]),
+            .int64("bucket", [Int64(bucket)], shape: []),
+        ]
+    }
+
+    public func describe(split: String, index: Int) throws -> String {
+        let counts = try bucketCounts(split)
+        guard let (bucket, row) = locate(index, counts: counts) else { throw DatasetError.badRequest("no example \(index)") }
+        let (s, t) = buckets[bucket]
+        let source = sources[split]![bucket][(row * s)..<((row + 1) * s)].filter { $0 != Self.padding }.reversed()
+            .map { sourceVocabulary[Int($0)] }
+        let target = targets[split]![bucket][(row * t)..<((row + 1) * t)].filter { $0 != Self.padding }
+            .map { targetVocabulary[Int($0)] }
+        return "bucket \(bucket) (\(s),\(t)): " + source.joined(separator: " ") + "  =>  " + target.joined(separator: " ")
+    }
+
+    /// Places one pair: its bucket and whether it had to be cut.
+    static func bucket(sourceLength: Int, targetLength: Int, buckets: [(source: Int, target: Int)]) -> (index: Int, cut: Bool) {
+        if let index = buckets.firstIndex(where: { sourceLength < $0.source && targetLength + 1 < $0.target }) {
+            return (index, false)
+        }
+        return (buckets.count - 1, true)
+    }
+
+    /// The padded, reversed source row and the `<go> … <eos>` target row of a pair in bucket `(s, t)`.
+    static func rows(source: [Int32], target: [Int32], bucket: (source: Int, target: Int)) -> ([Int32], [Int32]) {
+        var sourceRow = Array(source.prefix(bucket.source))
+        sourceRow += [Int32](repeating: padding, count: bucket.source - sourceRow.count)
+        sourceRow.reverse()
+        var targetRow = [go] + target.prefix(bucket.target - 2) + [end]
+        targetRow += [Int32](repeating: padding, count: bucket.target - targetRow.count)
+        return (sourceRow, targetRow)
+    }
+
+    /// Prepares the translation data and stores it in the cache.
+    public static func prepare(
+        train: ParallelInput, valid: ParallelInput?, cache: VectorCache, options: TranslationOptions
+    ) throws -> (manifest: DatasetManifest, alreadyPrepared: Bool, markup: Int, skipped: Int) {
+        func read(_ input: ParallelInput) throws -> ParallelTextReader.Pairs {
+            switch input {
+            case .aligned(let source, let target):
+                try ParallelTextReader.read(source: TextFile(path: source), target: TextFile(path: target), decoding: options.decoding)
+            case .tsv(let path):
+                try ParallelTextReader.read(tsv: TextFile(path: path), decoding: options.decoding, skipBadLines: options.skipBadLines)
+            }
+        }
+        let trainPairs = try read(train)
+        let validPairs = try valid.map(read)
+        let inputs = trainPairs.fingerprints + (validPairs?.fingerprints ?? [])
+        if let existing = try DatasetStore.manifest("translation", in: cache),
+            existing.matches(inputs: inputs, parameters: options.parameters, toolVersion: w2vcacheVersion)
+        {
+            return (existing, true, 0, 0)
+        }
+        let english = TranslationTokenizer(language: .english, lowercase: options.lowercase)
+        let french = TranslationTokenizer(language: .french, lowercase: options.lowercase)
+        func tokenize(_ text: String, _ tokenizer: TranslationTokenizer) -> [String] {
+            options.pretokenized ? BasicEnglishTokenizer.splitOnWhitespace(options.lowercase ? text.lowercased() : text) : tokenizer.tokenize(text)
+        }
+        var splitPairs = [("train", trainPairs.pairs.map { (tokenize($0.source, english), tokenize($0.target, french)) })]
+        if let validPairs { splitPairs.append(("valid", validPairs.pairs.map { (tokenize($0.source, english), tokenize($0.target, french)) })) }
+
+        var sourceCounts: [String: Int] = [:], targetCounts: [String: Int] = [:]
+        for (source, target) in splitPairs[0].1 {
+            for token in source { sourceCounts[token, default: 0] += 1 }
+            for token in target { targetCounts[token, default: 0] += 1 }
+        }
+        let sourceVocabulary = Vocabulary.byFrequency(sourceCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
+        let targetVocabulary = Vocabulary.byFrequency(targetCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
+
+        var writer = DatasetWriter(name: "translation")
+        var splits: [String: Int] = [:]
+        var statistics: [String: Int] = ["source_vocabulary": sourceVocabulary.count, "target_vocabulary": targetVocabulary.count,
+                                         "train_markup_lines": trainPairs.markupLines, "train_skipped": trainPairs.skipped,
+                                         "train_undecodable": trainPairs.undecodable]
+        if let validPairs {
+            statistics["valid_markup_lines"] = validPairs.markupLines
+            statistics["valid_skipped"] = validPairs.skipped
+        }
+        for (split, pairs) in splitPairs {
+            var sources = Array(repeating: [Int32](), count: options.buckets.count)
+            var targets = Array(repeating: [Int32](), count: options.buckets.count)
+            var cut = 0
+            for (source, target) in pairs {
+                let (index, wasCut) = bucket(sourceLength: source.count, targetLength: target.count, buckets: options.buckets)
+                if wasCut { cut += 1 }
+                let (sourceRow, targetRow) = rows(
+                    source: source.map { sourceVocabulary.id($0) ?? unknown },
+                    target: target.map { targetVocabulary.id($0) ?? unknown }, bucket: options.buckets[index])
+                sources[index] += sourceRow
+                targets[index] += targetRow
+            }
+            for (index, bucket) in options.buckets.enumerated() {
+                let count = targets[index].count / bucket.target
+                writer.add("\(split).b\(index).source", sources[index], type: .int32, shape: [count, bucket.source])
+                writer.add("\(split).b\(index).target", targets[index], type: .int32, shape: [count, bucket.target])
+                statistics["\(split)_bucket\(index)"] = count
+            }
+            statistics["\(split)_pairs"] = pairs.count
+            statistics["\(split)_cut"] = cut
+            splits[split] = pairs.count
+        }
+        try writer.add(strings: sourceVocabulary.tokens, as: "source_vocab")
+        try writer.add(strings: targetVocabulary.tokens, as: "target_vocab")
+        let manifest = try writer.commit(
+            to: cache, inputs: inputs, parameters: options.parameters, splits: splits, statistics: statistics,
+            oovWords: [[UInt8]](), oov: OOVVectors(dimension: cache.dimension, seed: 0, range: 0))
+        return (manifest, false, trainPairs.markupLines, trainPairs.skipped)
+    }
+}

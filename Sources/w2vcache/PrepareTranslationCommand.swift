@@ -1,0 +1,102 @@
+import ArgumentParser
+import Configuration
+import Datasets
+import Preprocessing
+import VectorCache
+
+/// `w2vcache prepare translation`: bucketed sentence pairs for a seq2seq model.
+struct PrepareTranslationCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "translation",
+        abstract: "Prepare English-French sentence pairs: tokens, vocabularies, length buckets.",
+        discussion: """
+            Input: two line-aligned files (IWSLT train.tags.en-fr.*: markup lines such as <url> are skipped and \
+            counted) or one source<TAB>target file. A pair goes to the first bucket (S, T) with len(source) < S and \
+            len(target) + 1 < T, else to the last, cut. Source: padded to S then reversed; target: <go> tokens <eos> \
+            padded to T. Vocabularies: <unk> 0, <pad> 1, <go> 2, <eos> 3, then by frequency (ties by string order).
+            """
+    )
+
+    @OptionGroup var cache: CacheOptions
+
+    @Option(name: .long, help: ArgumentHelp("English training file (line-aligned with --target).", valueName: "file"))
+    var source: String?
+
+    @Option(name: .long, help: ArgumentHelp("French training file.", valueName: "file"))
+    var target: String?
+
+    @Option(name: .long, help: ArgumentHelp("Training pairs as source<TAB>target lines, instead of --source/--target.", valueName: "file"))
+    var tsv: String?
+
+    @Option(name: .customLong("valid-source"), help: ArgumentHelp("English validation file.", valueName: "file"))
+    var validSource: String?
+
+    @Option(name: .customLong("valid-target"), help: ArgumentHelp("French validation file.", valueName: "file"))
+    var validTarget: String?
+
+    @Option(name: .customLong("valid-tsv"), help: ArgumentHelp("Validation pairs as TSV.", valueName: "file"))
+    var validTSV: String?
+
+    @Option(name: .long, help: "Buckets as \"S,T S,T ...\" (default from the configuration: \"5,10 10,15 20,25 30,40\").")
+    var buckets: String?
+
+    @Option(name: .customLong("min-freq"), help: "Keep tokens seen at least this often in training.")
+    var minFreq: Int?
+
+    @Option(name: .customLong("max-vocab"), help: "Ids per language, specials included.")
+    var maxVocab: Int?
+
+    @Flag(name: .long, help: "The files are tokenized already: split on spaces.")
+    var pretokenized = false
+
+    @Flag(name: .customLong("keep-case"), help: "Do not lowercase.")
+    var keepCase = false
+
+    @Option(name: .customLong("encoding-errors"), help: "Bytes that are not UTF-8: replace (counted), skip the pair, or fail.")
+    var encodingErrors: DecodingPolicy = .replace
+
+    @Flag(name: .customLong("skip-bad-lines"), help: "Count and skip malformed TSV lines instead of stopping.")
+    var skipBadLines = false
+
+    func validate() throws {
+        guard (source != nil && target != nil) != (tsv != nil) else {
+            throw ValidationError("give --source and --target, or --tsv")
+        }
+        if (validSource == nil) != (validTarget == nil) { throw ValidationError("give both --valid-source and --valid-target") }
+        if let buckets, TranslationOptions.parseBuckets(buckets) == nil {
+            throw ValidationError("--buckets: expected pairs \"S,T\" separated by spaces, with S > 0 and T > 2")
+        }
+    }
+
+    func run() throws {
+        let configuration = try cache.loadConfiguration()
+        var options = TranslationOptions()
+        options.buckets = buckets.flatMap(TranslationOptions.parseBuckets)
+            ?? configuration.datasets.translationBuckets.map { ($0[0], $0[1]) }
+        options.minFrequency = minFreq ?? configuration.datasets.translationMinFrequency
+        options.maxVocabulary = maxVocab ?? configuration.datasets.translationMaxVocabulary
+        options.pretokenized = pretokenized
+        options.lowercase = !keepCase
+        options.decoding = encodingErrors
+        options.skipBadLines = skipBadLines
+        let train: ParallelInput = tsv.map { .tsv($0) } ?? .aligned(source: source!, target: target!)
+        let valid: ParallelInput? = validTSV.map { .tsv($0) }
+            ?? validSource.map { .aligned(source: $0, target: validTarget!) }
+        let vectorCache = try cache.openCache()
+        let result = try TranslationDataset.prepare(train: train, valid: valid, cache: vectorCache, options: options)
+        if result.alreadyPrepared {
+            Terminal.message("translation is already prepared from these inputs with these options; nothing to do")
+            return
+        }
+        let s = result.manifest.statistics
+        for split in result.manifest.splits.keys.sorted(by: >) {
+            let perBucket = options.buckets.indices.map { "\(options.buckets[$0].source),\(options.buckets[$0].target): \(s["\(split)_bucket\($0)"] ?? 0)" }
+            Terminal.message(
+                "\(split): \(s["\(split)_pairs"] ?? 0) pairs; per bucket " + perBucket.joined(separator: ", ")
+                    + "; \(s["\(split)_cut"] ?? 0) cut to fit the last bucket")
+        }
+        Terminal.message(
+            "prepared translation: \(s["source_vocabulary"] ?? 0) source and \(s["target_vocabulary"] ?? 0) target ids; "
+                + "\(result.markup) markup lines and \(result.skipped) empty or bad pairs skipped")
+    }
+}
