@@ -14,7 +14,7 @@ struct W2VCache: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             BuildCommand.self, LookupCommand.self, InfoCommand.self, VerifyCommand.self, PrepareCommand.self,
-            DatasetsCommand.self, BatchesCommand.self, SampleCommand.self,
+            DatasetsCommand.self, BatchesCommand.self, TokenizeCommand.self, SampleCommand.self,
         ]
     )
 }

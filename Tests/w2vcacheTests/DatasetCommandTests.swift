@@ -35,6 +35,35 @@ import Testing
         #expect(try workspace.run("verify").status == 0)
     }
 
+    @Test func sentimentAndTranslationFromTheCommandLine() throws {
+        let workspace = try Workspace()
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        for folder in ["pos", "neg"] {
+            try FileManager.default.createDirectory(atPath: workspace.path + "/imdb/train/\(folder)", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: workspace.path + "/imdb/test/\(folder)", withIntermediateDirectories: true)
+            try "A \(folder) film. You're <br />right!".write(toFile: workspace.path + "/imdb/train/\(folder)/0_1.txt", atomically: true, encoding: .utf8)
+            try "Another \(folder) one.".write(toFile: workspace.path + "/imdb/test/\(folder)/0_1.txt", atomically: true, encoding: .utf8)
+        }
+        let sentiment = try workspace.run("prepare", "sentiment", "--train", "imdb/train", "--test", "imdb/test", "--max-length", "8")
+        #expect(sentiment.status == 0, "\(sentiment.stderr)")
+        #expect(sentiment.stderr.contains("train: 2 reviews (1 positive)"))
+        let preview = try workspace.run("batches", "sentiment", "--batch-size", "2", "--no-shuffle")
+        #expect(preview.stdoutText.contains("x int64[2, 8], y int64[2], lengths int64[2]"))
+        #expect(preview.stdoutText.contains("neg (8 tokens): a neg film . you ' re right"))
+
+        try "<talkid>1</talkid>\nHello there.\nIt's late.\n".write(toFile: workspace.path + "/t.en", atomically: true, encoding: .utf8)
+        try "<talkid>1</talkid>\nBonjour.\nIl est l'heure.\n".write(toFile: workspace.path + "/t.fr", atomically: true, encoding: .utf8)
+        let translation = try workspace.run("prepare", "translation", "--source", "t.en", "--target", "t.fr")
+        #expect(translation.status == 0, "\(translation.stderr)")
+        #expect(translation.stderr.contains("1 markup lines"))
+        let pairs = try workspace.run("batches", "translation", "--batch-size", "1", "--show", "2", "--no-shuffle")
+        #expect(pairs.stdoutText.contains("it 's late .  =>  <go> il est l' heure . <eos>"))
+        #expect(try workspace.run("datasets").stdoutText.contains("translation: train 2 examples"))
+        try "a\nb\n".write(toFile: workspace.path + "/u.fr", atomically: true, encoding: .utf8)
+        let mismatch = try workspace.run("prepare", "translation", "--source", "t.en", "--target", "u.fr")
+        #expect(mismatch.status == 1 && mismatch.stderr.contains("has 3 lines but u.fr has 2"))
+    }
+
     @Test func badInputAndMissingPrerequisitesSayWhatToDo() throws {
         let workspace = try workspaceWithData()
         let noCache = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt")

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Preprocessing
+
+/// `w2vcache tokenize`: shows what a tokenizer does to text.
+struct TokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Tokenize text line by line with a dataset's tokenizer; prints tokens separated by spaces.",
+        discussion: "Reads the file (or standard input). Bytes that are not UTF-8 are replaced with U+FFFD."
+    )
+
+    enum Tokenizer: String, ExpressibleByArgument, CaseIterable {
+        case basicEnglish = "basic_english", english, french, book
+    }
+
+    @Option(name: .long, help: "basic_english (sentiment), english or french (translation), book (POS normalization of each token).")
+    var tokenizer: Tokenizer = .basicEnglish
+
+    @Argument(help: "A text file (default: standard input).")
+    var file: String?
+
+    func run() throws {
+        let data: Data
+        if let file {
+            guard let contents = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("\(file): cannot be read")
+            }
+            data = contents
+        } else {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        }
+        var output = ""
+        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast(data.last == 0x0A ? 1 : 0) {
+            let text = String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
+            let tokens: [String]
+            switch tokenizer {
+            case .basicEnglish: tokens = BasicEnglishTokenizer.tokenize(text)
+            case .english: tokens = TranslationTokenizer(language: .english).tokenize(text)
+            case .french: tokens = TranslationTokenizer(language: .french).tokenize(text)
+            case .book: tokens = BasicEnglishTokenizer.splitOnWhitespace(text).map(BookNormalizer.normalize)
+            }
+            output += tokens.joined(separator: " ") + "\n"
+        }
+        Terminal.writeStdout(Array(output.utf8))
+    }
+}

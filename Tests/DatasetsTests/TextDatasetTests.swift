@@ -1,0 +1,85 @@
+@testable import Datasets
+import Foundation
+import Preprocessing
+import TestSupport
+import Testing
+import VectorCache
+
+@Suite struct SentimentDatasetTests {
+    @Test func vocabularyPaddingTruncationAndUnknowns() throws {
+        let directory = TemporaryDirectory()
+        let cache = try VectorCache(path: try buildCache(directory, words: ["good", "film"]))
+        try "pos\tgood good film\nneg\tbad film , bad bad\n".write(toFile: directory.file("train.tsv"), atomically: true, encoding: .utf8)
+        try "pos\tgood unseen\n".write(toFile: directory.file("test.tsv"), atomically: true, encoding: .utf8)
+        var options = SentimentOptions()
+        options.maxLength = 4
+        options.maxVocabulary = 5
+        let (manifest, already) = try SentimentDataset.prepare(
+            train: directory.file("train.tsv"), test: directory.file("test.tsv"), cache: cache, options: options, oov: testOOV)
+        #expect(!already && manifest.statistics["train_truncated"] == 1 && manifest.statistics["test_unknown_tokens"] == 1)
+        let dataset = try SentimentDataset(cache: cache)
+        // Specials, then bad (3), film and good (2 each, ties by string order); "," (1) does not fit in 5.
+        #expect(dataset.vocabulary == ["<unk>", "<pad>", "bad", "film", "good"])
+        let train = try dataset.batch(split: "train", indices: [0, 1])
+        #expect(train.map(\.name) == ["x", "y", "lengths"])
+        #expect(values(train[0], as: Int64.self) == [4, 4, 3, 1, 2, 3, 0, 2])  // padded; truncated to 4
+        #expect(values(train[1], as: Int64.self) == [1, 0])
+        #expect(values(train[2], as: Int64.self) == [3, 4])
+        let test = try dataset.batch(split: "test", indices: [0])
+        #expect(values(test[0], as: Int64.self) == [4, 0, 1, 1])
+        let again = try SentimentDataset.prepare(
+            train: directory.file("train.tsv"), test: directory.file("test.tsv"), cache: cache, options: options, oov: testOOV)
+        #expect(again.alreadyPrepared)
+    }
+}
+
+@Suite struct TranslationDatasetTests {
+    let buckets = [(source: 5, target: 10), (source: 10, target: 15)]
+
+    @Test func bucketsTakeTheFirstFitOrTheLastCut() {
+        #expect(TranslationDataset.bucket(sourceLength: 4, targetLength: 8, buckets: buckets) == (0, false))
+        #expect(TranslationDataset.bucket(sourceLength: 5, targetLength: 3, buckets: buckets) == (1, false))  // 5 < 5 fails
+        #expect(TranslationDataset.bucket(sourceLength: 2, targetLength: 9, buckets: buckets) == (1, false))  // 9 + 1 < 10 fails
+        #expect(TranslationDataset.bucket(sourceLength: 30, targetLength: 3, buckets: buckets) == (1, true))
+    }
+
+    @Test func sourceIsPaddedThenReversedAndTargetFramed() {
+        let (source, target) = TranslationDataset.rows(source: [10, 11, 12], target: [20, 21], bucket: (5, 10))
+        #expect(source == [1, 1, 12, 11, 10])
+        #expect(target == [2, 20, 21, 3, 1, 1, 1, 1, 1, 1])
+        let (cutSource, cutTarget) = TranslationDataset.rows(source: Array(10..<20), target: Array(20..<40), bucket: (5, 10))
+        #expect(cutSource == [14, 13, 12, 11, 10])
+        #expect(cutTarget == [2] + Array(20..<28) + [3])
+    }
+
+    @Test func anEpochUsesEveryPairOnceOneBucketPerBatch() throws {
+        let directory = TemporaryDirectory()
+        let cache = try VectorCache(path: try buildCache(directory, words: ["a"]))
+        var lines = ""
+        for index in 0..<40 {
+            let length = index % 3 == 0 ? 12 : (index % 3 == 1 ? 6 : 2)
+            lines += (0..<length).map { "s\($0)" }.joined(separator: " ") + "\t" + (0..<length).map { "t\($0)" }.joined(separator: " ") + "\n"
+        }
+        try lines.write(toFile: directory.file("pairs.tsv"), atomically: true, encoding: .utf8)
+        var options = TranslationOptions()
+        options.pretokenized = true
+        let result = try TranslationDataset.prepare(train: .tsv(directory.file("pairs.tsv")), valid: nil, cache: cache, options: options)
+        #expect(result.manifest.statistics["train_pairs"] == 40)
+        let dataset = try TranslationDataset(cache: cache)
+        #expect(try dataset.bucketCounts("train") == [13, 13, 14, 0])  // lengths 2, 6, 12
+        let plan = try dataset.epoch(split: "train", batchSize: 4, seed: 9, epoch: 0, shuffle: true)
+        #expect(plan.flatMap { $0 }.sorted() == Array(0..<40))
+        for batch in plan {
+            let arrays = try dataset.batch(split: "train", indices: batch)
+            let bucket = Int(values(arrays[2], as: Int64.self)[0])
+            #expect(arrays[0].shape == [batch.count, options.buckets[bucket].source])
+            #expect(arrays[1].shape == [batch.count, options.buckets[bucket].target])
+        }
+        let same = try dataset.epoch(split: "train", batchSize: 4, seed: 9, epoch: 0, shuffle: true)
+        let next = try dataset.epoch(split: "train", batchSize: 4, seed: 9, epoch: 1, shuffle: true)
+        #expect(plan.map(Array.init) == same.map(Array.init))
+        #expect(plan.map(Array.init) != next.map(Array.init))
+        #expect(throws: DatasetError.self) { try dataset.batch(split: "train", indices: [0, 39]) }
+        #expect(try dataset.describe(split: "train", index: 0).contains("=>  <go> t0"))
+    }
+}
