@@ -89,7 +89,7 @@ public struct SentimentDataset: BatchSource {
         {
             return (existing, true)
         }
-        let trainTokens = trainReviews.reviews.map { BasicEnglishTokenizer.tokenize($0.text) }
+        let trainTokens = trainReviews.reviews.concurrentMap { BasicEnglishTokenizer.tokenize($0.text) }
         var counts: [String: Int] = [:]
         for tokens in trainTokens { for token in tokens { counts[token, default: 0] += 1 } }
         let vocabulary = Vocabulary.byFrequency(counts, specials: specials, maxSize: options.maxVocabulary)
@@ -99,7 +99,7 @@ public struct SentimentDataset: BatchSource {
         var splits: [String: Int] = [:]
         for (split, read, tokenized) in [
             ("train", trainReviews, trainTokens),
-            ("test", testReviews, testReviews.reviews.map { BasicEnglishTokenizer.tokenize($0.text) }),
+            ("test", testReviews, testReviews.reviews.concurrentMap { BasicEnglishTokenizer.tokenize($0.text) }),
         ] {
             var ids = [Int32](repeating: padding, count: read.reviews.count * options.maxLength)
             var lengths = [Int32]()

@@ -31,6 +31,12 @@ public struct TranslationOptions: Sendable {
     }
 }
 
+/// A sentence pair as tokens.
+private struct TokenizedPair: Sendable {
+    var source: [String]
+    var target: [String]
+}
+
 /// Input of `prepare translation` for one split: two aligned files or one TSV.
 public enum ParallelInput: Sendable {
     case aligned(source: String, target: String)
@@ -190,16 +196,20 @@ public struct TranslationDataset: BatchSource {
         }
         let english = TranslationTokenizer(language: .english, lowercase: options.lowercase)
         let french = TranslationTokenizer(language: .french, lowercase: options.lowercase)
-        func tokenize(_ text: String, _ tokenizer: TranslationTokenizer) -> [String] {
-            options.pretokenized ? BasicEnglishTokenizer.splitOnWhitespace(options.lowercase ? text.lowercased() : text) : tokenizer.tokenize(text)
+        let pretokenized = options.pretokenized, lowercase = options.lowercase
+        @Sendable func tokenize(_ text: String, _ tokenizer: TranslationTokenizer) -> [String] {
+            pretokenized ? BasicEnglishTokenizer.splitOnWhitespace(lowercase ? text.lowercased() : text) : tokenizer.tokenize(text)
         }
-        var splitPairs = [("train", trainPairs.pairs.map { (tokenize($0.source, english), tokenize($0.target, french)) })]
-        if let validPairs { splitPairs.append(("valid", validPairs.pairs.map { (tokenize($0.source, english), tokenize($0.target, french)) })) }
+        @Sendable func tokenizePair(_ pair: SentencePair) -> TokenizedPair {
+            TokenizedPair(source: tokenize(pair.source, english), target: tokenize(pair.target, french))
+        }
+        var splitPairs = [("train", trainPairs.pairs.concurrentMap(tokenizePair))]
+        if let validPairs { splitPairs.append(("valid", validPairs.pairs.concurrentMap(tokenizePair))) }
 
         var sourceCounts: [String: Int] = [:], targetCounts: [String: Int] = [:]
-        for (source, target) in splitPairs[0].1 {
-            for token in source { sourceCounts[token, default: 0] += 1 }
-            for token in target { targetCounts[token, default: 0] += 1 }
+        for pair in splitPairs[0].1 {
+            for token in pair.source { sourceCounts[token, default: 0] += 1 }
+            for token in pair.target { targetCounts[token, default: 0] += 1 }
         }
         let sourceVocabulary = Vocabulary.byFrequency(sourceCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
         let targetVocabulary = Vocabulary.byFrequency(targetCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
@@ -217,7 +227,8 @@ public struct TranslationDataset: BatchSource {
             var sources = Array(repeating: [Int32](), count: options.buckets.count)
             var targets = Array(repeating: [Int32](), count: options.buckets.count)
             var cut = 0
-            for (source, target) in pairs {
+            for pair in pairs {
+                let (source, target) = (pair.source, pair.target)
                 let (index, wasCut) = bucket(sourceLength: source.count, targetLength: target.count, buckets: options.buckets)
                 if wasCut { cut += 1 }
                 let (sourceRow, targetRow) = rows(

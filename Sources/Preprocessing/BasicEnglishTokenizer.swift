@@ -11,7 +11,58 @@ public enum BasicEnglishTokenizer {
     ]
 
     public static func tokenize(_ text: String) -> [String] {
-        // Code points, as Python's `re` sees them (Swift's `String` would match whole grapheme clusters).
+        var text = text
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return text.withUTF8(tokenizeASCII) }
+        return tokenizeScalars(text)
+    }
+
+    /// One pass over ASCII bytes, equivalent to the replacements in order: only removing `"` can create a
+    /// `<br />`, and the other replacements only put spaces around a character, so they become token boundaries.
+    static func tokenizeASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> [String] {
+        var clean = [UInt8]()
+        clean.reserveCapacity(bytes.count)
+        for byte in bytes where byte != UInt8(ascii: "\"") {
+            clean.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+        }
+        var tokens: [String] = []
+        tokens.reserveCapacity(clean.count / 4)
+        return clean.withUnsafeBufferPointer { line in
+            var start = -1
+            func flush(_ end: Int) {
+                if start >= 0 {
+                    tokens.append(String(decoding: UnsafeBufferPointer(rebasing: line[start..<end]), as: UTF8.self))
+                    start = -1
+                }
+            }
+            var index = 0
+            while index < line.count {
+                let byte = line[index]
+                switch byte {
+                case UInt8(ascii: "<") where index + 6 <= line.count && line[index + 1] == UInt8(ascii: "b")
+                    && line[index + 2] == UInt8(ascii: "r") && line[index + 3] == 0x20 && line[index + 4] == UInt8(ascii: "/")
+                    && line[index + 5] == UInt8(ascii: ">"):
+                    flush(index)
+                    index += 6
+                    continue
+                case 0x20, 0x09...0x0D, 0x1C...0x1F, UInt8(ascii: ";"), UInt8(ascii: ":"):
+                    flush(index)
+                case UInt8(ascii: "'"), UInt8(ascii: "."), UInt8(ascii: ","), UInt8(ascii: "("), UInt8(ascii: ")"),
+                    UInt8(ascii: "!"), UInt8(ascii: "?"):
+                    flush(index)
+                    tokens.append(String(UnicodeScalar(byte)))
+                default:
+                    if start < 0 { start = index }
+                }
+                index += 1
+            }
+            flush(line.count)
+            return tokens
+        }
+    }
+
+    /// The replacements applied literally, over code points as Python's `re` sees them (Swift's `String` would
+    /// match whole grapheme clusters).
+    static func tokenizeScalars(_ text: String) -> [String] {
         var line = Array(text.lowercased().unicodeScalars)
         for (pattern, replacement) in replacements {
             line = replace(Array(pattern.unicodeScalars), with: Array(replacement.unicodeScalars), in: line)
@@ -42,6 +93,13 @@ public enum BasicEnglishTokenizer {
     /// Python's `str.split()`: runs of whitespace separate tokens, and none are empty. Python also counts the
     /// information separators U+001C–U+001F as whitespace.
     public static func splitOnWhitespace(_ text: String) -> [String] {
+        var text = text
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            return text.withUTF8 { bytes in
+                bytes.split(whereSeparator: { $0 == 0x20 || (0x09...0x0D).contains($0) || (0x1C...0x1F).contains($0) })
+                    .map { String(decoding: UnsafeBufferPointer(rebasing: $0), as: UTF8.self) }
+            }
+        }
         var tokens: [String] = []
         var current = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {

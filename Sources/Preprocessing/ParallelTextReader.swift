@@ -1,8 +1,19 @@
+/// A source sentence and its translation.
+public struct SentencePair: Sendable, Equatable {
+    public var source: String
+    public var target: String
+
+    public init(source: String, target: String) {
+        self.source = source
+        self.target = target
+    }
+}
+
 /// Reads sentence pairs: two line-aligned files (IWSLT's `train.tags.en-fr.en` / `.fr`) or one `source<TAB>target`
 /// file. Markup lines (`<url>`, `<talkid>`, `<title>`, … — a line that starts with `<`) are skipped on both sides.
 public enum ParallelTextReader {
     public struct Pairs: Sendable {
-        public var pairs: [(source: String, target: String)] = []
+        public var pairs: [SentencePair] = []
         public var fingerprints: [InputFingerprint] = []
         /// Line pairs left out because one side is markup.
         public var markupLines = 0
@@ -49,7 +60,7 @@ public enum ParallelTextReader {
             } else if source.allSatisfy(\.isWhitespace) || target.allSatisfy(\.isWhitespace) {
                 result.skipped += 1
             } else {
-                result.pairs.append((source, target))
+                result.pairs.append(SentencePair(source: source, target: target))
             }
         }
         return result
@@ -77,7 +88,7 @@ public enum ParallelTextReader {
             } else if fields[0].allSatisfy(\.isWhitespace) || fields[1].allSatisfy(\.isWhitespace) {
                 result.skipped += 1
             } else {
-                result.pairs.append((String(fields[0]), String(fields[1])))
+                result.pairs.append(SentencePair(source: String(fields[0]), target: String(fields[1])))
             }
         }
         return result
