@@ -13,10 +13,14 @@ let package = Package(
         .executable(name: "w2vcache", targets: ["w2vcache"]),
         .library(name: "VectorCache", targets: ["VectorCache"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Server", targets: ["Server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // C libraries from Debian: libleveldb-dev (no .pc file) and zlib1g-dev.
@@ -27,27 +31,38 @@ let package = Package(
 
         .target(name: "LevelDB", dependencies: ["CLevelDB"], swiftSettings: swiftSettings),
         .target(name: "Word2Vec", dependencies: ["CZlib"], swiftSettings: swiftSettings),
-        .target(name: "NumPyFormat", swiftSettings: swiftSettings),
+        .target(name: "NumPyFormat", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(
-            name: "Configuration",
+            name: "Settings",
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "VectorCache",
-            dependencies: ["LevelDB", "Word2Vec", "Configuration", "CAtomicRename"],
+            dependencies: ["LevelDB", "Word2Vec", "Settings", "CAtomicRename"],
             swiftSettings: swiftSettings
         ),
         .target(name: "Preprocessing", dependencies: ["Word2Vec"], swiftSettings: swiftSettings),
         .target(
             name: "Datasets",
-            dependencies: ["VectorCache", "Preprocessing", "LevelDB", "Word2Vec", "Configuration"],
+            dependencies: ["VectorCache", "Preprocessing", "LevelDB", "Word2Vec", "Settings"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Server",
+            dependencies: [
+                "VectorCache", "Datasets", "NumPyFormat", "LevelDB", "Preprocessing",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "w2vcache",
             dependencies: [
-                "VectorCache", "Word2Vec", "Configuration", "LevelDB", "NumPyFormat", "Preprocessing", "Datasets",
+                "VectorCache", "Word2Vec", "Settings", "LevelDB", "NumPyFormat", "Preprocessing", "Datasets", "Server",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -57,11 +72,11 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"], swiftSettings: swiftSettings),
         .testTarget(name: "LevelDBTests", dependencies: ["LevelDB", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: swiftSettings),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
         .testTarget(name: "Word2VecTests", dependencies: ["Word2Vec", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VectorCacheTests",
-            dependencies: ["VectorCache", "Word2Vec", "LevelDB", "Configuration", "TestSupport"],
+            dependencies: ["VectorCache", "Word2Vec", "LevelDB", "Settings", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "TestSupport"], swiftSettings: swiftSettings),

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The `w2vcache` command: a word2vec embedding cache on LevelDB.
 @main
-struct W2VCache: ParsableCommand {
+struct W2VCache: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "w2vcache",
         abstract: "A word2vec embedding cache on LevelDB.",
@@ -14,7 +14,7 @@ struct W2VCache: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             BuildCommand.self, LookupCommand.self, InfoCommand.self, VerifyCommand.self, PrepareCommand.self,
-            DatasetsCommand.self, BatchesCommand.self, TokenizeCommand.self, SampleCommand.self,
+            DatasetsCommand.self, BatchesCommand.self, ServeCommand.self, TokenizeCommand.self, SampleCommand.self,
         ]
     )
 }

@@ -1,8 +1,8 @@
-import Configuration
+import Settings
 import Foundation
 import Testing
 
-@Suite struct ConfigurationTests {
+@Suite struct SettingsTests {
     static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 

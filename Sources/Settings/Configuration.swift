@@ -10,8 +10,28 @@ public struct Configuration: Sendable, Equatable, Decodable {
     public var build = BuildSettings()
     public var oov = OOVSettings()
     public var datasets = DatasetSettings()
+    public var server = ServerSettings()
 
     public init() {}
+
+    /// Defaults of `w2vcache serve`.
+    public struct ServerSettings: Sendable, Equatable, Decodable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        public var maxWordsPerRequest = 10_000
+        public var maxBatchSize = 4096
+        public var maxBodyKB = 1024
+        public init() {}
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            host = try c.decodeIfPresent(String.self, forKey: .host) ?? host
+            port = try c.decodeIfPresent(Int.self, forKey: .port) ?? port
+            maxWordsPerRequest = try c.decodeIfPresent(Int.self, forKey: .max_words_per_request) ?? maxWordsPerRequest
+            maxBatchSize = try c.decodeIfPresent(Int.self, forKey: .max_batch_size) ?? maxBatchSize
+            maxBodyKB = try c.decodeIfPresent(Int.self, forKey: .max_body_kb) ?? maxBodyKB
+        }
+        enum Key: String, CodingKey { case host, port, max_words_per_request, max_batch_size, max_body_kb }
+    }
 
     /// Where the cache lives.
     public struct CacheSettings: Sendable, Equatable, Decodable {
@@ -110,13 +130,14 @@ public struct Configuration: Sendable, Equatable, Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
         datasets = try c.decodeIfPresent(DatasetSettings.self, forKey: .datasets) ?? datasets
+        server = try c.decodeIfPresent(ServerSettings.self, forKey: .server) ?? server
         cache = try c.decodeIfPresent(CacheSettings.self, forKey: .cache) ?? cache
         leveldb = try c.decodeIfPresent(LevelDBSettings.self, forKey: .leveldb) ?? leveldb
         build = try c.decodeIfPresent(BuildSettings.self, forKey: .build) ?? build
         oov = try c.decodeIfPresent(OOVSettings.self, forKey: .oov) ?? oov
     }
 
-    enum Key: String, CodingKey { case cache, leveldb, build, oov, datasets }
+    enum Key: String, CodingKey { case cache, leveldb, build, oov, datasets, server }
 
     /// The file read when no `--config` is given, relative to the working directory.
     public static let defaultPath = "Config/w2vcache.yml"

@@ -1,0 +1,83 @@
+import Hummingbird
+import Synchronization
+
+/// Counters for `GET /metrics`, in Prometheus's text format.
+public final class ServerMetrics: Sendable {
+    private struct Counts {
+        var requests: [String: Int] = [:]  // "route status" → count
+        var latencySum = 0.0
+        var latencyBuckets = [Int](repeating: 0, count: ServerMetrics.bounds.count + 1)
+        var bytesSent = 0
+        var batchesServed = 0
+        var vectorsServed = 0
+    }
+
+    static let bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+    private let counts = Mutex(Counts())
+
+    public init() {}
+
+    func record(route: String, status: Int, seconds: Double, bytes: Int) {
+        counts.withLock { counts in
+            counts.requests["\(route) \(status)", default: 0] += 1
+            counts.latencySum += seconds
+            counts.latencyBuckets[Self.bounds.firstIndex { seconds <= $0 } ?? Self.bounds.count] += 1
+            counts.bytesSent += bytes
+        }
+    }
+
+    func batchesServed(_ count: Int) { counts.withLock { $0.batchesServed += count } }
+    func vectorsServed(_ count: Int) { counts.withLock { $0.vectorsServed += count } }
+
+    /// The exposition text.
+    public func render() -> String {
+        let snapshot = counts.withLock { $0 }
+        var lines = ["# HELP w2vcache_requests_total HTTP requests by route and status.", "# TYPE w2vcache_requests_total counter"]
+        for (key, value) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: " ")
+            lines.append("w2vcache_requests_total{route=\"\(parts[0])\",status=\"\(parts[1])\"} \(value)")
+        }
+        lines += ["# HELP w2vcache_request_seconds Request latency.", "# TYPE w2vcache_request_seconds histogram"]
+        var cumulative = 0
+        for (index, bound) in Self.bounds.enumerated() {
+            cumulative += snapshot.latencyBuckets[index]
+            lines.append("w2vcache_request_seconds_bucket{le=\"\(bound)\"} \(cumulative)")
+        }
+        cumulative += snapshot.latencyBuckets.last!
+        lines.append("w2vcache_request_seconds_bucket{le=\"+Inf\"} \(cumulative)")
+        lines.append("w2vcache_request_seconds_sum \(snapshot.latencySum)")
+        lines.append("w2vcache_request_seconds_count \(cumulative)")
+        lines += ["# HELP w2vcache_response_bytes_total Bytes of response bodies of known length.",
+                  "# TYPE w2vcache_response_bytes_total counter", "w2vcache_response_bytes_total \(snapshot.bytesSent)"]
+        lines += ["# HELP w2vcache_batches_served_total Dataset batches sent.", "# TYPE w2vcache_batches_served_total counter",
+                  "w2vcache_batches_served_total \(snapshot.batchesServed)"]
+        lines += ["# HELP w2vcache_vectors_served_total Word vectors sent.", "# TYPE w2vcache_vectors_served_total counter",
+                  "w2vcache_vectors_served_total \(snapshot.vectorsServed)"]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Records every request in ``ServerMetrics``.
+struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        func seconds() -> Double {
+            let elapsed = ContinuousClock.now - start
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+        let route = context.endpointPath ?? "unmatched"
+        do {
+            let response = try await next(request, context)
+            metrics.record(route: context.endpointPath ?? route, status: response.status.code, seconds: seconds(), bytes: response.body.contentLength ?? 0)
+            return response
+        } catch let error as any HTTPResponseError {
+            metrics.record(route: context.endpointPath ?? route, status: error.status.code, seconds: seconds(), bytes: 0)
+            throw error
+        } catch {
+            metrics.record(route: context.endpointPath ?? route, status: 500, seconds: seconds(), bytes: 0)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Datasets
+import HTTPTypes
+import Synchronization
+import VectorCache
+
+/// What the handlers share: the open cache, the datasets loaded from it on first use, and the metrics.
+///
+/// The cache is read-only while served, so datasets are loaded once and kept.
+public final class ServerState: Sendable {
+    public let cache: VectorCache
+    public let settings: ServerSettings
+    /// Vectors for `"missing": "oov"` answers (never stored: the served cache is read-only).
+    public let oov: OOVVectors
+    public let metrics = ServerMetrics()
+    private let loaded = Mutex<[String: any BatchSource]>([:])
+
+    public init(cache: VectorCache, settings: ServerSettings, oov: OOVVectors) {
+        self.cache = cache
+        self.settings = settings
+        self.oov = oov
+    }
+
+    /// The dataset `name`, or a 404 saying how to prepare it.
+    func dataset(_ name: String) throws -> any BatchSource {
+        if let source = loaded.withLock({ $0[name] }) { return source }
+        guard DatasetLoader.names.contains(name) else {
+            throw APIError(.notFound, "no dataset \(name); datasets are \(DatasetLoader.names.joined(separator: ", "))")
+        }
+        do {
+            let source = try DatasetLoader.load(name, from: cache)
+            loaded.withLock { $0[name] = source }
+            return source
+        } catch let error as DatasetError {
+            if case .notPrepared = error { throw APIError(.notFound, error.description) }
+            throw APIError(.internalServerError, error.description)
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NumPyFormat
+import VectorCache
+
+/// A vector as JSON.
+struct VectorJSON: Encodable {
+    let word: String
+    let vector: [Float]
+    let oov: Bool
+}
+
+/// `GET /v1/vectors/{word}` and `POST /v1/vectors`.
+struct VectorsController<Context: RequestContext> {
+    let state: ServerState
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/v1/vectors/:word", use: vector)
+        router.post("/v1/vectors", use: vectors)
+    }
+
+    /// One vector: `.npy` float32 `[dim]`, or JSON with `Accept: application/json`.
+    @Sendable func vector(_ request: Request, context: Context) async throws -> Response {
+        let raw = try context.parameters.require("word")
+        let word = raw.removingPercentEncoding ?? raw
+        let key = Array(word.utf8)
+        let bytes = try state.cache.withVectorBytes(for: key) { $0.map { Array($0) } }
+        guard let bytes else { throw APIError(.notFound, "\"\(word)\" is not in the cache") }
+        state.metrics.vectorsServed(1)
+        if request.headers[.accept]?.contains("application/json") == true {
+            let vector = bytes.withUnsafeBytes { VectorCache.floats(from: $0) }
+            return JSONBody.response(VectorJSON(word: word, vector: vector, oov: try state.cache.isOutOfVocabulary(key)))
+        }
+        return BinaryBody.response(
+            bytes.withUnsafeBytes { NPY.file(type: .float32, shape: [state.cache.dimension], data: $0) }, contentType: BinaryBody.npy)
+    }
+
+    struct VectorsRequest: Decodable {
+        var words: [String]
+        var missing: Missing?
+
+        enum Missing: String, Decodable {
+            /// 404 listing the unknown words.
+            case error
+            /// A row of zeros.
+            case zero
+            /// The word's out-of-vocabulary vector (not stored).
+            case oov
+        }
+    }
+
+    /// Several vectors in request order: `.npy` float32 `[n, dim]`.
+    @Sendable func vectors(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.body.collect(upTo: state.settings.maxBodyBytes)
+        let parsed: VectorsRequest
+        do {
+            parsed = try JSONDecoder().decode(VectorsRequest.self, from: Data(buffer: body))
+        } catch {
+            throw APIError(.badRequest, "expected a JSON body {\"words\": [...], \"missing\": \"error\" | \"zero\" | \"oov\"}")
+        }
+        guard parsed.words.count <= state.settings.maxWordsPerRequest else {
+            throw APIError(.contentTooLarge, "\(parsed.words.count) words; at most \(state.settings.maxWordsPerRequest) per request")
+        }
+        let dimension = state.cache.dimension
+        var data = [UInt8]()
+        data.reserveCapacity(parsed.words.count * dimension * 4)
+        var unknown: [String] = []
+        for word in parsed.words {
+            let key = Array(word.utf8)
+            let found = try state.cache.withVectorBytes(for: key) { bytes -> Bool in
+                guard let bytes else { return false }
+                data.append(contentsOf: bytes)
+                return true
+            }
+            if found { continue }
+            unknown.append(word)
+            switch parsed.missing ?? .error {
+            case .error: continue
+            case .zero: data.append(contentsOf: [UInt8](repeating: 0, count: dimension * 4))
+            case .oov: data.append(contentsOf: state.oov.vectorBytes(for: key))
+            }
+        }
+        if (parsed.missing ?? .error) == .error && !unknown.isEmpty {
+            throw APIError(.notFound, "not in the cache: " + unknown.joined(separator: ", "))
+        }
+        state.metrics.vectorsServed(parsed.words.count)
+        return BinaryBody.response(
+            data.withUnsafeBytes { NPY.file(type: .float32, shape: [parsed.words.count, dimension], data: $0) },
+            contentType: BinaryBody.npy)
+    }
+}
+
+extension Data {
+    init(buffer: ByteBuffer) {
+        self = buffer.withUnsafeReadableBytes { Data($0) }
+    }
+}
