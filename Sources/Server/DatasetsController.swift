@@ -85,7 +85,7 @@ struct DatasetsController<Context: RequestContext> {
                 guard let value = T(text) else { throw APIError(.badRequest, "\(name)=\(text) is not a valid number") }
                 return value
             }
-            batchSize = try number("batch_size", 32)
+            batchSize = try number("batch_size", min(32, maxBatchSize))
             seed = try number("seed", 0)
             epoch = try number("epoch", 0)
             let shuffleText = query.get("shuffle") ?? "true"
@@ -121,7 +121,7 @@ struct DatasetsController<Context: RequestContext> {
         guard let index = context.parameters.get("index", as: Int.self), index >= 0, index < plan.count else {
             throw APIError(.notFound, "batch \(context.parameters.get("index") ?? "") is outside 0..<\(plan.count) for this batch size")
         }
-        let archive = try Self.npz(source.batch(split: split, indices: plan[index]))
+        let archive = try BatchEncoding.npz(source.batch(split: split, indices: plan[index]))
         state.metrics.batchesServed(1)
         return BinaryBody.response(archive, contentType: BinaryBody.npz)
     }
@@ -133,7 +133,7 @@ struct DatasetsController<Context: RequestContext> {
         let metrics = state.metrics
         let body = ResponseBody { writer in
             for indices in plan {
-                let archive = try Self.npz(source.batch(split: split, indices: indices))
+                let archive = try BatchEncoding.npz(source.batch(split: split, indices: indices))
                 var frame = ByteBuffer()
                 frame.reserveCapacity(8 + archive.count)
                 frame.writeInteger(UInt64(archive.count), endianness: .little)
@@ -151,8 +151,12 @@ struct DatasetsController<Context: RequestContext> {
             headers: [.contentType: "application/x-w2vcache-epoch", HTTPField.Name("X-Batches")!: "\(plan.count)"],
             body: body)
     }
+}
 
-    static func npz(_ arrays: [BatchArray]) throws -> [UInt8] {
+/// Batches on the wire.
+enum BatchEncoding {
+    /// A batch as `.npz`: one `.npy` member per array.
+    static func npz(_ arrays: [BatchArray]) -> [UInt8] {
         NPZ.archive(arrays.map { array in
             let type: NPY.ElementType = switch array.type {
             case .float32: .float32
