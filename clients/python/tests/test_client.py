@@ -1,0 +1,121 @@
+"""The Python client against a real server: vectors, datasets, batches, streamed epochs, DataLoader splitting."""
+import numpy as np
+import pytest
+
+from conftest import REPO, Server, w2vcache_binary
+from w2vcache_client import Client, W2VCacheError, worker_batches
+
+
+def test_vector_and_vectors(server):
+    client = Client(server.url)
+    info = client.info()
+    assert info["dimension"] == 300 and info["words"] == 3000
+    confidence = client.vector("Confidence")
+    assert confidence.dtype == np.float32 and confidence.shape == (300,)
+    assert client.vector("café").shape == (300,)
+    matrix = client.vectors(["king", "Confidence"])
+    assert matrix.shape == (2, 300) and np.array_equal(matrix[1], confidence)
+    zero = client.vectors(["no-such-word", "king"], missing="zero")
+    assert not zero[0].any() and np.array_equal(zero[1], matrix[0])
+    oov = client.vectors(["no-such-word"], missing="oov")
+    assert oov.shape == (1, 300) and np.all(np.abs(oov) <= 0.25) and oov.any()
+
+
+def test_errors_carry_the_servers_message(server):
+    client = Client(server.url)
+    with pytest.raises(W2VCacheError) as caught:
+        client.vector("no-such-word")
+    assert caught.value.status == 404 and "no-such-word" in caught.value.message
+    with pytest.raises(W2VCacheError) as caught:
+        client.vectors(["king", "zz1", "zz2"])
+    assert caught.value.message == "not in the cache: zz1, zz2"
+    with pytest.raises(W2VCacheError) as caught:
+        client.dataset("parser")
+    assert caught.value.status == 404 and "w2vcache prepare parser" in caught.value.message
+    with pytest.raises(W2VCacheError) as caught:
+        Client("http://127.0.0.1:9").info()
+    assert caught.value.status == 0
+
+
+def test_datasets_vocabularies_and_embeddings(server):
+    client = Client(server.url)
+    names = [d["name"] for d in client.datasets()]
+    assert names == ["pos", "sentiment"]
+    pos = client.dataset("pos")
+    assert pos["labels"]["tags"][:3] == ["NN", "IN", "DT"]
+    vocab = client.vocabulary("pos")
+    embeddings = client.embeddings("pos")
+    assert embeddings.shape == (len(vocab["vocab"]), 300)
+    assert np.array_equal(embeddings[vocab["vocab"].index("Confidence")], client.vector("Confidence"))
+
+
+def test_streamed_epoch_equals_batch_requests_and_covers_every_window(server):
+    client = Client(server.url)
+    streamed = list(client.batches("pos", "train", batch_size=4, seed=7, epoch=1))
+    count = client.batch_count("pos", "train", batch_size=4)
+    assert len(streamed) == count == 3  # 10 windows of 3 over 12 tokens
+    for index, batch in enumerate(streamed):
+        single = client.batch("pos", "train", index, batch_size=4, seed=7, epoch=1)
+        assert set(batch) == {"x", "y"}
+        assert np.array_equal(batch["x"], single["x"]) and np.array_equal(batch["y"], single["y"])
+        assert batch["x"].dtype == np.float32 and batch["y"].dtype == np.int64
+    windows = np.concatenate([b["x"] for b in streamed])
+    assert windows.shape == (10, 900)
+    assert len({w.tobytes() for w in windows}) == 10  # every window once
+    again = list(client.batches("pos", "train", batch_size=4, seed=7, epoch=1))
+    other = list(client.batches("pos", "train", batch_size=4, seed=7, epoch=2))
+    assert all(np.array_equal(a["x"], b["x"]) for a, b in zip(streamed, again))
+    assert not all(np.array_equal(a["x"], b["x"]) for a, b in zip(streamed, other))
+    sentiment = list(client.batches("sentiment", "train", batch_size=2, shuffle=False))
+    assert [b["x"].shape for b in sentiment] == [(2, 6), (1, 6)]
+    assert sentiment[0]["lengths"].tolist() == [4, 4]
+
+
+def test_worker_shares_are_disjoint_and_complete():
+    for count in (0, 1, 7, 100):
+        for workers in (1, 2, 3, 8):
+            shares = [list(worker_batches(count, w, workers)) for w in range(workers)]
+            flat = sorted(i for share in shares for i in share)
+            assert flat == list(range(count))
+
+
+def test_torch_dataloader_workers_read_each_batch_once(server):
+    torch = pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    from w2vcache_client import EpochDataset
+
+    client = Client(server.url)
+    dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2)
+    seen = [tuple(row.tolist()) for batch in loader for row in batch["x"]]
+    assert len(seen) == 10 and len(set(seen)) == 10
+
+
+def test_bounds_and_shutdown(cache, tmp_path):
+    import shutil
+    config = tmp_path / "limits.yml"
+    config.write_text("server:\n  max_batch_size: 2\n  max_words_per_request: 2\n")
+    # The session's server holds the shared cache (LevelDB admits one process): serve a copy.
+    copy = tmp_path / "db"
+    shutil.copytree(cache, copy, ignore=shutil.ignore_patterns("LOCK"))
+    server = Server(copy, "--config", str(config))
+    client = Client(server.url)
+    with pytest.raises(W2VCacheError) as caught:
+        client.batch("pos", "train", 0, batch_size=3)
+    assert caught.value.status == 400
+    with pytest.raises(W2VCacheError) as caught:
+        client.vectors(["a", "b", "c"], missing="zero")
+    assert caught.value.status == 413
+    # While the server holds the cache, a build over it refuses clearly and changes nothing.
+    sample = REPO / "data" / "sample-vectors.bin.gz"
+    assert "in use by another process" in run_failing(w2vcache_binary(), "build", "--vectors", sample, "--db", copy)
+    assert client.vector("king").shape == (300,)
+    assert server.stop() == 0  # SIGTERM: graceful shutdown, exit status 0
+    with pytest.raises(W2VCacheError):
+        client.info()
+
+
+def run_failing(*args):
+    import subprocess
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True)
+    assert result.returncode != 0
+    return result.stderr
