@@ -48,7 +48,7 @@ public struct Configuration: Sendable, Equatable, Decodable {
     public struct LevelDBSettings: Sendable, Equatable, Decodable {
         public var writeBufferMB = 16
         public var maxFileMB = 64
-        public var blockSizeKB = 4
+        public var blockSizeKB = 64
         public var blockCacheMB = 64
         public var bloomBitsPerKey = 10
         public var maxOpenFiles = 1000
