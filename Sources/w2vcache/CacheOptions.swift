@@ -22,8 +22,14 @@ struct CacheOptions: ParsableArguments {
     }
 
     /// Opens the cache with the configured LevelDB options.
-    func openCache() throws -> VectorCache {
+    /// - Parameter dimension: when given, the vector dimension the caller needs; another one is an error that says
+    ///   how to get the right cache.
+    func openCache(expectingDimension dimension: Int? = nil) throws -> VectorCache {
         let configuration = try loadConfiguration()
-        return try VectorCache(path: cachePath(configuration), options: Options(configuration.leveldb))
+        let cache = try VectorCache(path: cachePath(configuration), options: Options(configuration.leveldb))
+        if let dimension, dimension != cache.dimension {
+            throw ValidationError("the cache \(cache.path) holds \(cache.dimension)-dimensional vectors, not \(dimension); rebuild it from a \(dimension)-dimensional file with `w2vcache build --vectors FILE`")
+        }
+        return cache
     }
 }

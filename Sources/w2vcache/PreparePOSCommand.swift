@@ -74,8 +74,7 @@ struct PreparePOSCommand: ParsableCommand {
             try BuildCommand.execute(request)
         }
 
-        let vectorCache = try cache.openCache()
-        try checkDimension(vectorCache)
+        let vectorCache = try cache.openCache(expectingDimension: dim)
         let report = try POSDataset.prepare(
             train: trainFile, test: testFile, cache: vectorCache, options: options,
             oov: OOVVectors(dimension: vectorCache.dimension, settings: configuration.oov))
@@ -102,9 +101,4 @@ struct PreparePOSCommand: ParsableCommand {
                 + ((statistics["skipped_lines"] ?? 0) > 0 ? "; \(statistics["skipped_lines"]!) bad lines skipped" : ""))
     }
 
-    func checkDimension(_ cache: VectorCache) throws {
-        if let dim, dim != cache.dimension {
-            throw ValidationError("the cache \(cache.path) holds \(cache.dimension)-dimensional vectors, not \(dim); rebuild it from a \(dim)-dimensional file with `w2vcache build --vectors FILE`")
-        }
-    }
 }

@@ -39,10 +39,7 @@ struct PrepareParserCommand: ParsableCommand {
         let configuration = try cache.loadConfiguration()
         let trainFile = try TextFile(path: train)
         let testFile = try TextFile(path: test)
-        let vectorCache = try cache.openCache()
-        if let dim, dim != vectorCache.dimension {
-            throw ValidationError("the cache \(vectorCache.path) holds \(vectorCache.dimension)-dimensional vectors, not \(dim); rebuild it from a \(dim)-dimensional file with `w2vcache build --vectors FILE`")
-        }
+        let vectorCache = try cache.openCache(expectingDimension: dim)
         var options = ParserOptions()
         options.pos = pos
         options.skipBadLines = skipBadLines

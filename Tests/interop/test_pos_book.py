@@ -1,11 +1,15 @@
 """`w2vcache prepare pos` writes the same processed files as the book's rules stated in Python, byte for byte."""
-import random
+import importlib.util
 import re
 import struct
 import subprocess
 import sys
 
 from conftest import REPO, run
+
+_spec = importlib.util.spec_from_file_location("pos_book", REPO / "scripts" / "reference" / "pos_book.py")
+pos_book = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pos_book)
 
 
 def write_word2vec(path, words, dim=4):
@@ -21,17 +25,7 @@ def test_processed_files_match_the_python_statement_of_the_rules(tmp_path, w2vca
     test = shared_data / "conll2000" / "test.txt"
     # A model that knows some of the data's normalized words, some of its adjacent phrases (merges) and some pieces.
     rows = [line.split() for line in train.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rng = random.Random(5)
-    keys = set()
-    for index, (word, tag, *_) in enumerate(rows):
-        normalized = re.sub(r"\d", "#", word).replace("-", "_")
-        if rng.random() < 0.6:
-            keys.add(normalized)
-        if index + 1 < len(rows) and rows[index + 1][1] == tag and rng.random() < 0.1:
-            keys.add(word + "_" + rows[index + 1][0])
-        if "_" in normalized and rng.random() < 0.5:
-            keys.update(p for p in normalized.split("_") if p)
-    keys = sorted(keys)
+    keys = sorted(pos_book.made_up_model_keys(rows, piece_share=0.5))
     model = tmp_path / "model.bin"
     write_word2vec(model, keys)
     keys_file = tmp_path / "keys.txt"

@@ -49,15 +49,12 @@ def main():
     w2vcache = REPO / ".build" / "release" / "w2vcache"
     bench = REPO / "Benchmarks" / ".build" / "release" / "DatasetBench"
 
+    sys.path.insert(0, str(REPO / "scripts" / "reference"))
+    from pos_book import made_up_model_keys
+
     rows = [line.split() for line in train.read_text(encoding="utf-8").splitlines() if line.strip()]
     rng = random.Random(5)
-    keys = set()
-    for index, (word, tag, *_) in enumerate(rows):
-        normalized = re.sub(r"\d", "#", word).replace("-", "_")
-        if rng.random() < 0.6:
-            keys.add(normalized)
-        if index + 1 < len(rows) and rows[index + 1][1] == tag and rng.random() < 0.1:
-            keys.add(word + "_" + rows[index + 1][0])
+    keys = made_up_model_keys(rows)
     keys |= {f"filler{i}" for i in range(args.filler)}
     keys = sorted(keys)
     rng.shuffle(keys)

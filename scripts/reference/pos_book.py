@@ -58,3 +58,21 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def made_up_model_keys(rows, seed=5, word_share=0.6, phrase_share=0.1, piece_share=0.0):
+    """Keys of a made-up model for tests and benchmarks: a share of the rows' normalized words, of their same-tag
+    adjacent phrases, and of the pieces of their `_` words, drawn with a fixed seed."""
+    import random
+
+    rng = random.Random(seed)
+    keys = set()
+    for index, (word, tag, *_) in enumerate(rows):
+        normalized = normalize(word)
+        if rng.random() < word_share:
+            keys.add(normalized)
+        if index + 1 < len(rows) and rows[index + 1][1] == tag and rng.random() < phrase_share:
+            keys.add(word + "_" + rows[index + 1][0])
+        if "_" in normalized and rng.random() < piece_share:
+            keys.update(piece for piece in normalized.split("_") if piece)
+    return keys
