@@ -38,7 +38,7 @@ for step, batch in zip(range(args.steps), epochs(client, "translation", "train",
     source = torch.from_numpy(batch["source"]).to(args.device)
     target = torch.from_numpy(batch["target"]).to(args.device)
     logits = model(source, target[:, :-1])
-    loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target[:, 1:].reshape(-1), ignore_index=PAD)
+    loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target[:, 1:].reshape(-1).long(), ignore_index=PAD)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()

@@ -60,22 +60,23 @@ public struct ParserDataset: BatchSource {
         splits = stored.manifest.splits
     }
 
-    /// Batch arrays: `x` int64 `[B, 48]` (18 word, 18 tag, 12 label ids), `y` int64 `[B]` (transition ids).
+    /// Batch arrays: `x` int32 `[B, 48]` (18 word, 18 tag, 12 label ids), `y` int64 `[B]` (transition ids, as
+    /// PyTorch's losses want class indices).
     public func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray] {
         let count = try count(of: split)
         let features = features[split]!
         let targets = targets[split]!
-        var x = [Int64]()
+        var x = [Int32]()
         x.reserveCapacity(indices.count * Self.featureCount)
         var y = [Int64]()
         y.reserveCapacity(indices.count)
         for index in indices {
             guard index >= 0 && index < count else { throw DatasetError.badRequest("example \(index) is outside 0..<\(count)") }
             let start = index * Self.featureCount
-            x.append(contentsOf: features[start..<(start + Self.featureCount)].map(Int64.init))
+            x.append(contentsOf: features[start..<(start + Self.featureCount)])
             y.append(Int64(targets[index]))
         }
-        return [.int64("x", x, shape: [indices.count, Self.featureCount]), .int64("y", y, shape: [indices.count])]
+        return [.int32("x", x, shape: [indices.count, Self.featureCount]), .int64("y", y, shape: [indices.count])]
     }
 
     public func describe(split: String, index: Int) throws -> String {

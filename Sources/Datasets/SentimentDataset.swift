@@ -51,20 +51,20 @@ public struct SentimentDataset: BatchSource {
         splits = stored.manifest.splits
     }
 
-    /// Batch arrays: `x` int64 `[B, L]` token ids, `y` int64 `[B]` labels, `lengths` int64 `[B]` (before padding).
+    /// Batch arrays: `x` int32 `[B, L]` token ids, `y` int64 `[B]` labels, `lengths` int64 `[B]` (before padding).
     public func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray] {
         let count = try count(of: split)
         let ids = ids[split]!, labels = labels[split]!, lengths = lengths[split]!
-        var x = [Int64](), y = [Int64](), sizes = [Int64]()
+        var x = [Int32](), y = [Int64](), sizes = [Int64]()
         x.reserveCapacity(indices.count * maxLength)
         for index in indices {
             guard index >= 0 && index < count else { throw DatasetError.badRequest("example \(index) is outside 0..<\(count)") }
-            x += ids[(index * maxLength)..<((index + 1) * maxLength)].map(Int64.init)
+            x += ids[(index * maxLength)..<((index + 1) * maxLength)]
             y.append(Int64(labels[index]))
             sizes.append(Int64(lengths[index]))
         }
         return [
-            .int64("x", x, shape: [indices.count, maxLength]), .int64("y", y, shape: [indices.count]),
+            .int32("x", x, shape: [indices.count, maxLength]), .int64("y", y, shape: [indices.count]),
             .int64("lengths", sizes, shape: [indices.count]),
         ]
     }

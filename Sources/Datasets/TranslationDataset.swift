@@ -120,7 +120,7 @@ public struct TranslationDataset: BatchSource {
         return plan
     }
 
-    /// Batch arrays: `source` int64 `[B, S]`, `target` int64 `[B, T]`, `bucket` int64 (0-d). All indices must lie
+    /// Batch arrays: `source` int32 `[B, S]`, `target` int32 `[B, T]`, `bucket` int64 (0-d). All indices must lie
     /// in one bucket.
     public func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray] {
         let counts = try bucketCounts(split)
@@ -134,13 +134,13 @@ public struct TranslationDataset: BatchSource {
             throw DatasetError.badRequest(places.isEmpty ? "an empty batch" : "a translation batch must come from one bucket")
         }
         let (s, t) = buckets[bucket]
-        var source = [Int64](), target = [Int64]()
+        var source = [Int32](), target = [Int32]()
         for place in places {
-            source += sources[split]![bucket][(place.row * s)..<((place.row + 1) * s)].map(Int64.init)
-            target += targets[split]![bucket][(place.row * t)..<((place.row + 1) * t)].map(Int64.init)
+            source += sources[split]![bucket][(place.row * s)..<((place.row + 1) * s)]
+            target += targets[split]![bucket][(place.row * t)..<((place.row + 1) * t)]
         }
         return [
-            .int64("source", source, shape: [places.count, s]), .int64("target", target, shape: [places.count, t]),
+            .int32("source", source, shape: [places.count, s]), .int32("target", target, shape: [places.count, t]),
             .int64("bucket", [Int64(bucket)], shape: []),
         ]
     }

@@ -57,7 +57,7 @@ public final class ServerMetrics: Sendable {
     }
 }
 
-/// Records every request in ``ServerMetrics``.
+/// Records every request in ``ServerMetrics``, and logs failed ones at warning level.
 struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
 
@@ -74,9 +74,11 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             return response
         } catch let error as any HTTPResponseError {
             metrics.record(route: context.endpointPath ?? route, status: error.status.code, seconds: seconds(), bytes: 0)
+            context.logger.warning("\(request.method) \(request.uri.path): \(error.status.code) \((error as? APIError)?.message ?? "\(error)")")
             throw error
         } catch {
             metrics.record(route: context.endpointPath ?? route, status: 500, seconds: seconds(), bytes: 0)
+            context.logger.warning("\(request.method) \(request.uri.path): 500 \(error)")
             throw error
         }
     }

@@ -169,10 +169,10 @@ import VectorCache
         // Labels nsubj root nummod obj det: shift, 5 left-arcs, 5 right-arcs.
         #expect(dataset.transitions.first == "SHIFT" && dataset.transitions.count == 1 + 2 * 5)
         let arrays = try dataset.batch(split: "test", indices: [2])
-        let x = values(arrays[0], as: Int64.self)
-        #expect(arrays[0].shape == [1, 48])
+        let x = values(arrays[0], as: Int32.self)
+        #expect(arrays[0].shape == [1, 48] && arrays[0].type == .int32)
         // Test sentence 2, first configuration: stack [ROOT], buffer [cat] -> cat is <UNK>.
-        #expect(x[0] == Int64(ParserDataset.root) && x[3] == Int64(ParserDataset.unknown))
+        #expect(x[0] == ParserDataset.root && x[3] == ParserDataset.unknown)
         #expect(try dataset.describe(split: "test", index: 2).hasSuffix("->  SHIFT"))
         // Embeddings: the <NULL> row is zero, others come from the cache or the OOV generator.
         #expect(Array(dataset.embeddings[0..<6]) == [Float](repeating: 0, count: 6))

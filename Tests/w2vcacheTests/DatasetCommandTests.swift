@@ -48,7 +48,7 @@ import Testing
         #expect(sentiment.status == 0, "\(sentiment.stderr)")
         #expect(sentiment.stderr.contains("train: 2 reviews (1 positive)"))
         let preview = try workspace.run("batches", "sentiment", "--batch-size", "2", "--no-shuffle")
-        #expect(preview.stdoutText.contains("x int64[2, 8], y int64[2], lengths int64[2]"))
+        #expect(preview.stdoutText.contains("x int32[2, 8], y int64[2], lengths int64[2]"))
         #expect(preview.stdoutText.contains("neg (8 tokens): a neg film . you ' re right"))
 
         try "<talkid>1</talkid>\nHello there.\nIt's late.\n".write(toFile: workspace.path + "/t.en", atomically: true, encoding: .utf8)
