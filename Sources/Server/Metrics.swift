@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import Synchronization
 
 /// Counters for `GET /metrics`, in Prometheus's text format.
