@@ -1,4 +1,5 @@
 import ArgumentParser
+import VectorCache
 
 /// The `w2vcache` command: a word2vec embedding cache on LevelDB.
 @main
@@ -11,7 +12,7 @@ struct W2VCache: AsyncParsableCommand {
             milliseconds. Keys are the words' UTF-8 bytes and values raw little-endian float32, so Python reads the \
             cache with plyvel and numpy unchanged.
             """,
-        version: "0.1.0",
+        version: w2vcacheVersion,
         subcommands: [
             BuildCommand.self, LookupCommand.self, InfoCommand.self, VerifyCommand.self, PrepareCommand.self,
             DatasetsCommand.self, BatchesCommand.self, ServeCommand.self, TokenizeCommand.self, SampleCommand.self,

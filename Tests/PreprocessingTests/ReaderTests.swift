@@ -85,6 +85,18 @@ private func textFile(_ directory: TemporaryDirectory, _ name: String, _ text: S
         #expect(try CoNLLUReader.read(file, pos: .upos).sentences[0][0].pos == "PRON")
     }
 
+    @Test func conllXReadsTheSameColumns() throws {
+        // CoNLL-X: ID FORM LEMMA CPOSTAG POSTAG FEATS HEAD DEPREL PHEAD PDEPREL, no comments or ranges.
+        let directory = TemporaryDirectory()
+        let file = try textFile(directory, "x.conll", "1\tDogs\tdog\tN\tNNS\t_\t2\tSBJ\t_\t_\n2\tbark\tbark\tV\tVBP\t_\t0\tROOT\t_\t_\n\n")
+        let read = try CoNLLUReader.read(file)
+        #expect(read.sentences == [[
+            DependencyToken(form: "Dogs", pos: "NNS", head: 2, label: "SBJ"),
+            DependencyToken(form: "bark", pos: "VBP", head: 0, label: "ROOT"),
+        ]])
+        #expect(try CoNLLUReader.read(file, pos: .upos).sentences[0].map(\.pos) == ["N", "V"])
+    }
+
     @Test func wrongFieldCountHeadOutsideAndCycleAreErrors() throws {
         let directory = TemporaryDirectory()
         let fields = try textFile(directory, "a.conllu", "1\tI\tI\tPRON\tPRP\t_\t0\troot\t_\n")
