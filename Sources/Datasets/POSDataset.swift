@@ -79,26 +79,27 @@ public struct POSDataset: BatchSource {
         let count = try count(of: split)
         let ids = ids[split]!
         let tags = tagIDs[split]!
-        let rowFloats = window * dimension
-        var x = [Float](repeating: 0, count: indices.count * rowFloats)
-        var y = [Int64]()
-        y.reserveCapacity(indices.count)
-        try x.withUnsafeMutableBufferPointer { output in
-            try embeddings.withUnsafeBufferPointer { matrix in
+        for index in indices where index < 0 || index >= count {
+            throw DatasetError.badRequest("example \(index) is outside 0..<\(count)")
+        }
+        let rowBytes = window * dimension * 4
+        let vectorBytes = dimension * 4
+        // The window's vectors are copied straight into the batch's bytes: one pass, no zero-fill.
+        let x = [UInt8](unsafeUninitializedCapacity: indices.count * rowBytes) { output, initialized in
+            embeddings.withUnsafeBytes { matrix in
                 for (row, index) in indices.enumerated() {
-                    guard index >= 0 && index < count else {
-                        throw DatasetError.badRequest("example \(index) is outside 0..<\(count)")
-                    }
                     for offset in 0..<window {
-                        let source = matrix.baseAddress! + Int(ids[index + offset]) * dimension
-                        (output.baseAddress! + row * rowFloats + offset * dimension).update(from: source, count: dimension)
+                        (output.baseAddress! + row * rowBytes + offset * vectorBytes).initialize(
+                            from: matrix.baseAddress!.assumingMemoryBound(to: UInt8.self) + Int(ids[index + offset]) * vectorBytes,
+                            count: vectorBytes)
                     }
-                    y.append(Int64(tags[index + labelOffset]))
                 }
             }
+            initialized = indices.count * rowBytes
         }
+        let y = indices.map { Int64(tags[$0 + labelOffset]) }
         return [
-            BatchArray(name: "x", type: .float32, shape: [indices.count, rowFloats], bytes: x.withUnsafeBytes { Array($0) }),
+            BatchArray(name: "x", type: .float32, shape: [indices.count, window * dimension], bytes: x),
             .int64("y", y, shape: [indices.count]),
         ]
     }
