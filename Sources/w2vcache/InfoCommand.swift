@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import LevelDB
 import VectorCache
@@ -8,7 +9,7 @@ import Word2Vec
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show what is in the cache: words, dimension, source, size, build time."
+        abstract: "Show what is in the cache: words, dimension, source, size, build time, prepared datasets."
     )
 
     @OptionGroup var cache: CacheOptions
@@ -41,6 +42,8 @@ struct InfoCommand: ParsableCommand {
         if let file = manifest.options.onlyWordsFile {
             lines.append("only words:   \(manifest.options.onlyWordsCount ?? 0) listed in \(file); \(statistics.notListed) records passed over")
         }
+        let datasets = try DatasetStore.all(in: cache).map { "\($0.name) (" + $0.splits.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")" }
+        lines.append("datasets:     " + (datasets.isEmpty ? "none prepared" : datasets.joined(separator: "; ")))
         let levels = (0..<7).map { cache.database.fileCount(atLevel: $0) }
         lines.append("table files:  \(levels.reduce(0, +)) (per level: \(levels.map(String.init).joined(separator: " ")))")
         Terminal.writeStdout(Array((lines.joined(separator: "\n") + "\n").utf8))

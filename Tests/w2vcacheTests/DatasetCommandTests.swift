@@ -32,6 +32,7 @@ import Testing
         #expect(batches.stdoutText.contains("x float32[1, 48], y int64[1]"))
         let info = try workspace.run("info")
         #expect(info.stdoutText.contains("out-of-vocabulary"))
+        #expect(info.stdoutText.contains("datasets:     pos (train 5, test 0)"))
         #expect(try workspace.run("verify").status == 0)
     }
 
