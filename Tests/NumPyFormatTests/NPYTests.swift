@@ -26,3 +26,25 @@ import Testing
         #expect(String(decoding: header, as: UTF8.self).contains("'<i4'"))
     }
 }
+
+@Suite struct NPZTests {
+    @Test func anArchiveOfStoredMembers() {
+        let x = NPY.file(type: .float32, shape: [2], data: [Float(1), 2].withUnsafeBytes { UnsafeRawBufferPointer($0) })
+        let y = NPY.file(type: .int64, shape: [1], data: [Int64(7)].withUnsafeBytes { UnsafeRawBufferPointer($0) })
+        let archive = NPZ.archive([NPZ.Member(name: "x", npy: x), NPZ.Member(name: "y", npy: y)])
+        func uint32(_ offset: Int) -> UInt32 { archive[offset..<(offset + 4)].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+        func uint16(_ offset: Int) -> Int { Int(archive[offset]) | Int(archive[offset + 1]) << 8 }
+        #expect(uint32(0) == 0x0403_4B50)  // first local header
+        #expect(Array(archive[30..<35]) == Array("x.npy".utf8))
+        #expect(Array(archive[35..<(35 + x.count)]) == x)  // stored, not compressed
+        let end = archive.count - 22
+        #expect(uint32(end) == 0x0605_4B50)
+        #expect(uint16(end + 10) == 2)  // two members
+        let central = Int(uint32(end + 16))
+        #expect(uint32(central) == 0x0201_4B50)
+        #expect(Int(uint32(central + 20)) == x.count)  // compressed size = size
+        let secondLocal = 30 + 5 + x.count
+        #expect(uint32(secondLocal) == 0x0403_4B50)
+        #expect(Array(archive[(secondLocal + 30)..<(secondLocal + 35)]) == Array("y.npy".utf8))
+    }
+}
