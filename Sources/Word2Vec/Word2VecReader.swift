@@ -67,7 +67,8 @@ public final class Word2VecReader {
     private static func readHeader(
         reader: BufferedReader, path: String, format: Word2VecFormat?
     ) throws -> (header: Word2VecHeader, linesConsumed: Int) {
-        let firstLine = try reader.peek(count: 4096)
+        // The first line: a header, or (GloVe) a whole vector, which for a large dimension is tens of kilobytes.
+        let firstLine = try reader.peek(count: 1 << 16)
         let lineEnd = firstLine.firstIndex(of: 0x0A) ?? firstLine.count
         let fields = split(UnsafeRawBufferPointer(rebasing: firstLine[..<lineEnd]))
         let numbers = fields.compactMap { Int(String(decoding: $0, as: UTF8.self)) }
@@ -75,7 +76,7 @@ public final class Word2VecReader {
 
         if format == .glove || (format == nil && !hasHeader) {
             // GloVe: no header; the first line is a vector, and its length gives the dimension.
-            guard fields.count >= 2, firstLine.firstIndex(of: 0x0A) != nil || lineEnd < 4096 else {
+            guard fields.count >= 2, lineEnd < firstLine.count || firstLine.count < 1 << 16 else {
                 throw Word2VecError(
                     file: path, kind: .badHeader, location: .line(1, dataOffset: 0),
                     message: "expected a header \"<count> <dimension>\" or a GloVe line \"word v1 v2 ...\"")

@@ -31,6 +31,16 @@ import Testing
         }
     }
 
+    @Test func wideGloVeLinesAreDetected() throws {
+        // 1,000 values of ~10 characters: a first line far longer than a header.
+        let directory = TemporaryDirectory()
+        let vectors = testVectors(count: 3, dimension: 1000).map { ($0.0, $0.1.map { $0 + 0.123456 }) }
+        let path = try writeVectors(vectors, to: directory.file("wide.txt"), layout: .glove)
+        let (records, _, header) = try readAll(path)
+        #expect(header == Word2VecHeader(count: nil, dimension: 1000, format: .glove))
+        #expect(records.count == 3)
+    }
+
     @Test func theFormatCanBeForced() throws {
         let directory = TemporaryDirectory()
         let path = try writeVectors(Self.vectors, to: directory.file("v.bin"), layout: .binary(newlineAfterVector: false))
