@@ -21,6 +21,16 @@ struct CacheOptions: ParsableArguments {
         db ?? configuration.cache.path
     }
 
+    /// The out-of-vocabulary vector generator for `cache`, with the configured seed and range.
+    func oovVectors(for cache: VectorCache, _ configuration: Configuration) -> OOVVectors {
+        OOVVectors(dimension: cache.dimension, settings: configuration.oov)
+    }
+
+    /// Says that `dataset` was prepared from the same inputs with the same options, so nothing was done.
+    static func reportAlreadyPrepared(_ dataset: String) {
+        Terminal.message("\(dataset) is already prepared from these inputs with these options; nothing to do")
+    }
+
     /// Opens the cache with the configured LevelDB options.
     /// - Parameter dimension: when given, the vector dimension the caller needs; another one is an error that says
     ///   how to get the right cache.

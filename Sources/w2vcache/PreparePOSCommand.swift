@@ -77,9 +77,9 @@ struct PreparePOSCommand: ParsableCommand {
         let vectorCache = try cache.openCache(expectingDimension: dim)
         let report = try POSDataset.prepare(
             train: trainFile, test: testFile, cache: vectorCache, options: options,
-            oov: OOVVectors(dimension: vectorCache.dimension, settings: configuration.oov))
+            oov: cache.oovVectors(for: vectorCache, configuration))
         if report.alreadyPrepared {
-            Terminal.message("pos is already prepared from these inputs with these options; nothing to do")
+            CacheOptions.reportAlreadyPrepared("pos")
             return
         }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

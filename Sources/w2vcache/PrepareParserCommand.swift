@@ -45,9 +45,9 @@ struct PrepareParserCommand: ParsableCommand {
         options.skipBadLines = skipBadLines
         let report = try ParserDataset.prepare(
             train: trainFile, test: testFile, cache: vectorCache, options: options,
-            oov: OOVVectors(dimension: vectorCache.dimension, settings: configuration.oov))
+            oov: cache.oovVectors(for: vectorCache, configuration))
         if report.alreadyPrepared {
-            Terminal.message("parser is already prepared from these inputs with these options; nothing to do")
+            CacheOptions.reportAlreadyPrepared("parser")
             return
         }
         let statistics = report.manifest.statistics

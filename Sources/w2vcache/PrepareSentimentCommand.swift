@@ -51,9 +51,9 @@ struct PrepareSentimentCommand: ParsableCommand {
         let vectorCache = try cache.openCache()
         let (manifest, alreadyPrepared) = try SentimentDataset.prepare(
             train: train, test: test, cache: vectorCache, options: options,
-            oov: OOVVectors(dimension: vectorCache.dimension, settings: configuration.oov))
+            oov: cache.oovVectors(for: vectorCache, configuration))
         if alreadyPrepared {
-            Terminal.message("sentiment is already prepared from these inputs with these options; nothing to do")
+            CacheOptions.reportAlreadyPrepared("sentiment")
             return
         }
         let s = manifest.statistics

@@ -85,7 +85,7 @@ struct PrepareTranslationCommand: ParsableCommand {
         let vectorCache = try cache.openCache()
         let result = try TranslationDataset.prepare(train: train, valid: valid, cache: vectorCache, options: options)
         if result.alreadyPrepared {
-            Terminal.message("translation is already prepared from these inputs with these options; nothing to do")
+            CacheOptions.reportAlreadyPrepared("translation")
             return
         }
         let s = result.manifest.statistics

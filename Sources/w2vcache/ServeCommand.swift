@@ -43,7 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "w2vcache")
         logger.logLevel = level
         let state = ServerState(
-            cache: vectorCache, settings: settings, oov: OOVVectors(dimension: vectorCache.dimension, settings: configuration.oov))
+            cache: vectorCache, settings: settings, oov: cache.oovVectors(for: vectorCache, configuration))
         let host = settings.host
         try await runServer(state: state, logger: logger) { port in
             // One line that scripts (and tests) can wait for.

@@ -38,7 +38,6 @@ def main():
     args = parser.parse_args()
 
     import numpy as np
-    import plyvel
 
     data = pathlib.Path(args.data)
     out = pathlib.Path(args.out)
@@ -50,6 +49,7 @@ def main():
     bench = REPO / "Benchmarks" / ".build" / "release" / "DatasetBench"
 
     sys.path.insert(0, str(REPO / "scripts" / "reference"))
+    from book_dataset import windows_per_second
     from pos_book import made_up_model_keys
 
     rows = [line.split() for line in train.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -84,15 +84,7 @@ def main():
 
     # The book's Dataset pattern: per item, 3 LevelDB gets and np.append.
     words = [line.split(" ")[0] for line in (out / "pos.train.processed.txt").read_text(encoding="utf-8").splitlines()]
-    leveldb = plyvel.DB(str(db))
-    count = min(args.book_items, len(words) - 2)
-    start = time.perf_counter()
-    for i in range(count):
-        x = np.array([], dtype="float32")
-        for k in range(3):
-            x = np.append(x, np.frombuffer(leveldb.get(words[i + k].encode()), dtype="float32"))
-    book = count / (time.perf_counter() - start)
-    leveldb.close()
+    book = windows_per_second(db, words, args.book_items)
     result = subprocess.run([bench, db, "256", "2000", data / "ud-english-ewt" / "en_ewt-ud-dev.conllu"],
                             check=True, capture_output=True, text=True).stdout
     print(f"\nbook's Dataset pattern (plyvel, 3 gets + np.append per item): {book:,.0f} windows/s")

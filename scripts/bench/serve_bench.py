@@ -21,6 +21,7 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "clients" / "python"))
+sys.path.insert(0, str(REPO / "scripts" / "reference"))
 
 
 def main():
@@ -31,8 +32,7 @@ def main():
     parser.add_argument("--requests", type=int, default=4000)
     args = parser.parse_args()
 
-    import numpy as np
-    import plyvel
+    from book_dataset import windows_per_second
     from w2vcache_client import Client
 
     data = pathlib.Path(args.data)
@@ -48,15 +48,7 @@ def main():
     processed = [line.split(" ")[0] for line in (out / "pos.train.processed.txt").read_text().splitlines()]
 
     # The book's pattern, in process, before the server takes the cache.
-    leveldb = plyvel.DB(str(db))
-    items = 30_000
-    start = time.perf_counter()
-    for i in range(items):
-        x = np.array([], dtype="float32")
-        for k in range(3):
-            x = np.append(x, np.frombuffer(leveldb.get(processed[i + k].encode()), dtype="float32"))
-    book = items / (time.perf_counter() - start)
-    leveldb.close()
+    book = windows_per_second(db, processed, 30_000)
 
     server = subprocess.Popen([binary, "serve", "--db", db, "--port", "0"], stderr=subprocess.PIPE, text=True)
     url = None
