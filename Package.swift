@@ -30,39 +30,44 @@ let package = Package(
 
         .target(name: "CAtomicRename"),
 
+        .target(name: "Support", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "LevelDB", dependencies: ["CLevelDB"], swiftSettings: swiftSettings),
-        .target(name: "Word2Vec", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        .target(name: "Word2Vec", dependencies: ["CZlib", "Support"], swiftSettings: swiftSettings),
         .target(name: "NumPyFormat", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(
-            name: "Settings",
-            dependencies: [.product(name: "Yams", package: "Yams")],
-            swiftSettings: swiftSettings
-        ),
-        .target(
             name: "VectorCache",
-            dependencies: ["LevelDB", "Word2Vec", "Settings", "CAtomicRename"],
+            dependencies: ["LevelDB", "Word2Vec", "Support", "CAtomicRename"],
             swiftSettings: swiftSettings
         ),
-        .target(name: "Preprocessing", dependencies: ["Word2Vec"], swiftSettings: swiftSettings),
+        .target(name: "Preprocessing", dependencies: ["Support"], swiftSettings: swiftSettings),
         .target(
             name: "Datasets",
-            dependencies: ["VectorCache", "Preprocessing", "LevelDB", "Word2Vec", "Settings"],
+            dependencies: ["VectorCache", "Preprocessing", "LevelDB", "Support"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Server",
             dependencies: [
-                "VectorCache", "Datasets", "NumPyFormat", "LevelDB", "Preprocessing",
+                "VectorCache", "Datasets", "NumPyFormat", "LevelDB", "Support",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Settings",
+            dependencies: [
+                "Datasets", "LevelDB", "Server", "VectorCache", "Word2Vec", .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "w2vcache",
             dependencies: [
-                "VectorCache", "Word2Vec", "Settings", "LevelDB", "NumPyFormat", "Preprocessing", "Datasets", "Server",
+                "VectorCache", "Word2Vec", "Support", "Settings", "LevelDB", "NumPyFormat", "Preprocessing", "Datasets", "Server",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -73,11 +78,15 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"], swiftSettings: swiftSettings),
         .testTarget(name: "LevelDBTests", dependencies: ["LevelDB", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
-        .testTarget(name: "Word2VecTests", dependencies: ["Word2Vec", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SettingsTests", dependencies: ["Settings", "Datasets", "LevelDB", "Server", "VectorCache", "Word2Vec"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: swiftSettings),
+        .testTarget(name: "Word2VecTests", dependencies: ["Word2Vec", "Support", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VectorCacheTests",
-            dependencies: ["VectorCache", "Word2Vec", "LevelDB", "Settings", "TestSupport"],
+            dependencies: ["VectorCache", "Word2Vec", "LevelDB", "Support", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "TestSupport"], swiftSettings: swiftSettings),

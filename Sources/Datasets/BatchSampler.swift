@@ -1,4 +1,4 @@
-import Word2Vec
+import Support
 
 /// The order of one epoch's examples and its split into batches.
 ///

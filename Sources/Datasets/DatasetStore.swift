@@ -42,14 +42,15 @@ public enum DatasetStore {
     }
 
     /// Adds to `batch` the deletion of every key of dataset `name`.
-    static func deleteAll(_ name: String, in cache: VectorCache, batch: WriteBatch) {
+    static func deleteAll(_ name: String, in cache: VectorCache, batch: WriteBatch) throws {
         let start = prefix(name)
-        let iterator = cache.database.makeIterator(fillCache: false)
+        let iterator = try cache.database.makeIterator(fillCache: false)
         iterator.seek(to: start)
-        while iterator.isValid, iterator.withKey({ $0.starts(with: start) }) {
-            batch.delete(key: iterator.key)
+        while iterator.isValid, try iterator.withKey({ $0.starts(with: start) }) {
+            batch.delete(key: try iterator.key())
             iterator.next()
         }
+        try iterator.checkError()
     }
 }
 
@@ -100,7 +101,7 @@ public struct DatasetWriter {
             dimension: cache.dimension, preparedAt: ISO8601DateFormatter().string(from: Date()), splits: splits,
             arrays: arrays, vocabularies: vocabularies, statistics: statistics)
         let write = WriteBatch()
-        DatasetStore.deleteAll(name, in: cache, batch: write)
+        try DatasetStore.deleteAll(name, in: cache, batch: write)
         let added = try cache.addOOVVectors(for: oovWords, generator: oov, to: write)
         write.append(batch)
         write.put(key: DatasetStore.manifestKey(name), value: Array(try JSONEncoder().encode(manifest)))
@@ -155,6 +156,8 @@ public enum DatasetError: Error, CustomStringConvertible, Sendable, Equatable {
     case damaged(String, String)
     case noSuchSplit(String, String, [String])
     case badRequest(String)
+    /// The inputs would give an empty or one-sided dataset: nothing was written, the prepared one is kept.
+    case unusableInput(String, String)
 
     public var description: String {
         switch self {
@@ -166,6 +169,8 @@ public enum DatasetError: Error, CustomStringConvertible, Sendable, Equatable {
             "dataset \(name) has no split \(split); it has \(splits.sorted().joined(separator: ", "))"
         case .badRequest(let message):
             message
+        case .unusableInput(let name, let reason):
+            "\(reason); nothing was changed (a dataset \(name) prepared before is kept)"
         }
     }
 }

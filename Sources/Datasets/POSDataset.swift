@@ -150,6 +150,10 @@ public struct POSDataset: BatchSource {
             writer.add("\(split).ids", ids, type: .int32, shape: [ids.count])
             writer.add("\(split).tags", tags, type: .int32, shape: [tags.count])
             splits[split] = max(0, tokens.count - options.window + 1)
+            // Training needs a window; a test file may be short, but not empty.
+            guard split == "train" ? splits[split]! > 0 : !rows.rows.isEmpty else {
+                throw DatasetError.unusableInput("pos", "\(file.path): the \(split) split gives no window of \(options.window) tokens (\(rows.rows.count) rows read); expected CoNLL-2000 lines \"word TAG\"")
+            }
         }
 
         let matrix = try EmbeddingMatrix.build(tokens: vocabulary.tokens, specials: [:], cache: cache, oov: oov)
@@ -171,6 +175,18 @@ public struct POSDataset: BatchSource {
             to: cache, inputs: inputs, parameters: options.parameters, splits: splits, statistics: statistics,
             oovWords: matrix.oovWords, oov: oov)
         return report
+    }
+
+    /// Every key preparing these files can ask the model for (``BookNormalizer/candidateKeys(_:)``): a cache built
+    /// with only these keys prepares exactly as the full model does, which is how `prepare pos --vectors` makes a
+    /// small cache in one streamed pass.
+    public static func candidateKeys(train: TextFile, test: TextFile, skipBadLines: Bool) throws -> Set<[UInt8]> {
+        var keys = Set<[UInt8]>()
+        for file in [train, test] {
+            let rows = try CoNLL2000Reader.read(file, skipBadLines: skipBadLines).rows
+            for key in BookNormalizer.candidateKeys(rows) { keys.insert(Array(key.utf8)) }
+        }
+        return keys
     }
 
     /// The book's processed file: `word TAG` per line.

@@ -176,6 +176,10 @@ public struct ParserDataset: BatchSource {
                     state.apply(transition)
                 }
             }
+            guard split == "train" ? !targets.isEmpty : !read.sentences.isEmpty else {
+                let file = split == "train" ? train.path : test.path
+                throw DatasetError.unusableInput("parser", "\(file): the \(split) split holds no projective sentence (\(read.sentences.count) read, \(nonProjective) non-projective); expected a CoNLL-U treebank")
+            }
             writer.add("\(split).features", features, type: .int32, shape: [targets.count, featureCount])
             writer.add("\(split).transitions", targets, type: .int32, shape: [targets.count])
             splits[split] = targets.count

@@ -3,7 +3,7 @@ import Preprocessing
 import VectorCache
 
 /// Options of `prepare sentiment`.
-public struct SentimentOptions: Sendable {
+public struct SentimentOptions: Sendable, Equatable {
     /// Ids kept, specials included: the most frequent training tokens fill the rest.
     public var maxVocabulary = 30_000
     /// Reviews are right-padded with `<pad>` or truncated to this many tokens.
@@ -88,6 +88,16 @@ public struct SentimentDataset: BatchSource {
             existing.matches(inputs: inputs, parameters: options.parameters, toolVersion: w2vcacheVersion)
         {
             return (existing, true)
+        }
+        for (split, path, read) in [("train", train, trainReviews), ("test", test, testReviews)] {
+            guard !read.reviews.isEmpty else {
+                throw DatasetError.unusableInput("sentiment", "\(path): the \(split) split holds no review (\(read.skipped) skipped); expected label<TAB>text lines or pos/ and neg/ folders")
+            }
+        }
+        let trainClasses = Set(trainReviews.reviews.map(\.label))
+        guard trainClasses.count == 2 else {
+            let only = trainClasses.first == 1 ? "positive" : "negative"
+            throw DatasetError.unusableInput("sentiment", "\(train): every training review is \(only); a classifier needs both classes")
         }
         let trainTokens = trainReviews.reviews.concurrentMap { BasicEnglishTokenizer.tokenize($0.text) }
         var counts: [String: Int] = [:]

@@ -1,12 +1,35 @@
 import Foundation
 import Preprocessing
 import VectorCache
-import Word2Vec
+import Support
+
+/// A length bucket of the translation data: pairs whose source is shorter than `source` and whose target (with
+/// `<go>` and `<eos>`) fits `target`.
+public struct LengthBucket: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var source: Int
+    public var target: Int
+
+    public init(source: Int, target: Int) {
+        self.source = source
+        self.target = target
+    }
+
+    /// `S,T`, as the command line and the manifest write it.
+    public var description: String { "\(source),\(target)" }
+
+    /// Parses `"5,10 10,15"`: pairs `S,T` with S > 0 and T > 2, smallest first; `nil` if malformed.
+    public static func parseList(_ text: String) -> [LengthBucket]? {
+        let buckets = text.split(separator: " ").map { $0.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) } }
+        guard !buckets.isEmpty, buckets.allSatisfy({ $0.count == 2 && ($0[0] ?? 0) > 0 && ($0[1] ?? 0) > 2 }) else { return nil }
+        return buckets.map { LengthBucket(source: $0[0]!, target: $0[1]!) }
+    }
+}
 
 /// Options of `prepare translation`.
-public struct TranslationOptions: Sendable {
-    /// `(S, T)` source and target lengths, smallest first.
-    public var buckets: [(source: Int, target: Int)] = [(5, 10), (10, 15), (20, 25), (30, 40)]
+public struct TranslationOptions: Sendable, Equatable {
+    /// Source and target lengths, smallest first: the TensorFlow tutorial's buckets, as the book uses.
+    public var buckets = [LengthBucket(source: 5, target: 10), LengthBucket(source: 10, target: 15),
+                          LengthBucket(source: 20, target: 25), LengthBucket(source: 30, target: 40)]
     public var minFrequency = 1
     public var maxVocabulary = 30_000
     /// Split on spaces only.
@@ -18,16 +41,9 @@ public struct TranslationOptions: Sendable {
     public init() {}
 
     var parameters: [String: String] {
-        ["buckets": buckets.map { "\($0.source),\($0.target)" }.joined(separator: " "), "min_freq": "\(minFrequency)",
+        ["buckets": buckets.map(\.description).joined(separator: " "), "min_freq": "\(minFrequency)",
          "max_vocab": "\(maxVocabulary)", "pretokenized": "\(pretokenized)", "lowercase": "\(lowercase)",
          "encoding_errors": decoding.rawValue, "skip_bad_lines": "\(skipBadLines)"]
-    }
-
-    /// Parses `"5,10 10,15"`.
-    public static func parseBuckets(_ text: String) -> [(source: Int, target: Int)]? {
-        let buckets = text.split(separator: " ").map { $0.split(separator: ",").compactMap { Int($0) } }
-        guard !buckets.isEmpty, buckets.allSatisfy({ $0.count == 2 && $0[0] > 0 && $0[1] > 2 }) else { return nil }
-        return buckets.map { ($0[0], $0[1]) }
     }
 }
 
@@ -54,7 +70,7 @@ public struct TranslationDataset: BatchSource {
 
     public let name = "translation"
     public let splits: [String: Int]
-    public let buckets: [(source: Int, target: Int)]
+    public let buckets: [LengthBucket]
     public let sourceVocabulary: [String]
     public let targetVocabulary: [String]
     /// Per split and bucket: the padded source and target rows.
@@ -63,7 +79,7 @@ public struct TranslationDataset: BatchSource {
 
     public init(cache: VectorCache) throws {
         let stored = try DatasetStore.load("translation", from: cache)
-        guard let buckets = TranslationOptions.parseBuckets(stored.manifest.parameters["buckets"] ?? "") else {
+        guard let buckets = LengthBucket.parseList(stored.manifest.parameters["buckets"] ?? "") else {
             throw DatasetError.damaged("translation", "bad bucket parameter")
         }
         self.buckets = buckets
@@ -133,7 +149,7 @@ public struct TranslationDataset: BatchSource {
         guard let bucket = places.first?.bucket, places.allSatisfy({ $0.bucket == bucket }) else {
             throw DatasetError.badRequest(places.isEmpty ? "an empty batch" : "a translation batch must come from one bucket")
         }
-        let (s, t) = buckets[bucket]
+        let (s, t) = (buckets[bucket].source, buckets[bucket].target)
         var source = [Int32](), target = [Int32]()
         for place in places {
             source += sources[split]![bucket][(place.row * s)..<((place.row + 1) * s)]
@@ -148,7 +164,7 @@ public struct TranslationDataset: BatchSource {
     public func describe(split: String, index: Int) throws -> String {
         let counts = try bucketCounts(split)
         guard let (bucket, row) = locate(index, counts: counts) else { throw DatasetError.badRequest("no example \(index)") }
-        let (s, t) = buckets[bucket]
+        let (s, t) = (buckets[bucket].source, buckets[bucket].target)
         let source = sources[split]![bucket][(row * s)..<((row + 1) * s)].filter { $0 != Self.padding }.reversed()
             .map { sourceVocabulary[Int($0)] }
         let target = targets[split]![bucket][(row * t)..<((row + 1) * t)].filter { $0 != Self.padding }
@@ -157,7 +173,7 @@ public struct TranslationDataset: BatchSource {
     }
 
     /// Places one pair: its bucket and whether it had to be cut.
-    static func bucket(sourceLength: Int, targetLength: Int, buckets: [(source: Int, target: Int)]) -> (index: Int, cut: Bool) {
+    static func bucket(sourceLength: Int, targetLength: Int, buckets: [LengthBucket]) -> (index: Int, cut: Bool) {
         if let index = buckets.firstIndex(where: { sourceLength < $0.source && targetLength + 1 < $0.target }) {
             return (index, false)
         }
@@ -165,7 +181,7 @@ public struct TranslationDataset: BatchSource {
     }
 
     /// The padded, reversed source row and the `<go> … <eos>` target row of a pair in bucket `(s, t)`.
-    static func rows(source: [Int32], target: [Int32], bucket: (source: Int, target: Int)) -> ([Int32], [Int32]) {
+    static func rows(source: [Int32], target: [Int32], bucket: LengthBucket) -> ([Int32], [Int32]) {
         var sourceRow = Array(source.prefix(bucket.source))
         sourceRow += [Int32](repeating: padding, count: bucket.source - sourceRow.count)
         sourceRow.reverse()
@@ -202,6 +218,10 @@ public struct TranslationDataset: BatchSource {
         }
         @Sendable func tokenizePair(_ pair: SentencePair) -> TokenizedPair {
             TokenizedPair(source: tokenize(pair.source, english), target: tokenize(pair.target, french))
+        }
+        for (split, read) in [("train", trainPairs), ("valid", validPairs)] {
+            guard let read, read.pairs.isEmpty else { continue }
+            throw DatasetError.unusableInput("translation", "the \(split) split holds no sentence pair (\(read.fingerprints.map(\.name).joined(separator: ", ")): \(read.skipped) skipped, \(read.markupLines) markup lines); expected line-aligned sentences")
         }
         var splitPairs = [("train", trainPairs.pairs.concurrentMap(tokenizePair))]
         if let validPairs { splitPairs.append(("valid", validPairs.pairs.concurrentMap(tokenizePair))) }

@@ -1,18 +1,26 @@
 import CLevelDB
+import Synchronization
 
 /// An open LevelDB database: the single owner of a `leveldb_t` handle.
 ///
-/// LevelDB's handle is safe to use from several threads at once, so a `Database` is `Sendable`. The handle is closed
-/// when the last reference goes away; iterators and snapshots hold a reference, so they are always released first.
+/// LevelDB's handle is safe to use from several threads at once, so a `Database` is `Sendable`. ``close()`` ends its
+/// life explicitly (a closed database throws ``LevelDBError/Kind/closed`` on every use); otherwise it is closed when
+/// the last reference goes away. Iterators and snapshots hold a reference and count as open cursors: ``close()``
+/// refuses while any is alive, so none can outlive the handle it reads.
 /// LevelDB lets only one process open a directory: a second open fails with ``LevelDBError/Kind/inUse``.
 public final class Database: @unchecked Sendable {
-    let handle: OpaquePointer
+    // `@unchecked Sendable`: `handle` is read under `lock`'s read side and cleared under its write side.
+    private var handle: OpaquePointer?
+    private let lock = ReadWriteLock()
+    private let openCursors = Atomic<Int>(0)
     private let nativeOptions: NativeOptions
     private let readOptions: OpaquePointer
     private let writeOptions: OpaquePointer
     private let syncWriteOptions: OpaquePointer
     /// The directory the database lives in.
     public let path: String
+    /// Whether reads check each block against its checksum (``Options/verifyChecksums``).
+    public let verifiesChecksums: Bool
 
     /// Opens (or, with ``Options/createIfMissing``, creates) the database in directory `path`.
     /// - throws: ``LevelDBError``, whose kind is ``LevelDBError/Kind/inUse`` when another process holds the lock.
@@ -23,34 +31,69 @@ public final class Database: @unchecked Sendable {
         let opened = try LevelDBError.check { error in leveldb_open(native.options, path, error) }
         guard let opened else { throw LevelDBError(kind: .unknown, message: "leveldb_open returned no handle for \(path)") }
         handle = opened
+        verifiesChecksums = options.verifyChecksums
         readOptions = leveldb_readoptions_create()
+        leveldb_readoptions_set_verify_checksums(readOptions, options.verifyChecksums ? 1 : 0)
         writeOptions = leveldb_writeoptions_create()
         syncWriteOptions = leveldb_writeoptions_create()
         leveldb_writeoptions_set_sync(syncWriteOptions, 1)
     }
 
     deinit {
-        leveldb_close(handle)
+        if let handle { leveldb_close(handle) }
         leveldb_readoptions_destroy(readOptions)
         leveldb_writeoptions_destroy(writeOptions)
         leveldb_writeoptions_destroy(syncWriteOptions)
     }
 
+    /// Closes the database now: its files and its `LOCK` are released before this returns. Calling it again does
+    /// nothing.
+    /// - throws: ``LevelDBError/Kind/invalidArgument`` while iterators or snapshots of it are alive.
+    public func close() throws {
+        try lock.withWriteLock {
+            guard let open = handle else { return }
+            let cursors = openCursors.load(ordering: .acquiring)
+            guard cursors == 0 else {
+                throw LevelDBError(kind: .invalidArgument, message: "cannot close \(path): \(cursors) iterators or snapshots are still open")
+            }
+            leveldb_close(open)
+            handle = nil
+        }
+    }
+
+    /// Whether ``close()`` has been called.
+    public var isClosed: Bool { lock.withReadLock { handle == nil } }
+
+    /// Runs `body` with the open handle, holding the read lock so that ``close()`` waits for it.
+    func withHandle<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
+        try lock.withReadLock {
+            guard let handle else { throw LevelDBError(kind: .closed, message: "the database \(path) is closed") }
+            return try body(handle)
+        }
+    }
+
+    /// Counts an iterator or snapshot that starts or stops reading the handle.
+    func cursorOpened() { openCursors.add(1, ordering: .relaxed) }
+    func cursorClosed() { openCursors.subtract(1, ordering: .releasing) }
+
     /// Lends the value stored under `key` to `body` without copying it (`nil` when the key is absent).
     ///
-    /// An empty value is an empty buffer, not `nil`. The buffer is only valid inside `body`.
+    /// An empty value is an empty buffer, not `nil`. The buffer is only valid inside `body`. With checksums on (the
+    /// default), a damaged block is a ``LevelDBError/Kind/corruption`` error, never a wrong value.
     /// - throws: ``LevelDBError`` on a read failure, or what `body` throws.
     public func withValue<R>(
         forKey key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> R
     ) throws -> R {
-        var length = 0
-        let value = try LevelDBError.check { error in
-            leveldb_get(
-                handle, readOptions, key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count, &length, error)
+        try withHandle { handle in
+            var length = 0
+            let value = try LevelDBError.check { error in
+                leveldb_get(
+                    handle, readOptions, key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count, &length, error)
+            }
+            guard let value else { return try body(nil) }
+            defer { leveldb_free(value) }
+            return try body(UnsafeRawBufferPointer(start: value, count: length))
         }
-        guard let value else { return try body(nil) }
-        defer { leveldb_free(value) }
-        return try body(UnsafeRawBufferPointer(start: value, count: length))
     }
 
     /// Lends the value stored under `key` to `body` without copying it (`nil` when the key is absent).
@@ -79,29 +122,35 @@ public final class Database: @unchecked Sendable {
 
     /// Applies every operation of `batch` atomically.
     public func write(_ batch: WriteBatch, sync: Bool = false) throws {
-        try LevelDBError.check { error in
-            leveldb_write(handle, sync ? syncWriteOptions : writeOptions, batch.handle, error)
+        try withHandle { handle in
+            try LevelDBError.check { error in
+                leveldb_write(handle, sync ? syncWriteOptions : writeOptions, batch.handle, error)
+            }
         }
     }
 
     /// A cursor over all keys, optionally as of `snapshot`.
     /// - Parameters:
-    ///   - verifyChecksums: check every block's checksum while reading (for integrity checks).
+    ///   - verifyChecksums: check every block's checksum while reading; `nil` follows ``verifiesChecksums``.
     ///   - fillCache: keep the blocks read in the block cache (turn off for full scans).
-    public func makeIterator(snapshot: Snapshot? = nil, verifyChecksums: Bool = false, fillCache: Bool = true) -> Iterator {
-        Iterator(database: self, snapshot: snapshot, verifyChecksums: verifyChecksums, fillCache: fillCache)
+    /// - throws: ``LevelDBError/Kind/closed`` once the database is closed.
+    public func makeIterator(snapshot: Snapshot? = nil, verifyChecksums: Bool? = nil, fillCache: Bool = true) throws -> Iterator {
+        try Iterator(database: self, snapshot: snapshot, verifyChecksums: verifyChecksums ?? verifiesChecksums, fillCache: fillCache)
     }
 
     /// A consistent view of the database as it is now.
-    public func makeSnapshot() -> Snapshot {
-        Snapshot(database: self)
+    /// - throws: ``LevelDBError/Kind/closed`` once the database is closed.
+    public func makeSnapshot() throws -> Snapshot {
+        try Snapshot(database: self)
     }
 
-    /// A LevelDB property such as `leveldb.stats` or `leveldb.num-files-at-level0`, or `nil` if unknown.
+    /// A LevelDB property such as `leveldb.stats` or `leveldb.num-files-at-level0`, or `nil` if unknown or closed.
     public func property(_ name: String) -> String? {
-        guard let value = leveldb_property_value(handle, name) else { return nil }
-        defer { leveldb_free(value) }
-        return String(cString: value)
+        try? withHandle { handle in
+            guard let value = leveldb_property_value(handle, name) else { return nil }
+            defer { leveldb_free(value) }
+            return String(cString: value)
+        }
     }
 
     /// The number of table files at `level` (0...6).
@@ -110,21 +159,17 @@ public final class Database: @unchecked Sendable {
     }
 
     /// Compacts the key range `[start, end]`; `nil` bounds mean the whole database.
-    public func compactRange(start: [UInt8]? = nil, end: [UInt8]? = nil) {
+    public func compactRange(start: [UInt8]? = nil, end: [UInt8]? = nil) throws {
         func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafePointer<CChar>?, Int) -> R) -> R {
             guard let bytes else { return body(nil, 0) }
             return bytes.withUnsafeBytes { body($0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
         }
-        withOptionalBytes(start) { s, sLength in
-            withOptionalBytes(end) { e, eLength in
-                leveldb_compact_range(handle, s, sLength, e, eLength)
+        try withHandle { handle in
+            withOptionalBytes(start) { s, sLength in
+                withOptionalBytes(end) { e, eLength in
+                    leveldb_compact_range(handle, s, sLength, e, eLength)
+                }
             }
         }
-    }
-
-    /// Deletes the database in directory `path` and its files.
-    public static func destroy(path: String) throws {
-        let options = NativeOptions(Options())
-        try LevelDBError.check { leveldb_destroy_db(options.options, path, $0) }
     }
 }

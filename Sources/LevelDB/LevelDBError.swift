@@ -14,6 +14,8 @@ public struct LevelDBError: Error, CustomStringConvertible, Sendable, Equatable 
         case ioError
         /// Another process (or another handle in this process) holds the database's `LOCK` file.
         case inUse
+        /// The database was closed with ``Database/close()``.
+        case closed
         case unknown
     }
 

@@ -4,8 +4,12 @@ import CLevelDB
 public struct Options: Sendable, Equatable {
     public var createIfMissing = false
     public var errorIfExists = false
-    /// Verify checksums aggressively and stop on any sign of corruption.
+    /// Verify checksums aggressively and stop on any sign of corruption; tables' index and filter blocks are checked
+    /// when a table is opened.
     public var paranoidChecks = false
+    /// Check every block read (gets and iterators) against its checksum, so that damage is an error rather than a
+    /// wrong value. On by default; LevelDB's own default is off.
+    public var verifyChecksums = true
     /// The memtable size: larger values mean fewer, larger level-0 files during bulk writes.
     public var writeBufferSize = 4 << 20
     /// The target size of one table file; LevelDB's default is 2 MB.

@@ -1,5 +1,5 @@
 import Foundation
-import Word2Vec
+import Support
 
 /// What to do with bytes that are not UTF-8 (real corpora hold a few Windows-1252 bytes).
 public enum DecodingPolicy: String, Sendable, CaseIterable, Codable {

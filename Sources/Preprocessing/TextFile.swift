@@ -1,5 +1,5 @@
 import Foundation
-import Word2Vec
+import Support
 
 /// A whole input text file (datasets are small next to vectors files) with its fingerprint and lines.
 public struct TextFile: Sendable {

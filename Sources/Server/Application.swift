@@ -1,36 +1,65 @@
 import Datasets
+import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
+import UnixSignals
 import VectorCache
 
-/// The routes of `w2vcache serve`.
-public func buildRouter(state: ServerState) -> Router<BasicRequestContext> {
-    let router = Router()
-    router.add(middleware: MetricsMiddleware(metrics: state.metrics))
+/// The request context of every route: Hummingbird's basics, and JSON answers with sorted keys.
+public struct ServerRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}
+
+/// The routes of `w2vcache serve`: `/healthz`, `/metrics`, and the API under `/v1`.
+///
+/// Middleware, outermost first: metrics (recorded once the response body is written), the request log, and the
+/// one layer that turns every error into a JSON answer with its status (``ErrorMiddleware``).
+public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
+    let router = Router(context: ServerRequestContext.self)
+    router.add(middleware: RequestMetricsMiddleware(metrics: state.metrics))
     router.add(middleware: LogRequestsMiddleware(.debug))
-    router.get("/healthz") { _, _ in "ok" }
-    router.get("/metrics") { _, _ in
+    router.add(middleware: ErrorMiddleware())
+    router.get("healthz") { _, _ in "ok" }
+    router.get("metrics") { _, _ in
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                  body: .init(byteBuffer: ByteBuffer(string: state.metrics.render())))
     }
-    router.get("/v1/info") { _, _ in
-        struct Info: Encodable {
-            let dimension: Int
-            let words: Int
-            let oov_words: Int
-            let source: String
-            let built_at: String
-            let datasets: [String]
-        }
-        let manifest = state.cache.manifest
-        let datasets = try DatasetStore.all(in: state.cache).map(\.name)
-        return JSONBody.response(Info(
-            dimension: manifest.dimension, words: manifest.wordCount, oov_words: manifest.oovCount,
-            source: manifest.source.name, built_at: manifest.builtAt, datasets: datasets))
-    }
-    VectorsController(state: state).addRoutes(to: router)
-    DatasetsController(state: state).addRoutes(to: router)
+    let v1 = router.group("v1")
+    v1.get("info") { _, _ in try CacheInfo(state: state) }
+    VectorsController(state: state).addRoutes(to: v1.group("vectors"))
+    DatasetsController(state: state).addRoutes(to: v1.group("datasets"))
     return router
+}
+
+/// `GET /v1/info`: what the served cache holds.
+struct CacheInfo: ResponseEncodable {
+    let dimension: Int
+    let words: Int
+    let oov_words: Int
+    let source: String
+    let built_at: String
+    let datasets: [String]
+
+    init(state: ServerState) throws {
+        let manifest = state.cache.manifest
+        dimension = manifest.dimension
+        words = manifest.wordCount
+        oov_words = manifest.oovCount
+        source = manifest.source.name
+        built_at = manifest.builtAt
+        datasets = try DatasetStore.all(in: state.cache).map(\.name)
+    }
 }
 
 /// The server application, listening on `settings.host:settings.port`.
@@ -45,9 +74,15 @@ public func buildApplication(
         logger: logger)
 }
 
-/// Runs the server until SIGTERM or SIGINT, then shuts down gracefully (requests in flight finish).
+/// Runs the server until SIGTERM or SIGINT, then shuts down gracefully: no new connections, requests in flight
+/// finish, and whatever still runs after ``ServerSettings/shutdownTimeout`` (a slow client's epoch stream) is cut.
 public func runServer(
     state: ServerState, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws {
-    try await buildApplication(state: state, logger: logger, onServerRunning: onServerRunning).runService()
+    let application = buildApplication(state: state, logger: logger, onServerRunning: onServerRunning)
+    var configuration = ServiceGroupConfiguration(
+        services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    configuration.maximumGracefulShutdownDuration = state.settings.shutdownTimeout
+    configuration.maximumCancellationDuration = .seconds(5)
+    try await ServiceGroup(configuration: configuration).run()
 }

@@ -4,23 +4,17 @@ import HTTPTypes
 import Hummingbird
 import NumPyFormat
 
-/// A dataset's manifest with its small label sets.
-struct DatasetDescription: Encodable {
-    let manifest: DatasetManifest
-    let labels: [String: [String]]
-}
-
 /// The prepared datasets: metadata, vocabularies, embedding matrices and batches.
 struct DatasetsController<Context: RequestContext> {
     let state: ServerState
 
-    func addRoutes(to router: Router<Context>) {
-        router.get("/v1/datasets", use: list)
-        router.get("/v1/datasets/:name", use: describe)
-        router.get("/v1/datasets/:name/vocab", use: vocabulary)
-        router.get("/v1/datasets/:name/embeddings", use: embeddings)
-        router.get("/v1/datasets/:name/:split/batches/:index", use: batch)
-        router.get("/v1/datasets/:name/:split/epoch", use: epoch)
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get(use: list)
+        group.get(":name", use: describe)
+        group.get(":name/vocab", use: vocabulary)
+        group.get(":name/embeddings", use: embeddings)
+        group.get(":name/:split/batches/:index", use: batch)
+        group.get(":name/:split/epoch", use: epoch)
     }
 
     /// The manifest of a prepared dataset, or a 404 saying how to prepare it.
@@ -29,18 +23,26 @@ struct DatasetsController<Context: RequestContext> {
         guard DatasetLoader.names.contains(name) else {
             throw APIError(.notFound, "no dataset \(name); datasets are \(DatasetLoader.names.joined(separator: ", "))")
         }
-        guard let manifest = try DatasetStore.manifest(name, in: state.cache) else {
-            throw APIError(.notFound, DatasetError.notPrepared(name).description)
-        }
+        guard let manifest = try DatasetStore.manifest(name, in: state.cache) else { throw DatasetError.notPrepared(name) }
         return manifest
     }
 
-    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
-        JSONBody.response(["datasets": try DatasetStore.all(in: state.cache)])
+    struct DatasetList: ResponseEncodable {
+        let datasets: [DatasetManifest]
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> DatasetList {
+        DatasetList(datasets: try DatasetStore.all(in: state.cache))
+    }
+
+    /// A dataset's manifest with its small label sets.
+    struct DatasetDescription: ResponseEncodable {
+        let manifest: DatasetManifest
+        let labels: [String: [String]]
     }
 
     /// The manifest, with the small label sets (tags, transitions, …) included.
-    @Sendable func describe(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func describe(_ request: Request, context: Context) async throws -> DatasetDescription {
         let manifest = try manifest(context)
         let stored = try DatasetStore.load(manifest.name, from: state.cache)
         var labels: [String: [String]] = [:]
@@ -48,27 +50,27 @@ struct DatasetsController<Context: RequestContext> {
             labels[list] = try stored.strings(list)
         }
         if manifest.name == "sentiment" { labels["classes"] = ["neg", "pos"] }
-        return JSONBody.response(DatasetDescription(manifest: manifest, labels: labels))
+        return DatasetDescription(manifest: manifest, labels: labels)
     }
 
     /// Every vocabulary and label list of the dataset, as JSON arrays by name.
-    @Sendable func vocabulary(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func vocabulary(_ request: Request, context: Context) async throws -> [String: [String]] {
         let manifest = try manifest(context)
         let stored = try DatasetStore.load(manifest.name, from: state.cache)
         var lists: [String: [String]] = [:]
         for list in manifest.vocabularies.keys { lists[list] = try stored.strings(list) }
-        return JSONBody.response(lists)
+        return lists
     }
 
     /// The `[V, dim]` embedding matrix, as `.npy`.
-    @Sendable func embeddings(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func embeddings(_ request: Request, context: Context) async throws -> BinaryResponse {
         let manifest = try manifest(context)
         guard let info = manifest.arrays["embeddings"] else {
             throw APIError(.notFound, "dataset \(manifest.name) has no embedding matrix")
         }
         let values = try DatasetStore.load(manifest.name, from: state.cache).array("embeddings", as: Float.self)
-        return BinaryBody.response(
-            values.withUnsafeBytes { NPY.file(type: .float32, shape: info.shape, data: $0) }, contentType: BinaryBody.npy)
+        return BinaryResponse(
+            bytes: values.withUnsafeBytes { NPY.file(type: .float32, shape: info.shape, data: $0) }, contentType: BinaryResponse.npy)
     }
 
     /// Batch parameters from the query string.
@@ -103,27 +105,27 @@ struct DatasetsController<Context: RequestContext> {
 
     /// The plan of one epoch of a split.
     private func plan(_ request: Request, context: Context) throws -> (any BatchSource, String, [ArraySlice<Int>]) {
-        _ = try manifest(context)
-        let source = try state.dataset(try context.parameters.require("name"))
+        let manifest = try manifest(context)
+        let source = try state.dataset(manifest.name)
         let split = try context.parameters.require("split")
         let query = try BatchQuery(request, maxBatchSize: state.settings.maxBatchSize)
-        do {
-            let plan = try source.epoch(split: split, batchSize: query.batchSize, seed: query.seed, epoch: query.epoch, shuffle: query.shuffle)
-            return (source, split, plan)
-        } catch let error as DatasetError {
-            throw APIError(.notFound, error.description)
-        }
+        let plan = try source.epoch(split: split, batchSize: query.batchSize, seed: query.seed, epoch: query.epoch, shuffle: query.shuffle)
+        return (source, split, plan)
     }
 
     /// Batch `index` of the epoch, as `.npz`.
-    @Sendable func batch(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func batch(_ request: Request, context: Context) async throws -> BinaryResponse {
+        let text = try context.parameters.require("index")
+        guard let index = Int(text), index >= 0 else {
+            throw APIError(.badRequest, "batch index \"\(text)\" is not a number from 0")
+        }
         let (source, split, plan) = try plan(request, context: context)
-        guard let index = context.parameters.get("index", as: Int.self), index >= 0, index < plan.count else {
-            throw APIError(.notFound, "batch \(context.parameters.get("index") ?? "") is outside 0..<\(plan.count) for this batch size")
+        guard index < plan.count else {
+            throw APIError(.notFound, "batch \(index) is outside 0..<\(plan.count) for this batch size")
         }
         let archive = try BatchEncoding.npz(source.batch(split: split, indices: plan[index]))
         state.metrics.batchesServed(1)
-        return BinaryBody.response(archive, contentType: BinaryBody.npz)
+        return BinaryResponse(bytes: archive, contentType: BinaryResponse.npz)
     }
 
     /// Every batch of the epoch in one streamed response. Framing: for each batch, its `.npz` size as a

@@ -1,5 +1,4 @@
 import Hummingbird
-import Logging
 import Synchronization
 
 /// Counters for `GET /metrics`, in Prometheus's text format.
@@ -48,7 +47,7 @@ public final class ServerMetrics: Sendable {
         lines.append("w2vcache_request_seconds_bucket{le=\"+Inf\"} \(cumulative)")
         lines.append("w2vcache_request_seconds_sum \(snapshot.latencySum)")
         lines.append("w2vcache_request_seconds_count \(cumulative)")
-        lines += ["# HELP w2vcache_response_bytes_total Bytes of response bodies of known length.",
+        lines += ["# HELP w2vcache_response_bytes_total Bytes of response bodies sent.",
                   "# TYPE w2vcache_response_bytes_total counter", "w2vcache_response_bytes_total \(snapshot.bytesSent)"]
         lines += ["# HELP w2vcache_batches_served_total Dataset batches sent.", "# TYPE w2vcache_batches_served_total counter",
                   "w2vcache_batches_served_total \(snapshot.batchesServed)"]
@@ -58,29 +57,36 @@ public final class ServerMetrics: Sendable {
     }
 }
 
-/// Records every request in ``ServerMetrics``, and logs failed ones at warning level.
-struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Records every request in ``ServerMetrics`` once its response body has been written, so that a streamed epoch
+/// counts its whole duration and every byte sent. (Named so as not to shadow Hummingbird's `MetricsMiddleware`.)
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
-        func seconds() -> Double {
-            let elapsed = ContinuousClock.now - start
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        }
+        var response = try await next(request, context)
         let route = context.endpointPath ?? "unmatched"
-        do {
-            let response = try await next(request, context)
-            metrics.record(route: context.endpointPath ?? route, status: response.status.code, seconds: seconds(), bytes: response.body.contentLength ?? 0)
-            return response
-        } catch let error as any HTTPResponseError {
-            metrics.record(route: context.endpointPath ?? route, status: error.status.code, seconds: seconds(), bytes: 0)
-            context.logger.warning("\(request.method) \(request.uri.path): \(error.status.code) \((error as? APIError)?.message ?? "\(error)")")
-            throw error
-        } catch {
-            metrics.record(route: context.endpointPath ?? route, status: 500, seconds: seconds(), bytes: 0)
-            context.logger.warning("\(request.method) \(request.uri.path): 500 \(error)")
-            throw error
+        let status = response.status.code
+        let body = response.body
+        let metrics = self.metrics
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            let sent = Atomic<Int>(0)
+            func record() {
+                let elapsed = ContinuousClock.now - start
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                metrics.record(route: route, status: status, seconds: seconds, bytes: sent.load(ordering: .relaxed))
+            }
+            do {
+                try await body.write(writer.map { buffer in
+                    sent.add(buffer.readableBytes, ordering: .relaxed)
+                    return buffer
+                })
+            } catch {
+                record()
+                throw error
+            }
+            record()
         }
+        return response
     }
 }

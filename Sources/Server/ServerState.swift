@@ -1,5 +1,4 @@
 import Datasets
-import HTTPTypes
 import Synchronization
 import VectorCache
 
@@ -20,19 +19,11 @@ public final class ServerState: Sendable {
         self.oov = oov
     }
 
-    /// The dataset `name`, or a 404 saying how to prepare it.
+    /// The dataset `name`, loaded on first use and kept.
     func dataset(_ name: String) throws -> any BatchSource {
         if let source = loaded.withLock({ $0[name] }) { return source }
-        guard DatasetLoader.names.contains(name) else {
-            throw APIError(.notFound, "no dataset \(name); datasets are \(DatasetLoader.names.joined(separator: ", "))")
-        }
-        do {
-            let source = try DatasetLoader.load(name, from: cache)
-            loaded.withLock { $0[name] = source }
-            return source
-        } catch let error as DatasetError {
-            if case .notPrepared = error { throw APIError(.notFound, error.description) }
-            throw APIError(.internalServerError, error.description)
-        }
+        let source = try DatasetLoader.load(name, from: cache)
+        loaded.withLock { $0[name] = source }
+        return source
     }
 }

@@ -4,20 +4,20 @@ import Hummingbird
 import NumPyFormat
 import VectorCache
 
-/// A vector as JSON.
-struct VectorJSON: Encodable {
-    let word: String
-    let vector: [Float]
-    let oov: Bool
-}
-
 /// `GET /v1/vectors/{word}` and `POST /v1/vectors`.
 struct VectorsController<Context: RequestContext> {
     let state: ServerState
 
-    func addRoutes(to router: Router<Context>) {
-        router.get("/v1/vectors/:word", use: vector)
-        router.post("/v1/vectors", use: vectors)
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get(":word", use: vector)
+        group.post(use: vectors)
+    }
+
+    /// A vector as JSON.
+    struct VectorJSON: ResponseEncodable {
+        let word: String
+        let vector: [Float]
+        let oov: Bool
     }
 
     /// One vector: `.npy` float32 `[dim]`, or JSON with `Accept: application/json`.
@@ -30,10 +30,13 @@ struct VectorsController<Context: RequestContext> {
         state.metrics.vectorsServed(1)
         if request.headers[.accept]?.contains("application/json") == true {
             let vector = bytes.withUnsafeBytes { VectorCache.floats(from: $0) }
-            return JSONBody.response(VectorJSON(word: word, vector: vector, oov: try state.cache.isOutOfVocabulary(key)))
+            return try VectorJSON(word: word, vector: vector, oov: try state.cache.isOutOfVocabulary(key))
+                .response(from: request, context: context)
         }
-        return BinaryBody.response(
-            bytes.withUnsafeBytes { NPY.file(type: .float32, shape: [state.cache.dimension], data: $0) }, contentType: BinaryBody.npy)
+        return try BinaryResponse(
+            bytes: bytes.withUnsafeBytes { NPY.file(type: .float32, shape: [state.cache.dimension], data: $0) },
+            contentType: BinaryResponse.npy
+        ).response(from: request, context: context)
     }
 
     struct VectorsRequest: Decodable {
@@ -51,11 +54,11 @@ struct VectorsController<Context: RequestContext> {
     }
 
     /// Several vectors in request order: `.npy` float32 `[n, dim]`.
-    @Sendable func vectors(_ request: Request, context: Context) async throws -> Response {
-        let body = try await request.body.collect(upTo: state.settings.maxBodyBytes)
+    @Sendable func vectors(_ request: Request, context: Context) async throws -> BinaryResponse {
+        let body = try await RequestBody.collect(request, limit: state.settings.maxBodyBytes)
         let parsed: VectorsRequest
         do {
-            parsed = try JSONDecoder().decode(VectorsRequest.self, from: Data(buffer: body))
+            parsed = try JSONDecoder().decode(VectorsRequest.self, from: Data(body.readableBytesView))
         } catch {
             throw APIError(.badRequest, "expected a JSON body {\"words\": [...], \"missing\": \"error\" | \"zero\" | \"oov\"}")
         }
@@ -85,14 +88,8 @@ struct VectorsController<Context: RequestContext> {
             throw APIError(.notFound, "not in the cache: " + unknown.joined(separator: ", "))
         }
         state.metrics.vectorsServed(parsed.words.count)
-        return BinaryBody.response(
-            data.withUnsafeBytes { NPY.file(type: .float32, shape: [parsed.words.count, dimension], data: $0) },
-            contentType: BinaryBody.npy)
-    }
-}
-
-extension Data {
-    init(buffer: ByteBuffer) {
-        self = buffer.withUnsafeReadableBytes { Data($0) }
+        return BinaryResponse(
+            bytes: data.withUnsafeBytes { NPY.file(type: .float32, shape: [parsed.words.count, dimension], data: $0) },
+            contentType: BinaryResponse.npy)
     }
 }

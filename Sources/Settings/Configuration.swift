@@ -1,150 +1,48 @@
+import Datasets
 import Foundation
+import LevelDB
+import Server
+import VectorCache
+import Word2Vec
 import Yams
 
-/// The defaults w2vcache runs with: `Config/w2vcache.yml`, or a file given with `--config`.
+/// The settings w2vcache runs with: `Config/w2vcache.yml`, or a file given with `--config`, over the built-in
+/// defaults.
 ///
-/// Every key of the file is optional; a missing key keeps the built-in default, which equals the shipped file.
-public struct Configuration: Sendable, Equatable, Decodable {
-    public var cache = CacheSettings()
-    public var leveldb = LevelDBSettings()
+/// Every value is a library type, and every default is the library's own (``VectorCache/defaultPath``,
+/// ``LevelDB/Options/cacheDefaults``, ``BuildSettings``, ``OOVVectors/defaultSeed``, ``SentimentOptions``,
+/// ``TranslationOptions``, ``ServerSettings``): there is one source of truth, and the shipped file is tested to
+/// equal it. This module maps the file onto those types, so the libraries themselves never see YAML.
+public struct Configuration: Sendable, Equatable {
+    /// `cache.path`
+    public var cachePath = VectorCache.defaultPath
+    /// `leveldb.*`: how caches are opened and built.
+    public var store = Options.cacheDefaults
+    /// `build.*`
     public var build = BuildSettings()
-    public var oov = OOVSettings()
-    public var datasets = DatasetSettings()
+    /// `oov.seed`, `oov.range`
+    public var oovSeed = OOVVectors.defaultSeed
+    public var oovRange = OOVVectors.defaultRange
+    /// `datasets.sentiment.*` (`max_vocab`, `max_length`)
+    public var sentiment = SentimentOptions()
+    /// `datasets.translation.*` (`buckets`, `min_freq`, `max_vocab`)
+    public var translation = TranslationOptions()
+    /// `server.*`
     public var server = ServerSettings()
 
     public init() {}
 
-    /// Defaults of `w2vcache serve`.
-    public struct ServerSettings: Sendable, Equatable, Decodable {
-        public var host = "127.0.0.1"
-        public var port = 8080
-        public var maxWordsPerRequest = 10_000
-        public var maxBatchSize = 4096
-        public var maxBodyKB = 1024
-        public init() {}
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: Key.self)
-            host = try c.decodeIfPresent(String.self, forKey: .host) ?? host
-            port = try c.decodeIfPresent(Int.self, forKey: .port) ?? port
-            maxWordsPerRequest = try c.decodeIfPresent(Int.self, forKey: .max_words_per_request) ?? maxWordsPerRequest
-            maxBatchSize = try c.decodeIfPresent(Int.self, forKey: .max_batch_size) ?? maxBatchSize
-            maxBodyKB = try c.decodeIfPresent(Int.self, forKey: .max_body_kb) ?? maxBodyKB
-        }
-        enum Key: String, CodingKey { case host, port, max_words_per_request, max_batch_size, max_body_kb }
+    /// The out-of-vocabulary vector generator for a cache of `dimension`.
+    public func oovVectors(dimension: Int) -> OOVVectors {
+        OOVVectors(dimension: dimension, seed: oovSeed, range: oovRange)
     }
-
-    /// Where the cache lives.
-    public struct CacheSettings: Sendable, Equatable, Decodable {
-        public var path = "word2vecdb"
-        public init() {}
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: Key.self)
-            path = try c.decodeIfPresent(String.self, forKey: .path) ?? path
-        }
-        enum Key: String, CodingKey { case path }
-    }
-
-    /// LevelDB tuning, in megabytes and kilobytes as the file writes them.
-    public struct LevelDBSettings: Sendable, Equatable, Decodable {
-        public var writeBufferMB = 16
-        public var maxFileMB = 64
-        public var blockSizeKB = 64
-        public var blockCacheMB = 64
-        public var bloomBitsPerKey = 10
-        public var maxOpenFiles = 1000
-        public var compression = false
-        public init() {}
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: Key.self)
-            writeBufferMB = try c.decodeIfPresent(Int.self, forKey: .write_buffer_mb) ?? writeBufferMB
-            maxFileMB = try c.decodeIfPresent(Int.self, forKey: .max_file_mb) ?? maxFileMB
-            blockSizeKB = try c.decodeIfPresent(Int.self, forKey: .block_size_kb) ?? blockSizeKB
-            blockCacheMB = try c.decodeIfPresent(Int.self, forKey: .block_cache_mb) ?? blockCacheMB
-            bloomBitsPerKey = try c.decodeIfPresent(Int.self, forKey: .bloom_bits_per_key) ?? bloomBitsPerKey
-            maxOpenFiles = try c.decodeIfPresent(Int.self, forKey: .max_open_files) ?? maxOpenFiles
-            compression = try c.decodeIfPresent(Bool.self, forKey: .compression) ?? compression
-        }
-        enum Key: String, CodingKey {
-            case write_buffer_mb, max_file_mb, block_size_kb, block_cache_mb, bloom_bits_per_key, max_open_files,
-                compression
-        }
-    }
-
-    /// How `build` reads a vectors file.
-    public struct BuildSettings: Sendable, Equatable, Decodable {
-        /// `auto`, `binary`, `text` or `glove`.
-        public var format = "auto"
-        /// `fail`, `skip` or `keep`.
-        public var nonFinite = "fail"
-        /// `keep`, `skip` or `fail`.
-        public var invalidUTF8 = "keep"
-        public var runBufferMB = 96
-        public init() {}
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: Key.self)
-            format = try c.decodeIfPresent(String.self, forKey: .format) ?? format
-            nonFinite = try c.decodeIfPresent(String.self, forKey: .non_finite) ?? nonFinite
-            invalidUTF8 = try c.decodeIfPresent(String.self, forKey: .invalid_utf8) ?? invalidUTF8
-            runBufferMB = try c.decodeIfPresent(Int.self, forKey: .run_buffer_mb) ?? runBufferMB
-        }
-        enum Key: String, CodingKey { case format, non_finite, invalid_utf8, run_buffer_mb }
-    }
-
-    /// Out-of-vocabulary vectors.
-    public struct OOVSettings: Sendable, Equatable, Decodable {
-        public var seed: UInt64 = 1
-        public var range: Float = 0.25
-        public init() {}
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: Key.self)
-            seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
-            range = try c.decodeIfPresent(Float.self, forKey: .range) ?? range
-        }
-        enum Key: String, CodingKey { case seed, range }
-    }
-
-    /// Defaults of `prepare sentiment` and `prepare translation`.
-    public struct DatasetSettings: Sendable, Equatable, Decodable {
-        public var sentimentMaxVocabulary = 30_000
-        public var sentimentMaxLength = 512
-        /// `(source length, target length)` buckets, smallest first.
-        public var translationBuckets = [[5, 10], [10, 15], [20, 25], [30, 40]]
-        public var translationMinFrequency = 1
-        public var translationMaxVocabulary = 30_000
-        public init() {}
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: Key.self)
-            if let sentiment = try? c.nestedContainer(keyedBy: Key.self, forKey: .sentiment) {
-                sentimentMaxVocabulary = try sentiment.decodeIfPresent(Int.self, forKey: .max_vocab) ?? sentimentMaxVocabulary
-                sentimentMaxLength = try sentiment.decodeIfPresent(Int.self, forKey: .max_length) ?? sentimentMaxLength
-            }
-            if let translation = try? c.nestedContainer(keyedBy: Key.self, forKey: .translation) {
-                translationBuckets = try translation.decodeIfPresent([[Int]].self, forKey: .buckets) ?? translationBuckets
-                translationMinFrequency = try translation.decodeIfPresent(Int.self, forKey: .min_freq) ?? translationMinFrequency
-                translationMaxVocabulary = try translation.decodeIfPresent(Int.self, forKey: .max_vocab) ?? translationMaxVocabulary
-            }
-        }
-        enum Key: String, CodingKey { case sentiment, translation, max_vocab, max_length, buckets, min_freq }
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-        datasets = try c.decodeIfPresent(DatasetSettings.self, forKey: .datasets) ?? datasets
-        server = try c.decodeIfPresent(ServerSettings.self, forKey: .server) ?? server
-        cache = try c.decodeIfPresent(CacheSettings.self, forKey: .cache) ?? cache
-        leveldb = try c.decodeIfPresent(LevelDBSettings.self, forKey: .leveldb) ?? leveldb
-        build = try c.decodeIfPresent(BuildSettings.self, forKey: .build) ?? build
-        oov = try c.decodeIfPresent(OOVSettings.self, forKey: .oov) ?? oov
-    }
-
-    enum Key: String, CodingKey { case cache, leveldb, build, oov, datasets, server }
 
     /// The file read when no `--config` is given, relative to the working directory.
     public static let defaultPath = "Config/w2vcache.yml"
 
     /// Reads the configuration: `path` if given (it must exist), else ``defaultPath`` if present, else the built-in
     /// defaults.
-    /// - throws: ``ConfigurationError`` naming the file and what is wrong with it.
+    /// - throws: ``ConfigurationError`` naming the file, the line and key, and what is expected there.
     public static func load(path: String? = nil) throws -> Configuration {
         let file = path ?? defaultPath
         guard FileManager.default.fileExists(atPath: file) else {
@@ -155,35 +53,103 @@ public struct Configuration: Sendable, Equatable, Decodable {
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)
         } catch {
-            throw ConfigurationError(file: file, message: "cannot read: \(error.localizedDescription)")
+            throw ConfigurationError(file: file, message: "cannot read it as UTF-8 text (\(error.localizedDescription))")
         }
         return try parse(text, file: file)
     }
 
-    /// Parses configuration YAML; `file` names it in errors.
+    /// Parses configuration YAML; `file` names it in errors. Unknown keys, wrong types and values outside their
+    /// range are errors: a typo never silently means the default.
     public static func parse(_ text: String, file: String) throws -> Configuration {
+        let root: Node?
         do {
-            // A file of comments only holds no document: the defaults apply.
-            if try Yams.compose(yaml: text) == nil { return Configuration() }
-            return try YAMLDecoder().decode(Configuration.self, from: text)
-        } catch let error as DecodingError {
-            throw ConfigurationError(file: file, message: Self.describe(error))
+            root = try Yams.compose(yaml: text)
         } catch {
             throw ConfigurationError(file: file, message: "not valid YAML: \(error)")
         }
+        var configuration = Configuration()
+        // A file of comments only holds no document: the defaults apply.
+        guard let root else { return configuration }
+        var top = try Section(root, path: "", file: file)
+        if var cache = try top.section("cache") {
+            try cache.read("path") { configuration.cachePath = try $0.string() }
+            try cache.finish()
+        }
+        if var leveldb = try top.section("leveldb") {
+            try leveldb.read("write_buffer_mb") { configuration.store.writeBufferSize = try $0.integer(1...4096) << 20 }
+            try leveldb.read("max_file_mb") { configuration.store.maxFileSize = try $0.integer(1...4096) << 20 }
+            try leveldb.read("block_size_kb") { configuration.store.blockSize = try $0.integer(1...65536) << 10 }
+            try leveldb.read("block_cache_mb") { configuration.store.blockCacheSize = try $0.integer(0...65536) << 20 }
+            try leveldb.read("bloom_bits_per_key") { configuration.store.bloomBitsPerKey = try $0.integer(0...64) }
+            try leveldb.read("max_open_files") { configuration.store.maxOpenFiles = try $0.integer(16...1_000_000) }
+            try leveldb.read("compression") { configuration.store.compression = try $0.boolean() }
+            try leveldb.finish()
+        }
+        if var build = try top.section("build") {
+            try build.read("format") { value in
+                let choice: FormatChoice = try value.choice()
+                configuration.build.format = choice.format
+            }
+            try build.read("non_finite") { configuration.build.nonFinite = try $0.choice() }
+            try build.read("invalid_utf8") { configuration.build.invalidUTF8 = try $0.choice() }
+            try build.read("run_buffer_mb") { configuration.build.sortMemory = try $0.integer(1...65536) << 20 }
+            try build.finish()
+        }
+        if var oov = try top.section("oov") {
+            try oov.read("seed") { configuration.oovSeed = UInt64(try $0.integer(0...Int.max)) }
+            try oov.read("range") { configuration.oovRange = Float(try $0.number(0.000001...1000)) }
+            try oov.finish()
+        }
+        if var datasets = try top.section("datasets") {
+            if var sentiment = try datasets.section("sentiment") {
+                try sentiment.read("max_vocab") { configuration.sentiment.maxVocabulary = try $0.integer(3...Int(Int32.max)) }
+                try sentiment.read("max_length") { configuration.sentiment.maxLength = try $0.integer(1...1_000_000) }
+                try sentiment.finish()
+            }
+            if var translation = try datasets.section("translation") {
+                try translation.read("buckets") { configuration.translation.buckets = try $0.buckets() }
+                try translation.read("min_freq") { configuration.translation.minFrequency = try $0.integer(1...Int.max) }
+                try translation.read("max_vocab") { configuration.translation.maxVocabulary = try $0.integer(5...Int(Int32.max)) }
+                try translation.finish()
+            }
+            try datasets.finish()
+        }
+        if var server = try top.section("server") {
+            try server.read("host") { configuration.server.host = try $0.string() }
+            try server.read("port") { configuration.server.port = try $0.integer(0...65535) }
+            try server.read("max_words_per_request") { configuration.server.maxWordsPerRequest = try $0.integer(1...10_000_000) }
+            try server.read("max_batch_size") { configuration.server.maxBatchSize = try $0.integer(1...10_000_000) }
+            try server.read("max_body_kb") { configuration.server.maxBodyBytes = try $0.integer(1...1_048_576) << 10 }
+            try server.read("shutdown_timeout_s") { configuration.server.shutdownTimeout = .seconds(try $0.integer(0...3600)) }
+            try server.finish()
+        }
+        try top.finish()
+        return configuration
     }
 
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map(\.stringValue).joined(separator: ".")
-        }
-        switch error {
-        case .typeMismatch(let type, let context): return "\(path(context)): expected a value of type \(type)"
-        case .valueNotFound(let type, let context): return "\(path(context)): expected a value of type \(type)"
-        case .keyNotFound(let key, _): return "missing key \(key.stringValue)"
-        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
+    /// Every key the file may hold, dotted (`leveldb.block_size_kb`), in the order the shipped file lists them.
+    public static let keys = [
+        "cache.path",
+        "leveldb.write_buffer_mb", "leveldb.max_file_mb", "leveldb.block_size_kb", "leveldb.block_cache_mb",
+        "leveldb.bloom_bits_per_key", "leveldb.max_open_files", "leveldb.compression",
+        "build.format", "build.non_finite", "build.invalid_utf8", "build.run_buffer_mb",
+        "oov.seed", "oov.range",
+        "datasets.sentiment.max_vocab", "datasets.sentiment.max_length",
+        "datasets.translation.buckets", "datasets.translation.min_freq", "datasets.translation.max_vocab",
+        "server.host", "server.port", "server.max_words_per_request", "server.max_batch_size", "server.max_body_kb",
+        "server.shutdown_timeout_s",
+    ]
+}
+
+/// `build.format` and `build --format`: a layout, or `auto` to detect it.
+public enum FormatChoice: String, Sendable, CaseIterable {
+    case auto, binary, text, glove
+
+    /// The layout, `nil` for `auto`.
+    public var format: Word2VecFormat? { Word2VecFormat(rawValue: rawValue) }
+
+    public init(_ format: Word2VecFormat?) {
+        self = format.flatMap { FormatChoice(rawValue: $0.rawValue) } ?? .auto
     }
 }
 
@@ -192,4 +158,118 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public let file: String
     public let message: String
     public var description: String { "\(file): \(message)" }
+}
+
+/// A mapping of the file being read: its keys are taken one by one, and ``finish()`` rejects the rest.
+private struct Section {
+    let mapping: Node.Mapping
+    let path: String
+    let file: String
+    private var seen: Set<String> = []
+    private var known: [String] = []
+
+    init(_ node: Node, path: String, file: String) throws {
+        guard let mapping = node.mapping else {
+            throw Value(node: node, key: path, file: file).error("expected a mapping of keys to values")
+        }
+        self.mapping = mapping
+        self.path = path
+        self.file = file
+    }
+
+    private func dotted(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
+
+    /// The value of `key`, if the file has it.
+    private mutating func value(_ key: String) -> Value? {
+        known.append(key)
+        guard let node = mapping.first(where: { $0.key.string == key })?.value else { return nil }
+        seen.insert(key)
+        return Value(node: node, key: dotted(key), file: file)
+    }
+
+    /// Reads `key` with `apply` if the file has it.
+    mutating func read(_ key: String, _ apply: (Value) throws -> Void) throws {
+        if let value = value(key) { try apply(value) }
+    }
+
+    /// The nested mapping under `key`, if the file has it.
+    mutating func section(_ key: String) throws -> Section? {
+        guard let value = value(key) else { return nil }
+        if value.node.null != nil { return nil }
+        return try Section(value.node, path: dotted(key), file: file)
+    }
+
+    /// Throws for the first key that is not one of those read.
+    func finish() throws {
+        for (key, node) in mapping {
+            let name = key.string ?? "?"
+            guard seen.contains(name) else {
+                let line = (key.mark ?? node.mark).map { "line \($0.line): " } ?? ""
+                let expected = path.isEmpty ? "top-level sections are" : "keys of \(path) are"
+                throw ConfigurationError(
+                    file: file, message: "\(line)unknown key \"\(dotted(name))\"; \(expected) \(known.joined(separator: ", "))")
+            }
+        }
+    }
+}
+
+/// One value of the file, with what to say when it is not what its key needs.
+private struct Value {
+    let node: Node
+    let key: String
+    let file: String
+
+    func error(_ expected: String) -> ConfigurationError {
+        let line = node.mark.map { "line \($0.line): " } ?? ""
+        let found = node.scalar.map { " (found \"\($0.string)\")" } ?? ""
+        return ConfigurationError(file: file, message: "\(line)\(key): \(expected)\(found)")
+    }
+
+    private var text: String? { node.scalar?.string }
+
+    func string() throws -> String {
+        guard let text, !text.isEmpty else { throw error("expected text") }
+        return text
+    }
+
+    func integer(_ range: ClosedRange<Int>) throws -> Int {
+        guard let text, let value = Int(text), range.contains(value) else {
+            throw error("expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    func number(_ range: ClosedRange<Double>) throws -> Double {
+        guard let text, let value = Double(text), range.contains(value) else {
+            throw error("expected a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    func boolean() throws -> Bool {
+        switch text {
+        case "true": return true
+        case "false": return false
+        default: throw error("expected true or false")
+        }
+    }
+
+    func choice<T: RawRepresentable & CaseIterable>() throws -> T where T.RawValue == String {
+        guard let text, let value = T(rawValue: text) else {
+            throw error("expected one of " + T.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return value
+    }
+
+    /// `[[S, T], …]`: at least one bucket, each two whole numbers with S > 0 and T > 2.
+    func buckets() throws -> [LengthBucket] {
+        let expected = "expected a list of [source, target] length pairs, such as [[5, 10], [10, 15]], with source > 0 and target > 2"
+        guard let list = node.sequence, !list.isEmpty else { throw error(expected) }
+        return try list.map { pair in
+            guard let numbers = pair.sequence?.compactMap({ $0.scalar.flatMap { Int($0.string) } }), numbers.count == 2,
+                pair.sequence?.count == 2, numbers[0] > 0, numbers[1] > 2
+            else { throw Value(node: pair, key: key, file: file).error(expected) }
+            return LengthBucket(source: numbers[0], target: numbers[1])
+        }
+    }
 }

@@ -1,25 +1,37 @@
 import Foundation
 import LevelDB
+import Support
 import Word2Vec
+
+/// How a build reads a vectors file: the part of a build that the configuration file sets (`build:`).
+public struct BuildSettings: Sendable, Equatable {
+    /// The file's layout, or `nil` to detect it.
+    public var format: Word2VecFormat? = nil
+    public var nonFinite = NonFinitePolicy.fail
+    public var invalidUTF8 = InvalidUTF8Policy.keep
+    /// Memory for sorting records, in bytes (96 MB: two 48 MB run buffers).
+    public var sortMemory = 96 << 20
+
+    public init() {}
+}
 
 /// What to build a cache from, and how.
 public struct BuildRequest: Sendable {
     public var vectorsPath: String
     public var cachePath: String
-    /// The file's layout, or `nil` to detect it.
-    public var format: Word2VecFormat?
+    public var settings = BuildSettings()
     /// Keep only the first `limit` records of the file, like gensim's `limit`.
     public var limit: Int?
     /// A file listing the words to keep, one per line; every other record is streamed past.
     public var onlyWordsPath: String?
     /// The words to keep, given directly (e.g. the keys a dataset can ask for), and a label for the manifest.
     public var onlyWords: (words: Set<[UInt8]>, label: String)?
-    public var nonFinite: NonFinitePolicy = .fail
-    public var invalidUTF8: InvalidUTF8Policy = .keep
+    /// Stop at the count the header announces, as gensim does, instead of failing when more records follow.
+    public var trustHeader = false
+    /// Wait for another build or prepare of the same cache to finish instead of failing at once.
+    public var waitForWriter = false
     /// LevelDB options for the new cache (`createIfMissing` and `errorIfExists` are set by the builder).
-    public var storeOptions = Options()
-    /// Memory for sorting records, in bytes.
-    public var sortMemory = 96 << 20
+    public var storeOptions = Options.cacheDefaults
 
     public init(vectorsPath: String, cachePath: String) {
         self.vectorsPath = vectorsPath
@@ -51,7 +63,8 @@ public struct BuildSummary: Sendable {
 /// Builds a cache from a vectors file: streams the file, puts its records in key order with bounded memory, writes
 /// them into a new LevelDB directory beside the cache, and swaps that directory into place when it is complete.
 ///
-/// A failed or interrupted build removes its temporary files and leaves the previous cache exactly as it was.
+/// A failed or interrupted build removes its temporary files and leaves the previous cache exactly as it was. A
+/// build replaces only an empty directory or a w2vcache cache, and holds the cache's ``CacheWriterLock`` throughout.
 public struct CacheBuilder: Sendable {
     public let request: BuildRequest
 
@@ -63,34 +76,75 @@ public struct CacheBuilder: Sendable {
     /// - Parameters:
     ///   - progress: called every few thousand records.
     ///   - isCancelled: polled as often; returning `true` stops the build with ``CacheError/Kind/interrupted``.
+    ///   - onWait: called once if the build waits for another writer (``BuildRequest/waitForWriter``).
     /// - throws: ``Word2VecError`` for a bad vectors file, ``CacheError`` for everything else.
     public func run(
-        progress: (BuildProgress) -> Void = { _ in }, isCancelled: () -> Bool = { false }
+        progress: (BuildProgress) -> Void = { _ in }, isCancelled: () -> Bool = { false },
+        onWait: (String) -> Void = { _ in }
     ) throws -> BuildSummary {
         let started = Date()
         let location = CacheLocation(path: request.cachePath)
+        let lock = try CacheWriterLock(cachePath: location.path, purpose: "w2vcache build", wait: request.waitForWriter, onWait: onWait)
+        defer { withExtendedLifetime(lock) {} }
+        try location.checkReplaceable()
         location.removeStaleTemporaries()
-        try location.checkNotInUse()
         let onlyWords = try request.onlyWords?.words ?? request.onlyWordsPath.map(Self.readWordList)
-
-        let reader = try Word2VecReader(path: request.vectorsPath, format: request.format)
-        let dimension = reader.header.dimension
-        let buildPath = location.buildPath()
+        let reader = try Word2VecReader(path: request.vectorsPath, format: request.settings.format)
         let runs = SortedRuns(
-            vectorBytes: 4 * dimension, memoryBudget: request.sortMemory, spillPath: location.spillPath())
-        var succeeded = false
-        defer {
-            runs.close()
-            if !succeeded { try? FileManager.default.removeItem(atPath: buildPath) }
-        }
+            vectorBytes: 4 * reader.header.dimension, memoryBudget: request.settings.sortMemory, spillPath: location.spillPath())
+        defer { runs.close() }
 
-        // 1. Stream the file into sorted runs.
-        var notListed = 0
         var report = BuildProgress(
-            phase: .reading, recordsRead: 0, fileBytesRead: 0, fileSize: reader.fileSize, wordsWritten: 0,
-            wordsToWrite: 0)
+            phase: .reading, recordsRead: 0, fileBytesRead: 0, fileSize: reader.fileSize, wordsWritten: 0, wordsToWrite: 0)
+        let read = try readRecords(reader, into: runs, onlyWords: onlyWords, report: &report, progress: progress, isCancelled: isCancelled)
+
+        let buildPath = try location.createBuildDirectory()
+        var succeeded = false
+        defer { if !succeeded { _ = CacheLocation.removeBuildDirectory(buildPath) } }
+        var options = request.storeOptions
+        options.createIfMissing = true
+        options.errorIfExists = true
+        let database: Database
+        do {
+            database = try Database(path: buildPath, options: options)
+        } catch let error as LevelDBError {
+            throw CacheError(.io, "cannot create the temporary cache \(buildPath): \(error.message)")
+        }
+        defer { try? database.close() }
+        report.phase = .writing
+        report.recordsRead = read.statistics.recordsRead
+        report.fileBytesRead = reader.fileBytesRead
+        report.wordsToWrite = read.statistics.recordsKept - read.notListed
+        let (written, duplicates) = try writeInKeyOrder(runs, to: database, report: &report, progress: progress, isCancelled: isCancelled)
+
+        let manifest = makeManifest(
+            reader: reader, read: read, onlyWords: onlyWords, written: written, duplicates: duplicates, started: started)
+        try storeManifest(manifest, in: database)
+        let filesPerLevel = (0..<7).map { database.fileCount(atLevel: $0) }
+        // Closed before the swap: its files and LOCK are released, and nothing writes into the directory any more.
+        try database.close()
+
+        if isCancelled() { throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged") }
+        try location.swapIntoPlace(from: buildPath)
+        succeeded = true
+        return BuildSummary(manifest: manifest, spilledRuns: runs.spilledRunCount, filesPerLevel: filesPerLevel)
+    }
+
+    /// What reading the file gave: the reader's counts and the records `--only-words` passed over.
+    struct ReadOutcome {
+        var statistics: Word2VecReadStatistics
+        var notListed: Int
+    }
+
+    /// Step 1: streams the file's records into sorted runs.
+    private func readRecords(
+        _ reader: Word2VecReader, into runs: SortedRuns, onlyWords: Set<[UInt8]>?, report: inout BuildProgress,
+        progress: (BuildProgress) -> Void, isCancelled: () -> Bool
+    ) throws -> ReadOutcome {
+        var notListed = 0
         let statistics = try reader.forEachRecord(
-            limit: request.limit, nonFinite: request.nonFinite, invalidUTF8: request.invalidUTF8
+            limit: request.limit, nonFinite: request.settings.nonFinite, invalidUTF8: request.settings.invalidUTF8,
+            trustHeader: request.trustHeader
         ) { record in
             if record.index & 4095 == 0 {
                 if isCancelled() { throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged") }
@@ -102,24 +156,17 @@ public struct CacheBuilder: Sendable {
                 notListed += 1
                 return
             }
-            try runs.append(key: record.word, sequence: UInt32(record.index), vector: record.vector)
+            try runs.append(key: record.word, sequence: UInt32(truncatingIfNeeded: record.index), vector: record.vector)
         }
-        let kept = statistics.recordsKept - notListed
+        return ReadOutcome(statistics: statistics, notListed: notListed)
+    }
 
-        // 2. Write the records in key order into a new LevelDB directory.
-        var options = request.storeOptions
-        options.createIfMissing = true
-        options.errorIfExists = true
-        let database: Database
-        do {
-            database = try Database(path: buildPath, options: options)
-        } catch let error as LevelDBError {
-            throw CacheError(.io, "cannot create the temporary cache \(buildPath): \(error.message)")
-        }
-        report.phase = .writing
-        report.recordsRead = statistics.recordsRead
-        report.fileBytesRead = reader.fileBytesRead
-        report.wordsToWrite = kept
+    /// Step 2: merges the runs and writes them in key order through pipelined batches, keeping the first of
+    /// duplicate words. Returns the words written and the duplicates left out.
+    private func writeInKeyOrder(
+        _ runs: SortedRuns, to database: Database, report: inout BuildProgress, progress: (BuildProgress) -> Void,
+        isCancelled: () -> Bool
+    ) throws -> (written: Int, duplicates: Int) {
         var written = 0
         var duplicates = 0
         var previousKey: [UInt8] = []
@@ -151,13 +198,17 @@ public struct CacheBuilder: Sendable {
         }
         writer.submit(batch)
         try writer.finish()
-        // Flush the last memtable on its own, then store the manifest in a table of its own: neither overlaps the
-        // word tables, so LevelDB has nothing to compact afterwards.
-        database.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
+        return (written, duplicates)
+    }
 
-        let manifest = CacheManifest(
+    /// Step 3: the manifest describing the finished build.
+    private func makeManifest(
+        reader: Word2VecReader, read: ReadOutcome, onlyWords: Set<[UInt8]>?, written: Int, duplicates: Int, started: Date
+    ) -> CacheManifest {
+        let statistics = read.statistics
+        return CacheManifest(
             formatVersion: CacheManifest.currentFormatVersion,
-            dimension: dimension,
+            dimension: reader.header.dimension,
             wordCount: written,
             oovCount: 0,
             source: .init(
@@ -171,8 +222,8 @@ public struct CacheBuilder: Sendable {
                 limit: request.limit,
                 onlyWordsFile: request.onlyWordsPath.map { URL(fileURLWithPath: $0).lastPathComponent } ?? request.onlyWords?.label,
                 onlyWordsCount: onlyWords?.count,
-                nonFinite: request.nonFinite,
-                invalidUTF8: request.invalidUTF8),
+                nonFinite: request.settings.nonFinite,
+                invalidUTF8: request.settings.invalidUTF8),
             statistics: .init(
                 recordsRead: statistics.recordsRead,
                 duplicates: duplicates,
@@ -180,22 +231,18 @@ public struct CacheBuilder: Sendable {
                 nonFiniteSkipped: statistics.nonFiniteSkipped,
                 invalidUTF8: statistics.invalidUTF8,
                 invalidUTF8Skipped: statistics.invalidUTF8Skipped,
-                notListed: notListed),
+                notListed: read.notListed),
             toolVersion: w2vcacheVersion,
             builtAt: ISO8601DateFormatter().string(from: started),
             buildSeconds: Date().timeIntervalSince(started))
-        try database.put(CacheKeys.manifest, try ManifestCoding.encode(manifest), sync: true)
-        database.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
-        let filesPerLevel = (0..<7).map { database.fileCount(atLevel: $0) }
-        let spilled = runs.spilledRunCount
-        _ = consume database  // close before the swap
+    }
 
-        // 3. Swap the finished cache into place.
-        if isCancelled() { throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged") }
-        try location.checkNotInUse()
-        try location.swapIntoPlace(from: buildPath)
-        succeeded = true
-        return BuildSummary(manifest: manifest, spilledRuns: spilled, filesPerLevel: filesPerLevel)
+    /// Step 4: flushes the last memtable on its own, then stores the manifest in a table of its own: neither
+    /// overlaps the word tables, so LevelDB has nothing to compact afterwards.
+    private func storeManifest(_ manifest: CacheManifest, in database: Database) throws {
+        try database.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
+        try database.put(CacheKeys.manifest, try ManifestCoding.encode(manifest), sync: true)
+        try database.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
     }
 
     /// Reads a word list: one word per line, blank lines ignored, a trailing `\r` removed.
@@ -204,11 +251,7 @@ public struct CacheBuilder: Sendable {
             throw CacheError(.badInput, "\(path): cannot read the word list; expected a file with one word per line")
         }
         var words = Set<[UInt8]>()
-        for line in data.split(separator: 0x0A) {
-            var word = Array(line)
-            if word.last == 0x0D { word.removeLast() }
-            if !word.isEmpty { words.insert(word) }
-        }
+        for line in Lines(data) where !line.bytes.isEmpty { words.insert(Array(line.bytes)) }
         return words
     }
 }

@@ -4,6 +4,10 @@ import LevelDB
 public struct CacheError: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case missing, inUse, notACache, corrupt, incompatible, interrupted, badInput, io
+        /// The path given for a cache holds something that is not a cache: nothing was changed.
+        case refused
+        /// Another build or prepare is writing the cache.
+        case busy
     }
 
     public let kind: Kind
@@ -22,7 +26,7 @@ public struct CacheError: Error, CustomStringConvertible, Sendable, Equatable {
         case .inUse:
             CacheError(.inUse, "the cache \(path) is in use by another process (for example `w2vcache serve`); stop it or read through the server")
         case .corruption:
-            CacheError(.corrupt, "the cache \(path) is damaged (\(error.message)); rebuild it with `w2vcache build`")
+            CacheError(.corrupt, "the cache \(path) is damaged (\(error.message)); run `w2vcache verify --db \(path)` for a full check, and rebuild it with `w2vcache build`")
         case .notFound, .invalidArgument:
             CacheError(.missing, "no cache at \(path) (\(error.message)); create one with `w2vcache build --vectors FILE`")
         default:

@@ -6,16 +6,33 @@ import LevelDB
 ///
 /// A build writes `.NAME.building-PID` (and a spill file `.NAME.spill-PID`) beside the cache and swaps the finished
 /// directory into place, so a reader sees either the old cache or the new one, never a half-built one.
+///
+/// Nothing is ever removed that w2vcache did not provably create: a cache is replaced only when it is empty or its
+/// manifest says it is a w2vcache cache, and a build's leftovers only when they carry the marks builds leave
+/// (a marker file in the directory, a magic header in the spill file) and their process is gone.
 public struct CacheLocation: Sendable {
+    /// The cache directory (symbolic links resolved: the link's target is what gets replaced).
     public let path: String
     let parent: String
     let name: String
 
+    /// The file a build puts in its temporary directory until the directory is complete.
+    static let buildMarker = "W2VCACHE-BUILDING"
+    /// The first bytes of every spill file.
+    static let spillMagic: [UInt8] = Array("W2VCACHE-SPILL1\n".utf8)
+
     public init(path: String) {
         var trimmed = path
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        var information = stat()
+        if lstat(trimmed, &information) == 0, information.st_mode & S_IFMT == S_IFLNK,
+            let resolved = realpath(trimmed, nil)
+        {
+            trimmed = String(cString: resolved)
+            free(resolved)
+        }
         self.path = trimmed
-        let url = URL(fileURLWithPath: trimmed)
+        let url = URL(fileURLWithPath: trimmed).standardizedFileURL
         parent = url.deletingLastPathComponent().path
         name = url.lastPathComponent
     }
@@ -30,48 +47,152 @@ public struct CacheLocation: Sendable {
         parent + "/" + temporaryPrefix + "spill-\(pid)"
     }
 
-    /// Whether a cache (or anything) is at ``path``.
-    public var exists: Bool { FileManager.default.fileExists(atPath: path) }
+    /// The lock file that admits one writer (build or prepare) per cache.
+    var lockPath: String { parent + "/" + temporaryPrefix + "lock" }
 
-    /// Removes what builds of this cache left behind when they were killed (their process no longer runs).
+    /// Whether anything is at ``path``.
+    public var exists: Bool {
+        var information = stat()
+        return lstat(path, &information) == 0
+    }
+
+    /// Throws unless ``path`` may be replaced by a new cache: nothing is there, an empty directory, or a w2vcache
+    /// cache (its manifest readable) that no other process has open. Touches nothing.
+    /// - throws: ``CacheError`` (`.refused`, `.inUse`) naming the path, why, and what to do instead.
+    public func checkReplaceable() throws {
+        var information = stat()
+        guard lstat(path, &information) == 0 else {
+            if errno == ENOENT { return }
+            throw CacheError(.io, "cannot look at \(path): \(String(cString: strerror(errno)))")
+        }
+        let advice = "give --db a new or empty directory, or an existing w2vcache cache"
+        guard information.st_mode & S_IFMT == S_IFDIR else {
+            let what = information.st_mode & S_IFMT == S_IFLNK ? "a symbolic link to nothing" : "a file, not a directory"
+            throw CacheError(.refused, "\(path) is \(what); nothing was changed: \(advice)")
+        }
+        let entries: [String]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            throw CacheError(.io, "cannot list \(path): \(error.localizedDescription)")
+        }
+        if entries.isEmpty { return }
+        let foreign = entries.filter { !Self.isLevelDBFile($0) && $0 != Self.buildMarker }.sorted()
+        guard foreign.isEmpty else {
+            let listed = foreign.prefix(5).joined(separator: ", ") + (foreign.count > 5 ? ", …" : "")
+            throw CacheError(.refused, "\(path) holds files that are not part of a w2vcache cache (\(listed)); nothing was changed: \(advice)")
+        }
+        guard entries.contains("CURRENT") else {
+            throw CacheError(.refused, "\(path) is not a LevelDB database (no CURRENT file); nothing was changed: \(advice)")
+        }
+        do {
+            _ = try VectorCache(path: path)
+        } catch let error as CacheError {
+            switch error.kind {
+            case .inUse, .incompatible:
+                // In use: say so. An older format is still provably a w2vcache cache: it may be replaced.
+                if error.kind == .inUse { throw error }
+            default:
+                throw CacheError(.refused, "\(path) is not a w2vcache cache whose manifest can be read (\(error.message)); nothing was changed: \(advice), or remove it yourself if it is yours")
+            }
+        }
+    }
+
+    /// Whether `name` is a file LevelDB keeps in a database directory.
+    static func isLevelDBFile(_ name: String) -> Bool {
+        if ["CURRENT", "LOCK", "LOG", "LOG.old"].contains(name) { return true }
+        if name.hasPrefix("MANIFEST-") { return name.dropFirst(9).allSatisfy(\.isNumber) && name.count > 9 }
+        guard let dot = name.firstIndex(of: ".") else { return false }
+        let number = name[..<dot]
+        let suffix = name[name.index(after: dot)...]
+        return !number.isEmpty && number.allSatisfy(\.isNumber) && ["ldb", "log", "sst", "dbtmp"].contains(suffix)
+    }
+
+    /// Creates the temporary directory of a build, marked as a build's.
+    func createBuildDirectory() throws -> String {
+        let buildPath = buildPath()
+        guard mkdir(buildPath, 0o755) == 0 else {
+            throw CacheError(.io, "cannot create the temporary cache \(buildPath): \(String(cString: strerror(errno)))")
+        }
+        guard FileManager.default.createFile(atPath: buildPath + "/" + Self.buildMarker, contents: Data("\(getpid())\n".utf8)) else {
+            rmdir(buildPath)
+            throw CacheError(.io, "cannot write in the temporary cache \(buildPath)")
+        }
+        return buildPath
+    }
+
+    /// Removes what builds of this cache left behind when they were killed (their process no longer runs) and this
+    /// process's own leftovers; only directories and files that carry a build's marks.
     /// - Returns: the paths removed.
     @discardableResult
     func removeStaleTemporaries() -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return [] }
         var removed: [String] = []
         for entry in names where entry.hasPrefix(temporaryPrefix) {
-            guard let dash = entry.lastIndex(of: "-"), let pid = Int32(entry[entry.index(after: dash)...]) else { continue }
-            let alive = kill(pid, 0) == 0 || errno == EPERM
-            if !alive || pid == getpid() {
-                let full = parent + "/" + entry
-                if (try? FileManager.default.removeItem(atPath: full)) != nil { removed.append(full) }
+            let rest = entry.dropFirst(temporaryPrefix.count)
+            let kind: Substring
+            let pidText: Substring
+            if rest.hasPrefix("building-") {
+                (kind, pidText) = ("building", rest.dropFirst(9))
+            } else if rest.hasPrefix("spill-") {
+                (kind, pidText) = ("spill", rest.dropFirst(6))
+            } else {
+                continue
             }
+            guard !pidText.isEmpty, pidText.allSatisfy(\.isNumber), let pid = Int32(pidText) else { continue }
+            let alive = pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)
+            guard !alive else { continue }
+            let full = parent + "/" + entry
+            let done = kind == "building" ? Self.removeBuildDirectory(full) : Self.removeSpillFile(full)
+            if done { removed.append(full) }
         }
         return removed
     }
 
-    /// Throws ``CacheError/Kind/inUse`` if another process has the cache open.
-    func checkNotInUse() throws {
-        guard exists else { return }
-        do {
-            _ = try Database(path: path, options: Options())
-        } catch let error as LevelDBError where error.kind == .inUse {
-            throw CacheError.from(error, path: path)
-        } catch {
-            // Any other problem (not a cache yet, damaged) does not stop a rebuild that replaces it.
+    /// Removes a build's directory if it is one: LevelDB files and the marker only, and the marker or a
+    /// w2vcache manifest present.
+    static func removeBuildDirectory(_ path: String) -> Bool {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: path),
+            entries.allSatisfy({ isLevelDBFile($0) || $0 == buildMarker })
+        else { return false }
+        if !entries.contains(buildMarker) {
+            // A build killed right after removing its marker left a complete cache: still provably ours.
+            guard (try? VectorCache(path: path)) != nil else { return false }
         }
+        return removeCacheFiles(path, entries: entries)
     }
 
-    /// Puts the finished build at `builtPath` in place of the cache, atomically, and removes the old cache.
+    /// Removes the LevelDB files (and a build marker) of a cache directory, then the directory itself.
+    static func removeCacheFiles(_ path: String, entries: [String]) -> Bool {
+        for entry in entries where isLevelDBFile(entry) || entry == buildMarker {
+            unlink(path + "/" + entry)
+        }
+        return rmdir(path) == 0
+    }
+
+    /// Removes a spill file if it starts with the spill magic.
+    static func removeSpillFile(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        let head = (try? handle.read(upToCount: spillMagic.count)).map(Array.init) ?? []
+        try? handle.close()
+        return head == spillMagic && unlink(path) == 0
+    }
+
+    /// Puts the finished build at `builtPath` in place of the cache, atomically, and removes what was there (an
+    /// empty directory or a w2vcache cache, as ``checkReplaceable()`` has just checked again).
     func swapIntoPlace(from builtPath: String) throws {
+        try checkReplaceable()
+        unlink(builtPath + "/" + Self.buildMarker)
+        let target = parent + "/" + name
         if exists {
             // Exchange the two directories in one step, so that `path` always holds a complete cache.
-            guard w2v_exchange_paths(builtPath, path) == 0 else {
+            guard w2v_exchange_paths(builtPath, target) == 0 else {
                 throw CacheError(.io, "cannot move the new cache into \(path): \(String(cString: strerror(errno)))")
             }
-            try? FileManager.default.removeItem(atPath: builtPath)
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: builtPath)) ?? []
+            _ = Self.removeCacheFiles(builtPath, entries: entries)
         } else {
-            guard rename(builtPath, path) == 0 else {
+            guard rename(builtPath, target) == 0 else {
                 throw CacheError(.io, "cannot move the new cache into \(path): \(String(cString: strerror(errno)))")
             }
         }

@@ -1,4 +1,5 @@
 import LevelDB
+import Support
 import Word2Vec
 
 /// The outcome of a full integrity check.
@@ -25,30 +26,36 @@ extension VectorCache {
     /// is `dimension` finite float32 (unless the build kept non-finite ones), each out-of-vocabulary marker has its
     /// vector, and the counts add up.
     /// - Parameter progress: called with the number of entries read, every 65,536 entries.
-    public func verify(progress: (Int) -> Void = { _ in }) -> VerifyReport {
+    /// - throws: ``CacheError`` only if the cache cannot be read at all; damage is reported, not thrown.
+    public func verify(progress: (Int) -> Void = { _ in }) throws -> VerifyReport {
         var report = VerifyReport()
-        let iterator = database.makeIterator(verifyChecksums: true, fillCache: false)
+        let iterator: Iterator
+        do {
+            iterator = try database.makeIterator(verifyChecksums: true, fillCache: false)
+        } catch let error as LevelDBError {
+            throw CacheError.from(error, path: path)
+        }
         let allowNonFinite = manifest.options.nonFinite == .keep
         var entries = 0
         iterator.seekToFirst()
         while iterator.isValid {
             entries += 1
             if entries & 0xFFFF == 0 { progress(entries) }
-            iterator.withKey { key in
+            try iterator.withKey { key in
                 if CacheKeys.isWord(key) {
                     report.wordsChecked += 1
-                    iterator.withValue { value in
+                    try iterator.withValue { value in
                         if value.count != vectorBytes {
-                            report.problem("\"\(String(decoding: key, as: UTF8.self))\": value is \(value.count) bytes; expected \(vectorBytes) (\(manifest.dimension) float32)")
+                            report.problem("\"\(Printable.escape(bytes: key, limit: 80))\": value is \(value.count) bytes; expected \(vectorBytes) (\(manifest.dimension) float32)")
                         } else if !allowNonFinite && !Self.isFinite(value) {
-                            report.problem("\"\(String(decoding: key, as: UTF8.self))\": vector holds NaN or infinity")
+                            report.problem("\"\(Printable.escape(bytes: key, limit: 80))\": vector holds NaN or infinity")
                         }
                     }
                 } else if key.starts(with: CacheKeys.oovPrefix) {
                     report.oovMarkers += 1
                     let word = Array(key.dropFirst(CacheKeys.oovPrefix.count))
                     if (try? contains(word)) != true {
-                        report.problem("out-of-vocabulary marker for \"\(String(decoding: word, as: UTF8.self))\" has no vector")
+                        report.problem("out-of-vocabulary marker for \"\(Printable.escape(bytes: word, limit: 80))\" has no vector")
                     }
                 } else {
                     report.metadataKeys += 1

@@ -1,6 +1,5 @@
-import Settings
 import LevelDB
-import Word2Vec
+import Support
 
 /// Vectors for words the pretrained model lacks: each component uniform in `[-range, range)`, drawn from a generator
 /// seeded by a stable hash of the word's bytes and a configurable seed, so the same word gets the same bytes on every
@@ -16,23 +15,14 @@ public struct OOVVectors: Sendable, Equatable {
         self.range = range
     }
 
-    public init(dimension: Int, settings: Configuration.OOVSettings) {
-        self.init(dimension: dimension, seed: settings.seed, range: settings.range)
-    }
-
-    /// FNV-1a, 64-bit: a hash that is the same everywhere (Swift's `Hasher` is seeded per process).
-    public static func stableHash(_ bytes: some Sequence<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        return hash
-    }
+    /// The seed unless the configuration says otherwise (`oov.seed`).
+    public static let defaultSeed: UInt64 = 1
+    /// The range unless the configuration says otherwise (`oov.range`): the book's uniform(-0.25, 0.25).
+    public static let defaultRange: Float = 0.25
 
     /// The vector of `word`, as little-endian float32 bytes.
     public func vectorBytes(for word: [UInt8]) -> [UInt8] {
-        var random = SplitMix64(seed: Self.stableHash(word) ^ (seed &* 0x9E37_79B9_7F4A_7C15))
+        var random = SplitMix64(seed: StableHash.fnv1a64(word) ^ (seed &* 0x9E37_79B9_7F4A_7C15))
         var bytes = [UInt8]()
         bytes.reserveCapacity(dimension * 4)
         for _ in 0..<dimension {

@@ -18,7 +18,10 @@ final class PipelinedWriter: @unchecked Sendable {
     init(database: Database, depth: Int = 2) {
         self.database = database
         spare = (0..<depth).map { _ in WriteBatch() }
-        available = DispatchSemaphore(value: depth)
+        // Start at 0 and signal: libdispatch traps when a semaphore is released below its initial value, which it
+        // is when a failed build drops a batch it took but never submitted.
+        available = DispatchSemaphore(value: 0)
+        for _ in 0..<depth { available.signal() }
     }
 
     /// An empty batch to fill; waits while every batch is being written.

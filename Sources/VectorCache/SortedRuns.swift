@@ -62,11 +62,16 @@ final class SortedRuns: @unchecked Sendable {
             throw error
         }
         if spillFile < 0 {
-            spillFile = open(spillPath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard spillFile >= 0 else {
+            // O_EXCL: never truncate a file that is not ours. The magic marks it as a spill file for cleanup.
+            spillFile = open(spillPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            let magic = CacheLocation.spillMagic
+            guard spillFile >= 0, magic.withUnsafeBytes({ pwrite(spillFile, $0.baseAddress, $0.count, 0) }) == magic.count else {
+                let reason = String(cString: strerror(errno))
+                if spillFile >= 0 { close() }
                 spillDone.signal()
-                throw CacheError(.io, "cannot create the temporary file \(spillPath): \(String(cString: strerror(errno)))")
+                throw CacheError(.io, "cannot create the temporary file \(spillPath): \(reason)")
             }
+            spillState.end = UInt64(magic.count)
         }
         let full = filling
         filling = spare

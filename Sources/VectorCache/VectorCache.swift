@@ -4,11 +4,16 @@ import Synchronization
 
 /// An open cache: word vectors and metadata in one LevelDB directory.
 ///
-/// Reads are safe from several threads at once. Only one process can open a cache; a second one gets
-/// ``CacheError/Kind/inUse``.
+/// Reads are safe from several threads at once, and every block read is checked against its checksum: damage is a
+/// ``CacheError/Kind/corrupt`` error, never a wrong value. Only one process can open a cache; a second one gets
+/// ``CacheError/Kind/inUse``. Writing (``commit(_:addedOOV:)``) needs the cache's ``CacheWriterLock``.
 public final class VectorCache: Sendable {
+    /// The cache directory unless `--db` or the configuration says otherwise: the book's name for it.
+    public static let defaultPath = "word2vecdb"
+
     public let path: String
     public let database: Database
+    private let writerLock: CacheWriterLock?
     private let currentManifest: Mutex<CacheManifest>
     /// What the cache holds; out-of-vocabulary additions update it.
     public var manifest: CacheManifest { currentManifest.withLock { $0 } }
@@ -18,9 +23,13 @@ public final class VectorCache: Sendable {
     public var dimension: Int { manifest.dimension }
 
     /// Opens the cache at `path`.
+    /// - Parameters:
+    ///   - options: LevelDB tuning; checksums are verified on every read and paranoid checks are on, whatever they say.
+    ///   - writerLock: the cache's writer lock, taken first by a caller that will write (a prepare).
     /// - throws: ``CacheError`` that says what to do: no cache yet, in use, not a w2vcache cache, damaged.
-    public init(path: String, options: Options = Options()) throws {
+    public init(path: String, options: Options = .cacheDefaults, writerLock: CacheWriterLock? = nil) throws {
         self.path = path
+        self.writerLock = writerLock
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CacheError(.missing, "no cache at \(path); create one with `w2vcache build --vectors FILE --db \(path)`")
@@ -30,6 +39,8 @@ public final class VectorCache: Sendable {
         }
         var options = options
         options.createIfMissing = false
+        options.paranoidChecks = true
+        options.verifyChecksums = true
         do {
             database = try Database(path: path, options: options)
         } catch let error as LevelDBError {
@@ -45,9 +56,30 @@ public final class VectorCache: Sendable {
         currentManifest = Mutex(manifest)
     }
 
+    /// Opens the cache at `path` to write into it: takes its ``CacheWriterLock`` (one build or prepare at a time),
+    /// then opens it.
+    /// - Parameters:
+    ///   - purpose: what the writer does, for a refused writer's message (`w2vcache prepare pos`).
+    ///   - wait: wait for another writer to finish instead of failing; `onWait` is told once.
+    public static func openForWriting(
+        path: String, options: Options = .cacheDefaults, purpose: String, wait: Bool = false, onWait: (String) -> Void = { _ in }
+    ) throws -> VectorCache {
+        let lock = try CacheWriterLock(cachePath: path, purpose: purpose, wait: wait, onWait: onWait)
+        return try VectorCache(path: path, options: options, writerLock: lock)
+    }
+
+    /// Closes the cache now (LevelDB's files and lock are released); later reads throw.
+    public func close() throws {
+        try database.close()
+    }
+
     /// Applies `batch` atomically and durably, with the manifest updated in the same write for `addedOOV` new
     /// out-of-vocabulary words.
+    /// - throws: ``CacheError`` when the cache was not opened with ``openForWriting(path:options:purpose:wait:onWait:)``.
     public func commit(_ batch: WriteBatch, addedOOV: Int = 0) throws {
+        guard writerLock != nil else {
+            throw CacheError(.io, "the cache \(path) was opened for reading; open it for writing to change it")
+        }
         var updated = manifest
         updated.oovCount += addedOOV
         batch.put(key: CacheKeys.manifest, value: try ManifestCoding.encode(updated))

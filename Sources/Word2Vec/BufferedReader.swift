@@ -76,12 +76,15 @@ final class BufferedReader {
     /// Consumes bytes up to and including `delimiter` and returns them without it.
     ///
     /// Returns `nil` at the end of the data. Returns `(slice, false)` when the data ends, or `maxLength` bytes pass,
-    /// without the delimiter: the slice then holds the rest of the data, or its first `maxLength` bytes.
+    /// without the delimiter: the slice then holds the rest of the data, or its first `maxLength` bytes. A slice is
+    /// never longer than `maxLength` (nor than ``capacity`` - 1).
     func read(until delimiter: UInt8, maxLength: Int) throws -> (slice: UnsafeRawBufferPointer, found: Bool)? {
         let limit = min(maxLength, capacity - 1)
         var scanned = 0
         while true {
-            let window = UnsafeRawBufferPointer(rebasing: buffer[(start + scanned)..<end])
+            // The delimiter may sit right after `limit` bytes: look at one byte more than the limit, no further.
+            let windowEnd = min(end, start + limit + 1)
+            let window = UnsafeRawBufferPointer(rebasing: buffer[(start + scanned)..<windowEnd])
             if let index = window.firstIndex(of: delimiter) {
                 let length = scanned + index
                 let slice = UnsafeRawBufferPointer(rebasing: buffer[start..<(start + length)])
@@ -89,8 +92,8 @@ final class BufferedReader {
                 offset += UInt64(length + 1)
                 return (slice, true)
             }
-            scanned = end - start
-            if scanned >= limit || streamEnded {
+            scanned = windowEnd - start
+            if scanned > limit || streamEnded {
                 if scanned == 0 { return nil }
                 let length = min(scanned, limit)
                 // Sentinel after the slice, so that number parsers stop there.

@@ -1,3 +1,5 @@
+import Support
+
 /// A small, deterministic vectors file shaped like GoogleNews: common words, capitalised words, `_` phrases and
 /// `#` digit forms first, then made-up words; float32 values rounded as GoogleNews's are.
 ///

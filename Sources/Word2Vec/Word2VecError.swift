@@ -14,7 +14,7 @@ public struct Word2VecError: Error, CustomStringConvertible, Sendable, Equatable
     /// What kind of problem; tests and callers branch on this, people read ``description``.
     public enum Kind: Sendable, Equatable {
         case cannotOpen, notAFile, empty, truncatedGzip, corruptGzip, badHeader, badWord, dimensionMismatch,
-            badNumber, shortVector, shortFile, nonFinite, invalidUTF8
+            badNumber, shortVector, shortFile, extraData, nonFinite, invalidUTF8
     }
 
     public let file: String

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Support
 
 /// One vector as read from a file, lent to a closure: both buffers are valid only during the call.
 public struct Word2VecRecord {
@@ -37,8 +38,11 @@ public final class Word2VecReader {
     /// float32 scratch space for parsed text vectors.
     private let scratch: UnsafeMutableBufferPointer<Float>
 
-    /// The longest word accepted; longer means the file is not what it claims to be.
-    static let maxWordLength = 4096
+    /// The longest word accepted, in bytes (1 MiB): longer means the file is not what it claims to be. Every format
+    /// accepts words up to this length; a text line may hold up to 4 MiB.
+    public static let maxWordLength = 1 << 20
+    /// The largest vector dimension accepted.
+    public static let maxDimension = 1 << 20
 
     /// Opens `path` and reads its header.
     /// - Parameters:
@@ -52,6 +56,8 @@ public final class Word2VecReader {
         guard try reader.peek() != nil else {
             throw Word2VecError(file: path, kind: .empty, message: "the file is empty; expected a word2vec header such as \"3000000 300\"")
         }
+        // A UTF-8 byte-order mark (editors on Windows write one) is not part of the first word or the header.
+        if Array(try reader.peek(count: 3)) == [0xEF, 0xBB, 0xBF] { _ = try reader.read(count: 3) }
         let detected = try Self.readHeader(reader: reader, path: path, format: format)
         header = detected.header
         lineNumber = detected.linesConsumed
@@ -64,40 +70,49 @@ public final class Word2VecReader {
     }
 
     /// Reads the header line (or, for GloVe, looks at the first line) and decides the format.
+    ///
+    /// A first line of two fields of which one is an integer is taken as a header (`--format glove` reads a
+    /// one-dimensional GloVe file whose first line looks like that).
     private static func readHeader(
         reader: BufferedReader, path: String, format: Word2VecFormat?
     ) throws -> (header: Word2VecHeader, linesConsumed: Int) {
-        // The first line: a header, or (GloVe) a whole vector, which for a large dimension is tens of kilobytes.
-        let firstLine = try reader.peek(count: 1 << 16)
+        // The first line: a header, or (GloVe) a whole vector, which for a long word or a large dimension is long.
+        let firstLine = try reader.peek(count: reader.capacity)
         let lineEnd = firstLine.firstIndex(of: 0x0A) ?? firstLine.count
         let fields = split(UnsafeRawBufferPointer(rebasing: firstLine[..<lineEnd]))
-        let numbers = fields.compactMap { Int(String(decoding: $0, as: UTF8.self)) }
-        let hasHeader = fields.count == 2 && numbers.count == 2
+        let numbers = fields.map { Int(String(decoding: $0, as: UTF8.self)) }
+        let quoted = "\"" + Printable.escape(bytes: firstLine[..<min(lineEnd, 80)]) + "\""
+        func badHeader(_ message: String) -> Word2VecError {
+            Word2VecError(file: path, kind: .badHeader, location: .line(1, dataOffset: 0), message: message)
+        }
+        let looksLikeHeader = fields.count == 2 && numbers.contains { $0 != nil }
 
-        if format == .glove || (format == nil && !hasHeader) {
+        if format == .glove || (format == nil && !looksLikeHeader) {
             // GloVe: no header; the first line is a vector, and its length gives the dimension.
-            guard fields.count >= 2, lineEnd < firstLine.count || firstLine.count < 1 << 16 else {
-                throw Word2VecError(
-                    file: path, kind: .badHeader, location: .line(1, dataOffset: 0),
-                    message: "expected a header \"<count> <dimension>\" or a GloVe line \"word v1 v2 ...\"")
+            guard fields.count >= 2, lineEnd < firstLine.count || firstLine.count < reader.capacity else {
+                throw badHeader("expected a header \"<count> <dimension>\" or a GloVe line \"word v1 v2 ...\"")
+            }
+            guard fields.count - 1 <= maxDimension else {
+                throw badHeader("the first line holds \(fields.count - 1) values; at most \(maxDimension) are accepted")
             }
             return (Word2VecHeader(count: nil, dimension: fields.count - 1, format: .glove), 0)
         }
-        guard hasHeader, numbers[0] >= 0, numbers[1] > 0, numbers[1] <= 1 << 20 else {
-            throw Word2VecError(
-                file: path, kind: .badHeader, location: .line(1, dataOffset: 0),
-                message: "bad header \"\(String(decoding: firstLine[..<min(lineEnd, 80)], as: UTF8.self))\"; "
-                    + "expected \"<count> <dimension>\" with a positive dimension")
+        guard fields.count == 2 else {
+            throw badHeader("bad header \(quoted): expected \"<count> <dimension>\", two numbers")
+        }
+        guard let count = numbers[0], count >= 0 else {
+            throw badHeader("bad header \(quoted): the vector count \"\(Printable.escape(bytes: fields[0], limit: 40))\" is not a number; expected \"<count> <dimension>\"")
+        }
+        guard let dimension = numbers[1], dimension > 0, dimension <= maxDimension else {
+            throw badHeader("bad header \(quoted): the dimension \"\(Printable.escape(bytes: fields[1], limit: 40))\" is not a number from 1 to \(maxDimension); expected \"<count> <dimension>\"")
         }
         _ = try reader.read(count: lineEnd + (lineEnd < firstLine.count ? 1 : 0))
-        let count = numbers[0]
-        let dimension = numbers[1]
         if let format {
             return (Word2VecHeader(count: count, dimension: dimension, format: format), 1)
         }
         // Binary or text: look at the bytes after the first word, up to the end of the line or of one binary vector.
         // Text vectors are digits, signs, dots and spaces; binary float32 values almost never are, all of them.
-        let sample = try reader.peek(count: min(reader.capacity, Self.maxWordLength + 4 * dimension + 1))
+        let sample = try reader.peek(count: reader.capacity)
         var detected = Word2VecFormat.binary
         if let space = sample.firstIndex(of: 0x20) {
             let vectorBytes = sample[(space + 1)...].prefix(4 * dimension)
@@ -129,12 +144,14 @@ public final class Word2VecReader {
     /// Reads every record (or the first `limit`), applying the policies, and lends each kept one to `body`.
     ///
     /// After the records, the rest of the stream is read too, so that a truncated or corrupt gzip file is reported
-    /// even when a `limit` or the header's count ends the records early.
+    /// even when a `limit` or the header's count ends the records early. Records beyond the count the header
+    /// announces are an error (the header or the file is wrong), unless `trustHeader` says to stop at the count as
+    /// gensim does.
     /// - throws: ``Word2VecError`` for malformed data, or what `body` throws.
     @discardableResult
     public func forEachRecord(
         limit: Int? = nil, nonFinite: NonFinitePolicy = .fail, invalidUTF8: InvalidUTF8Policy = .keep,
-        _ body: (Word2VecRecord) throws -> Void
+        trustHeader: Bool = false, _ body: (Word2VecRecord) throws -> Void
     ) throws -> Word2VecReadStatistics {
         var statistics = Word2VecReadStatistics()
         let dimension = header.dimension
@@ -144,7 +161,7 @@ public final class Word2VecReader {
             let recordOffset = reader.offset
             let record: (word: UnsafeRawBufferPointer, vector: UnsafeRawBufferPointer)?
             switch header.format {
-            case .binary: record = try readBinaryRecord(vectorBytes: vectorBytes)
+            case .binary: record = try readBinaryRecord(vectorBytes: vectorBytes, index: statistics.recordsRead)
             case .text, .glove: record = try readTextRecord()
             }
             guard let record else { break }
@@ -159,7 +176,7 @@ public final class Word2VecReader {
                     statistics.invalidUTF8Skipped += 1
                     continue
                 case .fail:
-                    throw error(.invalidUTF8, at: recordOffset, "word #\(index + 1) is not valid UTF-8 (bytes \(Self.hex(record.word))); expected UTF-8 text (see the invalid-UTF-8 policy)")
+                    throw error(.invalidUTF8, at: recordOffset, "word #\(index + 1) is not valid UTF-8 (\"\(Printable.escape(bytes: record.word, limit: 40))\"); expected UTF-8 text (see the invalid-UTF-8 policy)")
                 }
             }
             if !Self.isFinite(record.vector) {
@@ -170,7 +187,7 @@ public final class Word2VecReader {
                     statistics.nonFiniteSkipped += 1
                     continue
                 case .fail:
-                    throw error(.nonFinite, at: recordOffset, "the vector of \"\(Self.printable(record.word))\" holds NaN or infinity; expected finite numbers (see the non-finite policy)")
+                    throw error(.nonFinite, at: recordOffset, "the vector of \"\(Printable.escape(bytes: record.word, limit: 80))\" holds NaN or infinity; expected finite numbers (see the non-finite policy)")
                 }
             }
             statistics.recordsKept += 1
@@ -180,6 +197,9 @@ public final class Word2VecReader {
             throw error(.shortFile, at: reader.offset, "the file ends after \(statistics.recordsRead) vectors; the header announced \(count)")
         }
         statistics.stoppedAtLimit = limit.map { statistics.recordsRead == $0 && $0 < (header.count ?? Int.max) } ?? false
+        if let count = header.count, !statistics.stoppedAtLimit, !trustHeader, let extra = try dataAfterLastRecord() {
+            throw error(.extraData, at: extra, "the header announces \(count) vectors but the file holds more: data continues here; fix the header, or pass --trust-header to read only the first \(count) as gensim does")
+        }
         // Drain the rest so that gzip integrity (trailer, truncation) is checked.
         while try !reader.atEnd() { _ = try reader.read(count: reader.capacity) }
         return statistics
@@ -193,32 +213,56 @@ public final class Word2VecReader {
         }
     }
 
-    private func readBinaryRecord(vectorBytes: Int) throws -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer)? {
+    /// The data offset of anything but line ends and blank lines after the last announced record, or `nil`.
+    private func dataAfterLastRecord() throws -> UInt64? {
+        while let byte = try reader.peek() {
+            switch (byte, header.format) {
+            case (0x0A, _), (0x0D, .text), (0x20, .text), (0x09, .text):
+                reader.skip()
+                if byte == 0x0A && header.format != .binary { lineNumber += 1 }
+            default:
+                if header.format != .binary { lineNumber += 1 }
+                return reader.offset
+            }
+        }
+        return nil
+    }
+
+    private func readBinaryRecord(vectorBytes: Int, index: Int) throws -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer)? {
         // Words may be preceded by the `\n` the C tool writes after each vector.
         while try reader.peek() == 0x0A { reader.skip() }
         let wordOffset = reader.offset
         guard let (word, found) = try reader.read(until: 0x20, maxLength: Self.maxWordLength) else { return nil }
         guard found else {
-            throw error(.badWord, at: wordOffset, "expected a word followed by a space, found \(word.count) bytes without one")
+            if word.count >= Self.maxWordLength {
+                throw error(.badWord, at: wordOffset, "record #\(index + 1): the word is longer than \(Self.maxWordLength) bytes (the limit); expected a word followed by a space")
+            }
+            throw error(.badWord, at: wordOffset, "record #\(index + 1): expected a word followed by a space, found \(word.count) bytes and the end of the file")
         }
         guard !word.isEmpty, word[0] != 0 else {
-            throw error(.badWord, at: wordOffset, "expected a word, found " + (word.isEmpty ? "an empty one" : "one starting with byte 0x00 (reserved for metadata)"))
+            throw error(.badWord, at: wordOffset, "record #\(index + 1): expected a word, found " + (word.isEmpty ? "an empty one" : "one starting with byte 0x00 (reserved for metadata)"))
         }
-        // The word's bytes stay valid: `read(count:)` below may move the buffer, so copy the word out first.
+        // The vector is read into the shared buffer, which may move: keep the word's bytes in a place of their own.
         let wordCopy = copyWord(word)
         let vectorOffset = reader.offset
         let vector = try reader.read(count: vectorBytes)
         guard vector.count == vectorBytes else {
-            throw error(.shortVector, at: vectorOffset, "the vector of \"\(Self.printable(wordCopy))\" is short: expected \(vectorBytes) bytes (\(vectorBytes / 4) float32), the file ends after \(vector.count)")
+            throw error(.shortVector, at: vectorOffset, "the vector of \"\(Printable.escape(bytes: wordCopy, limit: 80))\" is short: expected \(vectorBytes) bytes (\(vectorBytes / 4) float32), the file ends after \(vector.count)")
         }
         return (wordCopy, vector)
     }
 
-    /// Word bytes kept in a stable place while the vector is read into the shared buffer.
-    private let wordStorage = UnsafeMutableRawBufferPointer.allocate(byteCount: Word2VecReader.maxWordLength, alignment: 1)
+    /// Word bytes kept in a stable place while the vector is read into the shared buffer; grows up to
+    /// ``maxWordLength``.
+    private var wordStorage = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
 
     private func copyWord(_ word: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        wordStorage.baseAddress!.copyMemory(from: word.baseAddress!, byteCount: word.count)
+        precondition(word.count <= Self.maxWordLength)
+        if word.count > wordStorage.count {
+            wordStorage.deallocate()
+            wordStorage = .allocate(byteCount: max(word.count, 2 * wordStorage.count), alignment: 1)
+        }
+        wordStorage.copyMemory(from: word)
         return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(wordStorage)[0..<word.count])
     }
 
@@ -230,7 +274,7 @@ public final class Word2VecReader {
             guard let (next, found) = try reader.read(until: 0x0A, maxLength: reader.capacity - 1) else { return nil }
             lineNumber += 1
             if try !found && !reader.atEnd() {
-                throw error(.badNumber, at: lineOffset, "line longer than \(reader.capacity) bytes; expected \"word v1 ... v\(header.dimension)\"")
+                throw error(.badNumber, at: lineOffset, "line longer than \(reader.capacity - 1) bytes; expected \"word v1 ... v\(header.dimension)\"")
             }
             line = next
         } while line.allSatisfy { $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }  // blank lines are skipped
@@ -239,8 +283,11 @@ public final class Word2VecReader {
         while index < line.count && line[index] != 0x20 && line[index] != 0x09 { index += 1 }
         var word = UnsafeRawBufferPointer(rebasing: line[0..<index])
         if word.last == 0x0D { word = UnsafeRawBufferPointer(rebasing: word.dropLast()) }
-        guard word.first != 0 else {
-            throw error(.badWord, at: lineOffset, "expected a word, found one starting with byte 0x00 (reserved for metadata)")
+        guard !word.isEmpty, word[0] != 0 else {
+            throw error(.badWord, at: lineOffset, "expected a word, found " + (word.isEmpty ? "a line starting with a space" : "one starting with byte 0x00 (reserved for metadata)"))
+        }
+        guard word.count <= Self.maxWordLength else {
+            throw error(.badWord, at: lineOffset, "the word is longer than \(Self.maxWordLength) bytes (the limit)")
         }
         let base = line.baseAddress!.assumingMemoryBound(to: CChar.self)
         var values = 0
@@ -248,7 +295,7 @@ public final class Word2VecReader {
             while index < line.count && (line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0D) { index += 1 }
             if index >= line.count { break }
             guard values < header.dimension else {
-                throw error(.dimensionMismatch, at: lineOffset, "\"\(Self.printable(word))\" has more than \(header.dimension) values; expected \(header.dimension)")
+                throw error(.dimensionMismatch, at: lineOffset, "\"\(Printable.escape(bytes: word, limit: 80))\" has more than \(header.dimension) values; expected \(header.dimension)")
             }
             var end: UnsafeMutablePointer<CChar>? = nil
             let value = strtof(base + index, &end)
@@ -256,14 +303,14 @@ public final class Word2VecReader {
             let next = line.count > consumed ? line[consumed] : 0x20
             guard consumed > index, consumed <= line.count, next == 0x20 || next == 0x09 || next == 0x0D || consumed == line.count else {
                 let tokenEnd = line[index...].firstIndex { $0 == 0x20 || $0 == 0x09 } ?? line.count
-                throw error(.badNumber, at: lineOffset, "value \(values + 1) of \"\(Self.printable(word))\" is \"\(String(decoding: line[index..<min(tokenEnd, index + 40)], as: UTF8.self))\"; expected a number")
+                throw error(.badNumber, at: lineOffset, "value \(values + 1) of \"\(Printable.escape(bytes: word, limit: 80))\" is \"\(Printable.escape(bytes: line[index..<min(tokenEnd, index + 40)]))\"; expected a number")
             }
             scratch[values] = value
             values += 1
             index = consumed
         }
         guard values == header.dimension else {
-            throw error(.dimensionMismatch, at: lineOffset, "\"\(Self.printable(word))\" has \(values) values; expected \(header.dimension)")
+            throw error(.dimensionMismatch, at: lineOffset, "\"\(Printable.escape(bytes: word, limit: 80))\" has \(values) values; expected \(header.dimension)")
         }
         // Store as little-endian float32 (the in-memory layout on little-endian hosts).
         for i in 0..<values { scratch[i] = Float(bitPattern: scratch[i].bitPattern.littleEndian) }
@@ -284,14 +331,5 @@ public final class Word2VecReader {
             index += 4
         }
         return true
-    }
-
-    /// The word for a message: as UTF-8 with invalid bytes replaced, at most 80 characters.
-    static func printable(_ bytes: UnsafeRawBufferPointer) -> String {
-        String(String(decoding: bytes, as: UTF8.self).prefix(80))
-    }
-
-    static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
-        bytes.prefix(32).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
     }
 }

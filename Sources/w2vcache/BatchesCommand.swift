@@ -38,6 +38,9 @@ struct BatchesCommand: ParsableCommand {
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be positive") }
+        if show < 0 { throw ValidationError("--show must not be negative") }
+        if examplesPerBatch < 0 { throw ValidationError("--examples-per-batch must not be negative") }
+        if epoch < 0 { throw ValidationError("--epoch must not be negative") }
     }
 
     func run() throws {
@@ -53,6 +56,6 @@ struct BatchesCommand: ParsableCommand {
                 lines.append("  #\(example): " + (try source.describe(split: split, index: example)))
             }
         }
-        Terminal.writeStdout(Array((lines.joined(separator: "\n") + "\n").utf8))
+        Terminal.lines(lines)
     }
 }

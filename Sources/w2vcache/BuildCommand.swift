@@ -1,12 +1,11 @@
 import ArgumentParser
-import Settings
 import Foundation
-import LevelDB
+import Settings
 import Synchronization
 import VectorCache
 import Word2Vec
 
-extension Word2VecFormat: ExpressibleByArgument {}
+extension FormatChoice: ExpressibleByArgument {}
 extension NonFinitePolicy: ExpressibleByArgument {}
 extension InvalidUTF8Policy: ExpressibleByArgument {}
 
@@ -17,17 +16,20 @@ struct BuildCommand: ParsableCommand {
         abstract: "Build the cache from a word2vec, GloVe or fastText file (gzipped or not).",
         discussion: """
             The file is streamed, never held in memory. The new cache is written beside the old one and swapped in \
-            only when complete: a failed or interrupted build leaves the previous cache as it was.
+            only when complete: a failed or interrupted build leaves the previous cache as it was. --db must name a \
+            new or empty directory or an existing w2vcache cache; anything else is refused and left untouched. One \
+            build or prepare writes a cache at a time. Words may be up to \(Word2VecReader.maxWordLength) bytes long.
             """
     )
 
     @OptionGroup var cache: CacheOptions
+    @OptionGroup var writer: WriterOptions
 
     @Option(name: .long, help: ArgumentHelp("The vectors file, e.g. GoogleNews-vectors-negative300.bin.gz.", valueName: "file"))
     var vectors: String
 
-    @Option(name: .long, help: "The file's layout: auto, binary, text or glove (default: from the configuration, auto).")
-    var format: String?
+    @Option(name: .long, help: "The file's layout (default: build.format of the configuration, auto).")
+    var format: FormatChoice?
 
     @Option(name: .long, help: "Keep only the first N vectors of the file (like gensim's limit).")
     var limit: Int?
@@ -35,39 +37,37 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .customLong("only-words"), help: ArgumentHelp("Keep only the words listed in this file, one per line.", valueName: "file"))
     var onlyWords: String?
 
-    @Option(name: .customLong("non-finite"), help: "Vectors with NaN or infinity: fail, skip or keep.")
+    @Option(name: .customLong("non-finite"), help: "Vectors with NaN or infinity (default: build.non_finite, fail).")
     var nonFinite: NonFinitePolicy?
 
-    @Option(name: .customLong("invalid-utf8"), help: "Words that are not valid UTF-8: keep (raw bytes), skip or fail.")
+    @Option(name: .customLong("invalid-utf8"), help: "Words that are not valid UTF-8: keep (raw bytes), skip or fail (default: build.invalid_utf8, keep).")
     var invalidUTF8: InvalidUTF8Policy?
+
+    @Flag(name: .customLong("trust-header"), help: "Read only as many vectors as the header announces, as gensim does, even if more follow (default: more is an error).")
+    var trustHeader = false
 
     func validate() throws {
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
-        if let format, format != "auto", Word2VecFormat(rawValue: format) == nil {
-            throw ValidationError("--format must be auto, binary, text or glove")
-        }
     }
 
     func run() throws {
         let configuration = try cache.loadConfiguration()
-        var request = try Self.request(vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
-        if let format { request.format = format == "auto" ? nil : Word2VecFormat(rawValue: format) }
+        var request = Self.request(vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
+        if let format { request.settings.format = format.format }
+        if let nonFinite { request.settings.nonFinite = nonFinite }
+        if let invalidUTF8 { request.settings.invalidUTF8 = invalidUTF8 }
         request.limit = limit
         request.onlyWordsPath = onlyWords
-        if let nonFinite { request.nonFinite = nonFinite }
-        if let invalidUTF8 { request.invalidUTF8 = invalidUTF8 }
+        request.trustHeader = trustHeader
+        request.waitForWriter = writer.wait
         try Self.execute(request)
     }
 
-    /// A build request with the configuration's defaults.
-    static func request(vectors: String, cachePath: String, configuration: Configuration) throws -> BuildRequest {
+    /// A build request with the configuration's settings.
+    static func request(vectors: String, cachePath: String, configuration: Configuration) -> BuildRequest {
         var request = BuildRequest(vectorsPath: vectors, cachePath: cachePath)
-        let formatName = configuration.build.format
-        request.format = formatName == "auto" ? nil : Word2VecFormat(rawValue: formatName)
-        request.nonFinite = try policy(configuration.build.nonFinite, key: "build.non_finite")
-        request.invalidUTF8 = try policy(configuration.build.invalidUTF8, key: "build.invalid_utf8")
-        request.storeOptions = Options(configuration.leveldb)
-        request.sortMemory = configuration.build.runBufferMB << 20
+        request.settings = configuration.build
+        request.storeOptions = configuration.store
         return request
     }
 
@@ -85,7 +85,8 @@ struct BuildCommand: ParsableCommand {
                     lastReport = now
                     Terminal.progress(describe(progress, elapsed: now.timeIntervalSince(started)))
                 },
-                isCancelled: { interruptRequested.load(ordering: .relaxed) })
+                isCancelled: { interruptRequested.load(ordering: .relaxed) },
+                onWait: { Terminal.message("w2vcache: \($0)") })
         } catch let error as CacheError where error.kind == .interrupted {
             Terminal.endProgress()
             Terminal.message("w2vcache: \(error.message)")
@@ -108,13 +109,6 @@ struct BuildCommand: ParsableCommand {
                 + "\(manifest.source.format.rawValue)\(manifest.source.gzip ? "+gzip" : "") from \(manifest.source.name) "
                 + "in \(Human.duration(seconds)) (\(Human.count(Double(manifest.statistics.recordsRead) / max(seconds, 1e-9))) words/s)"
                 + (notes.isEmpty ? "" : "; " + notes.joined(separator: ", ")))
-    }
-
-    private static func policy<P: RawRepresentable<String>>(_ value: String, key: String) throws -> P {
-        guard let policy = P(rawValue: value) else {
-            throw ValidationError("configuration \(key): unknown value \"\(value)\"")
-        }
-        return policy
     }
 
     static func describe(_ progress: BuildProgress, elapsed: Double) -> String {

@@ -1,14 +1,13 @@
 import ArgumentParser
 import Settings
-import LevelDB
 import VectorCache
 
 /// Options every command that uses a cache shares: where the cache is, and which configuration file to read.
 struct CacheOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The cache directory.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("The cache directory (default: cache.path of the configuration, \(VectorCache.defaultPath)).", valueName: "dir"))
     var db: String?
 
-    @Option(name: .long, help: ArgumentHelp("A configuration file (default: Config/w2vcache.yml if present).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("A configuration file (default: \(Configuration.defaultPath) if present).", valueName: "file"))
     var config: String?
 
     /// The configuration file's settings (or the built-in defaults).
@@ -18,28 +17,37 @@ struct CacheOptions: ParsableArguments {
 
     /// The cache directory: `--db`, else the configuration's `cache.path`.
     func cachePath(_ configuration: Configuration) -> String {
-        db ?? configuration.cache.path
+        db ?? configuration.cachePath
     }
 
-    /// The out-of-vocabulary vector generator for `cache`, with the configured seed and range.
-    func oovVectors(for cache: VectorCache, _ configuration: Configuration) -> OOVVectors {
-        OOVVectors(dimension: cache.dimension, settings: configuration.oov)
+    /// Opens the cache to read it, with the configured LevelDB options.
+    func openCache() throws -> VectorCache {
+        let configuration = try loadConfiguration()
+        return try VectorCache(path: cachePath(configuration), options: configuration.store)
+    }
+
+    /// Opens the cache to write into it (a prepare): one writer per cache, the others fail naming it or wait.
+    /// - Parameter dimension: when given, the vector dimension the caller needs; another one is an error that says
+    ///   how to get the right cache.
+    func openCacheForWriting(purpose: String, wait: Bool, expectingDimension dimension: Int? = nil) throws -> VectorCache {
+        let configuration = try loadConfiguration()
+        let cache = try VectorCache.openForWriting(
+            path: cachePath(configuration), options: configuration.store, purpose: purpose, wait: wait,
+            onWait: { Terminal.message("w2vcache: \($0)") })
+        if let dimension, dimension != cache.dimension {
+            throw ValidationError("the cache \(cache.path) holds \(cache.dimension)-dimensional vectors, not \(dimension); rebuild it from a \(dimension)-dimensional file with `w2vcache build --vectors FILE`")
+        }
+        return cache
     }
 
     /// Says that `dataset` was prepared from the same inputs with the same options, so nothing was done.
     static func reportAlreadyPrepared(_ dataset: String) {
         Terminal.message("\(dataset) is already prepared from these inputs with these options; nothing to do")
     }
+}
 
-    /// Opens the cache with the configured LevelDB options.
-    /// - Parameter dimension: when given, the vector dimension the caller needs; another one is an error that says
-    ///   how to get the right cache.
-    func openCache(expectingDimension dimension: Int? = nil) throws -> VectorCache {
-        let configuration = try loadConfiguration()
-        let cache = try VectorCache(path: cachePath(configuration), options: Options(configuration.leveldb))
-        if let dimension, dimension != cache.dimension {
-            throw ValidationError("the cache \(cache.path) holds \(cache.dimension)-dimensional vectors, not \(dimension); rebuild it from a \(dimension)-dimensional file with `w2vcache build --vectors FILE`")
-        }
-        return cache
-    }
+/// `--wait`, for the commands that write a cache.
+struct WriterOptions: ParsableArguments {
+    @Flag(name: .long, help: "If another build or prepare is writing the cache, wait for it instead of failing at once.")
+    var wait = false
 }

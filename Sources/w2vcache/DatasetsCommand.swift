@@ -29,6 +29,6 @@ struct DatasetsCommand: ParsableCommand {
             lines.append("  parameters: " + manifest.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
             lines.append("  arrays: \(arrays)")
         }
-        Terminal.writeStdout(Array((lines.joined(separator: "\n") + "\n").utf8))
+        Terminal.lines(lines)
     }
 }

@@ -46,6 +46,6 @@ struct InfoCommand: ParsableCommand {
         lines.append("datasets:     " + (datasets.isEmpty ? "none prepared" : datasets.joined(separator: "; ")))
         let levels = (0..<7).map { cache.database.fileCount(atLevel: $0) }
         lines.append("table files:  \(levels.reduce(0, +)) (per level: \(levels.map(String.init).joined(separator: " ")))")
-        Terminal.writeStdout(Array((lines.joined(separator: "\n") + "\n").utf8))
+        Terminal.lines(lines)
     }
 }

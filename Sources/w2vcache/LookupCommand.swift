@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NumPyFormat
+import Support
 import VectorCache
 
 /// `w2vcache lookup`: prints the vectors of words.
@@ -57,7 +58,7 @@ struct LookupCommand: ParsableCommand {
                 case .npy:
                     found.append(contentsOf: bytes)
                 case .text:
-                    output += word + " " + VectorCache.floats(from: bytes).map { "\($0)" }.joined(separator: " ") + "\n"
+                    output += Printable.escape(word) + " " + VectorCache.floats(from: bytes).map { "\($0)" }.joined(separator: " ") + "\n"
                 case .json:
                     let oov = (try? cache.isOutOfVocabulary(key)) ?? false
                     output += "{\"word\": \(JSONText.string(word)), \"vector\": ["

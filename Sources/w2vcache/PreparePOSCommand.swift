@@ -21,6 +21,7 @@ struct PreparePOSCommand: ParsableCommand {
     )
 
     @OptionGroup var cache: CacheOptions
+    @OptionGroup var writer: WriterOptions
 
     @Option(name: .long, help: ArgumentHelp("Training file.", valueName: "file"))
     var train: String
@@ -64,20 +65,18 @@ struct PreparePOSCommand: ParsableCommand {
         options.skipBadLines = skipBadLines
 
         if let vectors {
-            var keys = Set<[UInt8]>()
-            for file in [trainFile, testFile] {
-                let rows = try CoNLL2000Reader.read(file, skipBadLines: skipBadLines).rows
-                for key in BookNormalizer.candidateKeys(rows) { keys.insert(Array(key.utf8)) }
-            }
-            var request = try BuildCommand.request(vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
-            request.onlyWords = (keys, "candidate keys of \(trainFile.fingerprint.name), \(testFile.fingerprint.name)")
+            var request = BuildCommand.request(vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
+            request.onlyWords = (
+                try POSDataset.candidateKeys(train: trainFile, test: testFile, skipBadLines: skipBadLines),
+                "candidate keys of \(trainFile.fingerprint.name), \(testFile.fingerprint.name)")
+            request.waitForWriter = writer.wait
             try BuildCommand.execute(request)
         }
 
-        let vectorCache = try cache.openCache(expectingDimension: dim)
+        let vectorCache = try cache.openCacheForWriting(purpose: "w2vcache prepare pos", wait: writer.wait, expectingDimension: dim)
         let report = try POSDataset.prepare(
             train: trainFile, test: testFile, cache: vectorCache, options: options,
-            oov: cache.oovVectors(for: vectorCache, configuration))
+            oov: configuration.oovVectors(dimension: vectorCache.dimension))
         if report.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("pos")
             return

@@ -19,6 +19,7 @@ struct PrepareParserCommand: ParsableCommand {
     )
 
     @OptionGroup var cache: CacheOptions
+    @OptionGroup var writer: WriterOptions
 
     @Option(name: .long, help: ArgumentHelp("Training treebank (.conllu or CoNLL-X).", valueName: "file"))
     var train: String
@@ -39,13 +40,13 @@ struct PrepareParserCommand: ParsableCommand {
         let configuration = try cache.loadConfiguration()
         let trainFile = try TextFile(path: train)
         let testFile = try TextFile(path: test)
-        let vectorCache = try cache.openCache(expectingDimension: dim)
+        let vectorCache = try cache.openCacheForWriting(purpose: "w2vcache prepare parser", wait: writer.wait, expectingDimension: dim)
         var options = ParserOptions()
         options.pos = pos
         options.skipBadLines = skipBadLines
         let report = try ParserDataset.prepare(
             train: trainFile, test: testFile, cache: vectorCache, options: options,
-            oov: cache.oovVectors(for: vectorCache, configuration))
+            oov: configuration.oovVectors(dimension: vectorCache.dimension))
         if report.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("parser")
             return

@@ -19,6 +19,7 @@ struct PrepareSentimentCommand: ParsableCommand {
     )
 
     @OptionGroup var cache: CacheOptions
+    @OptionGroup var writer: WriterOptions
 
     @Option(name: .long, help: ArgumentHelp("Training reviews: a directory or a TSV file.", valueName: "path"))
     var train: String
@@ -40,18 +41,18 @@ struct PrepareSentimentCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try cache.loadConfiguration()
-        var options = SentimentOptions()
-        options.maxVocabulary = maxVocab ?? configuration.datasets.sentimentMaxVocabulary
-        options.maxLength = maxLength ?? configuration.datasets.sentimentMaxLength
+        var options = configuration.sentiment
+        options.maxVocabulary = maxVocab ?? options.maxVocabulary
+        options.maxLength = maxLength ?? options.maxLength
         options.decoding = encodingErrors
         options.skipBadLines = skipBadLines
         guard options.maxVocabulary > 2, options.maxLength > 0 else {
             throw ValidationError("--max-vocab must exceed 2 and --max-length must be positive")
         }
-        let vectorCache = try cache.openCache()
+        let vectorCache = try cache.openCacheForWriting(purpose: "w2vcache prepare sentiment", wait: writer.wait)
         let (manifest, alreadyPrepared) = try SentimentDataset.prepare(
             train: train, test: test, cache: vectorCache, options: options,
-            oov: cache.oovVectors(for: vectorCache, configuration))
+            oov: configuration.oovVectors(dimension: vectorCache.dimension))
         if alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("sentiment")
             return

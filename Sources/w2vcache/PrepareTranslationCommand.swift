@@ -18,6 +18,7 @@ struct PrepareTranslationCommand: ParsableCommand {
     )
 
     @OptionGroup var cache: CacheOptions
+    @OptionGroup var writer: WriterOptions
 
     @Option(name: .long, help: ArgumentHelp("English training file (line-aligned with --target).", valueName: "file"))
     var source: String?
@@ -63,18 +64,17 @@ struct PrepareTranslationCommand: ParsableCommand {
             throw ValidationError("give --source and --target, or --tsv")
         }
         if (validSource == nil) != (validTarget == nil) { throw ValidationError("give both --valid-source and --valid-target") }
-        if let buckets, TranslationOptions.parseBuckets(buckets) == nil {
+        if let buckets, LengthBucket.parseList(buckets) == nil {
             throw ValidationError("--buckets: expected pairs \"S,T\" separated by spaces, with S > 0 and T > 2")
         }
     }
 
     func run() throws {
         let configuration = try cache.loadConfiguration()
-        var options = TranslationOptions()
-        options.buckets = buckets.flatMap(TranslationOptions.parseBuckets)
-            ?? configuration.datasets.translationBuckets.map { ($0[0], $0[1]) }
-        options.minFrequency = minFreq ?? configuration.datasets.translationMinFrequency
-        options.maxVocabulary = maxVocab ?? configuration.datasets.translationMaxVocabulary
+        var options = configuration.translation
+        options.buckets = buckets.flatMap(LengthBucket.parseList) ?? options.buckets
+        options.minFrequency = minFreq ?? options.minFrequency
+        options.maxVocabulary = maxVocab ?? options.maxVocabulary
         options.pretokenized = pretokenized
         options.lowercase = !keepCase
         options.decoding = encodingErrors
@@ -82,7 +82,7 @@ struct PrepareTranslationCommand: ParsableCommand {
         let train: ParallelInput = tsv.map { .tsv($0) } ?? .aligned(source: source!, target: target!)
         let valid: ParallelInput? = validTSV.map { .tsv($0) }
             ?? validSource.map { .aligned(source: $0, target: validTarget!) }
-        let vectorCache = try cache.openCache()
+        let vectorCache = try cache.openCacheForWriting(purpose: "w2vcache prepare translation", wait: writer.wait)
         let result = try TranslationDataset.prepare(train: train, valid: valid, cache: vectorCache, options: options)
         if result.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("translation")

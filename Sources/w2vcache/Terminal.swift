@@ -4,15 +4,30 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Support
 import Synchronization
 
 /// Writing to the terminal: messages on stderr, binary output on stdout, and progress lines.
+///
+/// Messages and text output carry words, paths and lines from untrusted files: ``message(_:)`` and ``line(_:)``
+/// escape their control characters (``Printable``), so nothing printed can forge a line or drive the terminal.
 enum Terminal {
     /// Whether stderr is a terminal (progress is shown only then).
     static let stderrIsTerminal = isatty(STDERR_FILENO) == 1
 
+    /// One line on stderr, control characters escaped.
     static func message(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        FileHandle.standardError.write(Data((Printable.escape(text) + "\n").utf8))
+    }
+
+    /// Lines of text on stdout, each with its control characters escaped.
+    static func lines(_ lines: [String]) {
+        var text = ""
+        for line in lines {
+            text += Printable.escape(line)
+            text += "\n"
+        }
+        writeStdout(Array(text.utf8))
     }
 
     /// Writes bytes to stdout, unbuffered by Swift's `print`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Preprocessing
+import Support
 
 /// `w2vcache tokenize`: shows what a tokenizer does to text.
 struct TokenizeCommand: ParsableCommand {
@@ -31,8 +32,8 @@ struct TokenizeCommand: ParsableCommand {
             data = FileHandle.standardInput.readDataToEndOfFile()
         }
         var output = ""
-        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast(data.last == 0x0A ? 1 : 0) {
-            let text = String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
+        for line in Lines(data) {
+            let text = String(decoding: line.bytes, as: UTF8.self)
             let tokens: [String]
             switch tokenizer {
             case .basicEnglish: tokens = BasicEnglishTokenizer.tokenize(text)
@@ -40,7 +41,7 @@ struct TokenizeCommand: ParsableCommand {
             case .french: tokens = TranslationTokenizer(language: .french).tokenize(text)
             case .book: tokens = BasicEnglishTokenizer.splitOnWhitespace(text).map(BookNormalizer.normalize)
             }
-            output += tokens.joined(separator: " ") + "\n"
+            output += tokens.map { Printable.escape($0) }.joined(separator: " ") + "\n"
         }
         Terminal.writeStdout(Array(output.utf8))
     }

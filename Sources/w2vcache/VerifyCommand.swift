@@ -13,7 +13,7 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let cache = try cache.openCache()
-        let report = cache.verify { entries in Terminal.progress("verified \(Human.count(Double(entries))) entries") }
+        let report = try cache.verify { entries in Terminal.progress("verified \(Human.count(Double(entries))) entries") }
         Terminal.endProgress()
         if report.isHealthy {
             Terminal.writeStdout(Array("ok: \(report.wordsChecked) words (\(report.oovMarkers) out-of-vocabulary), \(report.metadataKeys) metadata entries, all checks passed\n".utf8))

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Support
 import VectorCache
 
 /// The `w2vcache` command: a word2vec embedding cache on LevelDB.
@@ -18,4 +20,27 @@ struct W2VCache: AsyncParsableCommand {
             DatasetsCommand.self, BatchesCommand.self, ServeCommand.self, TokenizeCommand.self, SampleCommand.self,
         ]
     )
+
+    /// Parses and runs a command. What argument-parser prints on failure (usage errors, and `Error: ` with the
+    /// error's description) is printed with each line's control characters escaped: file contents and file names
+    /// reach error messages.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                let escaped = message.split(separator: "\n", omittingEmptySubsequences: false).map { Printable.escape($0) }
+                    .joined(separator: "\n") + "\n"
+                (code == .success ? FileHandle.standardOutput : FileHandle.standardError).write(Data(escaped.utf8))
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

@@ -30,3 +30,8 @@ let testOOV = OOVVectors(dimension: 6, seed: 1, range: 0.25)
 func values<T: BitwiseCopyable>(_ array: BatchArray, as type: T.Type) -> [T] {
     array.bytes.withUnsafeBytes { raw in (0..<(raw.count / MemoryLayout<T>.size)).map { raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self) } }
 }
+
+/// Opens a cache to prepare datasets into it (holding its writer lock).
+func writableCache(_ path: String) throws -> VectorCache {
+    try VectorCache.openForWriting(path: path, purpose: "a test")
+}

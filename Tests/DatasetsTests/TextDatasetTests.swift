@@ -8,7 +8,7 @@ import VectorCache
 @Suite struct SentimentDatasetTests {
     @Test func vocabularyPaddingTruncationAndUnknowns() throws {
         let directory = TemporaryDirectory()
-        let cache = try VectorCache(path: try buildCache(directory, words: ["good", "film"]))
+        let cache = try writableCache(try buildCache(directory, words: ["good", "film"]))
         try "pos\tgood good film\nneg\tbad film , bad bad\n".write(toFile: directory.file("train.tsv"), atomically: true, encoding: .utf8)
         try "pos\tgood unseen\n".write(toFile: directory.file("test.tsv"), atomically: true, encoding: .utf8)
         var options = SentimentOptions()
@@ -34,7 +34,7 @@ import VectorCache
 }
 
 @Suite struct TranslationDatasetTests {
-    let buckets = [(source: 5, target: 10), (source: 10, target: 15)]
+    let buckets = [LengthBucket(source: 5, target: 10), LengthBucket(source: 10, target: 15)]
 
     @Test func bucketsTakeTheFirstFitOrTheLastCut() {
         #expect(TranslationDataset.bucket(sourceLength: 4, targetLength: 8, buckets: buckets) == (0, false))
@@ -44,17 +44,17 @@ import VectorCache
     }
 
     @Test func sourceIsPaddedThenReversedAndTargetFramed() {
-        let (source, target) = TranslationDataset.rows(source: [10, 11, 12], target: [20, 21], bucket: (5, 10))
+        let (source, target) = TranslationDataset.rows(source: [10, 11, 12], target: [20, 21], bucket: LengthBucket(source: 5, target: 10))
         #expect(source == [1, 1, 12, 11, 10])
         #expect(target == [2, 20, 21, 3, 1, 1, 1, 1, 1, 1])
-        let (cutSource, cutTarget) = TranslationDataset.rows(source: Array(10..<20), target: Array(20..<40), bucket: (5, 10))
+        let (cutSource, cutTarget) = TranslationDataset.rows(source: Array(10..<20), target: Array(20..<40), bucket: LengthBucket(source: 5, target: 10))
         #expect(cutSource == [14, 13, 12, 11, 10])
         #expect(cutTarget == [2] + Array(20..<28) + [3])
     }
 
     @Test func anEpochUsesEveryPairOnceOneBucketPerBatch() throws {
         let directory = TemporaryDirectory()
-        let cache = try VectorCache(path: try buildCache(directory, words: ["a"]))
+        let cache = try writableCache(try buildCache(directory, words: ["a"]))
         var lines = ""
         for index in 0..<40 {
             let length = index % 3 == 0 ? 12 : (index % 3 == 1 ? 6 : 2)

@@ -62,33 +62,47 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
         let directory = TemporaryDirectory()
         let database = try openNew(directory)
         for key in ["pear", "apple", "\u{0}meta", "Zebra", "banana"] { try database.put(bytes(key), bytes(key.uppercased())) }
-        let iterator = database.makeIterator()
+        let iterator = try database.makeIterator()
         var keys: [String] = []
         iterator.seekToFirst()
         while iterator.isValid {
-            keys.append(String(decoding: iterator.key, as: UTF8.self))
+            keys.append(String(decoding: try iterator.key(), as: UTF8.self))
             iterator.next()
         }
         try iterator.checkError()
         #expect(keys == ["\u{0}meta", "Zebra", "apple", "banana", "pear"])
         iterator.seek(to: bytes("b"))
-        #expect(iterator.isValid && iterator.key == bytes("banana") && iterator.value == bytes("BANANA"))
+        #expect(iterator.isValid)
+        #expect(try iterator.key() == bytes("banana") && iterator.value() == bytes("BANANA"))
         iterator.seekToLast()
-        #expect(iterator.key == bytes("pear"))
+        #expect(try iterator.key() == bytes("pear"))
         iterator.previous()
-        #expect(iterator.key == bytes("banana"))
+        #expect(try iterator.key() == bytes("banana"))
+    }
+
+    @Test func anIteratorOffTheEndHandsOutNothing() throws {
+        let directory = TemporaryDirectory()
+        let database = try openNew(directory)
+        try database.put(bytes("only"), [1])
+        let iterator = try database.makeIterator()
+        iterator.seek(to: bytes("z"))
+        #expect(!iterator.isValid)
+        #expect(throws: LevelDBError.self) { try iterator.key() }
+        #expect(throws: LevelDBError.self) { try iterator.withValue { $0.count } }
+        iterator.next()  // a no-op off the end, not a crash
+        #expect(!iterator.isValid)
     }
 
     @Test func snapshotDoesNotSeeLaterWrites() throws {
         let directory = TemporaryDirectory()
         let database = try openNew(directory)
         try database.put(bytes("a"), [1])
-        let snapshot = database.makeSnapshot()
+        let snapshot = try database.makeSnapshot()
         try database.put(bytes("a"), [2])
         try database.put(bytes("b"), [3])
-        let iterator = database.makeIterator(snapshot: snapshot)
+        let iterator = try database.makeIterator(snapshot: snapshot)
         iterator.seekToFirst()
-        #expect(iterator.key == bytes("a") && iterator.value == [1])
+        #expect(try iterator.key() == bytes("a") && iterator.value() == [1])
         iterator.next()
         #expect(!iterator.isValid)
         #expect(try database.get(bytes("a")) == [2])
@@ -98,33 +112,97 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
         let directory = TemporaryDirectory()
         var database: Database? = try openNew(directory)
         try database!.put(bytes("k"), [7])
-        let iterator = database!.makeIterator()
+        let iterator = try database!.makeIterator()
         database = nil  // the iterator still holds it: closing now would crash LevelDB
         iterator.seekToFirst()
-        #expect(iterator.value == [7])
+        #expect(try iterator.value() == [7])
+    }
+
+    @Test func closeReleasesTheLockAtOnceAndIsIdempotent() throws {
+        let directory = TemporaryDirectory()
+        let database = try openNew(directory)
+        try database.put(bytes("k"), [7], sync: true)
+        let holder = database  // another reference: releasing one would not close it
+        try database.close()
+        try database.close()
+        #expect(holder.isClosed)
+        // The LOCK is free now, although `database` and `holder` still exist.
+        let reopened = try Database(path: directory.path + "/db")
+        #expect(try reopened.get(bytes("k")) == [7])
+        #expect { try holder.get(bytes("k")) } throws: { ($0 as? LevelDBError)?.kind == .closed }
+        #expect { try holder.makeIterator() } throws: { ($0 as? LevelDBError)?.kind == .closed }
+    }
+
+    @Test func closeRefusesWhileIteratorsOrSnapshotsAreOpen() throws {
+        let directory = TemporaryDirectory()
+        let database = try openNew(directory)
+        do {
+            let iterator = try database.makeIterator()
+            #expect(throws: LevelDBError.self) { try database.close() }
+            iterator.seekToFirst()
+            let snapshot = try database.makeSnapshot()
+            _ = snapshot
+        }
+        try database.close()
+        #expect(database.isClosed)
+    }
+
+    @Test func aFlippedByteInATableIsAnErrorNotAWrongValue() throws {
+        let directory = TemporaryDirectory()
+        var options = Options()
+        options.createIfMissing = true
+        options.compression = false
+        let value = [UInt8](repeating: 0x41, count: 1000)
+        do {
+            let database = try Database(path: directory.path + "/db", options: options)
+            for index in 0..<50 { try database.put(bytes(String(format: "key%03d", index)), value) }
+            try database.compactRange()
+            try database.close()
+        }
+        let table = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/db").first { $0.hasSuffix(".ldb") })
+        let url = URL(fileURLWithPath: directory.path + "/db/" + table)
+        var data = try Data(contentsOf: url)
+        // Flip one byte inside the value of some key (a run of 'A's far from block boundaries).
+        let run = try #require(data.firstRange(of: Data(repeating: 0x41, count: 1000)))
+        data[run.lowerBound + 500] ^= 0x01
+        try data.write(to: url)
+
+        var unchecked = Options()
+        unchecked.verifyChecksums = false
+        let blind = try Database(path: directory.path + "/db", options: unchecked)
+        let values = try (0..<50).map { try blind.get(bytes(String(format: "key%03d", $0))) }
+        #expect(values.contains { $0 != nil && $0 != value }, "without checksums the damage reads as a wrong value")
+        try blind.close()
+
+        let checked = try Database(path: directory.path + "/db")
+        #expect(checked.verifiesChecksums)
+        var corruptions = 0
+        for index in 0..<50 {
+            do {
+                let read = try checked.get(bytes(String(format: "key%03d", index)))
+                #expect(read == value, "a value read with checksums on is the one written")
+            } catch let error as LevelDBError {
+                #expect(error.kind == .corruption)
+                corruptions += 1
+            }
+        }
+        #expect(corruptions > 0)
     }
 
     @Test func secondOpenIsInUse() throws {
         let directory = TemporaryDirectory()
         let first = try openNew(directory)
         #expect(throws: LevelDBError.self) { try Database(path: first.path) }
-        do {
-            _ = try Database(path: first.path)
-        } catch let error as LevelDBError {
-            #expect(error.kind == .inUse)
-            #expect(error.message.contains("LOCK"))
-        }
+        let error = #expect(throws: LevelDBError.self) { try Database(path: first.path) }
+        #expect(error?.kind == .inUse)
+        #expect(error?.message.contains("LOCK") == true)
     }
 
     @Test func openingAMissingDatabaseKeepsLevelDBsMessage() throws {
         let directory = TemporaryDirectory()
-        do {
-            _ = try Database(path: directory.path + "/nothing-here")
-            Issue.record("opening a missing database should fail")
-        } catch let error as LevelDBError {
-            #expect(error.kind == .invalidArgument)
-            #expect(error.message.contains("does not exist"))
-        }
+        let error = #expect(throws: LevelDBError.self) { try Database(path: directory.path + "/nothing-here") }
+        #expect(error?.kind == .invalidArgument)
+        #expect(error?.message.contains("does not exist") == true)
     }
 
     @Test func errorKindsComeFromStatusPrefixes() {
@@ -146,20 +224,10 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
         options.maxFileSize = 4 << 20
         let database = try Database(path: directory.path + "/db", options: options)
         for index in 0..<2000 { try database.put(bytes(String(format: "key%05d", index)), [UInt8](repeating: 1, count: 1000)) }
-        database.compactRange()
+        try database.compactRange()
         #expect(database.fileCount(atLevel: 0) == 0)
         #expect(database.property("leveldb.stats") != nil)
         #expect(database.property("leveldb.no-such-property") == nil)
         #expect(try database.get(bytes("key01999"))?.count == 1000)
-    }
-
-    @Test func destroyRemovesTheDatabase() throws {
-        let directory = TemporaryDirectory()
-        do {
-            let database = try openNew(directory)
-            try database.put(bytes("a"), [1])
-        }
-        try Database.destroy(path: directory.path + "/db")
-        #expect(!FileManager.default.fileExists(atPath: directory.path + "/db/CURRENT"))
     }
 }

@@ -2,8 +2,9 @@ import NumPyFormat
 import Testing
 
 @Suite struct NPYTests {
-    @Test(arguments: [[300], [2, 300], [7], [1000, 3], [0, 5]])
-    func headerIsAlignedAndDescribesTheShape(shape: [Int]) {
+    /// Shapes and how NumPy writes them in a header (a 1-tuple keeps its comma), stated independently.
+    @Test(arguments: [([300], "(300,)"), ([2, 300], "(2, 300)"), ([7], "(7,)"), ([1000, 3], "(1000, 3)"), ([0, 5], "(0, 5)"), ([], "()")])
+    func headerIsAlignedAndDescribesTheShape(shape: [Int], expectedShape: String) {
         let header = NPY.header(type: .float32, shape: shape)
         #expect(header.count % 64 == 0)
         #expect(Array(header.prefix(8)) == [0x93] + Array("NUMPY".utf8) + [1, 0])
@@ -11,7 +12,6 @@ import Testing
         #expect(length + 10 == header.count)
         let text = String(decoding: header[10...], as: UTF8.self)
         #expect(text.hasSuffix("\n"))
-        let expectedShape = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         #expect(text.contains("'shape': \(expectedShape)"))
         #expect(text.contains("'descr': '<f4'"))
         #expect(text.contains("'fortran_order': False"))

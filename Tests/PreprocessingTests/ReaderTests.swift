@@ -32,22 +32,15 @@ private func textFile(_ directory: TemporaryDirectory, _ name: String, _ text: S
         let directory = TemporaryDirectory()
         try Data("ok NN\n".utf8 + [0x63, 0x97, 0x20, 0x4E, 0x4E, 0x0A]).write(to: URL(fileURLWithPath: directory.file("x.txt")))
         let file = try TextFile(path: directory.file("x.txt"))
-        do {
-            _ = try CoNLL2000Reader.read(file)
-            Issue.record("invalid UTF-8 should fail")
-        } catch let error as DataError {
-            #expect(error.line == 2 && error.description.contains("not valid UTF-8"))
-        }
+        let error = #expect(throws: DataError.self) { try CoNLL2000Reader.read(file) }
+        #expect(error?.line == 2 && error?.description.contains("not valid UTF-8") == true)
     }
 
     @Test func missingFilesAndDirectories() throws {
         let directory = TemporaryDirectory()
         #expect(throws: DataError.self) { try TextFile(path: directory.file("none.txt")) }
-        do {
-            _ = try TextFile(path: directory.path)
-        } catch let error as DataError {
-            #expect(error.message.contains("is a directory"))
-        }
+        let error = #expect(throws: DataError.self) { try TextFile(path: directory.path) }
+        #expect(error?.message.contains("is a directory") == true)
     }
 
     @Test(.enabled(if: SharedData.isAvailable, "../shared/data is absent: CoNLL-2000 not checked"))
@@ -100,26 +93,14 @@ private func textFile(_ directory: TemporaryDirectory, _ name: String, _ text: S
     @Test func wrongFieldCountHeadOutsideAndCycleAreErrors() throws {
         let directory = TemporaryDirectory()
         let fields = try textFile(directory, "a.conllu", "1\tI\tI\tPRON\tPRP\t_\t0\troot\t_\n")
-        do {
-            _ = try CoNLLUReader.read(fields)
-            Issue.record("9 fields should fail")
-        } catch let error as DataError {
-            #expect(error.line == 1 && error.message.contains("9 tab-separated fields; expected 10"))
-        }
+        let error = #expect(throws: DataError.self) { try CoNLLUReader.read(fields) }
+        #expect(error?.line == 1 && error?.message.contains("9 tab-separated fields; expected 10") == true)
         let outside = try textFile(directory, "b.conllu", "1\tI\tI\tPRON\tPRP\t_\t7\tnsubj\t_\t_\n")
-        do {
-            _ = try CoNLLUReader.read(outside)
-            Issue.record("a head outside the sentence should fail")
-        } catch let error as DataError {
-            #expect(error.line == 1 && error.message.contains("head 7, outside the sentence"))
-        }
+        let outsideError = #expect(throws: DataError.self) { try CoNLLUReader.read(outside) }
+        #expect(outsideError?.line == 1 && outsideError?.message.contains("head 7, outside the sentence") == true)
         let cycle = try textFile(directory, "c.conllu", "# x\n1\ta\ta\tX\tX\t_\t2\tdep\t_\t_\n2\tb\tb\tX\tX\t_\t1\tdep\t_\t_\n")
-        do {
-            _ = try CoNLLUReader.read(cycle)
-            Issue.record("a cycle should fail")
-        } catch let error as DataError {
-            #expect(error.line == 2 && error.message.contains("cycle"))
-        }
+        let cycleError = #expect(throws: DataError.self) { try CoNLLUReader.read(cycle) }
+        #expect(cycleError?.line == 2 && cycleError?.message.contains("cycle") == true)
         let skipped = try CoNLLUReader.read(cycle, skipBadLines: true)
         #expect(skipped.sentences.isEmpty && skipped.skippedSentences == 1 && skipped.skippedLines == 1)
     }

@@ -1,37 +1,78 @@
-import Settings
+import Datasets
 import Foundation
+import LevelDB
+import Server
+import Settings
 import Testing
+import VectorCache
+import Word2Vec
+import Yams
 
 @Suite struct SettingsTests {
     static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let shippedPath = repository + "/Config/w2vcache.yml"
 
     @Test func theShippedFileHoldsTheBuiltInDefaults() throws {
-        let shipped = try Configuration.load(path: Self.repository + "/Config/w2vcache.yml")
+        let shipped = try Configuration.load(path: Self.shippedPath)
         #expect(shipped == Configuration())
     }
 
+    /// Every key is written in the shipped file, so that it documents every default rather than leaning on them.
+    @Test func theShippedFileListsEveryKey() throws {
+        let text = try String(contentsOfFile: Self.shippedPath, encoding: .utf8)
+        func keys(_ node: Node, _ path: String) -> [String] {
+            guard let mapping = node.mapping else { return [path] }
+            return mapping.flatMap { key, value in keys(value, path.isEmpty ? key.string! : path + "." + key.string!) }
+        }
+        let found = keys(try #require(try Yams.compose(yaml: text)), "")
+        #expect(found == Configuration.keys)
+    }
+
+    /// The defaults are the libraries' own: spot checks against values stated independently here.
+    @Test func theDefaultsAreTheLibrariesOwn() {
+        let defaults = Configuration()
+        #expect(defaults.cachePath == "word2vecdb")
+        #expect(defaults.store.writeBufferSize == 16 << 20 && defaults.store.blockSize == 64 << 10)
+        #expect(defaults.store == Options.cacheDefaults)
+        #expect(defaults.build == BuildSettings() && defaults.build.format == nil && defaults.build.nonFinite == .fail)
+        #expect(defaults.server == ServerSettings() && defaults.server.shutdownTimeout == .seconds(10))
+        #expect(defaults.sentiment == SentimentOptions() && defaults.translation == TranslationOptions())
+        #expect(defaults.oovSeed == 1 && defaults.oovRange == 0.25)
+    }
+
     @Test func aPartialFileOverridesOnlyItsKeys() throws {
-        let configuration = try Configuration.parse("leveldb:\n  bloom_bits_per_key: 0\noov:\n  seed: 7\n", file: "x.yml")
-        #expect(configuration.leveldb.bloomBitsPerKey == 0)
-        #expect(configuration.oov.seed == 7)
-        #expect(configuration.leveldb.writeBufferMB == Configuration().leveldb.writeBufferMB)
-        #expect(configuration.cache.path == "word2vecdb")
+        let configuration = try Configuration.parse("leveldb:\n  bloom_bits_per_key: 0\noov:\n  seed: 7\nbuild:\n  format: glove\n", file: "x.yml")
+        #expect(configuration.store.bloomBitsPerKey == 0)
+        #expect(configuration.oovSeed == 7)
+        #expect(configuration.build.format == .glove)
+        #expect(configuration.store.writeBufferSize == Configuration().store.writeBufferSize)
+        #expect(configuration.cachePath == "word2vecdb")
     }
 
     @Test func anEmptyFileMeansDefaults() throws {
         #expect(try Configuration.parse("# nothing\n", file: "x.yml") == Configuration())
     }
 
-    @Test func aWrongTypeNamesTheFileAndKey() {
-        do {
-            _ = try Configuration.parse("leveldb:\n  max_file_mb: lots\n", file: "bad.yml")
-            Issue.record("a string for an integer should fail")
-        } catch let error as ConfigurationError {
-            #expect(error.description.hasPrefix("bad.yml: "))
-            #expect(error.description.contains("leveldb.max_file_mb"))
-        } catch {
-            Issue.record("unexpected \(error)")
+    @Test(arguments: [
+        ("leveldb:\n  max_file_mb: lots\n", "line 2: leveldb.max_file_mb: expected a whole number"),
+        ("build:\n  format: bianry\n", "line 2: build.format: expected one of auto, binary, text, glove (found \"bianry\")"),
+        ("build:\n  non_finite: ignore\n", "build.non_finite: expected one of fail, skip, keep"),
+        ("leveldb:\n  compresion: true\n", "line 2: unknown key \"leveldb.compresion\"; keys of leveldb are"),
+        ("serve:\n  port: 1\n", "line 1: unknown key \"serve\"; top-level sections are cache, leveldb, build, oov, datasets, server"),
+        ("datasets:\n  translation:\n    buckets: [[5]]\n", "datasets.translation.buckets: expected a list of [source, target] length pairs"),
+        ("datasets:\n  translation:\n    buckets: []\n", "datasets.translation.buckets: expected a list"),
+        ("datasets:\n  sentiment: 5\n", "datasets.sentiment: expected a mapping"),
+        ("server:\n  port: 70000\n", "server.port: expected a whole number from 0 to 65535"),
+        ("oov:\n  range: -1\n", "oov.range: expected a number"),
+        ("leveldb: [1, 2\n", "not valid YAML"),
+    ])
+    func aBadFileNamesTheFileLineKeyAndWhatIsExpected(text: String, expected: String) {
+        #expect {
+            _ = try Configuration.parse(text, file: "bad.yml")
+        } throws: { error in
+            let description = "\(error)"
+            return error is ConfigurationError && description.hasPrefix("bad.yml: ") && description.contains(expected)
         }
     }
 

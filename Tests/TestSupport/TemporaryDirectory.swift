@@ -35,3 +35,23 @@ public enum SharedData {
     /// Any file under `../shared/data`.
     public static func path(_ relative: String) -> String { directory + "/" + relative }
 }
+
+/// Damages a LevelDB directory the way a bad disk does: flips one bit of the first table file (`.ldb`) holding
+/// `pattern`, `offset` bytes into it. Returns whether a table held the pattern.
+@discardableResult
+public func flipBit(inTablesOf directory: String, holding pattern: [UInt8], at offset: Int) throws -> Bool {
+    for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() where name.hasSuffix(".ldb") {
+        let url = URL(fileURLWithPath: directory + "/" + name)
+        var data = try Data(contentsOf: url)
+        guard let range = data.firstRange(of: Data(pattern)) else { continue }
+        data[range.lowerBound + offset] ^= 0x10
+        try data.write(to: url)
+        return true
+    }
+    return false
+}
+
+/// The little-endian bytes of float32 values, as vectors files and the cache hold them.
+public func floatBytes(_ values: [Float]) -> [UInt8] {
+    values.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
+}

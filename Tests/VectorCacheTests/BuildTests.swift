@@ -30,7 +30,7 @@ import Word2Vec
         let source = try writeVectors(shuffledVectors(count: 7000, dimension: 500), to: directory.file("v.bin"))
         let summary = try build(source, into: directory.file("cache")) { request in
             request.storeOptions.writeBufferSize = 1 << 20
-            request.sortMemory = 4 << 20  // and several sorted runs through the spill file
+            request.settings.sortMemory = 4 << 20  // and several sorted runs through the spill file
         }
         #expect(summary.spilledRuns > 1)
         #expect(summary.filesPerLevel[0] == 0)
@@ -44,8 +44,8 @@ import Word2Vec
         var vectors = shuffledVectors(count: 2000, dimension: 30)
         vectors.insert(("word17", [Float](repeating: -1, count: 30)), at: 1500)  // a duplicate across runs
         let source = try writeVectors(vectors, to: directory.file("v.bin"))
-        let small = try build(source, into: directory.file("small")) { $0.sortMemory = 256 << 10 }
-        let large = try build(source, into: directory.file("large")) { $0.sortMemory = 64 << 20 }
+        let small = try build(source, into: directory.file("small")) { $0.settings.sortMemory = 256 << 10 }
+        let large = try build(source, into: directory.file("large")) { $0.settings.sortMemory = 64 << 20 }
         #expect(small.spilledRuns >= 2 && large.spilledRuns == 0)
         let a = try wordEntries(directory.file("small"))
         let b = try wordEntries(directory.file("large"))
@@ -129,7 +129,7 @@ import Word2Vec
         let source = try writeVectors(shuffledVectors(count: 20000, dimension: 20), to: directory.file("big.bin"))
         var polls = 0
         var request = BuildRequest(vectorsPath: source, cachePath: directory.file("cache"))
-        request.sortMemory = 512 << 10  // so that the spill file exists when the interruption comes
+        request.settings.sortMemory = 512 << 10  // so that the spill file exists when the interruption comes
         do {
             _ = try CacheBuilder(request).run(isCancelled: {
                 polls += 1
@@ -147,13 +147,23 @@ import Word2Vec
     @Test func whatAKilledBuildLeftIsRemovedByTheNextBuild() throws {
         let directory = TemporaryDirectory()
         _ = try makePreviousCache(directory)
-        // A dead build's leftovers: pid 2^22+1 is above Linux's pid limit, so no process has it.
+        // A dead build's leftovers, with the marks builds leave: pid 2^22+1 is above Linux's pid limit, so no process
+        // has it.
         let stale = directory.file(".cache.building-4194305")
         try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
-        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: directory.file(".cache.spill-4194305")))
+        try Data("4194305\n".utf8).write(to: URL(fileURLWithPath: stale + "/W2VCACHE-BUILDING"))
+        try Data().write(to: URL(fileURLWithPath: stale + "/000003.log"))
+        try Data("W2VCACHE-SPILL1\n".utf8 + [1, 2, 3]).write(to: URL(fileURLWithPath: directory.file(".cache.spill-4194305")))
+        // Look-alikes that a build did not make: kept.
+        let foreignDirectory = directory.file(".cache.building-4194306")
+        try FileManager.default.createDirectory(atPath: foreignDirectory, withIntermediateDirectories: true)
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: foreignDirectory + "/notes.txt"))
+        try Data("not a spill file".utf8).write(to: URL(fileURLWithPath: directory.file(".cache.spill-4194307")))
+        try Data("x".utf8).write(to: URL(fileURLWithPath: directory.file(".cache.spill-notapid")))
         let source = try writeVectors(shuffledVectors(count: 5, dimension: 5), to: directory.file("new.bin"))
         try build(source, into: directory.file("cache"))
-        #expect(directory.contents == ["cache", "new.bin", "old.bin"])
+        #expect(directory.contents == [".cache.building-4194306", ".cache.spill-4194307", ".cache.spill-notapid", "cache", "new.bin", "old.bin"])
+        #expect(FileManager.default.fileExists(atPath: foreignDirectory + "/notes.txt"))
     }
 
     @Test func aCacheInUseIsNotReplaced() throws {
@@ -162,13 +172,9 @@ import Word2Vec
         let source = try writeVectors(shuffledVectors(count: 5, dimension: 5), to: directory.file("new.bin"))
         do {
             let open = try VectorCache(path: directory.file("cache"))
-            do {
-                try build(source, into: directory.file("cache"))
-                Issue.record("building over an open cache should fail")
-            } catch let error as CacheError {
-                #expect(error.kind == .inUse)
-                #expect(error.message.contains("in use"))
-            }
+            let error = #expect(throws: CacheError.self) { try build(source, into: directory.file("cache")) }
+            #expect(error?.kind == .inUse)
+            #expect(error?.message.contains("in use") == true)
             #expect(try open.contains(before[0].0))
         }
         #expect(try wordEntries(directory.file("cache")).map(\.1) == before.map(\.1))
@@ -190,37 +196,24 @@ import Word2Vec
         let source = try writeVectors(shuffledVectors(count: 5, dimension: 5), to: directory.file("v.bin"))
         try build(source, into: directory.file("cache"))
         let first = try VectorCache(path: directory.file("cache"))
-        do {
-            _ = try VectorCache(path: directory.file("cache"))
-            Issue.record("a second open should fail")
-        } catch let error as CacheError {
-            #expect(error.kind == .inUse)
-            #expect(error.message.contains("in use by another process"))
-            #expect(!error.message.contains("LOCK"))
-        }
+        let error = #expect(throws: CacheError.self) { try VectorCache(path: directory.file("cache")) }
+        #expect(error?.kind == .inUse)
+        #expect(error?.message.contains("in use by another process") == true)
+        #expect(error?.message.contains("LOCK") == false)
         _ = first
     }
 
     @Test func missingAndForeignDirectoriesSayWhatToDo() throws {
         let directory = TemporaryDirectory()
-        do {
-            _ = try VectorCache(path: directory.file("none"))
-        } catch let error as CacheError {
-            #expect(error.kind == .missing && error.message.contains("w2vcache build"))
-        }
-        do {
-            _ = try VectorCache(path: directory.path)
-        } catch let error as CacheError {
-            #expect(error.kind == .notACache)
-        }
+        let missing = #expect(throws: CacheError.self) { try VectorCache(path: directory.file("none")) }
+        #expect(missing?.kind == .missing && missing?.message.contains("w2vcache build") == true)
+        let folder = #expect(throws: CacheError.self) { try VectorCache(path: directory.path) }
+        #expect(folder?.kind == .notACache)
         var options = Options()
         options.createIfMissing = true
         _ = try Database(path: directory.file("plain"), options: options)
-        do {
-            _ = try VectorCache(path: directory.file("plain"))
-        } catch let error as CacheError {
-            #expect(error.kind == .notACache && error.message.contains("no w2vcache manifest"))
-        }
+        let plain = #expect(throws: CacheError.self) { try VectorCache(path: directory.file("plain")) }
+        #expect(plain?.kind == .notACache && plain?.message.contains("no w2vcache manifest") == true)
     }
 
     @Test func aHealthyCacheVerifies() throws {

@@ -2,6 +2,7 @@ import Foundation
 import LevelDB
 import TestSupport
 import VectorCache
+import Support
 import Word2Vec
 
 /// Writes `vectors` as a gensim-style binary file and returns its path.
@@ -34,12 +35,14 @@ func build(
 /// Every word key and value of a cache, in key order, read straight from LevelDB.
 func wordEntries(_ cachePath: String) throws -> [([UInt8], [UInt8])] {
     let database = try Database(path: cachePath)
-    let iterator = database.makeIterator()
+    let iterator = try database.makeIterator()
     var entries: [([UInt8], [UInt8])] = []
     iterator.seekToFirst()
     while iterator.isValid {
-        if iterator.key.first != 0 { entries.append((iterator.key, iterator.value)) }
+        let key = try iterator.key()
+        if key.first != 0 { entries.append((key, try iterator.value())) }
         iterator.next()
     }
+    try iterator.checkError()
     return entries
 }

@@ -47,8 +47,3 @@ func readAll(
     }
     return (records, statistics, reader.header)
 }
-
-/// The little-endian bytes of float32 values.
-func floatBytes(_ values: [Float]) -> [UInt8] {
-    values.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
-}

@@ -221,7 +221,7 @@ import Testing
         #expect(skipped.records.map(\.0) == [Array("ok".utf8)] && skipped.statistics.invalidUTF8Skipped == 1)
         let error = readError(path, invalidUTF8: .fail)
         #expect(error?.kind == .invalidUTF8)
-        #expect(error?.description.contains("63 61 66 e9") == true)
+        #expect(error?.description.contains("caf\\xE9") == true)
     }
 
     @Test func emptyFile() throws {
@@ -313,12 +313,5 @@ struct ThirdPartyFileTests {
         #expect(Set(a.records.map(\.0)).count == 600)
         #expect(a.records.contains { $0.0 == Array("New_York".utf8) })
         #expect(a.records.allSatisfy { $0.1.allSatisfy { abs($0) <= 0.25 } })
-    }
-
-    @Test func splitMix64IsStable() {
-        var random = SplitMix64(seed: 1)
-        // Reference values of SplitMix64 seeded with 1.
-        #expect(random.next() == 0x910A_2DEC_8902_5CC1)
-        #expect(random.next() == 0xBEEB_8DA1_658E_EC67)
     }
 }

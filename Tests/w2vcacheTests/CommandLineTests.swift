@@ -43,6 +43,24 @@ struct W2VCacheProcess {
         try process.run()
         return (process, stdout, stderr)
     }
+
+    /// The port of a `serve` process, read from its "serving … on http://HOST:PORT" line.
+    static func servingPort(_ stderr: Pipe, timeout: Double = 30) throws -> Int {
+        let handle = stderr.fileHandleForReading
+        var text = ""
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let data = handle.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+            if let range = text.range(of: #"on http://[^:]+:(\d+)"#, options: .regularExpression),
+                let port = Int(text[range].split(separator: ":").last ?? "")
+            {
+                return port
+            }
+        }
+        throw POSIXError(.ETIMEDOUT)
+    }
 }
 
 /// A fresh working directory holding a small vectors file.

@@ -70,7 +70,7 @@ import Testing
         let noCache = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt")
         #expect(noCache.status == 1 && noCache.stderr.contains("w2vcache build --vectors"))
         _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
-        try "a DT\noops\n".write(toFile: workspace.path + "/bad.txt", atomically: true, encoding: .utf8)
+        try "a DT\noops\nbig JJ\ncat NN\n".write(toFile: workspace.path + "/bad.txt", atomically: true, encoding: .utf8)
         let bad = try workspace.run("prepare", "pos", "--train", "bad.txt", "--test", "test.txt")
         #expect(bad.status == 1 && bad.stderr.contains("bad.txt: line 2: \"oops\" has one column"))
         let skipped = try workspace.run("prepare", "pos", "--train", "bad.txt", "--test", "test.txt", "--skip-bad-lines")

@@ -20,3 +20,16 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return (unit * 2 - 1) * range
     }
 }
+
+/// FNV-1a, 64-bit: a hash of bytes that is the same on every machine and in every process (Swift's `Hasher` is
+/// seeded per process).
+public enum StableHash {
+    public static func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+}

@@ -1,0 +1,74 @@
+/// Text that is safe to print on a terminal or write to a log.
+///
+/// Words, file names, lines and request paths come from untrusted input. Printed raw, a newline in them forges a
+/// log line and an ESC byte starts a terminal escape sequence. Every control character (C0, DEL, C1), the Unicode
+/// line and paragraph separators and the bidirectional overrides are written as escapes instead: `\n`, `\r`, `\t`,
+/// or `\u{1B}`; bytes that are not UTF-8 as `\xFF`.
+public enum Printable {
+    /// `text` with its control characters escaped, cut to `limit` characters (with `…`) when given.
+    public static func escape(_ text: some StringProtocol, limit: Int? = nil) -> String {
+        var result = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if let limit, count >= limit {
+                result += "…"
+                break
+            }
+            append(scalar, to: &result)
+            count += 1
+        }
+        return result
+    }
+
+    /// Bytes that should be UTF-8 text: valid sequences as in ``escape(_:limit:)``, invalid bytes as `\xNN`.
+    public static func escape(bytes: some Collection<UInt8>, limit: Int? = nil) -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return escape(text, limit: limit) }
+        let array = Array(bytes)
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = array.makeIterator()
+        var offset = 0
+        var count = 0
+        var result = ""
+        while true {
+            if let limit, count >= limit {
+                result += "…"
+                break
+            }
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded):
+                append(Unicode.UTF8.decode(encoded), to: &result)
+                offset += encoded.count
+            case .error(let length):
+                for byte in array[offset..<(offset + length)] { result += "\\x" + hex(byte) }
+                offset += length
+            case .emptyInput:
+                return result
+            }
+            count += 1
+        }
+        return result
+    }
+
+    /// Whether `scalar` must be escaped.
+    public static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+
+    private static func append(_ scalar: Unicode.Scalar, to result: inout String) {
+        switch scalar {
+        case "\n": result += "\\n"
+        case "\r": result += "\\r"
+        case "\t": result += "\\t"
+        case _ where needsEscape(scalar): result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+        default: result.unicodeScalars.append(scalar)
+        }
+    }
+
+    private static func hex(_ byte: UInt8) -> String {
+        let digits = String(byte, radix: 16, uppercase: true)
+        return digits.count == 1 ? "0" + digits : digits
+    }
+}

@@ -1,0 +1,95 @@
+@testable import Datasets
+import Foundation
+import Preprocessing
+import TestSupport
+import Testing
+import VectorCache
+
+/// Inputs that would replace a good dataset with an empty or useless one: refused, and the old one kept. Each of
+/// these exited 0 and replaced the dataset before the fix.
+@Suite struct RefusalTests {
+    func isRefusal(_ error: any Error, _ dataset: String) -> Bool {
+        guard case .unusableInput(let name, let reason)? = error as? DatasetError else { return false }
+        return name == dataset && "\(error)".contains("nothing was changed") && !reason.isEmpty
+    }
+
+    @Test func posRefusesAnEmptyTrainingOrTestFile() throws {
+        let directory = TemporaryDirectory()
+        let cache = try writableCache(try buildCache(directory, words: ["the", "cat"]))
+        let good = try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n")
+        let test = try textFile(directory, "test.txt", "the DT\n")
+        let first = try POSDataset.prepare(train: good, test: test, cache: cache, options: POSOptions(), oov: testOOV).manifest
+        for (train, test) in [("", "the DT\n"), ("\n\n", "the DT\n"), ("the DT\ncat NN\nsat VBD\non IN\n", "")] {
+            #expect {
+                try POSDataset.prepare(
+                    train: try textFile(directory, "t.txt", train), test: try textFile(directory, "u.txt", test),
+                    cache: cache, options: POSOptions(), oov: testOOV)
+            } throws: { isRefusal($0, "pos") }
+        }
+        #expect(try DatasetStore.manifest("pos", in: cache) == first)
+        #expect(try POSDataset(cache: cache).splits == ["train": 1, "test": 0])
+    }
+
+    @Test func parserRefusesATrainingSetWithoutAProjectiveSentence() throws {
+        let directory = TemporaryDirectory()
+        let cache = try writableCache(try buildCache(directory, words: ["a"]))
+        // Crossing arcs: 1 → 3 and 2 → 4 (non-projective).
+        let crossing = """
+            1\ta\t_\tX\tX\t_\t3\tdep\t_\t_
+            2\tb\t_\tX\tX\t_\t4\tdep\t_\t_
+            3\tc\t_\tX\tX\t_\t0\troot\t_\t_
+            4\td\t_\tX\tX\t_\t3\tdep\t_\t_
+
+            """
+        let simple = "1\ta\t_\tX\tX\t_\t0\troot\t_\t_\n\n"
+        let first = try ParserDataset.prepare(
+            train: try textFile(directory, "train.conllu", simple), test: try textFile(directory, "test.conllu", simple),
+            cache: cache, options: ParserOptions(), oov: testOOV).manifest
+        #expect {
+            try ParserDataset.prepare(
+                train: try textFile(directory, "bad.conllu", crossing), test: try textFile(directory, "test.conllu", simple),
+                cache: cache, options: ParserOptions(), oov: testOOV)
+        } throws: { isRefusal($0, "parser") && "\($0)".contains("no projective sentence") }
+        #expect {
+            try ParserDataset.prepare(
+                train: try textFile(directory, "empty.conllu", "\n"), test: try textFile(directory, "test.conllu", simple),
+                cache: cache, options: ParserOptions(), oov: testOOV)
+        } throws: { isRefusal($0, "parser") }
+        #expect(try DatasetStore.manifest("parser", in: cache) == first)
+    }
+
+    @Test func sentimentRefusesNoReviewsAndOneClass() throws {
+        let directory = TemporaryDirectory()
+        let cache = try writableCache(try buildCache(directory, words: ["good"]))
+        try "pos\tgood\nneg\tbad\n".write(toFile: directory.file("train.tsv"), atomically: true, encoding: .utf8)
+        let first = try SentimentDataset.prepare(
+            train: directory.file("train.tsv"), test: directory.file("train.tsv"), cache: cache, options: SentimentOptions(), oov: testOOV).manifest
+        try "pos\tgood\npos\tgreat\n".write(toFile: directory.file("positive.tsv"), atomically: true, encoding: .utf8)
+        try "".write(toFile: directory.file("empty.tsv"), atomically: true, encoding: .utf8)
+        #expect {
+            try SentimentDataset.prepare(
+                train: directory.file("positive.tsv"), test: directory.file("train.tsv"), cache: cache, options: SentimentOptions(), oov: testOOV)
+        } throws: { isRefusal($0, "sentiment") && "\($0)".contains("every training review is positive") }
+        #expect {
+            try SentimentDataset.prepare(
+                train: directory.file("train.tsv"), test: directory.file("empty.tsv"), cache: cache, options: SentimentOptions(), oov: testOOV)
+        } throws: { isRefusal($0, "sentiment") }
+        #expect(try DatasetStore.manifest("sentiment", in: cache) == first)
+    }
+
+    @Test func translationRefusesZeroPairs() throws {
+        let directory = TemporaryDirectory()
+        let cache = try writableCache(try buildCache(directory, words: ["a"]))
+        try "hello\tbonjour\n".write(toFile: directory.file("pairs.tsv"), atomically: true, encoding: .utf8)
+        let first = try TranslationDataset.prepare(train: .tsv(directory.file("pairs.tsv")), valid: nil, cache: cache, options: TranslationOptions()).manifest
+        try "\n\n".write(toFile: directory.file("none.tsv"), atomically: true, encoding: .utf8)
+        #expect {
+            try TranslationDataset.prepare(train: .tsv(directory.file("none.tsv")), valid: nil, cache: cache, options: TranslationOptions())
+        } throws: { isRefusal($0, "translation") }
+        #expect {
+            try TranslationDataset.prepare(
+                train: .tsv(directory.file("pairs.tsv")), valid: .tsv(directory.file("none.tsv")), cache: cache, options: TranslationOptions())
+        } throws: { isRefusal($0, "translation") }
+        #expect(try DatasetStore.manifest("translation", in: cache) == first)
+    }
+}

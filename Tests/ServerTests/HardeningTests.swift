@@ -1,0 +1,146 @@
+import Datasets
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Hummingbird
+import Logging
+import Preprocessing
+@testable import Server
+import Synchronization
+import TestSupport
+import Testing
+import VectorCache
+import Word2Vec
+
+/// Log lines collected in memory.
+final class CollectedLog: Sendable {
+    let lines = Mutex<[String]>([])
+
+    struct Handler: LogHandler {
+        let log: CollectedLog
+        var logLevel: Logger.Level = .debug
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) { log.lines.withLock { $0.append("\(event.level) \(event.message)") } }
+    }
+
+    /// A logger as the server makes one (escaping), writing here.
+    var logger: Logger {
+        var logger = Logger(label: "test") { _ in EscapingLogHandler(Handler(log: self)) }
+        logger.logLevel = .debug
+        return logger
+    }
+}
+
+@Suite(.serialized) struct ServerHardeningTests {
+    /// The JSON error message and status of a raw HTTP response.
+    func parse(_ response: [UInt8]) -> (status: Int, headers: String, body: String) {
+        let text = String(decoding: response, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n") else { return (0, text, "") }
+        let head = String(text[..<split.lowerBound])
+        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return (status, head, String(text[split.upperBound...]))
+    }
+
+    @Test func aBodyOverTheLimitIsAnsweredToAClientThatSendsItAllFirst() async throws {
+        var settings = ServerSettings()
+        settings.maxBodyBytes = 1 << 20
+        let server = try await RunningServer(settings: settings)
+        let port = server.port
+        // Like urllib: the whole body (10 MB, then 100 MB) goes out before the answer is read. This blocked before.
+        for size in [10 << 20, 100 << 20] {
+            let answer = try await Task.detached {
+                let connection = try LoopbackConnection(port: port, timeout: 20)
+                let sent = connection.send(LoopbackConnection.request("POST", "/v1/vectors", body: [UInt8](repeating: 0x20, count: size)))
+                return (sent, connection.receiveResponse())
+            }.value
+            #expect(answer.0, "the server read the whole body")
+            let response = parse(answer.1)
+            #expect(response.status == 413)
+            #expect(response.headers.lowercased().contains("connection: close"))
+            #expect(response.body.contains("\"error\"") && response.body.contains("server.max_body_kb"))
+        }
+        // The server goes on serving.
+        #expect(try await server.request("/healthz").status == 200)
+        await server.stop()
+    }
+
+    @Test func aBadBatchIndexIsABadRequest() async throws {
+        let server = try await RunningServer()
+        let bad = try await server.request("/v1/datasets/pos/train/batches/abc")
+        #expect(bad.status == 400 && RunningServer.error(bad.data)?.contains("\"abc\" is not a number") == true)
+        #expect(try await server.request("/v1/datasets/pos/train/batches/-1").status == 400)
+        await server.stop()
+    }
+
+    @Test func controlCharactersInRequestsNeverReachTheLogRaw() async throws {
+        let log = CollectedLog()
+        let server = try await RunningServer(logger: log.logger)
+        let forged = try await server.request("/v1/vectors/x%0AFORGED%20line%1B%5B2J")
+        #expect(forged.status == 404)
+        let lines = log.lines.withLock { $0 }
+        #expect(!lines.isEmpty)
+        #expect(lines.allSatisfy { !$0.contains("\n") && !$0.contains("\u{1B}") })
+        #expect(lines.contains { $0.contains("x\\nFORGED line\\u{1B}[2J") })
+        await server.stop()
+    }
+
+    @Test func metricsCountAStreamedEpochOnceItsBodyIsWritten() async throws {
+        let server = try await RunningServer()
+        let epoch = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2")
+        #expect(epoch.status == 200)
+        let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+        #expect(metrics.contains("w2vcache_requests_total{route=\"/v1/datasets/{name}/{split}/epoch\",status=\"200\"} 1"))
+        let sent = metrics.split(separator: "\n").first { $0.hasPrefix("w2vcache_response_bytes_total ") }
+        #expect((sent.flatMap { Int($0.split(separator: " ")[1]) } ?? 0) >= epoch.data.count)
+        await server.stop()
+    }
+}
+
+/// A damaged cache behind the server: 500 with a JSON error, never a 200 with a wrong vector.
+@Suite(.serialized) struct DamagedCacheServerTests {
+    @Test func damageIsA500WithAJSONError() async throws {
+        let directory = TemporaryDirectory()
+        let vector = [Float](repeating: 1234.5, count: 8)
+        var vectors: [(String, [Float])] = (0..<300).map { ("w\($0)", (0..<8).map { Float($0) }) }
+        vectors.append(("damaged", vector))
+        let writer = try Word2VecWriter(path: directory.file("v.bin"), count: vectors.count, dimension: 8, layout: .binary(newlineAfterVector: false))
+        for (word, values) in vectors { try writer.append(word: word, vector: values) }
+        try writer.close()
+        _ = try CacheBuilder(BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache"))).run()
+        #expect(try flipBit(inTablesOf: directory.file("cache"), holding: vector.withUnsafeBytes { Array($0) }, at: 13))
+        var settings = ServerSettings()
+        settings.port = 0
+        let state = ServerState(cache: try VectorCache(path: directory.file("cache")), settings: settings, oov: OOVVectors(dimension: 8, seed: 1, range: 0.25))
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let application = buildApplication(state: state, logger: logger) { continuation.yield($0) }
+        let task = Task { try await application.run() }
+        var port = 0
+        for await bound in stream {
+            port = bound
+            break
+        }
+        func request(_ path: String, body: String? = nil) async throws -> (Int, [String: Any]?) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            if let body {
+                request.httpMethod = "POST"
+                request.httpBody = Data(body.utf8)
+            }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as! HTTPURLResponse).statusCode, try? JSONSerialization.jsonObject(with: data) as? [String: Any])
+        }
+        let single = try await request("/v1/vectors/damaged")
+        #expect(single.0 == 500 && (single.1?["error"] as? String)?.contains("damaged") == true)
+        #expect((single.1?["error"] as? String)?.contains("w2vcache verify") == true)
+        let many = try await request("/v1/vectors", body: #"{"words": ["w1", "damaged"]}"#)
+        #expect(many.0 == 500 && (many.1?["error"] as? String)?.contains("damaged") == true)
+        task.cancel()
+        _ = await task.result
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A plain TCP connection to a server on 127.0.0.1, for tests that need to behave as particular clients do (send a
+/// whole body before reading, read slowly, stop reading).
+public final class LoopbackConnection {
+    private let socket: Int32
+
+    /// Connects; sends and receives give up after `timeout` seconds.
+    public init(port: Int, timeout: Double = 20) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw POSIXError(.EIO) }
+        var time = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
+        setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(socket)
+            throw POSIXError(.ECONNREFUSED)
+        }
+    }
+
+    deinit {
+        close(socket)
+    }
+
+    /// Sends all of `bytes`; `false` if the peer stopped taking them (timeout, reset).
+    @discardableResult
+    public func send(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            if sent <= 0 { return false }
+            offset += sent
+        }
+        return true
+    }
+
+    /// Reads until the peer closes, `limit` bytes arrive, or the timeout passes.
+    public func receive(limit: Int = 1 << 30) -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while result.count < limit {
+            let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, min($0.count, limit - result.count), 0) }
+            if count <= 0 { break }
+            result += chunk[0..<count]
+        }
+        return result
+    }
+
+    /// Reads one HTTP response with a `Content-Length`: its head and that many body bytes (or what came before the
+    /// peer closed or the timeout passed).
+    public func receiveResponse() -> [UInt8] {
+        var result: [UInt8] = []
+        let separator = Array("\r\n\r\n".utf8)
+        while true {
+            let more = receive(limit: 1)
+            if more.isEmpty { return result }
+            result += more
+            if result.count >= 4 && Array(result.suffix(4)) == separator { break }
+        }
+        let head = String(decoding: result, as: UTF8.self).lowercased()
+        let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+            .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+        return result + receive(limit: length)
+    }
+
+    /// A request's head and body, as bytes.
+    public static func request(_ method: String, _ path: String, body: [UInt8] = [], headers: [String] = []) -> [UInt8] {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        for header in headers { head += header + "\r\n" }
+        if !body.isEmpty || method == "POST" { head += "Content-Length: \(body.count)\r\n" }
+        head += "\r\n"
+        return Array(head.utf8) + body
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import TestSupport
+import Testing
+import Word2Vec
+
+/// The command line under hostile use: each of these deleted data, crashed, hung or printed raw control bytes before
+/// the fix.
+@Suite struct HardeningCommandTests {
+    @Test func buildRefusesWhatIsNotACacheAndTouchesNothing() throws {
+        let workspace = try Workspace()
+        try FileManager.default.createDirectory(atPath: workspace.path + "/d/sub", withIntermediateDirectories: true)
+        try "important\n".write(toFile: workspace.path + "/d/notes.txt", atomically: true, encoding: .utf8)
+        let folder = try workspace.run("build", "--vectors", "vectors.bin.gz", "--db", "d")
+        #expect(folder.status == 1 && folder.stderr.contains("d holds files that are not part of a w2vcache cache (notes.txt, sub)"))
+        #expect(try String(contentsOfFile: workspace.path + "/d/notes.txt", encoding: .utf8) == "important\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.path + "/d").sorted() == ["notes.txt", "sub"])
+
+        try "data\n".write(toFile: workspace.path + "/somefile", atomically: true, encoding: .utf8)
+        let file = try workspace.run("build", "--vectors", "vectors.bin.gz", "--db", "somefile")
+        #expect(file.status == 1 && file.stderr.contains("somefile is a file, not a directory"))
+        #expect(try String(contentsOfFile: workspace.path + "/somefile", encoding: .utf8) == "data\n")
+
+        let here = try workspace.run("build", "--vectors", "vectors.bin.gz", "--db", ".")
+        #expect(here.status == 1 && here.stderr.contains("nothing was changed"))
+        #expect(workspace.contents == ["d", "somefile", "vectors.bin.gz"], "no LOCK, LOG or lock file left behind")
+    }
+
+    @Test func aSecondBuildFailsAtOnceNamingTheFirstAndWaitWaits() throws {
+        let workspace = try Workspace(words: 20, dimension: 8)
+        try SampleVectors.write(path: workspace.path + "/big.bin", count: 300_000, dimension: 64, seed: 1)
+        let first = try W2VCacheProcess.start(["build", "--vectors", "big.bin"], in: workspace.path)
+        let deadline = Date().addingTimeInterval(20)
+        while !workspace.contents.contains(".word2vecdb.lock") && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        let second = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        let pid = first.process.processIdentifier
+        #expect(second.status == 1 && second.stderr.contains("is being written by pid \(pid) (w2vcache build)"))
+        let waited = try workspace.run("build", "--vectors", "vectors.bin.gz", "--wait")
+        first.process.waitUntilExit()
+        #expect(first.process.terminationStatus == 0)
+        #expect(waited.status == 0 && waited.stderr.contains("waiting for pid \(pid)"))
+        #expect(waited.stderr.contains("built word2vecdb: 20 words"), "the waiting build ran after the first and its result stands")
+        #expect(try workspace.run("info").stdoutText.contains("20 pretrained"))
+    }
+
+    @Test func controlBytesInNamesAndWordsArePrintedEscaped() throws {
+        let workspace = try Workspace()
+        let bytes = Array("1 2\n".utf8) + Array("bad\u{1B}[31mword".utf8) + [0x20] + floatBytes([.infinity, 1])
+        try Data(bytes).write(to: URL(fileURLWithPath: workspace.path + "/evil\u{1B}]0;title\u{07}.bin"))
+        let result = try workspace.run("build", "--vectors", "evil\u{1B}]0;title\u{07}.bin")
+        #expect(result.status == 1)
+        #expect(!result.stderr.contains("\u{1B}") && !result.stderr.contains("\u{07}"))
+        #expect(result.stderr.contains("evil\\u{1B}]0;title\\u{7}.bin") && result.stderr.contains("bad\\u{1B}[31mword"))
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        let lookup = try workspace.run("lookup", "line\nbreak")
+        #expect(lookup.stderr.contains("line\\nbreak") && lookup.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func headerCountsAreCheckedUnlessTrusted() throws {
+        let workspace = try Workspace()
+        let bytes = Array("2 2\n".utf8) + ["a", "b", "c"].flatMap { Array($0.utf8) + [0x20] + floatBytes([1, 2]) }
+        try Data(bytes).write(to: URL(fileURLWithPath: workspace.path + "/three.bin"))
+        let strict = try workspace.run("build", "--vectors", "three.bin")
+        #expect(strict.status == 1 && strict.stderr.contains("the header announces 2 vectors but the file holds more"))
+        let trusted = try workspace.run("build", "--vectors", "three.bin", "--trust-header")
+        #expect(trusted.status == 0 && trusted.stderr.contains("2 words"))
+    }
+
+    @Test func aDamagedCacheIsAnErrorThatSuggestsVerify() throws {
+        let workspace = try Workspace()
+        let marker = [Float](repeating: 777.25, count: 16)
+        let writer = try Word2VecWriter(path: workspace.path + "/m.bin", count: 201, dimension: 16, layout: .binary(newlineAfterVector: false))
+        for index in 0..<200 { try writer.append(word: "w\(index)", vector: (0..<16).map { Float($0 + index) }) }
+        try writer.append(word: "marked", vector: marker)
+        try writer.close()
+        _ = try workspace.run("build", "--vectors", "m.bin")
+        #expect(try flipBit(inTablesOf: workspace.path + "/word2vecdb", holding: marker.withUnsafeBytes { Array($0) }, at: 30))
+        let lookup = try workspace.run("lookup", "marked")
+        #expect(lookup.status == 1 && lookup.stdout.isEmpty)
+        #expect(lookup.stderr.contains("is damaged") && lookup.stderr.contains("w2vcache verify"))
+        #expect(try workspace.run("verify").status == 1)
+    }
+
+    @Test func badOptionsAndConfigurationAreClearErrors() throws {
+        let workspace = try Workspace()
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        try "build:\n  format: bianry\n".write(toFile: workspace.path + "/typo.yml", atomically: true, encoding: .utf8)
+        let typo = try workspace.run("build", "--vectors", "vectors.bin.gz", "--config", "typo.yml")
+        #expect(typo.status == 1 && typo.stderr.contains("typo.yml: line 2: build.format: expected one of auto, binary, text, glove"))
+        try "datasets:\n  translation:\n    buckets: [[5]]\n".write(toFile: workspace.path + "/buckets.yml", atomically: true, encoding: .utf8)
+        let buckets = try workspace.run("info", "--config", "buckets.yml")
+        #expect(buckets.status == 1 && buckets.stderr.contains("datasets.translation.buckets"))
+        let show = try workspace.run("batches", "pos", "--show=-1")
+        #expect(show.status != 0 && show.stderr.contains("--show must not be negative") && !show.stderr.contains("Fatal"))
+        let format = try workspace.run("build", "--vectors", "vectors.bin.gz", "--format", "bianry")
+        #expect(format.status != 0 && format.stderr.contains("auto") && format.stderr.contains("glove"))
+    }
+
+    @Test func sigtermCutsASlowStreamAfterTheDeadlineAndExitsZero() throws {
+        let workspace = try Workspace(words: 300, dimension: 300)
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        // 6,000 windows of 3 x 300 float32: a 21 MB epoch, far more than socket buffers hold.
+        let rows = (0..<6000).map { "w\($0 % 50) NN" }.joined(separator: "\n") + "\n"
+        try rows.write(toFile: workspace.path + "/train.txt", atomically: true, encoding: .utf8)
+        try "a DT\n".write(toFile: workspace.path + "/test.txt", atomically: true, encoding: .utf8)
+        #expect(try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt").status == 0)
+        try "server:\n  shutdown_timeout_s: 1\n".write(toFile: workspace.path + "/c.yml", atomically: true, encoding: .utf8)
+        let (server, _, stderr) = try W2VCacheProcess.start(["serve", "--port", "0", "--config", "c.yml"], in: workspace.path)
+        let port = try W2VCacheProcess.servingPort(stderr)
+        let reader = try LoopbackConnection(port: port, timeout: 30)
+        reader.send(LoopbackConnection.request("GET", "/v1/datasets/pos/train/epoch?batch_size=256"))
+        #expect(reader.receive(limit: 4096).count == 4096, "the stream started")
+        // The client now reads nothing more: the server blocks on a full socket.
+        let signalled = Date()
+        kill(server.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(15)
+        while server.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let took = Date().timeIntervalSince(signalled)
+        if server.isRunning { kill(server.processIdentifier, SIGKILL) }
+        server.waitUntilExit()
+        #expect(took < 8, "stopped \(took) s after SIGTERM with a 1 s deadline")
+        #expect(server.terminationReason == .exit && server.terminationStatus == 0)
+    }
+}
