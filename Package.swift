@@ -11,6 +11,8 @@ let package = Package(
     name: "w2vcache",
     products: [
         .executable(name: "w2vcache", targets: ["w2vcache"]),
+        .library(name: "Word2Vec", targets: ["Word2Vec"]),
+        .library(name: "Preprocessing", targets: ["Preprocessing"]),
         .library(name: "VectorCache", targets: ["VectorCache"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Server", targets: ["Server"]),
@@ -45,10 +47,11 @@ let package = Package(
             dependencies: ["VectorCache", "Preprocessing", "LevelDB", "Support"],
             swiftSettings: swiftSettings
         ),
+        .target(name: "WireFormat", dependencies: ["Datasets", "NumPyFormat"], swiftSettings: swiftSettings),
         .target(
             name: "Server",
             dependencies: [
-                "VectorCache", "Datasets", "NumPyFormat", "LevelDB", "Support",
+                "VectorCache", "Datasets", "NumPyFormat", "WireFormat", "LevelDB", "Support",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -68,6 +71,7 @@ let package = Package(
             name: "w2vcache",
             dependencies: [
                 "VectorCache", "Word2Vec", "Support", "Settings", "LevelDB", "NumPyFormat", "Preprocessing", "Datasets", "Server",
+                "WireFormat",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -98,7 +102,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "VectorCache", "Datasets", "Preprocessing", "NumPyFormat", "Word2Vec", "TestSupport",
+                "Server", "VectorCache", "Datasets", "Preprocessing", "NumPyFormat", "WireFormat", "Word2Vec", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

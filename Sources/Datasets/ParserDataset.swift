@@ -111,8 +111,9 @@ public struct ParserDataset: BatchSource {
     /// Prepares the parser's data from CoNLL-U (or CoNLL-X) files and stores it in the cache.
     ///
     /// Vocabularies come from the training file (words normalized with the book's digit and hyphen rule, which also
-    /// keeps test words the model knows); other test tokens map to `<UNK>`. Non-projective sentences are counted and
-    /// skipped.
+    /// keeps test words the model knows); other test tokens map to `<UNK>`, and test arc labels training never saw to
+    /// the unknown label (every projective test sentence is kept). Non-projective sentences, which the arc-standard
+    /// system cannot build, are counted and skipped.
     public static func prepare(
         train: TextFile, test: TextFile, cache: VectorCache, options: ParserOptions, oov: OOVVectors
     ) throws -> ParserReport {
@@ -141,10 +142,13 @@ public struct ParserDataset: BatchSource {
                 if words.id(word) == nil, try cache.isPretrained(Array(word.utf8)) { words.add(word) }
             }
         }
-        let labelCount = labels.count - specials.count
-        var transitionNames = ["SHIFT"]
-        transitionNames += labels.tokens.dropFirst(specials.count).map { "LEFT(\($0))" }
-        transitionNames += labels.tokens.dropFirst(specials.count).map { "RIGHT(\($0))" }
+        // Transitions: SHIFT, then LEFT and RIGHT of each training label and of a reserved unknown label, the last
+        // of each kind. A test arc whose label training never saw gets the unknown label: <UNK> in the label
+        // features, LEFT(<UNK>) or RIGHT(<UNK>) as its target, which a model trained on these data never predicts.
+        let trainedLabels = Array(labels.tokens.dropFirst(specials.count))
+        let unknownLabel = trainedLabels.count
+        let labelCount = trainedLabels.count + 1
+        let transitionNames = ["SHIFT"] + (trainedLabels + ["<UNK>"]).map { "LEFT(\($0))" } + (trainedLabels + ["<UNK>"]).map { "RIGHT(\($0))" }
 
         var writer = DatasetWriter(name: "parser")
         var splits: [String: Int] = [:]
@@ -153,25 +157,28 @@ public struct ParserDataset: BatchSource {
             var features: [Int32] = []
             var targets: [Int32] = []
             var nonProjective = 0
-            var unknownLabels = 0
+            var unknownLabelSentences = 0
+            var unknownLabelArcs = 0
             for sentence in read.sentences {
                 let wordIDs = [root] + sentence.map { words.id(BookNormalizer.normalize($0.form)) ?? unknown }
                 let tagIDs = [root] + sentence.map { tags.id($0.pos) ?? unknown }
-                // Labels unseen in training cannot be predicted: such sentences are left out, and counted.
-                let labelIndices = sentence.map { token in labels.id(token.label).map { Int($0) - specials.count } ?? -1 }
-                if labelIndices.contains(-1) {
-                    unknownLabels += 1
-                    continue
-                }
+                let labelIndices = sentence.map { token in labels.id(token.label).map { Int($0) - specials.count } ?? unknownLabel }
                 guard let sequence = ArcStandardOracle.transitions(
                     heads: [-1] + sentence.map(\.head), labels: [-1] + labelIndices)
                 else {
                     nonProjective += 1
                     continue
                 }
+                let unseen = labelIndices.filter { $0 == unknownLabel }.count
+                if unseen > 0 {
+                    unknownLabelSentences += 1
+                    unknownLabelArcs += unseen
+                }
                 var state = ArcStandardState(wordCount: sentence.count)
                 for transition in sequence {
-                    features += Self.features(of: state, wordIDs: wordIDs, tagIDs: tagIDs) { Int32($0 + specials.count) }
+                    features += Self.features(of: state, wordIDs: wordIDs, tagIDs: tagIDs) {
+                        $0 == unknownLabel ? unknown : Int32($0 + specials.count)
+                    }
                     targets.append(transition.id(labelCount: labelCount))
                     state.apply(transition)
                 }
@@ -185,7 +192,8 @@ public struct ParserDataset: BatchSource {
             splits[split] = targets.count
             statistics["\(split)_sentences"] = read.sentences.count
             statistics["\(split)_non_projective"] = nonProjective
-            statistics["\(split)_unknown_label_sentences"] = unknownLabels
+            statistics["\(split)_unknown_label_sentences"] = unknownLabelSentences
+            statistics["\(split)_unknown_label_arcs"] = unknownLabelArcs
             statistics["\(split)_skipped_lines"] = read.skippedLines
             statistics["\(split)_configurations"] = targets.count
         }

@@ -30,11 +30,16 @@ public struct TranslationOptions: Sendable, Equatable {
     /// Source and target lengths, smallest first: the TensorFlow tutorial's buckets, as the book uses.
     public var buckets = [LengthBucket(source: 5, target: 10), LengthBucket(source: 10, target: 15),
                           LengthBucket(source: 20, target: 25), LengthBucket(source: 30, target: 40)]
+    /// Tokens seen fewer times in training become `<unk>` (the book: 1, every token kept).
     public var minFrequency = 1
-    public var maxVocabulary = 30_000
-    /// Split on spaces only.
+    /// Ids per language, specials included; `nil` (the book's) keeps every token.
+    public var maxVocabulary: Int? = nil
+    /// Split on whitespace only.
     public var pretokenized = false
-    public var lowercase = true
+    /// Lowercase every token (the book keeps case, as spaCy's tokenizers do).
+    public var lowercase = false
+    /// Which lines of aligned files are sentences (the book's: torchtext's IWSLT rules, chosen by file name).
+    public var markup = MarkupFilter.auto
     public var decoding = DecodingPolicy.replace
     public var skipBadLines = false
 
@@ -42,8 +47,9 @@ public struct TranslationOptions: Sendable, Equatable {
 
     var parameters: [String: String] {
         ["buckets": buckets.map(\.description).joined(separator: " "), "min_freq": "\(minFrequency)",
-         "max_vocab": "\(maxVocabulary)", "pretokenized": "\(pretokenized)", "lowercase": "\(lowercase)",
-         "encoding_errors": decoding.rawValue, "skip_bad_lines": "\(skipBadLines)"]
+         "max_vocab": maxVocabulary.map(String.init) ?? "none", "pretokenized": "\(pretokenized)",
+         "lowercase": "\(lowercase)", "markup": markup.rawValue, "encoding_errors": decoding.rawValue,
+         "skip_bad_lines": "\(skipBadLines)"]
     }
 }
 
@@ -197,7 +203,8 @@ public struct TranslationDataset: BatchSource {
         func read(_ input: ParallelInput) throws -> ParallelTextReader.Pairs {
             switch input {
             case .aligned(let source, let target):
-                try ParallelTextReader.read(source: TextFile(path: source), target: TextFile(path: target), decoding: options.decoding)
+                try ParallelTextReader.read(
+                    source: TextFile(path: source), target: TextFile(path: target), markup: options.markup, decoding: options.decoding)
             case .tsv(let path):
                 try ParallelTextReader.read(tsv: TextFile(path: path), decoding: options.decoding, skipBadLines: options.skipBadLines)
             }
@@ -221,7 +228,7 @@ public struct TranslationDataset: BatchSource {
         }
         for (split, read) in [("train", trainPairs), ("valid", validPairs)] {
             guard let read, read.pairs.isEmpty else { continue }
-            throw DatasetError.unusableInput("translation", "the \(split) split holds no sentence pair (\(read.fingerprints.map(\.name).joined(separator: ", ")): \(read.skipped) skipped, \(read.markupLines) markup lines); expected line-aligned sentences")
+            throw DatasetError.unusableInput("translation", "the \(split) split holds no sentence pair (\(read.fingerprints.map(\.name).joined(separator: ", ")): \(read.skipped) skipped, \(read.sourceMarkupLines) markup lines); expected line-aligned sentences")
         }
         var splitPairs = [("train", trainPairs.pairs.concurrentMap(tokenizePair))]
         if let validPairs { splitPairs.append(("valid", validPairs.pairs.concurrentMap(tokenizePair))) }
@@ -236,12 +243,13 @@ public struct TranslationDataset: BatchSource {
 
         var writer = DatasetWriter(name: "translation")
         var splits: [String: Int] = [:]
-        var statistics: [String: Int] = ["source_vocabulary": sourceVocabulary.count, "target_vocabulary": targetVocabulary.count,
-                                         "train_markup_lines": trainPairs.markupLines, "train_skipped": trainPairs.skipped,
-                                         "train_undecodable": trainPairs.undecodable]
-        if let validPairs {
-            statistics["valid_markup_lines"] = validPairs.markupLines
-            statistics["valid_skipped"] = validPairs.skipped
+        var statistics: [String: Int] = ["source_vocabulary": sourceVocabulary.count, "target_vocabulary": targetVocabulary.count]
+        for (split, read) in [("train", trainPairs), ("valid", validPairs)] {
+            guard let read else { continue }
+            statistics["\(split)_source_markup_lines"] = read.sourceMarkupLines
+            statistics["\(split)_target_markup_lines"] = read.targetMarkupLines
+            statistics["\(split)_skipped"] = read.skipped
+            statistics["\(split)_undecodable"] = read.undecodable
         }
         for (split, pairs) in splitPairs {
             var sources = Array(repeating: [Int32](), count: options.buckets.count)
@@ -272,6 +280,6 @@ public struct TranslationDataset: BatchSource {
         let manifest = try writer.commit(
             to: cache, inputs: inputs, parameters: options.parameters, splits: splits, statistics: statistics,
             oovWords: [[UInt8]](), oov: OOVVectors(dimension: cache.dimension, seed: 0, range: 0))
-        return (manifest, false, trainPairs.markupLines, trainPairs.skipped)
+        return (manifest, false, trainPairs.sourceMarkupLines, trainPairs.skipped)
     }
 }

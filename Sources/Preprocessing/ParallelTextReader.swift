@@ -1,3 +1,6 @@
+import Foundation
+import Support
+
 /// A source sentence and its translation.
 public struct SentencePair: Sendable, Equatable {
     public var source: String
@@ -9,87 +12,196 @@ public struct SentencePair: Sendable, Equatable {
     }
 }
 
-/// Reads sentence pairs: two line-aligned files (IWSLT's `train.tags.en-fr.en` / `.fr`) or one `source<TAB>target`
-/// file. Markup lines (`<url>`, `<talkid>`, `<title>`, … — a line that starts with `<`) are skipped on both sides.
+/// Which lines of a parallel file are sentences, as torchtext's IWSLT2016 reader decides.
+public enum MarkupFilter: String, Sendable, CaseIterable, Codable {
+    /// By the file's name: `.xml` files as ``xml``, names holding `.tags` as ``tags``, others as ``none``.
+    case auto
+    /// IWSLT `train.tags.*` files: drop the TED metadata lines (those containing `<url`, `<keywords`, `<talkid`,
+    /// `<description`, `<reviewer`, `<translator`, `<title`, `<speaker`, `<doc` or `</doc`); keep every other line,
+    /// stripped of surrounding whitespace, even one that starts with `<` such as `<i>Diplomacy</i> …`.
+    case tags
+    /// IWSLT `*.xml` files (dev and test sets): only the text of each `<seg …>…</seg>`, entities decoded.
+    case xml
+    /// Every line is a sentence.
+    case none
+
+    /// The markers of TED metadata lines in `.tags` files (torchtext's list).
+    public static let metadataMarkers = ["<url", "<keywords", "<talkid", "<description", "<reviewer", "<translator",
+                                         "<title", "<speaker", "<doc", "</doc"]
+
+    /// The filter `auto` means for a file named `path`.
+    public func resolved(for path: String) -> MarkupFilter {
+        guard self == .auto else { return self }
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        if name.hasSuffix(".xml") { return .xml }
+        return name.contains(".tags") ? .tags : .none
+    }
+}
+
+/// Reads sentence pairs: two line-aligned files (IWSLT's `train.tags.en-fr.en` / `.fr`, or `.xml` dev/test files)
+/// or one `source<TAB>target` file.
 public enum ParallelTextReader {
     public struct Pairs: Sendable {
         public var pairs: [SentencePair] = []
         public var fingerprints: [InputFingerprint] = []
-        /// Line pairs left out because one side is markup.
-        public var markupLines = 0
-        /// Line pairs left out because a side is empty, or undecodable under `skip`, or malformed with `skipBadLines`.
+        /// Lines dropped as markup on each side (TED metadata in `.tags` files; everything outside `<seg>` in XML).
+        public var sourceMarkupLines = 0
+        public var targetMarkupLines = 0
+        /// Pairs left out: undecodable under `skip`, or malformed TSV lines with `skipBadLines`.
         public var skipped = 0
         /// Lines that held bytes that are not UTF-8.
         public var undecodable = 0
     }
 
-    static func isMarkup(_ line: String) -> Bool {
-        line.drop { $0 == " " || $0 == "\t" }.hasPrefix("<")
+    /// One side's sentences, each with the line it starts on, and how many lines were dropped as markup.
+    struct Side {
+        var sentences: [(line: Int, text: String?)] = []
+        var droppedLines: [Int] = []
+        var totalLines = 0
     }
 
-    /// Decoded lines of a file (without `\n` or `\r`), `nil` where a line is left out under `skip`.
-    static func lines(_ file: TextFile, decoding: DecodingPolicy, undecodable: inout Int) throws -> [String?] {
-        var result: [String?] = []
-        var number = 0
-        for slice in file.bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            number += 1
-            var line = slice
-            if line.last == 0x0D { line = line.dropLast() }
-            result.append(try ReviewReader.decode(line, policy: decoding, file: file.path, line: number, undecodable: &undecodable))
-        }
-        if file.bytes.last == 0x0A { result.removeLast() }
-        return result
-    }
-
-    /// Two line-aligned files.
-    /// - throws: ``DataError`` naming both line counts when they differ.
-    public static func read(source: TextFile, target: TextFile, decoding: DecodingPolicy = .replace) throws -> Pairs {
+    /// Two line-aligned files, filtered by `markup` as torchtext does.
+    /// - throws: ``DataError`` when the two sides do not pair up: different line counts, or markup dropped on one side
+    ///   and not the other (naming the first line where they diverge).
+    public static func read(
+        source: TextFile, target: TextFile, markup: MarkupFilter = .auto, decoding: DecodingPolicy = .replace
+    ) throws -> Pairs {
         var result = Pairs(fingerprints: [source.fingerprint, target.fingerprint])
-        let sources = try lines(source, decoding: decoding, undecodable: &result.undecodable)
-        let targets = try lines(target, decoding: decoding, undecodable: &result.undecodable)
-        guard sources.count == targets.count else {
-            throw DataError(file: source.path, message: "has \(sources.count) lines but \(target.path) has \(targets.count); expected line-aligned files")
-        }
-        for (source, target) in zip(sources, targets) {
-            guard let source, let target else {
+        let sourceSide = try sentences(source, markup: markup.resolved(for: source.path), decoding: decoding, undecodable: &result.undecodable)
+        let targetSide = try sentences(target, markup: markup.resolved(for: target.path), decoding: decoding, undecodable: &result.undecodable)
+        try checkAlignment(sourceSide, source.path, targetSide, target.path)
+        result.sourceMarkupLines = sourceSide.droppedLines.count
+        result.targetMarkupLines = targetSide.droppedLines.count
+        for (sourceSentence, targetSentence) in zip(sourceSide.sentences, targetSide.sentences) {
+            guard let sourceText = sourceSentence.text, let targetText = targetSentence.text else {
                 result.skipped += 1
                 continue
             }
-            if isMarkup(source) || isMarkup(target) {
-                result.markupLines += 1
-            } else if source.allSatisfy(\.isWhitespace) || target.allSatisfy(\.isWhitespace) {
-                result.skipped += 1
-            } else {
-                result.pairs.append(SentencePair(source: source, target: target))
-            }
+            result.pairs.append(SentencePair(source: sourceText, target: targetText))
         }
         return result
     }
 
-    /// One `source<TAB>target` file.
+    /// Throws unless the two sides hold the same number of sentences.
+    static func checkAlignment(_ source: Side, _ sourcePath: String, _ target: Side, _ targetPath: String) throws {
+        guard source.sentences.count != target.sentences.count else { return }
+        if source.droppedLines.isEmpty && target.droppedLines.isEmpty {
+            throw DataError(file: sourcePath, message: "has \(source.sentences.count) lines but \(targetPath) has \(target.sentences.count); expected line-aligned files")
+        }
+        // Markup was dropped differently: find the first sentence whose line numbers differ.
+        let index = zip(source.sentences, target.sentences).enumerated().first { $0.element.0.line != $0.element.1.line }?.offset
+            ?? min(source.sentences.count, target.sentences.count)
+        let sourceLine = index < source.sentences.count ? source.sentences[index].line : source.totalLines + 1
+        let targetLine = index < target.sentences.count ? target.sentences[index].line : target.totalLines + 1
+        throw DataError(
+            file: sourcePath, line: sourceLine,
+            message: "sentence \(index + 1) is here but on line \(targetLine) of \(targetPath): the two files lose different lines as markup (\(source.droppedLines.count) and \(target.droppedLines.count)), so their sentences no longer pair up; expected the same markup lines on both sides")
+    }
+
+    /// The sentences of one file under `markup` (``MarkupFilter/auto`` already resolved); `nil` text where a line
+    /// is left out under `skip`.
+    static func sentences(_ file: TextFile, markup: MarkupFilter, decoding: DecodingPolicy, undecodable: inout Int) throws -> Side {
+        var side = Side()
+        if markup == .xml { return try segments(file, decoding: decoding, undecodable: &undecodable) }
+        for line in Lines(file.bytes) {
+            side.totalLines = line.number
+            let text = try ReviewReader.decode(line.bytes, policy: decoding, file: file.path, line: line.number, undecodable: &undecodable)
+            if markup == .tags, let text, MarkupFilter.metadataMarkers.contains(where: { text.contains($0) }) {
+                side.droppedLines.append(line.number)
+                continue
+            }
+            side.sentences.append((line.number, markup == .tags ? text.map(strip) : text))
+        }
+        return side
+    }
+
+    /// The text of each `<seg …>…</seg>` of an IWSLT XML file, in order, stripped and with entities decoded.
+    static func segments(_ file: TextFile, decoding: DecodingPolicy, undecodable: inout Int) throws -> Side {
+        var side = Side()
+        var open: (line: Int, text: String)? = nil
+        for line in Lines(file.bytes) {
+            side.totalLines = line.number
+            guard let text = try ReviewReader.decode(line.bytes, policy: decoding, file: file.path, line: line.number, undecodable: &undecodable) else {
+                side.sentences.append((line.number, nil))
+                continue
+            }
+            var rest = Substring(text)
+            var holdsSegment = open != nil
+            while true {
+                if let started = open {
+                    guard let end = rest.range(of: "</seg>") else {
+                        open = (started.line, started.text + rest + "\n")
+                        break
+                    }
+                    side.sentences.append((started.line, strip(decodeEntities(started.text + rest[..<end.lowerBound]))))
+                    open = nil
+                    rest = rest[end.upperBound...]
+                    continue
+                }
+                guard let start = rest.range(of: "<seg"), let close = rest[start.upperBound...].firstIndex(of: ">") else { break }
+                holdsSegment = true
+                open = (line.number, "")
+                rest = rest[rest.index(after: close)...]
+            }
+            if !holdsSegment { side.droppedLines.append(line.number) }
+        }
+        if let started = open {
+            throw DataError(file: file.path, line: started.line, message: "a <seg> that is never closed; expected <seg id=\"…\">text</seg>")
+        }
+        return side
+    }
+
+    /// Python's `str.strip()`: whitespace removed at both ends.
+    static func strip(_ text: String) -> String {
+        String(text.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+
+    /// XML's five predefined entities and numeric character references, decoded.
+    static func decodeEntities(_ text: String) -> String {
+        guard text.contains("&") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let ampersand = rest.firstIndex(of: "&") {
+            result += rest[..<ampersand]
+            let after = rest[rest.index(after: ampersand)...]
+            guard let semicolon = after.prefix(12).firstIndex(of: ";") else {
+                result += "&"
+                rest = after
+                continue
+            }
+            let name = after[..<semicolon]
+            let named = ["amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'"][String(name)]
+            let number: UInt32? = name.hasPrefix("#x") ? UInt32(name.dropFirst(2), radix: 16)
+                : name.hasPrefix("#") ? UInt32(name.dropFirst()) : nil
+            if let named {
+                result += named
+            } else if let number, let scalar = Unicode.Scalar(number) {
+                result.unicodeScalars.append(scalar)
+            } else {
+                result += "&" + name + ";"
+            }
+            rest = after[after.index(after: semicolon)...]
+        }
+        return result + rest
+    }
+
+    /// One `source<TAB>target` file: every line with a tab is a pair (empty lines are passed over).
     /// - throws: ``DataError`` naming the line without a tab, unless `skipBadLines`.
     public static func read(tsv file: TextFile, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false) throws -> Pairs {
         var result = Pairs(fingerprints: [file.fingerprint])
         var policy = BadLinePolicy(skip: skipBadLines)
-        for (index, line) in try lines(file, decoding: decoding, undecodable: &result.undecodable).enumerated() {
-            guard let line else {
+        for line in Lines(file.bytes) where !line.bytes.isEmpty {
+            guard let text = try ReviewReader.decode(line.bytes, policy: decoding, file: file.path, line: line.number, undecodable: &result.undecodable) else {
                 result.skipped += 1
                 continue
             }
-            if line.isEmpty { continue }
-            let fields = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+            let fields = text.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
             guard fields.count == 2 else {
-                try policy.handle(DataError(file: file.path, line: index + 1, message: "has no tab; expected \"source<TAB>target\""))
+                try policy.handle(DataError(file: file.path, line: line.number, message: "has no tab; expected \"source<TAB>target\""))
                 result.skipped += 1
                 continue
             }
-            if isMarkup(String(fields[0])) || isMarkup(String(fields[1])) {
-                result.markupLines += 1
-            } else if fields[0].allSatisfy(\.isWhitespace) || fields[1].allSatisfy(\.isWhitespace) {
-                result.skipped += 1
-            } else {
-                result.pairs.append(SentencePair(source: String(fields[0]), target: String(fields[1])))
-            }
+            result.pairs.append(SentencePair(source: String(fields[0]), target: String(fields[1])))
         }
         return result
     }

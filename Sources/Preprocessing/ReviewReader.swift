@@ -39,7 +39,7 @@ public enum ReviewReader {
         }
         return isDirectory.boolValue
             ? try readDirectory(path, decoding: decoding, skipBadLines: skipBadLines)
-            : try readTSV(path, decoding: decoding, skipBadLines: skipBadLines)
+            : try read(tsv: TextFile(path: path), decoding: decoding, skipBadLines: skipBadLines)
     }
 
     /// Decodes bytes under `policy`; `nil` means "leave it out".
@@ -92,22 +92,19 @@ public enum ReviewReader {
         return result
     }
 
-    static func readTSV(_ path: String, decoding: DecodingPolicy, skipBadLines: Bool) throws -> Reviews {
-        let file = try TextFile(path: path)
+    /// Reads `label<TAB>text` lines; empty lines are passed over.
+    /// - throws: ``DataError`` naming the line of a bad label, a missing tab or undecodable bytes.
+    public static func read(tsv file: TextFile, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false) throws -> Reviews {
         var result = Reviews(fingerprint: file.fingerprint)
         var policy = BadLinePolicy(skip: skipBadLines)
-        var number = 0
-        for slice in file.bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            number += 1
-            var line = slice
-            if line.last == 0x0D { line = line.dropLast() }
-            if line.isEmpty { continue }
-            guard let text = try decode(line, policy: decoding, file: path, line: number, undecodable: &result.undecodable) else {
+        for line in Lines(file.bytes) where !line.bytes.isEmpty {
+            let number = line.number
+            guard let text = try decode(line.bytes, policy: decoding, file: file.path, line: number, undecodable: &result.undecodable) else {
                 result.skipped += 1
                 continue
             }
             guard let tab = text.firstIndex(of: "\t") else {
-                try policy.handle(DataError(file: path, line: number, message: "has no tab; expected \"label<TAB>text\""))
+                try policy.handle(DataError(file: file.path, line: number, message: "has no tab; expected \"label<TAB>text\""))
                 result.skipped += 1
                 continue
             }
@@ -117,13 +114,13 @@ public enum ReviewReader {
             case "pos", "1", "positive": label = 1
             case "neg", "0", "negative": label = 0
             default:
-                try policy.handle(DataError(file: path, line: number, message: "label \"\(text[..<tab])\"; expected pos, neg, 1 or 0"))
+                try policy.handle(DataError(file: file.path, line: number, message: "label \"\(text[..<tab])\"; expected pos, neg, 1 or 0"))
                 result.skipped += 1
                 continue
             }
             let review = String(text[text.index(after: tab)...])
             if review.allSatisfy(\.isWhitespace) {
-                try policy.handle(DataError(file: path, line: number, message: "is an empty review; expected text after the label"))
+                try policy.handle(DataError(file: file.path, line: number, message: "is an empty review; expected text after the label"))
                 result.skipped += 1
                 continue
             }

@@ -13,6 +13,12 @@ public struct TextFile: Sendable {
             crc32: bytes.withUnsafeBytes { CRC32.hex($0) })
     }
 
+    /// A text held in memory, named `path` in messages.
+    public init(path: String, bytes: [UInt8]) {
+        self.path = path
+        self.bytes = bytes
+    }
+
     /// Reads `path`; a missing file, a directory or an empty file is a ``DataError``.
     public init(path: String) throws {
         var isDirectory: ObjCBool = false
@@ -32,22 +38,11 @@ public struct TextFile: Sendable {
     /// The file's lines (without `\n` or a trailing `\r`), each with its 1-based number, decoded as UTF-8.
     /// - throws: ``DataError`` naming the line of the first byte sequence that is not UTF-8, unless `lossy`.
     public func lines(lossy: Bool = false) throws -> [(number: Int, text: String)] {
-        var result: [(Int, String)] = []
-        var number = 0
-        for slice in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            number += 1
-            var line = slice
-            if line.last == 0x0D { line = line.dropLast() }
-            if let text = String(validating: line, as: UTF8.self) {
-                result.append((number, text))
-            } else if lossy {
-                result.append((number, String(decoding: line, as: UTF8.self)))
-            } else {
-                throw DataError(file: path, line: number, message: "is not valid UTF-8; expected UTF-8 text")
-            }
+        try Lines(bytes).map { line in
+            if let text = String(validating: line.bytes, as: UTF8.self) { return (line.number, text) }
+            guard lossy else { throw DataError(file: path, line: line.number, message: "is not valid UTF-8; expected UTF-8 text") }
+            return (line.number, String(decoding: line.bytes, as: UTF8.self))
         }
-        if bytes.last == 0x0A { result.removeLast() }
-        return result
     }
 }
 

@@ -10,7 +10,7 @@ public struct TranslationTokenizer: Sendable {
     /// Lowercase every token.
     public let lowercase: Bool
 
-    public init(language: Language, lowercase: Bool = true) {
+    public init(language: Language, lowercase: Bool = false) {
         self.language = language
         self.lowercase = lowercase
     }

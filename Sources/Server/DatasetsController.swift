@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NumPyFormat
+import WireFormat
 
 /// The prepared datasets: metadata, vocabularies, embedding matrices and batches.
 struct DatasetsController<Context: RequestContext> {
@@ -135,37 +136,15 @@ struct DatasetsController<Context: RequestContext> {
         let metrics = state.metrics
         let body = ResponseBody { writer in
             for indices in plan {
-                let archive = try BatchEncoding.npz(source.batch(split: split, indices: indices))
-                var frame = ByteBuffer()
-                frame.reserveCapacity(8 + archive.count)
-                frame.writeInteger(UInt64(archive.count), endianness: .little)
-                frame.writeBytes(archive)
-                try await writer.write(frame)
+                try await writer.write(ByteBuffer(bytes: BatchEncoding.npzFrame(source.batch(split: split, indices: indices))))
                 metrics.batchesServed(1)
             }
-            var end = ByteBuffer()
-            end.writeInteger(UInt64(0), endianness: .little)
-            try await writer.write(end)
+            try await writer.write(ByteBuffer(bytes: BatchEncoding.endFrame))
             try await writer.finish(nil)
         }
         return Response(
             status: .ok,
             headers: [.contentType: "application/x-w2vcache-epoch", HTTPField.Name("X-Batches")!: "\(plan.count)"],
             body: body)
-    }
-}
-
-/// Batches on the wire.
-enum BatchEncoding {
-    /// A batch as `.npz`: one `.npy` member per array.
-    static func npz(_ arrays: [BatchArray]) -> [UInt8] {
-        NPZ.archive(arrays.map { array in
-            let type: NPY.ElementType = switch array.type {
-            case .float32: .float32
-            case .int32: .int32
-            case .int64: .int64
-            }
-            return NPZ.Member(name: array.name, npy: array.bytes.withUnsafeBytes { NPY.file(type: type, shape: array.shape, data: $0) })
-        })
     }
 }

@@ -109,7 +109,9 @@ public struct Configuration: Sendable, Equatable {
             if var translation = try datasets.section("translation") {
                 try translation.read("buckets") { configuration.translation.buckets = try $0.buckets() }
                 try translation.read("min_freq") { configuration.translation.minFrequency = try $0.integer(1...Int.max) }
-                try translation.read("max_vocab") { configuration.translation.maxVocabulary = try $0.integer(5...Int(Int32.max)) }
+                try translation.read("max_vocab") { value in
+                    configuration.translation.maxVocabulary = value.isNull ? nil : try value.integer(5...Int(Int32.max))
+                }
                 try translation.finish()
             }
             try datasets.finish()
@@ -226,6 +228,9 @@ private struct Value {
     }
 
     private var text: String? { node.scalar?.string }
+
+    /// `null`, `~` or nothing: "no value" where a key allows it.
+    var isNull: Bool { node.null != nil }
 
     func string() throws -> String {
         guard let text, !text.isEmpty else { throw error("expected text") }

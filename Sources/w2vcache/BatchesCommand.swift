@@ -1,14 +1,24 @@
 import ArgumentParser
 import Datasets
 import VectorCache
+import WireFormat
 
 /// `w2vcache batches`: a human preview of a dataset's batches.
 struct BatchesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batches",
-        abstract: "Preview a prepared dataset's batches: shapes, and examples decoded back to words and labels.",
-        discussion: "A given seed and epoch give the same batches on every machine, and as the server sends them."
+        abstract: "Preview a prepared dataset's batches, or write an epoch of them as the server sends it.",
+        discussion: """
+            text: shapes, and --show batches with examples decoded back to words and labels. npz: every batch of the \
+            epoch on stdout, framed as the server's epoch stream (per batch its .npz size as a little-endian \
+            uint64, then the .npz; a size of 0 ends it), byte for byte what GET …/epoch answers. A given seed and \
+            epoch give the same batches on every machine.
+            """
     )
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, npz
+    }
 
     @OptionGroup var cache: CacheOptions
 
@@ -30,7 +40,10 @@ struct BatchesCommand: ParsableCommand {
     @Flag(name: .customLong("no-shuffle"), help: "Keep the stored order.")
     var noShuffle = false
 
-    @Option(name: .long, help: "How many batches to show.")
+    @Option(name: .long, help: "Output: text (a preview) or npz (the whole epoch, framed as the server streams it).")
+    var format: OutputFormat = .text
+
+    @Option(name: .long, help: "How many batches to show (text).")
     var show: Int = 1
 
     @Option(name: .customLong("examples-per-batch"), help: "How many examples of each batch to decode.")
@@ -48,6 +61,11 @@ struct BatchesCommand: ParsableCommand {
         let source = try DatasetLoader.load(dataset, from: vectorCache)
         let count = try source.count(of: split)
         let plan = try source.epoch(split: split, batchSize: batchSize, seed: seed, epoch: epoch, shuffle: !noShuffle)
+        if format == .npz {
+            for indices in plan { Terminal.writeStdout(BatchEncoding.npzFrame(try source.batch(split: split, indices: indices))) }
+            Terminal.writeStdout(BatchEncoding.endFrame)
+            return
+        }
         var lines = ["\(dataset)/\(split): \(count) examples, \(plan.count) batches of up to \(batchSize) (seed \(seed), epoch \(epoch))"]
         for (index, indices) in plan.prefix(show).enumerated() {
             let arrays = try source.batch(split: split, indices: indices)

@@ -14,7 +14,9 @@ struct PrepareParserCommand: ParsableCommand {
         discussion: """
             Each configuration of the static oracle becomes an example: 18 word, 18 POS and 12 arc-label ids, \
             labelled with the transition. Non-projective sentences, which arc-standard cannot build, are counted \
-            and skipped. Word forms are normalized with the book's digit and hyphen rule (no phrase merging).
+            and skipped; every projective test sentence is kept, an arc label training never saw becoming <UNK> \
+            (label id 2, transitions LEFT(<UNK>) and RIGHT(<UNK>), the last of each kind). Word forms are \
+            normalized with the book's digit and hyphen rule (no phrase merging).
             """
     )
 
@@ -56,7 +58,7 @@ struct PrepareParserCommand: ParsableCommand {
             Terminal.message(
                 "\(split): \(statistics["\(split)_sentences"] ?? 0) sentences, "
                     + "\(statistics["\(split)_non_projective"] ?? 0) non-projective skipped, "
-                    + "\(statistics["\(split)_unknown_label_sentences"] ?? 0) with labels unseen in training skipped, "
+                    + "\(statistics["\(split)_unknown_label_sentences"] ?? 0) kept with \(statistics["\(split)_unknown_label_arcs"] ?? 0) arcs of labels unseen in training (LEFT/RIGHT(<UNK>)), "
                     + "\(statistics["\(split)_configurations"] ?? 0) configurations")
         }
         let vocabularies = report.manifest.vocabularies

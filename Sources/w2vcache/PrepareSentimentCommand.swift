@@ -5,6 +5,7 @@ import Preprocessing
 import VectorCache
 
 extension DecodingPolicy: ExpressibleByArgument {}
+extension MarkupFilter: ExpressibleByArgument {}
 
 /// `w2vcache prepare sentiment`: reviews for an LSTM classifier.
 struct PrepareSentimentCommand: ParsableCommand {

@@ -10,10 +10,13 @@ struct PrepareTranslationCommand: ParsableCommand {
         commandName: "translation",
         abstract: "Prepare English-French sentence pairs: tokens, vocabularies, length buckets.",
         discussion: """
-            Input: two line-aligned files (IWSLT train.tags.en-fr.*: markup lines such as <url> are skipped and \
-            counted) or one source<TAB>target file. A pair goes to the first bucket (S, T) with len(source) < S and \
-            len(target) + 1 < T, else to the last, cut. Source: padded to S then reversed; target: <go> tokens <eos> \
-            padded to T. Vocabularies: <unk> 0, <pad> 1, <go> 2, <eos> 3, then by frequency (ties by string order).
+            Input: two line-aligned files or one source<TAB>target file. Aligned files are read as torchtext's \
+            IWSLT2016 reader does (--markup auto): in a .tags file the TED metadata lines (<url, <keywords, \
+            <talkid, <description, <reviewer, <translator, <title, <speaker, <doc, </doc) are dropped and counted \
+            and every other line kept; an .xml file gives the text of its <seg> elements. A pair goes to the first \
+            bucket (S, T) with len(source) < S and len(target) + 1 < T, else to the last, cut. Source: padded to S \
+            then reversed; target: <go> tokens <eos> padded to T. Vocabularies: <unk> 0, <pad> 1, <go> 2, <eos> 3, \
+            then by frequency (ties by string order), every token kept and case kept, as in the book.
             """
     )
 
@@ -44,14 +47,17 @@ struct PrepareTranslationCommand: ParsableCommand {
     @Option(name: .customLong("min-freq"), help: "Keep tokens seen at least this often in training.")
     var minFreq: Int?
 
-    @Option(name: .customLong("max-vocab"), help: "Ids per language, specials included.")
+    @Option(name: .customLong("max-vocab"), help: "Cap each vocabulary at this many ids, specials included (default: no cap, as in the book).")
     var maxVocab: Int?
 
-    @Flag(name: .long, help: "The files are tokenized already: split on spaces.")
+    @Flag(name: .long, help: "The files are tokenized already: split on whitespace.")
     var pretokenized = false
 
-    @Flag(name: .customLong("keep-case"), help: "Do not lowercase.")
-    var keepCase = false
+    @Flag(name: .long, help: "Lowercase every token (the book keeps case).")
+    var lowercase = false
+
+    @Option(name: .long, help: "Which lines of aligned files are sentences: auto (by file name), tags, xml or none (every line).")
+    var markup: MarkupFilter = .auto
 
     @Option(name: .customLong("encoding-errors"), help: "Bytes that are not UTF-8: replace (counted), skip the pair, or fail.")
     var encodingErrors: DecodingPolicy = .replace
@@ -64,6 +70,7 @@ struct PrepareTranslationCommand: ParsableCommand {
             throw ValidationError("give --source and --target, or --tsv")
         }
         if (validSource == nil) != (validTarget == nil) { throw ValidationError("give both --valid-source and --valid-target") }
+        if let maxVocab, maxVocab < 5 { throw ValidationError("--max-vocab must leave room for a token besides the 4 specials") }
         if let buckets, LengthBucket.parseList(buckets) == nil {
             throw ValidationError("--buckets: expected pairs \"S,T\" separated by spaces, with S > 0 and T > 2")
         }
@@ -76,7 +83,8 @@ struct PrepareTranslationCommand: ParsableCommand {
         options.minFrequency = minFreq ?? options.minFrequency
         options.maxVocabulary = maxVocab ?? options.maxVocabulary
         options.pretokenized = pretokenized
-        options.lowercase = !keepCase
+        options.lowercase = lowercase
+        options.markup = markup
         options.decoding = encodingErrors
         options.skipBadLines = skipBadLines
         let train: ParallelInput = tsv.map { .tsv($0) } ?? .aligned(source: source!, target: target!)
@@ -97,6 +105,6 @@ struct PrepareTranslationCommand: ParsableCommand {
         }
         Terminal.message(
             "prepared translation: \(s["source_vocabulary"] ?? 0) source and \(s["target_vocabulary"] ?? 0) target ids; "
-                + "\(result.markup) markup lines and \(result.skipped) empty or bad pairs skipped")
+                + "\(result.markup) markup lines dropped (torchtext's IWSLT rules) and \(result.skipped) bad pairs skipped")
     }
 }

@@ -166,8 +166,9 @@ import VectorCache
         let dataset = try ParserDataset(cache: cache)
         // Words: specials, the training words (12 normalized to ##), then "dog", which the model knows; "cat" is <UNK>.
         #expect(dataset.words == ["<NULL>", "<ROOT>", "<UNK>", "She", "ate", "##", "fish", "A", "B", "C", "D", "dog"])
-        // Labels nsubj root nummod obj det: shift, 5 left-arcs, 5 right-arcs.
-        #expect(dataset.transitions.first == "SHIFT" && dataset.transitions.count == 1 + 2 * 5)
+        // Labels nsubj root nummod obj det and the reserved unknown label: shift, 6 left-arcs, 6 right-arcs.
+        #expect(dataset.transitions.first == "SHIFT" && dataset.transitions.count == 1 + 2 * 6)
+        #expect(dataset.transitions[6] == "LEFT(<UNK>)" && dataset.transitions[12] == "RIGHT(<UNK>)")
         let arrays = try dataset.batch(split: "test", indices: [2])
         let x = values(arrays[0], as: Int32.self)
         #expect(arrays[0].shape == [1, 48] && arrays[0].type == .int32)
@@ -177,6 +178,26 @@ import VectorCache
         // Embeddings: the <NULL> row is zero, others come from the cache or the OOV generator.
         #expect(Array(dataset.embeddings[0..<6]) == [Float](repeating: 0, count: 6))
         #expect(Array(dataset.embeddings[(3 * 6)..<(4 * 6)]) == (try cache.vector(for: "She")))
+    }
+
+    @Test func aTestLabelUnseenInTrainingIsKeptAsTheUnknownLabel() throws {
+        let directory = TemporaryDirectory()
+        let cache = try writableCache(try buildCache(directory, words: ["dog"]))
+        let train = try textFile(directory, "train.conllu", "1\tbig\t_\tADJ\tJJ\t_\t2\tamod\t_\t_\n2\tdog\t_\tNOUN\tNN\t_\t0\troot\t_\t_\n\n")
+        // "compound" never occurs in training: before, this sentence was dropped from the test split.
+        let test = try textFile(directory, "test.conllu", "1\tdog\t_\tNOUN\tNN\t_\t2\tcompound\t_\t_\n2\tfood\t_\tNOUN\tNN\t_\t0\troot\t_\t_\n\n")
+        let report = try ParserDataset.prepare(train: train, test: test, cache: cache, options: ParserOptions(), oov: testOOV)
+        #expect(report.manifest.splits["test"] == 4)
+        #expect(report.manifest.statistics["test_unknown_label_sentences"] == 1 && report.manifest.statistics["test_unknown_label_arcs"] == 1)
+        let dataset = try ParserDataset(cache: cache)
+        // Labels amod root, then the unknown: SHIFT, LEFT(amod) LEFT(root) LEFT(<UNK>), RIGHT(amod) RIGHT(root) RIGHT(<UNK>).
+        #expect(dataset.transitions == ["SHIFT", "LEFT(amod)", "LEFT(root)", "LEFT(<UNK>)", "RIGHT(amod)", "RIGHT(root)", "RIGHT(<UNK>)"])
+        let arrays = try dataset.batch(split: "test", indices: [0, 1, 2, 3])
+        // Oracle: SHIFT, SHIFT, LEFT(compound -> <UNK>), RIGHT(root).
+        #expect(values(arrays[1], as: Int64.self) == [0, 0, 3, 5])
+        // After the left arc, the label feature of the leftmost child of s1 (food) is <UNK> (id 2).
+        let fourth = values(arrays[0], as: Int32.self)[(3 * 48)..<(4 * 48)]
+        #expect(fourth[fourth.startIndex + 36] == ParserDataset.unknown)
     }
 
     @Test(.enabled(if: SharedData.isAvailable, "../shared/data is absent: EWT not checked"))
@@ -190,6 +211,13 @@ import VectorCache
         let statistics = report.manifest.statistics
         #expect(statistics["train_sentences"] == 2001)
         #expect((statistics["train_non_projective"] ?? 0) > 0)
+        // Every projective test sentence is kept, labels unseen in training included: 2n configurations each.
+        let test = try CoNLLUReader.read(TextFile(path: SharedData.path("ud-english-ewt/en_ewt-ud-test.conllu")))
+        let projectiveTokens = test.sentences.filter { sentence in
+            ArcStandardOracle.transitions(heads: [-1] + sentence.map(\.head), labels: [-1] + sentence.map { _ in 0 }) != nil
+        }.reduce(0) { $0 + $1.count }
+        #expect(report.manifest.splits["test"] == 2 * projectiveTokens)
+        #expect((statistics["test_unknown_label_sentences"] ?? 0) > 0)
         #expect(report.manifest.arrays["train.features"]?.shape == [report.manifest.splits["train"]!, 48])
     }
 }

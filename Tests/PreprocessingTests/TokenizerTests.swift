@@ -27,14 +27,16 @@ import Testing
 @Suite struct TranslationTokenizerTests {
     @Test func frenchElisionsKeepTheirApostrophe() {
         let french = TranslationTokenizer(language: .french)
-        #expect(french.tokenize("Il est l'heure, n'est-ce pas ?") == ["il", "est", "l'", "heure", ",", "n'", "est-ce", "pas", "?"])
-        #expect(french.tokenize("Aujourd’hui j'ai 3,5 euros.") == ["aujourd'hui", "j'", "ai", "3,5", "euros", "."])
+        #expect(french.tokenize("Il est l'heure, n'est-ce pas ?") == ["Il", "est", "l'", "heure", ",", "n'", "est-ce", "pas", "?"])
+        #expect(french.tokenize("Aujourd’hui j'ai 3,5 euros.") == ["Aujourd'hui", "j'", "ai", "3,5", "euros", "."])
     }
 
     @Test func englishContractionsSplitBeforeTheApostrophe() {
         let english = TranslationTokenizer(language: .english)
-        #expect(english.tokenize("I don't think it's 3.5 well-known \"things\".") == ["i", "do", "n't", "think", "it", "'s", "3.5", "well-known", "\"", "things", "\"", "."])
-        #expect(TranslationTokenizer(language: .english, lowercase: false).tokenize("Paris") == ["Paris"])
+        #expect(english.tokenize("I don't think it's 3.5 well-known \"things\".") == ["I", "do", "n't", "think", "it", "'s", "3.5", "well-known", "\"", "things", "\"", "."])
+        // Case is kept, as spaCy's tokenizers keep it (the book); lowercasing is an option.
+        #expect(english.tokenize("Paris") == ["Paris"])
+        #expect(TranslationTokenizer(language: .english, lowercase: true).tokenize("Don't, Paris") == ["do", "n't", ",", "paris"])
     }
 }
 
@@ -74,15 +76,69 @@ import Testing
         #expect(throws: DataError.self) { try ReviewReader.read(directory.path) }  // neither pos/ nor neg/
     }
 
-    @Test func markupLinesAndMismatchedFiles() throws {
+    @Test func tagsFilesLoseOnlyTheTEDMetadataLines() throws {
         let directory = TemporaryDirectory()
-        try "<url>http://a</url>\nHello.\n  <title>T</title>\nBye.\n".write(toFile: directory.file("a.en"), atomically: true, encoding: .utf8)
-        try "<url>http://a</url>\nBonjour.\n  <title>T</title>\nAu revoir.\n".write(toFile: directory.file("a.fr"), atomically: true, encoding: .utf8)
-        let pairs = try ParallelTextReader.read(source: TextFile(path: directory.file("a.en")), target: TextFile(path: directory.file("a.fr")))
-        #expect(pairs.pairs.map(\.source) == ["Hello.", "Bye."] && pairs.markupLines == 2)
+        let english = "<url>http://a</url>\n<talkid>1</talkid>\n<i>Diplomacy</i> Mr Kissinger said .\n  <title>T</title>\n\n<p>Bye.</p>\n"
+        let french = "<url>http://a</url>\n<talkid>1</talkid>\n<i>Diplomatie</i> M. Kissinger a dit .\n  <title>T</title>\n\n<p>Salut.</p>\n"
+        try english.write(toFile: directory.file("train.tags.en-fr.en"), atomically: true, encoding: .utf8)
+        try french.write(toFile: directory.file("train.tags.en-fr.fr"), atomically: true, encoding: .utf8)
+        let pairs = try ParallelTextReader.read(
+            source: TextFile(path: directory.file("train.tags.en-fr.en")), target: TextFile(path: directory.file("train.tags.en-fr.fr")))
+        // A sentence that starts with "<" is kept, and so is an empty line (torchtext keeps it too).
+        #expect(pairs.pairs.map(\.source) == ["<i>Diplomacy</i> Mr Kissinger said .", "", "<p>Bye.</p>"])
+        #expect(pairs.pairs.map(\.target) == ["<i>Diplomatie</i> M. Kissinger a dit .", "", "<p>Salut.</p>"])
+        #expect(pairs.sourceMarkupLines == 3 && pairs.targetMarkupLines == 3)
+        // Files not named .tags keep every line unless told.
+        try english.write(toFile: directory.file("plain.en"), atomically: true, encoding: .utf8)
+        try french.write(toFile: directory.file("plain.fr"), atomically: true, encoding: .utf8)
+        let plain = try ParallelTextReader.read(source: TextFile(path: directory.file("plain.en")), target: TextFile(path: directory.file("plain.fr")))
+        #expect(plain.pairs.count == 6 && plain.sourceMarkupLines == 0)
+        let forced = try ParallelTextReader.read(
+            source: TextFile(path: directory.file("plain.en")), target: TextFile(path: directory.file("plain.fr")), markup: .tags)
+        #expect(forced.pairs.count == 3)
+    }
+
+    @Test func sidesThatLoseDifferentLinesAreAnErrorNamingWhereTheyDiverge() throws {
+        let directory = TemporaryDirectory()
+        try "Hello .\n<speaker>X</speaker>\nBye .\nAgain .\n".write(toFile: directory.file("a.tags.en"), atomically: true, encoding: .utf8)
+        try "Bonjour .\nAu revoir .\nEncore .\nEt encore .\n".write(toFile: directory.file("a.tags.fr"), atomically: true, encoding: .utf8)
+        let error = #expect(throws: DataError.self) {
+            try ParallelTextReader.read(source: TextFile(path: directory.file("a.tags.en")), target: TextFile(path: directory.file("a.tags.fr")))
+        }
+        #expect(error?.line == 3 && error?.description.contains("sentence 2 is here but on line 2 of") == true)
+        #expect(error?.description.contains("lose different lines as markup (1 and 0)") == true)
         try "one\n".write(toFile: directory.file("b.fr"), atomically: true, encoding: .utf8)
-        let error = #expect(throws: DataError.self) { try ParallelTextReader.read(source: TextFile(path: directory.file("a.en")), target: TextFile(path: directory.file("b.fr"))) }
-        #expect(error?.description.contains("has 4 lines but") == true && error?.description.contains("b.fr has 1") == true)
+        try "one\ntwo\n".write(toFile: directory.file("b.en"), atomically: true, encoding: .utf8)
+        let counts = #expect(throws: DataError.self) { try ParallelTextReader.read(source: TextFile(path: directory.file("b.en")), target: TextFile(path: directory.file("b.fr"))) }
+        #expect(counts?.description.contains("has 2 lines but") == true && counts?.description.contains("b.fr has 1") == true)
+    }
+
+    @Test func xmlFilesGiveTheTextOfTheirSegments() throws {
+        let directory = TemporaryDirectory()
+        let xml = """
+            <mteval>
+            <srcset setid="iwslt2016-dev2010" srclang="english">
+            <doc docid="69" genre="lectures">
+            <url>http://www.ted.com/talks/x.html</url>
+            <talkid>69</talkid>
+            <seg id="1"> It&apos;s &quot;great&quot; &amp; &lt;new&gt; . </seg>
+            <seg id="2">Two
+            lines</seg>
+            </doc>
+            </srcset>
+            </mteval>
+
+            """
+        try xml.write(toFile: directory.file("dev.en.xml"), atomically: true, encoding: .utf8)
+        try xml.replacingOccurrences(of: "great", with: "super").write(toFile: directory.file("dev.fr.xml"), atomically: true, encoding: .utf8)
+        let pairs = try ParallelTextReader.read(source: TextFile(path: directory.file("dev.en.xml")), target: TextFile(path: directory.file("dev.fr.xml")))
+        #expect(pairs.pairs.map(\.source) == ["It's \"great\" & <new> .", "Two\nlines"])
+        #expect(pairs.pairs.map(\.target).first == "It's \"super\" & <new> .")
+        #expect(pairs.sourceMarkupLines == 8)
+    }
+
+    @Test func tsvPairsNeedATab() throws {
+        let directory = TemporaryDirectory()
         try "hi\tsalut\nno tab here\n".write(toFile: directory.file("p.tsv"), atomically: true, encoding: .utf8)
         #expect(throws: DataError.self) { try ParallelTextReader.read(tsv: TextFile(path: directory.file("p.tsv"))) }
         #expect(try ParallelTextReader.read(tsv: TextFile(path: directory.file("p.tsv")), skipBadLines: true).pairs.count == 1)

@@ -52,17 +52,20 @@ import Testing
         #expect(preview.stdoutText.contains("x int32[2, 8], y int64[2], lengths int64[2]"))
         #expect(preview.stdoutText.contains("neg (8 tokens): a neg film . you ' re right"))
 
-        try "<talkid>1</talkid>\nHello there.\nIt's late.\n".write(toFile: workspace.path + "/t.en", atomically: true, encoding: .utf8)
-        try "<talkid>1</talkid>\nBonjour.\nIl est l'heure.\n".write(toFile: workspace.path + "/t.fr", atomically: true, encoding: .utf8)
-        let translation = try workspace.run("prepare", "translation", "--source", "t.en", "--target", "t.fr")
+        try "<talkid>1</talkid>\nHello there.\nIt's late.\n".write(toFile: workspace.path + "/t.tags.en", atomically: true, encoding: .utf8)
+        try "<talkid>1</talkid>\nBonjour.\nIl est l'heure.\n".write(toFile: workspace.path + "/t.tags.fr", atomically: true, encoding: .utf8)
+        let translation = try workspace.run("prepare", "translation", "--source", "t.tags.en", "--target", "t.tags.fr")
         #expect(translation.status == 0, "\(translation.stderr)")
-        #expect(translation.stderr.contains("1 markup lines"))
+        #expect(translation.stderr.contains("1 markup lines dropped"))
         let pairs = try workspace.run("batches", "translation", "--batch-size", "1", "--show", "2", "--no-shuffle")
-        #expect(pairs.stdoutText.contains("it 's late .  =>  <go> il est l' heure . <eos>"))
+        #expect(pairs.stdoutText.contains("It 's late .  =>  <go> Il est l' heure . <eos>"))
         #expect(try workspace.run("datasets").stdoutText.contains("translation: train 2 examples"))
-        try "a\nb\n".write(toFile: workspace.path + "/u.fr", atomically: true, encoding: .utf8)
-        let mismatch = try workspace.run("prepare", "translation", "--source", "t.en", "--target", "u.fr")
-        #expect(mismatch.status == 1 && mismatch.stderr.contains("has 3 lines but u.fr has 2"))
+        let lowered = try workspace.run("prepare", "translation", "--source", "t.tags.en", "--target", "t.tags.fr", "--lowercase")
+        #expect(lowered.status == 0)
+        #expect(try workspace.run("batches", "translation", "--batch-size", "1", "--show", "2", "--no-shuffle").stdoutText.contains("it 's late .  =>  <go> il est l' heure . <eos>"))
+        try "a\nb\nc\n".write(toFile: workspace.path + "/u.fr", atomically: true, encoding: .utf8)
+        let mismatch = try workspace.run("prepare", "translation", "--source", "t.tags.en", "--target", "u.fr")
+        #expect(mismatch.status == 1 && mismatch.stderr.contains("sentence 1 is here but on line 1 of u.fr"))
     }
 
     @Test func badInputAndMissingPrerequisitesSayWhatToDo() throws {

@@ -37,6 +37,19 @@ def test_errors_carry_the_servers_message(server):
     assert caught.value.status == 0
 
 
+def test_a_body_over_the_limit_gets_its_413_with_urllib(server):
+    """urllib sends the whole body before it reads the answer: the server must read it all and answer JSON."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(server.url + "/v1/vectors", data=b" " * (10 << 20))
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=20)
+    assert caught.value.code == 413
+    assert "server.max_body_kb" in json.loads(caught.value.read())["error"]
+
+
 def test_datasets_vocabularies_and_embeddings(server):
     client = Client(server.url)
     names = [d["name"] for d in client.datasets()]

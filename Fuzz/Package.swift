@@ -1,0 +1,29 @@
+// swift-tools-version: 6.0
+import Foundation
+import PackageDescription
+
+/// SwiftPM names a path dependency after its directory, whatever the checkout is called.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+/// libFuzzer targets for every reader of untrusted input. They live in their own package because they only link
+/// with `--sanitize fuzzer` (libFuzzer provides `main`). Run them with scripts/fuzz.
+func fuzzer(_ name: String, _ products: [String]) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["FuzzSupport"] + products.map { .product(name: $0, package: root) },
+        path: "Sources/\(name)")
+}
+
+let package = Package(
+    name: "w2vcache-fuzz",
+    dependencies: [.package(path: "..")],
+    targets: [
+        .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
+        fuzzer("FuzzVectorsFile", ["Word2Vec"]),
+        fuzzer("FuzzGzipVectors", ["Word2Vec"]),
+        fuzzer("FuzzCoNLL2000", ["Preprocessing"]),
+        fuzzer("FuzzCoNLLU", ["Preprocessing", "Datasets"]),
+        fuzzer("FuzzReviews", ["Preprocessing"]),
+        fuzzer("FuzzParallelText", ["Preprocessing"]),
+    ]
+)
