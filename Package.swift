@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Support", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "LevelDB", dependencies: ["CLevelDB"], swiftSettings: swiftSettings),
         .target(name: "Word2Vec", dependencies: ["CZlib", "Support"], swiftSettings: swiftSettings),
-        .target(name: "NumPyFormat", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        .target(name: "NumPyFormat", dependencies: ["Support"], swiftSettings: swiftSettings),
         .target(
             name: "VectorCache",
             dependencies: ["LevelDB", "Word2Vec", "Support", "CAtomicRename"],
@@ -44,14 +44,14 @@ let package = Package(
         .target(name: "Preprocessing", dependencies: ["Support"], swiftSettings: swiftSettings),
         .target(
             name: "Datasets",
-            dependencies: ["VectorCache", "Preprocessing", "LevelDB", "Support"],
+            dependencies: ["VectorCache", "Preprocessing", "Support"],
             swiftSettings: swiftSettings
         ),
         .target(name: "WireFormat", dependencies: ["Datasets", "NumPyFormat"], swiftSettings: swiftSettings),
         .target(
             name: "Server",
             dependencies: [
-                "VectorCache", "Datasets", "NumPyFormat", "WireFormat", "LevelDB", "Support",
+                "VectorCache", "Datasets", "NumPyFormat", "WireFormat", "Support",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "w2vcache",
             dependencies: [
-                "VectorCache", "Word2Vec", "Support", "Settings", "LevelDB", "NumPyFormat", "Preprocessing", "Datasets", "Server",
+                "VectorCache", "Word2Vec", "Support", "Settings", "NumPyFormat", "Preprocessing", "Datasets", "Server",
                 "WireFormat",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

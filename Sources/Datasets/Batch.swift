@@ -32,8 +32,8 @@ public struct BatchArray: Sendable {
 
 /// A prepared dataset that serves batches: the part the CLI preview and the server share.
 public protocol BatchSource: Sendable {
-    /// The dataset's name (`pos`, `parser`, …).
-    var name: String { get }
+    /// Which dataset this is.
+    var name: DatasetName { get }
     /// Split names and their example counts.
     var splits: [String: Int] { get }
     /// The arrays of the examples at `indices` of `split`.
@@ -55,5 +55,12 @@ extension BatchSource {
     public func count(of split: String) throws -> Int {
         guard let count = splits[split] else { throw DatasetError.noSuchSplit(name, split, Array(splits.keys)) }
         return count
+    }
+
+    /// Throws unless every index lies in `0..<count`.
+    func checkIndices(_ indices: some Collection<Int>, count: Int) throws {
+        if let bad = indices.first(where: { $0 < 0 || $0 >= count }) {
+            throw DatasetError.noSuchExample(name, index: bad, count: count)
+        }
     }
 }

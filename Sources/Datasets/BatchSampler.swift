@@ -7,6 +7,9 @@ import Support
 /// the stored one. The last batch is smaller when the batch size does not divide the count (PyTorch's
 /// `drop_last=False`).
 public struct BatchSampler: Sendable {
+    /// The batch size when none is asked for (the command line's preview, the server's batch routes).
+    public static let defaultBatchSize = 32
+
     public let count: Int
     public let batchSize: Int
     private let order: [Int]

@@ -1,13 +1,25 @@
 import Preprocessing
 
+/// The datasets w2vcache prepares, one per trainer of the book.
+public enum DatasetName: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
+    /// The feed-forward POS tagger's n-gram windows (CoNLL-2000).
+    case pos
+    /// The arc-standard dependency parser's configurations (CoNLL-U).
+    case parser
+    /// The LSTM sentiment classifier's padded reviews.
+    case sentiment
+    /// The seq2seq translator's length-bucketed sentence pairs.
+    case translation
+
+    public var description: String { rawValue }
+}
+
 /// What a prepared dataset holds and what it was prepared from, stored as JSON in the cache.
-public struct DatasetManifest: Codable, Sendable, Equatable {
-    /// `pos`, `parser`, `sentiment` or `translation`.
-    public var name: String
+public struct DatasetManifest: Sendable, Equatable {
+    /// The dataset's options and what preparing it counted, typed by dataset.
+    public var details: DatasetDetails
     /// The input files' names, sizes and CRC-32s, in the order given.
     public var inputs: [InputFingerprint]
-    /// Every option that shapes the data, as text.
-    public var parameters: [String: String]
     public var toolVersion: String
     /// The cache's vector dimension at preparation.
     public var dimension: Int
@@ -18,12 +30,84 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
     public var arrays: [String: ArrayInfo]
     /// Sizes of the stored string lists (vocabularies, tag sets).
     public var vocabularies: [String: Int]
-    /// Counts reported by the preparation (found, merged, skipped, …).
-    public var statistics: [String: Int]
 
-    /// Whether preparing with these inputs and parameters again would give the same data.
-    public func matches(inputs: [InputFingerprint], parameters: [String: String], toolVersion: String) -> Bool {
-        self.inputs == inputs && self.parameters == parameters && self.toolVersion == toolVersion
+    public var name: DatasetName { details.name }
+}
+
+/// A dataset's options and statistics, whose types depend on the dataset.
+public enum DatasetDetails: Sendable, Equatable {
+    case pos(POSOptions, POSStatistics)
+    case parser(ParserOptions, ParserStatistics)
+    case sentiment(SentimentOptions, SentimentStatistics)
+    case translation(TranslationOptions, TranslationStatistics)
+
+    public var name: DatasetName {
+        switch self {
+        case .pos: .pos
+        case .parser: .parser
+        case .sentiment: .sentiment
+        case .translation: .translation
+        }
+    }
+}
+
+extension DatasetManifest: Codable {
+    private enum Key: String, CodingKey {
+        case name, options, statistics, inputs, toolVersion, dimension, preparedAt, splits, arrays, vocabularies
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        func typed<O: Decodable, S: Decodable>(_: O.Type, _: S.Type) throws -> (O, S) {
+            (try container.decode(O.self, forKey: .options), try container.decode(S.self, forKey: .statistics))
+        }
+        switch try container.decode(DatasetName.self, forKey: .name) {
+        case .pos:
+            let (options, statistics) = try typed(POSOptions.self, POSStatistics.self)
+            details = .pos(options, statistics)
+        case .parser:
+            let (options, statistics) = try typed(ParserOptions.self, ParserStatistics.self)
+            details = .parser(options, statistics)
+        case .sentiment:
+            let (options, statistics) = try typed(SentimentOptions.self, SentimentStatistics.self)
+            details = .sentiment(options, statistics)
+        case .translation:
+            let (options, statistics) = try typed(TranslationOptions.self, TranslationStatistics.self)
+            details = .translation(options, statistics)
+        }
+        inputs = try container.decode([InputFingerprint].self, forKey: .inputs)
+        toolVersion = try container.decode(String.self, forKey: .toolVersion)
+        dimension = try container.decode(Int.self, forKey: .dimension)
+        preparedAt = try container.decode(String.self, forKey: .preparedAt)
+        splits = try container.decode([String: Int].self, forKey: .splits)
+        arrays = try container.decode([String: ArrayInfo].self, forKey: .arrays)
+        vocabularies = try container.decode([String: Int].self, forKey: .vocabularies)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(name, forKey: .name)
+        switch details {
+        case .pos(let options, let statistics):
+            try container.encode(options, forKey: .options)
+            try container.encode(statistics, forKey: .statistics)
+        case .parser(let options, let statistics):
+            try container.encode(options, forKey: .options)
+            try container.encode(statistics, forKey: .statistics)
+        case .sentiment(let options, let statistics):
+            try container.encode(options, forKey: .options)
+            try container.encode(statistics, forKey: .statistics)
+        case .translation(let options, let statistics):
+            try container.encode(options, forKey: .options)
+            try container.encode(statistics, forKey: .statistics)
+        }
+        try container.encode(inputs, forKey: .inputs)
+        try container.encode(toolVersion, forKey: .toolVersion)
+        try container.encode(dimension, forKey: .dimension)
+        try container.encode(preparedAt, forKey: .preparedAt)
+        try container.encode(splits, forKey: .splits)
+        try container.encode(arrays, forKey: .arrays)
+        try container.encode(vocabularies, forKey: .vocabularies)
     }
 }
 
@@ -35,9 +119,17 @@ public struct ArrayInfo: Codable, Sendable, Equatable {
 
     public var type: ElementType
     public var shape: [Int]
-    /// How many LevelDB values hold it.
+    /// How many values of the cache hold it.
     public var chunks: Int
 
     public var elementCount: Int { shape.reduce(1, *) }
     public var byteCount: Int { elementCount * 4 }
+}
+
+/// A dataset freshly prepared, or found prepared already from the same inputs and options.
+public struct PreparedDataset<Statistics: Sendable>: Sendable {
+    public var manifest: DatasetManifest
+    public var statistics: Statistics
+    /// True when nothing was done: the same inputs and options were prepared before.
+    public var alreadyPrepared: Bool
 }

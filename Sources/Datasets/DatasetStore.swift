@@ -1,81 +1,121 @@
 import Foundation
-import LevelDB
 import Preprocessing
 import VectorCache
 
-/// Prepared datasets inside the cache, under `0x00 "dataset" 0x00 NAME 0x00 …`:
-/// `manifest` (JSON ``DatasetManifest``), `array 0x00 ARRAY 0x00 CHUNK` (raw little-endian values, 1 MB per chunk),
-/// and `strings 0x00 LIST` (a JSON array of strings).
+/// Prepared datasets inside the cache, in its `dataset` metadata namespace: per dataset `NAME 0x00 manifest` (JSON
+/// ``DatasetManifest``), `NAME 0x00 array 0x00 ARRAY 0x00 CHUNK` (raw little-endian values, 1 MB per chunk) and
+/// `NAME 0x00 strings 0x00 LIST` (a JSON array of strings).
 ///
-/// A dataset is replaced whole: the old keys' deletion and every new key go in one atomic LevelDB write, together
-/// with the out-of-vocabulary vectors the preparation added.
+/// A dataset is replaced whole: the old keys' deletion and every new key go in one atomic write, together with the
+/// out-of-vocabulary vectors the preparation added.
 public enum DatasetStore {
     static let chunkBytes = 1 << 20
 
-    static func prefix(_ name: String) -> [UInt8] { CacheKeys.datasetPrefix + Array(name.utf8) + [0] }
-    static func manifestKey(_ name: String) -> [UInt8] { prefix(name) + Array("manifest".utf8) }
-    static func arrayKey(_ name: String, _ array: String, chunk: Int) -> [UInt8] {
+    static func metadata(_ cache: VectorCache) -> CacheMetadata { cache.metadata("dataset") }
+    static func prefix(_ name: DatasetName) -> [UInt8] { Array(name.rawValue.utf8) + [0] }
+    static func manifestKey(_ name: DatasetName) -> [UInt8] { prefix(name) + Array("manifest".utf8) }
+    static func arrayKey(_ name: DatasetName, _ array: String, chunk: Int) -> [UInt8] {
         prefix(name) + Array("array".utf8) + [0] + Array(array.utf8) + [0]
             + withUnsafeBytes(of: UInt32(chunk).bigEndian) { Array($0) }
     }
-    static func stringsKey(_ name: String, _ list: String) -> [UInt8] {
+    static func stringsKey(_ name: DatasetName, _ list: String) -> [UInt8] {
         prefix(name) + Array("strings".utf8) + [0] + Array(list.utf8)
     }
 
     /// The manifest of dataset `name`, or `nil` if it is not prepared.
-    public static func manifest(_ name: String, in cache: VectorCache) throws -> DatasetManifest? {
-        try cache.database.withValue(forKey: manifestKey(name)) { bytes in
-            try bytes.map { try JSONDecoder().decode(DatasetManifest.self, from: Data($0)) }
+    /// - throws: ``DatasetError/damaged(_:_:)`` when the manifest cannot be read (written by an older w2vcache).
+    public static func manifest(_ name: DatasetName, in cache: VectorCache) throws -> DatasetManifest? {
+        try metadata(cache).withValue(manifestKey(name)) { bytes in
+            guard let bytes else { return nil }
+            do {
+                return try JSONDecoder().decode(DatasetManifest.self, from: Data(bytes))
+            } catch {
+                throw DatasetError.damaged(name, "its manifest cannot be read, perhaps written by an older w2vcache")
+            }
         }
     }
 
-    /// Every prepared dataset's manifest, by name.
+    /// Every prepared dataset's manifest.
     public static func all(in cache: VectorCache) throws -> [DatasetManifest] {
-        try DatasetLoader.names.compactMap { try manifest($0, in: cache) }
+        try DatasetName.allCases.compactMap { try manifest($0, in: cache) }
     }
 
     /// Loads dataset `name`.
-    /// - throws: ``DatasetError/notPrepared`` with the command that prepares it.
-    public static func load(_ name: String, from cache: VectorCache) throws -> StoredDataset {
+    /// - throws: ``DatasetError/notPrepared(_:)`` with the command that prepares it.
+    public static func load(_ name: DatasetName, from cache: VectorCache) throws -> StoredDataset {
         guard let manifest = try manifest(name, in: cache) else { throw DatasetError.notPrepared(name) }
-        return StoredDataset(manifest: manifest, cache: cache)
+        return StoredDataset(manifest: manifest, metadata: metadata(cache))
     }
 
-    /// Adds to `batch` the deletion of every key of dataset `name`.
-    static func deleteAll(_ name: String, in cache: VectorCache, batch: WriteBatch) throws {
-        let start = prefix(name)
-        let iterator = try cache.database.makeIterator(fillCache: false)
-        iterator.seek(to: start)
-        while iterator.isValid, try iterator.withKey({ $0.starts(with: start) }) {
-            batch.delete(key: try iterator.key())
-            iterator.next()
+    /// The one way every dataset is prepared: unless `D` is prepared already from the same inputs with the same
+    /// options (and by this tool version), `build` makes its content, which replaces the stored dataset in one write.
+    static func prepareIfChanged<D: PreparableDataset>(
+        _ dataset: D.Type, inputs: [InputFingerprint], options: D.Options, in cache: VectorCache,
+        build: () throws -> DatasetContent<D.Statistics>
+    ) throws -> PreparedDataset<D.Statistics> {
+        let existing: DatasetManifest?
+        do {
+            existing = try manifest(D.name, in: cache)
+        } catch is DatasetError {
+            existing = nil  // an unreadable manifest is replaced like any other
         }
-        try iterator.checkError()
+        if let existing, let (storedOptions, statistics) = D.unpack(existing.details),
+            existing.inputs == inputs, storedOptions == options, existing.toolVersion == w2vcacheVersion
+        {
+            return PreparedDataset(manifest: existing, statistics: statistics, alreadyPrepared: true)
+        }
+        let content = try build()
+        let writer = content.writer
+        let manifest = DatasetManifest(
+            details: D.details(options, content.statistics), inputs: inputs, toolVersion: w2vcacheVersion,
+            dimension: cache.dimension, preparedAt: ISO8601DateFormatter().string(from: Date()), splits: content.splits,
+            arrays: writer.arrays, vocabularies: writer.vocabularies)
+        var entries = writer.entries
+        entries.put(manifestKey(D.name), try JSONEncoder().encode(manifest))
+        try metadata(cache).replace(under: prefix(D.name), with: entries, oovWords: content.oovWords, generator: content.oov)
+        return PreparedDataset(manifest: manifest, statistics: content.statistics, alreadyPrepared: false)
     }
 }
 
-/// A dataset being written: arrays and string lists gathered into one batch.
-public struct DatasetWriter {
-    public let name: String
-    let batch = WriteBatch()
+/// A dataset type that ``DatasetStore/prepareIfChanged(_:inputs:options:in:build:)`` prepares.
+protocol PreparableDataset {
+    associatedtype Options: Equatable & Sendable
+    associatedtype Statistics: Sendable
+    static var name: DatasetName { get }
+    static func details(_ options: Options, _ statistics: Statistics) -> DatasetDetails
+    static func unpack(_ details: DatasetDetails) -> (Options, Statistics)?
+}
+
+/// What a preparation made: the arrays and lists, the example counts, its statistics, and the words that need
+/// out-of-vocabulary vectors (made by `oov`).
+struct DatasetContent<Statistics> {
+    var writer: DatasetWriter
+    var splits: [String: Int]
+    var statistics: Statistics
+    var oovWords: [[UInt8]] = []
+    var oov: OOVVectors? = nil
+}
+
+/// A dataset being written: arrays and string lists gathered for one atomic write.
+struct DatasetWriter {
+    let name: DatasetName
+    private(set) var entries = MetadataEntries()
     private(set) var arrays: [String: ArrayInfo] = [:]
     private(set) var vocabularies: [String: Int] = [:]
 
-    public init(name: String) {
+    init(name: DatasetName) {
         self.name = name
     }
 
     /// Adds an array of float32 or int32 values (`values.count` must equal the shape's product).
-    public mutating func add<T: BitwiseCopyable>(_ array: String, _ values: [T], type: ArrayInfo.ElementType, shape: [Int]) {
+    mutating func add<T: BitwiseCopyable>(_ array: String, _ values: [T], type: ArrayInfo.ElementType, shape: [Int]) {
         precondition(MemoryLayout<T>.size == 4 && values.count == shape.reduce(1, *), "\(array): values do not match the shape")
         var chunks = 0
         values.withUnsafeBytes { bytes in
             var offset = 0
             repeat {
                 let end = min(offset + DatasetStore.chunkBytes, bytes.count)
-                DatasetStore.arrayKey(name, array, chunk: chunks).withUnsafeBytes { key in
-                    batch.put(key: key, value: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
-                }
+                entries.put(DatasetStore.arrayKey(name, array, chunk: chunks), bytes[offset..<end])
                 chunks += 1
                 offset = end
             } while offset < bytes.count
@@ -84,36 +124,16 @@ public struct DatasetWriter {
     }
 
     /// Adds a list of strings (a vocabulary, a tag set).
-    public mutating func add(strings: [String], as list: String) throws {
-        batch.put(key: DatasetStore.stringsKey(name, list), value: Array(try JSONEncoder().encode(strings)))
+    mutating func add(strings: [String], as list: String) throws {
+        entries.put(DatasetStore.stringsKey(name, list), try JSONEncoder().encode(strings))
         vocabularies[list] = strings.count
-    }
-
-    /// Replaces the stored dataset with this one, with OOV vectors for `oovWords`, in one atomic write.
-    /// - Returns: the manifest written.
-    @discardableResult
-    public func commit(
-        to cache: VectorCache, inputs: [InputFingerprint], parameters: [String: String], splits: [String: Int],
-        statistics: [String: Int], oovWords: some Sequence<[UInt8]>, oov: OOVVectors
-    ) throws -> DatasetManifest {
-        let manifest = DatasetManifest(
-            name: name, inputs: inputs, parameters: parameters, toolVersion: w2vcacheVersion,
-            dimension: cache.dimension, preparedAt: ISO8601DateFormatter().string(from: Date()), splits: splits,
-            arrays: arrays, vocabularies: vocabularies, statistics: statistics)
-        let write = WriteBatch()
-        try DatasetStore.deleteAll(name, in: cache, batch: write)
-        let added = try cache.addOOVVectors(for: oovWords, generator: oov, to: write)
-        write.append(batch)
-        write.put(key: DatasetStore.manifestKey(name), value: Array(try JSONEncoder().encode(manifest)))
-        try cache.commit(write, addedOOV: added.count)
-        return manifest
     }
 }
 
 /// A prepared dataset read back from the cache.
 public struct StoredDataset: Sendable {
     public let manifest: DatasetManifest
-    let cache: VectorCache
+    let metadata: CacheMetadata
 
     /// The values of `array` as float32 or int32 (`T` must match its stored type).
     public func array<T: BitwiseCopyable>(_ array: String, as type: T.Type) throws -> [T] {
@@ -124,7 +144,7 @@ public struct StoredDataset: Sendable {
         var bytes = [UInt8]()
         bytes.reserveCapacity(info.byteCount)
         for chunk in 0..<info.chunks {
-            let found = try cache.database.withValue(forKey: DatasetStore.arrayKey(manifest.name, array, chunk: chunk)) { value -> Bool in
+            let found = try metadata.withValue(DatasetStore.arrayKey(manifest.name, array, chunk: chunk)) { value -> Bool in
                 guard let value else { return false }
                 bytes.append(contentsOf: value)
                 return true
@@ -144,20 +164,23 @@ public struct StoredDataset: Sendable {
 
     /// A stored list of strings.
     public func strings(_ list: String) throws -> [String] {
-        let value = try cache.database.withValue(forKey: DatasetStore.stringsKey(manifest.name, list)) { $0.map { Data($0) } }
+        let value = try metadata.withValue(DatasetStore.stringsKey(manifest.name, list)) { $0.map { Data($0) } }
         guard let value else { throw DatasetError.damaged(manifest.name, "list \(list) is missing") }
         return try JSONDecoder().decode([String].self, from: value)
     }
 }
 
-/// Problems with prepared datasets.
+/// Problems with prepared datasets, in words; nothing here knows about HTTP (the server picks the statuses).
 public enum DatasetError: Error, CustomStringConvertible, Sendable, Equatable {
-    case notPrepared(String)
-    case damaged(String, String)
-    case noSuchSplit(String, String, [String])
-    case badRequest(String)
+    case notPrepared(DatasetName)
+    case damaged(DatasetName, String)
+    case noSuchSplit(DatasetName, String, [String])
+    /// An example index outside the split.
+    case noSuchExample(DatasetName, index: Int, count: Int)
+    /// A translation batch whose examples lie in different buckets (or none).
+    case notOneBucket(DatasetName)
     /// The inputs would give an empty or one-sided dataset: nothing was written, the prepared one is kept.
-    case unusableInput(String, String)
+    case unusableInput(DatasetName, String)
 
     public var description: String {
         switch self {
@@ -167,8 +190,10 @@ public enum DatasetError: Error, CustomStringConvertible, Sendable, Equatable {
             "dataset \(name) is damaged (\(detail)); prepare it again"
         case .noSuchSplit(let name, let split, let splits):
             "dataset \(name) has no split \(split); it has \(splits.sorted().joined(separator: ", "))"
-        case .badRequest(let message):
-            message
+        case .noSuchExample(let name, let index, let count):
+            "dataset \(name): example \(index) is outside 0..<\(count)"
+        case .notOneBucket(let name):
+            "dataset \(name): a batch must hold examples of one bucket"
         case .unusableInput(let name, let reason):
             "\(reason); nothing was changed (a dataset \(name) prepared before is kept)"
         }

@@ -1,5 +1,4 @@
 import Foundation
-import LevelDB
 import Preprocessing
 import VectorCache
 
@@ -12,7 +11,8 @@ public enum WindowLabel: String, Sendable, CaseIterable, Codable {
 }
 
 /// Options of `prepare pos`.
-public struct POSOptions: Sendable {
+public struct POSOptions: Sendable, Equatable, Codable {
+    /// Words per window (the book: 3).
     public var window = 3
     public var label = WindowLabel.centre
     /// Stop phrase merges at sentence boundaries (the book merges across them).
@@ -20,27 +20,38 @@ public struct POSOptions: Sendable {
     public var skipBadLines = false
 
     public init() {}
-
-    var parameters: [String: String] {
-        ["window": "\(window)", "label": label.rawValue, "keep_sentences": "\(keepSentences)", "skip_bad_lines": "\(skipBadLines)"]
-    }
 }
 
-/// The outcome of `prepare pos`.
+/// What `prepare pos` counted.
+public struct POSStatistics: Sendable, Equatable, Codable {
+    /// One split's rows, as the book's rules turned them into tokens and windows.
+    public struct Split: Sendable, Equatable, Codable {
+        public var normalization = BookNormalizer.Statistics()
+        public var tokens = 0
+        public var windows = 0
+    }
+
+    public var train = Split()
+    public var test = Split()
+    /// Distinct tokens, and how many of them have pretrained vectors or got out-of-vocabulary ones.
+    public var vocabulary = 0
+    public var pretrainedWords = 0
+    public var oovWords = 0
+    public var tags = 0
+    public var skippedLines = 0
+}
+
+/// The outcome of `prepare pos`: the dataset, and the processed token streams as the book writes them.
 public struct POSReport: Sendable {
-    public var manifest: DatasetManifest
-    /// True when the same inputs and options were already prepared: nothing was done.
-    public var alreadyPrepared: Bool
-    public var train = BookNormalizer.Statistics()
-    public var test = BookNormalizer.Statistics()
-    /// The processed token streams, as the book writes them (`word TAG` lines).
+    public var prepared: PreparedDataset<POSStatistics>
+    /// `word TAG` streams by split; empty when the dataset was prepared already.
     public var processed: [String: [BookNormalizer.Token]] = [:]
 }
 
 /// The feed-forward POS tagger's data: the book's normalized token stream, a vocabulary with vectors, and n-gram
 /// windows labelled with a tag.
-public struct POSDataset: BatchSource {
-    public let name = "pos"
+public struct POSDataset: BatchSource, PreparableDataset {
+    public let name = DatasetName.pos
     public let splits: [String: Int]
     public let vocabulary: [String]
     public let tags: [String]
@@ -54,14 +65,14 @@ public struct POSDataset: BatchSource {
 
     /// Loads the prepared dataset from the cache.
     public init(cache: VectorCache) throws {
-        let stored = try DatasetStore.load("pos", from: cache)
+        let stored = try DatasetStore.load(.pos, from: cache)
         let manifest = stored.manifest
+        guard let (options, _) = Self.unpack(manifest.details) else { throw DatasetError.damaged(.pos, "not a pos manifest") }
         vocabulary = try stored.strings("vocab")
         tags = try stored.strings("tags")
         dimension = manifest.dimension
-        window = Int(manifest.parameters["window"] ?? "3") ?? 3
-        let label = WindowLabel(rawValue: manifest.parameters["label"] ?? "centre") ?? .centre
-        labelOffset = label == .centre ? window / 2 : window - 1
+        window = options.window
+        labelOffset = options.label == .centre ? window / 2 : window - 1
         embeddings = try stored.array("embeddings", as: Float.self)
         var ids: [String: [Int32]] = [:]
         var tagIDs: [String: [Int32]] = [:]
@@ -76,12 +87,9 @@ public struct POSDataset: BatchSource {
 
     /// Batch arrays: `x` float32 `[B, window * dim]` (the window's vectors concatenated), `y` int64 `[B]` (tag ids).
     public func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray] {
-        let count = try count(of: split)
+        try checkIndices(indices, count: try count(of: split))
         let ids = ids[split]!
         let tags = tagIDs[split]!
-        for index in indices where index < 0 || index >= count {
-            throw DatasetError.badRequest("example \(index) is outside 0..<\(count)")
-        }
         let rowBytes = window * dimension * 4
         let vectorBytes = dimension * 4
         // The window's vectors are copied straight into the batch's bytes: one pass, no zero-fill.
@@ -105,76 +113,73 @@ public struct POSDataset: BatchSource {
     }
 
     public func describe(split: String, index: Int) throws -> String {
-        _ = try count(of: split)
+        try checkIndices([index], count: try count(of: split))
         let ids = ids[split]!
         let words = (0..<window).map { vocabulary[Int(ids[index + $0])] }
         return words.joined(separator: " ") + "  ->  " + tags[Int(tagIDs[split]![index + labelOffset])]
     }
 
+    static let name = DatasetName.pos
+    static func details(_ options: POSOptions, _ statistics: POSStatistics) -> DatasetDetails { .pos(options, statistics) }
+    static func unpack(_ details: DatasetDetails) -> (POSOptions, POSStatistics)? {
+        if case .pos(let options, let statistics) = details { (options, statistics) } else { nil }
+    }
+
     /// Prepares the dataset from CoNLL-2000-style files and stores it in the cache.
     ///
     /// Words not in the model get out-of-vocabulary vectors, stored in the cache under their own keys.
+    /// - throws: ``DatasetError/unusableInput(_:_:)`` when the training file gives no window or the test file is
+    ///   empty (the stored dataset is kept), ``DataError`` for malformed input.
     public static func prepare(
         train: TextFile, test: TextFile, cache: VectorCache, options: POSOptions, oov: OOVVectors
     ) throws -> POSReport {
         precondition(options.window >= 1, "the window must hold at least one word")
-        let inputs = [train.fingerprint, test.fingerprint]
-        if let existing = try DatasetStore.manifest("pos", in: cache),
-            existing.matches(inputs: inputs, parameters: options.parameters, toolVersion: w2vcacheVersion)
-        {
-            return POSReport(manifest: existing, alreadyPrepared: true)
-        }
-
-        var known: [String: Bool] = [:]
-        let normalizer = BookNormalizer { key in
-            if let answer = known[key] { return answer }
-            let answer = try cache.isPretrained(Array(key.utf8))
-            known[key] = answer
-            return answer
-        }
-        var report = POSReport(manifest: DatasetManifest.placeholder, alreadyPrepared: false)
-        var vocabulary = Vocabulary()
-        var tagSet = Vocabulary()
-        var writer = DatasetWriter(name: "pos")
-        var splits: [String: Int] = [:]
-        var skipped = 0
-        for (split, file) in [("train", train), ("test", test)] {
-            let rows = try CoNLL2000Reader.read(file, skipBadLines: options.skipBadLines)
-            skipped += rows.skippedLines
-            let (tokens, statistics) = try normalizer.process(
-                rows.rows, sentenceStarts: options.keepSentences ? Set(rows.sentenceStarts) : [])
-            if split == "train" { report.train = statistics } else { report.test = statistics }
-            report.processed[split] = tokens
-            let ids = tokens.map { vocabulary.add($0.word) }
-            let tags = tokens.map { tagSet.add($0.tag) }
-            writer.add("\(split).ids", ids, type: .int32, shape: [ids.count])
-            writer.add("\(split).tags", tags, type: .int32, shape: [tags.count])
-            splits[split] = max(0, tokens.count - options.window + 1)
-            // Training needs a window; a test file may be short, but not empty.
-            guard split == "train" ? splits[split]! > 0 : !rows.rows.isEmpty else {
-                throw DatasetError.unusableInput("pos", "\(file.path): the \(split) split gives no window of \(options.window) tokens (\(rows.rows.count) rows read); expected CoNLL-2000 lines \"word TAG\"")
+        var processed: [String: [BookNormalizer.Token]] = [:]
+        let prepared = try DatasetStore.prepareIfChanged(
+            Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, in: cache
+        ) {
+            var known: [String: Bool] = [:]
+            let normalizer = BookNormalizer { key in
+                if let answer = known[key] { return answer }
+                let answer = try cache.isPretrained(Array(key.utf8))
+                known[key] = answer
+                return answer
             }
+            var statistics = POSStatistics()
+            var vocabulary = Vocabulary()
+            var tagSet = Vocabulary()
+            var writer = DatasetWriter(name: .pos)
+            var splits: [String: Int] = [:]
+            for (split, file) in [("train", train), ("test", test)] {
+                let rows = try CoNLL2000Reader.read(file, skipBadLines: options.skipBadLines)
+                statistics.skippedLines += rows.skippedLines
+                let (tokens, normalization) = try normalizer.process(
+                    rows.rows, sentenceStarts: options.keepSentences ? Set(rows.sentenceStarts) : [])
+                let windows = max(0, tokens.count - options.window + 1)
+                // Training needs a window; a test file may be short, but not empty.
+                guard split == "train" ? windows > 0 : !rows.rows.isEmpty else {
+                    throw DatasetError.unusableInput(.pos, "\(file.path): the \(split) split gives no window of \(options.window) tokens (\(rows.rows.count) rows read); expected CoNLL-2000 lines \"word TAG\"")
+                }
+                let splitStatistics = POSStatistics.Split(normalization: normalization, tokens: tokens.count, windows: windows)
+                if split == "train" { statistics.train = splitStatistics } else { statistics.test = splitStatistics }
+                processed[split] = tokens
+                let ids = tokens.map { vocabulary.add($0.word) }
+                let tags = tokens.map { tagSet.add($0.tag) }
+                writer.add("\(split).ids", ids, type: .int32, shape: [ids.count])
+                writer.add("\(split).tags", tags, type: .int32, shape: [tags.count])
+                splits[split] = windows
+            }
+            let matrix = try EmbeddingMatrix.build(tokens: vocabulary.tokens, specials: [:], cache: cache, oov: oov)
+            writer.add("embeddings", matrix.values, type: .float32, shape: [vocabulary.count, cache.dimension])
+            try writer.add(strings: vocabulary.tokens, as: "vocab")
+            try writer.add(strings: tagSet.tokens, as: "tags")
+            statistics.vocabulary = vocabulary.count
+            statistics.pretrainedWords = matrix.pretrained
+            statistics.oovWords = matrix.oovWords.count
+            statistics.tags = tagSet.count
+            return DatasetContent(writer: writer, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
         }
-
-        let matrix = try EmbeddingMatrix.build(tokens: vocabulary.tokens, specials: [:], cache: cache, oov: oov)
-        writer.add("embeddings", matrix.values, type: .float32, shape: [vocabulary.count, cache.dimension])
-        try writer.add(strings: vocabulary.tokens, as: "vocab")
-        try writer.add(strings: tagSet.tokens, as: "tags")
-
-        var statistics: [String: Int] = ["vocabulary": vocabulary.count, "pretrained_words": matrix.pretrained,
-                                         "oov_words": matrix.oovWords.count, "tags": tagSet.count, "skipped_lines": skipped]
-        for (split, value) in [("train", report.train), ("test", report.test)] {
-            statistics["\(split)_rows"] = value.rows
-            statistics["\(split)_tokens"] = report.processed[split]!.count
-            statistics["\(split)_merged"] = value.merged
-            statistics["\(split)_found"] = value.found
-            statistics["\(split)_split"] = value.split
-            statistics["\(split)_oov_tokens"] = value.outOfVocabulary
-        }
-        report.manifest = try writer.commit(
-            to: cache, inputs: inputs, parameters: options.parameters, splits: splits, statistics: statistics,
-            oovWords: matrix.oovWords, oov: oov)
-        return report
+        return POSReport(prepared: prepared, processed: processed)
     }
 
     /// Every key preparing these files can ask the model for (``BookNormalizer/candidateKeys(_:)``): a cache built
@@ -201,11 +206,4 @@ public struct POSDataset: BatchSource {
         }
         return text
     }
-}
-
-extension DatasetManifest {
-    /// An empty manifest, replaced by the real one once a preparation commits.
-    static let placeholder = DatasetManifest(
-        name: "", inputs: [], parameters: [:], toolVersion: "", dimension: 0, preparedAt: "", splits: [:], arrays: [:],
-        vocabularies: [:], statistics: [:])
 }

@@ -3,25 +3,37 @@ import Preprocessing
 import VectorCache
 
 /// Options of `prepare parser`.
-public struct ParserOptions: Sendable {
+public struct ParserOptions: Sendable, Equatable, Codable {
+    /// The POS column (EWT's XPOS holds Penn Treebank tags, as the book's parser uses).
     public var pos = CoNLLUReader.POSColumn.xpos
     public var skipBadLines = false
 
     public init() {}
-
-    var parameters: [String: String] { ["pos": pos.rawValue, "skip_bad_lines": "\(skipBadLines)"] }
 }
 
-/// The outcome of `prepare parser`.
-public struct ParserReport: Sendable {
-    public var manifest: DatasetManifest
-    public var alreadyPrepared: Bool
+/// What `prepare parser` counted.
+public struct ParserStatistics: Sendable, Equatable, Codable {
+    public struct Split: Sendable, Equatable, Codable {
+        public var sentences = 0
+        /// Skipped: the arc-standard system cannot build them.
+        public var nonProjective = 0
+        /// Kept, with their unseen labels mapped to the unknown label.
+        public var unknownLabelSentences = 0
+        public var unknownLabelArcs = 0
+        public var skippedLines = 0
+        public var configurations = 0
+    }
+
+    public var train = Split()
+    public var test = Split()
+    public var vocabulary = 0
+    public var oovWords = 0
 }
 
 /// The feed-forward dependency parser's data (Chen & Manning 2014): for every configuration the static
 /// arc-standard oracle passes through, 18 word ids, 18 POS ids and 12 arc-label ids, labelled with the oracle's
 /// transition.
-public struct ParserDataset: BatchSource {
+public struct ParserDataset: BatchSource, PreparableDataset {
     /// Feature ids 0, 1 and 2 of every vocabulary: no token, the root, an unknown token.
     public static let specials = ["<NULL>", "<ROOT>", "<UNK>"]
     public static let null: Int32 = 0
@@ -30,7 +42,7 @@ public struct ParserDataset: BatchSource {
     /// 18 words + 18 tags + 12 labels.
     public static let featureCount = 48
 
-    public let name = "parser"
+    public let name = DatasetName.parser
     public let splits: [String: Int]
     public let words: [String]
     public let tags: [String]
@@ -43,7 +55,7 @@ public struct ParserDataset: BatchSource {
     public let embeddings: [Float]
 
     public init(cache: VectorCache) throws {
-        let stored = try DatasetStore.load("parser", from: cache)
+        let stored = try DatasetStore.load(.parser, from: cache)
         words = try stored.strings("words")
         tags = try stored.strings("tags")
         labels = try stored.strings("labels")
@@ -63,7 +75,7 @@ public struct ParserDataset: BatchSource {
     /// Batch arrays: `x` int32 `[B, 48]` (18 word, 18 tag, 12 label ids), `y` int64 `[B]` (transition ids, as
     /// PyTorch's losses want class indices).
     public func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray] {
-        let count = try count(of: split)
+        try checkIndices(indices, count: try count(of: split))
         let features = features[split]!
         let targets = targets[split]!
         var x = [Int32]()
@@ -71,7 +83,6 @@ public struct ParserDataset: BatchSource {
         var y = [Int64]()
         y.reserveCapacity(indices.count)
         for index in indices {
-            guard index >= 0 && index < count else { throw DatasetError.badRequest("example \(index) is outside 0..<\(count)") }
             let start = index * Self.featureCount
             x.append(contentsOf: features[start..<(start + Self.featureCount)])
             y.append(Int64(targets[index]))
@@ -80,7 +91,7 @@ public struct ParserDataset: BatchSource {
     }
 
     public func describe(split: String, index: Int) throws -> String {
-        _ = try count(of: split)
+        try checkIndices([index], count: try count(of: split))
         let row = features[split]![(index * Self.featureCount)..<((index + 1) * Self.featureCount)].map(Int.init)
         let stack = (0..<3).map { words[row[$0]] + "/" + tags[row[18 + $0]] }.joined(separator: " ")
         let buffer = (3..<6).map { words[row[$0]] + "/" + tags[row[18 + $0]] }.joined(separator: " ")
@@ -108,109 +119,120 @@ public struct ParserDataset: BatchSource {
         return ids
     }
 
+    static let name = DatasetName.parser
+    static func details(_ options: ParserOptions, _ statistics: ParserStatistics) -> DatasetDetails { .parser(options, statistics) }
+    static func unpack(_ details: DatasetDetails) -> (ParserOptions, ParserStatistics)? {
+        if case .parser(let options, let statistics) = details { (options, statistics) } else { nil }
+    }
+
     /// Prepares the parser's data from CoNLL-U (or CoNLL-X) files and stores it in the cache.
     ///
     /// Vocabularies come from the training file (words normalized with the book's digit and hyphen rule, which also
     /// keeps test words the model knows); other test tokens map to `<UNK>`, and test arc labels training never saw to
     /// the unknown label (every projective test sentence is kept). Non-projective sentences, which the arc-standard
     /// system cannot build, are counted and skipped.
+    /// - throws: ``DatasetError/unusableInput(_:_:)`` when training holds no projective sentence or the test file
+    ///   no sentence (the stored dataset is kept), ``DataError`` for malformed input.
     public static func prepare(
         train: TextFile, test: TextFile, cache: VectorCache, options: ParserOptions, oov: OOVVectors
-    ) throws -> ParserReport {
-        let inputs = [train.fingerprint, test.fingerprint]
-        if let existing = try DatasetStore.manifest("parser", in: cache),
-            existing.matches(inputs: inputs, parameters: options.parameters, toolVersion: w2vcacheVersion)
-        {
-            return ParserReport(manifest: existing, alreadyPrepared: true)
+    ) throws -> PreparedDataset<ParserStatistics> {
+        try DatasetStore.prepareIfChanged(Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, in: cache) {
+            let read = [
+                ("train", train.path, try CoNLLUReader.read(train, pos: options.pos, skipBadLines: options.skipBadLines)),
+                ("test", test.path, try CoNLLUReader.read(test, pos: options.pos, skipBadLines: options.skipBadLines)),
+            ]
+            let vocabularies = try Vocabularies(train: read[0].2.sentences, test: read[1].2.sentences, cache: cache)
+            var writer = DatasetWriter(name: .parser)
+            var splits: [String: Int] = [:]
+            var statistics = ParserStatistics()
+            for (split, path, sentences) in read {
+                var examples = vocabularies.examples(of: sentences.sentences)
+                examples.statistics.skippedLines = sentences.skippedLines
+                guard split == "train" ? !examples.targets.isEmpty : !sentences.sentences.isEmpty else {
+                    throw DatasetError.unusableInput(.parser, "\(path): the \(split) split holds no projective sentence (\(sentences.sentences.count) read, \(examples.statistics.nonProjective) non-projective); expected a CoNLL-U treebank")
+                }
+                writer.add("\(split).features", examples.features, type: .int32, shape: [examples.targets.count, featureCount])
+                writer.add("\(split).transitions", examples.targets, type: .int32, shape: [examples.targets.count])
+                splits[split] = examples.targets.count
+                if split == "train" { statistics.train = examples.statistics } else { statistics.test = examples.statistics }
+            }
+            // Word vectors: none for <NULL>, made-up ones for <ROOT> and <UNK>, then pretrained or out-of-vocabulary.
+            let matrix = try EmbeddingMatrix.build(
+                tokens: vocabularies.words.tokens, specials: ["<NULL>": .zero, "<ROOT>": .random, "<UNK>": .random],
+                cache: cache, oov: oov)
+            writer.add("embeddings", matrix.values, type: .float32, shape: [vocabularies.words.count, cache.dimension])
+            try writer.add(strings: vocabularies.words.tokens, as: "words")
+            try writer.add(strings: vocabularies.tags.tokens, as: "tags")
+            try writer.add(strings: vocabularies.labels.tokens, as: "labels")
+            try writer.add(strings: vocabularies.transitionNames, as: "transitions")
+            statistics.oovWords = matrix.oovWords.count
+            statistics.vocabulary = vocabularies.words.count
+            return DatasetContent(writer: writer, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
         }
-        let trainSentences = try CoNLLUReader.read(train, pos: options.pos, skipBadLines: options.skipBadLines)
-        let testSentences = try CoNLLUReader.read(test, pos: options.pos, skipBadLines: options.skipBadLines)
+    }
 
+    /// The ids of a treebank's words, tags and labels, and of the transitions over those labels.
+    ///
+    /// Transitions: SHIFT, then LEFT and RIGHT of each training label and of a reserved unknown label, the last of
+    /// each kind. A test arc whose label training never saw gets the unknown label: `<UNK>` in the label features,
+    /// LEFT(<UNK>) or RIGHT(<UNK>) as its target, which a model trained on these data never predicts.
+    struct Vocabularies {
         var words = Vocabulary(specials)
         var tags = Vocabulary(specials)
         var labels = Vocabulary(specials)
-        for sentence in trainSentences.sentences {
-            for token in sentence {
+        let trainedLabels: [String]
+
+        init(train: [[DependencyToken]], test: [[DependencyToken]], cache: VectorCache) throws {
+            for token in train.joined() {
                 words.add(BookNormalizer.normalize(token.form))
                 tags.add(token.pos)
                 labels.add(token.label)
             }
-        }
-        for sentence in testSentences.sentences {
-            for token in sentence {
+            for token in test.joined() {
                 let word = BookNormalizer.normalize(token.form)
                 if words.id(word) == nil, try cache.isPretrained(Array(word.utf8)) { words.add(word) }
             }
+            trainedLabels = Array(labels.tokens.dropFirst(specials.count))
         }
-        // Transitions: SHIFT, then LEFT and RIGHT of each training label and of a reserved unknown label, the last
-        // of each kind. A test arc whose label training never saw gets the unknown label: <UNK> in the label
-        // features, LEFT(<UNK>) or RIGHT(<UNK>) as its target, which a model trained on these data never predicts.
-        let trainedLabels = Array(labels.tokens.dropFirst(specials.count))
-        let unknownLabel = trainedLabels.count
-        let labelCount = trainedLabels.count + 1
-        let transitionNames = ["SHIFT"] + (trainedLabels + ["<UNK>"]).map { "LEFT(\($0))" } + (trainedLabels + ["<UNK>"]).map { "RIGHT(\($0))" }
 
-        var writer = DatasetWriter(name: "parser")
-        var splits: [String: Int] = [:]
-        var statistics: [String: Int] = [:]
-        for (split, read) in [("train", trainSentences), ("test", testSentences)] {
+        /// The index of the reserved unknown label among the transitions' labels.
+        var unknownLabel: Int { trainedLabels.count }
+
+        var transitionNames: [String] {
+            ["SHIFT"] + (trainedLabels + ["<UNK>"]).map { "LEFT(\($0))" } + (trainedLabels + ["<UNK>"]).map { "RIGHT(\($0))" }
+        }
+
+        /// Every configuration the static oracle passes through on the projective sentences, as features and
+        /// targets.
+        func examples(of sentences: [[DependencyToken]]) -> (features: [Int32], targets: [Int32], statistics: ParserStatistics.Split) {
             var features: [Int32] = []
             var targets: [Int32] = []
-            var nonProjective = 0
-            var unknownLabelSentences = 0
-            var unknownLabelArcs = 0
-            for sentence in read.sentences {
+            var statistics = ParserStatistics.Split()
+            statistics.sentences = sentences.count
+            for sentence in sentences {
                 let wordIDs = [root] + sentence.map { words.id(BookNormalizer.normalize($0.form)) ?? unknown }
                 let tagIDs = [root] + sentence.map { tags.id($0.pos) ?? unknown }
                 let labelIndices = sentence.map { token in labels.id(token.label).map { Int($0) - specials.count } ?? unknownLabel }
-                guard let sequence = ArcStandardOracle.transitions(
-                    heads: [-1] + sentence.map(\.head), labels: [-1] + labelIndices)
-                else {
-                    nonProjective += 1
+                guard let sequence = ArcStandardOracle.transitions(heads: [-1] + sentence.map(\.head), labels: [-1] + labelIndices) else {
+                    statistics.nonProjective += 1
                     continue
                 }
                 let unseen = labelIndices.filter { $0 == unknownLabel }.count
                 if unseen > 0 {
-                    unknownLabelSentences += 1
-                    unknownLabelArcs += unseen
+                    statistics.unknownLabelSentences += 1
+                    statistics.unknownLabelArcs += unseen
                 }
                 var state = ArcStandardState(wordCount: sentence.count)
                 for transition in sequence {
-                    features += Self.features(of: state, wordIDs: wordIDs, tagIDs: tagIDs) {
+                    features += ParserDataset.features(of: state, wordIDs: wordIDs, tagIDs: tagIDs) {
                         $0 == unknownLabel ? unknown : Int32($0 + specials.count)
                     }
-                    targets.append(transition.id(labelCount: labelCount))
+                    targets.append(transition.id(labelCount: trainedLabels.count + 1))
                     state.apply(transition)
                 }
             }
-            guard split == "train" ? !targets.isEmpty : !read.sentences.isEmpty else {
-                let file = split == "train" ? train.path : test.path
-                throw DatasetError.unusableInput("parser", "\(file): the \(split) split holds no projective sentence (\(read.sentences.count) read, \(nonProjective) non-projective); expected a CoNLL-U treebank")
-            }
-            writer.add("\(split).features", features, type: .int32, shape: [targets.count, featureCount])
-            writer.add("\(split).transitions", targets, type: .int32, shape: [targets.count])
-            splits[split] = targets.count
-            statistics["\(split)_sentences"] = read.sentences.count
-            statistics["\(split)_non_projective"] = nonProjective
-            statistics["\(split)_unknown_label_sentences"] = unknownLabelSentences
-            statistics["\(split)_unknown_label_arcs"] = unknownLabelArcs
-            statistics["\(split)_skipped_lines"] = read.skippedLines
-            statistics["\(split)_configurations"] = targets.count
+            statistics.configurations = targets.count
+            return (features, targets, statistics)
         }
-
-        // Word vectors: none for <NULL>, made-up ones for <ROOT> and <UNK>, then pretrained or out-of-vocabulary.
-        let matrix = try EmbeddingMatrix.build(
-            tokens: words.tokens, specials: ["<NULL>": .zero, "<ROOT>": .random, "<UNK>": .random], cache: cache, oov: oov)
-        writer.add("embeddings", matrix.values, type: .float32, shape: [words.count, cache.dimension])
-        try writer.add(strings: words.tokens, as: "words")
-        try writer.add(strings: tags.tokens, as: "tags")
-        try writer.add(strings: labels.tokens, as: "labels")
-        try writer.add(strings: transitionNames, as: "transitions")
-        statistics["oov_words"] = matrix.oovWords.count
-        statistics["vocabulary"] = words.count
-        let manifest = try writer.commit(
-            to: cache, inputs: inputs, parameters: options.parameters, splits: splits, statistics: statistics,
-            oovWords: matrix.oovWords, oov: oov)
-        return ParserReport(manifest: manifest, alreadyPrepared: false)
     }
 }

@@ -26,7 +26,7 @@ public struct LengthBucket: Sendable, Equatable, Codable, CustomStringConvertibl
 }
 
 /// Options of `prepare translation`.
-public struct TranslationOptions: Sendable, Equatable {
+public struct TranslationOptions: Sendable, Equatable, Codable {
     /// Source and target lengths, smallest first: the TensorFlow tutorial's buckets, as the book uses.
     public var buckets = [LengthBucket(source: 5, target: 10), LengthBucket(source: 10, target: 15),
                           LengthBucket(source: 20, target: 25), LengthBucket(source: 30, target: 40)]
@@ -44,13 +44,27 @@ public struct TranslationOptions: Sendable, Equatable {
     public var skipBadLines = false
 
     public init() {}
+}
 
-    var parameters: [String: String] {
-        ["buckets": buckets.map(\.description).joined(separator: " "), "min_freq": "\(minFrequency)",
-         "max_vocab": maxVocabulary.map(String.init) ?? "none", "pretokenized": "\(pretokenized)",
-         "lowercase": "\(lowercase)", "markup": markup.rawValue, "encoding_errors": decoding.rawValue,
-         "skip_bad_lines": "\(skipBadLines)"]
+/// What `prepare translation` counted.
+public struct TranslationStatistics: Sendable, Equatable, Codable {
+    public struct Split: Sendable, Equatable, Codable {
+        public var pairs = 0
+        /// Pairs per bucket.
+        public var perBucket: [Int] = []
+        /// Pairs cut to fit the last bucket.
+        public var cut = 0
+        /// Lines dropped as markup on each side.
+        public var sourceMarkupLines = 0
+        public var targetMarkupLines = 0
+        public var skipped = 0
+        public var undecodable = 0
     }
+
+    public var train = Split()
+    public var valid: Split?
+    public var sourceVocabulary = 0
+    public var targetVocabulary = 0
 }
 
 /// A sentence pair as tokens.
@@ -70,11 +84,11 @@ public enum ParallelInput: Sendable {
 /// A pair goes to the first bucket `(S, T)` with `len(source) < S` and `len(target) + 1 < T`; if none fits, to the
 /// last bucket with the source cut to `S` and the target to `T - 2`. Source: padded with `<pad>` to `S`, then the
 /// whole sequence reversed (pads first). Target: `<go>`, tokens, `<eos>`, `<pad>` to `T`.
-public struct TranslationDataset: BatchSource {
+public struct TranslationDataset: BatchSource, PreparableDataset {
     public static let specials = ["<unk>", "<pad>", "<go>", "<eos>"]
     public static let unknown: Int32 = 0, padding: Int32 = 1, go: Int32 = 2, end: Int32 = 3
 
-    public let name = "translation"
+    public let name = DatasetName.translation
     public let splits: [String: Int]
     public let buckets: [LengthBucket]
     public let sourceVocabulary: [String]
@@ -84,10 +98,11 @@ public struct TranslationDataset: BatchSource {
     private let targets: [String: [[Int32]]]
 
     public init(cache: VectorCache) throws {
-        let stored = try DatasetStore.load("translation", from: cache)
-        guard let buckets = LengthBucket.parseList(stored.manifest.parameters["buckets"] ?? "") else {
-            throw DatasetError.damaged("translation", "bad bucket parameter")
+        let stored = try DatasetStore.load(.translation, from: cache)
+        guard let (options, _) = Self.unpack(stored.manifest.details) else {
+            throw DatasetError.damaged(.translation, "not a translation manifest")
         }
+        let buckets = options.buckets
         self.buckets = buckets
         sourceVocabulary = try stored.strings("source_vocab")
         targetVocabulary = try stored.strings("target_vocab")
@@ -148,12 +163,12 @@ public struct TranslationDataset: BatchSource {
         let counts = try bucketCounts(split)
         let places = try indices.map { index in
             guard let place = locate(index, counts: counts) else {
-                throw DatasetError.badRequest("example \(index) is outside 0..<\(counts.reduce(0, +))")
+                throw DatasetError.noSuchExample(name, index: index, count: counts.reduce(0, +))
             }
             return place
         }
         guard let bucket = places.first?.bucket, places.allSatisfy({ $0.bucket == bucket }) else {
-            throw DatasetError.badRequest(places.isEmpty ? "an empty batch" : "a translation batch must come from one bucket")
+            throw DatasetError.notOneBucket(name)
         }
         let (s, t) = (buckets[bucket].source, buckets[bucket].target)
         var source = [Int32](), target = [Int32]()
@@ -169,7 +184,9 @@ public struct TranslationDataset: BatchSource {
 
     public func describe(split: String, index: Int) throws -> String {
         let counts = try bucketCounts(split)
-        guard let (bucket, row) = locate(index, counts: counts) else { throw DatasetError.badRequest("no example \(index)") }
+        guard let (bucket, row) = locate(index, counts: counts) else {
+            throw DatasetError.noSuchExample(name, index: index, count: counts.reduce(0, +))
+        }
         let (s, t) = (buckets[bucket].source, buckets[bucket].target)
         let source = sources[split]![bucket][(row * s)..<((row + 1) * s)].filter { $0 != Self.padding }.reversed()
             .map { sourceVocabulary[Int($0)] }
@@ -196,10 +213,18 @@ public struct TranslationDataset: BatchSource {
         return (sourceRow, targetRow)
     }
 
+    static let name = DatasetName.translation
+    static func details(_ options: TranslationOptions, _ statistics: TranslationStatistics) -> DatasetDetails { .translation(options, statistics) }
+    static func unpack(_ details: DatasetDetails) -> (TranslationOptions, TranslationStatistics)? {
+        if case .translation(let options, let statistics) = details { (options, statistics) } else { nil }
+    }
+
     /// Prepares the translation data and stores it in the cache.
+    /// - throws: ``DatasetError/unusableInput(_:_:)`` when a split holds no pair (the stored dataset is kept),
+    ///   ``DataError`` for malformed or misaligned input.
     public static func prepare(
         train: ParallelInput, valid: ParallelInput?, cache: VectorCache, options: TranslationOptions
-    ) throws -> (manifest: DatasetManifest, alreadyPrepared: Bool, markup: Int, skipped: Int) {
+    ) throws -> PreparedDataset<TranslationStatistics> {
         func read(_ input: ParallelInput) throws -> ParallelTextReader.Pairs {
             switch input {
             case .aligned(let source, let target):
@@ -212,74 +237,61 @@ public struct TranslationDataset: BatchSource {
         let trainPairs = try read(train)
         let validPairs = try valid.map(read)
         let inputs = trainPairs.fingerprints + (validPairs?.fingerprints ?? [])
-        if let existing = try DatasetStore.manifest("translation", in: cache),
-            existing.matches(inputs: inputs, parameters: options.parameters, toolVersion: w2vcacheVersion)
-        {
-            return (existing, true, 0, 0)
-        }
-        let english = TranslationTokenizer(language: .english, lowercase: options.lowercase)
-        let french = TranslationTokenizer(language: .french, lowercase: options.lowercase)
-        let pretokenized = options.pretokenized, lowercase = options.lowercase
-        @Sendable func tokenize(_ text: String, _ tokenizer: TranslationTokenizer) -> [String] {
-            pretokenized ? BasicEnglishTokenizer.splitOnWhitespace(lowercase ? text.lowercased() : text) : tokenizer.tokenize(text)
-        }
-        @Sendable func tokenizePair(_ pair: SentencePair) -> TokenizedPair {
-            TokenizedPair(source: tokenize(pair.source, english), target: tokenize(pair.target, french))
-        }
-        for (split, read) in [("train", trainPairs), ("valid", validPairs)] {
-            guard let read, read.pairs.isEmpty else { continue }
-            throw DatasetError.unusableInput("translation", "the \(split) split holds no sentence pair (\(read.fingerprints.map(\.name).joined(separator: ", ")): \(read.skipped) skipped, \(read.sourceMarkupLines) markup lines); expected line-aligned sentences")
-        }
-        var splitPairs = [("train", trainPairs.pairs.concurrentMap(tokenizePair))]
-        if let validPairs { splitPairs.append(("valid", validPairs.pairs.concurrentMap(tokenizePair))) }
-
-        var sourceCounts: [String: Int] = [:], targetCounts: [String: Int] = [:]
-        for pair in splitPairs[0].1 {
-            for token in pair.source { sourceCounts[token, default: 0] += 1 }
-            for token in pair.target { targetCounts[token, default: 0] += 1 }
-        }
-        let sourceVocabulary = Vocabulary.byFrequency(sourceCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
-        let targetVocabulary = Vocabulary.byFrequency(targetCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
-
-        var writer = DatasetWriter(name: "translation")
-        var splits: [String: Int] = [:]
-        var statistics: [String: Int] = ["source_vocabulary": sourceVocabulary.count, "target_vocabulary": targetVocabulary.count]
-        for (split, read) in [("train", trainPairs), ("valid", validPairs)] {
-            guard let read else { continue }
-            statistics["\(split)_source_markup_lines"] = read.sourceMarkupLines
-            statistics["\(split)_target_markup_lines"] = read.targetMarkupLines
-            statistics["\(split)_skipped"] = read.skipped
-            statistics["\(split)_undecodable"] = read.undecodable
-        }
-        for (split, pairs) in splitPairs {
-            var sources = Array(repeating: [Int32](), count: options.buckets.count)
-            var targets = Array(repeating: [Int32](), count: options.buckets.count)
-            var cut = 0
-            for pair in pairs {
-                let (source, target) = (pair.source, pair.target)
-                let (index, wasCut) = bucket(sourceLength: source.count, targetLength: target.count, buckets: options.buckets)
-                if wasCut { cut += 1 }
-                let (sourceRow, targetRow) = rows(
-                    source: source.map { sourceVocabulary.id($0) ?? unknown },
-                    target: target.map { targetVocabulary.id($0) ?? unknown }, bucket: options.buckets[index])
-                sources[index] += sourceRow
-                targets[index] += targetRow
+        return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, in: cache) {
+            var splitPairs = [("train", trainPairs, trainPairs.pairs.concurrentMap { tokenize($0, options) })]
+            if let validPairs { splitPairs.append(("valid", validPairs, validPairs.pairs.concurrentMap { tokenize($0, options) })) }
+            for (split, read, _) in splitPairs where read.pairs.isEmpty {
+                throw DatasetError.unusableInput(.translation, "the \(split) split holds no sentence pair (\(read.fingerprints.map(\.name).joined(separator: ", ")): \(read.skipped) skipped, \(read.sourceMarkupLines) markup lines); expected line-aligned sentences")
             }
-            for (index, bucket) in options.buckets.enumerated() {
-                let count = targets[index].count / bucket.target
-                writer.add("\(split).b\(index).source", sources[index], type: .int32, shape: [count, bucket.source])
-                writer.add("\(split).b\(index).target", targets[index], type: .int32, shape: [count, bucket.target])
-                statistics["\(split)_bucket\(index)"] = count
+            var sourceCounts: [String: Int] = [:], targetCounts: [String: Int] = [:]
+            for pair in splitPairs[0].2 {
+                for token in pair.source { sourceCounts[token, default: 0] += 1 }
+                for token in pair.target { targetCounts[token, default: 0] += 1 }
             }
-            statistics["\(split)_pairs"] = pairs.count
-            statistics["\(split)_cut"] = cut
-            splits[split] = pairs.count
+            let sourceVocabulary = Vocabulary.byFrequency(sourceCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
+            let targetVocabulary = Vocabulary.byFrequency(targetCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
+
+            var writer = DatasetWriter(name: .translation)
+            var splits: [String: Int] = [:]
+            var statistics = TranslationStatistics(sourceVocabulary: sourceVocabulary.count, targetVocabulary: targetVocabulary.count)
+            for (split, read, pairs) in splitPairs {
+                var counted = TranslationStatistics.Split(
+                    pairs: pairs.count, sourceMarkupLines: read.sourceMarkupLines, targetMarkupLines: read.targetMarkupLines,
+                    skipped: read.skipped, undecodable: read.undecodable)
+                var sources = Array(repeating: [Int32](), count: options.buckets.count)
+                var targets = Array(repeating: [Int32](), count: options.buckets.count)
+                for pair in pairs {
+                    let (index, wasCut) = bucket(sourceLength: pair.source.count, targetLength: pair.target.count, buckets: options.buckets)
+                    if wasCut { counted.cut += 1 }
+                    let (sourceRow, targetRow) = rows(
+                        source: pair.source.map { sourceVocabulary.id($0) ?? unknown },
+                        target: pair.target.map { targetVocabulary.id($0) ?? unknown }, bucket: options.buckets[index])
+                    sources[index] += sourceRow
+                    targets[index] += targetRow
+                }
+                for (index, bucket) in options.buckets.enumerated() {
+                    let count = targets[index].count / bucket.target
+                    writer.add("\(split).b\(index).source", sources[index], type: .int32, shape: [count, bucket.source])
+                    writer.add("\(split).b\(index).target", targets[index], type: .int32, shape: [count, bucket.target])
+                    counted.perBucket.append(count)
+                }
+                splits[split] = pairs.count
+                if split == "train" { statistics.train = counted } else { statistics.valid = counted }
+            }
+            try writer.add(strings: sourceVocabulary.tokens, as: "source_vocab")
+            try writer.add(strings: targetVocabulary.tokens, as: "target_vocab")
+            return DatasetContent(writer: writer, splits: splits, statistics: statistics)
         }
-        try writer.add(strings: sourceVocabulary.tokens, as: "source_vocab")
-        try writer.add(strings: targetVocabulary.tokens, as: "target_vocab")
-        let manifest = try writer.commit(
-            to: cache, inputs: inputs, parameters: options.parameters, splits: splits, statistics: statistics,
-            oovWords: [[UInt8]](), oov: OOVVectors(dimension: cache.dimension, seed: 0, range: 0))
-        return (manifest, false, trainPairs.sourceMarkupLines, trainPairs.skipped)
+    }
+
+    /// A pair's tokens: whitespace-separated when pretokenized, else the English and French word tokenizers.
+    private static func tokenize(_ pair: SentencePair, _ options: TranslationOptions) -> TokenizedPair {
+        func tokens(_ text: String, _ language: TranslationTokenizer.Language) -> [String] {
+            if options.pretokenized {
+                return BasicEnglishTokenizer.splitOnWhitespace(options.lowercase ? text.lowercased() : text)
+            }
+            return TranslationTokenizer(language: language, lowercase: options.lowercase).tokenize(text)
+        }
+        return TokenizedPair(source: tokens(pair.source, .english), target: tokens(pair.target, .french))
     }
 }

@@ -1,4 +1,4 @@
-import CZlib
+import Support
 
 /// Writes NumPy `.npz` archives: a ZIP file of `.npy` members, stored uncompressed, which `np.load` reads.
 public enum NPZ {
@@ -20,9 +20,7 @@ public enum NPZ {
         var central: [UInt8] = []
         for member in members {
             let name = Array((member.name + ".npy").utf8)
-            let crc = member.npy.withUnsafeBytes { bytes in
-                UInt32(truncatingIfNeeded: crc32_z(0, bytes.baseAddress?.assumingMemoryBound(to: Bytef.self), bytes.count))
-            }
+            let crc = member.npy.withUnsafeBytes { CRC32.checksum($0) }
             let size = UInt32(member.npy.count)
             let offset = UInt32(output.count)
             // Local file header.

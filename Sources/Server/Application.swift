@@ -49,7 +49,7 @@ struct CacheInfo: ResponseEncodable {
     let oov_words: Int
     let source: String
     let built_at: String
-    let datasets: [String]
+    let datasets: [DatasetName]
 
     init(state: ServerState) throws {
         let manifest = state.cache.manifest

@@ -20,9 +20,9 @@ struct DatasetsController<Context: RequestContext> {
 
     /// The manifest of a prepared dataset, or a 404 saying how to prepare it.
     private func manifest(_ context: Context) throws -> DatasetManifest {
-        let name = try context.parameters.require("name")
-        guard DatasetLoader.names.contains(name) else {
-            throw APIError(.notFound, "no dataset \(name); datasets are \(DatasetLoader.names.joined(separator: ", "))")
+        let text = try context.parameters.require("name")
+        guard let name = DatasetName(rawValue: text) else {
+            throw APIError(.notFound, "no dataset \(text); datasets are \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let manifest = try DatasetStore.manifest(name, in: state.cache) else { throw DatasetError.notPrepared(name) }
         return manifest
@@ -50,7 +50,7 @@ struct DatasetsController<Context: RequestContext> {
         for list in ["tags", "labels", "transitions"] where manifest.vocabularies[list] != nil {
             labels[list] = try stored.strings(list)
         }
-        if manifest.name == "sentiment" { labels["classes"] = ["neg", "pos"] }
+        if manifest.name == .sentiment { labels["classes"] = ["neg", "pos"] }
         return DatasetDescription(manifest: manifest, labels: labels)
     }
 
@@ -88,7 +88,7 @@ struct DatasetsController<Context: RequestContext> {
                 guard let value = T(text) else { throw APIError(.badRequest, "\(name)=\(text) is not a valid number") }
                 return value
             }
-            batchSize = try number("batch_size", min(32, maxBatchSize))
+            batchSize = try number("batch_size", min(BatchSampler.defaultBatchSize, maxBatchSize))
             seed = try number("seed", 0)
             epoch = try number("epoch", 0)
             let shuffleText = query.get("shuffle") ?? "true"

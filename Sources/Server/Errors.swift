@@ -2,7 +2,6 @@ import Datasets
 import Foundation
 import HTTPTypes
 import Hummingbird
-import LevelDB
 import Logging
 import Support
 import VectorCache
@@ -27,14 +26,12 @@ public struct APIError: Error, Sendable {
             self = error
         case let error as DatasetError:
             switch error {
-            case .notPrepared, .noSuchSplit: self.init(.notFound, error.description)
-            case .badRequest, .unusableInput: self.init(.badRequest, error.description)
+            case .notPrepared, .noSuchSplit, .noSuchExample: self.init(.notFound, error.description)
+            case .notOneBucket, .unusableInput: self.init(.badRequest, error.description)
             case .damaged: self.init(.internalServerError, error.description)
             }
         case let error as CacheError:
             self.init(.internalServerError, error.description)
-        case let error as LevelDBError:
-            self.init(.internalServerError, "the cache cannot be read: \(error.message)")
         case let error as HTTPError:
             self.init(error.status, error.body ?? error.status.reasonPhrase)
             closeConnection = error.status == .contentTooLarge

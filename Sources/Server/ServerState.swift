@@ -11,7 +11,7 @@ public final class ServerState: Sendable {
     /// Vectors for `"missing": "oov"` answers (never stored: the served cache is read-only).
     public let oov: OOVVectors
     public let metrics = ServerMetrics()
-    private let loaded = Mutex<[String: any BatchSource]>([:])
+    private let loaded = Mutex<[DatasetName: any BatchSource]>([:])
 
     public init(cache: VectorCache, settings: ServerSettings, oov: OOVVectors) {
         self.cache = cache
@@ -20,7 +20,7 @@ public final class ServerState: Sendable {
     }
 
     /// The dataset `name`, loaded on first use and kept.
-    func dataset(_ name: String) throws -> any BatchSource {
+    func dataset(_ name: DatasetName) throws -> any BatchSource {
         if let source = loaded.withLock({ $0[name] }) { return source }
         let source = try DatasetLoader.load(name, from: cache)
         loaded.withLock { $0[name] = source }

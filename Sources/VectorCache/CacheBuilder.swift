@@ -257,7 +257,7 @@ public struct CacheBuilder: Sendable {
 }
 
 /// The version written into manifests.
-public let w2vcacheVersion = "0.1.0"
+public let w2vcacheVersion = "0.2.0"
 
 /// JSON for values stored in the cache.
 enum ManifestCoding {

@@ -41,8 +41,8 @@ extension VectorCache {
     }
 
     /// Adds to `batch` an out-of-vocabulary vector and its marker for each word of `words` the cache lacks.
-    /// - Returns: the words added (the caller writes the batch and then calls ``recordOOVAdditions(_:in:)``).
-    public func addOOVVectors(
+    /// - Returns: the words added.
+    func addOOVVectors(
         for words: some Sequence<[UInt8]>, generator: OOVVectors, to batch: WriteBatch
     ) throws -> [[UInt8]] {
         var added: [[UInt8]] = []

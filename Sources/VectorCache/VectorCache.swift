@@ -12,7 +12,8 @@ public final class VectorCache: Sendable {
     public static let defaultPath = "word2vecdb"
 
     public let path: String
-    public let database: Database
+    /// The one owner of the LevelDB handle; nothing outside this module touches it.
+    let database: Database
     private let writerLock: CacheWriterLock?
     private let currentManifest: Mutex<CacheManifest>
     /// What the cache holds; out-of-vocabulary additions update it.
@@ -76,7 +77,7 @@ public final class VectorCache: Sendable {
     /// Applies `batch` atomically and durably, with the manifest updated in the same write for `addedOOV` new
     /// out-of-vocabulary words.
     /// - throws: ``CacheError`` when the cache was not opened with ``openForWriting(path:options:purpose:wait:onWait:)``.
-    public func commit(_ batch: WriteBatch, addedOOV: Int = 0) throws {
+    func commit(_ batch: WriteBatch, addedOOV: Int = 0) throws {
         guard writerLock != nil else {
             throw CacheError(.io, "the cache \(path) was opened for reading; open it for writing to change it")
         }
@@ -104,10 +105,16 @@ public final class VectorCache: Sendable {
     }
 
     /// Lends the stored bytes of `word`'s vector (`dimension` little-endian float32) to `body`, or `nil`.
+    /// - throws: ``CacheError/Kind/corrupt`` when the bytes fail their checksum: never a wrong vector.
     public func withVectorBytes<R>(for word: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
         guard word.first != CacheKeys.reservedPrefix else { return try body(nil) }
+        return try translatingErrors { try database.withValue(forKey: word, body) }
+    }
+
+    /// Runs `body`, turning LevelDB's errors into ``CacheError``s about this cache.
+    func translatingErrors<R>(_ body: () throws -> R) throws -> R {
         do {
-            return try database.withValue(forKey: word, body)
+            return try body()
         } catch let error as LevelDBError {
             throw CacheError.from(error, path: path)
         }
@@ -127,11 +134,7 @@ public final class VectorCache: Sendable {
 
     /// Whether `word`'s vector was made up for an out-of-vocabulary word rather than read from the vectors file.
     public func isOutOfVocabulary(_ word: [UInt8]) throws -> Bool {
-        do {
-            return try database.withValue(forKey: CacheKeys.oovMarker(for: word)) { $0 != nil }
-        } catch let error as LevelDBError {
-            throw CacheError.from(error, path: path)
-        }
+        try translatingErrors { try database.withValue(forKey: CacheKeys.oovMarker(for: word)) { $0 != nil } }
     }
 
     /// Decodes little-endian float32 bytes.

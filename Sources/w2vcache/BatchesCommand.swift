@@ -22,14 +22,14 @@ struct BatchesCommand: ParsableCommand {
 
     @OptionGroup var cache: CacheOptions
 
-    @Argument(help: "The dataset: pos, parser, sentiment or translation.")
-    var dataset: String
+    @Argument(help: "The dataset.")
+    var dataset: DatasetName
 
     @Option(name: .long, help: "The split.")
     var split: String = "train"
 
     @Option(name: .customLong("batch-size"), help: "Examples per batch.")
-    var batchSize: Int = 32
+    var batchSize: Int = BatchSampler.defaultBatchSize
 
     @Option(name: .long, help: "Shuffle seed.")
     var seed: UInt64 = 0

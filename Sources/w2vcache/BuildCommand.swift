@@ -5,9 +5,6 @@ import Synchronization
 import VectorCache
 import Word2Vec
 
-extension FormatChoice: ExpressibleByArgument {}
-extension NonFinitePolicy: ExpressibleByArgument {}
-extension InvalidUTF8Policy: ExpressibleByArgument {}
 
 /// `w2vcache build`: streams a vectors file into a new cache and swaps it into place.
 struct BuildCommand: ParsableCommand {

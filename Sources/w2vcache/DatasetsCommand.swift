@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Datasets
 import Preprocessing
 
@@ -26,9 +27,22 @@ struct DatasetsCommand: ParsableCommand {
                 .map { "\($0.key) \($0.value.type.rawValue)\($0.value.shape)" }.joined(separator: ", ")
             lines.append("\(manifest.name): \(splits) examples; \(vocabularies)")
             lines.append("  from \(manifest.inputs.map(\.name).joined(separator: ", ")) at \(manifest.preparedAt)")
-            lines.append("  parameters: " + manifest.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            lines.append("  options: " + Self.options(manifest.details))
             lines.append("  arrays: \(arrays)")
         }
         Terminal.lines(lines)
+    }
+
+    /// A dataset's options as compact JSON, keys sorted.
+    static func options(_ details: DatasetDetails) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data: Data? = switch details {
+        case .pos(let options, _): try? encoder.encode(options)
+        case .parser(let options, _): try? encoder.encode(options)
+        case .sentiment(let options, _): try? encoder.encode(options)
+        case .translation(let options, _): try? encoder.encode(options)
+        }
+        return data.map { String(decoding: $0, as: UTF8.self) } ?? "?"
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Datasets
 import Foundation
-import LevelDB
 import VectorCache
 import Word2Vec
 
@@ -44,7 +43,7 @@ struct InfoCommand: ParsableCommand {
         }
         let datasets = try DatasetStore.all(in: cache).map { "\($0.name) (" + $0.splits.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")" }
         lines.append("datasets:     " + (datasets.isEmpty ? "none prepared" : datasets.joined(separator: "; ")))
-        let levels = (0..<7).map { cache.database.fileCount(atLevel: $0) }
+        let levels = cache.tableFilesPerLevel
         lines.append("table files:  \(levels.reduce(0, +)) (per level: \(levels.map(String.init).joined(separator: " ")))")
         Terminal.lines(lines)
     }

@@ -5,7 +5,6 @@ import Foundation
 import Preprocessing
 import VectorCache
 
-extension WindowLabel: ExpressibleByArgument {}
 
 /// `w2vcache prepare pos`: the POS tagger's data, normalized the book's way.
 struct PreparePOSCommand: ParsableCommand {
@@ -77,7 +76,7 @@ struct PreparePOSCommand: ParsableCommand {
         let report = try POSDataset.prepare(
             train: trainFile, test: testFile, cache: vectorCache, options: options,
             oov: configuration.oovVectors(dimension: vectorCache.dimension))
-        if report.alreadyPrepared {
+        if report.prepared.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("pos")
             return
         }
@@ -86,18 +85,18 @@ struct PreparePOSCommand: ParsableCommand {
             let path = out + "/pos.\(split).processed.txt"
             try POSDataset.processedText(report.processed[split]!).write(toFile: path, atomically: true, encoding: .utf8)
         }
-        let statistics = report.manifest.statistics
-        for (split, value) in [("train", report.train), ("test", report.test)] {
+        let statistics = report.prepared.statistics
+        for (split, counted) in [("train", statistics.train), ("test", statistics.test)] {
+            let rules = counted.normalization
             Terminal.message(
-                "\(split): \(value.rows) rows -> \(statistics["\(split)_tokens"] ?? 0) tokens; \(value.found) found, "
-                    + "\(value.merged) merged phrases, \(value.split) split into \(value.pieces) pieces, "
-                    + "\(value.outOfVocabulary) out of vocabulary; \(report.manifest.splits[split] ?? 0) windows")
+                "\(split): \(rules.rows) rows -> \(counted.tokens) tokens; \(rules.found) found, "
+                    + "\(rules.merged) merged phrases, \(rules.split) split into \(rules.pieces) pieces, "
+                    + "\(rules.outOfVocabulary) out of vocabulary; \(counted.windows) windows")
         }
         Terminal.message(
-            "prepared pos: \(statistics["vocabulary"] ?? 0) words (\(statistics["pretrained_words"] ?? 0) pretrained, "
-                + "\(statistics["oov_words"] ?? 0) out-of-vocabulary), \(statistics["tags"] ?? 0) tags, window \(window) "
+            "prepared pos: \(statistics.vocabulary) words (\(statistics.pretrainedWords) pretrained, "
+                + "\(statistics.oovWords) out-of-vocabulary), \(statistics.tags) tags, window \(window) "
                 + "labelled at the \(label.rawValue); processed files in \(out)"
-                + ((statistics["skipped_lines"] ?? 0) > 0 ? "; \(statistics["skipped_lines"]!) bad lines skipped" : ""))
+                + (statistics.skippedLines > 0 ? "; \(statistics.skippedLines) bad lines skipped" : ""))
     }
-
 }

@@ -4,7 +4,6 @@ import Datasets
 import Preprocessing
 import VectorCache
 
-extension CoNLLUReader.POSColumn: ExpressibleByArgument {}
 
 /// `w2vcache prepare parser`: arc-standard transitions and Chen & Manning features from a treebank.
 struct PrepareParserCommand: ParsableCommand {
@@ -53,17 +52,16 @@ struct PrepareParserCommand: ParsableCommand {
             CacheOptions.reportAlreadyPrepared("parser")
             return
         }
-        let statistics = report.manifest.statistics
-        for split in ["train", "test"] {
+        let statistics = report.statistics
+        for (split, counted) in [("train", statistics.train), ("test", statistics.test)] {
             Terminal.message(
-                "\(split): \(statistics["\(split)_sentences"] ?? 0) sentences, "
-                    + "\(statistics["\(split)_non_projective"] ?? 0) non-projective skipped, "
-                    + "\(statistics["\(split)_unknown_label_sentences"] ?? 0) kept with \(statistics["\(split)_unknown_label_arcs"] ?? 0) arcs of labels unseen in training (LEFT/RIGHT(<UNK>)), "
-                    + "\(statistics["\(split)_configurations"] ?? 0) configurations")
+                "\(split): \(counted.sentences) sentences, \(counted.nonProjective) non-projective skipped, "
+                    + "\(counted.unknownLabelSentences) kept with \(counted.unknownLabelArcs) arcs of labels unseen in training "
+                    + "(LEFT/RIGHT(<UNK>)), \(counted.configurations) configurations")
         }
         let vocabularies = report.manifest.vocabularies
         Terminal.message(
-            "prepared parser: \(vocabularies["words"] ?? 0) words (\(statistics["oov_words"] ?? 0) out-of-vocabulary), "
+            "prepared parser: \(vocabularies["words"] ?? 0) words (\(statistics.oovWords) out-of-vocabulary), "
                 + "\(vocabularies["tags"] ?? 0) tags, \(vocabularies["labels"] ?? 0) labels, "
                 + "\(vocabularies["transitions"] ?? 0) transitions (specials <NULL> <ROOT> <UNK> included)")
     }

@@ -4,8 +4,6 @@ import Datasets
 import Preprocessing
 import VectorCache
 
-extension DecodingPolicy: ExpressibleByArgument {}
-extension MarkupFilter: ExpressibleByArgument {}
 
 /// `w2vcache prepare sentiment`: reviews for an LSTM classifier.
 struct PrepareSentimentCommand: ParsableCommand {
@@ -51,23 +49,22 @@ struct PrepareSentimentCommand: ParsableCommand {
             throw ValidationError("--max-vocab must exceed 2 and --max-length must be positive")
         }
         let vectorCache = try cache.openCacheForWriting(purpose: "w2vcache prepare sentiment", wait: writer.wait)
-        let (manifest, alreadyPrepared) = try SentimentDataset.prepare(
+        let prepared = try SentimentDataset.prepare(
             train: train, test: test, cache: vectorCache, options: options,
             oov: configuration.oovVectors(dimension: vectorCache.dimension))
-        if alreadyPrepared {
+        if prepared.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("sentiment")
             return
         }
-        let s = manifest.statistics
-        for split in ["train", "test"] {
+        let statistics = prepared.statistics
+        for (split, counted) in [("train", statistics.train), ("test", statistics.test)] {
             Terminal.message(
-                "\(split): \(s["\(split)_reviews"] ?? 0) reviews (\(s["\(split)_positive"] ?? 0) positive), "
-                    + "\(s["\(split)_tokens"] ?? 0) tokens, \(s["\(split)_unknown_tokens"] ?? 0) <unk>, "
-                    + "\(s["\(split)_truncated"] ?? 0) truncated to \(options.maxLength), "
-                    + "\(s["\(split)_undecodable"] ?? 0) with bytes that are not UTF-8, \(s["\(split)_skipped"] ?? 0) skipped")
+                "\(split): \(counted.reviews) reviews (\(counted.positive) positive), \(counted.tokens) tokens, "
+                    + "\(counted.unknownTokens) <unk>, \(counted.truncated) truncated to \(options.maxLength), "
+                    + "\(counted.undecodable) with bytes that are not UTF-8, \(counted.skipped) skipped")
         }
         Terminal.message(
-            "prepared sentiment: vocabulary \(s["vocabulary"] ?? 0) of \(s["distinct_train_tokens"] ?? 0) distinct training tokens "
-                + "(\(s["pretrained_words"] ?? 0) with pretrained vectors, \(s["oov_words"] ?? 0) out-of-vocabulary)")
+            "prepared sentiment: vocabulary \(statistics.vocabulary) of \(statistics.distinctTrainTokens) distinct training tokens "
+                + "(\(statistics.pretrainedWords) with pretrained vectors, \(statistics.oovWords) out-of-vocabulary)")
     }
 }

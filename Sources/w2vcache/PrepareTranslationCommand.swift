@@ -91,20 +91,21 @@ struct PrepareTranslationCommand: ParsableCommand {
         let valid: ParallelInput? = validTSV.map { .tsv($0) }
             ?? validSource.map { .aligned(source: $0, target: validTarget!) }
         let vectorCache = try cache.openCacheForWriting(purpose: "w2vcache prepare translation", wait: writer.wait)
-        let result = try TranslationDataset.prepare(train: train, valid: valid, cache: vectorCache, options: options)
-        if result.alreadyPrepared {
+        let prepared = try TranslationDataset.prepare(train: train, valid: valid, cache: vectorCache, options: options)
+        if prepared.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("translation")
             return
         }
-        let s = result.manifest.statistics
-        for split in result.manifest.splits.keys.sorted(by: >) {
-            let perBucket = options.buckets.indices.map { "\(options.buckets[$0].source),\(options.buckets[$0].target): \(s["\(split)_bucket\($0)"] ?? 0)" }
+        let statistics = prepared.statistics
+        for (split, counted) in [("train", statistics.train), ("valid", statistics.valid)] {
+            guard let counted else { continue }
+            let perBucket = zip(options.buckets, counted.perBucket).map { "\($0): \($1)" }
             Terminal.message(
-                "\(split): \(s["\(split)_pairs"] ?? 0) pairs; per bucket " + perBucket.joined(separator: ", ")
-                    + "; \(s["\(split)_cut"] ?? 0) cut to fit the last bucket")
+                "\(split): \(counted.pairs) pairs; per bucket " + perBucket.joined(separator: ", ")
+                    + "; \(counted.cut) cut to fit the last bucket; \(counted.sourceMarkupLines) + \(counted.targetMarkupLines) markup "
+                    + "lines dropped (torchtext's IWSLT rules); \(counted.skipped) bad pairs skipped")
         }
         Terminal.message(
-            "prepared translation: \(s["source_vocabulary"] ?? 0) source and \(s["target_vocabulary"] ?? 0) target ids; "
-                + "\(result.markup) markup lines dropped (torchtext's IWSLT rules) and \(result.skipped) bad pairs skipped")
+            "prepared translation: \(statistics.sourceVocabulary) source and \(statistics.targetVocabulary) target ids")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Word2Vec
 
 /// `w2vcache sample`: writes the project's sample vectors file.
@@ -24,11 +25,17 @@ struct SampleCommand: ParsableCommand {
     @Flag(name: .long, help: "Write word2vec text instead of binary.")
     var text = false
 
+    @Flag(name: .long, help: "Replace --output if it exists.")
+    var force = false
+
     func validate() throws {
         if words <= 0 || dim <= 0 { throw ValidationError("--words and --dim must be positive") }
     }
 
     func run() throws {
+        if !force && FileManager.default.fileExists(atPath: output) {
+            throw ValidationError("\(output) exists; nothing was written (pass --force to replace it)")
+        }
         try SampleVectors.write(
             path: output, count: words, dimension: dim, seed: seed,
             layout: text ? .text : .binary(newlineAfterVector: false))

@@ -4,7 +4,6 @@ import Server
 import Settings
 import VectorCache
 
-extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// `w2vcache serve`: the cache over HTTP, for training jobs in other processes and on other hosts.
 struct ServeCommand: AsyncParsableCommand {

@@ -35,10 +35,11 @@ import VectorCache
             class JJ
 
             """)
-        #expect(report.manifest.vocabularies == ["vocab": 11, "tags": 7])
-        #expect(report.manifest.splits == ["train": 8, "test": 0])
-        #expect(report.manifest.statistics["pretrained_words"] == 6)
-        #expect(report.manifest.statistics["oov_words"] == 5)  // cost, well, known, first, zebra
+        #expect(report.prepared.manifest.vocabularies == ["vocab": 11, "tags": 7])
+        #expect(report.prepared.manifest.splits == ["train": 8, "test": 0])
+        #expect(report.prepared.statistics.pretrainedWords == 6)
+        #expect(report.prepared.statistics.oovWords == 5)  // cost, well, known, first, zebra
+        #expect(report.prepared.statistics.train.tokens == 10 && report.prepared.statistics.train.normalization.merged == 1)
     }
 
     @Test func windowsConcatenateVectorsAndTakeTheCentreOrLastTag() throws {
@@ -75,7 +76,7 @@ import VectorCache
         let zebra = Array("zebra".utf8)
         #expect(try cache.isOutOfVocabulary(zebra))
         #expect(try !cache.isPretrained(zebra) && cache.isPretrained(Array("big".utf8)))
-        #expect(try cache.database.get(zebra) == testOOV.vectorBytes(for: zebra))
+        #expect(try cache.withVectorBytes(for: zebra) { $0.map(Array.init) } == testOOV.vectorBytes(for: zebra))
         #expect(cache.manifest.oovCount == 5 && cache.manifest.wordCount == 6)
         let vector = try #require(try cache.vector(for: "zebra"))
         #expect(vector.allSatisfy { $0 >= -0.25 && $0 < 0.25 } && Set(vector).count == 6)
@@ -86,33 +87,28 @@ import VectorCache
     @Test func preparingAgainDoesNothingAndChangedInputsReplaceTheData() throws {
         let directory = TemporaryDirectory()
         let (cache, first) = try prepare(directory)
-        #expect(!first.alreadyPrepared)
+        #expect(!first.prepared.alreadyPrepared)
         let again = try POSDataset.prepare(
             train: try TextFile(path: directory.file("train.txt")), test: try TextFile(path: directory.file("test.txt")),
             cache: cache, options: POSOptions(), oov: testOOV)
-        #expect(again.alreadyPrepared && again.manifest == first.manifest)
+        #expect(again.prepared.alreadyPrepared && again.prepared.manifest == first.prepared.manifest)
+        #expect(again.prepared.statistics == first.prepared.statistics)
+        var otherOptions = POSOptions()
+        otherOptions.keepSentences = true
+        let otherOptionsResult = try POSDataset.prepare(
+            train: try TextFile(path: directory.file("train.txt")), test: try TextFile(path: directory.file("test.txt")),
+            cache: cache, options: otherOptions, oov: testOOV)
+        #expect(!otherOptionsResult.prepared.alreadyPrepared)
         let changed = try POSDataset.prepare(
             train: try textFile(directory, "train.txt", "big JJ\nis VBZ\nred JJ\n"), test: try TextFile(path: directory.file("test.txt")),
             cache: cache, options: POSOptions(), oov: testOOV)
-        #expect(!changed.alreadyPrepared)
-        #expect(changed.manifest.inputs[0] != first.manifest.inputs[0])
+        #expect(!changed.prepared.alreadyPrepared)
+        #expect(changed.prepared.manifest.inputs[0] != first.prepared.manifest.inputs[0])
         let dataset = try POSDataset(cache: cache)
         #expect(dataset.vocabulary == ["big", "is", "red", "zebra"])
         // No chunk of the old data is left behind.
-        let datasetKeys = try countKeys(cache, prefix: CacheKeys.datasetPrefix + Array("pos".utf8) + [0])
-        #expect(datasetKeys == 1 + 5 + 2)  // the manifest, 5 one-chunk arrays, 2 string lists
-    }
-
-    /// Keys under `prefix`.
-    func countKeys(_ cache: VectorCache, prefix: [UInt8]) throws -> Int {
-        let iterator = try cache.database.makeIterator()
-        iterator.seek(to: prefix)
-        var count = 0
-        while iterator.isValid, try iterator.key().starts(with: prefix) {
-            count += 1
-            iterator.next()
-        }
-        return count
+        let datasetKeys = try cache.metadata("dataset").keys(startingWith: Array("pos".utf8) + [0])
+        #expect(datasetKeys.count == 1 + 5 + 2)  // the manifest, 5 one-chunk arrays, 2 string lists
     }
 
     @Test func aCacheOfTheCandidateKeysPreparesExactlyAsTheFullModel() throws {
@@ -160,8 +156,8 @@ import VectorCache
         let train = try textFile(directory, "train.conllu", Self.treebank)
         let test = try textFile(directory, "test.conllu", "1\tdog\tdog\tNOUN\tNN\t_\t0\troot\t_\t_\n\n1\tcat\tcat\tNOUN\tNN\t_\t0\troot\t_\t_\n")
         let report = try ParserDataset.prepare(train: train, test: test, cache: cache, options: ParserOptions(), oov: testOOV)
-        let statistics = report.manifest.statistics
-        #expect(statistics["train_non_projective"] == 1)  // A <- C crosses B <- D
+        let statistics = report.statistics
+        #expect(statistics.train.nonProjective == 1)  // A <- C crosses B <- D
         #expect(report.manifest.splits == ["train": 8, "test": 4])
         let dataset = try ParserDataset(cache: cache)
         // Words: specials, the training words (12 normalized to ##), then "dog", which the model knows; "cat" is <UNK>.
@@ -188,7 +184,7 @@ import VectorCache
         let test = try textFile(directory, "test.conllu", "1\tdog\t_\tNOUN\tNN\t_\t2\tcompound\t_\t_\n2\tfood\t_\tNOUN\tNN\t_\t0\troot\t_\t_\n\n")
         let report = try ParserDataset.prepare(train: train, test: test, cache: cache, options: ParserOptions(), oov: testOOV)
         #expect(report.manifest.splits["test"] == 4)
-        #expect(report.manifest.statistics["test_unknown_label_sentences"] == 1 && report.manifest.statistics["test_unknown_label_arcs"] == 1)
+        #expect(report.statistics.test.unknownLabelSentences == 1 && report.statistics.test.unknownLabelArcs == 1)
         let dataset = try ParserDataset(cache: cache)
         // Labels amod root, then the unknown: SHIFT, LEFT(amod) LEFT(root) LEFT(<UNK>), RIGHT(amod) RIGHT(root) RIGHT(<UNK>).
         #expect(dataset.transitions == ["SHIFT", "LEFT(amod)", "LEFT(root)", "LEFT(<UNK>)", "RIGHT(amod)", "RIGHT(root)", "RIGHT(<UNK>)"])
@@ -208,16 +204,16 @@ import VectorCache
             train: try TextFile(path: SharedData.path("ud-english-ewt/en_ewt-ud-dev.conllu")),
             test: try TextFile(path: SharedData.path("ud-english-ewt/en_ewt-ud-test.conllu")),
             cache: cache, options: ParserOptions(), oov: testOOV)
-        let statistics = report.manifest.statistics
-        #expect(statistics["train_sentences"] == 2001)
-        #expect((statistics["train_non_projective"] ?? 0) > 0)
+        let statistics = report.statistics
+        #expect(statistics.train.sentences == 2001)
+        #expect(statistics.train.nonProjective > 0)
         // Every projective test sentence is kept, labels unseen in training included: 2n configurations each.
         let test = try CoNLLUReader.read(TextFile(path: SharedData.path("ud-english-ewt/en_ewt-ud-test.conllu")))
         let projectiveTokens = test.sentences.filter { sentence in
             ArcStandardOracle.transitions(heads: [-1] + sentence.map(\.head), labels: [-1] + sentence.map { _ in 0 }) != nil
         }.reduce(0) { $0 + $1.count }
         #expect(report.manifest.splits["test"] == 2 * projectiveTokens)
-        #expect((statistics["test_unknown_label_sentences"] ?? 0) > 0)
+        #expect(statistics.test.unknownLabelSentences > 0)
         #expect(report.manifest.arrays["train.features"]?.shape == [report.manifest.splits["train"]!, 48])
     }
 }

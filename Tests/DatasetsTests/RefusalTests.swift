@@ -8,7 +8,7 @@ import VectorCache
 /// Inputs that would replace a good dataset with an empty or useless one: refused, and the old one kept. Each of
 /// these exited 0 and replaced the dataset before the fix.
 @Suite struct RefusalTests {
-    func isRefusal(_ error: any Error, _ dataset: String) -> Bool {
+    func isRefusal(_ error: any Error, _ dataset: DatasetName) -> Bool {
         guard case .unusableInput(let name, let reason)? = error as? DatasetError else { return false }
         return name == dataset && "\(error)".contains("nothing was changed") && !reason.isEmpty
     }
@@ -18,15 +18,15 @@ import VectorCache
         let cache = try writableCache(try buildCache(directory, words: ["the", "cat"]))
         let good = try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n")
         let test = try textFile(directory, "test.txt", "the DT\n")
-        let first = try POSDataset.prepare(train: good, test: test, cache: cache, options: POSOptions(), oov: testOOV).manifest
+        let first = try POSDataset.prepare(train: good, test: test, cache: cache, options: POSOptions(), oov: testOOV).prepared.manifest
         for (train, test) in [("", "the DT\n"), ("\n\n", "the DT\n"), ("the DT\ncat NN\nsat VBD\non IN\n", "")] {
             #expect {
                 try POSDataset.prepare(
                     train: try textFile(directory, "t.txt", train), test: try textFile(directory, "u.txt", test),
                     cache: cache, options: POSOptions(), oov: testOOV)
-            } throws: { isRefusal($0, "pos") }
+            } throws: { isRefusal($0, .pos) }
         }
-        #expect(try DatasetStore.manifest("pos", in: cache) == first)
+        #expect(try DatasetStore.manifest(.pos, in: cache) == first)
         #expect(try POSDataset(cache: cache).splits == ["train": 1, "test": 0])
     }
 
@@ -49,13 +49,13 @@ import VectorCache
             try ParserDataset.prepare(
                 train: try textFile(directory, "bad.conllu", crossing), test: try textFile(directory, "test.conllu", simple),
                 cache: cache, options: ParserOptions(), oov: testOOV)
-        } throws: { isRefusal($0, "parser") && "\($0)".contains("no projective sentence") }
+        } throws: { isRefusal($0, .parser) && "\($0)".contains("no projective sentence") }
         #expect {
             try ParserDataset.prepare(
                 train: try textFile(directory, "empty.conllu", "\n"), test: try textFile(directory, "test.conllu", simple),
                 cache: cache, options: ParserOptions(), oov: testOOV)
-        } throws: { isRefusal($0, "parser") }
-        #expect(try DatasetStore.manifest("parser", in: cache) == first)
+        } throws: { isRefusal($0, .parser) }
+        #expect(try DatasetStore.manifest(.parser, in: cache) == first)
     }
 
     @Test func sentimentRefusesNoReviewsAndOneClass() throws {
@@ -69,12 +69,12 @@ import VectorCache
         #expect {
             try SentimentDataset.prepare(
                 train: directory.file("positive.tsv"), test: directory.file("train.tsv"), cache: cache, options: SentimentOptions(), oov: testOOV)
-        } throws: { isRefusal($0, "sentiment") && "\($0)".contains("every training review is positive") }
+        } throws: { isRefusal($0, .sentiment) && "\($0)".contains("every training review is positive") }
         #expect {
             try SentimentDataset.prepare(
                 train: directory.file("train.tsv"), test: directory.file("empty.tsv"), cache: cache, options: SentimentOptions(), oov: testOOV)
-        } throws: { isRefusal($0, "sentiment") }
-        #expect(try DatasetStore.manifest("sentiment", in: cache) == first)
+        } throws: { isRefusal($0, .sentiment) }
+        #expect(try DatasetStore.manifest(.sentiment, in: cache) == first)
     }
 
     @Test func translationRefusesZeroPairs() throws {
@@ -85,11 +85,11 @@ import VectorCache
         try "\n\n".write(toFile: directory.file("none.tsv"), atomically: true, encoding: .utf8)
         #expect {
             try TranslationDataset.prepare(train: .tsv(directory.file("none.tsv")), valid: nil, cache: cache, options: TranslationOptions())
-        } throws: { isRefusal($0, "translation") }
+        } throws: { isRefusal($0, .translation) }
         #expect {
             try TranslationDataset.prepare(
                 train: .tsv(directory.file("pairs.tsv")), valid: .tsv(directory.file("none.tsv")), cache: cache, options: TranslationOptions())
-        } throws: { isRefusal($0, "translation") }
-        #expect(try DatasetStore.manifest("translation", in: cache) == first)
+        } throws: { isRefusal($0, .translation) }
+        #expect(try DatasetStore.manifest(.translation, in: cache) == first)
     }
 }

@@ -14,9 +14,9 @@ import VectorCache
         var options = SentimentOptions()
         options.maxLength = 4
         options.maxVocabulary = 5
-        let (manifest, already) = try SentimentDataset.prepare(
+        let prepared = try SentimentDataset.prepare(
             train: directory.file("train.tsv"), test: directory.file("test.tsv"), cache: cache, options: options, oov: testOOV)
-        #expect(!already && manifest.statistics["train_truncated"] == 1 && manifest.statistics["test_unknown_tokens"] == 1)
+        #expect(!prepared.alreadyPrepared && prepared.statistics.train.truncated == 1 && prepared.statistics.test.unknownTokens == 1)
         let dataset = try SentimentDataset(cache: cache)
         // Specials, then bad (3), film and good (2 each, ties by string order); "," (1) does not fit in 5.
         #expect(dataset.vocabulary == ["<unk>", "<pad>", "bad", "film", "good"])
@@ -64,7 +64,7 @@ import VectorCache
         var options = TranslationOptions()
         options.pretokenized = true
         let result = try TranslationDataset.prepare(train: .tsv(directory.file("pairs.tsv")), valid: nil, cache: cache, options: options)
-        #expect(result.manifest.statistics["train_pairs"] == 40)
+        #expect(result.statistics.train.pairs == 40 && result.statistics.train.perBucket == [13, 13, 14, 0])
         let dataset = try TranslationDataset(cache: cache)
         #expect(try dataset.bucketCounts("train") == [13, 13, 14, 0])  // lengths 2, 6, 12
         let plan = try dataset.epoch(split: "train", batchSize: 4, seed: 9, epoch: 0, shuffle: true)

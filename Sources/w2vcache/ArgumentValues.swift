@@ -1,0 +1,18 @@
+import ArgumentParser
+import Datasets
+import Logging
+import Preprocessing
+import Settings
+import Word2Vec
+
+// Options that take one of a fixed set of values are the libraries' own enums: the help lists exactly the values
+// the parser accepts, and a bad value is an error that lists them.
+extension DatasetName: ExpressibleByArgument {}
+extension FormatChoice: ExpressibleByArgument {}
+extension NonFinitePolicy: ExpressibleByArgument {}
+extension InvalidUTF8Policy: ExpressibleByArgument {}
+extension WindowLabel: ExpressibleByArgument {}
+extension CoNLLUReader.POSColumn: ExpressibleByArgument {}
+extension DecodingPolicy: ExpressibleByArgument {}
+extension MarkupFilter: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}
