@@ -42,6 +42,8 @@ public protocol BatchSource: Sendable {
     func describe(split: String, index: Int) throws -> String
     /// The example indices of every batch of one epoch, in order: each example exactly once.
     func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> [ArraySlice<Int>]
+    /// How many batches an epoch of `split` has at `batchSize`, without planning it.
+    func batchCount(split: String, batchSize: Int) throws -> Int
 }
 
 extension BatchSource {
@@ -49,6 +51,12 @@ extension BatchSource {
     public func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> [ArraySlice<Int>] {
         let sampler = BatchSampler(count: try count(of: split), batchSize: batchSize, seed: seed, epoch: epoch, shuffle: shuffle)
         return (0..<sampler.batchCount).map { sampler.batch($0) }
+    }
+
+    /// `count / batchSize` rounded up: the last batch is smaller.
+    public func batchCount(split: String, batchSize: Int) throws -> Int {
+        precondition(batchSize > 0)
+        return (try count(of: split) + batchSize - 1) / batchSize
     }
 
     /// The example count of `split`, or a ``DatasetError/noSuchSplit(_:_:_:)``.

@@ -30,6 +30,8 @@ public struct DatasetManifest: Sendable, Equatable {
     public var arrays: [String: ArrayInfo]
     /// Sizes of the stored string lists (vocabularies, tag sets).
     public var vocabularies: [String: Int]
+    /// The CRC-32 of every stored array and list, in the order written: two preparations agree exactly when it does.
+    public var contentCRC32: String
 
     public var name: DatasetName { details.name }
 }
@@ -53,7 +55,7 @@ public enum DatasetDetails: Sendable, Equatable {
 
 extension DatasetManifest: Codable {
     private enum Key: String, CodingKey {
-        case name, options, statistics, inputs, toolVersion, dimension, preparedAt, splits, arrays, vocabularies
+        case name, options, statistics, inputs, toolVersion, dimension, preparedAt, splits, arrays, vocabularies, contentCRC32
     }
 
     public init(from decoder: any Decoder) throws {
@@ -82,6 +84,7 @@ extension DatasetManifest: Codable {
         splits = try container.decode([String: Int].self, forKey: .splits)
         arrays = try container.decode([String: ArrayInfo].self, forKey: .arrays)
         vocabularies = try container.decode([String: Int].self, forKey: .vocabularies)
+        contentCRC32 = try container.decode(String.self, forKey: .contentCRC32)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -108,6 +111,7 @@ extension DatasetManifest: Codable {
         try container.encode(splits, forKey: .splits)
         try container.encode(arrays, forKey: .arrays)
         try container.encode(vocabularies, forKey: .vocabularies)
+        try container.encode(contentCRC32, forKey: .contentCRC32)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Preprocessing
+import Support
 import VectorCache
 
 /// Prepared datasets inside the cache, in its `dataset` metadata namespace: per dataset `NAME 0x00 manifest` (JSON
@@ -33,6 +34,18 @@ public enum DatasetStore {
                 throw DatasetError.damaged(name, "its manifest cannot be read, perhaps written by an older w2vcache")
             }
         }
+    }
+
+    /// A fingerprint of what the cache serves, vectors and prepared datasets, made of checksums and counts (never
+    /// paths, names or times): two copies of one cache have the same, a cache built or prepared from other inputs
+    /// has another. 16 hex digits.
+    public static func fingerprint(of cache: VectorCache) throws -> String {
+        var text = cache.manifest.contentIdentity
+        for manifest in try all(in: cache) {
+            text += "|\(manifest.name):\(manifest.contentCRC32):\(manifest.dimension):"
+                + manifest.splits.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        }
+        return String(format: "%016llx", StableHash.fnv1a64(Array(text.utf8)))
     }
 
     /// Every prepared dataset's manifest.
@@ -69,7 +82,7 @@ public enum DatasetStore {
         let manifest = DatasetManifest(
             details: D.details(options, content.statistics), inputs: inputs, toolVersion: w2vcacheVersion,
             dimension: cache.dimension, preparedAt: ISO8601DateFormatter().string(from: Date()), splits: content.splits,
-            arrays: writer.arrays, vocabularies: writer.vocabularies)
+            arrays: writer.arrays, vocabularies: writer.vocabularies, contentCRC32: String(format: "%08x", writer.contentCRC32))
         var entries = writer.entries
         entries.put(manifestKey(D.name), try JSONEncoder().encode(manifest))
         try metadata(cache).replace(under: prefix(D.name), with: entries, oovWords: content.oovWords, generator: content.oov)
@@ -102,6 +115,8 @@ struct DatasetWriter {
     private(set) var entries = MetadataEntries()
     private(set) var arrays: [String: ArrayInfo] = [:]
     private(set) var vocabularies: [String: Int] = [:]
+    /// The CRC-32 of every key and value added, in order.
+    private(set) var contentCRC32: UInt32 = 0
 
     init(name: DatasetName) {
         self.name = name
@@ -115,7 +130,7 @@ struct DatasetWriter {
             var offset = 0
             repeat {
                 let end = min(offset + DatasetStore.chunkBytes, bytes.count)
-                entries.put(DatasetStore.arrayKey(name, array, chunk: chunks), bytes[offset..<end])
+                put(DatasetStore.arrayKey(name, array, chunk: chunks), UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
                 chunks += 1
                 offset = end
             } while offset < bytes.count
@@ -125,8 +140,14 @@ struct DatasetWriter {
 
     /// Adds a list of strings (a vocabulary, a tag set).
     mutating func add(strings: [String], as list: String) throws {
-        entries.put(DatasetStore.stringsKey(name, list), try JSONEncoder().encode(strings))
+        try JSONEncoder().encode(strings).withUnsafeBytes { put(DatasetStore.stringsKey(name, list), $0) }
         vocabularies[list] = strings.count
+    }
+
+    private mutating func put(_ key: [UInt8], _ value: UnsafeRawBufferPointer) {
+        contentCRC32 = key.withUnsafeBytes { CRC32.checksum($0, continuing: contentCRC32) }
+        contentCRC32 = CRC32.checksum(value, continuing: contentCRC32)
+        entries.put(key, value)
     }
 }
 

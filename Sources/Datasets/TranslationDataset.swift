@@ -132,6 +132,12 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         return nil
     }
 
+    /// Each bucket's pairs cut into batches: the batches of every bucket, added.
+    public func batchCount(split: String, batchSize: Int) throws -> Int {
+        precondition(batchSize > 0)
+        return try bucketCounts(split).reduce(0) { $0 + ($1 + batchSize - 1) / batchSize }
+    }
+
     /// Batches come from one bucket at a time: each bucket's pairs are shuffled and cut into batches, and the next
     /// batch is taken from a bucket chosen at random among those with batches left. Every pair once per epoch.
     public func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> [ArraySlice<Int>] {

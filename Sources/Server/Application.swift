@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -29,6 +30,7 @@ public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     let router = Router(context: ServerRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: state.metrics))
     router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: FingerprintMiddleware(fingerprint: state.fingerprint))
     router.add(middleware: ErrorMiddleware())
     router.get("healthz") { _, _ in "ok" }
     router.get("metrics") { _, _ in
@@ -44,6 +46,7 @@ public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
 
 /// `GET /v1/info`: what the served cache holds.
 struct CacheInfo: ResponseEncodable {
+    let fingerprint: String
     let dimension: Int
     let words: Int
     let oov_words: Int
@@ -53,12 +56,26 @@ struct CacheInfo: ResponseEncodable {
 
     init(state: ServerState) throws {
         let manifest = state.cache.manifest
+        fingerprint = state.fingerprint
         dimension = manifest.dimension
         words = manifest.wordCount
         oov_words = manifest.oovCount
         source = manifest.source.name
         built_at = manifest.builtAt
         datasets = try DatasetStore.all(in: state.cache).map(\.name)
+    }
+}
+
+/// Puts the cache's fingerprint on every answer (`X-W2VCache-Fingerprint`), so that a client reading from several
+/// replicas can tell whether they serve the same data.
+struct FingerprintMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var header: HTTPField.Name { HTTPField.Name("X-W2VCache-Fingerprint")! }
+    let fingerprint: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[Self.header] = fingerprint
+        return response
     }
 }
 

@@ -14,6 +14,7 @@ struct DatasetsController<Context: RequestContext> {
         group.get(":name", use: describe)
         group.get(":name/vocab", use: vocabulary)
         group.get(":name/embeddings", use: embeddings)
+        group.get(":name/:split/plan", use: planSummary)
         group.get(":name/:split/batches/:index", use: batch)
         group.get(":name/:split/epoch", use: epoch)
     }
@@ -74,12 +75,14 @@ struct DatasetsController<Context: RequestContext> {
             bytes: values.withUnsafeBytes { NPY.file(type: .float32, shape: info.shape, data: $0) }, contentType: BinaryResponse.npy)
     }
 
-    /// Batch parameters from the query string.
+    /// Batch parameters from the query string: the epoch (`batch_size`, `seed`, `epoch`, `shuffle`) and the reader's
+    /// share of it (`rank`, `world_size`, `start`, and `part` of `parts` for a DataLoader worker).
     struct BatchQuery {
         var batchSize: Int
         var seed: UInt64
         var epoch: Int
         var shuffle: Bool
+        var share: EpochShare
 
         init(_ request: Request, maxBatchSize: Int) throws {
             let query = request.uri.queryParameters
@@ -101,42 +104,88 @@ struct DatasetsController<Context: RequestContext> {
                 throw APIError(.badRequest, "batch_size=\(batchSize) is above the server's limit of \(maxBatchSize)")
             }
             guard epoch >= 0 else { throw APIError(.badRequest, "epoch must not be negative") }
+            let worldSize: Int = try number("world_size", 1)
+            let rank: Int = try number("rank", 0)
+            let start: Int = try number("start", 0)
+            guard worldSize >= 1, rank >= 0, rank < worldSize else {
+                throw APIError(.badRequest, "rank=\(rank) world_size=\(worldSize); expected 0 <= rank < world_size")
+            }
+            guard start >= 0 else { throw APIError(.badRequest, "start must not be negative") }
+            let parts: Int = try number("parts", 1)
+            let part: Int = try number("part", 0)
+            guard parts >= 1, part >= 0, part < parts else {
+                throw APIError(.badRequest, "part=\(part) parts=\(parts); expected 0 <= part < parts")
+            }
+            share = EpochShare(rank: rank, worldSize: worldSize, start: start, part: part, parts: parts)
+        }
+
+        func key(_ dataset: DatasetName, _ split: String) -> EpochPlanCache.Key {
+            .init(dataset: dataset, split: split, batchSize: batchSize, seed: seed, epoch: epoch, shuffle: shuffle)
         }
     }
 
-    /// The plan of one epoch of a split.
-    private func plan(_ request: Request, context: Context) throws -> (any BatchSource, String, [ArraySlice<Int>]) {
+    /// The dataset, split and query of a batch route, with the epoch's plan (cached).
+    private func plan(_ request: Request, context: Context) throws -> (source: any BatchSource, split: String, query: BatchQuery, plan: EpochPlan) {
         let manifest = try manifest(context)
         let source = try state.dataset(manifest.name)
         let split = try context.parameters.require("split")
         let query = try BatchQuery(request, maxBatchSize: state.settings.maxBatchSize)
-        let plan = try source.epoch(split: split, batchSize: query.batchSize, seed: query.seed, epoch: query.epoch, shuffle: query.shuffle)
-        return (source, split, plan)
+        _ = try source.count(of: split)
+        return (source, split, query, try state.plans.plan(query.key(manifest.name, split), source: source))
     }
 
-    /// Batch `index` of the epoch, as `.npz`.
+    /// How an epoch divides at these parameters.
+    struct PlanSummary: ResponseEncodable {
+        let examples: Int
+        let batches: Int
+        let batch_size: Int
+        let world_size: Int
+        /// Batches each rank reads.
+        let rank_batches: Int
+        /// Batches no rank reads (the last `batches mod world_size` of the epoch's order).
+        let left_out: Int
+    }
+
+    /// `GET …/{split}/plan`: the epoch's size at this batch size and world size, without planning it.
+    @Sendable func planSummary(_ request: Request, context: Context) async throws -> PlanSummary {
+        let manifest = try manifest(context)
+        let source = try state.dataset(manifest.name)
+        let split = try context.parameters.require("split")
+        let query = try BatchQuery(request, maxBatchSize: state.settings.maxBatchSize)
+        let batches = try source.batchCount(split: split, batchSize: query.batchSize)
+        let worldSize = query.share.worldSize
+        return PlanSummary(
+            examples: try source.count(of: split), batches: batches, batch_size: query.batchSize, world_size: worldSize,
+            rank_batches: batches / worldSize, left_out: batches % worldSize)
+    }
+
+    /// Batch `index` of the rank's share of the epoch, as `.npz`.
     @Sendable func batch(_ request: Request, context: Context) async throws -> BinaryResponse {
         let text = try context.parameters.require("index")
         guard let index = Int(text), index >= 0 else {
             throw APIError(.badRequest, "batch index \"\(text)\" is not a number from 0")
         }
-        let (source, split, plan) = try plan(request, context: context)
-        guard index < plan.count else {
-            throw APIError(.notFound, "batch \(index) is outside 0..<\(plan.count) for this batch size")
+        let (source, split, query, plan) = try plan(request, context: context)
+        let share = query.share
+        let count = plan.batchesPerRank(worldSize: share.worldSize)
+        guard index < count else {
+            throw APIError(.notFound, "batch \(index) is outside 0..<\(count) for this batch size and share")
         }
-        let archive = try BatchEncoding.npz(source.batch(split: split, indices: plan[index]))
+        let archive = try BatchEncoding.npz(source.batch(split: split, indices: plan.batches[share.rank + index * share.worldSize]))
         state.metrics.batchesServed(1)
         return BinaryResponse(bytes: archive, contentType: BinaryResponse.npz)
     }
 
-    /// Every batch of the epoch in one streamed response. Framing: for each batch, its `.npz` size as a
-    /// little-endian UInt64, then the `.npz` bytes; a size of 0 ends the stream.
+    /// The rank's share of the epoch, from its `start`-th batch, in one streamed response. Framing: for each batch,
+    /// its `.npz` size as a little-endian UInt64, then the `.npz` bytes; a size of 0 ends the stream. `X-Batches`
+    /// is the rank's whole share, `X-Start` the first batch sent.
     @Sendable func epoch(_ request: Request, context: Context) async throws -> Response {
-        let (source, split, plan) = try plan(request, context: context)
+        let (source, split, query, plan) = try plan(request, context: context)
         let metrics = state.metrics
+        let positions = plan.positions(query.share)
         let body = ResponseBody { writer in
-            for indices in plan {
-                try await writer.write(ByteBuffer(bytes: BatchEncoding.npzFrame(source.batch(split: split, indices: indices))))
+            for position in positions {
+                try await writer.write(ByteBuffer(bytes: BatchEncoding.npzFrame(source.batch(split: split, indices: plan.batches[position]))))
                 metrics.batchesServed(1)
             }
             try await writer.write(ByteBuffer(bytes: BatchEncoding.endFrame))
@@ -144,7 +193,11 @@ struct DatasetsController<Context: RequestContext> {
         }
         return Response(
             status: .ok,
-            headers: [.contentType: "application/x-w2vcache-epoch", HTTPField.Name("X-Batches")!: "\(plan.count)"],
+            headers: [
+                .contentType: "application/x-w2vcache-epoch",
+                HTTPField.Name("X-Batches")!: "\(plan.batchesPerRank(worldSize: query.share.worldSize))",
+                HTTPField.Name("X-Start")!: "\(query.share.start)",
+            ],
             body: body)
     }
 }

@@ -11,12 +11,18 @@ public final class ServerState: Sendable {
     /// Vectors for `"missing": "oov"` answers (never stored: the served cache is read-only).
     public let oov: OOVVectors
     public let metrics = ServerMetrics()
+    /// What this cache serves, in 16 hex digits: replicas of one cache agree (``DatasetStore/fingerprint(of:)``).
+    public let fingerprint: String
+    /// Epoch plans, so that a batch by index does not reshuffle its split.
+    let plans = EpochPlanCache()
     private let loaded = Mutex<[DatasetName: any BatchSource]>([:])
 
-    public init(cache: VectorCache, settings: ServerSettings, oov: OOVVectors) {
+    /// - throws: ``CacheError`` or ``DatasetError`` when the cache's datasets cannot be read.
+    public init(cache: VectorCache, settings: ServerSettings, oov: OOVVectors) throws {
         self.cache = cache
         self.settings = settings
         self.oov = oov
+        fingerprint = try DatasetStore.fingerprint(of: cache)
     }
 
     /// The dataset `name`, loaded on first use and kept.

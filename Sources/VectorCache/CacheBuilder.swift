@@ -222,6 +222,7 @@ public struct CacheBuilder: Sendable {
                 limit: request.limit,
                 onlyWordsFile: request.onlyWordsPath.map { URL(fileURLWithPath: $0).lastPathComponent } ?? request.onlyWords?.label,
                 onlyWordsCount: onlyWords?.count,
+                onlyWordsCRC32: onlyWords.map(Self.listChecksum),
                 nonFinite: request.settings.nonFinite,
                 invalidUTF8: request.settings.invalidUTF8),
             statistics: .init(
@@ -243,6 +244,15 @@ public struct CacheBuilder: Sendable {
         try database.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
         try database.put(CacheKeys.manifest, try ManifestCoding.encode(manifest), sync: true)
         try database.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
+    }
+
+    /// The CRC-32 of a word set, its words sorted and each followed by `\n`.
+    static func listChecksum(_ words: Set<[UInt8]>) -> String {
+        var crc: UInt32 = 0
+        for word in words.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            crc = (word + [0x0A]).withUnsafeBytes { CRC32.checksum($0, continuing: crc) }
+        }
+        return String(format: "%08x", crc)
     }
 
     /// Reads a word list: one word per line, blank lines ignored, a trailing `\r` removed.

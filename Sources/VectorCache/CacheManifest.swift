@@ -34,9 +34,10 @@ public struct CacheManifest: Codable, Sendable, Equatable {
     /// The options the build ran with.
     public struct BuildOptionsRecord: Codable, Sendable, Equatable {
         public var limit: Int?
-        /// The file of `--only-words`, and how many distinct words it listed.
+        /// The file of `--only-words`, how many distinct words it listed, and the CRC-32 of the list (sorted).
         public var onlyWordsFile: String?
         public var onlyWordsCount: Int?
+        public var onlyWordsCRC32: String?
         public var nonFinite: NonFinitePolicy
         public var invalidUTF8: InvalidUTF8Policy
     }
@@ -52,5 +53,20 @@ public struct CacheManifest: Codable, Sendable, Equatable {
         public var invalidUTF8Skipped: Int
         /// Records passed over because `--only-words` did not list them.
         public var notListed: Int
+    }
+}
+
+extension CacheManifest {
+    /// What determines the cache's words and vectors, as text: the source's checksum and size, the options and
+    /// counts of the build, and the out-of-vocabulary words added since. No path, file name or time.
+    public var contentIdentity: String {
+        [
+            "format=\(formatVersion)", "dimension=\(dimension)", "words=\(wordCount)", "oov=\(oovCount)",
+            "source=\(source.crc32):\(source.size):\(source.format.rawValue):\(source.gzip):\(source.headerCount.map(String.init) ?? "-")",
+            "limit=\(options.limit.map(String.init) ?? "-")",
+            "only=\(options.onlyWordsCount.map(String.init) ?? "-"):\(options.onlyWordsCRC32 ?? "-")",
+            "policies=\(options.nonFinite.rawValue),\(options.invalidUTF8.rawValue)",
+            "read=\(statistics.recordsRead),\(statistics.duplicates),\(statistics.nonFiniteSkipped),\(statistics.invalidUTF8Skipped),\(statistics.notListed)",
+        ].joined(separator: ";")
     }
 }

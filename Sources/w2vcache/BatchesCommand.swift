@@ -40,7 +40,16 @@ struct BatchesCommand: ParsableCommand {
     @Flag(name: .customLong("no-shuffle"), help: "Keep the stored order.")
     var noShuffle = false
 
-    @Option(name: .long, help: "Output: text (a preview) or npz (the whole epoch, framed as the server streams it).")
+    @Option(name: .long, help: "This reader's rank in a distributed job (its share of the epoch, as the server gives it).")
+    var rank: Int = 0
+
+    @Option(name: .customLong("world-size"), help: "How many ranks share the epoch.")
+    var worldSize: Int = 1
+
+    @Option(name: .long, help: "Begin at this batch of the rank's share (a resumed job).")
+    var start: Int = 0
+
+    @Option(name: .long, help: "Output: text (a preview) or npz (the rank's share, framed as the server streams it).")
     var format: OutputFormat = .text
 
     @Option(name: .long, help: "How many batches to show (text).")
@@ -54,13 +63,17 @@ struct BatchesCommand: ParsableCommand {
         if show < 0 { throw ValidationError("--show must not be negative") }
         if examplesPerBatch < 0 { throw ValidationError("--examples-per-batch must not be negative") }
         if epoch < 0 { throw ValidationError("--epoch must not be negative") }
+        if worldSize < 1 || rank < 0 || rank >= worldSize { throw ValidationError("expected 0 <= --rank < --world-size") }
+        if start < 0 { throw ValidationError("--start must not be negative") }
     }
 
     func run() throws {
         let vectorCache = try cache.openCache()
         let source = try DatasetLoader.load(dataset, from: vectorCache)
         let count = try source.count(of: split)
-        let plan = try source.epoch(split: split, batchSize: batchSize, seed: seed, epoch: epoch, shuffle: !noShuffle)
+        let epochPlan = EpochPlan(batches: try source.epoch(split: split, batchSize: batchSize, seed: seed, epoch: epoch, shuffle: !noShuffle))
+        let share = EpochShare(rank: rank, worldSize: worldSize, start: start)
+        let plan = epochPlan.positions(share).map { epochPlan.batches[$0] }
         if format == .npz {
             for indices in plan { Terminal.writeStdout(BatchEncoding.npzFrame(try source.batch(split: split, indices: indices))) }
             Terminal.writeStdout(BatchEncoding.endFrame)

@@ -41,6 +41,7 @@ struct InfoCommand: ParsableCommand {
         if let file = manifest.options.onlyWordsFile {
             lines.append("only words:   \(manifest.options.onlyWordsCount ?? 0) listed in \(file); \(statistics.notListed) records passed over")
         }
+        lines.append("fingerprint:  \(try DatasetStore.fingerprint(of: cache)) (replicas of this cache show the same)")
         let datasets = try DatasetStore.all(in: cache).map { "\($0.name) (" + $0.splits.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")" }
         lines.append("datasets:     " + (datasets.isEmpty ? "none prepared" : datasets.joined(separator: "; ")))
         let levels = cache.tableFilesPerLevel

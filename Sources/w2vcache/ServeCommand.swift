@@ -40,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.host = host ?? settings.host
         settings.port = port ?? settings.port
         let vectorCache = try cache.openCache()
-        let state = ServerState(
+        let state = try ServerState(
             cache: vectorCache, settings: settings, oov: configuration.oovVectors(dimension: vectorCache.dimension))
         let host = settings.host
         try await runServer(state: state, logger: .server(level: logLevel)) { port in

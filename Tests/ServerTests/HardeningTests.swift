@@ -8,6 +8,7 @@ import Logging
 import Preprocessing
 @testable import Server
 import Synchronization
+import WireFormat
 import TestSupport
 import Testing
 import VectorCache
@@ -115,7 +116,7 @@ final class CollectedLog: Sendable {
         #expect(try flipBit(inTablesOf: directory.file("cache"), holding: vector.withUnsafeBytes { Array($0) }, at: 13))
         var settings = ServerSettings()
         settings.port = 0
-        let state = ServerState(cache: try VectorCache(path: directory.file("cache")), settings: settings, oov: OOVVectors(dimension: 8, seed: 1, range: 0.25))
+        let state = try ServerState(cache: try VectorCache(path: directory.file("cache")), settings: settings, oov: OOVVectors(dimension: 8, seed: 1, range: 0.25))
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -142,5 +143,62 @@ final class CollectedLog: Sendable {
         #expect(many.0 == 500 && (many.1?["error"] as? String)?.contains("damaged") == true)
         task.cancel()
         _ = await task.result
+    }
+}
+
+/// Rank shares, resumption, plans and fingerprints over HTTP.
+@Suite(.serialized) struct DistributedServerTests {
+    /// The frames of a streamed epoch.
+    func frames(_ data: Data) -> [[UInt8]] {
+        let bytes = Array(data)
+        var frames: [[UInt8]] = []
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            let size = bytes[offset..<(offset + 8)].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            offset += 8
+            if size == 0 { break }
+            frames.append(Array(bytes[offset..<(offset + size)]))
+            offset += size
+        }
+        return frames
+    }
+
+    @Test func ranksReadDisjointEqualSharesAndResume() async throws {
+        let server = try await RunningServer()
+        let dataset = try POSDataset(cache: server.cache)
+        let plan = EpochPlan(batches: try dataset.epoch(split: "train", batchSize: 2, seed: 4, epoch: 1, shuffle: true))
+        #expect(plan.batches.count == 4)  // 7 windows
+        let summary = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos/train/plan?batch_size=2&world_size=3").data) as? [String: Int]
+        #expect(summary == ["examples": 7, "batches": 4, "batch_size": 2, "world_size": 3, "rank_batches": 1, "left_out": 1])
+        var seen: [[UInt8]] = []
+        for rank in 0..<2 {
+            let response = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
+            let streamed = frames(response.data)
+            let expected = try plan.positions(EpochShare(rank: rank, worldSize: 2)).map { BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batches[$0])) }
+            #expect(streamed == expected && streamed.count == 2)
+            let single = try await server.request("/v1/datasets/pos/train/batches/1?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
+            #expect(Array(single.data) == expected[1])
+            seen += streamed
+        }
+        #expect(Set(seen).count == 4)
+        let resumed = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=1&world_size=2&start=1")
+        #expect(frames(resumed.data) == [BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batches[3]))])
+        for bad in ["rank=2&world_size=2", "world_size=0", "start=-1", "part=1&parts=1", "rank=x"] {
+            #expect(try await server.request("/v1/datasets/pos/train/epoch?\(bad)").status == 400, "\(bad)")
+        }
+        #expect(try await server.request("/v1/datasets/pos/train/batches/1?batch_size=2&rank=0&world_size=3").status == 404)
+        await server.stop()
+    }
+
+    @Test func everyAnswerCarriesTheFingerprint() async throws {
+        let server = try await RunningServer()
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/v1/vectors/the")!)
+        request.httpMethod = "GET"
+        let (_, response) = try await URLSession.shared.data(for: request)
+        let header = (response as! HTTPURLResponse).value(forHTTPHeaderField: "X-W2VCache-Fingerprint")
+        #expect(header == (try DatasetStore.fingerprint(of: server.cache)))
+        let info = try JSONSerialization.jsonObject(with: try await server.request("/v1/info").data) as? [String: Any]
+        #expect(info?["fingerprint"] as? String == header)
+        await server.stop()
     }
 }

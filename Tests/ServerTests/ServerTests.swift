@@ -38,7 +38,7 @@ final class RunningServer: @unchecked Sendable {
             cache: cache, options: POSOptions(), oov: OOVVectors(dimension: 4, seed: 1, range: 0.25))
         var settings = settings
         settings.port = 0
-        state = ServerState(cache: cache, settings: settings, oov: OOVVectors(dimension: 4, seed: 1, range: 0.25))
+        state = try ServerState(cache: cache, settings: settings, oov: OOVVectors(dimension: 4, seed: 1, range: 0.25))
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let quiet = {
             var logger = Logger(label: "test")

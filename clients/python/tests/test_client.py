@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, Server, w2vcache_binary
-from w2vcache_client import Client, W2VCacheError, worker_batches
+from w2vcache_client import Client, W2VCacheError
 
 
 def test_vector_and_vectors(server):
@@ -84,12 +84,21 @@ def test_streamed_epoch_equals_batch_requests_and_covers_every_window(server):
     assert sentiment[0]["lengths"].tolist() == [4, 4]
 
 
-def test_worker_shares_are_disjoint_and_complete():
-    for count in (0, 1, 7, 100):
-        for workers in (1, 2, 3, 8):
-            shares = [list(worker_batches(count, w, workers)) for w in range(workers)]
-            flat = sorted(i for share in shares for i in share)
-            assert flat == list(range(count))
+def test_rank_shares_are_disjoint_equal_and_resumable(server):
+    client = Client(server.url)
+    everything = [b["x"].tobytes() for b in client.batches("pos", "train", batch_size=2, seed=5)]
+    assert len(everything) == 5  # 10 windows
+    for world in (1, 2, 3):
+        shares = [[b["x"].tobytes() for b in client.batches("pos", "train", batch_size=2, seed=5, rank=r, world_size=world)]
+                  for r in range(world)]
+        assert {len(share) for share in shares} == {5 // world} == {client.batch_count("pos", "train", 2, world)}
+        flat = [x for share in shares for x in share]
+        assert len(set(flat)) == len(flat) and set(flat) <= set(everything)
+        assert len(everything) - len(flat) == client.plan("pos", "train", 2, world)["left_out"] < world
+        # Rank r reads batches r, r + W, … of the epoch; a job resumed at its k-th batch reads exactly the rest.
+        assert shares[world - 1] == everything[world - 1:len(flat):world]
+        rest = [b["x"].tobytes() for b in client.batches("pos", "train", batch_size=2, seed=5, rank=0, world_size=world, start=1)]
+        assert rest == shares[0][1:]
 
 
 def test_torch_dataloader_workers_read_each_batch_once(server):
@@ -97,10 +106,16 @@ def test_torch_dataloader_workers_read_each_batch_once(server):
     from w2vcache_client import EpochDataset
 
     client = Client(server.url)
-    dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2)
-    seen = [tuple(row.tolist()) for batch in loader for row in batch["x"]]
-    assert len(seen) == 10 and len(set(seen)) == 10
+    expected = [b["x"].tobytes() for b in client.batches("pos", "train", batch_size=2, seed=3, rank=1, world_size=2)]
+    for workers in (0, 2, 3):
+        dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3, rank=1, world_size=2)
+        got = [batch["x"].numpy().tobytes() for batch in dataset.loader(num_workers=workers)]
+        assert got == expected, f"{workers} workers"
+        assert dataset.state_dict() == {"epoch": 0, "position": len(expected)}
+    # A checkpoint taken after one batch resumes with the rest, in order.
+    dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3, rank=1, world_size=2)
+    dataset.load_state_dict({"epoch": 0, "position": 1})
+    assert [batch["x"].numpy().tobytes() for batch in dataset.loader(num_workers=2)] == expected[1:]
 
 
 def test_bounds_and_shutdown(cache, tmp_path):

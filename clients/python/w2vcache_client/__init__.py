@@ -7,23 +7,30 @@
     for batch in client.batches("pos", "train", batch_size=256, seed=1, epoch=0):
         x, y = batch["x"], batch["y"]                 # float32 [B, 900], int64 [B]
 
-`EpochDataset` adapts an epoch to `torch.utils.data.IterableDataset`, splitting its batches across DataLoader
-workers without duplicates. Only numpy is required; torch is imported on demand.
+Distributed jobs read a rank's share (`rank`, `world_size`), resume inside it (`start`), and survive a replica that
+dies mid-epoch (`retries`). `EpochDataset` adapts an epoch to `torch.utils.data.IterableDataset`, splitting the rank's
+share across DataLoader workers, with a position that can be saved and restored. Only numpy is required; torch is
+imported on demand.
 """
+import http.client
 import io
 import json
+import socket
 import struct
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import numpy as np
 
-__all__ = ["Client", "W2VCacheError", "EpochDataset", "worker_batches"]
+__all__ = ["Client", "W2VCacheError", "EpochDataset"]
+
+FINGERPRINT = "X-W2VCache-Fingerprint"
 
 
 class W2VCacheError(Exception):
-    """An error answered by the server: its HTTP status and its message."""
+    """An error answered by the server (its HTTP status and message), or status 0 when none could be reached."""
 
     def __init__(self, status, message):
         super().__init__(f"{status}: {message}")
@@ -31,12 +38,20 @@ class W2VCacheError(Exception):
         self.message = message
 
 
-class Client:
-    """A connection to one `w2vcache serve` (stateless: safe to copy into DataLoader workers)."""
+class _Retryable(Exception):
+    """A failure worth another try on another connection: the connection dropped, or a replica answered 5xx."""
 
-    def __init__(self, url="http://127.0.0.1:8080", timeout=60):
+
+class Client:
+    """A connection to `w2vcache serve`, or to replicas behind a load balancer (stateless: safe to copy into
+    DataLoader workers)."""
+
+    def __init__(self, url="http://127.0.0.1:8080", timeout=60, backoff=0.1):
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.backoff = backoff
+        #: How many times a streamed epoch was resumed after a failure.
+        self.resumptions = 0
 
     # Transport -------------------------------------------------------------------------------------------------
     def _open(self, path, body=None, accept=None, query=None):
@@ -57,8 +72,9 @@ class Client:
             except (ValueError, KeyError, TypeError):
                 message = payload.decode("utf-8", "replace")
             raise W2VCacheError(error.code, message) from None
-        except urllib.error.URLError as error:
-            raise W2VCacheError(0, f"cannot reach {self.url}: {error.reason}") from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise W2VCacheError(0, f"cannot reach {self.url}: {reason}") from None
 
     def _json(self, path, **kwargs):
         with self._open(path, **kwargs) as response:
@@ -70,7 +86,7 @@ class Client:
 
     # Vectors ---------------------------------------------------------------------------------------------------
     def info(self):
-        """Dimension, word counts, source and prepared datasets."""
+        """Dimension, word counts, source, prepared datasets and the cache's `fingerprint`."""
         return self._json("/v1/info")
 
     def vector(self, word):
@@ -99,68 +115,166 @@ class Client:
         """The dataset's float32 [V, dim] embedding matrix."""
         return self._array(f"/v1/datasets/{name}/embeddings")
 
-    def batch(self, name, split, index, batch_size=32, seed=0, epoch=0, shuffle=True):
-        """Batch `index` of an epoch, as a dict of arrays."""
-        query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle}
+    def plan(self, name, split, batch_size=32, world_size=1):
+        """How an epoch divides: examples, batches, rank_batches (each rank's share) and left_out."""
+        return self._json(f"/v1/datasets/{name}/{split}/plan", query={"batch_size": batch_size, "world_size": world_size})
+
+    def batch_count(self, name, split, batch_size=32, world_size=1):
+        """How many batches each of `world_size` ranks reads in an epoch of `split` (all of them for one rank)."""
+        return self.plan(name, split, batch_size, world_size)["rank_batches"]
+
+    def batch(self, name, split, index, batch_size=32, seed=0, epoch=0, shuffle=True, rank=0, world_size=1):
+        """Batch `index` of the rank's share of an epoch, as a dict of arrays."""
+        query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
+                 "world_size": world_size}
         with self._array(f"/v1/datasets/{name}/{split}/batches/{index}", query=query) as archive:
             return {key: archive[key] for key in archive.files}
 
-    def batch_count(self, name, split, batch_size=32):
-        """How many batches an epoch of `split` has at this batch size."""
-        with self._open(f"/v1/datasets/{name}/{split}/epoch", query={"batch_size": batch_size}) as response:
-            return int(response.headers["X-Batches"])
+    def batches(self, name, split, batch_size=32, seed=0, epoch=0, shuffle=True, rank=0, world_size=1, start=0,
+                retries=5, part=0, parts=1):
+        """The rank's share of one epoch from its `start`-th batch, in order, as dicts of arrays.
 
-    def batches(self, name, split, batch_size=32, seed=0, epoch=0, shuffle=True):
-        """Every batch of one epoch, in order, from one streamed response (dicts of arrays).
-
-        Framing: per batch, the .npz size as a little-endian uint64, then the .npz bytes; size 0 ends the epoch.
+        Streamed in one response. When the connection drops or a replica answers 5xx, it reconnects (waiting
+        `backoff`, doubling, up to 5 s) and resumes at the first batch not yet yielded, so every batch is yielded
+        exactly once; after `retries` failures in a row it raises W2VCacheError. It refuses to go on with a replica
+        whose fingerprint differs from the one the epoch began on. `part` of `parts` reads every `parts`-th batch
+        of the share (DataLoader workers).
         """
-        query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle}
-        with self._open(f"/v1/datasets/{name}/{split}/epoch", query=query) as response:
-            while True:
-                header = _read_exactly(response, 8)
-                (size,) = struct.unpack("<Q", header)
-                if size == 0:
+        query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
+                 "world_size": world_size, "part": part, "parts": parts}
+        position, failures, fingerprint = start, 0, None
+        while True:
+            try:
+                response = self._open_stream(f"/v1/datasets/{name}/{split}/epoch", dict(query, start=position))
+            except _Retryable as error:
+                failures = self._wait_or_raise(failures, retries, position, error)
+                continue
+            with response:
+                served = response.headers.get(FINGERPRINT)
+                if fingerprint is None:
+                    fingerprint = served
+                elif served != fingerprint:
+                    raise W2VCacheError(409, f"the server now serves other data (fingerprint {served}, the epoch began "
+                                             f"on {fingerprint}); not resuming at batch {position}")
+                try:
+                    for batch in _frames(response):
+                        position += 1
+                        failures = 0
+                        yield batch
                     return
-                with np.load(io.BytesIO(_read_exactly(response, size))) as archive:
-                    yield {key: archive[key] for key in archive.files}
+                except _Retryable as error:
+                    failures = self._wait_or_raise(failures, retries, position, error)
+
+    def _open_stream(self, path, query):
+        try:
+            return self._open(path, query=query)
+        except W2VCacheError as error:
+            if error.status == 0 or error.status >= 500:
+                raise _Retryable(str(error)) from None
+            raise
+
+    def _wait_or_raise(self, failures, retries, position, error):
+        failures += 1
+        if failures > retries:
+            raise W2VCacheError(0, f"gave up after {retries} retries at batch {position}: {error}") from None
+        time.sleep(min(self.backoff * 2 ** (failures - 1), 5.0))
+        self.resumptions += 1
+        return failures
 
 
 def _read_exactly(stream, count):
     data = bytearray()
     while len(data) < count:
-        chunk = stream.read(count - len(data))
+        try:
+            chunk = stream.read(count - len(data))
+        except (http.client.HTTPException, OSError, socket.timeout) as error:
+            raise _Retryable(f"the connection failed: {error}") from None
         if not chunk:
-            raise W2VCacheError(0, f"the epoch stream ended early ({len(data)} of {count} bytes)")
+            raise _Retryable(f"the epoch stream ended early ({len(data)} of {count} bytes)")
         data += chunk
     return bytes(data)
 
 
-def worker_batches(batch_count, worker_id, num_workers):
-    """The batch indices a DataLoader worker takes: every num_workers-th, starting at its id (disjoint, complete)."""
-    return range(worker_id, batch_count, num_workers)
+def _frames(response):
+    """The batches of an epoch stream: per batch its .npz size as a little-endian uint64, then the .npz; 0 ends."""
+    while True:
+        (size,) = struct.unpack("<Q", _read_exactly(response, 8))
+        if size == 0:
+            return
+        with np.load(io.BytesIO(_read_exactly(response, size))) as archive:
+            yield {key: archive[key] for key in archive.files}
 
 
-def EpochDataset(client, name, split, batch_size=32, seed=0, epoch=0, shuffle=True, transform=None):
-    """A torch IterableDataset over one epoch's batches (use DataLoader(dataset, batch_size=None)).
+def _distributed_rank_and_world_size():
+    """(rank, world size) from torch.distributed when it is initialized, else (0, 1)."""
+    try:
+        import torch.distributed as dist
+    except ImportError:
+        return 0, 1
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
-    Each DataLoader worker fetches only its share of the batches (worker_batches), so no batch is read twice.
-    Arrays become torch tensors; `transform`, if given, maps the dict of tensors to what the model takes.
+
+def EpochDataset(client, name, split, batch_size=32, seed=0, epoch=0, shuffle=True, transform=None, rank=None,
+                 world_size=None, retries=5):
+    """A torch IterableDataset over one rank's share of an epoch (use with `batch_size=None`).
+
+    `rank` and `world_size` default to torch.distributed's when it is initialized. Each DataLoader worker streams
+    its own part of the rank's share (every num_workers-th batch), so the loader yields the share in order and no
+    batch twice. `state_dict()` / `load_state_dict()` save and restore the epoch and the position in it, as a
+    checkpoint does; iterate through `dataset.loader(num_workers=…)`, which counts the batches the trainer took,
+    for the position to be known. Arrays
+    become torch tensors; `transform`, if given, maps the dict of tensors to what the model takes.
     """
     import torch
-    from torch.utils.data import IterableDataset, get_worker_info
+    from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+    default_rank, default_world = _distributed_rank_and_world_size()
 
     class _EpochDataset(IterableDataset):
+        def __init__(self):
+            self.rank = default_rank if rank is None else rank
+            self.world_size = default_world if world_size is None else world_size
+            self.epoch = epoch
+            self.position = 0
+
         def __iter__(self):
             info = get_worker_info()
-            worker, workers = (info.id, info.num_workers) if info else (0, 1)
-            count = client.batch_count(name, split, batch_size)
-            for index in worker_batches(count, worker, workers):
-                arrays = client.batch(name, split, index, batch_size=batch_size, seed=seed, epoch=epoch, shuffle=shuffle)
+            part, parts = (info.id, info.num_workers) if info else (0, 1)
+            for arrays in client.batches(name, split, batch_size=batch_size, seed=seed, epoch=self.epoch,
+                                         shuffle=shuffle, rank=self.rank, world_size=self.world_size,
+                                         start=self.position, retries=retries, part=part, parts=parts):
                 tensors = {key: torch.from_numpy(value) for key, value in arrays.items()}
                 yield transform(tensors) if transform else tensors
 
         def __len__(self):
-            return client.batch_count(name, split, batch_size)
+            return client.batch_count(name, split, batch_size, self.world_size) - self.position
+
+        def set_epoch(self, value):
+            """Moves to another epoch (as DistributedSampler.set_epoch), from its first batch."""
+            self.epoch, self.position = value, 0
+
+        def state_dict(self):
+            return {"epoch": self.epoch, "position": self.position}
+
+        def load_state_dict(self, state):
+            self.epoch, self.position = state["epoch"], state["position"]
+
+        def loader(self, **kwargs):
+            """A DataLoader over this dataset that counts the batches it yields here, in the main process."""
+            dataset = self
+            data_loader = DataLoader(dataset, batch_size=None, **kwargs)
+
+            class _Counting:
+                def __iter__(self):
+                    for batch in data_loader:
+                        dataset.position += 1
+                        yield batch
+
+                def __len__(self):
+                    return len(dataset)
+
+            return _Counting()
 
     return _EpochDataset()

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Datasets
+import Settings
+import VectorCache
+
+/// `w2vcache copy`: a replica of a cache for another `serve`.
+struct CopyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Copy a cache for another server replica (hard links on one filesystem), checking its fingerprint.",
+        discussion: """
+            LevelDB admits one process per directory, so each `serve` replica needs its own cache. Table files never \
+            change once written: on one filesystem they are hard-linked, elsewhere copied (and the copy is then read \
+            through with checksums on). The copy is swapped into place only when its fingerprint equals the \
+            source's. The source must not be in use (stop its server, or copy another replica); DEST may be a new \
+            path, an empty directory or a w2vcache cache.
+            """
+    )
+
+    @OptionGroup var cache: CacheOptions
+    @OptionGroup var writer: WriterOptions
+
+    @Argument(help: ArgumentHelp("Where the copy goes.", valueName: "dest"))
+    var destination: String
+
+    func run() throws {
+        let configuration = try cache.loadConfiguration()
+        let summary = try CacheCopier.copy(
+            from: cache.cachePath(configuration), to: destination, options: configuration.store, wait: writer.wait,
+            fingerprint: DatasetStore.fingerprint(of:))
+        Terminal.message(
+            "copied \(cache.cachePath(configuration)) to \(destination): \(summary.linkedFiles) table files linked, "
+                + "\(summary.copiedFiles) files copied (\(Human.bytes(Double(summary.copiedBytes))))"
+                + (summary.verified ? ", verified" : "") + "; fingerprint \(summary.fingerprint)")
+    }
+}

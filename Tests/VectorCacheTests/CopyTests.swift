@@ -1,0 +1,60 @@
+import Foundation
+import LevelDB
+import TestSupport
+import Testing
+@testable import VectorCache
+
+@Suite struct CopyTests {
+    func source(_ directory: TemporaryDirectory) throws -> String {
+        try build(try writeVectors(shuffledVectors(count: 300, dimension: 8), to: directory.file("v.bin")), into: directory.file("cache"))
+        return directory.file("cache")
+    }
+
+    func identity(_ cache: VectorCache) -> String { cache.manifest.contentIdentity }
+
+    /// The device and inode of a file (equal for two hard links).
+    func inode(_ path: String) -> (UInt64, UInt64) {
+        var information = stat()
+        stat(path, &information)
+        return (UInt64(information.st_dev), UInt64(information.st_ino))
+    }
+
+    @Test func aCopyOnOneFilesystemLinksTheTablesAndHoldsTheSameWords() throws {
+        let directory = TemporaryDirectory()
+        let cache = try source(directory)
+        let summary = try CacheCopier.copy(from: cache, to: directory.file("replica"), fingerprint: identity)
+        #expect(summary.linkedFiles > 0 && !summary.verified)
+        let tables = try FileManager.default.contentsOfDirectory(atPath: directory.file("replica")).filter { $0.hasSuffix(".ldb") }
+        #expect(!tables.isEmpty)
+        for table in tables where FileManager.default.fileExists(atPath: cache + "/" + table) {
+            #expect(inode(cache + "/" + table) == inode(directory.file("replica/" + table)))
+        }
+        #expect(try wordEntries(directory.file("replica")).map(\.1) == wordEntries(cache).map(\.1))
+        #expect(directory.contents == ["cache", "replica", "v.bin"], "nothing left behind")
+        // Copying again replaces the replica (a w2vcache cache) in place.
+        #expect(try CacheCopier.copy(from: cache, to: directory.file("replica"), fingerprint: identity).fingerprint == summary.fingerprint)
+    }
+
+    @Test func aDestinationThatIsNotACacheIsRefusedAndAMismatchReplacesNothing() throws {
+        let directory = TemporaryDirectory()
+        let cache = try source(directory)
+        try FileManager.default.createDirectory(atPath: directory.file("mine"), withIntermediateDirectories: true)
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: directory.file("mine/notes.txt")))
+        #expect { try CacheCopier.copy(from: cache, to: directory.file("mine"), fingerprint: identity) } throws: { ($0 as? CacheError)?.kind == .refused }
+        #expect { try CacheCopier.copy(from: cache, to: cache, fingerprint: identity) } throws: { ($0 as? CacheError)?.kind == .refused }
+        // A copy whose fingerprint differs from the source's is not swapped in.
+        var calls = 0
+        #expect {
+            try CacheCopier.copy(from: cache, to: directory.file("replica"), fingerprint: { _ in calls += 1; return "\(calls)" })
+        } throws: { ($0 as? CacheError)?.kind == .corrupt }
+        #expect(directory.contents == ["cache", "mine", "v.bin"])
+    }
+
+    @Test func aSourceInUseIsRefused() throws {
+        let directory = TemporaryDirectory()
+        let cache = try source(directory)
+        let open = try VectorCache(path: cache)
+        #expect { try CacheCopier.copy(from: cache, to: directory.file("replica"), fingerprint: identity) } throws: { ($0 as? CacheError)?.kind == .inUse }
+        withExtendedLifetime(open) {}
+    }
+}

@@ -1,0 +1,23 @@
+"""examples/ddp_tagger.py under torchrun: two gloo ranks read disjoint, equal shares of the served epochs."""
+import shutil
+import subprocess
+
+
+import pytest
+
+from conftest import REPO
+
+
+def test_ddp_tagger_runs_on_two_ranks(server):
+    pytest.importorskip("torch", reason="torch is not installed (optional; pip install torch to run the DDP example)")
+    torchrun = shutil.which("torchrun") or pytest.skip("torchrun is not on PATH")
+    result = subprocess.run(
+        [torchrun, "--nproc_per_node", "2", str(REPO / "examples" / "ddp_tagger.py"), "--url", server.url,
+         "--batch-size", "2", "--epochs", "2", "--workers", "2"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    # 10 windows in batches of 2: 5 batches, 2 per rank, 1 left out (the last of each epoch's order).
+    assert "epoch 0: batches per rank [2, 2]" in result.stdout
+    assert "epoch 1: batches per rank [2, 2]" in result.stdout
+    assert result.stdout.count("distinct shares True") == 2
+    assert "test accuracy" in result.stdout

@@ -1,0 +1,129 @@
+"""Three replicas behind HAProxy (scripts/serve-replicas): rank shares read through it survive a replica killed
+mid-epoch and equal what one server gives, array for array."""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+
+from conftest import REPO, run, w2vcache_binary
+from w2vcache_client import Client
+
+pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None,
+                                reason="haproxy is not installed (.ci/run installs it: apt-get install haproxy)")
+
+
+def free_port_base(count):
+    """A port P with P..P+count free on loopback."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count >= 65535:
+            continue
+        try:
+            sockets = []
+            for offset in range(count + 1):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + offset))
+                sockets.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free ports")
+
+
+def served_batches(url):
+    metrics = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+    return int(re.search(r"^w2vcache_batches_served_total (\d+)", metrics, re.M).group(1))
+
+
+@pytest.fixture(scope="module")
+def replicated(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("replicas")
+    db = directory / "db"
+    run(w2vcache_binary(), "build", "--vectors", REPO / "data" / "sample-vectors.bin.gz", "--db", db)
+    words = ["Confidence", "in", "the", "pound", "is", "widely", "expected", "to", "take", "another", "sharp", "dive"]
+    tags = ["NN", "IN", "DT", "NN", "VBZ", "RB", "VBN", "TO", "VB", "DT", "JJ", "NN"]
+    # 60,000 windows: a rank's share (112 MB) is far more than socket and proxy buffers hold, so killing the
+    # replica that streams it cuts the stream.
+    rows = "".join(f"{words[i % 12]}{i % 37} {tags[i % 12]}\n" for i in range(60002))
+    (directory / "train.txt").write_text(rows)
+    (directory / "test.txt").write_text("the DT\n")
+    run(w2vcache_binary(), "prepare", "pos", "--train", directory / "train.txt", "--test", directory / "test.txt",
+        "--db", db, "--out", directory)
+    port = free_port_base(3)
+    process = subprocess.Popen([str(REPO / "scripts" / "serve-replicas"), "--db", str(db), "--replicas", "3",
+                                "--port", str(port), "--bin", str(w2vcache_binary())],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    replicas, url = {}, None
+    for line in process.stdout:
+        found = re.match(r"replica (\d+): pid (\d+) (http://\S+)", line)
+        if found:
+            replicas[found.group(3)] = int(found.group(2))
+        if line.startswith("ready "):
+            url = line.split()[1]
+            break
+    if url is None:
+        raise AssertionError(f"serve-replicas did not start: {process.stderr.read()}")
+    yield db, url, replicas
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def arrays(batch):
+    return [(key, value.dtype.str, value.shape, value.tobytes()) for key, value in sorted(batch.items())]
+
+
+def test_rank_shares_through_haproxy_survive_a_killed_replica(replicated, tmp_path):
+    db, url, replicas = replicated
+    assert len(replicas) == 3
+    client = Client(url, backoff=0.2)
+    fingerprints = {Client(replica).info()["fingerprint"] for replica in replicas}
+    assert len(fingerprints) == 1 and client.info()["fingerprint"] in fingerprints
+
+    # What one server gives: the same shares from `w2vcache batches` over a copy of the cache.
+    single = tmp_path / "single"
+    run(w2vcache_binary(), "copy", "--db", db, single)
+    expected = {}
+    for rank in range(2):
+        stream = subprocess.run([str(w2vcache_binary()), "batches", "pos", "--batch-size", "16", "--seed", "3",
+                                 "--rank", str(rank), "--world-size", "2", "--format", "npz", "--db", str(single)],
+                                capture_output=True, check=True).stdout
+        expected[rank] = [arrays(batch) for batch in npz_frames(stream)]
+    assert len(expected[0]) == len(expected[1]) == 60000 // 16 // 2
+
+    got = {0: [arrays(b) for b in client.batches("pos", "train", batch_size=16, seed=3, rank=0, world_size=2)]}
+    assert got[0] == expected[0]
+    before = {replica: served_batches(replica) for replica in replicas}
+    reading = client.batches("pos", "train", batch_size=16, seed=3, rank=1, world_size=2)
+    got[1] = [arrays(next(reading)) for _ in range(20)]
+    # The replica streaming to us is the one whose count moved: kill it mid-epoch.
+    streaming = max(replicas, key=lambda replica: served_batches(replica) - before[replica])
+    os.kill(replicas[streaming], signal.SIGKILL)
+    got[1] += [arrays(batch) for batch in reading]
+    assert client.resumptions >= 1, "the stream was cut and resumed on another replica"
+    assert got[1] == expected[1]
+
+
+def npz_frames(stream):
+    import io
+    import struct
+    offset, frames = 0, []
+    while True:
+        (size,) = struct.unpack_from("<Q", stream, offset)
+        offset += 8
+        if size == 0:
+            return frames
+        with np.load(io.BytesIO(stream[offset:offset + size])) as archive:
+            frames.append({key: archive[key] for key in archive.files})
+        offset += size

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""The book's POS tagger trained with DistributedDataParallel, each rank reading its own share of the served epochs.
+
+    torchrun --nproc_per_node 2 examples/ddp_tagger.py --url http://127.0.0.1:8080 [--epochs 2]
+
+Ranks use the gloo backend (CPU). EpochDataset takes the rank and world size from torch.distributed, so every rank
+reads a disjoint share of each epoch, all shares of the same length (DDP's collectives would hang otherwise), split
+again across DataLoader workers. Rank 0 then reports test accuracy.
+"""
+import argparse
+import pathlib
+import sys
+import zlib
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "clients" / "python"))
+from w2vcache_client import Client, EpochDataset  # noqa: E402
+
+parser = argparse.ArgumentParser(description=__doc__)
+parser.add_argument("--url", default="http://127.0.0.1:8080")
+parser.add_argument("--epochs", type=int, default=2)
+parser.add_argument("--batch-size", type=int, default=256)
+parser.add_argument("--workers", type=int, default=2, help="DataLoader workers per rank")
+parser.add_argument("--seed", type=int, default=1)
+args = parser.parse_args()
+
+dist.init_process_group("gloo")
+rank, world = dist.get_rank(), dist.get_world_size()
+torch.manual_seed(args.seed)
+client = Client(args.url)
+tags = client.dataset("pos")["labels"]["tags"]
+width = client.info()["dimension"] * 3
+model = nn.parallel.DistributedDataParallel(nn.Sequential(
+    nn.Linear(width, 512), nn.BatchNorm1d(512), nn.ReLU(),
+    nn.Linear(512, 256), nn.BatchNorm1d(256), nn.ReLU(),
+    nn.Linear(256, len(tags)),
+))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+loss_function = nn.CrossEntropyLoss()
+dataset = EpochDataset(client, "pos", "train", batch_size=args.batch_size, seed=args.seed)
+assert (dataset.rank, dataset.world_size) == (rank, world)
+
+for epoch in range(args.epochs):
+    dataset.set_epoch(epoch)
+    model.train()
+    batches, checksum = 0, 0
+    for batch in dataset.loader(num_workers=args.workers):
+        loss = loss_function(model(batch["x"]), batch["y"])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        batches += 1
+        checksum ^= zlib.crc32(batch["x"].numpy().tobytes())
+    # Every rank read as many batches, and no batch was read by two ranks.
+    counts = [torch.zeros(1, dtype=torch.int64) for _ in range(world)]
+    dist.all_gather(counts, torch.tensor([batches]))
+    sums = [torch.zeros(1, dtype=torch.int64) for _ in range(world)]
+    dist.all_gather(sums, torch.tensor([checksum]))
+    if rank == 0:
+        print(f"epoch {epoch}: batches per rank {[int(c) for c in counts]}, last loss {loss.item():.4f}, "
+              f"distinct shares {len({int(s) for s in sums}) == world}")
+
+if rank == 0:
+    model.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for batch in client.batches("pos", "test", batch_size=2048, shuffle=False):
+            predictions = model.module(torch.from_numpy(batch["x"])).argmax(dim=1)
+            correct += int((predictions == torch.from_numpy(batch["y"])).sum())
+            total += len(batch["y"])
+    print(f"test accuracy: {correct / total:.4f} over {total} windows ({world} ranks)")
+dist.destroy_process_group()
