@@ -109,6 +109,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "WireFormatTests", dependencies: ["WireFormat", "Datasets", "VectorCache", "Word2Vec", "Preprocessing", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "w2vcacheTests", dependencies: ["w2vcache", "Word2Vec", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

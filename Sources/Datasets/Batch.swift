@@ -1,43 +1,78 @@
-/// One named array of a batch, little-endian and C-ordered, ready to be written as `.npy`.
-public struct BatchArray: Sendable {
+/// One array of a batch before its bytes exist: its name, element type and shape (little-endian, C order).
+public struct ArrayLayout: Sendable, Equatable {
     public enum ElementType: String, Sendable {
         case float32, int32, int64
 
         public var byteCount: Int { self == .int64 ? 8 : 4 }
     }
 
+    /// An array whose rows are rows of one of the dataset's tables (the POS windows: rows of the embedding
+    /// matrix) may travel compact: as the int32 ids of those rows, which the reader looks up in the table it has.
+    public struct Gather: Sendable, Equatable {
+        /// The table (`embeddings`: the `[V, dim]` matrix of `GET /v1/datasets/{name}/embeddings`).
+        public var table: String
+        /// The shape of the ids; each id stands for one table row, and the rows concatenate to the array's shape.
+        public var idsShape: [Int]
+
+        public init(table: String, idsShape: [Int]) {
+            self.table = table
+            self.idsShape = idsShape
+        }
+    }
+
     public var name: String
     public var type: ElementType
     public var shape: [Int]
-    public var bytes: [UInt8]
+    /// Set when the array travels as table row ids rather than as its values.
+    public var gather: Gather?
 
-    public init(name: String, type: ElementType, shape: [Int], bytes: [UInt8]) {
-        precondition(bytes.count == shape.reduce(1, *) * type.byteCount, "\(name): bytes do not match the shape")
+    public init(name: String, type: ElementType, shape: [Int], gather: Gather? = nil) {
         self.name = name
         self.type = type
         self.shape = shape
+        self.gather = gather
+    }
+
+    /// The bytes of the array's values.
+    public var valueByteCount: Int { shape.reduce(1, *) * type.byteCount }
+    /// The bytes that carry it: its values, or its int32 row ids.
+    public var byteCount: Int { gather.map { $0.idsShape.reduce(1, *) * 4 } ?? valueByteCount }
+}
+
+/// One named array of a batch with its bytes, little-endian and C-ordered.
+public struct BatchArray: Sendable {
+    public typealias ElementType = ArrayLayout.ElementType
+
+    public var layout: ArrayLayout
+    public var bytes: [UInt8]
+
+    public var name: String { layout.name }
+    public var type: ElementType { layout.type }
+    public var shape: [Int] { layout.shape }
+
+    public init(layout: ArrayLayout, bytes: [UInt8]) {
+        precondition(bytes.count == layout.byteCount, "\(layout.name): bytes do not match the shape")
+        self.layout = layout
         self.bytes = bytes
-    }
-
-    /// An array of integers stored as int64 (PyTorch's class-label type).
-    public static func int64(_ name: String, _ values: [Int64], shape: [Int]) -> BatchArray {
-        BatchArray(name: name, type: .int64, shape: shape, bytes: values.withUnsafeBytes { Array($0) })
-    }
-
-    /// An array of int32 values (token ids).
-    public static func int32(_ name: String, _ values: [Int32], shape: [Int]) -> BatchArray {
-        BatchArray(name: name, type: .int32, shape: shape, bytes: values.withUnsafeBytes { Array($0) })
     }
 }
 
 /// A prepared dataset that serves batches: the part the CLI preview and the server share.
+///
+/// A batch is described first (``layout(split:indices:)``) and then written straight into whatever memory will
+/// carry it (``fill(split:indices:into:)``): a network buffer, a file, or ``batch(split:indices:)``'s arrays.
 public protocol BatchSource: Sendable {
     /// Which dataset this is.
     var name: DatasetName { get }
     /// Split names and their example counts.
     var splits: [String: Int] { get }
-    /// The arrays of the examples at `indices` of `split`.
-    func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray]
+    /// The arrays a batch of the examples at `indices` of `split` has, in order. With `compact`, an array made of
+    /// table rows is laid out as the rows' ids (``ArrayLayout/gather``); arrays of ids already are the same either
+    /// way.
+    func layout(split: String, indices: ArraySlice<Int>, compact: Bool) throws -> [ArrayLayout]
+    /// Writes those arrays (or, compact, those ids) into `destinations`, one buffer per layout, each exactly its
+    /// byte count.
+    func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: [UnsafeMutableRawBufferPointer]) throws
     /// A readable rendering of example `index` of `split` (ids decoded back to words and labels).
     func describe(split: String, index: Int) throws -> String
     /// The example indices of every batch of one epoch, in order: each example exactly once.
@@ -47,6 +82,25 @@ public protocol BatchSource: Sendable {
 }
 
 extension BatchSource {
+    /// The arrays a batch has, with their values.
+    public func layout(split: String, indices: ArraySlice<Int>) throws -> [ArrayLayout] {
+        try layout(split: split, indices: indices, compact: false)
+    }
+
+    /// Writes the arrays' values.
+    public func fill(split: String, indices: ArraySlice<Int>, into destinations: [UnsafeMutableRawBufferPointer]) throws {
+        try fill(split: split, indices: indices, compact: false, into: destinations)
+    }
+
+    /// The arrays of the examples at `indices` of `split`, with their bytes.
+    public func batch(split: String, indices: ArraySlice<Int>) throws -> [BatchArray] {
+        let layouts = try layout(split: split, indices: indices)
+        let buffers = layouts.map { UnsafeMutableRawBufferPointer.allocate(byteCount: $0.byteCount, alignment: 16) }
+        defer { buffers.forEach { $0.deallocate() } }
+        try fill(split: split, indices: indices, into: buffers)
+        return zip(layouts, buffers).map { BatchArray(layout: $0, bytes: Array($1)) }
+    }
+
     /// One shuffled order over the whole split (``BatchSampler``), cut into batches.
     public func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> [ArraySlice<Int>] {
         let sampler = BatchSampler(count: try count(of: split), batchSize: batchSize, seed: seed, epoch: epoch, shuffle: shuffle)
@@ -66,9 +120,22 @@ extension BatchSource {
     }
 
     /// Throws unless every index lies in `0..<count`.
-    func checkIndices(_ indices: some Collection<Int>, count: Int) throws {
+    func checkIndices(_ indices: ArraySlice<Int>, count: Int) throws {
         if let bad = indices.first(where: { $0 < 0 || $0 >= count }) {
             throw DatasetError.noSuchExample(name, index: bad, count: count)
         }
+    }
+}
+
+extension UnsafeMutableRawBufferPointer {
+    /// Stores `values` from the start, converting each (labels and lengths travel as int64).
+    func store<S: Sequence>(int64 values: S) where S.Element: BinaryInteger {
+        for (index, value) in values.enumerated() { storeBytes(of: Int64(value).littleEndian, toByteOffset: index * 8, as: Int64.self) }
+    }
+
+    /// Copies int32 values from the start.
+    func store(int32 values: ArraySlice<Int32>, at offset: Int = 0) {
+        guard !values.isEmpty else { return }
+        values.withUnsafeBytes { (baseAddress! + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 }

@@ -85,31 +85,40 @@ public struct POSDataset: BatchSource, PreparableDataset {
         splits = manifest.splits
     }
 
-    /// Batch arrays: `x` float32 `[B, window * dim]` (the window's vectors concatenated), `y` int64 `[B]` (tag ids).
-    public func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray] {
+    /// Batch arrays: `x` float32 `[B, window * dim]` (the window's vectors concatenated; compact, the window's
+    /// `[B, window]` embedding row ids), `y` int64 `[B]` (tag ids).
+    public func layout(split: String, indices: ArraySlice<Int>, compact: Bool) throws -> [ArrayLayout] {
+        try checkIndices(indices, count: try count(of: split))
+        let gather = compact ? ArrayLayout.Gather(table: "embeddings", idsShape: [indices.count, window]) : nil
+        return [
+            ArrayLayout(name: "x", type: .float32, shape: [indices.count, window * dimension], gather: gather),
+            ArrayLayout(name: "y", type: .int64, shape: [indices.count]),
+        ]
+    }
+
+    /// The window's vectors are copied straight from the embedding matrix into the batch: one pass, no zero-fill.
+    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: [UnsafeMutableRawBufferPointer]) throws {
         try checkIndices(indices, count: try count(of: split))
         let ids = ids[split]!
         let tags = tagIDs[split]!
-        let rowBytes = window * dimension * 4
+        destinations[1].store(int64: indices.lazy.map { tags[$0 + labelOffset] })
+        if compact {
+            for (row, index) in indices.enumerated() {
+                destinations[0].store(int32: ids[index..<(index + window)], at: row * window * 4)
+            }
+            return
+        }
         let vectorBytes = dimension * 4
-        // The window's vectors are copied straight into the batch's bytes: one pass, no zero-fill.
-        let x = [UInt8](unsafeUninitializedCapacity: indices.count * rowBytes) { output, initialized in
-            embeddings.withUnsafeBytes { matrix in
-                for (row, index) in indices.enumerated() {
-                    for offset in 0..<window {
-                        (output.baseAddress! + row * rowBytes + offset * vectorBytes).initialize(
-                            from: matrix.baseAddress!.assumingMemoryBound(to: UInt8.self) + Int(ids[index + offset]) * vectorBytes,
-                            count: vectorBytes)
-                    }
+        let rowBytes = window * vectorBytes
+        let x = destinations[0]
+        embeddings.withUnsafeBytes { matrix in
+            for (row, index) in indices.enumerated() {
+                for offset in 0..<window {
+                    (x.baseAddress! + row * rowBytes + offset * vectorBytes).copyMemory(
+                        from: matrix.baseAddress! + Int(ids[index + offset]) * vectorBytes, byteCount: vectorBytes)
                 }
             }
-            initialized = indices.count * rowBytes
         }
-        let y = indices.map { Int64(tags[$0 + labelOffset]) }
-        return [
-            BatchArray(name: "x", type: .float32, shape: [indices.count, window * dimension], bytes: x),
-            .int64("y", y, shape: [indices.count]),
-        ]
     }
 
     public func describe(split: String, index: Int) throws -> String {

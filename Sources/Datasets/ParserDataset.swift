@@ -74,20 +74,23 @@ public struct ParserDataset: BatchSource, PreparableDataset {
 
     /// Batch arrays: `x` int32 `[B, 48]` (18 word, 18 tag, 12 label ids), `y` int64 `[B]` (transition ids, as
     /// PyTorch's losses want class indices).
-    public func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray] {
+    public func layout(split: String, indices: ArraySlice<Int>, compact: Bool) throws -> [ArrayLayout] {
+        try checkIndices(indices, count: try count(of: split))
+        return [
+            ArrayLayout(name: "x", type: .int32, shape: [indices.count, Self.featureCount]),
+            ArrayLayout(name: "y", type: .int64, shape: [indices.count]),
+        ]
+    }
+
+    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: [UnsafeMutableRawBufferPointer]) throws {
         try checkIndices(indices, count: try count(of: split))
         let features = features[split]!
         let targets = targets[split]!
-        var x = [Int32]()
-        x.reserveCapacity(indices.count * Self.featureCount)
-        var y = [Int64]()
-        y.reserveCapacity(indices.count)
-        for index in indices {
+        for (row, index) in indices.enumerated() {
             let start = index * Self.featureCount
-            x.append(contentsOf: features[start..<(start + Self.featureCount)])
-            y.append(Int64(targets[index]))
+            destinations[0].store(int32: features[start..<(start + Self.featureCount)], at: row * Self.featureCount * 4)
         }
-        return [.int32("x", x, shape: [indices.count, Self.featureCount]), .int64("y", y, shape: [indices.count])]
+        destinations[1].store(int64: indices.lazy.map { targets[$0] })
     }
 
     public func describe(split: String, index: Int) throws -> String {

@@ -68,20 +68,23 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
     }
 
     /// Batch arrays: `x` int32 `[B, L]` token ids, `y` int64 `[B]` labels, `lengths` int64 `[B]` (before padding).
-    public func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray] {
+    public func layout(split: String, indices: ArraySlice<Int>, compact: Bool) throws -> [ArrayLayout] {
+        try checkIndices(indices, count: try count(of: split))
+        return [
+            ArrayLayout(name: "x", type: .int32, shape: [indices.count, maxLength]),
+            ArrayLayout(name: "y", type: .int64, shape: [indices.count]),
+            ArrayLayout(name: "lengths", type: .int64, shape: [indices.count]),
+        ]
+    }
+
+    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: [UnsafeMutableRawBufferPointer]) throws {
         try checkIndices(indices, count: try count(of: split))
         let ids = ids[split]!, labels = labels[split]!, lengths = lengths[split]!
-        var x = [Int32](), y = [Int64](), sizes = [Int64]()
-        x.reserveCapacity(indices.count * maxLength)
-        for index in indices {
-            x += ids[(index * maxLength)..<((index + 1) * maxLength)]
-            y.append(Int64(labels[index]))
-            sizes.append(Int64(lengths[index]))
+        for (row, index) in indices.enumerated() {
+            destinations[0].store(int32: ids[(index * maxLength)..<((index + 1) * maxLength)], at: row * maxLength * 4)
         }
-        return [
-            .int32("x", x, shape: [indices.count, maxLength]), .int64("y", y, shape: [indices.count]),
-            .int64("lengths", sizes, shape: [indices.count]),
-        ]
+        destinations[1].store(int64: indices.lazy.map { labels[$0] })
+        destinations[2].store(int64: indices.lazy.map { lengths[$0] })
     }
 
     public func describe(split: String, index: Int) throws -> String {

@@ -163,9 +163,8 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         return plan
     }
 
-    /// Batch arrays: `source` int32 `[B, S]`, `target` int32 `[B, T]`, `bucket` int64 (0-d). All indices must lie
-    /// in one bucket.
-    public func batch(split: String, indices: some Collection<Int>) throws -> [BatchArray] {
+    /// The bucket of a batch and each example's row in it: all indices must lie in one bucket.
+    private func places(split: String, indices: ArraySlice<Int>) throws -> (bucket: Int, rows: [Int]) {
         let counts = try bucketCounts(split)
         let places = try indices.map { index in
             guard let place = locate(index, counts: counts) else {
@@ -176,16 +175,28 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         guard let bucket = places.first?.bucket, places.allSatisfy({ $0.bucket == bucket }) else {
             throw DatasetError.notOneBucket(name)
         }
-        let (s, t) = (buckets[bucket].source, buckets[bucket].target)
-        var source = [Int32](), target = [Int32]()
-        for place in places {
-            source += sources[split]![bucket][(place.row * s)..<((place.row + 1) * s)]
-            target += targets[split]![bucket][(place.row * t)..<((place.row + 1) * t)]
-        }
+        return (bucket, places.map(\.row))
+    }
+
+    /// Batch arrays: `source` int32 `[B, S]`, `target` int32 `[B, T]`, `bucket` int64 (0-d). All indices must lie
+    /// in one bucket.
+    public func layout(split: String, indices: ArraySlice<Int>, compact: Bool) throws -> [ArrayLayout] {
+        let (bucket, rows) = try places(split: split, indices: indices)
         return [
-            .int32("source", source, shape: [places.count, s]), .int32("target", target, shape: [places.count, t]),
-            .int64("bucket", [Int64(bucket)], shape: []),
+            ArrayLayout(name: "source", type: .int32, shape: [rows.count, buckets[bucket].source]),
+            ArrayLayout(name: "target", type: .int32, shape: [rows.count, buckets[bucket].target]),
+            ArrayLayout(name: "bucket", type: .int64, shape: []),
         ]
+    }
+
+    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: [UnsafeMutableRawBufferPointer]) throws {
+        let (bucket, rows) = try places(split: split, indices: indices)
+        let (s, t) = (buckets[bucket].source, buckets[bucket].target)
+        for (slot, row) in rows.enumerated() {
+            destinations[0].store(int32: sources[split]![bucket][(row * s)..<((row + 1) * s)], at: slot * s * 4)
+            destinations[1].store(int32: targets[split]![bucket][(row * t)..<((row + 1) * t)], at: slot * t * 4)
+        }
+        destinations[2].store(int64: [bucket])
     }
 
     public func describe(split: String, index: Int) throws -> String {

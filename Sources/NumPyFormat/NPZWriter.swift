@@ -1,78 +1,109 @@
 import Support
 
-/// Writes NumPy `.npz` archives: a ZIP file of `.npy` members, stored uncompressed, which `np.load` reads.
+/// Writes NumPy `.npz` archives: a ZIP file of `.npy` members, stored uncompressed, as `np.savez` writes them.
 public enum NPZ {
-    /// One named array, already in `.npy` form.
-    public struct Member {
+    /// One array of an archive, before its bytes exist.
+    public struct Member: Sendable, Equatable {
+        /// The array's name; the member is `NAME.npy`.
         public var name: String
-        public var npy: [UInt8]
+        public var type: NPY.ElementType
+        public var shape: [Int]
 
-        public init(name: String, npy: [UInt8]) {
+        public init(name: String, type: NPY.ElementType, shape: [Int]) {
             self.name = name
-            self.npy = npy
+            self.type = type
+            self.shape = shape
         }
+
+        var fileName: [UInt8] { Array((name + ".npy").utf8) }
+        var dataSize: Int { shape.reduce(1, *) * type.byteCount }
+        var npySize: Int { NPY.header(type: type, shape: shape).count + dataSize }
     }
 
-    /// The archive holding `members` as `NAME.npy` (ZIP "stored" entries, no ZIP64: each member under 4 GB).
-    public static func archive(_ members: [Member]) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(members.reduce(22) { $0 + $1.npy.count + 2 * ($1.name.utf8.count + 4) + 76 })
-        var central: [UInt8] = []
+    /// The archive's size in bytes.
+    public static func size(_ members: [Member]) -> Int {
+        members.reduce(22) { $0 + 30 + 46 + 2 * $1.fileName.count + $1.npySize }
+    }
+
+    /// Writes the archive into `out` (exactly ``size(_:)`` bytes): headers first, then `fill` writes each array's
+    /// data into the buffer it is given (one per member), then the CRC-32s and the central directory. No ZIP64: each
+    /// member must be under 4 GB.
+    public static func write(
+        _ members: [Member], into out: UnsafeMutableRawBufferPointer, fill: ([UnsafeMutableRawBufferPointer]) throws -> Void
+    ) rethrows {
+        var position = 0
+        func put<T: FixedWidthInteger>(_ value: T) {
+            out.storeBytes(of: value.littleEndian, toByteOffset: position, as: T.self)
+            position += MemoryLayout<T>.size
+        }
+        func put(_ bytes: [UInt8]) {
+            UnsafeMutableRawBufferPointer(rebasing: out[position..<(position + bytes.count)]).copyBytes(from: bytes)
+            position += bytes.count
+        }
+        var starts: [(local: Int, npy: Int)] = []
+        var destinations: [UnsafeMutableRawBufferPointer] = []
         for member in members {
-            let name = Array((member.name + ".npy").utf8)
-            let crc = member.npy.withUnsafeBytes { CRC32.checksum($0) }
-            let size = UInt32(member.npy.count)
-            let offset = UInt32(output.count)
-            // Local file header.
-            output.append(littleEndian: UInt32(0x0403_4B50))
-            output.append(littleEndian: UInt16(20))  // version needed
-            output.append(littleEndian: UInt16(0))  // flags
-            output.append(littleEndian: UInt16(0))  // stored
-            output.append(littleEndian: UInt16(0))  // time
-            output.append(littleEndian: UInt16(0x21))  // date: 1980-01-01
-            output.append(littleEndian: crc)
-            output.append(littleEndian: size)
-            output.append(littleEndian: size)
-            output.append(littleEndian: UInt16(name.count))
-            output.append(littleEndian: UInt16(0))
-            output.append(contentsOf: name)
-            output.append(contentsOf: member.npy)
-            // Central directory entry.
-            central.append(littleEndian: UInt32(0x0201_4B50))
-            central.append(littleEndian: UInt16(20))  // made by
-            central.append(littleEndian: UInt16(20))  // needed
-            central.append(littleEndian: UInt16(0))
-            central.append(littleEndian: UInt16(0))
-            central.append(littleEndian: UInt16(0))
-            central.append(littleEndian: UInt16(0x21))
-            central.append(littleEndian: crc)
-            central.append(littleEndian: size)
-            central.append(littleEndian: size)
-            central.append(littleEndian: UInt16(name.count))
-            central.append(littleEndian: UInt16(0))  // extra
-            central.append(littleEndian: UInt16(0))  // comment
-            central.append(littleEndian: UInt16(0))  // disk
-            central.append(littleEndian: UInt16(0))  // internal attributes
-            central.append(littleEndian: UInt32(0))  // external attributes
-            central.append(littleEndian: offset)
-            central.append(contentsOf: name)
+            starts.append((position, 0))
+            put(UInt32(0x0403_4B50))
+            put(UInt16(20))  // version needed
+            put(UInt16(0))  // flags
+            put(UInt16(0))  // stored
+            put(UInt16(0))  // time
+            put(UInt16(0x21))  // date: 1980-01-01
+            put(UInt32(0))  // CRC-32, written once the data is in place
+            put(UInt32(member.npySize))
+            put(UInt32(member.npySize))
+            put(UInt16(member.fileName.count))
+            put(UInt16(0))
+            put(member.fileName)
+            starts[starts.count - 1].npy = position
+            put(NPY.header(type: member.type, shape: member.shape))
+            destinations.append(UnsafeMutableRawBufferPointer(rebasing: out[position..<(position + member.dataSize)]))
+            position += member.dataSize
         }
-        let centralOffset = UInt32(output.count)
-        output.append(contentsOf: central)
-        output.append(littleEndian: UInt32(0x0605_4B50))
-        output.append(littleEndian: UInt16(0))
-        output.append(littleEndian: UInt16(0))
-        output.append(littleEndian: UInt16(members.count))
-        output.append(littleEndian: UInt16(members.count))
-        output.append(littleEndian: UInt32(central.count))
-        output.append(littleEndian: centralOffset)
-        output.append(littleEndian: UInt16(0))
-        return output
+        try fill(destinations)
+        let centralStart = position
+        for (member, start) in zip(members, starts) {
+            let crc = CRC32.checksum(UnsafeRawBufferPointer(rebasing: out[start.npy..<(start.npy + member.npySize)]))
+            out.storeBytes(of: crc.littleEndian, toByteOffset: start.local + 14, as: UInt32.self)
+            put(UInt32(0x0201_4B50))
+            put(UInt16(20))  // made by
+            put(UInt16(20))  // needed
+            put(UInt16(0))
+            put(UInt16(0))
+            put(UInt16(0))
+            put(UInt16(0x21))
+            put(crc)
+            put(UInt32(member.npySize))
+            put(UInt32(member.npySize))
+            put(UInt16(member.fileName.count))
+            put(UInt16(0))  // extra
+            put(UInt16(0))  // comment
+            put(UInt16(0))  // disk
+            put(UInt16(0))  // internal attributes
+            put(UInt32(0))  // external attributes
+            put(UInt32(start.local))
+            put(member.fileName)
+        }
+        let centralSize = position - centralStart
+        put(UInt32(0x0605_4B50))
+        put(UInt16(0))
+        put(UInt16(0))
+        put(UInt16(members.count))
+        put(UInt16(members.count))
+        put(UInt32(centralSize))
+        put(UInt32(centralStart))
+        put(UInt16(0))
     }
-}
 
-extension [UInt8] {
-    mutating func append<T: FixedWidthInteger>(littleEndian value: T) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    /// The archive of `members` holding `data` (one little-endian, C-ordered byte array per member).
+    public static func archive(_ members: [Member], data: [[UInt8]]) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: size(members))
+        bytes.withUnsafeMutableBytes { out in
+            write(members, into: out) { destinations in
+                for (destination, source) in zip(destinations, data) { destination.copyBytes(from: source) }
+            }
+        }
+        return bytes
     }
 }

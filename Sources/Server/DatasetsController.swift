@@ -67,12 +67,7 @@ struct DatasetsController<Context: RequestContext> {
     /// The `[V, dim]` embedding matrix, as `.npy`.
     @Sendable func embeddings(_ request: Request, context: Context) async throws -> BinaryResponse {
         let manifest = try manifest(context)
-        guard let info = manifest.arrays["embeddings"] else {
-            throw APIError(.notFound, "dataset \(manifest.name) has no embedding matrix")
-        }
-        let values = try DatasetStore.load(manifest.name, from: state.cache).array("embeddings", as: Float.self)
-        return BinaryResponse(
-            bytes: values.withUnsafeBytes { NPY.file(type: .float32, shape: info.shape, data: $0) }, contentType: BinaryResponse.npy)
+        return BinaryResponse(bytes: try state.embeddings(manifest), contentType: BinaryResponse.npy)
     }
 
     /// Batch parameters from the query string: the epoch (`batch_size`, `seed`, `epoch`, `shuffle`) and the reader's
@@ -83,6 +78,9 @@ struct DatasetsController<Context: RequestContext> {
         var epoch: Int
         var shuffle: Bool
         var share: EpochShare
+        var format: BatchFormat
+        /// Raw only: send arrays made of embedding rows as their row ids.
+        var compact: Bool
 
         init(_ request: Request, maxBatchSize: Int) throws {
             let query = request.uri.queryParameters
@@ -117,6 +115,16 @@ struct DatasetsController<Context: RequestContext> {
                 throw APIError(.badRequest, "part=\(part) parts=\(parts); expected 0 <= part < parts")
             }
             share = EpochShare(rank: rank, worldSize: worldSize, start: start, part: part, parts: parts)
+            let formatText = query.get("format") ?? BatchFormat.npz.rawValue
+            guard let format = BatchFormat(rawValue: formatText) else {
+                throw APIError(.badRequest, "format=\(formatText); expected npz or raw")
+            }
+            self.format = format
+            let compactText = query.get("compact") ?? "false"
+            guard ["true", "false", "1", "0"].contains(compactText) else {
+                throw APIError(.badRequest, "compact=\(compactText); expected true or false")
+            }
+            compact = format == .raw && (compactText == "true" || compactText == "1")
         }
 
         func key(_ dataset: DatasetName, _ split: String) -> EpochPlanCache.Key {
@@ -159,7 +167,7 @@ struct DatasetsController<Context: RequestContext> {
             rank_batches: batches / worldSize, left_out: batches % worldSize)
     }
 
-    /// Batch `index` of the rank's share of the epoch, as `.npz`.
+    /// Batch `index` of the rank's share of the epoch: a `.npz` archive, or a raw payload with `format=raw`.
     @Sendable func batch(_ request: Request, context: Context) async throws -> BinaryResponse {
         let text = try context.parameters.require("index")
         guard let index = Int(text), index >= 0 else {
@@ -171,22 +179,52 @@ struct DatasetsController<Context: RequestContext> {
         guard index < count else {
             throw APIError(.notFound, "batch \(index) is outside 0..<\(count) for this batch size and share")
         }
-        let archive = try BatchEncoding.npz(source.batch(split: split, indices: plan.batches[share.rank + index * share.worldSize]))
+        let frame = try source.frame(query.format, split: split, indices: plan.batches[share.rank + index * share.worldSize], compact: query.compact)
         state.metrics.batchesServed(1)
-        return BinaryResponse(bytes: archive, contentType: BinaryResponse.npz)
+        return BinaryResponse(bytes: Array(frame.dropFirst(8)), contentType: query.format == .npz ? BinaryResponse.npz : BinaryResponse.raw)
     }
 
-    /// The rank's share of the epoch, from its `start`-th batch, in one streamed response. Framing: for each batch,
-    /// its `.npz` size as a little-endian UInt64, then the `.npz` bytes; a size of 0 ends the stream. `X-Batches`
-    /// is the rank's whole share, `X-Start` the first batch sent.
+    /// The rank's share of the epoch, from its `start`-th batch, in one streamed response of known length: for each
+    /// batch its payload's size as a little-endian UInt64, then the payload (`.npz`, or raw with `format=raw`, with
+    /// embedding rows as row ids with `compact=true`); a size of 0 ends the stream. `X-Batches` is the rank's whole
+    /// share, `X-Start` the first batch sent.
+    ///
+    /// Batches are encoded straight into the network buffers, a megabyte or more at a time, the next chunk on
+    /// another core while the current one is sent.
     @Sendable func epoch(_ request: Request, context: Context) async throws -> Response {
         let (source, split, query, plan) = try plan(request, context: context)
+        let (format, compact) = (query.format, query.compact)
+        let batches = plan.positions(query.share).map { plan.batches[$0] }
+        let layouts = try batches.map { try source.layout(split: split, indices: $0, compact: compact) }
+        let sizes = layouts.map { BatchEncoding.frameSize(format, $0) }
+        let chunks = Self.chunks(sizes, atLeast: 1 << 20)
+        @Sendable func encode(_ frames: Range<Int>) -> Task<ByteBuffer, any Error> {
+            Task {
+                let total = sizes[frames].reduce(0, +)
+                var buffer = ByteBufferAllocator().buffer(capacity: total)
+                try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+                    var offset = 0
+                    for frame in frames {
+                        let slice = UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + sizes[frame])])
+                        try BatchEncoding.writeFrame(format, layouts[frame], into: slice) {
+                            try source.fill(split: split, indices: batches[frame], compact: compact, into: $0)
+                        }
+                        offset += sizes[frame]
+                    }
+                    return total
+                }
+                return buffer
+            }
+        }
         let metrics = state.metrics
-        let positions = plan.positions(query.share)
-        let body = ResponseBody { writer in
-            for position in positions {
-                try await writer.write(ByteBuffer(bytes: BatchEncoding.npzFrame(source.batch(split: split, indices: plan.batches[position]))))
-                metrics.batchesServed(1)
+        let body = ResponseBody(contentLength: sizes.reduce(8, +)) { writer in
+            var next = chunks.first.map(encode)
+            defer { next?.cancel() }
+            for (index, frames) in chunks.enumerated() {
+                let buffer = try await next!.value
+                next = index + 1 < chunks.count ? encode(chunks[index + 1]) : nil
+                try await writer.write(buffer)
+                metrics.batchesServed(frames.count)
             }
             try await writer.write(ByteBuffer(bytes: BatchEncoding.endFrame))
             try await writer.finish(nil)
@@ -194,10 +232,27 @@ struct DatasetsController<Context: RequestContext> {
         return Response(
             status: .ok,
             headers: [
-                .contentType: "application/x-w2vcache-epoch",
+                .contentType: format == .npz ? "application/x-w2vcache-epoch" : "application/x-w2vcache-epoch-raw",
                 HTTPField.Name("X-Batches")!: "\(plan.batchesPerRank(worldSize: query.share.worldSize))",
                 HTTPField.Name("X-Start")!: "\(query.share.start)",
             ],
             body: body)
+    }
+
+    /// Consecutive frames grouped into chunks of at least `minimum` bytes (the last may be smaller).
+    static func chunks(_ sizes: [Int], atLeast minimum: Int) -> [Range<Int>] {
+        var chunks: [Range<Int>] = []
+        var start = 0
+        var bytes = 0
+        for (index, size) in sizes.enumerated() {
+            bytes += size
+            if bytes >= minimum {
+                chunks.append(start..<(index + 1))
+                start = index + 1
+                bytes = 0
+            }
+        }
+        if start < sizes.count { chunks.append(start..<sizes.count) }
+        return chunks
     }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 struct BinaryResponse: ResponseGenerator {
     static let npy = "application/x-npy"
     static let npz = "application/x-npz"
+    static let raw = "application/x-w2vcache-raw"
 
     let bytes: [UInt8]
     let contentType: String

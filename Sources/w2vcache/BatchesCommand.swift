@@ -9,15 +9,15 @@ struct BatchesCommand: ParsableCommand {
         commandName: "batches",
         abstract: "Preview a prepared dataset's batches, or write an epoch of them as the server sends it.",
         discussion: """
-            text: shapes, and --show batches with examples decoded back to words and labels. npz: every batch of the \
-            epoch on stdout, framed as the server's epoch stream (per batch its .npz size as a little-endian \
-            uint64, then the .npz; a size of 0 ends it), byte for byte what GET …/epoch answers. A given seed and \
-            epoch give the same batches on every machine.
+            text: shapes, and --show batches with examples decoded back to words and labels. npz or raw: every \
+            batch of the rank's share on stdout, framed as the server's epoch stream (per batch its payload's size \
+            as a little-endian uint64, then the .npz or raw payload; a size of 0 ends it), byte for byte what \
+            GET …/epoch?format=… answers. A given seed and epoch give the same batches on every machine.
             """
     )
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-        case text, npz
+        case text, npz, raw
     }
 
     @OptionGroup var cache: CacheOptions
@@ -49,8 +49,11 @@ struct BatchesCommand: ParsableCommand {
     @Option(name: .long, help: "Begin at this batch of the rank's share (a resumed job).")
     var start: Int = 0
 
-    @Option(name: .long, help: "Output: text (a preview) or npz (the rank's share, framed as the server streams it).")
+    @Option(name: .long, help: "Output: text (a preview), or npz or raw (the rank's share, framed as the server streams it).")
     var format: OutputFormat = .text
+
+    @Flag(name: .long, help: "raw: send the POS windows as embedding row ids, as the server's compact streams do.")
+    var compact = false
 
     @Option(name: .long, help: "How many batches to show (text).")
     var show: Int = 1
@@ -74,8 +77,8 @@ struct BatchesCommand: ParsableCommand {
         let epochPlan = EpochPlan(batches: try source.epoch(split: split, batchSize: batchSize, seed: seed, epoch: epoch, shuffle: !noShuffle))
         let share = EpochShare(rank: rank, worldSize: worldSize, start: start)
         let plan = epochPlan.positions(share).map { epochPlan.batches[$0] }
-        if format == .npz {
-            for indices in plan { Terminal.writeStdout(BatchEncoding.npzFrame(try source.batch(split: split, indices: indices))) }
+        if let wire = BatchFormat(rawValue: format.rawValue) {
+            for indices in plan { Terminal.writeStdout(try source.frame(wire, split: split, indices: indices, compact: compact)) }
             Terminal.writeStdout(BatchEncoding.endFrame)
             return
         }

@@ -29,9 +29,11 @@ import Testing
 
 @Suite struct NPZTests {
     @Test func anArchiveOfStoredMembers() {
-        let x = NPY.file(type: .float32, shape: [2], data: [Float(1), 2].withUnsafeBytes { UnsafeRawBufferPointer($0) })
-        let y = NPY.file(type: .int64, shape: [1], data: [Int64(7)].withUnsafeBytes { UnsafeRawBufferPointer($0) })
-        let archive = NPZ.archive([NPZ.Member(name: "x", npy: x), NPZ.Member(name: "y", npy: y)])
+        let x = [Float(1), 2].withUnsafeBytes { NPY.file(type: .float32, shape: [2], data: $0) }
+        let y = [Int64(7)].withUnsafeBytes { NPY.file(type: .int64, shape: [1], data: $0) }
+        let archive = NPZ.archive(
+            [NPZ.Member(name: "x", type: .float32, shape: [2]), NPZ.Member(name: "y", type: .int64, shape: [1])],
+            data: [[Float(1), 2].withUnsafeBytes { Array($0) }, [Int64(7)].withUnsafeBytes { Array($0) }])
         func uint32(_ offset: Int) -> UInt32 { archive[offset..<(offset + 4)].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
         func uint16(_ offset: Int) -> Int { Int(archive[offset]) | Int(archive[offset + 1]) << 8 }
         #expect(uint32(0) == 0x0403_4B50)  // first local header

@@ -102,10 +102,11 @@ def test_rank_shares_through_haproxy_survive_a_killed_replica(replicated, tmp_pa
         expected[rank] = [arrays(batch) for batch in npz_frames(stream)]
     assert len(expected[0]) == len(expected[1]) == 60000 // 16 // 2
 
-    got = {0: [arrays(b) for b in client.batches("pos", "train", batch_size=16, seed=3, rank=0, world_size=2)]}
+    got = {0: [arrays(b) for b in client.batches("pos", "train", batch_size=16, seed=3, rank=0, world_size=2)]}  # compact
     assert got[0] == expected[0]
     before = {replica: served_batches(replica) for replica in replicas}
-    reading = client.batches("pos", "train", batch_size=16, seed=3, rank=1, world_size=2)
+    # Full arrays (not compact): a share of 112 MB, more than the buffers hold, so the kill cuts the stream.
+    reading = client.batches("pos", "train", batch_size=16, seed=3, rank=1, world_size=2, compact=False)
     got[1] = [arrays(next(reading)) for _ in range(20)]
     # The replica streaming to us is the one whose count moved: kill it mid-epoch.
     streaming = max(replicas, key=lambda replica: served_batches(replica) - before[replica])

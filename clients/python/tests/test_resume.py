@@ -60,19 +60,22 @@ class FlakyProxy:
         self.listener.close()
 
 
-def test_a_dropped_connection_resumes_at_the_next_batch(server):
-    direct = [b["x"].tobytes() for b in Client(server.url).batches("pos", "train", batch_size=2, seed=9)]
-    proxy = FlakyProxy(server.url, after=12_000, cuts=2)  # each cut lands inside the second or third batch
-    got = [b["x"].tobytes() for b in Client(proxy.url, backoff=0.01).batches("pos", "train", batch_size=2, seed=9)]
+@pytest.mark.parametrize("format", ["raw", "npz"])
+def test_a_dropped_connection_resumes_at_the_next_batch(server, format):
+    # Full arrays (7.2 KB a batch), so that each cut lands inside the second or third batch.
+    direct = [b["x"].tobytes() for b in Client(server.url).batches("pos", "train", batch_size=2, seed=9, compact=False)]
+    proxy = FlakyProxy(server.url, after=12_000, cuts=2)
+    client = Client(proxy.url, backoff=0.01)
+    got = [b["x"].tobytes() for b in client.batches("pos", "train", batch_size=2, seed=9, format=format, compact=False)]
     assert got == direct
-    assert proxy.connections == 3
+    assert proxy.connections == 3 and client.resumptions == 2
     proxy.close()
 
 
 def test_too_many_failures_raise(server):
     proxy = FlakyProxy(server.url, after=3_000, cuts=100)  # never a whole batch
     with pytest.raises(W2VCacheError) as caught:
-        list(Client(proxy.url, backoff=0.001).batches("pos", "train", batch_size=2, seed=9, retries=3))
+        list(Client(proxy.url, backoff=0.001).batches("pos", "train", batch_size=2, seed=9, retries=3, compact=False))
     assert "gave up after 3 retries" in caught.value.message
     proxy.close()
 
@@ -86,7 +89,7 @@ def test_a_replica_with_other_data_is_refused(server, tmp_path):
     other = Server(db)
     assert Client(other.url).info()["fingerprint"] != Client(server.url).info()["fingerprint"]
     proxy = FlakyProxy(server.url, after=12_000, cuts=1)
-    batches = Client(proxy.url, backoff=0.2).batches("pos", "train", batch_size=2, seed=9)
+    batches = Client(proxy.url, backoff=0.2).batches("pos", "train", batch_size=2, seed=9, compact=False)
     first = next(batches)
     proxy.target = other.url  # the next connection reaches a replica that serves other data
     with pytest.raises(W2VCacheError) as caught:

@@ -52,6 +52,7 @@ class Client:
         self.backoff = backoff
         #: How many times a streamed epoch was resumed after a failure.
         self.resumptions = 0
+        self._tables = {}
 
     # Transport -------------------------------------------------------------------------------------------------
     def _open(self, path, body=None, accept=None, query=None):
@@ -131,7 +132,7 @@ class Client:
             return {key: archive[key] for key in archive.files}
 
     def batches(self, name, split, batch_size=32, seed=0, epoch=0, shuffle=True, rank=0, world_size=1, start=0,
-                retries=5, part=0, parts=1):
+                retries=5, part=0, parts=1, format="raw", compact=True, expand=True):
         """The rank's share of one epoch from its `start`-th batch, in order, as dicts of arrays.
 
         Streamed in one response. When the connection drops or a replica answers 5xx, it reconnects (waiting
@@ -139,9 +140,19 @@ class Client:
         exactly once; after `retries` failures in a row it raises W2VCacheError. It refuses to go on with a replica
         whose fingerprint differs from the one the epoch began on. `part` of `parts` reads every `parts`-th batch
         of the share (DataLoader workers).
+
+        `format="raw"` (the default) receives each batch into one buffer of its own and hands out numpy views of it:
+        no parsing, decompression, checksum or copy. With `compact` (the default) arrays made of embedding rows (the
+        POS windows) travel as row ids, looked up here in the embedding matrix, fetched once per dataset and cache:
+        the same values, a hundredth of the bytes (`expand=False` leaves them as ids, with a "__gather__" entry
+        saying how to expand them: `expand_batch` does). `format="npz"` receives `.npz` archives, as other tools
+        can.
         """
+        if format not in ("raw", "npz"):
+            raise ValueError(f"format {format!r}; expected 'raw' or 'npz'")
         query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
-                 "world_size": world_size, "part": part, "parts": parts}
+                 "world_size": world_size, "part": part, "parts": parts, "format": format,
+                 "compact": compact and format == "raw"}
         position, failures, fingerprint = start, 0, None
         while True:
             try:
@@ -156,14 +167,52 @@ class Client:
                 elif served != fingerprint:
                     raise W2VCacheError(409, f"the server now serves other data (fingerprint {served}, the epoch began "
                                              f"on {fingerprint}); not resuming at batch {position}")
+                frames = _raw_frames(response, name, served, self._table if expand else None) if format == "raw" \
+                    else _npz_frames(response)
                 try:
-                    for batch in _frames(response):
+                    for batch in frames:
                         position += 1
                         failures = 0
                         yield batch
                     return
                 except _Retryable as error:
                     failures = self._wait_or_raise(failures, retries, position, error)
+
+    def expand_batch(self, batch):
+        """Expands the arrays of a batch read with `expand=False` (numpy arrays or torch tensors of row ids) into
+        their values, in place of the ids, of the same kind; returns the batch."""
+        for name, (dataset, table, fingerprint, shape) in batch.pop("__gather__", {}).items():
+            ids = batch[name]
+            is_numpy = isinstance(ids, np.ndarray)
+            values = self._table(dataset, table, fingerprint).take((ids if is_numpy else ids.numpy()).reshape(-1), axis=0)
+            values = values.reshape(tuple(shape))
+            batch[name] = values if is_numpy else __import__("torch").from_numpy(values)
+        return batch
+
+    def warm(self, name):
+        """Fetches what compact streams of dataset `name` need (its embedding matrix) ahead of time, so that
+        DataLoader workers forked afterwards start with it."""
+        if any(k["name"] == name and "embeddings" in k["arrays"] for k in self.datasets()):
+            self._table(name, "embeddings", self.info()["fingerprint"])
+
+    def _table(self, name, table, fingerprint):
+        """A dataset's table (its embedding matrix), fetched once for the cache that `fingerprint` names."""
+        key = (name, table, fingerprint)
+        if key not in self._tables:
+            if table != "embeddings":
+                raise W2VCacheError(0, f"the server sends rows of table {table!r}, which this client does not know")
+            try:
+                with self._open(f"/v1/datasets/{name}/embeddings") as response:
+                    if response.headers.get(FINGERPRINT) != fingerprint:
+                        raise _Retryable("the embedding matrix came from a replica that serves other data")
+                    self._tables[key] = np.load(io.BytesIO(response.read()))
+            except (http.client.HTTPException, OSError) as error:
+                raise _Retryable(f"the embedding matrix could not be read: {error}") from None
+            except W2VCacheError as error:
+                if error.status == 0 or error.status >= 500:
+                    raise _Retryable(str(error)) from None
+                raise
+        return self._tables[key]
 
     def _open_stream(self, path, query):
         try:
@@ -195,14 +244,70 @@ def _read_exactly(stream, count):
     return bytes(data)
 
 
-def _frames(response):
-    """The batches of an epoch stream: per batch its .npz size as a little-endian uint64, then the .npz; 0 ends."""
+def _readinto_exactly(stream, view):
+    filled = 0
+    while filled < len(view):
+        try:
+            count = stream.readinto(view[filled:])
+        except (http.client.HTTPException, OSError, socket.timeout) as error:
+            raise _Retryable(f"the connection failed: {error}") from None
+        if not count:
+            raise _Retryable(f"the epoch stream ended early ({filled} of {len(view)} bytes)")
+        filled += count
+
+
+def _npz_frames(response):
+    """The batches of an epoch stream of .npz payloads."""
     while True:
         (size,) = struct.unpack("<Q", _read_exactly(response, 8))
         if size == 0:
             return
         with np.load(io.BytesIO(_read_exactly(response, size))) as archive:
             yield {key: archive[key] for key in archive.files}
+
+
+def _raw_frames(response, dataset, fingerprint, table):
+    """The batches of an epoch stream of raw payloads: each payload read into a buffer of its own, its arrays numpy
+    views of that buffer (a payload: uint32 header length, JSON header, arrays at 64-byte aligned offsets). An array
+    sent as row ids ("gather") is made of the rows of `table(dataset, name, fingerprint)`; without `table` it stays
+    ids, described under the batch's "__gather__" key."""
+    layouts = {}
+    while True:
+        (size,) = struct.unpack("<Q", _read_exactly(response, 8))
+        if size == 0:
+            return
+        payload = np.empty(size, dtype=np.uint8)
+        _readinto_exactly(response, memoryview(payload))
+        (length,) = struct.unpack_from("<I", payload, 0)
+        header = payload[4:4 + length].tobytes()
+        layout = layouts.get(header)
+        if layout is None:
+            layout = [(a["name"], np.dtype(a["dtype"]), tuple(a["shape"]), a["offset"], a["nbytes"], a.get("gather"),
+                       tuple(a.get("ids_shape", ()))) for a in json.loads(header)["arrays"]]
+            layouts[header] = layout
+        batch = {}
+        for name, dtype, shape, offset, nbytes, gather, ids_shape in layout:
+            data = payload[offset:offset + nbytes]
+            if not gather:
+                batch[name] = data.view(dtype).reshape(shape)
+            elif table is not None:
+                batch[name] = table(dataset, gather, fingerprint).take(data.view("<i4"), axis=0).reshape(shape)
+            else:
+                batch[name] = data.view("<i4").reshape(ids_shape)
+                batch.setdefault("__gather__", {})[name] = (dataset, gather, fingerprint, shape)
+        yield batch
+
+
+def _as_is(batch):
+    """A DataLoader collate_fn that passes a worker's batch on unchanged (numpy arrays travel pickled)."""
+    return batch
+
+
+def _tensors(arrays, transform):
+    """A batch's numpy arrays as torch tensors (no copy), then `transform`."""
+    import torch
+    tensors = {key: torch.from_numpy(value) for key, value in arrays.items()}
+    return transform(tensors) if transform else tensors
 
 
 def _distributed_rank_and_world_size():
@@ -238,15 +343,20 @@ def EpochDataset(client, name, split, batch_size=32, seed=0, epoch=0, shuffle=Tr
             self.world_size = default_world if world_size is None else world_size
             self.epoch = epoch
             self.position = 0
+            # Set by loader() for workers: they send numpy batches, compact (row ids, a hundredth of the bytes)
+            # through the worker queue, where torch would pass every tensor through shared memory (about 0.7 ms a
+            # batch here); the main process expands them and makes the tensors.
+            self.expand_in_main = False
 
         def __iter__(self):
             info = get_worker_info()
             part, parts = (info.id, info.num_workers) if info else (0, 1)
+            in_main = info is not None and self.expand_in_main
             for arrays in client.batches(name, split, batch_size=batch_size, seed=seed, epoch=self.epoch,
                                          shuffle=shuffle, rank=self.rank, world_size=self.world_size,
-                                         start=self.position, retries=retries, part=part, parts=parts):
-                tensors = {key: torch.from_numpy(value) for key, value in arrays.items()}
-                yield transform(tensors) if transform else tensors
+                                         start=self.position, retries=retries, part=part, parts=parts,
+                                         expand=not in_main):
+                yield arrays if in_main else _tensors(arrays, transform)
 
         def __len__(self):
             return client.batch_count(name, split, batch_size, self.world_size) - self.position
@@ -262,14 +372,21 @@ def EpochDataset(client, name, split, batch_size=32, seed=0, epoch=0, shuffle=Tr
             self.epoch, self.position = state["epoch"], state["position"]
 
         def loader(self, **kwargs):
-            """A DataLoader over this dataset that counts the batches it yields here, in the main process."""
+            """A DataLoader over this dataset that counts the batches it yields here, in the main process. The
+            embedding matrix of compact streams is fetched here once, before the workers start (they inherit it)."""
             dataset = self
+            client.warm(name)
+            dataset.expand_in_main = kwargs.get("num_workers", 0) > 0
+            if dataset.expand_in_main:
+                kwargs.setdefault("collate_fn", _as_is)
             data_loader = DataLoader(dataset, batch_size=None, **kwargs)
 
             class _Counting:
                 def __iter__(self):
                     for batch in data_loader:
                         dataset.position += 1
+                        if dataset.expand_in_main:
+                            batch = _tensors(client.expand_batch(batch), transform)
                         yield batch
 
                 def __len__(self):
