@@ -11,6 +11,7 @@ let package = Package(
     name: "w2vcache",
     products: [
         .executable(name: "w2vcache", targets: ["w2vcache"]),
+        .library(name: "LevelDB", targets: ["LevelDB"]),
         .library(name: "Word2Vec", targets: ["Word2Vec"]),
         .library(name: "Preprocessing", targets: ["Preprocessing"]),
         .library(name: "VectorCache", targets: ["VectorCache"]),

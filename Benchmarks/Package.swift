@@ -6,11 +6,18 @@ import PackageDescription
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
 // Benchmarks live in their own package so that normal builds never compile them.
-// Run through scripts/bench/pos_bench.py, or: swift run -c release --package-path Benchmarks DatasetBench --help
+// Run through scripts/bench/*.py, or: swift run -c release --package-path Benchmarks DatasetBench --help
 let package = Package(
     name: "w2vcache-benchmarks",
     dependencies: [.package(path: "..")],
     targets: [
+        .executableTarget(
+            name: "ChecksumBench",
+            dependencies: [
+                .product(name: "LevelDB", package: root),
+                .product(name: "VectorCache", package: root),
+            ]
+        ),
         .executableTarget(
             name: "DatasetBench",
             dependencies: [

@@ -33,7 +33,7 @@ import Yams
     @Test func theDefaultsAreTheLibrariesOwn() {
         let defaults = Configuration()
         #expect(defaults.cachePath == "word2vecdb")
-        #expect(defaults.store.writeBufferSize == 16 << 20 && defaults.store.blockSize == 64 << 10)
+        #expect(defaults.store.writeBufferSize == 16 << 20 && defaults.store.blockSize == 4 << 10)
         #expect(defaults.store == Options.cacheDefaults)
         #expect(defaults.build == BuildSettings() && defaults.build.format == nil && defaults.build.nonFinite == .fail)
         #expect(defaults.server == ServerSettings() && defaults.server.shutdownTimeout == .seconds(10))

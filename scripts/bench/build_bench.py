@@ -190,6 +190,22 @@ def main():
     print(f"| one `lookup` process, median ms | {results['ours'][0]:.1f} | {results['defaults'][0]:.1f} |")
     print(f"| random gets/s (`lookup --words-from`, {args.gets}) | {results['ours'][1]:,.0f} | {results['defaults'][1]:,.0f} |")
 
+    # What verifying LevelDB's checksums on every read costs: random gets with checksums off and on, on the cache
+    # (4 KB blocks) and on one with 64 KB blocks (every get verifies its whole block: tables are mmapped, so blocks
+    # are never cached).
+    subprocess.run(["swift", "build", "-c", "release", "--package-path", "Benchmarks", "--product", "ChecksumBench"],
+                   cwd=REPO, check=True, capture_output=True)
+    checksum_bench = REPO / "Benchmarks" / ".build" / "release" / "ChecksumBench"
+    wide = out / "cache-64k-blocks"
+    wide_config = out / "blocks-64k.yml"
+    wide_config.write_text("leveldb:\n  block_size_kb: 64\n")
+    shutil.rmtree(wide, ignore_errors=True)
+    seconds, _, _ = measure([binary, "build", "--vectors", str(source), "--db", str(wide), "--config", str(wide_config)])
+    print(f"\nchecksums (build with 64 KB blocks: {seconds:.2f} s, {seconds / floor:.2f}x floor):")
+    for label, path in (("4 KB blocks (the default)", db), ("64 KB blocks", wide)):
+        report = subprocess.run([checksum_bench, str(path), str(args.gets)], capture_output=True, text=True, check=True).stdout
+        print(f"- {label}: " + "; ".join(line for line in report.splitlines()[1:]))
+
 
 if __name__ == "__main__":
     main()

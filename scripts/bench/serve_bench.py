@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
-"""Load test and benchmark of `w2vcache serve`, with the book's in-process pattern measured in the same run.
+"""Load test and benchmark of `w2vcache serve`, every baseline measured in the same run.
 
-Usage: scripts/bench/serve_bench.py [--data ../shared/data] [--clients 8] [--requests 4000]
+Usage: scripts/bench/serve_bench.py [--data ../shared/data] [--clients 16] [--requests 8000] [--epochs 3]
 
-1. Load: --clients threads send --requests requests in all (a mix of GET /v1/vectors/{word}, POST /v1/vectors of 64
-   words and GET .../batches/{i} of 256 tagger windows) to a server on 127.0.0.1, then stop. Reports throughput,
-   p50/p99 latency and failures.
-2. Throughput: vectors/s through POST /v1/vectors (1,000 words per request) and tagger windows/s through the
-   streamed epoch, against the book's Dataset pattern (per item: 3 plyvel gets + np.append) on the same cache.
+Serves the tagger's CoNLL-2000 windows (3 x 300 float32) from the project's sample vectors, then:
+
+1. Load: --clients threads send --requests requests in all (GET /v1/vectors/{word} 50%, POST /v1/vectors of 64
+   words 30%, GET .../batches/{i} of 256 windows 20%), with checksums verified on every read. Throughput, p50/p99
+   latency, failures.
+2. Vectors/s through POST /v1/vectors (1,000 words per request).
+3. Feeding a trainer: windows/s that reach Python (batch 256) by every path, before (.npz, a request per batch in
+   the DataLoader, as the first round shipped them) and after (raw frames, compact windows, a stream per worker),
+   beside a plain numpy copy of the same bytes (the limit) and the book's in-process pattern. Each figure is the
+   best of --epochs epochs (the first of a process includes its start: fetching the embedding matrix, forking
+   workers).
 """
 import argparse
+import multiprocessing
 import pathlib
 import random
 import re
@@ -19,27 +26,129 @@ import sys
 import threading
 import time
 
+import numpy as np
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "clients" / "python"))
 sys.path.insert(0, str(REPO / "scripts" / "reference"))
+
+from w2vcache_client import Client, EpochDataset  # noqa: E402
+
+
+def best(runs, function):
+    """The highest rate of `runs` calls of `function` (which returns items and seconds)."""
+    rates = []
+    for _ in range(runs):
+        items, seconds = function()
+        rates.append(items / seconds)
+    return max(rates)
+
+
+def timed(function):
+    start = time.perf_counter()
+    items = function()
+    return items, time.perf_counter() - start
+
+
+def plain_copy(rows, batch=256, row_bytes=3600, batches=2000):
+    """Windows/s of a plain numpy copy of one batch's bytes (x and y) into another buffer, batch by batch, from a
+    source the size of the embedding matrix: the limit any reader of these batches works against."""
+    source = np.random.default_rng(0).integers(0, 255, size=rows * row_bytes // 3, dtype=np.uint8)
+    x = np.empty(batch * row_bytes, np.uint8)
+    y = np.empty(batch * 8, np.uint8)
+    span = len(source) - len(x)
+
+    def run():
+        for index in range(batches):
+            start = (index * 7_919_513) % span
+            x[:] = source[start:start + len(x)]
+            y[:] = source[start:start + len(y)]
+        return batches * batch
+    return best(3, lambda: timed(run))
+
+
+def curl_rate(url, query, windows):
+    """Windows/s of the server alone: curl reads the epoch stream into /dev/null."""
+    def run():
+        subprocess.run(["curl", "-s", "-o", "/dev/null", f"{url}/v1/datasets/pos/train/epoch?{query}"], check=True)
+        return windows
+    return lambda: timed(run)
+
+
+def client_rate(url, **options):
+    def run():
+        return sum(len(batch["y"]) for batch in Client(url).batches("pos", "train", batch_size=256, seed=1, **options))
+    return lambda: timed(run)
+
+
+def rank_reader(url, rank, world, results):
+    start = time.perf_counter()
+    count = sum(len(b["y"]) for b in Client(url).batches("pos", "train", batch_size=256, seed=1, rank=rank, world_size=world))
+    results.put((count, time.perf_counter() - start))
+
+
+def ranks_rate(url, world):
+    """Windows/s of `world` processes each reading its rank's share at once (measured from the first start to the
+    last end)."""
+    def run():
+        results = multiprocessing.Queue()
+        processes = [multiprocessing.Process(target=rank_reader, args=(url, r, world, results)) for r in range(world)]
+        start = time.perf_counter()
+        for process in processes:
+            process.start()
+        counts = [results.get()[0] for _ in processes]
+        for process in processes:
+            process.join()
+        return sum(counts), time.perf_counter() - start
+    return run
+
+
+def legacy_epoch_dataset(client, batch_size, seed):
+    """The first round's EpochDataset: one request per batch (.npz), batches split across workers."""
+    import torch
+    from torch.utils.data import IterableDataset, get_worker_info
+
+    class Legacy(IterableDataset):
+        def __iter__(self):
+            info = get_worker_info()
+            worker, workers = (info.id, info.num_workers) if info else (0, 1)
+            count = client.batch_count("pos", "train", batch_size)
+            for index in range(worker, count, workers):
+                arrays = client.batch("pos", "train", index, batch_size=batch_size, seed=seed)
+                yield {key: torch.from_numpy(value) for key, value in arrays.items()}
+    return Legacy()
+
+
+def dataloader_rate(url, workers, legacy):
+    def run():
+        import torch
+        client = Client(url)
+        if legacy:
+            loader = torch.utils.data.DataLoader(legacy_epoch_dataset(client, 256, 1), batch_size=None, num_workers=workers)
+        else:
+            loader = EpochDataset(client, "pos", "train", batch_size=256, seed=1).loader(num_workers=workers)
+        return sum(len(batch["y"]) for batch in loader)
+    return lambda: timed(run)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--out", default=str(REPO / "bench-out" / "serve"))
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=8000)
+    parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
 
     from book_dataset import windows_per_second
-    from w2vcache_client import Client
 
     data = pathlib.Path(args.data)
     out = pathlib.Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True)
+    subprocess.run(["swift", "build", "-c", "release", "--package-path", "Benchmarks", "--product", "DatasetBench"],
+                   cwd=REPO, check=True)
     binary = REPO / ".build" / "release" / "w2vcache"
     db = out / "cache"
     subprocess.run([binary, "build", "--vectors", REPO / "data" / "sample-vectors.bin.gz", "--db", db], check=True, capture_output=True)
@@ -47,8 +156,11 @@ def main():
                     data / "conll2000" / "test.txt", "--db", db, "--out", out], check=True, capture_output=True)
     processed = [line.split(" ")[0] for line in (out / "pos.train.processed.txt").read_text().splitlines()]
 
-    # The book's pattern, in process, before the server takes the cache.
+    # In process, before the server takes the cache: the book's pattern, and w2vcache's own batches (Swift).
     book = windows_per_second(db, processed, 30_000)
+    in_process = subprocess.run([REPO / "Benchmarks" / ".build" / "release" / "DatasetBench", db, "256", "4000"],
+                                capture_output=True, text=True, check=True).stdout
+    swift_rate = float(re.search(r"w2vcache window batches: (\d+)", in_process).group(1))
 
     server = subprocess.Popen([binary, "serve", "--db", db, "--port", "0"], stderr=subprocess.PIPE, text=True)
     url = None
@@ -58,8 +170,9 @@ def main():
             url = match.group(1)
             break
     client = Client(url)
-    words = [w for w in client.vocabulary("pos")["vocab"]][:5000]
-    batch_count = client.batch_count("pos", "train", 256)
+    words = client.vocabulary("pos")["vocab"][:5000]
+    plan = client.plan("pos", "train", 256)
+    windows = plan["examples"]
 
     # 1. Bounded load test.
     latencies, failures = [], []
@@ -78,7 +191,7 @@ def main():
                 elif kind < 0.8:
                     local.vectors(rng.sample(words, 64))
                 else:
-                    local.batch("pos", "train", rng.randrange(batch_count), batch_size=256, seed=1)
+                    local.batch("pos", "train", rng.randrange(plan["batches"]), batch_size=256, seed=1)
                 elapsed = time.perf_counter() - start
                 with lock:
                     latencies.append(elapsed)
@@ -94,27 +207,52 @@ def main():
         thread.join()
     wall = time.perf_counter() - start
     latencies.sort()
-    print(f"\nload: {args.clients} clients, {len(latencies) + len(failures)} requests in {wall:.2f}s = "
-          f"{(len(latencies) + len(failures)) / wall:,.0f} requests/s; p50 {latencies[len(latencies) // 2] * 1000:.2f} ms, "
-          f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.2f} ms; {len(failures)} failed")
+    total = len(latencies) + len(failures)
+    print(f"\nload: {args.clients} clients, {total} requests in {wall:.2f}s = {total / wall:,.0f} requests/s; "
+          f"p50 {latencies[len(latencies) // 2] * 1000:.2f} ms, p99 {latencies[int(len(latencies) * 0.99)] * 1000:.2f} ms; "
+          f"{len(failures)} failed (checksums verified on every read)")
 
-    # 2. Throughput.
-    sample = [rng_word for rng_word in random.Random(2).choices(words, k=1000)]
+    # 2. Vectors.
+    sample = random.Random(2).choices(words, k=1000)
     start = time.perf_counter()
     requests = 0
     while time.perf_counter() - start < 3:
         client.vectors(sample)
         requests += 1
     vectors = requests * 1000 / (time.perf_counter() - start)
-    start = time.perf_counter()
-    windows = sum(len(b["y"]) for b in client.batches("pos", "train", batch_size=512, seed=1))
-    streamed = windows / (time.perf_counter() - start)
-    print(f"\n| reader | items/s | x book |\n|---|---:|---:|")
-    print(f"| book's Dataset (plyvel: 3 gets + np.append per window), in process | {book:,.0f} | 1.0 |")
-    print(f"| POST /v1/vectors, 1,000 words per request (vectors/s) | {vectors:,.0f} | {vectors / book:.1f} |")
-    print(f"| streamed epoch, 512 windows per batch (windows/s, over HTTP) | {streamed:,.0f} | {streamed / book:.1f} |")
+    print(f"POST /v1/vectors, 1,000 words per request: {vectors:,.0f} vectors/s ({vectors / book:.1f}x the book's pattern)")
+
+    # 3. Feeding a trainer.
+    limit = plain_copy(rows=18_179 * 3)
+    rows = [
+        ("plain numpy copy of the same bytes, batch by batch (the limit)", None, limit),
+        ("in-process `Benchmarks/DatasetBench` (Swift, no transport)", None, swift_rate),
+        ("server alone, .npz epoch read by curl to /dev/null", "before", best(args.epochs, curl_rate(url, "batch_size=256&seed=1&format=npz", windows))),
+        ("server alone, raw epoch read by curl to /dev/null", "after", best(args.epochs, curl_rate(url, "batch_size=256&seed=1&format=raw", windows))),
+        ("server alone, compact raw epoch read by curl to /dev/null", "after", best(args.epochs, curl_rate(url, "batch_size=256&seed=1&format=raw&compact=true", windows))),
+        ("`Client.batches()`, .npz, one process", "before", best(args.epochs, client_rate(url, format="npz"))),
+        ("`Client.batches()`, raw (views of one buffer per batch)", "after", best(args.epochs, client_rate(url, format="raw", compact=False))),
+        ("`Client.batches()`, raw compact (the default)", "after", best(args.epochs, client_rate(url))),
+        ("2 rank shares read in parallel by 2 processes (raw compact)", "after", best(args.epochs, ranks_rate(url, 2))),
+    ]
+    try:
+        import torch  # noqa: F401
+        for workers in (0, 2, 4):
+            rows.append((f"`EpochDataset` + DataLoader, {workers} workers, a request per batch (.npz)", "before",
+                         best(args.epochs, dataloader_rate(url, workers, legacy=True))))
+        for workers in (0, 2, 4):
+            rows.append((f"`EpochDataset.loader()`, {workers} workers, a stream per worker (raw compact)", "after",
+                         best(args.epochs, dataloader_rate(url, workers, legacy=False))))
+    except ImportError:
+        print("torch is not installed: the DataLoader rows are left out (pip install torch)")
+    rows.append(("the book's in-process Dataset pattern (plyvel, 3 gets + np.append)", None, book))
+
+    print(f"\n| path (CoNLL-2000 windows, 3 x 300 float32, batch 256) | | windows/s | x plain copy |\n|---|---|---:|---:|")
+    for name, when, rate in rows:
+        print(f"| {name} | {when or ''} | {rate:,.0f} | {rate / limit:.3f} |")
+
     server.terminate()
-    print(f"server exit status after SIGTERM: {server.wait(timeout=20)}")
+    print(f"\nserver exit status after SIGTERM: {server.wait(timeout=30)}")
     if failures:
         print("failures:", failures[:5])
         sys.exit(1)

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Benchmark of training at scale: random batches on small and huge splits, and replicas behind HAProxy.
+
+Usage: scripts/bench/scale_bench.py [--small 100000] [--large 10000000] [--requests 500] [--clients 4]
+
+1. Random `GET …/batches/{i}` (256 windows, .npz) on a pos split of --small and one of --large examples
+   (synthetic rows over the sample vectors): the first request of an epoch plans it (a shuffle of the whole split),
+   later ones reuse the cached plan; p50/p99 of --requests random batches of that epoch, and their ratio.
+2. Aggregate throughput of --clients client processes (each: a mix of GET /v1/vectors/{word} and POST /v1/vectors
+   of 64 words, then a streamed epoch share of the CoNLL-2000-sized split) against one server directly, and against
+   1, 2 and 3 replicas behind HAProxy (scripts/serve-replicas), all on this machine.
+"""
+import argparse
+import multiprocessing
+import os
+import pathlib
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "clients" / "python"))
+
+from w2vcache_client import Client  # noqa: E402
+
+WORDS = ["Confidence", "in", "the", "pound", "is", "widely", "expected", "to", "take", "another", "sharp", "dive",
+         "king", "queen", "New_York", "market", "stock", "price", "company", "bank"]
+TAGS = ["NN", "IN", "DT", "NN", "VBZ", "RB", "VBN", "TO", "VB", "DT", "JJ", "NN", "NN", "NN", "NNP", "NN", "NN", "NN",
+        "NN", "NN"]
+
+
+def prepared_cache(binary, out, name, rows):
+    """A cache of the sample vectors with a pos split of `rows` windows (+2 rows)."""
+    db = out / name
+    shutil.rmtree(db, ignore_errors=True)
+    subprocess.run([binary, "build", "--vectors", REPO / "data" / "sample-vectors.bin.gz", "--db", db], check=True, capture_output=True)
+    train = out / f"{name}.txt"
+    with open(train, "w") as handle:
+        for start in range(0, rows + 2, 1_000_000):
+            handle.write("".join(f"{WORDS[i % 20]} {TAGS[i % 20]}\n" for i in range(start, min(start + 1_000_000, rows + 2))))
+    (out / "test.txt").write_text("the DT\n")
+    started = time.perf_counter()
+    subprocess.run([binary, "prepare", "pos", "--train", train, "--test", out / "test.txt", "--db", db, "--out", out],
+                   check=True, capture_output=True)
+    print(f"prepared {rows:,} windows in {time.perf_counter() - started:.1f}s")
+    return db
+
+
+def serve(binary, db):
+    process = subprocess.Popen([binary, "serve", "--db", db, "--port", "0"], stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        match = re.search(r"on (http://\S+)", line)
+        if match:
+            return process, match.group(1)
+    raise RuntimeError("the server did not start")
+
+
+def random_batches(url, requests):
+    client = Client(url)
+    batches = client.plan("pos", "train", 256)["batches"]
+    started = time.perf_counter()
+    client.batch("pos", "train", 0, batch_size=256, seed=1, epoch=5)
+    first = time.perf_counter() - started
+    rng = random.Random(3)
+    latencies = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        client.batch("pos", "train", rng.randrange(batches), batch_size=256, seed=1, epoch=5)
+        latencies.append(time.perf_counter() - started)
+    latencies.sort()
+    return first, latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+
+
+def client_work(url, seed, results):
+    """One client's mixed load: 300 vector requests, then its share of an epoch (raw, full arrays)."""
+    rng = random.Random(seed)
+    client = Client(url)
+    words = client.vocabulary("pos")["vocab"][:2000]
+    requests, windows, errors = 0, 0, 0
+    started = time.perf_counter()
+    for _ in range(300):
+        try:
+            if rng.random() < 0.6:
+                client.vector(rng.choice(words))
+            else:
+                client.vectors(rng.sample(words, 64))
+            requests += 1
+        except Exception:  # noqa: BLE001 - counted
+            errors += 1
+    vector_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    rank, world = seed % 4, 4
+    windows = sum(len(b["y"]) for b in client.batches("pos", "train", batch_size=256, seed=1, rank=rank, world_size=world, compact=False))
+    results.put((requests, vector_seconds, windows, time.perf_counter() - started, errors))
+
+
+def aggregate(url, clients):
+    results = multiprocessing.Queue()
+    processes = [multiprocessing.Process(target=client_work, args=(url, n, results)) for n in range(clients)]
+    for process in processes:
+        process.start()
+    outcomes = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    requests = sum(o[0] for o in outcomes) / max(o[1] for o in outcomes)
+    windows = sum(o[2] for o in outcomes) / max(o[3] for o in outcomes)
+    return requests, windows, sum(o[4] for o in outcomes)
+
+
+def free_port_base(count):
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        try:
+            sockets = []
+            for offset in range(count + 1):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + offset))
+                sockets.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free ports")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(REPO / "bench-out" / "scale"))
+    parser.add_argument("--small", type=int, default=100_000)
+    parser.add_argument("--large", type=int, default=10_000_000)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True, capture_output=True)
+    binary = REPO / ".build" / "release" / "w2vcache"
+
+    # 1. Random batches, small and large split.
+    print(f"\n| split | first batch of an epoch (plans it) | p50 of {args.requests} random batches | p99 |\n|---|---:|---:|---:|")
+    p50 = {}
+    for size in (args.small, args.large):
+        db = prepared_cache(binary, out, f"split-{size}", size)
+        server, url = serve(binary, db)
+        first, median, tail = random_batches(url, args.requests)
+        p50[size] = median
+        print(f"| {size:,} examples | {first * 1000:.1f} ms | {median * 1000:.2f} ms | {tail * 1000:.2f} ms |")
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"p50 ratio, {args.large:,} / {args.small:,} examples: {p50[args.large] / p50[args.small]:.2f}")
+
+    # 2. Replicas.
+    db = prepared_cache(binary, out, "replicas", 213_000)
+    print(f"\n| {args.clients} client processes against | vector requests/s | windows/s (epoch shares, raw) | failed |\n|---|---:|---:|---:|")
+    server, url = serve(binary, db)
+    requests, windows, errors = aggregate(url, args.clients)
+    print(f"| one server, directly | {requests:,.0f} | {windows:,.0f} | {errors} |")
+    server.terminate()
+    server.wait(timeout=30)
+    if shutil.which("haproxy") is None:
+        print("haproxy is not installed: the replica rows are left out (apt-get install haproxy)")
+        return
+    for replicas in (1, 2, 3):
+        port = free_port_base(replicas)
+        process = subprocess.Popen([str(REPO / "scripts" / "serve-replicas"), "--db", str(db), "--replicas", str(replicas),
+                                    "--port", str(port), "--bin", str(binary)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+        url = None
+        for line in process.stdout:
+            if line.startswith("ready "):
+                url = line.split()[1]
+                break
+        requests, windows, errors = aggregate(url, args.clients)
+        print(f"| {replicas} replica{'s' if replicas > 1 else ''} behind HAProxy | {requests:,.0f} | {windows:,.0f} | {errors} |")
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
