@@ -27,7 +27,7 @@ import urllib.request
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "clients" / "python"))
 
-from w2vcache_client import Client  # noqa: E402
+from w2vcache_client import Client, W2VCacheError  # noqa: E402
 
 WORDS = ["Confidence", "in", "the", "pound", "is", "widely", "expected", "to", "take", "another", "sharp", "dive",
          "king", "queen", "New_York", "market", "stock", "price", "company", "bank"]
@@ -89,9 +89,9 @@ def client_work(url, seed, results):
             if rng.random() < 0.6:
                 client.vector(rng.choice(words))
             else:
-                client.vectors(rng.sample(words, 64))
+                client.vectors(rng.choices(words, k=64))
             requests += 1
-        except Exception:  # noqa: BLE001 - counted
+        except W2VCacheError:  # refused, reset or an HTTP error: counted
             errors += 1
     vector_seconds = time.perf_counter() - started
     started = time.perf_counter()
