@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Preprocessing", targets: ["Preprocessing"]),
         .library(name: "VectorCache", targets: ["VectorCache"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Similarity", targets: ["Similarity"]),
         .library(name: "Server", targets: ["Server"]),
     ],
     dependencies: [
@@ -27,11 +28,14 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
-        // C libraries from Debian: libleveldb-dev (no .pc file) and zlib1g-dev.
+        // C libraries from Debian: libleveldb-dev (no .pc file), zlib1g-dev and libopenblas-dev (its cblas.h).
         .systemLibrary(name: "CLevelDB", providers: [.apt(["libleveldb-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "CAtomicRename"),
+        // SIMD kernels in C: AVX-512 or AVX2 chosen at run time, which Swift cannot do per function.
+        .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
         .target(name: "Support", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "LevelDB", dependencies: ["CLevelDB"], swiftSettings: swiftSettings),
@@ -48,11 +52,16 @@ let package = Package(
             dependencies: ["VectorCache", "Preprocessing", "Support"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Similarity", dependencies: ["VectorCache", "Support", "COpenBLAS", "CVectorKernels"],
+            // Optimized in debug builds too: the tests run every question of questions-words through it.
+            swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]
+        ),
         .target(name: "WireFormat", dependencies: ["Datasets", "NumPyFormat"], swiftSettings: swiftSettings),
         .target(
             name: "Server",
             dependencies: [
-                "VectorCache", "Datasets", "NumPyFormat", "WireFormat", "Support",
+                "VectorCache", "Datasets", "NumPyFormat", "WireFormat", "Similarity", "Support",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -72,7 +81,7 @@ let package = Package(
             name: "w2vcache",
             dependencies: [
                 "VectorCache", "Word2Vec", "Support", "Settings", "NumPyFormat", "Preprocessing", "Datasets", "Server",
-                "WireFormat",
+                "WireFormat", "Similarity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -112,6 +121,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WireFormatTests", dependencies: ["WireFormat", "Datasets", "VectorCache", "Word2Vec", "Preprocessing", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SimilarityTests", dependencies: ["Similarity", "VectorCache", "Word2Vec", "LevelDB", "Support", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "w2vcacheTests", dependencies: ["w2vcache", "Word2Vec", "TestSupport"], swiftSettings: swiftSettings),

@@ -41,6 +41,7 @@ public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     v1.get("info") { _, _ in try CacheInfo(state: state) }
     VectorsController(state: state).addRoutes(to: v1.group("vectors"))
     DatasetsController(state: state).addRoutes(to: v1.group("datasets"))
+    SimilarityController(state: state).addRoutes(to: v1.group("similar"))
     return router
 }
 

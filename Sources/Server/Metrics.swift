@@ -10,6 +10,7 @@ public final class ServerMetrics: Sendable {
         var bytesSent = 0
         var batchesServed = 0
         var vectorsServed = 0
+        var similarQueries = 0
     }
 
     static let bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
@@ -28,6 +29,7 @@ public final class ServerMetrics: Sendable {
 
     func batchesServed(_ count: Int) { counts.withLock { $0.batchesServed += count } }
     func vectorsServed(_ count: Int) { counts.withLock { $0.vectorsServed += count } }
+    func similarQueries(_ count: Int) { counts.withLock { $0.similarQueries += count } }
 
     /// The exposition text.
     public func render() -> String {
@@ -53,6 +55,8 @@ public final class ServerMetrics: Sendable {
                   "w2vcache_batches_served_total \(snapshot.batchesServed)"]
         lines += ["# HELP w2vcache_vectors_served_total Word vectors sent.", "# TYPE w2vcache_vectors_served_total counter",
                   "w2vcache_vectors_served_total \(snapshot.vectorsServed)"]
+        lines += ["# HELP w2vcache_similar_queries_total Nearest-word queries answered.", "# TYPE w2vcache_similar_queries_total counter",
+                  "w2vcache_similar_queries_total \(snapshot.similarQueries)"]
         return lines.joined(separator: "\n") + "\n"
     }
 }

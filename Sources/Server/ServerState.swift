@@ -1,6 +1,7 @@
 import Datasets
 import HTTPTypes
 import NumPyFormat
+import Similarity
 import Synchronization
 import VectorCache
 
@@ -20,6 +21,8 @@ public final class ServerState: Sendable {
     private let loaded = Mutex<[DatasetName: any BatchSource]>([:])
     /// Each dataset's embedding matrix as `.npy`, read once (compact streams send row ids into it).
     private let embeddingFiles = Mutex<[DatasetName: [UInt8]]>([:])
+    /// The search index, loaded by the first similarity request (the others wait for it) and kept.
+    private let search = Mutex<Task<SimilaritySearch, any Error>?>(nil)
 
     /// - throws: ``CacheError`` or ``DatasetError`` when the cache's datasets cannot be read.
     public init(cache: VectorCache, settings: ServerSettings, oov: OOVVectors) throws {
@@ -39,6 +42,25 @@ public final class ServerState: Sendable {
         let file = values.withUnsafeBytes { NPY.file(type: .float32, shape: info.shape, data: $0) }
         embeddingFiles.withLock { $0[manifest.name] = file }
         return file
+    }
+
+    /// The cache's nearest-word search, loaded on first use (seconds for GoogleNews) and kept.
+    /// - throws: ``APIError`` 404 when the cache has no search index, ``CacheError`` when it is damaged.
+    func similaritySearch() async throws -> SimilaritySearch {
+        let task = search.withLock { task in
+            if let task { return task }
+            let cache = cache
+            let loading = Task {
+                try await SimilarityController<ServerRequestContext>.compute { try SimilaritySearch(cache: cache) }
+            }
+            task = loading
+            return loading
+        }
+        do {
+            return try await task.value
+        } catch let error as CacheError where error.kind == .missing {
+            throw APIError(.notFound, error.message)
+        }
     }
 
     /// The dataset `name`, loaded on first use and kept.

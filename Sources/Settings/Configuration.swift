@@ -93,6 +93,7 @@ public struct Configuration: Sendable, Equatable {
             try build.read("non_finite") { configuration.build.nonFinite = try $0.choice() }
             try build.read("invalid_utf8") { configuration.build.invalidUTF8 = try $0.choice() }
             try build.read("run_buffer_mb") { configuration.build.sortMemory = try $0.integer(1...65536) << 20 }
+            try build.read("search_index") { configuration.build.searchIndex = try $0.boolean() }
             try build.finish()
         }
         if var oov = try top.section("oov") {
@@ -134,7 +135,7 @@ public struct Configuration: Sendable, Equatable {
         "cache.path",
         "leveldb.write_buffer_mb", "leveldb.max_file_mb", "leveldb.block_size_kb", "leveldb.block_cache_mb",
         "leveldb.bloom_bits_per_key", "leveldb.max_open_files", "leveldb.compression",
-        "build.format", "build.non_finite", "build.invalid_utf8", "build.run_buffer_mb",
+        "build.format", "build.non_finite", "build.invalid_utf8", "build.run_buffer_mb", "build.search_index",
         "oov.seed", "oov.range",
         "datasets.sentiment.max_vocab", "datasets.sentiment.max_length",
         "datasets.translation.buckets", "datasets.translation.min_freq", "datasets.translation.max_vocab",

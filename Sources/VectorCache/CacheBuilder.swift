@@ -11,6 +11,8 @@ public struct BuildSettings: Sendable, Equatable {
     public var invalidUTF8 = InvalidUTF8Policy.keep
     /// Memory for sorting records, in bytes (96 MB: two 48 MB run buffers).
     public var sortMemory = 96 << 20
+    /// Make the ``SearchIndex`` (file order, norms, int8 codes) that `similar`, `analogy` and `evaluate` need.
+    public var searchIndex = true
 
     public init() {}
 }
@@ -94,10 +96,6 @@ public struct CacheBuilder: Sendable {
             vectorBytes: 4 * reader.header.dimension, memoryBudget: request.settings.sortMemory, spillPath: location.spillPath())
         defer { runs.close() }
 
-        var report = BuildProgress(
-            phase: .reading, recordsRead: 0, fileBytesRead: 0, fileSize: reader.fileSize, wordsWritten: 0, wordsToWrite: 0)
-        let read = try readRecords(reader, into: runs, onlyWords: onlyWords, report: &report, progress: progress, isCancelled: isCancelled)
-
         let buildPath = try location.createBuildDirectory()
         var succeeded = false
         defer { if !succeeded { _ = CacheLocation.removeBuildDirectory(buildPath) } }
@@ -111,15 +109,23 @@ public struct CacheBuilder: Sendable {
             throw CacheError(.io, "cannot create the temporary cache \(buildPath): \(error.message)")
         }
         defer { try? database.close() }
+        // The index's chunks sort before every word, so they are written while the file is read.
+        let index = request.settings.searchIndex ? SearchIndexWriter(database: database, dimension: reader.header.dimension) : nil
+        defer { index?.abandon() }
+
+        var report = BuildProgress(
+            phase: .reading, recordsRead: 0, fileBytesRead: 0, fileSize: reader.fileSize, wordsWritten: 0, wordsToWrite: 0)
+        let read = try readRecords(reader, into: runs, index: index, onlyWords: onlyWords, report: &report, progress: progress, isCancelled: isCancelled)
+
         report.phase = .writing
         report.recordsRead = read.statistics.recordsRead
         report.fileBytesRead = reader.fileBytesRead
         report.wordsToWrite = read.statistics.recordsKept - read.notListed
-        let (written, duplicates) = try writeInKeyOrder(runs, to: database, report: &report, progress: progress, isCancelled: isCancelled)
+        let (written, duplicates) = try writeInKeyOrder(runs, to: database, index: index, report: &report, progress: progress, isCancelled: isCancelled)
 
         let manifest = makeManifest(
             reader: reader, read: read, onlyWords: onlyWords, written: written, duplicates: duplicates, started: started)
-        try storeManifest(manifest, in: database)
+        try storeManifest(manifest, index: try index?.finish(), in: database)
         let filesPerLevel = (0..<7).map { database.fileCount(atLevel: $0) }
         // Closed before the swap: its files and LOCK are released, and nothing writes into the directory any more.
         try database.close()
@@ -138,7 +144,7 @@ public struct CacheBuilder: Sendable {
 
     /// Step 1: streams the file's records into sorted runs.
     private func readRecords(
-        _ reader: Word2VecReader, into runs: SortedRuns, onlyWords: Set<[UInt8]>?, report: inout BuildProgress,
+        _ reader: Word2VecReader, into runs: SortedRuns, index: SearchIndexWriter?, onlyWords: Set<[UInt8]>?, report: inout BuildProgress,
         progress: (BuildProgress) -> Void, isCancelled: () -> Bool
     ) throws -> ReadOutcome {
         var notListed = 0
@@ -156,15 +162,18 @@ public struct CacheBuilder: Sendable {
                 notListed += 1
                 return
             }
-            try runs.append(key: record.word, sequence: UInt32(truncatingIfNeeded: record.index), vector: record.vector)
+            let sequence = UInt32(truncatingIfNeeded: record.index)
+            try runs.append(key: record.word, sequence: sequence, vector: record.vector)
+            try index?.append(word: record.word, vector: record.vector, sequence: sequence)
         }
         return ReadOutcome(statistics: statistics, notListed: notListed)
     }
 
     /// Step 2: merges the runs and writes them in key order through pipelined batches, keeping the first of
-    /// duplicate words. Returns the words written and the duplicates left out.
+    /// duplicate words (and telling the search index which records were later occurrences). Returns the words
+    /// written and the duplicates left out.
     private func writeInKeyOrder(
-        _ runs: SortedRuns, to database: Database, report: inout BuildProgress, progress: (BuildProgress) -> Void,
+        _ runs: SortedRuns, to database: Database, index: SearchIndexWriter?, report: inout BuildProgress, progress: (BuildProgress) -> Void,
         isCancelled: () -> Bool
     ) throws -> (written: Int, duplicates: Int) {
         var written = 0
@@ -176,9 +185,10 @@ public struct CacheBuilder: Sendable {
         defer { try? writer.finish() }
         var batch = try writer.nextBatch()
         var batchBytes = 0
-        try runs.merge { key, _, vector in
+        try runs.merge { key, sequence, vector in
             if hasPrevious && previousKey.withUnsafeBytes({ compareKeys($0, key) }) == 0 {
                 duplicates += 1  // a later occurrence: the first one was already written
+                index?.duplicate(sequence: sequence)
                 return
             }
             previousKey.removeAll(keepingCapacity: true)
@@ -238,11 +248,20 @@ public struct CacheBuilder: Sendable {
             buildSeconds: Date().timeIntervalSince(started))
     }
 
-    /// Step 4: flushes the last memtable on its own, then stores the manifest in a table of its own: neither
-    /// overlaps the word tables, so LevelDB has nothing to compact afterwards.
-    private func storeManifest(_ manifest: CacheManifest, in database: Database) throws {
+    /// Step 4: flushes the last memtable on its own, then stores the manifest (and the search index's header and
+    /// duplicate rows) in a table of its own: neither overlaps the word tables, so LevelDB has nothing to compact
+    /// afterwards.
+    private func storeManifest(
+        _ manifest: CacheManifest, index: (header: SearchIndexHeader, duplicates: [UInt8])?, in database: Database
+    ) throws {
         try database.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
-        try database.put(CacheKeys.manifest, try ManifestCoding.encode(manifest), sync: true)
+        let batch = WriteBatch()
+        if let index {
+            batch.put(key: SearchIndexKeys.header, value: try ManifestCoding.encode(index.header))
+            batch.put(key: SearchIndexKeys.duplicates, value: index.duplicates)
+        }
+        batch.put(key: CacheKeys.manifest, value: try ManifestCoding.encode(manifest))
+        try database.write(batch, sync: true)
         try database.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
     }
 

@@ -43,6 +43,9 @@ struct BuildCommand: ParsableCommand {
     @Flag(name: .customLong("trust-header"), help: "Read only as many vectors as the header announces, as gensim does, even if more follow (default: more is an error).")
     var trustHeader = false
 
+    @Flag(inversion: .prefixedNo, help: "Make the search index that similar, analogy and evaluate need (default: build.search_index, on).")
+    var searchIndex: Bool?
+
     func validate() throws {
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
     }
@@ -53,6 +56,7 @@ struct BuildCommand: ParsableCommand {
         if let format { request.settings.format = format.format }
         if let nonFinite { request.settings.nonFinite = nonFinite }
         if let invalidUTF8 { request.settings.invalidUTF8 = invalidUTF8 }
+        if let searchIndex { request.settings.searchIndex = searchIndex }
         request.limit = limit
         request.onlyWordsPath = onlyWords
         request.trustHeader = trustHeader

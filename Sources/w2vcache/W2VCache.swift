@@ -17,7 +17,7 @@ struct W2VCache: AsyncParsableCommand {
         version: w2vcacheVersion,
         subcommands: [
             BuildCommand.self, LookupCommand.self, InfoCommand.self, VerifyCommand.self, PrepareCommand.self,
-            DatasetsCommand.self, BatchesCommand.self, ServeCommand.self, CopyCommand.self, TokenizeCommand.self, SampleCommand.self,
+            DatasetsCommand.self, BatchesCommand.self, ServeCommand.self, SimilarCommand.self, AnalogyCommand.self, EvaluateCommand.self, CopyCommand.self, TokenizeCommand.self, SampleCommand.self,
         ]
     )
 

@@ -99,6 +99,25 @@ class Client:
         body = json.dumps({"words": list(words), "missing": missing}).encode()
         return self._array("/v1/vectors", body=body)
 
+    # Similarity ------------------------------------------------------------------------------------------------
+    def similar(self, positive=(), negative=(), top=10, restrict_vocab=None):
+        """gensim's most_similar(positive, negative, topn=top, restrict_vocab): a list of (word, score), best first.
+        Scores are gensim's float32 scores as Python floats; W2VCacheError (404) names unknown words."""
+        body = {"positive": list(positive), "negative": list(negative), "top": top}
+        if restrict_vocab is not None:
+            body["restrict_vocab"] = restrict_vocab
+        answer = self._json("/v1/similar", body=json.dumps(body).encode())
+        return [(item["word"], item["score"]) for item in answer["similar"]]
+
+    def similar_batch(self, queries, restrict_vocab=None):
+        """Many queries in one request, answered in one pass over the index: `queries` holds dicts with
+        "positive", "negative" and "top"; returns one list of (word, score) per query."""
+        body = {"queries": [dict(query) for query in queries]}
+        if restrict_vocab is not None:
+            body["restrict_vocab"] = restrict_vocab
+        answer = self._json("/v1/similar", body=json.dumps(body).encode())
+        return [[(item["word"], item["score"]) for item in result["similar"]] for result in answer["results"]]
+
     # Datasets --------------------------------------------------------------------------------------------------
     def datasets(self):
         """Manifests of the prepared datasets."""

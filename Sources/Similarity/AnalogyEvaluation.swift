@@ -1,0 +1,121 @@
+import Foundation
+import VectorCache
+
+/// gensim 4's `KeyedVectors.evaluate_word_analogies` on a questions-words file (`: section` lines, then
+/// `a b c expected` per line): each question asks `most_similar(positive=[b, c], negative=[a], topn=5)` among the
+/// first `restrictVocab` words of the file, and the first answer that is not one of `a`, `b`, `c` must be `expected`.
+///
+/// As in gensim: words are compared upper-cased unless case-sensitive (the file's first word of each upper-cased
+/// form stands for it), questions with a word outside the first `restrictVocab` are skipped and counted, lines that
+/// are not four words are skipped, and the sections come back with a last one, "Total accuracy". Questions run in
+/// batches through ``SimilaritySearch``, many per pass over the index.
+public struct AnalogyEvaluation: Sendable {
+    public struct Section: Sendable, Equatable {
+        public var name: String
+        public var correct: Int
+        public var incorrect: Int
+
+        /// correct / (correct + incorrect), 0 without questions.
+        public var accuracy: Double { correct + incorrect == 0 ? 0 : Double(correct) / Double(correct + incorrect) }
+    }
+
+    /// The sections in file order, then "Total accuracy".
+    public var sections: [Section]
+    /// Questions read (four-word lines), out-of-vocabulary ones included.
+    public var questions: Int
+    /// Questions skipped for a word outside the vocabulary.
+    public var outOfVocabulary: Int
+
+    /// The total accuracy, as gensim returns it.
+    public var accuracy: Double { sections.last?.accuracy ?? 0 }
+    /// Out-of-vocabulary questions in percent of the questions, as gensim logs it.
+    public var outOfVocabularyRatio: Double { questions == 0 ? 0 : Double(outOfVocabulary) / Double(questions) * 100 }
+
+    /// Questions per batch: a batch's queries share one pass over the index's codes.
+    static let batchSize = 256
+
+    /// Evaluates `search` on the questions in `bytes` (read from `path`, named in errors).
+    /// - Parameter progress: told the questions answered so far and the questions to answer.
+    /// - throws: ``SimilarityError/Kind/badInput`` for a line that is not UTF-8 or a question before any section
+    ///   (gensim fails on both too), or when the file has no questions.
+    public static func evaluate(
+        _ bytes: [UInt8], path: String, search: SimilaritySearch, restrictVocab: Int = 300_000, caseInsensitive: Bool = true,
+        progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
+    ) throws -> AnalogyEvaluation {
+        let clipEnd = search.clipEnd(restrictVocab: restrictVocab)
+        let vocabulary = Vocabulary(search: search, clipEnd: clipEnd, caseInsensitive: caseInsensitive)
+
+        struct Question {
+            var section: Int
+            var ignore: Set<String>
+            var expected: String
+            var query: SimilaritySearch.RowQuery
+        }
+        var sections: [Section] = []
+        var questions: [Question] = []
+        var questionCount = 0
+        var outOfVocabulary = 0
+        for (number, line) in PythonText.binaryLines(bytes).enumerated() {
+            guard let text = String(validating: line, as: UTF8.self) else {
+                throw SimilarityError(.badInput, "\(path), line \(number + 1): not UTF-8 text")
+            }
+            if text.hasPrefix(": ") {
+                let name = text.drop { $0 == ":" || $0 == " " }
+                sections.append(Section(name: String(PythonText.strip(name)), correct: 0, incorrect: 0))
+                continue
+            }
+            guard !sections.isEmpty else {
+                throw SimilarityError(.badInput, "\(path), line \(number + 1): a question before the first `: section` line")
+            }
+            let words = PythonText.split(text[...]).map { caseInsensitive ? $0.uppercased() : String($0) }
+            guard words.count == 4 else { continue }
+            questionCount += 1
+            let rows = words.map { vocabulary.rows[$0] }
+            guard let a = rows[0], let b = rows[1], let c = rows[2], rows[3] != nil else {
+                outOfVocabulary += 1
+                continue
+            }
+            questions.append(Question(
+                section: sections.count - 1, ignore: Set(words[0..<3]), expected: words[3],
+                query: .init(positive: [b, c], negative: [a], top: 5)))
+        }
+        guard questionCount > 0 else { throw SimilarityError(.badInput, "\(path) holds no questions (lines of four words)") }
+
+        for start in stride(from: 0, to: questions.count, by: batchSize) {
+            let batch = questions[start..<min(start + batchSize, questions.count)]
+            let answers = try search.mostSimilar(rows: batch.map(\.query), clipEnd: clipEnd, failingQueriesAnswerNothing: true)
+            for (question, answer) in zip(batch, answers) {
+                var predicted: String?
+                for neighbor in answer {
+                    predicted = caseInsensitive ? neighbor.text.uppercased() : neighbor.text
+                    if vocabulary.rows[predicted!] != nil && !question.ignore.contains(predicted!) { break }
+                }
+                if predicted == question.expected {
+                    sections[question.section].correct += 1
+                } else {
+                    sections[question.section].incorrect += 1
+                }
+            }
+            progress(min(start + batchSize, questions.count), questions.count)
+        }
+        let total = Section(
+            name: "Total accuracy", correct: sections.reduce(0) { $0 + $1.correct }, incorrect: sections.reduce(0) { $0 + $1.incorrect })
+        return AnalogyEvaluation(sections: sections + [total], questions: questionCount, outOfVocabulary: outOfVocabulary)
+    }
+}
+
+/// gensim's `ok_vocab` of an evaluation: the first words of the file (rows `0..<clipEnd`, duplicates left out),
+/// upper-cased when case-insensitive, the first row of each form winning.
+struct Vocabulary {
+    var rows: [String: Int] = [:]
+
+    init(search: SimilaritySearch, clipEnd: Int, caseInsensitive: Bool) {
+        let duplicates = Set(search.index.duplicateRows)
+        rows.reserveCapacity(clipEnd)
+        for row in 0..<clipEnd where !duplicates.contains(row) {
+            let word = String(decoding: search.index.word(row), as: UTF8.self)
+            let key = caseInsensitive ? word.uppercased() : word
+            if rows[key] == nil { rows[key] = row }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+import COpenBLAS
+import CVectorKernels
+import Dispatch
+import Foundation
+import VectorCache
+
+/// One nearest-words question: gensim's `most_similar(positive=…, negative=…, topn=top)`.
+public struct SimilarityQuery: Sendable, Equatable {
+    public var positive: [String]
+    public var negative: [String]
+    public var top: Int
+
+    public init(positive: [String], negative: [String] = [], top: Int = 10) {
+        self.positive = positive
+        self.negative = negative
+        self.top = top
+    }
+}
+
+/// A word of an answer and its cosine similarity, as gensim scores it.
+public struct Neighbor: Sendable, Equatable {
+    /// The word's row in the vectors file's order.
+    public let row: Int
+    /// The word's bytes, as in the file.
+    public let word: [UInt8]
+    public let score: Float
+
+    /// The word as text (invalid UTF-8 replaced).
+    public var text: String { String(decoding: word, as: UTF8.self) }
+}
+
+/// Nearest-word search over a cache's ``SearchIndex``, with gensim 4's semantics: the query words' unit vectors
+/// combined as `KeyedVectors.get_mean_vector` does (+1 for positive, -1 for negative, mean, unit length), every
+/// word of the file scored by `dot(vector, mean) / norm`, the query words left out.
+///
+/// Two steps keep it exact and fast. A screen scores every row from its int8 codes (a quarter of the bytes of the
+/// vectors, in SIMD code of our own, on every core, many queries per pass over the codes) with a bound on its own
+/// error, and keeps every row that could be among the best. Then those few rows are scored again from their
+/// stored float32 vectors, read from the cache with checksums, by OpenBLAS's `sgemv`, which is what numpy's `dot`
+/// calls: the scores are gensim's, almost always to the bit.
+public final class SimilaritySearch: Sendable {
+    public let cache: VectorCache
+    public let index: SearchIndex
+    private let rows: WordRows
+    /// Rows that can be answers: not a later duplicate, and a vector with a direction.
+    private let usable: [Bool]
+
+    /// Rows scored per call of the kernel: their codes stay in the L2 cache while every query of a batch passes.
+    static let blockRows = 1024
+
+    /// Loads the cache's search index.
+    /// - throws: ``CacheError`` when the cache has none or it is damaged.
+    public init(cache: VectorCache, progress: (_ rows: Int, _ total: Int) -> Void = { _, _ in }) throws {
+        self.cache = cache
+        index = try cache.loadSearchIndex(progress: progress)
+        rows = WordRows(index)
+        var usable = index.scales.map { $0 > 0 }
+        for row in index.duplicateRows { usable[row] = false }
+        self.usable = usable
+    }
+
+    /// Words of the vectors file (duplicates not counted).
+    public var wordCount: Int { index.rowCount - index.duplicateRows.count }
+
+    /// The row of `word`: its first occurrence in the file, or `nil`.
+    public func row(of word: some Collection<UInt8>) -> Int? {
+        rows.row(of: word, in: index)
+    }
+
+    /// The rows gensim searches with `restrict_vocab: n`: the first `n` words of the file (all with `nil`).
+    public func clipEnd(restrictVocab n: Int?) -> Int {
+        guard let n, n < wordCount else { return index.rowCount }
+        var end = n
+        for duplicate in index.duplicateRows {
+            guard duplicate < end else { break }
+            end += 1
+        }
+        return end
+    }
+
+    /// The float32 vector of row `row`, read from the cache (checksums verified).
+    public func vector(_ row: Int) throws -> [Float] {
+        let word = Array(index.word(row))
+        guard let vector = try cache.withVectorBytes(for: word, { $0.map(VectorCache.floats(from:)) }) else {
+            throw CacheError(.corrupt, "the search index of \(cache.path) names a word the cache lacks (row \(row)); rebuild the cache with `w2vcache build`")
+        }
+        return vector
+    }
+
+    // MARK: Queries by word
+
+    /// The rows of `words`, or an error naming the words that are not words of the vectors file.
+    public func rows(of words: [String]) throws -> [Int] {
+        var found: [Int] = []
+        var unknown: [String] = []
+        for word in words {
+            if let row = row(of: Array(word.utf8)) { found.append(row) } else { unknown.append(word) }
+        }
+        guard unknown.isEmpty else {
+            let oovOnly = unknown.filter { (try? cache.isOutOfVocabulary(Array($0.utf8))) == true }
+            let note = oovOnly.isEmpty ? "" : " (\(oovOnly.count) of them only have a random out-of-vocabulary vector made by `prepare`)"
+            throw SimilarityError(.unknownWords, "not in the vectors file: \(unknown.map { "\"\($0)\"" }.joined(separator: ", "))\(note)")
+        }
+        return found
+    }
+
+    /// gensim's `most_similar(positive, negative, topn, restrict_vocab)` for each query.
+    public func mostSimilar(_ queries: [SimilarityQuery], restrictVocab: Int? = nil) throws -> [[Neighbor]] {
+        let rowQueries = try queries.map { query in
+            guard !query.positive.isEmpty || !query.negative.isEmpty else {
+                throw SimilarityError(.unusableQuery, "a query needs at least one positive or negative word")
+            }
+            return RowQuery(positive: try rows(of: query.positive), negative: try rows(of: query.negative), top: query.top)
+        }
+        return try mostSimilar(rows: rowQueries, clipEnd: clipEnd(restrictVocab: restrictVocab))
+    }
+
+    // MARK: Queries by row
+
+    /// A query by rows (the evaluations map their own vocabulary onto rows).
+    public struct RowQuery: Sendable {
+        public var positive: [Int]
+        public var negative: [Int]
+        public var top: Int
+
+        public init(positive: [Int], negative: [Int], top: Int) {
+            self.positive = positive
+            self.negative = negative
+            self.top = top
+        }
+    }
+
+    /// The answers of `queries` among rows `0..<clipEnd`, each at most `top` rows, best first.
+    /// - Parameter failingQueriesAnswerNothing: answer `[]` to a query whose words have no direction (a zero vector,
+    ///   or words that cancel out) instead of throwing; gensim answers such a query with NaN scores.
+    public func mostSimilar(rows queries: [RowQuery], clipEnd: Int, failingQueriesAnswerNothing: Bool = false) throws -> [[Neighbor]] {
+        // Queries of a batch share their words and candidates: each row's vector is read from the cache once.
+        var vectors = RowVectors(search: self)
+        let means: [[Float]?] = try queries.map { query in
+            do {
+                return try meanVector(positive: query.positive, negative: query.negative, vectors: &vectors)
+            } catch let error as SimilarityError where failingQueriesAnswerNothing && error.kind == .unusableQuery {
+                return nil
+            }
+        }
+        let answerable = queries.indices.filter { means[$0] != nil }
+        let candidates = screen(means: answerable.map { means[$0]! }, queries: answerable.map { queries[$0] }, clipEnd: clipEnd)
+        var answers = [[Neighbor]](repeating: [], count: queries.count)
+        for (i, candidates) in zip(answerable, candidates) {
+            let query = queries[i]
+            answers[i] = try rerank(candidates, mean: means[i]!, excluding: Set(query.positive + query.negative), top: query.top, vectors: &vectors)
+        }
+        return answers
+    }
+
+    /// gensim's `get_mean_vector(keys, weights, pre_normalize=True, post_normalize=True)`: the unit vectors (each
+    /// vector divided by its float32 norm) added or subtracted in float32, the sum divided by the number of words
+    /// and scaled to unit length in float64 (`dnrm2`, `dscal`), then rounded to float32.
+    func meanVector(positive: [Int], negative: [Int], vectors: inout RowVectors) throws -> [Float] {
+        let dimension = index.dimension
+        var sum = [Float](repeating: 0, count: dimension)
+        for (row, sign) in positive.map({ ($0, Float(1)) }) + negative.map({ ($0, Float(-1)) }) {
+            let norm = index.norms[row]
+            guard norm > 0, norm.isFinite else {
+                throw SimilarityError(.unusableQuery, "\"\(String(decoding: index.word(row), as: UTF8.self))\" has a vector of norm \(norm): it has no direction")
+            }
+            let vector = try vectors[row]
+            for i in 0..<dimension { sum[i] += sign * (vector[i] / norm) }
+        }
+        let count = Double(positive.count + negative.count)
+        var mean = sum.map { Double($0) / count }
+        let length = cblas_dnrm2(Int32(dimension), mean, 1)
+        guard length > 0 else {
+            throw SimilarityError(.unusableQuery, "the query's words cancel out: every score would be 0")
+        }
+        cblas_dscal(Int32(dimension), 1.0 / length, &mean, 1)
+        return mean.map { Float($0) }
+    }
+
+    /// Step 1: the rows of `0..<clipEnd` that may be among each query's best, from the int8 codes, on every core.
+    private func screen(means: [[Float]], queries: [RowQuery], clipEnd: Int) -> [[CandidateSelector.Candidate]] {
+        let dimension = index.dimension
+        let count = means.count
+        guard count > 0, clipEnd > 0 else { return means.map { _ in [] } }
+        // |u·m - scale·(codes·m)| <= scale/2 · |m|₁ (rounding to codes), plus the kernel's float32 sums
+        // (at most dimension · 2⁻²⁴ · 127 · scale · |m|₁), plus 1e-4 for the float32 rounding of gensim's own score.
+        let slack = 0.5 + 127 * Float(dimension) * 0x1p-23
+        let l1 = means.map { $0.reduce(0) { $0 + abs($1) } * slack }
+        let capacities = queries.map { $0.top + $0.positive.count + $0.negative.count }
+        let flatMeans = means.flatMap { $0 }
+        let blocks = (clipEnd + Self.blockRows - 1) / Self.blockRows
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, blocks / 8))
+        let results = Results(workers)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var selectors = capacities.map { CandidateSelector(capacity: $0) }
+            var scores = [Float](repeating: 0, count: count * Self.blockRows)
+            index.codes.withUnsafeBufferPointer { codes in
+                index.scales.withUnsafeBufferPointer { scales in
+                    usable.withUnsafeBufferPointer { usable in
+                        for block in (worker * blocks / workers)..<((worker + 1) * blocks / workers) {
+                            let start = block * Self.blockRows
+                            let rowCount = min(Self.blockRows, clipEnd - start)
+                            scores.withUnsafeMutableBufferPointer { out in
+                                w2v_int8_dot_rows(codes.baseAddress! + start * dimension, rowCount, dimension, flatMeans, count, out.baseAddress!)
+                            }
+                            for q in 0..<count {
+                                let base = q * rowCount
+                                let bound = l1[q]
+                                for j in 0..<rowCount where usable[start + j] {
+                                    let scale = scales[start + j]
+                                    selectors[q].offer(row: start + j, approx: scores[base + j] * scale, bound: scale * bound + 1e-4)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            results.store(selectors, at: worker)
+        }
+        let perWorker = results.values
+        return (0..<count).map { q in CandidateSelector.merged(perWorker.map { $0[q] }) }
+    }
+
+    /// Step 2: gensim's scores for the candidates, from their float32 vectors; the best `top` that are not query
+    /// rows, best first (ties by row).
+    private func rerank(
+        _ candidates: [CandidateSelector.Candidate], mean: [Float], excluding: Set<Int>, top: Int, vectors: inout RowVectors
+    ) throws -> [Neighbor] {
+        let rows = candidates.map { Int($0.row) }.filter { !excluding.contains($0) }
+        let scores = try exactScores(rows: rows, mean: mean, vectors: &vectors)
+        let order = rows.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : rows[$0] < rows[$1] }
+        return order.prefix(top).map { Neighbor(row: rows[$0], word: Array(index.word(rows[$0])), score: scores[$0]) }
+    }
+
+    /// `dot(vectors[rows], mean) / norms[rows]` as numpy computes it: `sgemv` over the rows, eight at a time (the
+    /// rows of a full block of OpenBLAS's kernel get the same sums as in numpy's call over the whole matrix), then
+    /// a float32 division.
+    func exactScores(rows: [Int], mean: [Float], vectors: inout RowVectors) throws -> [Float] {
+        let dimension = index.dimension
+        var scores = [Float](repeating: 0, count: rows.count)
+        var matrix = [Float](repeating: 0, count: 8 * dimension)
+        var products = [Float](repeating: 0, count: 8)
+        for start in stride(from: 0, to: rows.count, by: 8) {
+            let group = rows[start..<min(start + 8, rows.count)]
+            for i in 0..<8 {
+                let values = i < group.count ? try vectors[group[group.startIndex + i]] : [Float](repeating: 0, count: dimension)
+                matrix.replaceSubrange((i * dimension)..<((i + 1) * dimension), with: values)
+            }
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, 8, Int32(dimension), 1, matrix, Int32(dimension), mean, 1, 0, &products, 1)
+            for (i, row) in group.enumerated() { scores[start + i] = products[i] / index.norms[row] }
+        }
+        return scores
+    }
+}
+
+/// Rows' float32 vectors, each read from the cache once.
+struct RowVectors {
+    let search: SimilaritySearch
+    private var read: [Int: [Float]] = [:]
+
+    init(search: SimilaritySearch) {
+        self.search = search
+    }
+
+    subscript(row: Int) -> [Float] {
+        mutating get throws {
+            if let vector = read[row] { return vector }
+            let vector = try search.vector(row)
+            read[row] = vector
+            return vector
+        }
+    }
+}
+
+/// The selectors each worker of the screen filled.
+private final class Results: @unchecked Sendable {
+    // `@unchecked Sendable`: each worker writes its own slot under the lock; read after all have finished.
+    private var slots: [[CandidateSelector]]
+    private let lock = NSLock()
+
+    init(_ workers: Int) {
+        slots = Array(repeating: [], count: workers)
+    }
+
+    func store(_ selectors: [CandidateSelector], at worker: Int) {
+        lock.withLock { slots[worker] = selectors }
+    }
+
+    var values: [[CandidateSelector]] { lock.withLock { slots } }
+}

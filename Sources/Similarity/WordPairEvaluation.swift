@@ -1,0 +1,62 @@
+import COpenBLAS
+import Foundation
+
+/// gensim 4's `KeyedVectors.evaluate_word_pairs` on a word-similarity file (WordSim-353, SimLex-999: `word1 TAB
+/// word2 TAB score` per line, `#` comments): the Pearson and Spearman correlations between the file's scores and
+/// the model's cosine similarities, over the pairs whose words are both among the first `restrictVocab` words.
+public struct WordPairEvaluation: Sendable {
+    public var pearson: Double
+    public var spearman: Double
+    /// Pairs scored.
+    public var pairs: Int
+    /// Pairs skipped for a word outside the vocabulary.
+    public var outOfVocabulary: Int
+
+    /// Out-of-vocabulary pairs in percent of all pairs read, as gensim returns it.
+    public var outOfVocabularyRatio: Double { Double(outOfVocabulary) / Double(pairs + outOfVocabulary) * 100 }
+
+    /// Evaluates `search` on the pairs in `text` (read from `path`, named in errors). Lines are read as Python reads
+    /// a text file (universal newlines); a line that is not three tab-separated fields with a number last is skipped,
+    /// as gensim skips it.
+    /// - throws: ``SimilarityError/Kind/badInput`` when no pair has both words in the vocabulary.
+    public static func evaluate(
+        _ text: String, path: String, search: SimilaritySearch, restrictVocab: Int = 300_000, caseInsensitive: Bool = true
+    ) throws -> WordPairEvaluation {
+        let vocabulary = Vocabulary(search: search, clipEnd: search.clipEnd(restrictVocab: restrictVocab), caseInsensitive: caseInsensitive)
+        var gold: [Double] = []
+        var model: [Double] = []
+        var outOfVocabulary = 0
+        for line in PythonText.textLines(text) where !line.hasPrefix("#") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map { caseInsensitive ? $0.uppercased() : String($0) }
+            guard fields.count == 3, let score = PythonText.float(fields[2][...]) else { continue }
+            guard let a = vocabulary.rows[fields[0]], let b = vocabulary.rows[fields[1]] else {
+                outOfVocabulary += 1
+                continue
+            }
+            gold.append(score)
+            model.append(Double(try similarity(search: search, a, b)))
+        }
+        guard gold.count >= 2 else {
+            throw SimilarityError(.badInput, "\(path): \(gold.count) pair\(gold.count == 1 ? "" : "s") with both words in the vocabulary; correlations need at least 2")
+        }
+        return WordPairEvaluation(
+            pearson: Correlation.pearson(gold, model), spearman: Correlation.spearman(gold, model), pairs: gold.count,
+            outOfVocabulary: outOfVocabulary)
+    }
+
+    /// gensim's `similarity(a, b)`: `dot(unitvec(a), unitvec(b))`, each unit vector made in float64 (`dnrm2`,
+    /// `dscal`) and rounded to float32, the dot product by `sdot`.
+    static func similarity(search: SimilaritySearch, _ a: Int, _ b: Int) throws -> Float {
+        let u = unitVector(try search.vector(a))
+        let v = unitVector(try search.vector(b))
+        return cblas_sdot(Int32(u.count), u, 1, v, 1)
+    }
+
+    static func unitVector(_ vector: [Float]) -> [Float] {
+        var wide = vector.map(Double.init)
+        let length = cblas_dnrm2(Int32(wide.count), wide, 1)
+        guard length > 0 else { return vector }
+        cblas_dscal(Int32(wide.count), 1.0 / length, &wide, 1)
+        return wide.map { Float($0) }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Similarity
+import Support
+
+/// `w2vcache similar`: the nearest words of each word given.
+struct SimilarCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "similar",
+        abstract: "Print the words nearest to each word given (gensim's most_similar).",
+        discussion: """
+            Cosine similarity over the words of the vectors file, the word itself left out, scored as gensim 4's \
+            KeyedVectors.most_similar scores them. Out-of-vocabulary vectors made by prepare are never answers. \
+            json prints one object per word: {"word": w, "similar": [{"word": x, "score": s}, ...]}. Needs the \
+            search index that w2vcache build makes.
+            """
+    )
+
+    @OptionGroup var cache: CacheOptions
+    @OptionGroup var options: SimilarityOptions
+
+    @Argument(help: "The words.")
+    var words: [String]
+
+    func validate() throws {
+        if words.isEmpty { throw ValidationError("name at least one word") }
+    }
+
+    func run() throws {
+        let search = try SimilarityOptions.openSearch(cache)
+        let answers = try search.mostSimilar(words.map { SimilarityQuery(positive: [$0], top: options.top) }, restrictVocab: options.restrictVocab)
+        var output = ""
+        for (word, neighbors) in zip(words, answers) {
+            switch options.format {
+            case .json: output += "{\"word\": \(JSONText.string(word)), \"similar\": \(SimilarityOptions.json(neighbors))}\n"
+            case .text: output += Printable.escape(word) + "\n" + SimilarityOptions.text(neighbors)
+            }
+        }
+        Terminal.writeStdout(Array(output.utf8))
+    }
+}

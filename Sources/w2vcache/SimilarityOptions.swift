@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Similarity
+import Support
+
+/// Options the similarity commands share, and how they print answers.
+struct SimilarityOptions: ParsableArguments {
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Option(name: .long, help: "How many words to print per query.")
+    var top = 10
+
+    @Option(name: .customLong("restrict-vocab"), help: ArgumentHelp("Search only the first N words of the vectors file (gensim's restrict_vocab; default: all).", valueName: "n"))
+    var restrictVocab: Int?
+
+    @Option(name: .long, help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        if let restrictVocab, restrictVocab < 1 { throw ValidationError("--restrict-vocab must be at least 1") }
+    }
+
+    /// Loads the search index of the cache, saying so on a terminal when it takes a while.
+    static func openSearch(_ cache: CacheOptions) throws -> SimilaritySearch {
+        let opened = try cache.openCache()
+        defer { Terminal.endProgress() }
+        return try SimilaritySearch(cache: opened) { rows, total in
+            if total > 500_000 { Terminal.progress("loading the search index: \(Human.count(Double(rows))) of \(Human.count(Double(total))) words") }
+        }
+    }
+
+    /// `{"word": x, "score": s}, …` for JSON, or one `score word` line each for text.
+    static func json(_ neighbors: [Neighbor]) -> String {
+        "[" + neighbors.map { "{\"word\": \(JSONText.string($0.text)), \"score\": \(Double($0.score))}" }.joined(separator: ", ") + "]"
+    }
+
+    static func text(_ neighbors: [Neighbor]) -> String {
+        neighbors.map { String(format: "  %.6f  ", Double($0.score)) + Printable.escape($0.text) + "\n" }.joined()
+    }
+}
