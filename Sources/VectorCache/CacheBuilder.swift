@@ -286,7 +286,7 @@ public struct CacheBuilder: Sendable {
 }
 
 /// The version written into manifests.
-public let w2vcacheVersion = "0.2.0"
+public let w2vcacheVersion = "0.3.0"
 
 /// JSON for values stored in the cache.
 enum ManifestCoding {

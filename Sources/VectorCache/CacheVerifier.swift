@@ -7,6 +7,8 @@ public struct VerifyReport: Sendable {
     public var wordsChecked = 0
     public var oovMarkers = 0
     public var metadataKeys = 0
+    /// Rows of the search index read back (0 without one).
+    public var searchIndexRows = 0
     /// Human-readable problems, the first ``VerifyReport/maxProblems`` of them.
     public var problems: [String] = []
     /// All problems, including those not listed.
@@ -75,7 +77,27 @@ extension VectorCache {
         if report.oovMarkers != manifest.oovCount {
             report.problem("the cache holds \(report.oovMarkers) out-of-vocabulary markers; the manifest says \(manifest.oovCount)")
         }
+        verifySearchIndex(into: &report)
         return report
+    }
+
+    /// The search index, when the cache has one, must read back whole and name exactly the build's words.
+    private func verifySearchIndex(into report: inout VerifyReport) {
+        let index: SearchIndex
+        do {
+            guard try hasSearchIndex else { return }
+            index = try loadSearchIndex()
+        } catch {
+            report.problem("\(error)")
+            return
+        }
+        report.searchIndexRows = index.rowCount
+        if index.rowCount - index.duplicateRows.count != manifest.wordCount {
+            report.problem("the search index holds \(index.rowCount - index.duplicateRows.count) words; the manifest says \(manifest.wordCount)")
+        }
+        for row in 0..<index.rowCount where (try? contains(Array(index.word(row)))) != true {
+            report.problem("the search index names \"\(Printable.escape(bytes: index.word(row), limit: 80))\" (row \(row)), which the cache lacks")
+        }
     }
 
     static func isFinite(_ vector: UnsafeRawBufferPointer) -> Bool {

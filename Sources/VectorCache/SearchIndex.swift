@@ -71,7 +71,18 @@ enum SearchIndexKeys {
 extension VectorCache {
     /// Whether the build made a search index (builds by w2vcache 0.3 and later, unless `--no-search-index`).
     public var hasSearchIndex: Bool {
-        get throws { try translatingErrors { try database.withValue(forKey: SearchIndexKeys.header) { $0 != nil } } }
+        get throws { try searchIndexWordCount != nil }
+    }
+
+    /// The words the search index holds (its rows less the duplicates), or `nil` without one.
+    public var searchIndexWordCount: Int? {
+        get throws {
+            guard let bytes = try translatingErrors({ try database.get(SearchIndexKeys.header) }) else { return nil }
+            guard let header = try? bytes.withUnsafeBytes({ try ManifestCoding.decode(SearchIndexHeader.self, from: $0) }) else {
+                throw damaged("its header cannot be read")
+            }
+            return header.rows - header.duplicates
+        }
     }
 
     /// Reads the search index into memory (for GoogleNews, about a quarter of the vectors' size).

@@ -41,6 +41,8 @@ struct InfoCommand: ParsableCommand {
         if let file = manifest.options.onlyWordsFile {
             lines.append("only words:   \(manifest.options.onlyWordsCount ?? 0) listed in \(file); \(statistics.notListed) records passed over")
         }
+        lines.append("search index: " + (try cache.searchIndexWordCount.map { "\($0) words in the file's order (similar, analogy, evaluate)" }
+            ?? "none (built with --no-search-index or by w2vcache 0.2); rebuild to use similar, analogy and evaluate"))
         lines.append("fingerprint:  \(try DatasetStore.fingerprint(of: cache)) (replicas of this cache show the same)")
         let datasets = try DatasetStore.all(in: cache).map { "\($0.name) (" + $0.splits.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")" }
         lines.append("datasets:     " + (datasets.isEmpty ? "none prepared" : datasets.joined(separator: "; ")))

@@ -16,7 +16,7 @@ struct VerifyCommand: ParsableCommand {
         let report = try cache.verify { entries in Terminal.progress("verified \(Human.count(Double(entries))) entries") }
         Terminal.endProgress()
         if report.isHealthy {
-            Terminal.writeStdout(Array("ok: \(report.wordsChecked) words (\(report.oovMarkers) out-of-vocabulary), \(report.metadataKeys) metadata entries, all checks passed\n".utf8))
+            Terminal.writeStdout(Array("ok: \(report.wordsChecked) words (\(report.oovMarkers) out-of-vocabulary), \(report.metadataKeys) metadata entries\(report.searchIndexRows > 0 ? ", search index of \(report.searchIndexRows) rows" : ""), all checks passed\n".utf8))
             return
         }
         for problem in report.problems { Terminal.message("damaged: " + problem) }

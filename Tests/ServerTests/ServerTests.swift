@@ -22,13 +22,15 @@ final class RunningServer: @unchecked Sendable {
     private var task: Task<Void, any Error>?
     private(set) var port = 0
 
-    init(settings: ServerSettings = ServerSettings(), logger: Logger? = nil) async throws {
+    init(settings: ServerSettings = ServerSettings(), logger: Logger? = nil, searchIndex: Bool = true) async throws {
         let words = ["Confidence", "in", "the", "pound", "New_York", "café", "a/b"]
         let source = directory.file("v.bin")
         let writer = try Word2VecWriter(path: source, count: words.count, dimension: 4, layout: .binary(newlineAfterVector: false))
         for (index, word) in words.enumerated() { try writer.append(word: word, vector: [Float(index), 1, 2, 3]) }
         try writer.close()
-        _ = try CacheBuilder(BuildRequest(vectorsPath: source, cachePath: directory.file("cache"))).run()
+        var build = BuildRequest(vectorsPath: source, cachePath: directory.file("cache"))
+        build.settings.searchIndex = searchIndex
+        _ = try CacheBuilder(build).run()
         cache = try VectorCache.openForWriting(path: directory.file("cache"), purpose: "a test")
         try "Confidence NN\nin IN\nthe DT\npound NN\nis VBZ\nwidely RB\nexpected VBN\nto TO\ntake VB\n".write(
             toFile: directory.file("train.txt"), atomically: true, encoding: .utf8)

@@ -222,7 +222,8 @@ import Word2Vec
         try build(source, into: directory.file("cache"))
         let report = try VectorCache(path: directory.file("cache")).verify()
         #expect(report.isHealthy)
-        #expect(report.wordsChecked == 700 && report.metadataKeys == 1)
+        // The manifest, and the search index: a header, the duplicate rows and one chunk of four parts.
+        #expect(report.wordsChecked == 700 && report.metadataKeys == 7 && report.searchIndexRows == 700)
     }
 
     @Test func verifyFindsAWrongSizedValueAndAnExtraWord() throws {

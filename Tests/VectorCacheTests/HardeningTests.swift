@@ -150,11 +150,14 @@ import Word2Vec
     static let vector = [Float](repeating: 1234.5, count: 16)
     static var vectorBytes: [UInt8] { vector.withUnsafeBytes { Array($0) } }
 
-    /// A cache whose word `target-word-for-damage` has a vector found nowhere else, then damaged by `damage`.
-    func damagedCache(_ directory: TemporaryDirectory, damage: (String) throws -> Bool) throws -> VectorCache {
+    /// A cache whose word `target-word-for-damage` has a vector found nowhere else, then damaged by `damage`. Without
+    /// a search index unless asked: the index holds the word too, and the damage must hit the word's own table.
+    func damagedCache(_ directory: TemporaryDirectory, searchIndex: Bool = false, damage: (String) throws -> Bool) throws -> VectorCache {
         var vectors = shuffledVectors(count: 400, dimension: 16)
         vectors.append(("target-word-for-damage", Self.vector))
-        try build(try writeVectors(vectors, to: directory.file("v.bin")), into: directory.file("cache"))
+        try build(try writeVectors(vectors, to: directory.file("v.bin")), into: directory.file("cache")) {
+            $0.settings.searchIndex = searchIndex
+        }
         #expect(try damage(directory.file("cache")), "the bytes to damage were found")
         return try VectorCache(path: directory.file("cache"))
     }
@@ -168,6 +171,17 @@ import Word2Vec
             let error = error as? CacheError
             return error?.kind == .corrupt && error?.message.contains("w2vcache verify") == true
         }
+    }
+
+    @Test func aFlippedByteInTheSearchIndexIsAnErrorNotAWrongAnswer() throws {
+        let directory = TemporaryDirectory()
+        // The word's norm (sixteen squares of 1234.5 add up exactly) is stored in the index's norms and nowhere else.
+        let norm = withUnsafeBytes(of: (Float(1234.5) * Float(1234.5) * 16).squareRoot().bitPattern.littleEndian) { Array($0) }
+        let cache = try damagedCache(directory, searchIndex: true) { try flipBit(inTablesOf: $0, holding: norm, at: 1) }
+        #expect { try cache.loadSearchIndex() } throws: { ($0 as? CacheError)?.kind == .corrupt }
+        let report = try cache.verify()
+        #expect(!report.isHealthy)
+        #expect(try cache.vector(for: "target-word-for-damage") == Self.vector)
     }
 
     @Test func aFlippedByteInAKeyIsAnErrorNotAMissingWord() throws {

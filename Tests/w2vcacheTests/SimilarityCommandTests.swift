@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import Word2Vec
+
+@Suite struct SimilarityCommandTests {
+    /// A workspace whose vectors hold man:king :: woman:queen, and question and pair files.
+    static func workspace() throws -> Workspace {
+        let workspace = try Workspace(words: 10)
+        func unit(_ i: Int) -> [Float] { (0..<6).map { $0 == i ? 1 : 0 } }
+        let vectors: [(String, [Float])] = [
+            ("man", unit(0)), ("woman", unit(1)), ("king", [1, 0, 1, 0, 0, 0]), ("queen", [0, 1, 1, 0, 0, 0]),
+            ("apple", unit(3)), ("pear", [0, 0, 0, 1, 0.2, 0]), ("stone", unit(5)),
+        ]
+        let writer = try Word2VecWriter(path: workspace.path + "/v.bin", count: vectors.count, dimension: 6, layout: .binary(newlineAfterVector: false))
+        for (word, vector) in vectors { try writer.append(word: word, vector: vector) }
+        try writer.close()
+        try ": family\nman king woman queen\nman king woman stone\nman king woman unicorn\n".write(
+            toFile: workspace.path + "/questions.txt", atomically: true, encoding: .utf8)
+        try "# word1\tword2\tscore\nking\tqueen\t8\napple\tpear\t9\nman\tstone\t1\nqueen\tunicorn\t5\n".write(
+            toFile: workspace.path + "/pairs.tsv", atomically: true, encoding: .utf8)
+        return workspace
+    }
+
+    @Test func similarAndAnalogyPrintGensimsAnswers() throws {
+        let workspace = try Self.workspace()
+        #expect(try workspace.run("build", "--vectors", "v.bin").status == 0)
+        let similar = try workspace.run("similar", "apple", "king", "--top", "2", "--format", "json")
+        #expect(similar.status == 0, "\(similar.stderr)")
+        let lines = similar.stdoutText.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.count == 2)
+        #expect(lines[0]?["word"] as? String == "apple")
+        let first = try #require(lines[0]?["similar"] as? [[String: Any]])
+        #expect(first.map { $0["word"] as? String } == ["pear", "man"] || first.map { $0["word"] as? String } == ["pear", "woman"])
+        #expect(abs((first[0]["score"] as? Double ?? 0) - 1 / Double(Float(1.04).squareRoot())) < 1e-6)
+        let analogy = try workspace.run("analogy", "man", "king", "woman", "--top", "1", "--format", "json")
+        #expect(analogy.stdoutText.hasPrefix(#"{"similar": [{"word": "queen", "score": "#))
+        let text = try workspace.run("analogy", "man", "king", "woman", "--top", "3")
+        #expect(text.stdoutText.hasPrefix("man is to king as woman is to\n") && text.stdoutText.contains("  queen\n"))
+        let unknown = try workspace.run("similar", "apple", "unicorn")
+        #expect(unknown.status == 1 && unknown.stderr.contains("not in the vectors file: \"unicorn\""))
+        #expect(try workspace.run("similar", "apple", "--top", "0").status == 64)
+    }
+
+    @Test func evaluationsPrintGensimsFigures() throws {
+        let workspace = try Self.workspace()
+        #expect(try workspace.run("build", "--vectors", "v.bin").status == 0)
+        let analogies = try workspace.run("evaluate", "analogies", "questions.txt", "--format", "json")
+        #expect(analogies.status == 0, "\(analogies.stderr)")
+        let result = try #require(try JSONSerialization.jsonObject(with: analogies.stdout) as? [String: Any])
+        #expect(result["accuracy"] as? Double == 0.5)
+        #expect(abs((result["oov_ratio"] as? Double ?? 0) - 100.0 / 3) < 1e-12)
+        let sections = try #require(result["sections"] as? [[String: Any]])
+        #expect(sections.map { $0["section"] as? String } == ["family", "Total accuracy"])
+        #expect(sections.map { $0["correct"] as? Int } == [1, 1] && sections.map { $0["incorrect"] as? Int } == [1, 1])
+        let text = try workspace.run("evaluate", "analogies", "questions.txt")
+        #expect(text.stdoutText.contains("family: 50.0% (1/2)") && text.stdoutText.contains("33.3% (1 of 3)"))
+        let pairs = try workspace.run("evaluate", "pairs", "pairs.tsv", "--format", "json")
+        let figures = try #require(try JSONSerialization.jsonObject(with: pairs.stdout) as? [String: Any])
+        #expect(figures["oov_ratio"] as? Double == 25)
+        #expect(abs((figures["spearman"] as? Double ?? 0) - 1) < 1e-12)  // 0 < 0.5 < 0.98 ranks as 1 < 8 < 9
+        #expect(figures["pearson"] is Double)
+        let missing = try workspace.run("evaluate", "pairs", "nowhere.tsv")
+        #expect(missing.status != 0 && missing.stderr.contains("nowhere.tsv"))
+    }
+
+    @Test func aCacheBuiltWithoutTheIndexSaysSoEverywhere() throws {
+        let workspace = try Self.workspace()
+        #expect(try workspace.run("build", "--vectors", "v.bin", "--no-search-index").status == 0)
+        let similar = try workspace.run("similar", "apple")
+        #expect(similar.status == 1 && similar.stderr.contains("no search index") && similar.stderr.contains("w2vcache build"))
+        #expect(try workspace.run("info").stdoutText.contains("search index: none"))
+        #expect(try workspace.run("verify").status == 0)
+        #expect(try workspace.run("build", "--vectors", "v.bin").status == 0)
+        #expect(try workspace.run("info").stdoutText.contains("search index: 7 words"))
+        #expect(try workspace.run("verify").stdoutText.contains("search index of 7 rows"))
+    }
+}

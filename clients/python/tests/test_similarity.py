@@ -1,0 +1,42 @@
+"""Client.similar and similar_batch against a real server answer what gensim's most_similar answers in process."""
+import numpy as np
+import pytest
+
+from conftest import REPO
+from w2vcache_client import Client, W2VCacheError
+
+gensim_models = pytest.importorskip("gensim.models", reason="gensim is the reference for these answers (scripts/setup --python installs it)")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return gensim_models.KeyedVectors.load_word2vec_format(str(REPO / "data" / "sample-vectors.bin.gz"), binary=True)
+
+
+def test_similar_and_batches_equal_gensim(server, model):
+    client = Client(server.url)
+    words = model.index_to_key[:3000:150]
+    for word in words:
+        ours = client.similar([word], top=8)
+        theirs = model.most_similar(word, topn=8)
+        assert [w for w, _ in ours] == [w for w, _ in theirs]
+        np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=0, atol=2e-7)
+    queries = [{"positive": [word], "negative": [words[0]], "top": 4} for word in words[1:]]
+    batch = client.similar_batch(queries, restrict_vocab=1000)
+    assert len(batch) == len(queries)
+    for query, answer in zip(queries, batch):
+        theirs = model.most_similar(positive=query["positive"], negative=query["negative"], topn=4, restrict_vocab=1000)
+        assert [w for w, _ in answer] == [w for w, _ in theirs]
+    # The out-of-vocabulary words `prepare` added (e.g. "widely" is not a sample word) are never answers.
+    everything = {w for w, _ in client.similar([words[3]], top=3000)}
+    assert len(everything) == 2999 and everything <= set(model.index_to_key)
+
+
+def test_similar_errors_carry_the_servers_message(server):
+    client = Client(server.url)
+    with pytest.raises(W2VCacheError) as caught:
+        client.similar(["no-such-word"])
+    assert caught.value.status == 404 and "no-such-word" in caught.value.message
+    with pytest.raises(W2VCacheError) as caught:
+        client.similar([], top=3)
+    assert caught.value.status == 400
