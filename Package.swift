@@ -17,6 +17,9 @@ let package = Package(
         .library(name: "VectorCache", targets: ["VectorCache"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Similarity", targets: ["Similarity"]),
+        // For the benchmarks, which compare the screening kernel with OpenBLAS.
+        .library(name: "CVectorKernels", targets: ["CVectorKernels"]),
+        .library(name: "COpenBLAS", targets: ["COpenBLAS"]),
         .library(name: "Server", targets: ["Server"]),
     ],
     dependencies: [

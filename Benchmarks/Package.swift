@@ -19,6 +19,10 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "SimilarityBench",
+            dependencies: [.product(name: "CVectorKernels", package: root), .product(name: "COpenBLAS", package: root)]
+        ),
+        .executableTarget(
             name: "DatasetBench",
             dependencies: [
                 .product(name: "Datasets", package: root),

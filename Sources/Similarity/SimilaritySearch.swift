@@ -34,8 +34,8 @@ public struct Neighbor: Sendable, Equatable {
 /// word of the file scored by `dot(vector, mean) / norm`, the query words left out.
 ///
 /// Two steps keep it exact and fast. A screen scores every row from its int8 codes (a quarter of the bytes of the
-/// vectors, in SIMD code of our own, on every core, many queries per pass over the codes) with a bound on its own
-/// error, and keeps every row that could be among the best. Then those few rows are scored again from their
+/// vectors, in exact integer SIMD code of our own, on every core, many queries per pass over the codes) with a
+/// bound on its own error, and keeps every row that could be among the best. Then those few rows are scored again from their
 /// stored float32 vectors, read from the cache with checksums, by OpenBLAS's `sgemv`, which is what numpy's `dot`
 /// calls: the scores are gensim's, almost always to the bit.
 public final class SimilaritySearch: Sendable {
@@ -178,38 +178,65 @@ public final class SimilaritySearch: Sendable {
     }
 
     /// Step 1: the rows of `0..<clipEnd` that may be among each query's best, from the int8 codes, on every core.
+    ///
+    /// The kernel computes `codes · q` exactly in integers, where `q` is the mean quantized to int16 with
+    /// `mean ≈ queryScale · q`. With `u = scale · codes + δ` (`|δᵢ| <= scale/2`) and `mean = queryScale · q + ε`:
+    /// `u · mean = scale · queryScale · (codes · q) + scale · codes · ε + δ · mean`, so the approximation is off by
+    /// at most `scale/2 · |mean|₁ + |scale · codes|₂ · |ε|₂`, and `|scale · codes|₂ <= 1 + scale/2 · √dim`. 1e-4
+    /// more covers the float32 rounding of gensim's own score.
     private func screen(means: [[Float]], queries: [RowQuery], clipEnd: Int) -> [[CandidateSelector.Candidate]] {
         let dimension = index.dimension
         let count = means.count
         guard count > 0, clipEnd > 0 else { return means.map { _ in [] } }
-        // |u·m - scale·(codes·m)| <= scale/2 · |m|₁ (rounding to codes), plus the kernel's float32 sums
-        // (at most dimension · 2⁻²⁴ · 127 · scale · |m|₁), plus 1e-4 for the float32 rounding of gensim's own score.
-        let slack = 0.5 + 127 * Float(dimension) * 0x1p-23
-        let l1 = means.map { $0.reduce(0) { $0 + abs($1) } * slack }
+        let largestCode = Float(min(32767, Int(Int32.max) / (127 * dimension)))
+        var quantized = [Int16](repeating: 0, count: count * dimension)
+        var queryScales = [Float](repeating: 0, count: count)
+        // Per query: the bound's part proportional to a row's scale, and its constant part.
+        var perScale = [Float](repeating: 0, count: count)
+        var constant = [Float](repeating: 0, count: count)
+        for (q, mean) in means.enumerated() {
+            let largest = mean.reduce(0) { max($0, abs($1)) }
+            let queryScale = largest / largestCode
+            var error = 0.0
+            for i in 0..<dimension {
+                let code = (mean[i] / queryScale).rounded()
+                quantized[q * dimension + i] = Int16(code)
+                let residual = Double(mean[i]) - Double(queryScale) * Double(code)
+                error += residual * residual
+            }
+            queryScales[q] = queryScale
+            let l1 = mean.reduce(0) { $0 + abs($1) }
+            let residualNorm = Float(error.squareRoot()) * 1.0001
+            perScale[q] = 0.5001 * (l1 + Float(dimension).squareRoot() * residualNorm)
+            constant[q] = residualNorm + 1e-4
+        }
+        let (queryCodes, scalesOfQueries, boundPerScale, boundConstant) = (quantized, queryScales, perScale, constant)
         let capacities = queries.map { $0.top + $0.positive.count + $0.negative.count }
-        let flatMeans = means.flatMap { $0 }
         let blocks = (clipEnd + Self.blockRows - 1) / Self.blockRows
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, blocks / 8))
         let results = Results(workers)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var selectors = capacities.map { CandidateSelector(capacity: $0) }
-            var scores = [Float](repeating: 0, count: count * Self.blockRows)
+            var products = [Int32](repeating: 0, count: count * Self.blockRows)
+            var keptRows = [UInt32](repeating: 0, count: Self.blockRows)
+            var keptApprox = [Float](repeating: 0, count: Self.blockRows)
+            var keptBounds = [Float](repeating: 0, count: Self.blockRows)
             index.codes.withUnsafeBufferPointer { codes in
                 index.scales.withUnsafeBufferPointer { scales in
-                    usable.withUnsafeBufferPointer { usable in
-                        for block in (worker * blocks / workers)..<((worker + 1) * blocks / workers) {
-                            let start = block * Self.blockRows
-                            let rowCount = min(Self.blockRows, clipEnd - start)
-                            scores.withUnsafeMutableBufferPointer { out in
-                                w2v_int8_dot_rows(codes.baseAddress! + start * dimension, rowCount, dimension, flatMeans, count, out.baseAddress!)
+                    for block in (worker * blocks / workers)..<((worker + 1) * blocks / workers) {
+                        let start = block * Self.blockRows
+                        let rowCount = min(Self.blockRows, clipEnd - start)
+                        products.withUnsafeMutableBufferPointer { out in
+                            w2v_int8_dot_rows(codes.baseAddress! + start * dimension, rowCount, dimension, queryCodes, count, out.baseAddress!)
+                        }
+                        for q in 0..<count {
+                            let kept = products.withUnsafeBufferPointer { products in
+                                w2v_select_rows(
+                                    products.baseAddress! + q * rowCount, scales.baseAddress! + start, rowCount, scalesOfQueries[q],
+                                    boundPerScale[q], boundConstant[q], selectors[q].threshold, &keptRows, &keptApprox, &keptBounds)
                             }
-                            for q in 0..<count {
-                                let base = q * rowCount
-                                let bound = l1[q]
-                                for j in 0..<rowCount where usable[start + j] {
-                                    let scale = scales[start + j]
-                                    selectors[q].offer(row: start + j, approx: scores[base + j] * scale, bound: scale * bound + 1e-4)
-                                }
+                            for k in 0..<kept where usable[start + Int(keptRows[k])] {
+                                selectors[q].offer(row: start + Int(keptRows[k]), approx: keptApprox[k], bound: keptBounds[k])
                             }
                         }
                     }

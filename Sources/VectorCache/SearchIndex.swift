@@ -28,7 +28,7 @@ public struct SearchIndex: Sendable {
     public let norms: [Float]
     public let scales: [Float]
     /// `rowCount * dimension` codes, row after row.
-    public let codes: [Int8]
+    public let codes: CodeMatrix
     /// Rows that repeat a word of an earlier row, ascending.
     public let duplicateRows: [Int]
 
@@ -114,8 +114,8 @@ extension VectorCache {
         norms.reserveCapacity(rows)
         var scales: [Float] = []
         scales.reserveCapacity(rows)
-        var codes: [Int8] = []
-        codes.reserveCapacity(rows * dimension)
+        let codes = CodeMatrix(count: rows * dimension)
+        var codesFilled = 0
 
         try translatingErrors {
             let iterator = try database.makeIterator(fillCache: false)
@@ -133,9 +133,8 @@ extension VectorCache {
                         switch part {
                         case .codes:
                             guard value.count == chunkRowCount * dimension else { throw damaged("chunk \(chunk) holds \(value.count) codes, not \(chunkRowCount * dimension)") }
-                            let start = codes.count
-                            codes.append(contentsOf: repeatElement(0, count: value.count))
-                            codes.withUnsafeMutableBytes { ($0.baseAddress! + start).copyMemory(from: value.baseAddress!, byteCount: value.count) }
+                            codes.copy(value, to: codesFilled)
+                            codesFilled += value.count
                         case .norms, .scales:
                             guard value.count == chunkRowCount * 4 else { throw damaged("chunk \(chunk) holds \(value.count / 4) \(part), not \(chunkRowCount)") }
                             let floats = (0..<chunkRowCount).map {

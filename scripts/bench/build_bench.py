@@ -27,11 +27,13 @@ import zlib
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
-def generate(path, words, dim, seed=7):
-    """Writes a GoogleNews-shaped .bin.gz of `words` vectors."""
+def generate(path, words, dim, seed=7, planted=()):
+    """Writes a GoogleNews-shaped .bin.gz of `words` vectors; the `planted` words (e.g. an evaluation set's) take
+    random places among the first 200,000, as frequent words do in GoogleNews."""
     import numpy as np
 
     rng = random.Random(seed)
+    planted = list(dict.fromkeys(planted))
     syllables = ["ka", "ro", "mi", "sen", "ta", "lu", "ber", "do", "vi", "nel", "os", "tri", "pa", "gan", "el", "ur",
                  "an", "the", "ing", "con", "ex", "pro", "al", "is"]
     seen = set()
@@ -47,9 +49,11 @@ def generate(path, words, dim, seed=7):
             word = "#" * rng.randint(1, 4) + rng.choice(["", ".#", ",###", "_" + word])
         elif kind < 0.42:
             word = word + rng.choice(["é", "ö", "ñ", "ç", "ü", "日本", "の"])
-        if word not in seen:
+        if word not in seen and word not in planted:
             seen.add(word)
             keys.append(word.encode())
+    for position, word in zip(rng.sample(range(min(words, 200_000)), len(planted)), planted):
+        keys[position] = word.encode()
     rng_np = np.random.default_rng(seed)
     compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
     with open(path, "wb") as out:

@@ -4,13 +4,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Dot products of int8 rows with float32 queries, the screening step of nearest-word search.
+/// Exact integer dot products of int8 rows with int16 queries, the screening step of nearest-word search.
 ///
-/// `codes` holds `rows` rows of `dim` int8 values, `queries` holds `query_count` rows of `dim` float32 values.
-/// Writes `out[q * rows + r]` = sum over i of codes[r * dim + i] * queries[q * dim + i], accumulated in float32 in an
-/// unspecified order. Uses AVX-512 or AVX2 with FMA when the CPU has them (chosen once, at the first call).
-void w2v_int8_dot_rows(const int8_t *codes, size_t rows, size_t dim, const float *queries, size_t query_count,
-                       float *out);
+/// `codes` holds `rows` rows of `dim` int8 values, `queries` holds `query_count` rows of `dim` int16 values.
+/// Writes `out[q * rows + r]` = sum over i of codes[r * dim + i] * queries[q * dim + i], exactly when the caller keeps
+/// |code| <= 127 and |query| <= (2^31 - 1) / (127 * dim), so that no sum leaves int32. Uses AVX-512 or AVX2 when the
+/// CPU has them (chosen once, at the first call); every instruction set gives the same numbers.
+void w2v_int8_dot_rows(const int8_t *codes, size_t rows, size_t dim, const int16_t *queries, size_t query_count,
+                       int32_t *out);
+
+/// The rows of a block that may be among a query's best: row `r` is kept when its approximation
+/// `products[r] * query_scale * scales[r]` plus its error bound `scales[r] * per_scale + constant` reaches `threshold`
+/// and its scale is not 0 (a row without direction). Writes the kept rows' indices, approximations and bounds, and
+/// returns how many there are (at most `count`).
+size_t w2v_select_rows(const int32_t *products, const float *scales, size_t count, float query_scale, float per_scale,
+                       float constant, float threshold, uint32_t *rows, float *approx, float *bound);
 
 /// The instruction set `w2v_int8_dot_rows` uses on this CPU: "avx512", "avx2" or "scalar".
 const char *w2v_int8_dot_rows_isa(void);
