@@ -127,7 +127,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "SimilarityTests", dependencies: ["Similarity", "VectorCache", "Word2Vec", "LevelDB", "Support", "TestSupport"],
+            name: "SimilarityTests",
+            dependencies: ["Similarity", "CVectorKernels", "VectorCache", "Word2Vec", "LevelDB", "Support", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "w2vcacheTests", dependencies: ["w2vcache", "Word2Vec", "TestSupport"], swiftSettings: swiftSettings),

@@ -1,6 +1,7 @@
 #include "CVectorKernels.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -129,17 +130,38 @@ const char *w2v_int8_dot_rows_isa(void) {
     return kernel_name;
 }
 
-void w2v_int8_dot_rows(const int8_t *codes, size_t rows, size_t dim, const int16_t *queries, size_t query_count,
-                       int32_t *out) {
-    pthread_once(&kernel_once, choose_kernel);
+static void dot_rows_blocked(dot_rows_fn dot, const int8_t *codes, size_t rows, size_t dim, const int16_t *queries,
+                             size_t query_count, int32_t *out) {
     // Blocks of rows small enough to stay in the L2 cache while every query passes over them.
     const size_t block = 1024;
     for (size_t start = 0; start < rows; start += block) {
         size_t count = rows - start < block ? rows - start : block;
         for (size_t q = 0; q < query_count; q++) {
-            kernel(codes + start * dim, count, dim, queries + q * dim, out + q * rows + start);
+            dot(codes + start * dim, count, dim, queries + q * dim, out + q * rows + start);
         }
     }
+}
+
+void w2v_int8_dot_rows(const int8_t *codes, size_t rows, size_t dim, const int16_t *queries, size_t query_count,
+                       int32_t *out) {
+    pthread_once(&kernel_once, choose_kernel);
+    dot_rows_blocked(kernel, codes, rows, dim, queries, query_count, out);
+}
+
+int w2v_int8_dot_rows_using(const char *isa, const int8_t *codes, size_t rows, size_t dim, const int16_t *queries,
+                            size_t query_count, int32_t *out) {
+    dot_rows_fn dot = NULL;
+    if (strcmp(isa, "scalar") == 0) dot = dot_rows_scalar;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (strcmp(isa, "avx2") == 0 && __builtin_cpu_supports("avx2")) dot = dot_rows_avx2;
+    if (strcmp(isa, "avx512") == 0 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        dot = dot_rows_avx512;
+#endif
+    if (!dot) return 0;
+    dot_rows_blocked(dot, codes, rows, dim, queries, query_count, out);
+    return 1;
 }
 
 size_t w2v_select_rows(const int32_t *products, const float *scales, size_t count, float query_scale, float per_scale,

@@ -23,4 +23,9 @@ size_t w2v_select_rows(const int32_t *products, const float *scales, size_t coun
 /// The instruction set `w2v_int8_dot_rows` uses on this CPU: "avx512", "avx2" or "scalar".
 const char *w2v_int8_dot_rows_isa(void);
 
+/// `w2v_int8_dot_rows` with the kernel of instruction set `isa` ("avx512", "avx2" or "scalar"), so that tests can
+/// check each one this CPU can run. Returns 0 when the CPU cannot run it (nothing is written), 1 otherwise.
+int w2v_int8_dot_rows_using(const char *isa, const int8_t *codes, size_t rows, size_t dim, const int16_t *queries,
+                            size_t query_count, int32_t *out);
+
 #endif
