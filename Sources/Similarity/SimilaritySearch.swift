@@ -8,6 +8,7 @@ import VectorCache
 public struct SimilarityQuery: Sendable, Equatable {
     public var positive: [String]
     public var negative: [String]
+    /// How many words to answer at most (none below 1, as gensim answers `topn < 1`).
     public var top: Int
 
     public init(positive: [String], negative: [String] = [], top: Int = 10) {
@@ -211,7 +212,7 @@ public final class SimilaritySearch: Sendable {
             constant[q] = residualNorm + 1e-4
         }
         let (queryCodes, scalesOfQueries, boundPerScale, boundConstant) = (quantized, queryScales, perScale, constant)
-        let capacities = queries.map { $0.top + $0.positive.count + $0.negative.count }
+        let capacities = queries.map { max(1, $0.top + $0.positive.count + $0.negative.count) }
         let blocks = (clipEnd + Self.blockRows - 1) / Self.blockRows
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, blocks / 8))
         let results = Results(workers)
@@ -256,7 +257,7 @@ public final class SimilaritySearch: Sendable {
         let rows = candidates.map { Int($0.row) }.filter { !excluding.contains($0) }
         let scores = try exactScores(rows: rows, mean: mean, vectors: &vectors)
         let order = rows.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : rows[$0] < rows[$1] }
-        return order.prefix(top).map { Neighbor(row: rows[$0], word: Array(index.word(rows[$0])), score: scores[$0]) }
+        return order.prefix(max(0, top)).map { Neighbor(row: rows[$0], word: Array(index.word(rows[$0])), score: scores[$0]) }
     }
 
     /// `dot(vectors[rows], mean) / norms[rows]` as numpy computes it: `sgemv` over the rows, eight at a time (the
