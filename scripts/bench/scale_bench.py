@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Benchmark of training at scale: random batches on small and huge splits, and replicas behind HAProxy.
 
-Usage: scripts/bench/scale_bench.py [--small 100000] [--large 10000000] [--requests 500] [--clients 4]
+Usage: scripts/bench/scale_bench.py [--small 100000] [--large 10000000] [--requests 500] [--clients 4] [--netns]
 
 1. Random `GET …/batches/{i}` (256 windows, .npz) on a pos split of --small and one of --large examples
    (synthetic rows over the sample vectors): the first request of an epoch plans it (a shuffle of the whole split),
-   later ones reuse the cached plan; p50/p99 of --requests random batches of that epoch, and their ratio.
+   later ones reuse the cached plan; p50/p99 of --requests random batches of that epoch from each split, the two
+   servers asked in turn so that both see the same machine, and the ratio of the p50s.
 2. Aggregate throughput of --clients client processes (each: a mix of GET /v1/vectors/{word} and POST /v1/vectors
    of 64 words, then a streamed epoch share of the CoNLL-2000-sized split) against one server directly, and against
    1, 2 and 3 replicas behind HAProxy (scripts/serve-replicas), all on this machine.
+3. With --netns (root, iproute2): the same against 1, 2 and 3 replicas each in its own network namespace, reached
+   over its own veth pair at 10.77.N.2, as separate hosts would be (a kernel network stack and a link per replica;
+   the cores are still this machine's).
 """
 import argparse
 import multiprocessing
@@ -49,6 +53,7 @@ def prepared_cache(binary, out, name, rows):
     subprocess.run([binary, "prepare", "pos", "--train", train, "--test", out / "test.txt", "--db", db, "--out", out],
                    check=True, capture_output=True)
     print(f"prepared {rows:,} windows in {time.perf_counter() - started:.1f}s")
+    os.sync()  # the prepare's writeback would otherwise land in the measurements that follow
     return db
 
 
@@ -61,20 +66,29 @@ def serve(binary, db):
     raise RuntimeError("the server did not start")
 
 
-def random_batches(url, requests):
-    client = Client(url)
-    batches = client.plan("pos", "train", 256)["batches"]
-    started = time.perf_counter()
-    client.batch("pos", "train", 0, batch_size=256, seed=1, epoch=5)
-    first = time.perf_counter() - started
-    rng = random.Random(3)
-    latencies = []
-    for _ in range(requests):
+def random_batches(urls, requests):
+    """The first batch of epoch 5 on each server (it plans the epoch), then `requests` random batches of it from each,
+    interleaved so that both splits see the same machine (2 cores shared with the client): per server, the first
+    batch's time, p50 and p99."""
+    clients = [Client(url) for url in urls]
+    counts = [client.plan("pos", "train", 256)["batches"] for client in clients]
+    firsts = []
+    for client in clients:
         started = time.perf_counter()
-        client.batch("pos", "train", rng.randrange(batches), batch_size=256, seed=1, epoch=5)
-        latencies.append(time.perf_counter() - started)
-    latencies.sort()
-    return first, latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+        client.batch("pos", "train", 0, batch_size=256, seed=1, epoch=5)
+        firsts.append(time.perf_counter() - started)
+    rng = random.Random(3)
+    latencies = [[] for _ in clients]
+    for _ in range(requests):
+        for n in rng.sample(range(len(clients)), len(clients)):
+            started = time.perf_counter()
+            clients[n].batch("pos", "train", rng.randrange(counts[n]), batch_size=256, seed=1, epoch=5)
+            latencies[n].append(time.perf_counter() - started)
+    results = []
+    for first, times in zip(firsts, latencies):
+        times.sort()
+        results.append((first, times[len(times) // 2], times[int(len(times) * 0.99)]))
+    return results
 
 
 def client_work(url, seed, results):
@@ -140,24 +154,25 @@ def main():
     parser.add_argument("--large", type=int, default=10_000_000)
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--netns", action="store_true",
+                        help="also run replicas in network namespaces over veth pairs (needs root and iproute2)")
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True, capture_output=True)
     binary = REPO / ".build" / "release" / "w2vcache"
 
-    # 1. Random batches, small and large split.
+    # 1. Random batches, small and large split, both servers up and asked in turn.
     print(f"\n| split | first batch of an epoch (plans it) | p50 of {args.requests} random batches | p99 |\n|---|---:|---:|---:|")
-    p50 = {}
-    for size in (args.small, args.large):
-        db = prepared_cache(binary, out, f"split-{size}", size)
-        server, url = serve(binary, db)
-        first, median, tail = random_batches(url, args.requests)
-        p50[size] = median
+    sizes = (args.small, args.large)
+    servers = [serve(binary, prepared_cache(binary, out, f"split-{size}", size)) for size in sizes]
+    results = random_batches([url for _, url in servers], args.requests)
+    for size, (first, median, tail) in zip(sizes, results):
         print(f"| {size:,} examples | {first * 1000:.1f} ms | {median * 1000:.2f} ms | {tail * 1000:.2f} ms |")
+    for server, _ in servers:
         server.terminate()
         server.wait(timeout=30)
-    print(f"p50 ratio, {args.large:,} / {args.small:,} examples: {p50[args.large] / p50[args.small]:.2f}")
+    print(f"p50 ratio, {args.large:,} / {args.small:,} examples: {results[1][1] / results[0][1]:.2f}")
 
     # 2. Replicas.
     db = prepared_cache(binary, out, "replicas", 213_000)
@@ -184,6 +199,67 @@ def main():
         print(f"| {replicas} replica{'s' if replicas > 1 else ''} behind HAProxy | {requests:,.0f} | {windows:,.0f} | {errors} |")
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+    if args.netns:
+        for replicas in (1, 2, 3):
+            requests, windows, errors = namespaced_replicas(binary, db, out, replicas, args.clients)
+            print(f"| {replicas} replica{'s' if replicas > 1 else ''} in network namespaces (veth) behind HAProxy "
+                  f"| {requests:,.0f} | {windows:,.0f} | {errors} |")
+
+
+def ip(*arguments):
+    subprocess.run(["ip", *arguments], check=True, capture_output=True)
+
+
+def namespaced_replicas(binary, db, out, replicas, clients):
+    """Replicas as separate hosts: each in its own network namespace behind a veth pair, HAProxy in this one."""
+    names = [f"w2vbench{n}" for n in range(1, replicas + 1)]
+    servers, processes = [], []
+    try:
+        for n, name in enumerate(names, start=1):
+            ip("netns", "add", name)
+            ip("link", "add", f"{name}h", "type", "veth", "peer", "name", f"{name}r")
+            ip("link", "set", f"{name}r", "netns", name)
+            ip("addr", "add", f"10.77.{n}.1/24", "dev", f"{name}h")
+            ip("link", "set", f"{name}h", "up")
+            ip("netns", "exec", name, "ip", "addr", "add", f"10.77.{n}.2/24", "dev", f"{name}r")
+            ip("netns", "exec", name, "ip", "link", "set", f"{name}r", "up")
+            ip("netns", "exec", name, "ip", "link", "set", "lo", "up")
+            copy = out / f"replica-netns-{n}"
+            shutil.rmtree(copy, ignore_errors=True)
+            subprocess.run([binary, "copy", "--db", db, copy], check=True, capture_output=True)
+            log = out / f"replica-netns-{n}.log"
+            with open(log, "w") as handle:
+                process = subprocess.Popen(["ip", "netns", "exec", name, binary, "serve", "--db", copy, "--host",
+                                            f"10.77.{n}.2", "--port", "8081"], stderr=handle)
+            processes.append(process)
+            for _ in range(300):
+                if "serving" in log.read_text() or process.poll() is not None:
+                    break
+                time.sleep(0.1)
+            if "serving" not in log.read_text():
+                raise RuntimeError(f"replica {n} did not start: {log.read_text()}")
+            servers.append(f"    server {name} 10.77.{n}.2:8081 check")
+        port = free_port_base(0)
+        config = out / "haproxy-netns.cfg"
+        config.write_text((REPO / "deploy" / "haproxy.cfg").read_text().replace("{{BIND}}", f"127.0.0.1:{port}")
+                          .replace("{{SERVERS}}", "\n".join(servers)))
+        haproxy = subprocess.Popen(["haproxy", "-f", config, "-db"], stderr=subprocess.DEVNULL)
+        processes.append(haproxy)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        return aggregate(url, clients)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        for name in names:
+            subprocess.run(["ip", "link", "del", f"{name}h"], capture_output=True)
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
 if __name__ == "__main__":
