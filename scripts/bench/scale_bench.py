@@ -127,26 +127,6 @@ def aggregate(url, clients):
     return requests, windows, sum(o[4] for o in outcomes)
 
 
-def free_port_base(count):
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        try:
-            sockets = []
-            for offset in range(count + 1):
-                s = socket.socket()
-                s.bind(("127.0.0.1", base + offset))
-                sockets.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free ports")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(REPO / "bench-out" / "scale"))
@@ -186,9 +166,8 @@ def main():
         print("haproxy is not installed: the replica rows are left out (apt-get install haproxy)")
         return
     for replicas in (1, 2, 3):
-        port = free_port_base(replicas)
         process = subprocess.Popen([str(REPO / "scripts" / "serve-replicas"), "--db", str(db), "--replicas", str(replicas),
-                                    "--port", str(port), "--bin", str(binary)], stdout=subprocess.PIPE,
+                                    "--port", "0", "--bin", str(binary)], stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL, text=True)
         url = None
         for line in process.stdout:
@@ -239,7 +218,9 @@ def namespaced_replicas(binary, db, out, replicas, clients):
             if "serving" not in log.read_text():
                 raise RuntimeError(f"replica {n} did not start: {log.read_text()}")
             servers.append(f"    server {name} 10.77.{n}.2:8081 check")
-        port = free_port_base(0)
+        with socket.socket() as probe:  # a free port for HAProxy
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
         config = out / "haproxy-netns.cfg"
         config.write_text((REPO / "deploy" / "haproxy.cfg").read_text().replace("{{BIND}}", f"127.0.0.1:{port}")
                           .replace("{{SERVERS}}", "\n".join(servers)))

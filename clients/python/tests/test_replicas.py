@@ -4,9 +4,7 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import time
 import urllib.request
 
 import numpy as np
@@ -17,29 +15,6 @@ from w2vcache_client import Client
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None,
                                 reason="haproxy is not installed (.ci/run installs it: apt-get install haproxy)")
-
-
-def free_port_base(count):
-    """A port P with P..P+count free on loopback."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count >= 65535:
-            continue
-        try:
-            sockets = []
-            for offset in range(count + 1):
-                s = socket.socket()
-                s.bind(("127.0.0.1", base + offset))
-                sockets.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free ports")
 
 
 def served_batches(url):
@@ -61,9 +36,8 @@ def replicated(tmp_path_factory):
     (directory / "test.txt").write_text("the DT\n")
     run(w2vcache_binary(), "prepare", "pos", "--train", directory / "train.txt", "--test", directory / "test.txt",
         "--db", db, "--out", directory)
-    port = free_port_base(3)
     process = subprocess.Popen([str(REPO / "scripts" / "serve-replicas"), "--db", str(db), "--replicas", "3",
-                                "--port", str(port), "--bin", str(w2vcache_binary())],
+                                "--port", "0", "--bin", str(w2vcache_binary())],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     replicas, url = {}, None
     for line in process.stdout:
