@@ -37,11 +37,13 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "CAtomicRename"),
+        // LevelDB environment in C++ for read-only opens (the C API cannot make one): nothing on disk changes.
+        .target(name: "CLevelDBEnv", dependencies: ["CLevelDB"]),
         // SIMD kernels in C: AVX-512 or AVX2 chosen at run time, which Swift cannot do per function.
         .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
         .target(name: "Support", dependencies: ["CZlib"], swiftSettings: swiftSettings),
-        .target(name: "LevelDB", dependencies: ["CLevelDB"], swiftSettings: swiftSettings),
+        .target(name: "LevelDB", dependencies: ["CLevelDB", "CLevelDBEnv"], swiftSettings: swiftSettings),
         .target(name: "Word2Vec", dependencies: ["CZlib", "Support"], swiftSettings: swiftSettings),
         .target(name: "NumPyFormat", dependencies: ["Support"], swiftSettings: swiftSettings),
         .target(

@@ -1,4 +1,8 @@
 import CLevelDB
+import CLevelDBEnv
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// An open LevelDB database: the single owner of a `leveldb_t` handle.
@@ -7,7 +11,8 @@ import Synchronization
 /// life explicitly (a closed database throws ``LevelDBError/Kind/closed`` on every use); otherwise it is closed when
 /// the last reference goes away. Iterators and snapshots hold a reference and count as open cursors: ``close()``
 /// refuses while any is alive, so none can outlive the handle it reads.
-/// LevelDB lets only one process open a directory: a second open fails with ``LevelDBError/Kind/inUse``.
+/// LevelDB lets only one process open a directory to write it: a second open fails with ``LevelDBError/Kind/inUse``.
+/// Opened ``Options/Access/readOnly``, any number of processes read it at once, and nothing on disk changes.
 public final class Database: @unchecked Sendable {
     // `@unchecked Sendable`: `handle` is read under `lock`'s read side and cleared under its write side.
     private var handle: OpaquePointer?
@@ -21,6 +26,8 @@ public final class Database: @unchecked Sendable {
     public let path: String
     /// Whether reads check each block against its checksum (``Options/verifyChecksums``).
     public let verifiesChecksums: Bool
+    /// How it was opened: writes throw unless ``Options/Access/readWrite``.
+    public let access: Options.Access
 
     /// Opens (or, with ``Options/createIfMissing``, creates) the database in directory `path`.
     /// - throws: ``LevelDBError``, whose kind is ``LevelDBError/Kind/inUse`` when another process holds the lock.
@@ -32,6 +39,7 @@ public final class Database: @unchecked Sendable {
         guard let opened else { throw LevelDBError(kind: .unknown, message: "leveldb_open returned no handle for \(path)") }
         handle = opened
         verifiesChecksums = options.verifyChecksums
+        access = options.access
         readOptions = leveldb_readoptions_create()
         leveldb_readoptions_set_verify_checksums(readOptions, options.verifyChecksums ? 1 : 0)
         writeOptions = leveldb_writeoptions_create()
@@ -60,6 +68,22 @@ public final class Database: @unchecked Sendable {
             handle = nil
         }
     }
+
+    /// Whether another process holds the database in `path` open (to read or to write), or this process does
+    /// through a read-only open: what a writer that wants it alone must check.
+    /// - throws: ``LevelDBError/Kind/ioError`` when its lock cannot be looked at.
+    public static func isInUse(path: String) throws -> Bool {
+        let lockPath = path + "/LOCK"
+        switch w2v_lock_is_held(lockPath) {
+        case 0: return false
+        case 1: return true
+        default:
+            throw LevelDBError(kind: .ioError, message: "IO error: cannot look at the lock \(lockPath): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Bytes a read-only open keeps in memory in place of the files LevelDB wrote while opening (a replayed log).
+    public var memoryBytes: UInt64 { nativeOptions.memoryBytes }
 
     /// Whether ``close()`` has been called.
     public var isClosed: Bool { lock.withReadLock { handle == nil } }
@@ -121,7 +145,9 @@ public final class Database: @unchecked Sendable {
     }
 
     /// Applies every operation of `batch` atomically.
+    /// - throws: ``LevelDBError/Kind/notSupported`` for a database opened read-only.
     public func write(_ batch: WriteBatch, sync: Bool = false) throws {
+        try checkWritable()
         try withHandle { handle in
             try LevelDBError.check { error in
                 leveldb_write(handle, sync ? syncWriteOptions : writeOptions, batch.handle, error)
@@ -159,7 +185,9 @@ public final class Database: @unchecked Sendable {
     }
 
     /// Compacts the key range `[start, end]`; `nil` bounds mean the whole database.
+    /// - throws: ``LevelDBError/Kind/notSupported`` for a database opened read-only.
     public func compactRange(start: [UInt8]? = nil, end: [UInt8]? = nil) throws {
+        try checkWritable()
         func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafePointer<CChar>?, Int) -> R) -> R {
             guard let bytes else { return body(nil, 0) }
             return bytes.withUnsafeBytes { body($0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
@@ -170,6 +198,12 @@ public final class Database: @unchecked Sendable {
                     leveldb_compact_range(handle, s, sLength, e, eLength)
                 }
             }
+        }
+    }
+
+    private func checkWritable() throws {
+        guard access == .readWrite else {
+            throw LevelDBError(kind: .notSupported, message: "Not implemented: the database \(path) is open for reading only")
         }
     }
 }

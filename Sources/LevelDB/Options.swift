@@ -1,7 +1,23 @@
 import CLevelDB
+import CLevelDBEnv
 
 /// How a database is opened and tuned. Every size is in bytes.
 public struct Options: Sendable, Equatable {
+    /// Whether the database is opened to write it, or only to read it.
+    public enum Access: Sendable, Equatable {
+        /// Reads and writes, as LevelDB opens a database: one process at a time.
+        case readWrite
+        /// Reads only, and nothing on disk changes, not even LevelDB's own bookkeeping: what LevelDB writes while it
+        /// opens the database (a replayed log, a new MANIFEST) stays in memory. Works on a read-only mount or a full
+        /// disk, and several processes may read one directory at once; a writer may not open it meanwhile, nor this
+        /// open it while a writer has it.
+        case readOnly
+        /// As ``readOnly``, but alone: no other reader or writer may open the directory meanwhile (which must be
+        /// writable, for the lock).
+        case readOnlyExclusive
+    }
+
+    public var access = Access.readWrite
     public var createIfMissing = false
     public var errorIfExists = false
     /// Verify checksums aggressively and stop on any sign of corruption; tables' index and filter blocks are checked
@@ -33,9 +49,17 @@ final class NativeOptions {
     let options: OpaquePointer
     private let filterPolicy: OpaquePointer?
     private let cache: OpaquePointer?
+    /// The environment of a read-only open (``Options/Access``), or `nil` for LevelDB's own.
+    private let environment: OpaquePointer?
 
     init(_ settings: Options) {
         options = leveldb_options_create()
+        switch settings.access {
+        case .readWrite: environment = nil
+        case .readOnly: environment = w2v_overlay_env_create(W2V_LOCK_SHARED)
+        case .readOnlyExclusive: environment = w2v_overlay_env_create(W2V_LOCK_EXCLUSIVE)
+        }
+        if let environment { leveldb_options_set_env(options, environment) }
         leveldb_options_set_create_if_missing(options, settings.createIfMissing ? 1 : 0)
         leveldb_options_set_error_if_exists(options, settings.errorIfExists ? 1 : 0)
         leveldb_options_set_paranoid_checks(options, settings.paranoidChecks ? 1 : 0)
@@ -65,5 +89,9 @@ final class NativeOptions {
         leveldb_options_destroy(options)
         if let filterPolicy { leveldb_filterpolicy_destroy(filterPolicy) }
         if let cache { leveldb_cache_destroy(cache) }
+        if let environment { w2v_overlay_env_destroy(environment) }
     }
+
+    /// Bytes a read-only open keeps in memory in place of files (0 for a read-write one).
+    var memoryBytes: UInt64 { environment.map { w2v_overlay_env_memory_bytes($0) } ?? 0 }
 }

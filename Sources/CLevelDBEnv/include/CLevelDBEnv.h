@@ -1,0 +1,43 @@
+#ifndef W2V_LEVELDB_ENV_H
+#define W2V_LEVELDB_ENV_H
+
+#include <leveldb/c.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// How a read-only environment locks the database directory.
+typedef enum {
+    /// A shared lock on LOCK: other readers may open the database too; a writer may not.
+    W2V_LOCK_SHARED = 0,
+    /// An exclusive lock on LOCK (the directory must be writable): no other reader or writer may open it.
+    W2V_LOCK_EXCLUSIVE = 1,
+} w2v_lock_mode;
+
+/// A LevelDB environment that never changes the database directory: whatever LevelDB writes while it opens or
+/// reads a database (the MANIFEST and CURRENT it rewrites, a new write-ahead log, the tables a log replay or a
+/// compaction makes, the info LOG) is kept in memory and read back from there; removals and renames are recorded
+/// in memory, and LevelDB's LOCK is taken with `fcntl` as LevelDB itself takes it, but shared or exclusive as
+/// `mode` says (a directory with no LOCK file, a read-only copy, is opened without one).
+///
+/// Opened through it, a database reads from a read-only mount or a full disk, and several processes read one
+/// directory at once. Writes through it would be lost when it closes: open such a database for reading only.
+/// Free it with `w2v_overlay_env_destroy` after the database that uses it is closed.
+leveldb_env_t *w2v_overlay_env_create(w2v_lock_mode mode);
+
+void w2v_overlay_env_destroy(leveldb_env_t *env);
+
+/// The bytes the environment holds in memory (files LevelDB wrote while it ran), for tests and `info`.
+unsigned long long w2v_overlay_env_memory_bytes(leveldb_env_t *env);
+
+/// Whether another process holds LevelDB's lock on `lock_path` (the LOCK file of a database directory), as
+/// `fcntl(F_GETLK)` tells for an exclusive lock, or this process through an overlay environment: 1 held, 0 free
+/// (or no such file), -1 on error (errno set).
+int w2v_lock_is_held(const char *lock_path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
