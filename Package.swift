@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "Word2Vec", targets: ["Word2Vec"]),
         .library(name: "Preprocessing", targets: ["Preprocessing"]),
         .library(name: "VectorCache", targets: ["VectorCache"]),
+        .library(name: "SearchIndex", targets: ["SearchIndex"]),
+        .library(name: "CacheBuild", targets: ["CacheBuild"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Similarity", targets: ["Similarity"]),
         // For the benchmarks, which compare the screening kernel with OpenBLAS.
@@ -46,19 +48,21 @@ let package = Package(
         .target(name: "LevelDB", dependencies: ["CLevelDB", "CLevelDBEnv"], swiftSettings: swiftSettings),
         .target(name: "Word2Vec", dependencies: ["CZlib", "Support"], swiftSettings: swiftSettings),
         .target(name: "NumPyFormat", dependencies: ["Support"], swiftSettings: swiftSettings),
+        .target(name: "VectorCache", dependencies: ["LevelDB", "Word2Vec", "Support"], swiftSettings: swiftSettings),
+        .target(name: "SearchIndex", dependencies: ["VectorCache", "LevelDB"], swiftSettings: swiftSettings),
         .target(
-            name: "VectorCache",
-            dependencies: ["LevelDB", "Word2Vec", "Support", "CAtomicRename"],
+            name: "CacheBuild",
+            dependencies: ["VectorCache", "SearchIndex", "LevelDB", "Word2Vec", "Support", "CAtomicRename"],
             swiftSettings: swiftSettings
         ),
         .target(name: "Preprocessing", dependencies: ["Support"], swiftSettings: swiftSettings),
         .target(
             name: "Datasets",
-            dependencies: ["VectorCache", "Preprocessing", "Support"],
+            dependencies: ["VectorCache", "CacheBuild", "Preprocessing", "Support"],
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "Similarity", dependencies: ["VectorCache", "Support", "COpenBLAS", "CVectorKernels"],
+            name: "Similarity", dependencies: ["VectorCache", "SearchIndex", "Support", "COpenBLAS", "CVectorKernels"],
             // Optimized in debug builds too: the tests run every question of questions-words through it.
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]
         ),
@@ -78,14 +82,14 @@ let package = Package(
         .target(
             name: "Settings",
             dependencies: [
-                "Datasets", "LevelDB", "Server", "VectorCache", "Word2Vec", .product(name: "Yams", package: "Yams"),
+                "CacheBuild", "Datasets", "Server", "VectorCache", "Word2Vec", .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "w2vcache",
             dependencies: [
-                "VectorCache", "Word2Vec", "Support", "Settings", "NumPyFormat", "Preprocessing", "Datasets", "Server",
+                "VectorCache", "CacheBuild", "Word2Vec", "Support", "Settings", "NumPyFormat", "Preprocessing", "Datasets", "Server",
                 "WireFormat", "Similarity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -98,26 +102,26 @@ let package = Package(
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"], swiftSettings: swiftSettings),
         .testTarget(name: "LevelDBTests", dependencies: ["LevelDB", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "SettingsTests", dependencies: ["Settings", "Datasets", "LevelDB", "Server", "VectorCache", "Word2Vec"],
+            name: "SettingsTests", dependencies: ["Settings", "Datasets", "CacheBuild", "Server", "VectorCache", "Word2Vec"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: swiftSettings),
         .testTarget(name: "Word2VecTests", dependencies: ["Word2Vec", "Support", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VectorCacheTests",
-            dependencies: ["VectorCache", "Word2Vec", "LevelDB", "Support", "TestSupport"],
+            dependencies: ["VectorCache", "CacheBuild", "SearchIndex", "Word2Vec", "LevelDB", "Support", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DatasetsTests",
-            dependencies: ["Datasets", "Preprocessing", "VectorCache", "Word2Vec", "LevelDB", "TestSupport"],
+            dependencies: ["Datasets", "Preprocessing", "VectorCache", "CacheBuild", "Word2Vec", "LevelDB", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "VectorCache", "Datasets", "Preprocessing", "NumPyFormat", "WireFormat", "Word2Vec", "TestSupport",
+                "Server", "VectorCache", "CacheBuild", "Datasets", "Preprocessing", "NumPyFormat", "WireFormat", "Word2Vec", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,12 +129,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "WireFormatTests", dependencies: ["WireFormat", "Datasets", "VectorCache", "Word2Vec", "Preprocessing", "TestSupport"],
+            name: "WireFormatTests", dependencies: ["WireFormat", "Datasets", "VectorCache", "CacheBuild", "Word2Vec", "Preprocessing", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SimilarityTests",
-            dependencies: ["Similarity", "CVectorKernels", "VectorCache", "Word2Vec", "LevelDB", "Support", "TestSupport"],
+            dependencies: ["Similarity", "CVectorKernels", "VectorCache", "CacheBuild", "SearchIndex", "Word2Vec", "LevelDB", "Support", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "w2vcacheTests", dependencies: ["w2vcache", "Word2Vec", "TestSupport"], swiftSettings: swiftSettings),

@@ -313,14 +313,16 @@ class OverlayEnv final : public leveldb::EnvWrapper {
     Status LockFile(const std::string &name, leveldb::FileLock **lock) override {
         const bool exclusive = mode_ == W2V_LOCK_EXCLUSIVE;
         int descriptor = open(name.c_str(), (exclusive ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0644);
-        if (descriptor < 0) {
-            // A read-only copy without a LOCK file: nothing holds it, and nothing can.
-            if (!exclusive && errno == ENOENT) {
+        if (descriptor < 0 && !exclusive && errno == ENOENT) {
+            // A copy without its LOCK file: make one where the directory can be written, so that a writer sees this
+            // reader; on a read-only copy nothing can write, and there is nothing to lock.
+            descriptor = open(name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+            if (descriptor < 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) {
                 *lock = new OverlayLock(-1, {0, 0}, false);
                 return Status::OK();
             }
-            return posixError("lock " + name, errno);
         }
+        if (descriptor < 0) return posixError("lock " + name, errno);
         struct stat information;
         if (fstat(descriptor, &information) != 0) {
             int number = errno;

@@ -1,3 +1,4 @@
+import CacheBuild
 import Foundation
 import Preprocessing
 import Support
@@ -12,7 +13,7 @@ import VectorCache
 public enum DatasetStore {
     static let chunkBytes = 1 << 20
 
-    static func metadata(_ cache: VectorCache) -> CacheMetadata { cache.metadata("dataset") }
+    static func metadata(_ cache: VectorCache) -> CacheMetadata { cache.metadata(.dataset) }
     static func prefix(_ name: DatasetName) -> [UInt8] { Array(name.rawValue.utf8) + [0] }
     static func manifestKey(_ name: DatasetName) -> [UInt8] { prefix(name) + Array("manifest".utf8) }
     static func arrayKey(_ name: DatasetName, _ array: String, chunk: Int) -> [UInt8] {
@@ -63,9 +64,10 @@ public enum DatasetStore {
     /// The one way every dataset is prepared: unless `D` is prepared already from the same inputs with the same
     /// options (and by this tool version), `build` makes its content, which replaces the stored dataset in one write.
     static func prepareIfChanged<D: PreparableDataset>(
-        _ dataset: D.Type, inputs: [InputFingerprint], options: D.Options, in cache: VectorCache,
+        _ dataset: D.Type, inputs: [InputFingerprint], options: D.Options, in writer: CacheWriter,
         build: () throws -> DatasetContent<D.Statistics>
     ) throws -> PreparedDataset<D.Statistics> {
+        let cache = writer.cache
         let existing: DatasetManifest?
         do {
             existing = try manifest(D.name, in: cache)
@@ -78,14 +80,14 @@ public enum DatasetStore {
             return PreparedDataset(manifest: existing, statistics: statistics, alreadyPrepared: true)
         }
         let content = try build()
-        let writer = content.writer
+        let arrays = content.writer
         let manifest = DatasetManifest(
             details: D.details(options, content.statistics), inputs: inputs, toolVersion: w2vcacheVersion,
             dimension: cache.dimension, preparedAt: ISO8601DateFormatter().string(from: Date()), splits: content.splits,
-            arrays: writer.arrays, vocabularies: writer.vocabularies, contentCRC32: String(format: "%08x", writer.contentCRC32))
-        var entries = writer.entries
+            arrays: arrays.arrays, vocabularies: arrays.vocabularies, contentCRC32: String(format: "%08x", arrays.contentCRC32))
+        var entries = arrays.entries
         entries.put(manifestKey(D.name), try JSONEncoder().encode(manifest))
-        try metadata(cache).replace(under: prefix(D.name), with: entries, oovWords: content.oovWords, generator: content.oov)
+        try writer.replace(in: .dataset, under: prefix(D.name), with: entries, oovWords: content.oovWords, generator: content.oov)
         return PreparedDataset(manifest: manifest, statistics: content.statistics, alreadyPrepared: false)
     }
 }

@@ -1,3 +1,4 @@
+import Support
 import VectorCache
 
 /// A vocabulary's `[V, dim]` float32 matrix from the cache: pretrained vectors where the model has the word,
@@ -26,16 +27,16 @@ enum EmbeddingMatrix {
             if let special = specials[token] {
                 switch special {
                 case .zero: result.values += [Float](repeating: 0, count: cache.dimension)
-                case .random: result.values += oov.vectorBytes(for: key).withUnsafeBytes { VectorCache.floats(from: $0) }
+                case .random: result.values += oov.vectorBytes(for: key).withUnsafeBytes { Float32Bytes.decode($0) }
                 }
                 continue
             }
-            if let stored = try cache.withVectorBytes(for: key, { $0.map { VectorCache.floats(from: $0) } }) {
+            if let stored = try cache.withVectorBytes(for: key, { $0.map { Float32Bytes.decode($0) } }) {
                 if try cache.isOutOfVocabulary(key) { result.oovWords.append(key) } else { result.pretrained += 1 }
                 result.values += stored
             } else {
                 result.oovWords.append(key)
-                result.values += oov.vectorBytes(for: key).withUnsafeBytes { VectorCache.floats(from: $0) }
+                result.values += oov.vectorBytes(for: key).withUnsafeBytes { Float32Bytes.decode($0) }
             }
         }
         return result

@@ -1,3 +1,4 @@
+import CacheBuild
 import Foundation
 import Preprocessing
 import VectorCache
@@ -12,7 +13,7 @@ public enum WindowLabel: String, Sendable, CaseIterable, Codable {
 
 /// Options of `prepare pos`.
 public struct POSOptions: Sendable, Equatable, Codable {
-    /// Words per window (the book: 3).
+    /// Words per window (the book: 3), one of ``windows``.
     public var window = 3
     public var label = WindowLabel.centre
     /// Stop phrase merges at sentence boundaries (the book merges across them).
@@ -20,6 +21,9 @@ public struct POSOptions: Sendable, Equatable, Codable {
     public var skipBadLines = false
 
     public init() {}
+
+    /// The window sizes a preparation accepts: a window is at most one sentence's worth of words.
+    public static let windows = 1...1024
 }
 
 /// What `prepare pos` counted.
@@ -140,12 +144,15 @@ public struct POSDataset: BatchSource, PreparableDataset {
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when the training file gives no window or the test file is
     ///   empty (the stored dataset is kept), ``DataError`` for malformed input.
     public static func prepare(
-        train: TextFile, test: TextFile, cache: VectorCache, options: POSOptions, oov: OOVVectors
+        train: TextFile, test: TextFile, into writer: CacheWriter, options: POSOptions, oov: OOVVectors
     ) throws -> POSReport {
-        precondition(options.window >= 1, "the window must hold at least one word")
+        guard POSOptions.windows.contains(options.window) else {
+            throw DatasetError.unusableInput(.pos, "a window of \(options.window) words; expected \(POSOptions.windows.lowerBound) to \(POSOptions.windows.upperBound)")
+        }
         var processed: [String: [BookNormalizer.Token]] = [:]
+        let cache = writer.cache
         let prepared = try DatasetStore.prepareIfChanged(
-            Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, in: cache
+            Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, in: writer
         ) {
             var known: [String: Bool] = [:]
             let normalizer = BookNormalizer { key in
@@ -157,7 +164,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
             var statistics = POSStatistics()
             var vocabulary = Vocabulary()
             var tagSet = Vocabulary()
-            var writer = DatasetWriter(name: .pos)
+            var content = DatasetWriter(name: .pos)
             var splits: [String: Int] = [:]
             for (split, file) in [("train", train), ("test", test)] {
                 let rows = try CoNLL2000Reader.read(file, skipBadLines: options.skipBadLines)
@@ -174,21 +181,43 @@ public struct POSDataset: BatchSource, PreparableDataset {
                 processed[split] = tokens
                 let ids = tokens.map { vocabulary.add($0.word) }
                 let tags = tokens.map { tagSet.add($0.tag) }
-                writer.add("\(split).ids", ids, type: .int32, shape: [ids.count])
-                writer.add("\(split).tags", tags, type: .int32, shape: [tags.count])
+                content.add("\(split).ids", ids, type: .int32, shape: [ids.count])
+                content.add("\(split).tags", tags, type: .int32, shape: [tags.count])
                 splits[split] = windows
             }
             let matrix = try EmbeddingMatrix.build(tokens: vocabulary.tokens, specials: [:], cache: cache, oov: oov)
-            writer.add("embeddings", matrix.values, type: .float32, shape: [vocabulary.count, cache.dimension])
-            try writer.add(strings: vocabulary.tokens, as: "vocab")
-            try writer.add(strings: tagSet.tokens, as: "tags")
+            content.add("embeddings", matrix.values, type: .float32, shape: [vocabulary.count, cache.dimension])
+            try content.add(strings: vocabulary.tokens, as: "vocab")
+            try content.add(strings: tagSet.tokens, as: "tags")
             statistics.vocabulary = vocabulary.count
             statistics.pretrainedWords = matrix.pretrained
             statistics.oovWords = matrix.oovWords.count
             statistics.tags = tagSet.count
-            return DatasetContent(writer: writer, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
+            return DatasetContent(writer: content, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
         }
         return POSReport(prepared: prepared, processed: processed)
+    }
+
+    /// `prepare pos --vectors`: builds the cache `build.cachePath` from a vectors file keeping only the keys these
+    /// files can ask for (``candidateKeys(train:test:skipBadLines:)``, one streamed pass, as the book does), then
+    /// prepares the files in it, holding the cache's writer lock across both: no other writer comes in between.
+    /// - Parameters:
+    ///   - oov: the out-of-vocabulary generator for the built cache's dimension.
+    ///   - progress, isCancelled, onWait: as ``CacheBuilder/run(holding:progress:isCancelled:onWait:)`` takes them.
+    public static func buildAndPrepare(
+        train: TextFile, test: TextFile, build: BuildRequest, options: POSOptions, oov: (_ dimension: Int) -> OOVVectors,
+        progress: (BuildProgress) -> Void = { _ in }, isCancelled: () -> Bool = { false }, onWait: (String) -> Void = { _ in }
+    ) throws -> (build: BuildSummary, prepared: POSReport) {
+        let lock = try CacheWriterLock(cachePath: build.cachePath, purpose: "w2vcache prepare pos", wait: build.waitForWriter, onWait: onWait)
+        var request = build
+        request.onlyWords = (
+            try candidateKeys(train: train, test: test, skipBadLines: options.skipBadLines),
+            "candidate keys of \(train.fingerprint.name), \(test.fingerprint.name)")
+        let summary = try CacheBuilder(request).run(holding: lock, progress: progress, isCancelled: isCancelled)
+        let writer = try CacheWriter(path: request.cachePath, storage: request.storage, holding: lock)
+        defer { try? writer.close() }
+        let report = try prepare(train: train, test: test, into: writer, options: options, oov: oov(writer.cache.dimension))
+        return (summary, report)
     }
 
     /// Every key preparing these files can ask the model for (``BookNormalizer/candidateKeys(_:)``): a cache built

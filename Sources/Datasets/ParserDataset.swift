@@ -1,3 +1,4 @@
+import CacheBuild
 import Foundation
 import Preprocessing
 import VectorCache
@@ -137,15 +138,16 @@ public struct ParserDataset: BatchSource, PreparableDataset {
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when training holds no projective sentence or the test file
     ///   no sentence (the stored dataset is kept), ``DataError`` for malformed input.
     public static func prepare(
-        train: TextFile, test: TextFile, cache: VectorCache, options: ParserOptions, oov: OOVVectors
+        train: TextFile, test: TextFile, into writer: CacheWriter, options: ParserOptions, oov: OOVVectors
     ) throws -> PreparedDataset<ParserStatistics> {
-        try DatasetStore.prepareIfChanged(Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, in: cache) {
+        let cache = writer.cache
+        return try DatasetStore.prepareIfChanged(Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, in: writer) {
             let read = [
                 ("train", train.path, try CoNLLUReader.read(train, pos: options.pos, skipBadLines: options.skipBadLines)),
                 ("test", test.path, try CoNLLUReader.read(test, pos: options.pos, skipBadLines: options.skipBadLines)),
             ]
             let vocabularies = try Vocabularies(train: read[0].2.sentences, test: read[1].2.sentences, cache: cache)
-            var writer = DatasetWriter(name: .parser)
+            var content = DatasetWriter(name: .parser)
             var splits: [String: Int] = [:]
             var statistics = ParserStatistics()
             for (split, path, sentences) in read {
@@ -154,8 +156,8 @@ public struct ParserDataset: BatchSource, PreparableDataset {
                 guard split == "train" ? !examples.targets.isEmpty : !sentences.sentences.isEmpty else {
                     throw DatasetError.unusableInput(.parser, "\(path): the \(split) split holds no projective sentence (\(sentences.sentences.count) read, \(examples.statistics.nonProjective) non-projective); expected a CoNLL-U treebank")
                 }
-                writer.add("\(split).features", examples.features, type: .int32, shape: [examples.targets.count, featureCount])
-                writer.add("\(split).transitions", examples.targets, type: .int32, shape: [examples.targets.count])
+                content.add("\(split).features", examples.features, type: .int32, shape: [examples.targets.count, featureCount])
+                content.add("\(split).transitions", examples.targets, type: .int32, shape: [examples.targets.count])
                 splits[split] = examples.targets.count
                 if split == "train" { statistics.train = examples.statistics } else { statistics.test = examples.statistics }
             }
@@ -163,14 +165,14 @@ public struct ParserDataset: BatchSource, PreparableDataset {
             let matrix = try EmbeddingMatrix.build(
                 tokens: vocabularies.words.tokens, specials: ["<NULL>": .zero, "<ROOT>": .random, "<UNK>": .random],
                 cache: cache, oov: oov)
-            writer.add("embeddings", matrix.values, type: .float32, shape: [vocabularies.words.count, cache.dimension])
-            try writer.add(strings: vocabularies.words.tokens, as: "words")
-            try writer.add(strings: vocabularies.tags.tokens, as: "tags")
-            try writer.add(strings: vocabularies.labels.tokens, as: "labels")
-            try writer.add(strings: vocabularies.transitionNames, as: "transitions")
+            content.add("embeddings", matrix.values, type: .float32, shape: [vocabularies.words.count, cache.dimension])
+            try content.add(strings: vocabularies.words.tokens, as: "words")
+            try content.add(strings: vocabularies.tags.tokens, as: "tags")
+            try content.add(strings: vocabularies.labels.tokens, as: "labels")
+            try content.add(strings: vocabularies.transitionNames, as: "transitions")
             statistics.oovWords = matrix.oovWords.count
             statistics.vocabulary = vocabularies.words.count
-            return DatasetContent(writer: writer, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
+            return DatasetContent(writer: content, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
         }
     }
 

@@ -1,3 +1,4 @@
+import CacheBuild
 import Foundation
 import Preprocessing
 import VectorCache
@@ -105,12 +106,13 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when a split holds no review or training only one class (the
     ///   stored dataset is kept), ``DataError`` for malformed input.
     public static func prepare(
-        train: String, test: String, cache: VectorCache, options: SentimentOptions, oov: OOVVectors
+        train: String, test: String, into writer: CacheWriter, options: SentimentOptions, oov: OOVVectors
     ) throws -> PreparedDataset<SentimentStatistics> {
+        let cache = writer.cache
         let trainReviews = try ReviewReader.read(train, decoding: options.decoding, skipBadLines: options.skipBadLines)
         let testReviews = try ReviewReader.read(test, decoding: options.decoding, skipBadLines: options.skipBadLines)
         let inputs = [trainReviews.fingerprint, testReviews.fingerprint]
-        return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, in: cache) {
+        return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, in: writer) {
             for (split, path, read) in [("train", train, trainReviews), ("test", test, testReviews)] where read.reviews.isEmpty {
                 throw DatasetError.unusableInput(.sentiment, "\(path): the \(split) split holds no review (\(read.skipped) skipped); expected label<TAB>text lines or pos/ and neg/ folders")
             }
@@ -124,7 +126,7 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
             for tokens in trainTokens { for token in tokens { counts[token, default: 0] += 1 } }
             let vocabulary = Vocabulary.byFrequency(counts, specials: specials, maxSize: options.maxVocabulary)
 
-            var writer = DatasetWriter(name: .sentiment)
+            var content = DatasetWriter(name: .sentiment)
             var statistics = SentimentStatistics(vocabulary: vocabulary.count, distinctTrainTokens: counts.count)
             var splits: [String: Int] = [:]
             for (split, read, tokenized) in [
@@ -146,19 +148,19 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                     }
                     lengths.append(Int32(min(tokens.count, options.maxLength)))
                 }
-                writer.add("\(split).ids", ids, type: .int32, shape: [read.reviews.count, options.maxLength])
-                writer.add("\(split).labels", read.reviews.map(\.label), type: .int32, shape: [read.reviews.count])
-                writer.add("\(split).lengths", lengths, type: .int32, shape: [read.reviews.count])
+                content.add("\(split).ids", ids, type: .int32, shape: [read.reviews.count, options.maxLength])
+                content.add("\(split).labels", read.reviews.map(\.label), type: .int32, shape: [read.reviews.count])
+                content.add("\(split).lengths", lengths, type: .int32, shape: [read.reviews.count])
                 splits[split] = read.reviews.count
                 if split == "train" { statistics.train = counted } else { statistics.test = counted }
             }
             let matrix = try EmbeddingMatrix.build(
                 tokens: vocabulary.tokens, specials: ["<unk>": .random, "<pad>": .zero], cache: cache, oov: oov)
-            writer.add("embeddings", matrix.values, type: .float32, shape: [vocabulary.count, cache.dimension])
-            try writer.add(strings: vocabulary.tokens, as: "vocab")
+            content.add("embeddings", matrix.values, type: .float32, shape: [vocabulary.count, cache.dimension])
+            try content.add(strings: vocabulary.tokens, as: "vocab")
             statistics.pretrainedWords = matrix.pretrained
             statistics.oovWords = matrix.oovWords.count
-            return DatasetContent(writer: writer, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
+            return DatasetContent(writer: content, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
         }
     }
 }

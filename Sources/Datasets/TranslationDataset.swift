@@ -1,3 +1,4 @@
+import CacheBuild
 import Foundation
 import Preprocessing
 import VectorCache
@@ -240,7 +241,7 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when a split holds no pair (the stored dataset is kept),
     ///   ``DataError`` for malformed or misaligned input.
     public static func prepare(
-        train: ParallelInput, valid: ParallelInput?, cache: VectorCache, options: TranslationOptions
+        train: ParallelInput, valid: ParallelInput?, into writer: CacheWriter, options: TranslationOptions
     ) throws -> PreparedDataset<TranslationStatistics> {
         func read(_ input: ParallelInput) throws -> ParallelTextReader.Pairs {
             switch input {
@@ -254,7 +255,7 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         let trainPairs = try read(train)
         let validPairs = try valid.map(read)
         let inputs = trainPairs.fingerprints + (validPairs?.fingerprints ?? [])
-        return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, in: cache) {
+        return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, in: writer) {
             var splitPairs = [("train", trainPairs, trainPairs.pairs.concurrentMap { tokenize($0, options) })]
             if let validPairs { splitPairs.append(("valid", validPairs, validPairs.pairs.concurrentMap { tokenize($0, options) })) }
             for (split, read, _) in splitPairs where read.pairs.isEmpty {
@@ -268,7 +269,7 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
             let sourceVocabulary = Vocabulary.byFrequency(sourceCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
             let targetVocabulary = Vocabulary.byFrequency(targetCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
 
-            var writer = DatasetWriter(name: .translation)
+            var content = DatasetWriter(name: .translation)
             var splits: [String: Int] = [:]
             var statistics = TranslationStatistics(sourceVocabulary: sourceVocabulary.count, targetVocabulary: targetVocabulary.count)
             for (split, read, pairs) in splitPairs {
@@ -288,16 +289,16 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
                 }
                 for (index, bucket) in options.buckets.enumerated() {
                     let count = targets[index].count / bucket.target
-                    writer.add("\(split).b\(index).source", sources[index], type: .int32, shape: [count, bucket.source])
-                    writer.add("\(split).b\(index).target", targets[index], type: .int32, shape: [count, bucket.target])
+                    content.add("\(split).b\(index).source", sources[index], type: .int32, shape: [count, bucket.source])
+                    content.add("\(split).b\(index).target", targets[index], type: .int32, shape: [count, bucket.target])
                     counted.perBucket.append(count)
                 }
                 splits[split] = pairs.count
                 if split == "train" { statistics.train = counted } else { statistics.valid = counted }
             }
-            try writer.add(strings: sourceVocabulary.tokens, as: "source_vocab")
-            try writer.add(strings: targetVocabulary.tokens, as: "target_vocab")
-            return DatasetContent(writer: writer, splits: splits, statistics: statistics)
+            try content.add(strings: sourceVocabulary.tokens, as: "source_vocab")
+            try content.add(strings: targetVocabulary.tokens, as: "target_vocab")
+            return DatasetContent(writer: content, splits: splits, statistics: statistics)
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NumPyFormat
+import Support
 import VectorCache
 
 /// `GET /v1/vectors/{word}` and `POST /v1/vectors`.
@@ -29,7 +30,7 @@ struct VectorsController<Context: RequestContext> {
         guard let bytes else { throw APIError(.notFound, "\"\(word)\" is not in the cache") }
         state.metrics.vectorsServed(1)
         if request.headers[.accept]?.contains("application/json") == true {
-            let vector = bytes.withUnsafeBytes { VectorCache.floats(from: $0) }
+            let vector = bytes.withUnsafeBytes { Float32Bytes.decode($0) }
             return try VectorJSON(word: word, vector: vector, oov: try state.cache.isOutOfVocabulary(key))
                 .response(from: request, context: context)
         }

@@ -1,6 +1,6 @@
+import CacheBuild
 import Datasets
 import Foundation
-import LevelDB
 import Server
 import VectorCache
 import Word2Vec
@@ -10,14 +10,14 @@ import Yams
 /// defaults.
 ///
 /// Every value is a library type, and every default is the library's own (``VectorCache/defaultPath``,
-/// ``LevelDB/Options/cacheDefaults``, ``BuildSettings``, ``OOVVectors/defaultSeed``, ``SentimentOptions``,
+/// ``StorageSettings``, ``BuildSettings``, ``OOVVectors/defaultSeed``, ``SentimentOptions``,
 /// ``TranslationOptions``, ``ServerSettings``): there is one source of truth, and the shipped file is tested to
 /// equal it. This module maps the file onto those types, so the libraries themselves never see YAML.
 public struct Configuration: Sendable, Equatable {
     /// `cache.path`
     public var cachePath = VectorCache.defaultPath
     /// `leveldb.*`: how caches are opened and built.
-    public var store = Options.cacheDefaults
+    public var storage = StorageSettings()
     /// `build.*`
     public var build = BuildSettings()
     /// `oov.seed`, `oov.range`
@@ -76,13 +76,13 @@ public struct Configuration: Sendable, Equatable {
             try cache.finish()
         }
         if var leveldb = try top.section("leveldb") {
-            try leveldb.read("write_buffer_mb") { configuration.store.writeBufferSize = try $0.integer(1...4096) << 20 }
-            try leveldb.read("max_file_mb") { configuration.store.maxFileSize = try $0.integer(1...4096) << 20 }
-            try leveldb.read("block_size_kb") { configuration.store.blockSize = try $0.integer(1...65536) << 10 }
-            try leveldb.read("block_cache_mb") { configuration.store.blockCacheSize = try $0.integer(0...65536) << 20 }
-            try leveldb.read("bloom_bits_per_key") { configuration.store.bloomBitsPerKey = try $0.integer(0...64) }
-            try leveldb.read("max_open_files") { configuration.store.maxOpenFiles = try $0.integer(16...1_000_000) }
-            try leveldb.read("compression") { configuration.store.compression = try $0.boolean() }
+            try leveldb.read("write_buffer_mb") { configuration.storage.writeBufferSize = try $0.integer(1...4096) << 20 }
+            try leveldb.read("max_file_mb") { configuration.storage.maxFileSize = try $0.integer(1...4096) << 20 }
+            try leveldb.read("block_size_kb") { configuration.storage.blockSize = try $0.integer(1...65536) << 10 }
+            try leveldb.read("block_cache_mb") { configuration.storage.blockCacheSize = try $0.integer(0...65536) << 20 }
+            try leveldb.read("bloom_bits_per_key") { configuration.storage.bloomBitsPerKey = try $0.integer(0...64) }
+            try leveldb.read("max_open_files") { configuration.storage.maxOpenFiles = try $0.integer(16...1_000_000) }
+            try leveldb.read("compression") { configuration.storage.compression = try $0.boolean() }
             try leveldb.finish()
         }
         if var build = try top.section("build") {

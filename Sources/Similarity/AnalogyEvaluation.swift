@@ -1,4 +1,5 @@
 import Foundation
+import SearchIndex
 import VectorCache
 
 /// gensim 4's `KeyedVectors.evaluate_word_analogies` on a questions-words file (`: section` lines, then

@@ -2,6 +2,8 @@ import COpenBLAS
 import CVectorKernels
 import Dispatch
 import Foundation
+import SearchIndex
+import Support
 import VectorCache
 
 /// One nearest-words question: gensim's `most_similar(positive=…, negative=…, topn=top)`.
@@ -82,7 +84,7 @@ public final class SimilaritySearch: Sendable {
     /// The float32 vector of row `row`, read from the cache (checksums verified).
     public func vector(_ row: Int) throws -> [Float] {
         let word = Array(index.word(row))
-        guard let vector = try cache.withVectorBytes(for: word, { $0.map(VectorCache.floats(from:)) }) else {
+        guard let vector = try cache.withVectorBytes(for: word, { $0.map(Float32Bytes.decode) }) else {
             throw CacheError(.corrupt, "the search index of \(cache.path) names a word the cache lacks (row \(row)); rebuild the cache with `w2vcache build`")
         }
         return vector

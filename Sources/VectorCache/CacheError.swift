@@ -1,13 +1,19 @@
 import LevelDB
+import Support
 
 /// Why a cache could not be opened, built or read, in words a user can act on.
-public struct CacheError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct CacheError: DescribedError, Equatable {
     public enum Kind: Sendable, Equatable {
-        case missing, inUse, notACache, corrupt, incompatible, interrupted, badInput, io
+        case missing, notACache, corrupt, incompatible, interrupted, badInput, io
+        /// Other processes read the cache, and the operation needs it alone (a build, a prepare, a copy's
+        /// destination), or a prepare has it and readers must wait.
+        case inUse
         /// The path given for a cache holds something that is not a cache: nothing was changed.
         case refused
         /// Another build or prepare is writing the cache.
         case busy
+        /// The machine lacks what the operation needs now (memory for the search index): try again later.
+        case unavailable
     }
 
     public let kind: Kind
@@ -18,13 +24,13 @@ public struct CacheError: Error, CustomStringConvertible, Sendable, Equatable {
         self.message = message
     }
 
-    public var description: String { message }
-
-    /// Translates a LevelDB error met on the cache at `path`.
-    static func from(_ error: LevelDBError, path: String) -> CacheError {
+    /// Translates a LevelDB error met on the cache at `path`; `alone` says the open wanted the cache alone.
+    package static func from(_ error: LevelDBError, path: String, alone: Bool = false) -> CacheError {
         switch error.kind {
+        case .inUse where alone:
+            CacheError(.inUse, "the cache \(path) is in use by another process (for example `w2vcache serve`); stop it first")
         case .inUse:
-            CacheError(.inUse, "the cache \(path) is in use by another process (for example `w2vcache serve`); stop it or read through the server")
+            CacheError(.inUse, "the cache \(path) is being written by another process (a `w2vcache prepare`); wait for it to finish")
         case .corruption:
             CacheError(.corrupt, "the cache \(path) is damaged (\(error.message)); run `w2vcache verify --db \(path)` for a full check, and rebuild it with `w2vcache build`")
         case .notFound, .invalidArgument:

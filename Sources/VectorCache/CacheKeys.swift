@@ -1,31 +1,31 @@
-/// The cache's key layout on LevelDB, known to this module only.
+/// The cache's key layout on LevelDB, known to this package only.
 ///
 /// Word keys are the word's bytes, exactly as in the vectors file; their values are `dimension` little-endian
 /// float32. Everything else lives under keys that begin with byte `0x00`, which no word has: the manifest,
 /// out-of-vocabulary markers, and other modules' metadata (``CacheMetadata``), such as prepared datasets under
 /// `0x00 "dataset" 0x00`.
-enum CacheKeys {
+package enum CacheKeys {
     /// The first byte of every key that is not a word.
-    static let reservedPrefix: UInt8 = 0x00
+    package static let reservedPrefix: UInt8 = 0x00
     /// The manifest (JSON ``CacheManifest``).
-    static let manifest: [UInt8] = [0x00] + Array("manifest".utf8)
+    package static let manifest: [UInt8] = [0x00] + Array("manifest".utf8)
     /// The prefix of out-of-vocabulary markers: `0x00 "oov" 0x00 <word>` → empty value.
-    static let oovPrefix: [UInt8] = metadataPrefix("oov")
+    package static let oovPrefix: [UInt8] = metadataPrefix("oov")
 
     /// The prefix of a namespace of metadata: `0x00 NAMESPACE 0x00`.
-    static func metadataPrefix(_ namespace: String) -> [UInt8] {
+    package static func metadataPrefix(_ namespace: String) -> [UInt8] {
         [0x00] + Array(namespace.utf8) + [0x00]
     }
     /// A key that sorts before every stored key: compacting it flushes the memtable and nothing else.
-    static let flushProbe: [UInt8] = [0x00, 0x01]
+    package static let flushProbe: [UInt8] = [0x00, 0x01]
 
     /// The marker key saying `word` holds an out-of-vocabulary vector.
-    static func oovMarker(for word: [UInt8]) -> [UInt8] {
+    package static func oovMarker(for word: [UInt8]) -> [UInt8] {
         oovPrefix + word
     }
 
     /// Whether `key` is a word (not metadata).
-    static func isWord(_ key: UnsafeRawBufferPointer) -> Bool {
+    package static func isWord(_ key: UnsafeRawBufferPointer) -> Bool {
         key.first.map { $0 != reservedPrefix } ?? true
     }
 }

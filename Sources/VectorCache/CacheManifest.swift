@@ -18,6 +18,22 @@ public struct CacheManifest: Codable, Sendable, Equatable {
     public var builtAt: String
     public var buildSeconds: Double
 
+    package init(
+        formatVersion: Int, dimension: Int, wordCount: Int, oovCount: Int, source: Source, options: BuildOptionsRecord,
+        statistics: Statistics, toolVersion: String, builtAt: String, buildSeconds: Double
+    ) {
+        self.formatVersion = formatVersion
+        self.dimension = dimension
+        self.wordCount = wordCount
+        self.oovCount = oovCount
+        self.source = source
+        self.options = options
+        self.statistics = statistics
+        self.toolVersion = toolVersion
+        self.builtAt = builtAt
+        self.buildSeconds = buildSeconds
+    }
+
     /// The file the vectors came from.
     public struct Source: Codable, Sendable, Equatable {
         public var name: String
@@ -29,6 +45,15 @@ public struct CacheManifest: Codable, Sendable, Equatable {
         public var gzip: Bool
         /// The count the header announced (`nil` for GloVe files).
         public var headerCount: Int?
+
+        package init(name: String, size: UInt64, crc32: String, format: Word2VecFormat, gzip: Bool, headerCount: Int?) {
+            self.name = name
+            self.size = size
+            self.crc32 = crc32
+            self.format = format
+            self.gzip = gzip
+            self.headerCount = headerCount
+        }
     }
 
     /// The options the build ran with.
@@ -40,6 +65,18 @@ public struct CacheManifest: Codable, Sendable, Equatable {
         public var onlyWordsCRC32: String?
         public var nonFinite: NonFinitePolicy
         public var invalidUTF8: InvalidUTF8Policy
+
+        package init(
+            limit: Int?, onlyWordsFile: String?, onlyWordsCount: Int?, onlyWordsCRC32: String?, nonFinite: NonFinitePolicy,
+            invalidUTF8: InvalidUTF8Policy
+        ) {
+            self.limit = limit
+            self.onlyWordsFile = onlyWordsFile
+            self.onlyWordsCount = onlyWordsCount
+            self.onlyWordsCRC32 = onlyWordsCRC32
+            self.nonFinite = nonFinite
+            self.invalidUTF8 = invalidUTF8
+        }
     }
 
     /// What the build met in the file.
@@ -53,6 +90,19 @@ public struct CacheManifest: Codable, Sendable, Equatable {
         public var invalidUTF8Skipped: Int
         /// Records passed over because `--only-words` did not list them.
         public var notListed: Int
+
+        package init(
+            recordsRead: Int, duplicates: Int, nonFinite: Int, nonFiniteSkipped: Int, invalidUTF8: Int, invalidUTF8Skipped: Int,
+            notListed: Int
+        ) {
+            self.recordsRead = recordsRead
+            self.duplicates = duplicates
+            self.nonFinite = nonFinite
+            self.nonFiniteSkipped = nonFiniteSkipped
+            self.invalidUTF8 = invalidUTF8
+            self.invalidUTF8Skipped = invalidUTF8Skipped
+            self.notListed = notListed
+        }
     }
 }
 

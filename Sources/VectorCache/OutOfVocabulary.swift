@@ -1,4 +1,3 @@
-import LevelDB
 import Support
 
 /// Vectors for words the pretrained model lacks: each component uniform in `[-range, range)`, drawn from a generator
@@ -25,9 +24,7 @@ public struct OOVVectors: Sendable, Equatable {
         var random = SplitMix64(seed: StableHash.fnv1a64(word) ^ (seed &* 0x9E37_79B9_7F4A_7C15))
         var bytes = [UInt8]()
         bytes.reserveCapacity(dimension * 4)
-        for _ in 0..<dimension {
-            withUnsafeBytes(of: random.nextSymmetric(range: range).bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
-        }
+        Float32Bytes.append((0..<dimension).lazy.map { _ in random.nextSymmetric(range: range) }, to: &bytes)
         return bytes
     }
 }
@@ -38,21 +35,5 @@ extension VectorCache {
     /// This is what "a key of the model" means for preprocessing: adding OOV vectors never changes the answer.
     public func isPretrained(_ word: [UInt8]) throws -> Bool {
         try contains(word) && !isOutOfVocabulary(word)
-    }
-
-    /// Adds to `batch` an out-of-vocabulary vector and its marker for each word of `words` the cache lacks.
-    /// - Returns: the words added.
-    func addOOVVectors(
-        for words: some Sequence<[UInt8]>, generator: OOVVectors, to batch: WriteBatch
-    ) throws -> [[UInt8]] {
-        var added: [[UInt8]] = []
-        var seen = Set<[UInt8]>()
-        for word in words where !word.isEmpty && word.first != CacheKeys.reservedPrefix {
-            guard seen.insert(word).inserted, try !contains(word) else { continue }
-            batch.put(key: word, value: generator.vectorBytes(for: word))
-            batch.put(key: CacheKeys.oovMarker(for: word), value: [])
-            added.append(word)
-        }
-        return added
     }
 }

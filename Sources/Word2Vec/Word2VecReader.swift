@@ -179,7 +179,7 @@ public final class Word2VecReader {
                     throw error(.invalidUTF8, at: recordOffset, "word #\(index + 1) is not valid UTF-8 (\"\(Printable.escape(bytes: record.word, limit: 40))\"); expected UTF-8 text (see the invalid-UTF-8 policy)")
                 }
             }
-            if !Self.isFinite(record.vector) {
+            if !Float32Bytes.allFinite(record.vector) {
                 statistics.nonFinite += 1
                 switch nonFinite {
                 case .keep: break
@@ -320,16 +320,5 @@ public final class Word2VecReader {
     static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if bytes.allSatisfy({ $0 < 0x80 }) { return true }
         return String(validating: bytes, as: UTF8.self) != nil
-    }
-
-    static func isFinite(_ vector: UnsafeRawBufferPointer) -> Bool {
-        // A float32 is NaN or infinite exactly when its exponent bits are all ones.
-        var index = 0
-        while index + 4 <= vector.count {
-            let bits = vector.loadUnaligned(fromByteOffset: index, as: UInt32.self).littleEndian
-            if bits & 0x7F80_0000 == 0x7F80_0000 { return false }
-            index += 4
-        }
-        return true
     }
 }

@@ -1,3 +1,5 @@
+import Support
+
 /// Writes vectors in word2vec binary or text format (gzipped when the path ends in `.gz`).
 public final class Word2VecWriter {
     /// How vectors are laid out in the file.
@@ -31,9 +33,7 @@ public final class Word2VecWriter {
             var bytes = word
             bytes.append(0x20)
             bytes.reserveCapacity(bytes.count + 4 * dimension + 1)
-            for value in vector {
-                withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
-            }
+            Float32Bytes.append(vector, to: &bytes)
             if newline { bytes.append(0x0A) }
             try output.write(bytes)
         case .text, .glove:

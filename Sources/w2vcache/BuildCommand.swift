@@ -1,10 +1,7 @@
 import ArgumentParser
-import Foundation
+import CacheBuild
 import Settings
-import Synchronization
-import VectorCache
 import Word2Vec
-
 
 /// `w2vcache build`: streams a vectors file into a new cache and swaps it into place.
 struct BuildCommand: ParsableCommand {
@@ -52,7 +49,7 @@ struct BuildCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try cache.loadConfiguration()
-        var request = Self.request(vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
+        var request = BuildReporter.request(vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
         if let format { request.settings.format = format.format }
         if let nonFinite { request.settings.nonFinite = nonFinite }
         if let invalidUTF8 { request.settings.invalidUTF8 = invalidUTF8 }
@@ -61,68 +58,8 @@ struct BuildCommand: ParsableCommand {
         request.onlyWordsPath = onlyWords
         request.trustHeader = trustHeader
         request.waitForWriter = writer.wait
-        try Self.execute(request)
-    }
-
-    /// A build request with the configuration's settings.
-    static func request(vectors: String, cachePath: String, configuration: Configuration) -> BuildRequest {
-        var request = BuildRequest(vectorsPath: vectors, cachePath: cachePath)
-        request.settings = configuration.build
-        request.storeOptions = configuration.store
-        return request
-    }
-
-    /// Runs a build with progress on the terminal and a one-line summary; Ctrl-C stops it cleanly (exit status 130).
-    static func execute(_ request: BuildRequest) throws {
-        installInterruptHandlers()
-        let started = Date()
-        var lastReport = Date.distantPast
-        let summary: BuildSummary
-        do {
-            summary = try CacheBuilder(request).run(
-                progress: { progress in
-                    let now = Date()
-                    guard now.timeIntervalSince(lastReport) >= 0.25 else { return }
-                    lastReport = now
-                    Terminal.progress(describe(progress, elapsed: now.timeIntervalSince(started)))
-                },
-                isCancelled: { interruptRequested.load(ordering: .relaxed) },
-                onWait: { Terminal.message("w2vcache: \($0)") })
-        } catch let error as CacheError where error.kind == .interrupted {
-            Terminal.endProgress()
-            Terminal.message("w2vcache: \(error.message)")
-            throw ExitCode(130)
-        }
-        Terminal.endProgress()
-        let manifest = summary.manifest
-        let seconds = Date().timeIntervalSince(started)
-        var notes: [String] = []
-        if manifest.statistics.duplicates > 0 { notes.append("\(manifest.statistics.duplicates) duplicates (first kept)") }
-        if manifest.statistics.invalidUTF8 > 0 {
-            notes.append("\(manifest.statistics.invalidUTF8) non-UTF-8 words (\(manifest.statistics.invalidUTF8Skipped) skipped)")
-        }
-        if manifest.statistics.nonFinite > 0 {
-            notes.append("\(manifest.statistics.nonFinite) non-finite vectors (\(manifest.statistics.nonFiniteSkipped) skipped)")
-        }
-        if manifest.statistics.notListed > 0 { notes.append("\(manifest.statistics.notListed) not in --only-words") }
-        Terminal.message(
-            "built \(request.cachePath): \(manifest.wordCount) words, dim \(manifest.dimension), "
-                + "\(manifest.source.format.rawValue)\(manifest.source.gzip ? "+gzip" : "") from \(manifest.source.name) "
-                + "in \(Human.duration(seconds)) (\(Human.count(Double(manifest.statistics.recordsRead) / max(seconds, 1e-9))) words/s)"
-                + (notes.isEmpty ? "" : "; " + notes.joined(separator: ", ")))
-    }
-
-    static func describe(_ progress: BuildProgress, elapsed: Double) -> String {
-        switch progress.phase {
-        case .reading:
-            let fraction = progress.fileSize > 0 ? Double(progress.fileBytesRead) / Double(progress.fileSize) : 0
-            let eta = fraction > 0.01 ? elapsed / fraction - elapsed : 0
-            return "reading \(Human.count(Double(progress.recordsRead))) words  "
-                + "\(Human.count(Double(progress.recordsRead) / max(elapsed, 1e-9))) words/s  "
-                + "\(Human.bytes(Double(progress.fileBytesRead) / max(elapsed, 1e-9)))/s  "
-                + String(format: "%.0f%%", fraction * 100) + (eta > 0 ? "  ETA \(Human.duration(eta))" : "")
-        case .writing:
-            return "writing \(Human.count(Double(progress.wordsWritten))) of \(Human.count(Double(progress.wordsToWrite))) words in key order"
+        try BuildReporter.run(cachePath: request.cachePath) { progress, isCancelled, onWait in
+            try CacheBuilder(request).run(progress: progress, isCancelled: isCancelled, onWait: onWait)
         }
     }
 }

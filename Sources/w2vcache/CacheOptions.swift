@@ -1,4 +1,5 @@
 import ArgumentParser
+import CacheBuild
 import Settings
 import VectorCache
 
@@ -20,24 +21,25 @@ struct CacheOptions: ParsableArguments {
         db ?? configuration.cachePath
     }
 
-    /// Opens the cache to read it, with the configured LevelDB options.
+    /// Opens the cache to read it, with the configured storage settings.
     func openCache() throws -> VectorCache {
         let configuration = try loadConfiguration()
-        return try VectorCache(path: cachePath(configuration), options: configuration.store)
+        return try VectorCache(path: cachePath(configuration), storage: configuration.storage)
     }
 
-    /// Opens the cache to write into it (a prepare): one writer per cache, the others fail naming it or wait.
+    /// Opens the cache to change it (a prepare): one writer per cache, the others fail naming it or wait.
     /// - Parameter dimension: when given, the vector dimension the caller needs; another one is an error that says
     ///   how to get the right cache.
-    func openCacheForWriting(purpose: String, wait: Bool, expectingDimension dimension: Int? = nil) throws -> VectorCache {
+    func openWriter(purpose: String, wait: Bool, expectingDimension dimension: Int? = nil) throws -> CacheWriter {
         let configuration = try loadConfiguration()
-        let cache = try VectorCache.openForWriting(
-            path: cachePath(configuration), options: configuration.store, purpose: purpose, wait: wait,
+        let writer = try CacheWriter(
+            path: cachePath(configuration), storage: configuration.storage, purpose: purpose, wait: wait,
             onWait: { Terminal.message("w2vcache: \($0)") })
+        let cache = writer.cache
         if let dimension, dimension != cache.dimension {
             throw ValidationError("the cache \(cache.path) holds \(cache.dimension)-dimensional vectors, not \(dimension); rebuild it from a \(dimension)-dimensional file with `w2vcache build --vectors FILE`")
         }
-        return cache
+        return writer
     }
 
     /// Says that `dataset` was prepared from the same inputs with the same options, so nothing was done.

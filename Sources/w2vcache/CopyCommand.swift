@@ -1,4 +1,5 @@
 import ArgumentParser
+import CacheBuild
 import Datasets
 import Settings
 import VectorCache
@@ -26,7 +27,7 @@ struct CopyCommand: ParsableCommand {
     func run() throws {
         let configuration = try cache.loadConfiguration()
         let summary = try CacheCopier.copy(
-            from: cache.cachePath(configuration), to: destination, options: configuration.store, wait: writer.wait,
+            from: cache.cachePath(configuration), to: destination, storage: configuration.storage, wait: writer.wait,
             fingerprint: DatasetStore.fingerprint(of:))
         Terminal.message(
             "copied \(cache.cachePath(configuration)) to \(destination): \(summary.linkedFiles) table files linked, "

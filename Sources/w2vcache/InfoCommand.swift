@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import SearchIndex
 import VectorCache
 import Word2Vec
 

@@ -58,11 +58,11 @@ struct LookupCommand: ParsableCommand {
                 case .npy:
                     found.append(contentsOf: bytes)
                 case .text:
-                    output += Printable.escape(word) + " " + VectorCache.floats(from: bytes).map { "\($0)" }.joined(separator: " ") + "\n"
+                    output += Printable.escape(word) + " " + Float32Bytes.decode(bytes).map { "\($0)" }.joined(separator: " ") + "\n"
                 case .json:
                     let oov = (try? cache.isOutOfVocabulary(key)) ?? false
                     output += "{\"word\": \(JSONText.string(word)), \"vector\": ["
-                        + VectorCache.floats(from: bytes).map { "\($0)" }.joined(separator: ", ")
+                        + Float32Bytes.decode(bytes).map { "\($0)" }.joined(separator: ", ")
                         + "], \"oov\": \(oov)}\n"
                 }
                 return true

@@ -1,10 +1,10 @@
 import ArgumentParser
-import Settings
+import CacheBuild
 import Datasets
 import Foundation
 import Preprocessing
+import Settings
 import VectorCache
-
 
 /// `w2vcache prepare pos`: the POS tagger's data, normalized the book's way.
 struct PreparePOSCommand: ParsableCommand {
@@ -31,11 +31,11 @@ struct PreparePOSCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where to write the processed files.", valueName: "dir"))
     var out: String = "."
 
-    @Option(name: .long, help: "Words per window.")
-    var window: Int = 3
+    @Option(name: .long, help: "Words per window (default: the book's, 3).")
+    var window: Int?
 
-    @Option(name: .long, help: "The tag a window is labelled with: centre (the book's) or last.")
-    var label: WindowLabel = .centre
+    @Option(name: .long, help: "The tag a window is labelled with: centre (the book's, the default) or last.")
+    var label: WindowLabel?
 
     @Flag(name: .customLong("keep-sentences"), help: "Do not merge phrases across sentence boundaries.")
     var keepSentences = false
@@ -50,7 +50,9 @@ struct PreparePOSCommand: ParsableCommand {
     var dim: Int?
 
     func validate() throws {
-        if window < 1 { throw ValidationError("--window must be at least 1") }
+        if let window, !POSOptions.windows.contains(window) {
+            throw ValidationError("--window \(window): expected \(POSOptions.windows.lowerBound) to \(POSOptions.windows.upperBound) words")
+        }
     }
 
     func run() throws {
@@ -58,24 +60,30 @@ struct PreparePOSCommand: ParsableCommand {
         let trainFile = try TextFile(path: train)
         let testFile = try TextFile(path: test)
         var options = POSOptions()
-        options.window = window
-        options.label = label
+        options.window = window ?? options.window
+        options.label = label ?? options.label
         options.keepSentences = keepSentences
         options.skipBadLines = skipBadLines
 
+        let report: POSReport
         if let vectors {
-            var request = BuildCommand.request(vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
-            request.onlyWords = (
-                try POSDataset.candidateKeys(train: trainFile, test: testFile, skipBadLines: skipBadLines),
-                "candidate keys of \(trainFile.fingerprint.name), \(testFile.fingerprint.name)")
+            var request = BuildReporter.request(vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
             request.waitForWriter = writer.wait
-            try BuildCommand.execute(request)
+            var prepared: POSReport?
+            try BuildReporter.run(cachePath: request.cachePath) { progress, isCancelled, onWait in
+                let (build, report) = try POSDataset.buildAndPrepare(
+                    train: trainFile, test: testFile, build: request, options: options, oov: configuration.oovVectors(dimension:),
+                    progress: progress, isCancelled: isCancelled, onWait: onWait)
+                prepared = report
+                return build
+            }
+            report = prepared!
+        } else {
+            let cacheWriter = try cache.openWriter(purpose: "w2vcache prepare pos", wait: writer.wait, expectingDimension: dim)
+            report = try POSDataset.prepare(
+                train: trainFile, test: testFile, into: cacheWriter, options: options,
+                oov: configuration.oovVectors(dimension: cacheWriter.cache.dimension))
         }
-
-        let vectorCache = try cache.openCacheForWriting(purpose: "w2vcache prepare pos", wait: writer.wait, expectingDimension: dim)
-        let report = try POSDataset.prepare(
-            train: trainFile, test: testFile, cache: vectorCache, options: options,
-            oov: configuration.oovVectors(dimension: vectorCache.dimension))
         if report.prepared.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("pos")
             return
@@ -95,8 +103,8 @@ struct PreparePOSCommand: ParsableCommand {
         }
         Terminal.message(
             "prepared pos: \(statistics.vocabulary) words (\(statistics.pretrainedWords) pretrained, "
-                + "\(statistics.oovWords) out-of-vocabulary), \(statistics.tags) tags, window \(window) "
-                + "labelled at the \(label.rawValue); processed files in \(out)"
+                + "\(statistics.oovWords) out-of-vocabulary), \(statistics.tags) tags, window \(options.window) "
+                + "labelled at the \(options.label.rawValue); processed files in \(out)"
                 + (statistics.skippedLines > 0 ? "; \(statistics.skippedLines) bad lines skipped" : ""))
     }
 }

@@ -1,9 +1,9 @@
 import ArgumentParser
-import Settings
+import CacheBuild
 import Datasets
 import Preprocessing
+import Settings
 import VectorCache
-
 
 /// `w2vcache prepare parser`: arc-standard transitions and Chen & Manning features from a treebank.
 struct PrepareParserCommand: ParsableCommand {
@@ -41,13 +41,13 @@ struct PrepareParserCommand: ParsableCommand {
         let configuration = try cache.loadConfiguration()
         let trainFile = try TextFile(path: train)
         let testFile = try TextFile(path: test)
-        let vectorCache = try cache.openCacheForWriting(purpose: "w2vcache prepare parser", wait: writer.wait, expectingDimension: dim)
+        let cacheWriter = try cache.openWriter(purpose: "w2vcache prepare parser", wait: writer.wait, expectingDimension: dim)
         var options = ParserOptions()
         options.pos = pos
         options.skipBadLines = skipBadLines
         let report = try ParserDataset.prepare(
-            train: trainFile, test: testFile, cache: vectorCache, options: options,
-            oov: configuration.oovVectors(dimension: vectorCache.dimension))
+            train: trainFile, test: testFile, into: cacheWriter, options: options,
+            oov: configuration.oovVectors(dimension: cacheWriter.cache.dimension))
         if report.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("parser")
             return

@@ -1,9 +1,9 @@
 import ArgumentParser
-import Settings
+import CacheBuild
 import Datasets
 import Preprocessing
+import Settings
 import VectorCache
-
 
 /// `w2vcache prepare sentiment`: reviews for an LSTM classifier.
 struct PrepareSentimentCommand: ParsableCommand {
@@ -48,10 +48,10 @@ struct PrepareSentimentCommand: ParsableCommand {
         guard options.maxVocabulary > 2, options.maxLength > 0 else {
             throw ValidationError("--max-vocab must exceed 2 and --max-length must be positive")
         }
-        let vectorCache = try cache.openCacheForWriting(purpose: "w2vcache prepare sentiment", wait: writer.wait)
+        let cacheWriter = try cache.openWriter(purpose: "w2vcache prepare sentiment", wait: writer.wait)
         let prepared = try SentimentDataset.prepare(
-            train: train, test: test, cache: vectorCache, options: options,
-            oov: configuration.oovVectors(dimension: vectorCache.dimension))
+            train: train, test: test, into: cacheWriter, options: options,
+            oov: configuration.oovVectors(dimension: cacheWriter.cache.dimension))
         if prepared.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("sentiment")
             return

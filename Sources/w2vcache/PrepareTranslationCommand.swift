@@ -1,7 +1,8 @@
 import ArgumentParser
-import Settings
+import CacheBuild
 import Datasets
 import Preprocessing
+import Settings
 import VectorCache
 
 /// `w2vcache prepare translation`: bucketed sentence pairs for a seq2seq model.
@@ -90,8 +91,8 @@ struct PrepareTranslationCommand: ParsableCommand {
         let train: ParallelInput = tsv.map { .tsv($0) } ?? .aligned(source: source!, target: target!)
         let valid: ParallelInput? = validTSV.map { .tsv($0) }
             ?? validSource.map { .aligned(source: $0, target: validTarget!) }
-        let vectorCache = try cache.openCacheForWriting(purpose: "w2vcache prepare translation", wait: writer.wait)
-        let prepared = try TranslationDataset.prepare(train: train, valid: valid, cache: vectorCache, options: options)
+        let cacheWriter = try cache.openWriter(purpose: "w2vcache prepare translation", wait: writer.wait)
+        let prepared = try TranslationDataset.prepare(train: train, valid: valid, into: cacheWriter, options: options)
         if prepared.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("translation")
             return

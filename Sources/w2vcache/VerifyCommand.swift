@@ -1,4 +1,5 @@
 import ArgumentParser
+import CacheBuild
 import VectorCache
 
 /// `w2vcache verify`: a full integrity check.

@@ -1,7 +1,8 @@
-@testable import Datasets
+import CacheBuild
 import Preprocessing
-import TestSupport
 import Testing
+import TestSupport
+@testable import Datasets
 
 @Suite struct ArcStandardTests {
     /// "She ate fish quickly": ate is the root; She <- ate, fish <- ate, quickly <- ate.

@@ -1,3 +1,4 @@
+import CacheBuild
 import Datasets
 import Testing
 

@@ -1,8 +1,9 @@
-@testable import Datasets
+import CacheBuild
 import Foundation
-import TestSupport
 import Testing
+import TestSupport
 import VectorCache
+@testable import Datasets
 
 @Suite struct EpochPlanTests {
     /// A plan of `count` batches whose batch i holds example i (enough to follow positions).
@@ -46,12 +47,12 @@ import VectorCache
 
     @Test func planCacheReusesPlansAndStaysWithinItsCapacity() throws {
         let directory = TemporaryDirectory()
-        let cache = try writableCache(try buildCache(directory, words: ["the", "cat"]))
+        let writer = try writableCache(try buildCache(directory, words: ["the", "cat"]))
         let rows = (0..<40).map { "w\($0 % 5) NN" }.joined(separator: "\n") + "\n"
         _ = try POSDataset.prepare(
             train: try textFile(directory, "train.txt", rows), test: try textFile(directory, "test.txt", "a DT\n"),
-            cache: cache, options: POSOptions(), oov: testOOV)
-        let source = try POSDataset(cache: cache)
+            into: writer, options: POSOptions(), oov: testOOV)
+        let source = try POSDataset(cache: writer.cache)
         let plans = EpochPlanCache(capacity: 80)  // two plans of the 38-window split fit, not three
         func key(_ epoch: Int) -> EpochPlanCache.Key { .init(dataset: .pos, split: "train", batchSize: 4, seed: 1, epoch: epoch, shuffle: true) }
         let first = try plans.plan(key(0), source: source)

@@ -1,20 +1,21 @@
+import CacheBuild
 import Datasets
 import Foundation
 import Preprocessing
-import TestSupport
 import Testing
+import TestSupport
 import VectorCache
 
 @Suite struct FingerprintTests {
     /// A cache built from a fixed file, with pos prepared from `train`.
     func prepared(_ directory: TemporaryDirectory, _ name: String, train: String) throws -> String {
         let path = try buildCache(directory, words: ["the", "cat", "sat"], name: name)
-        let cache = try writableCache(path)
+        let writer = try writableCache(path)
         _ = try POSDataset.prepare(
             train: try textFile(directory, name + ".train", train), test: try textFile(directory, name + ".test", "the DT\n"),
-            cache: cache, options: POSOptions(), oov: testOOV)
-        let fingerprint = try DatasetStore.fingerprint(of: cache)
-        try cache.close()
+            into: writer, options: POSOptions(), oov: testOOV)
+        let fingerprint = try DatasetStore.fingerprint(of: writer.cache)
+        try writer.close()
         return fingerprint
     }
 

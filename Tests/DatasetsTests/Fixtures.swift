@@ -1,3 +1,4 @@
+import CacheBuild
 import Datasets
 import Foundation
 import Preprocessing
@@ -32,6 +33,6 @@ func values<T: BitwiseCopyable>(_ array: BatchArray, as type: T.Type) -> [T] {
 }
 
 /// Opens a cache to prepare datasets into it (holding its writer lock).
-func writableCache(_ path: String) throws -> VectorCache {
-    try VectorCache.openForWriting(path: path, purpose: "a test")
+func writableCache(_ path: String) throws -> CacheWriter {
+    try CacheWriter(path: path, purpose: "a test")
 }

@@ -1,9 +1,10 @@
+import CacheBuild
 import Datasets
 import Foundation
 import LevelDB
 import Preprocessing
-import TestSupport
 import Testing
+import TestSupport
 import VectorCache
 
 @Suite struct POSDatasetTests {
@@ -11,12 +12,12 @@ import VectorCache
     static let test = "big JJ\nzebra NN\n"
     static let modelWords = ["New_York", "is", "big", "##", "class", "It"]
 
-    func prepare(_ directory: TemporaryDirectory, options: POSOptions = POSOptions(), train: String = Self.train) throws -> (VectorCache, POSReport) {
-        let cache = try writableCache(try buildCache(directory, words: Self.modelWords))
+    func prepare(_ directory: TemporaryDirectory, options: POSOptions = POSOptions(), train: String = Self.train) throws -> (CacheWriter, POSReport) {
+        let writer = try writableCache(try buildCache(directory, words: Self.modelWords))
         let report = try POSDataset.prepare(
             train: try textFile(directory, "train.txt", train), test: try textFile(directory, "test.txt", Self.test),
-            cache: cache, options: options, oov: testOOV)
-        return (cache, report)
+            into: writer, options: options, oov: testOOV)
+        return (writer, report)
     }
 
     @Test func processedStreamVocabularyAndTags() throws {
@@ -44,15 +45,15 @@ import VectorCache
 
     @Test func windowsConcatenateVectorsAndTakeTheCentreOrLastTag() throws {
         let directory = TemporaryDirectory()
-        let (cache, _) = try prepare(directory)
-        let dataset = try POSDataset(cache: cache)
+        let (writer, _) = try prepare(directory)
+        let dataset = try POSDataset(cache: writer.cache)
         let arrays = try dataset.batch(split: "train", indices: [0, 5])
         #expect(arrays.map(\.name) == ["x", "y"])
         #expect(arrays[0].shape == [2, 18] && arrays[1].shape == [2] && arrays[1].type == .int64)
         let x = values(arrays[0], as: Float.self)
         // Window 0 is New_York is big: the cache's vectors of words 0, 1, 2 in a row.
         for (slot, word) in ["New_York", "is", "big"].enumerated() {
-            #expect(Array(x[(slot * 6)..<(slot * 6 + 6)]) == (try cache.vector(for: word)))
+            #expect(Array(x[(slot * 6)..<(slot * 6 + 6)]) == (try writer.cache.vector(for: word)))
         }
         // Window 5 is "## well known": the centre tag is JJ (well).
         let y = values(arrays[1], as: Int64.self)
@@ -64,7 +65,7 @@ import VectorCache
         options.window = 2
         let other = TemporaryDirectory()
         let (lastCache, _) = try prepare(other, options: options)
-        let last = try POSDataset(cache: lastCache)
+        let last = try POSDataset(cache: lastCache.cache)
         #expect(last.splits["train"] == 9)
         #expect(try last.describe(split: "train", index: 0) == "New_York is  ->  VBZ")
         #expect(throws: DatasetError.self) { try last.batch(split: "dev", indices: [0]) }
@@ -72,42 +73,42 @@ import VectorCache
 
     @Test func outOfVocabularyWordsGetStableMarkedVectorsInTheCache() throws {
         let directory = TemporaryDirectory()
-        let (cache, _) = try prepare(directory)
+        let (writer, _) = try prepare(directory)
         let zebra = Array("zebra".utf8)
-        #expect(try cache.isOutOfVocabulary(zebra))
-        #expect(try !cache.isPretrained(zebra) && cache.isPretrained(Array("big".utf8)))
-        #expect(try cache.withVectorBytes(for: zebra) { $0.map(Array.init) } == testOOV.vectorBytes(for: zebra))
-        #expect(cache.manifest.oovCount == 5 && cache.manifest.wordCount == 6)
-        let vector = try #require(try cache.vector(for: "zebra"))
+        #expect(try writer.cache.isOutOfVocabulary(zebra))
+        #expect(try !writer.cache.isPretrained(zebra) && writer.cache.isPretrained(Array("big".utf8)))
+        #expect(try writer.cache.withVectorBytes(for: zebra) { $0.map(Array.init) } == testOOV.vectorBytes(for: zebra))
+        #expect(writer.cache.manifest.oovCount == 5 && writer.cache.manifest.wordCount == 6)
+        let vector = try #require(try writer.cache.vector(for: "zebra"))
         #expect(vector.allSatisfy { $0 >= -0.25 && $0 < 0.25 } && Set(vector).count == 6)
         #expect(testOOV.vectorBytes(for: zebra) != OOVVectors(dimension: 6, seed: 2, range: 0.25).vectorBytes(for: zebra))
-        #expect(try cache.verify().isHealthy)
+        #expect(try writer.cache.verify().isHealthy)
     }
 
     @Test func preparingAgainDoesNothingAndChangedInputsReplaceTheData() throws {
         let directory = TemporaryDirectory()
-        let (cache, first) = try prepare(directory)
+        let (writer, first) = try prepare(directory)
         #expect(!first.prepared.alreadyPrepared)
         let again = try POSDataset.prepare(
             train: try TextFile(path: directory.file("train.txt")), test: try TextFile(path: directory.file("test.txt")),
-            cache: cache, options: POSOptions(), oov: testOOV)
+            into: writer, options: POSOptions(), oov: testOOV)
         #expect(again.prepared.alreadyPrepared && again.prepared.manifest == first.prepared.manifest)
         #expect(again.prepared.statistics == first.prepared.statistics)
         var otherOptions = POSOptions()
         otherOptions.keepSentences = true
         let otherOptionsResult = try POSDataset.prepare(
             train: try TextFile(path: directory.file("train.txt")), test: try TextFile(path: directory.file("test.txt")),
-            cache: cache, options: otherOptions, oov: testOOV)
+            into: writer, options: otherOptions, oov: testOOV)
         #expect(!otherOptionsResult.prepared.alreadyPrepared)
         let changed = try POSDataset.prepare(
             train: try textFile(directory, "train.txt", "big JJ\nis VBZ\nred JJ\n"), test: try TextFile(path: directory.file("test.txt")),
-            cache: cache, options: POSOptions(), oov: testOOV)
+            into: writer, options: POSOptions(), oov: testOOV)
         #expect(!changed.prepared.alreadyPrepared)
         #expect(changed.prepared.manifest.inputs[0] != first.prepared.manifest.inputs[0])
-        let dataset = try POSDataset(cache: cache)
+        let dataset = try POSDataset(cache: writer.cache)
         #expect(dataset.vocabulary == ["big", "is", "red", "zebra"])
         // No chunk of the old data is left behind.
-        let datasetKeys = try cache.metadata("dataset").keys(startingWith: Array("pos".utf8) + [0])
+        let datasetKeys = try writer.cache.metadata(.dataset).keys(startingWith: Array("pos".utf8) + [0])
         #expect(datasetKeys.count == 1 + 5 + 2)  // the manifest, 5 one-chunk arrays, 2 string lists
     }
 
@@ -126,12 +127,12 @@ import VectorCache
         request.onlyWords = (Set(candidates.map { Array($0.utf8) }), "candidates")
         _ = try CacheBuilder(request).run()
         let small = try writableCache(directory.file("small"))
-        #expect(small.manifest.wordCount == candidateWords.count)
-        let a = try POSDataset.prepare(train: train, test: test, cache: fullCache, options: POSOptions(), oov: testOOV)
-        let b = try POSDataset.prepare(train: train, test: test, cache: small, options: POSOptions(), oov: testOOV)
+        #expect(small.cache.manifest.wordCount == candidateWords.count)
+        let a = try POSDataset.prepare(train: train, test: test, into: fullCache, options: POSOptions(), oov: testOOV)
+        let b = try POSDataset.prepare(train: train, test: test, into: small, options: POSOptions(), oov: testOOV)
         #expect(a.processed["train"] == b.processed["train"] && a.processed["test"] == b.processed["test"])
-        let datasetA = try POSDataset(cache: fullCache)
-        let datasetB = try POSDataset(cache: small)
+        let datasetA = try POSDataset(cache: fullCache.cache)
+        let datasetB = try POSDataset(cache: small.cache)
         #expect(datasetA.vocabulary == datasetB.vocabulary && datasetA.embeddings == datasetB.embeddings)
     }
 }
@@ -152,14 +153,14 @@ import VectorCache
 
     @Test func configurationsFeaturesAndTransitions() throws {
         let directory = TemporaryDirectory()
-        let cache = try writableCache(try buildCache(directory, words: ["She", "ate", "##", "fish", "dog"]))
+        let writer = try writableCache(try buildCache(directory, words: ["She", "ate", "##", "fish", "dog"]))
         let train = try textFile(directory, "train.conllu", Self.treebank)
         let test = try textFile(directory, "test.conllu", "1\tdog\tdog\tNOUN\tNN\t_\t0\troot\t_\t_\n\n1\tcat\tcat\tNOUN\tNN\t_\t0\troot\t_\t_\n")
-        let report = try ParserDataset.prepare(train: train, test: test, cache: cache, options: ParserOptions(), oov: testOOV)
+        let report = try ParserDataset.prepare(train: train, test: test, into: writer, options: ParserOptions(), oov: testOOV)
         let statistics = report.statistics
         #expect(statistics.train.nonProjective == 1)  // A <- C crosses B <- D
         #expect(report.manifest.splits == ["train": 8, "test": 4])
-        let dataset = try ParserDataset(cache: cache)
+        let dataset = try ParserDataset(cache: writer.cache)
         // Words: specials, the training words (12 normalized to ##), then "dog", which the model knows; "cat" is <UNK>.
         #expect(dataset.words == ["<NULL>", "<ROOT>", "<UNK>", "She", "ate", "##", "fish", "A", "B", "C", "D", "dog"])
         // Labels nsubj root nummod obj det and the reserved unknown label: shift, 6 left-arcs, 6 right-arcs.
@@ -173,19 +174,19 @@ import VectorCache
         #expect(try dataset.describe(split: "test", index: 2).hasSuffix("->  SHIFT"))
         // Embeddings: the <NULL> row is zero, others come from the cache or the OOV generator.
         #expect(Array(dataset.embeddings[0..<6]) == [Float](repeating: 0, count: 6))
-        #expect(Array(dataset.embeddings[(3 * 6)..<(4 * 6)]) == (try cache.vector(for: "She")))
+        #expect(Array(dataset.embeddings[(3 * 6)..<(4 * 6)]) == (try writer.cache.vector(for: "She")))
     }
 
     @Test func aTestLabelUnseenInTrainingIsKeptAsTheUnknownLabel() throws {
         let directory = TemporaryDirectory()
-        let cache = try writableCache(try buildCache(directory, words: ["dog"]))
+        let writer = try writableCache(try buildCache(directory, words: ["dog"]))
         let train = try textFile(directory, "train.conllu", "1\tbig\t_\tADJ\tJJ\t_\t2\tamod\t_\t_\n2\tdog\t_\tNOUN\tNN\t_\t0\troot\t_\t_\n\n")
         // "compound" never occurs in training: before, this sentence was dropped from the test split.
         let test = try textFile(directory, "test.conllu", "1\tdog\t_\tNOUN\tNN\t_\t2\tcompound\t_\t_\n2\tfood\t_\tNOUN\tNN\t_\t0\troot\t_\t_\n\n")
-        let report = try ParserDataset.prepare(train: train, test: test, cache: cache, options: ParserOptions(), oov: testOOV)
+        let report = try ParserDataset.prepare(train: train, test: test, into: writer, options: ParserOptions(), oov: testOOV)
         #expect(report.manifest.splits["test"] == 4)
         #expect(report.statistics.test.unknownLabelSentences == 1 && report.statistics.test.unknownLabelArcs == 1)
-        let dataset = try ParserDataset(cache: cache)
+        let dataset = try ParserDataset(cache: writer.cache)
         // Labels amod root, then the unknown: SHIFT, LEFT(amod) LEFT(root) LEFT(<UNK>), RIGHT(amod) RIGHT(root) RIGHT(<UNK>).
         #expect(dataset.transitions == ["SHIFT", "LEFT(amod)", "LEFT(root)", "LEFT(<UNK>)", "RIGHT(amod)", "RIGHT(root)", "RIGHT(<UNK>)"])
         let arrays = try dataset.batch(split: "test", indices: [0, 1, 2, 3])
@@ -199,11 +200,11 @@ import VectorCache
     @Test(.enabled(if: SharedData.isAvailable, "../shared/data is absent: EWT not checked"))
     func theEWTTreebank() throws {
         let directory = TemporaryDirectory()
-        let cache = try writableCache(try buildCache(directory, words: ["the", "of", "and"]))
+        let writer = try writableCache(try buildCache(directory, words: ["the", "of", "and"]))
         let report = try ParserDataset.prepare(
             train: try TextFile(path: SharedData.path("ud-english-ewt/en_ewt-ud-dev.conllu")),
             test: try TextFile(path: SharedData.path("ud-english-ewt/en_ewt-ud-test.conllu")),
-            cache: cache, options: ParserOptions(), oov: testOOV)
+            into: writer, options: ParserOptions(), oov: testOOV)
         let statistics = report.statistics
         #expect(statistics.train.sentences == 2001)
         #expect(statistics.train.nonProjective > 0)

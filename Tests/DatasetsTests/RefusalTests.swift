@@ -1,9 +1,10 @@
-@testable import Datasets
+import CacheBuild
 import Foundation
 import Preprocessing
-import TestSupport
 import Testing
+import TestSupport
 import VectorCache
+@testable import Datasets
 
 /// Inputs that would replace a good dataset with an empty or useless one: refused, and the old one kept. Each of
 /// these exited 0 and replaced the dataset before the fix.
@@ -15,24 +16,24 @@ import VectorCache
 
     @Test func posRefusesAnEmptyTrainingOrTestFile() throws {
         let directory = TemporaryDirectory()
-        let cache = try writableCache(try buildCache(directory, words: ["the", "cat"]))
+        let writer = try writableCache(try buildCache(directory, words: ["the", "cat"]))
         let good = try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n")
         let test = try textFile(directory, "test.txt", "the DT\n")
-        let first = try POSDataset.prepare(train: good, test: test, cache: cache, options: POSOptions(), oov: testOOV).prepared.manifest
+        let first = try POSDataset.prepare(train: good, test: test, into: writer, options: POSOptions(), oov: testOOV).prepared.manifest
         for (train, test) in [("", "the DT\n"), ("\n\n", "the DT\n"), ("the DT\ncat NN\nsat VBD\non IN\n", "")] {
             #expect {
                 try POSDataset.prepare(
                     train: try textFile(directory, "t.txt", train), test: try textFile(directory, "u.txt", test),
-                    cache: cache, options: POSOptions(), oov: testOOV)
+                    into: writer, options: POSOptions(), oov: testOOV)
             } throws: { isRefusal($0, .pos) }
         }
-        #expect(try DatasetStore.manifest(.pos, in: cache) == first)
-        #expect(try POSDataset(cache: cache).splits == ["train": 1, "test": 0])
+        #expect(try DatasetStore.manifest(.pos, in: writer.cache) == first)
+        #expect(try POSDataset(cache: writer.cache).splits == ["train": 1, "test": 0])
     }
 
     @Test func parserRefusesATrainingSetWithoutAProjectiveSentence() throws {
         let directory = TemporaryDirectory()
-        let cache = try writableCache(try buildCache(directory, words: ["a"]))
+        let writer = try writableCache(try buildCache(directory, words: ["a"]))
         // Crossing arcs: 1 → 3 and 2 → 4 (non-projective).
         let crossing = """
             1\ta\t_\tX\tX\t_\t3\tdep\t_\t_
@@ -44,52 +45,52 @@ import VectorCache
         let simple = "1\ta\t_\tX\tX\t_\t0\troot\t_\t_\n\n"
         let first = try ParserDataset.prepare(
             train: try textFile(directory, "train.conllu", simple), test: try textFile(directory, "test.conllu", simple),
-            cache: cache, options: ParserOptions(), oov: testOOV).manifest
+            into: writer, options: ParserOptions(), oov: testOOV).manifest
         #expect {
             try ParserDataset.prepare(
                 train: try textFile(directory, "bad.conllu", crossing), test: try textFile(directory, "test.conllu", simple),
-                cache: cache, options: ParserOptions(), oov: testOOV)
+                into: writer, options: ParserOptions(), oov: testOOV)
         } throws: { isRefusal($0, .parser) && "\($0)".contains("no projective sentence") }
         #expect {
             try ParserDataset.prepare(
                 train: try textFile(directory, "empty.conllu", "\n"), test: try textFile(directory, "test.conllu", simple),
-                cache: cache, options: ParserOptions(), oov: testOOV)
+                into: writer, options: ParserOptions(), oov: testOOV)
         } throws: { isRefusal($0, .parser) }
-        #expect(try DatasetStore.manifest(.parser, in: cache) == first)
+        #expect(try DatasetStore.manifest(.parser, in: writer.cache) == first)
     }
 
     @Test func sentimentRefusesNoReviewsAndOneClass() throws {
         let directory = TemporaryDirectory()
-        let cache = try writableCache(try buildCache(directory, words: ["good"]))
+        let writer = try writableCache(try buildCache(directory, words: ["good"]))
         try "pos\tgood\nneg\tbad\n".write(toFile: directory.file("train.tsv"), atomically: true, encoding: .utf8)
         let first = try SentimentDataset.prepare(
-            train: directory.file("train.tsv"), test: directory.file("train.tsv"), cache: cache, options: SentimentOptions(), oov: testOOV).manifest
+            train: directory.file("train.tsv"), test: directory.file("train.tsv"), into: writer, options: SentimentOptions(), oov: testOOV).manifest
         try "pos\tgood\npos\tgreat\n".write(toFile: directory.file("positive.tsv"), atomically: true, encoding: .utf8)
         try "".write(toFile: directory.file("empty.tsv"), atomically: true, encoding: .utf8)
         #expect {
             try SentimentDataset.prepare(
-                train: directory.file("positive.tsv"), test: directory.file("train.tsv"), cache: cache, options: SentimentOptions(), oov: testOOV)
+                train: directory.file("positive.tsv"), test: directory.file("train.tsv"), into: writer, options: SentimentOptions(), oov: testOOV)
         } throws: { isRefusal($0, .sentiment) && "\($0)".contains("every training review is positive") }
         #expect {
             try SentimentDataset.prepare(
-                train: directory.file("train.tsv"), test: directory.file("empty.tsv"), cache: cache, options: SentimentOptions(), oov: testOOV)
+                train: directory.file("train.tsv"), test: directory.file("empty.tsv"), into: writer, options: SentimentOptions(), oov: testOOV)
         } throws: { isRefusal($0, .sentiment) }
-        #expect(try DatasetStore.manifest(.sentiment, in: cache) == first)
+        #expect(try DatasetStore.manifest(.sentiment, in: writer.cache) == first)
     }
 
     @Test func translationRefusesZeroPairs() throws {
         let directory = TemporaryDirectory()
-        let cache = try writableCache(try buildCache(directory, words: ["a"]))
+        let writer = try writableCache(try buildCache(directory, words: ["a"]))
         try "hello\tbonjour\n".write(toFile: directory.file("pairs.tsv"), atomically: true, encoding: .utf8)
-        let first = try TranslationDataset.prepare(train: .tsv(directory.file("pairs.tsv")), valid: nil, cache: cache, options: TranslationOptions()).manifest
+        let first = try TranslationDataset.prepare(train: .tsv(directory.file("pairs.tsv")), valid: nil, into: writer, options: TranslationOptions()).manifest
         try "\n\n".write(toFile: directory.file("none.tsv"), atomically: true, encoding: .utf8)
         #expect {
-            try TranslationDataset.prepare(train: .tsv(directory.file("none.tsv")), valid: nil, cache: cache, options: TranslationOptions())
+            try TranslationDataset.prepare(train: .tsv(directory.file("none.tsv")), valid: nil, into: writer, options: TranslationOptions())
         } throws: { isRefusal($0, .translation) }
         #expect {
             try TranslationDataset.prepare(
-                train: .tsv(directory.file("pairs.tsv")), valid: .tsv(directory.file("none.tsv")), cache: cache, options: TranslationOptions())
+                train: .tsv(directory.file("pairs.tsv")), valid: .tsv(directory.file("none.tsv")), into: writer, options: TranslationOptions())
         } throws: { isRefusal($0, .translation) }
-        #expect(try DatasetStore.manifest(.translation, in: cache) == first)
+        #expect(try DatasetStore.manifest(.translation, in: writer.cache) == first)
     }
 }

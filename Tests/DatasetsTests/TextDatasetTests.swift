@@ -1,23 +1,24 @@
-@testable import Datasets
+import CacheBuild
 import Foundation
 import Preprocessing
-import TestSupport
 import Testing
+import TestSupport
 import VectorCache
+@testable import Datasets
 
 @Suite struct SentimentDatasetTests {
     @Test func vocabularyPaddingTruncationAndUnknowns() throws {
         let directory = TemporaryDirectory()
-        let cache = try writableCache(try buildCache(directory, words: ["good", "film"]))
+        let writer = try writableCache(try buildCache(directory, words: ["good", "film"]))
         try "pos\tgood good film\nneg\tbad film , bad bad\n".write(toFile: directory.file("train.tsv"), atomically: true, encoding: .utf8)
         try "pos\tgood unseen\n".write(toFile: directory.file("test.tsv"), atomically: true, encoding: .utf8)
         var options = SentimentOptions()
         options.maxLength = 4
         options.maxVocabulary = 5
         let prepared = try SentimentDataset.prepare(
-            train: directory.file("train.tsv"), test: directory.file("test.tsv"), cache: cache, options: options, oov: testOOV)
+            train: directory.file("train.tsv"), test: directory.file("test.tsv"), into: writer, options: options, oov: testOOV)
         #expect(!prepared.alreadyPrepared && prepared.statistics.train.truncated == 1 && prepared.statistics.test.unknownTokens == 1)
-        let dataset = try SentimentDataset(cache: cache)
+        let dataset = try SentimentDataset(cache: writer.cache)
         // Specials, then bad (3), film and good (2 each, ties by string order); "," (1) does not fit in 5.
         #expect(dataset.vocabulary == ["<unk>", "<pad>", "bad", "film", "good"])
         let train = try dataset.batch(split: "train", indices: [0, 1])
@@ -28,7 +29,7 @@ import VectorCache
         let test = try dataset.batch(split: "test", indices: [0])
         #expect(values(test[0], as: Int32.self) == [4, 0, 1, 1])
         let again = try SentimentDataset.prepare(
-            train: directory.file("train.tsv"), test: directory.file("test.tsv"), cache: cache, options: options, oov: testOOV)
+            train: directory.file("train.tsv"), test: directory.file("test.tsv"), into: writer, options: options, oov: testOOV)
         #expect(again.alreadyPrepared)
     }
 }
@@ -54,7 +55,7 @@ import VectorCache
 
     @Test func anEpochUsesEveryPairOnceOneBucketPerBatch() throws {
         let directory = TemporaryDirectory()
-        let cache = try writableCache(try buildCache(directory, words: ["a"]))
+        let writer = try writableCache(try buildCache(directory, words: ["a"]))
         var lines = ""
         for index in 0..<40 {
             let length = index % 3 == 0 ? 12 : (index % 3 == 1 ? 6 : 2)
@@ -63,9 +64,9 @@ import VectorCache
         try lines.write(toFile: directory.file("pairs.tsv"), atomically: true, encoding: .utf8)
         var options = TranslationOptions()
         options.pretokenized = true
-        let result = try TranslationDataset.prepare(train: .tsv(directory.file("pairs.tsv")), valid: nil, cache: cache, options: options)
+        let result = try TranslationDataset.prepare(train: .tsv(directory.file("pairs.tsv")), valid: nil, into: writer, options: options)
         #expect(result.statistics.train.pairs == 40 && result.statistics.train.perBucket == [13, 13, 14, 0])
-        let dataset = try TranslationDataset(cache: cache)
+        let dataset = try TranslationDataset(cache: writer.cache)
         #expect(try dataset.bucketCounts("train") == [13, 13, 14, 0])  // lengths 2, 6, 12
         let plan = try dataset.epoch(split: "train", batchSize: 4, seed: 9, epoch: 0, shuffle: true)
         #expect(plan.flatMap { $0 }.sorted() == Array(0..<40))

@@ -113,13 +113,14 @@ private func readOnly(_ path: String, exclusive: Bool = false) throws -> Databas
         #expect(error?.kind == .inUse)
     }
 
-    @Test func aCopyWithoutALockFileReads() throws {
+    @Test func aCopyWithoutALockFileGetsOneSoThatWritersSeeItsReaders() throws {
         let directory = TemporaryDirectory()
         let path = try databaseWithALog(directory)
         try FileManager.default.removeItem(atPath: path + "/LOCK")
         let database = try readOnly(path)
         #expect(try database.get(bytes("only-in-the-log")) == [2, 2])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/LOCK")).isEmpty)
+        #expect(try Database.isInUse(path: path))
         try database.close()
-        #expect(!FileManager.default.fileExists(atPath: path + "/LOCK"))
     }
 }

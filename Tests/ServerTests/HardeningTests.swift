@@ -1,18 +1,19 @@
+import CacheBuild
 import Datasets
 import Foundation
-#if canImport(FoundationNetworking)
 import FoundationNetworking
-#endif
 import Hummingbird
 import Logging
 import Preprocessing
-@testable import Server
 import Synchronization
-import WireFormat
-import TestSupport
 import Testing
+import TestSupport
 import VectorCache
+import WireFormat
 import Word2Vec
+#if canImport(FoundationNetworking)
+#endif
+@testable import Server
 
 /// Log lines collected in memory.
 final class CollectedLog: Sendable {

@@ -1,18 +1,20 @@
+import CacheBuild
 import Datasets
 import Foundation
-#if canImport(FoundationNetworking)
 import FoundationNetworking
-#endif
 import Hummingbird
 import Logging
 import NumPyFormat
 import Preprocessing
 import ServiceLifecycle
-@testable import Server
-import TestSupport
+import Support
 import Testing
+import TestSupport
 import VectorCache
 import Word2Vec
+#if canImport(FoundationNetworking)
+#endif
+@testable import Server
 
 /// A real server on a free loopback port, over a cache with a prepared `pos` dataset.
 final class RunningServer: @unchecked Sendable {
@@ -31,13 +33,15 @@ final class RunningServer: @unchecked Sendable {
         var build = BuildRequest(vectorsPath: source, cachePath: directory.file("cache"))
         build.settings.searchIndex = searchIndex
         _ = try CacheBuilder(build).run()
-        cache = try VectorCache.openForWriting(path: directory.file("cache"), purpose: "a test")
+        let cacheWriter = try CacheWriter(path: directory.file("cache"), purpose: "a test")
         try "Confidence NN\nin IN\nthe DT\npound NN\nis VBZ\nwidely RB\nexpected VBN\nto TO\ntake VB\n".write(
             toFile: directory.file("train.txt"), atomically: true, encoding: .utf8)
         try "New NNP\nYork NNP\nrose VBD\n".write(toFile: directory.file("test.txt"), atomically: true, encoding: .utf8)
         _ = try POSDataset.prepare(
             train: TextFile(path: directory.file("train.txt")), test: TextFile(path: directory.file("test.txt")),
-            cache: cache, options: POSOptions(), oov: OOVVectors(dimension: 4, seed: 1, range: 0.25))
+            into: cacheWriter, options: POSOptions(), oov: OOVVectors(dimension: 4, seed: 1, range: 0.25))
+        try cacheWriter.close()
+        cache = try VectorCache(path: directory.file("cache"))
         var settings = settings
         settings.port = 0
         state = try ServerState(cache: cache, settings: settings, oov: OOVVectors(dimension: 4, seed: 1, range: 0.25))
@@ -137,7 +141,7 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
         let zero = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["x1", "the"], "missing": "zero"}"#)
         #expect(npyFloats(zero.data).values == [0, 0, 0, 0, 2, 1, 2, 3])
         let oov = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["x1"], "missing": "oov"}"#)
-        let expected = OOVVectors(dimension: 4, seed: 1, range: 0.25).vectorBytes(for: Array("x1".utf8)).withUnsafeBytes { VectorCache.floats(from: $0) }
+        let expected = OOVVectors(dimension: 4, seed: 1, range: 0.25).vectorBytes(for: Array("x1".utf8)).withUnsafeBytes { Float32Bytes.decode($0) }
         #expect(npyFloats(oov.data).values == expected)
         let tooMany = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["a", "b", "c", "d"]}"#)
         #expect(tooMany.status == 413 && RunningServer.error(tooMany.data)?.contains("at most 3") == true)

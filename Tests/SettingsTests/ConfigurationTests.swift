@@ -1,6 +1,6 @@
+import CacheBuild
 import Datasets
 import Foundation
-import LevelDB
 import Server
 import Settings
 import Testing
@@ -33,8 +33,8 @@ import Yams
     @Test func theDefaultsAreTheLibrariesOwn() {
         let defaults = Configuration()
         #expect(defaults.cachePath == "word2vecdb")
-        #expect(defaults.store.writeBufferSize == 16 << 20 && defaults.store.blockSize == 4 << 10)
-        #expect(defaults.store == Options.cacheDefaults)
+        #expect(defaults.storage.writeBufferSize == 16 << 20 && defaults.storage.blockSize == 4 << 10)
+        #expect(defaults.storage == StorageSettings())
         #expect(defaults.build == BuildSettings() && defaults.build.format == nil && defaults.build.nonFinite == .fail)
         #expect(defaults.server == ServerSettings() && defaults.server.shutdownTimeout == .seconds(10))
         #expect(defaults.sentiment == SentimentOptions() && defaults.translation == TranslationOptions())
@@ -43,10 +43,10 @@ import Yams
 
     @Test func aPartialFileOverridesOnlyItsKeys() throws {
         let configuration = try Configuration.parse("leveldb:\n  bloom_bits_per_key: 0\noov:\n  seed: 7\nbuild:\n  format: glove\n", file: "x.yml")
-        #expect(configuration.store.bloomBitsPerKey == 0)
+        #expect(configuration.storage.bloomBitsPerKey == 0)
         #expect(configuration.oovSeed == 7)
         #expect(configuration.build.format == .glove)
-        #expect(configuration.store.writeBufferSize == Configuration().store.writeBufferSize)
+        #expect(configuration.storage.writeBufferSize == Configuration().storage.writeBufferSize)
         #expect(configuration.cachePath == "word2vecdb")
     }
 

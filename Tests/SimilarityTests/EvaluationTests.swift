@@ -1,7 +1,9 @@
+import CacheBuild
 import Foundation
-@testable import Similarity
+import SearchIndex
 import Testing
 import TestSupport
+@testable import Similarity
 
 @Suite struct PythonTextTests {
     @Test func floatAcceptsWhatPythonsFloatAccepts() {

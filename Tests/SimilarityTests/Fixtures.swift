@@ -1,4 +1,6 @@
+import CacheBuild
 import Foundation
+import SearchIndex
 import Similarity
 import Support
 import TestSupport

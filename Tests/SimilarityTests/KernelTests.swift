@@ -1,4 +1,6 @@
+import CacheBuild
 import CVectorKernels
+import SearchIndex
 import Support
 import Testing
 

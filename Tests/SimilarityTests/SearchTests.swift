@@ -1,5 +1,7 @@
+import CacheBuild
 import Foundation
 import LevelDB
+import SearchIndex
 import Similarity
 import Support
 import Testing
@@ -157,9 +159,9 @@ import Word2Vec
         _ = try searchableCache(Array(Self.vectors.prefix(200)), in: directory)
         // An out-of-vocabulary word added as `prepare` adds them; asked for every word, the search must still
         // leave it out.
-        let writable = try VectorCache.openForWriting(path: directory.file("cache"), purpose: "test")
+        let writable = try CacheWriter(path: directory.file("cache"), purpose: "test")
         let generator = OOVVectors(dimension: 48, seed: 1, range: 0.25)
-        let added = try writable.metadata("test").replace(under: [], with: MetadataEntries(), oovWords: [Array("made-up".utf8)], generator: generator)
+        let added = try writable.replace(in: .dataset, under: [], with: MetadataEntries(), oovWords: [Array("made-up".utf8)], generator: generator)
         #expect(added.count == 1)
         try writable.close()
         let cache = try VectorCache(path: directory.file("cache"))

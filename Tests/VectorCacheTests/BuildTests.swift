@@ -1,9 +1,12 @@
+import CacheBuild
 import Foundation
 import LevelDB
-import TestSupport
+import SearchIndex
+import Support
 import Testing
-@testable import VectorCache
+import TestSupport
 import Word2Vec
+@testable import VectorCache
 
 @Suite struct BuildTests {
     @Test func everyVectorIsStoredAsLittleEndianFloat32UnderItsWord() throws {
@@ -29,7 +32,7 @@ import Word2Vec
         // 14 MB: several 4 MB write batches, so several memtable flushes.
         let source = try writeVectors(shuffledVectors(count: 7000, dimension: 500), to: directory.file("v.bin"))
         let summary = try build(source, into: directory.file("cache")) { request in
-            request.storeOptions.writeBufferSize = 1 << 20
+            request.storage.writeBufferSize = 1 << 20
             request.settings.sortMemory = 4 << 20  // and several sorted runs through the spill file
         }
         #expect(summary.spilledRuns > 1)
@@ -191,16 +194,27 @@ import Word2Vec
 }
 
 @Suite struct OpenAndVerifyTests {
-    @Test func openingTwiceIsInUse() throws {
+    @Test func readersShareACacheAndAWriterWaitsForThemAll() throws {
         let directory = TemporaryDirectory()
         let source = try writeVectors(shuffledVectors(count: 5, dimension: 5), to: directory.file("v.bin"))
         try build(source, into: directory.file("cache"))
         let first = try VectorCache(path: directory.file("cache"))
-        let error = #expect(throws: CacheError.self) { try VectorCache(path: directory.file("cache")) }
-        #expect(error?.kind == .inUse)
-        #expect(error?.message.contains("in use by another process") == true)
-        #expect(error?.message.contains("LOCK") == false)
-        _ = first
+        let second = try VectorCache(path: directory.file("cache"))
+        #expect(try first.manifest == second.manifest && first.contains(Array("w0".utf8)) == second.contains(Array("w0".utf8)))
+        // A prepare needs the cache alone; a build must not replace it under its readers.
+        let writerError = #expect(throws: CacheError.self) { try CacheWriter(path: directory.file("cache"), purpose: "a test") }
+        #expect(writerError?.kind == .inUse)
+        #expect(writerError?.message.contains("in use by another process") == true)
+        #expect(writerError?.message.contains("LOCK") == false)
+        #expect(throws: CacheError.self) { try build(source, into: directory.file("cache")) }
+        try first.close()
+        try second.close()
+        // And a reader waits for a writer.
+        let writer = try CacheWriter(path: directory.file("cache"), purpose: "a test")
+        let readerError = #expect(throws: CacheError.self) { try VectorCache(path: directory.file("cache")) }
+        #expect(readerError?.kind == .inUse && readerError?.message.contains("being written") == true)
+        try writer.close()
+        #expect(try VectorCache(path: directory.file("cache")).manifest.wordCount == 5)
     }
 
     @Test func missingAndForeignDirectoriesSayWhatToDo() throws {

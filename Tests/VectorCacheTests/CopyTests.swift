@@ -1,7 +1,11 @@
+import CacheBuild
 import Foundation
 import LevelDB
-import TestSupport
+import SearchIndex
+import Support
 import Testing
+import TestSupport
+import Word2Vec
 @testable import VectorCache
 
 @Suite struct CopyTests {
@@ -50,11 +54,17 @@ import Testing
         #expect(directory.contents == ["cache", "mine", "v.bin"])
     }
 
-    @Test func aSourceInUseIsRefused() throws {
+    @Test func aSourceBeingReadIsCopiedAndAWriterKeepsTheCopyOut() throws {
         let directory = TemporaryDirectory()
         let cache = try source(directory)
-        let open = try VectorCache(path: cache)
-        #expect { try CacheCopier.copy(from: cache, to: directory.file("replica"), fingerprint: identity) } throws: { ($0 as? CacheError)?.kind == .inUse }
-        withExtendedLifetime(open) {}
+        let served = try VectorCache(path: cache)
+        let summary = try CacheCopier.copy(from: cache, to: directory.file("replica"), fingerprint: identity)
+        #expect(try summary.fingerprint == identity(served))
+        #expect(try VectorCache(path: directory.file("replica")).manifest == served.manifest)
+        try served.close()
+        // A prepare has the source: the copy waits its turn (or fails at once without --wait).
+        let writer = try CacheWriter(path: cache, purpose: "w2vcache prepare pos")
+        #expect { try CacheCopier.copy(from: cache, to: directory.file("replica-2"), fingerprint: identity) } throws: { ($0 as? CacheError)?.kind == .busy }
+        withExtendedLifetime(writer) {}
     }
 }

@@ -1,8 +1,10 @@
+import CacheBuild
 import Foundation
 import LevelDB
+import SearchIndex
+import Support
 import TestSupport
 import VectorCache
-import Support
 import Word2Vec
 
 /// Writes `vectors` as a gensim-style binary file and returns its path.

@@ -1,9 +1,12 @@
+import CacheBuild
 import Foundation
 import LevelDB
-import TestSupport
+import SearchIndex
+import Support
 import Testing
-@testable import VectorCache
+import TestSupport
 import Word2Vec
+@testable import VectorCache
 
 /// What a build may replace, and what it must leave alone: each of these deleted or overwrote data before the fix.
 @Suite struct TargetSafetyTests {
@@ -125,7 +128,7 @@ import Word2Vec
             return error?.kind == .busy && error?.message.contains("pid \(getpid()) (w2vcache build)") == true
         }
         #expect {
-            try VectorCache.openForWriting(path: directory.file("cache"), purpose: "w2vcache prepare pos")
+            try CacheWriter(path: directory.file("cache"), purpose: "w2vcache prepare pos")
         } throws: { ($0 as? CacheError)?.kind == .busy }
         withExtendedLifetime(held) {}
     }

@@ -1,8 +1,9 @@
+import CacheBuild
 import Datasets
 import Foundation
 import Preprocessing
-import TestSupport
 import Testing
+import TestSupport
 import VectorCache
 import WireFormat
 import Word2Vec
@@ -50,12 +51,12 @@ import Word2Vec
         for (index, word) in words.enumerated() { try writer.append(word: word, vector: (0..<4).map { Float(index * 10 + $0) }) }
         try writer.close()
         _ = try CacheBuilder(BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache"))).run()
-        let cache = try VectorCache.openForWriting(path: directory.file("cache"), purpose: "a test")
+        let cacheWriter = try CacheWriter(path: directory.file("cache"), purpose: "a test")
         try "the DT\ncat NN\nsat VBD\non IN\nthe DT\nmat NN\n".write(toFile: directory.file("t.txt"), atomically: true, encoding: .utf8)
         _ = try POSDataset.prepare(
             train: try TextFile(path: directory.file("t.txt")), test: try TextFile(path: directory.file("t.txt")),
-            cache: cache, options: POSOptions(), oov: OOVVectors(dimension: 4, seed: 1, range: 0.25))
-        let dataset = try POSDataset(cache: cache)
+            into: cacheWriter, options: POSOptions(), oov: OOVVectors(dimension: 4, seed: 1, range: 0.25))
+        let dataset = try POSDataset(cache: cacheWriter.cache)
         let indices: ArraySlice<Int> = [3, 0, 2]
         let full = payload(try dataset.frame(.raw, split: "train", indices: indices))
         let compact = payload(try dataset.frame(.raw, split: "train", indices: indices, compact: true))

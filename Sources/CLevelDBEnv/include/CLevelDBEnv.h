@@ -19,7 +19,8 @@ typedef enum {
 /// reads a database (the MANIFEST and CURRENT it rewrites, a new write-ahead log, the tables a log replay or a
 /// compaction makes, the info LOG) is kept in memory and read back from there; removals and renames are recorded
 /// in memory, and LevelDB's LOCK is taken with `fcntl` as LevelDB itself takes it, but shared or exclusive as
-/// `mode` says (a directory with no LOCK file, a read-only copy, is opened without one).
+/// `mode` says. A missing LOCK file is made (empty) where the directory can be written; a read-only copy without
+/// one is opened without a lock.
 ///
 /// Opened through it, a database reads from a read-only mount or a full disk, and several processes read one
 /// directory at once. Writes through it would be lost when it closes: open such a database for reading only.

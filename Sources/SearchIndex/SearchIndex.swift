@@ -1,5 +1,6 @@
 import Foundation
 import LevelDB
+import VectorCache
 
 /// What nearest-word search needs, made by the build and kept in the cache: every record of the vectors file in the
 /// file's order (gensim's `index_to_key`), with its vector's norm and a compressed copy of its direction.
@@ -37,32 +38,40 @@ public struct SearchIndex: Sendable {
         wordBytes[wordStarts[row]..<wordStarts[row + 1]]
     }
 
-    static let version = 1
+    package static let version = 1
 }
 
 /// The index's header, stored as JSON.
-struct SearchIndexHeader: Codable, Equatable {
-    var version: Int
-    var rows: Int
-    var dimension: Int
-    var chunkRows: Int
-    var duplicates: Int
+package struct SearchIndexHeader: Codable, Equatable {
+    package var version: Int
+    package var rows: Int
+    package var dimension: Int
+    package var chunkRows: Int
+    package var duplicates: Int
+
+    package init(version: Int, rows: Int, dimension: Int, chunkRows: Int, duplicates: Int) {
+        self.version = version
+        self.rows = rows
+        self.dimension = dimension
+        self.chunkRows = chunkRows
+        self.duplicates = duplicates
+    }
 }
 
 /// The index's keys under the cache's `search` namespace: `h` the header, `d` the duplicate rows (UInt32 LE each),
 /// `r` + chunk number (UInt32 big-endian, so that chunks sort in order) + part for the chunks.
-enum SearchIndexKeys {
-    static let prefix = CacheKeys.metadataPrefix("search")
-    static let header = prefix + Array("h".utf8)
-    static let duplicates = prefix + Array("d".utf8)
+package enum SearchIndexKeys {
+    static let prefix = CacheKeys.metadataPrefix(MetadataNamespace.search.rawValue)
+    package static let header = prefix + Array("h".utf8)
+    package static let duplicates = prefix + Array("d".utf8)
     static let chunksStart = prefix + Array("r".utf8)
 
     /// The four values of a chunk, in key order.
-    enum Part: UInt8, CaseIterable {
+    package enum Part: UInt8, CaseIterable {
         case codes = 0x63, norms = 0x6E, scales = 0x73, words = 0x77
     }
 
-    static func chunk(_ number: Int, _ part: Part) -> [UInt8] {
+    package static func chunk(_ number: Int, _ part: Part) -> [UInt8] {
         let n = UInt32(number)
         return chunksStart + [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF), part.rawValue]
     }
@@ -107,6 +116,8 @@ extension VectorCache {
             throw damaged("its header says \(header.rows) rows of dimension \(header.dimension) in chunks of \(header.chunkRows), the cache has dimension \(dimension)")
         }
         let rows = header.rows
+        let (codeCount, overflow) = rows.multipliedReportingOverflow(by: dimension)
+        guard !overflow else { throw damaged("its header says \(rows) rows, more than memory can address") }
         var wordBytes: [UInt8] = []
         var wordStarts: [Int] = [0]
         wordStarts.reserveCapacity(rows + 1)
@@ -114,7 +125,7 @@ extension VectorCache {
         norms.reserveCapacity(rows)
         var scales: [Float] = []
         scales.reserveCapacity(rows)
-        let codes = CodeMatrix(count: rows * dimension)
+        let codes = try CodeMatrix(count: codeCount)
         var codesFilled = 0
 
         try translatingErrors {

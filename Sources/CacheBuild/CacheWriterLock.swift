@@ -1,4 +1,5 @@
 import Foundation
+import VectorCache
 
 /// The right to write one cache: held by a build or a prepare for as long as it runs, so that two writers never
 /// race (one swapping in its result under the other, or writing into a directory a build is about to replace).

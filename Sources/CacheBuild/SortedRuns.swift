@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import VectorCache
 
 /// Puts records that arrive in file order into key order with bounded memory.
 ///
@@ -67,7 +68,7 @@ final class SortedRuns: @unchecked Sendable {
             let magic = CacheLocation.spillMagic
             guard spillFile >= 0, magic.withUnsafeBytes({ pwrite(spillFile, $0.baseAddress, $0.count, 0) }) == magic.count else {
                 let reason = String(cString: strerror(errno))
-                if spillFile >= 0 { close() }
+                closeSpillFile()
                 spillDone.signal()
                 throw CacheError(.io, "cannot create the temporary file \(spillPath): \(reason)")
             }
@@ -116,13 +117,29 @@ final class SortedRuns: @unchecked Sendable {
         return spillState.runs.count
     }
 
-    /// Removes the spill file.
+    /// Waits for a spill still being written, then removes the spill file. After a failure the background write
+    /// may still be running: closing its descriptor under it would let it write into whatever file reuses the
+    /// number.
     func close() {
+        spillDone.wait()
+        defer { spillDone.signal() }
+        closeSpillFile()
+    }
+
+    /// Closes and removes the spill file, if any; the caller holds `spillDone`.
+    private func closeSpillFile() {
         if spillFile >= 0 {
             Glibc.close(spillFile)
             spillFile = -1
             unlink(spillPath)
         }
+    }
+
+    /// Whether a spill is being sorted and written in the background now.
+    var isSpilling: Bool {
+        guard spillDone.wait(timeout: .now()) == .success else { return true }
+        spillDone.signal()
+        return false
     }
 }
 

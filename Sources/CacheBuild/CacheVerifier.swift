@@ -1,5 +1,7 @@
 import LevelDB
+import SearchIndex
 import Support
+import VectorCache
 import Word2Vec
 
 /// The outcome of a full integrity check.
@@ -49,7 +51,7 @@ extension VectorCache {
                     try iterator.withValue { value in
                         if value.count != vectorBytes {
                             report.problem("\"\(Printable.escape(bytes: key, limit: 80))\": value is \(value.count) bytes; expected \(vectorBytes) (\(manifest.dimension) float32)")
-                        } else if !allowNonFinite && !Self.isFinite(value) {
+                        } else if !allowNonFinite && !Float32Bytes.allFinite(value) {
                             report.problem("\"\(Printable.escape(bytes: key, limit: 80))\": vector holds NaN or infinity")
                         }
                     }
@@ -98,16 +100,5 @@ extension VectorCache {
         for row in 0..<index.rowCount where (try? contains(Array(index.word(row)))) != true {
             report.problem("the search index names \"\(Printable.escape(bytes: index.word(row), limit: 80))\" (row \(row)), which the cache lacks")
         }
-    }
-
-    static func isFinite(_ vector: UnsafeRawBufferPointer) -> Bool {
-        var index = 0
-        while index + 4 <= vector.count {
-            if vector.loadUnaligned(fromByteOffset: index, as: UInt32.self).littleEndian & 0x7F80_0000 == 0x7F80_0000 {
-                return false
-            }
-            index += 4
-        }
-        return true
     }
 }

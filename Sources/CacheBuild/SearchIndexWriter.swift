@@ -1,4 +1,6 @@
 import LevelDB
+import SearchIndex
+import Support
 
 /// Writes a ``SearchIndex`` while a build reads its file: one row per record, in the file's order, in chunks that
 /// go straight into the new cache (their keys ascend, like the words after them, so LevelDB has nothing to sort).
@@ -50,8 +52,8 @@ final class SearchIndexWriter {
             scale = 0
             chunkCodes.append(contentsOf: repeatElement(0, count: dimension))
         }
-        Self.appendFloat(norm, to: &chunkNorms)
-        Self.appendFloat(scale, to: &chunkScales)
+        Float32Bytes.append(CollectionOfOne(norm), to: &chunkNorms)
+        Float32Bytes.append(CollectionOfOne(scale), to: &chunkScales)
         Self.appendUInt32(UInt32(word.count), to: &chunkWords)
         chunkWords.append(contentsOf: word)
         sequences.append(sequence)
@@ -104,10 +106,6 @@ final class SearchIndexWriter {
         chunkNorms.removeAll(keepingCapacity: true)
         chunkScales.removeAll(keepingCapacity: true)
         chunkWords.removeAll(keepingCapacity: true)
-    }
-
-    private static func appendFloat(_ value: Float, to bytes: inout [UInt8]) {
-        appendUInt32(value.bitPattern, to: &bytes)
     }
 
     private static func appendUInt32(_ value: UInt32, to bytes: inout [UInt8]) {

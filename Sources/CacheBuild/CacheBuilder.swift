@@ -1,6 +1,8 @@
 import Foundation
 import LevelDB
+import SearchIndex
 import Support
+import VectorCache
 import Word2Vec
 
 /// How a build reads a vectors file: the part of a build that the configuration file sets (`build:`).
@@ -32,8 +34,8 @@ public struct BuildRequest: Sendable {
     public var trustHeader = false
     /// Wait for another build or prepare of the same cache to finish instead of failing at once.
     public var waitForWriter = false
-    /// LevelDB options for the new cache (`createIfMissing` and `errorIfExists` are set by the builder).
-    public var storeOptions = Options.cacheDefaults
+    /// How LevelDB stores the new cache.
+    public var storage = StorageSettings()
 
     public init(vectorsPath: String, cachePath: String) {
         self.vectorsPath = vectorsPath
@@ -76,17 +78,19 @@ public struct CacheBuilder: Sendable {
 
     /// Runs the build.
     /// - Parameters:
+    ///   - lock: the cache's writer lock, when the caller holds it already (to prepare a dataset in the cache it
+    ///     builds, with no other writer in between); otherwise the build takes it.
     ///   - progress: called every few thousand records.
     ///   - isCancelled: polled as often; returning `true` stops the build with ``CacheError/Kind/interrupted``.
     ///   - onWait: called once if the build waits for another writer (``BuildRequest/waitForWriter``).
     /// - throws: ``Word2VecError`` for a bad vectors file, ``CacheError`` for everything else.
     public func run(
-        progress: (BuildProgress) -> Void = { _ in }, isCancelled: () -> Bool = { false },
+        holding lock: CacheWriterLock? = nil, progress: (BuildProgress) -> Void = { _ in }, isCancelled: () -> Bool = { false },
         onWait: (String) -> Void = { _ in }
     ) throws -> BuildSummary {
         let started = Date()
         let location = CacheLocation(path: request.cachePath)
-        let lock = try CacheWriterLock(cachePath: location.path, purpose: "w2vcache build", wait: request.waitForWriter, onWait: onWait)
+        let lock = try lock ?? CacheWriterLock(cachePath: location.path, purpose: "w2vcache build", wait: request.waitForWriter, onWait: onWait)
         defer { withExtendedLifetime(lock) {} }
         try location.checkReplaceable()
         location.removeStaleTemporaries()
@@ -99,7 +103,7 @@ public struct CacheBuilder: Sendable {
         let buildPath = try location.createBuildDirectory()
         var succeeded = false
         defer { if !succeeded { _ = CacheLocation.removeBuildDirectory(buildPath) } }
-        var options = request.storeOptions
+        var options = request.storage.levelDBOptions(.readWrite)
         options.createIfMissing = true
         options.errorIfExists = true
         let database: Database
@@ -285,18 +289,3 @@ public struct CacheBuilder: Sendable {
     }
 }
 
-/// The version written into manifests.
-public let w2vcacheVersion = "0.3.0"
-
-/// JSON for values stored in the cache.
-enum ManifestCoding {
-    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Array(try encoder.encode(value))
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
-        try JSONDecoder().decode(type, from: Data(bytes))
-    }
-}

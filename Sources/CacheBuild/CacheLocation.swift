@@ -1,6 +1,7 @@
 import CAtomicRename
 import Foundation
 import LevelDB
+import VectorCache
 
 /// A cache directory and the temporary siblings a build uses next to it.
 ///
@@ -11,10 +12,13 @@ import LevelDB
 /// manifest says it is a w2vcache cache, and a build's leftovers only when they carry the marks builds leave
 /// (a marker file in the directory, a magic header in the spill file) and their process is gone.
 public struct CacheLocation: Sendable {
-    /// The cache directory (symbolic links resolved: the link's target is what gets replaced).
+    /// The cache directory (a symbolic link resolved: the link's target is what gets replaced).
     public let path: String
     let parent: String
     let name: String
+    /// The path with every symbolic link resolved, the directory's own and its parents': two locations are one
+    /// place exactly when these are equal.
+    let canonicalPath: String
 
     /// The file a build puts in its temporary directory until the directory is complete.
     static let buildMarker = "W2VCACHE-BUILDING"
@@ -35,6 +39,21 @@ public struct CacheLocation: Sendable {
         let url = URL(fileURLWithPath: trimmed).standardizedFileURL
         parent = url.deletingLastPathComponent().path
         name = url.lastPathComponent
+        canonicalPath = Self.resolved(parent) + "/" + name
+    }
+
+    /// `path` with its symbolic links resolved, or as it is when it does not exist.
+    private static func resolved(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The device and inode of ``path``, or `nil` when nothing is there.
+    var fileIdentity: (device: UInt64, inode: UInt64)? {
+        var information = stat()
+        guard stat(path, &information) == 0 else { return nil }
+        return (UInt64(information.st_dev), UInt64(information.st_ino))
     }
 
     var temporaryPrefix: String { ".\(name)." }
@@ -85,13 +104,15 @@ public struct CacheLocation: Sendable {
         guard entries.contains("CURRENT") else {
             throw CacheError(.refused, "\(path) is not a LevelDB database (no CURRENT file); nothing was changed: \(advice)")
         }
+        // Opened alone: a reader (a `serve`) keeps it from being replaced under it.
         do {
-            _ = try VectorCache(path: path)
+            try VectorCache(path: path, storage: StorageSettings(), alone: true).close()
         } catch let error as CacheError {
             switch error.kind {
-            case .inUse, .incompatible:
-                // In use: say so. An older format is still provably a w2vcache cache: it may be replaced.
-                if error.kind == .inUse { throw error }
+            case .incompatible:
+                break  // an older format is still provably a w2vcache cache: it may be replaced
+            case .inUse, .io:
+                throw error
             default:
                 throw CacheError(.refused, "\(path) is not a w2vcache cache whose manifest can be read (\(error.message)); nothing was changed: \(advice), or remove it yourself if it is yours")
             }
@@ -157,7 +178,7 @@ public struct CacheLocation: Sendable {
         else { return false }
         if !entries.contains(buildMarker) {
             // A build killed right after removing its marker left a complete cache: still provably ours.
-            guard (try? VectorCache(path: path)) != nil else { return false }
+            guard (try? VectorCache(path: path).close()) != nil else { return false }
         }
         return removeCacheFiles(path, entries: entries)
     }
@@ -179,9 +200,10 @@ public struct CacheLocation: Sendable {
     }
 
     /// Puts the finished build at `builtPath` in place of the cache, atomically, and removes what was there (an
-    /// empty directory or a w2vcache cache, as ``checkReplaceable()`` has just checked again).
-    func swapIntoPlace(from builtPath: String) throws {
-        try checkReplaceable()
+    /// empty directory or a w2vcache cache, as ``checkReplaceable()`` has just checked again, unless the caller
+    /// holds the cache open alone: `CacheWriter` replacing the cache it read).
+    func swapIntoPlace(from builtPath: String, holdingTheCache: Bool = false) throws {
+        if !holdingTheCache { try checkReplaceable() }
         unlink(builtPath + "/" + Self.buildMarker)
         let target = parent + "/" + name
         if exists {

@@ -1,0 +1,123 @@
+import LevelDB
+import VectorCache
+
+/// The right to change a cache, and its changes: what `prepare` writes through.
+///
+/// A writer holds the cache's ``CacheWriterLock`` (one build or prepare at a time) and reads the cache through
+/// ``cache``, opened alone: no server or other reader opens it meanwhile. A change never touches the cache in
+/// place. It is applied to a copy beside the cache (tables hard-linked, the rest copied), synced, and swapped into
+/// place in one rename, like a build: a change that fails (a full disk, an interruption) leaves the cache exactly
+/// as it was and nothing of itself behind.
+public final class CacheWriter {
+    private let location: CacheLocation
+    private let storage: StorageSettings
+    private let lock: CacheWriterLock
+    /// The cache as it is now, read-only; after each change, the changed cache (the previous object is closed).
+    public private(set) var cache: VectorCache
+
+    /// Takes the writer lock of the cache at `path` and opens the cache alone.
+    /// - Parameters:
+    ///   - purpose: what the writer does, for a refused writer's message (`w2vcache prepare pos`).
+    ///   - wait: wait for another writer to finish instead of failing; `onWait` is told once.
+    /// - throws: ``CacheError`` (`.busy` while another writer holds the lock, `.inUse` while a server reads it).
+    public convenience init(
+        path: String, storage: StorageSettings = StorageSettings(), purpose: String, wait: Bool = false,
+        onWait: (String) -> Void = { _ in }
+    ) throws {
+        let lock = try CacheWriterLock(cachePath: path, purpose: purpose, wait: wait, onWait: onWait)
+        try self.init(path: path, storage: storage, holding: lock)
+    }
+
+    /// Opens the cache at `path` alone under a writer lock already held (a build just made the cache).
+    public init(path: String, storage: StorageSettings = StorageSettings(), holding lock: CacheWriterLock) throws {
+        location = CacheLocation(path: path)
+        self.storage = storage
+        self.lock = lock
+        location.removeStaleTemporaries()
+        cache = try VectorCache(path: location.path, storage: storage, alone: true)
+    }
+
+    /// Closes the cache; the writer lock goes with the writer.
+    public func close() throws {
+        try cache.close()
+    }
+
+    /// Replaces every key of `namespace` that begins with `start` by `entries`, and adds out-of-vocabulary vectors
+    /// (made by `generator`) for the words of `oovWords` the cache lacks, with the manifest's count updated: one
+    /// atomic change of the cache (see ``CacheWriter``).
+    /// - Returns: the words that got new out-of-vocabulary vectors.
+    /// - throws: ``CacheError``; the cache is unchanged.
+    @discardableResult
+    public func replace(
+        in namespace: MetadataNamespace, under start: [UInt8], with entries: MetadataEntries,
+        oovWords: some Sequence<[UInt8]> = [[UInt8]](), generator: OOVVectors? = nil
+    ) throws -> [[UInt8]] {
+        let current = cache
+        let metadata = current.metadata(namespace)
+        let batch = WriteBatch()
+        for key in try metadata.keys(startingWith: start) { batch.delete(key: metadata.prefix + key) }
+        let added = try generator.map { try Self.addOOVVectors(for: oovWords, generator: $0, missingFrom: current, to: batch) } ?? []
+        for entry in entries.entries { batch.put(key: metadata.prefix + entry.key, value: entry.value) }
+        var manifest = current.manifest
+        manifest.oovCount += added.count
+        batch.put(key: CacheKeys.manifest, value: try ManifestCoding.encode(manifest))
+        try apply(batch)
+        return added
+    }
+
+    /// Writes `batch` into a copy of the cache and swaps the copy into place.
+    private func apply(_ batch: WriteBatch) throws {
+        let buildPath = try location.createBuildDirectory()
+        var swapped = false
+        defer { if !swapped { _ = CacheLocation.removeBuildDirectory(buildPath) } }
+        _ = try CacheFiles.replicate(from: location.path, to: buildPath)
+        do {
+            let copy = try Database(path: buildPath, options: storage.levelDBOptions(.readWrite))
+            defer { try? copy.close() }
+            try copy.write(batch, sync: true)
+            // The change goes into a table of its own and the log is left empty: readers replay nothing.
+            try copy.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
+            try copy.close()
+        } catch let error as LevelDBError {
+            throw CacheError(.io, "cannot write the changed copy \(buildPath) of \(location.path): \(error.message); the cache is unchanged")
+        }
+        try location.swapIntoPlace(from: buildPath, holdingTheCache: true)
+        swapped = true
+        try? cache.close()
+        // A reader may open the changed cache between the swap and this open; read beside it then, and let the next
+        // change find out whether it can have the cache alone.
+        cache = try (try? VectorCache(path: location.path, storage: storage, alone: true))
+            ?? VectorCache(path: location.path, storage: storage)
+    }
+
+    /// Adds to `batch` an out-of-vocabulary vector and its marker for each word of `words` that `cache` lacks.
+    /// - Returns: the words added.
+    static func addOOVVectors(
+        for words: some Sequence<[UInt8]>, generator: OOVVectors, missingFrom cache: VectorCache, to batch: WriteBatch
+    ) throws -> [[UInt8]] {
+        var added: [[UInt8]] = []
+        var seen = Set<[UInt8]>()
+        for word in words where !word.isEmpty && word.first != CacheKeys.reservedPrefix {
+            guard seen.insert(word).inserted, try !cache.contains(word) else { continue }
+            batch.put(key: word, value: generator.vectorBytes(for: word))
+            batch.put(key: CacheKeys.oovMarker(for: word), value: [])
+            added.append(word)
+        }
+        return added
+    }
+}
+
+/// Key-value pairs of one namespace gathered for ``CacheWriter/replace(in:under:with:oovWords:generator:)``.
+public struct MetadataEntries {
+    fileprivate private(set) var entries: [(key: [UInt8], value: [UInt8])] = []
+    /// Bytes gathered so far.
+    public private(set) var byteCount = 0
+
+    public init() {}
+
+    /// Adds `value` under `key` (the bytes are copied).
+    public mutating func put(_ key: [UInt8], _ value: some Collection<UInt8>) {
+        entries.append((key, Array(value)))
+        byteCount += key.count + value.count
+    }
+}

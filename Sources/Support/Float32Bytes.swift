@@ -1,0 +1,28 @@
+/// Vectors as they are stored and sent: float32, little-endian, packed (the cache's values, `.npy` payloads).
+public enum Float32Bytes {
+    /// The values of `bytes` (`bytes.count / 4` of them).
+    public static func decode(_ bytes: UnsafeRawBufferPointer) -> [Float] {
+        (0..<(bytes.count / 4)).map {
+            Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+        }
+    }
+
+    /// Appends `values`' bytes to `bytes`.
+    public static func append(_ values: some Sequence<Float>, to bytes: inout [UInt8]) {
+        for value in values {
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+    }
+
+    /// Whether every value is finite: a float32 is NaN or infinite exactly when its exponent bits are all ones.
+    public static func allFinite(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset + 4 <= bytes.count {
+            if UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) & 0x7F80_0000 == 0x7F80_0000 {
+                return false
+            }
+            offset += 4
+        }
+        return true
+    }
+}
