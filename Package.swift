@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: swiftSettings),
         .testTarget(name: "Word2VecTests", dependencies: ["Word2Vec", "Support", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "VectorCacheTests",
+            name: "CacheBuildTests",
             dependencies: ["VectorCache", "CacheBuild", "SearchIndex", "Word2Vec", "LevelDB", "Support", "TestSupport"],
             swiftSettings: swiftSettings
         ),

@@ -17,7 +17,7 @@ enum Terminal {
 
     /// One line on stderr, control characters escaped.
     static func message(_ text: String) {
-        FileHandle.standardError.write(Data((Printable.escape(text) + "\n").utf8))
+        writeStderr(Array((Printable.escape(text) + "\n").utf8))
     }
 
     /// Lines of text on stdout, each with its control characters escaped.
@@ -32,10 +32,21 @@ enum Terminal {
 
     /// Writes bytes to stdout, unbuffered by Swift's `print`.
     static func writeStdout(_ bytes: [UInt8]) {
+        write(bytes, to: STDOUT_FILENO)
+    }
+
+    /// Writes bytes to stderr.
+    static func writeStderr(_ bytes: [UInt8]) {
+        write(bytes, to: STDERR_FILENO)
+    }
+
+    /// Writes all of `bytes` to `descriptor`; a failure (a closed pipe, a full disk under a log file) loses the
+    /// output and nothing else (Foundation's `FileHandle.write` would stop the process).
+    private static func write(_ bytes: [UInt8], to descriptor: Int32) {
         bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written <= 0 {
                     if errno == EINTR { continue }
                     return
@@ -48,12 +59,12 @@ enum Terminal {
     /// Overwrites the current progress line.
     static func progress(_ text: String) {
         guard stderrIsTerminal else { return }
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+        writeStderr(Array(("\r\u{1B}[K" + text).utf8))
     }
 
     static func endProgress() {
         guard stderrIsTerminal else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        writeStderr(Array("\r\u{1B}[K".utf8))
     }
 }
 

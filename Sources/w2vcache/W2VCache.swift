@@ -38,7 +38,7 @@ struct W2VCache: AsyncParsableCommand {
             if !message.isEmpty {
                 let escaped = message.split(separator: "\n", omittingEmptySubsequences: false).map { Printable.escape($0) }
                     .joined(separator: "\n") + "\n"
-                (code == .success ? FileHandle.standardOutput : FileHandle.standardError).write(Data(escaped.utf8))
+                code == .success ? Terminal.writeStdout(Array(escaped.utf8)) : Terminal.writeStderr(Array(escaped.utf8))
             }
             Foundation.exit(code.rawValue)
         }

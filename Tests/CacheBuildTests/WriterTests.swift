@@ -1,0 +1,165 @@
+import Foundation
+import LevelDB
+import Support
+import Testing
+import TestSupport
+import VectorCache
+import Word2Vec
+@testable import CacheBuild
+
+/// Every file of a directory and its bytes.
+private func snapshot(_ path: String) throws -> [String: Data] {
+    var files: [String: Data] = [:]
+    for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+        files[name] = try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
+    }
+    return files
+}
+
+@Suite struct CacheWriterTests {
+    func cache(_ directory: TemporaryDirectory) throws -> String {
+        try build(try writeVectors(shuffledVectors(count: 50, dimension: 4), to: directory.file("v.bin")), into: directory.file("cache"))
+        return directory.file("cache")
+    }
+
+    func entries(_ pairs: [(String, String)]) -> MetadataEntries {
+        var entries = MetadataEntries()
+        for (key, value) in pairs { entries.put(Array(key.utf8), Array(value.utf8)) }
+        return entries
+    }
+
+    @Test func aChangeReplacesItsKeysAddsOOVWordsAndLeavesNothingBehind() throws {
+        let directory = TemporaryDirectory()
+        let path = try cache(directory)
+        var writer: CacheWriter! = try CacheWriter(path: path, purpose: "a test")
+        let generator = OOVVectors(dimension: 4, seed: 1, range: 0.25)
+        try writer.replace(in: .dataset, under: Array("a".utf8), with: entries([("a1", "one"), ("a2", "two")]))
+        let added = try writer.replace(
+            in: .dataset, under: Array("a".utf8), with: entries([("a3", "three")]), oovWords: [Array("zebra".utf8), Array("word1".utf8)],
+            generator: generator)
+        #expect(added == [Array("zebra".utf8)])
+        let metadata = writer.cache.metadata(.dataset)
+        #expect(try metadata.keys() == [Array("a3".utf8)])
+        #expect(try metadata.value(Array("a3".utf8)) == Array("three".utf8))
+        #expect(try writer.cache.isOutOfVocabulary(Array("zebra".utf8)) && writer.cache.manifest.oovCount == 1)
+        #expect(try writer.cache.verify().isHealthy)
+        try writer.close()
+        writer = nil
+        // Nothing beside the cache (the lock goes with the writer), and no log left to replay: each change went into
+        // tables of its own.
+        #expect(directory.contents == ["cache", "v.bin"])
+        let logs = try snapshot(path).filter { $0.key.hasSuffix(".log") }
+        #expect(logs.values.allSatisfy { $0.isEmpty })
+        let reopened = try VectorCache(path: path)
+        #expect(try reopened.metadata(.dataset).keys() == [Array("a3".utf8)])
+    }
+
+    @Test func aChangeThatFailsLeavesTheCacheByteForByte() throws {
+        let directory = TemporaryDirectory()
+        let path = try cache(directory)
+        let writer = try CacheWriter(path: path, purpose: "a test")
+        try writer.replace(in: .dataset, under: [], with: entries([("kept", "yes")]))
+        let before = try snapshot(path)
+        // The change's copy cannot be made: something that is not ours holds the name it needs.
+        let blocker = directory.path + "/.cache.building-\(getpid())"
+        try Data("not a cache".utf8).write(to: URL(fileURLWithPath: blocker))
+        #expect(throws: CacheError.self) {
+            try writer.replace(in: .dataset, under: [], with: entries([("lost", "no")]), oovWords: [Array("zebra".utf8)], generator: OOVVectors(dimension: 4, seed: 1, range: 0.25))
+        }
+        #expect(try snapshot(path) == before)
+        #expect(try writer.cache.metadata(.dataset).keys() == [Array("kept".utf8)])
+        #expect(try String(contentsOfFile: blocker, encoding: .utf8) == "not a cache", "a file w2vcache did not make is left alone")
+    }
+
+    @Test func aReaderKeepsAWriterOutAndAWriterKeepsReadersOut() throws {
+        let directory = TemporaryDirectory()
+        let path = try cache(directory)
+        let reader = try VectorCache(path: path)
+        #expect { try CacheWriter(path: path, purpose: "a test") } throws: { ($0 as? CacheError)?.kind == .inUse }
+        try reader.close()
+        let writer = try CacheWriter(path: path, purpose: "a test")
+        #expect { try VectorCache(path: path) } throws: {
+            ($0 as? CacheError)?.kind == .inUse && ($0 as? CacheError)?.message.contains("being written") == true
+        }
+        withExtendedLifetime(writer) {}
+    }
+}
+
+@Suite struct CopyOntoItselfTests {
+    func source(_ directory: TemporaryDirectory) throws -> String {
+        try build(try writeVectors(shuffledVectors(count: 20, dimension: 4), to: directory.file("v.bin")), into: directory.file("src"))
+        return directory.file("src")
+    }
+
+    func identity(_ cache: VectorCache) -> String { cache.manifest.contentIdentity }
+
+    @Test func theSourceThroughALinkToItsDirectoryIsRefusedAtOnce() throws {
+        let directory = TemporaryDirectory()
+        let source = try source(directory)
+        try FileManager.default.createSymbolicLink(atPath: directory.file("link"), withDestinationPath: directory.path)
+        let started = Date()
+        let error = #expect(throws: CacheError.self) {
+            try CacheCopier.copy(from: source, to: directory.file("link") + "/src", wait: true, fingerprint: identity)
+        }
+        #expect(error?.kind == .refused && error?.message.contains("the source cache itself") == true)
+        #expect(Date().timeIntervalSince(started) < 5, "it must not wait on its own lock")
+        #expect(throws: CacheError.self) { try CacheCopier.copy(from: source, to: source + "/", fingerprint: identity) }
+    }
+
+    @Test func aDestinationInsideTheSourceIsRefusedAndTheSourceStaysBuildable() throws {
+        let directory = TemporaryDirectory()
+        let source = try source(directory)
+        let before = try snapshot(source)
+        let error = #expect(throws: CacheError.self) {
+            try CacheCopier.copy(from: source, to: source + "/sub", fingerprint: identity)
+        }
+        #expect(error?.kind == .refused && error?.message.contains("inside the source") == true)
+        #expect(try snapshot(source) == before)
+        try build(directory.file("v.bin"), into: source)
+    }
+}
+
+@Suite struct SpillTests {
+    @Test func closingWaitsForASpillStillBeingWritten() throws {
+        let directory = TemporaryDirectory()
+        let vectorBytes = 1200
+        // Two 32 MB buffers: sorting and writing one takes long enough to be caught in flight.
+        let runs = SortedRuns(vectorBytes: vectorBytes, memoryBudget: 64 << 20, spillPath: directory.file("spill"))
+        let vector = [UInt8](repeating: 7, count: vectorBytes)
+        var random = SplitMix64(seed: 5)
+        var sequence: UInt32 = 0
+        try vector.withUnsafeBytes { vector in
+            // Until the first buffer spills, and a little beyond.
+            while !runs.isSpilling {
+                let key = Array("w\(random.next())".utf8)
+                try key.withUnsafeBytes { try runs.append(key: $0, sequence: sequence, vector: vector) }
+                sequence += 1
+            }
+        }
+        #expect(runs.isSpilling)
+        runs.close()
+        #expect(!runs.isSpilling, "close() returned while the spill was still being written")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("spill")))
+    }
+
+    @Test func aBuildThatFailsMidSpillLeavesNothingAndThePreviousCache() throws {
+        let directory = TemporaryDirectory()
+        try build(try writeVectors(shuffledVectors(count: 10, dimension: 64), to: directory.file("old.bin")), into: directory.file("cache"))
+        let before = try wordEntries(directory.file("cache"))
+        // 6,000 good records (several 256 KB runs spill), then one whose vector the file cuts short.
+        var bytes = Array("6001 64\n".utf8)
+        for (word, vector) in shuffledVectors(count: 6000, dimension: 64) {
+            bytes += Array(word.utf8) + [0x20]
+            Float32Bytes.append(vector, to: &bytes)
+        }
+        bytes += Array("last ".utf8) + [0, 0, 128, 63]
+        try Data(bytes).write(to: URL(fileURLWithPath: directory.file("bad.bin")))
+        let error = #expect(throws: Word2VecError.self) {
+            try build(directory.file("bad.bin"), into: directory.file("cache")) { $0.settings.sortMemory = 512 << 10 }
+        }
+        #expect(error?.kind == .shortVector && error?.description.contains("\"last\"") == true)
+        let after = try wordEntries(directory.file("cache"))
+        #expect(after.map(\.0) == before.map(\.0) && after.map(\.1) == before.map(\.1))
+        #expect(directory.contents == ["bad.bin", "cache", "old.bin"])
+    }
+}
