@@ -57,10 +57,29 @@ public struct BatchArray: Sendable {
     }
 }
 
+/// The memory a batch's arrays are written into: one buffer per array of its layout, each exactly that array's
+/// byte count. The sizes are checked when a destination is made, which only this package does (where frames and
+/// arrays are written), so that ``BatchSource/fill(split:indices:compact:into:)`` may write at offsets computed
+/// from the layout alone.
+public struct BatchDestination {
+    private let buffers: [UnsafeMutableRawBufferPointer]
+
+    package init(layouts: [ArrayLayout], buffers: [UnsafeMutableRawBufferPointer]) {
+        precondition(
+            layouts.count == buffers.count && zip(layouts, buffers).allSatisfy { $0.byteCount == $1.count },
+            "destination buffers that do not match the batch's layout")
+        self.buffers = buffers
+    }
+
+    /// The buffer of array `index` of the layout: exactly its ``ArrayLayout/byteCount`` bytes.
+    public subscript(index: Int) -> UnsafeMutableRawBufferPointer { buffers[index] }
+}
+
 /// A prepared dataset that serves batches: the part the CLI preview and the server share.
 ///
-/// A batch is described first (``layout(split:indices:)``) and then written straight into whatever memory will
-/// carry it (``fill(split:indices:into:)``): a network buffer, a file, or ``batch(split:indices:)``'s arrays.
+/// A batch is described first (``layout(split:indices:compact:)``) and then written straight into whatever memory
+/// will carry it (``fill(split:indices:compact:into:)``): a network buffer, a file, or ``batch(split:indices:)``'s
+/// arrays.
 public protocol BatchSource: Sendable {
     /// Which dataset this is.
     var name: DatasetName { get }
@@ -70,13 +89,12 @@ public protocol BatchSource: Sendable {
     /// table rows is laid out as the rows' ids (``ArrayLayout/gather``); arrays of ids already are the same either
     /// way.
     func layout(split: String, indices: ArraySlice<Int>, compact: Bool) throws -> [ArrayLayout]
-    /// Writes those arrays (or, compact, those ids) into `destinations`, one buffer per layout, each exactly its
-    /// byte count.
-    func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: [UnsafeMutableRawBufferPointer]) throws
+    /// Writes those arrays (or, compact, those ids) into `destination`, made for that layout.
+    func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destination: BatchDestination) throws
     /// A readable rendering of example `index` of `split` (ids decoded back to words and labels).
     func describe(split: String, index: Int) throws -> String
     /// The example indices of every batch of one epoch, in order: each example exactly once.
-    func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> [ArraySlice<Int>]
+    func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> EpochPlan
     /// How many batches an epoch of `split` has at `batchSize`, without planning it.
     func batchCount(split: String, batchSize: Int) throws -> Int
 }
@@ -87,30 +105,24 @@ extension BatchSource {
         try layout(split: split, indices: indices, compact: false)
     }
 
-    /// Writes the arrays' values.
-    public func fill(split: String, indices: ArraySlice<Int>, into destinations: [UnsafeMutableRawBufferPointer]) throws {
-        try fill(split: split, indices: indices, compact: false, into: destinations)
-    }
-
     /// The arrays of the examples at `indices` of `split`, with their bytes.
     public func batch(split: String, indices: ArraySlice<Int>) throws -> [BatchArray] {
         let layouts = try layout(split: split, indices: indices)
         let buffers = layouts.map { UnsafeMutableRawBufferPointer.allocate(byteCount: $0.byteCount, alignment: 16) }
         defer { buffers.forEach { $0.deallocate() } }
-        try fill(split: split, indices: indices, into: buffers)
+        try fill(split: split, indices: indices, compact: false, into: BatchDestination(layouts: layouts, buffers: buffers))
         return zip(layouts, buffers).map { BatchArray(layout: $0, bytes: Array($1)) }
     }
 
     /// One shuffled order over the whole split (``BatchSampler``), cut into batches.
-    public func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> [ArraySlice<Int>] {
-        let sampler = BatchSampler(count: try count(of: split), batchSize: batchSize, seed: seed, epoch: epoch, shuffle: shuffle)
-        return (0..<sampler.batchCount).map { sampler.batch($0) }
+    public func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> EpochPlan {
+        EpochPlan(order: BatchSampler.order(count: try count(of: split), seed: seed, epoch: epoch, shuffle: shuffle), batchSize: batchSize)
     }
 
     /// `count / batchSize` rounded up: the last batch is smaller.
     public func batchCount(split: String, batchSize: Int) throws -> Int {
-        precondition(batchSize > 0)
-        return (try count(of: split) + batchSize - 1) / batchSize
+        precondition(batchSize > 0, "a batch size below 1")
+        return BatchSampler.batchCount(count: try count(of: split), batchSize: batchSize)
     }
 
     /// The example count of `split`, or a ``DatasetError/noSuchSplit(_:_:_:)``.

@@ -1,7 +1,8 @@
-import Synchronization
-
 /// Where one reader stands in an epoch: which rank of how many, from which of its batches on, and which part of
 /// them (a DataLoader worker reads every `parts`-th batch of its rank's share, from the `part`-th).
+///
+/// Values from a request or a flag reach it only through ``EpochRequest/validated(for:split:maxBatchSize:)``, which
+/// bounds each by what it can mean.
 public struct EpochShare: Sendable, Equatable {
     public var rank: Int
     public var worldSize: Int
@@ -30,92 +31,79 @@ public struct EpochShare: Sendable, Equatable {
 /// batches, the last `B mod W` are left out (fewer than `W`), and rank `r` takes batches `r, r + W, r + 2W, …` of
 /// the rest, as `DistributedSampler` strides over examples. The batches left out are the last of the shuffled order,
 /// so each (seed, epoch) leaves out others; the examples they hold are read in other epochs.
+///
+/// A plan is the epoch's example order and where its batches start: 8 bytes per example, and 8 per batch when
+/// batches differ in size (``byteCount`` is what it holds in memory).
 public struct EpochPlan: Sendable {
-    /// The example indices of every batch, in order.
-    public let batches: [ArraySlice<Int>]
+    /// Every example index of the epoch, batch after batch.
+    private let order: [Int]
+    private let boundaries: Boundaries
 
-    public init(batches: [ArraySlice<Int>]) {
-        self.batches = batches
+    private enum Boundaries: Sendable {
+        /// Batches of `size` examples, the last one smaller.
+        case every(size: Int)
+        /// Batch `i` is `order[starts[i]..<starts[i + 1]]`.
+        case at(starts: [Int])
+    }
+
+    /// Batches of `batchSize` examples of `order`, in order, the last one smaller.
+    public init(order: [Int], batchSize: Int) {
+        precondition(batchSize >= 1, "a batch size below 1")
+        self.order = order
+        boundaries = .every(size: batchSize)
+    }
+
+    /// Batches of the sizes given, taking the examples of `order` in turn (the sizes add up to its count).
+    public init(order: [Int], batchSizes: [Int]) {
+        var starts = [0]
+        starts.reserveCapacity(batchSizes.count + 1)
+        for size in batchSizes { starts.append(starts.last! + size) }
+        precondition(starts.last == order.count, "batch sizes that do not add up to the examples")
+        self.order = order
+        boundaries = .at(starts: starts)
+    }
+
+    /// How many batches the epoch has.
+    public var batchCount: Int {
+        switch boundaries {
+        case .every(let size): order.count / size + (order.count % size == 0 ? 0 : 1)
+        case .at(let starts): starts.count - 1
+        }
+    }
+
+    /// The example indices of batch `index` (0-based, below ``batchCount``).
+    public func batch(_ index: Int) -> ArraySlice<Int> {
+        switch boundaries {
+        case .every(let size):
+            let start = index * size
+            return order[start..<min(start + size, order.count)]
+        case .at(let starts):
+            return order[starts[index]..<starts[index + 1]]
+        }
+    }
+
+    /// The bytes the plan holds in memory.
+    public var byteCount: Int {
+        let starts = if case .at(let starts) = boundaries { starts.capacity } else { 0 }
+        return (order.capacity + starts) * MemoryLayout<Int>.stride + 128
     }
 
     /// How many batches each of `worldSize` ranks reads.
-    public func batchesPerRank(worldSize: Int) -> Int { batches.count / worldSize }
+    public func batchesPerRank(worldSize: Int) -> Int { batchCount / worldSize }
 
     /// How many batches of the epoch no rank reads.
-    public func leftOut(worldSize: Int) -> Int { batches.count % worldSize }
+    public func leftOut(worldSize: Int) -> Int { batchCount % worldSize }
 
-    /// The positions in ``batches`` that `share` reads, in order.
+    /// The positions in the plan that `share` reads, in order. No arithmetic here can overflow, whatever the share.
     public func positions(_ share: EpochShare) -> StrideTo<Int> {
-        let used = batchesPerRank(worldSize: share.worldSize) * share.worldSize
-        return stride(from: share.rank + (share.start + share.part) * share.worldSize, to: used, by: share.worldSize * share.parts)
+        let perRank = batchesPerRank(worldSize: share.worldSize)
+        let used = perRank * share.worldSize  // at most batchCount
+        let (first, overflow) = share.start.addingReportingOverflow(share.part)
+        guard !overflow, first < perRank else { return stride(from: 0, to: 0, by: 1) }
+        // Below `used`: `first < perRank` and `rank < worldSize`.
+        let from = share.rank + first * share.worldSize
+        let (step, tooLarge) = share.worldSize.multipliedReportingOverflow(by: share.parts)
+        // A step past the end reads one batch, as any step that large does, and cannot overflow `from + step`.
+        return stride(from: from, to: used, by: tooLarge ? used : min(step, used))
     }
-}
-
-/// Epoch plans kept for reuse, so that a batch requested by index costs what its own examples cost, not a shuffle
-/// of the whole split. Bounded: at most `capacity` examples' worth of plans; the least recently used go first.
-public final class EpochPlanCache: Sendable {
-    public struct Key: Hashable, Sendable {
-        public var dataset: DatasetName
-        public var split: String
-        public var batchSize: Int
-        public var seed: UInt64
-        public var epoch: Int
-        public var shuffle: Bool
-
-        public init(dataset: DatasetName, split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) {
-            self.dataset = dataset
-            self.split = split
-            self.batchSize = batchSize
-            self.seed = seed
-            self.epoch = epoch
-            self.shuffle = shuffle
-        }
-    }
-
-    private struct Entry {
-        var plan: EpochPlan
-        var examples: Int
-        var lastUse: UInt64
-    }
-
-    private struct State {
-        var entries: [Key: Entry] = [:]
-        var examples = 0
-        var clock: UInt64 = 0
-    }
-
-    private let state = Mutex(State())
-    /// The most examples the cached plans may index in all (8 bytes each).
-    public let capacity: Int
-
-    public init(capacity: Int = 64 << 20) {
-        self.capacity = capacity
-    }
-
-    /// The plan for `key`, made by `source` on first use.
-    public func plan(_ key: Key, source: any BatchSource) throws -> EpochPlan {
-        if let plan = state.withLock({ state -> EpochPlan? in
-            state.clock += 1
-            state.entries[key]?.lastUse = state.clock
-            return state.entries[key]?.plan
-        }) {
-            return plan
-        }
-        let plan = EpochPlan(batches: try source.epoch(split: key.split, batchSize: key.batchSize, seed: key.seed, epoch: key.epoch, shuffle: key.shuffle))
-        let examples = try source.count(of: key.split)
-        state.withLock { state in
-            guard examples <= capacity, state.entries[key] == nil else { return }
-            while state.examples + examples > capacity, let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
-                state.examples -= oldest.value.examples
-                state.entries[oldest.key] = nil
-            }
-            state.clock += 1
-            state.entries[key] = Entry(plan: plan, examples: examples, lastUse: state.clock)
-            state.examples += examples
-        }
-        return plan
-    }
-
-    /// How many plans are kept.
-    public var count: Int { state.withLock { $0.entries.count } }
 }

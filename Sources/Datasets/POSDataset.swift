@@ -80,9 +80,18 @@ public struct POSDataset: BatchSource, PreparableDataset {
         embeddings = try stored.array("embeddings", as: Float.self)
         var ids: [String: [Int32]] = [:]
         var tagIDs: [String: [Int32]] = [:]
-        for split in manifest.splits.keys {
-            ids[split] = try stored.array("\(split).ids", as: Int32.self)
-            tagIDs[split] = try stored.array("\(split).tags", as: Int32.self)
+        let (vocabularyCount, tagCount, window, matrixCount) = (vocabulary.count, tags.count, window, embeddings.count)
+        for (split, windows) in manifest.splits {
+            let splitIDs = try stored.array("\(split).ids", as: Int32.self)
+            let splitTags = try stored.array("\(split).tags", as: Int32.self)
+            // What `fill` relies on to copy rows at computed offsets: every id a row of the matrix, every window
+            // inside the token stream.
+            guard matrixCount == vocabularyCount * manifest.dimension, splitTags.count == splitIDs.count,
+                windows == max(0, splitIDs.count - window + 1),
+                splitIDs.allSatisfy({ $0 >= 0 && Int($0) < vocabularyCount }), splitTags.allSatisfy({ $0 >= 0 && Int($0) < tagCount })
+            else { throw DatasetError.damaged(.pos, "the \(split) split's ids do not fit its vocabulary, tags or windows") }
+            ids[split] = splitIDs
+            tagIDs[split] = splitTags
         }
         self.ids = ids
         self.tagIDs = tagIDs
@@ -101,7 +110,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
     }
 
     /// The window's vectors are copied straight from the embedding matrix into the batch: one pass, no zero-fill.
-    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: [UnsafeMutableRawBufferPointer]) throws {
+    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: BatchDestination) throws {
         try checkIndices(indices, count: try count(of: split))
         let ids = ids[split]!
         let tags = tagIDs[split]!
@@ -112,6 +121,8 @@ public struct POSDataset: BatchSource, PreparableDataset {
             }
             return
         }
+        // `x` holds exactly `indices.count * window * dimension` float32 (the destination matches the layout), and
+        // every id is a row of `embeddings` (checked when the dataset was loaded): each copy stays inside both.
         let vectorBytes = dimension * 4
         let rowBytes = window * vectorBytes
         let x = destinations[0]

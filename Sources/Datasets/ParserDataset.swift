@@ -83,7 +83,7 @@ public struct ParserDataset: BatchSource, PreparableDataset {
         ]
     }
 
-    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: [UnsafeMutableRawBufferPointer]) throws {
+    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: BatchDestination) throws {
         try checkIndices(indices, count: try count(of: split))
         let features = features[split]!
         let targets = targets[split]!

@@ -78,7 +78,7 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
         ]
     }
 
-    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: [UnsafeMutableRawBufferPointer]) throws {
+    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: BatchDestination) throws {
         try checkIndices(indices, count: try count(of: split))
         let ids = ids[split]!, labels = labels[split]!, lengths = lengths[split]!
         for (row, index) in indices.enumerated() {

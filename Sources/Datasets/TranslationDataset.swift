@@ -135,33 +135,37 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
 
     /// Each bucket's pairs cut into batches: the batches of every bucket, added.
     public func batchCount(split: String, batchSize: Int) throws -> Int {
-        precondition(batchSize > 0)
-        return try bucketCounts(split).reduce(0) { $0 + ($1 + batchSize - 1) / batchSize }
+        precondition(batchSize > 0, "a batch size below 1")
+        return try bucketCounts(split).reduce(0) { $0 + BatchSampler.batchCount(count: $1, batchSize: batchSize) }
     }
 
     /// Batches come from one bucket at a time: each bucket's pairs are shuffled and cut into batches, and the next
     /// batch is taken from a bucket chosen at random among those with batches left. Every pair once per epoch.
-    public func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> [ArraySlice<Int>] {
+    public func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> EpochPlan {
         let counts = try bucketCounts(split)
         var offset = 0
-        var pending: [[ArraySlice<Int>]] = []
+        var pending: [EpochPlan] = []
         for (bucket, count) in counts.enumerated() {
-            let sampler = BatchSampler(count: count, batchSize: batchSize, seed: seed &+ UInt64(bucket) &* 0x9E37_79B9, epoch: epoch, shuffle: shuffle)
+            let order = BatchSampler.order(count: count, seed: seed &+ UInt64(bucket) &* 0x9E37_79B9, epoch: epoch, shuffle: shuffle)
             let base = offset
-            pending.append((0..<sampler.batchCount).map { ArraySlice(sampler.batch($0).map { $0 + base }) })
+            pending.append(EpochPlan(order: order.map { $0 + base }, batchSize: batchSize))
             offset += count
         }
         var random = SplitMix64(seed: seed ^ 0xB0C4_E7 ^ (UInt64(truncatingIfNeeded: epoch) &* 0xD1B5_4A32_D192_ED03))
         var next = Array(repeating: 0, count: counts.count)
-        var plan: [ArraySlice<Int>] = []
+        var order: [Int] = []
+        order.reserveCapacity(offset)
+        var sizes: [Int] = []
         while true {
-            let open = pending.indices.filter { next[$0] < pending[$0].count }
+            let open = pending.indices.filter { next[$0] < pending[$0].batchCount }
             if open.isEmpty { break }
             let bucket = shuffle ? open[Int(random.next().multipliedFullWidth(by: UInt64(open.count)).high)] : open[0]
-            plan.append(pending[bucket][next[bucket]])
+            let batch = pending[bucket].batch(next[bucket])
+            order.append(contentsOf: batch)
+            sizes.append(batch.count)
             next[bucket] += 1
         }
-        return plan
+        return EpochPlan(order: order, batchSizes: sizes)
     }
 
     /// The bucket of a batch and each example's row in it: all indices must lie in one bucket.
@@ -190,7 +194,7 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         ]
     }
 
-    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: [UnsafeMutableRawBufferPointer]) throws {
+    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: BatchDestination) throws {
         let (bucket, rows) = try places(split: split, indices: indices)
         let (s, t) = (buckets[bucket].source, buckets[bucket].target)
         for (slot, row) in rows.enumerated() {

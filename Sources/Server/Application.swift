@@ -1,13 +1,19 @@
 import Datasets
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
+import Support
 import UnixSignals
 import VectorCache
 
-/// The request context of every route: Hummingbird's basics, and JSON answers with sorted keys.
+/// The request context of every route: Hummingbird's basics, and JSON answers with sorted keys and non-finite
+/// numbers as ``NonFiniteJSON`` writes them.
 public struct ServerRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
 
@@ -18,31 +24,52 @@ public struct ServerRequestContext: RequestContext {
     public var responseEncoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = NonFiniteJSON.strategy
         return encoder
     }
 }
 
-/// The routes of `w2vcache serve`: `/healthz`, `/metrics`, and the API under `/v1`.
+/// The routes of `w2vcache serve`: `/healthz`, `/metrics`, and the API under `/v1`. `HEAD` is answered like `GET`
+/// without a body; a known path asked with another method is 405 naming the methods it allows.
 ///
-/// Middleware, outermost first: metrics (recorded once the response body is written), the request log, and the
-/// one layer that turns every error into a JSON answer with its status (``ErrorMiddleware``).
+/// Middleware, outermost first: metrics (recorded once the response body is written), the request log, the cache's
+/// fingerprint on every answer, the one layer that turns every error into a JSON answer with its status
+/// (``ErrorMiddleware``), and the bearer token, when the server has one.
 public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
-    let router = Router(context: ServerRequestContext.self)
+    let router = Router(context: ServerRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestMetricsMiddleware(metrics: state.metrics))
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: FingerprintMiddleware(fingerprint: state.fingerprint))
     router.add(middleware: ErrorMiddleware())
+    if let token = state.token { router.add(middleware: BearerAuthenticationMiddleware(token: token)) }
     router.get("healthz") { _, _ in "ok" }
     router.get("metrics") { _, _ in
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                  body: .init(byteBuffer: ByteBuffer(string: state.metrics.render())))
     }
+    router.methodNotAllowed("healthz", allowing: [.get, .head])
+    router.methodNotAllowed("metrics", allowing: [.get, .head])
     let v1 = router.group("v1")
     v1.get("info") { _, _ in try CacheInfo(state: state) }
+    v1.methodNotAllowed("info", allowing: [.get, .head])
     VectorsController(state: state).addRoutes(to: v1.group("vectors"))
     DatasetsController(state: state).addRoutes(to: v1.group("datasets"))
     SimilarityController(state: state).addRoutes(to: v1.group("similar"))
     return router
+}
+
+extension RouterMethods {
+    /// Answers 405, with `Allow`, to the standard methods that `path` does not serve.
+    @discardableResult
+    func methodNotAllowed(_ path: RouterPath, allowing allowed: [HTTPRequest.Method]) -> Self {
+        let allow = allowed.map(\.rawValue).joined(separator: ", ")
+        for method in [HTTPRequest.Method.get, .head, .post, .put, .delete, .patch, .options] where !allowed.contains(method) {
+            on(path, method: method) { request, _ -> Response in
+                throw APIError(.methodNotAllowed, "\(request.method) is not allowed here; this path allows \(allow)", headers: [.allow: allow])
+            }
+        }
+        return self
+    }
 }
 
 /// `GET /v1/info`: what the served cache holds.
@@ -53,6 +80,7 @@ struct CacheInfo: ResponseEncodable {
     let oov_words: Int
     let source: String
     let built_at: String
+    let version: String
     let datasets: [DatasetName]
 
     init(state: ServerState) throws {
@@ -63,6 +91,7 @@ struct CacheInfo: ResponseEncodable {
         oov_words = manifest.oovCount
         source = manifest.source.name
         built_at = manifest.builtAt
+        version = w2vcacheVersion
         datasets = try DatasetStore.all(in: state.cache).map(\.name)
     }
 }
@@ -80,16 +109,45 @@ struct FingerprintMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// The server application, listening on `settings.host:settings.port`.
+/// The server application, listening on `settings.host:settings.port`, with the connection limit and the timeouts
+/// of ``ServerSettings``.
 /// - Parameter onServerRunning: called with the bound port once the server listens (port 0 picks a free one).
 public func buildApplication(
     state: ServerState, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    Application(
+    let settings = state.settings
+    let connections = ConnectionLimit.effective(settings.maxConnections, logger: logger)
+    return Application(
         router: buildRouter(state: state),
-        configuration: .init(address: .hostname(state.settings.host, port: state.settings.port), serverName: "w2vcache"),
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? state.settings.port) },
+        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(settings: settings)])),
+        configuration: .init(
+            address: .hostname(settings.host, port: settings.port), serverName: "w2vcache",
+            availableConnectionsDelegate: MaximumAvailableConnections(connections, logger: logger)),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger)
+}
+
+/// How many connections the server takes at once: what the settings ask, within what the process may open.
+enum ConnectionLimit {
+    /// Descriptors kept for everything but connections: the cache's table files, logs, the listening socket.
+    static let reserved = 64
+
+    /// `requested`, lowered (with a warning) so that connections can never take the descriptors the cache and a
+    /// `/healthz` need: the process's file limit is raised to its hard limit first.
+    static func effective(_ requested: Int, logger: Logger) -> Int {
+        var limits = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits) == 0 else { return requested }
+        if limits.rlim_cur < limits.rlim_max {
+            var raised = limits
+            raised.rlim_cur = limits.rlim_max
+            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limits = raised }
+        }
+        let available = Int(clamping: limits.rlim_cur) - reserved
+        guard requested > available else { return requested }
+        let allowed = max(1, available)
+        logger.warning("server.max_connections is \(requested) but this process may open \(limits.rlim_cur) files; serving \(allowed) connections at once")
+        return allowed
+    }
 }
 
 /// Runs the server until SIGTERM or SIGINT, then shuts down gracefully: no new connections, requests in flight

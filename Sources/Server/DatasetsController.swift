@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import NumPyFormat
 import WireFormat
 
@@ -17,6 +18,9 @@ struct DatasetsController<Context: RequestContext> {
         group.get(":name/:split/plan", use: planSummary)
         group.get(":name/:split/batches/:index", use: batch)
         group.get(":name/:split/epoch", use: epoch)
+        for path in ["", ":name", ":name/vocab", ":name/embeddings", ":name/:split/plan", ":name/:split/batches/:index", ":name/:split/epoch"] {
+            group.methodNotAllowed(RouterPath(path), allowing: [.get, .head])
+        }
     }
 
     /// The manifest of a prepared dataset, or a 404 saying how to prepare it.
@@ -70,76 +74,83 @@ struct DatasetsController<Context: RequestContext> {
         return BinaryResponse(bytes: try state.embeddings(manifest), contentType: BinaryResponse.npy)
     }
 
-    /// Batch parameters from the query string: the epoch (`batch_size`, `seed`, `epoch`, `shuffle`) and the reader's
-    /// share of it (`rank`, `world_size`, `start`, and `part` of `parts` for a DataLoader worker).
-    struct BatchQuery {
-        var batchSize: Int
-        var seed: UInt64
-        var epoch: Int
-        var shuffle: Bool
-        var share: EpochShare
-        var format: BatchFormat
-        /// Raw only: send arrays made of embedding rows as their row ids.
-        var compact: Bool
+    /// The query of the batch routes: the epoch and the reader's share of it (``EpochRequest``, which bounds every
+    /// number), and how batches travel (`format`, `compact`).
+    struct BatchQuery: Decodable {
+        var batch_size: Int?
+        var seed: UInt64?
+        var epoch: Int?
+        var shuffle: String?
+        var rank: Int?
+        var world_size: Int?
+        var start: Int?
+        var part: Int?
+        var parts: Int?
+        var format: String?
+        var compact: String?
 
-        init(_ request: Request, maxBatchSize: Int) throws {
-            let query = request.uri.queryParameters
-            func number<T: LosslessStringConvertible>(_ name: String, _ fallback: T) throws -> T {
-                guard let text = query.get(name) else { return fallback }
-                guard let value = T(text) else { throw APIError(.badRequest, "\(name)=\(text) is not a valid number") }
-                return value
-            }
-            batchSize = try number("batch_size", min(BatchSampler.defaultBatchSize, maxBatchSize))
-            seed = try number("seed", 0)
-            epoch = try number("epoch", 0)
-            let shuffleText = query.get("shuffle") ?? "true"
-            guard ["true", "false", "1", "0"].contains(shuffleText) else {
-                throw APIError(.badRequest, "shuffle=\(shuffleText); expected true or false")
-            }
-            shuffle = shuffleText == "true" || shuffleText == "1"
-            guard batchSize >= 1 else { throw APIError(.badRequest, "batch_size must be at least 1") }
-            guard batchSize <= maxBatchSize else {
-                throw APIError(.badRequest, "batch_size=\(batchSize) is above the server's limit of \(maxBatchSize)")
-            }
-            guard epoch >= 0 else { throw APIError(.badRequest, "epoch must not be negative") }
-            let worldSize: Int = try number("world_size", 1)
-            let rank: Int = try number("rank", 0)
-            let start: Int = try number("start", 0)
-            guard worldSize >= 1, rank >= 0, rank < worldSize else {
-                throw APIError(.badRequest, "rank=\(rank) world_size=\(worldSize); expected 0 <= rank < world_size")
-            }
-            guard start >= 0 else { throw APIError(.badRequest, "start must not be negative") }
-            let parts: Int = try number("parts", 1)
-            let part: Int = try number("part", 0)
-            guard parts >= 1, part >= 0, part < parts else {
-                throw APIError(.badRequest, "part=\(part) parts=\(parts); expected 0 <= part < parts")
-            }
-            share = EpochShare(rank: rank, worldSize: worldSize, start: start, part: part, parts: parts)
-            let formatText = query.get("format") ?? BatchFormat.npz.rawValue
-            guard let format = BatchFormat(rawValue: formatText) else {
-                throw APIError(.badRequest, "format=\(formatText); expected npz or raw")
-            }
-            self.format = format
-            let compactText = query.get("compact") ?? "false"
-            guard ["true", "false", "1", "0"].contains(compactText) else {
-                throw APIError(.badRequest, "compact=\(compactText); expected true or false")
-            }
-            compact = format == .raw && (compactText == "true" || compactText == "1")
+        /// The epoch asked for; a batch size not given is the default, or the server's limit if that is lower.
+        func epochRequest(maxBatchSize: Int) throws -> EpochRequest {
+            var request = EpochRequest()
+            request.batchSize = batch_size ?? min(request.batchSize, maxBatchSize)
+            request.seed = seed ?? request.seed
+            request.epoch = epoch ?? request.epoch
+            request.shuffle = try Self.flag("shuffle", shuffle) ?? request.shuffle
+            request.rank = rank ?? request.rank
+            request.worldSize = world_size ?? request.worldSize
+            request.start = start ?? request.start
+            request.part = part ?? request.part
+            request.parts = parts ?? request.parts
+            return request
         }
 
-        func key(_ dataset: DatasetName, _ split: String) -> EpochPlanCache.Key {
-            .init(dataset: dataset, split: split, batchSize: batchSize, seed: seed, epoch: epoch, shuffle: shuffle)
+        /// How batches travel: `.npz` unless `format=raw`, which may be `compact`.
+        func encoding() throws -> (format: BatchFormat, compact: Bool) {
+            let text = format ?? BatchFormat.npz.rawValue
+            guard let format = BatchFormat(rawValue: text) else {
+                throw APIError(.badRequest, "format=\(text); expected npz or raw")
+            }
+            let compact = try Self.flag("compact", compact) ?? false
+            return (format, format == .raw && compact)
+        }
+
+        private static func flag(_ name: String, _ text: String?) throws -> Bool? {
+            switch text {
+            case nil: return nil
+            case "true", "1": return true
+            case "false", "0": return false
+            case let text?: throw APIError(.badRequest, "\(name)=\(text); expected true or false")
+            }
         }
     }
 
-    /// The dataset, split and query of a batch route, with the epoch's plan (cached).
-    private func plan(_ request: Request, context: Context) throws -> (source: any BatchSource, split: String, query: BatchQuery, plan: EpochPlan) {
+    /// What a batch route serves: the dataset, the split, the validated epoch request and share, and the format.
+    private struct BatchRoute {
+        var source: any BatchSource
+        var name: DatasetName
+        var split: String
+        var epoch: EpochRequest
+        var share: EpochShare
+        var batches: Int
+        var format: BatchFormat
+        var compact: Bool
+
+        func planKey() -> EpochPlanCache.Key {
+            .init(dataset: name, split: split, batchSize: epoch.batchSize, seed: epoch.seed, epoch: epoch.epoch, shuffle: epoch.shuffle)
+        }
+    }
+
+    private func route(_ request: Request, context: Context) throws -> BatchRoute {
         let manifest = try manifest(context)
         let source = try state.dataset(manifest.name)
         let split = try context.parameters.require("split")
-        let query = try BatchQuery(request, maxBatchSize: state.settings.maxBatchSize)
-        _ = try source.count(of: split)
-        return (source, split, query, try state.plans.plan(query.key(manifest.name, split), source: source))
+        let query = try request.uri.decodeQuery(as: BatchQuery.self, context: context)
+        let epoch = try query.epochRequest(maxBatchSize: state.settings.maxBatchSize)
+        let (share, batches) = try epoch.validated(for: source, split: split, maxBatchSize: state.settings.maxBatchSize)
+        let (format, compact) = try query.encoding()
+        return BatchRoute(
+            source: source, name: manifest.name, split: split, epoch: epoch, share: share, batches: batches, format: format,
+            compact: compact)
     }
 
     /// How an epoch divides at these parameters.
@@ -156,15 +167,11 @@ struct DatasetsController<Context: RequestContext> {
 
     /// `GET …/{split}/plan`: the epoch's size at this batch size and world size, without planning it.
     @Sendable func planSummary(_ request: Request, context: Context) async throws -> PlanSummary {
-        let manifest = try manifest(context)
-        let source = try state.dataset(manifest.name)
-        let split = try context.parameters.require("split")
-        let query = try BatchQuery(request, maxBatchSize: state.settings.maxBatchSize)
-        let batches = try source.batchCount(split: split, batchSize: query.batchSize)
-        let worldSize = query.share.worldSize
+        let route = try route(request, context: context)
+        let worldSize = route.share.worldSize
         return PlanSummary(
-            examples: try source.count(of: split), batches: batches, batch_size: query.batchSize, world_size: worldSize,
-            rank_batches: batches / worldSize, left_out: batches % worldSize)
+            examples: try route.source.count(of: route.split), batches: route.batches, batch_size: route.epoch.batchSize,
+            world_size: worldSize, rank_batches: route.batches / worldSize, left_out: route.batches % worldSize)
     }
 
     /// Batch `index` of the rank's share of the epoch: a `.npz` archive, or a raw payload with `format=raw`.
@@ -173,15 +180,16 @@ struct DatasetsController<Context: RequestContext> {
         guard let index = Int(text), index >= 0 else {
             throw APIError(.badRequest, "batch index \"\(text)\" is not a number from 0")
         }
-        let (source, split, query, plan) = try plan(request, context: context)
-        let share = query.share
-        let count = plan.batchesPerRank(worldSize: share.worldSize)
+        let route = try route(request, context: context)
+        let count = route.batches / route.share.worldSize
         guard index < count else {
             throw APIError(.notFound, "batch \(index) is outside 0..<\(count) for this batch size and share")
         }
-        let frame = try source.frame(query.format, split: split, indices: plan.batches[share.rank + index * share.worldSize], compact: query.compact)
+        let plan = try state.plans.plan(route.planKey(), source: route.source)
+        let position = route.share.rank + index * route.share.worldSize
+        let payload = try route.source.payload(route.format, split: route.split, indices: plan.batch(position), compact: route.compact)
         state.metrics.batchesServed(1)
-        return BinaryResponse(bytes: Array(frame.dropFirst(8)), contentType: query.format == .npz ? BinaryResponse.npz : BinaryResponse.raw)
+        return BinaryResponse(bytes: payload, contentType: route.format == .npz ? BinaryResponse.npz : BinaryResponse.raw)
     }
 
     /// The rank's share of the epoch, from its `start`-th batch, in one streamed response of known length: for each
@@ -190,41 +198,25 @@ struct DatasetsController<Context: RequestContext> {
     /// share, `X-Start` the first batch sent.
     ///
     /// Batches are encoded straight into the network buffers, a megabyte or more at a time, the next chunk on
-    /// another core while the current one is sent.
+    /// another core while the current one is sent. The stream holds two chunks at most (a chunk is one batch when a
+    /// batch is over a megabyte), whatever the epoch's length.
     @Sendable func epoch(_ request: Request, context: Context) async throws -> Response {
-        let (source, split, query, plan) = try plan(request, context: context)
-        let (format, compact) = (query.format, query.compact)
-        let batches = plan.positions(query.share).map { plan.batches[$0] }
-        let layouts = try batches.map { try source.layout(split: split, indices: $0, compact: compact) }
-        let sizes = layouts.map { BatchEncoding.frameSize(format, $0) }
-        let chunks = Self.chunks(sizes, atLeast: 1 << 20)
-        @Sendable func encode(_ frames: Range<Int>) -> Task<ByteBuffer, any Error> {
-            Task {
-                let total = sizes[frames].reduce(0, +)
-                var buffer = ByteBufferAllocator().buffer(capacity: total)
-                try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
-                    var offset = 0
-                    for frame in frames {
-                        let slice = UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + sizes[frame])])
-                        try BatchEncoding.writeFrame(format, layouts[frame], into: slice) {
-                            try source.fill(split: split, indices: batches[frame], compact: compact, into: $0)
-                        }
-                        offset += sizes[frame]
-                    }
-                    return total
-                }
-                return buffer
-            }
-        }
+        let route = try route(request, context: context)
+        let plan = try state.plans.plan(route.planKey(), source: route.source)
+        let stream = EpochStream(
+            source: route.source, split: route.split, plan: plan, positions: plan.positions(route.share), format: route.format,
+            compact: route.compact)
+        let length = try stream.contentLength()
         let metrics = state.metrics
-        let body = ResponseBody(contentLength: sizes.reduce(8, +)) { writer in
-            var next = chunks.first.map(encode)
+        let body = ResponseBody(contentLength: length) { writer in
+            var chunks = stream.chunks(atLeast: 1 << 20)
+            var next = try chunks.next().map(stream.encode)
             defer { next?.cancel() }
-            for (index, frames) in chunks.enumerated() {
-                let buffer = try await next!.value
-                next = index + 1 < chunks.count ? encode(chunks[index + 1]) : nil
+            while let current = next {
+                let (buffer, frames) = try await current.value
+                next = try chunks.next().map(stream.encode)
                 try await writer.write(buffer)
-                metrics.batchesServed(frames.count)
+                metrics.batchesServed(frames)
             }
             try await writer.write(ByteBuffer(bytes: BatchEncoding.endFrame))
             try await writer.finish(nil)
@@ -232,27 +224,72 @@ struct DatasetsController<Context: RequestContext> {
         return Response(
             status: .ok,
             headers: [
-                .contentType: format == .npz ? "application/x-w2vcache-epoch" : "application/x-w2vcache-epoch-raw",
-                HTTPField.Name("X-Batches")!: "\(plan.batchesPerRank(worldSize: query.share.worldSize))",
-                HTTPField.Name("X-Start")!: "\(query.share.start)",
+                .contentType: route.format == .npz ? "application/x-w2vcache-epoch" : "application/x-w2vcache-epoch-raw",
+                HTTPField.Name("X-Batches")!: "\(route.batches / route.share.worldSize)",
+                HTTPField.Name("X-Start")!: "\(route.share.start)",
             ],
             body: body)
     }
+}
 
-    /// Consecutive frames grouped into chunks of at least `minimum` bytes (the last may be smaller).
-    static func chunks(_ sizes: [Int], atLeast minimum: Int) -> [Range<Int>] {
-        var chunks: [Range<Int>] = []
-        var start = 0
-        var bytes = 0
-        for (index, size) in sizes.enumerated() {
-            bytes += size
-            if bytes >= minimum {
-                chunks.append(start..<(index + 1))
-                start = index + 1
-                bytes = 0
-            }
+/// The frames of a streamed epoch, computed as they are sent: their sizes first (for `Content-Length`), then the
+/// frames themselves in chunks.
+struct EpochStream: Sendable {
+    let source: any BatchSource
+    let split: String
+    let plan: EpochPlan
+    let positions: StrideTo<Int>
+    let format: BatchFormat
+    let compact: Bool
+
+    /// The bytes of every frame and of the end frame.
+    func contentLength() throws -> Int {
+        var total = BatchEncoding.endFrame.count
+        for position in positions {
+            total += BatchEncoding.frameSize(format, try source.layout(split: split, indices: plan.batch(position), compact: compact))
         }
-        if start < sizes.count { chunks.append(start..<sizes.count) }
-        return chunks
+        return total
+    }
+
+    /// Positions of consecutive frames grouped into chunks of at least `minimum` bytes (the last may be smaller).
+    func chunks(atLeast minimum: Int) -> Chunks {
+        Chunks(stream: self, positions: positions.makeIterator(), minimum: minimum)
+    }
+
+    struct Chunks {
+        let stream: EpochStream
+        var positions: StrideToIterator<Int>
+        let minimum: Int
+
+        /// The next chunk's frames (their batches' positions and layouts), or `nil` after the last.
+        mutating func next() throws -> [(position: Int, layouts: [ArrayLayout])]? {
+            var frames: [(position: Int, layouts: [ArrayLayout])] = []
+            var bytes = 0
+            while bytes < minimum, let position = positions.next() {
+                let layouts = try stream.source.layout(split: stream.split, indices: stream.plan.batch(position), compact: stream.compact)
+                frames.append((position, layouts))
+                bytes += BatchEncoding.frameSize(stream.format, layouts)
+            }
+            return frames.isEmpty ? nil : frames
+        }
+    }
+
+    /// Encodes a chunk's frames into one buffer, on another thread: the buffer and its frame count.
+    func encode(_ frames: [(position: Int, layouts: [ArrayLayout])]) -> Task<(ByteBuffer, Int), any Error> {
+        Task {
+            let total = frames.reduce(0) { $0 + BatchEncoding.frameSize(format, $1.layouts) }
+            var buffer = ByteBufferAllocator().buffer(capacity: total)
+            try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+                var offset = 0
+                for frame in frames {
+                    let size = BatchEncoding.frameSize(format, frame.layouts)
+                    let slice = UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + size)])
+                    try source.writeFrame(format, split: split, indices: plan.batch(frame.position), layouts: frame.layouts, compact: compact, into: slice)
+                    offset += size
+                }
+                return total
+            }
+            return (buffer, frames.count)
+        }
     }
 }

@@ -3,66 +3,146 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
+import NIOHTTP1
+import Similarity
 import Support
 import VectorCache
 
-/// An answer to a failed request: a status and a message, sent as JSON `{"error": "..."}`.
+// The one place where errors become answers. Every error a route can meet is one of the libraries' own types; each
+// conforms here to Hummingbird's `HTTPResponseError` with the status that fits it and a JSON body
+// `{"error": "..."}`. Statuses mean what the README says: 4xx the request, 404 what does not exist, 500 a damaged
+// cache, 503 what the server cannot do now.
+
+/// An error the server itself defines: a status and a message.
 public struct APIError: Error, Sendable {
     public let status: HTTPResponse.Status
     public let message: String
-    /// Close the connection after answering (the request body was not read to its end).
-    public var closeConnection = false
+    /// Headers to add (`Allow`, `WWW-Authenticate`, `Connection: close`).
+    public var headers: HTTPFields = [:]
 
-    public init(_ status: HTTPResponse.Status, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.message = message
-    }
-
-    /// The answer to any error a handler throws: library errors get the status that fits them (a missing dataset
-    /// 404, a damaged cache 500 naming the damage), anything unforeseen a 500 that says what it was.
-    init(_ error: any Error) {
-        switch error {
-        case let error as APIError:
-            self = error
-        case let error as DatasetError:
-            switch error {
-            case .notPrepared, .noSuchSplit, .noSuchExample: self.init(.notFound, error.description)
-            case .notOneBucket, .unusableInput: self.init(.badRequest, error.description)
-            case .damaged: self.init(.internalServerError, error.description)
-            }
-        case let error as CacheError:
-            self.init(.internalServerError, error.description)
-        case let error as HTTPError:
-            self.init(error.status, error.body ?? error.status.reasonPhrase)
-            closeConnection = error.status == .contentTooLarge
-        default:
-            self.init(.internalServerError, "internal error: \(error)")
-        }
-    }
-
-    struct Body: Encodable {
-        let error: String
-    }
-
-    func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder().encode(Body(error: message))
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if closeConnection { headers[.connection] = "close" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        self.headers = headers
     }
 }
 
-/// The one place where errors become answers: every error a route throws is answered as JSON with its status
-/// (``APIError/init(_:)``) and logged at warning level, with control characters escaped.
+/// The JSON answer to a failed request.
+struct ErrorBody: Encodable {
+    let error: String
+
+    static func response(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        let data = (try? JSONEncoder().encode(ErrorBody(error: message))) ?? Data("{\"error\": \"\"}".utf8)
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension APIError: HTTPResponseError {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        ErrorBody.response(status, message, headers: headers)
+    }
+}
+
+extension CacheError: HTTPResponseError {
+    public var status: HTTPResponse.Status {
+        switch kind {
+        case .missing: .notFound
+        case .badInput, .refused: .badRequest
+        case .inUse, .busy, .unavailable, .interrupted: .serviceUnavailable
+        case .notACache, .corrupt, .incompatible, .io: .internalServerError
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        ErrorBody.response(status, message, headers: status == .serviceUnavailable ? [.retryAfter: "5"] : [:])
+    }
+}
+
+extension DatasetError: HTTPResponseError {
+    public var status: HTTPResponse.Status {
+        switch self {
+        case .notPrepared, .noSuchSplit, .noSuchExample: .notFound
+        case .notOneBucket, .unusableInput: .badRequest
+        case .damaged: .internalServerError
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        ErrorBody.response(status, description)
+    }
+}
+
+extension SimilarityError: HTTPResponseError {
+    public var status: HTTPResponse.Status {
+        switch kind {
+        case .unknownWords: .notFound
+        case .unusableQuery, .badInput: .badRequest
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        ErrorBody.response(status, message)
+    }
+}
+
+extension EpochRequest.Violation: HTTPResponseError {
+    public var status: HTTPResponse.Status { .badRequest }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        ErrorBody.response(status, message)
+    }
+}
+
+/// Errors answered by this layer, and those that are not errors of the server at all.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            log(request, context, error.status, "\(error)")
+            return try error.response(from: request, context: context)
+        } catch let error as HTTPParserError {
+            if Self.clientLeft(error) { throw ClientLeft(request: request, context: context) }
+            let message = "the request is not valid HTTP/1.1 (\(error)); expected a well-formed request"
+            log(request, context, .badRequest, message)
+            return ErrorBody.response(.badRequest, message, headers: [.connection: "close"])
+        } catch let error as ChannelError where error == .ioOnClosedChannel || error == .eof || error == .inputClosed {
+            throw ClientLeft(request: request, context: context)
+        } catch let error as IOError {
+            // The connection failed under the request (reset by the peer): nobody is left to answer.
+            throw ClientLeft(request: request, context: context, reason: "\(error)")
         } catch {
-            let answer = APIError(error)
-            context.logger.warning(
-                "\(request.method) \(Printable.escape(request.uri.description, limit: 300)): \(answer.status.code) \(Printable.escape(answer.message, limit: 500))")
-            return try answer.response(from: request, context: context)
+            // Unforeseen: the answer says only that it happened and where to look; the log says what it was.
+            let reference = String(UInt32.random(in: .min ... .max), radix: 16)
+            context.logger.error("\(request.method) \(Printable.escape(request.uri.description, limit: 300)): unforeseen error \(reference): \(Printable.escape("\(error)", limit: 1000))")
+            return ErrorBody.response(.internalServerError, "internal error \(reference); the server's log says more")
         }
+    }
+
+    /// A body cut short by the client closing its connection.
+    static func clientLeft(_ error: HTTPParserError) -> Bool {
+        error == .invalidEOFState
+    }
+
+    private func log(_ request: Request, _ context: Context, _ status: HTTPResponse.Status, _ message: String) {
+        context.logger.warning(
+            "\(request.method) \(Printable.escape(request.uri.description, limit: 300)): \(status.code) \(Printable.escape(message, limit: 500))")
+    }
+}
+
+/// The client closed its connection while its request was read: nobody is left to answer, so the request is logged
+/// at debug level and not counted as an answer (its "status" would be the server's invention).
+struct ClientLeft: HTTPResponseError {
+    var status: HTTPResponse.Status { .badRequest }
+
+    init<Context: RequestContext>(request: Request, context: Context, reason: String = "the connection closed") {
+        context.logger.debug("\(request.method) \(Printable.escape(request.uri.description, limit: 300)): the client left (\(Printable.escape(reason, limit: 200)))")
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: status, headers: [.connection: "close"])
     }
 }

@@ -1,17 +1,40 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
 
-/// Reading request bodies within the server's limit.
+/// Reading request bodies within the server's limit: the one way a route reads one.
 enum RequestBody {
     /// How long an over-limit body is read and discarded before the 413 is sent anyway (nginx's `lingering_time`).
     static let drainTime = Duration.seconds(30)
+
+    /// The body of `request` decoded from JSON as `T`, at most `limit` bytes.
+    /// - Parameter expected: the body's shape, for the 400 that a body of another shape gets.
+    /// - throws: ``APIError`` 413 naming the limit, 400 saying what was expected.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int, expected: String) async throws -> T {
+        let body = try await collect(request, limit: limit)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+        } catch {
+            throw APIError(.badRequest, "expected a JSON body \(expected)")
+        }
+    }
 
     /// The body of `request`, at most `limit` bytes.
     ///
     /// A longer body is read on to its end and discarded (for up to ``drainTime``) before the 413 is sent, with
     /// `Connection: close`: clients that send the whole body before reading the answer (urllib, requests) would
-    /// otherwise block on a full socket and never see it. nginx's lingering close does the same.
+    /// otherwise block on a full socket and never see it. nginx's lingering close does the same. A client that
+    /// announced the body with `Expect: 100-continue` and a `Content-Length` over the limit has sent nothing yet, and
+    /// gets its 413 at once.
     /// - throws: ``APIError`` 413 naming the limit.
     static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        let tooLarge = APIError(
+            .contentTooLarge, "the request body is over \(limit) bytes, the server's limit (server.max_body_kb)",
+            headers: [.connection: "close"])
+        let announced = request.headers[.contentLength].flatMap { Int($0) }
+        if let announced, announced > limit, request.headers[.expect]?.lowercased() == "100-continue" {
+            throw tooLarge
+        }
         var buffer = ByteBuffer()
         var received = 0
         var iterator = request.body.makeAsyncIterator()
@@ -23,8 +46,6 @@ enum RequestBody {
         guard received > limit else { return buffer }
         let deadline = ContinuousClock.now + drainTime
         while ContinuousClock.now < deadline, try await iterator.next() != nil {}
-        var error = APIError(.contentTooLarge, "the request body is over \(limit) bytes, the server's limit (server.max_body_kb)")
-        error.closeConnection = true
-        throw error
+        throw tooLarge
     }
 }

@@ -1,17 +1,35 @@
-/// Where the server listens and the limits that keep a shared machine safe.
+/// Where the server listens, and the limits and timeouts that keep a shared machine safe from any one client
+/// (the configuration's `server:` section). Every limit is answered with a 4xx that names it.
 public struct ServerSettings: Sendable, Equatable {
     /// Loopback unless told otherwise.
     public var host = "127.0.0.1"
     public var port = 8080
-    /// Words in one `POST /v1/vectors` (413 above).
+    /// Words in one `POST /v1/vectors`, and queries and words in one `POST /v1/similar` (413 above).
     public var maxWordsPerRequest = 10_000
+    /// Answers one `POST /v1/similar` may ask for, its queries' `top` added up (413 above): what bounds its memory
+    /// and the size of its answer.
+    public var maxSimilarResults = 10_000
     /// Examples in one batch (400 above).
     public var maxBatchSize = 4096
     /// Bytes of a request body (413 above).
     public var maxBodyBytes = 1 << 20
+    /// Bytes of epoch plans kept for batches asked by index (the least recently used go first).
+    public var planCacheBytes = 512 << 20
+    /// Connections served at once; more wait to be accepted.
+    public var maxConnections = 512
+    /// How long a new connection may take to send a request's head.
+    public var headerTimeout = Duration.seconds(60)
+    /// How long a request body may pause between two reads.
+    public var bodyTimeout = Duration.seconds(60)
+    /// How long a connection may stay idle between requests (keep-alive).
+    public var idleTimeout = Duration.seconds(75)
+    /// How long a response may wait for a client that stopped reading.
+    public var writeTimeout = Duration.seconds(60)
     /// How long a graceful shutdown (SIGTERM, SIGINT) waits for requests in flight; streams still running then are
     /// cut and the server exits.
     public var shutdownTimeout = Duration.seconds(10)
+    /// A file holding the bearer token that every route but `/healthz` requires (`nil`: no token).
+    public var tokenFile: String?
 
     public init() {}
 }

@@ -1,13 +1,15 @@
 import Datasets
+import Dispatch
 import HTTPTypes
 import NumPyFormat
 import Similarity
 import Synchronization
 import VectorCache
 
-/// What the handlers share: the open cache, the datasets loaded from it on first use, and the metrics.
+/// What the handlers share: the open cache, what is loaded from it on first use (datasets, embedding matrices, the
+/// search index), the epoch plans, and the metrics.
 ///
-/// The cache is read-only while served, so datasets are loaded once and kept.
+/// The cache is read-only while served, so what is loaded once is kept.
 public final class ServerState: Sendable {
     public let cache: VectorCache
     public let settings: ServerSettings
@@ -16,19 +18,25 @@ public final class ServerState: Sendable {
     public let metrics = ServerMetrics()
     /// What this cache serves, in 16 hex digits: replicas of one cache agree (``DatasetStore/fingerprint(of:)``).
     public let fingerprint: String
+    /// The token every route but `/healthz` requires, when the settings name a token file.
+    let token: BearerToken?
     /// Epoch plans, so that a batch by index does not reshuffle its split.
-    let plans = EpochPlanCache()
+    let plans: EpochPlanCache
     private let loaded = Mutex<[DatasetName: any BatchSource]>([:])
     /// Each dataset's embedding matrix as `.npy`, read once (compact streams send row ids into it).
     private let embeddingFiles = Mutex<[DatasetName: [UInt8]]>([:])
-    /// The search index, loaded by the first similarity request (the others wait for it) and kept.
+    /// The search index, loaded by the first similarity request (the others wait for it) and kept; a load that
+    /// failed is tried again by the next request.
     private let search = Mutex<Task<SimilaritySearch, any Error>?>(nil)
 
-    /// - throws: ``CacheError`` or ``DatasetError`` when the cache's datasets cannot be read.
+    /// - throws: ``CacheError`` or ``DatasetError`` when the cache's datasets cannot be read, ``TokenFileError``
+    ///   for a token file that cannot be used.
     public init(cache: VectorCache, settings: ServerSettings, oov: OOVVectors) throws {
         self.cache = cache
         self.settings = settings
         self.oov = oov
+        token = try settings.tokenFile.map { try BearerToken(file: $0) }
+        plans = EpochPlanCache(capacity: settings.planCacheBytes)
         fingerprint = try DatasetStore.fingerprint(of: cache)
     }
 
@@ -45,21 +53,21 @@ public final class ServerState: Sendable {
     }
 
     /// The cache's nearest-word search, loaded on first use (seconds for GoogleNews) and kept.
-    /// - throws: ``APIError`` 404 when the cache has no search index, ``CacheError`` when it is damaged.
+    /// - throws: ``CacheError``: `.missing` without a search index (404), `.unavailable` without the memory for
+    ///   it (503), `.corrupt` when it is damaged.
     func similaritySearch() async throws -> SimilaritySearch {
         let task = search.withLock { task in
             if let task { return task }
             let cache = cache
-            let loading = Task {
-                try await SimilarityController<ServerRequestContext>.compute { try SimilaritySearch(cache: cache) }
-            }
+            let loading = Task { try await Self.compute { try SimilaritySearch(cache: cache) } }
             task = loading
             return loading
         }
         do {
             return try await task.value
-        } catch let error as CacheError where error.kind == .missing {
-            throw APIError(.notFound, error.message)
+        } catch {
+            search.withLock { if $0 == task { $0 = nil } }
+            throw error
         }
     }
 
@@ -69,5 +77,12 @@ public final class ServerState: Sendable {
         let source = try DatasetLoader.load(name, from: cache)
         loaded.withLock { $0[name] = source }
         return source
+    }
+
+    /// Runs `work` on a dispatch thread: searches use every core and must not hold the server's event loops.
+    static func compute<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
     }
 }

@@ -1,5 +1,5 @@
-import Dispatch
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Similarity
 import VectorCache
@@ -10,6 +10,7 @@ struct SimilarityController<Context: RequestContext> {
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.post(use: similar)
+        group.methodNotAllowed("", allowing: [.post])
     }
 
     struct Query: Decodable {
@@ -43,37 +44,22 @@ struct SimilarityController<Context: RequestContext> {
     }
 
     @Sendable func similar(_ request: Request, context: Context) async throws -> Response {
-        let body = try await RequestBody.collect(request, limit: state.settings.maxBodyBytes)
-        let parsed: SimilarRequest
-        do {
-            parsed = try JSONDecoder().decode(SimilarRequest.self, from: Data(body.readableBytesView))
-        } catch {
-            throw APIError(.badRequest, "expected a JSON body {\"positive\": [...], \"negative\": [...], \"top\": N} or {\"queries\": [...]}")
-        }
+        let parsed = try await RequestBody.decode(
+            SimilarRequest.self, from: request, limit: state.settings.maxBodyBytes,
+            expected: "{\"positive\": [...], \"negative\": [...], \"top\": N} or {\"queries\": [...]}")
         let isBatch = parsed.queries != nil
         if isBatch && (parsed.positive != nil || parsed.negative != nil || parsed.top != nil) {
             throw APIError(.badRequest, "give either \"queries\" or one query's \"positive\"/\"negative\"/\"top\", not both")
         }
-        let limit = state.settings.maxWordsPerRequest
-        let queries = try (parsed.queries ?? [Query(positive: parsed.positive, negative: parsed.negative, top: parsed.top)]).map { query in
-            let top = query.top ?? 10
-            guard top >= 1, top <= limit else { throw APIError(.badRequest, "top=\(top); expected 1 to \(limit)") }
-            return SimilarityQuery(positive: query.positive ?? [], negative: query.negative ?? [], top: top)
-        }
-        let words = queries.reduce(0) { $0 + $1.positive.count + $1.negative.count }
-        guard queries.count <= limit, words <= limit else {
-            throw APIError(.contentTooLarge, "\(queries.count) queries of \(words) words; at most \(limit) of each per request")
-        }
-        if let restrict = parsed.restrict_vocab, restrict < 1 {
-            throw APIError(.badRequest, "restrict_vocab=\(restrict); expected at least 1")
-        }
+        let asked = parsed.queries ?? [Query(positive: parsed.positive, negative: parsed.negative, top: parsed.top)]
+        // Bounded before the index loads: a top not given counts as the default.
+        try checkBounds(asked.map { SimilarityQuery(positive: $0.positive ?? [], negative: $0.negative ?? [], top: $0.top ?? SimilarityQuery.defaultTop) }, restrictVocab: parsed.restrict_vocab)
         let search = try await state.similaritySearch()
-        let answers: [[Neighbor]]
-        do {
-            answers = try await Self.compute { try search.mostSimilar(queries, restrictVocab: parsed.restrict_vocab) }
-        } catch let error as SimilarityError {
-            throw APIError(error.kind == .unknownWords ? .notFound : .badRequest, error.message)
+        // A top not given is the default, or every word of a smaller vocabulary; one given above it is an error.
+        let queries = asked.map {
+            SimilarityQuery(positive: $0.positive ?? [], negative: $0.negative ?? [], top: $0.top ?? min(SimilarityQuery.defaultTop, search.wordCount))
         }
+        let answers = try await ServerState.compute { try search.mostSimilar(queries, restrictVocab: parsed.restrict_vocab) }
         state.metrics.similarQueries(queries.count)
         let results = answers.map { Answer(similar: $0.map { Scored(word: $0.text, score: Double($0.score)) }) }
         return isBatch
@@ -81,10 +67,24 @@ struct SimilarityController<Context: RequestContext> {
             : try results[0].response(from: request, context: context)
     }
 
-    /// Runs `work` on a dispatch thread: the search uses every core and must not hold the server's event loops.
-    static func compute<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    /// The work one request may ask for: its queries and words, and the answers they add up to (the memory a
+    /// search holds and the size of its answer).
+    private func checkBounds(_ queries: [SimilarityQuery], restrictVocab: Int?) throws {
+        let settings = state.settings
+        if let bad = queries.first(where: { $0.top < 1 }) {
+            throw APIError(.badRequest, "top=\(bad.top); expected at least 1")
+        }
+        let words = queries.reduce(0) { $0 + $1.positive.count + $1.negative.count }
+        guard queries.count <= settings.maxWordsPerRequest, words <= settings.maxWordsPerRequest else {
+            throw APIError(.contentTooLarge, "\(queries.count) queries of \(words) words; at most \(settings.maxWordsPerRequest) of each per request (server.max_words_per_request)")
+        }
+        // Each top is bounded by the vocabulary (the search says so); their sum by the server.
+        let answers = queries.reduce(0) { $0 + min($1.top, settings.maxSimilarResults + 1) }
+        guard answers <= settings.maxSimilarResults else {
+            throw APIError(.contentTooLarge, "the queries ask for more than \(settings.maxSimilarResults) answers in all (their top added up), the server's limit (server.max_similar_results); split them into several requests")
+        }
+        if let restrictVocab, restrictVocab < 1 {
+            throw APIError(.badRequest, "restrict_vocab=\(restrictVocab); expected at least 1")
         }
     }
 }

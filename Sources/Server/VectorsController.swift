@@ -12,9 +12,11 @@ struct VectorsController<Context: RequestContext> {
     func addRoutes(to group: RouterGroup<Context>) {
         group.get(":word", use: vector)
         group.post(use: vectors)
+        group.methodNotAllowed(":word", allowing: [.get, .head])
+        group.methodNotAllowed("", allowing: [.post])
     }
 
-    /// A vector as JSON.
+    /// A vector as JSON (non-finite values as ``NonFiniteJSON`` writes them).
     struct VectorJSON: ResponseEncodable {
         let word: String
         let vector: [Float]
@@ -56,15 +58,12 @@ struct VectorsController<Context: RequestContext> {
 
     /// Several vectors in request order: `.npy` float32 `[n, dim]`.
     @Sendable func vectors(_ request: Request, context: Context) async throws -> BinaryResponse {
-        let body = try await RequestBody.collect(request, limit: state.settings.maxBodyBytes)
-        let parsed: VectorsRequest
-        do {
-            parsed = try JSONDecoder().decode(VectorsRequest.self, from: Data(body.readableBytesView))
-        } catch {
-            throw APIError(.badRequest, "expected a JSON body {\"words\": [...], \"missing\": \"error\" | \"zero\" | \"oov\"}")
-        }
-        guard parsed.words.count <= state.settings.maxWordsPerRequest else {
-            throw APIError(.contentTooLarge, "\(parsed.words.count) words; at most \(state.settings.maxWordsPerRequest) per request")
+        let parsed = try await RequestBody.decode(
+            VectorsRequest.self, from: request, limit: state.settings.maxBodyBytes,
+            expected: "{\"words\": [...], \"missing\": \"error\" | \"zero\" | \"oov\"}")
+        let limit = state.settings.maxWordsPerRequest
+        guard parsed.words.count <= limit else {
+            throw APIError(.contentTooLarge, "\(parsed.words.count) words; at most \(limit) per request (server.max_words_per_request)")
         }
         let dimension = state.cache.dimension
         var data = [UInt8]()
@@ -86,7 +85,7 @@ struct VectorsController<Context: RequestContext> {
             }
         }
         if (parsed.missing ?? .error) == .error && !unknown.isEmpty {
-            throw APIError(.notFound, "not in the cache: " + unknown.joined(separator: ", "))
+            throw APIError(.notFound, "not in the cache: " + unknown.prefix(100).joined(separator: ", ") + (unknown.count > 100 ? ", … (\(unknown.count) in all)" : ""))
         }
         state.metrics.vectorsServed(parsed.words.count)
         return BinaryResponse(

@@ -40,20 +40,43 @@ public struct Configuration: Sendable, Equatable {
     /// The file read when no `--config` is given, relative to the working directory.
     public static let defaultPath = "Config/w2vcache.yml"
 
+    /// The largest configuration file read: a YAML file of settings is a few KB.
+    static let maxFileBytes = 1 << 20
+
     /// Reads the configuration: `path` if given (it must exist), else ``defaultPath`` if present, else the built-in
     /// defaults.
-    /// - throws: ``ConfigurationError`` naming the file, the line and key, and what is expected there.
+    /// - throws: ``ConfigurationError`` naming the file, the line and key, and what is expected there; a path that is
+    ///   not a regular file (a directory, `/dev/zero`, a FIFO) is refused before anything is read from it.
     public static func load(path: String? = nil) throws -> Configuration {
         let file = path ?? defaultPath
-        guard FileManager.default.fileExists(atPath: file) else {
-            if path != nil { throw ConfigurationError(file: file, message: "no such file") }
-            return Configuration()
-        }
-        let text: String
+        let attributes: [FileAttributeKey: Any]
         do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
+            attributes = try FileManager.default.attributesOfItem(atPath: file)
         } catch {
-            throw ConfigurationError(file: file, message: "cannot read it as UTF-8 text (\(error.localizedDescription))")
+            if path == nil && !FileManager.default.fileExists(atPath: file) { return Configuration() }
+            throw ConfigurationError(file: file, message: FileManager.default.fileExists(atPath: file) ? "cannot be read" : "no such file")
+        }
+        // attributesOfItem does not follow a symbolic link: look at what it points to.
+        let type = (attributes[.type] as? FileAttributeType) == .typeSymbolicLink
+            ? (try? FileManager.default.attributesOfItem(atPath: (file as NSString).resolvingSymlinksInPath))?[.type] as? FileAttributeType
+            : attributes[.type] as? FileAttributeType
+        guard type == .typeRegular else {
+            let what = switch type {
+            case .typeDirectory?: "a directory"
+            case .typeCharacterSpecial?, .typeBlockSpecial?: "a device"
+            case .typeSocket?: "a socket"
+            case .typeSymbolicLink?: "a symbolic link to nothing"
+            default: "not a regular file (a FIFO?)"
+            }
+            throw ConfigurationError(file: file, message: "is \(what); expected a YAML file of settings")
+        }
+        guard let size = (attributes[.size] as? NSNumber)?.intValue, size <= maxFileBytes,
+            let data = FileManager.default.contents(atPath: file), data.count <= maxFileBytes
+        else {
+            throw ConfigurationError(file: file, message: "cannot be read, or is over \(maxFileBytes / 1024) KB; expected a YAML file of settings")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(file: file, message: "is not UTF-8 text; expected a YAML file of settings")
         }
         return try parse(text, file: file)
     }
@@ -121,9 +144,17 @@ public struct Configuration: Sendable, Equatable {
             try server.read("host") { configuration.server.host = try $0.string() }
             try server.read("port") { configuration.server.port = try $0.integer(0...65535) }
             try server.read("max_words_per_request") { configuration.server.maxWordsPerRequest = try $0.integer(1...10_000_000) }
-            try server.read("max_batch_size") { configuration.server.maxBatchSize = try $0.integer(1...10_000_000) }
+            try server.read("max_similar_results") { configuration.server.maxSimilarResults = try $0.integer(1...10_000_000) }
+            try server.read("max_batch_size") { configuration.server.maxBatchSize = try $0.integer(1...1_000_000) }
             try server.read("max_body_kb") { configuration.server.maxBodyBytes = try $0.integer(1...1_048_576) << 10 }
+            try server.read("plan_cache_mb") { configuration.server.planCacheBytes = try $0.integer(0...1_048_576) << 20 }
+            try server.read("max_connections") { configuration.server.maxConnections = try $0.integer(1...1_000_000) }
+            try server.read("header_timeout_s") { configuration.server.headerTimeout = .seconds(try $0.integer(1...3600)) }
+            try server.read("body_timeout_s") { configuration.server.bodyTimeout = .seconds(try $0.integer(1...3600)) }
+            try server.read("idle_timeout_s") { configuration.server.idleTimeout = .seconds(try $0.integer(1...3600)) }
+            try server.read("write_timeout_s") { configuration.server.writeTimeout = .seconds(try $0.integer(1...3600)) }
             try server.read("shutdown_timeout_s") { configuration.server.shutdownTimeout = .seconds(try $0.integer(0...3600)) }
+            try server.read("token_file") { value in configuration.server.tokenFile = value.isNull ? nil : try value.string() }
             try server.finish()
         }
         try top.finish()
@@ -139,8 +170,10 @@ public struct Configuration: Sendable, Equatable {
         "oov.seed", "oov.range",
         "datasets.sentiment.max_vocab", "datasets.sentiment.max_length",
         "datasets.translation.buckets", "datasets.translation.min_freq", "datasets.translation.max_vocab",
-        "server.host", "server.port", "server.max_words_per_request", "server.max_batch_size", "server.max_body_kb",
-        "server.shutdown_timeout_s",
+        "server.host", "server.port", "server.max_words_per_request", "server.max_similar_results", "server.max_batch_size",
+        "server.max_body_kb", "server.plan_cache_mb", "server.max_connections", "server.header_timeout_s",
+        "server.body_timeout_s", "server.idle_timeout_s", "server.write_timeout_s", "server.shutdown_timeout_s",
+        "server.token_file",
     ]
 }
 

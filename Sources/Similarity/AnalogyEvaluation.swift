@@ -11,6 +11,9 @@ import VectorCache
 /// are not four words are skipped, and the sections come back with a last one, "Total accuracy". Questions run in
 /// batches through ``SimilaritySearch``, many per pass over the index.
 public struct AnalogyEvaluation: Sendable {
+    /// How many of the file's first words gensim's evaluations use unless told otherwise (`restrict_vocab`).
+    public static let defaultRestrictVocab = 300_000
+
     public struct Section: Sendable, Equatable {
         public var name: String
         public var correct: Int
@@ -40,7 +43,7 @@ public struct AnalogyEvaluation: Sendable {
     /// - throws: ``SimilarityError/Kind/badInput`` for a line that is not UTF-8 or a question before any section
     ///   (gensim fails on both too), or when the file has no questions.
     public static func evaluate(
-        _ bytes: [UInt8], path: String, search: SimilaritySearch, restrictVocab: Int = 300_000, caseInsensitive: Bool = true,
+        _ bytes: [UInt8], path: String, search: SimilaritySearch, restrictVocab: Int = AnalogyEvaluation.defaultRestrictVocab, caseInsensitive: Bool = true,
         progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
     ) throws -> AnalogyEvaluation {
         let clipEnd = search.clipEnd(restrictVocab: restrictVocab)

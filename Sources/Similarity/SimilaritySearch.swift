@@ -13,7 +13,10 @@ public struct SimilarityQuery: Sendable, Equatable {
     /// How many words to answer at most (none below 1, as gensim answers `topn < 1`).
     public var top: Int
 
-    public init(positive: [String], negative: [String] = [], top: Int = 10) {
+    /// The answers a query gives unless it says otherwise (gensim's `topn=10`).
+    public static let defaultTop = 10
+
+    public init(positive: [String], negative: [String] = [], top: Int = SimilarityQuery.defaultTop) {
         self.positive = positive
         self.negative = negative
         self.top = top
@@ -108,10 +111,15 @@ public final class SimilaritySearch: Sendable {
     }
 
     /// gensim's `most_similar(positive, negative, topn, restrict_vocab)` for each query.
+    /// - throws: ``SimilarityError``: unknown words, a query without words, or a `top` above ``wordCount`` (what
+    ///   bounds the memory a query takes).
     public func mostSimilar(_ queries: [SimilarityQuery], restrictVocab: Int? = nil) throws -> [[Neighbor]] {
         let rowQueries = try queries.map { query in
             guard !query.positive.isEmpty || !query.negative.isEmpty else {
                 throw SimilarityError(.unusableQuery, "a query needs at least one positive or negative word")
+            }
+            guard query.top <= wordCount else {
+                throw SimilarityError(.unusableQuery, "top=\(query.top) is more than the \(wordCount) words of the vectors file; expected 1 to \(wordCount)")
             }
             return RowQuery(positive: try rows(of: query.positive), negative: try rows(of: query.negative), top: query.top)
         }
@@ -137,6 +145,8 @@ public final class SimilaritySearch: Sendable {
     /// - Parameter failingQueriesAnswerNothing: answer `[]` to a query whose words have no direction (a zero vector,
     ///   or words that cancel out) instead of throwing; gensim answers such a query with NaN scores.
     public func mostSimilar(rows queries: [RowQuery], clipEnd: Int, failingQueriesAnswerNothing: Bool = false) throws -> [[Neighbor]] {
+        // More answers than rows can never be given; asking for more would only reserve memory for them.
+        let queries = queries.map { RowQuery(positive: $0.positive, negative: $0.negative, top: min($0.top, index.rowCount)) }
         // Queries of a batch share their words and candidates: each row's vector is read from the cache once.
         var vectors = RowVectors(search: self)
         let means: [[Float]?] = try queries.map { query in

@@ -20,7 +20,7 @@ public struct WordPairEvaluation: Sendable {
     /// as gensim skips it.
     /// - throws: ``SimilarityError/Kind/badInput`` when no pair has both words in the vocabulary.
     public static func evaluate(
-        _ text: String, path: String, search: SimilaritySearch, restrictVocab: Int = 300_000, caseInsensitive: Bool = true
+        _ text: String, path: String, search: SimilaritySearch, restrictVocab: Int = AnalogyEvaluation.defaultRestrictVocab, caseInsensitive: Bool = true
     ) throws -> WordPairEvaluation {
         let vocabulary = Vocabulary(search: search, clipEnd: search.clipEnd(restrictVocab: restrictVocab), caseInsensitive: caseInsensitive)
         var gold: [Double] = []

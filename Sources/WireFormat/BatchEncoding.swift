@@ -30,22 +30,13 @@ public enum BatchEncoding {
         8 + payloadSize(format, layouts)
     }
 
-    /// Writes a frame (size, then payload) into `out`, which holds exactly ``frameSize(_:_:)`` bytes; `fill` writes
-    /// the arrays' bytes into the buffers it is given, one per layout.
-    public static func writeFrame(
-        _ format: BatchFormat, _ layouts: [ArrayLayout], into out: UnsafeMutableRawBufferPointer,
-        fill: ([UnsafeMutableRawBufferPointer]) throws -> Void
-    ) rethrows {
-        out.storeBytes(of: UInt64(out.count - 8).littleEndian, as: UInt64.self)
-        try writePayload(format, layouts, into: UnsafeMutableRawBufferPointer(rebasing: out[8...]), fill: fill)
-    }
-
     /// The frame that ends a streamed epoch: a size of 0.
     public static let endFrame = [UInt8](repeating: 0, count: 8)
 
     // MARK: Payloads
 
-    static func payloadSize(_ format: BatchFormat, _ layouts: [ArrayLayout]) -> Int {
+    /// The bytes of a payload holding a batch of `layouts`.
+    public static func payloadSize(_ format: BatchFormat, _ layouts: [ArrayLayout]) -> Int {
         switch format {
         case .npz:
             return NPZ.size(layouts.map(member))
@@ -55,7 +46,9 @@ public enum BatchEncoding {
         }
     }
 
-    private static func writePayload(
+    /// Writes a payload into `out`, which holds exactly ``payloadSize(_:_:)`` bytes; `fill` writes the arrays' bytes
+    /// into the buffers it is given, one per layout.
+    static func writePayload(
         _ format: BatchFormat, _ layouts: [ArrayLayout], into out: UnsafeMutableRawBufferPointer,
         fill: ([UnsafeMutableRawBufferPointer]) throws -> Void
     ) rethrows {
@@ -134,16 +127,37 @@ public enum BatchEncoding {
 }
 
 extension BatchSource {
-    /// One framed batch of the examples at `indices`, as bytes; `compact` (raw only) sends table rows as row ids.
-    public func frame(_ format: BatchFormat, split: String, indices: ArraySlice<Int>, compact: Bool = false) throws -> [UInt8] {
+    /// The payload of one batch of the examples at `indices` (what `GET …/batches/{i}` answers); `compact` (raw
+    /// only) sends table rows as row ids.
+    public func payload(_ format: BatchFormat, split: String, indices: ArraySlice<Int>, compact: Bool = false) throws -> [UInt8] {
         let compact = compact && format == .raw
         let layouts = try layout(split: split, indices: indices, compact: compact)
-        var bytes = [UInt8](repeating: 0, count: BatchEncoding.frameSize(format, layouts))
+        var bytes = [UInt8](repeating: 0, count: BatchEncoding.payloadSize(format, layouts))
         try bytes.withUnsafeMutableBytes { out in
-            try BatchEncoding.writeFrame(format, layouts, into: out) {
-                try fill(split: split, indices: indices, compact: compact, into: $0)
+            try BatchEncoding.writePayload(format, layouts, into: out) { buffers in
+                try fill(split: split, indices: indices, compact: compact, into: BatchDestination(layouts: layouts, buffers: buffers))
             }
         }
         return bytes
+    }
+
+    /// One framed batch (its size, then its payload), as `w2vcache batches` writes it.
+    public func frame(_ format: BatchFormat, split: String, indices: ArraySlice<Int>, compact: Bool = false) throws -> [UInt8] {
+        let payload = try payload(format, split: split, indices: indices, compact: compact)
+        return withUnsafeBytes(of: UInt64(payload.count).littleEndian) { Array($0) } + payload
+    }
+
+    /// Writes the frame of a batch laid out as `layouts` (``layout(split:indices:compact:)``'s answer for the same
+    /// arguments) into `out`, which holds exactly ``BatchEncoding/frameSize(_:_:)`` bytes: where epoch streams write
+    /// their frames, straight into network buffers.
+    public func writeFrame(
+        _ format: BatchFormat, split: String, indices: ArraySlice<Int>, layouts: [ArrayLayout], compact: Bool,
+        into out: UnsafeMutableRawBufferPointer
+    ) throws {
+        precondition(out.count == BatchEncoding.frameSize(format, layouts), "a frame buffer of the wrong size")
+        out.storeBytes(of: UInt64(out.count - 8).littleEndian, as: UInt64.self)
+        try BatchEncoding.writePayload(format, layouts, into: UnsafeMutableRawBufferPointer(rebasing: out[8...])) { buffers in
+            try fill(split: split, indices: indices, compact: compact, into: BatchDestination(layouts: layouts, buffers: buffers))
+        }
     }
 }

@@ -25,7 +25,7 @@ struct AnalogyCommand: ParsableCommand {
 
     func run() throws {
         let search = try SimilarityOptions.openSearch(cache)
-        let query = SimilarityQuery(positive: [b, c], negative: [a], top: options.top)
+        let query = SimilarityQuery(positive: [b, c], negative: [a], top: options.top(search))
         let neighbors = try search.mostSimilar([query], restrictVocab: options.restrictVocab)[0]
         let output = switch options.format {
         case .json: "{\"similar\": \(SimilarityOptions.json(neighbors))}\n"

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Datasets
+import Server
+import Settings
 import VectorCache
 import WireFormat
 
@@ -28,26 +30,26 @@ struct BatchesCommand: ParsableCommand {
     @Option(name: .long, help: "The split.")
     var split: String = "train"
 
-    @Option(name: .customLong("batch-size"), help: "Examples per batch.")
-    var batchSize: Int = BatchSampler.defaultBatchSize
+    @Option(name: .customLong("batch-size"), help: ArgumentHelp("Examples per batch (default \(BatchSampler.defaultBatchSize); at most server.max_batch_size of the configuration).", valueName: "n"))
+    var batchSize: Int?
 
-    @Option(name: .long, help: "Shuffle seed.")
-    var seed: UInt64 = 0
+    @Option(name: .long, help: "Shuffle seed (default 0).")
+    var seed: UInt64?
 
-    @Option(name: .long, help: "Epoch (each epoch has its own order).")
-    var epoch: Int = 0
+    @Option(name: .long, help: "Epoch, from 0 (each epoch has its own order).")
+    var epoch: Int?
 
     @Flag(name: .customLong("no-shuffle"), help: "Keep the stored order.")
     var noShuffle = false
 
     @Option(name: .long, help: "This reader's rank in a distributed job (its share of the epoch, as the server gives it).")
-    var rank: Int = 0
+    var rank: Int?
 
-    @Option(name: .customLong("world-size"), help: "How many ranks share the epoch.")
-    var worldSize: Int = 1
+    @Option(name: .customLong("world-size"), help: "How many ranks share the epoch (at most its batch count).")
+    var worldSize: Int?
 
-    @Option(name: .long, help: "Begin at this batch of the rank's share (a resumed job).")
-    var start: Int = 0
+    @Option(name: .long, help: "Begin at this batch of the rank's share (a resumed job; at most the share's length).")
+    var start: Int?
 
     @Option(name: .long, help: "Output: text (a preview), or npz or raw (the rank's share, framed as the server streams it).")
     var format: OutputFormat = .text
@@ -62,27 +64,38 @@ struct BatchesCommand: ParsableCommand {
     var examplesPerBatch: Int = 4
 
     func validate() throws {
-        if batchSize < 1 { throw ValidationError("--batch-size must be positive") }
         if show < 0 { throw ValidationError("--show must not be negative") }
         if examplesPerBatch < 0 { throw ValidationError("--examples-per-batch must not be negative") }
-        if epoch < 0 { throw ValidationError("--epoch must not be negative") }
-        if worldSize < 1 || rank < 0 || rank >= worldSize { throw ValidationError("expected 0 <= --rank < --world-size") }
-        if start < 0 { throw ValidationError("--start must not be negative") }
     }
 
     func run() throws {
+        let configuration = try cache.loadConfiguration()
         let vectorCache = try cache.openCache()
         let source = try DatasetLoader.load(dataset, from: vectorCache)
         let count = try source.count(of: split)
-        let epochPlan = EpochPlan(batches: try source.epoch(split: split, batchSize: batchSize, seed: seed, epoch: epoch, shuffle: !noShuffle))
-        let share = EpochShare(rank: rank, worldSize: worldSize, start: start)
-        let plan = epochPlan.positions(share).map { epochPlan.batches[$0] }
+        var request = EpochRequest()
+        request.batchSize = batchSize ?? request.batchSize
+        request.seed = seed ?? request.seed
+        request.epoch = epoch ?? request.epoch
+        request.shuffle = !noShuffle
+        request.rank = rank ?? request.rank
+        request.worldSize = worldSize ?? request.worldSize
+        request.start = start ?? request.start
+        // The same bounds as the server's, from the same definition: this writes what the server would stream.
+        let share: EpochShare
+        do {
+            share = try request.validated(for: source, split: split, maxBatchSize: configuration.server.maxBatchSize).share
+        } catch let violation as EpochRequest.Violation {
+            throw ValidationError(violation.flagMessage)
+        }
+        let epochPlan = try source.epoch(split: split, batchSize: request.batchSize, seed: request.seed, epoch: request.epoch, shuffle: request.shuffle)
+        let plan = epochPlan.positions(share).map { epochPlan.batch($0) }
         if let wire = BatchFormat(rawValue: format.rawValue) {
             for indices in plan { Terminal.writeStdout(try source.frame(wire, split: split, indices: indices, compact: compact)) }
             Terminal.writeStdout(BatchEncoding.endFrame)
             return
         }
-        var lines = ["\(dataset)/\(split): \(count) examples, \(plan.count) batches of up to \(batchSize) (seed \(seed), epoch \(epoch))"]
+        var lines = ["\(dataset)/\(split): \(count) examples, \(plan.count) batches of up to \(request.batchSize) (seed \(request.seed), epoch \(request.epoch))"]
         for (index, indices) in plan.prefix(show).enumerated() {
             let arrays = try source.batch(split: split, indices: indices)
             lines.append("batch \(index): " + arrays.map { "\($0.name) \($0.type.rawValue)\($0.shape)" }.joined(separator: ", "))

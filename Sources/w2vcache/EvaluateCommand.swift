@@ -14,8 +14,8 @@ struct EvaluateCommand: ParsableCommand {
 
 /// Options both evaluations share.
 struct EvaluationOptions: ParsableArguments {
-    @Option(name: .customLong("restrict-vocab"), help: ArgumentHelp("Use only the first N words of the vectors file, in its order (gensim's default).", valueName: "n"))
-    var restrictVocab = 300_000
+    @Option(name: .customLong("restrict-vocab"), help: ArgumentHelp("Use only the first N words of the vectors file, in its order (default: gensim's, \(AnalogyEvaluation.defaultRestrictVocab)).", valueName: "n"))
+    var restrictVocab: Int?
 
     @Flag(name: .customLong("case-sensitive"), help: "Compare words as they are (default: upper-cased, the file's first word of each form standing for it, as gensim does).")
     var caseSensitive = false
@@ -24,7 +24,7 @@ struct EvaluationOptions: ParsableArguments {
     var format: SimilarityOptions.OutputFormat = .text
 
     func validate() throws {
-        guard restrictVocab >= 1 else { throw ValidationError("--restrict-vocab must be at least 1") }
+        if let restrictVocab, restrictVocab < 1 { throw ValidationError("--restrict-vocab must be at least 1") }
     }
 
     static func read(_ path: String) throws -> [UInt8] {
@@ -34,10 +34,8 @@ struct EvaluationOptions: ParsableArguments {
         return Array(data)
     }
 
-    /// A number for JSON: NaN (a constant input's correlation) as null.
-    static func json(_ value: Double) -> String {
-        value.isFinite ? "\(value)" : "null"
-    }
+    /// The words evaluated: the first `--restrict-vocab` of the file, or gensim's default.
+    var clip: Int { restrictVocab ?? AnalogyEvaluation.defaultRestrictVocab }
 }
 
 /// `w2vcache evaluate analogies`.
@@ -65,7 +63,7 @@ struct AnalogiesCommand: ParsableCommand {
         let search = try SimilarityOptions.openSearch(cache)
         let started = Date()
         let result = try AnalogyEvaluation.evaluate(
-            bytes, path: file, search: search, restrictVocab: options.restrictVocab, caseInsensitive: !options.caseSensitive
+            bytes, path: file, search: search, restrictVocab: options.clip, caseInsensitive: !options.caseSensitive
         ) { done, total in
             Terminal.progress("questions: \(done) of \(total)  \(Human.count(Double(done) / max(Date().timeIntervalSince(started), 1e-9)))/s")
         }
@@ -76,7 +74,7 @@ struct AnalogiesCommand: ParsableCommand {
             let sections = result.sections.map {
                 "{\"section\": \(JSONText.string($0.name)), \"correct\": \($0.correct), \"incorrect\": \($0.incorrect)}"
             }
-            output = "{\"accuracy\": \(result.accuracy), \"sections\": [\(sections.joined(separator: ", "))], "
+            output = "{\"accuracy\": \(NonFiniteJSON.text(result.accuracy)), \"sections\": [\(sections.joined(separator: ", "))], "
                 + "\"oov_ratio\": \(result.outOfVocabularyRatio), \"questions\": \(result.questions), \"oov\": \(result.outOfVocabulary)}\n"
         case .text:
             output = result.sections.map {
@@ -112,10 +110,10 @@ struct PairsCommand: ParsableCommand {
         }
         let search = try SimilarityOptions.openSearch(cache)
         let result = try WordPairEvaluation.evaluate(
-            text, path: file, search: search, restrictVocab: options.restrictVocab, caseInsensitive: !options.caseSensitive)
+            text, path: file, search: search, restrictVocab: options.clip, caseInsensitive: !options.caseSensitive)
         let output = switch options.format {
         case .json:
-            "{\"pearson\": \(EvaluationOptions.json(result.pearson)), \"spearman\": \(EvaluationOptions.json(result.spearman)), "
+            "{\"pearson\": \(NonFiniteJSON.text(result.pearson)), \"spearman\": \(NonFiniteJSON.text(result.spearman)), "
                 + "\"oov_ratio\": \(result.outOfVocabularyRatio), \"pairs\": \(result.pairs), \"oov\": \(result.outOfVocabulary)}\n"
         case .text:
             String(format: "pearson %.4f  spearman %.4f  pairs %d  out of vocabulary %.1f%% (%d)\n",

@@ -62,7 +62,7 @@ struct LookupCommand: ParsableCommand {
                 case .json:
                     let oov = (try? cache.isOutOfVocabulary(key)) ?? false
                     output += "{\"word\": \(JSONText.string(word)), \"vector\": ["
-                        + Float32Bytes.decode(bytes).map { "\($0)" }.joined(separator: ", ")
+                        + Float32Bytes.decode(bytes).map(NonFiniteJSON.text).joined(separator: ", ")
                         + "], \"oov\": \(oov)}\n"
                 }
                 return true

@@ -11,11 +11,13 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve vectors and prepared datasets over HTTP (NumPy .npy/.npz bodies, JSON metadata).",
         discussion: """
-            LevelDB admits one process per cache: trainers read through this server. Binds 127.0.0.1 unless --host \
-            says otherwise. Stops gracefully on SIGTERM or SIGINT: requests in flight get server.shutdown_timeout_s \
-            (default 10) to finish, then the rest are cut and the server exits with status 0. Routes: /healthz, \
-            /metrics, /v1/info, /v1/vectors/{word}, POST /v1/vectors, /v1/datasets[/{name}[/vocab|/embeddings]], \
-            /v1/datasets/{name}/{split}/batches/{i}, /v1/datasets/{name}/{split}/epoch (see README).
+            Trainers in other processes and on other hosts read through this server. Binds 127.0.0.1 unless --host \
+            says otherwise; with --token-file (or server.token_file) every route but /healthz requires \
+            `Authorization: Bearer TOKEN`. Every request is bounded (server.* limits and timeouts of the \
+            configuration, see docs/http-api.md). Stops gracefully on SIGTERM or SIGINT: requests in flight get \
+            server.shutdown_timeout_s (default 10) to finish, then the rest are cut and the server exits with status \
+            0. Routes: /healthz, /metrics, /v1/info, /v1/vectors/{word}, POST /v1/vectors, POST /v1/similar, \
+            /v1/datasets[/{name}[/vocab|/embeddings]], /v1/datasets/{name}/{split}/plan|batches/{i}|epoch.
             """
     )
 
@@ -26,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Port (default: server.port of the configuration, 8080; 0 picks a free one).")
     var port: Int?
+
+    @Option(name: .customLong("token-file"), help: ArgumentHelp("Require this file's bearer token on every route but /healthz (default: server.token_file of the configuration, none).", valueName: "file"))
+    var tokenFile: String?
 
     @Option(name: .customLong("log-level"), help: "What to log: debug is one line per request; failed requests are logged at warning.")
     var logLevel: Logger.Level = .info
@@ -39,6 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = configuration.server
         settings.host = host ?? settings.host
         settings.port = port ?? settings.port
+        settings.tokenFile = tokenFile ?? settings.tokenFile
         let vectorCache = try cache.openCache()
         let state = try ServerState(
             cache: vectorCache, settings: settings, oov: configuration.oovVectors(dimension: vectorCache.dimension))

@@ -27,7 +27,7 @@ struct SimilarCommand: ParsableCommand {
 
     func run() throws {
         let search = try SimilarityOptions.openSearch(cache)
-        let answers = try search.mostSimilar(words.map { SimilarityQuery(positive: [$0], top: options.top) }, restrictVocab: options.restrictVocab)
+        let answers = try search.mostSimilar(words.map { SimilarityQuery(positive: [$0], top: options.top(search)) }, restrictVocab: options.restrictVocab)
         var output = ""
         for (word, neighbors) in zip(words, answers) {
             switch options.format {

@@ -9,8 +9,8 @@ struct SimilarityOptions: ParsableArguments {
         case text, json
     }
 
-    @Option(name: .long, help: "How many words to print per query.")
-    var top = 10
+    @Option(name: .long, help: "How many words to print per query (default \(SimilarityQuery.defaultTop); at most the cache's words).")
+    var top: Int?
 
     @Option(name: .customLong("restrict-vocab"), help: ArgumentHelp("Search only the first N words of the vectors file (gensim's restrict_vocab; default: all).", valueName: "n"))
     var restrictVocab: Int?
@@ -19,8 +19,13 @@ struct SimilarityOptions: ParsableArguments {
     var format: OutputFormat = .text
 
     func validate() throws {
-        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        if let top, top < 1 { throw ValidationError("--top must be at least 1") }
         if let restrictVocab, restrictVocab < 1 { throw ValidationError("--restrict-vocab must be at least 1") }
+    }
+
+    /// The answers per query: `--top`, or the default (every word of a smaller vocabulary).
+    func top(_ search: SimilaritySearch) -> Int {
+        top ?? min(SimilarityQuery.defaultTop, search.wordCount)
     }
 
     /// Loads the search index of the cache, saying so on a terminal when it takes a while.
@@ -34,7 +39,7 @@ struct SimilarityOptions: ParsableArguments {
 
     /// `{"word": x, "score": s}, …` for JSON, or one `score word` line each for text.
     static func json(_ neighbors: [Neighbor]) -> String {
-        "[" + neighbors.map { "{\"word\": \(JSONText.string($0.text)), \"score\": \(Double($0.score))}" }.joined(separator: ", ") + "]"
+        "[" + neighbors.map { "{\"word\": \(JSONText.string($0.text)), \"score\": \(NonFiniteJSON.text(Double($0.score)))}" }.joined(separator: ", ") + "]"
     }
 
     static func text(_ neighbors: [Neighbor]) -> String {

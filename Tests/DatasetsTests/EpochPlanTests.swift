@@ -8,7 +8,7 @@ import VectorCache
 @Suite struct EpochPlanTests {
     /// A plan of `count` batches whose batch i holds example i (enough to follow positions).
     func plan(_ count: Int) -> EpochPlan {
-        EpochPlan(batches: (0..<count).map { ArraySlice([$0]) })
+        EpochPlan(order: Array(0..<count), batchSize: 1)
     }
 
     @Test(arguments: [(10, 1), (10, 3), (10, 4), (7, 7), (3, 4), (1000, 8)])
@@ -43,25 +43,5 @@ import VectorCache
             for round in 0..<share.count { if round / 3 < parts[round % 3].count { merged.append(parts[round % 3][round / 3]) } }
             #expect(merged == share)
         }
-    }
-
-    @Test func planCacheReusesPlansAndStaysWithinItsCapacity() throws {
-        let directory = TemporaryDirectory()
-        let writer = try writableCache(try buildCache(directory, words: ["the", "cat"]))
-        let rows = (0..<40).map { "w\($0 % 5) NN" }.joined(separator: "\n") + "\n"
-        _ = try POSDataset.prepare(
-            train: try textFile(directory, "train.txt", rows), test: try textFile(directory, "test.txt", "a DT\n"),
-            into: writer, options: POSOptions(), oov: testOOV)
-        let source = try POSDataset(cache: writer.cache)
-        let plans = EpochPlanCache(capacity: 80)  // two plans of the 38-window split fit, not three
-        func key(_ epoch: Int) -> EpochPlanCache.Key { .init(dataset: .pos, split: "train", batchSize: 4, seed: 1, epoch: epoch, shuffle: true) }
-        let first = try plans.plan(key(0), source: source)
-        #expect(first.batches.map(Array.init) == (try source.epoch(split: "train", batchSize: 4, seed: 1, epoch: 0, shuffle: true)).map(Array.init))
-        _ = try plans.plan(key(1), source: source)
-        _ = try plans.plan(key(0), source: source)  // epoch 0 is now the most recently used
-        _ = try plans.plan(key(2), source: source)
-        #expect(plans.count == 2)
-        #expect(try plans.plan(key(0), source: source).batches.map(Array.init) == first.batches.map(Array.init))
-        #expect(try source.batchCount(split: "train", batchSize: 4) == first.batches.count)
     }
 }

@@ -167,15 +167,15 @@ final class CollectedLog: Sendable {
     @Test func ranksReadDisjointEqualSharesAndResume() async throws {
         let server = try await RunningServer()
         let dataset = try POSDataset(cache: server.cache)
-        let plan = EpochPlan(batches: try dataset.epoch(split: "train", batchSize: 2, seed: 4, epoch: 1, shuffle: true))
-        #expect(plan.batches.count == 4)  // 7 windows
+        let plan = try dataset.epoch(split: "train", batchSize: 2, seed: 4, epoch: 1, shuffle: true)
+        #expect(plan.batchCount == 4)  // 7 windows
         let summary = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos/train/plan?batch_size=2&world_size=3").data) as? [String: Int]
         #expect(summary == ["examples": 7, "batches": 4, "batch_size": 2, "world_size": 3, "rank_batches": 1, "left_out": 1])
         var seen: [[UInt8]] = []
         for rank in 0..<2 {
             let response = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
             let streamed = frames(response.data)
-            let expected = try plan.positions(EpochShare(rank: rank, worldSize: 2)).map { BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batches[$0])) }
+            let expected = try plan.positions(EpochShare(rank: rank, worldSize: 2)).map { BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch($0))) }
             #expect(streamed == expected && streamed.count == 2)
             let single = try await server.request("/v1/datasets/pos/train/batches/1?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
             #expect(Array(single.data) == expected[1])
@@ -183,7 +183,7 @@ final class CollectedLog: Sendable {
         }
         #expect(Set(seen).count == 4)
         let resumed = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=1&world_size=2&start=1")
-        #expect(frames(resumed.data) == [BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batches[3]))])
+        #expect(frames(resumed.data) == [BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch(3)))])
         for bad in ["rank=2&world_size=2", "world_size=0", "start=-1", "part=1&parts=1", "rank=x"] {
             #expect(try await server.request("/v1/datasets/pos/train/epoch?\(bad)").status == 400, "\(bad)")
         }

@@ -189,6 +189,10 @@ import Word2Vec
         let empty = try #require(throws: SimilarityError.self) { try search.mostSimilar([SimilarityQuery(positive: [])]) }
         #expect(empty.kind == .unusableQuery)
         // The zero vector is never an answer either (gensim scores it NaN).
-        #expect(!(try search.mostSimilar([SimilarityQuery(positive: ["w1"], top: 200)])[0]).contains { $0.text == "zero" })
+        #expect(!(try search.mostSimilar([SimilarityQuery(positive: ["w1"], top: 101)])[0]).contains { $0.text == "zero" })
+        // More answers than the file has words is a question that cannot be answered (and would reserve memory
+        // for them): an error naming the bound.
+        let tooMany = try #require(throws: SimilarityError.self) { try search.mostSimilar([SimilarityQuery(positive: ["w1"], top: 102)]) }
+        #expect(tooMany.kind == .unusableQuery && tooMany.message.contains("top=102 is more than the 101 words"))
     }
 }

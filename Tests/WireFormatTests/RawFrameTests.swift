@@ -5,7 +5,7 @@ import Preprocessing
 import Testing
 import TestSupport
 import VectorCache
-import WireFormat
+@testable import WireFormat
 import Word2Vec
 
 @Suite struct RawFrameTests {
@@ -26,12 +26,13 @@ import Word2Vec
             ArrayLayout(name: "bucket", type: .int64, shape: []),
         ]
         let values: [[UInt8]] = [(0..<60).map { UInt8($0) }, (0..<24).map { UInt8(100 + $0) }, [7, 0, 0, 0, 0, 0, 0, 0]]
-        var frame = [UInt8](repeating: 0xAA, count: BatchEncoding.frameSize(.raw, layouts))
-        frame.withUnsafeMutableBytes { out in
-            BatchEncoding.writeFrame(.raw, layouts, into: out) { destinations in
+        var written = [UInt8](repeating: 0xAA, count: BatchEncoding.payloadSize(.raw, layouts))
+        written.withUnsafeMutableBytes { out in
+            BatchEncoding.writePayload(.raw, layouts, into: out) { destinations in
                 for (destination, bytes) in zip(destinations, values) { destination.copyBytes(from: bytes) }
             }
         }
+        let frame = withUnsafeBytes(of: UInt64(written.count).littleEndian) { Array($0) } + written
         let (header, payload) = payload(frame)
         #expect(header.map { $0["name"] as? String } == ["x", "y", "bucket"])
         #expect(header.map { $0["dtype"] as? String } == ["<f4", "<i8", "<i8"])

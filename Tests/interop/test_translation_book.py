@@ -72,7 +72,7 @@ def test_prepared_rows_equal_the_book_rules_on_real_text(tmp_path, w2vcache, sha
     # The vocabularies, uncapped: every token of the training pairs has its id (rows equal below means same order).
     listing = run(w2vcache, "datasets", "--db", db).stdout
     assert f"source_vocab {len(reference['source_vocab'])}, target_vocab {len(reference['target_vocab'])}" in listing
-    stream = subprocess.run([str(w2vcache), "batches", "translation", "--batch-size", "100000", "--no-shuffle",
+    stream = subprocess.run([str(w2vcache), "batches", "translation", "--batch-size", "4096", "--no-shuffle",
                              "--format", "npz", "--db", str(db)], capture_output=True, check=True).stdout
     batches = epoch_frames(stream)
     rows = [{"source": [], "target": []} for _ in translation_book.BUCKETS]

@@ -1,0 +1,71 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The secret a server shares with its trainers, read from a file (`--token-file`, `server.token_file`) so that it
+/// never appears on a command line, in a log or in the metrics.
+public struct BearerToken: Sendable {
+    let bytes: [UInt8]
+
+    /// Reads the token: the file's first line, without surrounding spaces. It must be 16 to 4096 characters of
+    /// RFC 6750's token alphabet (letters, digits, `-._~+/`, trailing `=`).
+    /// - throws: ``TokenFileError`` naming the file and what is wrong.
+    public init(file path: String) throws {
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: path)
+        } catch {
+            throw TokenFileError(path: path, problem: "cannot be read (\(error.localizedDescription))")
+        }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else { throw TokenFileError(path: path, problem: "is not a regular file") }
+        guard ((attributes[.size] as? NSNumber)?.intValue ?? 0) <= 8192, let data = FileManager.default.contents(atPath: path) else {
+            throw TokenFileError(path: path, problem: "cannot be read, or is over 8 KB")
+        }
+        let firstLine = data.prefix { $0 != 0x0A && $0 != 0x0D }
+        let token = Array(firstLine.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed())
+        guard (16...4096).contains(token.count) else {
+            throw TokenFileError(path: path, problem: "holds a token of \(token.count) characters; expected 16 to 4096 (for instance `openssl rand -hex 32`)")
+        }
+        let alphabet = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/".utf8))
+        let body = token.reversed().drop { $0 == UInt8(ascii: "=") }
+        guard !body.isEmpty, body.allSatisfy(alphabet.contains) else {
+            throw TokenFileError(path: path, problem: "holds characters a bearer token cannot have; expected letters, digits and -._~+/ (RFC 6750)")
+        }
+        bytes = token
+    }
+
+    /// Whether `candidate` is the token, in time that depends on the token's length only.
+    func matches(_ candidate: some Collection<UInt8>) -> Bool {
+        var difference = UInt8(candidate.count == bytes.count ? 0 : 1)
+        var offered = candidate.makeIterator()
+        for byte in bytes { difference |= byte ^ (offered.next() ?? 0) }
+        return difference == 0
+    }
+}
+
+/// A token file that cannot be used.
+public struct TokenFileError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let problem: String
+    public var description: String { "\(path): \(problem)" }
+}
+
+/// Requires `Authorization: Bearer TOKEN` on every route but `/healthz` (load balancers check it without one):
+/// 401 otherwise, with `WWW-Authenticate`. The token is compared in constant time and never logged.
+struct BearerAuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: BearerToken
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path == "/healthz" { return try await next(request, context) }
+        let header = request.headers[.authorization] ?? ""
+        let scheme = "bearer "
+        guard header.utf8.count > scheme.utf8.count, header.prefix(scheme.count).lowercased() == scheme,
+            token.matches(header.utf8.dropFirst(scheme.utf8.count))
+        else {
+            throw APIError(
+                .unauthorized, header.isEmpty ? "this server requires a bearer token (Authorization: Bearer …)" : "the bearer token is not this server's",
+                headers: [.wwwAuthenticate: "Bearer realm=\"w2vcache\""])
+        }
+        return try await next(request, context)
+    }
+}
