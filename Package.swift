@@ -127,7 +127,8 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "VectorCache", "CacheBuild", "Datasets", "Preprocessing", "NumPyFormat", "WireFormat", "Word2Vec", "TestSupport",
+                "Server", "VectorCache", "CacheBuild", "LevelDB", "Support", "Datasets", "Preprocessing", "NumPyFormat", "WireFormat", "Word2Vec",
+                "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

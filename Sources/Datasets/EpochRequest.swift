@@ -66,15 +66,17 @@ public struct EpochRequest: Sendable, Equatable {
         guard (1...largestWorld).contains(worldSize) else {
             throw violation(
                 .worldSize, worldSize,
-                "is outside 1 to \(largestWorld): this epoch of \(split) has \(batches) batches of up to \(batchSize), and every rank needs one")
+                "is outside 1 to \(largestWorld): this epoch of \(split) has \(Self.batches(batches)) of up to \(batchSize), and every rank needs one")
         }
         guard (0..<worldSize).contains(rank) else {
             throw violation(.rank, rank, "is outside 0 to \(worldSize - 1) (world_size=\(worldSize))")
         }
         let perRank = batches / worldSize
         guard (0...perRank).contains(start) else {
-            throw violation(.start, start, "is past the end of this rank's share of \(perRank) batches; expected 0 to \(perRank)")
+            throw violation(.start, start, "is past the end of this rank's share of \(Self.batches(perRank)); expected 0 to \(perRank)")
         }
         return (EpochShare(rank: rank, worldSize: worldSize, start: start, part: part, parts: parts), batches)
     }
+
+    private static func batches(_ count: Int) -> String { count == 1 ? "1 batch" : "\(count) batches" }
 }

@@ -118,6 +118,9 @@ extension VectorCache {
         let rows = header.rows
         let (codeCount, overflow) = rows.multipliedReportingOverflow(by: dimension)
         guard !overflow else { throw damaged("its header says \(rows) rows, more than memory can address") }
+        // The codes first: the largest part, and the one whose memory is asked of the system in a way that can fail
+        // (a host without it answers 503), before the smaller arrays.
+        let codes = try CodeMatrix(count: codeCount)
         var wordBytes: [UInt8] = []
         var wordStarts: [Int] = [0]
         wordStarts.reserveCapacity(rows + 1)
@@ -125,7 +128,6 @@ extension VectorCache {
         norms.reserveCapacity(rows)
         var scales: [Float] = []
         scales.reserveCapacity(rows)
-        let codes = try CodeMatrix(count: codeCount)
         var codesFilled = 0
 
         try translatingErrors {

@@ -129,8 +129,9 @@ public func buildApplication(
 
 /// How many connections the server takes at once: what the settings ask, within what the process may open.
 enum ConnectionLimit {
-    /// Descriptors kept for everything but connections: the cache's table files, logs, the listening socket.
-    static let reserved = 64
+    /// Descriptors kept for everything but connections (the cache's table files, event loops, the listening
+    /// socket): a quarter of the process's limit, from 16 to 256.
+    static func reserved(_ limit: Int) -> Int { min(256, max(16, limit / 4)) }
 
     /// `requested`, lowered (with a warning) so that connections can never take the descriptors the cache and a
     /// `/healthz` need: the process's file limit is raised to its hard limit first.
@@ -142,7 +143,7 @@ enum ConnectionLimit {
             raised.rlim_cur = limits.rlim_max
             if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limits = raised }
         }
-        let available = Int(clamping: limits.rlim_cur) - reserved
+        let available = Int(clamping: limits.rlim_cur) - reserved(Int(clamping: limits.rlim_cur))
         guard requested > available else { return requested }
         let allowed = max(1, available)
         logger.warning("server.max_connections is \(requested) but this process may open \(limits.rlim_cur) files; serving \(allowed) connections at once")

@@ -71,37 +71,47 @@ struct DatasetsController<Context: RequestContext> {
     /// The `[V, dim]` embedding matrix, as `.npy`.
     @Sendable func embeddings(_ request: Request, context: Context) async throws -> BinaryResponse {
         let manifest = try manifest(context)
-        return BinaryResponse(bytes: try state.embeddings(manifest), contentType: BinaryResponse.npy)
+        let state = state
+        return BinaryResponse(bytes: try await ServerState.compute { try state.embeddings(manifest) }, contentType: BinaryResponse.npy)
     }
 
     /// The query of the batch routes: the epoch and the reader's share of it (``EpochRequest``, which bounds every
-    /// number), and how batches travel (`format`, `compact`).
+    /// number), and how batches travel (`format`, `compact`). Values arrive as text and are checked here, each error
+    /// naming its parameter.
     struct BatchQuery: Decodable {
-        var batch_size: Int?
-        var seed: UInt64?
-        var epoch: Int?
+        var batch_size: String?
+        var seed: String?
+        var epoch: String?
         var shuffle: String?
-        var rank: Int?
-        var world_size: Int?
-        var start: Int?
-        var part: Int?
-        var parts: Int?
+        var rank: String?
+        var world_size: String?
+        var start: String?
+        var part: String?
+        var parts: String?
         var format: String?
         var compact: String?
 
         /// The epoch asked for; a batch size not given is the default, or the server's limit if that is lower.
         func epochRequest(maxBatchSize: Int) throws -> EpochRequest {
             var request = EpochRequest()
-            request.batchSize = batch_size ?? min(request.batchSize, maxBatchSize)
-            request.seed = seed ?? request.seed
-            request.epoch = epoch ?? request.epoch
+            request.batchSize = try Self.number("batch_size", batch_size) ?? min(request.batchSize, maxBatchSize)
+            request.seed = try Self.number("seed", seed) ?? request.seed
+            request.epoch = try Self.number("epoch", epoch) ?? request.epoch
             request.shuffle = try Self.flag("shuffle", shuffle) ?? request.shuffle
-            request.rank = rank ?? request.rank
-            request.worldSize = world_size ?? request.worldSize
-            request.start = start ?? request.start
-            request.part = part ?? request.part
-            request.parts = parts ?? request.parts
+            request.rank = try Self.number("rank", rank) ?? request.rank
+            request.worldSize = try Self.number("world_size", world_size) ?? request.worldSize
+            request.start = try Self.number("start", start) ?? request.start
+            request.part = try Self.number("part", part) ?? request.part
+            request.parts = try Self.number("parts", parts) ?? request.parts
             return request
+        }
+
+        private static func number<T: FixedWidthInteger>(_ name: String, _ text: String?) throws -> T? {
+            guard let text else { return nil }
+            guard let value = T(text) else {
+                throw APIError(.badRequest, "\(name)=\(text) is not a whole number from \(T.min) to \(T.max)")
+            }
+            return value
         }
 
         /// How batches travel: `.npz` unless `format=raw`, which may be `compact`.
@@ -125,7 +135,7 @@ struct DatasetsController<Context: RequestContext> {
     }
 
     /// What a batch route serves: the dataset, the split, the validated epoch request and share, and the format.
-    private struct BatchRoute {
+    private struct BatchRoute: Sendable {
         var source: any BatchSource
         var name: DatasetName
         var split: String
@@ -140,9 +150,10 @@ struct DatasetsController<Context: RequestContext> {
         }
     }
 
-    private func route(_ request: Request, context: Context) throws -> BatchRoute {
+    private func route(_ request: Request, context: Context) async throws -> BatchRoute {
         let manifest = try manifest(context)
-        let source = try state.dataset(manifest.name)
+        let state = state
+        let source = try await ServerState.compute { try state.dataset(manifest.name) }
         let split = try context.parameters.require("split")
         let query = try request.uri.decodeQuery(as: BatchQuery.self, context: context)
         let epoch = try query.epochRequest(maxBatchSize: state.settings.maxBatchSize)
@@ -167,7 +178,7 @@ struct DatasetsController<Context: RequestContext> {
 
     /// `GET …/{split}/plan`: the epoch's size at this batch size and world size, without planning it.
     @Sendable func planSummary(_ request: Request, context: Context) async throws -> PlanSummary {
-        let route = try route(request, context: context)
+        let route = try await route(request, context: context)
         let worldSize = route.share.worldSize
         return PlanSummary(
             examples: try route.source.count(of: route.split), batches: route.batches, batch_size: route.epoch.batchSize,
@@ -180,14 +191,17 @@ struct DatasetsController<Context: RequestContext> {
         guard let index = Int(text), index >= 0 else {
             throw APIError(.badRequest, "batch index \"\(text)\" is not a number from 0")
         }
-        let route = try route(request, context: context)
+        let route = try await route(request, context: context)
         let count = route.batches / route.share.worldSize
         guard index < count else {
             throw APIError(.notFound, "batch \(index) is outside 0..<\(count) for this batch size and share")
         }
-        let plan = try state.plans.plan(route.planKey(), source: route.source)
-        let position = route.share.rank + index * route.share.worldSize
-        let payload = try route.source.payload(route.format, split: route.split, indices: plan.batch(position), compact: route.compact)
+        let plans = state.plans
+        let payload = try await ServerState.compute {
+            let plan = try plans.plan(route.planKey(), source: route.source)
+            let position = route.share.rank + index * route.share.worldSize
+            return try route.source.payload(route.format, split: route.split, indices: plan.batch(position), compact: route.compact)
+        }
         state.metrics.batchesServed(1)
         return BinaryResponse(bytes: payload, contentType: route.format == .npz ? BinaryResponse.npz : BinaryResponse.raw)
     }
@@ -201,12 +215,16 @@ struct DatasetsController<Context: RequestContext> {
     /// another core while the current one is sent. The stream holds two chunks at most (a chunk is one batch when a
     /// batch is over a megabyte), whatever the epoch's length.
     @Sendable func epoch(_ request: Request, context: Context) async throws -> Response {
-        let route = try route(request, context: context)
-        let plan = try state.plans.plan(route.planKey(), source: route.source)
-        let stream = EpochStream(
-            source: route.source, split: route.split, plan: plan, positions: plan.positions(route.share), format: route.format,
-            compact: route.compact)
-        let length = try stream.contentLength()
+        let route = try await route(request, context: context)
+        let plans = state.plans
+        // Planning and sizing an epoch take time in proportion to it: off the threads that serve every request.
+        let (stream, length) = try await ServerState.compute {
+            let plan = try plans.plan(route.planKey(), source: route.source)
+            let stream = EpochStream(
+                source: route.source, split: route.split, plan: plan, positions: plan.positions(route.share), format: route.format,
+                compact: route.compact)
+            return (stream, try stream.contentLength())
+        }
         let metrics = state.metrics
         let body = ResponseBody(contentLength: length) { writer in
             var chunks = stream.chunks(atLeast: 1 << 20)
@@ -274,22 +292,25 @@ struct EpochStream: Sendable {
         }
     }
 
-    /// Encodes a chunk's frames into one buffer, on another thread: the buffer and its frame count.
+    /// Encodes a chunk's frames into one buffer, on a thread that does not serve requests: the buffer and its frame
+    /// count.
     func encode(_ frames: [(position: Int, layouts: [ArrayLayout])]) -> Task<(ByteBuffer, Int), any Error> {
-        Task {
-            let total = frames.reduce(0) { $0 + BatchEncoding.frameSize(format, $1.layouts) }
-            var buffer = ByteBufferAllocator().buffer(capacity: total)
-            try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
-                var offset = 0
-                for frame in frames {
-                    let size = BatchEncoding.frameSize(format, frame.layouts)
-                    let slice = UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + size)])
-                    try source.writeFrame(format, split: split, indices: plan.batch(frame.position), layouts: frame.layouts, compact: compact, into: slice)
-                    offset += size
-                }
-                return total
+        Task { try await ServerState.compute { try encodeNow(frames) } }
+    }
+
+    private func encodeNow(_ frames: [(position: Int, layouts: [ArrayLayout])]) throws -> (ByteBuffer, Int) {
+        let total = frames.reduce(0) { $0 + BatchEncoding.frameSize(format, $1.layouts) }
+        var buffer = ByteBufferAllocator().buffer(capacity: total)
+        try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            var offset = 0
+            for frame in frames {
+                let size = BatchEncoding.frameSize(format, frame.layouts)
+                let slice = UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + size)])
+                try source.writeFrame(format, split: split, indices: plan.batch(frame.position), layouts: frame.layouts, compact: compact, into: slice)
+                offset += size
             }
-            return (buffer, frames.count)
+            return total
         }
+        return (buffer, frames.count)
     }
 }

@@ -101,6 +101,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError {
+            // Hummingbird's own (an unknown path): answered as JSON like every other error.
+            log(request, context, error.status, error.body ?? error.status.reasonPhrase)
+            return ErrorBody.response(error.status, error.body ?? error.status.reasonPhrase, headers: error.headers)
         } catch let error as any HTTPResponseError {
             log(request, context, error.status, "\(error)")
             return try error.response(from: request, context: context)

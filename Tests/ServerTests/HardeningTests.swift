@@ -51,55 +51,55 @@ final class CollectedLog: Sendable {
     @Test func aBodyOverTheLimitIsAnsweredToAClientThatSendsItAllFirst() async throws {
         var settings = ServerSettings()
         settings.maxBodyBytes = 1 << 20
-        let server = try await RunningServer(settings: settings)
-        let port = server.port
-        // Like urllib: the whole body (10 MB, then 100 MB) goes out before the answer is read. This blocked before.
-        for size in [10 << 20, 100 << 20] {
-            let answer = try await Task.detached {
-                let connection = try LoopbackConnection(port: port, timeout: 20)
-                let sent = connection.send(LoopbackConnection.request("POST", "/v1/vectors", body: [UInt8](repeating: 0x20, count: size)))
-                return (sent, connection.receiveResponse())
-            }.value
-            #expect(answer.0, "the server read the whole body")
-            let response = parse(answer.1)
-            #expect(response.status == 413)
-            #expect(response.headers.lowercased().contains("connection: close"))
-            #expect(response.body.contains("\"error\"") && response.body.contains("server.max_body_kb"))
+        try await withServer(settings: settings) { server in
+            let port = server.port
+            // Like urllib: the whole body (10 MB, then 100 MB) goes out before the answer is read. This blocked before.
+            for size in [10 << 20, 100 << 20] {
+                let answer = try await blocking {
+                    let connection = try LoopbackConnection(port: port, timeout: 20)
+                    let sent = connection.send(LoopbackConnection.request("POST", "/v1/vectors", body: [UInt8](repeating: 0x20, count: size)))
+                    return (sent, connection.receiveResponse())
+                }
+                #expect(answer.0, "the server read the whole body")
+                let response = parse(answer.1)
+                #expect(response.status == 413)
+                #expect(response.headers.lowercased().contains("connection: close"))
+                #expect(response.body.contains("\"error\"") && response.body.contains("server.max_body_kb"))
+            }
+            // The server goes on serving.
+            #expect(try await server.request("/healthz").status == 200)
         }
-        // The server goes on serving.
-        #expect(try await server.request("/healthz").status == 200)
-        await server.stop()
     }
 
     @Test func aBadBatchIndexIsABadRequest() async throws {
-        let server = try await RunningServer()
-        let bad = try await server.request("/v1/datasets/pos/train/batches/abc")
-        #expect(bad.status == 400 && RunningServer.error(bad.data)?.contains("\"abc\" is not a number") == true)
-        #expect(try await server.request("/v1/datasets/pos/train/batches/-1").status == 400)
-        await server.stop()
+        try await withServer { server in
+            let bad = try await server.request("/v1/datasets/pos/train/batches/abc")
+            #expect(bad.status == 400 && RunningServer.error(bad.data)?.contains("\"abc\" is not a number") == true)
+            #expect(try await server.request("/v1/datasets/pos/train/batches/-1").status == 400)
+        }
     }
 
     @Test func controlCharactersInRequestsNeverReachTheLogRaw() async throws {
         let log = CollectedLog()
-        let server = try await RunningServer(logger: log.logger)
-        let forged = try await server.request("/v1/vectors/x%0AFORGED%20line%1B%5B2J")
-        #expect(forged.status == 404)
-        let lines = log.lines.withLock { $0 }
-        #expect(!lines.isEmpty)
-        #expect(lines.allSatisfy { !$0.contains("\n") && !$0.contains("\u{1B}") })
-        #expect(lines.contains { $0.contains("x\\nFORGED line\\u{1B}[2J") })
-        await server.stop()
+        try await withServer(logger: log.logger) { server in
+            let forged = try await server.request("/v1/vectors/x%0AFORGED%20line%1B%5B2J")
+            #expect(forged.status == 404)
+            let lines = log.lines.withLock { $0 }
+            #expect(!lines.isEmpty)
+            #expect(lines.allSatisfy { !$0.contains("\n") && !$0.contains("\u{1B}") })
+            #expect(lines.contains { $0.contains("x\\nFORGED line\\u{1B}[2J") })
+        }
     }
 
     @Test func metricsCountAStreamedEpochOnceItsBodyIsWritten() async throws {
-        let server = try await RunningServer()
-        let epoch = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2")
-        #expect(epoch.status == 200)
-        let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
-        #expect(metrics.contains("w2vcache_requests_total{route=\"/v1/datasets/{name}/{split}/epoch\",status=\"200\"} 1"))
-        let sent = metrics.split(separator: "\n").first { $0.hasPrefix("w2vcache_response_bytes_total ") }
-        #expect((sent.flatMap { Int($0.split(separator: " ")[1]) } ?? 0) >= epoch.data.count)
-        await server.stop()
+        try await withServer { server in
+            let epoch = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2")
+            #expect(epoch.status == 200)
+            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            #expect(metrics.contains("w2vcache_requests_total{route=\"/v1/datasets/{name}/{split}/epoch\",status=\"200\"} 1"))
+            let sent = metrics.split(separator: "\n").first { $0.hasPrefix("w2vcache_response_bytes_total ") }
+            #expect((sent.flatMap { Int($0.split(separator: " ")[1]) } ?? 0) >= epoch.data.count)
+        }
     }
 }
 
@@ -165,41 +165,41 @@ final class CollectedLog: Sendable {
     }
 
     @Test func ranksReadDisjointEqualSharesAndResume() async throws {
-        let server = try await RunningServer()
-        let dataset = try POSDataset(cache: server.cache)
-        let plan = try dataset.epoch(split: "train", batchSize: 2, seed: 4, epoch: 1, shuffle: true)
-        #expect(plan.batchCount == 4)  // 7 windows
-        let summary = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos/train/plan?batch_size=2&world_size=3").data) as? [String: Int]
-        #expect(summary == ["examples": 7, "batches": 4, "batch_size": 2, "world_size": 3, "rank_batches": 1, "left_out": 1])
-        var seen: [[UInt8]] = []
-        for rank in 0..<2 {
-            let response = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
-            let streamed = frames(response.data)
-            let expected = try plan.positions(EpochShare(rank: rank, worldSize: 2)).map { BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch($0))) }
-            #expect(streamed == expected && streamed.count == 2)
-            let single = try await server.request("/v1/datasets/pos/train/batches/1?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
-            #expect(Array(single.data) == expected[1])
-            seen += streamed
+        try await withServer { server in
+            let dataset = try POSDataset(cache: server.cache)
+            let plan = try dataset.epoch(split: "train", batchSize: 2, seed: 4, epoch: 1, shuffle: true)
+            #expect(plan.batchCount == 4)  // 7 windows
+            let summary = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos/train/plan?batch_size=2&world_size=3").data) as? [String: Int]
+            #expect(summary == ["examples": 7, "batches": 4, "batch_size": 2, "world_size": 3, "rank_batches": 1, "left_out": 1])
+            var seen: [[UInt8]] = []
+            for rank in 0..<2 {
+                let response = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
+                let streamed = frames(response.data)
+                let expected = try plan.positions(EpochShare(rank: rank, worldSize: 2)).map { BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch($0))) }
+                #expect(streamed == expected && streamed.count == 2)
+                let single = try await server.request("/v1/datasets/pos/train/batches/1?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
+                #expect(Array(single.data) == expected[1])
+                seen += streamed
+            }
+            #expect(Set(seen).count == 4)
+            let resumed = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=1&world_size=2&start=1")
+            #expect(frames(resumed.data) == [BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch(3)))])
+            for bad in ["rank=2&world_size=2", "world_size=0", "start=-1", "part=1&parts=1", "rank=x"] {
+                #expect(try await server.request("/v1/datasets/pos/train/epoch?\(bad)").status == 400, "\(bad)")
+            }
+            #expect(try await server.request("/v1/datasets/pos/train/batches/1?batch_size=2&rank=0&world_size=3").status == 404)
         }
-        #expect(Set(seen).count == 4)
-        let resumed = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=1&world_size=2&start=1")
-        #expect(frames(resumed.data) == [BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch(3)))])
-        for bad in ["rank=2&world_size=2", "world_size=0", "start=-1", "part=1&parts=1", "rank=x"] {
-            #expect(try await server.request("/v1/datasets/pos/train/epoch?\(bad)").status == 400, "\(bad)")
-        }
-        #expect(try await server.request("/v1/datasets/pos/train/batches/1?batch_size=2&rank=0&world_size=3").status == 404)
-        await server.stop()
     }
 
     @Test func everyAnswerCarriesTheFingerprint() async throws {
-        let server = try await RunningServer()
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/v1/vectors/the")!)
-        request.httpMethod = "GET"
-        let (_, response) = try await URLSession.shared.data(for: request)
-        let header = (response as! HTTPURLResponse).value(forHTTPHeaderField: "X-W2VCache-Fingerprint")
-        #expect(header == (try DatasetStore.fingerprint(of: server.cache)))
-        let info = try JSONSerialization.jsonObject(with: try await server.request("/v1/info").data) as? [String: Any]
-        #expect(info?["fingerprint"] as? String == header)
-        await server.stop()
+        try await withServer { server in
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/v1/vectors/the")!)
+            request.httpMethod = "GET"
+            let (_, response) = try await URLSession.shared.data(for: request)
+            let header = (response as! HTTPURLResponse).value(forHTTPHeaderField: "X-W2VCache-Fingerprint")
+            #expect(header == (try DatasetStore.fingerprint(of: server.cache)))
+            let info = try JSONSerialization.jsonObject(with: try await server.request("/v1/info").data) as? [String: Any]
+            #expect(info?["fingerprint"] as? String == header)
+        }
     }
 }

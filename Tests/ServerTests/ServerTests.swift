@@ -16,15 +16,58 @@ import Word2Vec
 #endif
 @testable import Server
 
-/// A real server on a free loopback port, over a cache with a prepared `pos` dataset.
+/// Runs `body` against a real server on a free loopback port, over a cache with a prepared `pos` dataset, and stops
+/// the server however `body` ends (as Hummingbird's `app.test(.live)` does).
+/// - Parameter makeCache: builds the cache at `directory.file("cache")` instead of the small default one.
+func withServer<R>(
+    settings: ServerSettings = ServerSettings(), logger: Logger? = nil, searchIndex: Bool = true,
+    makeCache: ((TemporaryDirectory) throws -> Void)? = nil, _ body: (RunningServer) async throws -> R
+) async throws -> R {
+    let server = try await RunningServer(settings: settings, logger: logger, searchIndex: searchIndex, makeCache: makeCache)
+    do {
+        let result = try await body(server)
+        await server.stop()
+        return result
+    } catch {
+        await server.stop()
+        throw error
+    }
+}
+
+/// A real server on a free loopback port, over a cache with a prepared `pos` dataset; made and stopped by
+/// ``withServer(settings:logger:searchIndex:_:)``.
 final class RunningServer: @unchecked Sendable {
+    // `@unchecked Sendable`: `task` and `port` are set in `init`, before the server is shared, and only read after.
     let directory = TemporaryDirectory()
     let cache: VectorCache
     let state: ServerState
     private var task: Task<Void, any Error>?
     private(set) var port = 0
 
-    init(settings: ServerSettings = ServerSettings(), logger: Logger? = nil, searchIndex: Bool = true) async throws {
+    fileprivate init(
+        settings: ServerSettings, logger: Logger?, searchIndex: Bool, makeCache: ((TemporaryDirectory) throws -> Void)?
+    ) async throws {
+        if let makeCache { try makeCache(directory) } else { try Self.makeSmallCache(directory, searchIndex: searchIndex) }
+        cache = try VectorCache(path: directory.file("cache"))
+        var settings = settings
+        settings.port = 0
+        state = try ServerState(cache: cache, settings: settings, oov: OOVVectors(dimension: cache.dimension, seed: 1, range: 0.25))
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let quiet = {
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            return logger
+        }()
+        let application = buildApplication(state: state, logger: logger ?? quiet) { port in continuation.yield(port) }
+        task = Task { try await application.run() }
+        for await port in stream {
+            self.port = port
+            break
+        }
+    }
+
+    /// Seven words of dimension 4 (`[i, 1, 2, 3]` for the i-th) and pos prepared from nine rows.
+    static func makeSmallCache(_ directory: TemporaryDirectory, searchIndex: Bool) throws {
         let words = ["Confidence", "in", "the", "pound", "New_York", "café", "a/b"]
         let source = directory.file("v.bin")
         let writer = try Word2VecWriter(path: source, count: words.count, dimension: 4, layout: .binary(newlineAfterVector: false))
@@ -41,25 +84,9 @@ final class RunningServer: @unchecked Sendable {
             train: TextFile(path: directory.file("train.txt")), test: TextFile(path: directory.file("test.txt")),
             into: cacheWriter, options: POSOptions(), oov: OOVVectors(dimension: 4, seed: 1, range: 0.25))
         try cacheWriter.close()
-        cache = try VectorCache(path: directory.file("cache"))
-        var settings = settings
-        settings.port = 0
-        state = try ServerState(cache: cache, settings: settings, oov: OOVVectors(dimension: 4, seed: 1, range: 0.25))
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let quiet = {
-            var logger = Logger(label: "test")
-            logger.logLevel = .critical
-            return logger
-        }()
-        let application = buildApplication(state: state, logger: logger ?? quiet) { port in continuation.yield(port) }
-        task = Task { try await application.run() }
-        for await port in stream {
-            self.port = port
-            break
-        }
     }
 
-    func stop() async {
+    fileprivate func stop() async {
         task?.cancel()
         _ = await task?.result
     }
@@ -93,118 +120,118 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
 
 @Suite(.serialized) struct ServerTests {
     @Test func healthInfoAndMetrics() async throws {
-        let server = try await RunningServer()
-        let health = try await server.request("/healthz")
-        #expect(health.status == 200 && String(decoding: health.data, as: UTF8.self) == "ok")
-        let info = try await server.request("/v1/info")
-        let object = try JSONSerialization.jsonObject(with: info.data) as? [String: Any]
-        #expect(object?["dimension"] as? Int == 4 && object?["words"] as? Int == 7)
-        #expect(object?["datasets"] as? [String] == ["pos"])
-        _ = try await server.request("/v1/vectors/nothing")
-        let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
-        #expect(metrics.contains("w2vcache_requests_total{route=\"/healthz\",status=\"200\"} 1"))
-        #expect(metrics.contains("w2vcache_requests_total{route=\"/v1/vectors/{word}\",status=\"404\"} 1"))
-        #expect(metrics.contains("w2vcache_request_seconds_count"))
-        await server.stop()
+        try await withServer { server in
+            let health = try await server.request("/healthz")
+            #expect(health.status == 200 && String(decoding: health.data, as: UTF8.self) == "ok")
+            let info = try await server.request("/v1/info")
+            let object = try JSONSerialization.jsonObject(with: info.data) as? [String: Any]
+            #expect(object?["dimension"] as? Int == 4 && object?["words"] as? Int == 7)
+            #expect(object?["datasets"] as? [String] == ["pos"])
+            _ = try await server.request("/v1/vectors/nothing")
+            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            #expect(metrics.contains("w2vcache_requests_total{route=\"/healthz\",status=\"200\"} 1"))
+            #expect(metrics.contains("w2vcache_requests_total{route=\"/v1/vectors/{word}\",status=\"404\"} 1"))
+            #expect(metrics.contains("w2vcache_request_seconds_count"))
+        }
     }
 
     @Test func oneVectorAsNpyOrJSON() async throws {
-        let server = try await RunningServer()
-        let npy = try await server.request("/v1/vectors/New_York")
-        #expect(npy.status == 200 && npy.contentType == "application/x-npy")
-        let (shape, values) = npyFloats(npy.data)
-        #expect(shape == "(4,)" && values == [4, 1, 2, 3])
-        let json = try await server.request("/v1/vectors/caf%C3%A9", accept: "application/json")
-        let object = try JSONSerialization.jsonObject(with: json.data) as? [String: Any]
-        #expect(object?["word"] as? String == "café" && object?["oov"] as? Bool == false)
-        #expect((object?["vector"] as? [Double]) == [5, 1, 2, 3])
-        #expect(try await server.request("/v1/vectors/a%2Fb").status == 200)
-        let spaced = try await server.request("/v1/vectors/two%20words")
-        #expect(spaced.status == 404 && RunningServer.error(spaced.data) == "\"two words\" is not in the cache")
-        let oov = try await server.request("/v1/vectors/widely", accept: "application/json")
-        #expect((try JSONSerialization.jsonObject(with: oov.data) as? [String: Any])?["oov"] as? Bool == true)
-        let missing = try await server.request("/v1/vectors/zebra")
-        #expect(missing.status == 404 && RunningServer.error(missing.data) == "\"zebra\" is not in the cache")
-        await server.stop()
+        try await withServer { server in
+            let npy = try await server.request("/v1/vectors/New_York")
+            #expect(npy.status == 200 && npy.contentType == "application/x-npy")
+            let (shape, values) = npyFloats(npy.data)
+            #expect(shape == "(4,)" && values == [4, 1, 2, 3])
+            let json = try await server.request("/v1/vectors/caf%C3%A9", accept: "application/json")
+            let object = try JSONSerialization.jsonObject(with: json.data) as? [String: Any]
+            #expect(object?["word"] as? String == "café" && object?["oov"] as? Bool == false)
+            #expect((object?["vector"] as? [Double]) == [5, 1, 2, 3])
+            #expect(try await server.request("/v1/vectors/a%2Fb").status == 200)
+            let spaced = try await server.request("/v1/vectors/two%20words")
+            #expect(spaced.status == 404 && RunningServer.error(spaced.data) == "\"two words\" is not in the cache")
+            let oov = try await server.request("/v1/vectors/widely", accept: "application/json")
+            #expect((try JSONSerialization.jsonObject(with: oov.data) as? [String: Any])?["oov"] as? Bool == true)
+            let missing = try await server.request("/v1/vectors/zebra")
+            #expect(missing.status == 404 && RunningServer.error(missing.data) == "\"zebra\" is not in the cache")
+        }
     }
 
     @Test func manyVectorsInRequestOrderWithAMissingPolicy() async throws {
         var settings = ServerSettings()
         settings.maxWordsPerRequest = 3
         settings.maxBodyBytes = 200
-        let server = try await RunningServer(settings: settings)
-        let ok = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["the", "Confidence"]}"#)
-        #expect(ok.status == 200)
-        #expect(npyFloats(ok.data).shape == "(2, 4)" && npyFloats(ok.data).values == [2, 1, 2, 3, 0, 1, 2, 3])
-        let error = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["the", "x1", "x2"]}"#)
-        #expect(error.status == 404 && RunningServer.error(error.data) == "not in the cache: x1, x2")
-        let zero = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["x1", "the"], "missing": "zero"}"#)
-        #expect(npyFloats(zero.data).values == [0, 0, 0, 0, 2, 1, 2, 3])
-        let oov = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["x1"], "missing": "oov"}"#)
-        let expected = OOVVectors(dimension: 4, seed: 1, range: 0.25).vectorBytes(for: Array("x1".utf8)).withUnsafeBytes { Float32Bytes.decode($0) }
-        #expect(npyFloats(oov.data).values == expected)
-        let tooMany = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["a", "b", "c", "d"]}"#)
-        #expect(tooMany.status == 413 && RunningServer.error(tooMany.data)?.contains("at most 3") == true)
-        let bad = try await server.request("/v1/vectors", method: "POST", body: "not json")
-        #expect(bad.status == 400 && RunningServer.error(bad.data)?.contains("expected a JSON body") == true)
-        let huge = try await server.request("/v1/vectors", method: "POST", body: #"{"words": [""# + String(repeating: "\"aaaa\",", count: 60) + "\"a\"]}")
-        #expect(huge.status == 413)
-        await server.stop()
+        try await withServer(settings: settings) { server in
+            let ok = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["the", "Confidence"]}"#)
+            #expect(ok.status == 200)
+            #expect(npyFloats(ok.data).shape == "(2, 4)" && npyFloats(ok.data).values == [2, 1, 2, 3, 0, 1, 2, 3])
+            let error = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["the", "x1", "x2"]}"#)
+            #expect(error.status == 404 && RunningServer.error(error.data) == "not in the cache: x1, x2")
+            let zero = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["x1", "the"], "missing": "zero"}"#)
+            #expect(npyFloats(zero.data).values == [0, 0, 0, 0, 2, 1, 2, 3])
+            let oov = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["x1"], "missing": "oov"}"#)
+            let expected = OOVVectors(dimension: 4, seed: 1, range: 0.25).vectorBytes(for: Array("x1".utf8)).withUnsafeBytes { Float32Bytes.decode($0) }
+            #expect(npyFloats(oov.data).values == expected)
+            let tooMany = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["a", "b", "c", "d"]}"#)
+            #expect(tooMany.status == 413 && RunningServer.error(tooMany.data)?.contains("at most 3") == true)
+            let bad = try await server.request("/v1/vectors", method: "POST", body: "not json")
+            #expect(bad.status == 400 && RunningServer.error(bad.data)?.contains("expected a JSON body") == true)
+            let huge = try await server.request("/v1/vectors", method: "POST", body: #"{"words": [""# + String(repeating: "\"aaaa\",", count: 60) + "\"a\"]}")
+            #expect(huge.status == 413)
+        }
     }
 
     @Test func datasetsBatchesAndEpochsMatchTheLibrary() async throws {
-        let server = try await RunningServer()
-        let list = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets").data) as? [String: Any]
-        #expect((list?["datasets"] as? [[String: Any]])?.first?["name"] as? String == "pos")
-        let pos = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos").data) as? [String: Any]
-        #expect(((pos?["labels"] as? [String: Any])?["tags"] as? [String])?.first == "NN")
-        let vocab = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos/vocab").data) as? [String: [String]]
-        #expect(vocab?["vocab"]?.first == "Confidence" && vocab?["tags"]?.count == 10)
-        let embeddings = try await server.request("/v1/datasets/pos/embeddings")
-        #expect(npyFloats(embeddings.data).shape == "(\(vocab!["vocab"]!.count), 4)")
+        try await withServer { server in
+            let list = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets").data) as? [String: Any]
+            #expect((list?["datasets"] as? [[String: Any]])?.first?["name"] as? String == "pos")
+            let pos = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos").data) as? [String: Any]
+            #expect(((pos?["labels"] as? [String: Any])?["tags"] as? [String])?.first == "NN")
+            let vocab = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos/vocab").data) as? [String: [String]]
+            #expect(vocab?["vocab"]?.first == "Confidence" && vocab?["tags"]?.count == 10)
+            let embeddings = try await server.request("/v1/datasets/pos/embeddings")
+            #expect(npyFloats(embeddings.data).shape == "(\(vocab!["vocab"]!.count), 4)")
 
-        let dataset = try POSDataset(cache: server.cache)
-        let plan = try dataset.epoch(split: "train", batchSize: 3, seed: 5, epoch: 2, shuffle: true)
-        let batch = try await server.request("/v1/datasets/pos/train/batches/1?batch_size=3&seed=5&epoch=2")
-        #expect(batch.status == 200 && batch.contentType == "application/x-npz")
-        #expect(try NPZReference.decode(Array(batch.data)) == NPZReference.arrays(try dataset.batch(split: "train", indices: plan.batch(1))))
+            let dataset = try POSDataset(cache: server.cache)
+            let plan = try dataset.epoch(split: "train", batchSize: 3, seed: 5, epoch: 2, shuffle: true)
+            let batch = try await server.request("/v1/datasets/pos/train/batches/1?batch_size=3&seed=5&epoch=2")
+            #expect(batch.status == 200 && batch.contentType == "application/x-npz")
+            #expect(try NPZReference.decode(Array(batch.data)) == NPZReference.arrays(try dataset.batch(split: "train", indices: plan.batch(1))))
 
-        let epoch = try await server.request("/v1/datasets/pos/train/epoch?batch_size=3&seed=5&epoch=2")
-        var frames: [[UInt8]] = []
-        var offset = 0
-        let bytes = Array(epoch.data)
-        while true {
-            let size = bytes[offset..<(offset + 8)].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-            offset += 8
-            if size == 0 { break }
-            frames.append(Array(bytes[offset..<(offset + size)]))
-            offset += size
+            let epoch = try await server.request("/v1/datasets/pos/train/epoch?batch_size=3&seed=5&epoch=2")
+            var frames: [[UInt8]] = []
+            var offset = 0
+            let bytes = Array(epoch.data)
+            while true {
+                let size = bytes[offset..<(offset + 8)].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+                offset += 8
+                if size == 0 { break }
+                frames.append(Array(bytes[offset..<(offset + size)]))
+                offset += size
+            }
+            #expect(offset == bytes.count && frames.count == plan.batchCount)
+            for (frame, indices) in zip(frames, (0..<plan.batchCount).map(plan.batch)) {
+                #expect(try NPZReference.decode(frame) == NPZReference.arrays(try dataset.batch(split: "train", indices: indices)))
+            }
         }
-        #expect(offset == bytes.count && frames.count == plan.batchCount)
-        for (frame, indices) in zip(frames, (0..<plan.batchCount).map(plan.batch)) {
-            #expect(try NPZReference.decode(frame) == NPZReference.arrays(try dataset.batch(split: "train", indices: indices)))
-        }
-        await server.stop()
     }
 
     @Test func badBatchRequestsAndUnpreparedDatasets() async throws {
         var settings = ServerSettings()
         settings.maxBatchSize = 8
-        let server = try await RunningServer(settings: settings)
-        let parser = try await server.request("/v1/datasets/parser")
-        #expect(parser.status == 404 && RunningServer.error(parser.data)?.contains("w2vcache prepare parser") == true)
-        let parserBatch = try await server.request("/v1/datasets/parser/train/batches/0")
-        #expect(parserBatch.status == 404)
-        #expect(try await server.request("/v1/datasets/unknown").status == 404)
-        let dev = try await server.request("/v1/datasets/pos/dev/batches/0")
-        #expect(dev.status == 404, "\(String(decoding: dev.data, as: UTF8.self))")
-        let outside = try await server.request("/v1/datasets/pos/train/batches/99")
-        #expect(outside.status == 404, "\(String(decoding: outside.data, as: UTF8.self))")
-        let big = try await server.request("/v1/datasets/pos/train/batches/0?batch_size=9")
-        #expect(big.status == 400 && RunningServer.error(big.data)?.contains("batch_size=9 is outside 1 to 8, the server's limit (server.max_batch_size)") == true)
-        #expect(try await server.request("/v1/datasets/pos/train/batches/0?seed=x").status == 400)
-        #expect(try await server.request("/v1/datasets/pos/train/batches/0?shuffle=maybe").status == 400)
-        await server.stop()
+        try await withServer(settings: settings) { server in
+            let parser = try await server.request("/v1/datasets/parser")
+            #expect(parser.status == 404 && RunningServer.error(parser.data)?.contains("w2vcache prepare parser") == true)
+            let parserBatch = try await server.request("/v1/datasets/parser/train/batches/0")
+            #expect(parserBatch.status == 404)
+            #expect(try await server.request("/v1/datasets/unknown").status == 404)
+            let dev = try await server.request("/v1/datasets/pos/dev/batches/0")
+            #expect(dev.status == 404, "\(String(decoding: dev.data, as: UTF8.self))")
+            let outside = try await server.request("/v1/datasets/pos/train/batches/99")
+            #expect(outside.status == 404, "\(String(decoding: outside.data, as: UTF8.self))")
+            let big = try await server.request("/v1/datasets/pos/train/batches/0?batch_size=9")
+            #expect(big.status == 400 && RunningServer.error(big.data)?.contains("batch_size=9 is outside 1 to 8, the server's limit (server.max_batch_size)") == true)
+            #expect(try await server.request("/v1/datasets/pos/train/batches/0?seed=x").status == 400)
+            #expect(try await server.request("/v1/datasets/pos/train/batches/0?shuffle=maybe").status == 400)
+        }
     }
 }
 

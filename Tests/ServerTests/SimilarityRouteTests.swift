@@ -18,67 +18,67 @@ import Testing
     }
 
     @Test func oneQueryOrABatchGetTheNearestWordsOfTheFile() async throws {
-        let server = try await RunningServer()
-        let one = try await server.request("/v1/similar", method: "POST", body: #"{"positive": ["pound"], "top": 2}"#)
-        #expect(one.status == 200)
-        let answer = try Self.similar(one.data)
-        #expect(answer.map(\.word) == ["New_York", "the"])
-        for (word, score) in answer {
-            #expect(abs(score - Self.cosine(3, Self.words.firstIndex(of: word)!)) < 1e-6)
+        try await withServer { server in
+            let one = try await server.request("/v1/similar", method: "POST", body: #"{"positive": ["pound"], "top": 2}"#)
+            #expect(one.status == 200)
+            let answer = try Self.similar(one.data)
+            #expect(answer.map(\.word) == ["New_York", "the"])
+            for (word, score) in answer {
+                #expect(abs(score - Self.cosine(3, Self.words.firstIndex(of: word)!)) < 1e-6)
+            }
+            // Every word of the file but the query, never the out-of-vocabulary words `prepare pos` added ("widely").
+            let allAnswer = try await server.request("/v1/similar", method: "POST", body: #"{"positive": ["the"], "top": 7}"#)
+            #expect(allAnswer.status == 200, "\(String(decoding: allAnswer.data, as: UTF8.self))")
+            let all = try Self.similar(allAnswer.data)
+            #expect(Set(all.map(\.word)) == Set(Self.words).subtracting(["the"]))
+            let batch = try await server.request(
+                "/v1/similar", method: "POST",
+                body: #"{"queries": [{"positive": ["pound"], "top": 2}, {"positive": ["in", "café"], "negative": ["a/b"], "top": 3}]}"#)
+            let results = try #require((try JSONSerialization.jsonObject(with: batch.data) as? [String: Any])?["results"] as? [[String: Any]])
+            #expect(results.count == 2)
+            #expect(try Self.similar(try JSONSerialization.data(withJSONObject: results[0])).map(\.word) == ["New_York", "the"])
+            #expect(try Self.similar(try JSONSerialization.data(withJSONObject: results[1])).count == 3)
+            let restricted = try Self.similar(try await server.request(
+                "/v1/similar", method: "POST", body: #"{"positive": ["Confidence"], "top": 5, "restrict_vocab": 3}"#).data)
+            #expect(restricted.map(\.word) == ["in", "the"])
+            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            #expect(metrics.contains("w2vcache_similar_queries_total 5"))
         }
-        // Every word of the file but the query, never the out-of-vocabulary words `prepare pos` added ("widely").
-        let allAnswer = try await server.request("/v1/similar", method: "POST", body: #"{"positive": ["the"], "top": 7}"#)
-        #expect(allAnswer.status == 200, "\(String(decoding: allAnswer.data, as: UTF8.self))")
-        let all = try Self.similar(allAnswer.data)
-        #expect(Set(all.map(\.word)) == Set(Self.words).subtracting(["the"]))
-        let batch = try await server.request(
-            "/v1/similar", method: "POST",
-            body: #"{"queries": [{"positive": ["pound"], "top": 2}, {"positive": ["in", "café"], "negative": ["a/b"], "top": 3}]}"#)
-        let results = try #require((try JSONSerialization.jsonObject(with: batch.data) as? [String: Any])?["results"] as? [[String: Any]])
-        #expect(results.count == 2)
-        #expect(try Self.similar(try JSONSerialization.data(withJSONObject: results[0])).map(\.word) == ["New_York", "the"])
-        #expect(try Self.similar(try JSONSerialization.data(withJSONObject: results[1])).count == 3)
-        let restricted = try Self.similar(try await server.request(
-            "/v1/similar", method: "POST", body: #"{"positive": ["Confidence"], "top": 5, "restrict_vocab": 3}"#).data)
-        #expect(restricted.map(\.word) == ["in", "the"])
-        let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
-        #expect(metrics.contains("w2vcache_similar_queries_total 5"))
-        await server.stop()
     }
 
     @Test func badQueriesGetJSONErrorsThatSayWhy() async throws {
-        let server = try await RunningServer()
-        let cases: [(String, Int, String)] = [
-            (#"{"positive": ["zebra", "pound"]}"#, 404, "not in the vectors file: \"zebra\""),
-            (#"{"positive": ["widely"]}"#, 404, "out-of-vocabulary"),
-            (#"{"positive": ["pound"], "negative": ["pound"]}"#, 400, "cancel out"),
-            (#"{"positive": []}"#, 400, "at least one"),
-            (#"{"positive": ["pound"], "top": 0}"#, 400, "top=0"),
-            (#"{"positive": ["pound"], "top": 8}"#, 400, "top=8 is more than the 7 words of the vectors file"),
-            (#"{"positive": ["pound"], "top": 99999999999}"#, 413, "server.max_similar_results"),
-            (#"{"positive": ["pound"], "queries": []}"#, 400, "not both"),
-            (#"{"positive": ["pound"], "restrict_vocab": 0}"#, 400, "restrict_vocab=0"),
-            (#"{"positive": "pound"}"#, 400, "expected a JSON body"),
-            ("[" + String(repeating: #""in","#, count: 10_001) + "]", 400, "expected a JSON body"),
-        ]
-        for (body, status, message) in cases {
-            let answer = try await server.request("/v1/similar", method: "POST", body: body)
-            #expect(answer.status == status, "\(body)")
-            #expect(RunningServer.error(answer.data)?.contains(message) == true, "\(body): \(RunningServer.error(answer.data) ?? "")")
+        try await withServer { server in
+            let cases: [(String, Int, String)] = [
+                (#"{"positive": ["zebra", "pound"]}"#, 404, "not in the vectors file: \"zebra\""),
+                (#"{"positive": ["widely"]}"#, 404, "out-of-vocabulary"),
+                (#"{"positive": ["pound"], "negative": ["pound"]}"#, 400, "cancel out"),
+                (#"{"positive": []}"#, 400, "at least one"),
+                (#"{"positive": ["pound"], "top": 0}"#, 400, "top=0"),
+                (#"{"positive": ["pound"], "top": 8}"#, 400, "top=8 is more than the 7 words of the vectors file"),
+                (#"{"positive": ["pound"], "top": 99999999999}"#, 413, "server.max_similar_results"),
+                (#"{"positive": ["pound"], "queries": []}"#, 400, "not both"),
+                (#"{"positive": ["pound"], "restrict_vocab": 0}"#, 400, "restrict_vocab=0"),
+                (#"{"positive": "pound"}"#, 400, "expected a JSON body"),
+                ("[" + String(repeating: #""in","#, count: 10_001) + "]", 400, "expected a JSON body"),
+            ]
+            for (body, status, message) in cases {
+                let answer = try await server.request("/v1/similar", method: "POST", body: body)
+                #expect(answer.status == status, "\(body)")
+                #expect(RunningServer.error(answer.data)?.contains(message) == true, "\(body): \(RunningServer.error(answer.data) ?? "")")
+            }
+            let many = "{\"positive\": [" + Array(repeating: "\"in\"", count: 10_001).joined(separator: ",") + "]}"
+            let tooMany = try await server.request("/v1/similar", method: "POST", body: many)
+            #expect(tooMany.status == 413)
         }
-        let many = "{\"positive\": [" + Array(repeating: "\"in\"", count: 10_001).joined(separator: ",") + "]}"
-        let tooMany = try await server.request("/v1/similar", method: "POST", body: many)
-        #expect(tooMany.status == 413)
-        await server.stop()
     }
 
     @Test func aCacheWithoutTheIndexAnswers404NamingTheRebuild() async throws {
-        let server = try await RunningServer(searchIndex: false)
-        let answer = try await server.request("/v1/similar", method: "POST", body: #"{"positive": ["pound"]}"#)
-        #expect(answer.status == 404)
-        #expect(RunningServer.error(answer.data)?.contains("w2vcache build") == true)
-        // Vectors are still served.
-        #expect(try await server.request("/v1/vectors/pound").status == 200)
-        await server.stop()
+        try await withServer(searchIndex: false) { server in
+            let answer = try await server.request("/v1/similar", method: "POST", body: #"{"positive": ["pound"]}"#)
+            #expect(answer.status == 404)
+            #expect(RunningServer.error(answer.data)?.contains("w2vcache build") == true)
+            // Vectors are still served.
+            #expect(try await server.request("/v1/vectors/pound").status == 200)
+        }
     }
 }

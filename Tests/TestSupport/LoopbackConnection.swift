@@ -82,3 +82,11 @@ public final class LoopbackConnection {
         return Array(head.utf8) + body
     }
 }
+
+/// Runs blocking work (a raw socket's sends and receives) on a thread of its own and waits for it: on Swift's
+/// cooperative threads it would hold one of the few that an in-process server needs to answer it.
+public func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}

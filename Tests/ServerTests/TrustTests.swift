@@ -1,0 +1,338 @@
+import CacheBuild
+import Datasets
+import Foundation
+import LevelDB
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Preprocessing
+@testable import Server
+import Support
+import Synchronization
+import TestSupport
+import Testing
+import VectorCache
+import Word2Vec
+
+/// The resident memory of this process, in bytes.
+func residentBytes() -> Int {
+    let fields = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8))?.split(separator: " ") ?? []
+    return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// A status line, headers and body of a raw HTTP response.
+func parseResponse(_ bytes: [UInt8]) -> (status: Int, headers: String, body: [UInt8]) {
+    let separator = Array("\r\n\r\n".utf8)
+    guard let end = (0..<max(0, bytes.count - 3)).first(where: { Array(bytes[$0..<($0 + 4)]) == separator }) else {
+        return (0, String(decoding: bytes, as: UTF8.self), [])
+    }
+    let head = String(decoding: bytes[..<end], as: UTF8.self)
+    let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+    return (status, head, Array(bytes[(end + 4)...]))
+}
+
+/// A cache of 2,000 words of dimension 50 with pos prepared from 120,000 rows: epochs big enough to fill a socket,
+/// plans big enough to measure.
+func makeLargeCache(_ directory: TemporaryDirectory) throws {
+    // Letters only: the book's rules write digits as #.
+    func name(_ index: Int) -> String {
+        var rest = index, letters = ""
+        repeat {
+            letters.append(Character(UnicodeScalar(UInt8(97 + rest % 26))))
+            rest /= 26
+        } while rest > 0
+        return "w" + letters
+    }
+    let words = (0..<2000).map(name)
+    let writer = try Word2VecWriter(path: directory.file("v.bin"), count: words.count, dimension: 50, layout: .binary(newlineAfterVector: false))
+    for (index, word) in words.enumerated() { try writer.append(word: word, vector: (0..<50).map { Float(index) + Float($0) / 64 }) }
+    try writer.close()
+    _ = try CacheBuilder(BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache"))).run()
+    let tags = ["NN", "VB", "JJ", "DT", "IN"]
+    var random = SplitMix64(seed: 3)
+    let rows = (0..<120_000).map { _ in words[Int(random.next() % 2000)] + " " + tags[Int(random.next() % 5)] }
+    try (rows.joined(separator: "\n") + "\n").write(toFile: directory.file("train.txt"), atomically: true, encoding: .utf8)
+    try (rows.prefix(10).joined(separator: "\n") + "\n").write(toFile: directory.file("test.txt"), atomically: true, encoding: .utf8)
+    let cacheWriter = try CacheWriter(path: directory.file("cache"), purpose: "a test")
+    _ = try POSDataset.prepare(
+        train: TextFile(path: directory.file("train.txt")), test: TextFile(path: directory.file("test.txt")), into: cacheWriter,
+        options: POSOptions(), oov: OOVVectors(dimension: 50, seed: 1, range: 0.25))
+    try cacheWriter.close()
+}
+
+/// The second hostile pass: requests that crashed the server, took its memory, held it forever or were answered
+/// as server errors.
+@Suite(.serialized) struct TrustTests {
+    @Test func numbersThatOverflowedThePlanAre400sNamingTheirBoundAndNothingIsCut() async throws {
+        try await withServer { server in
+            let port = server.port
+            // A stream that must survive the hostile requests beside it.
+            let reader = try LoopbackConnection(port: port)
+            reader.send(LoopbackConnection.request("GET", "/v1/datasets/pos/train/epoch?batch_size=1&format=raw"))
+            let hostile: [(String, String)] = [
+                ("world_size=4611686018427387904&parts=4", "world_size=4611686018427387904 is outside 1 to 1: this epoch of train has 1 batch"),
+                ("start=9223372036854775807&part=1&parts=2", "start=9223372036854775807 is past the end of this rank's share of 1 batch"),
+                ("batch_size=1&start=4611686018427387904&world_size=4", "start=4611686018427387904 is past the end of this rank's share of 1 batch"),
+                ("parts=9223372036854775807", "parts=9223372036854775807 is outside 1 to 1024"),
+                ("batch_size=9223372036854775807", "batch_size=9223372036854775807 is outside 1 to 4096"),
+                ("epoch=-9223372036854775808", "epoch=-9223372036854775808 is negative"),
+                ("batch_size=1&start=8", "start=8 is past the end of this rank's share of 7 batches; expected 0 to 7"),
+                ("rank=99999999999999999999", "rank=99999999999999999999 is not a whole number from -9223372036854775808 to 9223372036854775807"),
+            ]
+            for (query, message) in hostile {
+                for route in ["epoch", "plan", "batches/0"] {
+                    let answer = try await server.request("/v1/datasets/pos/train/\(route)?\(query)")
+                    #expect(answer.status == 400, "\(route)?\(query)")
+                    #expect(RunningServer.error(answer.data)?.contains(message) == true, "\(route)?\(query): \(RunningServer.error(answer.data) ?? "")")
+                }
+            }
+            // At the very end of its share a resumed reader gets the end of the stream, not an error.
+            let atEnd = try await server.request("/v1/datasets/pos/train/epoch?batch_size=1&start=7")
+            #expect(atEnd.status == 200 && Array(atEnd.data) == [UInt8](repeating: 0, count: 8))
+            let whole = parseResponse(reader.receiveResponse())
+            #expect(whole.status == 200 && whole.body.suffix(8) == [0, 0, 0, 0, 0, 0, 0, 0], "the open stream was cut")
+            #expect(try await server.request("/healthz").status == 200)
+        }
+    }
+
+    @Test func aSearchIndexThatCannotBeMappedIsA503AndEverythingElseGoesOn() async throws {
+        try await withServer(makeCache: { directory in
+            try RunningServer.makeSmallCache(directory, searchIndex: true)
+            // A header announcing more rows than any machine can map (its checksums intact).
+            let database = try Database(path: directory.file("cache"))
+            let key = [UInt8]([0]) + Array("search".utf8) + [0] + Array("h".utf8)
+            var header = try JSONSerialization.jsonObject(with: Data(try #require(try database.get(key)))) as! [String: Any]
+            header["rows"] = 1 << 40
+            try database.put(key, Array(try JSONSerialization.data(withJSONObject: header)))
+            try database.close()
+        }) { server in
+            for _ in 0..<2 {
+                let answer = try await server.request("/v1/similar", method: "POST", body: #"{"positive": ["pound"], "top": 2}"#)
+                #expect(answer.status == 503, "\(String(decoding: answer.data, as: UTF8.self))")
+                #expect(RunningServer.error(answer.data)?.contains("cannot map") == true)
+            }
+            #expect(try await server.request("/v1/vectors/pound").status == 200)
+            #expect(try await server.request("/healthz").status == 200)
+        }
+    }
+
+    @Test func aSmallPostCannotAskForGigabytes() async throws {
+        try await withServer { server in
+            // 100 queries asking 10,000 answers each: 3.6 KB that took 300 MB.
+            let query = #"{"positive": ["the"], "top": 10000}"#
+            let body = "{\"queries\": [" + Array(repeating: query, count: 100).joined(separator: ",") + "]}"
+            let before = residentBytes()
+            let answer = try await server.request("/v1/similar", method: "POST", body: body)
+            #expect(answer.status == 413)
+            #expect(RunningServer.error(answer.data)?.contains("server.max_similar_results") == true)
+            #expect(residentBytes() - before < 50 << 20)
+            // One answer per word at most, and every word once.
+            let fine = "{\"queries\": [" + Array(repeating: #"{"positive": ["the"], "top": 6}"#, count: 100).joined(separator: ",") + "]}"
+            #expect(try await server.request("/v1/similar", method: "POST", body: fine).status == 200)
+        }
+    }
+
+    @Test func thePlanCacheHoldsItsBoundInResidentMemory() async throws {
+        var settings = ServerSettings()
+        settings.planCacheBytes = 32 << 20
+        try await withServer(settings: settings, makeCache: makeLargeCache) { server in
+            let port = server.port
+            // Warm up: the dataset loaded, one plan made.
+            #expect(try await server.request("/v1/datasets/pos/train/batches/0?batch_size=1&seed=0").status == 200)
+            let before = residentBytes()
+            // 300 distinct seeds of batch size 1 (an old plan cost 40 bytes an example: 1.4 GB here).
+            try await blocking {
+                let connection = try LoopbackConnection(port: port)
+                for seed in 1...300 {
+                    connection.send(LoopbackConnection.request("GET", "/v1/datasets/pos/train/batches/0?batch_size=1&seed=\(seed)"))
+                    #expect(parseResponse(connection.receiveResponse()).status == 200)
+                }
+            }
+            let usage = server.state.plans.usage
+            #expect(usage.bytes <= 32 << 20 && usage.plans >= 20)
+            let grown = residentBytes() - before
+            #expect(grown < 120 << 20, "resident memory grew by \(grown >> 20) MB for a 32 MB plan cache")
+        }
+    }
+
+    @Test func silentSlowAndStoppedClientsAreCutByTheirTimeouts() async throws {
+        var settings = ServerSettings()
+        settings.headerTimeout = .seconds(1)
+        settings.bodyTimeout = .seconds(1)
+        settings.idleTimeout = .seconds(1)
+        settings.writeTimeout = .seconds(1)
+        try await withServer(settings: settings, makeCache: makeLargeCache) { server in
+            let port = server.port
+            try await blocking {
+                func closedWithin(_ seconds: Double, _ connection: LoopbackConnection) -> Bool {
+                    let started = Date()
+                    _ = connection.receive()
+                    return Date().timeIntervalSince(started) < seconds
+                }
+                // Headers that never end.
+                let silent = try LoopbackConnection(port: port, timeout: 10)
+                silent.send(Array("GET /healthz HTTP/1.1\r\nHost: x\r\n".utf8))
+                #expect(closedWithin(5, silent), "a head that never ends is cut")
+                // A body that stops after 10 of 1,000 bytes.
+                let slow = try LoopbackConnection(port: port, timeout: 10)
+                slow.send(Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"words\": ".utf8))
+                #expect(closedWithin(5, slow), "a body that stops is cut")
+                // A keep-alive connection left idle after its answer.
+                let idle = try LoopbackConnection(port: port, timeout: 10)
+                idle.send(LoopbackConnection.request("GET", "/healthz"))
+                #expect(parseResponse(idle.receiveResponse()).status == 200)
+                #expect(closedWithin(5, idle), "an idle connection is cut")
+                // A reader that stops reading a 70 MB epoch: the server gives up writing, and the stream ends short.
+                let stopped = try LoopbackConnection(port: port, timeout: 10)
+                stopped.send(LoopbackConnection.request("GET", "/v1/datasets/pos/train/epoch?batch_size=4096"))
+                usleep(3_000_000)
+                let received = stopped.receive()
+                let head = parseResponse(received)
+                let length = head.headers.lowercased().split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? 0
+                #expect(head.status == 200 && length > 60 << 20 && head.body.count < length, "\(head.body.count) of \(length) bytes")
+            }
+            #expect(try await server.request("/healthz").status == 200)
+        }
+    }
+
+    @Test func clientErrorsInTheHTTPLayerAre400sAndAClientThatLeftIsNotCounted() async throws {
+        let log = CollectedLog()
+        try await withServer(logger: log.logger) { server in
+            let port = server.port
+            try await blocking {
+                for size in ["FFFFFFFFFFFFFFFFFFFF", "-5", "zz"] {
+                    let connection = try LoopbackConnection(port: port)
+                    connection.send(Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\(size)\r\nabc\r\n0\r\n\r\n".utf8))
+                    let answer = parseResponse(connection.receive())
+                    #expect(answer.status == 400, "chunk size \(size): \(answer.headers)")
+                    #expect(!String(decoding: answer.body, as: UTF8.self).contains("internal error"))
+                }
+                // A client that hangs up in the middle of its body.
+                let leaving = try LoopbackConnection(port: port)
+                leaving.send(Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"words\": [".utf8))
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            #expect(!metrics.contains("status=\"500\""), "\(metrics)")
+            #expect(!log.lines.withLock { $0 }.contains { $0.hasPrefix("warning") && $0.contains("500") })
+        }
+    }
+
+    @Test func nonFiniteVectorsTravelAsJSONStrings() async throws {
+        try await withServer(makeCache: { directory in
+            let writer = try Word2VecWriter(path: directory.file("v.bin"), count: 3, dimension: 3, layout: .binary(newlineAfterVector: false))
+            try writer.append(word: "fine", vector: [1, 2, 3])
+            try writer.append(word: "bad", vector: [.nan, .infinity, -.infinity])
+            try writer.append(word: "odd", vector: [0, -0.0, 1e-40])
+            try writer.close()
+            var request = BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache"))
+            request.settings.nonFinite = .keep
+            _ = try CacheBuilder(request).run()
+        }) { server in
+            let answer = try await server.request("/v1/vectors/bad", accept: "application/json")
+            #expect(answer.status == 200, "\(String(decoding: answer.data, as: UTF8.self))")
+            let object = try #require(try JSONSerialization.jsonObject(with: answer.data) as? [String: Any])
+            #expect(object["vector"] as? [String] == ["NaN", "Infinity", "-Infinity"])
+            #expect(try await server.request("/v1/vectors/odd", accept: "application/json").status == 200)
+        }
+    }
+
+    @Test func headIsGetWithoutABodyAndAWrongMethodIs405WithAllow() async throws {
+        try await withServer { server in
+            let port = server.port
+            try await blocking {
+                // No body follows a HEAD answer: read what comes within a second.
+                let connection = try LoopbackConnection(port: port, timeout: 1)
+                connection.send(LoopbackConnection.request("HEAD", "/v1/vectors/pound"))
+                let head = parseResponse(connection.receive(limit: 4096))
+                #expect(head.status == 200 && head.body.isEmpty)
+                #expect(head.headers.lowercased().contains("content-length: 144") && head.headers.contains("application/x-npy"))
+                for (method, path, allow) in [
+                    ("POST", "/v1/info", "GET, HEAD"), ("DELETE", "/v1/vectors", "POST"), ("PUT", "/v1/vectors/pound", "GET, HEAD"),
+                    ("GET", "/v1/similar", "POST"), ("POST", "/v1/datasets/pos/train/epoch", "GET, HEAD"), ("PATCH", "/healthz", "GET, HEAD"),
+                ] {
+                    let other = try LoopbackConnection(port: port)
+                    other.send(LoopbackConnection.request(method, path))
+                    let answer = parseResponse(other.receiveResponse())
+                    #expect(answer.status == 405, "\(method) \(path)")
+                    #expect(answer.headers.contains("Allow: \(allow)") || answer.headers.lowercased().contains("allow: \(allow.lowercased())"), "\(method) \(path): \(answer.headers)")
+                }
+            }
+        }
+    }
+
+    @Test func expect100ContinueIsAnsweredBeforeTheBody() async throws {
+        try await withServer { server in
+            let port = server.port
+            try await blocking {
+                let body = Array(#"{"words": ["pound", "the"]}"#.utf8)
+                let connection = try LoopbackConnection(port: port, timeout: 2)
+                connection.send(Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: \(body.count)\r\n\r\n".utf8))
+                let interim = connection.receive(limit: 25)
+                #expect(String(decoding: interim, as: UTF8.self).hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(String(decoding: interim, as: UTF8.self))")
+                connection.send(body)
+                let answer = parseResponse(connection.receiveResponse())
+                #expect(answer.status == 200 && answer.body.count == 128 + 2 * 16)
+                // Over the limit: the 413 comes at once, and no 100 invites the body.
+                let large = try LoopbackConnection(port: port, timeout: 5)
+                large.send(Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n".utf8))
+                let refused = parseResponse(large.receiveResponse())
+                #expect(refused.status == 413 && refused.headers.lowercased().contains("connection: close"))
+            }
+        }
+    }
+
+    @Test func aBearerTokenGuardsEveryRouteButHealthAndNeverReachesTheLog() async throws {
+        let directory = TemporaryDirectory()
+        let token = "s3cret-Token_0123456789abcdef"
+        try (token + "\n").write(toFile: directory.file("token"), atomically: true, encoding: .utf8)
+        var settings = ServerSettings()
+        settings.tokenFile = directory.file("token")
+        let log = CollectedLog()
+        try await withServer(settings: settings, logger: log.logger) { server in
+            let port = server.port
+            try await blocking {
+                func ask(_ path: String, _ authorization: String?) -> (status: Int, headers: String) {
+                    guard let connection = try? LoopbackConnection(port: port) else { return (0, "") }
+                    connection.send(LoopbackConnection.request("GET", path, headers: authorization.map { ["Authorization: \($0)"] } ?? []))
+                    let answer = parseResponse(connection.receiveResponse())
+                    return (answer.status, answer.headers)
+                }
+                #expect(ask("/healthz", nil).status == 200)
+                for path in ["/v1/info", "/v1/vectors/pound", "/metrics", "/v1/datasets/pos/train/epoch"] {
+                    let missing = ask(path, nil)
+                    #expect(missing.status == 401 && missing.headers.contains("Bearer realm=\"w2vcache\""), "\(path)")
+                    #expect(ask(path, "Bearer wrong-token-0123456789abcdef").status == 401)
+                    #expect(ask(path, "Bearer " + token + "x").status == 401)
+                    #expect(ask(path, "Basic " + token).status == 401)
+                    #expect(ask(path, "Bearer " + token).status == 200, "\(path)")
+                    #expect(ask(path, "bearer " + token).status == 200, "\(path)")
+                }
+            }
+            let metrics = String(decoding: try await server.request("/healthz").data, as: UTF8.self)
+            #expect(!metrics.contains(token))
+        }
+        #expect(log.lines.withLock { $0 }.contains { $0.contains("401") })
+        #expect(!log.lines.withLock { $0 }.contains { $0.contains(token) })
+    }
+
+    @Test func tokenFilesThatCannotBeUsedAreRefusedNamingTheFile() throws {
+        let directory = TemporaryDirectory()
+        for (name, content, problem) in [
+            ("short", "abc\n", "16 to 4096"), ("spaces", "a token with spaces in it\n", "characters a bearer token cannot have"),
+            ("empty", "", "0 characters"),
+        ] {
+            try content.write(toFile: directory.file(name), atomically: true, encoding: .utf8)
+            let error = #expect(throws: TokenFileError.self) { try BearerToken(file: directory.file(name)) }
+            #expect(error?.description.contains(directory.file(name)) == true && error?.description.contains(problem) == true, "\(name)")
+        }
+        #expect(throws: TokenFileError.self) { try BearerToken(file: directory.path) }
+        #expect(throws: TokenFileError.self) { try BearerToken(file: directory.file("absent")) }
+        #expect((try? BearerToken(file: "/dev/zero")) == nil)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import TestSupport
+import Word2Vec
+
+/// The command line under the second hostile pass: each of these trapped, allocated without bound or printed
+/// something that was not what it claimed before the fix.
+@Suite struct TrustCommandTests {
+    /// A workspace with a cache of 200 words and pos prepared from 40 rows.
+    func prepared() throws -> Workspace {
+        let workspace = try Workspace()
+        #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
+        let rows = (0..<40).map { "w\(Character(UnicodeScalar(UInt8(97 + $0 % 26)))) NN" }.joined(separator: "\n") + "\n"
+        try rows.write(toFile: workspace.path + "/train.txt", atomically: true, encoding: .utf8)
+        #expect(try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "train.txt").status == 0)
+        return workspace
+    }
+
+    @Test func numbersThatTrappedAreUsageErrorsNamingTheirBound() throws {
+        let workspace = try prepared()
+        let cases: [([String], String)] = [
+            (["batches", "pos", "--format", "raw", "--start", "4611686018427387904", "--world-size", "2"], "--start 4611686018427387904 is past the end of this rank's share of 1 batch"),
+            (["batches", "pos", "--format", "raw", "--start", "4611686018427387904", "--world-size", "4"], "--world-size 4 is outside 1 to 2"),
+            (["batches", "pos", "--batch-size", "9223372036854775807"], "--batch-size 9223372036854775807 is outside 1 to 4096, the server's limit (server.max_batch_size)"),
+            (["batches", "pos", "--world-size", "4611686018427387904"], "--world-size 4611686018427387904 is outside 1 to 2"),
+            (["batches", "pos", "--batch-size", "1", "--world-size", "38", "--rank", "37", "--start", "9223372036854775807"], "--start 9223372036854775807 is past the end"),
+            (["batches", "pos", "--epoch=-1"], "--epoch -1 is negative"),
+        ]
+        for (arguments, message) in cases {
+            let result = try workspace.run(arguments)
+            #expect(result.status == 64, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+        let top = try workspace.run("similar", "king", "--top", "99999999999")
+        #expect(top.status == 1 && top.stderr.contains("top=99999999999 is more than the 200 words of the vectors file"), "\(top.stderr)")
+        let huge = try workspace.run("similar", "king", "--top", "99999999999999999999")
+        #expect(huge.status == 64, "\(huge.stderr)")
+    }
+
+    @Test func aConfigurationMustBeARegularFile() throws {
+        let workspace = try Workspace(words: 10)
+        let fifo = workspace.path + "/fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for (path, what) in [("/dev/zero", "is a device"), ("/dev/null", "is a device"), (fifo, "FIFO"), (workspace.path, "is a directory")] {
+            let started = Date()
+            let result = try workspace.run("info", "--config", path)
+            #expect(result.status != 0 && result.stderr.contains(path) && result.stderr.contains(what), "\(path): \(result.stderr)")
+            #expect(Date().timeIntervalSince(started) < 10, "\(path) must not be read")
+        }
+    }
+
+    @Test func lookupPrintsNonFiniteValuesAsJSONStrings() throws {
+        let workspace = try Workspace(words: 10)
+        let writer = try Word2VecWriter(path: workspace.path + "/odd.bin", count: 2, dimension: 3, layout: .binary(newlineAfterVector: false))
+        try writer.append(word: "bad", vector: [.nan, .infinity, -.infinity])
+        try writer.append(word: "fine", vector: [1, 0.5, -2])
+        try writer.close()
+        #expect(try workspace.run("build", "--vectors", "odd.bin", "--non-finite", "keep").status == 0)
+        let lookup = try workspace.run("lookup", "bad", "fine", "--format", "json")
+        #expect(lookup.status == 0)
+        let lines = lookup.stdoutText.split(separator: "\n")
+        let bad = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        #expect(bad?["vector"] as? [String] == ["NaN", "Infinity", "-Infinity"])
+        let fine = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any]
+        #expect(fine?["vector"] as? [Double] == [1, 0.5, -2])
+    }
+}
+
+@Suite struct ConnectionLimitTests {
+    @Test func silentConnectionsBeyondTheFileLimitNeverLockHealthOut() throws {
+        let workspace = try Workspace(words: 50)
+        #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
+        try "server:\n  header_timeout_s: 2\n".write(toFile: workspace.path + "/tight.yml", atomically: true, encoding: .utf8)
+        // 64 descriptors in all, as `ulimit -n 64`: 70 silent connections exhausted them and locked every client out.
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/bin/bash")
+        server.arguments = ["-c", "ulimit -n 64 && exec \"$0\" serve --port 0 --config tight.yml", W2VCacheProcess.executable]
+        server.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        let stderr = Pipe()
+        server.standardError = stderr
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        let port = try W2VCacheProcess.servingPort(stderr)
+        var silent: [LoopbackConnection] = []
+        for _ in 0..<70 {
+            guard let connection = try? LoopbackConnection(port: port, timeout: 15) else { continue }
+            connection.send(Array("GET /healthz HTTP/1.1\r\nHost: x\r\n".utf8))
+            silent.append(connection)
+        }
+        #expect(silent.count == 70)
+        let started = Date()
+        let health = try LoopbackConnection(port: port, timeout: 15)
+        health.send(LoopbackConnection.request("GET", "/healthz"))
+        let answer = String(decoding: health.receiveResponse(), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix("ok"), "\(answer)")
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(server.isRunning)
+        withExtendedLifetime(silent) {}
+    }
+}
+
+extension Workspace {
+    func run(_ arguments: [String]) throws -> W2VCacheProcess.Result {
+        try W2VCacheProcess.run(arguments, in: path)
+    }
+}
