@@ -1,15 +1,23 @@
+import HTTPTypes
 import Hummingbird
 
-/// An `.npy` or `.npz` answer.
+/// A binary answer: `.npy`, `.npz`, a raw batch, or bare float32 bytes with their shape in `X-W2VCache-Shape`.
 struct BinaryResponse: ResponseGenerator {
     static let npy = "application/x-npy"
     static let npz = "application/x-npz"
     static let raw = "application/x-w2vcache-raw"
+    /// Little-endian float32 values and nothing else: the fastest form for one vector.
+    static let float32 = "application/octet-stream"
+    static let shapeHeader = HTTPField.Name("X-W2VCache-Shape")!
 
     let bytes: [UInt8]
     let contentType: String
+    /// The array's shape, sent for bare bytes (`n,dim`).
+    var shape: [Int]? = nil
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        var headers: HTTPFields = [.contentType: contentType]
+        if let shape { headers[Self.shapeHeader] = shape.map(String.init).joined(separator: ",") }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

@@ -23,7 +23,8 @@ struct VectorsController<Context: RequestContext> {
         let oov: Bool
     }
 
-    /// One vector: `.npy` float32 `[dim]`, or JSON with `Accept: application/json`.
+    /// One vector: `.npy` float32 `[dim]`; its bare float32 bytes with `Accept: application/octet-stream` (the shape
+    /// in `X-W2VCache-Shape`); JSON with `Accept: application/json`.
     @Sendable func vector(_ request: Request, context: Context) async throws -> Response {
         let raw = try context.parameters.require("word")
         let word = raw.removingPercentEncoding ?? raw
@@ -31,7 +32,12 @@ struct VectorsController<Context: RequestContext> {
         let bytes = try state.cache.withVectorBytes(for: key) { $0.map { Array($0) } }
         guard let bytes else { throw APIError(.notFound, "\"\(word)\" is not in the cache") }
         state.metrics.vectorsServed(1)
-        if request.headers[.accept]?.contains("application/json") == true {
+        let accept = request.headers[.accept] ?? ""
+        if accept.contains(BinaryResponse.float32) {
+            return try BinaryResponse(bytes: bytes, contentType: BinaryResponse.float32, shape: [state.cache.dimension])
+                .response(from: request, context: context)
+        }
+        if accept.contains("application/json") {
             let vector = bytes.withUnsafeBytes { Float32Bytes.decode($0) }
             return try VectorJSON(word: word, vector: vector, oov: try state.cache.isOutOfVocabulary(key))
                 .response(from: request, context: context)
@@ -56,7 +62,8 @@ struct VectorsController<Context: RequestContext> {
         }
     }
 
-    /// Several vectors in request order: `.npy` float32 `[n, dim]`.
+    /// Several vectors in request order: `.npy` float32 `[n, dim]`, or their bare bytes with
+    /// `Accept: application/octet-stream`.
     @Sendable func vectors(_ request: Request, context: Context) async throws -> BinaryResponse {
         let parsed = try await RequestBody.decode(
             VectorsRequest.self, from: request, limit: state.settings.maxBodyBytes,
@@ -88,6 +95,9 @@ struct VectorsController<Context: RequestContext> {
             throw APIError(.notFound, "not in the cache: " + unknown.prefix(100).joined(separator: ", ") + (unknown.count > 100 ? ", … (\(unknown.count) in all)" : ""))
         }
         state.metrics.vectorsServed(parsed.words.count)
+        if request.headers[.accept]?.contains(BinaryResponse.float32) == true {
+            return BinaryResponse(bytes: data, contentType: BinaryResponse.float32, shape: [parsed.words.count, dimension])
+        }
         return BinaryResponse(
             bytes: data.withUnsafeBytes { NPY.file(type: .float32, shape: [parsed.words.count, dimension], data: $0) },
             contentType: BinaryResponse.npy)

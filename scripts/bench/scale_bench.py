@@ -71,7 +71,7 @@ def random_batches(urls, requests):
     interleaved so that both splits see the same machine (2 cores shared with the client): per server, the first
     batch's time, p50 and p99."""
     clients = [Client(url) for url in urls]
-    counts = [client.plan("pos", "train", 256)["batches"] for client in clients]
+    counts = [client.plan("pos", "train", batch_size=256)["batches"] for client in clients]
     firsts = []
     for client in clients:
         started = time.perf_counter()

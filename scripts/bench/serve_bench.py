@@ -112,7 +112,7 @@ def legacy_epoch_dataset(client, batch_size, seed):
         def __iter__(self):
             info = get_worker_info()
             worker, workers = (info.id, info.num_workers) if info else (0, 1)
-            count = client.batch_count("pos", "train", batch_size)
+            count = client.batch_count("pos", "train", batch_size=batch_size)
             for index in range(worker, count, workers):
                 arrays = client.batch("pos", "train", index, batch_size=batch_size, seed=seed)
                 yield {key: torch.from_numpy(value) for key, value in arrays.items()}
@@ -171,7 +171,7 @@ def main():
             break
     client = Client(url)
     words = client.vocabulary("pos")["vocab"][:5000]
-    plan = client.plan("pos", "train", 256)
+    plan = client.plan("pos", "train", batch_size=256)
     windows = plan["examples"]
 
     # 1. Bounded load test.
@@ -230,8 +230,8 @@ def main():
         ("server alone, .npz epoch read by curl to /dev/null", "before", best(args.epochs, curl_rate(url, "batch_size=256&seed=1&format=npz", windows))),
         ("server alone, raw epoch read by curl to /dev/null", "after", best(args.epochs, curl_rate(url, "batch_size=256&seed=1&format=raw", windows))),
         ("server alone, compact raw epoch read by curl to /dev/null", "after", best(args.epochs, curl_rate(url, "batch_size=256&seed=1&format=raw&compact=true", windows))),
-        ("`Client.batches()`, .npz, one process", "before", best(args.epochs, client_rate(url, format="npz"))),
-        ("`Client.batches()`, raw (views of one buffer per batch)", "after", best(args.epochs, client_rate(url, format="raw", compact=False))),
+        ("`Client.batches()`, .npz, one process", "before", best(args.epochs, client_rate(url, wire="npz"))),
+        ("`Client.batches()`, raw (views of one buffer per batch)", "after", best(args.epochs, client_rate(url, wire="raw", compact=False))),
         ("`Client.batches()`, raw compact (the default)", "after", best(args.epochs, client_rate(url))),
         ("2 rank shares read in parallel by 2 processes (raw compact)", "after", best(args.epochs, ranks_rate(url, 2))),
     ]

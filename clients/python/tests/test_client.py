@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, Server, w2vcache_binary
-from w2vcache_client import Client, W2VCacheError
+from w2vcache_client import Client, ConnectionError, ResponseError, W2VCacheError
 
 
 def test_vector_and_vectors(server):
@@ -23,18 +23,18 @@ def test_vector_and_vectors(server):
 
 def test_errors_carry_the_servers_message(server):
     client = Client(server.url)
-    with pytest.raises(W2VCacheError) as caught:
+    with pytest.raises(ResponseError) as caught:
         client.vector("no-such-word")
     assert caught.value.status == 404 and "no-such-word" in caught.value.message
-    with pytest.raises(W2VCacheError) as caught:
+    with pytest.raises(ResponseError) as caught:
         client.vectors(["king", "zz1", "zz2"])
     assert caught.value.message == "not in the cache: zz1, zz2"
-    with pytest.raises(W2VCacheError) as caught:
+    with pytest.raises(ResponseError) as caught:
         client.dataset("parser")
     assert caught.value.status == 404 and "w2vcache prepare parser" in caught.value.message
-    with pytest.raises(W2VCacheError) as caught:
+    with pytest.raises(ConnectionError) as caught:
         Client("http://127.0.0.1:9").info()
-    assert caught.value.status == 0
+    assert isinstance(caught.value, W2VCacheError) and "cannot reach http://127.0.0.1:9" in caught.value.message
 
 
 def test_a_body_over_the_limit_gets_its_413_with_urllib(server):
@@ -91,10 +91,10 @@ def test_rank_shares_are_disjoint_equal_and_resumable(server):
     for world in (1, 2, 3):
         shares = [[b["x"].tobytes() for b in client.batches("pos", "train", batch_size=2, seed=5, rank=r, world_size=world)]
                   for r in range(world)]
-        assert {len(share) for share in shares} == {5 // world} == {client.batch_count("pos", "train", 2, world)}
+        assert {len(share) for share in shares} == {5 // world} == {client.batch_count("pos", "train", batch_size=2, world_size=world)}
         flat = [x for share in shares for x in share]
         assert len(set(flat)) == len(flat) and set(flat) <= set(everything)
-        assert len(everything) - len(flat) == client.plan("pos", "train", 2, world)["left_out"] < world
+        assert len(everything) - len(flat) == client.plan("pos", "train", batch_size=2, world_size=world)["left_out"] < world
         # Rank r reads batches r, r + W, … of the epoch; a job resumed at its k-th batch reads exactly the rest.
         assert shares[world - 1] == everything[world - 1:len(flat):world]
         rest = [b["x"].tobytes() for b in client.batches("pos", "train", batch_size=2, seed=5, rank=0, world_size=world, start=1)]
@@ -127,10 +127,10 @@ def test_bounds_and_shutdown(cache, tmp_path):
     shutil.copytree(cache, copy, ignore=shutil.ignore_patterns("LOCK"))
     server = Server(copy, "--config", str(config))
     client = Client(server.url)
-    with pytest.raises(W2VCacheError) as caught:
+    with pytest.raises(ResponseError) as caught:
         client.batch("pos", "train", 0, batch_size=3)
     assert caught.value.status == 400
-    with pytest.raises(W2VCacheError) as caught:
+    with pytest.raises(ResponseError) as caught:
         client.vectors(["a", "b", "c"], missing="zero")
     assert caught.value.status == 413
     # While the server holds the cache, a build over it refuses clearly and changes nothing.
@@ -138,7 +138,7 @@ def test_bounds_and_shutdown(cache, tmp_path):
     assert "in use by another process" in run_failing(w2vcache_binary(), "build", "--vectors", sample, "--db", copy)
     assert client.vector("king").shape == (300,)
     assert server.stop() == 0  # SIGTERM: graceful shutdown, exit status 0
-    with pytest.raises(W2VCacheError):
+    with pytest.raises(ConnectionError):
         client.info()
 
 

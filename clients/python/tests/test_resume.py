@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from conftest import Server, run, w2vcache_binary, REPO
-from w2vcache_client import Client, W2VCacheError
+from w2vcache_client import Client, FingerprintMismatch, W2VCacheError
 
 
 class FlakyProxy:
@@ -60,13 +60,13 @@ class FlakyProxy:
         self.listener.close()
 
 
-@pytest.mark.parametrize("format", ["raw", "npz"])
-def test_a_dropped_connection_resumes_at_the_next_batch(server, format):
+@pytest.mark.parametrize("wire", ["raw", "npz"])
+def test_a_dropped_connection_resumes_at_the_next_batch(server, wire):
     # Full arrays (7.2 KB a batch), so that each cut lands inside the second or third batch.
     direct = [b["x"].tobytes() for b in Client(server.url).batches("pos", "train", batch_size=2, seed=9, compact=False)]
     proxy = FlakyProxy(server.url, after=12_000, cuts=2)
     client = Client(proxy.url, backoff=0.01)
-    got = [b["x"].tobytes() for b in client.batches("pos", "train", batch_size=2, seed=9, format=format, compact=False)]
+    got = [b["x"].tobytes() for b in client.batches("pos", "train", batch_size=2, seed=9, wire=wire, compact=False)]
     assert got == direct
     assert proxy.connections == 3 and client.resumptions == 2
     proxy.close()
@@ -92,9 +92,9 @@ def test_a_replica_with_other_data_is_refused(server, tmp_path):
     batches = Client(proxy.url, backoff=0.2).batches("pos", "train", batch_size=2, seed=9, compact=False)
     first = next(batches)
     proxy.target = other.url  # the next connection reaches a replica that serves other data
-    with pytest.raises(W2VCacheError) as caught:
+    with pytest.raises(FingerprintMismatch) as caught:
         list(batches)
-    assert caught.value.status == 409 and "fingerprint" in caught.value.message
+    assert "fingerprint" in caught.value.message and caught.value.expected != caught.value.found
     assert first["x"].shape[0] == 2
     proxy.close()
     other.stop()

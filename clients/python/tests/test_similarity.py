@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from w2vcache_client import Client, W2VCacheError
+from w2vcache_client import Client, ResponseError
 
 gensim_models = pytest.importorskip("gensim.models", reason="gensim is the reference for these answers (scripts/setup --python installs it)")
 
@@ -34,9 +34,9 @@ def test_similar_and_batches_equal_gensim(server, model):
 
 def test_similar_errors_carry_the_servers_message(server):
     client = Client(server.url)
-    with pytest.raises(W2VCacheError) as caught:
+    with pytest.raises(ResponseError) as caught:
         client.similar(["no-such-word"])
     assert caught.value.status == 404 and "no-such-word" in caught.value.message
-    with pytest.raises(W2VCacheError) as caught:
+    with pytest.raises(ResponseError) as caught:
         client.similar([], top=3)
     assert caught.value.status == 400

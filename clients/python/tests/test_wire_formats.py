@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import w2vcache_binary
-from w2vcache_client import Client, EpochDataset
+from w2vcache_client import Client
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +85,14 @@ def test_every_client_path_gives_the_command_line_arrays(server, offline_copy):
     compact = raw_batches(cli_stream(offline_copy, "pos", "--batch-size", "3", "--seed", "4", "--format", "raw", "--compact"),
                           embeddings)
     assert len(expected) == 4 and all(same(a, b) for a, b in zip(compact, expected))
-    for format, flag in (("raw", True), ("raw", False), ("npz", False)):
-        got = list(client.batches("pos", "train", batch_size=3, seed=4, format=format, compact=flag))
-        assert len(got) == len(expected) and all(same(a, b) for a, b in zip(got, expected)), (format, flag)
+    for wire, flag in (("raw", True), ("raw", False), ("npz", False)):
+        got = list(client.batches("pos", "train", batch_size=3, seed=4, wire=wire, compact=flag))
+        assert len(got) == len(expected) and all(same(a, b) for a, b in zip(got, expected)), (wire, flag)
 
 
 def test_dataloader_workers_give_the_command_line_arrays(server, offline_copy):
     torch = pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    from w2vcache_client import EpochDataset
     client = Client(server.url)
     expected = raw_batches(cli_stream(offline_copy, "pos", "--batch-size", "2", "--seed", "6", "--rank", "1",
                                       "--world-size", "2", "--format", "raw"))

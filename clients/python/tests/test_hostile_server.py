@@ -1,0 +1,284 @@
+"""The client against a server that breaks its promises: every such answer is an error, never a smaller, repeated or
+misshapen epoch handed to a trainer, and every error is a W2VCacheError."""
+import http.server
+import json
+import socket
+import struct
+import threading
+import urllib.parse
+
+import numpy as np
+import pytest
+
+from conftest import Server  # noqa: F401 - the real server's fixtures live there too
+from w2vcache_client import (Client, ConnectionError, FingerprintMismatch, ProtocolError, ResponseError,
+                             TimeoutError, W2VCacheError)
+
+
+def raw_payload(arrays, header_override=None):
+    """A raw batch as the server writes it (header padded so that arrays start at multiples of 64)."""
+    entries, offset, blobs = [], 0, []
+    header_room = 512
+    offset = header_room
+    for name, array in arrays:
+        entries.append({"name": name, "dtype": array.dtype.str, "shape": list(array.shape), "offset": offset,
+                        "nbytes": array.nbytes})
+        blobs.append((offset, array.tobytes()))
+        offset = (offset + array.nbytes + 63) // 64 * 64
+    if header_override:
+        header_override(entries)
+    header = json.dumps({"arrays": entries}).encode()
+    header += b" " * (header_room - 4 - len(header))
+    payload = bytearray(offset)
+    payload[0:4] = struct.pack("<I", len(header))
+    payload[4:4 + len(header)] = header
+    for start, blob in blobs:
+        payload[start:start + len(blob)] = blob
+    return bytes(payload)
+
+
+def batch(i):
+    return raw_payload([("x", np.full((2, 3), i, dtype="<f4")), ("y", np.array([i, i], dtype="<i8"))])
+
+
+def frames(payloads, end=True):
+    data = b"".join(struct.pack("<Q", len(p)) + p for p in payloads)
+    return data + (struct.pack("<Q", 0) if end else b"")
+
+
+class Hostile:
+    """A server on loopback that answers each request with what `answer(path, query, count)` returns:
+    (status, headers, body, cut_after) where cut_after closes the connection after that many body bytes."""
+
+    def __init__(self, answer):
+        self.answer, self.requests, self.connections = answer, [], 0
+        hostile = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                hostile.connections += 1
+                super().setup()
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self.respond()
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                self.rfile.read(length)
+                self.respond()
+
+            def respond(self):
+                parsed = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(parsed.query))
+                hostile.requests.append((parsed.path, query))
+                status, headers, body, cut = hostile.answer(parsed.path, query, len(hostile.requests))
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                if "Content-Length" not in headers and "Transfer-Encoding" not in headers:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if cut is not None:
+                    self.wfile.write(body[:cut])
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def epoch_headers(batches, start, fingerprint="f00d", **extra):
+    headers = {"X-Batches": str(batches), "X-Start": str(start)}
+    if fingerprint is not None:
+        headers["X-W2VCache-Fingerprint"] = fingerprint
+    headers.update(extra)
+    return headers
+
+
+@pytest.fixture
+def hostile():
+    servers = []
+
+    def make(answer):
+        server = Hostile(answer)
+        servers.append(server)
+        return server
+    yield make
+    for server in servers:
+        server.close()
+
+
+def read_epoch(url, **options):
+    return list(Client(url, backoff=0.001, timeout=5).batches("pos", "train", expand=False, **options))
+
+
+def test_a_stream_that_ends_before_its_share_is_an_error(hostile):
+    server = hostile(lambda path, query, n: (200, epoch_headers(5, 0), frames([batch(0), batch(1)]), None))
+    with pytest.raises(ProtocolError, match="ended after 2 of its 5 batches"):
+        read_epoch(server.url)
+
+
+def test_a_stream_with_more_batches_than_its_share_is_an_error(hostile):
+    server = hostile(lambda path, query, n: (200, epoch_headers(2, 0), frames([batch(0), batch(1), batch(2)]), None))
+    with pytest.raises(ProtocolError, match="more than the 2 batches"):
+        read_epoch(server.url)
+
+
+def test_a_resumed_answer_that_starts_over_is_refused(hostile):
+    body = frames([batch(i) for i in range(4)])
+
+    def answer(path, query, n):
+        if n == 1:  # cut inside batch 2: batches 0 and 1 were read
+            return 200, epoch_headers(4, 0), body, 2 * (8 + len(batch(0))) + 100
+        return 200, epoch_headers(4, 0), body, None  # starts again at batch 0 whatever was asked
+    server = hostile(answer)
+    seen = []
+    with pytest.raises(ProtocolError, match="asked for the share from batch 2, the answer starts at batch 0"):
+        for b in Client(server.url, backoff=0.001).batches("pos", "train", expand=False):
+            seen.append(int(b["y"][0]))
+    assert seen == [0, 1]
+    assert server.requests[1][1]["start"] == "2"
+
+
+def test_a_resumed_answer_of_another_share_length_is_refused(hostile):
+    def answer(path, query, n):
+        start = int(query["start"])
+        if n == 1:
+            return 200, epoch_headers(4, 0), frames([batch(i) for i in range(4)]), 8 + len(batch(0)) + 50
+        return 200, epoch_headers(6, start), frames([batch(i) for i in range(start, 6)]), None
+    server = hostile(answer)
+    with pytest.raises(ProtocolError, match="the share was 4 batches"):
+        read_epoch(server.url)
+
+
+@pytest.mark.parametrize("first,then", [("f00d", None), (None, "f00d"), ("f00d", "beef")])
+def test_a_fingerprint_that_appears_disappears_or_changes_stops_the_resume(hostile, first, then):
+    def answer(path, query, n):
+        start = int(query["start"])
+        body = frames([batch(i) for i in range(start, 4)])
+        if n == 1:
+            return 200, epoch_headers(4, 0, fingerprint=first), body, 8 + len(batch(0)) + 50
+        return 200, epoch_headers(4, start, fingerprint=then), body, None
+    server = hostile(answer)
+    with pytest.raises(FingerprintMismatch) as caught:
+        read_epoch(server.url)
+    assert caught.value.expected == first and caught.value.found == then
+
+
+@pytest.mark.parametrize("size", [1 << 40, (1 << 63) + 5, 10_000])
+def test_a_frame_longer_than_the_answer_is_refused_before_it_is_read(hostile, size):
+    body = struct.pack("<Q", size) + b"\0" * 64
+    server = hostile(lambda path, query, n: (200, epoch_headers(1, 0), body, None))
+    with pytest.raises(ProtocolError, match="does not fit in the answer"):
+        read_epoch(server.url)
+
+
+def test_a_huge_frame_without_a_content_length_is_refused_before_it_is_read(hostile):
+    def answer(path, query, n):
+        chunk = struct.pack("<Q", 1 << 40) + b"\0" * 64
+        body = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n0\r\n\r\n"
+        return 200, epoch_headers(1, 0, **{"Transfer-Encoding": "chunked"}), body, None
+    server = hostile(answer)
+    with pytest.raises(ProtocolError, match="does not fit in the answer"):
+        read_epoch(server.url)
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda e: e[0].update(shape=[-2, 3]), "not a list of sizes"),
+    (lambda e: e[0].update(shape=[2, 4]), "is 32 bytes, but it has 24"),
+    (lambda e: e[0].update(shape=[2, True]), "not a list of sizes"),
+    (lambda e: e[0].update(dtype="|O"), "has dtype"),
+    (lambda e: e[1].update(offset=10_000), "outside the payload"),
+    (lambda e: e[0].update(offset=2), "outside the payload"),
+    (lambda e: e[0].update(nbytes="24"), "not whole numbers"),
+    (lambda e: e.append("x"), "has no name"),
+])
+def test_a_raw_header_whose_shapes_do_not_fit_is_refused(hostile, damage, message):
+    payload = raw_payload([("x", np.zeros((2, 3), "<f4")), ("y", np.zeros(2, "<i8"))], header_override=damage)
+    server = hostile(lambda path, query, n: (200, epoch_headers(1, 0), frames([payload]), None))
+    with pytest.raises(ProtocolError, match=message):
+        read_epoch(server.url)
+
+
+def test_garbage_where_an_npz_belongs_is_a_protocol_error(hostile):
+    server = hostile(lambda path, query, n: (200, epoch_headers(1, 0), frames([b"PK\x03\x04 not a zip"]), None))
+    with pytest.raises(ProtocolError, match="not a valid .npz"):
+        read_epoch(server.url, wire="npz")
+
+
+def test_missing_share_headers_are_a_protocol_error(hostile):
+    server = hostile(lambda path, query, n: (200, {}, frames([batch(0)]), None))
+    with pytest.raises(ProtocolError, match="X-Batches"):
+        read_epoch(server.url)
+
+
+def test_a_vector_of_the_wrong_length_is_refused(hostile):
+    def answer(path, query, n):
+        if path == "/v1/vectors":
+            return 200, {"X-W2VCache-Shape": "3,4"}, b"\0" * 48, None
+        return 200, {"X-W2VCache-Shape": "300"}, b"\0" * 1196, None
+    server = hostile(answer)
+    client = Client(server.url)
+    with pytest.raises(ProtocolError, match="holds 1196 bytes, not 1200"):
+        client.vector("king")
+    with pytest.raises(ProtocolError, match="asked for 2 vectors"):
+        client.vectors(["a", "b"])
+
+
+def test_each_failure_has_its_type_and_every_type_is_a_w2vcache_error(hostile):
+    with pytest.raises(ConnectionError):
+        Client("http://127.0.0.1:9").info()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    with pytest.raises(TimeoutError):
+        Client(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.5).info()
+    silent.close()
+    server = hostile(lambda path, query, n: (418, {"Content-Type": "application/json"}, b'{"error": "short and stout"}', None))
+    with pytest.raises(ResponseError) as caught:
+        Client(server.url).info()
+    assert caught.value.status == 418 and caught.value.message == "short and stout"
+    for kind in (ConnectionError, TimeoutError, ResponseError, ProtocolError, FingerprintMismatch):
+        assert issubclass(kind, W2VCacheError)
+
+
+def test_a_client_error_is_not_retried_and_a_server_error_is(hostile):
+    server = hostile(lambda path, query, n: (400, {}, b'{"error": "bad"}', None))
+    with pytest.raises(ResponseError):
+        read_epoch(server.url, retries=3)
+    assert len(server.requests) == 1
+    failing = hostile(lambda path, query, n: (503, {}, b'{"error": "later"}', None))
+    with pytest.raises(ResponseError, match="gave up after 2 retries"):
+        read_epoch(failing.url, retries=2)
+    assert len(failing.requests) == 3
+
+
+def test_calls_share_one_kept_alive_connection(hostile):
+    server = hostile(lambda path, query, n: (200, {"X-W2VCache-Shape": "4"}, b"\0" * 16, None))
+    with Client(server.url) as client:
+        for _ in range(50):
+            assert client.vector("king").shape == (4,)
+    assert server.connections == 1
+
+
+def test_the_package_version_is_the_tools():
+    import subprocess
+
+    from conftest import w2vcache_binary
+    import w2vcache_client
+    tool = subprocess.run([str(w2vcache_binary()), "--version"], capture_output=True, text=True).stdout.strip()
+    assert w2vcache_client.__version__ == tool

@@ -1,0 +1,268 @@
+"""`Client`: word vectors, nearest words and trainer batches from `w2vcache serve`, as numpy arrays."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import urllib.parse
+from typing import Any, Iterable, Iterator, Literal, Mapping, Optional, Sequence
+
+import numpy as np
+
+from .errors import ConnectionError, FingerprintMismatch, ProtocolError, ResponseError, TimeoutError, W2VCacheError
+from .transport import FINGERPRINT, Transport
+from .wire import EpochFrames, npy_array, npz_arrays
+
+__all__ = ["Client"]
+
+Batch = dict[str, np.ndarray]
+
+
+class Client:
+    """A connection to `w2vcache serve`, or to replicas behind a load balancer.
+
+    Calls share a few kept-alive connections; a DataLoader worker forked from the process opens its own. Use it as a
+    context manager, or call `close()`. `token` (or the `W2VCACHE_TOKEN` environment variable) is sent as a bearer
+    token; an `https://` URL is checked against the system's certificates, or against `ca_file`.
+    """
+
+    def __init__(self, url: str = "http://127.0.0.1:8080", *, timeout: float = 60.0, backoff: float = 0.1,
+                 token: Optional[str] = None, ca_file: Optional[str] = None) -> None:
+        self._transport = Transport(url, timeout=timeout, token=token, ca_file=ca_file)
+        self.url = self._transport.url
+        self.backoff = backoff
+        #: How many times a streamed epoch was resumed after a failure.
+        self.resumptions = 0
+        self._tables: dict[tuple[str, str, Optional[str]], np.ndarray] = {}
+
+    def close(self) -> None:
+        """Closes the client's idle connections."""
+        self._transport.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.close()
+
+    # Vectors ---------------------------------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """Dimension, word counts, source, prepared datasets, the tool's version and the cache's `fingerprint`."""
+        return self._json("GET", "/v1/info")
+
+    def vector(self, word: str) -> np.ndarray:
+        """The float32 vector of `word`; ResponseError (404) if the cache lacks it."""
+        response = self._transport.request("GET", "/v1/vectors/" + urllib.parse.quote(word, safe=""),
+                                           accept="application/octet-stream")
+        return _float32(response.read(), response.header("X-W2VCache-Shape"), None)
+
+    def vectors(self, words: Sequence[str], *, missing: Literal["error", "zero", "oov"] = "error") -> np.ndarray:
+        """float32 `[len(words), dim]` in order. missing: "error" (404 naming the unknown words), "zero" or "oov"."""
+        words = list(words)
+        body = json.dumps({"words": words, "missing": missing}).encode()
+        response = self._transport.request("POST", "/v1/vectors", body=body, accept="application/octet-stream")
+        return _float32(response.read(), response.header("X-W2VCache-Shape"), len(words))
+
+    # Similarity ------------------------------------------------------------------------------------------------
+    def similar(self, positive: Iterable[str] = (), negative: Iterable[str] = (), *, top: int = 10,
+                restrict_vocab: Optional[int] = None) -> list[tuple[str, float]]:
+        """gensim's most_similar(positive, negative, topn=top, restrict_vocab): (word, score) pairs, best first.
+        Scores are gensim's float32 scores as Python floats; ResponseError (404) names unknown words."""
+        body: dict[str, Any] = {"positive": list(positive), "negative": list(negative), "top": top}
+        if restrict_vocab is not None:
+            body["restrict_vocab"] = restrict_vocab
+        answer = self._json("POST", "/v1/similar", body=body)
+        return _scored(answer.get("similar"), top)
+
+    def similar_batch(self, queries: Iterable[Mapping[str, Any]], *,
+                      restrict_vocab: Optional[int] = None) -> list[list[tuple[str, float]]]:
+        """Many queries in one request, answered in one pass over the index: `queries` holds dicts with
+        "positive", "negative" and "top"; one list of (word, score) per query."""
+        queries = [dict(query) for query in queries]
+        body: dict[str, Any] = {"queries": queries}
+        if restrict_vocab is not None:
+            body["restrict_vocab"] = restrict_vocab
+        results = self._json("POST", "/v1/similar", body=body).get("results")
+        if not isinstance(results, list) or len(results) != len(queries):
+            raise ProtocolError(f"asked {len(queries)} queries, the answer holds {len(results) if isinstance(results, list) else 'no'} results")
+        return [_scored(result.get("similar") if isinstance(result, dict) else None, query.get("top", 10))
+                for result, query in zip(results, queries)]
+
+    # Datasets --------------------------------------------------------------------------------------------------
+    def datasets(self) -> list[dict[str, Any]]:
+        """Manifests of the prepared datasets."""
+        return self._json("GET", "/v1/datasets")["datasets"]
+
+    def dataset(self, name: str) -> dict[str, Any]:
+        """One dataset's manifest and label sets."""
+        return self._json("GET", f"/v1/datasets/{name}")
+
+    def vocabulary(self, name: str) -> dict[str, list[str]]:
+        """The dataset's vocabularies and label lists, by name."""
+        return self._json("GET", f"/v1/datasets/{name}/vocab")
+
+    def embeddings(self, name: str) -> np.ndarray:
+        """The dataset's float32 `[V, dim]` embedding matrix."""
+        return npy_array(self._transport.request("GET", f"/v1/datasets/{name}/embeddings").read())
+
+    def plan(self, name: str, split: str, *, batch_size: int = 32, world_size: int = 1) -> dict[str, int]:
+        """How an epoch divides: examples, batches, rank_batches (each rank's share) and left_out."""
+        return self._json("GET", f"/v1/datasets/{name}/{split}/plan",
+                          query={"batch_size": batch_size, "world_size": world_size})
+
+    def batch_count(self, name: str, split: str, *, batch_size: int = 32, world_size: int = 1) -> int:
+        """How many batches each of `world_size` ranks reads in an epoch of `split` (all of them for one rank)."""
+        return self.plan(name, split, batch_size=batch_size, world_size=world_size)["rank_batches"]
+
+    def batch(self, name: str, split: str, index: int, *, batch_size: int = 32, seed: int = 0, epoch: int = 0,
+              shuffle: bool = True, rank: int = 0, world_size: int = 1) -> Batch:
+        """Batch `index` of the rank's share of an epoch, as a dict of arrays."""
+        query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
+                 "world_size": world_size}
+        return npz_arrays(self._transport.request("GET", f"/v1/datasets/{name}/{split}/batches/{index}", query=query).read())
+
+    def batches(self, name: str, split: str, *, batch_size: int = 32, seed: int = 0, epoch: int = 0,
+                shuffle: bool = True, rank: int = 0, world_size: int = 1, start: int = 0, part: int = 0,
+                parts: int = 1, retries: int = 5, wire: Literal["raw", "npz"] = "raw", compact: bool = True,
+                expand: bool = True) -> Iterator[Batch]:
+        """The rank's share of one epoch from its `start`-th batch, in order, as dicts of arrays.
+
+        Streamed in one response. Every batch the share promises is yielded exactly once or an error is raised:
+        a stream that ends early, repeats or skips batches, or breaks its frames is a ProtocolError. When the
+        connection drops or a replica answers 5xx, the client reconnects (waiting `backoff`, doubling, up to 5 s)
+        and resumes at the first batch not yet yielded; after `retries` failures in a row it raises the last one.
+        A replica that serves other data than the one the epoch began on (its fingerprint, or the lack of one,
+        differs) raises FingerprintMismatch. `part` of `parts` reads every `parts`-th batch of the share
+        (DataLoader workers).
+
+        `wire="raw"` (the default) receives each batch into one buffer of its own and hands out numpy views of it.
+        With `compact` (the default), arrays made of embedding rows (the POS windows) travel as row ids and are
+        looked up here in the embedding matrix, fetched once per dataset and cache: the same values, a hundredth of
+        the bytes (`expand=False` leaves them as ids, with a "__gather__" entry that `expand_batch` uses).
+        `wire="npz"` receives `.npz` archives, as other tools can.
+        """
+        if wire not in ("raw", "npz"):
+            raise ValueError(f"wire {wire!r}; expected 'raw' or 'npz'")
+        query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
+                 "world_size": world_size, "part": part, "parts": parts, "format": wire,
+                 "compact": compact and wire == "raw"}
+        position, failures = start, 0
+        began: Optional[tuple[Optional[str]]] = None  # the first answer's fingerprint, once there was one
+        share: Optional[int] = None
+        while True:
+            try:
+                response = self._transport.request("GET", f"/v1/datasets/{name}/{split}/epoch",
+                                                   query=dict(query, start=position))
+            except (ConnectionError, TimeoutError) as error:
+                failures = self._wait_or_raise(failures, retries, error)
+                continue
+            except ResponseError as error:
+                if error.status < 500:
+                    raise
+                failures = self._wait_or_raise(failures, retries, error)
+                continue
+            with response:
+                served = response.header(FINGERPRINT)
+                if began is None:
+                    began = (served,)
+                elif served != began[0]:
+                    raise FingerprintMismatch(
+                        f"the server now serves other data (fingerprint {served}, the epoch began on {began[0]}); "
+                        f"not resuming at batch {position}", began[0], served)
+                fingerprint = served
+                table = (lambda table_name: self._table(name, table_name, fingerprint)) if expand else None
+                frames = EpochFrames(response, start=position, part=part, parts=parts, table=table, raw=wire == "raw")
+                if share is None:
+                    share = frames.share
+                elif frames.share != share:
+                    raise ProtocolError(f"the share was {share} batches, the resumed answer says {frames.share}")
+                try:
+                    for batch in frames:
+                        position += parts
+                        failures = 0
+                        if "__gather__" in batch:
+                            batch["__gather__"] = {key: (name, table_name, fingerprint, shape)  # type: ignore[assignment]
+                                                   for key, (table_name, shape) in batch["__gather__"].items()}
+                        yield batch
+                    return
+                except (ConnectionError, TimeoutError) as error:
+                    failures = self._wait_or_raise(failures, retries, error)
+
+    def expand_batch(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """Expands the arrays of a batch read with `expand=False` (numpy arrays or torch tensors of row ids) into
+        their values, in place of the ids, of the same kind; returns the batch."""
+        for key, (dataset, table, fingerprint, shape) in batch.pop("__gather__", {}).items():
+            ids = batch[key]
+            is_numpy = isinstance(ids, np.ndarray)
+            flat = (ids if is_numpy else ids.numpy()).reshape(-1)
+            rows = self._table(dataset, table, fingerprint)
+            if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= rows.shape[0]):
+                raise ProtocolError(f"array {key!r} names rows outside the {rows.shape[0]} of table {table!r}")
+            values = rows.take(flat, axis=0).reshape(tuple(shape))
+            batch[key] = values if is_numpy else __import__("torch").from_numpy(values)
+        return batch
+
+    def warm(self, name: str) -> None:
+        """Fetches what compact streams of dataset `name` need (its embedding matrix) ahead of time, so that
+        DataLoader workers forked afterwards start with it."""
+        if any(d["name"] == name and "embeddings" in d["arrays"] for d in self.datasets()):
+            self._table(name, "embeddings", self.info()["fingerprint"])
+
+    # Internals -------------------------------------------------------------------------------------------------
+    def _json(self, method: str, path: str, *, body: Optional[Mapping[str, Any]] = None,
+              query: Optional[Mapping[str, object]] = None) -> Any:
+        encoded = json.dumps(body).encode() if body is not None else None
+        data = self._transport.request(method, path, body=encoded, query=query, accept="application/json").read()
+        try:
+            return json.loads(data)
+        except ValueError as error:
+            raise ProtocolError(f"{path}: the answer is not JSON: {error}") from None
+
+    def _table(self, name: str, table: str, fingerprint: Optional[str]) -> np.ndarray:
+        """A dataset's table (its embedding matrix), fetched once for the cache that `fingerprint` names."""
+        key = (name, table, fingerprint)
+        if key not in self._tables:
+            if table != "embeddings":
+                raise ProtocolError(f"the server sends rows of table {table!r}, which this client does not know")
+            response = self._transport.request("GET", f"/v1/datasets/{name}/embeddings")
+            if response.header(FINGERPRINT) != fingerprint:
+                response.close()
+                raise ConnectionError("the embedding matrix came from a replica that serves other data")
+            matrix = npy_array(response.read())
+            if matrix.ndim != 2 or matrix.dtype != np.float32:
+                raise ProtocolError(f"the embedding matrix of {name} is {matrix.dtype} {matrix.shape}, not float32 [V, dim]")
+            self._tables[key] = matrix
+        return self._tables[key]
+
+    def _wait_or_raise(self, failures: int, retries: int, error: W2VCacheError) -> int:
+        failures += 1
+        if failures > retries:
+            error.message = f"gave up after {retries} retries: {error.message}"
+            error.args = (error.message,)
+            raise error
+        time.sleep(min(self.backoff * 2 ** (failures - 1), 5.0))
+        self.resumptions += 1
+        return failures
+
+
+def _float32(data: bytes, shape_header: Optional[str], rows: Optional[int]) -> np.ndarray:
+    """Bare float32 bytes as an array of the shape the answer states (and, for several words, `rows` of them)."""
+    try:
+        shape = tuple(int(part) for part in (shape_header or "").split(","))
+    except ValueError:
+        raise ProtocolError(f"the answer's X-W2VCache-Shape {shape_header!r} is not a shape") from None
+    if any(size < 0 for size in shape) or (rows is not None and (len(shape) != 2 or shape[0] != rows)):
+        raise ProtocolError(f"asked for {rows} vectors, the answer's shape is {shape_header!r}")
+    if math.prod(shape) * 4 != len(data):
+        raise ProtocolError(f"an answer of shape {shape} holds {len(data)} bytes, not {math.prod(shape) * 4}")
+    return np.frombuffer(data, dtype="<f4").reshape(shape)
+
+
+def _scored(items: object, top: int) -> list[tuple[str, float]]:
+    if not isinstance(items, list) or len(items) > top:
+        raise ProtocolError(f"a nearest-words answer is not a list of at most {top} entries")
+    try:
+        return [(str(item["word"]), float(item["score"])) for item in items]
+    except (KeyError, TypeError, ValueError) as error:
+        raise ProtocolError(f"a nearest-words answer has an entry without word and score: {error}") from None

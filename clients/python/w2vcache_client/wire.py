@@ -1,0 +1,203 @@
+"""The wire formats of `w2vcache serve`, read and checked against what the server promised.
+
+An epoch stream is frames: a payload's size as a little-endian uint64, then the payload (`.npz`, or raw); a size of
+0 ends it. A raw payload is a uint32 header length, a JSON header listing each array's dtype, shape, offset and
+bytes, and the arrays at 64-byte aligned offsets. Nothing here hands on an array before its sizes are checked: a
+frame must fit in what is left of the answer, and a header's shapes must fit its bytes and the payload.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import struct
+from typing import Callable, Iterator, Optional
+
+import numpy as np
+
+from .errors import ProtocolError
+from .transport import Response
+
+__all__ = ["Layout", "ArrayEntry", "npz_arrays", "npy_array", "EpochFrames"]
+
+#: The dtypes raw payloads carry.
+DTYPES = {"<f4": np.dtype("<f4"), "<i4": np.dtype("<i4"), "<i8": np.dtype("<i8")}
+
+#: The largest frame accepted when the answer does not say its length (a frame is one batch).
+MAX_FRAME_BYTES = 2 << 30
+
+
+def npy_array(data: bytes) -> np.ndarray:
+    """An `.npy` answer's array (pickles refused)."""
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as error:  # noqa: BLE001 - whatever numpy makes of a malformed file, the answer was wrong
+        raise ProtocolError(f"the answer is not a valid .npy file: {error}") from None
+
+
+def npz_arrays(data: bytes) -> dict[str, np.ndarray]:
+    """An `.npz` payload's arrays by name (pickles refused)."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except Exception as error:  # noqa: BLE001 - zipfile's and numpy's own errors alike
+        raise ProtocolError(f"a batch is not a valid .npz archive: {error}") from None
+
+
+def _shape(value: object, what: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value):
+        raise ProtocolError(f"{what} {value!r} is not a list of sizes of at least 0")
+    return tuple(value)
+
+
+class ArrayEntry:
+    """One array of a raw payload, as its header describes it (checked)."""
+
+    __slots__ = ("name", "dtype", "shape", "offset", "nbytes", "gather", "ids_shape")
+
+    def __init__(self, entry: object, payload_size: int, header_end: int) -> None:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ProtocolError(f"a raw header entry {entry!r} has no name")
+        self.name: str = entry["name"]
+        dtype = entry.get("dtype")
+        if dtype not in DTYPES:
+            raise ProtocolError(f"array {self.name!r} has dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
+        self.dtype = DTYPES[dtype]
+        self.shape = _shape(entry.get("shape"), f"array {self.name!r}: shape")
+        offset, nbytes = entry.get("offset"), entry.get("nbytes")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (offset, nbytes)):
+            raise ProtocolError(f"array {self.name!r}: offset {offset!r} and nbytes {nbytes!r} are not whole numbers")
+        if offset < header_end or nbytes < 0 or offset + nbytes > payload_size:
+            raise ProtocolError(f"array {self.name!r} lies at {offset}..{offset + nbytes}, outside the payload's "
+                                f"{header_end}..{payload_size}")
+        self.offset, self.nbytes = offset, nbytes
+        self.gather: Optional[str] = entry.get("gather")
+        if self.gather is None:
+            self.ids_shape: tuple[int, ...] = ()
+            if math.prod(self.shape) * self.dtype.itemsize != nbytes:
+                raise ProtocolError(f"array {self.name!r}: shape {self.shape} of {dtype} is "
+                                    f"{math.prod(self.shape) * self.dtype.itemsize} bytes, but it has {nbytes}")
+        else:
+            if not isinstance(self.gather, str):
+                raise ProtocolError(f"array {self.name!r}: gather {self.gather!r} is not a table name")
+            self.ids_shape = _shape(entry.get("ids_shape"), f"array {self.name!r}: ids_shape")
+            if math.prod(self.ids_shape) * 4 != nbytes:
+                raise ProtocolError(f"array {self.name!r}: {math.prod(self.ids_shape)} row ids are not {nbytes} bytes")
+
+    def values(self, payload: np.ndarray) -> np.ndarray:
+        return payload[self.offset:self.offset + self.nbytes].view(self.dtype).reshape(self.shape)
+
+    def ids(self, payload: np.ndarray) -> np.ndarray:
+        return payload[self.offset:self.offset + self.nbytes].view("<i4").reshape(self.ids_shape)
+
+    def expand(self, ids: np.ndarray, table: np.ndarray) -> np.ndarray:
+        """The array's values: the rows of `table` the ids name (each id checked against the table)."""
+        flat = ids.reshape(-1)
+        if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= table.shape[0]):
+            raise ProtocolError(f"array {self.name!r} names rows outside the {table.shape[0]} of table {self.gather!r}")
+        if flat.size * math.prod(table.shape[1:]) != math.prod(self.shape):
+            raise ProtocolError(f"array {self.name!r}: {flat.size} rows of {table.shape[1:]} do not make shape {self.shape}")
+        return table.take(flat, axis=0).reshape(self.shape)
+
+
+class Layout:
+    """A raw payload's header: its arrays, checked against the payload's size."""
+
+    def __init__(self, header: bytes, payload_size: int) -> None:
+        try:
+            document = json.loads(header)
+        except ValueError as error:
+            raise ProtocolError(f"a raw batch's header is not JSON: {error}") from None
+        arrays = document.get("arrays") if isinstance(document, dict) else None
+        if not isinstance(arrays, list):
+            raise ProtocolError("a raw batch's header lists no arrays")
+        self.arrays = [ArrayEntry(entry, payload_size, 4 + len(header)) for entry in arrays]
+
+
+class EpochFrames:
+    """The batches of one epoch answer, checked against the answer's promises as they arrive.
+
+    The answer says how many batches the rank's share holds (`X-Batches`) and which one it starts at (`X-Start`):
+    that start must be the one asked for, and the stream must hold exactly the batches from there (every `parts`-th
+    from `part`) before its end frame, within its `Content-Length`.
+    """
+
+    def __init__(self, response: Response, *, start: int, part: int, parts: int,
+                 table: Optional[Callable[[str], np.ndarray]], raw: bool) -> None:
+        self._response = response
+        self._table = table
+        self._raw = raw
+        self._layouts: dict[bytes, Layout] = {}
+        batches, first = response.header("X-Batches"), response.header("X-Start")
+        if batches is None or not batches.isdigit() or first is None or not first.isdigit():
+            response.close()
+            raise ProtocolError(f"the epoch answer's X-Batches {batches!r} and X-Start {first!r} are not counts")
+        #: The share's length, as the server says.
+        self.share = int(batches)
+        if int(first) != start:
+            response.close()
+            raise ProtocolError(f"asked for the share from batch {start}, the answer starts at batch {first}")
+        if start > self.share:
+            response.close()
+            raise ProtocolError(f"the answer starts at batch {start} of a share of {self.share}")
+        self.expected = len(range(start + part, self.share, parts))
+        self.received = 0
+        self._remaining = response.length
+
+    def _take(self, count: int) -> None:
+        """Accounts `count` bytes about to be read; a frame longer than the rest of the answer is refused first."""
+        if self._remaining is not None:
+            if count > self._remaining:
+                self._response.close()
+                raise ProtocolError(f"a frame of {count} bytes is longer than the {self._remaining} bytes left of the answer")
+            self._remaining -= count
+
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+        while True:
+            self._take(8)
+            (size,) = struct.unpack("<Q", self._response.read_exactly(8))
+            if size == 0:
+                break
+            if size > MAX_FRAME_BYTES or (self._remaining is not None and size > self._remaining - 8):
+                self._response.close()
+                raise ProtocolError(f"a frame of {size} bytes does not fit in the answer "
+                                    f"({self._remaining if self._remaining is not None else MAX_FRAME_BYTES} bytes left)")
+            if self.received == self.expected:
+                self._response.close()
+                raise ProtocolError(f"the answer holds more than the {self.expected} batches its share promises")
+            self._take(size)
+            batch = self._raw_batch(size) if self._raw else npz_arrays(self._response.read_exactly(size))
+            self.received += 1
+            yield batch
+        if self.received != self.expected:
+            self._response.close()
+            raise ProtocolError(f"the epoch answer ended after {self.received} of its {self.expected} batches")
+        if self._remaining not in (None, 0):
+            self._response.close()
+            raise ProtocolError(f"the epoch ended {self._remaining} bytes before its Content-Length")
+        self._response.finish()
+
+    def _raw_batch(self, size: int) -> dict[str, np.ndarray]:
+        payload = np.empty(size, dtype=np.uint8)
+        self._response.readinto_exactly(memoryview(payload))
+        if size < 4:
+            raise ProtocolError(f"a raw batch of {size} bytes has no header")
+        (length,) = struct.unpack_from("<I", payload, 0)
+        if 4 + length > size:
+            raise ProtocolError(f"a raw batch's header of {length} bytes is longer than its {size}-byte payload")
+        header = payload[4:4 + length].tobytes()
+        layout = self._layouts.get(header)
+        if layout is None:
+            layout = Layout(header, size)
+            self._layouts[header] = layout
+        batch: dict[str, np.ndarray] = {}
+        for entry in layout.arrays:
+            if entry.gather is None:
+                batch[entry.name] = entry.values(payload)
+            elif self._table is not None:
+                batch[entry.name] = entry.expand(entry.ids(payload), self._table(entry.gather))
+            else:
+                batch[entry.name] = entry.ids(payload)
+                batch.setdefault("__gather__", {})[entry.name] = (entry.gather, entry.shape)  # type: ignore[index]
+        return batch
