@@ -102,3 +102,47 @@ def npz_frames(stream):
         with np.load(io.BytesIO(stream[offset:offset + size])) as archive:
             frames.append({key: archive[key] for key in archive.files})
         offset += size
+
+
+def test_a_trainer_reaches_replicas_over_https_with_the_token_and_is_refused_without(tmp_path, replicated):
+    db, _, _ = replicated
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (it makes the test's self-signed certificate)")
+    key, cert, pem = tmp_path / "key.pem", tmp_path / "cert.pem", tmp_path / "haproxy.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    pem.write_text(cert.read_text() + key.read_text())
+    token = "trainer-token-" + os.urandom(12).hex()
+    (tmp_path / "token").write_text(token + "\n")
+    copy = tmp_path / "db"
+    run(w2vcache_binary(), "copy", "--db", db, copy)
+    process = subprocess.Popen([str(REPO / "scripts" / "serve-replicas"), "--db", str(copy), "--replicas", "2",
+                                "--port", "0", "--bin", str(w2vcache_binary()), "--token-file", str(tmp_path / "token"),
+                                "--tls-cert", str(pem)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        for line in process.stdout:
+            if line.startswith("ready "):
+                url = line.split()[1]
+                break
+        assert url is not None and url.startswith("https://"), process.stderr.read()
+        with Client(url, token=token, ca_file=str(cert)) as client:
+            assert client.vector("Confidence").shape == (300,)
+            batches = list(client.batches("pos", "train", batch_size=4096, seed=2, rank=0, world_size=2))
+            assert len(batches) == client.batch_count("pos", "train", batch_size=4096, world_size=2) > 0
+        from w2vcache_client import ConnectionError, ResponseError
+        with pytest.raises(ResponseError) as refused:
+            Client(url, ca_file=str(cert), token="").info()
+        assert refused.value.status == 401
+        with pytest.raises(ResponseError) as wrong:
+            Client(url, ca_file=str(cert), token="not-the-token-0123456789").info()
+        assert wrong.value.status == 401
+        # The certificate is checked, and plain HTTP does not reach the TLS port.
+        with pytest.raises(ConnectionError):
+            Client(url, token=token).info()
+        with pytest.raises(ConnectionError):
+            Client(url.replace("https://", "http://"), token=token, timeout=5).info()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
