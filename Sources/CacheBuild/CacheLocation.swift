@@ -122,11 +122,11 @@ public struct CacheLocation: Sendable {
     /// Whether `name` is a file LevelDB keeps in a database directory.
     static func isLevelDBFile(_ name: String) -> Bool {
         if ["CURRENT", "LOCK", "LOG", "LOG.old"].contains(name) { return true }
-        if name.hasPrefix("MANIFEST-") { return name.dropFirst(9).allSatisfy(\.isNumber) && name.count > 9 }
+        if name.hasPrefix("MANIFEST-") { return name.dropFirst(9).allSatisfy(\.isASCIIDigit) && name.count > 9 }
         guard let dot = name.firstIndex(of: ".") else { return false }
         let number = name[..<dot]
         let suffix = name[name.index(after: dot)...]
-        return !number.isEmpty && number.allSatisfy(\.isNumber) && ["ldb", "log", "sst", "dbtmp"].contains(suffix)
+        return !number.isEmpty && number.allSatisfy(\.isASCIIDigit) && ["ldb", "log", "sst", "dbtmp"].contains(suffix)
     }
 
     /// Creates the temporary directory of a build, marked as a build's.
@@ -160,7 +160,7 @@ public struct CacheLocation: Sendable {
             } else {
                 continue
             }
-            guard !pidText.isEmpty, pidText.allSatisfy(\.isNumber), let pid = Int32(pidText) else { continue }
+            guard !pidText.isEmpty, pidText.allSatisfy(\.isASCIIDigit), let pid = Int32(pidText) else { continue }
             let alive = pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)
             guard !alive else { continue }
             let full = parent + "/" + entry
@@ -228,4 +228,9 @@ func syncDirectory(_ path: String) {
     guard descriptor >= 0 else { return }
     fsync(descriptor)
     close(descriptor)
+}
+
+extension Character {
+    /// 0 to 9 only: LevelDB's file names and pids are written with these, not with other scripts' digits.
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

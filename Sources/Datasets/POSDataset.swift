@@ -1,6 +1,7 @@
 import CacheBuild
 import Foundation
 import Preprocessing
+import Support
 import VectorCache
 
 /// Which tag a window is labelled with.
@@ -165,11 +166,11 @@ public struct POSDataset: BatchSource, PreparableDataset {
         let prepared = try DatasetStore.prepareIfChanged(
             Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, in: writer
         ) {
-            var known: [String: Bool] = [:]
+            var known: [CodePoints: Bool] = [:]
             let normalizer = BookNormalizer { key in
-                if let answer = known[key] { return answer }
+                if let answer = known[CodePoints(key)] { return answer }
                 let answer = try cache.isPretrained(Array(key.utf8))
-                known[key] = answer
+                known[CodePoints(key)] = answer
                 return answer
             }
             var statistics = POSStatistics()
@@ -238,7 +239,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
         var keys = Set<[UInt8]>()
         for file in [train, test] {
             let rows = try CoNLL2000Reader.read(file, skipBadLines: skipBadLines).rows
-            for key in BookNormalizer.candidateKeys(rows) { keys.insert(Array(key.utf8)) }
+            for key in BookNormalizer.candidateKeys(rows) { keys.insert(Array(key.string.utf8)) }
         }
         return keys
     }

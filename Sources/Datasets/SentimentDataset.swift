@@ -1,3 +1,4 @@
+import Support
 import CacheBuild
 import Foundation
 import Preprocessing
@@ -122,8 +123,8 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                 throw DatasetError.unusableInput(.sentiment, "\(train): every training review is \(only); a classifier needs both classes")
             }
             let trainTokens = trainReviews.reviews.concurrentMap { BasicEnglishTokenizer.tokenize($0.text) }
-            var counts: [String: Int] = [:]
-            for tokens in trainTokens { for token in tokens { counts[token, default: 0] += 1 } }
+            var counts: [CodePoints: Int] = [:]
+            for tokens in trainTokens { for token in tokens { counts[CodePoints(token), default: 0] += 1 } }
             let vocabulary = Vocabulary.byFrequency(counts, specials: specials, maxSize: options.maxVocabulary)
 
             var content = DatasetWriter(name: .sentiment)

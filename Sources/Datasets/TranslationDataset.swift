@@ -265,10 +265,10 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
             for (split, read, _) in splitPairs where read.pairs.isEmpty {
                 throw DatasetError.unusableInput(.translation, "the \(split) split holds no sentence pair (\(read.fingerprints.map(\.name).joined(separator: ", ")): \(read.skipped) skipped, \(read.sourceMarkupLines) markup lines); expected line-aligned sentences")
             }
-            var sourceCounts: [String: Int] = [:], targetCounts: [String: Int] = [:]
+            var sourceCounts: [CodePoints: Int] = [:], targetCounts: [CodePoints: Int] = [:]
             for pair in splitPairs[0].2 {
-                for token in pair.source { sourceCounts[token, default: 0] += 1 }
-                for token in pair.target { targetCounts[token, default: 0] += 1 }
+                for token in pair.source { sourceCounts[CodePoints(token), default: 0] += 1 }
+                for token in pair.target { targetCounts[CodePoints(token), default: 0] += 1 }
             }
             let sourceVocabulary = Vocabulary.byFrequency(sourceCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
             let targetVocabulary = Vocabulary.byFrequency(targetCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
@@ -310,7 +310,7 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
     private static func tokenize(_ pair: SentencePair, _ options: TranslationOptions) -> TokenizedPair {
         func tokens(_ text: String, _ language: TranslationTokenizer.Language) -> [String] {
             if options.pretokenized {
-                return BasicEnglishTokenizer.splitOnWhitespace(options.lowercase ? text.lowercased() : text)
+                return PythonText.split(options.lowercase ? PythonText.lower(text) : text)
             }
             return TranslationTokenizer(language: language, lowercase: options.lowercase).tokenize(text)
         }

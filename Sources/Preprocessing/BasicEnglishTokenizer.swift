@@ -1,3 +1,5 @@
+import Support
+
 /// torchtext's `basic_english` tokenizer (its Python version), rule for rule.
 ///
 /// Lowercase, then in this order: `'` → ` '  `, remove `"`, `.` → ` . `, `<br />` → ` `, `,` → ` , `, `(` → ` ( `,
@@ -44,7 +46,7 @@ public enum BasicEnglishTokenizer {
                     flush(index)
                     index += 6
                     continue
-                case 0x20, 0x09...0x0D, 0x1C...0x1F, UInt8(ascii: ";"), UInt8(ascii: ":"):
+                case 0x20, 0x09...0x0D, 0x1C...0x1F, UInt8(ascii: ";"), UInt8(ascii: ":"):  // Python's ASCII whitespace
                     flush(index)
                 case UInt8(ascii: "'"), UInt8(ascii: "."), UInt8(ascii: ","), UInt8(ascii: "("), UInt8(ascii: ")"),
                     UInt8(ascii: "!"), UInt8(ascii: "?"):
@@ -63,13 +65,13 @@ public enum BasicEnglishTokenizer {
     /// The replacements applied literally, over code points as Python's `re` sees them (Swift's `String` would
     /// match whole grapheme clusters).
     static func tokenizeScalars(_ text: String) -> [String] {
-        var line = Array(text.lowercased().unicodeScalars)
+        var line = Array(PythonText.lower(text).unicodeScalars)
         for (pattern, replacement) in replacements {
             line = replace(Array(pattern.unicodeScalars), with: Array(replacement.unicodeScalars), in: line)
         }
         var view = String.UnicodeScalarView()
         view.append(contentsOf: line)
-        return splitOnWhitespace(String(view))
+        return PythonText.split(String(view))
     }
 
     /// Every non-overlapping occurrence of `pattern`, left to right, replaced.
@@ -88,31 +90,5 @@ public enum BasicEnglishTokenizer {
             }
         }
         return result
-    }
-
-    /// Python's `str.split()`: runs of whitespace separate tokens, and none are empty. Python also counts the
-    /// information separators U+001C–U+001F as whitespace.
-    public static func splitOnWhitespace(_ text: String) -> [String] {
-        var text = text
-        if text.utf8.allSatisfy({ $0 < 0x80 }) {
-            return text.withUTF8 { bytes in
-                bytes.split(whereSeparator: { $0 == 0x20 || (0x09...0x0D).contains($0) || (0x1C...0x1F).contains($0) })
-                    .map { String(decoding: UnsafeBufferPointer(rebasing: $0), as: UTF8.self) }
-            }
-        }
-        var tokens: [String] = []
-        var current = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            if scalar.properties.isWhitespace || (0x1C...0x1F).contains(scalar.value) {
-                if !current.isEmpty {
-                    tokens.append(String(current))
-                    current = String.UnicodeScalarView()
-                }
-            } else {
-                current.append(scalar)
-            }
-        }
-        if !current.isEmpty { tokens.append(String(current)) }
-        return tokens
     }
 }

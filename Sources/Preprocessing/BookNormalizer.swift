@@ -1,3 +1,4 @@
+import Support
 /// The token normalization of the book's POS tagger, for the GoogleNews model's conventions: phrases joined with
 /// `_`, digits written as `#`.
 ///
@@ -41,7 +42,7 @@ public struct BookNormalizer {
     public static func normalize(_ word: String) -> String {
         var result = String.UnicodeScalarView()
         for scalar in word.unicodeScalars {
-            if scalar.properties.generalCategory == .decimalNumber {
+            if PythonText.isDecimal(scalar) {
                 result.append("#")
             } else if scalar == "-" {
                 result.append("_")
@@ -54,9 +55,10 @@ public struct BookNormalizer {
 
     /// The pieces of a normalized word split on `_`, without empty or whitespace-only ones.
     public static func pieces(_ normalized: String) -> [String] {
-        normalized.split(separator: "_", omittingEmptySubsequences: true)
-            .filter { !$0.allSatisfy(\.isWhitespace) }
-            .map(String.init)
+        // Python splits code points: an `_` followed by a combining mark is still an `_`.
+        normalized.unicodeScalars.split(separator: "_", omittingEmptySubsequences: true)
+            .map { String(String.UnicodeScalarView($0)) }
+            .filter { !PythonText.isSpace($0) }
     }
 
     /// Applies the rules to a stream of rows.
@@ -72,7 +74,7 @@ public struct BookNormalizer {
         var index = 0
         while index < rows.count {
             let (word, tag) = rows[index]
-            if index + 1 < rows.count, rows[index + 1].tag == tag, !boundaries.contains(index + 1) {
+            if index + 1 < rows.count, rows[index + 1].tag.utf8.elementsEqual(tag.utf8), !boundaries.contains(index + 1) {
                 let phrase = word + "_" + rows[index + 1].word
                 if try isKey(phrase) {
                     tokens.append(Token(word: phrase, tag: tag))
@@ -85,7 +87,7 @@ public struct BookNormalizer {
             if try isKey(normalized) {
                 tokens.append(Token(word: normalized, tag: tag))
                 statistics.found += 1
-            } else if normalized.contains("_") {
+            } else if normalized.unicodeScalars.contains("_") {
                 let pieces = Self.pieces(normalized)
                 tokens.append(contentsOf: pieces.map { Token(word: $0, tag: tag) })
                 statistics.split += 1
@@ -102,14 +104,14 @@ public struct BookNormalizer {
     /// Every key preparing these rows can need from the model: each adjacent join with equal tags and each
     /// normalized word (the rules look these up), and each split piece (whose vector the dataset needs). A cache
     /// holding these keys prepares exactly as the full model does.
-    public static func candidateKeys(_ rows: [(word: String, tag: String)]) -> Set<String> {
-        var keys = Set<String>()
+    public static func candidateKeys(_ rows: [(word: String, tag: String)]) -> Set<CodePoints> {
+        var keys = Set<CodePoints>()
         for index in rows.indices {
             let normalized = normalize(rows[index].word)
-            keys.insert(normalized)
-            if normalized.contains("_") { keys.formUnion(pieces(normalized)) }
-            if index + 1 < rows.count && rows[index + 1].tag == rows[index].tag {
-                keys.insert(rows[index].word + "_" + rows[index + 1].word)
+            keys.insert(CodePoints(normalized))
+            if normalized.unicodeScalars.contains("_") { keys.formUnion(pieces(normalized).map { CodePoints($0) }) }
+            if index + 1 < rows.count && rows[index + 1].tag.utf8.elementsEqual(rows[index].tag.utf8) {
+                keys.insert(CodePoints(rows[index].word + "_" + rows[index + 1].word))
             }
         }
         return keys

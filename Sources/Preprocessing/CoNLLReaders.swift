@@ -1,4 +1,7 @@
-/// Reads CoNLL-2000 part-of-speech files: `word TAG [chunk]` per line, blank lines between sentences.
+import Support
+
+/// Reads CoNLL-2000 part-of-speech files: `word TAG [chunk]` per line, blank lines between sentences, as the book's
+/// Python reads them (`for line in open(path)`, then `line.split()`).
 public enum CoNLL2000Reader {
     /// A file's rows in order, and the row index where each sentence starts.
     public struct Rows: Sendable {
@@ -13,8 +16,8 @@ public enum CoNLL2000Reader {
         var result = Rows()
         var policy = BadLinePolicy(skip: skipBadLines)
         var atSentenceStart = true
-        for (number, line) in try file.lines() {
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        for (number, line) in try file.pythonLines() {
+            let fields = PythonText.split(line[...])
             if fields.isEmpty {
                 atSentenceStart = true
                 continue
@@ -94,7 +97,7 @@ public enum CoNLLUReader {
 
         let lines = try file.lines()
         for (number, line) in lines {
-            if line.isEmpty || line.allSatisfy(\.isWhitespace) {
+            if PythonText.isBlank(line) {
                 try finishSentence(endLine: number)
                 continue
             }

@@ -153,7 +153,7 @@ public enum ParallelTextReader {
 
     /// Python's `str.strip()`: whitespace removed at both ends.
     static func strip(_ text: String) -> String {
-        String(text.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+        String(PythonText.strip(text[...]))
     }
 
     /// XML's five predefined entities and numeric character references, decoded.

@@ -76,7 +76,7 @@ public enum ReviewReader {
                     result.skipped += 1
                     continue
                 }
-                if text.allSatisfy(\.isWhitespace) {
+                if PythonText.isBlank(text) {
                     try policy.handle(DataError(file: file, message: "is an empty review; expected the review's text"))
                     result.skipped += 1
                     continue
@@ -119,7 +119,7 @@ public enum ReviewReader {
                 continue
             }
             let review = String(text[text.index(after: tab)...])
-            if review.allSatisfy(\.isWhitespace) {
+            if PythonText.isBlank(review) {
                 try policy.handle(DataError(file: file.path, line: number, message: "is an empty review; expected text after the label"))
                 result.skipped += 1
                 continue

@@ -35,6 +35,19 @@ public struct TextFile: Sendable {
         bytes = Array(data)
     }
 
+    /// The file's lines as Python reads a text file (`for line in open(path)`: universal newlines, so `\r\n`, `\r`
+    /// and `\n` each end a line), without their line ends, each with its 1-based number.
+    /// - throws: ``DataError`` naming the line of the first byte sequence that is not UTF-8.
+    public func pythonLines() throws -> [(number: Int, text: String)] {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            _ = try lines()  // names the line of the first byte sequence that is not UTF-8
+            throw DataError(file: path, message: "is not valid UTF-8; expected UTF-8 text")
+        }
+        return PythonText.textLines(text).enumerated().map { index, line in
+            (index + 1, line.hasSuffix("\n") ? String(line.dropLast()) : line)
+        }
+    }
+
     /// The file's lines (without `\n` or a trailing `\r`), each with its 1-based number, decoded as UTF-8.
     /// - throws: ``DataError`` naming the line of the first byte sequence that is not UTF-8, unless `lossy`.
     public func lines(lossy: Bool = false) throws -> [(number: Int, text: String)] {

@@ -1,3 +1,4 @@
+import Support
 /// Word-level tokenizers for English and French: words, numbers and punctuation marks become tokens; French
 /// elisions keep their apostrophe on the first part (`l'heure` → `l'` `heure`), English contractions split before it
 /// (`don't` → `do` `n't`, `it's` → `it` `'s`).
@@ -19,7 +20,7 @@ public struct TranslationTokenizer: Sendable {
     static let frenchKeep: Set<String> = ["aujourd'hui", "prud'homme", "prud'hommes", "presqu'île", "quelqu'un", "quelqu'une"]
 
     public func tokenize(_ text: String) -> [String] {
-        let normalized = (lowercase ? text.lowercased() : text).replacing("’", with: "'")
+        let normalized = (lowercase ? PythonText.lower(text) : text).replacing("’", with: "'")
         var tokens: [String] = []
         var word = ""
         func flushWord() {
@@ -41,7 +42,7 @@ public struct TranslationTokenizer: Sendable {
                 word.append(character)  // well-known, peut-être
             } else {
                 flushWord()
-                if !character.isWhitespace { tokens.append(String(character)) }
+                if !PythonText.isBlank(String(character)) { tokens.append(String(character)) }
             }
         }
         flushWord()
@@ -53,7 +54,7 @@ public struct TranslationTokenizer: Sendable {
         guard word.contains("'") else { return [word] }
         switch language {
         case .french:
-            if Self.frenchKeep.contains(word.lowercased()) { return [word] }
+            if Self.frenchKeep.contains(PythonText.lower(word)) { return [word] }
             var parts: [String] = []
             var rest = Substring(word)
             while let apostrophe = rest.firstIndex(of: "'") {
@@ -63,7 +64,7 @@ public struct TranslationTokenizer: Sendable {
             if !rest.isEmpty { parts.append(String(rest)) }
             return parts
         case .english:
-            let lower = word.lowercased()
+            let lower = PythonText.lower(word)
             if lower.hasSuffix("n't") && word.count > 3 {
                 return [String(word.dropLast(3)), String(word.suffix(3))]
             }

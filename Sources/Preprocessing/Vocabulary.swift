@@ -1,7 +1,10 @@
-/// Strings numbered in a fixed order: ids are positions.
+import Support
+
+/// Strings numbered in a fixed order: ids are positions. Tokens are told apart by their code points, as Python's
+/// dictionaries tell them apart (``CodePoints``).
 public struct Vocabulary: Sendable, Equatable {
     public private(set) var tokens: [String] = []
-    private var ids: [String: Int32] = [:]
+    private var ids: [CodePoints: Int32] = [:]
 
     public init() {}
 
@@ -15,28 +18,28 @@ public struct Vocabulary: Sendable, Equatable {
     /// The id of `token`, adding it at the end if new.
     @discardableResult
     public mutating func add(_ token: String) -> Int32 {
-        if let id = ids[token] { return id }
+        if let id = ids[CodePoints(token)] { return id }
         let id = Int32(tokens.count)
         tokens.append(token)
-        ids[token] = id
+        ids[CodePoints(token)] = id
         return id
     }
 
-    public func id(_ token: String) -> Int32? { ids[token] }
+    public func id(_ token: String) -> Int32? { ids[CodePoints(token)] }
 
     public subscript(id: Int32) -> String { tokens[Int(id)] }
 
-    /// Specials first, then `counts`' tokens by descending count, ties by the token's string order, at most
+    /// Specials first, then `counts`' tokens by descending count, ties by the token's code points, at most
     /// `maxSize` in all (specials included) and only tokens counted at least `minCount` times.
     public static func byFrequency(
-        _ counts: [String: Int], specials: [String], maxSize: Int? = nil, minCount: Int = 1
+        _ counts: [CodePoints: Int], specials: [String], maxSize: Int? = nil, minCount: Int = 1
     ) -> Vocabulary {
         var vocabulary = Vocabulary(specials)
-        let ranked = counts.filter { $0.value >= minCount && vocabulary.id($0.key) == nil }
-            .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        let ranked = counts.filter { $0.value >= minCount && vocabulary.ids[$0.key] == nil }
+            .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         for (token, _) in ranked {
             if let maxSize, vocabulary.count >= maxSize { break }
-            vocabulary.add(token)
+            vocabulary.add(token.string)
         }
         return vocabulary
     }

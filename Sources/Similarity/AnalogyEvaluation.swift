@@ -1,5 +1,6 @@
 import Foundation
 import SearchIndex
+import Support
 import VectorCache
 
 /// gensim 4's `KeyedVectors.evaluate_word_analogies` on a questions-words file (`: section` lines, then
@@ -51,8 +52,8 @@ public struct AnalogyEvaluation: Sendable {
 
         struct Question {
             var section: Int
-            var ignore: Set<String>
-            var expected: String
+            var ignore: Set<CodePoints>
+            var expected: CodePoints
             var query: SimilaritySearch.RowQuery
         }
         var sections: [Section] = []
@@ -71,16 +72,16 @@ public struct AnalogyEvaluation: Sendable {
             guard !sections.isEmpty else {
                 throw SimilarityError(.badInput, "\(path), line \(number + 1): a question before the first `: section` line")
             }
-            let words = PythonText.split(text[...]).map { caseInsensitive ? $0.uppercased() : String($0) }
+            let words = PythonText.split(text[...]).map { caseInsensitive ? PythonText.upper(String($0)) : String($0) }
             guard words.count == 4 else { continue }
             questionCount += 1
-            let rows = words.map { vocabulary.rows[$0] }
+            let rows = words.map(vocabulary.row)
             guard let a = rows[0], let b = rows[1], let c = rows[2], rows[3] != nil else {
                 outOfVocabulary += 1
                 continue
             }
             questions.append(Question(
-                section: sections.count - 1, ignore: Set(words[0..<3]), expected: words[3],
+                section: sections.count - 1, ignore: Set(words[0..<3].map { CodePoints($0) }), expected: CodePoints(words[3]),
                 query: .init(positive: [b, c], negative: [a], top: 5)))
         }
         guard questionCount > 0 else { throw SimilarityError(.badInput, "\(path) holds no questions (lines of four words)") }
@@ -89,10 +90,10 @@ public struct AnalogyEvaluation: Sendable {
             let batch = questions[start..<min(start + batchSize, questions.count)]
             let answers = try search.mostSimilar(rows: batch.map(\.query), clipEnd: clipEnd, failingQueriesAnswerNothing: true)
             for (question, answer) in zip(batch, answers) {
-                var predicted: String?
+                var predicted: CodePoints?
                 for neighbor in answer {
-                    predicted = caseInsensitive ? neighbor.text.uppercased() : neighbor.text
-                    if vocabulary.rows[predicted!] != nil && !question.ignore.contains(predicted!) { break }
+                    predicted = CodePoints(caseInsensitive ? PythonText.upper(neighbor.text) : neighbor.text)
+                    if vocabulary.row(predicted!.string) != nil && !question.ignore.contains(predicted!) { break }
                 }
                 if predicted == question.expected {
                     sections[question.section].correct += 1
@@ -111,15 +112,19 @@ public struct AnalogyEvaluation: Sendable {
 /// gensim's `ok_vocab` of an evaluation: the first words of the file (rows `0..<clipEnd`, duplicates left out),
 /// upper-cased when case-insensitive, the first row of each form winning.
 struct Vocabulary {
-    var rows: [String: Int] = [:]
+    /// By code points, as Python's dictionary tells words apart.
+    var rows: [CodePoints: Int] = [:]
 
     init(search: SimilaritySearch, clipEnd: Int, caseInsensitive: Bool) {
         let duplicates = Set(search.index.duplicateRows)
         rows.reserveCapacity(clipEnd)
         for row in 0..<clipEnd where !duplicates.contains(row) {
             let word = String(decoding: search.index.word(row), as: UTF8.self)
-            let key = caseInsensitive ? word.uppercased() : word
+            let key = CodePoints(caseInsensitive ? PythonText.upper(word) : word)
             if rows[key] == nil { rows[key] = row }
         }
     }
+
+    /// The row of `word` (already upper-cased when case-insensitive), or `nil`.
+    func row(_ word: String) -> Int? { rows[CodePoints(word)] }
 }

@@ -1,5 +1,6 @@
 import COpenBLAS
 import Foundation
+import Support
 
 /// gensim 4's `KeyedVectors.evaluate_word_pairs` on a word-similarity file (WordSim-353, SimLex-999: `word1 TAB
 /// word2 TAB score` per line, `#` comments): the Pearson and Spearman correlations between the file's scores and
@@ -27,9 +28,9 @@ public struct WordPairEvaluation: Sendable {
         var model: [Double] = []
         var outOfVocabulary = 0
         for line in PythonText.textLines(text) where !line.hasPrefix("#") {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map { caseInsensitive ? $0.uppercased() : String($0) }
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map { caseInsensitive ? PythonText.upper(String($0)) : String($0) }
             guard fields.count == 3, let score = PythonText.float(fields[2][...]) else { continue }
-            guard let a = vocabulary.rows[fields[0]], let b = vocabulary.rows[fields[1]] else {
+            guard let a = vocabulary.row(fields[0]), let b = vocabulary.row(fields[1]) else {
                 outOfVocabulary += 1
                 continue
             }

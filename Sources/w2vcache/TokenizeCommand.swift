@@ -39,7 +39,7 @@ struct TokenizeCommand: ParsableCommand {
             case .basicEnglish: tokens = BasicEnglishTokenizer.tokenize(text)
             case .english: tokens = TranslationTokenizer(language: .english).tokenize(text)
             case .french: tokens = TranslationTokenizer(language: .french).tokenize(text)
-            case .book: tokens = BasicEnglishTokenizer.splitOnWhitespace(text).map(BookNormalizer.normalize)
+            case .book: tokens = PythonText.split(text).map(BookNormalizer.normalize)
             }
             output += tokens.map { Printable.escape($0) }.joined(separator: " ") + "\n"
         }

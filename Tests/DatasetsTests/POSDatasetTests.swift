@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import LevelDB
 import Preprocessing
+import Support
 import Testing
 import TestSupport
 import VectorCache
@@ -121,10 +122,10 @@ import VectorCache
         let rows = try CoNLL2000Reader.read(train).rows + CoNLL2000Reader.read(test).rows
         let candidates = BookNormalizer.candidateKeys(rows)
         let fullCache = try writableCache(try buildCache(directory, words: full, name: "full"))
-        let candidateWords = full.filter { candidates.contains($0) }
+        let candidateWords = full.filter { candidates.contains(CodePoints($0)) }
         // Build the small cache from the same file keeping only the candidate keys, as `prepare pos --vectors` does.
         var request = BuildRequest(vectorsPath: directory.file("full.bin"), cachePath: directory.file("small"))
-        request.onlyWords = (Set(candidates.map { Array($0.utf8) }), "candidates")
+        request.onlyWords = (Set(candidates.map { Array($0.string.utf8) }), "candidates")
         _ = try CacheBuilder(request).run()
         let small = try writableCache(directory.file("small"))
         #expect(small.cache.manifest.wordCount == candidateWords.count)

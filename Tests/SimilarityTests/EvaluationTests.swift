@@ -1,6 +1,7 @@
 import CacheBuild
 import Foundation
 import SearchIndex
+import Support
 import Testing
 import TestSupport
 @testable import Similarity
