@@ -68,7 +68,7 @@ let package = Package(
             // Optimized in debug builds too: the tests run every question of questions-words through it.
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]
         ),
-        .target(name: "WireFormat", dependencies: ["Datasets", "NumPyFormat"], swiftSettings: swiftSettings),
+        .target(name: "WireFormat", dependencies: ["Datasets", "NumPyFormat", "Support"], swiftSettings: swiftSettings),
         .target(
             name: "Server",
             dependencies: [
@@ -105,7 +105,7 @@ let package = Package(
 
         // Helpers the test targets share (temporary directories, ../shared/data).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"], swiftSettings: swiftSettings),
+        .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "Support"], swiftSettings: swiftSettings),
         .testTarget(name: "LevelDBTests", dependencies: ["LevelDB", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SettingsTests", dependencies: ["Settings", "Datasets", "CacheBuild", "Server", "VectorCache", "Word2Vec"],
@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DatasetsTests",
-            dependencies: ["Datasets", "Preprocessing", "VectorCache", "CacheBuild", "Word2Vec", "LevelDB", "TestSupport"],
+            dependencies: ["Datasets", "Preprocessing", "VectorCache", "CacheBuild", "Word2Vec", "LevelDB", "Support", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -136,7 +136,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "WireFormatTests", dependencies: ["WireFormat", "Datasets", "VectorCache", "CacheBuild", "Word2Vec", "Preprocessing", "TestSupport"],
+            name: "WireFormatTests", dependencies: ["WireFormat", "Support", "Datasets", "VectorCache", "CacheBuild", "Word2Vec", "Preprocessing", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

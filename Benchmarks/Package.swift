@@ -13,10 +13,7 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "ChecksumBench",
-            dependencies: [
-                .product(name: "LevelDB", package: root),
-                .product(name: "VectorCache", package: root),
-            ]
+            dependencies: [.product(name: "LevelDB", package: root)]
         ),
         .executableTarget(
             name: "SimilarityBench",

@@ -25,6 +25,6 @@ let package = Package(
         fuzzer("FuzzCoNLLU", ["Preprocessing", "Datasets"]),
         fuzzer("FuzzReviews", ["Preprocessing"]),
         fuzzer("FuzzParallelText", ["Preprocessing"]),
-        fuzzer("FuzzEvaluationFiles", ["Similarity", "VectorCache", "Word2Vec"]),
+        fuzzer("FuzzEvaluationFiles", ["Similarity", "VectorCache", "CacheBuild", "Word2Vec"]),
     ]
 )

@@ -1,11 +1,7 @@
+import Support
+
 /// One array of a batch before its bytes exist: its name, element type and shape (little-endian, C order).
 public struct ArrayLayout: Sendable, Equatable {
-    public enum ElementType: String, Sendable {
-        case float32, int32, int64
-
-        public var byteCount: Int { self == .int64 ? 8 : 4 }
-    }
-
     /// An array whose rows are rows of one of the dataset's tables (the POS windows: rows of the embedding
     /// matrix) may travel compact: as the int32 ids of those rows, which the reader looks up in the table it has.
     public struct Gather: Sendable, Equatable {
@@ -41,8 +37,6 @@ public struct ArrayLayout: Sendable, Equatable {
 
 /// One named array of a batch with its bytes, little-endian and C-ordered.
 public struct BatchArray: Sendable {
-    public typealias ElementType = ArrayLayout.ElementType
-
     public var layout: ArrayLayout
     public var bytes: [UInt8]
 

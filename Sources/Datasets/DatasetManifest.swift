@@ -1,4 +1,5 @@
 import Preprocessing
+import Support
 
 /// The datasets w2vcache prepares, one per trainer of the book.
 public enum DatasetName: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
@@ -117,10 +118,7 @@ extension DatasetManifest: Codable {
 
 /// A stored array's element type and shape.
 public struct ArrayInfo: Codable, Sendable, Equatable {
-    public enum ElementType: String, Codable, Sendable {
-        case float32, int32
-    }
-
+    /// float32 or int32: stored arrays have 4-byte elements.
     public var type: ElementType
     public var shape: [Int]
     /// How many values of the cache hold it.

@@ -125,7 +125,7 @@ struct DatasetWriter {
     }
 
     /// Adds an array of float32 or int32 values (`values.count` must equal the shape's product).
-    mutating func add<T: BitwiseCopyable>(_ array: String, _ values: [T], type: ArrayInfo.ElementType, shape: [Int]) {
+    mutating func add<T: BitwiseCopyable>(_ array: String, _ values: [T], type: ElementType, shape: [Int]) {
         precondition(MemoryLayout<T>.size == 4 && values.count == shape.reduce(1, *), "\(array): values do not match the shape")
         var chunks = 0
         values.withUnsafeBytes { bytes in

@@ -1,6 +1,7 @@
 import CacheBuild
 import Foundation
 import Preprocessing
+import Support
 import VectorCache
 
 /// Options of `prepare parser`.

@@ -1,23 +1,11 @@
+import Support
+
 /// Writes arrays in NumPy's `.npy` format (version 1.0), which `np.load` reads.
 public enum NPY {
-    /// The element types w2vcache writes.
-    public enum ElementType: String, Sendable {
-        case float32 = "<f4"
-        case int32 = "<i4"
-        case int64 = "<i8"
-
-        public var byteCount: Int {
-            switch self {
-            case .float32, .int32: 4
-            case .int64: 8
-            }
-        }
-    }
-
     /// The header of a C-ordered array of `shape`, padded so that the data starts on a 64-byte boundary.
     public static func header(type: ElementType, shape: [Int]) -> [UInt8] {
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-        var dictionary = "{'descr': '\(type.rawValue)', 'fortran_order': False, 'shape': \(shapeText), }"
+        var dictionary = "{'descr': '\(type.numpyDescriptor)', 'fortran_order': False, 'shape': \(shapeText), }"
         let fixed = 10  // magic (6), version (2), header length (2)
         let padding = (64 - (fixed + dictionary.utf8.count + 1) % 64) % 64
         dictionary += String(repeating: " ", count: padding) + "\n"

@@ -6,10 +6,10 @@ public enum NPZ {
     public struct Member: Sendable, Equatable {
         /// The array's name; the member is `NAME.npy`.
         public var name: String
-        public var type: NPY.ElementType
+        public var type: ElementType
         public var shape: [Int]
 
-        public init(name: String, type: NPY.ElementType, shape: [Int]) {
+        public init(name: String, type: ElementType, shape: [Int]) {
             self.name = name
             self.type = type
             self.shape = shape

@@ -3,6 +3,7 @@ import Dispatch
 import HTTPTypes
 import NumPyFormat
 import Similarity
+import Support
 import Synchronization
 import VectorCache
 

@@ -1,3 +1,4 @@
+import Support
 import Datasets
 import NumPyFormat
 
@@ -69,7 +70,7 @@ public enum BatchEncoding {
                 let gather = layout.gather.map {
                     ",\"gather\":\"\($0.table)\",\"ids_shape\":[" + $0.idsShape.map(String.init).joined(separator: ",") + "]"
                 } ?? ""
-                return "{\"name\":\"\(layout.name)\",\"dtype\":\"\(npyType(layout.type).rawValue)\",\"shape\":["
+                return "{\"name\":\"\(layout.name)\",\"dtype\":\"\(layout.type.numpyDescriptor)\",\"shape\":["
                     + layout.shape.map(String.init).joined(separator: ",") + "]" + gather
                     + ",\"offset\":\(offset),\"nbytes\":\(layout.byteCount)}"
             }
@@ -113,16 +114,8 @@ public enum BatchEncoding {
 
     // MARK: npz
 
-    private static func npyType(_ type: ArrayLayout.ElementType) -> NPY.ElementType {
-        switch type {
-        case .float32: .float32
-        case .int32: .int32
-        case .int64: .int64
-        }
-    }
-
     private static func member(_ layout: ArrayLayout) -> NPZ.Member {
-        NPZ.Member(name: layout.name, type: npyType(layout.type), shape: layout.shape)
+        NPZ.Member(name: layout.name, type: layout.type, shape: layout.shape)
     }
 }
 

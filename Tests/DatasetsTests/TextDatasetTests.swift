@@ -1,6 +1,7 @@
 import CacheBuild
 import Foundation
 import Preprocessing
+import Support
 import Testing
 import TestSupport
 import VectorCache

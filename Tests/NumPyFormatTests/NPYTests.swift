@@ -1,4 +1,5 @@
 import NumPyFormat
+import Support
 import Testing
 
 @Suite struct NPYTests {

@@ -2,6 +2,7 @@ import CacheBuild
 import Datasets
 import Foundation
 import Preprocessing
+import Support
 import Testing
 import TestSupport
 import VectorCache

@@ -5,7 +5,6 @@
 // Usage: ChecksumBench CACHE_DIR [GETS]
 import Foundation
 import LevelDB
-import VectorCache
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
@@ -21,8 +20,13 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
+/// Opened as w2vcache opens a cache (read-only, StorageSettings' defaults), with checksums as asked.
 func open(checksums: Bool) throws -> Database {
-    var options = Options.cacheDefaults
+    var options = Options()
+    options.access = .readOnly
+    options.blockSize = 4 << 10
+    options.blockCacheSize = 64 << 20
+    options.bloomBitsPerKey = 10
     options.verifyChecksums = checksums
     options.paranoidChecks = checksums
     return try Database(path: path, options: options)

@@ -23,11 +23,11 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 
 let cache = try VectorCache(path: arguments[1])
 let dataset = try POSDataset(cache: cache)
-let sampler = BatchSampler(count: dataset.splits["train"]!, batchSize: batchSize, seed: 1, epoch: 0)
+let plan = EpochPlan(order: BatchSampler.order(count: dataset.splits["train"]!, seed: 1, epoch: 0), batchSize: batchSize)
 var checksum: UInt64 = 0
 let windowTime = try seconds {
     for index in 0..<batches {
-        let arrays = try dataset.batch(split: "train", indices: sampler.batch(index % sampler.batchCount))
+        let arrays = try dataset.batch(split: "train", indices: plan.batch(index % plan.batchCount))
         checksum &+= UInt64(arrays[0].bytes[index % arrays[0].bytes.count])
     }
 }

@@ -1,3 +1,4 @@
+import CacheBuild
 import Foundation
 import FuzzSupport
 import Similarity
