@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
         .target(name: "Support", dependencies: ["CZlib"], swiftSettings: swiftSettings),
-        .target(name: "LevelDB", dependencies: ["CLevelDB", "CLevelDBEnv"], swiftSettings: swiftSettings),
+        .target(name: "LevelDB", dependencies: ["CLevelDB", "CLevelDBEnv", "Support"], swiftSettings: swiftSettings),
         .target(name: "Word2Vec", dependencies: ["CZlib", "Support"], swiftSettings: swiftSettings),
         .target(name: "NumPyFormat", dependencies: ["Support"], swiftSettings: swiftSettings),
         .target(name: "VectorCache", dependencies: ["LevelDB", "Word2Vec", "Support"], swiftSettings: swiftSettings),

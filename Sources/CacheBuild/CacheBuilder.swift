@@ -278,14 +278,13 @@ public struct CacheBuilder: Sendable {
         return String(format: "%08x", crc)
     }
 
-    /// Reads a word list: one word per line, blank lines ignored, a trailing `\r` removed.
+    /// Reads the word list of `--only-words`.
     static func readWordList(path: String) throws -> Set<[UInt8]> {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CacheError(.badInput, "\(path): cannot read the word list; expected a file with one word per line")
+        do {
+            return Set(try WordList.bytes(path: path))
+        } catch {
+            throw CacheError(.badInput, error.message)
         }
-        var words = Set<[UInt8]>()
-        for line in Lines(data) where !line.bytes.isEmpty { words.insert(Array(line.bytes)) }
-        return words
     }
 }
 

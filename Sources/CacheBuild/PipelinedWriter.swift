@@ -64,6 +64,7 @@ final class PipelinedWriter: @unchecked Sendable {
 
     /// A batch crossing to the writer's queue, which alone uses it until it is recycled.
     private struct Handoff: @unchecked Sendable {
+        // `@unchecked Sendable`: the submitting thread lets go of the batch when it hands it over (see `submit`).
         let batch: WriteBatch
     }
 

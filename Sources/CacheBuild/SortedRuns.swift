@@ -145,6 +145,8 @@ final class SortedRuns: @unchecked Sendable {
 
 /// Records in memory: keys packed in one buffer, vectors in another, and a sortable index.
 final class RunBuffer: @unchecked Sendable {
+    // `@unchecked Sendable`: one thread at a time owns a buffer: the builder while it fills it, then the spill queue
+    // that sorts and writes it, handed over by `SortedRuns` (which waits for a spill before it reuses the buffer).
     /// One record's place in the buffers. `prefix` holds the key's first 8 bytes, big-endian, so that most
     /// comparisons are one integer compare.
     struct Entry {

@@ -1,10 +1,11 @@
 import CLevelDB
+import Support
 
 /// An error reported by LevelDB, built from the message string its C API returns.
 ///
 /// LevelDB's C API reports failures as a `malloc`'d string such as `"IO error: lock ./db/LOCK: already held by
 /// process"`. ``LevelDBError`` keeps that message and classifies it by the status prefix LevelDB writes.
-public struct LevelDBError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct LevelDBError: DescribedError, Equatable {
     /// The class of a LevelDB failure, taken from the status prefix of its message.
     public enum Kind: Sendable, Equatable {
         case notFound
@@ -47,8 +48,6 @@ public struct LevelDBError: Error, CustomStringConvertible, Sendable, Equatable 
             kind = .unknown
         }
     }
-
-    public var description: String { message }
 
     /// Runs a C call that reports errors through a `char** errptr`, frees the error string and throws it.
     static func check<R>(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) throws -> R) throws -> R {

@@ -9,6 +9,7 @@ import Darwin
 /// ``Database`` holds it for reading around every call that uses its handle and for writing in ``Database/close()``,
 /// so that closing can never pull the handle from under a read on another thread.
 final class ReadWriteLock: @unchecked Sendable {
+    // `@unchecked Sendable`: the pointer never changes and pthread rwlocks are made to be shared between threads.
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
 
     init() {

@@ -5,6 +5,8 @@ import CLevelDB
 /// The snapshot keeps its database open (it counts as an open cursor) and is released when the last reference goes
 /// away.
 public final class Snapshot: @unchecked Sendable {
+    // `@unchecked Sendable`: both properties are immutable; LevelDB snapshots may be read from any thread, and the
+    // handle is released once, in `deinit`.
     let handle: OpaquePointer
     let database: Database
 

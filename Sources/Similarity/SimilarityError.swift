@@ -1,5 +1,7 @@
+import Support
+
 /// Why a similarity query or an evaluation could not be answered.
-public struct SimilarityError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct SimilarityError: DescribedError, Equatable {
     public enum Kind: Sendable, Equatable {
         /// Words the vectors file does not have (out-of-vocabulary vectors made by `prepare` do not count).
         case unknownWords
@@ -16,6 +18,4 @@ public struct SimilarityError: Error, CustomStringConvertible, Sendable, Equatab
         self.kind = kind
         self.message = message
     }
-
-    public var description: String { message }
 }

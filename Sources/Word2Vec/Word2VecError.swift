@@ -1,5 +1,7 @@
+import Support
+
 /// A problem with a vectors file: which file, where in it, and what was expected there.
-public struct Word2VecError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct Word2VecError: DescribedError, Equatable {
     /// Where in the file a problem was found.
     public enum Location: Sendable, Equatable {
         case none

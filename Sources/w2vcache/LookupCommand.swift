@@ -40,10 +40,7 @@ struct LookupCommand: ParsableCommand {
     func run() throws {
         var words = arguments
         if let wordsFrom {
-            guard let text = try? String(contentsOfFile: wordsFrom, encoding: .utf8) else {
-                throw ValidationError("\(wordsFrom): cannot read it as UTF-8 text with one word per line")
-            }
-            words += text.split(whereSeparator: \.isNewline).map(String.init)
+            words += try WordList.strings(path: wordsFrom)
         }
         let cache = try cache.openCache()
         var missing: [String] = []

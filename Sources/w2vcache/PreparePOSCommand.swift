@@ -31,10 +31,10 @@ struct PreparePOSCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where to write the processed files.", valueName: "dir"))
     var out: String = "."
 
-    @Option(name: .long, help: "Words per window (default: the book's, 3).")
+    @Option(name: .long, help: "Words per window (default: the book's, \(POSOptions().window)).")
     var window: Int?
 
-    @Option(name: .long, help: "The tag a window is labelled with: centre (the book's, the default) or last.")
+    @Option(name: .long, help: "The tag a window is labelled with: centre or last (default: the book's, \(POSOptions().label.rawValue)).")
     var label: WindowLabel?
 
     @Flag(name: .customLong("keep-sentences"), help: "Do not merge phrases across sentence boundaries.")

@@ -28,8 +28,8 @@ struct PrepareParserCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Test treebank.", valueName: "file"))
     var test: String
 
-    @Option(name: .long, help: "POS column: xpos (PTB tags in EWT; UPOS where empty) or upos.")
-    var pos: CoNLLUReader.POSColumn = .xpos
+    @Option(name: .long, help: "POS column: xpos (PTB tags in EWT; UPOS where empty) or upos (default: \(ParserOptions().pos.rawValue)).")
+    var pos: CoNLLUReader.POSColumn?
 
     @Flag(name: .customLong("skip-bad-lines"), help: "Count and skip malformed lines (and their sentences) instead of stopping.")
     var skipBadLines = false
@@ -43,7 +43,7 @@ struct PrepareParserCommand: ParsableCommand {
         let testFile = try TextFile(path: test)
         let cacheWriter = try cache.openWriter(purpose: "w2vcache prepare parser", wait: writer.wait, expectingDimension: dim)
         var options = ParserOptions()
-        options.pos = pos
+        options.pos = pos ?? options.pos
         options.skipBadLines = skipBadLines
         let report = try ParserDataset.prepare(
             train: trainFile, test: testFile, into: cacheWriter, options: options,

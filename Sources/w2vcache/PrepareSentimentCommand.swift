@@ -26,14 +26,14 @@ struct PrepareSentimentCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Test reviews: a directory or a TSV file.", valueName: "path"))
     var test: String
 
-    @Option(name: .customLong("max-vocab"), help: "Ids kept, specials included (default from the configuration: 30000).")
+    @Option(name: .customLong("max-vocab"), help: "Ids kept, specials included (default from the configuration: \(SentimentOptions().maxVocabulary)).")
     var maxVocab: Int?
 
-    @Option(name: .customLong("max-length"), help: "Tokens per review after padding or truncation (default 512).")
+    @Option(name: .customLong("max-length"), help: "Tokens per review after padding or truncation (default from the configuration: \(SentimentOptions().maxLength)).")
     var maxLength: Int?
 
-    @Option(name: .customLong("encoding-errors"), help: "Bytes that are not UTF-8: replace (counted), skip the review, or fail.")
-    var encodingErrors: DecodingPolicy = .replace
+    @Option(name: .customLong("encoding-errors"), help: "Bytes that are not UTF-8: replace (counted), skip the review, or fail (default: \(SentimentOptions().decoding.rawValue)).")
+    var encodingErrors: DecodingPolicy?
 
     @Flag(name: .customLong("skip-bad-lines"), help: "Count and skip empty reviews and malformed lines instead of stopping.")
     var skipBadLines = false
@@ -43,7 +43,7 @@ struct PrepareSentimentCommand: ParsableCommand {
         var options = configuration.sentiment
         options.maxVocabulary = maxVocab ?? options.maxVocabulary
         options.maxLength = maxLength ?? options.maxLength
-        options.decoding = encodingErrors
+        options.decoding = encodingErrors ?? options.decoding
         options.skipBadLines = skipBadLines
         guard options.maxVocabulary > 2, options.maxLength > 0 else {
             throw ValidationError("--max-vocab must exceed 2 and --max-length must be positive")

@@ -42,10 +42,10 @@ struct PrepareTranslationCommand: ParsableCommand {
     @Option(name: .customLong("valid-tsv"), help: ArgumentHelp("Validation pairs as TSV.", valueName: "file"))
     var validTSV: String?
 
-    @Option(name: .long, help: "Buckets as \"S,T S,T ...\" (default from the configuration: \"5,10 10,15 20,25 30,40\").")
+    @Option(name: .long, help: "Buckets as \"S,T S,T ...\" (default from the configuration: \"\(TranslationOptions().buckets.map(\.description).joined(separator: " "))\").")
     var buckets: String?
 
-    @Option(name: .customLong("min-freq"), help: "Keep tokens seen at least this often in training.")
+    @Option(name: .customLong("min-freq"), help: "Keep tokens seen at least this often in training (default from the configuration: \(TranslationOptions().minFrequency)).")
     var minFreq: Int?
 
     @Option(name: .customLong("max-vocab"), help: "Cap each vocabulary at this many ids, specials included (default: no cap, as in the book).")
@@ -57,11 +57,11 @@ struct PrepareTranslationCommand: ParsableCommand {
     @Flag(name: .long, help: "Lowercase every token (the book keeps case).")
     var lowercase = false
 
-    @Option(name: .long, help: "Which lines of aligned files are sentences: auto (by file name), tags, xml or none (every line).")
-    var markup: MarkupFilter = .auto
+    @Option(name: .long, help: "Which lines of aligned files are sentences: auto (by file name), tags, xml or none (every line) (default: \(TranslationOptions().markup.rawValue)).")
+    var markup: MarkupFilter?
 
-    @Option(name: .customLong("encoding-errors"), help: "Bytes that are not UTF-8: replace (counted), skip the pair, or fail.")
-    var encodingErrors: DecodingPolicy = .replace
+    @Option(name: .customLong("encoding-errors"), help: "Bytes that are not UTF-8: replace (counted), skip the pair, or fail (default: \(TranslationOptions().decoding.rawValue)).")
+    var encodingErrors: DecodingPolicy?
 
     @Flag(name: .customLong("skip-bad-lines"), help: "Count and skip malformed TSV lines instead of stopping.")
     var skipBadLines = false
@@ -85,8 +85,8 @@ struct PrepareTranslationCommand: ParsableCommand {
         options.maxVocabulary = maxVocab ?? options.maxVocabulary
         options.pretokenized = pretokenized
         options.lowercase = lowercase
-        options.markup = markup
-        options.decoding = encodingErrors
+        options.markup = markup ?? options.markup
+        options.decoding = encodingErrors ?? options.decoding
         options.skipBadLines = skipBadLines
         let train: ParallelInput = tsv.map { .tsv($0) } ?? .aligned(source: source!, target: target!)
         let valid: ParallelInput? = validTSV.map { .tsv($0) }

@@ -1,0 +1,39 @@
+import Foundation
+
+/// A file of words, one per line, as `build --only-words` and `lookup --words-from` read it: lines split by
+/// ``Lines`` (a trailing `\r` removed), blank lines skipped, the file's order kept.
+public enum WordList {
+    /// Why a word list could not be read; the message names the file (and the line).
+    public struct ReadError: DescribedError, Equatable {
+        public enum Kind: Sendable, Equatable {
+            case cannotRead, invalidUTF8
+        }
+
+        public let kind: Kind
+        public let message: String
+    }
+
+    /// The words of the file at `path`, as bytes.
+    public static func bytes(path: String) throws(ReadError) -> [[UInt8]] {
+        Lines(try contents(path)).compactMap { $0.bytes.isEmpty ? nil : Array($0.bytes) }
+    }
+
+    /// The words of the file at `path`, which must be UTF-8.
+    public static func strings(path: String) throws(ReadError) -> [String] {
+        var words: [String] = []
+        for line in Lines(try contents(path)) where !line.bytes.isEmpty {
+            guard let word = String(validating: line.bytes, as: UTF8.self) else {
+                throw ReadError(kind: .invalidUTF8, message: "\(path): line \(line.number): expected a word in UTF-8")
+            }
+            words.append(word)
+        }
+        return words
+    }
+
+    private static func contents(_ path: String) throws(ReadError) -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ReadError(kind: .cannotRead, message: "\(path): cannot read the word list; expected a file with one word per line")
+        }
+        return data
+    }
+}
