@@ -68,7 +68,8 @@ let package = Package(
             // Optimized in debug builds too: the tests run every question of questions-words through it.
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]
         ),
-        .target(name: "WireFormat", dependencies: ["Datasets", "NumPyFormat", "Support"], swiftSettings: swiftSettings),
+        .target(
+            name: "WireFormat", dependencies: ["Datasets", "NumPyFormat", "Support"], swiftSettings: swiftSettings),
         .target(
             name: "Server",
             dependencies: [
@@ -95,7 +96,8 @@ let package = Package(
         .executableTarget(
             name: "w2vcache",
             dependencies: [
-                "VectorCache", "CacheBuild", "Word2Vec", "Support", "Settings", "NumPyFormat", "Preprocessing", "Datasets", "Server",
+                "VectorCache", "CacheBuild", "Word2Vec", "Support", "Settings", "NumPyFormat", "Preprocessing",
+                "Datasets", "Server",
                 "WireFormat", "Similarity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -108,26 +110,35 @@ let package = Package(
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "Support"], swiftSettings: swiftSettings),
         .testTarget(name: "LevelDBTests", dependencies: ["LevelDB", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "SettingsTests", dependencies: ["Settings", "Datasets", "CacheBuild", "Server", "VectorCache", "Word2Vec"],
+            name: "SettingsTests",
+            dependencies: ["Settings", "Datasets", "CacheBuild", "Server", "VectorCache", "Word2Vec"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: swiftSettings),
-        .testTarget(name: "Word2VecTests", dependencies: ["Word2Vec", "Support", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "Word2VecTests", dependencies: ["Word2Vec", "Support", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CacheBuildTests",
-            dependencies: ["VectorCache", "CacheBuild", "SearchIndex", "Word2Vec", "LevelDB", "Support", "TestSupport"],
+            dependencies: [
+                "VectorCache", "CacheBuild", "SearchIndex", "Word2Vec", "LevelDB", "Support", "TestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PreprocessingTests", dependencies: ["Preprocessing", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DatasetsTests",
-            dependencies: ["Datasets", "Preprocessing", "VectorCache", "CacheBuild", "Word2Vec", "LevelDB", "Support", "TestSupport"],
+            dependencies: [
+                "Datasets", "Preprocessing", "VectorCache", "CacheBuild", "Word2Vec", "LevelDB", "Support",
+                "TestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "VectorCache", "CacheBuild", "LevelDB", "Support", "Datasets", "Preprocessing", "NumPyFormat", "WireFormat", "Word2Vec",
+                "Server", "VectorCache", "CacheBuild", "LevelDB", "Support", "Datasets", "Preprocessing", "NumPyFormat",
+                "WireFormat", "Word2Vec",
                 "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -136,14 +147,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "WireFormatTests", dependencies: ["WireFormat", "Support", "Datasets", "VectorCache", "CacheBuild", "Word2Vec", "Preprocessing", "TestSupport"],
+            name: "WireFormatTests",
+            dependencies: [
+                "WireFormat", "Support", "Datasets", "VectorCache", "CacheBuild", "Word2Vec", "Preprocessing",
+                "TestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SimilarityTests",
-            dependencies: ["Similarity", "CVectorKernels", "VectorCache", "CacheBuild", "SearchIndex", "Word2Vec", "LevelDB", "Support", "TestSupport"],
+            dependencies: [
+                "Similarity", "CVectorKernels", "VectorCache", "CacheBuild", "SearchIndex", "Word2Vec", "LevelDB",
+                "Support", "TestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "w2vcacheTests", dependencies: ["w2vcache", "Word2Vec", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "w2vcacheTests", dependencies: ["w2vcache", "Word2Vec", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

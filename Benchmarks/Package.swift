@@ -25,6 +25,6 @@ let package = Package(
                 .product(name: "Datasets", package: root),
                 .product(name: "VectorCache", package: root),
             ]
-        )
+        ),
     ]
 )

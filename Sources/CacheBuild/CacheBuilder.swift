@@ -85,19 +85,24 @@ public struct CacheBuilder: Sendable {
     ///   - onWait: called once if the build waits for another writer (``BuildRequest/waitForWriter``).
     /// - throws: ``Word2VecError`` for a bad vectors file, ``CacheError`` for everything else.
     public func run(
-        holding lock: CacheWriterLock? = nil, progress: (BuildProgress) -> Void = { _ in }, isCancelled: () -> Bool = { false },
+        holding lock: CacheWriterLock? = nil, progress: (BuildProgress) -> Void = { _ in },
+        isCancelled: () -> Bool = { false },
         onWait: (String) -> Void = { _ in }
     ) throws -> BuildSummary {
         let started = Date()
         let location = CacheLocation(path: request.cachePath)
-        let lock = try lock ?? CacheWriterLock(cachePath: location.path, purpose: "w2vcache build", wait: request.waitForWriter, onWait: onWait)
+        let lock =
+            try lock
+            ?? CacheWriterLock(
+                cachePath: location.path, purpose: "w2vcache build", wait: request.waitForWriter, onWait: onWait)
         defer { withExtendedLifetime(lock) {} }
         try location.checkReplaceable()
         location.removeStaleTemporaries()
         let onlyWords = try request.onlyWords?.words ?? request.onlyWordsPath.map(Self.readWordList)
         let reader = try Word2VecReader(path: request.vectorsPath, format: request.settings.format)
         let runs = SortedRuns(
-            vectorBytes: 4 * reader.header.dimension, memoryBudget: request.settings.sortMemory, spillPath: location.spillPath())
+            vectorBytes: 4 * reader.header.dimension, memoryBudget: request.settings.sortMemory,
+            spillPath: location.spillPath())
         defer { runs.close() }
 
         let buildPath = try location.createBuildDirectory()
@@ -114,27 +119,36 @@ public struct CacheBuilder: Sendable {
         }
         defer { try? database.close() }
         // The index's chunks sort before every word, so they are written while the file is read.
-        let index = request.settings.searchIndex ? SearchIndexWriter(database: database, dimension: reader.header.dimension) : nil
+        let index =
+            request.settings.searchIndex
+            ? SearchIndexWriter(database: database, dimension: reader.header.dimension) : nil
         defer { index?.abandon() }
 
         var report = BuildProgress(
-            phase: .reading, recordsRead: 0, fileBytesRead: 0, fileSize: reader.fileSize, wordsWritten: 0, wordsToWrite: 0)
-        let read = try readRecords(reader, into: runs, index: index, onlyWords: onlyWords, report: &report, progress: progress, isCancelled: isCancelled)
+            phase: .reading, recordsRead: 0, fileBytesRead: 0, fileSize: reader.fileSize, wordsWritten: 0,
+            wordsToWrite: 0)
+        let read = try readRecords(
+            reader, into: runs, index: index, onlyWords: onlyWords, report: &report, progress: progress,
+            isCancelled: isCancelled)
 
         report.phase = .writing
         report.recordsRead = read.statistics.recordsRead
         report.fileBytesRead = reader.fileBytesRead
         report.wordsToWrite = read.statistics.recordsKept - read.notListed
-        let (written, duplicates) = try writeInKeyOrder(runs, to: database, index: index, report: &report, progress: progress, isCancelled: isCancelled)
+        let (written, duplicates) = try writeInKeyOrder(
+            runs, to: database, index: index, report: &report, progress: progress, isCancelled: isCancelled)
 
         let manifest = makeManifest(
-            reader: reader, read: read, onlyWords: onlyWords, written: written, duplicates: duplicates, started: started)
+            reader: reader, read: read, onlyWords: onlyWords, written: written, duplicates: duplicates, started: started
+        )
         try storeManifest(manifest, index: try index?.finish(), in: database)
         let filesPerLevel = (0..<7).map { database.fileCount(atLevel: $0) }
         // Closed before the swap: its files and LOCK are released, and nothing writes into the directory any more.
         try database.close()
 
-        if isCancelled() { throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged") }
+        if isCancelled() {
+            throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged")
+        }
         try location.swapIntoPlace(from: buildPath)
         succeeded = true
         return BuildSummary(manifest: manifest, spilledRuns: runs.spilledRunCount, filesPerLevel: filesPerLevel)
@@ -148,7 +162,8 @@ public struct CacheBuilder: Sendable {
 
     /// Step 1: streams the file's records into sorted runs.
     private func readRecords(
-        _ reader: Word2VecReader, into runs: SortedRuns, index: SearchIndexWriter?, onlyWords: Set<[UInt8]>?, report: inout BuildProgress,
+        _ reader: Word2VecReader, into runs: SortedRuns, index: SearchIndexWriter?, onlyWords: Set<[UInt8]>?,
+        report: inout BuildProgress,
         progress: (BuildProgress) -> Void, isCancelled: () -> Bool
     ) throws -> ReadOutcome {
         var notListed = 0
@@ -157,7 +172,9 @@ public struct CacheBuilder: Sendable {
             trustHeader: request.trustHeader
         ) { record in
             if record.index & 4095 == 0 {
-                if isCancelled() { throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged") }
+                if isCancelled() {
+                    throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged")
+                }
                 report.recordsRead = record.index
                 report.fileBytesRead = reader.fileBytesRead
                 progress(report)
@@ -177,7 +194,8 @@ public struct CacheBuilder: Sendable {
     /// duplicate words (and telling the search index which records were later occurrences). Returns the words
     /// written and the duplicates left out.
     private func writeInKeyOrder(
-        _ runs: SortedRuns, to database: Database, index: SearchIndexWriter?, report: inout BuildProgress, progress: (BuildProgress) -> Void,
+        _ runs: SortedRuns, to database: Database, index: SearchIndexWriter?, report: inout BuildProgress,
+        progress: (BuildProgress) -> Void,
         isCancelled: () -> Bool
     ) throws -> (written: Int, duplicates: Int) {
         var written = 0
@@ -205,7 +223,9 @@ public struct CacheBuilder: Sendable {
                 writer.submit(batch)
                 batch = try writer.nextBatch()
                 batchBytes = 0
-                if isCancelled() { throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged") }
+                if isCancelled() {
+                    throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged")
+                }
                 report.wordsWritten = written
                 progress(report)
             }
@@ -217,7 +237,8 @@ public struct CacheBuilder: Sendable {
 
     /// Step 3: the manifest describing the finished build.
     private func makeManifest(
-        reader: Word2VecReader, read: ReadOutcome, onlyWords: Set<[UInt8]>?, written: Int, duplicates: Int, started: Date
+        reader: Word2VecReader, read: ReadOutcome, onlyWords: Set<[UInt8]>?, written: Int, duplicates: Int,
+        started: Date
     ) -> CacheManifest {
         let statistics = read.statistics
         return CacheManifest(
@@ -234,7 +255,8 @@ public struct CacheBuilder: Sendable {
                 headerCount: reader.header.count),
             options: .init(
                 limit: request.limit,
-                onlyWordsFile: request.onlyWordsPath.map { URL(fileURLWithPath: $0).lastPathComponent } ?? request.onlyWords?.label,
+                onlyWordsFile: request.onlyWordsPath.map { URL(fileURLWithPath: $0).lastPathComponent }
+                    ?? request.onlyWords?.label,
                 onlyWordsCount: onlyWords?.count,
                 onlyWordsCRC32: onlyWords.map(Self.listChecksum),
                 nonFinite: request.settings.nonFinite,
@@ -287,4 +309,3 @@ public struct CacheBuilder: Sendable {
         }
     }
 }
-

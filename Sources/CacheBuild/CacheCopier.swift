@@ -33,7 +33,10 @@ enum CacheFiles {
         } catch {
             throw CacheError(.io, "cannot list \(source): \(error.localizedDescription)")
         }
-        for name in names where CacheLocation.isLevelDBFile(name) && !["LOCK", "LOG", "LOG.old"].contains(name) && !name.hasSuffix(".dbtmp") {
+        for name in names
+        where CacheLocation.isLevelDBFile(name) && !["LOCK", "LOG", "LOG.old"].contains(name)
+            && !name.hasSuffix(".dbtmp")
+        {
             let from = source + "/" + name, to = destination + "/" + name
             let isTable = name.hasSuffix(".ldb") || name.hasSuffix(".sst")
             if isTable && link(from, to) == 0 {
@@ -46,7 +49,8 @@ enum CacheFiles {
                 throw CacheError(.io, "cannot copy \(from) to \(to): \(error.localizedDescription)")
             }
             counts.copiedFiles += 1
-            counts.copiedBytes += (try? FileManager.default.attributesOfItem(atPath: to)[.size] as? NSNumber)?.uint64Value ?? 0
+            counts.copiedBytes +=
+                (try? FileManager.default.attributesOfItem(atPath: to)[.size] as? NSNumber)?.uint64Value ?? 0
             if isTable { counts.copiedTables += 1 }
         }
         guard FileManager.default.createFile(atPath: destination + "/LOCK", contents: Data()) else {
@@ -69,7 +73,8 @@ public enum CacheCopier {
     ///   on the copy.
     /// - throws: ``CacheError``: the destination is the source or inside it, not replaceable, or the copy differs.
     public static func copy(
-        from sourcePath: String, to destinationPath: String, storage: StorageSettings = StorageSettings(), wait: Bool = false,
+        from sourcePath: String, to destinationPath: String, storage: StorageSettings = StorageSettings(),
+        wait: Bool = false,
         fingerprint: (VectorCache) throws -> String
     ) throws -> CopySummary {
         let source = CacheLocation(path: sourcePath)
@@ -97,12 +102,15 @@ public enum CacheCopier {
             defer { try? copy.close() }
             let found = try fingerprint(copy)
             guard found == expected else {
-                throw CacheError(.corrupt, "the copy's fingerprint is \(found) but the source's is \(expected); nothing was replaced")
+                throw CacheError(
+                    .corrupt, "the copy's fingerprint is \(found) but the source's is \(expected); nothing was replaced"
+                )
             }
             if summary.verified {
                 let report = try copy.verify()
                 guard report.isHealthy else {
-                    throw CacheError(.corrupt, "the copy failed verification (\(report.problems.first ?? "")); nothing was replaced")
+                    throw CacheError(
+                        .corrupt, "the copy failed verification (\(report.problems.first ?? "")); nothing was replaced")
                 }
             }
         }
@@ -114,14 +122,17 @@ public enum CacheCopier {
     /// Refuses a destination that is the source (by path, through any symbolic link, or by device and inode) or
     /// lies inside it: the copy would lock itself out, or leave the source holding a foreign directory.
     static func refuseOverlap(source: CacheLocation, destination: CacheLocation, given: String) throws {
-        let sameFile = source.fileIdentity.map { sourceIdentity in
-            destination.fileIdentity.map { $0 == sourceIdentity } ?? false
-        } ?? false
+        let sameFile =
+            source.fileIdentity.map { sourceIdentity in
+                destination.fileIdentity.map { $0 == sourceIdentity } ?? false
+            } ?? false
         if sameFile || source.canonicalPath == destination.canonicalPath {
-            throw CacheError(.refused, "\(given) is the source cache itself (\(source.canonicalPath)); give another directory")
+            throw CacheError(
+                .refused, "\(given) is the source cache itself (\(source.canonicalPath)); give another directory")
         }
         if destination.canonicalPath.hasPrefix(source.canonicalPath + "/") {
-            throw CacheError(.refused, "\(given) lies inside the source cache \(source.canonicalPath); give a directory outside it")
+            throw CacheError(
+                .refused, "\(given) lies inside the source cache \(source.canonicalPath); give a directory outside it")
         }
     }
 }

@@ -86,7 +86,8 @@ public struct CacheLocation: Sendable {
         }
         let advice = "give --db a new or empty directory, or an existing w2vcache cache"
         guard information.st_mode & S_IFMT == S_IFDIR else {
-            let what = information.st_mode & S_IFMT == S_IFLNK ? "a symbolic link to nothing" : "a file, not a directory"
+            let what =
+                information.st_mode & S_IFMT == S_IFLNK ? "a symbolic link to nothing" : "a file, not a directory"
             throw CacheError(.refused, "\(path) is \(what); nothing was changed: \(advice)")
         }
         let entries: [String]
@@ -99,10 +100,13 @@ public struct CacheLocation: Sendable {
         let foreign = entries.filter { !Self.isLevelDBFile($0) && $0 != Self.buildMarker }.sorted()
         guard foreign.isEmpty else {
             let listed = foreign.prefix(5).joined(separator: ", ") + (foreign.count > 5 ? ", …" : "")
-            throw CacheError(.refused, "\(path) holds files that are not part of a w2vcache cache (\(listed)); nothing was changed: \(advice)")
+            throw CacheError(
+                .refused,
+                "\(path) holds files that are not part of a w2vcache cache (\(listed)); nothing was changed: \(advice)")
         }
         guard entries.contains("CURRENT") else {
-            throw CacheError(.refused, "\(path) is not a LevelDB database (no CURRENT file); nothing was changed: \(advice)")
+            throw CacheError(
+                .refused, "\(path) is not a LevelDB database (no CURRENT file); nothing was changed: \(advice)")
         }
         // Opened alone: a reader (a `serve`) keeps it from being replaced under it.
         do {
@@ -114,7 +118,11 @@ public struct CacheLocation: Sendable {
             case .inUse, .io:
                 throw error
             default:
-                throw CacheError(.refused, "\(path) is not a w2vcache cache whose manifest can be read (\(error.message)); nothing was changed: \(advice), or remove it yourself if it is yours")
+                throw CacheError(
+                    .refused,
+                    "\(path) is not a w2vcache cache whose manifest can be read (\(error.message)); nothing was "
+                        + "changed: \(advice), or remove it yourself if it is yours"
+                )
             }
         }
     }
@@ -135,7 +143,10 @@ public struct CacheLocation: Sendable {
         guard mkdir(buildPath, 0o755) == 0 else {
             throw CacheError(.io, "cannot create the temporary cache \(buildPath): \(String(cString: strerror(errno)))")
         }
-        guard FileManager.default.createFile(atPath: buildPath + "/" + Self.buildMarker, contents: Data("\(getpid())\n".utf8)) else {
+        guard
+            FileManager.default.createFile(
+                atPath: buildPath + "/" + Self.buildMarker, contents: Data("\(getpid())\n".utf8))
+        else {
             rmdir(buildPath)
             throw CacheError(.io, "cannot write in the temporary cache \(buildPath)")
         }

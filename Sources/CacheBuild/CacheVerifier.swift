@@ -50,16 +50,22 @@ extension VectorCache {
                     report.wordsChecked += 1
                     try iterator.withValue { value in
                         if value.count != vectorBytes {
-                            report.problem("\"\(Printable.escape(bytes: key, limit: 80))\": value is \(value.count) bytes; expected \(vectorBytes) (\(manifest.dimension) float32)")
+                            report.problem(
+                                "\"\(Printable.escape(bytes: key, limit: 80))\": value is \(value.count) bytes; "
+                                    + "expected \(vectorBytes) (\(manifest.dimension) float32)"
+                            )
                         } else if !allowNonFinite && !Float32Bytes.allFinite(value) {
-                            report.problem("\"\(Printable.escape(bytes: key, limit: 80))\": vector holds NaN or infinity")
+                            report.problem(
+                                "\"\(Printable.escape(bytes: key, limit: 80))\": vector holds NaN or infinity")
                         }
                     }
                 } else if key.starts(with: CacheKeys.oovPrefix) {
                     report.oovMarkers += 1
                     let word = Array(key.dropFirst(CacheKeys.oovPrefix.count))
                     if (try? contains(word)) != true {
-                        report.problem("out-of-vocabulary marker for \"\(Printable.escape(bytes: word, limit: 80))\" has no vector")
+                        report.problem(
+                            "out-of-vocabulary marker for \"\(Printable.escape(bytes: word, limit: 80))\" has no vector"
+                        )
                     }
                 } else {
                     report.metadataKeys += 1
@@ -74,10 +80,15 @@ extension VectorCache {
         }
         let expected = manifest.wordCount + manifest.oovCount
         if report.wordsChecked != expected {
-            report.problem("the cache holds \(report.wordsChecked) words; the manifest says \(manifest.wordCount) pretrained + \(manifest.oovCount) out-of-vocabulary = \(expected)")
+            report.problem(
+                "the cache holds \(report.wordsChecked) words; the manifest says \(manifest.wordCount) pretrained + "
+                    + "\(manifest.oovCount) out-of-vocabulary = \(expected)"
+            )
         }
         if report.oovMarkers != manifest.oovCount {
-            report.problem("the cache holds \(report.oovMarkers) out-of-vocabulary markers; the manifest says \(manifest.oovCount)")
+            report.problem(
+                "the cache holds \(report.oovMarkers) out-of-vocabulary markers; the manifest says \(manifest.oovCount)"
+            )
         }
         verifySearchIndex(into: &report)
         return report
@@ -95,10 +106,16 @@ extension VectorCache {
         }
         report.searchIndexRows = index.rowCount
         if index.rowCount - index.duplicateRows.count != manifest.wordCount {
-            report.problem("the search index holds \(index.rowCount - index.duplicateRows.count) words; the manifest says \(manifest.wordCount)")
+            report.problem(
+                "the search index holds \(index.rowCount - index.duplicateRows.count) words; the manifest says "
+                    + "\(manifest.wordCount)"
+            )
         }
         for row in 0..<index.rowCount where (try? contains(Array(index.word(row)))) != true {
-            report.problem("the search index names \"\(Printable.escape(bytes: index.word(row), limit: 80))\" (row \(row)), which the cache lacks")
+            report.problem(
+                "the search index names \"\(Printable.escape(bytes: index.word(row), limit: 80))\" (row \(row)), which "
+                    + "the cache lacks"
+            )
         }
     }
 }

@@ -56,7 +56,9 @@ public final class CacheWriter {
         let metadata = current.metadata(namespace)
         let batch = WriteBatch()
         for key in try metadata.keys(startingWith: start) { batch.delete(key: metadata.prefix + key) }
-        let added = try generator.map { try Self.addOOVVectors(for: oovWords, generator: $0, missingFrom: current, to: batch) } ?? []
+        let added =
+            try generator.map { try Self.addOOVVectors(for: oovWords, generator: $0, missingFrom: current, to: batch) }
+            ?? []
         for entry in entries.entries { batch.put(key: metadata.prefix + entry.key, value: entry.value) }
         var manifest = current.manifest
         manifest.oovCount += added.count
@@ -79,14 +81,19 @@ public final class CacheWriter {
             try copy.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
             try copy.close()
         } catch let error as LevelDBError {
-            throw CacheError(.io, "cannot write the changed copy \(buildPath) of \(location.path): \(error.message); the cache is unchanged")
+            throw CacheError(
+                .io,
+                "cannot write the changed copy \(buildPath) of \(location.path): \(error.message); the cache is "
+                    + "unchanged"
+            )
         }
         try location.swapIntoPlace(from: buildPath, holdingTheCache: true)
         swapped = true
         try? cache.close()
         // A reader may open the changed cache between the swap and this open; read beside it then, and let the next
         // change find out whether it can have the cache alone.
-        cache = try (try? VectorCache(path: location.path, storage: storage, alone: true))
+        cache =
+            try (try? VectorCache(path: location.path, storage: storage, alone: true))
             ?? VectorCache(path: location.path, storage: storage)
     }
 

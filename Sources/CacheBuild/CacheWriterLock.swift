@@ -34,7 +34,9 @@ public final class CacheWriterLock: Sendable {
                 let holder = Self.holder(descriptor)
                 guard wait else {
                     close(descriptor)
-                    throw CacheError(.busy, "the cache \(cachePath) is being written by \(holder); wait for it to finish (or pass --wait)")
+                    throw CacheError(
+                        .busy,
+                        "the cache \(cachePath) is being written by \(holder); wait for it to finish (or pass --wait)")
                 }
                 if !announced {
                     onWait("waiting for \(holder) to finish writing \(cachePath)")
@@ -45,7 +47,9 @@ public final class CacheWriterLock: Sendable {
             // The previous holder removes the file when it releases: if the path now names another file (or none),
             // this lock is on a removed file and means nothing. Try again on the current one.
             var opened = stat(), named = stat()
-            if fstat(descriptor, &opened) == 0, stat(path, &named) == 0, opened.st_ino == named.st_ino, opened.st_dev == named.st_dev {
+            if fstat(descriptor, &opened) == 0, stat(path, &named) == 0, opened.st_ino == named.st_ino,
+                opened.st_dev == named.st_dev
+            {
                 let note = Array("pid \(getpid()) (\(purpose))\n".utf8)
                 ftruncate(descriptor, 0)
                 _ = note.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }

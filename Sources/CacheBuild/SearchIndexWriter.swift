@@ -34,7 +34,8 @@ final class SearchIndexWriter {
     /// Adds record `sequence` of the file (`vector`: `dimension` little-endian float32) as the next row.
     func append(word: UnsafeRawBufferPointer, vector bytes: UnsafeRawBufferPointer, sequence: UInt32) throws {
         for i in 0..<dimension {
-            vector[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+            vector[i] = Float(
+                bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
         }
         let norm = Self.numpyNorm(vector)
         var largest: Float = 0

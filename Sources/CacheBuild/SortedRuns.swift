@@ -1,10 +1,11 @@
+import Dispatch
+import VectorCache
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
-import VectorCache
 
 /// Puts records that arrive in file order into key order with bounded memory.
 ///
@@ -66,7 +67,9 @@ final class SortedRuns: @unchecked Sendable {
             // O_EXCL: never truncate a file that is not ours. The magic marks it as a spill file for cleanup.
             spillFile = open(spillPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             let magic = CacheLocation.spillMagic
-            guard spillFile >= 0, magic.withUnsafeBytes({ pwrite(spillFile, $0.baseAddress, $0.count, 0) }) == magic.count else {
+            guard spillFile >= 0,
+                magic.withUnsafeBytes({ pwrite(spillFile, $0.baseAddress, $0.count, 0) }) == magic.count
+            else {
                 let reason = String(cString: strerror(errno))
                 closeSpillFile()
                 spillDone.signal()
@@ -97,7 +100,9 @@ final class SortedRuns: @unchecked Sendable {
     }
 
     /// Waits for the background work, then merges every run in key order and lends each record to `body`.
-    func merge(_ body: (_ key: UnsafeRawBufferPointer, _ sequence: UInt32, _ vector: UnsafeRawBufferPointer) throws -> Void) throws {
+    func merge(
+        _ body: (_ key: UnsafeRawBufferPointer, _ sequence: UInt32, _ vector: UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         spillDone.wait()
         defer { spillDone.signal() }
         if let error = spillState.error { throw error }
@@ -234,7 +239,8 @@ final class RunBuffer: @unchecked Sendable {
                 let result = pwrite(file, chunk.baseAddress! + written, used - written, off_t(position))
                 if result < 0 {
                     if errno == EINTR { continue }
-                    throw CacheError(.io, "cannot write the temporary file \(path): \(String(cString: strerror(errno)))")
+                    throw CacheError(
+                        .io, "cannot write the temporary file \(path): \(String(cString: strerror(errno)))")
                 }
                 written += result
                 position += UInt64(result)
@@ -247,8 +253,11 @@ final class RunBuffer: @unchecked Sendable {
             chunk.storeBytes(of: entry.keyLength, toByteOffset: used, as: UInt32.self)
             chunk.storeBytes(of: entry.sequence, toByteOffset: used + 4, as: UInt32.self)
             let key = key(entry)
-            if key.count > 0 { (chunk.baseAddress! + used + 8).copyMemory(from: key.baseAddress!, byteCount: key.count) }
-            (chunk.baseAddress! + used + 8 + key.count).copyMemory(from: vector(entry).baseAddress!, byteCount: vectorBytes)
+            if key.count > 0 {
+                (chunk.baseAddress! + used + 8).copyMemory(from: key.baseAddress!, byteCount: key.count)
+            }
+            (chunk.baseAddress! + used + 8 + key.count).copyMemory(
+                from: vector(entry).baseAddress!, byteCount: vectorBytes)
             used += recordBytes
         }
         try flush()
@@ -355,7 +364,9 @@ final class SpilledRunCursor: RunCursor {
         if bufferEnd - bufferStart >= count { return true }
         if bufferStart > 0 {
             let remaining = bufferEnd - bufferStart
-            if remaining > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + bufferStart, byteCount: remaining) }
+            if remaining > 0 {
+                buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + bufferStart, byteCount: remaining)
+            }
             bufferStart = 0
             bufferEnd = remaining
         }

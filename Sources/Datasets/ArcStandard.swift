@@ -82,9 +82,11 @@ public struct ArcStandardState: Sendable {
         heads[dependent] = head
         labels[dependent] = label
         if dependent < head {
-            leftDependents[head].insert(dependent, at: leftDependents[head].firstIndex { $0 > dependent } ?? leftDependents[head].count)
+            leftDependents[head].insert(
+                dependent, at: leftDependents[head].firstIndex { $0 > dependent } ?? leftDependents[head].count)
         } else {
-            rightDependents[head].insert(dependent, at: rightDependents[head].firstIndex { $0 > dependent } ?? rightDependents[head].count)
+            rightDependents[head].insert(
+                dependent, at: rightDependents[head].firstIndex { $0 > dependent } ?? rightDependents[head].count)
         }
     }
 

@@ -104,13 +104,16 @@ extension BatchSource {
         let layouts = try layout(split: split, indices: indices)
         let buffers = layouts.map { UnsafeMutableRawBufferPointer.allocate(byteCount: $0.byteCount, alignment: 16) }
         defer { buffers.forEach { $0.deallocate() } }
-        try fill(split: split, indices: indices, compact: false, into: BatchDestination(layouts: layouts, buffers: buffers))
+        try fill(
+            split: split, indices: indices, compact: false, into: BatchDestination(layouts: layouts, buffers: buffers))
         return zip(layouts, buffers).map { BatchArray(layout: $0, bytes: Array($1)) }
     }
 
     /// One shuffled order over the whole split (``BatchSampler``), cut into batches.
     public func epoch(split: String, batchSize: Int, seed: UInt64, epoch: Int, shuffle: Bool) throws -> EpochPlan {
-        EpochPlan(order: BatchSampler.order(count: try count(of: split), seed: seed, epoch: epoch, shuffle: shuffle), batchSize: batchSize)
+        EpochPlan(
+            order: BatchSampler.order(count: try count(of: split), seed: seed, epoch: epoch, shuffle: shuffle),
+            batchSize: batchSize)
     }
 
     /// `count / batchSize` rounded up: the last batch is smaller.
@@ -136,7 +139,9 @@ extension BatchSource {
 extension UnsafeMutableRawBufferPointer {
     /// Stores `values` from the start, converting each (labels and lengths travel as int64).
     func store<S: Sequence>(int64 values: S) where S.Element: BinaryInteger {
-        for (index, value) in values.enumerated() { storeBytes(of: Int64(value).littleEndian, toByteOffset: index * 8, as: Int64.self) }
+        for (index, value) in values.enumerated() {
+            storeBytes(of: Int64(value).littleEndian, toByteOffset: index * 8, as: Int64.self)
+        }
     }
 
     /// Copies int32 values from the start.

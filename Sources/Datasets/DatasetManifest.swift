@@ -56,7 +56,8 @@ public enum DatasetDetails: Sendable, Equatable {
 
 extension DatasetManifest: Codable {
     private enum Key: String, CodingKey {
-        case name, options, statistics, inputs, toolVersion, dimension, preparedAt, splits, arrays, vocabularies, contentCRC32
+        case name, options, statistics, inputs, toolVersion, dimension, preparedAt, splits, arrays, vocabularies,
+            contentCRC32
     }
 
     public init(from decoder: any Decoder) throws {

@@ -43,7 +43,8 @@ public enum DatasetStore {
     public static func fingerprint(of cache: VectorCache) throws -> String {
         var text = cache.manifest.contentIdentity
         for manifest in try all(in: cache) {
-            text += "|\(manifest.name):\(manifest.contentCRC32):\(manifest.dimension):"
+            text +=
+                "|\(manifest.name):\(manifest.contentCRC32):\(manifest.dimension):"
                 + manifest.splits.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         }
         return String(format: "%016llx", StableHash.fnv1a64(Array(text.utf8)))
@@ -84,10 +85,12 @@ public enum DatasetStore {
         let manifest = DatasetManifest(
             details: D.details(options, content.statistics), inputs: inputs, toolVersion: w2vcacheVersion,
             dimension: cache.dimension, preparedAt: ISO8601DateFormatter().string(from: Date()), splits: content.splits,
-            arrays: arrays.arrays, vocabularies: arrays.vocabularies, contentCRC32: String(format: "%08x", arrays.contentCRC32))
+            arrays: arrays.arrays, vocabularies: arrays.vocabularies,
+            contentCRC32: String(format: "%08x", arrays.contentCRC32))
         var entries = arrays.entries
         entries.put(manifestKey(D.name), try JSONEncoder().encode(manifest))
-        try writer.replace(in: .dataset, under: prefix(D.name), with: entries, oovWords: content.oovWords, generator: content.oov)
+        try writer.replace(
+            in: .dataset, under: prefix(D.name), with: entries, oovWords: content.oovWords, generator: content.oov)
         return PreparedDataset(manifest: manifest, statistics: content.statistics, alreadyPrepared: false)
     }
 }
@@ -126,13 +129,16 @@ struct DatasetWriter {
 
     /// Adds an array of float32 or int32 values (`values.count` must equal the shape's product).
     mutating func add<T: BitwiseCopyable>(_ array: String, _ values: [T], type: ElementType, shape: [Int]) {
-        precondition(MemoryLayout<T>.size == 4 && values.count == shape.reduce(1, *), "\(array): values do not match the shape")
+        precondition(
+            MemoryLayout<T>.size == 4 && values.count == shape.reduce(1, *), "\(array): values do not match the shape")
         var chunks = 0
         values.withUnsafeBytes { bytes in
             var offset = 0
             repeat {
                 let end = min(offset + DatasetStore.chunkBytes, bytes.count)
-                put(DatasetStore.arrayKey(name, array, chunk: chunks), UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+                put(
+                    DatasetStore.arrayKey(name, array, chunk: chunks),
+                    UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
                 chunks += 1
                 offset = end
             } while offset < bytes.count
@@ -167,7 +173,8 @@ public struct StoredDataset: Sendable {
         var bytes = [UInt8]()
         bytes.reserveCapacity(info.byteCount)
         for chunk in 0..<info.chunks {
-            let found = try metadata.withValue(DatasetStore.arrayKey(manifest.name, array, chunk: chunk)) { value -> Bool in
+            let found = try metadata.withValue(DatasetStore.arrayKey(manifest.name, array, chunk: chunk)) {
+                value -> Bool in
                 guard let value else { return false }
                 bytes.append(contentsOf: value)
                 return true
@@ -175,7 +182,8 @@ public struct StoredDataset: Sendable {
             if !found { throw DatasetError.damaged(manifest.name, "chunk \(chunk) of array \(array) is missing") }
         }
         guard bytes.count == info.byteCount else {
-            throw DatasetError.damaged(manifest.name, "array \(array) holds \(bytes.count) bytes; expected \(info.byteCount)")
+            throw DatasetError.damaged(
+                manifest.name, "array \(array) holds \(bytes.count) bytes; expected \(info.byteCount)")
         }
         return bytes.withUnsafeBytes { raw in
             (0..<info.elementCount).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: T.self) }
@@ -208,7 +216,8 @@ public enum DatasetError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String {
         switch self {
         case .notPrepared(let name):
-            "dataset \(name) is not prepared; prepare it with `w2vcache prepare \(name) ...` (see `w2vcache prepare \(name) --help`)"
+            "dataset \(name) is not prepared; prepare it with `w2vcache prepare \(name) ...` (see `w2vcache prepare "
+                + "\(name) --help`)"
         case .damaged(let name, let detail):
             "dataset \(name) is damaged (\(detail)); prepare it again"
         case .noSuchSplit(let name, let split, let splits):

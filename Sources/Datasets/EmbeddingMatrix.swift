@@ -19,7 +19,9 @@ enum EmbeddingMatrix {
         var pretrained: Int
     }
 
-    static func build(tokens: [String], specials: [String: SpecialRow], cache: VectorCache, oov: OOVVectors) throws -> Result {
+    static func build(tokens: [String], specials: [String: SpecialRow], cache: VectorCache, oov: OOVVectors) throws
+        -> Result
+    {
         var result = Result(values: [], oovWords: [], pretrained: 0)
         result.values.reserveCapacity(tokens.count * cache.dimension)
         for token in tokens {

@@ -12,7 +12,9 @@ public struct EpochShare: Sendable, Equatable {
     public var parts: Int
 
     public init(rank: Int = 0, worldSize: Int = 1, start: Int = 0, part: Int = 0, parts: Int = 1) {
-        precondition(worldSize >= 1 && rank >= 0 && rank < worldSize && start >= 0, "rank \(rank) of \(worldSize), start \(start)")
+        precondition(
+            worldSize >= 1 && rank >= 0 && rank < worldSize && start >= 0,
+            "rank \(rank) of \(worldSize), start \(start)")
         precondition(parts >= 1 && part >= 0 && part < parts, "part \(part) of \(parts)")
         self.rank = rank
         self.worldSize = worldSize

@@ -49,31 +49,40 @@ public struct EpochRequest: Sendable, Equatable {
     /// - Returns: the share, and the epoch's batch count.
     /// - throws: ``Violation`` naming the first number out of bounds and the bound; ``DatasetError`` for a split
     ///   the dataset does not have.
-    public func validated(for source: any BatchSource, split: String, maxBatchSize: Int) throws -> (share: EpochShare, batches: Int) {
+    public func validated(for source: any BatchSource, split: String, maxBatchSize: Int) throws -> (
+        share: EpochShare, batches: Int
+    ) {
         func violation(_ parameter: Parameter, _ value: some BinaryInteger, _ reason: String) -> Violation {
             Violation(kind: parameter, value: "\(value)", reason: reason)
         }
         guard (1...maxBatchSize).contains(batchSize) else {
-            throw violation(.batchSize, batchSize, "is outside 1 to \(maxBatchSize), the server's limit (server.max_batch_size)")
+            throw violation(
+                .batchSize, batchSize, "is outside 1 to \(maxBatchSize), the server's limit (server.max_batch_size)")
         }
         guard epoch >= 0 else { throw violation(.epoch, epoch, "is negative; epochs count from 0") }
         guard (1...Self.maxParts).contains(parts) else {
             throw violation(.parts, parts, "is outside 1 to \(Self.maxParts) (the DataLoader workers of one rank)")
         }
-        guard (0..<parts).contains(part) else { throw violation(.part, part, "is outside 0 to \(parts - 1) (parts=\(parts))") }
+        guard (0..<parts).contains(part) else {
+            throw violation(.part, part, "is outside 0 to \(parts - 1) (parts=\(parts))")
+        }
         let batches = try source.batchCount(split: split, batchSize: batchSize)
         let largestWorld = max(1, batches)
         guard (1...largestWorld).contains(worldSize) else {
             throw violation(
                 .worldSize, worldSize,
-                "is outside 1 to \(largestWorld): this epoch of \(split) has \(Self.batches(batches)) of up to \(batchSize), and every rank needs one")
+                "is outside 1 to \(largestWorld): this epoch of \(split) has \(Self.batches(batches)) of up to "
+                    + "\(batchSize), and every rank needs one"
+            )
         }
         guard (0..<worldSize).contains(rank) else {
             throw violation(.rank, rank, "is outside 0 to \(worldSize - 1) (world_size=\(worldSize))")
         }
         let perRank = batches / worldSize
         guard (0...perRank).contains(start) else {
-            throw violation(.start, start, "is past the end of this rank's share of \(Self.batches(perRank)); expected 0 to \(perRank)")
+            throw violation(
+                .start, start,
+                "is past the end of this rank's share of \(Self.batches(perRank)); expected 0 to \(perRank)")
         }
         return (EpochShare(rank: rank, worldSize: worldSize, start: start, part: part, parts: parts), batches)
     }

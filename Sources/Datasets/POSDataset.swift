@@ -72,7 +72,9 @@ public struct POSDataset: BatchSource, PreparableDataset {
     public init(cache: VectorCache) throws {
         let stored = try DatasetStore.load(.pos, from: cache)
         let manifest = stored.manifest
-        guard let (options, _) = Self.unpack(manifest.details) else { throw DatasetError.damaged(.pos, "not a pos manifest") }
+        guard let (options, _) = Self.unpack(manifest.details) else {
+            throw DatasetError.damaged(.pos, "not a pos manifest")
+        }
         vocabulary = try stored.strings("vocab")
         tags = try stored.strings("tags")
         dimension = manifest.dimension
@@ -89,8 +91,11 @@ public struct POSDataset: BatchSource, PreparableDataset {
             // inside the token stream.
             guard matrixCount == vocabularyCount * manifest.dimension, splitTags.count == splitIDs.count,
                 windows == max(0, splitIDs.count - window + 1),
-                splitIDs.allSatisfy({ $0 >= 0 && Int($0) < vocabularyCount }), splitTags.allSatisfy({ $0 >= 0 && Int($0) < tagCount })
-            else { throw DatasetError.damaged(.pos, "the \(split) split's ids do not fit its vocabulary, tags or windows") }
+                splitIDs.allSatisfy({ $0 >= 0 && Int($0) < vocabularyCount }),
+                splitTags.allSatisfy({ $0 >= 0 && Int($0) < tagCount })
+            else {
+                throw DatasetError.damaged(.pos, "the \(split) split's ids do not fit its vocabulary, tags or windows")
+            }
             ids[split] = splitIDs
             tagIDs[split] = splitTags
         }
@@ -111,7 +116,8 @@ public struct POSDataset: BatchSource, PreparableDataset {
     }
 
     /// The window's vectors are copied straight from the embedding matrix into the batch: one pass, no zero-fill.
-    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: BatchDestination) throws {
+    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: BatchDestination) throws
+    {
         try checkIndices(indices, count: try count(of: split))
         let ids = ids[split]!
         let tags = tagIDs[split]!
@@ -145,7 +151,9 @@ public struct POSDataset: BatchSource, PreparableDataset {
     }
 
     static let name = DatasetName.pos
-    static func details(_ options: POSOptions, _ statistics: POSStatistics) -> DatasetDetails { .pos(options, statistics) }
+    static func details(_ options: POSOptions, _ statistics: POSStatistics) -> DatasetDetails {
+        .pos(options, statistics)
+    }
     static func unpack(_ details: DatasetDetails) -> (POSOptions, POSStatistics)? {
         if case .pos(let options, let statistics) = details { (options, statistics) } else { nil }
     }
@@ -159,7 +167,11 @@ public struct POSDataset: BatchSource, PreparableDataset {
         train: TextFile, test: TextFile, into writer: CacheWriter, options: POSOptions, oov: OOVVectors
     ) throws -> POSReport {
         guard POSOptions.windows.contains(options.window) else {
-            throw DatasetError.unusableInput(.pos, "a window of \(options.window) words; expected \(POSOptions.windows.lowerBound) to \(POSOptions.windows.upperBound)")
+            throw DatasetError.unusableInput(
+                .pos,
+                "a window of \(options.window) words; expected \(POSOptions.windows.lowerBound) to "
+                    + "\(POSOptions.windows.upperBound)"
+            )
         }
         var processed: [String: [BookNormalizer.Token]] = [:]
         let cache = writer.cache
@@ -186,9 +198,14 @@ public struct POSDataset: BatchSource, PreparableDataset {
                 let windows = max(0, tokens.count - options.window + 1)
                 // Training needs a window; a test file may be short, but not empty.
                 guard split == "train" ? windows > 0 : !rows.rows.isEmpty else {
-                    throw DatasetError.unusableInput(.pos, "\(file.path): the \(split) split gives no window of \(options.window) tokens (\(rows.rows.count) rows read); expected CoNLL-2000 lines \"word TAG\"")
+                    throw DatasetError.unusableInput(
+                        .pos,
+                        "\(file.path): the \(split) split gives no window of \(options.window) tokens "
+                            + "(\(rows.rows.count) rows read); expected CoNLL-2000 lines \"word TAG\""
+                    )
                 }
-                let splitStatistics = POSStatistics.Split(normalization: normalization, tokens: tokens.count, windows: windows)
+                let splitStatistics = POSStatistics.Split(
+                    normalization: normalization, tokens: tokens.count, windows: windows)
                 if split == "train" { statistics.train = splitStatistics } else { statistics.test = splitStatistics }
                 processed[split] = tokens
                 let ids = tokens.map { vocabulary.add($0.word) }
@@ -205,7 +222,8 @@ public struct POSDataset: BatchSource, PreparableDataset {
             statistics.pretrainedWords = matrix.pretrained
             statistics.oovWords = matrix.oovWords.count
             statistics.tags = tagSet.count
-            return DatasetContent(writer: content, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
+            return DatasetContent(
+                writer: content, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
         }
         return POSReport(prepared: prepared, processed: processed)
     }
@@ -217,18 +235,23 @@ public struct POSDataset: BatchSource, PreparableDataset {
     ///   - oov: the out-of-vocabulary generator for the built cache's dimension.
     ///   - progress, isCancelled, onWait: as ``CacheBuilder/run(holding:progress:isCancelled:onWait:)`` takes them.
     public static func buildAndPrepare(
-        train: TextFile, test: TextFile, build: BuildRequest, options: POSOptions, oov: (_ dimension: Int) -> OOVVectors,
-        progress: (BuildProgress) -> Void = { _ in }, isCancelled: () -> Bool = { false }, onWait: (String) -> Void = { _ in }
+        train: TextFile, test: TextFile, build: BuildRequest, options: POSOptions,
+        oov: (_ dimension: Int) -> OOVVectors,
+        progress: (BuildProgress) -> Void = { _ in }, isCancelled: () -> Bool = { false },
+        onWait: (String) -> Void = { _ in }
     ) throws -> (build: BuildSummary, prepared: POSReport) {
-        let lock = try CacheWriterLock(cachePath: build.cachePath, purpose: "w2vcache prepare pos", wait: build.waitForWriter, onWait: onWait)
+        let lock = try CacheWriterLock(
+            cachePath: build.cachePath, purpose: "w2vcache prepare pos", wait: build.waitForWriter, onWait: onWait)
         var request = build
         request.onlyWords = (
             try candidateKeys(train: train, test: test, skipBadLines: options.skipBadLines),
-            "candidate keys of \(train.fingerprint.name), \(test.fingerprint.name)")
+            "candidate keys of \(train.fingerprint.name), \(test.fingerprint.name)"
+        )
         let summary = try CacheBuilder(request).run(holding: lock, progress: progress, isCancelled: isCancelled)
         let writer = try CacheWriter(path: request.cachePath, storage: request.storage, holding: lock)
         defer { try? writer.close() }
-        let report = try prepare(train: train, test: test, into: writer, options: options, oov: oov(writer.cache.dimension))
+        let report = try prepare(
+            train: train, test: test, into: writer, options: options, oov: oov(writer.cache.dimension))
         return (summary, report)
     }
 

@@ -84,7 +84,8 @@ public struct ParserDataset: BatchSource, PreparableDataset {
         ]
     }
 
-    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: BatchDestination) throws {
+    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: BatchDestination) throws
+    {
         try checkIndices(indices, count: try count(of: split))
         let features = features[split]!
         let targets = targets[split]!
@@ -125,7 +126,9 @@ public struct ParserDataset: BatchSource, PreparableDataset {
     }
 
     static let name = DatasetName.parser
-    static func details(_ options: ParserOptions, _ statistics: ParserStatistics) -> DatasetDetails { .parser(options, statistics) }
+    static func details(_ options: ParserOptions, _ statistics: ParserStatistics) -> DatasetDetails {
+        .parser(options, statistics)
+    }
     static func unpack(_ details: DatasetDetails) -> (ParserOptions, ParserStatistics)? {
         if case .parser(let options, let statistics) = details { (options, statistics) } else { nil }
     }
@@ -142,9 +145,14 @@ public struct ParserDataset: BatchSource, PreparableDataset {
         train: TextFile, test: TextFile, into writer: CacheWriter, options: ParserOptions, oov: OOVVectors
     ) throws -> PreparedDataset<ParserStatistics> {
         let cache = writer.cache
-        return try DatasetStore.prepareIfChanged(Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, in: writer) {
+        return try DatasetStore.prepareIfChanged(
+            Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, in: writer
+        ) {
             let read = [
-                ("train", train.path, try CoNLLUReader.read(train, pos: options.pos, skipBadLines: options.skipBadLines)),
+                (
+                    "train", train.path,
+                    try CoNLLUReader.read(train, pos: options.pos, skipBadLines: options.skipBadLines)
+                ),
                 ("test", test.path, try CoNLLUReader.read(test, pos: options.pos, skipBadLines: options.skipBadLines)),
             ]
             let vocabularies = try Vocabularies(train: read[0].2.sentences, test: read[1].2.sentences, cache: cache)
@@ -155,25 +163,36 @@ public struct ParserDataset: BatchSource, PreparableDataset {
                 var examples = vocabularies.examples(of: sentences.sentences)
                 examples.statistics.skippedLines = sentences.skippedLines
                 guard split == "train" ? !examples.targets.isEmpty : !sentences.sentences.isEmpty else {
-                    throw DatasetError.unusableInput(.parser, "\(path): the \(split) split holds no projective sentence (\(sentences.sentences.count) read, \(examples.statistics.nonProjective) non-projective); expected a CoNLL-U treebank")
+                    throw DatasetError.unusableInput(
+                        .parser,
+                        "\(path): the \(split) split holds no projective sentence (\(sentences.sentences.count) read, "
+                            + "\(examples.statistics.nonProjective) non-projective); expected a CoNLL-U treebank"
+                    )
                 }
-                content.add("\(split).features", examples.features, type: .int32, shape: [examples.targets.count, featureCount])
+                content.add(
+                    "\(split).features", examples.features, type: .int32, shape: [examples.targets.count, featureCount])
                 content.add("\(split).transitions", examples.targets, type: .int32, shape: [examples.targets.count])
                 splits[split] = examples.targets.count
-                if split == "train" { statistics.train = examples.statistics } else { statistics.test = examples.statistics }
+                if split == "train" {
+                    statistics.train = examples.statistics
+                } else {
+                    statistics.test = examples.statistics
+                }
             }
             // Word vectors: none for <NULL>, made-up ones for <ROOT> and <UNK>, then pretrained or out-of-vocabulary.
             let matrix = try EmbeddingMatrix.build(
                 tokens: vocabularies.words.tokens, specials: ["<NULL>": .zero, "<ROOT>": .random, "<UNK>": .random],
                 cache: cache, oov: oov)
-            content.add("embeddings", matrix.values, type: .float32, shape: [vocabularies.words.count, cache.dimension])
+            content.add(
+                "embeddings", matrix.values, type: .float32, shape: [vocabularies.words.count, cache.dimension])
             try content.add(strings: vocabularies.words.tokens, as: "words")
             try content.add(strings: vocabularies.tags.tokens, as: "tags")
             try content.add(strings: vocabularies.labels.tokens, as: "labels")
             try content.add(strings: vocabularies.transitionNames, as: "transitions")
             statistics.oovWords = matrix.oovWords.count
             statistics.vocabulary = vocabularies.words.count
-            return DatasetContent(writer: content, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
+            return DatasetContent(
+                writer: content, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
         }
     }
 
@@ -205,12 +224,15 @@ public struct ParserDataset: BatchSource, PreparableDataset {
         var unknownLabel: Int { trainedLabels.count }
 
         var transitionNames: [String] {
-            ["SHIFT"] + (trainedLabels + ["<UNK>"]).map { "LEFT(\($0))" } + (trainedLabels + ["<UNK>"]).map { "RIGHT(\($0))" }
+            ["SHIFT"] + (trainedLabels + ["<UNK>"]).map { "LEFT(\($0))" }
+                + (trainedLabels + ["<UNK>"]).map { "RIGHT(\($0))" }
         }
 
         /// Every configuration the static oracle passes through on the projective sentences, as features and
         /// targets.
-        func examples(of sentences: [[DependencyToken]]) -> (features: [Int32], targets: [Int32], statistics: ParserStatistics.Split) {
+        func examples(of sentences: [[DependencyToken]]) -> (
+            features: [Int32], targets: [Int32], statistics: ParserStatistics.Split
+        ) {
             var features: [Int32] = []
             var targets: [Int32] = []
             var statistics = ParserStatistics.Split()
@@ -218,8 +240,13 @@ public struct ParserDataset: BatchSource, PreparableDataset {
             for sentence in sentences {
                 let wordIDs = [root] + sentence.map { words.id(BookNormalizer.normalize($0.form)) ?? unknown }
                 let tagIDs = [root] + sentence.map { tags.id($0.pos) ?? unknown }
-                let labelIndices = sentence.map { token in labels.id(token.label).map { Int($0) - specials.count } ?? unknownLabel }
-                guard let sequence = ArcStandardOracle.transitions(heads: [-1] + sentence.map(\.head), labels: [-1] + labelIndices) else {
+                let labelIndices = sentence.map { token in
+                    labels.id(token.label).map { Int($0) - specials.count } ?? unknownLabel
+                }
+                guard
+                    let sequence = ArcStandardOracle.transitions(
+                        heads: [-1] + sentence.map(\.head), labels: [-1] + labelIndices)
+                else {
                     statistics.nonProjective += 1
                     continue
                 }

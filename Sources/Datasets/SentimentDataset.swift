@@ -1,7 +1,7 @@
-import Support
 import CacheBuild
 import Foundation
 import Preprocessing
+import Support
 import VectorCache
 
 /// Options of `prepare sentiment`.
@@ -54,7 +54,9 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
 
     public init(cache: VectorCache) throws {
         let stored = try DatasetStore.load(.sentiment, from: cache)
-        guard let (options, _) = Self.unpack(stored.manifest.details) else { throw DatasetError.damaged(.sentiment, "not a sentiment manifest") }
+        guard let (options, _) = Self.unpack(stored.manifest.details) else {
+            throw DatasetError.damaged(.sentiment, "not a sentiment manifest")
+        }
         vocabulary = try stored.strings("vocab")
         maxLength = options.maxLength
         var ids: [String: [Int32]] = [:], labels: [String: [Int32]] = [:], lengths: [String: [Int32]] = [:]
@@ -79,7 +81,8 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
         ]
     }
 
-    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: BatchDestination) throws {
+    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: BatchDestination) throws
+    {
         try checkIndices(indices, count: try count(of: split))
         let ids = ids[split]!, labels = labels[split]!, lengths = lengths[split]!
         for (row, index) in indices.enumerated() {
@@ -98,7 +101,9 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
     }
 
     static let name = DatasetName.sentiment
-    static func details(_ options: SentimentOptions, _ statistics: SentimentStatistics) -> DatasetDetails { .sentiment(options, statistics) }
+    static func details(_ options: SentimentOptions, _ statistics: SentimentStatistics) -> DatasetDetails {
+        .sentiment(options, statistics)
+    }
     static func unpack(_ details: DatasetDetails) -> (SentimentOptions, SentimentStatistics)? {
         if case .sentiment(let options, let statistics) = details { (options, statistics) } else { nil }
     }
@@ -114,13 +119,19 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
         let testReviews = try ReviewReader.read(test, decoding: options.decoding, skipBadLines: options.skipBadLines)
         let inputs = [trainReviews.fingerprint, testReviews.fingerprint]
         return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, in: writer) {
-            for (split, path, read) in [("train", train, trainReviews), ("test", test, testReviews)] where read.reviews.isEmpty {
-                throw DatasetError.unusableInput(.sentiment, "\(path): the \(split) split holds no review (\(read.skipped) skipped); expected label<TAB>text lines or pos/ and neg/ folders")
+            for (split, path, read) in [("train", train, trainReviews), ("test", test, testReviews)]
+            where read.reviews.isEmpty {
+                throw DatasetError.unusableInput(
+                    .sentiment,
+                    "\(path): the \(split) split holds no review (\(read.skipped) skipped); expected label<TAB>text "
+                        + "lines or pos/ and neg/ folders"
+                )
             }
             let trainClasses = Set(trainReviews.reviews.map(\.label))
             guard trainClasses.count == 2 else {
                 let only = trainClasses.first == 1 ? "positive" : "negative"
-                throw DatasetError.unusableInput(.sentiment, "\(train): every training review is \(only); a classifier needs both classes")
+                throw DatasetError.unusableInput(
+                    .sentiment, "\(train): every training review is \(only); a classifier needs both classes")
             }
             let trainTokens = trainReviews.reviews.concurrentMap { BasicEnglishTokenizer.tokenize($0.text) }
             var counts: [CodePoints: Int] = [:]
@@ -161,7 +172,8 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
             try content.add(strings: vocabulary.tokens, as: "vocab")
             statistics.pretrainedWords = matrix.pretrained
             statistics.oovWords = matrix.oovWords.count
-            return DatasetContent(writer: content, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
+            return DatasetContent(
+                writer: content, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
         }
     }
 }

@@ -1,8 +1,8 @@
 import CacheBuild
 import Foundation
 import Preprocessing
-import VectorCache
 import Support
+import VectorCache
 
 /// A length bucket of the translation data: pairs whose source is shorter than `source` and whose target (with
 /// `<go>` and `<eos>`) fits `target`.
@@ -20,8 +20,12 @@ public struct LengthBucket: Sendable, Equatable, Codable, CustomStringConvertibl
 
     /// Parses `"5,10 10,15"`: pairs `S,T` with S > 0 and T > 2, smallest first; `nil` if malformed.
     public static func parseList(_ text: String) -> [LengthBucket]? {
-        let buckets = text.split(separator: " ").map { $0.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) } }
-        guard !buckets.isEmpty, buckets.allSatisfy({ $0.count == 2 && ($0[0] ?? 0) > 0 && ($0[1] ?? 0) > 2 }) else { return nil }
+        let buckets = text.split(separator: " ").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        }
+        guard !buckets.isEmpty, buckets.allSatisfy({ $0.count == 2 && ($0[0] ?? 0) > 0 && ($0[1] ?? 0) > 2 }) else {
+            return nil
+        }
         return buckets.map { LengthBucket(source: $0[0]!, target: $0[1]!) }
     }
 }
@@ -29,8 +33,10 @@ public struct LengthBucket: Sendable, Equatable, Codable, CustomStringConvertibl
 /// Options of `prepare translation`.
 public struct TranslationOptions: Sendable, Equatable, Codable {
     /// Source and target lengths, smallest first: the TensorFlow tutorial's buckets, as the book uses.
-    public var buckets = [LengthBucket(source: 5, target: 10), LengthBucket(source: 10, target: 15),
-                          LengthBucket(source: 20, target: 25), LengthBucket(source: 30, target: 40)]
+    public var buckets = [
+        LengthBucket(source: 5, target: 10), LengthBucket(source: 10, target: 15),
+        LengthBucket(source: 20, target: 25), LengthBucket(source: 30, target: 40),
+    ]
     /// Tokens seen fewer times in training become `<unk>` (the book: 1, every token kept).
     public var minFrequency = 1
     /// Ids per language, specials included; `nil` (the book's) keeps every token.
@@ -146,7 +152,8 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         var offset = 0
         var pending: [EpochPlan] = []
         for (bucket, count) in counts.enumerated() {
-            let order = BatchSampler.order(count: count, seed: seed &+ UInt64(bucket) &* 0x9E37_79B9, epoch: epoch, shuffle: shuffle)
+            let order = BatchSampler.order(
+                count: count, seed: seed &+ UInt64(bucket) &* 0x9E37_79B9, epoch: epoch, shuffle: shuffle)
             let base = offset
             pending.append(EpochPlan(order: order.map { $0 + base }, batchSize: batchSize))
             offset += count
@@ -194,7 +201,8 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         ]
     }
 
-    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: BatchDestination) throws {
+    public func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destinations: BatchDestination) throws
+    {
         let (bucket, rows) = try places(split: split, indices: indices)
         let (s, t) = (buckets[bucket].source, buckets[bucket].target)
         for (slot, row) in rows.enumerated() {
@@ -214,7 +222,8 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
             .map { sourceVocabulary[Int($0)] }
         let target = targets[split]![bucket][(row * t)..<((row + 1) * t)].filter { $0 != Self.padding }
             .map { targetVocabulary[Int($0)] }
-        return "bucket \(bucket) (\(s),\(t)): " + source.joined(separator: " ") + "  =>  " + target.joined(separator: " ")
+        return "bucket \(bucket) (\(s),\(t)): " + source.joined(separator: " ") + "  =>  "
+            + target.joined(separator: " ")
     }
 
     /// Places one pair: its bucket and whether it had to be cut.
@@ -236,7 +245,9 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
     }
 
     static let name = DatasetName.translation
-    static func details(_ options: TranslationOptions, _ statistics: TranslationStatistics) -> DatasetDetails { .translation(options, statistics) }
+    static func details(_ options: TranslationOptions, _ statistics: TranslationStatistics) -> DatasetDetails {
+        .translation(options, statistics)
+    }
     static func unpack(_ details: DatasetDetails) -> (TranslationOptions, TranslationStatistics)? {
         if case .translation(let options, let statistics) = details { (options, statistics) } else { nil }
     }
@@ -251,9 +262,11 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
             switch input {
             case .aligned(let source, let target):
                 try ParallelTextReader.read(
-                    source: TextFile(path: source), target: TextFile(path: target), markup: options.markup, decoding: options.decoding)
+                    source: TextFile(path: source), target: TextFile(path: target), markup: options.markup,
+                    decoding: options.decoding)
             case .tsv(let path):
-                try ParallelTextReader.read(tsv: TextFile(path: path), decoding: options.decoding, skipBadLines: options.skipBadLines)
+                try ParallelTextReader.read(
+                    tsv: TextFile(path: path), decoding: options.decoding, skipBadLines: options.skipBadLines)
             }
         }
         let trainPairs = try read(train)
@@ -261,29 +274,41 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         let inputs = trainPairs.fingerprints + (validPairs?.fingerprints ?? [])
         return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, in: writer) {
             var splitPairs = [("train", trainPairs, trainPairs.pairs.concurrentMap { tokenize($0, options) })]
-            if let validPairs { splitPairs.append(("valid", validPairs, validPairs.pairs.concurrentMap { tokenize($0, options) })) }
+            if let validPairs {
+                splitPairs.append(("valid", validPairs, validPairs.pairs.concurrentMap { tokenize($0, options) }))
+            }
             for (split, read, _) in splitPairs where read.pairs.isEmpty {
-                throw DatasetError.unusableInput(.translation, "the \(split) split holds no sentence pair (\(read.fingerprints.map(\.name).joined(separator: ", ")): \(read.skipped) skipped, \(read.sourceMarkupLines) markup lines); expected line-aligned sentences")
+                throw DatasetError.unusableInput(
+                    .translation,
+                    "the \(split) split holds no sentence pair "
+                        + "(\(read.fingerprints.map(\.name).joined(separator: ", ")): \(read.skipped) skipped, "
+                        + "\(read.sourceMarkupLines) markup lines); expected line-aligned sentences"
+                )
             }
             var sourceCounts: [CodePoints: Int] = [:], targetCounts: [CodePoints: Int] = [:]
             for pair in splitPairs[0].2 {
                 for token in pair.source { sourceCounts[CodePoints(token), default: 0] += 1 }
                 for token in pair.target { targetCounts[CodePoints(token), default: 0] += 1 }
             }
-            let sourceVocabulary = Vocabulary.byFrequency(sourceCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
-            let targetVocabulary = Vocabulary.byFrequency(targetCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
+            let sourceVocabulary = Vocabulary.byFrequency(
+                sourceCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
+            let targetVocabulary = Vocabulary.byFrequency(
+                targetCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
 
             var content = DatasetWriter(name: .translation)
             var splits: [String: Int] = [:]
-            var statistics = TranslationStatistics(sourceVocabulary: sourceVocabulary.count, targetVocabulary: targetVocabulary.count)
+            var statistics = TranslationStatistics(
+                sourceVocabulary: sourceVocabulary.count, targetVocabulary: targetVocabulary.count)
             for (split, read, pairs) in splitPairs {
                 var counted = TranslationStatistics.Split(
-                    pairs: pairs.count, sourceMarkupLines: read.sourceMarkupLines, targetMarkupLines: read.targetMarkupLines,
+                    pairs: pairs.count, sourceMarkupLines: read.sourceMarkupLines,
+                    targetMarkupLines: read.targetMarkupLines,
                     skipped: read.skipped, undecodable: read.undecodable)
                 var sources = Array(repeating: [Int32](), count: options.buckets.count)
                 var targets = Array(repeating: [Int32](), count: options.buckets.count)
                 for pair in pairs {
-                    let (index, wasCut) = bucket(sourceLength: pair.source.count, targetLength: pair.target.count, buckets: options.buckets)
+                    let (index, wasCut) = bucket(
+                        sourceLength: pair.source.count, targetLength: pair.target.count, buckets: options.buckets)
                     if wasCut { counted.cut += 1 }
                     let (sourceRow, targetRow) = rows(
                         source: pair.source.map { sourceVocabulary.id($0) ?? unknown },
@@ -293,8 +318,10 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
                 }
                 for (index, bucket) in options.buckets.enumerated() {
                     let count = targets[index].count / bucket.target
-                    content.add("\(split).b\(index).source", sources[index], type: .int32, shape: [count, bucket.source])
-                    content.add("\(split).b\(index).target", targets[index], type: .int32, shape: [count, bucket.target])
+                    content.add(
+                        "\(split).b\(index).source", sources[index], type: .int32, shape: [count, bucket.source])
+                    content.add(
+                        "\(split).b\(index).target", targets[index], type: .int32, shape: [count, bucket.target])
                     counted.perBucket.append(count)
                 }
                 splits[split] = pairs.count

@@ -1,9 +1,10 @@
 import CLevelDB
 import CLevelDBEnv
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// An open LevelDB database: the single owner of a `leveldb_t` handle.
 ///
@@ -36,7 +37,9 @@ public final class Database: @unchecked Sendable {
         let native = NativeOptions(options)
         nativeOptions = native
         let opened = try LevelDBError.check { error in leveldb_open(native.options, path, error) }
-        guard let opened else { throw LevelDBError(kind: .unknown, message: "leveldb_open returned no handle for \(path)") }
+        guard let opened else {
+            throw LevelDBError(kind: .unknown, message: "leveldb_open returned no handle for \(path)")
+        }
         handle = opened
         verifiesChecksums = options.verifyChecksums
         access = options.access
@@ -62,7 +65,9 @@ public final class Database: @unchecked Sendable {
             guard let open = handle else { return }
             let cursors = openCursors.load(ordering: .acquiring)
             guard cursors == 0 else {
-                throw LevelDBError(kind: .invalidArgument, message: "cannot close \(path): \(cursors) iterators or snapshots are still open")
+                throw LevelDBError(
+                    kind: .invalidArgument,
+                    message: "cannot close \(path): \(cursors) iterators or snapshots are still open")
             }
             leveldb_close(open)
             handle = nil
@@ -78,7 +83,9 @@ public final class Database: @unchecked Sendable {
         case 0: return false
         case 1: return true
         default:
-            throw LevelDBError(kind: .ioError, message: "IO error: cannot look at the lock \(lockPath): \(String(cString: strerror(errno)))")
+            throw LevelDBError(
+                kind: .ioError,
+                message: "IO error: cannot look at the lock \(lockPath): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -112,7 +119,8 @@ public final class Database: @unchecked Sendable {
             var length = 0
             let value = try LevelDBError.check { error in
                 leveldb_get(
-                    handle, readOptions, key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count, &length, error)
+                    handle, readOptions, key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count, &length, error
+                )
             }
             guard let value else { return try body(nil) }
             defer { leveldb_free(value) }
@@ -160,8 +168,12 @@ public final class Database: @unchecked Sendable {
     ///   - verifyChecksums: check every block's checksum while reading; `nil` follows ``verifiesChecksums``.
     ///   - fillCache: keep the blocks read in the block cache (turn off for full scans).
     /// - throws: ``LevelDBError/Kind/closed`` once the database is closed.
-    public func makeIterator(snapshot: Snapshot? = nil, verifyChecksums: Bool? = nil, fillCache: Bool = true) throws -> Iterator {
-        try Iterator(database: self, snapshot: snapshot, verifyChecksums: verifyChecksums ?? verifiesChecksums, fillCache: fillCache)
+    public func makeIterator(snapshot: Snapshot? = nil, verifyChecksums: Bool? = nil, fillCache: Bool = true) throws
+        -> Iterator
+    {
+        try Iterator(
+            database: self, snapshot: snapshot, verifyChecksums: verifyChecksums ?? verifiesChecksums,
+            fillCache: fillCache)
     }
 
     /// A consistent view of the database as it is now.
@@ -203,7 +215,8 @@ public final class Database: @unchecked Sendable {
 
     private func checkWritable() throws {
         guard access == .readWrite else {
-            throw LevelDBError(kind: .notSupported, message: "Not implemented: the database \(path) is open for reading only")
+            throw LevelDBError(
+                kind: .notSupported, message: "Not implemented: the database \(path) is open for reading only")
         }
     }
 }

@@ -17,7 +17,9 @@ public final class Iterator {
         leveldb_readoptions_set_fill_cache(readOptions, fillCache ? 1 : 0)
         if let snapshot { leveldb_readoptions_set_snapshot(readOptions, snapshot.handle) }
         do {
-            handle = try database.withHandle { database.cursorOpened(); return leveldb_create_iterator($0, readOptions) }
+            handle = try database.withHandle {
+                database.cursorOpened(); return leveldb_create_iterator($0, readOptions)
+            }
         } catch {
             leveldb_readoptions_destroy(readOptions)
             throw error

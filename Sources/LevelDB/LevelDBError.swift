@@ -32,7 +32,9 @@ public struct LevelDBError: DescribedError, Equatable {
     /// Classifies a LevelDB status message.
     public init(message: String) {
         self.message = message
-        if message.contains("LOCK") && (message.contains("already held") || message.contains("Resource temporarily unavailable")) {
+        if message.contains("LOCK")
+            && (message.contains("already held") || message.contains("Resource temporarily unavailable"))
+        {
             kind = .inUse
         } else if message.hasPrefix("NotFound:") {
             kind = .notFound

@@ -12,7 +12,9 @@ public final class Snapshot: @unchecked Sendable {
 
     init(database: Database) throws {
         self.database = database
-        handle = try database.withHandle { database.cursorOpened(); return leveldb_create_snapshot($0) }
+        handle = try database.withHandle {
+            database.cursorOpened(); return leveldb_create_snapshot($0)
+        }
     }
 
     deinit {

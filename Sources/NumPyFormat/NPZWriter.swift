@@ -29,7 +29,8 @@ public enum NPZ {
     /// data into the buffer it is given (one per member), then the CRC-32s and the central directory. No ZIP64: each
     /// member must be under 4 GB.
     public static func write(
-        _ members: [Member], into out: UnsafeMutableRawBufferPointer, fill: ([UnsafeMutableRawBufferPointer]) throws -> Void
+        _ members: [Member], into out: UnsafeMutableRawBufferPointer,
+        fill: ([UnsafeMutableRawBufferPointer]) throws -> Void
     ) rethrows {
         var position = 0
         func put<T: FixedWidthInteger>(_ value: T) {

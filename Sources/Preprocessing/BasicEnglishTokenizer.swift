@@ -40,8 +40,10 @@ public enum BasicEnglishTokenizer {
             while index < line.count {
                 let byte = line[index]
                 switch byte {
-                case UInt8(ascii: "<") where index + 6 <= line.count && line[index + 1] == UInt8(ascii: "b")
-                    && line[index + 2] == UInt8(ascii: "r") && line[index + 3] == 0x20 && line[index + 4] == UInt8(ascii: "/")
+                case UInt8(ascii: "<")
+                where index + 6 <= line.count && line[index + 1] == UInt8(ascii: "b")
+                    && line[index + 2] == UInt8(ascii: "r") && line[index + 3] == 0x20
+                    && line[index + 4] == UInt8(ascii: "/")
                     && line[index + 5] == UInt8(ascii: ">"):
                     flush(index)
                     index += 6
@@ -75,13 +77,17 @@ public enum BasicEnglishTokenizer {
     }
 
     /// Every non-overlapping occurrence of `pattern`, left to right, replaced.
-    static func replace(_ pattern: [Unicode.Scalar], with replacement: [Unicode.Scalar], in text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+    static func replace(_ pattern: [Unicode.Scalar], with replacement: [Unicode.Scalar], in text: [Unicode.Scalar])
+        -> [Unicode.Scalar]
+    {
         guard let first = pattern.first, text.contains(first) else { return text }
         var result: [Unicode.Scalar] = []
         result.reserveCapacity(text.count + 16)
         var index = 0
         while index < text.count {
-            if text[index] == first && index + pattern.count <= text.count && text[index..<(index + pattern.count)].elementsEqual(pattern) {
+            if text[index] == first && index + pattern.count <= text.count
+                && text[index..<(index + pattern.count)].elementsEqual(pattern)
+            {
                 result.append(contentsOf: replacement)
                 index += pattern.count
             } else {

@@ -1,4 +1,5 @@
 import Support
+
 /// The token normalization of the book's POS tagger, for the GoogleNews model's conventions: phrases joined with
 /// `_`, digits written as `#`.
 ///
@@ -74,7 +75,8 @@ public struct BookNormalizer {
         var index = 0
         while index < rows.count {
             let (word, tag) = rows[index]
-            if index + 1 < rows.count, rows[index + 1].tag.utf8.elementsEqual(tag.utf8), !boundaries.contains(index + 1) {
+            if index + 1 < rows.count, rows[index + 1].tag.utf8.elementsEqual(tag.utf8), !boundaries.contains(index + 1)
+            {
                 let phrase = word + "_" + rows[index + 1].word
                 if try isKey(phrase) {
                     tokens.append(Token(word: phrase, tag: tag))

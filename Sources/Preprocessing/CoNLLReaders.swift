@@ -23,7 +23,9 @@ public enum CoNLL2000Reader {
                 continue
             }
             guard fields.count >= 2 else {
-                try policy.handle(DataError(file: file.path, line: number, message: "\"\(line)\" has one column; expected \"word TAG\""))
+                try policy.handle(
+                    DataError(
+                        file: file.path, line: number, message: "\"\(line)\" has one column; expected \"word TAG\""))
                 continue
             }
             if atSentenceStart { result.sentenceStarts.append(result.rows.count) }
@@ -88,7 +90,9 @@ public enum CoNLLUReader {
                 return
             }
             if let problem = treeProblem(current) {
-                try policy.handle(DataError(file: file.path, line: currentStartLine, message: "the sentence starting here \(problem)"))
+                try policy.handle(
+                    DataError(file: file.path, line: currentStartLine, message: "the sentence starting here \(problem)")
+                )
                 result.skippedSentences += 1
                 return
             }
@@ -104,7 +108,10 @@ public enum CoNLLUReader {
             if line.hasPrefix("#") { continue }
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard fields.count == 10 else {
-                try policy.handle(DataError(file: file.path, line: number, message: "has \(fields.count) tab-separated fields; expected 10 (CoNLL-U/CoNLL-X)"))
+                try policy.handle(
+                    DataError(
+                        file: file.path, line: number,
+                        message: "has \(fields.count) tab-separated fields; expected 10 (CoNLL-U/CoNLL-X)"))
                 currentIsBad = true
                 continue
             }
@@ -112,12 +119,16 @@ public enum CoNLLUReader {
             if id.contains("-") || id.contains(".") { continue }  // multiword range or empty node
             if current.isEmpty { currentStartLine = number }
             guard let index = Int(id), index == current.count + 1 else {
-                try policy.handle(DataError(file: file.path, line: number, message: "token id \"\(id)\" is out of order; expected \(current.count + 1)"))
+                try policy.handle(
+                    DataError(
+                        file: file.path, line: number,
+                        message: "token id \"\(id)\" is out of order; expected \(current.count + 1)"))
                 currentIsBad = true
                 continue
             }
             guard let head = Int(fields[6]) else {
-                try policy.handle(DataError(file: file.path, line: number, message: "head \"\(fields[6])\" is not a number"))
+                try policy.handle(
+                    DataError(file: file.path, line: number, message: "head \"\(fields[6])\" is not a number"))
                 currentIsBad = true
                 continue
             }

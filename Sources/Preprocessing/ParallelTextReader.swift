@@ -26,8 +26,10 @@ public enum MarkupFilter: String, Sendable, CaseIterable, Codable {
     case none
 
     /// The markers of TED metadata lines in `.tags` files (torchtext's list).
-    public static let metadataMarkers = ["<url", "<keywords", "<talkid", "<description", "<reviewer", "<translator",
-                                         "<title", "<speaker", "<doc", "</doc"]
+    public static let metadataMarkers = [
+        "<url", "<keywords", "<talkid", "<description", "<reviewer", "<translator",
+        "<title", "<speaker", "<doc", "</doc",
+    ]
 
     /// The filter `auto` means for a file named `path`.
     public func resolved(for path: String) -> MarkupFilter {
@@ -67,8 +69,10 @@ public enum ParallelTextReader {
         source: TextFile, target: TextFile, markup: MarkupFilter = .auto, decoding: DecodingPolicy = .replace
     ) throws -> Pairs {
         var result = Pairs(fingerprints: [source.fingerprint, target.fingerprint])
-        let sourceSide = try sentences(source, markup: markup.resolved(for: source.path), decoding: decoding, undecodable: &result.undecodable)
-        let targetSide = try sentences(target, markup: markup.resolved(for: target.path), decoding: decoding, undecodable: &result.undecodable)
+        let sourceSide = try sentences(
+            source, markup: markup.resolved(for: source.path), decoding: decoding, undecodable: &result.undecodable)
+        let targetSide = try sentences(
+            target, markup: markup.resolved(for: target.path), decoding: decoding, undecodable: &result.undecodable)
         try checkAlignment(sourceSide, source.path, targetSide, target.path)
         result.sourceMarkupLines = sourceSide.droppedLines.count
         result.targetMarkupLines = targetSide.droppedLines.count
@@ -86,26 +90,40 @@ public enum ParallelTextReader {
     static func checkAlignment(_ source: Side, _ sourcePath: String, _ target: Side, _ targetPath: String) throws {
         guard source.sentences.count != target.sentences.count else { return }
         if source.droppedLines.isEmpty && target.droppedLines.isEmpty {
-            throw DataError(file: sourcePath, message: "has \(source.sentences.count) lines but \(targetPath) has \(target.sentences.count); expected line-aligned files")
+            throw DataError(
+                file: sourcePath,
+                message:
+                    "has \(source.sentences.count) lines but \(targetPath) has \(target.sentences.count); expected "
+                    + "line-aligned files"
+            )
         }
         // Markup was dropped differently: find the first sentence whose line numbers differ.
-        let index = zip(source.sentences, target.sentences).enumerated().first { $0.element.0.line != $0.element.1.line }?.offset
+        let index =
+            zip(source.sentences, target.sentences).enumerated().first { $0.element.0.line != $0.element.1.line }?
+            .offset
             ?? min(source.sentences.count, target.sentences.count)
         let sourceLine = index < source.sentences.count ? source.sentences[index].line : source.totalLines + 1
         let targetLine = index < target.sentences.count ? target.sentences[index].line : target.totalLines + 1
         throw DataError(
             file: sourcePath, line: sourceLine,
-            message: "sentence \(index + 1) is here but on line \(targetLine) of \(targetPath): the two files lose different lines as markup (\(source.droppedLines.count) and \(target.droppedLines.count)), so their sentences no longer pair up; expected the same markup lines on both sides")
+            message:
+                "sentence \(index + 1) is here but on line \(targetLine) of \(targetPath): the two files lose "
+                + "different lines as markup (\(source.droppedLines.count) and \(target.droppedLines.count)), so "
+                + "their sentences no longer pair up; expected the same markup lines on both sides"
+        )
     }
 
     /// The sentences of one file under `markup` (``MarkupFilter/auto`` already resolved); `nil` text where a line
     /// is left out under `skip`.
-    static func sentences(_ file: TextFile, markup: MarkupFilter, decoding: DecodingPolicy, undecodable: inout Int) throws -> Side {
+    static func sentences(_ file: TextFile, markup: MarkupFilter, decoding: DecodingPolicy, undecodable: inout Int)
+        throws -> Side
+    {
         var side = Side()
         if markup == .xml { return try segments(file, decoding: decoding, undecodable: &undecodable) }
         for line in Lines(file.bytes) {
             side.totalLines = line.number
-            let text = try ReviewReader.decode(line.bytes, policy: decoding, file: file.path, line: line.number, undecodable: &undecodable)
+            let text = try ReviewReader.decode(
+                line.bytes, policy: decoding, file: file.path, line: line.number, undecodable: &undecodable)
             if markup == .tags, let text, MarkupFilter.metadataMarkers.contains(where: { text.contains($0) }) {
                 side.droppedLines.append(line.number)
                 continue
@@ -121,7 +139,10 @@ public enum ParallelTextReader {
         var open: (line: Int, text: String)? = nil
         for line in Lines(file.bytes) {
             side.totalLines = line.number
-            guard let text = try ReviewReader.decode(line.bytes, policy: decoding, file: file.path, line: line.number, undecodable: &undecodable) else {
+            guard
+                let text = try ReviewReader.decode(
+                    line.bytes, policy: decoding, file: file.path, line: line.number, undecodable: &undecodable)
+            else {
                 side.sentences.append((line.number, nil))
                 continue
             }
@@ -138,7 +159,8 @@ public enum ParallelTextReader {
                     rest = rest[end.upperBound...]
                     continue
                 }
-                guard let start = rest.range(of: "<seg"), let close = rest[start.upperBound...].firstIndex(of: ">") else { break }
+                guard let start = rest.range(of: "<seg"), let close = rest[start.upperBound...].firstIndex(of: ">")
+                else { break }
                 holdsSegment = true
                 open = (line.number, "")
                 rest = rest[rest.index(after: close)...]
@@ -146,7 +168,9 @@ public enum ParallelTextReader {
             if !holdsSegment { side.droppedLines.append(line.number) }
         }
         if let started = open {
-            throw DataError(file: file.path, line: started.line, message: "a <seg> that is never closed; expected <seg id=\"…\">text</seg>")
+            throw DataError(
+                file: file.path, line: started.line,
+                message: "a <seg> that is never closed; expected <seg id=\"…\">text</seg>")
         }
         return side
     }
@@ -171,7 +195,9 @@ public enum ParallelTextReader {
             }
             let name = after[..<semicolon]
             let named = ["amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'"][String(name)]
-            let number: UInt32? = name.hasPrefix("#x") ? UInt32(name.dropFirst(2), radix: 16)
+            let number: UInt32? =
+                name.hasPrefix("#x")
+                ? UInt32(name.dropFirst(2), radix: 16)
                 : name.hasPrefix("#") ? UInt32(name.dropFirst()) : nil
             if let named {
                 result += named
@@ -187,17 +213,24 @@ public enum ParallelTextReader {
 
     /// One `source<TAB>target` file: every line with a tab is a pair (empty lines are passed over).
     /// - throws: ``DataError`` naming the line without a tab, unless `skipBadLines`.
-    public static func read(tsv file: TextFile, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false) throws -> Pairs {
+    public static func read(tsv file: TextFile, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false) throws
+        -> Pairs
+    {
         var result = Pairs(fingerprints: [file.fingerprint])
         var policy = BadLinePolicy(skip: skipBadLines)
         for line in Lines(file.bytes) where !line.bytes.isEmpty {
-            guard let text = try ReviewReader.decode(line.bytes, policy: decoding, file: file.path, line: line.number, undecodable: &result.undecodable) else {
+            guard
+                let text = try ReviewReader.decode(
+                    line.bytes, policy: decoding, file: file.path, line: line.number, undecodable: &result.undecodable)
+            else {
                 result.skipped += 1
                 continue
             }
             let fields = text.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
             guard fields.count == 2 else {
-                try policy.handle(DataError(file: file.path, line: line.number, message: "has no tab; expected \"source<TAB>target\""))
+                try policy.handle(
+                    DataError(file: file.path, line: line.number, message: "has no tab; expected \"source<TAB>target\"")
+                )
                 result.skipped += 1
                 continue
             }

@@ -32,10 +32,14 @@ public enum ReviewReader {
 
     /// Reads `path`, a directory in the IMDB layout or a TSV file.
     /// - throws: ``DataError`` naming the file (and line) of an empty review, a bad label or undecodable bytes.
-    public static func read(_ path: String, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false) throws -> Reviews {
+    public static func read(_ path: String, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false) throws
+        -> Reviews
+    {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DataError(file: path, message: "no such file or directory; expected an IMDB-style directory (pos/, neg/) or a TSV file")
+            throw DataError(
+                file: path,
+                message: "no such file or directory; expected an IMDB-style directory (pos/, neg/) or a TSV file")
         }
         return isDirectory.boolValue
             ? try readDirectory(path, decoding: decoding, skipBadLines: skipBadLines)
@@ -43,18 +47,24 @@ public enum ReviewReader {
     }
 
     /// Decodes bytes under `policy`; `nil` means "leave it out".
-    static func decode(_ bytes: some Collection<UInt8>, policy: DecodingPolicy, file: String, line: Int?, undecodable: inout Int) throws -> String? {
+    static func decode(
+        _ bytes: some Collection<UInt8>, policy: DecodingPolicy, file: String, line: Int?, undecodable: inout Int
+    ) throws -> String? {
         if let text = String(validating: bytes, as: UTF8.self) { return text }
         undecodable += 1
         switch policy {
         case .replace: return String(decoding: bytes, as: UTF8.self)
         case .skip: return nil
-        case .fail: throw DataError(file: file, line: line, message: "holds bytes that are not UTF-8; expected UTF-8 text (see --encoding-errors)")
+        case .fail:
+            throw DataError(
+                file: file, line: line,
+                message: "holds bytes that are not UTF-8; expected UTF-8 text (see --encoding-errors)")
         }
     }
 
     static func readDirectory(_ path: String, decoding: DecodingPolicy, skipBadLines: Bool) throws -> Reviews {
-        var result = Reviews(fingerprint: InputFingerprint(name: URL(fileURLWithPath: path).lastPathComponent, size: 0, crc32: ""))
+        var result = Reviews(
+            fingerprint: InputFingerprint(name: URL(fileURLWithPath: path).lastPathComponent, size: 0, crc32: ""))
         var crc: UInt32 = 0
         var size = 0
         var policy = BadLinePolicy(skip: skipBadLines)
@@ -72,7 +82,10 @@ public enum ReviewReader {
                 size += bytes.count
                 crc = Array((folder + "/" + name).utf8).withUnsafeBytes { CRC32.checksum($0, continuing: crc) }
                 crc = bytes.withUnsafeBytes { CRC32.checksum($0, continuing: crc) }
-                guard let text = try decode(bytes, policy: decoding, file: file, line: nil, undecodable: &result.undecodable) else {
+                guard
+                    let text = try decode(
+                        bytes, policy: decoding, file: file, line: nil, undecodable: &result.undecodable)
+                else {
                     result.skipped += 1
                     continue
                 }
@@ -85,7 +98,8 @@ public enum ReviewReader {
             }
         }
         guard found else {
-            throw DataError(file: path, message: "has neither pos/ nor neg/; expected the IMDB layout (pos/*.txt, neg/*.txt)")
+            throw DataError(
+                file: path, message: "has neither pos/ nor neg/; expected the IMDB layout (pos/*.txt, neg/*.txt)")
         }
         result.fingerprint.size = size
         result.fingerprint.crc32 = String(format: "%08x", crc)
@@ -94,17 +108,23 @@ public enum ReviewReader {
 
     /// Reads `label<TAB>text` lines; empty lines are passed over.
     /// - throws: ``DataError`` naming the line of a bad label, a missing tab or undecodable bytes.
-    public static func read(tsv file: TextFile, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false) throws -> Reviews {
+    public static func read(tsv file: TextFile, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false) throws
+        -> Reviews
+    {
         var result = Reviews(fingerprint: file.fingerprint)
         var policy = BadLinePolicy(skip: skipBadLines)
         for line in Lines(file.bytes) where !line.bytes.isEmpty {
             let number = line.number
-            guard let text = try decode(line.bytes, policy: decoding, file: file.path, line: number, undecodable: &result.undecodable) else {
+            guard
+                let text = try decode(
+                    line.bytes, policy: decoding, file: file.path, line: number, undecodable: &result.undecodable)
+            else {
                 result.skipped += 1
                 continue
             }
             guard let tab = text.firstIndex(of: "\t") else {
-                try policy.handle(DataError(file: file.path, line: number, message: "has no tab; expected \"label<TAB>text\""))
+                try policy.handle(
+                    DataError(file: file.path, line: number, message: "has no tab; expected \"label<TAB>text\""))
                 result.skipped += 1
                 continue
             }
@@ -114,13 +134,17 @@ public enum ReviewReader {
             case "pos", "1", "positive": label = 1
             case "neg", "0", "negative": label = 0
             default:
-                try policy.handle(DataError(file: file.path, line: number, message: "label \"\(text[..<tab])\"; expected pos, neg, 1 or 0"))
+                try policy.handle(
+                    DataError(
+                        file: file.path, line: number, message: "label \"\(text[..<tab])\"; expected pos, neg, 1 or 0"))
                 result.skipped += 1
                 continue
             }
             let review = String(text[text.index(after: tab)...])
             if PythonText.isBlank(review) {
-                try policy.handle(DataError(file: file.path, line: number, message: "is an empty review; expected text after the label"))
+                try policy.handle(
+                    DataError(
+                        file: file.path, line: number, message: "is an empty review; expected text after the label"))
                 result.skipped += 1
                 continue
             }

@@ -53,7 +53,9 @@ public struct TextFile: Sendable {
     public func lines(lossy: Bool = false) throws -> [(number: Int, text: String)] {
         try Lines(bytes).map { line in
             if let text = String(validating: line.bytes, as: UTF8.self) { return (line.number, text) }
-            guard lossy else { throw DataError(file: path, line: line.number, message: "is not valid UTF-8; expected UTF-8 text") }
+            guard lossy else {
+                throw DataError(file: path, line: line.number, message: "is not valid UTF-8; expected UTF-8 text")
+            }
             return (line.number, String(decoding: line.bytes, as: UTF8.self))
         }
     }

@@ -1,4 +1,5 @@
 import Support
+
 /// Word-level tokenizers for English and French: words, numbers and punctuation marks become tokens; French
 /// elisions keep their apostrophe on the first part (`l'heure` → `l'` `heure`), English contractions split before it
 /// (`don't` → `do` `n't`, `it's` → `it` `'s`).
@@ -17,7 +18,9 @@ public struct TranslationTokenizer: Sendable {
     }
 
     /// French words with an apostrophe that are not elisions.
-    static let frenchKeep: Set<String> = ["aujourd'hui", "prud'homme", "prud'hommes", "presqu'île", "quelqu'un", "quelqu'une"]
+    static let frenchKeep: Set<String> = [
+        "aujourd'hui", "prud'homme", "prud'hommes", "presqu'île", "quelqu'un", "quelqu'une",
+    ]
 
     public func tokenize(_ text: String) -> [String] {
         let normalized = (lowercase ? PythonText.lower(text) : text).replacing("’", with: "'")
@@ -32,13 +35,17 @@ public struct TranslationTokenizer: Sendable {
         for (index, character) in characters.enumerated() {
             if character.isLetter || character.isNumber {
                 word.append(character)
-            } else if character == "'" && !word.isEmpty && index + 1 < characters.count && characters[index + 1].isLetter {
+            } else if character == "'" && !word.isEmpty && index + 1 < characters.count
+                && characters[index + 1].isLetter
+            {
                 word.append(character)  // inside a word: an elision or contraction, split below
             } else if (character == "." || character == ",") && !word.isEmpty && word.last!.isNumber
                 && index + 1 < characters.count && characters[index + 1].isNumber
             {
                 word.append(character)  // 3.5, 1,000
-            } else if character == "-" && !word.isEmpty && index + 1 < characters.count && characters[index + 1].isLetter {
+            } else if character == "-" && !word.isEmpty && index + 1 < characters.count
+                && characters[index + 1].isLetter
+            {
                 word.append(character)  // well-known, peut-être
             } else {
                 flushWord()

@@ -1,7 +1,8 @@
+import VectorCache
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import VectorCache
 
 /// The search index's int8 codes, in one block of memory that asks Linux for 2 MB pages (`MADV_HUGEPAGE`): a
 /// nearest-word query reads all of it, and large pages spare the TLB a miss every 4 KB (about 10% of the query's
@@ -22,7 +23,11 @@ public final class CodeMatrix: @unchecked Sendable {
         mappedBytes = max(huge, count / huge * huge + (count % huge == 0 ? 0 : huge))
         let mapped = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let mapped, mapped != MAP_FAILED else {
-            throw CacheError(.unavailable, "cannot map \(mappedBytes) bytes of memory for the search index's codes (\(String(cString: strerror(errno)))); free memory and try again")
+            throw CacheError(
+                .unavailable,
+                "cannot map \(mappedBytes) bytes of memory for the search index's codes "
+                    + "(\(String(cString: strerror(errno)))); free memory and try again"
+            )
         }
         // Advice only: without transparent huge pages the memory works as usual.
         _ = madvise(mapped, mappedBytes, MADV_HUGEPAGE)

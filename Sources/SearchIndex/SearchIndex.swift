@@ -73,7 +73,9 @@ package enum SearchIndexKeys {
 
     package static func chunk(_ number: Int, _ part: Part) -> [UInt8] {
         let n = UInt32(number)
-        return chunksStart + [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF), part.rawValue]
+        return chunksStart + [
+            UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF), part.rawValue,
+        ]
     }
 }
 
@@ -87,7 +89,9 @@ extension VectorCache {
     public var searchIndexWordCount: Int? {
         get throws {
             guard let bytes = try translatingErrors({ try database.get(SearchIndexKeys.header) }) else { return nil }
-            guard let header = try? bytes.withUnsafeBytes({ try ManifestCoding.decode(SearchIndexHeader.self, from: $0) }) else {
+            guard
+                let header = try? bytes.withUnsafeBytes({ try ManifestCoding.decode(SearchIndexHeader.self, from: $0) })
+            else {
                 throw damaged("its header cannot be read")
             }
             return header.rows - header.duplicates
@@ -101,7 +105,11 @@ extension VectorCache {
     public func loadSearchIndex(progress: (_ rows: Int, _ total: Int) -> Void = { _, _ in }) throws -> SearchIndex {
         let headerBytes = try translatingErrors { try database.get(SearchIndexKeys.header) }
         guard let headerBytes else {
-            throw CacheError(.missing, "the cache \(path) has no search index (it was built by w2vcache 0.2 or with --no-search-index); rebuild it with `w2vcache build --vectors FILE --db \(path)`")
+            throw CacheError(
+                .missing,
+                "the cache \(path) has no search index (it was built by w2vcache 0.2 or with --no-search-index); "
+                    + "rebuild it with `w2vcache build --vectors FILE --db \(path)`"
+            )
         }
         let header: SearchIndexHeader
         do {
@@ -110,10 +118,17 @@ extension VectorCache {
             throw damaged("its header cannot be read (\(error))")
         }
         guard header.version == SearchIndex.version else {
-            throw CacheError(.incompatible, "the search index of \(path) has version \(header.version); this tool reads version \(SearchIndex.version): rebuild the cache")
+            throw CacheError(
+                .incompatible,
+                "the search index of \(path) has version \(header.version); this tool reads version "
+                    + "\(SearchIndex.version): rebuild the cache"
+            )
         }
         guard header.dimension == dimension, header.rows >= 0, header.chunkRows > 0 else {
-            throw damaged("its header says \(header.rows) rows of dimension \(header.dimension) in chunks of \(header.chunkRows), the cache has dimension \(dimension)")
+            throw damaged(
+                "its header says \(header.rows) rows of dimension \(header.dimension) in chunks of "
+                    + "\(header.chunkRows), the cache has dimension \(dimension)"
+            )
         }
         let rows = header.rows
         let (codeCount, overflow) = rows.multipliedReportingOverflow(by: dimension)
@@ -145,26 +160,44 @@ extension VectorCache {
                     try iterator.withValue { value in
                         switch part {
                         case .codes:
-                            guard value.count == chunkRowCount * dimension else { throw damaged("chunk \(chunk) holds \(value.count) codes, not \(chunkRowCount * dimension)") }
+                            guard value.count == chunkRowCount * dimension else {
+                                throw damaged(
+                                    "chunk \(chunk) holds \(value.count) codes, not \(chunkRowCount * dimension)")
+                            }
                             codes.copy(value, to: codesFilled)
                             codesFilled += value.count
                         case .norms, .scales:
-                            guard value.count == chunkRowCount * 4 else { throw damaged("chunk \(chunk) holds \(value.count / 4) \(part), not \(chunkRowCount)") }
-                            let floats = (0..<chunkRowCount).map {
-                                Float(bitPattern: UInt32(littleEndian: value.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+                            guard value.count == chunkRowCount * 4 else {
+                                throw damaged("chunk \(chunk) holds \(value.count / 4) \(part), not \(chunkRowCount)")
                             }
-                            if part == .norms { norms.append(contentsOf: floats) } else { scales.append(contentsOf: floats) }
+                            let floats = (0..<chunkRowCount).map {
+                                Float(
+                                    bitPattern: UInt32(
+                                        littleEndian: value.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+                            }
+                            if part == .norms {
+                                norms.append(contentsOf: floats)
+                            } else {
+                                scales.append(contentsOf: floats)
+                            }
                         case .words:
                             var offset = 0
                             for _ in 0..<chunkRowCount {
-                                guard offset + 4 <= value.count else { throw damaged("chunk \(chunk) holds fewer than \(chunkRowCount) words") }
-                                let length = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-                                guard length <= value.count - offset - 4 else { throw damaged("a word of chunk \(chunk) runs past its end") }
+                                guard offset + 4 <= value.count else {
+                                    throw damaged("chunk \(chunk) holds fewer than \(chunkRowCount) words")
+                                }
+                                let length = Int(
+                                    UInt32(littleEndian: value.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                                guard length <= value.count - offset - 4 else {
+                                    throw damaged("a word of chunk \(chunk) runs past its end")
+                                }
                                 wordBytes.append(contentsOf: value[(offset + 4)..<(offset + 4 + length)])
                                 wordStarts.append(wordBytes.count)
                                 offset += 4 + length
                             }
-                            guard offset == value.count else { throw damaged("chunk \(chunk) holds more than \(chunkRowCount) words") }
+                            guard offset == value.count else {
+                                throw damaged("chunk \(chunk) holds more than \(chunkRowCount) words")
+                            }
                         }
                     }
                     iterator.next()
@@ -180,13 +213,18 @@ extension VectorCache {
             throw damaged("it lists \(duplicateBytes.count / 4) duplicate rows, its header \(header.duplicates)")
         }
         let duplicateRows = duplicateBytes.withUnsafeBytes { raw in
-            (0..<header.duplicates).map { Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            (0..<header.duplicates).map {
+                Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+            }
         }
-        guard zip(duplicateRows, duplicateRows.dropFirst()).allSatisfy({ $0 < $1 }), duplicateRows.allSatisfy({ $0 < rows }) else {
+        guard zip(duplicateRows, duplicateRows.dropFirst()).allSatisfy({ $0 < $1 }),
+            duplicateRows.allSatisfy({ $0 < rows })
+        else {
             throw damaged("its duplicate rows are not ascending rows of the index")
         }
         return SearchIndex(
-            dimension: dimension, rowCount: rows, chunkRows: header.chunkRows, wordBytes: wordBytes, wordStarts: wordStarts,
+            dimension: dimension, rowCount: rows, chunkRows: header.chunkRows, wordBytes: wordBytes,
+            wordStarts: wordStarts,
             norms: norms, scales: scales, codes: codes, duplicateRows: duplicateRows)
     }
 

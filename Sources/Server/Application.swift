@@ -1,8 +1,5 @@
 import Datasets
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -11,6 +8,10 @@ import ServiceLifecycle
 import Support
 import UnixSignals
 import VectorCache
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The request context of every route: Hummingbird's basics, and JSON answers with sorted keys and non-finite
 /// numbers as ``NonFiniteJSON`` writes them.
@@ -44,8 +45,9 @@ public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     if let token = state.token { router.add(middleware: BearerAuthenticationMiddleware(token: token)) }
     router.get("healthz") { _, _ in "ok" }
     router.get("metrics") { _, _ in
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                 body: .init(byteBuffer: ByteBuffer(string: state.metrics.render())))
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: .init(byteBuffer: ByteBuffer(string: state.metrics.render())))
     }
     router.methodNotAllowed("healthz", allowing: [.get, .head])
     router.methodNotAllowed("metrics", allowing: [.get, .head])
@@ -63,9 +65,12 @@ extension RouterMethods {
     @discardableResult
     func methodNotAllowed(_ path: RouterPath, allowing allowed: [HTTPRequest.Method]) -> Self {
         let allow = allowed.map(\.rawValue).joined(separator: ", ")
-        for method in [HTTPRequest.Method.get, .head, .post, .put, .delete, .patch, .options] where !allowed.contains(method) {
+        for method in [HTTPRequest.Method.get, .head, .post, .put, .delete, .patch, .options]
+        where !allowed.contains(method) {
             on(path, method: method) { request, _ -> Response in
-                throw APIError(.methodNotAllowed, "\(request.method) is not allowed here; this path allows \(allow)", headers: [.allow: allow])
+                throw APIError(
+                    .methodNotAllowed, "\(request.method) is not allowed here; this path allows \(allow)",
+                    headers: [.allow: allow])
             }
         }
         return self
@@ -102,7 +107,9 @@ struct FingerprintMiddleware<Context: RequestContext>: RouterMiddleware {
     static var header: HTTPField.Name { HTTPField.Name("X-W2VCache-Fingerprint")! }
     let fingerprint: String
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         var response = try await next(request, context)
         response.headers[Self.header] = fingerprint
         return response
@@ -146,7 +153,9 @@ enum ConnectionLimit {
         let available = Int(clamping: limits.rlim_cur) - reserved(Int(clamping: limits.rlim_cur))
         guard requested > available else { return requested }
         let allowed = max(1, available)
-        logger.warning("server.max_connections is \(requested) but this process may open \(limits.rlim_cur) files; serving \(allowed) connections at once")
+        let files = limits.rlim_cur
+        logger.warning(
+            "server.max_connections is \(requested) but this process may open \(files) files; serving \(allowed)")
         return allowed
     }
 }

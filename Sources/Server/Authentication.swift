@@ -17,19 +17,31 @@ public struct BearerToken: Sendable {
         } catch {
             throw TokenFileError(path: path, problem: "cannot be read (\(error.localizedDescription))")
         }
-        guard attributes[.type] as? FileAttributeType == .typeRegular else { throw TokenFileError(path: path, problem: "is not a regular file") }
-        guard ((attributes[.size] as? NSNumber)?.intValue ?? 0) <= 8192, let data = FileManager.default.contents(atPath: path) else {
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            throw TokenFileError(path: path, problem: "is not a regular file")
+        }
+        guard ((attributes[.size] as? NSNumber)?.intValue ?? 0) <= 8192,
+            let data = FileManager.default.contents(atPath: path)
+        else {
             throw TokenFileError(path: path, problem: "cannot be read, or is over 8 KB")
         }
         let firstLine = data.prefix { $0 != 0x0A && $0 != 0x0D }
-        let token = Array(firstLine.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed())
+        let token = Array(
+            firstLine.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed())
         guard (16...4096).contains(token.count) else {
-            throw TokenFileError(path: path, problem: "holds a token of \(token.count) characters; expected 16 to 4096 (for instance `openssl rand -hex 32`)")
+            throw TokenFileError(
+                path: path,
+                problem:
+                    "holds a token of \(token.count) characters; expected 16 to 4096 (for instance `openssl rand -hex "
+                    + "32`)"
+            )
         }
         let alphabet = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/".utf8))
         let body = token.reversed().drop { $0 == UInt8(ascii: "=") }
         guard !body.isEmpty, body.allSatisfy(alphabet.contains) else {
-            throw TokenFileError(path: path, problem: "holds characters a bearer token cannot have; expected letters, digits and -._~+/ (RFC 6750)")
+            throw TokenFileError(
+                path: path,
+                problem: "holds characters a bearer token cannot have; expected letters, digits and -._~+/ (RFC 6750)")
         }
         bytes = token
     }
@@ -55,7 +67,9 @@ public struct TokenFileError: Error, CustomStringConvertible, Sendable {
 struct BearerAuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: BearerToken
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         if request.uri.path == "/healthz" { return try await next(request, context) }
         let header = request.headers[.authorization] ?? ""
         let scheme = "bearer "
@@ -63,7 +77,10 @@ struct BearerAuthenticationMiddleware<Context: RequestContext>: RouterMiddleware
             token.matches(header.utf8.dropFirst(scheme.utf8.count))
         else {
             throw APIError(
-                .unauthorized, header.isEmpty ? "this server requires a bearer token (Authorization: Bearer …)" : "the bearer token is not this server's",
+                .unauthorized,
+                header.isEmpty
+                    ? "this server requires a bearer token (Authorization: Bearer …)"
+                    : "the bearer token is not this server's",
                 headers: [.wwwAuthenticate: "Bearer realm=\"w2vcache\""])
         }
         return try await next(request, context)

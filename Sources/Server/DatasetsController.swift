@@ -18,7 +18,10 @@ struct DatasetsController<Context: RequestContext> {
         group.get(":name/:split/plan", use: planSummary)
         group.get(":name/:split/batches/:index", use: batch)
         group.get(":name/:split/epoch", use: epoch)
-        for path in ["", ":name", ":name/vocab", ":name/embeddings", ":name/:split/plan", ":name/:split/batches/:index", ":name/:split/epoch"] {
+        for path in [
+            "", ":name", ":name/vocab", ":name/embeddings", ":name/:split/plan", ":name/:split/batches/:index",
+            ":name/:split/epoch",
+        ] {
             group.methodNotAllowed(RouterPath(path), allowing: [.get, .head])
         }
     }
@@ -27,9 +30,13 @@ struct DatasetsController<Context: RequestContext> {
     private func manifest(_ context: Context) throws -> DatasetManifest {
         let text = try context.parameters.require("name")
         guard let name = DatasetName(rawValue: text) else {
-            throw APIError(.notFound, "no dataset \(text); datasets are \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw APIError(
+                .notFound,
+                "no dataset \(text); datasets are \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard let manifest = try DatasetStore.manifest(name, in: state.cache) else { throw DatasetError.notPrepared(name) }
+        guard let manifest = try DatasetStore.manifest(name, in: state.cache) else {
+            throw DatasetError.notPrepared(name)
+        }
         return manifest
     }
 
@@ -72,7 +79,8 @@ struct DatasetsController<Context: RequestContext> {
     @Sendable func embeddings(_ request: Request, context: Context) async throws -> BinaryResponse {
         let manifest = try manifest(context)
         let state = state
-        return BinaryResponse(bytes: try await ServerState.compute { try state.embeddings(manifest) }, contentType: BinaryResponse.npy)
+        return BinaryResponse(
+            bytes: try await ServerState.compute { try state.embeddings(manifest) }, contentType: BinaryResponse.npy)
     }
 
     /// The query of the batch routes: the epoch and the reader's share of it (``EpochRequest``, which bounds every
@@ -146,7 +154,9 @@ struct DatasetsController<Context: RequestContext> {
         var compact: Bool
 
         func planKey() -> EpochPlanCache.Key {
-            .init(dataset: name, split: split, batchSize: epoch.batchSize, seed: epoch.seed, epoch: epoch.epoch, shuffle: epoch.shuffle)
+            .init(
+                dataset: name, split: split, batchSize: epoch.batchSize, seed: epoch.seed, epoch: epoch.epoch,
+                shuffle: epoch.shuffle)
         }
     }
 
@@ -160,7 +170,8 @@ struct DatasetsController<Context: RequestContext> {
         let (share, batches) = try epoch.validated(for: source, split: split, maxBatchSize: state.settings.maxBatchSize)
         let (format, compact) = try query.encoding()
         return BatchRoute(
-            source: source, name: manifest.name, split: split, epoch: epoch, share: share, batches: batches, format: format,
+            source: source, name: manifest.name, split: split, epoch: epoch, share: share, batches: batches,
+            format: format,
             compact: compact)
     }
 
@@ -181,7 +192,8 @@ struct DatasetsController<Context: RequestContext> {
         let route = try await route(request, context: context)
         let worldSize = route.share.worldSize
         return PlanSummary(
-            examples: try route.source.count(of: route.split), batches: route.batches, batch_size: route.epoch.batchSize,
+            examples: try route.source.count(of: route.split), batches: route.batches,
+            batch_size: route.epoch.batchSize,
             world_size: worldSize, rank_batches: route.batches / worldSize, left_out: route.batches % worldSize)
     }
 
@@ -200,10 +212,12 @@ struct DatasetsController<Context: RequestContext> {
         let payload = try await ServerState.compute {
             let plan = try plans.plan(route.planKey(), source: route.source)
             let position = route.share.rank + index * route.share.worldSize
-            return try route.source.payload(route.format, split: route.split, indices: plan.batch(position), compact: route.compact)
+            return try route.source.payload(
+                route.format, split: route.split, indices: plan.batch(position), compact: route.compact)
         }
         state.metrics.batchesServed(1)
-        return BinaryResponse(bytes: payload, contentType: route.format == .npz ? BinaryResponse.npz : BinaryResponse.raw)
+        return BinaryResponse(
+            bytes: payload, contentType: route.format == .npz ? BinaryResponse.npz : BinaryResponse.raw)
     }
 
     /// The rank's share of the epoch, from its `start`-th batch, in one streamed response of known length: for each
@@ -221,7 +235,8 @@ struct DatasetsController<Context: RequestContext> {
         let (stream, length) = try await ServerState.compute {
             let plan = try plans.plan(route.planKey(), source: route.source)
             let stream = EpochStream(
-                source: route.source, split: route.split, plan: plan, positions: plan.positions(route.share), format: route.format,
+                source: route.source, split: route.split, plan: plan, positions: plan.positions(route.share),
+                format: route.format,
                 compact: route.compact)
             return (stream, try stream.contentLength())
         }
@@ -242,7 +257,8 @@ struct DatasetsController<Context: RequestContext> {
         return Response(
             status: .ok,
             headers: [
-                .contentType: route.format == .npz ? "application/x-w2vcache-epoch" : "application/x-w2vcache-epoch-raw",
+                .contentType: route.format == .npz
+                    ? "application/x-w2vcache-epoch" : "application/x-w2vcache-epoch-raw",
                 HTTPField.Name("X-Batches")!: "\(route.batches / route.share.worldSize)",
                 HTTPField.Name("X-Start")!: "\(route.share.start)",
             ],
@@ -264,7 +280,8 @@ struct EpochStream: Sendable {
     func contentLength() throws -> Int {
         var total = BatchEncoding.endFrame.count
         for position in positions {
-            total += BatchEncoding.frameSize(format, try source.layout(split: split, indices: plan.batch(position), compact: compact))
+            total += BatchEncoding.frameSize(
+                format, try source.layout(split: split, indices: plan.batch(position), compact: compact))
         }
         return total
     }
@@ -284,7 +301,8 @@ struct EpochStream: Sendable {
             var frames: [(position: Int, layouts: [ArrayLayout])] = []
             var bytes = 0
             while bytes < minimum, let position = positions.next() {
-                let layouts = try stream.source.layout(split: stream.split, indices: stream.plan.batch(position), compact: stream.compact)
+                let layouts = try stream.source.layout(
+                    split: stream.split, indices: stream.plan.batch(position), compact: stream.compact)
                 frames.append((position, layouts))
                 bytes += BatchEncoding.frameSize(stream.format, layouts)
             }
@@ -306,7 +324,9 @@ struct EpochStream: Sendable {
             for frame in frames {
                 let size = BatchEncoding.frameSize(format, frame.layouts)
                 let slice = UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + size)])
-                try source.writeFrame(format, split: split, indices: plan.batch(frame.position), layouts: frame.layouts, compact: compact, into: slice)
+                try source.writeFrame(
+                    format, split: split, indices: plan.batch(frame.position), layouts: frame.layouts, compact: compact,
+                    into: slice)
                 offset += size
             }
             return total

@@ -42,11 +42,14 @@ final class EpochPlanCache: Sendable {
         }) {
             return plan
         }
-        let plan = try source.epoch(split: key.split, batchSize: key.batchSize, seed: key.seed, epoch: key.epoch, shuffle: key.shuffle)
+        let plan = try source.epoch(
+            split: key.split, batchSize: key.batchSize, seed: key.seed, epoch: key.epoch, shuffle: key.shuffle)
         let bytes = plan.byteCount
         state.withLock { state in
             guard bytes <= capacity, state.entries[key] == nil else { return }
-            while state.bytes + bytes > capacity, let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            while state.bytes + bytes > capacity,
+                let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })
+            {
                 state.bytes -= oldest.value.plan.byteCount
                 state.entries[oldest.key] = nil
             }

@@ -98,7 +98,9 @@ extension EpochRequest.Violation: HTTPResponseError {
 
 /// Errors answered by this layer, and those that are not errors of the server at all.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
@@ -121,7 +123,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             // Unforeseen: the answer says only that it happened and where to look; the log says what it was.
             let reference = String(UInt32.random(in: .min ... .max), radix: 16)
-            context.logger.error("\(request.method) \(Printable.escape(request.uri.description, limit: 300)): unforeseen error \(reference): \(Printable.escape("\(error)", limit: 1000))")
+            let line = ErrorMiddleware.describe(request)
+            context.logger.error("\(line): unforeseen error \(reference): \(Printable.escape("\(error)", limit: 1000))")
             return ErrorBody.response(.internalServerError, "internal error \(reference); the server's log says more")
         }
     }
@@ -132,8 +135,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func log(_ request: Request, _ context: Context, _ status: HTTPResponse.Status, _ message: String) {
-        context.logger.warning(
-            "\(request.method) \(Printable.escape(request.uri.description, limit: 300)): \(status.code) \(Printable.escape(message, limit: 500))")
+        context.logger.warning("\(Self.describe(request)): \(status.code) \(Printable.escape(message, limit: 500))")
+    }
+
+    /// A request's method and target as a log names them: control characters escaped, a long target cut.
+    static func describe(_ request: Request) -> String {
+        "\(request.method) \(Printable.escape(request.uri.description, limit: 300))"
     }
 }
 
@@ -143,7 +150,8 @@ struct ClientLeft: HTTPResponseError {
     var status: HTTPResponse.Status { .badRequest }
 
     init<Context: RequestContext>(request: Request, context: Context, reason: String = "the connection closed") {
-        context.logger.debug("\(request.method) \(Printable.escape(request.uri.description, limit: 300)): the client left (\(Printable.escape(reason, limit: 200)))")
+        let line = ErrorMiddleware<Context>.describe(request)
+        context.logger.debug("\(line): the client left (\(Printable.escape(reason, limit: 200)))")
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {

@@ -42,7 +42,9 @@ public struct EscapingLogHandler: LogHandler {
 extension Logger {
     /// The server's logger: stderr, control characters escaped, at `level`.
     public static func server(level: Logger.Level) -> Logger {
-        var logger = Logger(label: "w2vcache") { label in EscapingLogHandler(StreamLogHandler.standardError(label: label)) }
+        var logger = Logger(label: "w2vcache") { label in
+            EscapingLogHandler(StreamLogHandler.standardError(label: label))
+        }
         logger.logLevel = level
         return logger
     }

@@ -34,7 +34,10 @@ public final class ServerMetrics: Sendable {
     /// The exposition text.
     public func render() -> String {
         let snapshot = counts.withLock { $0 }
-        var lines = ["# HELP w2vcache_requests_total HTTP requests by route and status.", "# TYPE w2vcache_requests_total counter"]
+        var lines = [
+            "# HELP w2vcache_requests_total HTTP requests by route and status.",
+            "# TYPE w2vcache_requests_total counter",
+        ]
         for (key, value) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
             let parts = key.split(separator: " ")
             lines.append("w2vcache_requests_total{route=\"\(parts[0])\",status=\"\(parts[1])\"} \(value)")
@@ -49,14 +52,24 @@ public final class ServerMetrics: Sendable {
         lines.append("w2vcache_request_seconds_bucket{le=\"+Inf\"} \(cumulative)")
         lines.append("w2vcache_request_seconds_sum \(snapshot.latencySum)")
         lines.append("w2vcache_request_seconds_count \(cumulative)")
-        lines += ["# HELP w2vcache_response_bytes_total Bytes of response bodies sent.",
-                  "# TYPE w2vcache_response_bytes_total counter", "w2vcache_response_bytes_total \(snapshot.bytesSent)"]
-        lines += ["# HELP w2vcache_batches_served_total Dataset batches sent.", "# TYPE w2vcache_batches_served_total counter",
-                  "w2vcache_batches_served_total \(snapshot.batchesServed)"]
-        lines += ["# HELP w2vcache_vectors_served_total Word vectors sent.", "# TYPE w2vcache_vectors_served_total counter",
-                  "w2vcache_vectors_served_total \(snapshot.vectorsServed)"]
-        lines += ["# HELP w2vcache_similar_queries_total Nearest-word queries answered.", "# TYPE w2vcache_similar_queries_total counter",
-                  "w2vcache_similar_queries_total \(snapshot.similarQueries)"]
+        lines += [
+            "# HELP w2vcache_response_bytes_total Bytes of response bodies sent.",
+            "# TYPE w2vcache_response_bytes_total counter", "w2vcache_response_bytes_total \(snapshot.bytesSent)",
+        ]
+        lines += [
+            "# HELP w2vcache_batches_served_total Dataset batches sent.",
+            "# TYPE w2vcache_batches_served_total counter",
+            "w2vcache_batches_served_total \(snapshot.batchesServed)",
+        ]
+        lines += [
+            "# HELP w2vcache_vectors_served_total Word vectors sent.", "# TYPE w2vcache_vectors_served_total counter",
+            "w2vcache_vectors_served_total \(snapshot.vectorsServed)",
+        ]
+        lines += [
+            "# HELP w2vcache_similar_queries_total Nearest-word queries answered.",
+            "# TYPE w2vcache_similar_queries_total counter",
+            "w2vcache_similar_queries_total \(snapshot.similarQueries)",
+        ]
         return lines.joined(separator: "\n") + "\n"
     }
 }
@@ -66,7 +79,9 @@ public final class ServerMetrics: Sendable {
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let start = ContinuousClock.now
         var response = try await next(request, context)
         let route = context.endpointPath ?? "unmatched"
@@ -81,10 +96,11 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
                 metrics.record(route: route, status: status, seconds: seconds, bytes: sent.load(ordering: .relaxed))
             }
             do {
-                try await body.write(writer.map { buffer in
-                    sent.add(buffer.readableBytes, ordering: .relaxed)
-                    return buffer
-                })
+                try await body.write(
+                    writer.map { buffer in
+                        sent.add(buffer.readableBytes, ordering: .relaxed)
+                        return buffer
+                    })
             } catch {
                 record()
                 throw error

@@ -10,7 +10,9 @@ enum RequestBody {
     /// The body of `request` decoded from JSON as `T`, at most `limit` bytes.
     /// - Parameter expected: the body's shape, for the 400 that a body of another shape gets.
     /// - throws: ``APIError`` 413 naming the limit, 400 saying what was expected.
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int, expected: String) async throws -> T {
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int, expected: String) async throws
+        -> T
+    {
         let body = try await collect(request, limit: limit)
         do {
             return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))

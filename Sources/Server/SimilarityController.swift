@@ -49,17 +49,26 @@ struct SimilarityController<Context: RequestContext> {
             expected: "{\"positive\": [...], \"negative\": [...], \"top\": N} or {\"queries\": [...]}")
         let isBatch = parsed.queries != nil
         if isBatch && (parsed.positive != nil || parsed.negative != nil || parsed.top != nil) {
-            throw APIError(.badRequest, "give either \"queries\" or one query's \"positive\"/\"negative\"/\"top\", not both")
+            throw APIError(
+                .badRequest, "give either \"queries\" or one query's \"positive\"/\"negative\"/\"top\", not both")
         }
         let asked = parsed.queries ?? [Query(positive: parsed.positive, negative: parsed.negative, top: parsed.top)]
         // Bounded before the index loads: a top not given counts as the default.
-        try checkBounds(asked.map { SimilarityQuery(positive: $0.positive ?? [], negative: $0.negative ?? [], top: $0.top ?? SimilarityQuery.defaultTop) }, restrictVocab: parsed.restrict_vocab)
+        try checkBounds(
+            asked.map {
+                SimilarityQuery(
+                    positive: $0.positive ?? [], negative: $0.negative ?? [], top: $0.top ?? SimilarityQuery.defaultTop)
+            }, restrictVocab: parsed.restrict_vocab)
         let search = try await state.similaritySearch()
         // A top not given is the default, or every word of a smaller vocabulary; one given above it is an error.
         let queries = asked.map {
-            SimilarityQuery(positive: $0.positive ?? [], negative: $0.negative ?? [], top: $0.top ?? min(SimilarityQuery.defaultTop, search.wordCount))
+            SimilarityQuery(
+                positive: $0.positive ?? [], negative: $0.negative ?? [],
+                top: $0.top ?? min(SimilarityQuery.defaultTop, search.wordCount))
         }
-        let answers = try await ServerState.compute { try search.mostSimilar(queries, restrictVocab: parsed.restrict_vocab) }
+        let answers = try await ServerState.compute {
+            try search.mostSimilar(queries, restrictVocab: parsed.restrict_vocab)
+        }
         state.metrics.similarQueries(queries.count)
         let results = answers.map { Answer(similar: $0.map { Scored(word: $0.text, score: Double($0.score)) }) }
         return isBatch
@@ -76,12 +85,20 @@ struct SimilarityController<Context: RequestContext> {
         }
         let words = queries.reduce(0) { $0 + $1.positive.count + $1.negative.count }
         guard queries.count <= settings.maxWordsPerRequest, words <= settings.maxWordsPerRequest else {
-            throw APIError(.contentTooLarge, "\(queries.count) queries of \(words) words; at most \(settings.maxWordsPerRequest) of each per request (server.max_words_per_request)")
+            throw APIError(
+                .contentTooLarge,
+                "\(queries.count) queries of \(words) words; at most \(settings.maxWordsPerRequest) of each per "
+                    + "request (server.max_words_per_request)"
+            )
         }
         // Each top is bounded by the vocabulary (the search says so); their sum by the server.
         let answers = queries.reduce(0) { $0 + min($1.top, settings.maxSimilarResults + 1) }
         guard answers <= settings.maxSimilarResults else {
-            throw APIError(.contentTooLarge, "the queries ask for more than \(settings.maxSimilarResults) answers in all (their top added up), the server's limit (server.max_similar_results); split them into several requests")
+            throw APIError(
+                .contentTooLarge,
+                "the queries ask for more than \(settings.maxSimilarResults) answers in all (their top added up), the "
+                    + "server's limit (server.max_similar_results); split them into several requests"
+            )
         }
         if let restrictVocab, restrictVocab < 1 {
             throw APIError(.badRequest, "restrict_vocab=\(restrictVocab); expected at least 1")

@@ -70,7 +70,9 @@ struct VectorsController<Context: RequestContext> {
             expected: "{\"words\": [...], \"missing\": \"error\" | \"zero\" | \"oov\"}")
         let limit = state.settings.maxWordsPerRequest
         guard parsed.words.count <= limit else {
-            throw APIError(.contentTooLarge, "\(parsed.words.count) words; at most \(limit) per request (server.max_words_per_request)")
+            throw APIError(
+                .contentTooLarge,
+                "\(parsed.words.count) words; at most \(limit) per request (server.max_words_per_request)")
         }
         let dimension = state.cache.dimension
         var data = [UInt8]()
@@ -92,11 +94,15 @@ struct VectorsController<Context: RequestContext> {
             }
         }
         if (parsed.missing ?? .error) == .error && !unknown.isEmpty {
-            throw APIError(.notFound, "not in the cache: " + unknown.prefix(100).joined(separator: ", ") + (unknown.count > 100 ? ", … (\(unknown.count) in all)" : ""))
+            throw APIError(
+                .notFound,
+                "not in the cache: " + unknown.prefix(100).joined(separator: ", ")
+                    + (unknown.count > 100 ? ", … (\(unknown.count) in all)" : ""))
         }
         state.metrics.vectorsServed(parsed.words.count)
         if request.headers[.accept]?.contains(BinaryResponse.float32) == true {
-            return BinaryResponse(bytes: data, contentType: BinaryResponse.float32, shape: [parsed.words.count, dimension])
+            return BinaryResponse(
+                bytes: data, contentType: BinaryResponse.float32, shape: [parsed.words.count, dimension])
         }
         return BinaryResponse(
             bytes: data.withUnsafeBytes { NPY.file(type: .float32, shape: [parsed.words.count, dimension], data: $0) },

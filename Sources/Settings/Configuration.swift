@@ -54,26 +54,32 @@ public struct Configuration: Sendable, Equatable {
             attributes = try FileManager.default.attributesOfItem(atPath: file)
         } catch {
             if path == nil && !FileManager.default.fileExists(atPath: file) { return Configuration() }
-            throw ConfigurationError(file: file, message: FileManager.default.fileExists(atPath: file) ? "cannot be read" : "no such file")
+            throw ConfigurationError(
+                file: file, message: FileManager.default.fileExists(atPath: file) ? "cannot be read" : "no such file")
         }
         // attributesOfItem does not follow a symbolic link: look at what it points to.
-        let type = (attributes[.type] as? FileAttributeType) == .typeSymbolicLink
-            ? (try? FileManager.default.attributesOfItem(atPath: (file as NSString).resolvingSymlinksInPath))?[.type] as? FileAttributeType
+        let type =
+            (attributes[.type] as? FileAttributeType) == .typeSymbolicLink
+            ? (try? FileManager.default.attributesOfItem(atPath: (file as NSString).resolvingSymlinksInPath))?[.type]
+                as? FileAttributeType
             : attributes[.type] as? FileAttributeType
         guard type == .typeRegular else {
-            let what = switch type {
-            case .typeDirectory?: "a directory"
-            case .typeCharacterSpecial?, .typeBlockSpecial?: "a device"
-            case .typeSocket?: "a socket"
-            case .typeSymbolicLink?: "a symbolic link to nothing"
-            default: "not a regular file (a FIFO?)"
-            }
+            let what =
+                switch type {
+                case .typeDirectory?: "a directory"
+                case .typeCharacterSpecial?, .typeBlockSpecial?: "a device"
+                case .typeSocket?: "a socket"
+                case .typeSymbolicLink?: "a symbolic link to nothing"
+                default: "not a regular file (a FIFO?)"
+                }
             throw ConfigurationError(file: file, message: "is \(what); expected a YAML file of settings")
         }
         guard let size = (attributes[.size] as? NSNumber)?.intValue, size <= maxFileBytes,
             let data = FileManager.default.contents(atPath: file), data.count <= maxFileBytes
         else {
-            throw ConfigurationError(file: file, message: "cannot be read, or is over \(maxFileBytes / 1024) KB; expected a YAML file of settings")
+            throw ConfigurationError(
+                file: file,
+                message: "cannot be read, or is over \(maxFileBytes / 1024) KB; expected a YAML file of settings")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigurationError(file: file, message: "is not UTF-8 text; expected a YAML file of settings")
@@ -99,10 +105,14 @@ public struct Configuration: Sendable, Equatable {
             try cache.finish()
         }
         if var leveldb = try top.section("leveldb") {
-            try leveldb.read("write_buffer_mb") { configuration.storage.writeBufferSize = try $0.integer(1...4096) << 20 }
+            try leveldb.read("write_buffer_mb") {
+                configuration.storage.writeBufferSize = try $0.integer(1...4096) << 20
+            }
             try leveldb.read("max_file_mb") { configuration.storage.maxFileSize = try $0.integer(1...4096) << 20 }
             try leveldb.read("block_size_kb") { configuration.storage.blockSize = try $0.integer(1...65536) << 10 }
-            try leveldb.read("block_cache_mb") { configuration.storage.blockCacheSize = try $0.integer(0...65536) << 20 }
+            try leveldb.read("block_cache_mb") {
+                configuration.storage.blockCacheSize = try $0.integer(0...65536) << 20
+            }
             try leveldb.read("bloom_bits_per_key") { configuration.storage.bloomBitsPerKey = try $0.integer(0...64) }
             try leveldb.read("max_open_files") { configuration.storage.maxOpenFiles = try $0.integer(16...1_000_000) }
             try leveldb.read("compression") { configuration.storage.compression = try $0.boolean() }
@@ -126,13 +136,17 @@ public struct Configuration: Sendable, Equatable {
         }
         if var datasets = try top.section("datasets") {
             if var sentiment = try datasets.section("sentiment") {
-                try sentiment.read("max_vocab") { configuration.sentiment.maxVocabulary = try $0.integer(3...Int(Int32.max)) }
+                try sentiment.read("max_vocab") {
+                    configuration.sentiment.maxVocabulary = try $0.integer(3...Int(Int32.max))
+                }
                 try sentiment.read("max_length") { configuration.sentiment.maxLength = try $0.integer(1...1_000_000) }
                 try sentiment.finish()
             }
             if var translation = try datasets.section("translation") {
                 try translation.read("buckets") { configuration.translation.buckets = try $0.buckets() }
-                try translation.read("min_freq") { configuration.translation.minFrequency = try $0.integer(1...Int.max) }
+                try translation.read("min_freq") {
+                    configuration.translation.minFrequency = try $0.integer(1...Int.max)
+                }
                 try translation.read("max_vocab") { value in
                     configuration.translation.maxVocabulary = value.isNull ? nil : try value.integer(5...Int(Int32.max))
                 }
@@ -143,18 +157,32 @@ public struct Configuration: Sendable, Equatable {
         if var server = try top.section("server") {
             try server.read("host") { configuration.server.host = try $0.string() }
             try server.read("port") { configuration.server.port = try $0.integer(0...65535) }
-            try server.read("max_words_per_request") { configuration.server.maxWordsPerRequest = try $0.integer(1...10_000_000) }
-            try server.read("max_similar_results") { configuration.server.maxSimilarResults = try $0.integer(1...10_000_000) }
+            try server.read("max_words_per_request") {
+                configuration.server.maxWordsPerRequest = try $0.integer(1...10_000_000)
+            }
+            try server.read("max_similar_results") {
+                configuration.server.maxSimilarResults = try $0.integer(1...10_000_000)
+            }
             try server.read("max_batch_size") { configuration.server.maxBatchSize = try $0.integer(1...1_000_000) }
             try server.read("max_body_kb") { configuration.server.maxBodyBytes = try $0.integer(1...1_048_576) << 10 }
-            try server.read("plan_cache_mb") { configuration.server.planCacheBytes = try $0.integer(0...1_048_576) << 20 }
+            try server.read("plan_cache_mb") {
+                configuration.server.planCacheBytes = try $0.integer(0...1_048_576) << 20
+            }
             try server.read("max_connections") { configuration.server.maxConnections = try $0.integer(1...1_000_000) }
-            try server.read("header_timeout_s") { configuration.server.headerTimeout = .seconds(try $0.integer(1...3600)) }
+            try server.read("header_timeout_s") {
+                configuration.server.headerTimeout = .seconds(try $0.integer(1...3600))
+            }
             try server.read("body_timeout_s") { configuration.server.bodyTimeout = .seconds(try $0.integer(1...3600)) }
             try server.read("idle_timeout_s") { configuration.server.idleTimeout = .seconds(try $0.integer(1...3600)) }
-            try server.read("write_timeout_s") { configuration.server.writeTimeout = .seconds(try $0.integer(1...3600)) }
-            try server.read("shutdown_timeout_s") { configuration.server.shutdownTimeout = .seconds(try $0.integer(0...3600)) }
-            try server.read("token_file") { value in configuration.server.tokenFile = value.isNull ? nil : try value.string() }
+            try server.read("write_timeout_s") {
+                configuration.server.writeTimeout = .seconds(try $0.integer(1...3600))
+            }
+            try server.read("shutdown_timeout_s") {
+                configuration.server.shutdownTimeout = .seconds(try $0.integer(0...3600))
+            }
+            try server.read("token_file") { value in
+                configuration.server.tokenFile = value.isNull ? nil : try value.string()
+            }
             try server.finish()
         }
         try top.finish()
@@ -170,7 +198,8 @@ public struct Configuration: Sendable, Equatable {
         "oov.seed", "oov.range",
         "datasets.sentiment.max_vocab", "datasets.sentiment.max_length",
         "datasets.translation.buckets", "datasets.translation.min_freq", "datasets.translation.max_vocab",
-        "server.host", "server.port", "server.max_words_per_request", "server.max_similar_results", "server.max_batch_size",
+        "server.host", "server.port", "server.max_words_per_request", "server.max_similar_results",
+        "server.max_batch_size",
         "server.max_body_kb", "server.plan_cache_mb", "server.max_connections", "server.header_timeout_s",
         "server.body_timeout_s", "server.idle_timeout_s", "server.write_timeout_s", "server.shutdown_timeout_s",
         "server.token_file",
@@ -243,7 +272,8 @@ private struct Section {
                 let line = (key.mark ?? node.mark).map { "line \($0.line): " } ?? ""
                 let expected = path.isEmpty ? "top-level sections are" : "keys of \(path) are"
                 throw ConfigurationError(
-                    file: file, message: "\(line)unknown key \"\(dotted(name))\"; \(expected) \(known.joined(separator: ", "))")
+                    file: file,
+                    message: "\(line)unknown key \"\(dotted(name))\"; \(expected) \(known.joined(separator: ", "))")
             }
         }
     }
@@ -302,7 +332,9 @@ private struct Value {
 
     /// `[[S, T], …]`: at least one bucket, each two whole numbers with S > 0 and T > 2.
     func buckets() throws -> [LengthBucket] {
-        let expected = "expected a list of [source, target] length pairs, such as [[5, 10], [10, 15]], with source > 0 and target > 2"
+        let expected =
+            "expected a list of [source, target] length pairs, such as [[5, 10], [10, 15]], with source > 0 and target "
+            + "> 2"
         guard let list = node.sequence, !list.isEmpty else { throw error(expected) }
         return try list.map { pair in
             guard let numbers = pair.sequence?.compactMap({ $0.scalar.flatMap { Int($0.string) } }), numbers.count == 2,

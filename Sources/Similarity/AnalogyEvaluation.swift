@@ -44,7 +44,8 @@ public struct AnalogyEvaluation: Sendable {
     /// - throws: ``SimilarityError/Kind/badInput`` for a line that is not UTF-8 or a question before any section
     ///   (gensim fails on both too), or when the file has no questions.
     public static func evaluate(
-        _ bytes: [UInt8], path: String, search: SimilaritySearch, restrictVocab: Int = AnalogyEvaluation.defaultRestrictVocab, caseInsensitive: Bool = true,
+        _ bytes: [UInt8], path: String, search: SimilaritySearch,
+        restrictVocab: Int = AnalogyEvaluation.defaultRestrictVocab, caseInsensitive: Bool = true,
         progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
     ) throws -> AnalogyEvaluation {
         let clipEnd = search.clipEnd(restrictVocab: restrictVocab)
@@ -70,7 +71,8 @@ public struct AnalogyEvaluation: Sendable {
                 continue
             }
             guard !sections.isEmpty else {
-                throw SimilarityError(.badInput, "\(path), line \(number + 1): a question before the first `: section` line")
+                throw SimilarityError(
+                    .badInput, "\(path), line \(number + 1): a question before the first `: section` line")
             }
             let words = PythonText.split(text[...]).map { caseInsensitive ? PythonText.upper(String($0)) : String($0) }
             guard words.count == 4 else { continue }
@@ -80,15 +82,20 @@ public struct AnalogyEvaluation: Sendable {
                 outOfVocabulary += 1
                 continue
             }
-            questions.append(Question(
-                section: sections.count - 1, ignore: Set(words[0..<3].map { CodePoints($0) }), expected: CodePoints(words[3]),
-                query: .init(positive: [b, c], negative: [a], top: 5)))
+            questions.append(
+                Question(
+                    section: sections.count - 1, ignore: Set(words[0..<3].map { CodePoints($0) }),
+                    expected: CodePoints(words[3]),
+                    query: .init(positive: [b, c], negative: [a], top: 5)))
         }
-        guard questionCount > 0 else { throw SimilarityError(.badInput, "\(path) holds no questions (lines of four words)") }
+        guard questionCount > 0 else {
+            throw SimilarityError(.badInput, "\(path) holds no questions (lines of four words)")
+        }
 
         for start in stride(from: 0, to: questions.count, by: batchSize) {
             let batch = questions[start..<min(start + batchSize, questions.count)]
-            let answers = try search.mostSimilar(rows: batch.map(\.query), clipEnd: clipEnd, failingQueriesAnswerNothing: true)
+            let answers = try search.mostSimilar(
+                rows: batch.map(\.query), clipEnd: clipEnd, failingQueriesAnswerNothing: true)
             for (question, answer) in zip(batch, answers) {
                 var predicted: CodePoints?
                 for neighbor in answer {
@@ -104,8 +111,10 @@ public struct AnalogyEvaluation: Sendable {
             progress(min(start + batchSize, questions.count), questions.count)
         }
         let total = Section(
-            name: "Total accuracy", correct: sections.reduce(0) { $0 + $1.correct }, incorrect: sections.reduce(0) { $0 + $1.incorrect })
-        return AnalogyEvaluation(sections: sections + [total], questions: questionCount, outOfVocabulary: outOfVocabulary)
+            name: "Total accuracy", correct: sections.reduce(0) { $0 + $1.correct },
+            incorrect: sections.reduce(0) { $0 + $1.incorrect })
+        return AnalogyEvaluation(
+            sections: sections + [total], questions: questionCount, outOfVocabulary: outOfVocabulary)
     }
 }
 

@@ -41,8 +41,8 @@ public struct Neighbor: Sendable, Equatable {
 ///
 /// Two steps keep it exact and fast. A screen scores every row from its int8 codes (a quarter of the bytes of the
 /// vectors, in exact integer SIMD code of our own, on every core, many queries per pass over the codes) with a
-/// bound on its own error, and keeps every row that could be among the best. Then those few rows are scored again from their
-/// stored float32 vectors, read from the cache with checksums, by OpenBLAS's `sgemv`, which is what numpy's `dot`
+/// bound on its own error, and keeps every row that could be among the best. Then those few rows are scored again from
+/// their stored float32 vectors, read from the cache with checksums, by OpenBLAS's `sgemv`, which is what numpy's `dot`
 /// calls: the scores are gensim's, almost always to the bit.
 public final class SimilaritySearch: Sendable {
     public let cache: VectorCache
@@ -88,7 +88,11 @@ public final class SimilaritySearch: Sendable {
     public func vector(_ row: Int) throws -> [Float] {
         let word = Array(index.word(row))
         guard let vector = try cache.withVectorBytes(for: word, { $0.map(Float32Bytes.decode) }) else {
-            throw CacheError(.corrupt, "the search index of \(cache.path) names a word the cache lacks (row \(row)); rebuild the cache with `w2vcache build`")
+            throw CacheError(
+                .corrupt,
+                "the search index of \(cache.path) names a word the cache lacks (row \(row)); rebuild the cache with "
+                    + "`w2vcache build`"
+            )
         }
         return vector
     }
@@ -104,8 +108,11 @@ public final class SimilaritySearch: Sendable {
         }
         guard unknown.isEmpty else {
             let oovOnly = unknown.filter { (try? cache.isOutOfVocabulary(Array($0.utf8))) == true }
-            let note = oovOnly.isEmpty ? "" : " (\(oovOnly.count) of them only have a random out-of-vocabulary vector made by `prepare`)"
-            throw SimilarityError(.unknownWords, "not in the vectors file: \(unknown.map { "\"\($0)\"" }.joined(separator: ", "))\(note)")
+            let note =
+                oovOnly.isEmpty
+                ? "" : " (\(oovOnly.count) of them only have a random out-of-vocabulary vector made by `prepare`)"
+            throw SimilarityError(
+                .unknownWords, "not in the vectors file: \(unknown.map { "\"\($0)\"" }.joined(separator: ", "))\(note)")
         }
         return found
     }
@@ -119,9 +126,14 @@ public final class SimilaritySearch: Sendable {
                 throw SimilarityError(.unusableQuery, "a query needs at least one positive or negative word")
             }
             guard query.top <= wordCount else {
-                throw SimilarityError(.unusableQuery, "top=\(query.top) is more than the \(wordCount) words of the vectors file; expected 1 to \(wordCount)")
+                throw SimilarityError(
+                    .unusableQuery,
+                    "top=\(query.top) is more than the \(wordCount) words of the vectors file; expected 1 to "
+                        + "\(wordCount)"
+                )
             }
-            return RowQuery(positive: try rows(of: query.positive), negative: try rows(of: query.negative), top: query.top)
+            return RowQuery(
+                positive: try rows(of: query.positive), negative: try rows(of: query.negative), top: query.top)
         }
         return try mostSimilar(rows: rowQueries, clipEnd: clipEnd(restrictVocab: restrictVocab))
     }
@@ -144,9 +156,13 @@ public final class SimilaritySearch: Sendable {
     /// The answers of `queries` among rows `0..<clipEnd`, each at most `top` rows, best first.
     /// - Parameter failingQueriesAnswerNothing: answer `[]` to a query whose words have no direction (a zero vector,
     ///   or words that cancel out) instead of throwing; gensim answers such a query with NaN scores.
-    public func mostSimilar(rows queries: [RowQuery], clipEnd: Int, failingQueriesAnswerNothing: Bool = false) throws -> [[Neighbor]] {
+    public func mostSimilar(rows queries: [RowQuery], clipEnd: Int, failingQueriesAnswerNothing: Bool = false) throws
+        -> [[Neighbor]]
+    {
         // More answers than rows can never be given; asking for more would only reserve memory for them.
-        let queries = queries.map { RowQuery(positive: $0.positive, negative: $0.negative, top: min($0.top, index.rowCount)) }
+        let queries = queries.map {
+            RowQuery(positive: $0.positive, negative: $0.negative, top: min($0.top, index.rowCount))
+        }
         // Queries of a batch share their words and candidates: each row's vector is read from the cache once.
         var vectors = RowVectors(search: self)
         let means: [[Float]?] = try queries.map { query in
@@ -157,11 +173,14 @@ public final class SimilaritySearch: Sendable {
             }
         }
         let answerable = queries.indices.filter { means[$0] != nil }
-        let candidates = screen(means: answerable.map { means[$0]! }, queries: answerable.map { queries[$0] }, clipEnd: clipEnd)
+        let candidates = screen(
+            means: answerable.map { means[$0]! }, queries: answerable.map { queries[$0] }, clipEnd: clipEnd)
         var answers = [[Neighbor]](repeating: [], count: queries.count)
         for (i, candidates) in zip(answerable, candidates) {
             let query = queries[i]
-            answers[i] = try rerank(candidates, mean: means[i]!, excluding: Set(query.positive + query.negative), top: query.top, vectors: &vectors)
+            answers[i] = try rerank(
+                candidates, mean: means[i]!, excluding: Set(query.positive + query.negative), top: query.top,
+                vectors: &vectors)
         }
         return answers
     }
@@ -175,7 +194,11 @@ public final class SimilaritySearch: Sendable {
         for (row, sign) in positive.map({ ($0, Float(1)) }) + negative.map({ ($0, Float(-1)) }) {
             let norm = index.norms[row]
             guard norm > 0, norm.isFinite else {
-                throw SimilarityError(.unusableQuery, "\"\(String(decoding: index.word(row), as: UTF8.self))\" has a vector of norm \(norm): it has no direction")
+                throw SimilarityError(
+                    .unusableQuery,
+                    "\"\(String(decoding: index.word(row), as: UTF8.self))\" has a vector of norm \(norm): it has no "
+                        + "direction"
+                )
             }
             let vector = try vectors[row]
             for i in 0..<dimension { sum[i] += sign * (vector[i] / norm) }
@@ -240,16 +263,21 @@ public final class SimilaritySearch: Sendable {
                         let start = block * Self.blockRows
                         let rowCount = min(Self.blockRows, clipEnd - start)
                         products.withUnsafeMutableBufferPointer { out in
-                            w2v_int8_dot_rows(codes.baseAddress! + start * dimension, rowCount, dimension, queryCodes, count, out.baseAddress!)
+                            w2v_int8_dot_rows(
+                                codes.baseAddress! + start * dimension, rowCount, dimension, queryCodes, count,
+                                out.baseAddress!)
                         }
                         for q in 0..<count {
                             let kept = products.withUnsafeBufferPointer { products in
                                 w2v_select_rows(
-                                    products.baseAddress! + q * rowCount, scales.baseAddress! + start, rowCount, scalesOfQueries[q],
-                                    boundPerScale[q], boundConstant[q], selectors[q].threshold, &keptRows, &keptApprox, &keptBounds)
+                                    products.baseAddress! + q * rowCount, scales.baseAddress! + start, rowCount,
+                                    scalesOfQueries[q],
+                                    boundPerScale[q], boundConstant[q], selectors[q].threshold, &keptRows, &keptApprox,
+                                    &keptBounds)
                             }
                             for k in 0..<kept where usable[start + Int(keptRows[k])] {
-                                selectors[q].offer(row: start + Int(keptRows[k]), approx: keptApprox[k], bound: keptBounds[k])
+                                selectors[q].offer(
+                                    row: start + Int(keptRows[k]), approx: keptApprox[k], bound: keptBounds[k])
                             }
                         }
                     }
@@ -264,12 +292,15 @@ public final class SimilaritySearch: Sendable {
     /// Step 2: gensim's scores for the candidates, from their float32 vectors; the best `top` that are not query
     /// rows, best first (ties by row).
     private func rerank(
-        _ candidates: [CandidateSelector.Candidate], mean: [Float], excluding: Set<Int>, top: Int, vectors: inout RowVectors
+        _ candidates: [CandidateSelector.Candidate], mean: [Float], excluding: Set<Int>, top: Int,
+        vectors: inout RowVectors
     ) throws -> [Neighbor] {
         let rows = candidates.map { Int($0.row) }.filter { !excluding.contains($0) }
         let scores = try exactScores(rows: rows, mean: mean, vectors: &vectors)
         let order = rows.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : rows[$0] < rows[$1] }
-        return order.prefix(max(0, top)).map { Neighbor(row: rows[$0], word: Array(index.word(rows[$0])), score: scores[$0]) }
+        return order.prefix(max(0, top)).map {
+            Neighbor(row: rows[$0], word: Array(index.word(rows[$0])), score: scores[$0])
+        }
     }
 
     /// `dot(vectors[rows], mean) / norms[rows]` as numpy computes it: `sgemv` over the rows, eight at a time (the
@@ -283,10 +314,12 @@ public final class SimilaritySearch: Sendable {
         for start in stride(from: 0, to: rows.count, by: 8) {
             let group = rows[start..<min(start + 8, rows.count)]
             for i in 0..<8 {
-                let values = i < group.count ? try vectors[group[group.startIndex + i]] : [Float](repeating: 0, count: dimension)
+                let values =
+                    i < group.count ? try vectors[group[group.startIndex + i]] : [Float](repeating: 0, count: dimension)
                 matrix.replaceSubrange((i * dimension)..<((i + 1) * dimension), with: values)
             }
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, 8, Int32(dimension), 1, matrix, Int32(dimension), mean, 1, 0, &products, 1)
+            cblas_sgemv(
+                CblasRowMajor, CblasNoTrans, 8, Int32(dimension), 1, matrix, Int32(dimension), mean, 1, 0, &products, 1)
             for (i, row) in group.enumerated() { scores[start + i] = products[i] / index.norms[row] }
         }
         return scores

@@ -21,14 +21,18 @@ public struct WordPairEvaluation: Sendable {
     /// as gensim skips it.
     /// - throws: ``SimilarityError/Kind/badInput`` when no pair has both words in the vocabulary.
     public static func evaluate(
-        _ text: String, path: String, search: SimilaritySearch, restrictVocab: Int = AnalogyEvaluation.defaultRestrictVocab, caseInsensitive: Bool = true
+        _ text: String, path: String, search: SimilaritySearch,
+        restrictVocab: Int = AnalogyEvaluation.defaultRestrictVocab, caseInsensitive: Bool = true
     ) throws -> WordPairEvaluation {
-        let vocabulary = Vocabulary(search: search, clipEnd: search.clipEnd(restrictVocab: restrictVocab), caseInsensitive: caseInsensitive)
+        let vocabulary = Vocabulary(
+            search: search, clipEnd: search.clipEnd(restrictVocab: restrictVocab), caseInsensitive: caseInsensitive)
         var gold: [Double] = []
         var model: [Double] = []
         var outOfVocabulary = 0
         for line in PythonText.textLines(text) where !line.hasPrefix("#") {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map { caseInsensitive ? PythonText.upper(String($0)) : String($0) }
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map {
+                caseInsensitive ? PythonText.upper(String($0)) : String($0)
+            }
             guard fields.count == 3, let score = PythonText.float(fields[2][...]) else { continue }
             guard let a = vocabulary.row(fields[0]), let b = vocabulary.row(fields[1]) else {
                 outOfVocabulary += 1
@@ -38,7 +42,11 @@ public struct WordPairEvaluation: Sendable {
             model.append(Double(try similarity(search: search, a, b)))
         }
         guard gold.count >= 2 else {
-            throw SimilarityError(.badInput, "\(path): \(gold.count) pair\(gold.count == 1 ? "" : "s") with both words in the vocabulary; correlations need at least 2")
+            throw SimilarityError(
+                .badInput,
+                "\(path): \(gold.count) pair\(gold.count == 1 ? "" : "s") with both words in the vocabulary; "
+                    + "correlations need at least 2"
+            )
         }
         return WordPairEvaluation(
             pearson: Correlation.pearson(gold, model), spearman: Correlation.spearman(gold, model), pairs: gold.count,

@@ -5,7 +5,8 @@ public enum CRC32 {
     /// The CRC-32 of `bytes`, continuing from `previous`.
     public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32 {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return previous }
-        return UInt32(truncatingIfNeeded: crc32_z(UInt(previous), base.assumingMemoryBound(to: Bytef.self), bytes.count))
+        return UInt32(
+            truncatingIfNeeded: crc32_z(UInt(previous), base.assumingMemoryBound(to: Bytef.self), bytes.count))
     }
 
     /// The CRC-32 of `bytes`, as 8 lowercase hex digits.

@@ -18,7 +18,9 @@ public enum Float32Bytes {
     public static func allFinite(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var offset = 0
         while offset + 4 <= bytes.count {
-            if UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) & 0x7F80_0000 == 0x7F80_0000 {
+            if UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) & 0x7F80_0000
+                == 0x7F80_0000
+            {
                 return false
             }
             offset += 4

@@ -82,7 +82,9 @@ public enum PythonText {
             return String(decoding: text.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 & 0xDF : $0 }, as: UTF8.self)
         }
         var result = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars { append(mapping(scalar, PythonTextTables.upperSingle, upperMulti), to: &result) }
+        for scalar in text.unicodeScalars {
+            append(mapping(scalar, PythonTextTables.upperSingle, upperMulti), to: &result)
+        }
         return String(result)
     }
 
@@ -128,7 +130,9 @@ public enum PythonText {
                 state = 2
                 digits.append(UInt8(ascii: "e"))
             case UInt8(ascii: "+"), UInt8(ascii: "-"):
-                guard state == 2, body[i - 1] == UInt8(ascii: "e") || body[i - 1] == UInt8(ascii: "E") else { return nil }
+                guard state == 2, body[i - 1] == UInt8(ascii: "e") || body[i - 1] == UInt8(ascii: "E") else {
+                    return nil
+                }
                 digits.append(byte)
             default:
                 return nil

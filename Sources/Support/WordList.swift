@@ -32,7 +32,9 @@ public enum WordList {
 
     private static func contents(_ path: String) throws(ReadError) -> Data {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ReadError(kind: .cannotRead, message: "\(path): cannot read the word list; expected a file with one word per line")
+            throw ReadError(
+                kind: .cannotRead, message: "\(path): cannot read the word list; expected a file with one word per line"
+            )
         }
         return data
     }

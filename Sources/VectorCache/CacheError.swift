@@ -28,13 +28,21 @@ public struct CacheError: DescribedError, Equatable {
     package static func from(_ error: LevelDBError, path: String, alone: Bool = false) -> CacheError {
         switch error.kind {
         case .inUse where alone:
-            CacheError(.inUse, "the cache \(path) is in use by another process (for example `w2vcache serve`); stop it first")
+            CacheError(
+                .inUse, "the cache \(path) is in use by another process (for example `w2vcache serve`); stop it first")
         case .inUse:
-            CacheError(.inUse, "the cache \(path) is being written by another process (a `w2vcache prepare`); wait for it to finish")
+            CacheError(
+                .inUse,
+                "the cache \(path) is being written by another process (a `w2vcache prepare`); wait for it to finish")
         case .corruption:
-            CacheError(.corrupt, "the cache \(path) is damaged (\(error.message)); run `w2vcache verify --db \(path)` for a full check, and rebuild it with `w2vcache build`")
+            CacheError(
+                .corrupt,
+                "the cache \(path) is damaged (\(error.message)); run `w2vcache verify --db \(path)` for a full check, "
+                    + "and rebuild it with `w2vcache build`"
+            )
         case .notFound, .invalidArgument:
-            CacheError(.missing, "no cache at \(path) (\(error.message)); create one with `w2vcache build --vectors FILE`")
+            CacheError(
+                .missing, "no cache at \(path) (\(error.message)); create one with `w2vcache build --vectors FILE`")
         default:
             CacheError(.io, "cannot use the cache \(path): \(error.message)")
         }

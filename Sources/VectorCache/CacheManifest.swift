@@ -67,7 +67,8 @@ public struct CacheManifest: Codable, Sendable, Equatable {
         public var invalidUTF8: InvalidUTF8Policy
 
         package init(
-            limit: Int?, onlyWordsFile: String?, onlyWordsCount: Int?, onlyWordsCRC32: String?, nonFinite: NonFinitePolicy,
+            limit: Int?, onlyWordsFile: String?, onlyWordsCount: Int?, onlyWordsCRC32: String?,
+            nonFinite: NonFinitePolicy,
             invalidUTF8: InvalidUTF8Policy
         ) {
             self.limit = limit
@@ -92,7 +93,8 @@ public struct CacheManifest: Codable, Sendable, Equatable {
         public var notListed: Int
 
         package init(
-            recordsRead: Int, duplicates: Int, nonFinite: Int, nonFiniteSkipped: Int, invalidUTF8: Int, invalidUTF8Skipped: Int,
+            recordsRead: Int, duplicates: Int, nonFinite: Int, nonFiniteSkipped: Int, invalidUTF8: Int,
+            invalidUTF8Skipped: Int,
             notListed: Int
         ) {
             self.recordsRead = recordsRead
@@ -112,11 +114,13 @@ extension CacheManifest {
     public var contentIdentity: String {
         [
             "format=\(formatVersion)", "dimension=\(dimension)", "words=\(wordCount)", "oov=\(oovCount)",
-            "source=\(source.crc32):\(source.size):\(source.format.rawValue):\(source.gzip):\(source.headerCount.map(String.init) ?? "-")",
+            "source=\(source.crc32):\(source.size):\(source.format.rawValue):\(source.gzip):"
+                + (source.headerCount.map(String.init) ?? "-"),
             "limit=\(options.limit.map(String.init) ?? "-")",
             "only=\(options.onlyWordsCount.map(String.init) ?? "-"):\(options.onlyWordsCRC32 ?? "-")",
             "policies=\(options.nonFinite.rawValue),\(options.invalidUTF8.rawValue)",
-            "read=\(statistics.recordsRead),\(statistics.duplicates),\(statistics.nonFiniteSkipped),\(statistics.invalidUTF8Skipped),\(statistics.notListed)",
+            "read=\(statistics.recordsRead),\(statistics.duplicates),\(statistics.nonFiniteSkipped),"
+                + "\(statistics.invalidUTF8Skipped),\(statistics.notListed)",
         ].joined(separator: ";")
     }
 }

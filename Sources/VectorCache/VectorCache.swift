@@ -35,10 +35,15 @@ public final class VectorCache: Sendable {
         self.path = path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CacheError(.missing, "no cache at \(path); create one with `w2vcache build --vectors FILE --db \(path)`")
+            throw CacheError(
+                .missing, "no cache at \(path); create one with `w2vcache build --vectors FILE --db \(path)`")
         }
         guard isDirectory.boolValue, FileManager.default.fileExists(atPath: path + "/CURRENT") else {
-            throw CacheError(.notACache, "\(path) is not a LevelDB cache (no CURRENT file); build one with `w2vcache build --vectors FILE --db \(path)`")
+            throw CacheError(
+                .notACache,
+                "\(path) is not a LevelDB cache (no CURRENT file); build one with `w2vcache build --vectors FILE --db "
+                    + "\(path)`"
+            )
         }
         do {
             database = try Database(path: path, options: storage.levelDBOptions(alone ? .readOnlyExclusive : .readOnly))
@@ -56,10 +61,16 @@ public final class VectorCache: Sendable {
             throw CacheError(.corrupt, "the manifest of \(path) cannot be read (\(error)); rebuild the cache")
         }
         guard let manifest else {
-            throw CacheError(.notACache, "\(path) is a LevelDB database but has no w2vcache manifest; build it with `w2vcache build`")
+            throw CacheError(
+                .notACache, "\(path) is a LevelDB database but has no w2vcache manifest; build it with `w2vcache build`"
+            )
         }
         guard manifest.formatVersion == CacheManifest.currentFormatVersion else {
-            throw CacheError(.incompatible, "\(path) has cache format \(manifest.formatVersion); this tool reads format \(CacheManifest.currentFormatVersion): rebuild it")
+            throw CacheError(
+                .incompatible,
+                "\(path) has cache format \(manifest.formatVersion); this tool reads format "
+                    + "\(CacheManifest.currentFormatVersion): rebuild it"
+            )
         }
         self.manifest = manifest
     }

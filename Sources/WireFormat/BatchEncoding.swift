@@ -1,6 +1,6 @@
-import Support
 import Datasets
 import NumPyFormat
+import Support
 
 /// How batches travel to trainers. The server sends them and `w2vcache batches --format` writes them, byte for byte
 /// the same.
@@ -67,9 +67,11 @@ public enum BatchEncoding {
     static func rawHeader(_ layouts: [ArrayLayout]) -> (header: [UInt8], offsets: [Int]) {
         func json(_ offsets: [Int]) -> String {
             let arrays = zip(layouts, offsets).map { layout, offset in
-                let gather = layout.gather.map {
-                    ",\"gather\":\"\($0.table)\",\"ids_shape\":[" + $0.idsShape.map(String.init).joined(separator: ",") + "]"
-                } ?? ""
+                let gather =
+                    layout.gather.map {
+                        ",\"gather\":\"\($0.table)\",\"ids_shape\":["
+                            + $0.idsShape.map(String.init).joined(separator: ",") + "]"
+                    } ?? ""
                 return "{\"name\":\"\(layout.name)\",\"dtype\":\"\(layout.type.numpyDescriptor)\",\"shape\":["
                     + layout.shape.map(String.init).joined(separator: ",") + "]" + gather
                     + ",\"offset\":\(offset),\"nbytes\":\(layout.byteCount)}"
@@ -97,7 +99,8 @@ public enum BatchEncoding {
     }
 
     private static func writeRaw(
-        _ layouts: [ArrayLayout], into out: UnsafeMutableRawBufferPointer, fill: ([UnsafeMutableRawBufferPointer]) throws -> Void
+        _ layouts: [ArrayLayout], into out: UnsafeMutableRawBufferPointer,
+        fill: ([UnsafeMutableRawBufferPointer]) throws -> Void
     ) rethrows {
         let (header, offsets) = rawHeader(layouts)
         out.copyBytes(from: header)
@@ -122,20 +125,26 @@ public enum BatchEncoding {
 extension BatchSource {
     /// The payload of one batch of the examples at `indices` (what `GET …/batches/{i}` answers); `compact` (raw
     /// only) sends table rows as row ids.
-    public func payload(_ format: BatchFormat, split: String, indices: ArraySlice<Int>, compact: Bool = false) throws -> [UInt8] {
+    public func payload(_ format: BatchFormat, split: String, indices: ArraySlice<Int>, compact: Bool = false) throws
+        -> [UInt8]
+    {
         let compact = compact && format == .raw
         let layouts = try layout(split: split, indices: indices, compact: compact)
         var bytes = [UInt8](repeating: 0, count: BatchEncoding.payloadSize(format, layouts))
         try bytes.withUnsafeMutableBytes { out in
             try BatchEncoding.writePayload(format, layouts, into: out) { buffers in
-                try fill(split: split, indices: indices, compact: compact, into: BatchDestination(layouts: layouts, buffers: buffers))
+                try fill(
+                    split: split, indices: indices, compact: compact,
+                    into: BatchDestination(layouts: layouts, buffers: buffers))
             }
         }
         return bytes
     }
 
     /// One framed batch (its size, then its payload), as `w2vcache batches` writes it.
-    public func frame(_ format: BatchFormat, split: String, indices: ArraySlice<Int>, compact: Bool = false) throws -> [UInt8] {
+    public func frame(_ format: BatchFormat, split: String, indices: ArraySlice<Int>, compact: Bool = false) throws
+        -> [UInt8]
+    {
         let payload = try payload(format, split: split, indices: indices, compact: compact)
         return withUnsafeBytes(of: UInt64(payload.count).littleEndian) { Array($0) } + payload
     }
@@ -149,8 +158,11 @@ extension BatchSource {
     ) throws {
         precondition(out.count == BatchEncoding.frameSize(format, layouts), "a frame buffer of the wrong size")
         out.storeBytes(of: UInt64(out.count - 8).littleEndian, as: UInt64.self)
-        try BatchEncoding.writePayload(format, layouts, into: UnsafeMutableRawBufferPointer(rebasing: out[8...])) { buffers in
-            try fill(split: split, indices: indices, compact: compact, into: BatchDestination(layouts: layouts, buffers: buffers))
+        try BatchEncoding.writePayload(format, layouts, into: UnsafeMutableRawBufferPointer(rebasing: out[8...])) {
+            buffers in
+            try fill(
+                split: split, indices: indices, compact: compact,
+                into: BatchDestination(layouts: layouts, buffers: buffers))
         }
     }
 }

@@ -55,7 +55,8 @@ public final class ByteStream {
                 let count = min(buffer.count, inputEnd - inputStart)
                 if count == 0 { return 0 }
                 buffer.baseAddress!.copyMemory(from: input.baseAddress! + inputStart, byteCount: count)
-                plainCRC32 = CZlib.crc32(plainCRC32, buffer.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt(count))
+                plainCRC32 = CZlib.crc32(
+                    plainCRC32, buffer.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt(count))
                 inputStart += count
                 return count
             }
@@ -92,7 +93,8 @@ private final class Inflater {
         // 16 + MAX_WBITS: expect a gzip header and trailer.
         let status = w2v_inflateInit2(&stream, 16 + MAX_WBITS)
         guard status == Z_OK else {
-            throw Word2VecError(file: path, kind: .corruptGzip, message: "zlib could not start inflating (status \(status))")
+            throw Word2VecError(
+                file: path, kind: .corruptGzip, message: "zlib could not start inflating (status \(status))")
         }
     }
 

@@ -1,9 +1,10 @@
+import CZlib
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CZlib
 
 /// Writes bytes to a file, optionally gzip-compressed. Used for sample data and test fixtures.
 public final class OutputFile {
@@ -16,7 +17,8 @@ public final class OutputFile {
     /// Creates (or truncates) `path`; with `gzip`, the bytes are deflated into one gzip member.
     public init(path: String, gzip: Bool, level: Int32 = 6) throws {
         guard let handle = fopen(path, "wb") else {
-            throw Word2VecError(file: path, kind: .cannotOpen, message: "cannot create: \(String(cString: strerror(errno)))")
+            throw Word2VecError(
+                file: path, kind: .cannotOpen, message: "cannot create: \(String(cString: strerror(errno)))")
         }
         self.handle = handle
         self.path = path
@@ -55,7 +57,8 @@ public final class OutputFile {
     public func close() throws {
         if compressed { try deflate(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH) }
         guard fflush(handle) == 0 else {
-            throw Word2VecError(file: path, kind: .cannotOpen, message: "write failed: \(String(cString: strerror(errno)))")
+            throw Word2VecError(
+                file: path, kind: .cannotOpen, message: "write failed: \(String(cString: strerror(errno)))")
         }
     }
 
@@ -67,14 +70,17 @@ public final class OutputFile {
             stream.avail_out = uInt(outBuffer.count)
             let status = CZlib.deflate(&stream, flush)
             precondition(status != Z_STREAM_ERROR, "deflate state corrupted")
-            try writeRaw(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(outBuffer)[0..<(outBuffer.count - Int(stream.avail_out))]))
+            try writeRaw(
+                UnsafeRawBufferPointer(
+                    rebasing: UnsafeRawBufferPointer(outBuffer)[0..<(outBuffer.count - Int(stream.avail_out))]))
         } while stream.avail_out == 0 || (flush == Z_FINISH && stream.avail_in > 0)
     }
 
     private func writeRaw(_ bytes: UnsafeRawBufferPointer) throws {
         guard bytes.count > 0 else { return }
         guard fwrite(bytes.baseAddress, 1, bytes.count, handle) == bytes.count else {
-            throw Word2VecError(file: path, kind: .cannotOpen, message: "write failed: \(String(cString: strerror(errno)))")
+            throw Word2VecError(
+                file: path, kind: .cannotOpen, message: "write failed: \(String(cString: strerror(errno)))")
         }
     }
 }

@@ -35,7 +35,9 @@ public enum SampleVectors {
         var seen = Set<String>()
         var words: [String] = []
         for word in seedWords where words.count < count && seen.insert(word).inserted { words.append(word) }
-        let syllables = ["ka", "ro", "mi", "sen", "ta", "lu", "ber", "do", "vi", "nel", "os", "tri", "pa", "gan", "el", "ur"]
+        let syllables = [
+            "ka", "ro", "mi", "sen", "ta", "lu", "ber", "do", "vi", "nel", "os", "tri", "pa", "gan", "el", "ur",
+        ]
         var random = SplitMix64(seed: seed ^ 0x5EED)
         while words.count < count {
             let parts = 2 + Int(random.next() % 3)
@@ -51,7 +53,10 @@ public enum SampleVectors {
     }
 
     /// Writes a sample file of `count` words of `dimension` values to `path` (gzipped if it ends in `.gz`).
-    public static func write(path: String, count: Int, dimension: Int, seed: UInt64, layout: Word2VecWriter.Layout = .binary(newlineAfterVector: false)) throws {
+    public static func write(
+        path: String, count: Int, dimension: Int, seed: UInt64,
+        layout: Word2VecWriter.Layout = .binary(newlineAfterVector: false)
+    ) throws {
         let words = words(count: count, seed: seed)
         let writer = try Word2VecWriter(path: path, count: words.count, dimension: dimension, layout: layout)
         var random = SplitMix64(seed: seed)

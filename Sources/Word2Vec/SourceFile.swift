@@ -23,7 +23,8 @@ final class SourceFile {
         var info = stat()
         guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             close(descriptor)
-            throw Word2VecError(file: path, kind: .notAFile, message: "is not a regular file (a directory?); expected a vectors file")
+            throw Word2VecError(
+                file: path, kind: .notAFile, message: "is not a regular file (a directory?); expected a vectors file")
         }
         self.descriptor = descriptor
         size = UInt64(info.st_size)

@@ -1,9 +1,10 @@
+import Support
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Support
 
 /// One vector as read from a file, lent to a closure: both buffers are valid only during the call.
 public struct Word2VecRecord {
@@ -54,7 +55,9 @@ public final class Word2VecReader {
         source = readAhead ? ReadAheadStream(stream: stream) : stream
         reader = BufferedReader(stream: source)
         guard try reader.peek() != nil else {
-            throw Word2VecError(file: path, kind: .empty, message: "the file is empty; expected a word2vec header such as \"3000000 300\"")
+            throw Word2VecError(
+                file: path, kind: .empty,
+                message: "the file is empty; expected a word2vec header such as \"3000000 300\"")
         }
         // A UTF-8 byte-order mark (editors on Windows write one) is not part of the first word or the header.
         if Array(try reader.peek(count: 3)) == [0xEF, 0xBB, 0xBF] { _ = try reader.read(count: 3) }
@@ -101,10 +104,16 @@ public final class Word2VecReader {
             throw badHeader("bad header \(quoted): expected \"<count> <dimension>\", two numbers")
         }
         guard let count = numbers[0], count >= 0 else {
-            throw badHeader("bad header \(quoted): the vector count \"\(Printable.escape(bytes: fields[0], limit: 40))\" is not a number; expected \"<count> <dimension>\"")
+            throw badHeader(
+                "bad header \(quoted): the vector count \"\(Printable.escape(bytes: fields[0], limit: 40))\" is not a "
+                    + "number; expected \"<count> <dimension>\""
+            )
         }
         guard let dimension = numbers[1], dimension > 0, dimension <= maxDimension else {
-            throw badHeader("bad header \(quoted): the dimension \"\(Printable.escape(bytes: fields[1], limit: 40))\" is not a number from 1 to \(maxDimension); expected \"<count> <dimension>\"")
+            throw badHeader(
+                "bad header \(quoted): the dimension \"\(Printable.escape(bytes: fields[1], limit: 40))\" is not a "
+                    + "number from 1 to \(maxDimension); expected \"<count> <dimension>\""
+            )
         }
         _ = try reader.read(count: lineEnd + (lineEnd < firstLine.count ? 1 : 0))
         if let format {
@@ -118,11 +127,13 @@ public final class Word2VecReader {
             let vectorBytes = sample[(space + 1)...].prefix(4 * dimension)
             let after = vectorBytes.prefix { $0 != 0x0A }
             let hasDigit = after.contains { $0 >= 0x30 && $0 <= 0x39 }
-            let textual = hasDigit && after.allSatisfy { byte in
-                (byte >= 0x30 && byte <= 0x39) || byte == 0x2E || byte == 0x2D || byte == 0x2B || byte == 0x65
-                    || byte == 0x45 || byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
-                    || byte == 0x69 || byte == 0x6E || byte == 0x66 || byte == 0x61  // i n f a: inf, nan
-            }
+            let textual =
+                hasDigit
+                && after.allSatisfy { byte in
+                    (byte >= 0x30 && byte <= 0x39) || byte == 0x2E || byte == 0x2D || byte == 0x2B || byte == 0x65
+                        || byte == 0x45 || byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+                        || byte == 0x69 || byte == 0x6E || byte == 0x66 || byte == 0x61  // i n f a: inf, nan
+                }
             if textual { detected = .text }
         }
         return (Word2VecHeader(count: count, dimension: dimension, format: detected), 1)
@@ -133,7 +144,9 @@ public final class Word2VecReader {
         var fields: [UnsafeRawBufferPointer] = []
         var index = 0
         while index < line.count {
-            while index < line.count && (line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0D) { index += 1 }
+            while index < line.count && (line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0D) {
+                index += 1
+            }
             let begin = index
             while index < line.count && line[index] != 0x20 && line[index] != 0x09 && line[index] != 0x0D { index += 1 }
             if index > begin { fields.append(UnsafeRawBufferPointer(rebasing: line[begin..<index])) }
@@ -176,7 +189,12 @@ public final class Word2VecReader {
                     statistics.invalidUTF8Skipped += 1
                     continue
                 case .fail:
-                    throw error(.invalidUTF8, at: recordOffset, "word #\(index + 1) is not valid UTF-8 (\"\(Printable.escape(bytes: record.word, limit: 40))\"); expected UTF-8 text (see the invalid-UTF-8 policy)")
+                    throw error(
+                        .invalidUTF8, at: recordOffset,
+                        "word #\(index + 1) is not valid UTF-8 "
+                            + "(\"\(Printable.escape(bytes: record.word, limit: 40))\"); expected UTF-8 text (see the "
+                            + "invalid-UTF-8 policy)"
+                    )
                 }
             }
             if !Float32Bytes.allFinite(record.vector) {
@@ -187,18 +205,29 @@ public final class Word2VecReader {
                     statistics.nonFiniteSkipped += 1
                     continue
                 case .fail:
-                    throw error(.nonFinite, at: recordOffset, "the vector of \"\(Printable.escape(bytes: record.word, limit: 80))\" holds NaN or infinity; expected finite numbers (see the non-finite policy)")
+                    throw error(
+                        .nonFinite, at: recordOffset,
+                        "the vector of \"\(Printable.escape(bytes: record.word, limit: 80))\" holds NaN or infinity; "
+                            + "expected finite numbers (see the non-finite policy)"
+                    )
                 }
             }
             statistics.recordsKept += 1
             try body(Word2VecRecord(index: index, word: record.word, vector: record.vector))
         }
         if statistics.recordsRead < wanted, let count = header.count {
-            throw error(.shortFile, at: reader.offset, "the file ends after \(statistics.recordsRead) vectors; the header announced \(count)")
+            throw error(
+                .shortFile, at: reader.offset,
+                "the file ends after \(statistics.recordsRead) vectors; the header announced \(count)")
         }
-        statistics.stoppedAtLimit = limit.map { statistics.recordsRead == $0 && $0 < (header.count ?? Int.max) } ?? false
+        statistics.stoppedAtLimit =
+            limit.map { statistics.recordsRead == $0 && $0 < (header.count ?? Int.max) } ?? false
         if let count = header.count, !statistics.stoppedAtLimit, !trustHeader, let extra = try dataAfterLastRecord() {
-            throw error(.extraData, at: extra, "the header announces \(count) vectors but the file holds more: data continues here; fix the header, or pass --trust-header to read only the first \(count) as gensim does")
+            throw error(
+                .extraData, at: extra,
+                "the header announces \(count) vectors but the file holds more: data continues here; fix the header, "
+                    + "or pass --trust-header to read only the first \(count) as gensim does"
+            )
         }
         // Drain the rest so that gzip integrity (trailer, truncation) is checked.
         while try !reader.atEnd() { _ = try reader.read(count: reader.capacity) }
@@ -228,26 +257,43 @@ public final class Word2VecReader {
         return nil
     }
 
-    private func readBinaryRecord(vectorBytes: Int, index: Int) throws -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer)? {
+    private func readBinaryRecord(vectorBytes: Int, index: Int) throws -> (
+        UnsafeRawBufferPointer, UnsafeRawBufferPointer
+    )? {
         // Words may be preceded by the `\n` the C tool writes after each vector.
         while try reader.peek() == 0x0A { reader.skip() }
         let wordOffset = reader.offset
         guard let (word, found) = try reader.read(until: 0x20, maxLength: Self.maxWordLength) else { return nil }
         guard found else {
             if word.count >= Self.maxWordLength {
-                throw error(.badWord, at: wordOffset, "record #\(index + 1): the word is longer than \(Self.maxWordLength) bytes (the limit); expected a word followed by a space")
+                throw error(
+                    .badWord, at: wordOffset,
+                    "record #\(index + 1): the word is longer than \(Self.maxWordLength) bytes (the limit); expected a "
+                        + "word followed by a space"
+                )
             }
-            throw error(.badWord, at: wordOffset, "record #\(index + 1): expected a word followed by a space, found \(word.count) bytes and the end of the file")
+            throw error(
+                .badWord, at: wordOffset,
+                "record #\(index + 1): expected a word followed by a space, found \(word.count) bytes and the end of "
+                    + "the file"
+            )
         }
         guard !word.isEmpty, word[0] != 0 else {
-            throw error(.badWord, at: wordOffset, "record #\(index + 1): expected a word, found " + (word.isEmpty ? "an empty one" : "one starting with byte 0x00 (reserved for metadata)"))
+            throw error(
+                .badWord, at: wordOffset,
+                "record #\(index + 1): expected a word, found "
+                    + (word.isEmpty ? "an empty one" : "one starting with byte 0x00 (reserved for metadata)"))
         }
         // The vector is read into the shared buffer, which may move: keep the word's bytes in a place of their own.
         let wordCopy = copyWord(word)
         let vectorOffset = reader.offset
         let vector = try reader.read(count: vectorBytes)
         guard vector.count == vectorBytes else {
-            throw error(.shortVector, at: vectorOffset, "the vector of \"\(Printable.escape(bytes: wordCopy, limit: 80))\" is short: expected \(vectorBytes) bytes (\(vectorBytes / 4) float32), the file ends after \(vector.count)")
+            throw error(
+                .shortVector, at: vectorOffset,
+                "the vector of \"\(Printable.escape(bytes: wordCopy, limit: 80))\" is short: expected \(vectorBytes) "
+                    + "bytes (\(vectorBytes / 4) float32), the file ends after \(vector.count)"
+            )
         }
         return (wordCopy, vector)
     }
@@ -274,7 +320,9 @@ public final class Word2VecReader {
             guard let (next, found) = try reader.read(until: 0x0A, maxLength: reader.capacity - 1) else { return nil }
             lineNumber += 1
             if try !found && !reader.atEnd() {
-                throw error(.badNumber, at: lineOffset, "line longer than \(reader.capacity - 1) bytes; expected \"word v1 ... v\(header.dimension)\"")
+                throw error(
+                    .badNumber, at: lineOffset,
+                    "line longer than \(reader.capacity - 1) bytes; expected \"word v1 ... v\(header.dimension)\"")
             }
             line = next
         } while line.allSatisfy { $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }  // blank lines are skipped
@@ -284,7 +332,11 @@ public final class Word2VecReader {
         var word = UnsafeRawBufferPointer(rebasing: line[0..<index])
         if word.last == 0x0D { word = UnsafeRawBufferPointer(rebasing: word.dropLast()) }
         guard !word.isEmpty, word[0] != 0 else {
-            throw error(.badWord, at: lineOffset, "expected a word, found " + (word.isEmpty ? "a line starting with a space" : "one starting with byte 0x00 (reserved for metadata)"))
+            throw error(
+                .badWord, at: lineOffset,
+                "expected a word, found "
+                    + (word.isEmpty
+                        ? "a line starting with a space" : "one starting with byte 0x00 (reserved for metadata)"))
         }
         guard word.count <= Self.maxWordLength else {
             throw error(.badWord, at: lineOffset, "the word is longer than \(Self.maxWordLength) bytes (the limit)")
@@ -292,25 +344,39 @@ public final class Word2VecReader {
         let base = line.baseAddress!.assumingMemoryBound(to: CChar.self)
         var values = 0
         while true {
-            while index < line.count && (line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0D) { index += 1 }
+            while index < line.count && (line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0D) {
+                index += 1
+            }
             if index >= line.count { break }
             guard values < header.dimension else {
-                throw error(.dimensionMismatch, at: lineOffset, "\"\(Printable.escape(bytes: word, limit: 80))\" has more than \(header.dimension) values; expected \(header.dimension)")
+                throw error(
+                    .dimensionMismatch, at: lineOffset,
+                    "\"\(Printable.escape(bytes: word, limit: 80))\" has more than \(header.dimension) values; "
+                        + "expected \(header.dimension)"
+                )
             }
             var end: UnsafeMutablePointer<CChar>? = nil
             let value = strtof(base + index, &end)
             let consumed = end.map { base.distance(to: $0) } ?? index
             let next = line.count > consumed ? line[consumed] : 0x20
-            guard consumed > index, consumed <= line.count, next == 0x20 || next == 0x09 || next == 0x0D || consumed == line.count else {
+            guard consumed > index, consumed <= line.count,
+                next == 0x20 || next == 0x09 || next == 0x0D || consumed == line.count
+            else {
                 let tokenEnd = line[index...].firstIndex { $0 == 0x20 || $0 == 0x09 } ?? line.count
-                throw error(.badNumber, at: lineOffset, "value \(values + 1) of \"\(Printable.escape(bytes: word, limit: 80))\" is \"\(Printable.escape(bytes: line[index..<min(tokenEnd, index + 40)]))\"; expected a number")
+                throw error(
+                    .badNumber, at: lineOffset,
+                    "value \(values + 1) of \"\(Printable.escape(bytes: word, limit: 80))\" is "
+                        + "\"\(Printable.escape(bytes: line[index..<min(tokenEnd, index + 40)]))\"; expected a number"
+                )
             }
             scratch[values] = value
             values += 1
             index = consumed
         }
         guard values == header.dimension else {
-            throw error(.dimensionMismatch, at: lineOffset, "\"\(Printable.escape(bytes: word, limit: 80))\" has \(values) values; expected \(header.dimension)")
+            throw error(
+                .dimensionMismatch, at: lineOffset,
+                "\"\(Printable.escape(bytes: word, limit: 80))\" has \(values) values; expected \(header.dimension)")
         }
         // Store as little-endian float32 (the in-memory layout on little-endian hosts).
         for i in 0..<values { scratch[i] = Float(bitPattern: scratch[i].bitPattern.littleEndian) }

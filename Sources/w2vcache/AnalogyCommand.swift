@@ -27,10 +27,13 @@ struct AnalogyCommand: ParsableCommand {
         let search = try SimilarityOptions.openSearch(cache)
         let query = SimilarityQuery(positive: [b, c], negative: [a], top: options.top(search))
         let neighbors = try search.mostSimilar([query], restrictVocab: options.restrictVocab)[0]
-        let output = switch options.format {
-        case .json: "{\"similar\": \(SimilarityOptions.json(neighbors))}\n"
-        case .text: "\(Printable.escape(a)) is to \(Printable.escape(b)) as \(Printable.escape(c)) is to\n" + SimilarityOptions.text(neighbors)
-        }
+        let output =
+            switch options.format {
+            case .json: "{\"similar\": \(SimilarityOptions.json(neighbors))}\n"
+            case .text:
+                "\(Printable.escape(a)) is to \(Printable.escape(b)) as \(Printable.escape(c)) is to\n"
+                    + SimilarityOptions.text(neighbors)
+            }
         Terminal.writeStdout(Array(output.utf8))
     }
 }

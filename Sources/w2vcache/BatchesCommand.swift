@@ -1,8 +1,8 @@
-import Support
 import ArgumentParser
 import Datasets
 import Server
 import Settings
+import Support
 import VectorCache
 import WireFormat
 
@@ -31,7 +31,12 @@ struct BatchesCommand: ParsableCommand {
     @Option(name: .long, help: "The split.")
     var split: String = "train"
 
-    @Option(name: .customLong("batch-size"), help: ArgumentHelp("Examples per batch (default \(BatchSampler.defaultBatchSize); at most server.max_batch_size of the configuration).", valueName: "n"))
+    @Option(
+        name: .customLong("batch-size"),
+        help: ArgumentHelp(
+            "Examples per batch (default \(BatchSampler.defaultBatchSize); at most server.max_batch_size of the "
+                + "configuration).",
+            valueName: "n"))
     var batchSize: Int?
 
     @Option(name: .long, help: "Shuffle seed (default 0).")
@@ -43,7 +48,8 @@ struct BatchesCommand: ParsableCommand {
     @Flag(name: .customLong("no-shuffle"), help: "Keep the stored order.")
     var noShuffle = false
 
-    @Option(name: .long, help: "This reader's rank in a distributed job (its share of the epoch, as the server gives it).")
+    @Option(
+        name: .long, help: "This reader's rank in a distributed job (its share of the epoch, as the server gives it).")
     var rank: Int?
 
     @Option(name: .customLong("world-size"), help: "How many ranks share the epoch (at most its batch count).")
@@ -52,7 +58,9 @@ struct BatchesCommand: ParsableCommand {
     @Option(name: .long, help: "Begin at this batch of the rank's share (a resumed job; at most the share's length).")
     var start: Int?
 
-    @Option(name: .long, help: "Output: text (a preview), or npz or raw (the rank's share, framed as the server streams it).")
+    @Option(
+        name: .long,
+        help: "Output: text (a preview), or npz or raw (the rank's share, framed as the server streams it).")
     var format: OutputFormat = .text
 
     @Flag(name: .long, help: "raw: send the POS windows as embedding row ids, as the server's compact streams do.")
@@ -85,21 +93,30 @@ struct BatchesCommand: ParsableCommand {
         // The same bounds as the server's, from the same definition: this writes what the server would stream.
         let share: EpochShare
         do {
-            share = try request.validated(for: source, split: split, maxBatchSize: configuration.server.maxBatchSize).share
+            share = try request.validated(for: source, split: split, maxBatchSize: configuration.server.maxBatchSize)
+                .share
         } catch let violation as EpochRequest.Violation {
             throw ValidationError(violation.flagMessage)
         }
-        let epochPlan = try source.epoch(split: split, batchSize: request.batchSize, seed: request.seed, epoch: request.epoch, shuffle: request.shuffle)
+        let epochPlan = try source.epoch(
+            split: split, batchSize: request.batchSize, seed: request.seed, epoch: request.epoch,
+            shuffle: request.shuffle)
         let plan = epochPlan.positions(share).map { epochPlan.batch($0) }
         if let wire = BatchFormat(rawValue: format.rawValue) {
-            for indices in plan { Terminal.writeStdout(try source.frame(wire, split: split, indices: indices, compact: compact)) }
+            for indices in plan {
+                Terminal.writeStdout(try source.frame(wire, split: split, indices: indices, compact: compact))
+            }
             Terminal.writeStdout(BatchEncoding.endFrame)
             return
         }
-        var lines = ["\(dataset)/\(split): \(count) examples, \(plan.count) batches of up to \(request.batchSize) (seed \(request.seed), epoch \(request.epoch))"]
+        var lines = [
+            "\(dataset)/\(split): \(count) examples, \(plan.count) batches of up to \(request.batchSize) (seed "
+                + "\(request.seed), epoch \(request.epoch))"
+        ]
         for (index, indices) in plan.prefix(show).enumerated() {
             let arrays = try source.batch(split: split, indices: indices)
-            lines.append("batch \(index): " + arrays.map { "\($0.name) \($0.type.rawValue)\($0.shape)" }.joined(separator: ", "))
+            lines.append(
+                "batch \(index): " + arrays.map { "\($0.name) \($0.type.rawValue)\($0.shape)" }.joined(separator: ", "))
             for example in indices.prefix(examplesPerBatch) {
                 lines.append("  #\(example): " + (try source.describe(split: split, index: example)))
             }

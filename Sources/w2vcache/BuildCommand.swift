@@ -19,7 +19,9 @@ struct BuildCommand: ParsableCommand {
     @OptionGroup var cache: CacheOptions
     @OptionGroup var writer: WriterOptions
 
-    @Option(name: .long, help: ArgumentHelp("The vectors file, e.g. GoogleNews-vectors-negative300.bin.gz.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The vectors file, e.g. GoogleNews-vectors-negative300.bin.gz.", valueName: "file"))
     var vectors: String
 
     @Option(name: .long, help: "The file's layout (default: build.format of the configuration, auto).")
@@ -28,19 +30,30 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .long, help: "Keep only the first N vectors of the file (like gensim's limit).")
     var limit: Int?
 
-    @Option(name: .customLong("only-words"), help: ArgumentHelp("Keep only the words listed in this file, one per line.", valueName: "file"))
+    @Option(
+        name: .customLong("only-words"),
+        help: ArgumentHelp("Keep only the words listed in this file, one per line.", valueName: "file"))
     var onlyWords: String?
 
     @Option(name: .customLong("non-finite"), help: "Vectors with NaN or infinity (default: build.non_finite, fail).")
     var nonFinite: NonFinitePolicy?
 
-    @Option(name: .customLong("invalid-utf8"), help: "Words that are not valid UTF-8: keep (raw bytes), skip or fail (default: build.invalid_utf8, keep).")
+    @Option(
+        name: .customLong("invalid-utf8"),
+        help: "Words that are not valid UTF-8: keep (raw bytes), skip or fail (default: build.invalid_utf8, keep).")
     var invalidUTF8: InvalidUTF8Policy?
 
-    @Flag(name: .customLong("trust-header"), help: "Read only as many vectors as the header announces, as gensim does, even if more follow (default: more is an error).")
+    @Flag(
+        name: .customLong("trust-header"),
+        help: ArgumentHelp(
+            "Read only as many vectors as the header announces, as gensim does, even if more follow (default: more is "
+                + "an error).")
+    )
     var trustHeader = false
 
-    @Flag(inversion: .prefixedNo, help: "Make the search index that similar, analogy and evaluate need (default: build.search_index, on).")
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Make the search index that similar, analogy and evaluate need (default: build.search_index, on).")
     var searchIndex: Bool?
 
     func validate() throws {
@@ -49,7 +62,8 @@ struct BuildCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try cache.loadConfiguration()
-        var request = BuildReporter.request(vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
+        var request = BuildReporter.request(
+            vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
         if let format { request.settings.format = format.format }
         if let nonFinite { request.settings.nonFinite = nonFinite }
         if let invalidUTF8 { request.settings.invalidUTF8 = invalidUTF8 }

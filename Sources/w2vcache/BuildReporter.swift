@@ -54,13 +54,19 @@ final class BuildReporter {
         let statistics = manifest.statistics
         var notes: [String] = []
         if statistics.duplicates > 0 { notes.append("\(statistics.duplicates) duplicates (first kept)") }
-        if statistics.invalidUTF8 > 0 { notes.append("\(statistics.invalidUTF8) non-UTF-8 words (\(statistics.invalidUTF8Skipped) skipped)") }
-        if statistics.nonFinite > 0 { notes.append("\(statistics.nonFinite) non-finite vectors (\(statistics.nonFiniteSkipped) skipped)") }
+        if statistics.invalidUTF8 > 0 {
+            notes.append("\(statistics.invalidUTF8) non-UTF-8 words (\(statistics.invalidUTF8Skipped) skipped)")
+        }
+        if statistics.nonFinite > 0 {
+            notes.append("\(statistics.nonFinite) non-finite vectors (\(statistics.nonFiniteSkipped) skipped)")
+        }
         if statistics.notListed > 0 { notes.append("\(statistics.notListed) not in --only-words") }
         let rate = Human.count(Double(statistics.recordsRead) / max(seconds, 1e-9))
-        let source = "\(manifest.source.format.rawValue)\(manifest.source.gzip ? "+gzip" : "") from \(manifest.source.name)"
+        let source =
+            "\(manifest.source.format.rawValue)\(manifest.source.gzip ? "+gzip" : "") from \(manifest.source.name)"
         return "built \(cachePath): \(manifest.wordCount) words, dim \(manifest.dimension), \(source) "
-            + "in \(Human.duration(seconds)) (\(rate) words/s)" + (notes.isEmpty ? "" : "; " + notes.joined(separator: ", "))
+            + "in \(Human.duration(seconds)) (\(rate) words/s)"
+            + (notes.isEmpty ? "" : "; " + notes.joined(separator: ", "))
     }
 
     static func describe(_ progress: BuildProgress, elapsed: Double) -> String {
@@ -73,7 +79,9 @@ final class BuildReporter {
                 + "\(Human.bytes(Double(progress.fileBytesRead) / max(elapsed, 1e-9)))/s  "
                 + String(format: "%.0f%%", fraction * 100) + (eta > 0 ? "  ETA \(Human.duration(eta))" : "")
         case .writing:
-            return "writing \(Human.count(Double(progress.wordsWritten))) of \(Human.count(Double(progress.wordsToWrite))) words in key order"
+            return
+                "writing \(Human.count(Double(progress.wordsWritten))) of "
+                + "\(Human.count(Double(progress.wordsToWrite))) words in key order"
         }
     }
 }

@@ -5,10 +5,17 @@ import VectorCache
 
 /// Options every command that uses a cache shares: where the cache is, and which configuration file to read.
 struct CacheOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The cache directory (default: cache.path of the configuration, \(VectorCache.defaultPath)).", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The cache directory (default: cache.path of the configuration, \(VectorCache.defaultPath)).",
+            valueName: "dir"))
     var db: String?
 
-    @Option(name: .long, help: ArgumentHelp("A configuration file (default: \(Configuration.defaultPath) if present).", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A configuration file (default: \(Configuration.defaultPath) if present).", valueName: "file"))
     var config: String?
 
     /// The configuration file's settings (or the built-in defaults).
@@ -37,7 +44,10 @@ struct CacheOptions: ParsableArguments {
             onWait: { Terminal.message("w2vcache: \($0)") })
         let cache = writer.cache
         if let dimension, dimension != cache.dimension {
-            throw ValidationError("the cache \(cache.path) holds \(cache.dimension)-dimensional vectors, not \(dimension); rebuild it from a \(dimension)-dimensional file with `w2vcache build --vectors FILE`")
+            throw ValidationError(
+                "the cache \(cache.path) holds \(cache.dimension)-dimensional vectors, not \(dimension); rebuild it "
+                    + "from a \(dimension)-dimensional file with `w2vcache build --vectors FILE`"
+            )
         }
         return writer
     }
@@ -50,6 +60,7 @@ struct CacheOptions: ParsableArguments {
 
 /// `--wait`, for the commands that write a cache.
 struct WriterOptions: ParsableArguments {
-    @Flag(name: .long, help: "If another build or prepare is writing the cache, wait for it instead of failing at once.")
+    @Flag(
+        name: .long, help: "If another build or prepare is writing the cache, wait for it instead of failing at once.")
     var wait = false
 }

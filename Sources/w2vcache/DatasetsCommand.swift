@@ -1,8 +1,8 @@
-import Support
 import ArgumentParser
-import Foundation
 import Datasets
+import Foundation
 import Preprocessing
+import Support
 
 /// `w2vcache datasets`: what is prepared in the cache.
 struct DatasetsCommand: ParsableCommand {
@@ -22,8 +22,10 @@ struct DatasetsCommand: ParsableCommand {
         }
         var lines: [String] = []
         for manifest in manifests {
-            let splits = manifest.splits.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            let vocabularies = manifest.vocabularies.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            let splits = manifest.splits.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                separator: ", ")
+            let vocabularies = manifest.vocabularies.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                separator: ", ")
             let arrays = manifest.arrays.sorted { $0.key < $1.key }
                 .map { "\($0.key) \($0.value.type.rawValue)\($0.value.shape)" }.joined(separator: ", ")
             lines.append("\(manifest.name): \(splits) examples; \(vocabularies)")
@@ -38,12 +40,13 @@ struct DatasetsCommand: ParsableCommand {
     static func options(_ details: DatasetDetails) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data: Data? = switch details {
-        case .pos(let options, _): try? encoder.encode(options)
-        case .parser(let options, _): try? encoder.encode(options)
-        case .sentiment(let options, _): try? encoder.encode(options)
-        case .translation(let options, _): try? encoder.encode(options)
-        }
+        let data: Data? =
+            switch details {
+            case .pos(let options, _): try? encoder.encode(options)
+            case .parser(let options, _): try? encoder.encode(options)
+            case .sentiment(let options, _): try? encoder.encode(options)
+            case .translation(let options, _): try? encoder.encode(options)
+            }
         return data.map { String(decoding: $0, as: UTF8.self) } ?? "?"
     }
 }

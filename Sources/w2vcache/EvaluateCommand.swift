@@ -14,10 +14,20 @@ struct EvaluateCommand: ParsableCommand {
 
 /// Options both evaluations share.
 struct EvaluationOptions: ParsableArguments {
-    @Option(name: .customLong("restrict-vocab"), help: ArgumentHelp("Use only the first N words of the vectors file, in its order (default: gensim's, \(AnalogyEvaluation.defaultRestrictVocab)).", valueName: "n"))
+    @Option(
+        name: .customLong("restrict-vocab"),
+        help: ArgumentHelp(
+            "Use only the first N words of the vectors file, in its order (default: gensim's, "
+                + "\(AnalogyEvaluation.defaultRestrictVocab)).",
+            valueName: "n"))
     var restrictVocab: Int?
 
-    @Flag(name: .customLong("case-sensitive"), help: "Compare words as they are (default: upper-cased, the file's first word of each form standing for it, as gensim does).")
+    @Flag(
+        name: .customLong("case-sensitive"),
+        help: ArgumentHelp(
+            "Compare words as they are (default: upper-cased, the file's first word of each form standing for it, as "
+                + "gensim does).")
+    )
     var caseSensitive = false
 
     @Option(name: .long, help: "Output format: text or json.")
@@ -65,7 +75,10 @@ struct AnalogiesCommand: ParsableCommand {
         let result = try AnalogyEvaluation.evaluate(
             bytes, path: file, search: search, restrictVocab: options.clip, caseInsensitive: !options.caseSensitive
         ) { done, total in
-            Terminal.progress("questions: \(done) of \(total)  \(Human.count(Double(done) / max(Date().timeIntervalSince(started), 1e-9)))/s")
+            Terminal.progress(
+                "questions: \(done) of \(total)  "
+                    + "\(Human.count(Double(done) / max(Date().timeIntervalSince(started), 1e-9)))/s"
+            )
         }
         Terminal.endProgress()
         var output: String
@@ -74,13 +87,19 @@ struct AnalogiesCommand: ParsableCommand {
             let sections = result.sections.map {
                 "{\"section\": \(JSONText.string($0.name)), \"correct\": \($0.correct), \"incorrect\": \($0.incorrect)}"
             }
-            output = "{\"accuracy\": \(NonFiniteJSON.text(result.accuracy)), \"sections\": [\(sections.joined(separator: ", "))], "
-                + "\"oov_ratio\": \(result.outOfVocabularyRatio), \"questions\": \(result.questions), \"oov\": \(result.outOfVocabulary)}\n"
+            output =
+                "{\"accuracy\": \(NonFiniteJSON.text(result.accuracy)), \"sections\": "
+                + "[\(sections.joined(separator: ", "))], "
+                + "\"oov_ratio\": \(result.outOfVocabularyRatio), \"questions\": \(result.questions), \"oov\": "
+                + "\(result.outOfVocabulary)}\n"
         case .text:
             output = result.sections.map {
-                Printable.escape($0.name) + String(format: ": %.1f%% (%d/%d)\n", $0.accuracy * 100, $0.correct, $0.correct + $0.incorrect)
+                Printable.escape($0.name)
+                    + String(format: ": %.1f%% (%d/%d)\n", $0.accuracy * 100, $0.correct, $0.correct + $0.incorrect)
             }.joined()
-            output += String(format: "questions with out-of-vocabulary words: %.1f%% (%d of %d)\n", result.outOfVocabularyRatio, result.outOfVocabulary, result.questions)
+            output += String(
+                format: "questions with out-of-vocabulary words: %.1f%% (%d of %d)\n", result.outOfVocabularyRatio,
+                result.outOfVocabulary, result.questions)
         }
         Terminal.writeStdout(Array(output.utf8))
     }
@@ -111,14 +130,18 @@ struct PairsCommand: ParsableCommand {
         let search = try SimilarityOptions.openSearch(cache)
         let result = try WordPairEvaluation.evaluate(
             text, path: file, search: search, restrictVocab: options.clip, caseInsensitive: !options.caseSensitive)
-        let output = switch options.format {
-        case .json:
-            "{\"pearson\": \(NonFiniteJSON.text(result.pearson)), \"spearman\": \(NonFiniteJSON.text(result.spearman)), "
-                + "\"oov_ratio\": \(result.outOfVocabularyRatio), \"pairs\": \(result.pairs), \"oov\": \(result.outOfVocabulary)}\n"
-        case .text:
-            String(format: "pearson %.4f  spearman %.4f  pairs %d  out of vocabulary %.1f%% (%d)\n",
-                   result.pearson, result.spearman, result.pairs, result.outOfVocabularyRatio, result.outOfVocabulary)
-        }
+        let output =
+            switch options.format {
+            case .json:
+                "{\"pearson\": \(NonFiniteJSON.text(result.pearson)), \"spearman\": "
+                    + "\(NonFiniteJSON.text(result.spearman)), "
+                    + "\"oov_ratio\": \(result.outOfVocabularyRatio), \"pairs\": \(result.pairs), \"oov\": "
+                    + "\(result.outOfVocabulary)}\n"
+            case .text:
+                String(
+                    format: "pearson %.4f  spearman %.4f  pairs %d  out of vocabulary %.1f%% (%d)\n",
+                    result.pearson, result.spearman, result.pairs, result.outOfVocabularyRatio, result.outOfVocabulary)
+            }
         Terminal.writeStdout(Array(output.utf8))
     }
 }

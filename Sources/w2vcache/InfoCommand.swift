@@ -31,24 +31,37 @@ struct InfoCommand: ParsableCommand {
             "cache:        \(cache.path) (\(Human.bytes(Double(cache.diskSize()))) on disk)",
             "words:        \(manifest.wordCount) pretrained, \(manifest.oovCount) out-of-vocabulary",
             "dimension:    \(manifest.dimension)",
-            "source:       \(manifest.source.name) (\(manifest.source.format.rawValue)\(manifest.source.gzip ? ", gzip" : ""), "
+            "source:       \(manifest.source.name) "
+                + "(\(manifest.source.format.rawValue)\(manifest.source.gzip ? ", gzip" : ""), "
                 + "\(Human.bytes(Double(manifest.source.size))), data crc32 \(manifest.source.crc32))",
-            "built:        \(manifest.builtAt) in \(Human.duration(manifest.buildSeconds)) by w2vcache \(manifest.toolVersion)",
+            "built:        \(manifest.builtAt) in \(Human.duration(manifest.buildSeconds)) by w2vcache "
+                + "\(manifest.toolVersion)",
             "read:         \(statistics.recordsRead) records; \(statistics.duplicates) duplicates, "
                 + "\(statistics.invalidUTF8) non-UTF-8 (\(statistics.invalidUTF8Skipped) skipped), "
                 + "\(statistics.nonFinite) non-finite (\(statistics.nonFiniteSkipped) skipped)",
         ]
         if let limit = manifest.options.limit { lines.append("limit:        first \(limit) records") }
         if let file = manifest.options.onlyWordsFile {
-            lines.append("only words:   \(manifest.options.onlyWordsCount ?? 0) listed in \(file); \(statistics.notListed) records passed over")
+            lines.append(
+                "only words:   \(manifest.options.onlyWordsCount ?? 0) listed in \(file); \(statistics.notListed) "
+                    + "records passed over"
+            )
         }
-        lines.append("search index: " + (try cache.searchIndexWordCount.map { "\($0) words in the file's order (similar, analogy, evaluate)" }
-            ?? "none (built with --no-search-index or by w2vcache 0.2); rebuild to use similar, analogy and evaluate"))
+        lines.append(
+            "search index: "
+                + (try cache.searchIndexWordCount.map { "\($0) words in the file's order (similar, analogy, evaluate)" }
+                    ?? "none (built with --no-search-index or by w2vcache 0.2); rebuild to use similar, analogy and "
+                    + "evaluate")
+        )
         lines.append("fingerprint:  \(try DatasetStore.fingerprint(of: cache)) (replicas of this cache show the same)")
-        let datasets = try DatasetStore.all(in: cache).map { "\($0.name) (" + $0.splits.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")" }
+        let datasets = try DatasetStore.all(in: cache).map {
+            "\($0.name) ("
+                + $0.splits.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
+        }
         lines.append("datasets:     " + (datasets.isEmpty ? "none prepared" : datasets.joined(separator: "; ")))
         let levels = cache.tableFilesPerLevel
-        lines.append("table files:  \(levels.reduce(0, +)) (per level: \(levels.map(String.init).joined(separator: " ")))")
+        lines.append(
+            "table files:  \(levels.reduce(0, +)) (per level: \(levels.map(String.init).joined(separator: " ")))")
         Terminal.lines(lines)
     }
 }

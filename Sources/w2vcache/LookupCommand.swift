@@ -27,14 +27,18 @@ struct LookupCommand: ParsableCommand {
     @Option(name: .long, help: "Output format: text, json or npy.")
     var format: OutputFormat = .text
 
-    @Option(name: .customLong("words-from"), help: ArgumentHelp("Also look up the words in this file, one per line.", valueName: "file"))
+    @Option(
+        name: .customLong("words-from"),
+        help: ArgumentHelp("Also look up the words in this file, one per line.", valueName: "file"))
     var wordsFrom: String?
 
     @Argument(help: "The words to look up.")
     var arguments: [String] = []
 
     func validate() throws {
-        if arguments.isEmpty && wordsFrom == nil { throw ValidationError("name at least one word, or --words-from FILE") }
+        if arguments.isEmpty && wordsFrom == nil {
+            throw ValidationError("name at least one word, or --words-from FILE")
+        }
     }
 
     func run() throws {
@@ -55,10 +59,13 @@ struct LookupCommand: ParsableCommand {
                 case .npy:
                     found.append(contentsOf: bytes)
                 case .text:
-                    output += Printable.escape(word) + " " + Float32Bytes.decode(bytes).map { "\($0)" }.joined(separator: " ") + "\n"
+                    output +=
+                        Printable.escape(word) + " " + Float32Bytes.decode(bytes).map { "\($0)" }.joined(separator: " ")
+                        + "\n"
                 case .json:
                     let oov = (try? cache.isOutOfVocabulary(key)) ?? false
-                    output += "{\"word\": \(JSONText.string(word)), \"vector\": ["
+                    output +=
+                        "{\"word\": \(JSONText.string(word)), \"vector\": ["
                         + Float32Bytes.decode(bytes).map(NonFiniteJSON.text).joined(separator: ", ")
                         + "], \"oov\": \(oov)}\n"
                 }

@@ -5,7 +5,12 @@ struct PrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
         abstract: "Prepare a dataset for a trainer and store it in the cache.",
-        discussion: "Preparing again with the same inputs and options says so and does nothing; changed inputs replace the old data.",
-        subcommands: [PreparePOSCommand.self, PrepareParserCommand.self, PrepareSentimentCommand.self, PrepareTranslationCommand.self]
+        discussion:
+            "Preparing again with the same inputs and options says so and does nothing; changed inputs replace the old "
+            + "data.",
+        subcommands: [
+            PreparePOSCommand.self, PrepareParserCommand.self, PrepareSentimentCommand.self,
+            PrepareTranslationCommand.self,
+        ]
     )
 }

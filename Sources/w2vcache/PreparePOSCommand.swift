@@ -34,7 +34,10 @@ struct PreparePOSCommand: ParsableCommand {
     @Option(name: .long, help: "Words per window (default: the book's, \(POSOptions().window)).")
     var window: Int?
 
-    @Option(name: .long, help: "The tag a window is labelled with: centre or last (default: the book's, \(POSOptions().label.rawValue)).")
+    @Option(
+        name: .long,
+        help: "The tag a window is labelled with: centre or last (default: the book's, \(POSOptions().label.rawValue))."
+    )
     var label: WindowLabel?
 
     @Flag(name: .customLong("keep-sentences"), help: "Do not merge phrases across sentence boundaries.")
@@ -43,7 +46,11 @@ struct PreparePOSCommand: ParsableCommand {
     @Flag(name: .customLong("skip-bad-lines"), help: "Count and skip malformed lines instead of stopping.")
     var skipBadLines = false
 
-    @Option(name: .long, help: ArgumentHelp("Build the cache from this vectors file first, with only the keys the data can ask for.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Build the cache from this vectors file first, with only the keys the data can ask for.", valueName: "file")
+    )
     var vectors: String?
 
     @Option(name: .long, help: "Fail unless the cache's vectors have this dimension.")
@@ -51,7 +58,10 @@ struct PreparePOSCommand: ParsableCommand {
 
     func validate() throws {
         if let window, !POSOptions.windows.contains(window) {
-            throw ValidationError("--window \(window): expected \(POSOptions.windows.lowerBound) to \(POSOptions.windows.upperBound) words")
+            throw ValidationError(
+                "--window \(window): expected \(POSOptions.windows.lowerBound) to \(POSOptions.windows.upperBound) "
+                    + "words"
+            )
         }
     }
 
@@ -67,19 +77,22 @@ struct PreparePOSCommand: ParsableCommand {
 
         let report: POSReport
         if let vectors {
-            var request = BuildReporter.request(vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
+            var request = BuildReporter.request(
+                vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
             request.waitForWriter = writer.wait
             var prepared: POSReport?
             try BuildReporter.run(cachePath: request.cachePath) { progress, isCancelled, onWait in
                 let (build, report) = try POSDataset.buildAndPrepare(
-                    train: trainFile, test: testFile, build: request, options: options, oov: configuration.oovVectors(dimension:),
+                    train: trainFile, test: testFile, build: request, options: options,
+                    oov: configuration.oovVectors(dimension:),
                     progress: progress, isCancelled: isCancelled, onWait: onWait)
                 prepared = report
                 return build
             }
             report = prepared!
         } else {
-            let cacheWriter = try cache.openWriter(purpose: "w2vcache prepare pos", wait: writer.wait, expectingDimension: dim)
+            let cacheWriter = try cache.openWriter(
+                purpose: "w2vcache prepare pos", wait: writer.wait, expectingDimension: dim)
             report = try POSDataset.prepare(
                 train: trainFile, test: testFile, into: cacheWriter, options: options,
                 oov: configuration.oovVectors(dimension: cacheWriter.cache.dimension))
@@ -91,7 +104,8 @@ struct PreparePOSCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         for split in ["train", "test"] {
             let path = out + "/pos.\(split).processed.txt"
-            try POSDataset.processedText(report.processed[split]!).write(toFile: path, atomically: true, encoding: .utf8)
+            try POSDataset.processedText(report.processed[split]!).write(
+                toFile: path, atomically: true, encoding: .utf8)
         }
         let statistics = report.prepared.statistics
         for (split, counted) in [("train", statistics.train), ("test", statistics.test)] {

@@ -28,10 +28,15 @@ struct PrepareParserCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Test treebank.", valueName: "file"))
     var test: String
 
-    @Option(name: .long, help: "POS column: xpos (PTB tags in EWT; UPOS where empty) or upos (default: \(ParserOptions().pos.rawValue)).")
+    @Option(
+        name: .long,
+        help: "POS column: xpos (PTB tags in EWT; UPOS where empty) or upos (default: \(ParserOptions().pos.rawValue))."
+    )
     var pos: CoNLLUReader.POSColumn?
 
-    @Flag(name: .customLong("skip-bad-lines"), help: "Count and skip malformed lines (and their sentences) instead of stopping.")
+    @Flag(
+        name: .customLong("skip-bad-lines"),
+        help: "Count and skip malformed lines (and their sentences) instead of stopping.")
     var skipBadLines = false
 
     @Option(name: .long, help: "Fail unless the cache's vectors have this dimension.")
@@ -41,7 +46,8 @@ struct PrepareParserCommand: ParsableCommand {
         let configuration = try cache.loadConfiguration()
         let trainFile = try TextFile(path: train)
         let testFile = try TextFile(path: test)
-        let cacheWriter = try cache.openWriter(purpose: "w2vcache prepare parser", wait: writer.wait, expectingDimension: dim)
+        let cacheWriter = try cache.openWriter(
+            purpose: "w2vcache prepare parser", wait: writer.wait, expectingDimension: dim)
         var options = ParserOptions()
         options.pos = pos ?? options.pos
         options.skipBadLines = skipBadLines
@@ -56,7 +62,8 @@ struct PrepareParserCommand: ParsableCommand {
         for (split, counted) in [("train", statistics.train), ("test", statistics.test)] {
             Terminal.message(
                 "\(split): \(counted.sentences) sentences, \(counted.nonProjective) non-projective skipped, "
-                    + "\(counted.unknownLabelSentences) kept with \(counted.unknownLabelArcs) arcs of labels unseen in training "
+                    + "\(counted.unknownLabelSentences) kept with \(counted.unknownLabelArcs) arcs of labels unseen in "
+                    + "training "
                     + "(LEFT/RIGHT(<UNK>)), \(counted.configurations) configurations")
         }
         let vocabularies = report.manifest.vocabularies

@@ -26,16 +26,30 @@ struct PrepareSentimentCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Test reviews: a directory or a TSV file.", valueName: "path"))
     var test: String
 
-    @Option(name: .customLong("max-vocab"), help: "Ids kept, specials included (default from the configuration: \(SentimentOptions().maxVocabulary)).")
+    @Option(
+        name: .customLong("max-vocab"),
+        help: "Ids kept, specials included (default from the configuration: \(SentimentOptions().maxVocabulary)).")
     var maxVocab: Int?
 
-    @Option(name: .customLong("max-length"), help: "Tokens per review after padding or truncation (default from the configuration: \(SentimentOptions().maxLength)).")
+    @Option(
+        name: .customLong("max-length"),
+        help: ArgumentHelp(
+            "Tokens per review after padding or truncation (default from the configuration: "
+                + "\(SentimentOptions().maxLength)).")
+    )
     var maxLength: Int?
 
-    @Option(name: .customLong("encoding-errors"), help: "Bytes that are not UTF-8: replace (counted), skip the review, or fail (default: \(SentimentOptions().decoding.rawValue)).")
+    @Option(
+        name: .customLong("encoding-errors"),
+        help: ArgumentHelp(
+            "Bytes that are not UTF-8: replace (counted), skip the review, or fail (default: "
+                + "\(SentimentOptions().decoding.rawValue)).")
+    )
     var encodingErrors: DecodingPolicy?
 
-    @Flag(name: .customLong("skip-bad-lines"), help: "Count and skip empty reviews and malformed lines instead of stopping.")
+    @Flag(
+        name: .customLong("skip-bad-lines"),
+        help: "Count and skip empty reviews and malformed lines instead of stopping.")
     var skipBadLines = false
 
     func run() throws {
@@ -64,7 +78,8 @@ struct PrepareSentimentCommand: ParsableCommand {
                     + "\(counted.undecodable) with bytes that are not UTF-8, \(counted.skipped) skipped")
         }
         Terminal.message(
-            "prepared sentiment: vocabulary \(statistics.vocabulary) of \(statistics.distinctTrainTokens) distinct training tokens "
+            "prepared sentiment: vocabulary \(statistics.vocabulary) of \(statistics.distinctTrainTokens) distinct "
+                + "training tokens "
                 + "(\(statistics.pretrainedWords) with pretrained vectors, \(statistics.oovWords) out-of-vocabulary)")
     }
 }

@@ -30,7 +30,10 @@ struct PrepareTranslationCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("French training file.", valueName: "file"))
     var target: String?
 
-    @Option(name: .long, help: ArgumentHelp("Training pairs as source<TAB>target lines, instead of --source/--target.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Training pairs as source<TAB>target lines, instead of --source/--target.", valueName: "file"))
     var tsv: String?
 
     @Option(name: .customLong("valid-source"), help: ArgumentHelp("English validation file.", valueName: "file"))
@@ -42,13 +45,25 @@ struct PrepareTranslationCommand: ParsableCommand {
     @Option(name: .customLong("valid-tsv"), help: ArgumentHelp("Validation pairs as TSV.", valueName: "file"))
     var validTSV: String?
 
-    @Option(name: .long, help: "Buckets as \"S,T S,T ...\" (default from the configuration: \"\(TranslationOptions().buckets.map(\.description).joined(separator: " "))\").")
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Buckets as \"S,T S,T ...\" (default from the configuration: "
+                + "\"\(TranslationOptions().buckets.map(\.description).joined(separator: " "))\").")
+    )
     var buckets: String?
 
-    @Option(name: .customLong("min-freq"), help: "Keep tokens seen at least this often in training (default from the configuration: \(TranslationOptions().minFrequency)).")
+    @Option(
+        name: .customLong("min-freq"),
+        help: ArgumentHelp(
+            "Keep tokens seen at least this often in training (default from the configuration: "
+                + "\(TranslationOptions().minFrequency)).")
+    )
     var minFreq: Int?
 
-    @Option(name: .customLong("max-vocab"), help: "Cap each vocabulary at this many ids, specials included (default: no cap, as in the book).")
+    @Option(
+        name: .customLong("max-vocab"),
+        help: "Cap each vocabulary at this many ids, specials included (default: no cap, as in the book).")
     var maxVocab: Int?
 
     @Flag(name: .long, help: "The files are tokenized already: split on whitespace.")
@@ -57,10 +72,20 @@ struct PrepareTranslationCommand: ParsableCommand {
     @Flag(name: .long, help: "Lowercase every token (the book keeps case).")
     var lowercase = false
 
-    @Option(name: .long, help: "Which lines of aligned files are sentences: auto (by file name), tags, xml or none (every line) (default: \(TranslationOptions().markup.rawValue)).")
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Which lines of aligned files are sentences: auto (by file name), tags, xml or none (every line) (default: "
+                + "\(TranslationOptions().markup.rawValue)).")
+    )
     var markup: MarkupFilter?
 
-    @Option(name: .customLong("encoding-errors"), help: "Bytes that are not UTF-8: replace (counted), skip the pair, or fail (default: \(TranslationOptions().decoding.rawValue)).")
+    @Option(
+        name: .customLong("encoding-errors"),
+        help: ArgumentHelp(
+            "Bytes that are not UTF-8: replace (counted), skip the pair, or fail (default: "
+                + "\(TranslationOptions().decoding.rawValue)).")
+    )
     var encodingErrors: DecodingPolicy?
 
     @Flag(name: .customLong("skip-bad-lines"), help: "Count and skip malformed TSV lines instead of stopping.")
@@ -70,8 +95,12 @@ struct PrepareTranslationCommand: ParsableCommand {
         guard (source != nil && target != nil) != (tsv != nil) else {
             throw ValidationError("give --source and --target, or --tsv")
         }
-        if (validSource == nil) != (validTarget == nil) { throw ValidationError("give both --valid-source and --valid-target") }
-        if let maxVocab, maxVocab < 5 { throw ValidationError("--max-vocab must leave room for a token besides the 4 specials") }
+        if (validSource == nil) != (validTarget == nil) {
+            throw ValidationError("give both --valid-source and --valid-target")
+        }
+        if let maxVocab, maxVocab < 5 {
+            throw ValidationError("--max-vocab must leave room for a token besides the 4 specials")
+        }
         if let buckets, LengthBucket.parseList(buckets) == nil {
             throw ValidationError("--buckets: expected pairs \"S,T\" separated by spaces, with S > 0 and T > 2")
         }
@@ -89,7 +118,8 @@ struct PrepareTranslationCommand: ParsableCommand {
         options.decoding = encodingErrors ?? options.decoding
         options.skipBadLines = skipBadLines
         let train: ParallelInput = tsv.map { .tsv($0) } ?? .aligned(source: source!, target: target!)
-        let valid: ParallelInput? = validTSV.map { .tsv($0) }
+        let valid: ParallelInput? =
+            validTSV.map { .tsv($0) }
             ?? validSource.map { .aligned(source: $0, target: validTarget!) }
         let cacheWriter = try cache.openWriter(purpose: "w2vcache prepare translation", wait: writer.wait)
         let prepared = try TranslationDataset.prepare(train: train, valid: valid, into: cacheWriter, options: options)
@@ -103,7 +133,8 @@ struct PrepareTranslationCommand: ParsableCommand {
             let perBucket = zip(options.buckets, counted.perBucket).map { "\($0): \($1)" }
             Terminal.message(
                 "\(split): \(counted.pairs) pairs; per bucket " + perBucket.joined(separator: ", ")
-                    + "; \(counted.cut) cut to fit the last bucket; \(counted.sourceMarkupLines) + \(counted.targetMarkupLines) markup "
+                    + "; \(counted.cut) cut to fit the last bucket; \(counted.sourceMarkupLines) + "
+                    + "\(counted.targetMarkupLines) markup "
                     + "lines dropped (torchtext's IWSLT rules); \(counted.skipped) bad pairs skipped")
         }
         Terminal.message(

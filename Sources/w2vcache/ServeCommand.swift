@@ -4,7 +4,6 @@ import Server
 import Settings
 import VectorCache
 
-
 /// `w2vcache serve`: the cache over HTTP, for training jobs in other processes and on other hosts.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,10 +28,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Port (default: server.port of the configuration, 8080; 0 picks a free one).")
     var port: Int?
 
-    @Option(name: .customLong("token-file"), help: ArgumentHelp("Require this file's bearer token on every route but /healthz (default: server.token_file of the configuration, none).", valueName: "file"))
+    @Option(
+        name: .customLong("token-file"),
+        help: ArgumentHelp(
+            "Require this file's bearer token on every route but /healthz (default: server.token_file of the "
+                + "configuration, none).",
+            valueName: "file"))
     var tokenFile: String?
 
-    @Option(name: .customLong("log-level"), help: "What to log: debug is one line per request; failed requests are logged at warning.")
+    @Option(
+        name: .customLong("log-level"),
+        help: "What to log: debug is one line per request; failed requests are logged at warning.")
     var logLevel: Logger.Level = .info
 
     func validate() throws {

@@ -27,11 +27,14 @@ struct SimilarCommand: ParsableCommand {
 
     func run() throws {
         let search = try SimilarityOptions.openSearch(cache)
-        let answers = try search.mostSimilar(words.map { SimilarityQuery(positive: [$0], top: options.top(search)) }, restrictVocab: options.restrictVocab)
+        let answers = try search.mostSimilar(
+            words.map { SimilarityQuery(positive: [$0], top: options.top(search)) },
+            restrictVocab: options.restrictVocab)
         var output = ""
         for (word, neighbors) in zip(words, answers) {
             switch options.format {
-            case .json: output += "{\"word\": \(JSONText.string(word)), \"similar\": \(SimilarityOptions.json(neighbors))}\n"
+            case .json:
+                output += "{\"word\": \(JSONText.string(word)), \"similar\": \(SimilarityOptions.json(neighbors))}\n"
             case .text: output += Printable.escape(word) + "\n" + SimilarityOptions.text(neighbors)
             }
         }

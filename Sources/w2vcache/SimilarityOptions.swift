@@ -9,10 +9,16 @@ struct SimilarityOptions: ParsableArguments {
         case text, json
     }
 
-    @Option(name: .long, help: "How many words to print per query (default \(SimilarityQuery.defaultTop); at most the cache's words).")
+    @Option(
+        name: .long,
+        help: "How many words to print per query (default \(SimilarityQuery.defaultTop); at most the cache's words).")
     var top: Int?
 
-    @Option(name: .customLong("restrict-vocab"), help: ArgumentHelp("Search only the first N words of the vectors file (gensim's restrict_vocab; default: all).", valueName: "n"))
+    @Option(
+        name: .customLong("restrict-vocab"),
+        help: ArgumentHelp(
+            "Search only the first N words of the vectors file (gensim's restrict_vocab; default: all).", valueName: "n"
+        ))
     var restrictVocab: Int?
 
     @Option(name: .long, help: "Output format: text or json.")
@@ -33,13 +39,19 @@ struct SimilarityOptions: ParsableArguments {
         let opened = try cache.openCache()
         defer { Terminal.endProgress() }
         return try SimilaritySearch(cache: opened) { rows, total in
-            if total > 500_000 { Terminal.progress("loading the search index: \(Human.count(Double(rows))) of \(Human.count(Double(total))) words") }
+            if total > 500_000 {
+                Terminal.progress(
+                    "loading the search index: \(Human.count(Double(rows))) of \(Human.count(Double(total))) words")
+            }
         }
     }
 
     /// `{"word": x, "score": s}, …` for JSON, or one `score word` line each for text.
     static func json(_ neighbors: [Neighbor]) -> String {
-        "[" + neighbors.map { "{\"word\": \(JSONText.string($0.text)), \"score\": \(NonFiniteJSON.text(Double($0.score)))}" }.joined(separator: ", ") + "]"
+        "["
+            + neighbors.map {
+                "{\"word\": \(JSONText.string($0.text)), \"score\": \(NonFiniteJSON.text(Double($0.score)))}"
+            }.joined(separator: ", ") + "]"
     }
 
     static func text(_ neighbors: [Neighbor]) -> String {

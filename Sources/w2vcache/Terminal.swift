@@ -1,11 +1,12 @@
+import Foundation
+import Support
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
-import Support
-import Synchronization
 
 /// Writing to the terminal: messages on stderr, binary output on stdout, and progress lines.
 ///

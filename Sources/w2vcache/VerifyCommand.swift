@@ -7,24 +7,33 @@ struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check every entry of the cache; exit status 1 if anything is damaged.",
-        discussion: "Reads all entries with LevelDB's checksums on and checks sizes, values and counts against the manifest."
+        discussion:
+            "Reads all entries with LevelDB's checksums on and checks sizes, values and counts against the manifest."
     )
 
     @OptionGroup var cache: CacheOptions
 
     func run() throws {
         let cache = try cache.openCache()
-        let report = try cache.verify { entries in Terminal.progress("verified \(Human.count(Double(entries))) entries") }
+        let report = try cache.verify { entries in Terminal.progress("verified \(Human.count(Double(entries))) entries")
+        }
         Terminal.endProgress()
         if report.isHealthy {
-            Terminal.writeStdout(Array("ok: \(report.wordsChecked) words (\(report.oovMarkers) out-of-vocabulary), \(report.metadataKeys) metadata entries\(report.searchIndexRows > 0 ? ", search index of \(report.searchIndexRows) rows" : ""), all checks passed\n".utf8))
+            let index = report.searchIndexRows > 0 ? ", search index of \(report.searchIndexRows) rows" : ""
+            let summary =
+                "ok: \(report.wordsChecked) words (\(report.oovMarkers) out-of-vocabulary), "
+                + "\(report.metadataKeys) metadata entries\(index), all checks passed\n"
+            Terminal.writeStdout(Array(summary.utf8))
             return
         }
         for problem in report.problems { Terminal.message("damaged: " + problem) }
         if report.problemCount > report.problems.count {
             Terminal.message("... and \(report.problemCount - report.problems.count) more problems")
         }
-        Terminal.message("w2vcache: \(cache.path) failed verification with \(report.problemCount) problems; rebuild it with `w2vcache build`")
+        Terminal.message(
+            "w2vcache: \(cache.path) failed verification with \(report.problemCount) problems; rebuild it with "
+                + "`w2vcache build`"
+        )
         throw ExitCode(1)
     }
 }

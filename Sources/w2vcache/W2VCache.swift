@@ -17,7 +17,8 @@ struct W2VCache: AsyncParsableCommand {
         version: w2vcacheVersion,
         subcommands: [
             BuildCommand.self, LookupCommand.self, InfoCommand.self, VerifyCommand.self, PrepareCommand.self,
-            DatasetsCommand.self, BatchesCommand.self, ServeCommand.self, SimilarCommand.self, AnalogyCommand.self, EvaluateCommand.self, CopyCommand.self, TokenizeCommand.self, SampleCommand.self,
+            DatasetsCommand.self, BatchesCommand.self, ServeCommand.self, SimilarCommand.self, AnalogyCommand.self,
+            EvaluateCommand.self, CopyCommand.self, TokenizeCommand.self, SampleCommand.self,
         ]
     )
 
@@ -36,7 +37,8 @@ struct W2VCache: AsyncParsableCommand {
             let code = exitCode(for: error)
             let message = fullMessage(for: error)
             if !message.isEmpty {
-                let escaped = message.split(separator: "\n", omittingEmptySubsequences: false).map { Printable.escape($0) }
+                let escaped =
+                    message.split(separator: "\n", omittingEmptySubsequences: false).map { Printable.escape($0) }
                     .joined(separator: "\n") + "\n"
                 code == .success ? Terminal.writeStdout(Array(escaped.utf8)) : Terminal.writeStderr(Array(escaped.utf8))
             }

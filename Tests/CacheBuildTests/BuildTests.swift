@@ -3,9 +3,10 @@ import Foundation
 import LevelDB
 import SearchIndex
 import Support
-import Testing
 import TestSupport
+import Testing
 import Word2Vec
+
 @testable import VectorCache
 
 @Suite struct BuildTests {
@@ -82,7 +83,8 @@ import Word2Vec
         let vectors = shuffledVectors(count: 300, dimension: 4)
         let source = try writeVectors(vectors, to: directory.file("v.bin"))
         let list = directory.file("words.txt")
-        try "\(vectors[5].0)\n\(vectors[250].0)\r\nnot-in-file\n\n".write(toFile: list, atomically: true, encoding: .utf8)
+        try "\(vectors[5].0)\n\(vectors[250].0)\r\nnot-in-file\n\n".write(
+            toFile: list, atomically: true, encoding: .utf8)
         let summary = try build(source, into: directory.file("cache")) { $0.onlyWordsPath = list }
         #expect(summary.manifest.wordCount == 2)
         #expect(summary.manifest.options.onlyWordsCount == 3)
@@ -97,7 +99,9 @@ import Word2Vec
         let source = try writeVectors(shuffledVectors(count: 20, dimension: 3), to: directory.file("v.bin"))
         let manifest = try build(source, into: directory.file("cache")).manifest
         #expect(manifest.source.name == "v.bin")
-        #expect(manifest.source.size == (try FileManager.default.attributesOfItem(atPath: source)[.size] as? NSNumber)?.uint64Value)
+        #expect(
+            manifest.source.size
+                == (try FileManager.default.attributesOfItem(atPath: source)[.size] as? NSNumber)?.uint64Value)
         #expect(manifest.source.crc32.count == 8)
         #expect(manifest.source.format == .binary && !manifest.source.gzip && manifest.source.headerCount == 20)
         #expect(manifest.formatVersion == CacheManifest.currentFormatVersion)
@@ -156,7 +160,8 @@ import Word2Vec
         try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
         try Data("4194305\n".utf8).write(to: URL(fileURLWithPath: stale + "/W2VCACHE-BUILDING"))
         try Data().write(to: URL(fileURLWithPath: stale + "/000003.log"))
-        try Data("W2VCACHE-SPILL1\n".utf8 + [1, 2, 3]).write(to: URL(fileURLWithPath: directory.file(".cache.spill-4194305")))
+        try Data("W2VCACHE-SPILL1\n".utf8 + [1, 2, 3]).write(
+            to: URL(fileURLWithPath: directory.file(".cache.spill-4194305")))
         // Look-alikes that a build did not make: kept.
         let foreignDirectory = directory.file(".cache.building-4194306")
         try FileManager.default.createDirectory(atPath: foreignDirectory, withIntermediateDirectories: true)
@@ -165,7 +170,11 @@ import Word2Vec
         try Data("x".utf8).write(to: URL(fileURLWithPath: directory.file(".cache.spill-notapid")))
         let source = try writeVectors(shuffledVectors(count: 5, dimension: 5), to: directory.file("new.bin"))
         try build(source, into: directory.file("cache"))
-        #expect(directory.contents == [".cache.building-4194306", ".cache.spill-4194307", ".cache.spill-notapid", "cache", "new.bin", "old.bin"])
+        #expect(
+            directory.contents == [
+                ".cache.building-4194306", ".cache.spill-4194307", ".cache.spill-notapid", "cache", "new.bin",
+                "old.bin",
+            ])
         #expect(FileManager.default.fileExists(atPath: foreignDirectory + "/notes.txt"))
     }
 
@@ -200,9 +209,13 @@ import Word2Vec
         try build(source, into: directory.file("cache"))
         let first = try VectorCache(path: directory.file("cache"))
         let second = try VectorCache(path: directory.file("cache"))
-        #expect(try first.manifest == second.manifest && first.contains(Array("w0".utf8)) == second.contains(Array("w0".utf8)))
+        #expect(
+            try first.manifest == second.manifest
+                && first.contains(Array("w0".utf8)) == second.contains(Array("w0".utf8)))
         // A prepare needs the cache alone; a build must not replace it under its readers.
-        let writerError = #expect(throws: CacheError.self) { try CacheWriter(path: directory.file("cache"), purpose: "a test") }
+        let writerError = #expect(throws: CacheError.self) {
+            try CacheWriter(path: directory.file("cache"), purpose: "a test")
+        }
         #expect(writerError?.kind == .inUse)
         #expect(writerError?.message.contains("in use by another process") == true)
         #expect(writerError?.message.contains("LOCK") == false)
@@ -263,7 +276,9 @@ import Word2Vec
         let directory = TemporaryDirectory()
         let source = try writeVectors(shuffledVectors(count: 2000, dimension: 50), to: directory.file("v.bin"))
         try build(source, into: directory.file("cache"))
-        let tables = try FileManager.default.contentsOfDirectory(atPath: directory.file("cache")).filter { $0.hasSuffix(".ldb") }
+        let tables = try FileManager.default.contentsOfDirectory(atPath: directory.file("cache")).filter {
+            $0.hasSuffix(".ldb")
+        }
         func size(_ name: String) -> Int {
             let attributes = try? FileManager.default.attributesOfItem(atPath: directory.file("cache/" + name))
             return (attributes?[.size] as? NSNumber)?.intValue ?? 0

@@ -3,14 +3,17 @@ import Foundation
 import LevelDB
 import SearchIndex
 import Support
-import Testing
 import TestSupport
+import Testing
 import Word2Vec
+
 @testable import VectorCache
 
 @Suite struct CopyTests {
     func source(_ directory: TemporaryDirectory) throws -> String {
-        try build(try writeVectors(shuffledVectors(count: 300, dimension: 8), to: directory.file("v.bin")), into: directory.file("cache"))
+        try build(
+            try writeVectors(shuffledVectors(count: 300, dimension: 8), to: directory.file("v.bin")),
+            into: directory.file("cache"))
         return directory.file("cache")
     }
 
@@ -28,7 +31,9 @@ import Word2Vec
         let cache = try source(directory)
         let summary = try CacheCopier.copy(from: cache, to: directory.file("replica"), fingerprint: identity)
         #expect(summary.linkedFiles > 0 && !summary.verified)
-        let tables = try FileManager.default.contentsOfDirectory(atPath: directory.file("replica")).filter { $0.hasSuffix(".ldb") }
+        let tables = try FileManager.default.contentsOfDirectory(atPath: directory.file("replica")).filter {
+            $0.hasSuffix(".ldb")
+        }
         #expect(!tables.isEmpty)
         for table in tables where FileManager.default.fileExists(atPath: cache + "/" + table) {
             #expect(inode(cache + "/" + table) == inode(directory.file("replica/" + table)))
@@ -36,7 +41,9 @@ import Word2Vec
         #expect(try wordEntries(directory.file("replica")).map(\.1) == wordEntries(cache).map(\.1))
         #expect(directory.contents == ["cache", "replica", "v.bin"], "nothing left behind")
         // Copying again replaces the replica (a w2vcache cache) in place.
-        #expect(try CacheCopier.copy(from: cache, to: directory.file("replica"), fingerprint: identity).fingerprint == summary.fingerprint)
+        #expect(
+            try CacheCopier.copy(from: cache, to: directory.file("replica"), fingerprint: identity).fingerprint
+                == summary.fingerprint)
     }
 
     @Test func aDestinationThatIsNotACacheIsRefusedAndAMismatchReplacesNothing() throws {
@@ -44,12 +51,20 @@ import Word2Vec
         let cache = try source(directory)
         try FileManager.default.createDirectory(atPath: directory.file("mine"), withIntermediateDirectories: true)
         try Data("keep".utf8).write(to: URL(fileURLWithPath: directory.file("mine/notes.txt")))
-        #expect { try CacheCopier.copy(from: cache, to: directory.file("mine"), fingerprint: identity) } throws: { ($0 as? CacheError)?.kind == .refused }
-        #expect { try CacheCopier.copy(from: cache, to: cache, fingerprint: identity) } throws: { ($0 as? CacheError)?.kind == .refused }
+        #expect { try CacheCopier.copy(from: cache, to: directory.file("mine"), fingerprint: identity) } throws: {
+            ($0 as? CacheError)?.kind == .refused
+        }
+        #expect { try CacheCopier.copy(from: cache, to: cache, fingerprint: identity) } throws: {
+            ($0 as? CacheError)?.kind == .refused
+        }
         // A copy whose fingerprint differs from the source's is not swapped in.
         var calls = 0
         #expect {
-            try CacheCopier.copy(from: cache, to: directory.file("replica"), fingerprint: { _ in calls += 1; return "\(calls)" })
+            try CacheCopier.copy(
+                from: cache, to: directory.file("replica"),
+                fingerprint: { _ in
+                    calls += 1; return "\(calls)"
+                })
         } throws: { ($0 as? CacheError)?.kind == .corrupt }
         #expect(directory.contents == ["cache", "mine", "v.bin"])
     }
@@ -64,7 +79,9 @@ import Word2Vec
         try served.close()
         // A prepare has the source: the copy waits its turn (or fails at once without --wait).
         let writer = try CacheWriter(path: cache, purpose: "w2vcache prepare pos")
-        #expect { try CacheCopier.copy(from: cache, to: directory.file("replica-2"), fingerprint: identity) } throws: { ($0 as? CacheError)?.kind == .busy }
+        #expect { try CacheCopier.copy(from: cache, to: directory.file("replica-2"), fingerprint: identity) } throws: {
+            ($0 as? CacheError)?.kind == .busy
+        }
         withExtendedLifetime(writer) {}
     }
 }

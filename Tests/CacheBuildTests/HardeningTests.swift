@@ -3,9 +3,10 @@ import Foundation
 import LevelDB
 import SearchIndex
 import Support
-import Testing
 import TestSupport
+import Testing
 import Word2Vec
+
 @testable import VectorCache
 
 /// What a build may replace, and what it must leave alone: each of these deleted or overwrote data before the fix.
@@ -16,8 +17,9 @@ import Word2Vec
         guard let enumerator = FileManager.default.enumerator(atPath: path) else { return result }
         while let name = enumerator.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &isDirectory)
-            result[name] = isDirectory.boolValue ? Data("<dir>".utf8) : FileManager.default.contents(atPath: path + "/" + name)
+            _ = FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &isDirectory)
+            result[name] =
+                isDirectory.boolValue ? Data("<dir>".utf8) : FileManager.default.contents(atPath: path + "/" + name)
         }
         return result
     }
@@ -87,10 +89,13 @@ import Word2Vec
         try build(try source(directory), into: directory.file("empty"))
         #expect(try VectorCache(path: directory.file("empty")).manifest.wordCount == 30)
         // Rebuild through a symbolic link: the cache it points to is replaced, the link stays a link.
-        try FileManager.default.createSymbolicLink(atPath: directory.file("link"), withDestinationPath: directory.file("empty"))
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.file("link"), withDestinationPath: directory.file("empty"))
         let other = try writeVectors([("only", [1, 2, 3, 4])], to: directory.file("w.bin"))
         try build(other, into: directory.file("link"))
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: directory.file("link")) == directory.file("empty"))
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: directory.file("link")) == directory.file("empty")
+        )
         #expect(try VectorCache(path: directory.file("empty")).manifest.wordCount == 1)
         #expect(directory.contents == ["empty", "link", "v.bin", "w.bin"])
     }
@@ -136,8 +141,11 @@ import Word2Vec
     @Test func aWaitingWriterGoesOnWhenTheFirstIsDone() throws {
         let directory = TemporaryDirectory()
         let source = try writeVectors(shuffledVectors(count: 10, dimension: 3), to: directory.file("v.bin"))
-        nonisolated(unsafe) var held: CacheWriterLock? = try CacheWriterLock(cachePath: directory.file("cache"), purpose: "a test")
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { held = nil }
+        do {
+            // The lock is let go when its last reference, the closure's, goes after the closure has run.
+            let held = try CacheWriterLock(cachePath: directory.file("cache"), purpose: "a test")
+            DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { withExtendedLifetime(held) {} }
+        }
         var notices: [String] = []
         var request = BuildRequest(vectorsPath: source, cachePath: directory.file("cache"))
         request.waitForWriter = true
@@ -155,7 +163,9 @@ import Word2Vec
 
     /// A cache whose word `target-word-for-damage` has a vector found nowhere else, then damaged by `damage`. Without
     /// a search index unless asked: the index holds the word too, and the damage must hit the word's own table.
-    func damagedCache(_ directory: TemporaryDirectory, searchIndex: Bool = false, damage: (String) throws -> Bool) throws -> VectorCache {
+    func damagedCache(_ directory: TemporaryDirectory, searchIndex: Bool = false, damage: (String) throws -> Bool)
+        throws -> VectorCache
+    {
         var vectors = shuffledVectors(count: 400, dimension: 16)
         vectors.append(("target-word-for-damage", Self.vector))
         try build(try writeVectors(vectors, to: directory.file("v.bin")), into: directory.file("cache")) {
@@ -179,7 +189,9 @@ import Word2Vec
     @Test func aFlippedByteInTheSearchIndexIsAnErrorNotAWrongAnswer() throws {
         let directory = TemporaryDirectory()
         // The word's norm (sixteen squares of 1234.5 add up exactly) is stored in the index's norms and nowhere else.
-        let norm = withUnsafeBytes(of: (Float(1234.5) * Float(1234.5) * 16).squareRoot().bitPattern.littleEndian) { Array($0) }
+        let norm = withUnsafeBytes(of: (Float(1234.5) * Float(1234.5) * 16).squareRoot().bitPattern.littleEndian) {
+            Array($0)
+        }
         let cache = try damagedCache(directory, searchIndex: true) { try flipBit(inTablesOf: $0, holding: norm, at: 1) }
         #expect { try cache.loadSearchIndex() } throws: { ($0 as? CacheError)?.kind == .corrupt }
         let report = try cache.verify()
@@ -189,7 +201,11 @@ import Word2Vec
 
     @Test func aFlippedByteInAKeyIsAnErrorNotAMissingWord() throws {
         let directory = TemporaryDirectory()
-        let cache = try damagedCache(directory) { try flipBit(inTablesOf: $0, holding: Array("target-word-for-damage".utf8), at: 12) }
-        #expect { try cache.contains(Array("target-word-for-damage".utf8)) } throws: { ($0 as? CacheError)?.kind == .corrupt }
+        let cache = try damagedCache(directory) {
+            try flipBit(inTablesOf: $0, holding: Array("target-word-for-damage".utf8), at: 12)
+        }
+        #expect { try cache.contains(Array("target-word-for-damage".utf8)) } throws: {
+            ($0 as? CacheError)?.kind == .corrupt
+        }
     }
 }

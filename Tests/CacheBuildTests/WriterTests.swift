@@ -1,10 +1,11 @@
 import Foundation
 import LevelDB
 import Support
-import Testing
 import TestSupport
+import Testing
 import VectorCache
 import Word2Vec
+
 @testable import CacheBuild
 
 /// Every file of a directory and its bytes.
@@ -18,7 +19,9 @@ private func snapshot(_ path: String) throws -> [String: Data] {
 
 @Suite struct CacheWriterTests {
     func cache(_ directory: TemporaryDirectory) throws -> String {
-        try build(try writeVectors(shuffledVectors(count: 50, dimension: 4), to: directory.file("v.bin")), into: directory.file("cache"))
+        try build(
+            try writeVectors(shuffledVectors(count: 50, dimension: 4), to: directory.file("v.bin")),
+            into: directory.file("cache"))
         return directory.file("cache")
     }
 
@@ -35,7 +38,8 @@ private func snapshot(_ path: String) throws -> [String: Data] {
         let generator = OOVVectors(dimension: 4, seed: 1, range: 0.25)
         try writer.replace(in: .dataset, under: Array("a".utf8), with: entries([("a1", "one"), ("a2", "two")]))
         let added = try writer.replace(
-            in: .dataset, under: Array("a".utf8), with: entries([("a3", "three")]), oovWords: [Array("zebra".utf8), Array("word1".utf8)],
+            in: .dataset, under: Array("a".utf8), with: entries([("a3", "three")]),
+            oovWords: [Array("zebra".utf8), Array("word1".utf8)],
             generator: generator)
         #expect(added == [Array("zebra".utf8)])
         let metadata = writer.cache.metadata(.dataset)
@@ -64,11 +68,15 @@ private func snapshot(_ path: String) throws -> [String: Data] {
         let blocker = directory.path + "/.cache.building-\(getpid())"
         try Data("not a cache".utf8).write(to: URL(fileURLWithPath: blocker))
         #expect(throws: CacheError.self) {
-            try writer.replace(in: .dataset, under: [], with: entries([("lost", "no")]), oovWords: [Array("zebra".utf8)], generator: OOVVectors(dimension: 4, seed: 1, range: 0.25))
+            try writer.replace(
+                in: .dataset, under: [], with: entries([("lost", "no")]), oovWords: [Array("zebra".utf8)],
+                generator: OOVVectors(dimension: 4, seed: 1, range: 0.25))
         }
         #expect(try snapshot(path) == before)
         #expect(try writer.cache.metadata(.dataset).keys() == [Array("kept".utf8)])
-        #expect(try String(contentsOfFile: blocker, encoding: .utf8) == "not a cache", "a file w2vcache did not make is left alone")
+        #expect(
+            try String(contentsOfFile: blocker, encoding: .utf8) == "not a cache",
+            "a file w2vcache did not make is left alone")
     }
 
     @Test func aReaderKeepsAWriterOutAndAWriterKeepsReadersOut() throws {
@@ -87,7 +95,9 @@ private func snapshot(_ path: String) throws -> [String: Data] {
 
 @Suite struct CopyOntoItselfTests {
     func source(_ directory: TemporaryDirectory) throws -> String {
-        try build(try writeVectors(shuffledVectors(count: 20, dimension: 4), to: directory.file("v.bin")), into: directory.file("src"))
+        try build(
+            try writeVectors(shuffledVectors(count: 20, dimension: 4), to: directory.file("v.bin")),
+            into: directory.file("src"))
         return directory.file("src")
     }
 
@@ -144,7 +154,9 @@ private func snapshot(_ path: String) throws -> [String: Data] {
 
     @Test func aBuildThatFailsMidSpillLeavesNothingAndThePreviousCache() throws {
         let directory = TemporaryDirectory()
-        try build(try writeVectors(shuffledVectors(count: 10, dimension: 64), to: directory.file("old.bin")), into: directory.file("cache"))
+        try build(
+            try writeVectors(shuffledVectors(count: 10, dimension: 64), to: directory.file("old.bin")),
+            into: directory.file("cache"))
         let before = try wordEntries(directory.file("cache"))
         // 6,000 good records (several 256 KB runs spill), then one whose vector the file cuts short.
         var bytes = Array("6001 64\n".utf8)

@@ -1,7 +1,8 @@
 import CacheBuild
 import Preprocessing
-import Testing
 import TestSupport
+import Testing
+
 @testable import Datasets
 
 @Suite struct ArcStandardTests {
@@ -59,9 +60,14 @@ import TestSupport
         var nonProjective = 0
         for sentence in read.sentences {
             let heads = [-1] + sentence.map(\.head)
-            let labels = [-1] + sentence.map { token in
-                labelIDs[token.label] ?? { labelIDs[token.label] = labelIDs.count; return labelIDs.count - 1 }()
-            }
+            let labels =
+                [-1]
+                + sentence.map { token in
+                    labelIDs[token.label]
+                        ?? {
+                            labelIDs[token.label] = labelIDs.count; return labelIDs.count - 1
+                        }()
+                }
             guard let transitions = ArcStandardOracle.transitions(heads: heads, labels: labels) else {
                 nonProjective += 1
                 continue

@@ -6,7 +6,9 @@ import Testing
     @Test(arguments: [(10, 3), (7, 7), (1000, 32), (1, 4), (0, 5)])
     func everyExampleExactlyOncePerEpoch(count: Int, batchSize: Int) {
         let sampler = EpochPlan(order: BatchSampler.order(count: count, seed: 42, epoch: 3), batchSize: batchSize)
-        #expect(sampler.batchCount == (count + batchSize - 1) / batchSize && BatchSampler.batchCount(count: count, batchSize: batchSize) == sampler.batchCount)
+        #expect(
+            sampler.batchCount == (count + batchSize - 1) / batchSize
+                && BatchSampler.batchCount(count: count, batchSize: batchSize) == sampler.batchCount)
         let seen = (0..<sampler.batchCount).flatMap { Array(sampler.batch($0)) }
         #expect(seen.sorted() == Array(0..<count))
         if sampler.batchCount > 0 {
@@ -23,7 +25,8 @@ import Testing
         #expect(Array(a.batch(0)) != Array(nextEpoch.batch(0)))
         #expect(Array(a.batch(0)) != Array(otherSeed.batch(0)))
         #expect(Array(a.batch(0)) != Array(0..<10))
-        let unshuffled = EpochPlan(order: BatchSampler.order(count: 20, seed: 7, epoch: 0, shuffle: false), batchSize: 8)
+        let unshuffled = EpochPlan(
+            order: BatchSampler.order(count: 20, seed: 7, epoch: 0, shuffle: false), batchSize: 8)
         #expect(Array(unshuffled.batch(2)) == Array(16..<20))
     }
 

@@ -1,8 +1,9 @@
 import CacheBuild
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VectorCache
+
 @testable import Datasets
 
 @Suite struct EpochPlanTests {
@@ -22,14 +23,18 @@ import VectorCache
         #expect(plan.leftOut(worldSize: worldSize) == batches - all.count && batches - all.count < worldSize)
         // Rank r takes r, r + W, r + 2W, …: the left-out batches are the last ones of the order.
         #expect(Set(all) == Set(0..<(batches - batches % worldSize)))
-        #expect(shares.enumerated().allSatisfy { rank, share in share.enumerated().allSatisfy { $0.element == rank + $0.offset * worldSize } })
+        #expect(
+            shares.enumerated().allSatisfy { rank, share in
+                share.enumerated().allSatisfy { $0.element == rank + $0.offset * worldSize }
+            })
     }
 
     @Test func aResumedShareReadsExactlyTheRest() {
         let plan = plan(23)
         let whole = Array(plan.positions(EpochShare(rank: 1, worldSize: 3)))
         for start in 0...whole.count + 1 {
-            #expect(Array(plan.positions(EpochShare(rank: 1, worldSize: 3, start: start))) == Array(whole.dropFirst(start)))
+            #expect(
+                Array(plan.positions(EpochShare(rank: 1, worldSize: 3, start: start))) == Array(whole.dropFirst(start)))
         }
     }
 
@@ -37,10 +42,14 @@ import VectorCache
         let plan = plan(50)
         for start in [0, 3] {
             let share = Array(plan.positions(EpochShare(rank: 2, worldSize: 4, start: start)))
-            let parts = (0..<3).map { Array(plan.positions(EpochShare(rank: 2, worldSize: 4, start: start, part: $0, parts: 3))) }
+            let parts = (0..<3).map {
+                Array(plan.positions(EpochShare(rank: 2, worldSize: 4, start: start, part: $0, parts: 3)))
+            }
             // A DataLoader takes one batch from each worker in turn.
             var merged: [Int] = []
-            for round in 0..<share.count { if round / 3 < parts[round % 3].count { merged.append(parts[round % 3][round / 3]) } }
+            for round in 0..<share.count {
+                if round / 3 < parts[round % 3].count { merged.append(parts[round % 3][round / 3]) }
+            }
             #expect(merged == share)
         }
     }

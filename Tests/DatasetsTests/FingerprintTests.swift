@@ -2,8 +2,8 @@ import CacheBuild
 import Datasets
 import Foundation
 import Preprocessing
-import Testing
 import TestSupport
+import Testing
 import VectorCache
 
 @Suite struct FingerprintTests {
@@ -12,7 +12,8 @@ import VectorCache
         let path = try buildCache(directory, words: ["the", "cat", "sat"], name: name)
         let writer = try writableCache(path)
         _ = try POSDataset.prepare(
-            train: try textFile(directory, name + ".train", train), test: try textFile(directory, name + ".test", "the DT\n"),
+            train: try textFile(directory, name + ".train", train),
+            test: try textFile(directory, name + ".test", "the DT\n"),
             into: writer, options: POSOptions(), oov: testOOV)
         let fingerprint = try DatasetStore.fingerprint(of: writer.cache)
         try writer.close()

@@ -8,9 +8,12 @@ import Word2Vec
 
 /// Builds a cache at `directory/cache` holding `words` with vectors derived from their position.
 @discardableResult
-func buildCache(_ directory: TemporaryDirectory, words: [String], dimension: Int = 6, name: String = "cache") throws -> String {
+func buildCache(_ directory: TemporaryDirectory, words: [String], dimension: Int = 6, name: String = "cache") throws
+    -> String
+{
     let source = directory.file(name + ".bin")
-    let writer = try Word2VecWriter(path: source, count: words.count, dimension: dimension, layout: .binary(newlineAfterVector: false))
+    let writer = try Word2VecWriter(
+        path: source, count: words.count, dimension: dimension, layout: .binary(newlineAfterVector: false))
     for (index, word) in words.enumerated() {
         try writer.append(word: word, vector: (0..<dimension).map { Float(index) + Float($0) / 10 })
     }
@@ -29,7 +32,11 @@ let testOOV = OOVVectors(dimension: 6, seed: 1, range: 0.25)
 
 /// Decodes a batch array's little-endian values.
 func values<T: BitwiseCopyable>(_ array: BatchArray, as type: T.Type) -> [T] {
-    array.bytes.withUnsafeBytes { raw in (0..<(raw.count / MemoryLayout<T>.size)).map { raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self) } }
+    array.bytes.withUnsafeBytes { raw in
+        (0..<(raw.count / MemoryLayout<T>.size)).map {
+            raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)
+        }
+    }
 }
 
 /// Opens a cache to prepare datasets into it (holding its writer lock).

@@ -4,8 +4,8 @@ import Foundation
 import LevelDB
 import Preprocessing
 import Support
-import Testing
 import TestSupport
+import Testing
 import VectorCache
 
 @Suite struct POSDatasetTests {
@@ -13,7 +13,9 @@ import VectorCache
     static let test = "big JJ\nzebra NN\n"
     static let modelWords = ["New_York", "is", "big", "##", "class", "It"]
 
-    func prepare(_ directory: TemporaryDirectory, options: POSOptions = POSOptions(), train: String = Self.train) throws -> (CacheWriter, POSReport) {
+    func prepare(_ directory: TemporaryDirectory, options: POSOptions = POSOptions(), train: String = Self.train) throws
+        -> (CacheWriter, POSReport)
+    {
         let writer = try writableCache(try buildCache(directory, words: Self.modelWords))
         let report = try POSDataset.prepare(
             train: try textFile(directory, "train.txt", train), test: try textFile(directory, "test.txt", Self.test),
@@ -24,24 +26,26 @@ import VectorCache
     @Test func processedStreamVocabularyAndTags() throws {
         let directory = TemporaryDirectory()
         let (_, report) = try prepare(directory)
-        #expect(POSDataset.processedText(report.processed["train"]!) == """
-            New_York NNP
-            is VBZ
-            big JJ
-            It PRP
-            cost VBD
-            ## CD
-            well JJ
-            known JJ
-            first JJ
-            class JJ
+        #expect(
+            POSDataset.processedText(report.processed["train"]!) == """
+                New_York NNP
+                is VBZ
+                big JJ
+                It PRP
+                cost VBD
+                ## CD
+                well JJ
+                known JJ
+                first JJ
+                class JJ
 
-            """)
+                """)
         #expect(report.prepared.manifest.vocabularies == ["vocab": 11, "tags": 7])
         #expect(report.prepared.manifest.splits == ["train": 8, "test": 0])
         #expect(report.prepared.statistics.pretrainedWords == 6)
         #expect(report.prepared.statistics.oovWords == 5)  // cost, well, known, first, zebra
-        #expect(report.prepared.statistics.train.tokens == 10 && report.prepared.statistics.train.normalization.merged == 1)
+        #expect(
+            report.prepared.statistics.train.tokens == 10 && report.prepared.statistics.train.normalization.merged == 1)
     }
 
     @Test func windowsConcatenateVectorsAndTakeTheCentreOrLastTag() throws {
@@ -82,7 +86,8 @@ import VectorCache
         #expect(writer.cache.manifest.oovCount == 5 && writer.cache.manifest.wordCount == 6)
         let vector = try #require(try writer.cache.vector(for: "zebra"))
         #expect(vector.allSatisfy { $0 >= -0.25 && $0 < 0.25 } && Set(vector).count == 6)
-        #expect(testOOV.vectorBytes(for: zebra) != OOVVectors(dimension: 6, seed: 2, range: 0.25).vectorBytes(for: zebra))
+        #expect(
+            testOOV.vectorBytes(for: zebra) != OOVVectors(dimension: 6, seed: 2, range: 0.25).vectorBytes(for: zebra))
         #expect(try writer.cache.verify().isHealthy)
     }
 
@@ -91,18 +96,21 @@ import VectorCache
         let (writer, first) = try prepare(directory)
         #expect(!first.prepared.alreadyPrepared)
         let again = try POSDataset.prepare(
-            train: try TextFile(path: directory.file("train.txt")), test: try TextFile(path: directory.file("test.txt")),
+            train: try TextFile(path: directory.file("train.txt")),
+            test: try TextFile(path: directory.file("test.txt")),
             into: writer, options: POSOptions(), oov: testOOV)
         #expect(again.prepared.alreadyPrepared && again.prepared.manifest == first.prepared.manifest)
         #expect(again.prepared.statistics == first.prepared.statistics)
         var otherOptions = POSOptions()
         otherOptions.keepSentences = true
         let otherOptionsResult = try POSDataset.prepare(
-            train: try TextFile(path: directory.file("train.txt")), test: try TextFile(path: directory.file("test.txt")),
+            train: try TextFile(path: directory.file("train.txt")),
+            test: try TextFile(path: directory.file("test.txt")),
             into: writer, options: otherOptions, oov: testOOV)
         #expect(!otherOptionsResult.prepared.alreadyPrepared)
         let changed = try POSDataset.prepare(
-            train: try textFile(directory, "train.txt", "big JJ\nis VBZ\nred JJ\n"), test: try TextFile(path: directory.file("test.txt")),
+            train: try textFile(directory, "train.txt", "big JJ\nis VBZ\nred JJ\n"),
+            test: try TextFile(path: directory.file("test.txt")),
             into: writer, options: POSOptions(), oov: testOOV)
         #expect(!changed.prepared.alreadyPrepared)
         #expect(changed.prepared.manifest.inputs[0] != first.prepared.manifest.inputs[0])
@@ -156,8 +164,11 @@ import VectorCache
         let directory = TemporaryDirectory()
         let writer = try writableCache(try buildCache(directory, words: ["She", "ate", "##", "fish", "dog"]))
         let train = try textFile(directory, "train.conllu", Self.treebank)
-        let test = try textFile(directory, "test.conllu", "1\tdog\tdog\tNOUN\tNN\t_\t0\troot\t_\t_\n\n1\tcat\tcat\tNOUN\tNN\t_\t0\troot\t_\t_\n")
-        let report = try ParserDataset.prepare(train: train, test: test, into: writer, options: ParserOptions(), oov: testOOV)
+        let test = try textFile(
+            directory, "test.conllu",
+            "1\tdog\tdog\tNOUN\tNN\t_\t0\troot\t_\t_\n\n1\tcat\tcat\tNOUN\tNN\t_\t0\troot\t_\t_\n")
+        let report = try ParserDataset.prepare(
+            train: train, test: test, into: writer, options: ParserOptions(), oov: testOOV)
         let statistics = report.statistics
         #expect(statistics.train.nonProjective == 1)  // A <- C crosses B <- D
         #expect(report.manifest.splits == ["train": 8, "test": 4])
@@ -181,15 +192,23 @@ import VectorCache
     @Test func aTestLabelUnseenInTrainingIsKeptAsTheUnknownLabel() throws {
         let directory = TemporaryDirectory()
         let writer = try writableCache(try buildCache(directory, words: ["dog"]))
-        let train = try textFile(directory, "train.conllu", "1\tbig\t_\tADJ\tJJ\t_\t2\tamod\t_\t_\n2\tdog\t_\tNOUN\tNN\t_\t0\troot\t_\t_\n\n")
+        let train = try textFile(
+            directory, "train.conllu", "1\tbig\t_\tADJ\tJJ\t_\t2\tamod\t_\t_\n2\tdog\t_\tNOUN\tNN\t_\t0\troot\t_\t_\n\n"
+        )
         // "compound" never occurs in training: before, this sentence was dropped from the test split.
-        let test = try textFile(directory, "test.conllu", "1\tdog\t_\tNOUN\tNN\t_\t2\tcompound\t_\t_\n2\tfood\t_\tNOUN\tNN\t_\t0\troot\t_\t_\n\n")
-        let report = try ParserDataset.prepare(train: train, test: test, into: writer, options: ParserOptions(), oov: testOOV)
+        let test = try textFile(
+            directory, "test.conllu",
+            "1\tdog\t_\tNOUN\tNN\t_\t2\tcompound\t_\t_\n2\tfood\t_\tNOUN\tNN\t_\t0\troot\t_\t_\n\n")
+        let report = try ParserDataset.prepare(
+            train: train, test: test, into: writer, options: ParserOptions(), oov: testOOV)
         #expect(report.manifest.splits["test"] == 4)
         #expect(report.statistics.test.unknownLabelSentences == 1 && report.statistics.test.unknownLabelArcs == 1)
         let dataset = try ParserDataset(cache: writer.cache)
         // Labels amod root, then the unknown: SHIFT, LEFT(amod) LEFT(root) LEFT(<UNK>), RIGHT(amod) RIGHT(root) RIGHT(<UNK>).
-        #expect(dataset.transitions == ["SHIFT", "LEFT(amod)", "LEFT(root)", "LEFT(<UNK>)", "RIGHT(amod)", "RIGHT(root)", "RIGHT(<UNK>)"])
+        #expect(
+            dataset.transitions == [
+                "SHIFT", "LEFT(amod)", "LEFT(root)", "LEFT(<UNK>)", "RIGHT(amod)", "RIGHT(root)", "RIGHT(<UNK>)",
+            ])
         let arrays = try dataset.batch(split: "test", indices: [0, 1, 2, 3])
         // Oracle: SHIFT, SHIFT, LEFT(compound -> <UNK>), RIGHT(root).
         #expect(values(arrays[1], as: Int64.self) == [0, 0, 3, 5])
@@ -212,7 +231,8 @@ import VectorCache
         // Every projective test sentence is kept, labels unseen in training included: 2n configurations each.
         let test = try CoNLLUReader.read(TextFile(path: SharedData.path("ud-english-ewt/en_ewt-ud-test.conllu")))
         let projectiveTokens = test.sentences.filter { sentence in
-            ArcStandardOracle.transitions(heads: [-1] + sentence.map(\.head), labels: [-1] + sentence.map { _ in 0 }) != nil
+            ArcStandardOracle.transitions(heads: [-1] + sentence.map(\.head), labels: [-1] + sentence.map { _ in 0 })
+                != nil
         }.reduce(0) { $0 + $1.count }
         #expect(report.manifest.splits["test"] == 2 * projectiveTokens)
         #expect(statistics.test.unknownLabelSentences > 0)

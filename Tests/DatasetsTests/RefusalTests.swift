@@ -1,9 +1,10 @@
 import CacheBuild
 import Foundation
 import Preprocessing
-import Testing
 import TestSupport
+import Testing
 import VectorCache
+
 @testable import Datasets
 
 /// Inputs that would replace a good dataset with an empty or useless one: refused, and the old one kept. Each of
@@ -19,7 +20,8 @@ import VectorCache
         let writer = try writableCache(try buildCache(directory, words: ["the", "cat"]))
         let good = try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n")
         let test = try textFile(directory, "test.txt", "the DT\n")
-        let first = try POSDataset.prepare(train: good, test: test, into: writer, options: POSOptions(), oov: testOOV).prepared.manifest
+        let first = try POSDataset.prepare(train: good, test: test, into: writer, options: POSOptions(), oov: testOOV)
+            .prepared.manifest
         for (train, test) in [("", "the DT\n"), ("\n\n", "the DT\n"), ("the DT\ncat NN\nsat VBD\non IN\n", "")] {
             #expect {
                 try POSDataset.prepare(
@@ -44,16 +46,20 @@ import VectorCache
             """
         let simple = "1\ta\t_\tX\tX\t_\t0\troot\t_\t_\n\n"
         let first = try ParserDataset.prepare(
-            train: try textFile(directory, "train.conllu", simple), test: try textFile(directory, "test.conllu", simple),
-            into: writer, options: ParserOptions(), oov: testOOV).manifest
+            train: try textFile(directory, "train.conllu", simple),
+            test: try textFile(directory, "test.conllu", simple),
+            into: writer, options: ParserOptions(), oov: testOOV
+        ).manifest
         #expect {
             try ParserDataset.prepare(
-                train: try textFile(directory, "bad.conllu", crossing), test: try textFile(directory, "test.conllu", simple),
+                train: try textFile(directory, "bad.conllu", crossing),
+                test: try textFile(directory, "test.conllu", simple),
                 into: writer, options: ParserOptions(), oov: testOOV)
         } throws: { isRefusal($0, .parser) && "\($0)".contains("no projective sentence") }
         #expect {
             try ParserDataset.prepare(
-                train: try textFile(directory, "empty.conllu", "\n"), test: try textFile(directory, "test.conllu", simple),
+                train: try textFile(directory, "empty.conllu", "\n"),
+                test: try textFile(directory, "test.conllu", simple),
                 into: writer, options: ParserOptions(), oov: testOOV)
         } throws: { isRefusal($0, .parser) }
         #expect(try DatasetStore.manifest(.parser, in: writer.cache) == first)
@@ -64,16 +70,20 @@ import VectorCache
         let writer = try writableCache(try buildCache(directory, words: ["good"]))
         try "pos\tgood\nneg\tbad\n".write(toFile: directory.file("train.tsv"), atomically: true, encoding: .utf8)
         let first = try SentimentDataset.prepare(
-            train: directory.file("train.tsv"), test: directory.file("train.tsv"), into: writer, options: SentimentOptions(), oov: testOOV).manifest
+            train: directory.file("train.tsv"), test: directory.file("train.tsv"), into: writer,
+            options: SentimentOptions(), oov: testOOV
+        ).manifest
         try "pos\tgood\npos\tgreat\n".write(toFile: directory.file("positive.tsv"), atomically: true, encoding: .utf8)
         try "".write(toFile: directory.file("empty.tsv"), atomically: true, encoding: .utf8)
         #expect {
             try SentimentDataset.prepare(
-                train: directory.file("positive.tsv"), test: directory.file("train.tsv"), into: writer, options: SentimentOptions(), oov: testOOV)
+                train: directory.file("positive.tsv"), test: directory.file("train.tsv"), into: writer,
+                options: SentimentOptions(), oov: testOOV)
         } throws: { isRefusal($0, .sentiment) && "\($0)".contains("every training review is positive") }
         #expect {
             try SentimentDataset.prepare(
-                train: directory.file("train.tsv"), test: directory.file("empty.tsv"), into: writer, options: SentimentOptions(), oov: testOOV)
+                train: directory.file("train.tsv"), test: directory.file("empty.tsv"), into: writer,
+                options: SentimentOptions(), oov: testOOV)
         } throws: { isRefusal($0, .sentiment) }
         #expect(try DatasetStore.manifest(.sentiment, in: writer.cache) == first)
     }
@@ -82,14 +92,18 @@ import VectorCache
         let directory = TemporaryDirectory()
         let writer = try writableCache(try buildCache(directory, words: ["a"]))
         try "hello\tbonjour\n".write(toFile: directory.file("pairs.tsv"), atomically: true, encoding: .utf8)
-        let first = try TranslationDataset.prepare(train: .tsv(directory.file("pairs.tsv")), valid: nil, into: writer, options: TranslationOptions()).manifest
+        let first = try TranslationDataset.prepare(
+            train: .tsv(directory.file("pairs.tsv")), valid: nil, into: writer, options: TranslationOptions()
+        ).manifest
         try "\n\n".write(toFile: directory.file("none.tsv"), atomically: true, encoding: .utf8)
         #expect {
-            try TranslationDataset.prepare(train: .tsv(directory.file("none.tsv")), valid: nil, into: writer, options: TranslationOptions())
+            try TranslationDataset.prepare(
+                train: .tsv(directory.file("none.tsv")), valid: nil, into: writer, options: TranslationOptions())
         } throws: { isRefusal($0, .translation) }
         #expect {
             try TranslationDataset.prepare(
-                train: .tsv(directory.file("pairs.tsv")), valid: .tsv(directory.file("none.tsv")), into: writer, options: TranslationOptions())
+                train: .tsv(directory.file("pairs.tsv")), valid: .tsv(directory.file("none.tsv")), into: writer,
+                options: TranslationOptions())
         } throws: { isRefusal($0, .translation) }
         #expect(try DatasetStore.manifest(.translation, in: writer.cache) == first)
     }

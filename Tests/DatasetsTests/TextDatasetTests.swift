@@ -2,35 +2,42 @@ import CacheBuild
 import Foundation
 import Preprocessing
 import Support
-import Testing
 import TestSupport
+import Testing
 import VectorCache
+
 @testable import Datasets
 
 @Suite struct SentimentDatasetTests {
     @Test func vocabularyPaddingTruncationAndUnknowns() throws {
         let directory = TemporaryDirectory()
         let writer = try writableCache(try buildCache(directory, words: ["good", "film"]))
-        try "pos\tgood good film\nneg\tbad film , bad bad\n".write(toFile: directory.file("train.tsv"), atomically: true, encoding: .utf8)
+        try "pos\tgood good film\nneg\tbad film , bad bad\n".write(
+            toFile: directory.file("train.tsv"), atomically: true, encoding: .utf8)
         try "pos\tgood unseen\n".write(toFile: directory.file("test.tsv"), atomically: true, encoding: .utf8)
         var options = SentimentOptions()
         options.maxLength = 4
         options.maxVocabulary = 5
         let prepared = try SentimentDataset.prepare(
-            train: directory.file("train.tsv"), test: directory.file("test.tsv"), into: writer, options: options, oov: testOOV)
-        #expect(!prepared.alreadyPrepared && prepared.statistics.train.truncated == 1 && prepared.statistics.test.unknownTokens == 1)
+            train: directory.file("train.tsv"), test: directory.file("test.tsv"), into: writer, options: options,
+            oov: testOOV)
+        #expect(
+            !prepared.alreadyPrepared && prepared.statistics.train.truncated == 1
+                && prepared.statistics.test.unknownTokens == 1)
         let dataset = try SentimentDataset(cache: writer.cache)
         // Specials, then bad (3), film and good (2 each, ties by string order); "," (1) does not fit in 5.
         #expect(dataset.vocabulary == ["<unk>", "<pad>", "bad", "film", "good"])
         let train = try dataset.batch(split: "train", indices: [0, 1])
         #expect(train.map(\.name) == ["x", "y", "lengths"])
-        #expect(train[0].type == .int32 && values(train[0], as: Int32.self) == [4, 4, 3, 1, 2, 3, 0, 2])  // padded; truncated to 4
+        // Padded; truncated to 4.
+        #expect(train[0].type == .int32 && values(train[0], as: Int32.self) == [4, 4, 3, 1, 2, 3, 0, 2])
         #expect(values(train[1], as: Int64.self) == [1, 0])
         #expect(values(train[2], as: Int64.self) == [3, 4])
         let test = try dataset.batch(split: "test", indices: [0])
         #expect(values(test[0], as: Int32.self) == [4, 0, 1, 1])
         let again = try SentimentDataset.prepare(
-            train: directory.file("train.tsv"), test: directory.file("test.tsv"), into: writer, options: options, oov: testOOV)
+            train: directory.file("train.tsv"), test: directory.file("test.tsv"), into: writer, options: options,
+            oov: testOOV)
         #expect(again.alreadyPrepared)
     }
 }
@@ -40,16 +47,20 @@ import VectorCache
 
     @Test func bucketsTakeTheFirstFitOrTheLastCut() {
         #expect(TranslationDataset.bucket(sourceLength: 4, targetLength: 8, buckets: buckets) == (0, false))
-        #expect(TranslationDataset.bucket(sourceLength: 5, targetLength: 3, buckets: buckets) == (1, false))  // 5 < 5 fails
-        #expect(TranslationDataset.bucket(sourceLength: 2, targetLength: 9, buckets: buckets) == (1, false))  // 9 + 1 < 10 fails
+        // 5 < 5 fails.
+        #expect(TranslationDataset.bucket(sourceLength: 5, targetLength: 3, buckets: buckets) == (1, false))
+        // 9 + 1 < 10 fails.
+        #expect(TranslationDataset.bucket(sourceLength: 2, targetLength: 9, buckets: buckets) == (1, false))
         #expect(TranslationDataset.bucket(sourceLength: 30, targetLength: 3, buckets: buckets) == (1, true))
     }
 
     @Test func sourceIsPaddedThenReversedAndTargetFramed() {
-        let (source, target) = TranslationDataset.rows(source: [10, 11, 12], target: [20, 21], bucket: LengthBucket(source: 5, target: 10))
+        let (source, target) = TranslationDataset.rows(
+            source: [10, 11, 12], target: [20, 21], bucket: LengthBucket(source: 5, target: 10))
         #expect(source == [1, 1, 12, 11, 10])
         #expect(target == [2, 20, 21, 3, 1, 1, 1, 1, 1, 1])
-        let (cutSource, cutTarget) = TranslationDataset.rows(source: Array(10..<20), target: Array(20..<40), bucket: LengthBucket(source: 5, target: 10))
+        let (cutSource, cutTarget) = TranslationDataset.rows(
+            source: Array(10..<20), target: Array(20..<40), bucket: LengthBucket(source: 5, target: 10))
         #expect(cutSource == [14, 13, 12, 11, 10])
         #expect(cutTarget == [2] + Array(20..<28) + [3])
     }
@@ -60,12 +71,15 @@ import VectorCache
         var lines = ""
         for index in 0..<40 {
             let length = index % 3 == 0 ? 12 : (index % 3 == 1 ? 6 : 2)
-            lines += (0..<length).map { "s\($0)" }.joined(separator: " ") + "\t" + (0..<length).map { "t\($0)" }.joined(separator: " ") + "\n"
+            lines +=
+                (0..<length).map { "s\($0)" }.joined(separator: " ") + "\t"
+                + (0..<length).map { "t\($0)" }.joined(separator: " ") + "\n"
         }
         try lines.write(toFile: directory.file("pairs.tsv"), atomically: true, encoding: .utf8)
         var options = TranslationOptions()
         options.pretokenized = true
-        let result = try TranslationDataset.prepare(train: .tsv(directory.file("pairs.tsv")), valid: nil, into: writer, options: options)
+        let result = try TranslationDataset.prepare(
+            train: .tsv(directory.file("pairs.tsv")), valid: nil, into: writer, options: options)
         #expect(result.statistics.train.pairs == 40 && result.statistics.train.perBucket == [13, 13, 14, 0])
         let dataset = try TranslationDataset(cache: writer.cache)
         #expect(try dataset.bucketCounts("train") == [13, 13, 14, 0])  // lengths 2, 6, 12

@@ -61,7 +61,9 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
     @Test func iteratorWalksKeysInByteOrderAndSeeks() throws {
         let directory = TemporaryDirectory()
         let database = try openNew(directory)
-        for key in ["pear", "apple", "\u{0}meta", "Zebra", "banana"] { try database.put(bytes(key), bytes(key.uppercased())) }
+        for key in ["pear", "apple", "\u{0}meta", "Zebra", "banana"] {
+            try database.put(bytes(key), bytes(key.uppercased()))
+        }
         let iterator = try database.makeIterator()
         var keys: [String] = []
         iterator.seekToFirst()
@@ -159,7 +161,8 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
             try database.compactRange()
             try database.close()
         }
-        let table = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/db").first { $0.hasSuffix(".ldb") })
+        let table = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path + "/db").first { $0.hasSuffix(".ldb") })
         let url = URL(fileURLWithPath: directory.path + "/db/" + table)
         var data = try Data(contentsOf: url)
         // Flip one byte inside the value of some key (a run of 'A's far from block boundaries).
@@ -223,7 +226,9 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
         options.writeBufferSize = 1 << 20
         options.maxFileSize = 4 << 20
         let database = try Database(path: directory.path + "/db", options: options)
-        for index in 0..<2000 { try database.put(bytes(String(format: "key%05d", index)), [UInt8](repeating: 1, count: 1000)) }
+        for index in 0..<2000 {
+            try database.put(bytes(String(format: "key%05d", index)), [UInt8](repeating: 1, count: 1000))
+        }
         try database.compactRange()
         #expect(database.fileCount(atLevel: 0) == 0)
         #expect(database.property("leveldb.stats") != nil)

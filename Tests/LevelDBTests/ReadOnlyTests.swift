@@ -1,10 +1,11 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import LevelDB
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
@@ -95,13 +96,16 @@ private func readOnly(_ path: String, exclusive: Bool = false) throws -> Databas
         // Another process takes the lock the way LevelDB's writers do (fcntl F_SETLK, F_WRLCK on LOCK) and holds it.
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = ["python3", "-c", """
+        holder.arguments = [
+            "python3", "-c",
+            """
             import fcntl, os, sys, time
             fd = os.open(sys.argv[1], os.O_RDWR)
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             print("locked", flush=True)
             time.sleep(30)
-            """, path + "/LOCK"]
+            """, path + "/LOCK",
+        ]
         let output = Pipe()
         holder.standardOutput = output
         try holder.run()

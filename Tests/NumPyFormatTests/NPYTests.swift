@@ -4,7 +4,10 @@ import Testing
 
 @Suite struct NPYTests {
     /// Shapes and how NumPy writes them in a header (a 1-tuple keeps its comma), stated independently.
-    @Test(arguments: [([300], "(300,)"), ([2, 300], "(2, 300)"), ([7], "(7,)"), ([1000, 3], "(1000, 3)"), ([0, 5], "(0, 5)"), ([], "()")])
+    @Test(arguments: [
+        ([300], "(300,)"), ([2, 300], "(2, 300)"), ([7], "(7,)"), ([1000, 3], "(1000, 3)"), ([0, 5], "(0, 5)"),
+        ([], "()"),
+    ])
     func headerIsAlignedAndDescribesTheShape(shape: [Int], expectedShape: String) {
         let header = NPY.header(type: .float32, shape: shape)
         #expect(header.count % 64 == 0)
@@ -35,7 +38,9 @@ import Testing
         let archive = NPZ.archive(
             [NPZ.Member(name: "x", type: .float32, shape: [2]), NPZ.Member(name: "y", type: .int64, shape: [1])],
             data: [[Float(1), 2].withUnsafeBytes { Array($0) }, [Int64(7)].withUnsafeBytes { Array($0) }])
-        func uint32(_ offset: Int) -> UInt32 { archive[offset..<(offset + 4)].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+        func uint32(_ offset: Int) -> UInt32 {
+            archive[offset..<(offset + 4)].reversed().reduce(0) { $0 << 8 | UInt32($1) }
+        }
         func uint16(_ offset: Int) -> Int { Int(archive[offset]) | Int(archive[offset + 1]) << 8 }
         #expect(uint32(0) == 0x0403_4B50)  // first local header
         #expect(Array(archive[30..<35]) == Array("x.npy".utf8))
@@ -49,5 +54,6 @@ import Testing
         let secondLocal = 30 + 5 + x.count
         #expect(uint32(secondLocal) == 0x0403_4B50)
         #expect(Array(archive[(secondLocal + 30)..<(secondLocal + 35)]) == Array("y.npy".utf8))
+        #expect(Array(archive[(secondLocal + 35)..<(secondLocal + 35 + y.count)]) == y)
     }
 }

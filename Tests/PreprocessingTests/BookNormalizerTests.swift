@@ -18,7 +18,9 @@ import Testing
 
     func process(_ rows: [(String, String)], keys: Set<String>, starts: Set<Int> = []) throws -> [String] {
         let normalizer = BookNormalizer { keys.contains($0) }
-        return try normalizer.process(rows.map { (word: $0.0, tag: $0.1) }, sentenceStarts: starts).tokens.map { "\($0.word) \($0.tag)" }
+        return try normalizer.process(rows.map { (word: $0.0, tag: $0.1) }, sentenceStarts: starts).tokens.map {
+            "\($0.word) \($0.tag)"
+        }
     }
 
     @Test func theFourRulesInOrder() throws {
@@ -32,10 +34,11 @@ import Testing
             ("3-for-1", "JJ"),  // rule 3: "#_for_#"
             ("Zzyzx", "NNP"),  // rule 4: as it is
         ]
-        #expect(try process(rows, keys: keys) == [
-            "New_York NNP", "in IN", "## CD", "well_known JJ", "state JJ", "of JJ", "the JJ", "art JJ",
-            "# JJ", "for JJ", "# JJ", "Zzyzx NNP",
-        ])
+        #expect(
+            try process(rows, keys: keys) == [
+                "New_York NNP", "in IN", "## CD", "well_known JJ", "state JJ", "of JJ", "the JJ", "art JJ",
+                "# JJ", "for JJ", "# JJ", "Zzyzx NNP",
+            ])
     }
 
     @Test func mergingNeedsTheSameTagAndUsesRawWords() throws {
@@ -54,7 +57,9 @@ import Testing
 
     @Test func statisticsCountEachRule() throws {
         let normalizer = BookNormalizer { ["New_York", "in"].contains($0) }
-        let rows: [(word: String, tag: String)] = [("New", "NNP"), ("York", "NNP"), ("in", "IN"), ("a-b", "JJ"), ("q", "NN")]
+        let rows: [(word: String, tag: String)] = [
+            ("New", "NNP"), ("York", "NNP"), ("in", "IN"), ("a-b", "JJ"), ("q", "NN"),
+        ]
         let statistics = try normalizer.process(rows).statistics
         #expect(statistics.rows == 5 && statistics.merged == 1 && statistics.found == 1)
         #expect(statistics.split == 1 && statistics.pieces == 2 && statistics.outOfVocabulary == 1)
@@ -94,7 +99,10 @@ import Testing
         #expect(vocabulary.count == 2 && vocabulary.id("cafe\u{301}") == 1)
         #expect(vocabulary.add("caf\u{E9}") == 0)
         let counted = Vocabulary.byFrequency(["caf\u{E9}": 1, "cafe\u{301}": 3], specials: [])
-        #expect(counted.tokens.map { Array($0.unicodeScalars) } == [Array("cafe\u{301}".unicodeScalars), Array("caf\u{E9}".unicodeScalars)])
+        #expect(
+            counted.tokens.map { Array($0.unicodeScalars) } == [
+                Array("cafe\u{301}".unicodeScalars), Array("caf\u{E9}".unicodeScalars),
+            ])
         // Tags compare the same way: no phrase is merged across tags that only look equal.
         let normalizer = BookNormalizer { $0 == "New_York" }
         let tokens = try? normalizer.process([("New", "N\u{C9}"), ("York", "NE\u{301}")]).tokens

@@ -7,7 +7,8 @@ import Testing
 /// Every text rule the book states in Python, compared with Python itself on thousands of random Unicode strings
 /// (seeded): `str.strip/split/lower/upper/isspace`, torchtext's `basic_english`, the book's POS normalizer and its
 /// CoNLL reading, and the translation reference's pretokenized tokens. Any difference is a bug here.
-@Suite(.enabled(if: PythonRules.available, "python3 is not on PATH; scripts/setup --python installs what the tests need"))
+@Suite(
+    .enabled(if: PythonRules.available, "python3 is not on PATH; scripts/setup --python installs what the tests need"))
 struct PythonDifferentialTests {
     static let count = 5000
 
@@ -16,12 +17,28 @@ struct PythonDifferentialTests {
     /// marks, the punctuation the rules act on, and any code point at all.
     static let pools: [(weight: Int, scalars: [UInt32])] = [
         (20, Array(0x20...0x7E) + [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F]),
-        (12, [0x85, 0xA0, 0x1680, 0x180E, 0x2000, 0x2005, 0x200A, 0x200B, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF, 0x1C, 0x1F]),
-        (10, Array(0x660...0x669) + Array(0x966...0x96F) + Array(0xFF10...0xFF19) + Array(0x1D7CE...0x1D7D7)
-            + Array(0x11F50...0x11F59) + Array(0x1E4F0...0x1E4F9) + [0xB2, 0xB3, 0xB9, 0x2460, 0x2155, 0x0F2A]),
-        (15, [0x130, 0xDF, 0x149, 0x1F0, 0x3A3, 0x3C3, 0x3C2, 0x1C5, 0x1C8, 0xFB00, 0xFB01, 0x390, 0x1E9E, 0x212A, 0x2126,
-              0x10A0, 0x1C90, 0x13A0, 0xAB70, 0xA7C0, 0xA7D0, 0xA7F5, 0x1E030, 0x10570, 0x16E40, 0x1E900, 0x53F, 0x587]
-            + Array(0x391...0x3A9) + Array(0x410...0x42F) + Array(0xC0...0xDE)),
+        (
+            12,
+            [
+                0x85, 0xA0, 0x1680, 0x180E, 0x2000, 0x2005, 0x200A, 0x200B, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
+                0xFEFF, 0x1C, 0x1F,
+            ]
+        ),
+        (
+            10,
+            Array(0x660...0x669) + Array(0x966...0x96F) + Array(0xFF10...0xFF19) + Array(0x1D7CE...0x1D7D7)
+                + Array(0x11F50...0x11F59) + Array(0x1E4F0...0x1E4F9) + [0xB2, 0xB3, 0xB9, 0x2460, 0x2155, 0x0F2A]
+        ),
+        (
+            15,
+            [
+                0x130, 0xDF, 0x149, 0x1F0, 0x3A3, 0x3C3, 0x3C2, 0x1C5, 0x1C8, 0xFB00, 0xFB01, 0x390, 0x1E9E, 0x212A,
+                0x2126,
+                0x10A0, 0x1C90, 0x13A0, 0xAB70, 0xA7C0, 0xA7D0, 0xA7F5, 0x1E030, 0x10570, 0x16E40, 0x1E900, 0x53F,
+                0x587,
+            ]
+                + Array(0x391...0x3A9) + Array(0x410...0x42F) + Array(0xC0...0xDE)
+        ),
         (10, [0x300, 0x301, 0x307, 0x345, 0x200D, 0xAD, 0x2B0, 0x2BC, 0x27, 0x2019, 0x3A, 0xB7, 0x1F3FB, 0xFE0F]),
         (12, Array("'\".,()!?;:<br />-_#".unicodeScalars.map(\.value))),
         (6, [0x2D, 0x5F, 0x2D, 0x5F, 0x2010, 0x2011]),
@@ -65,7 +82,9 @@ struct PythonDifferentialTests {
         var conll = ""
         for (index, text) in strings.prefix(2000).enumerated() {
             let endings = ["\n", "\r\n", "\r", "\n\n"]
-            conll += text.replacingOccurrences(of: "\n", with: " ") + (index % 3 == 0 ? "\t" : " ") + "NN" + endings[Int(random.next() % 4)]
+            conll +=
+                text.replacingOccurrences(of: "\n", with: " ") + (index % 3 == 0 ? "\t" : " ") + "NN"
+                + endings[Int(random.next() % 4)]
         }
         // Rows for the POS rules: words and tags from the strings, tags from a few (some only canonically equal);
         // keys: a share of their normalized words, phrases and pieces.
@@ -102,7 +121,9 @@ struct PythonDifferentialTests {
         let read = try CoNLL2000Reader.read(try TextFile(path: directory.file("rows.txt")), skipBadLines: true)
         let pythonRows = answers.conll.filter { $0.count == 2 }
         check("conll rows", "(\(strings.prefix(2000).count) rows)", read.rows.map { [$0.word, $0.tag] }, pythonRows)
-        let report = "\(differences.count) differences from Python (\(PythonRules.unicodeNote)):\n" + differences.joined(separator: "\n")
+        let report =
+            "\(differences.count) differences from Python (\(PythonRules.unicodeNote)):\n"
+            + differences.joined(separator: "\n")
         let keySet = Set(keys.map { CodePoints($0) })
         let tokens = try BookNormalizer { keySet.contains(CodePoints($0)) }.process(rows).tokens
         check("pos rules", "(\(rows.count) rows)", tokens.map { [$0.word, $0.tag] }, answers.tokens)
@@ -111,7 +132,9 @@ struct PythonDifferentialTests {
 
     @Test func theTablesAreThoseOfThePythonThatRunsTheTests() throws {
         let note = PythonRules.unicodeNote
-        #expect(PythonRules.unicodeVersion == PythonText.unicodeVersion, "\(note): run scripts/generate-python-text-tables.py")
+        #expect(
+            PythonRules.unicodeVersion == PythonText.unicodeVersion,
+            "\(note): run scripts/generate-python-text-tables.py")
     }
 }
 
@@ -123,7 +146,8 @@ enum PythonRules {
     static let available: Bool = (try? run(["-c", "import json"])) != nil
 
     static var unicodeVersion: String {
-        ((try? run(["-c", "import unicodedata; print(unicodedata.unidata_version)"])) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        ((try? run(["-c", "import unicodedata; print(unicodedata.unidata_version)"])) ?? "").trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     static var unicodeNote: String { "Python's Unicode \(unicodeVersion), the tables' \(PythonText.unicodeVersion)" }
@@ -157,7 +181,9 @@ enum PythonRules {
     ) throws -> (strings: [Answer], conll: [[String]], tokens: [[String]]) {
         let directory = TemporaryDirectory()
         let input = directory.file("strings.json")
-        let document: [String: Any] = ["strings": strings, "conll": conll, "rows": rows.map { [$0.word, $0.tag] }, "keys": keys]
+        let document: [String: Any] = [
+            "strings": strings, "conll": conll, "rows": rows.map { [$0.word, $0.tag] }, "keys": keys,
+        ]
         try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: input))
         let output = try run([script, input])
         let decoded = try JSONDecoder().decode(Answers.self, from: Data(output.utf8))

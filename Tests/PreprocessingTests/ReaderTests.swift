@@ -11,7 +11,8 @@ private func textFile(_ directory: TemporaryDirectory, _ name: String, _ text: S
 @Suite struct CoNLL2000ReaderTests {
     @Test func rowsSentencesAndTheChunkColumn() throws {
         let directory = TemporaryDirectory()
-        let file = try textFile(directory, "pos.txt", "Confidence NN B-NP\nin IN B-PP\n\n\nthe DT B-NP\r\npound NN I-NP\n")
+        let file = try textFile(
+            directory, "pos.txt", "Confidence NN B-NP\nin IN B-PP\n\n\nthe DT B-NP\r\npound NN I-NP\n")
         let read = try CoNLL2000Reader.read(file)
         #expect(read.rows.map(\.word) == ["Confidence", "in", "the", "pound"])
         #expect(read.rows.map(\.tag) == ["NN", "IN", "DT", "NN"])
@@ -21,7 +22,9 @@ private func textFile(_ directory: TemporaryDirectory, _ name: String, _ text: S
     @Test func aOneColumnLineNamesFileAndLine() throws {
         let directory = TemporaryDirectory()
         let file = try textFile(directory, "bad.txt", "a DT\nlonely\nb NN\n")
-        #expect(throws: DataError(file: file.path, line: 2, message: "\"lonely\" has one column; expected \"word TAG\"")) {
+        #expect(
+            throws: DataError(file: file.path, line: 2, message: "\"lonely\" has one column; expected \"word TAG\"")
+        ) {
             try CoNLL2000Reader.read(file)
         }
         let skipped = try CoNLL2000Reader.read(file, skipBadLines: true)
@@ -30,7 +33,8 @@ private func textFile(_ directory: TemporaryDirectory, _ name: String, _ text: S
 
     @Test func invalidUTF8NamesTheLine() throws {
         let directory = TemporaryDirectory()
-        try Data("ok NN\n".utf8 + [0x63, 0x97, 0x20, 0x4E, 0x4E, 0x0A]).write(to: URL(fileURLWithPath: directory.file("x.txt")))
+        try Data("ok NN\n".utf8 + [0x63, 0x97, 0x20, 0x4E, 0x4E, 0x0A]).write(
+            to: URL(fileURLWithPath: directory.file("x.txt")))
         let file = try TextFile(path: directory.file("x.txt"))
         let error = #expect(throws: DataError.self) { try CoNLL2000Reader.read(file) }
         #expect(error?.line == 2 && error?.description.contains("not valid UTF-8") == true)
@@ -81,12 +85,16 @@ private func textFile(_ directory: TemporaryDirectory, _ name: String, _ text: S
     @Test func conllXReadsTheSameColumns() throws {
         // CoNLL-X: ID FORM LEMMA CPOSTAG POSTAG FEATS HEAD DEPREL PHEAD PDEPREL, no comments or ranges.
         let directory = TemporaryDirectory()
-        let file = try textFile(directory, "x.conll", "1\tDogs\tdog\tN\tNNS\t_\t2\tSBJ\t_\t_\n2\tbark\tbark\tV\tVBP\t_\t0\tROOT\t_\t_\n\n")
+        let file = try textFile(
+            directory, "x.conll", "1\tDogs\tdog\tN\tNNS\t_\t2\tSBJ\t_\t_\n2\tbark\tbark\tV\tVBP\t_\t0\tROOT\t_\t_\n\n")
         let read = try CoNLLUReader.read(file)
-        #expect(read.sentences == [[
-            DependencyToken(form: "Dogs", pos: "NNS", head: 2, label: "SBJ"),
-            DependencyToken(form: "bark", pos: "VBP", head: 0, label: "ROOT"),
-        ]])
+        #expect(
+            read.sentences == [
+                [
+                    DependencyToken(form: "Dogs", pos: "NNS", head: 2, label: "SBJ"),
+                    DependencyToken(form: "bark", pos: "VBP", head: 0, label: "ROOT"),
+                ]
+            ])
         #expect(try CoNLLUReader.read(file, pos: .upos).sentences[0].map(\.pos) == ["N", "V"])
     }
 
@@ -98,7 +106,8 @@ private func textFile(_ directory: TemporaryDirectory, _ name: String, _ text: S
         let outside = try textFile(directory, "b.conllu", "1\tI\tI\tPRON\tPRP\t_\t7\tnsubj\t_\t_\n")
         let outsideError = #expect(throws: DataError.self) { try CoNLLUReader.read(outside) }
         #expect(outsideError?.line == 1 && outsideError?.message.contains("head 7, outside the sentence") == true)
-        let cycle = try textFile(directory, "c.conllu", "# x\n1\ta\ta\tX\tX\t_\t2\tdep\t_\t_\n2\tb\tb\tX\tX\t_\t1\tdep\t_\t_\n")
+        let cycle = try textFile(
+            directory, "c.conllu", "# x\n1\ta\ta\tX\tX\t_\t2\tdep\t_\t_\n2\tb\tb\tX\tX\t_\t1\tdep\t_\t_\n")
         let cycleError = #expect(throws: DataError.self) { try CoNLLUReader.read(cycle) }
         #expect(cycleError?.line == 2 && cycleError?.message.contains("cycle") == true)
         let skipped = try CoNLLUReader.read(cycle, skipBadLines: true)

@@ -8,7 +8,10 @@ import Testing
     @Test func theRulesInOrder() {
         #expect(BasicEnglishTokenizer.tokenize("You're great.") == ["you", "'", "re", "great", "."])
         #expect(BasicEnglishTokenizer.tokenize("one<br />two<br/>three") == ["one", "two<br/>three"])
-        #expect(BasicEnglishTokenizer.tokenize("\"Quoted\" (yes), no! why? a;b:c") == ["quoted", "(", "yes", ")", ",", "no", "!", "why", "?", "a", "b", "c"])
+        #expect(
+            BasicEnglishTokenizer.tokenize("\"Quoted\" (yes), no! why? a;b:c") == [
+                "quoted", "(", "yes", ")", ",", "no", "!", "why", "?", "a", "b", "c",
+            ])
         #expect(BasicEnglishTokenizer.tokenize("  \t ") == [])
     }
 
@@ -18,7 +21,9 @@ import Testing
 
     @Test(.enabled(if: SharedData.isAvailable, "../shared/data is absent: real text not checked"))
     func realTextKeepsOnlyNonEmptyTokens() throws {
-        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: SharedData.path("text/lee_background.cor"))), as: UTF8.self)
+        let text = String(
+            decoding: try Data(contentsOf: URL(fileURLWithPath: SharedData.path("text/lee_background.cor"))),
+            as: UTF8.self)
         let tokens = text.split(separator: "\n").flatMap { BasicEnglishTokenizer.tokenize(String($0)) }
         #expect(tokens.count > 50_000)
         #expect(tokens.allSatisfy { !$0.isEmpty && $0 == $0.lowercased() && !$0.contains("\"") })
@@ -28,31 +33,46 @@ import Testing
 @Suite struct TranslationTokenizerTests {
     @Test func frenchElisionsKeepTheirApostrophe() {
         let french = TranslationTokenizer(language: .french)
-        #expect(french.tokenize("Il est l'heure, n'est-ce pas ?") == ["Il", "est", "l'", "heure", ",", "n'", "est-ce", "pas", "?"])
+        #expect(
+            french.tokenize("Il est l'heure, n'est-ce pas ?") == [
+                "Il", "est", "l'", "heure", ",", "n'", "est-ce", "pas", "?",
+            ])
         #expect(french.tokenize("Aujourd’hui j'ai 3,5 euros.") == ["Aujourd'hui", "j'", "ai", "3,5", "euros", "."])
     }
 
     @Test func englishContractionsSplitBeforeTheApostrophe() {
         let english = TranslationTokenizer(language: .english)
-        #expect(english.tokenize("I don't think it's 3.5 well-known \"things\".") == ["I", "do", "n't", "think", "it", "'s", "3.5", "well-known", "\"", "things", "\"", "."])
+        #expect(
+            english.tokenize("I don't think it's 3.5 well-known \"things\".") == [
+                "I", "do", "n't", "think", "it", "'s", "3.5", "well-known", "\"", "things", "\"", ".",
+            ])
         // Case is kept, as spaCy's tokenizers keep it (the book); lowercasing is an option.
         #expect(english.tokenize("Paris") == ["Paris"])
-        #expect(TranslationTokenizer(language: .english, lowercase: true).tokenize("Don't, Paris") == ["do", "n't", ",", "paris"])
+        #expect(
+            TranslationTokenizer(language: .english, lowercase: true).tokenize("Don't, Paris") == [
+                "do", "n't", ",", "paris",
+            ])
     }
 }
 
 @Suite struct ReviewAndParallelReaderTests {
     @Test func imdbLayoutAndTSV() throws {
         let directory = TemporaryDirectory()
-        for (folder, files) in [("pos", ["1_10.txt": "Great film!", "2_9.txt": "Loved it."]), ("neg", ["3_1.txt": "Awful."])] {
-            try FileManager.default.createDirectory(atPath: directory.file("train/\(folder)"), withIntermediateDirectories: true)
-            for (name, text) in files { try text.write(toFile: directory.file("train/\(folder)/\(name)"), atomically: true, encoding: .utf8) }
+        for (folder, files) in [
+            ("pos", ["1_10.txt": "Great film!", "2_9.txt": "Loved it."]), ("neg", ["3_1.txt": "Awful."]),
+        ] {
+            try FileManager.default.createDirectory(
+                atPath: directory.file("train/\(folder)"), withIntermediateDirectories: true)
+            for (name, text) in files {
+                try text.write(toFile: directory.file("train/\(folder)/\(name)"), atomically: true, encoding: .utf8)
+            }
         }
         let reviews = try ReviewReader.read(directory.file("train"))
         #expect(reviews.reviews.map(\.label) == [0, 1, 1])
         #expect(reviews.reviews.map(\.text) == ["Awful.", "Great film!", "Loved it."])
         #expect(reviews.fingerprint.size == 26)
-        try "pos\tGood\nneg\tBad\n1\tYes\n0\tNo\n".write(toFile: directory.file("r.tsv"), atomically: true, encoding: .utf8)
+        try "pos\tGood\nneg\tBad\n1\tYes\n0\tNo\n".write(
+            toFile: directory.file("r.tsv"), atomically: true, encoding: .utf8)
         #expect(try ReviewReader.read(directory.file("r.tsv")).reviews.map(\.label) == [1, 0, 1, 0])
     }
 
@@ -60,15 +80,22 @@ import Testing
         let directory = TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: directory.file("d/pos"), withIntermediateDirectories: true)
         try "  \n".write(toFile: directory.file("d/pos/1.txt"), atomically: true, encoding: .utf8)
-        #expect(throws: DataError(file: directory.file("d/pos/1.txt"), message: "is an empty review; expected the review's text")) {
+        #expect(
+            throws: DataError(
+                file: directory.file("d/pos/1.txt"), message: "is an empty review; expected the review's text")
+        ) {
             try ReviewReader.read(directory.file("d"))
         }
         #expect(try ReviewReader.read(directory.file("d"), skipBadLines: true).skipped == 1)
         try "maybe\tHmm\n".write(toFile: directory.file("bad.tsv"), atomically: true, encoding: .utf8)
-        #expect(throws: DataError(file: directory.file("bad.tsv"), line: 1, message: "label \"maybe\"; expected pos, neg, 1 or 0")) {
+        #expect(
+            throws: DataError(
+                file: directory.file("bad.tsv"), line: 1, message: "label \"maybe\"; expected pos, neg, 1 or 0")
+        ) {
             try ReviewReader.read(directory.file("bad.tsv"))
         }
-        try Data("pos\tcaf".utf8 + [0x97] + Data("\nneg\tok\n".utf8)).write(to: URL(fileURLWithPath: directory.file("cp.tsv")))
+        try Data("pos\tcaf".utf8 + [0x97] + Data("\nneg\tok\n".utf8)).write(
+            to: URL(fileURLWithPath: directory.file("cp.tsv")))
         let replaced = try ReviewReader.read(directory.file("cp.tsv"))
         #expect(replaced.undecodable == 1 && replaced.reviews[0].text == "caf\u{FFFD}")
         let skipped = try ReviewReader.read(directory.file("cp.tsv"), decoding: .skip)
@@ -79,12 +106,17 @@ import Testing
 
     @Test func tagsFilesLoseOnlyTheTEDMetadataLines() throws {
         let directory = TemporaryDirectory()
-        let english = "<url>http://a</url>\n<talkid>1</talkid>\n<i>Diplomacy</i> Mr Kissinger said .\n  <title>T</title>\n\n<p>Bye.</p>\n"
-        let french = "<url>http://a</url>\n<talkid>1</talkid>\n<i>Diplomatie</i> M. Kissinger a dit .\n  <title>T</title>\n\n<p>Salut.</p>\n"
+        let english =
+            "<url>http://a</url>\n<talkid>1</talkid>\n<i>Diplomacy</i> Mr Kissinger said .\n  "
+            + "<title>T</title>\n\n<p>Bye.</p>\n"
+        let french =
+            "<url>http://a</url>\n<talkid>1</talkid>\n<i>Diplomatie</i> M. Kissinger a dit .\n  "
+            + "<title>T</title>\n\n<p>Salut.</p>\n"
         try english.write(toFile: directory.file("train.tags.en-fr.en"), atomically: true, encoding: .utf8)
         try french.write(toFile: directory.file("train.tags.en-fr.fr"), atomically: true, encoding: .utf8)
         let pairs = try ParallelTextReader.read(
-            source: TextFile(path: directory.file("train.tags.en-fr.en")), target: TextFile(path: directory.file("train.tags.en-fr.fr")))
+            source: TextFile(path: directory.file("train.tags.en-fr.en")),
+            target: TextFile(path: directory.file("train.tags.en-fr.fr")))
         // A sentence that starts with "<" is kept, and so is an empty line (torchtext keeps it too).
         #expect(pairs.pairs.map(\.source) == ["<i>Diplomacy</i> Mr Kissinger said .", "", "<p>Bye.</p>"])
         #expect(pairs.pairs.map(\.target) == ["<i>Diplomatie</i> M. Kissinger a dit .", "", "<p>Salut.</p>"])
@@ -92,26 +124,37 @@ import Testing
         // Files not named .tags keep every line unless told.
         try english.write(toFile: directory.file("plain.en"), atomically: true, encoding: .utf8)
         try french.write(toFile: directory.file("plain.fr"), atomically: true, encoding: .utf8)
-        let plain = try ParallelTextReader.read(source: TextFile(path: directory.file("plain.en")), target: TextFile(path: directory.file("plain.fr")))
+        let plain = try ParallelTextReader.read(
+            source: TextFile(path: directory.file("plain.en")), target: TextFile(path: directory.file("plain.fr")))
         #expect(plain.pairs.count == 6 && plain.sourceMarkupLines == 0)
         let forced = try ParallelTextReader.read(
-            source: TextFile(path: directory.file("plain.en")), target: TextFile(path: directory.file("plain.fr")), markup: .tags)
+            source: TextFile(path: directory.file("plain.en")), target: TextFile(path: directory.file("plain.fr")),
+            markup: .tags)
         #expect(forced.pairs.count == 3)
     }
 
     @Test func sidesThatLoseDifferentLinesAreAnErrorNamingWhereTheyDiverge() throws {
         let directory = TemporaryDirectory()
-        try "Hello .\n<speaker>X</speaker>\nBye .\nAgain .\n".write(toFile: directory.file("a.tags.en"), atomically: true, encoding: .utf8)
-        try "Bonjour .\nAu revoir .\nEncore .\nEt encore .\n".write(toFile: directory.file("a.tags.fr"), atomically: true, encoding: .utf8)
+        try "Hello .\n<speaker>X</speaker>\nBye .\nAgain .\n".write(
+            toFile: directory.file("a.tags.en"), atomically: true, encoding: .utf8)
+        try "Bonjour .\nAu revoir .\nEncore .\nEt encore .\n".write(
+            toFile: directory.file("a.tags.fr"), atomically: true, encoding: .utf8)
         let error = #expect(throws: DataError.self) {
-            try ParallelTextReader.read(source: TextFile(path: directory.file("a.tags.en")), target: TextFile(path: directory.file("a.tags.fr")))
+            try ParallelTextReader.read(
+                source: TextFile(path: directory.file("a.tags.en")), target: TextFile(path: directory.file("a.tags.fr"))
+            )
         }
         #expect(error?.line == 3 && error?.description.contains("sentence 2 is here but on line 2 of") == true)
         #expect(error?.description.contains("lose different lines as markup (1 and 0)") == true)
         try "one\n".write(toFile: directory.file("b.fr"), atomically: true, encoding: .utf8)
         try "one\ntwo\n".write(toFile: directory.file("b.en"), atomically: true, encoding: .utf8)
-        let counts = #expect(throws: DataError.self) { try ParallelTextReader.read(source: TextFile(path: directory.file("b.en")), target: TextFile(path: directory.file("b.fr"))) }
-        #expect(counts?.description.contains("has 2 lines but") == true && counts?.description.contains("b.fr has 1") == true)
+        let counts = #expect(throws: DataError.self) {
+            try ParallelTextReader.read(
+                source: TextFile(path: directory.file("b.en")), target: TextFile(path: directory.file("b.fr")))
+        }
+        #expect(
+            counts?.description.contains("has 2 lines but") == true
+                && counts?.description.contains("b.fr has 1") == true)
     }
 
     @Test func xmlFilesGiveTheTextOfTheirSegments() throws {
@@ -131,8 +174,10 @@ import Testing
 
             """
         try xml.write(toFile: directory.file("dev.en.xml"), atomically: true, encoding: .utf8)
-        try xml.replacingOccurrences(of: "great", with: "super").write(toFile: directory.file("dev.fr.xml"), atomically: true, encoding: .utf8)
-        let pairs = try ParallelTextReader.read(source: TextFile(path: directory.file("dev.en.xml")), target: TextFile(path: directory.file("dev.fr.xml")))
+        try xml.replacingOccurrences(of: "great", with: "super").write(
+            toFile: directory.file("dev.fr.xml"), atomically: true, encoding: .utf8)
+        let pairs = try ParallelTextReader.read(
+            source: TextFile(path: directory.file("dev.en.xml")), target: TextFile(path: directory.file("dev.fr.xml")))
         #expect(pairs.pairs.map(\.source) == ["It's \"great\" & <new> .", "Two\nlines"])
         #expect(pairs.pairs.map(\.target).first == "It's \"super\" & <new> .")
         #expect(pairs.sourceMarkupLines == 8)
@@ -142,6 +187,8 @@ import Testing
         let directory = TemporaryDirectory()
         try "hi\tsalut\nno tab here\n".write(toFile: directory.file("p.tsv"), atomically: true, encoding: .utf8)
         #expect(throws: DataError.self) { try ParallelTextReader.read(tsv: TextFile(path: directory.file("p.tsv"))) }
-        #expect(try ParallelTextReader.read(tsv: TextFile(path: directory.file("p.tsv")), skipBadLines: true).pairs.count == 1)
+        #expect(
+            try ParallelTextReader.read(tsv: TextFile(path: directory.file("p.tsv")), skipBadLines: true).pairs.count
+                == 1)
     }
 }

@@ -6,14 +6,16 @@ import Hummingbird
 import Logging
 import Preprocessing
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 import VectorCache
 import WireFormat
 import Word2Vec
+
+@testable import Server
+
 #if canImport(FoundationNetworking)
 #endif
-@testable import Server
 
 /// Log lines collected in memory.
 final class CollectedLog: Sendable {
@@ -57,7 +59,8 @@ final class CollectedLog: Sendable {
             for size in [10 << 20, 100 << 20] {
                 let answer = try await blocking {
                     let connection = try LoopbackConnection(port: port, timeout: 20)
-                    let sent = connection.send(LoopbackConnection.request("POST", "/v1/vectors", body: [UInt8](repeating: 0x20, count: size)))
+                    let sent = connection.send(
+                        LoopbackConnection.request("POST", "/v1/vectors", body: [UInt8](repeating: 0x20, count: size)))
                     return (sent, connection.receiveResponse())
                 }
                 #expect(answer.0, "the server read the whole body")
@@ -96,7 +99,9 @@ final class CollectedLog: Sendable {
             let epoch = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2")
             #expect(epoch.status == 200)
             let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
-            #expect(metrics.contains("w2vcache_requests_total{route=\"/v1/datasets/{name}/{split}/epoch\",status=\"200\"} 1"))
+            #expect(
+                metrics.contains(
+                    "w2vcache_requests_total{route=\"/v1/datasets/{name}/{split}/epoch\",status=\"200\"} 1"))
             let sent = metrics.split(separator: "\n").first { $0.hasPrefix("w2vcache_response_bytes_total ") }
             #expect((sent.flatMap { Int($0.split(separator: " ")[1]) } ?? 0) >= epoch.data.count)
         }
@@ -110,14 +115,19 @@ final class CollectedLog: Sendable {
         let vector = [Float](repeating: 1234.5, count: 8)
         var vectors: [(String, [Float])] = (0..<300).map { ("w\($0)", (0..<8).map { Float($0) }) }
         vectors.append(("damaged", vector))
-        let writer = try Word2VecWriter(path: directory.file("v.bin"), count: vectors.count, dimension: 8, layout: .binary(newlineAfterVector: false))
+        let writer = try Word2VecWriter(
+            path: directory.file("v.bin"), count: vectors.count, dimension: 8,
+            layout: .binary(newlineAfterVector: false))
         for (word, values) in vectors { try writer.append(word: word, vector: values) }
         try writer.close()
-        _ = try CacheBuilder(BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache"))).run()
+        _ = try CacheBuilder(BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache")))
+            .run()
         #expect(try flipBit(inTablesOf: directory.file("cache"), holding: vector.withUnsafeBytes { Array($0) }, at: 13))
         var settings = ServerSettings()
         settings.port = 0
-        let state = try ServerState(cache: try VectorCache(path: directory.file("cache")), settings: settings, oov: OOVVectors(dimension: 8, seed: 1, range: 0.25))
+        let state = try ServerState(
+            cache: try VectorCache(path: directory.file("cache")), settings: settings,
+            oov: OOVVectors(dimension: 8, seed: 1, range: 0.25))
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -135,7 +145,10 @@ final class CollectedLog: Sendable {
                 request.httpBody = Data(body.utf8)
             }
             let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as! HTTPURLResponse).statusCode, try? JSONSerialization.jsonObject(with: data) as? [String: Any])
+            return (
+                (response as! HTTPURLResponse).statusCode,
+                try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            )
         }
         let single = try await request("/v1/vectors/damaged")
         #expect(single.0 == 500 && (single.1?["error"] as? String)?.contains("damaged") == true)
@@ -169,25 +182,39 @@ final class CollectedLog: Sendable {
             let dataset = try POSDataset(cache: server.cache)
             let plan = try dataset.epoch(split: "train", batchSize: 2, seed: 4, epoch: 1, shuffle: true)
             #expect(plan.batchCount == 4)  // 7 windows
-            let summary = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos/train/plan?batch_size=2&world_size=3").data) as? [String: Int]
-            #expect(summary == ["examples": 7, "batches": 4, "batch_size": 2, "world_size": 3, "rank_batches": 1, "left_out": 1])
+            let summary =
+                try JSONSerialization.jsonObject(
+                    with: try await server.request("/v1/datasets/pos/train/plan?batch_size=2&world_size=3").data)
+                as? [String: Int]
+            #expect(
+                summary == [
+                    "examples": 7, "batches": 4, "batch_size": 2, "world_size": 3, "rank_batches": 1, "left_out": 1,
+                ])
             var seen: [[UInt8]] = []
             for rank in 0..<2 {
-                let response = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
+                let response = try await server.request(
+                    "/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
                 let streamed = frames(response.data)
-                let expected = try plan.positions(EpochShare(rank: rank, worldSize: 2)).map { BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch($0))) }
+                let expected = try plan.positions(EpochShare(rank: rank, worldSize: 2)).map {
+                    BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch($0)))
+                }
                 #expect(streamed == expected && streamed.count == 2)
-                let single = try await server.request("/v1/datasets/pos/train/batches/1?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
+                let single = try await server.request(
+                    "/v1/datasets/pos/train/batches/1?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
                 #expect(Array(single.data) == expected[1])
                 seen += streamed
             }
             #expect(Set(seen).count == 4)
-            let resumed = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=1&world_size=2&start=1")
-            #expect(frames(resumed.data) == [BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch(3)))])
+            let resumed = try await server.request(
+                "/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=1&world_size=2&start=1")
+            #expect(
+                frames(resumed.data) == [BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch(3)))])
             for bad in ["rank=2&world_size=2", "world_size=0", "start=-1", "part=1&parts=1", "rank=x"] {
                 #expect(try await server.request("/v1/datasets/pos/train/epoch?\(bad)").status == 400, "\(bad)")
             }
-            #expect(try await server.request("/v1/datasets/pos/train/batches/1?batch_size=2&rank=0&world_size=3").status == 404)
+            #expect(
+                try await server.request("/v1/datasets/pos/train/batches/1?batch_size=2&rank=0&world_size=3").status
+                    == 404)
         }
     }
 
@@ -198,7 +225,8 @@ final class CollectedLog: Sendable {
             let (_, response) = try await URLSession.shared.data(for: request)
             let header = (response as! HTTPURLResponse).value(forHTTPHeaderField: "X-W2VCache-Fingerprint")
             #expect(header == (try DatasetStore.fingerprint(of: server.cache)))
-            let info = try JSONSerialization.jsonObject(with: try await server.request("/v1/info").data) as? [String: Any]
+            let info =
+                try JSONSerialization.jsonObject(with: try await server.request("/v1/info").data) as? [String: Any]
             #expect(info?["fingerprint"] as? String == header)
         }
     }

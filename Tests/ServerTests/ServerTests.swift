@@ -8,13 +8,15 @@ import NumPyFormat
 import Preprocessing
 import ServiceLifecycle
 import Support
-import Testing
 import TestSupport
+import Testing
 import VectorCache
 import Word2Vec
+
+@testable import Server
+
 #if canImport(FoundationNetworking)
 #endif
-@testable import Server
 
 /// Runs `body` against a real server on a free loopback port, over a cache with a prepared `pos` dataset, and stops
 /// the server however `body` ends (as Hummingbird's `app.test(.live)` does).
@@ -23,7 +25,8 @@ func withServer<R>(
     settings: ServerSettings = ServerSettings(), logger: Logger? = nil, searchIndex: Bool = true,
     makeCache: ((TemporaryDirectory) throws -> Void)? = nil, _ body: (RunningServer) async throws -> R
 ) async throws -> R {
-    let server = try await RunningServer(settings: settings, logger: logger, searchIndex: searchIndex, makeCache: makeCache)
+    let server = try await RunningServer(
+        settings: settings, logger: logger, searchIndex: searchIndex, makeCache: makeCache)
     do {
         let result = try await body(server)
         await server.stop()
@@ -47,11 +50,16 @@ final class RunningServer: @unchecked Sendable {
     fileprivate init(
         settings: ServerSettings, logger: Logger?, searchIndex: Bool, makeCache: ((TemporaryDirectory) throws -> Void)?
     ) async throws {
-        if let makeCache { try makeCache(directory) } else { try Self.makeSmallCache(directory, searchIndex: searchIndex) }
+        if let makeCache {
+            try makeCache(directory)
+        } else {
+            try Self.makeSmallCache(directory, searchIndex: searchIndex)
+        }
         cache = try VectorCache(path: directory.file("cache"))
         var settings = settings
         settings.port = 0
-        state = try ServerState(cache: cache, settings: settings, oov: OOVVectors(dimension: cache.dimension, seed: 1, range: 0.25))
+        state = try ServerState(
+            cache: cache, settings: settings, oov: OOVVectors(dimension: cache.dimension, seed: 1, range: 0.25))
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let quiet = {
             var logger = Logger(label: "test")
@@ -70,7 +78,8 @@ final class RunningServer: @unchecked Sendable {
     static func makeSmallCache(_ directory: TemporaryDirectory, searchIndex: Bool) throws {
         let words = ["Confidence", "in", "the", "pound", "New_York", "café", "a/b"]
         let source = directory.file("v.bin")
-        let writer = try Word2VecWriter(path: source, count: words.count, dimension: 4, layout: .binary(newlineAfterVector: false))
+        let writer = try Word2VecWriter(
+            path: source, count: words.count, dimension: 4, layout: .binary(newlineAfterVector: false))
         for (index, word) in words.enumerated() { try writer.append(word: word, vector: [Float(index), 1, 2, 3]) }
         try writer.close()
         var build = BuildRequest(vectorsPath: source, cachePath: directory.file("cache"))
@@ -91,7 +100,9 @@ final class RunningServer: @unchecked Sendable {
         _ = await task?.result
     }
 
-    func request(_ path: String, method: String = "GET", body: String? = nil, accept: String? = nil) async throws -> (status: Int, data: Data, contentType: String?) {
+    func request(_ path: String, method: String = "GET", body: String? = nil, accept: String? = nil) async throws -> (
+        status: Int, data: Data, contentType: String?
+    ) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         if let body { request.httpBody = Data(body.utf8) }
@@ -114,7 +125,9 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
     let header = String(decoding: bytes[10..<(10 + headerLength)], as: UTF8.self)
     let shape = String(header[header.range(of: "'shape': ")!.upperBound...].prefix { $0 != ")" }) + ")"
     let payload = Array(bytes[(10 + headerLength)...])
-    let values = payload.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+    let values = payload.withUnsafeBytes { raw in
+        (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+    }
     return (shape, values)
 }
 
@@ -163,29 +176,41 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
             let ok = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["the", "Confidence"]}"#)
             #expect(ok.status == 200)
             #expect(npyFloats(ok.data).shape == "(2, 4)" && npyFloats(ok.data).values == [2, 1, 2, 3, 0, 1, 2, 3])
-            let error = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["the", "x1", "x2"]}"#)
+            let error = try await server.request(
+                "/v1/vectors", method: "POST", body: #"{"words": ["the", "x1", "x2"]}"#)
             #expect(error.status == 404 && RunningServer.error(error.data) == "not in the cache: x1, x2")
-            let zero = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["x1", "the"], "missing": "zero"}"#)
+            let zero = try await server.request(
+                "/v1/vectors", method: "POST", body: #"{"words": ["x1", "the"], "missing": "zero"}"#)
             #expect(npyFloats(zero.data).values == [0, 0, 0, 0, 2, 1, 2, 3])
-            let oov = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["x1"], "missing": "oov"}"#)
-            let expected = OOVVectors(dimension: 4, seed: 1, range: 0.25).vectorBytes(for: Array("x1".utf8)).withUnsafeBytes { Float32Bytes.decode($0) }
+            let oov = try await server.request(
+                "/v1/vectors", method: "POST", body: #"{"words": ["x1"], "missing": "oov"}"#)
+            let expected = OOVVectors(dimension: 4, seed: 1, range: 0.25).vectorBytes(for: Array("x1".utf8))
+                .withUnsafeBytes { Float32Bytes.decode($0) }
             #expect(npyFloats(oov.data).values == expected)
-            let tooMany = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["a", "b", "c", "d"]}"#)
+            let tooMany = try await server.request(
+                "/v1/vectors", method: "POST", body: #"{"words": ["a", "b", "c", "d"]}"#)
             #expect(tooMany.status == 413 && RunningServer.error(tooMany.data)?.contains("at most 3") == true)
             let bad = try await server.request("/v1/vectors", method: "POST", body: "not json")
             #expect(bad.status == 400 && RunningServer.error(bad.data)?.contains("expected a JSON body") == true)
-            let huge = try await server.request("/v1/vectors", method: "POST", body: #"{"words": [""# + String(repeating: "\"aaaa\",", count: 60) + "\"a\"]}")
+            let huge = try await server.request(
+                "/v1/vectors", method: "POST",
+                body: #"{"words": [""# + String(repeating: "\"aaaa\",", count: 60) + "\"a\"]}")
             #expect(huge.status == 413)
         }
     }
 
     @Test func datasetsBatchesAndEpochsMatchTheLibrary() async throws {
         try await withServer { server in
-            let list = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets").data) as? [String: Any]
+            let list =
+                try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets").data) as? [String: Any]
             #expect((list?["datasets"] as? [[String: Any]])?.first?["name"] as? String == "pos")
-            let pos = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos").data) as? [String: Any]
+            let pos =
+                try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos").data)
+                as? [String: Any]
             #expect(((pos?["labels"] as? [String: Any])?["tags"] as? [String])?.first == "NN")
-            let vocab = try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos/vocab").data) as? [String: [String]]
+            let vocab =
+                try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos/vocab").data)
+                as? [String: [String]]
             #expect(vocab?["vocab"]?.first == "Confidence" && vocab?["tags"]?.count == 10)
             let embeddings = try await server.request("/v1/datasets/pos/embeddings")
             #expect(npyFloats(embeddings.data).shape == "(\(vocab!["vocab"]!.count), 4)")
@@ -194,14 +219,18 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
             let plan = try dataset.epoch(split: "train", batchSize: 3, seed: 5, epoch: 2, shuffle: true)
             let batch = try await server.request("/v1/datasets/pos/train/batches/1?batch_size=3&seed=5&epoch=2")
             #expect(batch.status == 200 && batch.contentType == "application/x-npz")
-            #expect(try NPZReference.decode(Array(batch.data)) == NPZReference.arrays(try dataset.batch(split: "train", indices: plan.batch(1))))
+            #expect(
+                try NPZReference.decode(Array(batch.data))
+                    == NPZReference.arrays(try dataset.batch(split: "train", indices: plan.batch(1))))
 
             let epoch = try await server.request("/v1/datasets/pos/train/epoch?batch_size=3&seed=5&epoch=2")
             var frames: [[UInt8]] = []
             var offset = 0
             let bytes = Array(epoch.data)
             while true {
-                let size = bytes[offset..<(offset + 8)].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+                let size = bytes[offset..<(offset + 8)].enumerated().reduce(0) {
+                    $0 | Int($1.element) << (8 * $1.offset)
+                }
                 offset += 8
                 if size == 0 { break }
                 frames.append(Array(bytes[offset..<(offset + size)]))
@@ -209,7 +238,9 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
             }
             #expect(offset == bytes.count && frames.count == plan.batchCount)
             for (frame, indices) in zip(frames, (0..<plan.batchCount).map(plan.batch)) {
-                #expect(try NPZReference.decode(frame) == NPZReference.arrays(try dataset.batch(split: "train", indices: indices)))
+                #expect(
+                    try NPZReference.decode(frame)
+                        == NPZReference.arrays(try dataset.batch(split: "train", indices: indices)))
             }
         }
     }
@@ -219,7 +250,8 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
         settings.maxBatchSize = 8
         try await withServer(settings: settings) { server in
             let parser = try await server.request("/v1/datasets/parser")
-            #expect(parser.status == 404 && RunningServer.error(parser.data)?.contains("w2vcache prepare parser") == true)
+            #expect(
+                parser.status == 404 && RunningServer.error(parser.data)?.contains("w2vcache prepare parser") == true)
             let parserBatch = try await server.request("/v1/datasets/parser/train/batches/0")
             #expect(parserBatch.status == 404)
             #expect(try await server.request("/v1/datasets/unknown").status == 404)
@@ -228,7 +260,11 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
             let outside = try await server.request("/v1/datasets/pos/train/batches/99")
             #expect(outside.status == 404, "\(String(decoding: outside.data, as: UTF8.self))")
             let big = try await server.request("/v1/datasets/pos/train/batches/0?batch_size=9")
-            #expect(big.status == 400 && RunningServer.error(big.data)?.contains("batch_size=9 is outside 1 to 8, the server's limit (server.max_batch_size)") == true)
+            #expect(
+                big.status == 400
+                    && RunningServer.error(big.data)?.contains(
+                        "batch_size=9 is outside 1 to 8, the server's limit (server.max_batch_size)") == true
+            )
             #expect(try await server.request("/v1/datasets/pos/train/batches/0?seed=x").status == 400)
             #expect(try await server.request("/v1/datasets/pos/train/batches/0?shuffle=maybe").status == 400)
         }
@@ -252,11 +288,12 @@ enum NPZReference {
     /// The arrays a batch should decode to: `.npy` descriptors as numpy writes them for little-endian types.
     static func arrays(_ batch: [BatchArray]) -> [Array] {
         batch.map { array in
-            let descr = switch array.type {
-            case .float32: "<f4"
-            case .int32: "<i4"
-            case .int64: "<i8"
-            }
+            let descr =
+                switch array.type {
+                case .float32: "<f4"
+                case .int32: "<i4"
+                case .int64: "<i8"
+                }
             return Array(name: array.name, descr: descr, shape: array.shape, data: array.bytes)
         }
     }
@@ -285,18 +322,27 @@ enum NPZReference {
             let start = offset + 30 + nameLength + extraLength
             let npy = bytes[start..<(start + size)]
             guard crc32(npy) == crc else { throw Malformed(reason: "CRC of \(name)") }
-            guard npy.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0]) else { throw Malformed(reason: "npy magic") }
+            guard npy.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0]) else {
+                throw Malformed(reason: "npy magic")
+            }
             let headerLength = Int(npy[npy.startIndex + 8]) | Int(npy[npy.startIndex + 9]) << 8
-            let header = String(decoding: npy[(npy.startIndex + 10)..<(npy.startIndex + 10 + headerLength)], as: UTF8.self)
-            guard (10 + headerLength) % 64 == 0, name.hasSuffix(".npy") else { throw Malformed(reason: "alignment or name") }
+            let header = String(
+                decoding: npy[(npy.startIndex + 10)..<(npy.startIndex + 10 + headerLength)], as: UTF8.self)
+            guard (10 + headerLength) % 64 == 0, name.hasSuffix(".npy") else {
+                throw Malformed(reason: "alignment or name")
+            }
             let descr = header.components(separatedBy: "'descr': '")[1].prefix { $0 != "'" }
             let shapeText = header.components(separatedBy: "'shape': (")[1].prefix { $0 != ")" }
             let shape = shapeText.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            result.append(Array(name: String(name.dropLast(4)), descr: String(descr), shape: shape,
-                                data: Swift.Array(npy[(npy.startIndex + 10 + headerLength)...])))
+            result.append(
+                Array(
+                    name: String(name.dropLast(4)), descr: String(descr), shape: shape,
+                    data: Swift.Array(npy[(npy.startIndex + 10 + headerLength)...])))
             offset = start + size
         }
-        guard offset + 4 <= bytes.count, u32(offset) == 0x0201_4B50 else { throw Malformed(reason: "central directory") }
+        guard offset + 4 <= bytes.count, u32(offset) == 0x0201_4B50 else {
+            throw Malformed(reason: "central directory")
+        }
         return result
     }
 }

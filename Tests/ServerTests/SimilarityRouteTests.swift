@@ -19,7 +19,8 @@ import Testing
 
     @Test func oneQueryOrABatchGetTheNearestWordsOfTheFile() async throws {
         try await withServer { server in
-            let one = try await server.request("/v1/similar", method: "POST", body: #"{"positive": ["pound"], "top": 2}"#)
+            let one = try await server.request(
+                "/v1/similar", method: "POST", body: #"{"positive": ["pound"], "top": 2}"#)
             #expect(one.status == 200)
             let answer = try Self.similar(one.data)
             #expect(answer.map(\.word) == ["New_York", "the"])
@@ -27,19 +28,28 @@ import Testing
                 #expect(abs(score - Self.cosine(3, Self.words.firstIndex(of: word)!)) < 1e-6)
             }
             // Every word of the file but the query, never the out-of-vocabulary words `prepare pos` added ("widely").
-            let allAnswer = try await server.request("/v1/similar", method: "POST", body: #"{"positive": ["the"], "top": 7}"#)
+            let allAnswer = try await server.request(
+                "/v1/similar", method: "POST", body: #"{"positive": ["the"], "top": 7}"#)
             #expect(allAnswer.status == 200, "\(String(decoding: allAnswer.data, as: UTF8.self))")
             let all = try Self.similar(allAnswer.data)
             #expect(Set(all.map(\.word)) == Set(Self.words).subtracting(["the"]))
             let batch = try await server.request(
                 "/v1/similar", method: "POST",
-                body: #"{"queries": [{"positive": ["pound"], "top": 2}, {"positive": ["in", "café"], "negative": ["a/b"], "top": 3}]}"#)
-            let results = try #require((try JSONSerialization.jsonObject(with: batch.data) as? [String: Any])?["results"] as? [[String: Any]])
+                body:
+                    #"{"queries": [{"positive": ["pound"], "top": 2}, {"positive": ["in", "café"], "negative": ["a/b"], "top": 3}]}"#
+            )
+            let results = try #require(
+                (try JSONSerialization.jsonObject(with: batch.data) as? [String: Any])?["results"] as? [[String: Any]])
             #expect(results.count == 2)
-            #expect(try Self.similar(try JSONSerialization.data(withJSONObject: results[0])).map(\.word) == ["New_York", "the"])
+            #expect(
+                try Self.similar(try JSONSerialization.data(withJSONObject: results[0])).map(\.word) == [
+                    "New_York", "the",
+                ])
             #expect(try Self.similar(try JSONSerialization.data(withJSONObject: results[1])).count == 3)
-            let restricted = try Self.similar(try await server.request(
-                "/v1/similar", method: "POST", body: #"{"positive": ["Confidence"], "top": 5, "restrict_vocab": 3}"#).data)
+            let restricted = try Self.similar(
+                try await server.request(
+                    "/v1/similar", method: "POST", body: #"{"positive": ["Confidence"], "top": 5, "restrict_vocab": 3}"#
+                ).data)
             #expect(restricted.map(\.word) == ["in", "the"])
             let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
             #expect(metrics.contains("w2vcache_similar_queries_total 5"))
@@ -64,7 +74,9 @@ import Testing
             for (body, status, message) in cases {
                 let answer = try await server.request("/v1/similar", method: "POST", body: body)
                 #expect(answer.status == status, "\(body)")
-                #expect(RunningServer.error(answer.data)?.contains(message) == true, "\(body): \(RunningServer.error(answer.data) ?? "")")
+                #expect(
+                    RunningServer.error(answer.data)?.contains(message) == true,
+                    "\(body): \(RunningServer.error(answer.data) ?? "")")
             }
             let many = "{\"positive\": [" + Array(repeating: "\"in\"", count: 10_001).joined(separator: ",") + "]}"
             let tooMany = try await server.request("/v1/similar", method: "POST", body: many)

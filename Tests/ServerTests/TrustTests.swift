@@ -2,21 +2,23 @@ import CacheBuild
 import Datasets
 import Foundation
 import LevelDB
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Preprocessing
-@testable import Server
 import Support
 import Synchronization
 import TestSupport
 import Testing
 import VectorCache
 import Word2Vec
+
+@testable import Server
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The resident memory of this process, in bytes.
 func residentBytes() -> Int {
@@ -48,18 +50,24 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
         return "w" + letters
     }
     let words = (0..<2000).map(name)
-    let writer = try Word2VecWriter(path: directory.file("v.bin"), count: words.count, dimension: 50, layout: .binary(newlineAfterVector: false))
-    for (index, word) in words.enumerated() { try writer.append(word: word, vector: (0..<50).map { Float(index) + Float($0) / 64 }) }
+    let writer = try Word2VecWriter(
+        path: directory.file("v.bin"), count: words.count, dimension: 50, layout: .binary(newlineAfterVector: false))
+    for (index, word) in words.enumerated() {
+        try writer.append(word: word, vector: (0..<50).map { Float(index) + Float($0) / 64 })
+    }
     try writer.close()
     _ = try CacheBuilder(BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache"))).run()
     let tags = ["NN", "VB", "JJ", "DT", "IN"]
     var random = SplitMix64(seed: 3)
     let rows = (0..<120_000).map { _ in words[Int(random.next() % 2000)] + " " + tags[Int(random.next() % 5)] }
-    try (rows.joined(separator: "\n") + "\n").write(toFile: directory.file("train.txt"), atomically: true, encoding: .utf8)
-    try (rows.prefix(10).joined(separator: "\n") + "\n").write(toFile: directory.file("test.txt"), atomically: true, encoding: .utf8)
+    try (rows.joined(separator: "\n") + "\n").write(
+        toFile: directory.file("train.txt"), atomically: true, encoding: .utf8)
+    try (rows.prefix(10).joined(separator: "\n") + "\n").write(
+        toFile: directory.file("test.txt"), atomically: true, encoding: .utf8)
     let cacheWriter = try CacheWriter(path: directory.file("cache"), purpose: "a test")
     _ = try POSDataset.prepare(
-        train: TextFile(path: directory.file("train.txt")), test: TextFile(path: directory.file("test.txt")), into: cacheWriter,
+        train: TextFile(path: directory.file("train.txt")), test: TextFile(path: directory.file("test.txt")),
+        into: cacheWriter,
         options: POSOptions(), oov: OOVVectors(dimension: 50, seed: 1, range: 0.25))
     try cacheWriter.close()
 }
@@ -74,20 +82,34 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             let reader = try LoopbackConnection(port: port)
             reader.send(LoopbackConnection.request("GET", "/v1/datasets/pos/train/epoch?batch_size=1&format=raw"))
             let hostile: [(String, String)] = [
-                ("world_size=4611686018427387904&parts=4", "world_size=4611686018427387904 is outside 1 to 1: this epoch of train has 1 batch"),
-                ("start=9223372036854775807&part=1&parts=2", "start=9223372036854775807 is past the end of this rank's share of 1 batch"),
-                ("batch_size=1&start=4611686018427387904&world_size=4", "start=4611686018427387904 is past the end of this rank's share of 1 batch"),
+                (
+                    "world_size=4611686018427387904&parts=4",
+                    "world_size=4611686018427387904 is outside 1 to 1: this epoch of train has 1 batch"
+                ),
+                (
+                    "start=9223372036854775807&part=1&parts=2",
+                    "start=9223372036854775807 is past the end of this rank's share of 1 batch"
+                ),
+                (
+                    "batch_size=1&start=4611686018427387904&world_size=4",
+                    "start=4611686018427387904 is past the end of this rank's share of 1 batch"
+                ),
                 ("parts=9223372036854775807", "parts=9223372036854775807 is outside 1 to 1024"),
                 ("batch_size=9223372036854775807", "batch_size=9223372036854775807 is outside 1 to 4096"),
                 ("epoch=-9223372036854775808", "epoch=-9223372036854775808 is negative"),
                 ("batch_size=1&start=8", "start=8 is past the end of this rank's share of 7 batches; expected 0 to 7"),
-                ("rank=99999999999999999999", "rank=99999999999999999999 is not a whole number from -9223372036854775808 to 9223372036854775807"),
+                (
+                    "rank=99999999999999999999",
+                    "rank=99999999999999999999 is not a whole number from -9223372036854775808 to 9223372036854775807"
+                ),
             ]
             for (query, message) in hostile {
                 for route in ["epoch", "plan", "batches/0"] {
                     let answer = try await server.request("/v1/datasets/pos/train/\(route)?\(query)")
                     #expect(answer.status == 400, "\(route)?\(query)")
-                    #expect(RunningServer.error(answer.data)?.contains(message) == true, "\(route)?\(query): \(RunningServer.error(answer.data) ?? "")")
+                    #expect(
+                        RunningServer.error(answer.data)?.contains(message) == true,
+                        "\(route)?\(query): \(RunningServer.error(answer.data) ?? "")")
                 }
             }
             // At the very end of its share a resumed reader gets the end of the stream, not an error.
@@ -105,13 +127,15 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             // A header announcing more rows than any machine can map (its checksums intact).
             let database = try Database(path: directory.file("cache"))
             let key = [UInt8]([0]) + Array("search".utf8) + [0] + Array("h".utf8)
-            var header = try JSONSerialization.jsonObject(with: Data(try #require(try database.get(key)))) as! [String: Any]
+            var header =
+                try JSONSerialization.jsonObject(with: Data(try #require(try database.get(key)))) as! [String: Any]
             header["rows"] = 1 << 40
             try database.put(key, Array(try JSONSerialization.data(withJSONObject: header)))
             try database.close()
         }) { server in
             for _ in 0..<2 {
-                let answer = try await server.request("/v1/similar", method: "POST", body: #"{"positive": ["pound"], "top": 2}"#)
+                let answer = try await server.request(
+                    "/v1/similar", method: "POST", body: #"{"positive": ["pound"], "top": 2}"#)
                 #expect(answer.status == 503, "\(String(decoding: answer.data, as: UTF8.self))")
                 #expect(RunningServer.error(answer.data)?.contains("cannot map") == true)
             }
@@ -131,7 +155,9 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             #expect(RunningServer.error(answer.data)?.contains("server.max_similar_results") == true)
             #expect(residentBytes() - before < 50 << 20)
             // One answer per word at most, and every word once.
-            let fine = "{\"queries\": [" + Array(repeating: #"{"positive": ["the"], "top": 6}"#, count: 100).joined(separator: ",") + "]}"
+            let fine =
+                "{\"queries\": ["
+                + Array(repeating: #"{"positive": ["the"], "top": 6}"#, count: 100).joined(separator: ",") + "]}"
             #expect(try await server.request("/v1/similar", method: "POST", body: fine).status == 200)
         }
     }
@@ -148,7 +174,8 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             try await blocking {
                 let connection = try LoopbackConnection(port: port)
                 for seed in 1...300 {
-                    connection.send(LoopbackConnection.request("GET", "/v1/datasets/pos/train/batches/0?batch_size=1&seed=\(seed)"))
+                    connection.send(
+                        LoopbackConnection.request("GET", "/v1/datasets/pos/train/batches/0?batch_size=1&seed=\(seed)"))
                     #expect(parseResponse(connection.receiveResponse()).status == 200)
                 }
             }
@@ -179,7 +206,8 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                 #expect(closedWithin(5, silent), "a head that never ends is cut")
                 // A body that stops after 10 of 1,000 bytes.
                 let slow = try LoopbackConnection(port: port, timeout: 10)
-                slow.send(Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"words\": ".utf8))
+                slow.send(
+                    Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"words\": ".utf8))
                 #expect(closedWithin(5, slow), "a body that stops is cut")
                 // A keep-alive connection left idle after its answer.
                 let idle = try LoopbackConnection(port: port, timeout: 10)
@@ -192,9 +220,12 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                 usleep(3_000_000)
                 let received = stopped.receive()
                 let head = parseResponse(received)
-                let length = head.headers.lowercased().split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                let length =
+                    head.headers.lowercased().split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                     .flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? 0
-                #expect(head.status == 200 && length > 60 << 20 && head.body.count < length, "\(head.body.count) of \(length) bytes")
+                #expect(
+                    head.status == 200 && length > 60 << 20 && head.body.count < length,
+                    "\(head.body.count) of \(length) bytes")
             }
             #expect(try await server.request("/healthz").status == 200)
         }
@@ -207,14 +238,18 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             try await blocking {
                 for size in ["FFFFFFFFFFFFFFFFFFFF", "-5", "zz"] {
                     let connection = try LoopbackConnection(port: port)
-                    connection.send(Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\(size)\r\nabc\r\n0\r\n\r\n".utf8))
+                    connection.send(
+                        Array(
+                            ("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                                + "chunked\r\n\r\n\(size)\r\nabc\r\n0\r\n\r\n").utf8))
                     let answer = parseResponse(connection.receive())
                     #expect(answer.status == 400, "chunk size \(size): \(answer.headers)")
                     #expect(!String(decoding: answer.body, as: UTF8.self).contains("internal error"))
                 }
                 // A client that hangs up in the middle of its body.
                 let leaving = try LoopbackConnection(port: port)
-                leaving.send(Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"words\": [".utf8))
+                leaving.send(
+                    Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"words\": [".utf8))
             }
             try await Task.sleep(for: .milliseconds(500))
             let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
@@ -225,10 +260,11 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
 
     @Test func nonFiniteVectorsTravelAsJSONStrings() async throws {
         try await withServer(makeCache: { directory in
-            let writer = try Word2VecWriter(path: directory.file("v.bin"), count: 3, dimension: 3, layout: .binary(newlineAfterVector: false))
+            let writer = try Word2VecWriter(
+                path: directory.file("v.bin"), count: 3, dimension: 3, layout: .binary(newlineAfterVector: false))
             try writer.append(word: "fine", vector: [1, 2, 3])
             try writer.append(word: "bad", vector: [.nan, .infinity, -.infinity])
-            try writer.append(word: "odd", vector: [0, -0.0, 1e-40])
+            try writer.append(word: "odd", vector: [0, -0.0, Float.leastNormalMagnitude / 4])  // subnormal
             try writer.close()
             var request = BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache"))
             request.settings.nonFinite = .keep
@@ -251,16 +287,23 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                 connection.send(LoopbackConnection.request("HEAD", "/v1/vectors/pound"))
                 let head = parseResponse(connection.receive(limit: 4096))
                 #expect(head.status == 200 && head.body.isEmpty)
-                #expect(head.headers.lowercased().contains("content-length: 144") && head.headers.contains("application/x-npy"))
+                #expect(
+                    head.headers.lowercased().contains("content-length: 144")
+                        && head.headers.contains("application/x-npy"))
                 for (method, path, allow) in [
-                    ("POST", "/v1/info", "GET, HEAD"), ("DELETE", "/v1/vectors", "POST"), ("PUT", "/v1/vectors/pound", "GET, HEAD"),
-                    ("GET", "/v1/similar", "POST"), ("POST", "/v1/datasets/pos/train/epoch", "GET, HEAD"), ("PATCH", "/healthz", "GET, HEAD"),
+                    ("POST", "/v1/info", "GET, HEAD"), ("DELETE", "/v1/vectors", "POST"),
+                    ("PUT", "/v1/vectors/pound", "GET, HEAD"),
+                    ("GET", "/v1/similar", "POST"), ("POST", "/v1/datasets/pos/train/epoch", "GET, HEAD"),
+                    ("PATCH", "/healthz", "GET, HEAD"),
                 ] {
                     let other = try LoopbackConnection(port: port)
                     other.send(LoopbackConnection.request(method, path))
                     let answer = parseResponse(other.receiveResponse())
                     #expect(answer.status == 405, "\(method) \(path)")
-                    #expect(answer.headers.contains("Allow: \(allow)") || answer.headers.lowercased().contains("allow: \(allow.lowercased())"), "\(method) \(path): \(answer.headers)")
+                    #expect(
+                        answer.headers.contains("Allow: \(allow)")
+                            || answer.headers.lowercased().contains("allow: \(allow.lowercased())"),
+                        "\(method) \(path): \(answer.headers)")
                 }
             }
         }
@@ -272,15 +315,23 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             try await blocking {
                 let body = Array(#"{"words": ["pound", "the"]}"#.utf8)
                 let connection = try LoopbackConnection(port: port, timeout: 2)
-                connection.send(Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: \(body.count)\r\n\r\n".utf8))
+                connection.send(
+                    Array(
+                        ("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: "
+                            + "\(body.count)\r\n\r\n").utf8))
                 let interim = connection.receive(limit: 25)
-                #expect(String(decoding: interim, as: UTF8.self).hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(String(decoding: interim, as: UTF8.self))")
+                #expect(
+                    String(decoding: interim, as: UTF8.self).hasPrefix("HTTP/1.1 100 Continue\r\n"),
+                    "\(String(decoding: interim, as: UTF8.self))")
                 connection.send(body)
                 let answer = parseResponse(connection.receiveResponse())
                 #expect(answer.status == 200 && answer.body.count == 128 + 2 * 16)
                 // Over the limit: the 413 comes at once, and no 100 invites the body.
                 let large = try LoopbackConnection(port: port, timeout: 5)
-                large.send(Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n".utf8))
+                large.send(
+                    Array(
+                        ("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: "
+                            + "99999999\r\n\r\n").utf8))
                 let refused = parseResponse(large.receiveResponse())
                 #expect(refused.status == 413 && refused.headers.lowercased().contains("connection: close"))
             }
@@ -299,7 +350,9 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             try await blocking {
                 func ask(_ path: String, _ authorization: String?) -> (status: Int, headers: String) {
                     guard let connection = try? LoopbackConnection(port: port) else { return (0, "") }
-                    connection.send(LoopbackConnection.request("GET", path, headers: authorization.map { ["Authorization: \($0)"] } ?? []))
+                    connection.send(
+                        LoopbackConnection.request(
+                            "GET", path, headers: authorization.map { ["Authorization: \($0)"] } ?? []))
                     let answer = parseResponse(connection.receiveResponse())
                     return (answer.status, answer.headers)
                 }
@@ -324,12 +377,15 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
     @Test func tokenFilesThatCannotBeUsedAreRefusedNamingTheFile() throws {
         let directory = TemporaryDirectory()
         for (name, content, problem) in [
-            ("short", "abc\n", "16 to 4096"), ("spaces", "a token with spaces in it\n", "characters a bearer token cannot have"),
+            ("short", "abc\n", "16 to 4096"),
+            ("spaces", "a token with spaces in it\n", "characters a bearer token cannot have"),
             ("empty", "", "0 characters"),
         ] {
             try content.write(toFile: directory.file(name), atomically: true, encoding: .utf8)
             let error = #expect(throws: TokenFileError.self) { try BearerToken(file: directory.file(name)) }
-            #expect(error?.description.contains(directory.file(name)) == true && error?.description.contains(problem) == true, "\(name)")
+            #expect(
+                error?.description.contains(directory.file(name)) == true
+                    && error?.description.contains(problem) == true, "\(name)")
         }
         #expect(throws: TokenFileError.self) { try BearerToken(file: directory.path) }
         #expect(throws: TokenFileError.self) { try BearerToken(file: directory.file("absent")) }

@@ -42,7 +42,8 @@ import Yams
     }
 
     @Test func aPartialFileOverridesOnlyItsKeys() throws {
-        let configuration = try Configuration.parse("leveldb:\n  bloom_bits_per_key: 0\noov:\n  seed: 7\nbuild:\n  format: glove\n", file: "x.yml")
+        let configuration = try Configuration.parse(
+            "leveldb:\n  bloom_bits_per_key: 0\noov:\n  seed: 7\nbuild:\n  format: glove\n", file: "x.yml")
         #expect(configuration.storage.bloomBitsPerKey == 0)
         #expect(configuration.oovSeed == 7)
         #expect(configuration.build.format == .glove)
@@ -56,11 +57,20 @@ import Yams
 
     @Test(arguments: [
         ("leveldb:\n  max_file_mb: lots\n", "line 2: leveldb.max_file_mb: expected a whole number"),
-        ("build:\n  format: bianry\n", "line 2: build.format: expected one of auto, binary, text, glove (found \"bianry\")"),
+        (
+            "build:\n  format: bianry\n",
+            "line 2: build.format: expected one of auto, binary, text, glove (found \"bianry\")"
+        ),
         ("build:\n  non_finite: ignore\n", "build.non_finite: expected one of fail, skip, keep"),
         ("leveldb:\n  compresion: true\n", "line 2: unknown key \"leveldb.compresion\"; keys of leveldb are"),
-        ("serve:\n  port: 1\n", "line 1: unknown key \"serve\"; top-level sections are cache, leveldb, build, oov, datasets, server"),
-        ("datasets:\n  translation:\n    buckets: [[5]]\n", "datasets.translation.buckets: expected a list of [source, target] length pairs"),
+        (
+            "serve:\n  port: 1\n",
+            "line 1: unknown key \"serve\"; top-level sections are cache, leveldb, build, oov, datasets, server"
+        ),
+        (
+            "datasets:\n  translation:\n    buckets: [[5]]\n",
+            "datasets.translation.buckets: expected a list of [source, target] length pairs"
+        ),
         ("datasets:\n  translation:\n    buckets: []\n", "datasets.translation.buckets: expected a list"),
         ("datasets:\n  sentiment: 5\n", "datasets.sentiment: expected a mapping"),
         ("server:\n  port: 70000\n", "server.port: expected a whole number from 0 to 65535"),

@@ -2,8 +2,9 @@ import CacheBuild
 import Foundation
 import SearchIndex
 import Support
-import Testing
 import TestSupport
+import Testing
+
 @testable import Similarity
 
 @Suite struct PythonTextTests {
@@ -14,7 +15,9 @@ import TestSupport
         ]
         for (text, value) in accepted { #expect(PythonText.float(text[...]) == value, "\(text)") }
         #expect(PythonText.float("nan")!.isNaN)
-        for text in ["", " ", "abc", "1e", "e5", ".", "1__0", "_1", "1_", "1._5", "0x10", "1.2.3", "--1", "1e+_5", "4 5"] {
+        for text in [
+            "", " ", "abc", "1e", "e5", ".", "1__0", "_1", "1_", "1._5", "0x10", "1.2.3", "--1", "1e+_5", "4 5",
+        ] {
             #expect(PythonText.float(text[...]) == nil, "\(text)")
         }
     }
@@ -23,7 +26,10 @@ import TestSupport
         #expect(PythonText.split("  a\tb\u{a0}c\u{1c}d\r\n") == ["a", "b", "c", "d"])
         #expect(PythonText.strip("\u{3000} x y \n") == "x y")
         #expect(PythonText.textLines("a\r\nb\rc\nd") == ["a\n", "b\n", "c\n", "d"])
-        #expect(PythonText.binaryLines(Array("a\r\nb\rc\n".utf8)).map { Array($0) } == [Array("a\r\n".utf8), Array("b\rc\n".utf8)])
+        #expect(
+            PythonText.binaryLines(Array("a\r\nb\rc\n".utf8)).map { Array($0) } == [
+                Array("a\r\n".utf8), Array("b\rc\n".utf8),
+            ])
     }
 }
 
@@ -46,8 +52,10 @@ import TestSupport
         func add(_ a: [Float], _ b: [Float]) -> [Float] { zip(a, b).map { $0 + $1 } }
         let man = unit(0), woman = unit(1), royal = unit(2)
         return [
-            ("Man", man), ("man", add(man, unit(5))), ("king", add(man, royal)), ("woman", woman), ("queen", add(woman, royal)),
-            ("WOMAN", [-0.2, 1, 1, 0, 0, 0, 0, 0]), ("paris", unit(3)), ("france", unit(4)), ("rome", add(unit(3), unit(6))),
+            ("Man", man), ("man", add(man, unit(5))), ("king", add(man, royal)), ("woman", woman),
+            ("queen", add(woman, royal)),
+            ("WOMAN", [-0.2, 1, 1, 0, 0, 0, 0, 0]), ("paris", unit(3)), ("france", unit(4)),
+            ("rome", add(unit(3), unit(6))),
             ("italy", add(unit(4), unit(6))), ("far", unit(7)),
         ]
     }
@@ -76,11 +84,13 @@ import TestSupport
         #expect(abs(result.accuracy - 2.0 / 3.0) < 1e-15)
 
         // Case-sensitive: "MAN" is not a word, so the first question is out of the vocabulary.
-        let sensitive = try AnalogyEvaluation.evaluate(Array(questions.utf8), path: "q.txt", search: search, caseInsensitive: false)
+        let sensitive = try AnalogyEvaluation.evaluate(
+            Array(questions.utf8), path: "q.txt", search: search, caseInsensitive: false)
         #expect(sensitive.outOfVocabulary == 2)
         #expect(sensitive.sections.last!.correct == 1)
         // Restricted to the first 4 words, the capitals are out of the vocabulary.
-        let restricted = try AnalogyEvaluation.evaluate(Array(questions.utf8), path: "q.txt", search: search, restrictVocab: 4)
+        let restricted = try AnalogyEvaluation.evaluate(
+            Array(questions.utf8), path: "q.txt", search: search, restrictVocab: 4)
         #expect(restricted.outOfVocabulary == 4)
     }
 
@@ -104,7 +114,9 @@ import TestSupport
     @Test func pairsFollowGensimsRules() throws {
         let directory = TemporaryDirectory()
         let search = try searchableCache(Self.analogyVectors(), in: directory)
-        let pairs = "# comment\nking\tqueen\t8.5\r\nMAN\tWoman\t3\nparis\trome\t6_0\nparis\tdragon\t2\nbad line\n\nfar\tking\tnot-a-number\nitaly\tfrance\t7.25"
+        let pairs =
+            "# comment\nking\tqueen\t8.5\r\nMAN\tWoman\t3\nparis\trome\t6_0\nparis\tdragon\t2\nbad "
+            + "line\n\nfar\tking\tnot-a-number\nitaly\tfrance\t7.25"
         let result = try WordPairEvaluation.evaluate(pairs, path: "p.tsv", search: search)
         #expect(result.pairs == 4)
         #expect(result.outOfVocabulary == 1)

@@ -8,9 +8,12 @@ import VectorCache
 import Word2Vec
 
 /// Writes `vectors` as a gensim-style binary file and builds a cache from it; returns the open search.
-func searchableCache(_ vectors: [(String, [Float])], in directory: TemporaryDirectory, name: String = "cache") throws -> SimilaritySearch {
+func searchableCache(_ vectors: [(String, [Float])], in directory: TemporaryDirectory, name: String = "cache") throws
+    -> SimilaritySearch
+{
     let file = directory.file(name + ".bin")
-    let writer = try Word2VecWriter(path: file, count: vectors.count, dimension: vectors[0].1.count, layout: .binary(newlineAfterVector: false))
+    let writer = try Word2VecWriter(
+        path: file, count: vectors.count, dimension: vectors[0].1.count, layout: .binary(newlineAfterVector: false))
     for (word, vector) in vectors { try writer.append(word: word, vector: vector) }
     try writer.close()
     let cachePath = directory.file(name)
@@ -34,7 +37,9 @@ func clusteredVectors(count: Int, dimension: Int, clusters: Int = 40, seed: UInt
 }
 
 /// gensim's most_similar computed the slow, obvious way in float64: every usable row scored, query rows left out.
-func bruteForce(_ vectors: [(String, [Float])], positive: [Int], negative: [Int], clipEnd: Int? = nil) -> [(row: Int, score: Double)] {
+func bruteForce(_ vectors: [(String, [Float])], positive: [Int], negative: [Int], clipEnd: Int? = nil) -> [(
+    row: Int, score: Double
+)] {
     func norm(_ v: [Float]) -> Double { v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
     let dimension = vectors[0].1.count
     var mean = [Double](repeating: 0, count: dimension)

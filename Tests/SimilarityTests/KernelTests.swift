@@ -1,5 +1,5 @@
-import CacheBuild
 import CVectorKernels
+import CacheBuild
 import SearchIndex
 import Support
 import Testing
@@ -8,7 +8,8 @@ import Testing
     /// Each instruction set's kernel gives exactly the integer dot products, for dimensions and row counts that are
     /// not multiples of its vector width or of the four rows it takes at once, and at the extremes of its inputs. A
     /// kernel this CPU cannot run is reported as skipped (with the reason), never passed unchecked.
-    @Test(.enabled(if: KernelTests.cpuRuns("avx512"), "this CPU has no AVX-512: the AVX-512 kernel is not checked here"))
+    @Test(
+        .enabled(if: KernelTests.cpuRuns("avx512"), "this CPU has no AVX-512: the AVX-512 kernel is not checked here"))
     func avx512DotProductsAreExact() { checkKernel("avx512") }
 
     @Test(.enabled(if: KernelTests.cpuRuns("avx2"), "this CPU has no AVX2: the AVX2 kernel is not checked here"))
@@ -81,7 +82,10 @@ private struct KernelInput {
         let rows = rows
         expected = (0..<3).flatMap { q in
             (0..<rows).map { r in
-                Int32((0..<dimension).reduce(Int64(0)) { $0 + Int64(codes[r * dimension + $1]) * Int64(queries[q * dimension + $1]) })
+                Int32(
+                    (0..<dimension).reduce(Int64(0)) {
+                        $0 + Int64(codes[r * dimension + $1]) * Int64(queries[q * dimension + $1])
+                    })
             }
         }
         self.codes = codes

@@ -4,8 +4,8 @@ import LevelDB
 import SearchIndex
 import Similarity
 import Support
-import Testing
 import TestSupport
+import Testing
 import VectorCache
 import Word2Vec
 
@@ -69,7 +69,9 @@ import Word2Vec
         request.limit = 7
         _ = try CacheBuilder(request).run()
         let limited = try VectorCache(path: directory.file("limit")).loadSearchIndex()
-        #expect((0..<limited.rowCount).map { String(decoding: limited.word($0), as: UTF8.self) } == (0..<7).map { "w\($0)" })
+        #expect(
+            (0..<limited.rowCount).map { String(decoding: limited.word($0), as: UTF8.self) } == (0..<7).map { "w\($0)" }
+        )
     }
 
     @Test func aCacheWithoutTheIndexSaysHowToGetOne() throws {
@@ -98,7 +100,9 @@ import Word2Vec
         let norms = try #require(try database.get(key))
         try database.put(key, Array(norms.dropLast(4)))
         try database.close()
-        let error = try #require(throws: CacheError.self) { try VectorCache(path: directory.file("cache")).loadSearchIndex() }
+        let error = try #require(throws: CacheError.self) {
+            try VectorCache(path: directory.file("cache")).loadSearchIndex()
+        }
         #expect(error.kind == .corrupt)
         #expect(error.message.contains("search index") && error.message.contains("chunk 0"))
     }
@@ -120,7 +124,9 @@ import Word2Vec
         let given = Set(answer.map(\.row))
         let best = reference.first { !given.contains($0.row) }
         if let best, let last = answer.last {
-            #expect(best.score <= Double(last.score) + 2e-6, "row \(best.row) (\(best.score)) beats the last answer \(last.score)")
+            #expect(
+                best.score <= Double(last.score) + 2e-6,
+                "row \(best.row) (\(best.score)) beats the last answer \(last.score)")
         }
     }
 
@@ -129,10 +135,15 @@ import Word2Vec
         let search = try searchableCache(Self.vectors, in: directory)
         var random = SplitMix64(seed: 11)
         for _ in 0..<40 {
-            let positive = (0..<Int.random(in: 1...2, using: &random)).map { _ in Int.random(in: 0..<3000, using: &random) }
-            let negative = (0..<Int.random(in: 0...1, using: &random)).map { _ in Int.random(in: 0..<3000, using: &random) }
+            let positive = (0..<Int.random(in: 1...2, using: &random)).map { _ in
+                Int.random(in: 0..<3000, using: &random)
+            }
+            let negative = (0..<Int.random(in: 0...1, using: &random)).map { _ in
+                Int.random(in: 0..<3000, using: &random)
+            }
             let top = Int.random(in: 1...30, using: &random)
-            let query = SimilarityQuery(positive: positive.map { "w\($0)" }, negative: negative.map { "w\($0)" }, top: top)
+            let query = SimilarityQuery(
+                positive: positive.map { "w\($0)" }, negative: negative.map { "w\($0)" }, top: top)
             let answer = try search.mostSimilar([query])[0]
             expectExact(answer, positive: positive, negative: negative, top: top)
             #expect(answer.allSatisfy { !positive.contains($0.row) && !negative.contains($0.row) })
@@ -142,7 +153,9 @@ import Word2Vec
     @Test func batchesAnswerAsSingleQueriesDoAndRestrictCountsWords() throws {
         let directory = TemporaryDirectory()
         let search = try searchableCache(Self.vectors, in: directory)
-        let queries = (0..<300).map { SimilarityQuery(positive: ["w\($0 * 7)"], negative: $0 % 3 == 0 ? ["w\($0 + 1)"] : [], top: 5) }
+        let queries = (0..<300).map {
+            SimilarityQuery(positive: ["w\($0 * 7)"], negative: $0 % 3 == 0 ? ["w\($0 + 1)"] : [], top: 5)
+        }
         let batch = try search.mostSimilar(queries, restrictVocab: 1000)
         #expect(batch.count == 300)
         for (i, query) in queries.enumerated() where i % 30 == 0 {
@@ -161,7 +174,8 @@ import Word2Vec
         // leave it out.
         let writable = try CacheWriter(path: directory.file("cache"), purpose: "test")
         let generator = OOVVectors(dimension: 48, seed: 1, range: 0.25)
-        let added = try writable.replace(in: .dataset, under: [], with: MetadataEntries(), oovWords: [Array("made-up".utf8)], generator: generator)
+        let added = try writable.replace(
+            in: .dataset, under: [], with: MetadataEntries(), oovWords: [Array("made-up".utf8)], generator: generator)
         #expect(added.count == 1)
         try writable.close()
         let cache = try VectorCache(path: directory.file("cache"))
@@ -170,7 +184,9 @@ import Word2Vec
         let answer = try search.mostSimilar([SimilarityQuery(positive: ["w5"], top: 199)])[0]
         #expect(answer.count == 199)
         #expect(!answer.contains { $0.text == "made-up" })
-        let error = try #require(throws: SimilarityError.self) { try search.mostSimilar([SimilarityQuery(positive: ["made-up"])]) }
+        let error = try #require(throws: SimilarityError.self) {
+            try search.mostSimilar([SimilarityQuery(positive: ["made-up"])])
+        }
         #expect(error.kind == .unknownWords)
         #expect(error.message.contains("made-up") && error.message.contains("out-of-vocabulary"))
     }
@@ -180,19 +196,30 @@ import Word2Vec
         var vectors = Array(Self.vectors.prefix(100))
         vectors.append(("zero", [Float](repeating: 0, count: 48)))
         let search = try searchableCache(vectors, in: directory)
-        let unknown = try #require(throws: SimilarityError.self) { try search.mostSimilar([SimilarityQuery(positive: ["w1", "nope", "never"])]) }
+        let unknown = try #require(throws: SimilarityError.self) {
+            try search.mostSimilar([SimilarityQuery(positive: ["w1", "nope", "never"])])
+        }
         #expect(unknown.kind == .unknownWords && unknown.message.contains("\"nope\", \"never\""))
-        let zero = try #require(throws: SimilarityError.self) { try search.mostSimilar([SimilarityQuery(positive: ["zero"])]) }
+        let zero = try #require(throws: SimilarityError.self) {
+            try search.mostSimilar([SimilarityQuery(positive: ["zero"])])
+        }
         #expect(zero.kind == .unusableQuery && zero.message.contains("no direction"))
-        let cancel = try #require(throws: SimilarityError.self) { try search.mostSimilar([SimilarityQuery(positive: ["w1"], negative: ["w1"])]) }
+        let cancel = try #require(throws: SimilarityError.self) {
+            try search.mostSimilar([SimilarityQuery(positive: ["w1"], negative: ["w1"])])
+        }
         #expect(cancel.kind == .unusableQuery)
-        let empty = try #require(throws: SimilarityError.self) { try search.mostSimilar([SimilarityQuery(positive: [])]) }
+        let empty = try #require(throws: SimilarityError.self) {
+            try search.mostSimilar([SimilarityQuery(positive: [])])
+        }
         #expect(empty.kind == .unusableQuery)
         // The zero vector is never an answer either (gensim scores it NaN).
-        #expect(!(try search.mostSimilar([SimilarityQuery(positive: ["w1"], top: 101)])[0]).contains { $0.text == "zero" })
+        #expect(
+            !(try search.mostSimilar([SimilarityQuery(positive: ["w1"], top: 101)])[0]).contains { $0.text == "zero" })
         // More answers than the file has words is a question that cannot be answered (and would reserve memory
         // for them): an error naming the bound.
-        let tooMany = try #require(throws: SimilarityError.self) { try search.mostSimilar([SimilarityQuery(positive: ["w1"], top: 102)]) }
+        let tooMany = try #require(throws: SimilarityError.self) {
+            try search.mostSimilar([SimilarityQuery(positive: ["w1"], top: 102)])
+        }
         #expect(tooMany.kind == .unusableQuery && tooMany.message.contains("top=102 is more than the 101 words"))
     }
 }

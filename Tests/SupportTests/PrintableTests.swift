@@ -6,7 +6,9 @@ import Testing
         #expect(Printable.escape("café New_York 東京") == "café New_York 東京")
         #expect(Printable.escape("x\nFORGED line") == "x\\nFORGED line")
         #expect(Printable.escape("\u{1B}[31mred\u{1B}[0m") == "\\u{1B}[31mred\\u{1B}[0m")
-        #expect(Printable.escape("a\tb\rc\u{7F}d\u{85}e\u{2028}f\u{202E}g") == "a\\tb\\rc\\u{7F}d\\u{85}e\\u{2028}f\\u{202E}g")
+        #expect(
+            Printable.escape("a\tb\rc\u{7F}d\u{85}e\u{2028}f\u{202E}g")
+                == "a\\tb\\rc\\u{7F}d\\u{85}e\\u{2028}f\\u{202E}g")
         #expect(Printable.escape("abcdef", limit: 3) == "abc…")
     }
 

@@ -13,7 +13,8 @@ import Testing
         let path = try write(Array("New_York\r\n\ncafé\nConfidence\n\n".utf8))
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(try WordList.strings(path: path) == ["New_York", "café", "Confidence"])
-        #expect(try WordList.bytes(path: path) == [Array("New_York".utf8), Array("café".utf8), Array("Confidence".utf8)])
+        #expect(
+            try WordList.bytes(path: path) == [Array("New_York".utf8), Array("café".utf8), Array("Confidence".utf8)])
     }
 
     @Test func bytesKeepWordsThatAreNotUTF8AndStringsNameTheirLine() throws {

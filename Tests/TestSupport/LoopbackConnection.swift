@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +21,9 @@ public final class LoopbackConnection {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else {
             close(socket)
@@ -37,7 +40,9 @@ public final class LoopbackConnection {
     public func send(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            let sent = bytes.withUnsafeBytes {
+                Glibc.send(socket, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if sent <= 0 { return false }
             offset += sent
         }
@@ -49,7 +54,9 @@ public final class LoopbackConnection {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while result.count < limit {
-            let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, min($0.count, limit - result.count), 0) }
+            let count = chunk.withUnsafeMutableBytes {
+                recv(socket, $0.baseAddress, min($0.count, limit - result.count), 0)
+            }
             if count <= 0 { break }
             result += chunk[0..<count]
         }
@@ -68,13 +75,15 @@ public final class LoopbackConnection {
             if result.count >= 4 && Array(result.suffix(4)) == separator { break }
         }
         let head = String(decoding: result, as: UTF8.self).lowercased()
-        let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+        let length =
+            head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
             .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
         return result + receive(limit: length)
     }
 
     /// A request's head and body, as bytes.
-    public static func request(_ method: String, _ path: String, body: [UInt8] = [], headers: [String] = []) -> [UInt8] {
+    public static func request(_ method: String, _ path: String, body: [UInt8] = [], headers: [String] = []) -> [UInt8]
+    {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         for header in headers { head += header + "\r\n" }
         if !body.isEmpty || method == "POST" { head += "Content-Length: \(body.count)\r\n" }

@@ -41,7 +41,8 @@ func readAll(
     var records: [([UInt8], [Float])] = []
     let statistics = try reader.forEachRecord(limit: limit, nonFinite: nonFinite, invalidUTF8: invalidUTF8) { record in
         let values = (0..<(record.vector.count / 4)).map {
-            Float(bitPattern: UInt32(littleEndian: record.vector.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+            Float(
+                bitPattern: UInt32(littleEndian: record.vector.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
         }
         records.append((Array(record.word), values))
     }

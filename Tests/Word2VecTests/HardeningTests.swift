@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import Word2Vec
 
 /// Hostile and sloppy files: each test here failed (crashed, or read wrong data silently) before the fix.
@@ -55,7 +56,8 @@ import Testing
         } throws: { error in
             guard let error = error as? Word2VecError else { return false }
             return error.kind == .extraData && error.location == .dataOffset(UInt64(4 + 2 * (2 + 8)))
-                && error.description.contains("the header announces 2 vectors") && error.description.contains("--trust-header")
+                && error.description.contains("the header announces 2 vectors")
+                && error.description.contains("--trust-header")
         }
         let reader = try Word2VecReader(path: path)
         var words: [[UInt8]] = []
@@ -103,14 +105,17 @@ import Testing
             try readAll(path)
         } throws: { error in
             let description = "\(error)"
-            return description.contains("evil\\u{1B}[2J\\nword") && !description.contains("\u{1B}") && !description.contains("\n")
+            return description.contains("evil\\u{1B}[2J\\nword") && !description.contains("\u{1B}")
+                && !description.contains("\n")
         }
     }
 
     @Test func aReaderAbandonedMidFileReleasesItsThreadAndFile() throws {
         let directory = TemporaryDirectory()
         // 40 MB of gzip data: far more than the read-ahead holds.
-        let path = try writeVectors(testVectors(count: 20_000, dimension: 500), to: directory.file("v.bin.gz"), layout: .binary(newlineAfterVector: false), gzip: true)
+        let path = try writeVectors(
+            testVectors(count: 20_000, dimension: 500), to: directory.file("v.bin.gz"),
+            layout: .binary(newlineAfterVector: false), gzip: true)
         weak var file: ByteStream?
         do {
             let stream = try ByteStream(path: path)

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import Word2Vec
 
 @Suite struct FormatTests {
@@ -43,7 +44,8 @@ import Testing
 
     @Test func theFormatCanBeForced() throws {
         let directory = TemporaryDirectory()
-        let path = try writeVectors(Self.vectors, to: directory.file("v.bin"), layout: .binary(newlineAfterVector: false))
+        let path = try writeVectors(
+            Self.vectors, to: directory.file("v.bin"), layout: .binary(newlineAfterVector: false))
         #expect(try readAll(path, format: .binary).records.count == 50)
         // Read as text, binary data is not a list of numbers.
         #expect(throws: Word2VecError.self) { try readAll(path, format: .text) }
@@ -72,12 +74,14 @@ import Testing
     @Test func multiMemberGzipIsReadToTheEnd() throws {
         // pigz and `cat a.gz b.gz` write several members: the second one must not be lost.
         let directory = TemporaryDirectory()
-        let whole = try writeVectors(Self.vectors, to: directory.file("whole.bin"), layout: .binary(newlineAfterVector: false))
+        let whole = try writeVectors(
+            Self.vectors, to: directory.file("whole.bin"), layout: .binary(newlineAfterVector: false))
         let bytes = Array(FileManager.default.contents(atPath: whole)!)
         let half = bytes.count / 2
         let first = try directory.write("a.gz", Array(bytes[..<half]), gzip: true)
         let second = try directory.write("b.gz", Array(bytes[half...]), gzip: true)
-        let joined = Array(FileManager.default.contents(atPath: first)!) + Array(FileManager.default.contents(atPath: second)!)
+        let joined =
+            Array(FileManager.default.contents(atPath: first)!) + Array(FileManager.default.contents(atPath: second)!)
         let path = try directory.write("joined.bin.gz", joined)
         let (records, _, _) = try readAll(path)
         #expect(records.count == 50)
@@ -92,7 +96,8 @@ import Testing
 
     @Test func limitStopsEarlyButStillChecksTheWholeGzipStream() throws {
         let directory = TemporaryDirectory()
-        let path = try writeVectors(Self.vectors, to: directory.file("v.bin.gz"), layout: .binary(newlineAfterVector: false), gzip: true)
+        let path = try writeVectors(
+            Self.vectors, to: directory.file("v.bin.gz"), layout: .binary(newlineAfterVector: false), gzip: true)
         let (records, statistics, _) = try readAll(path, limit: 5)
         #expect(records.count == 5 && statistics.stoppedAtLimit)
         // Truncate the same file: a limit that ends before the damage still reports it.
@@ -104,7 +109,9 @@ import Testing
 
 @Suite struct BadInputTests {
     /// The error a read throws, or a failed expectation.
-    func readError(_ path: String, nonFinite: NonFinitePolicy = .fail, invalidUTF8: InvalidUTF8Policy = .keep) -> Word2VecError? {
+    func readError(_ path: String, nonFinite: NonFinitePolicy = .fail, invalidUTF8: InvalidUTF8Policy = .keep)
+        -> Word2VecError?
+    {
         do {
             _ = try readAll(path, nonFinite: nonFinite, invalidUTF8: invalidUTF8)
             Issue.record("reading \(path) should fail")
@@ -121,7 +128,9 @@ import Testing
 
     @Test func truncatedGzipNamesTheOffset() throws {
         let directory = TemporaryDirectory()
-        let path = try writeVectors(testVectors(count: 200, dimension: 50), to: directory.file("v.bin.gz"), layout: .binary(newlineAfterVector: false), gzip: true)
+        let path = try writeVectors(
+            testVectors(count: 200, dimension: 50), to: directory.file("v.bin.gz"),
+            layout: .binary(newlineAfterVector: false), gzip: true)
         let bytes = Array(FileManager.default.contents(atPath: path)!)
         let cut = bytes.count * 2 / 3
         let truncated = try directory.write("cut.bin.gz", Array(bytes[..<cut]))
@@ -133,7 +142,9 @@ import Testing
 
     @Test func gzipMissingOnlyItsTrailerIsTruncated() throws {
         let directory = TemporaryDirectory()
-        let path = try writeVectors(testVectors(count: 20, dimension: 5), to: directory.file("v.bin.gz"), layout: .binary(newlineAfterVector: false), gzip: true)
+        let path = try writeVectors(
+            testVectors(count: 20, dimension: 5), to: directory.file("v.bin.gz"),
+            layout: .binary(newlineAfterVector: false), gzip: true)
         let bytes = Array(FileManager.default.contents(atPath: path)!)
         let truncated = try directory.write("cut.bin.gz", Array(bytes[..<(bytes.count - 4)]))
         #expect(readError(truncated)?.kind == .truncatedGzip)
@@ -141,7 +152,9 @@ import Testing
 
     @Test func corruptGzipIsReported() throws {
         let directory = TemporaryDirectory()
-        let path = try writeVectors(testVectors(count: 200, dimension: 50), to: directory.file("v.bin.gz"), layout: .binary(newlineAfterVector: false), gzip: true)
+        let path = try writeVectors(
+            testVectors(count: 200, dimension: 50), to: directory.file("v.bin.gz"),
+            layout: .binary(newlineAfterVector: false), gzip: true)
         var bytes = Array(FileManager.default.contents(atPath: path)!)
         for index in stride(from: 40, to: 400, by: 1) { bytes[index] ^= 0x5A }
         let corrupt = try directory.write("bad.bin.gz", bytes)
@@ -196,7 +209,8 @@ import Testing
 
     @Test func nanFailsOrIsSkippedOrKeptByPolicy() throws {
         let directory = TemporaryDirectory()
-        let bytes = Array("3 2\na ".utf8) + floatBytes([1, 2]) + Array("bad ".utf8) + floatBytes([.nan, 1])
+        let bytes =
+            Array("3 2\na ".utf8) + floatBytes([1, 2]) + Array("bad ".utf8) + floatBytes([.nan, 1])
             + Array("c ".utf8) + floatBytes([.infinity, 3])
         let path = try directory.write("v.bin", bytes)
         let error = readError(path)
@@ -212,7 +226,8 @@ import Testing
 
     @Test func nonUTF8WordsAreKeptSkippedOrRefused() throws {
         let directory = TemporaryDirectory()
-        let bytes = Array("2 1\n".utf8) + [0x63, 0x61, 0x66, 0xE9, 0x20] + floatBytes([1]) + Array("ok ".utf8) + floatBytes([2])
+        let bytes =
+            Array("2 1\n".utf8) + [0x63, 0x61, 0x66, 0xE9, 0x20] + floatBytes([1]) + Array("ok ".utf8) + floatBytes([2])
         let path = try directory.write("v.bin", bytes)
         let kept = try readAll(path)
         #expect(kept.records[0].0 == [0x63, 0x61, 0x66, 0xE9])  // raw bytes, as LevelDB keys

@@ -7,7 +7,10 @@ struct W2VCacheProcess {
     /// The executable SwiftPM built beside this test bundle.
     static let executable: String = {
         let bundleDirectory = Bundle.main.bundleURL.deletingLastPathComponent()
-        let candidates = [bundleDirectory, Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        let candidates = [
+            bundleDirectory, Bundle.main.bundleURL,
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        ]
         for directory in candidates {
             let path = directory.appendingPathComponent("w2vcache").path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
@@ -28,10 +31,13 @@ struct W2VCacheProcess {
         let stdout = process.stdout.fileHandleForReading.readDataToEndOfFile()
         let stderr = process.stderr.fileHandleForReading.readDataToEndOfFile()
         process.process.waitUntilExit()
-        return Result(status: process.process.terminationStatus, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(
+            status: process.process.terminationStatus, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    static func start(_ arguments: [String], in directory: String) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
+    static func start(_ arguments: [String], in directory: String) throws -> (
+        process: Process, stdout: Pipe, stderr: Pipe
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -110,7 +116,8 @@ final class Workspace {
     @Test func aMissingWordIsNamedAndTheFoundOnesStillPrinted() throws {
         let workspace = try Workspace()
         _ = try workspace.run("build", "--vectors", "vectors.bin.gz", "--db", "cache")
-        let lookup = try workspace.run("lookup", "king", "no-such-word", "New_York", "--db", "cache", "--format", "json")
+        let lookup = try workspace.run(
+            "lookup", "king", "no-such-word", "New_York", "--db", "cache", "--format", "json")
         #expect(lookup.status == 1)
         #expect(lookup.stderr.contains("not in the cache: no-such-word"))
         let lines = lookup.stdoutText.split(separator: "\n")
@@ -171,7 +178,8 @@ final class Workspace {
         try "cache:\n  path: from-config\n".write(toFile: workspace.path + "/c.yml", atomically: true, encoding: .utf8)
         _ = try workspace.run("build", "--vectors", "vectors.bin.gz", "--config", "c.yml")
         #expect(workspace.contents.contains("from-config"))
-        _ = try workspace.run("build", "--vectors", "vectors.bin.gz", "--config", "c.yml", "--db", "from-flag", "--limit", "5")
+        _ = try workspace.run(
+            "build", "--vectors", "vectors.bin.gz", "--config", "c.yml", "--db", "from-flag", "--limit", "5")
         #expect(workspace.contents.contains("from-flag"))
         let info = try workspace.run("info", "--db", "from-flag")
         #expect(info.stdoutText.contains("5 pretrained"))
@@ -189,7 +197,9 @@ final class Workspace {
         let (process, _, stderr) = try W2VCacheProcess.start(["build", "--vectors", "big.bin"], in: workspace.path)
         // Wait until the build has started writing its temporary files.
         let deadline = Date().addingTimeInterval(20)
-        while !workspace.contents.contains(where: { $0.hasPrefix(".word2vecdb.") }) && Date() < deadline && process.isRunning {
+        while !workspace.contents.contains(where: { $0.hasPrefix(".word2vecdb.") }) && Date() < deadline
+            && process.isRunning
+        {
             Thread.sleep(forTimeInterval: 0.01)
         }
         kill(process.processIdentifier, signal)

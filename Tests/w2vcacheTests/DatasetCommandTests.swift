@@ -2,7 +2,9 @@ import Foundation
 import Testing
 
 @Suite struct DatasetCommandTests {
-    static let train = "Confidence NN B-NP\nin IN B-PP\nthe DT B-NP\npound NN I-NP\n\nNew NNP B-NP\nYork NNP I-NP\nrose VBD B-VP\n1.5 CD B-NP\n"
+    static let train =
+        "Confidence NN B-NP\nin IN B-PP\nthe DT B-NP\npound NN I-NP\n\nNew NNP B-NP\nYork NNP I-NP\nrose VBD B-VP\n1.5 "
+        + "CD B-NP\n"
     static let test = "king NN B-NP\nsaid VBD B-VP\n"
 
     func workspaceWithData() throws -> Workspace {
@@ -15,13 +17,16 @@ import Testing
     @Test func preparePOSWritesTheProcessedFilesAndListsTheDataset() throws {
         let workspace = try workspaceWithData()
         _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
-        let prepare = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--out", "processed")
+        let prepare = try workspace.run(
+            "prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--out", "processed")
         #expect(prepare.status == 0, "\(prepare.stderr)")
         #expect(prepare.stderr.contains("train: 8 rows -> 7 tokens"))
         #expect(prepare.stderr.contains("1 merged phrases"))
-        let processed = try String(contentsOfFile: workspace.path + "/processed/pos.train.processed.txt", encoding: .utf8)
+        let processed = try String(
+            contentsOfFile: workspace.path + "/processed/pos.train.processed.txt", encoding: .utf8)
         #expect(processed.hasPrefix("Confidence NN\nin IN\nthe DT\npound NN\nNew_York NNP\nrose VBD\n#.# CD\n"))
-        let again = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--out", "processed")
+        let again = try workspace.run(
+            "prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--out", "processed")
         #expect(again.status == 0 && again.stderr.contains("already prepared"))
         let datasets = try workspace.run("datasets")
         #expect(datasets.stdoutText.contains("pos: train 5, test 0 examples"))
@@ -40,29 +45,39 @@ import Testing
         let workspace = try Workspace()
         _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
         for folder in ["pos", "neg"] {
-            try FileManager.default.createDirectory(atPath: workspace.path + "/imdb/train/\(folder)", withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: workspace.path + "/imdb/test/\(folder)", withIntermediateDirectories: true)
-            try "A \(folder) film. You're <br />right!".write(toFile: workspace.path + "/imdb/train/\(folder)/0_1.txt", atomically: true, encoding: .utf8)
-            try "Another \(folder) one.".write(toFile: workspace.path + "/imdb/test/\(folder)/0_1.txt", atomically: true, encoding: .utf8)
+            try FileManager.default.createDirectory(
+                atPath: workspace.path + "/imdb/train/\(folder)", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: workspace.path + "/imdb/test/\(folder)", withIntermediateDirectories: true)
+            try "A \(folder) film. You're <br />right!".write(
+                toFile: workspace.path + "/imdb/train/\(folder)/0_1.txt", atomically: true, encoding: .utf8)
+            try "Another \(folder) one.".write(
+                toFile: workspace.path + "/imdb/test/\(folder)/0_1.txt", atomically: true, encoding: .utf8)
         }
-        let sentiment = try workspace.run("prepare", "sentiment", "--train", "imdb/train", "--test", "imdb/test", "--max-length", "8")
+        let sentiment = try workspace.run(
+            "prepare", "sentiment", "--train", "imdb/train", "--test", "imdb/test", "--max-length", "8")
         #expect(sentiment.status == 0, "\(sentiment.stderr)")
         #expect(sentiment.stderr.contains("train: 2 reviews (1 positive)"))
         let preview = try workspace.run("batches", "sentiment", "--batch-size", "2", "--no-shuffle")
         #expect(preview.stdoutText.contains("x int32[2, 8], y int64[2], lengths int64[2]"))
         #expect(preview.stdoutText.contains("neg (8 tokens): a neg film . you ' re right"))
 
-        try "<talkid>1</talkid>\nHello there.\nIt's late.\n".write(toFile: workspace.path + "/t.tags.en", atomically: true, encoding: .utf8)
-        try "<talkid>1</talkid>\nBonjour.\nIl est l'heure.\n".write(toFile: workspace.path + "/t.tags.fr", atomically: true, encoding: .utf8)
+        try "<talkid>1</talkid>\nHello there.\nIt's late.\n".write(
+            toFile: workspace.path + "/t.tags.en", atomically: true, encoding: .utf8)
+        try "<talkid>1</talkid>\nBonjour.\nIl est l'heure.\n".write(
+            toFile: workspace.path + "/t.tags.fr", atomically: true, encoding: .utf8)
         let translation = try workspace.run("prepare", "translation", "--source", "t.tags.en", "--target", "t.tags.fr")
         #expect(translation.status == 0, "\(translation.stderr)")
         #expect(translation.stderr.contains("1 markup lines dropped"))
         let pairs = try workspace.run("batches", "translation", "--batch-size", "1", "--show", "2", "--no-shuffle")
         #expect(pairs.stdoutText.contains("It 's late .  =>  <go> Il est l' heure . <eos>"))
         #expect(try workspace.run("datasets").stdoutText.contains("translation: train 2 examples"))
-        let lowered = try workspace.run("prepare", "translation", "--source", "t.tags.en", "--target", "t.tags.fr", "--lowercase")
+        let lowered = try workspace.run(
+            "prepare", "translation", "--source", "t.tags.en", "--target", "t.tags.fr", "--lowercase")
         #expect(lowered.status == 0)
-        #expect(try workspace.run("batches", "translation", "--batch-size", "1", "--show", "2", "--no-shuffle").stdoutText.contains("it 's late .  =>  <go> il est l' heure . <eos>"))
+        #expect(
+            try workspace.run("batches", "translation", "--batch-size", "1", "--show", "2", "--no-shuffle").stdoutText
+                .contains("it 's late .  =>  <go> il est l' heure . <eos>"))
         try "a\nb\nc\n".write(toFile: workspace.path + "/u.fr", atomically: true, encoding: .utf8)
         let mismatch = try workspace.run("prepare", "translation", "--source", "t.tags.en", "--target", "u.fr")
         #expect(mismatch.status == 1 && mismatch.stderr.contains("sentence 1 is here but on line 1 of u.fr"))
@@ -76,9 +91,11 @@ import Testing
         try "a DT\noops\nbig JJ\ncat NN\n".write(toFile: workspace.path + "/bad.txt", atomically: true, encoding: .utf8)
         let bad = try workspace.run("prepare", "pos", "--train", "bad.txt", "--test", "test.txt")
         #expect(bad.status == 1 && bad.stderr.contains("bad.txt: line 2: \"oops\" has one column"))
-        let skipped = try workspace.run("prepare", "pos", "--train", "bad.txt", "--test", "test.txt", "--skip-bad-lines")
+        let skipped = try workspace.run(
+            "prepare", "pos", "--train", "bad.txt", "--test", "test.txt", "--skip-bad-lines")
         #expect(skipped.status == 0 && skipped.stderr.contains("1 bad lines skipped"))
-        let wrongDimension = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--dim", "300")
+        let wrongDimension = try workspace.run(
+            "prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--dim", "300")
         #expect(wrongDimension.status != 0 && wrongDimension.stderr.contains("holds 16-dimensional vectors, not 300"))
         let notPrepared = try workspace.run("batches", "parser")
         #expect(notPrepared.status == 1 && notPrepared.stderr.contains("w2vcache prepare parser"))

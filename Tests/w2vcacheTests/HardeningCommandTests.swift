@@ -11,9 +11,12 @@ import Word2Vec
         try FileManager.default.createDirectory(atPath: workspace.path + "/d/sub", withIntermediateDirectories: true)
         try "important\n".write(toFile: workspace.path + "/d/notes.txt", atomically: true, encoding: .utf8)
         let folder = try workspace.run("build", "--vectors", "vectors.bin.gz", "--db", "d")
-        #expect(folder.status == 1 && folder.stderr.contains("d holds files that are not part of a w2vcache cache (notes.txt, sub)"))
+        #expect(
+            folder.status == 1
+                && folder.stderr.contains("d holds files that are not part of a w2vcache cache (notes.txt, sub)"))
         #expect(try String(contentsOfFile: workspace.path + "/d/notes.txt", encoding: .utf8) == "important\n")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.path + "/d").sorted() == ["notes.txt", "sub"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: workspace.path + "/d").sorted() == ["notes.txt", "sub"])
 
         try "data\n".write(toFile: workspace.path + "/somefile", atomically: true, encoding: .utf8)
         let file = try workspace.run("build", "--vectors", "vectors.bin.gz", "--db", "somefile")
@@ -30,7 +33,9 @@ import Word2Vec
         try SampleVectors.write(path: workspace.path + "/big.bin", count: 300_000, dimension: 64, seed: 1)
         let first = try W2VCacheProcess.start(["build", "--vectors", "big.bin"], in: workspace.path)
         let deadline = Date().addingTimeInterval(20)
-        while !workspace.contents.contains(".word2vecdb.lock") && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        while !workspace.contents.contains(".word2vecdb.lock") && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
         let second = try workspace.run("build", "--vectors", "vectors.bin.gz")
         let pid = first.process.processIdentifier
         #expect(second.status == 1 && second.stderr.contains("is being written by pid \(pid) (w2vcache build)"))
@@ -38,7 +43,9 @@ import Word2Vec
         first.process.waitUntilExit()
         #expect(first.process.terminationStatus == 0)
         #expect(waited.status == 0 && waited.stderr.contains("waiting for pid \(pid)"))
-        #expect(waited.stderr.contains("built word2vecdb: 20 words"), "the waiting build ran after the first and its result stands")
+        #expect(
+            waited.stderr.contains("built word2vecdb: 20 words"),
+            "the waiting build ran after the first and its result stands")
         #expect(try workspace.run("info").stdoutText.contains("20 pretrained"))
     }
 
@@ -68,12 +75,15 @@ import Word2Vec
     @Test func aDamagedCacheIsAnErrorThatSuggestsVerify() throws {
         let workspace = try Workspace()
         let marker = [Float](repeating: 777.25, count: 16)
-        let writer = try Word2VecWriter(path: workspace.path + "/m.bin", count: 201, dimension: 16, layout: .binary(newlineAfterVector: false))
+        let writer = try Word2VecWriter(
+            path: workspace.path + "/m.bin", count: 201, dimension: 16, layout: .binary(newlineAfterVector: false))
         for index in 0..<200 { try writer.append(word: "w\(index)", vector: (0..<16).map { Float($0 + index) }) }
         try writer.append(word: "marked", vector: marker)
         try writer.close()
         _ = try workspace.run("build", "--vectors", "m.bin")
-        #expect(try flipBit(inTablesOf: workspace.path + "/word2vecdb", holding: marker.withUnsafeBytes { Array($0) }, at: 30))
+        #expect(
+            try flipBit(
+                inTablesOf: workspace.path + "/word2vecdb", holding: marker.withUnsafeBytes { Array($0) }, at: 30))
         let lookup = try workspace.run("lookup", "marked")
         #expect(lookup.status == 1 && lookup.stdout.isEmpty)
         #expect(lookup.stderr.contains("is damaged") && lookup.stderr.contains("w2vcache verify"))
@@ -85,12 +95,16 @@ import Word2Vec
         _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
         try "build:\n  format: bianry\n".write(toFile: workspace.path + "/typo.yml", atomically: true, encoding: .utf8)
         let typo = try workspace.run("build", "--vectors", "vectors.bin.gz", "--config", "typo.yml")
-        #expect(typo.status == 1 && typo.stderr.contains("typo.yml: line 2: build.format: expected one of auto, binary, text, glove"))
-        try "datasets:\n  translation:\n    buckets: [[5]]\n".write(toFile: workspace.path + "/buckets.yml", atomically: true, encoding: .utf8)
+        #expect(
+            typo.status == 1
+                && typo.stderr.contains("typo.yml: line 2: build.format: expected one of auto, binary, text, glove"))
+        try "datasets:\n  translation:\n    buckets: [[5]]\n".write(
+            toFile: workspace.path + "/buckets.yml", atomically: true, encoding: .utf8)
         let buckets = try workspace.run("info", "--config", "buckets.yml")
         #expect(buckets.status == 1 && buckets.stderr.contains("datasets.translation.buckets"))
         let show = try workspace.run("batches", "pos", "--show=-1")
-        #expect(show.status != 0 && show.stderr.contains("--show must not be negative") && !show.stderr.contains("Fatal"))
+        #expect(
+            show.status != 0 && show.stderr.contains("--show must not be negative") && !show.stderr.contains("Fatal"))
         let format = try workspace.run("build", "--vectors", "vectors.bin.gz", "--format", "bianry")
         #expect(format.status != 0 && format.stderr.contains("auto") && format.stderr.contains("glove"))
     }
@@ -103,8 +117,10 @@ import Word2Vec
         try rows.write(toFile: workspace.path + "/train.txt", atomically: true, encoding: .utf8)
         try "a DT\n".write(toFile: workspace.path + "/test.txt", atomically: true, encoding: .utf8)
         #expect(try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt").status == 0)
-        try "server:\n  shutdown_timeout_s: 1\n".write(toFile: workspace.path + "/c.yml", atomically: true, encoding: .utf8)
-        let (server, _, stderr) = try W2VCacheProcess.start(["serve", "--port", "0", "--config", "c.yml"], in: workspace.path)
+        try "server:\n  shutdown_timeout_s: 1\n".write(
+            toFile: workspace.path + "/c.yml", atomically: true, encoding: .utf8)
+        let (server, _, stderr) = try W2VCacheProcess.start(
+            ["serve", "--port", "0", "--config", "c.yml"], in: workspace.path)
         let port = try W2VCacheProcess.servingPort(stderr)
         let reader = try LoopbackConnection(port: port, timeout: 30)
         reader.send(LoopbackConnection.request("GET", "/v1/datasets/pos/train/epoch?batch_size=256"))

@@ -6,7 +6,10 @@ import Testing
 enum PrivateMounts {
     /// Whether this machine lets the tests make mount namespaces (root, or a container that allows it).
     static let available: Bool = {
-        guard let result = try? run("mount -t tmpfs -o size=1m tmpfs \"$WORK\" && umount \"$WORK\"", in: NSTemporaryDirectory()) else { return false }
+        guard
+            let result = try? run(
+                "mount -t tmpfs -o size=1m tmpfs \"$WORK\" && umount \"$WORK\"", in: NSTemporaryDirectory())
+        else { return false }
         return result.status == 0
     }()
 
@@ -53,32 +56,43 @@ private let askServer = #"""
 
     """#
 
-@Suite(.serialized, .enabled(if: PrivateMounts.available, "this machine does not allow mount namespaces (unshare -m); the read-only and full-disk tests need them"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: PrivateMounts.available,
+        "this machine does not allow mount namespaces (unshare -m); the read-only and full-disk tests need them"))
 struct MountTests {
     @Test func everyReadingCommandWorksOnAReadOnlyMount() throws {
         let workspace = try Workspace(words: 300, dimension: 8)
         try FileManager.default.createDirectory(atPath: workspace.path + "/ro", withIntermediateDirectories: true)
         #expect(try workspace.run("build", "--vectors", "vectors.bin.gz", "--db", "ro/cache").status == 0)
         try "king NN\nqueen NN\nrose VBD\n".write(toFile: workspace.path + "/t.txt", atomically: true, encoding: .utf8)
-        #expect(try workspace.run("prepare", "pos", "--train", "t.txt", "--test", "t.txt", "--db", "ro/cache").status == 0)
+        #expect(
+            try workspace.run("prepare", "pos", "--train", "t.txt", "--test", "t.txt", "--db", "ro/cache").status == 0)
         let before = try FileManager.default.contentsOfDirectory(atPath: workspace.path + "/ro/cache").sorted()
-        let result = try PrivateMounts.run(askServer + #"""
-            mount --bind ro ro && mount -o remount,bind,ro ro
-            touch ro/probe 2>/dev/null && echo "the mount is writable"
-            "$W2V" lookup king --db ro/cache | cut -c1-40 && echo "lookup ok"
-            "$W2V" info --db ro/cache >/dev/null && echo "info ok"
-            "$W2V" verify --db ro/cache && echo "verify ok"
-            "$W2V" similar king --top 3 --db ro/cache >/dev/null && echo "similar ok"
-            "$W2V" batches pos --db ro/cache --batch-size 2 >/dev/null && echo "batches ok"
-            ask ro/cache /healthz /v1/vectors/king /v1/datasets/pos/train/batches/0
-            "$W2V" prepare pos --train t.txt --test t.txt --db ro/cache --window 2; echo "prepare exit $?"
-            """#, in: workspace.path)
+        let result = try PrivateMounts.run(
+            askServer + #"""
+                mount --bind ro ro && mount -o remount,bind,ro ro
+                touch ro/probe 2>/dev/null && echo "the mount is writable"
+                "$W2V" lookup king --db ro/cache | cut -c1-40 && echo "lookup ok"
+                "$W2V" info --db ro/cache >/dev/null && echo "info ok"
+                "$W2V" verify --db ro/cache && echo "verify ok"
+                "$W2V" similar king --top 3 --db ro/cache >/dev/null && echo "similar ok"
+                "$W2V" batches pos --db ro/cache --batch-size 2 >/dev/null && echo "batches ok"
+                ask ro/cache /healthz /v1/vectors/king /v1/datasets/pos/train/batches/0
+                "$W2V" prepare pos --train t.txt --test t.txt --db ro/cache --window 2; echo "prepare exit $?"
+                """#, in: workspace.path)
         #expect(!result.output.contains("the mount is writable"))
-        for line in ["lookup ok", "info ok", "verify ok", "similar ok", "batches ok", "served 200 2", "served 200 160", "serve exit 0"] {
+        for line in [
+            "lookup ok", "info ok", "verify ok", "similar ok", "batches ok", "served 200 2", "served 200 160",
+            "serve exit 0",
+        ] {
             #expect(result.output.contains(line), "\(line): \(result.output)")
         }
         // A prepare cannot write there: it says so, and nothing changed.
-        #expect(result.output.contains("prepare exit 1") && result.output.contains("Read-only file system"), "\(result.output)")
+        #expect(
+            result.output.contains("prepare exit 1") && result.output.contains("Read-only file system"),
+            "\(result.output)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.path + "/ro/cache").sorted() == before)
     }
 
@@ -86,32 +100,38 @@ struct MountTests {
         let workspace = try Workspace(words: 3000, dimension: 300)
         // 4,000 distinct training words the model lacks: about 10 MB of out-of-vocabulary vectors and embeddings.
         let letters = Array("abcdefghijklmnopqrstuvwxyz")
-        let train = (0..<4000).map { "zz\(letters[$0 % 26])\(letters[$0 / 26 % 26])\(letters[$0 / 676]) NN" }.joined(separator: "\n") + "\n"
+        let train =
+            (0..<4000).map { "zz\(letters[$0 % 26])\(letters[$0 / 26 % 26])\(letters[$0 / 676]) NN" }.joined(
+                separator: "\n") + "\n"
         try train.write(toFile: workspace.path + "/train.txt", atomically: true, encoding: .utf8)
         try "king NN\nqueen NN\n".write(toFile: workspace.path + "/test.txt", atomically: true, encoding: .utf8)
-        let result = try PrivateMounts.run(askServer + #"""
-            mount -t tmpfs -o size=12m tmpfs "$WORK"
-            "$W2V" build --vectors vectors.bin.gz --db "$WORK/cache" 2>/dev/null || { echo "build failed"; exit 1; }
-            # Fill the disk to about 2 MB from full: the copy a prepare changes fits, the dataset does not.
-            dd if=/dev/zero of="$WORK/filler" bs=1M count=64 2>/dev/null
-            rm "$WORK/filler"; free=$(( $(stat -f -c '%a*%S' "$WORK") - 2097152 )); head -c $free /dev/zero > "$WORK/filler"
-            ls -l --time-style=+ "$WORK/cache" | sort > "$WORK/before"
-            "$W2V" prepare pos --train train.txt --test test.txt --db "$WORK/cache" 2>"$WORK/prepare.log"; echo "prepare exit $?"
-            cat "$WORK/prepare.log"
-            ls -l --time-style=+ "$WORK/cache" | sort > "$WORK/after"
-            cmp -s "$WORK/before" "$WORK/after" && echo "cache files unchanged"
-            ls -a "$WORK" | grep -q building && echo "a temporary copy was left"
-            df -k "$WORK" | tail -1
-            # The disk is still full: reading must not need a byte of it.
-            head -c 10000000 /dev/zero >> "$WORK/filler" 2>/dev/null
-            "$W2V" lookup king --db "$WORK/cache" >/dev/null && echo "lookup ok"
-            "$W2V" info --db "$WORK/cache" >/dev/null && echo "info ok"
-            "$W2V" verify --db "$WORK/cache" && echo "verify ok"
-            ask "$WORK/cache" /healthz /v1/vectors/king
-            """#, in: workspace.path)
+        let result = try PrivateMounts.run(
+            askServer + #"""
+                mount -t tmpfs -o size=12m tmpfs "$WORK"
+                "$W2V" build --vectors vectors.bin.gz --db "$WORK/cache" 2>/dev/null || { echo "build failed"; exit 1; }
+                # Fill the disk to about 2 MB from full: the copy a prepare changes fits, the dataset does not.
+                dd if=/dev/zero of="$WORK/filler" bs=1M count=64 2>/dev/null
+                rm "$WORK/filler"; free=$(( $(stat -f -c '%a*%S' "$WORK") - 2097152 )); head -c $free /dev/zero > "$WORK/filler"
+                ls -l --time-style=+ "$WORK/cache" | sort > "$WORK/before"
+                "$W2V" prepare pos --train train.txt --test test.txt --db "$WORK/cache" 2>"$WORK/prepare.log"; echo "prepare exit $?"
+                cat "$WORK/prepare.log"
+                ls -l --time-style=+ "$WORK/cache" | sort > "$WORK/after"
+                cmp -s "$WORK/before" "$WORK/after" && echo "cache files unchanged"
+                ls -a "$WORK" | grep -q building && echo "a temporary copy was left"
+                df -k "$WORK" | tail -1
+                # The disk is still full: reading must not need a byte of it.
+                head -c 10000000 /dev/zero >> "$WORK/filler" 2>/dev/null
+                "$W2V" lookup king --db "$WORK/cache" >/dev/null && echo "lookup ok"
+                "$W2V" info --db "$WORK/cache" >/dev/null && echo "info ok"
+                "$W2V" verify --db "$WORK/cache" && echo "verify ok"
+                ask "$WORK/cache" /healthz /v1/vectors/king
+                """#, in: workspace.path)
         #expect(result.output.contains("prepare exit 1"), "\(result.output)")
         #expect(result.output.contains("No space left on device"), "\(result.output)")
-        for line in ["cache files unchanged", "lookup ok", "info ok", "verify ok", "served 200 2", "served 200 1328", "serve exit 0"] {
+        for line in [
+            "cache files unchanged", "lookup ok", "info ok", "verify ok", "served 200 2", "served 200 1328",
+            "serve exit 0",
+        ] {
             #expect(result.output.contains(line), "\(line): \(result.output)")
         }
         #expect(!result.output.contains("a temporary copy was left"), "\(result.output)")

@@ -11,7 +11,9 @@ import Word2Vec
             ("man", unit(0)), ("woman", unit(1)), ("king", [1, 0, 1, 0, 0, 0]), ("queen", [0, 1, 1, 0, 0, 0]),
             ("apple", unit(3)), ("pear", [0, 0, 0, 1, 0.2, 0]), ("stone", unit(5)),
         ]
-        let writer = try Word2VecWriter(path: workspace.path + "/v.bin", count: vectors.count, dimension: 6, layout: .binary(newlineAfterVector: false))
+        let writer = try Word2VecWriter(
+            path: workspace.path + "/v.bin", count: vectors.count, dimension: 6,
+            layout: .binary(newlineAfterVector: false))
         for (word, vector) in vectors { try writer.append(word: word, vector: vector) }
         try writer.close()
         try ": family\nman king woman queen\nman king woman stone\nman king woman unicorn\n".write(
@@ -26,11 +28,15 @@ import Word2Vec
         #expect(try workspace.run("build", "--vectors", "v.bin").status == 0)
         let similar = try workspace.run("similar", "apple", "king", "--top", "2", "--format", "json")
         #expect(similar.status == 0, "\(similar.stderr)")
-        let lines = similar.stdoutText.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let lines = similar.stdoutText.split(separator: "\n").map {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
         #expect(lines.count == 2)
         #expect(lines[0]?["word"] as? String == "apple")
         let first = try #require(lines[0]?["similar"] as? [[String: Any]])
-        #expect(first.map { $0["word"] as? String } == ["pear", "man"] || first.map { $0["word"] as? String } == ["pear", "woman"])
+        #expect(
+            first.map { $0["word"] as? String } == ["pear", "man"]
+                || first.map { $0["word"] as? String } == ["pear", "woman"])
         #expect(abs((first[0]["score"] as? Double ?? 0) - 1 / Double(Float(1.04).squareRoot())) < 1e-6)
         let analogy = try workspace.run("analogy", "man", "king", "woman", "--top", "1", "--format", "json")
         #expect(analogy.stdoutText.hasPrefix(#"{"similar": [{"word": "queen", "score": "#))
@@ -51,7 +57,8 @@ import Word2Vec
         #expect(abs((result["oov_ratio"] as? Double ?? 0) - 100.0 / 3) < 1e-12)
         let sections = try #require(result["sections"] as? [[String: Any]])
         #expect(sections.map { $0["section"] as? String } == ["family", "Total accuracy"])
-        #expect(sections.map { $0["correct"] as? Int } == [1, 1] && sections.map { $0["incorrect"] as? Int } == [1, 1])
+        #expect(
+            sections.map { $0["correct"] as? Int } == [1, 1] && sections.map { $0["incorrect"] as? Int } == [1, 1])
         let text = try workspace.run("evaluate", "analogies", "questions.txt")
         #expect(text.stdoutText.contains("family: 50.0% (1/2)") && text.stdoutText.contains("33.3% (1 of 3)"))
         let pairs = try workspace.run("evaluate", "pairs", "pairs.tsv", "--format", "json")
@@ -67,7 +74,9 @@ import Word2Vec
         let workspace = try Self.workspace()
         #expect(try workspace.run("build", "--vectors", "v.bin", "--no-search-index").status == 0)
         let similar = try workspace.run("similar", "apple")
-        #expect(similar.status == 1 && similar.stderr.contains("no search index") && similar.stderr.contains("w2vcache build"))
+        #expect(
+            similar.status == 1 && similar.stderr.contains("no search index")
+                && similar.stderr.contains("w2vcache build"))
         #expect(try workspace.run("info").stdoutText.contains("search index: none"))
         #expect(try workspace.run("verify").status == 0)
         #expect(try workspace.run("build", "--vectors", "v.bin").status == 0)

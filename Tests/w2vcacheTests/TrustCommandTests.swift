@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
+import Testing
+import Word2Vec
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Testing
-import TestSupport
-import Word2Vec
 
 /// The command line under the second hostile pass: each of these trapped, allocated without bound or printed
 /// something that was not what it claimed before the fix.
@@ -13,7 +14,8 @@ import Word2Vec
     func prepared() throws -> Workspace {
         let workspace = try Workspace()
         #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
-        let rows = (0..<40).map { "w\(Character(UnicodeScalar(UInt8(97 + $0 % 26)))) NN" }.joined(separator: "\n") + "\n"
+        let rows =
+            (0..<40).map { "w\(Character(UnicodeScalar(UInt8(97 + $0 % 26)))) NN" }.joined(separator: "\n") + "\n"
         try rows.write(toFile: workspace.path + "/train.txt", atomically: true, encoding: .utf8)
         #expect(try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "train.txt").status == 0)
         return workspace
@@ -22,11 +24,28 @@ import Word2Vec
     @Test func numbersThatTrappedAreUsageErrorsNamingTheirBound() throws {
         let workspace = try prepared()
         let cases: [([String], String)] = [
-            (["batches", "pos", "--format", "raw", "--start", "4611686018427387904", "--world-size", "2"], "--start 4611686018427387904 is past the end of this rank's share of 1 batch"),
-            (["batches", "pos", "--format", "raw", "--start", "4611686018427387904", "--world-size", "4"], "--world-size 4 is outside 1 to 2"),
-            (["batches", "pos", "--batch-size", "9223372036854775807"], "--batch-size 9223372036854775807 is outside 1 to 4096, the server's limit (server.max_batch_size)"),
-            (["batches", "pos", "--world-size", "4611686018427387904"], "--world-size 4611686018427387904 is outside 1 to 2"),
-            (["batches", "pos", "--batch-size", "1", "--world-size", "38", "--rank", "37", "--start", "9223372036854775807"], "--start 9223372036854775807 is past the end"),
+            (
+                ["batches", "pos", "--format", "raw", "--start", "4611686018427387904", "--world-size", "2"],
+                "--start 4611686018427387904 is past the end of this rank's share of 1 batch"
+            ),
+            (
+                ["batches", "pos", "--format", "raw", "--start", "4611686018427387904", "--world-size", "4"],
+                "--world-size 4 is outside 1 to 2"
+            ),
+            (
+                ["batches", "pos", "--batch-size", "9223372036854775807"],
+                "--batch-size 9223372036854775807 is outside 1 to 4096, the server's limit (server.max_batch_size)"
+            ),
+            (
+                ["batches", "pos", "--world-size", "4611686018427387904"],
+                "--world-size 4611686018427387904 is outside 1 to 2"
+            ),
+            (
+                [
+                    "batches", "pos", "--batch-size", "1", "--world-size", "38", "--rank", "37", "--start",
+                    "9223372036854775807",
+                ], "--start 9223372036854775807 is past the end"
+            ),
             (["batches", "pos", "--epoch=-1"], "--epoch -1 is negative"),
         ]
         for (arguments, message) in cases {
@@ -35,7 +54,9 @@ import Word2Vec
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
         let top = try workspace.run("similar", "king", "--top", "99999999999")
-        #expect(top.status == 1 && top.stderr.contains("top=99999999999 is more than the 200 words of the vectors file"), "\(top.stderr)")
+        #expect(
+            top.status == 1 && top.stderr.contains("top=99999999999 is more than the 200 words of the vectors file"),
+            "\(top.stderr)")
         let huge = try workspace.run("similar", "king", "--top", "99999999999999999999")
         #expect(huge.status == 64, "\(huge.stderr)")
     }
@@ -44,17 +65,23 @@ import Word2Vec
         let workspace = try Workspace(words: 10)
         let fifo = workspace.path + "/fifo"
         #expect(mkfifo(fifo, 0o600) == 0)
-        for (path, what) in [("/dev/zero", "is a device"), ("/dev/null", "is a device"), (fifo, "FIFO"), (workspace.path, "is a directory")] {
+        for (path, what) in [
+            ("/dev/zero", "is a device"), ("/dev/null", "is a device"), (fifo, "FIFO"),
+            (workspace.path, "is a directory"),
+        ] {
             let started = Date()
             let result = try workspace.run("info", "--config", path)
-            #expect(result.status != 0 && result.stderr.contains(path) && result.stderr.contains(what), "\(path): \(result.stderr)")
+            #expect(
+                result.status != 0 && result.stderr.contains(path) && result.stderr.contains(what),
+                "\(path): \(result.stderr)")
             #expect(Date().timeIntervalSince(started) < 10, "\(path) must not be read")
         }
     }
 
     @Test func lookupPrintsNonFiniteValuesAsJSONStrings() throws {
         let workspace = try Workspace(words: 10)
-        let writer = try Word2VecWriter(path: workspace.path + "/odd.bin", count: 2, dimension: 3, layout: .binary(newlineAfterVector: false))
+        let writer = try Word2VecWriter(
+            path: workspace.path + "/odd.bin", count: 2, dimension: 3, layout: .binary(newlineAfterVector: false))
         try writer.append(word: "bad", vector: [.nan, .infinity, -.infinity])
         try writer.append(word: "fine", vector: [1, 0.5, -2])
         try writer.close()
@@ -73,11 +100,14 @@ import Word2Vec
     @Test func silentConnectionsBeyondTheFileLimitNeverLockHealthOut() throws {
         let workspace = try Workspace(words: 50)
         #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
-        try "server:\n  header_timeout_s: 2\n".write(toFile: workspace.path + "/tight.yml", atomically: true, encoding: .utf8)
+        try "server:\n  header_timeout_s: 2\n".write(
+            toFile: workspace.path + "/tight.yml", atomically: true, encoding: .utf8)
         // 64 descriptors in all, as `ulimit -n 64`: 70 silent connections exhausted them and locked every client out.
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/bin/bash")
-        server.arguments = ["-c", "ulimit -n 64 && exec \"$0\" serve --port 0 --config tight.yml", W2VCacheProcess.executable]
+        server.arguments = [
+            "-c", "ulimit -n 64 && exec \"$0\" serve --port 0 --config tight.yml", W2VCacheProcess.executable,
+        ]
         server.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
         let stderr = Pipe()
         server.standardError = stderr

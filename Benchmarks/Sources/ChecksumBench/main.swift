@@ -83,10 +83,14 @@ for checksums in [false, true, false, true, false, true] {
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 for checksums in [false, true] {
     let runs = results[checksums]!
-    print(String(format: "checksums %@: %.0f random gets/s (runs: %@); metadata scan %.0f MB/s",
-                 checksums ? "on " : "off", median(runs.map(\.gets)),
-                 runs.map { String(format: "%.0f", $0.gets) }.joined(separator: ", "), median(runs.map(\.scan))))
+    print(
+        String(
+            format: "checksums %@: %.0f random gets/s (runs: %@); metadata scan %.0f MB/s",
+            checksums ? "on " : "off", median(runs.map(\.gets)),
+            runs.map { String(format: "%.0f", $0.gets) }.joined(separator: ", "), median(runs.map(\.scan))))
 }
-print(String(format: "checksums on: %.2fx the random gets/s of off; %.2fx the scan rate",
-             median(results[true]!.map(\.gets)) / median(results[false]!.map(\.gets)),
-             median(results[true]!.map(\.scan)) / median(results[false]!.map(\.scan))))
+print(
+    String(
+        format: "checksums on: %.2fx the random gets/s of off; %.2fx the scan rate",
+        median(results[true]!.map(\.gets)) / median(results[false]!.map(\.gets)),
+        median(results[true]!.map(\.scan)) / median(results[false]!.map(\.scan))))

@@ -23,7 +23,8 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 
 let cache = try VectorCache(path: arguments[1])
 let dataset = try POSDataset(cache: cache)
-let plan = EpochPlan(order: BatchSampler.order(count: dataset.splits["train"]!, seed: 1, epoch: 0), batchSize: batchSize)
+let plan = EpochPlan(
+    order: BatchSampler.order(count: dataset.splits["train"]!, seed: 1, epoch: 0), batchSize: batchSize)
 var checksum: UInt64 = 0
 let windowTime = try seconds {
     for index in 0..<batches {
@@ -33,7 +34,10 @@ let windowTime = try seconds {
 }
 let windowBytes = dataset.window * dataset.dimension * 4
 let windows = Double(batches * batchSize)
-print(String(format: "w2vcache window batches: %.0f windows/s (%d batches of %d, %d bytes each)", windows / windowTime, batches, batchSize, windowBytes))
+print(
+    String(
+        format: "w2vcache window batches: %.0f windows/s (%d batches of %d, %d bytes each)", windows / windowTime,
+        batches, batchSize, windowBytes))
 
 // The limit: copying the same number of bytes from a matrix-sized source into a batch-sized buffer.
 let source = dataset.embeddings
@@ -65,7 +69,14 @@ if arguments.count > 4 {
         var labels: [String: Int] = [:]
         for sentence in sentences {
             let heads = [-1] + sentence.map(\.head)
-            let labelIDs = [-1] + sentence.map { token in labels[token.label] ?? { labels[token.label] = labels.count; return labels.count - 1 }() }
+            let labelIDs =
+                [-1]
+                + sentence.map { token in
+                    labels[token.label]
+                        ?? {
+                            labels[token.label] = labels.count; return labels.count - 1
+                        }()
+                }
             guard let transitions = ArcStandardOracle.transitions(heads: heads, labels: labelIDs) else { continue }
             let wordIDs = [Int32](repeating: 3, count: sentence.count + 1)
             let tagIDs = [Int32](repeating: 4, count: sentence.count + 1)
@@ -78,7 +89,9 @@ if arguments.count > 4 {
             }
         }
     }
-    print(String(format: "parser oracle + features over %@: %.0f configurations/s (%d configurations, reading included)",
-                 (arguments[4] as NSString).lastPathComponent, Double(configurations) / parseTime, configurations))
+    print(
+        String(
+            format: "parser oracle + features over %@: %.0f configurations/s (%d configurations, reading included)",
+            (arguments[4] as NSString).lastPathComponent, Double(configurations) / parseTime, configurations))
 }
 print("checksum \(checksum)")

@@ -1,6 +1,6 @@
 // Which scores rows faster on this machine: w2vcache's screening kernel (int8 rows times int16 queries, exact
-// integer SIMD code of our own) or OpenBLAS on float32 rows, for one query over every row (what `similar` does) and for a batch of queries (what `evaluate analogies`
-// does). Same random rows, same queries, best of three runs each, all in one process.
+// integer SIMD code of our own) or OpenBLAS on float32 rows, for one query over every row (what `similar` does) and
+// for a batch of queries (what `evaluate analogies` does). Same random rows, same queries, best of three runs each, all in one process.
 //
 // Usage: SimilarityBench [ROWS] [DIM] [BATCH_ROWS] [BATCH]   (defaults: 3000000 300 300000 256)
 import COpenBLAS
@@ -44,13 +44,19 @@ for i in 0..<queries.count {
 func int8Scores(rowCount: Int, count: Int, threads: Int) {
     DispatchQueue.concurrentPerform(iterations: threads) { t in
         let start = t * rowCount / threads, end = (t + 1) * rowCount / threads
-        w2v_int8_dot_rows(codes.baseAddress! + start * dimension, end - start, dimension, queryCodes.baseAddress!, count, products.baseAddress! + start * count)
+        w2v_int8_dot_rows(
+            codes.baseAddress! + start * dimension, end - start, dimension, queryCodes.baseAddress!, count,
+            products.baseAddress! + start * count)
     }
 }
 
 print("rows \(rows) x \(dimension), int8 kernel: \(String(cString: w2v_int8_dot_rows_isa())), \(cores) cores")
 print("\n| one query over \(rows) rows | seconds | rows/s |\n|---|---:|---:|")
-let sgemv = best { cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dimension), 1, floats.baseAddress, Int32(dimension), queries.baseAddress, 1, 0, out.baseAddress, 1) }
+let sgemv = best {
+    cblas_sgemv(
+        CblasRowMajor, CblasNoTrans, Int32(rows), Int32(dimension), 1, floats.baseAddress, Int32(dimension),
+        queries.baseAddress, 1, 0, out.baseAddress, 1)
+}
 print(String(format: "| OpenBLAS sgemv, float32 (what numpy's dot runs) | %.4f | %.0f |", sgemv, Double(rows) / sgemv))
 let single1 = best { int8Scores(rowCount: rows, count: 1, threads: 1) }
 print(String(format: "| int8 kernel, 1 core | %.4f | %.0f |", single1, Double(rows) / single1))
@@ -60,8 +66,10 @@ print(String(format: "| int8 kernel, %d cores | %.4f | %.0f |", cores, singleAll
 print("\n| \(batch) queries over \(batchRows) rows | seconds | scores/s |\n|---|---:|---:|")
 let scores = Double(batch * batchRows)
 let sgemm = best {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(batchRows), Int32(dimension), 1, queries.baseAddress, Int32(dimension),
-                floats.baseAddress, Int32(dimension), 0, out.baseAddress, Int32(batchRows))
+    cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(batchRows), Int32(dimension), 1,
+        queries.baseAddress, Int32(dimension),
+        floats.baseAddress, Int32(dimension), 0, out.baseAddress, Int32(batchRows))
 }
 print(String(format: "| OpenBLAS sgemm, float32 | %.3f | %.3g |", sgemm, scores / sgemm))
 let batched = best { int8Scores(rowCount: batchRows, count: batch, threads: cores) }

@@ -17,7 +17,8 @@ public func fuzzCoNLLU(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
                 for transition in transitions {
                     precondition(state.allows(transition), "the oracle chose a transition that is not allowed")
                     let features = ParserDataset.features(
-                        of: state, wordIDs: [1] + sentence.map { _ in 3 }, tagIDs: [1] + sentence.map { _ in 3 }, labelIDs: { Int32($0 + 3) })
+                        of: state, wordIDs: [1] + sentence.map { _ in 3 }, tagIDs: [1] + sentence.map { _ in 3 },
+                        labelIDs: { Int32($0 + 3) })
                     precondition(features.count == ParserDataset.featureCount)
                     state.apply(transition)
                 }

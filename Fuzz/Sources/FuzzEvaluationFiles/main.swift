@@ -11,8 +11,11 @@ let search: SimilaritySearch = {
     let cachePath = FuzzInput.file([], suffix: "-eval-cache")
     try? FileManager.default.removeItem(atPath: cachePath)
     let words = ["a", "b", "c", "d", "e", "f", "g", "h", "A", "B", "é", "É", "ß", "SS"]
-    let writer = try! Word2VecWriter(path: file, count: words.count, dimension: 4, layout: .binary(newlineAfterVector: false))
-    for (i, word) in words.enumerated() { try! writer.append(word: word, vector: [Float(i % 3), Float(i % 5), 1, Float(i & 1)]) }
+    let writer = try! Word2VecWriter(
+        path: file, count: words.count, dimension: 4, layout: .binary(newlineAfterVector: false))
+    for (i, word) in words.enumerated() {
+        try! writer.append(word: word, vector: [Float(i % 3), Float(i % 5), 1, Float(i & 1)])
+    }
     try! writer.close()
     _ = try! CacheBuilder(BuildRequest(vectorsPath: file, cachePath: cachePath)).run()
     return try! SimilaritySearch(cache: try VectorCache(path: cachePath))
@@ -29,12 +32,14 @@ public func fuzzEvaluationFiles(_ data: UnsafePointer<UInt8>, _ size: Int) -> In
     let caseInsensitive = choice & 2 == 0
     do {
         if choice & 1 == 0 {
-            let result = try AnalogyEvaluation.evaluate(bytes, path: "fuzz.txt", search: search, restrictVocab: restrict, caseInsensitive: caseInsensitive)
+            let result = try AnalogyEvaluation.evaluate(
+                bytes, path: "fuzz.txt", search: search, restrictVocab: restrict, caseInsensitive: caseInsensitive)
             let total = result.sections.last!
             precondition(total.correct + total.incorrect + result.outOfVocabulary == result.questions)
             precondition(result.accuracy >= 0 && result.accuracy <= 1)
         } else if let text = String(validating: bytes, as: UTF8.self) {
-            let result = try WordPairEvaluation.evaluate(text, path: "fuzz.tsv", search: search, restrictVocab: restrict, caseInsensitive: caseInsensitive)
+            let result = try WordPairEvaluation.evaluate(
+                text, path: "fuzz.tsv", search: search, restrictVocab: restrict, caseInsensitive: caseInsensitive)
             precondition(result.pairs >= 2 && (result.pearson.isNaN || abs(result.pearson) <= 1))
         }
     } catch is SimilarityError {

@@ -16,7 +16,8 @@ public func fuzzParallelText(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32
     let french = TranslationTokenizer(language: .french)
     for attempt in 0..<2 {
         do {
-            let pairs = attempt == 0
+            let pairs =
+                attempt == 0
                 ? try ParallelTextReader.read(source: source, target: target, markup: markup)
                 : try ParallelTextReader.read(tsv: TextFile(path: "fuzz.tsv", bytes: bytes), skipBadLines: true)
             for pair in pairs.pairs {

@@ -13,9 +13,12 @@ public func fuzzVectorsFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 
     do {
         let reader = try Word2VecReader(path: path, format: format, readAhead: bytes[0] & 0x80 != 0)
         var checksum = 0
-        try reader.forEachRecord(limit: (bytes[0] & 0x40 != 0) ? 3 : nil, nonFinite: .keep, trustHeader: bytes[0] & 0x20 != 0) { record in
+        try reader.forEachRecord(
+            limit: (bytes[0] & 0x40 != 0) ? 3 : nil, nonFinite: .keep, trustHeader: bytes[0] & 0x20 != 0
+        ) { record in
             precondition(record.vector.count == 4 * reader.header.dimension, "a vector of the wrong size")
-            precondition(!record.word.isEmpty && record.word.count <= Word2VecReader.maxWordLength, "a word out of bounds")
+            precondition(
+                !record.word.isEmpty && record.word.count <= Word2VecReader.maxWordLength, "a word out of bounds")
             checksum &+= record.word.count &+ Int(record.word[0])
         }
         _ = checksum
