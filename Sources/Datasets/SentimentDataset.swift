@@ -10,7 +10,7 @@ public struct SentimentOptions: Sendable, Equatable, Codable {
     public var maxVocabulary = 30_000
     /// Reviews are right-padded with `<pad>` or truncated to this many tokens.
     public var maxLength = 512
-    public var decoding = DecodingPolicy.replace
+    public var decoding = DecodingPolicy.standard
     public var skipBadLines = false
 
     public init() {}

@@ -47,7 +47,7 @@ public struct TranslationOptions: Sendable, Equatable, Codable {
     public var lowercase = false
     /// Which lines of aligned files are sentences (the book's: torchtext's IWSLT rules, chosen by file name).
     public var markup = MarkupFilter.auto
-    public var decoding = DecodingPolicy.replace
+    public var decoding = DecodingPolicy.standard
     public var skipBadLines = false
 
     public init() {}

@@ -9,6 +9,9 @@ public enum DecodingPolicy: String, Sendable, CaseIterable, Codable {
     case skip
     /// Stop with an error naming the file and line.
     case fail
+
+    /// What the text datasets do unless told otherwise.
+    public static let standard = DecodingPolicy.replace
 }
 
 /// One labelled review: 0 negative, 1 positive.

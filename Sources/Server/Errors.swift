@@ -11,7 +11,7 @@ import VectorCache
 
 // The one place where errors become answers. Every error a route can meet is one of the libraries' own types; each
 // conforms here to Hummingbird's `HTTPResponseError` with the status that fits it and a JSON body
-// `{"error": "..."}`. Statuses mean what the README says: 4xx the request, 404 what does not exist, 500 a damaged
+// `{"error": "..."}`. Statuses mean what docs/http-api.md says: 4xx the request, 404 what does not exist, 500 a damaged
 // cache, 503 what the server cannot do now.
 
 /// An error the server itself defines: a status and a message.

@@ -39,26 +39,14 @@ struct PrepareSentimentCommand: ParsableCommand {
     )
     var maxLength: Int?
 
-    @Option(
-        name: .customLong("encoding-errors"),
-        help: ArgumentHelp(
-            "Bytes that are not UTF-8: replace (counted), skip the review, or fail (default: "
-                + "\(SentimentOptions().decoding.rawValue)).")
-    )
-    var encodingErrors: DecodingPolicy?
-
-    @Flag(
-        name: .customLong("skip-bad-lines"),
-        help: "Count and skip empty reviews and malformed lines instead of stopping.")
-    var skipBadLines = false
+    @OptionGroup var input: TextInputOptions
 
     func run() throws {
         let configuration = try cache.loadConfiguration()
         var options = configuration.sentiment
         options.maxVocabulary = maxVocab ?? options.maxVocabulary
         options.maxLength = maxLength ?? options.maxLength
-        options.decoding = encodingErrors ?? options.decoding
-        options.skipBadLines = skipBadLines
+        input.apply(decoding: &options.decoding, skipBadLines: &options.skipBadLines)
         guard options.maxVocabulary > 2, options.maxLength > 0 else {
             throw ValidationError("--max-vocab must exceed 2 and --max-length must be positive")
         }

@@ -80,16 +80,7 @@ struct PrepareTranslationCommand: ParsableCommand {
     )
     var markup: MarkupFilter?
 
-    @Option(
-        name: .customLong("encoding-errors"),
-        help: ArgumentHelp(
-            "Bytes that are not UTF-8: replace (counted), skip the pair, or fail (default: "
-                + "\(TranslationOptions().decoding.rawValue)).")
-    )
-    var encodingErrors: DecodingPolicy?
-
-    @Flag(name: .customLong("skip-bad-lines"), help: "Count and skip malformed TSV lines instead of stopping.")
-    var skipBadLines = false
+    @OptionGroup var input: TextInputOptions
 
     func validate() throws {
         guard (source != nil && target != nil) != (tsv != nil) else {
@@ -115,8 +106,7 @@ struct PrepareTranslationCommand: ParsableCommand {
         options.pretokenized = pretokenized
         options.lowercase = lowercase
         options.markup = markup ?? options.markup
-        options.decoding = encodingErrors ?? options.decoding
-        options.skipBadLines = skipBadLines
+        input.apply(decoding: &options.decoding, skipBadLines: &options.skipBadLines)
         let train: ParallelInput = tsv.map { .tsv($0) } ?? .aligned(source: source!, target: target!)
         let valid: ParallelInput? =
             validTSV.map { .tsv($0) }

@@ -83,6 +83,30 @@ import Testing
         #expect(mismatch.status == 1 && mismatch.stderr.contains("sentence 1 is here but on line 1 of u.fr"))
     }
 
+    /// `--encoding-errors` and `--skip-bad-lines`, shared by the text datasets, reach the readers; without them the
+    /// library's defaults hold (bytes that are not UTF-8 replaced and counted, a malformed line an error).
+    @Test func textInputFlagsReachTheReaders() throws {
+        let workspace = try Workspace()
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        try Data(Array("1\tgood film\n0\tbad ".utf8) + [0xFF] + Array(" film\n".utf8))
+            .write(to: URL(fileURLWithPath: workspace.path + "/train.tsv"))
+        try "1\tnice\n0\tawful\n".write(toFile: workspace.path + "/test.tsv", atomically: true, encoding: .utf8)
+        try "1\tgood film\nnot a line\n0\tbad film\n".write(
+            toFile: workspace.path + "/lines.tsv", atomically: true, encoding: .utf8)
+        let strict = try workspace.run(
+            "prepare", "sentiment", "--train", "train.tsv", "--test", "test.tsv", "--encoding-errors", "fail")
+        #expect(strict.status == 1 && strict.stderr.contains("train.tsv: line 2: holds bytes that are not UTF-8"))
+        let replaced = try workspace.run("prepare", "sentiment", "--train", "train.tsv", "--test", "test.tsv")
+        #expect(
+            replaced.status == 0 && replaced.stderr.contains("1 with bytes that are not UTF-8"), "\(replaced.stderr)")
+        let malformed = try workspace.run("prepare", "sentiment", "--train", "lines.tsv", "--test", "test.tsv")
+        #expect(malformed.status == 1 && malformed.stderr.contains("lines.tsv: line 2"))
+        let skipped = try workspace.run(
+            "prepare", "sentiment", "--train", "lines.tsv", "--test", "test.tsv", "--skip-bad-lines")
+        #expect(skipped.status == 0 && skipped.stderr.contains("train: 2 reviews (1 positive)"))
+        #expect(skipped.stderr.contains("1 skipped"))
+    }
+
     @Test func badInputAndMissingPrerequisitesSayWhatToDo() throws {
         let workspace = try workspaceWithData()
         let noCache = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt")

@@ -8,7 +8,8 @@ Serves the tagger's CoNLL-2000 windows (3 x 300 float32) from the project's samp
 1. Load: --clients threads send --requests requests in all (GET /v1/vectors/{word} 50%, POST /v1/vectors of 64
    words 30%, GET .../batches/{i} of 256 windows 20%), with checksums verified on every read. Throughput, p50/p99
    latency, failures.
-2. Vectors/s through POST /v1/vectors (1,000 words per request).
+2. Vectors/s through POST /v1/vectors (1,000 words per request), and `Client.vector()` calls/s on the client's
+   keep-alive connection against a new connection per call (urllib, as the client worked before).
 3. Feeding a trainer: windows/s that reach Python (batch 256) by every path, before (.npz, a request per batch in
    the DataLoader, as the first round shipped them) and after (raw frames, compact windows, a stream per worker),
    beside a plain numpy copy of the same bytes (the limit) and the book's in-process pattern. Each figure is the
@@ -16,6 +17,7 @@ Serves the tagger's CoNLL-2000 windows (3 x 300 float32) from the project's samp
    workers).
 """
 import argparse
+import io
 import multiprocessing
 import pathlib
 import random
@@ -221,6 +223,31 @@ def main():
         requests += 1
     vectors = requests * 1000 / (time.perf_counter() - start)
     print(f"POST /v1/vectors, 1,000 words per request: {vectors:,.0f} vectors/s ({vectors / book:.1f}x the book's pattern)")
+
+    # 2b. One word at a time: this client's keep-alive connection against a new connection per call (urllib, what
+    # the client did before it kept one), same words, same server.
+    import urllib.parse
+    import urllib.request
+
+    def vector_calls(call):
+        def run():
+            start = time.perf_counter()
+            calls = 0
+            while time.perf_counter() - start < 2:
+                for word in words[:200]:
+                    call(word)
+                calls += 200
+            return calls, time.perf_counter() - start
+        return run
+
+    def new_connection(word):
+        with urllib.request.urlopen(f"{url}/v1/vectors/{urllib.parse.quote(word, safe='')}", timeout=10) as answer:
+            np.load(io.BytesIO(answer.read()))
+
+    kept = best(args.epochs, vector_calls(client.vector))
+    fresh = best(args.epochs, vector_calls(new_connection))
+    print(f"Client.vector(), one word per call: {kept:,.0f} calls/s on one keep-alive connection, "
+          f"{fresh:,.0f} calls/s with a new connection per call (urllib, as before): {kept / fresh:.2f}x")
 
     # 3. Feeding a trainer.
     limit = plain_copy(rows=18_179 * 3)
