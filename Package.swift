@@ -35,9 +35,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
     ],
     targets: [
-        // C libraries from Debian: libleveldb-dev (no .pc file), zlib1g-dev and libopenblas-dev (its cblas.h).
+        // C libraries from Debian: libleveldb-dev, zlib1g-dev and libopenblas-dev (its cblas.h), found in the system
+        // paths (no pkg-config: its -L would come before scripts/build-static's directory of static archives).
         .systemLibrary(name: "CLevelDB", providers: [.apt(["libleveldb-dev"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "CAtomicRename"),

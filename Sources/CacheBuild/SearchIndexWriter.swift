@@ -10,14 +10,17 @@ final class SearchIndexWriter {
     let chunkRows: Int
     private let writer: PipelinedWriter
     private var chunk = 0
-    private var chunkCodes: [UInt8] = []
-    private var chunkNorms: [UInt8] = []
-    private var chunkScales: [UInt8] = []
+    /// The chunk being filled, each buffer sized for ``chunkRows`` rows: codes, norms and scales are written in
+    /// place at the row's offset (no per-byte appends); words vary in length and are appended.
+    private var chunkCodes: [Int8]
+    private var chunkNorms: [Float]
+    private var chunkScales: [Float]
     private var chunkWords: [UInt8] = []
     private var rowsInChunk = 0
     /// Each row's record number in the file (rows skip the records `--only-words` passes over).
     private var sequences: [UInt32] = []
     private var duplicateSequences: [UInt32] = []
+    /// The row being added, as floats and as its unit vector.
     private var vector: [Float]
     private var unit: [Float]
 
@@ -27,39 +30,94 @@ final class SearchIndexWriter {
         writer = PipelinedWriter(database: database)
         vector = Array(repeating: 0, count: dimension)
         unit = Array(repeating: 0, count: dimension)
+        chunkCodes = Array(repeating: 0, count: chunkRows * dimension)
+        chunkNorms = Array(repeating: 0, count: chunkRows)
+        chunkScales = Array(repeating: 0, count: chunkRows)
     }
 
     var rowCount: Int { sequences.count }
 
     /// Adds record `sequence` of the file (`vector`: `dimension` little-endian float32) as the next row.
     func append(word: UnsafeRawBufferPointer, vector bytes: UnsafeRawBufferPointer, sequence: UInt32) throws {
-        for i in 0..<dimension {
-            vector[i] = Float(
-                bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
-        }
+        precondition(bytes.count == 4 * dimension, "a vector of another dimension")
+        vector.withUnsafeMutableBufferPointer { Float32Bytes.decode(bytes, into: $0) }
         let norm = Self.numpyNorm(vector)
-        var largest: Float = 0
-        for i in 0..<dimension {
-            unit[i] = vector[i] / norm
-            largest = max(largest, abs(unit[i]))
+        let row = rowsInChunk
+        let scale = chunkCodes.withUnsafeMutableBufferPointer { chunk in
+            let start = row * dimension
+            return Self.quantize(
+                vector, norm: norm, unit: &unit,
+                codes: UnsafeMutableBufferPointer(rebasing: chunk[start..<(start + dimension)]))
         }
-        var scale = largest / 127
-        if norm > 0, scale.isFinite, scale > 0 {
-            for i in 0..<dimension {
-                chunkCodes.append(UInt8(bitPattern: Int8((unit[i] / scale).rounded().clamped(to: -127...127))))
-            }
-        } else {
-            // A zero or non-finite vector has no direction: gensim's score for it is NaN, never an answer.
-            scale = 0
-            chunkCodes.append(contentsOf: repeatElement(0, count: dimension))
-        }
-        Float32Bytes.append(CollectionOfOne(norm), to: &chunkNorms)
-        Float32Bytes.append(CollectionOfOne(scale), to: &chunkScales)
+        chunkNorms[row] = norm
+        chunkScales[row] = scale
         Self.appendUInt32(UInt32(word.count), to: &chunkWords)
         chunkWords.append(contentsOf: word)
         sequences.append(sequence)
         rowsInChunk += 1
         if rowsInChunk == chunkRows { try flushChunk() }
+    }
+
+    /// The int8 codes of `vector`'s direction and their scale: `unit = vector / norm`, `scale = max|unit| / 127`,
+    /// `code = round(unit / scale)` (half away from zero) in -127...127, written to `codes`. A zero or non-finite
+    /// vector has no direction (gensim's score for it is NaN, never an answer): its codes are 0 and its scale 0.
+    /// Sixteen lanes at a time; the same numbers as the scalar statement, element for element.
+    static func quantize(
+        _ vector: [Float], norm: Float, unit: inout [Float], codes: UnsafeMutableBufferPointer<Int8>
+    ) -> Float {
+        let dimension = vector.count
+        precondition(unit.count == dimension && codes.count == dimension, "buffers of another dimension")
+        let lanes = 16
+        let whole = dimension - dimension % lanes
+        var scale: Float = 0
+        vector.withUnsafeBufferPointer { v in
+            unit.withUnsafeMutableBufferPointer { u in
+                let v = UnsafeRawPointer(v.baseAddress!)
+                let u = UnsafeMutableRawPointer(u.baseAddress!)
+                let norms = SIMD16<Float>(repeating: norm)
+                var largest = SIMD16<Float>(repeating: 0)
+                var i = 0
+                while i < whole {
+                    let x = v.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) / norms
+                    u.storeBytes(of: x, toByteOffset: 4 * i, as: SIMD16<Float>.self)
+                    largest = pointwiseMax(largest, pointwiseMax(x, -x))
+                    i += lanes
+                }
+                var top = largest.max()
+                while i < dimension {
+                    let x = v.load(fromByteOffset: 4 * i, as: Float.self) / norm
+                    u.storeBytes(of: x, toByteOffset: 4 * i, as: Float.self)
+                    top = max(top, abs(x))
+                    i += 1
+                }
+                scale = top / 127
+                guard norm > 0, scale.isFinite, scale > 0 else {
+                    scale = 0
+                    codes.update(repeating: 0)
+                    return
+                }
+                do {
+                    let c = UnsafeMutableRawPointer(codes.baseAddress!)
+                    let scales = SIMD16<Float>(repeating: scale)
+                    let low = SIMD16<Int32>(repeating: -127)
+                    let high = SIMD16<Int32>(repeating: 127)
+                    var i = 0
+                    while i < whole {
+                        let x = u.load(fromByteOffset: 4 * i, as: SIMD16<Float>.self) / scales
+                        let q = SIMD16<Int32>(x.rounded(.toNearestOrAwayFromZero), rounding: .towardZero)
+                        let code = SIMD16<Int8>(truncatingIfNeeded: q.clamped(lowerBound: low, upperBound: high))
+                        c.storeBytes(of: code, toByteOffset: i, as: SIMD16<Int8>.self)
+                        i += lanes
+                    }
+                    while i < dimension {
+                        let x = (u.load(fromByteOffset: 4 * i, as: Float.self) / scale).rounded()
+                        c.storeBytes(of: Int8(min(max(x, -127), 127)), toByteOffset: i, as: Int8.self)
+                        i += 1
+                    }
+                }
+            }
+        }
+        return scale
     }
 
     /// Marks record `sequence` as a later occurrence of a word (the merge keeps the first).
@@ -96,16 +154,19 @@ final class SearchIndexWriter {
 
     private func flushChunk() throws {
         let batch = try writer.nextBatch()
-        batch.put(key: SearchIndexKeys.chunk(chunk, .codes), value: chunkCodes)
-        batch.put(key: SearchIndexKeys.chunk(chunk, .norms), value: chunkNorms)
-        batch.put(key: SearchIndexKeys.chunk(chunk, .scales), value: chunkScales)
-        batch.put(key: SearchIndexKeys.chunk(chunk, .words), value: chunkWords)
+        let rows = rowsInChunk
+        func put(_ part: SearchIndexKeys.Part, _ bytes: UnsafeRawBufferPointer, count: Int) {
+            SearchIndexKeys.chunk(chunk, part).withUnsafeBytes {
+                batch.put(key: $0, value: UnsafeRawBufferPointer(rebasing: bytes[..<count]))
+            }
+        }
+        chunkCodes.withUnsafeBytes { put(.codes, $0, count: rows * dimension) }
+        chunkNorms.withUnsafeBytes { put(.norms, $0, count: rows * 4) }
+        chunkScales.withUnsafeBytes { put(.scales, $0, count: rows * 4) }
+        chunkWords.withUnsafeBytes { put(.words, $0, count: chunkWords.count) }
         writer.submit(batch)
         chunk += 1
         rowsInChunk = 0
-        chunkCodes.removeAll(keepingCapacity: true)
-        chunkNorms.removeAll(keepingCapacity: true)
-        chunkScales.removeAll(keepingCapacity: true)
         chunkWords.removeAll(keepingCapacity: true)
     }
 
@@ -117,22 +178,23 @@ final class SearchIndexWriter {
     /// summation (blocks of at most 128 values summed with eight accumulators, larger ranges halved at a multiple of
     /// eight), then a float32 square root.
     static func numpyNorm(_ v: [Float]) -> Float {
-        v.withUnsafeBufferPointer { pairwiseSquares($0[...]) }.squareRoot()
+        v.withUnsafeBufferPointer { pairwiseSquares(UnsafeRawPointer($0.baseAddress!), count: $0.count) }.squareRoot()
     }
 
-    private static func pairwiseSquares(_ v: Slice<UnsafeBufferPointer<Float>>) -> Float {
-        let n = v.count
-        let base = v.startIndex
+    private static func pairwiseSquares(_ v: UnsafeRawPointer, count n: Int) -> Float {
+        func square(_ i: Int) -> Float {
+            let x = v.load(fromByteOffset: 4 * i, as: Float.self)
+            return x * x
+        }
         if n < 8 {
             var sum: Float = 0
-            for i in v.indices { sum += v[i] * v[i] }
+            for i in 0..<n { sum += square(i) }
             return sum
         }
         if n <= 128 {
             // Eight lanes: exactly numpy's eight accumulators.
             func squares(at i: Int) -> SIMD8<Float> {
-                let j = base + i
-                let x = SIMD8<Float>(v[j], v[j + 1], v[j + 2], v[j + 3], v[j + 4], v[j + 5], v[j + 6], v[j + 7])
+                let x = v.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
                 return x * x
             }
             var r = squares(at: 0)
@@ -143,19 +205,13 @@ final class SearchIndexWriter {
             }
             var sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
             while i < n {
-                sum += v[base + i] * v[base + i]
+                sum += square(i)
                 i += 1
             }
             return sum
         }
         var half = n / 2
         half -= half % 8
-        return pairwiseSquares(v[base..<(base + half)]) + pairwiseSquares(v[(base + half)...])
-    }
-}
-
-extension Comparable {
-    fileprivate func clamped(to range: ClosedRange<Self>) -> Self {
-        min(max(self, range.lowerBound), range.upperBound)
+        return pairwiseSquares(v, count: half) + pairwiseSquares(v + 4 * half, count: n - half)
     }
 }

@@ -170,24 +170,32 @@ public struct StoredDataset: Sendable {
             throw DatasetError.damaged(manifest.name, "array \(array) is missing")
         }
         precondition(MemoryLayout<T>.size == 4)
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(info.byteCount)
-        for chunk in 0..<info.chunks {
-            let found = try metadata.withValue(DatasetStore.arrayKey(manifest.name, array, chunk: chunk)) {
-                value -> Bool in
-                guard let value else { return false }
-                bytes.append(contentsOf: value)
-                return true
+        // Each chunk is copied once, straight into the array's storage.
+        var filled = 0
+        let values = try [T](unsafeUninitializedCapacity: info.elementCount) { buffer, initialized in
+            let destination = UnsafeMutableRawBufferPointer(buffer)
+            for chunk in 0..<info.chunks {
+                let found = try metadata.withValue(DatasetStore.arrayKey(manifest.name, array, chunk: chunk)) {
+                    value -> Bool in
+                    guard let value else { return false }
+                    guard value.count <= destination.count - filled else { return true }
+                    UnsafeMutableRawBufferPointer(rebasing: destination[filled..<(filled + value.count)])
+                        .copyMemory(from: value)
+                    filled += value.count
+                    return true
+                }
+                if !found {
+                    throw DatasetError.damaged(manifest.name, "chunk \(chunk) of array \(array) is missing")
+                }
             }
-            if !found { throw DatasetError.damaged(manifest.name, "chunk \(chunk) of array \(array) is missing") }
+            // Only whole values count as initialized; a short array is refused below.
+            initialized = filled == info.byteCount ? info.elementCount : 0
         }
-        guard bytes.count == info.byteCount else {
+        guard filled == info.byteCount else {
             throw DatasetError.damaged(
-                manifest.name, "array \(array) holds \(bytes.count) bytes; expected \(info.byteCount)")
+                manifest.name, "array \(array) holds more or fewer bytes than the \(info.byteCount) expected")
         }
-        return bytes.withUnsafeBytes { raw in
-            (0..<info.elementCount).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: T.self) }
-        }
+        return values
     }
 
     /// The stored shape of `array`.

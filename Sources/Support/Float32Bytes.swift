@@ -7,6 +7,20 @@ public enum Float32Bytes {
         }
     }
 
+    /// Writes the values of `bytes` into `values`, which holds exactly `bytes.count / 4` of them (one copy on a
+    /// little-endian machine, which every platform w2vcache builds for is).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, into values: UnsafeMutableBufferPointer<Float>) {
+        precondition(bytes.count == 4 * values.count, "\(bytes.count) bytes are not \(values.count) float32 values")
+        #if _endian(little)
+        UnsafeMutableRawBufferPointer(values).copyMemory(from: bytes)
+        #else
+        for i in values.indices {
+            values[i] = Float(
+                bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+        }
+        #endif
+    }
+
     /// Appends `values`' bytes to `bytes`.
     public static func append(_ values: some Sequence<Float>, to bytes: inout [UInt8]) {
         for value in values {
