@@ -55,7 +55,9 @@ let package = Package(
         .target(name: "SearchIndex", dependencies: ["VectorCache", "LevelDB"], swiftSettings: swiftSettings),
         .target(
             name: "CacheBuild",
-            dependencies: ["VectorCache", "SearchIndex", "LevelDB", "Word2Vec", "Support", "CAtomicRename"],
+            dependencies: [
+                "VectorCache", "SearchIndex", "LevelDB", "Word2Vec", "Support", "CAtomicRename", "CVectorKernels",
+            ],
             swiftSettings: swiftSettings
         ),
         .target(name: "Preprocessing", dependencies: ["Support"], swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import CVectorKernels
 import LevelDB
 import SearchIndex
 import Support
@@ -20,16 +21,14 @@ final class SearchIndexWriter {
     /// Each row's record number in the file (rows skip the records `--only-words` passes over).
     private var sequences: [UInt32] = []
     private var duplicateSequences: [UInt32] = []
-    /// The row being added, as floats and as its unit vector.
+    /// The row being added, as floats.
     private var vector: [Float]
-    private var unit: [Float]
 
     init(database: Database, dimension: Int) {
         self.dimension = dimension
         chunkRows = max(1, (1 << 20) / dimension)
         writer = PipelinedWriter(database: database)
         vector = Array(repeating: 0, count: dimension)
-        unit = Array(repeating: 0, count: dimension)
         chunkCodes = Array(repeating: 0, count: chunkRows * dimension)
         chunkNorms = Array(repeating: 0, count: chunkRows)
         chunkScales = Array(repeating: 0, count: chunkRows)
@@ -46,7 +45,7 @@ final class SearchIndexWriter {
         let scale = chunkCodes.withUnsafeMutableBufferPointer { chunk in
             let start = row * dimension
             return Self.quantize(
-                vector, norm: norm, unit: &unit,
+                vector, norm: norm,
                 codes: UnsafeMutableBufferPointer(rebasing: chunk[start..<(start + dimension)]))
         }
         chunkNorms[row] = norm
@@ -58,66 +57,10 @@ final class SearchIndexWriter {
         if rowsInChunk == chunkRows { try flushChunk() }
     }
 
-    /// The int8 codes of `vector`'s direction and their scale: `unit = vector / norm`, `scale = max|unit| / 127`,
-    /// `code = round(unit / scale)` (half away from zero) in -127...127, written to `codes`. A zero or non-finite
-    /// vector has no direction (gensim's score for it is NaN, never an answer): its codes are 0 and its scale 0.
-    /// Sixteen lanes at a time; the same numbers as the scalar statement, element for element.
-    static func quantize(
-        _ vector: [Float], norm: Float, unit: inout [Float], codes: UnsafeMutableBufferPointer<Int8>
-    ) -> Float {
-        let dimension = vector.count
-        precondition(unit.count == dimension && codes.count == dimension, "buffers of another dimension")
-        let lanes = 16
-        let whole = dimension - dimension % lanes
-        var scale: Float = 0
-        vector.withUnsafeBufferPointer { v in
-            unit.withUnsafeMutableBufferPointer { u in
-                let v = UnsafeRawPointer(v.baseAddress!)
-                let u = UnsafeMutableRawPointer(u.baseAddress!)
-                let norms = SIMD16<Float>(repeating: norm)
-                var largest = SIMD16<Float>(repeating: 0)
-                var i = 0
-                while i < whole {
-                    let x = v.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) / norms
-                    u.storeBytes(of: x, toByteOffset: 4 * i, as: SIMD16<Float>.self)
-                    largest = pointwiseMax(largest, pointwiseMax(x, -x))
-                    i += lanes
-                }
-                var top = largest.max()
-                while i < dimension {
-                    let x = v.load(fromByteOffset: 4 * i, as: Float.self) / norm
-                    u.storeBytes(of: x, toByteOffset: 4 * i, as: Float.self)
-                    top = max(top, abs(x))
-                    i += 1
-                }
-                scale = top / 127
-                guard norm > 0, scale.isFinite, scale > 0 else {
-                    scale = 0
-                    codes.update(repeating: 0)
-                    return
-                }
-                do {
-                    let c = UnsafeMutableRawPointer(codes.baseAddress!)
-                    let scales = SIMD16<Float>(repeating: scale)
-                    let low = SIMD16<Int32>(repeating: -127)
-                    let high = SIMD16<Int32>(repeating: 127)
-                    var i = 0
-                    while i < whole {
-                        let x = u.load(fromByteOffset: 4 * i, as: SIMD16<Float>.self) / scales
-                        let q = SIMD16<Int32>(x.rounded(.toNearestOrAwayFromZero), rounding: .towardZero)
-                        let code = SIMD16<Int8>(truncatingIfNeeded: q.clamped(lowerBound: low, upperBound: high))
-                        c.storeBytes(of: code, toByteOffset: i, as: SIMD16<Int8>.self)
-                        i += lanes
-                    }
-                    while i < dimension {
-                        let x = (u.load(fromByteOffset: 4 * i, as: Float.self) / scale).rounded()
-                        c.storeBytes(of: Int8(min(max(x, -127), 127)), toByteOffset: i, as: Int8.self)
-                        i += 1
-                    }
-                }
-            }
-        }
-        return scale
+    /// The int8 codes of `vector`'s direction, written to `codes`, and their scale (`w2v_quantize_row`).
+    static func quantize(_ vector: [Float], norm: Float, codes: UnsafeMutableBufferPointer<Int8>) -> Float {
+        precondition(codes.count == vector.count, "codes of another dimension")
+        return vector.withUnsafeBufferPointer { w2v_quantize_row($0.baseAddress!, $0.count, norm, codes.baseAddress!) }
     }
 
     /// Marks record `sequence` as a later occurrence of a word (the merge keeps the first).

@@ -24,11 +24,9 @@ import Testing
         vectors.append([Float.infinity] + Array(repeating: 0.5, count: dimension - 1))
         vectors.append((0..<dimension).map { $0 % 2 == 0 ? 0.5 : -0.5 })  // exact halves of a code round away from 0
         for vector in vectors {
-            var unit = [Float](repeating: 0, count: dimension)
             var codes = [Int8](repeating: 99, count: dimension)
             let scale = codes.withUnsafeMutableBufferPointer {
-                SearchIndexWriter.quantize(
-                    vector, norm: SearchIndexWriter.numpyNorm(vector), unit: &unit, codes: $0)
+                SearchIndexWriter.quantize(vector, norm: SearchIndexWriter.numpyNorm(vector), codes: $0)
             }
             let expected = scalarCodes(vector)
             #expect(codes == expected.codes, "dimension \(dimension)")

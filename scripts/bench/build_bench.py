@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Benchmark of `w2vcache build` and reads on a GoogleNews-shaped file, with baselines run in the same invocation.
 
-Usage: scripts/bench/build_bench.py [--words 300000] [--dim 300] [--out bench-out] [--binary PATH]
+Usage: scripts/bench/build_bench.py [--words 300000] [--dim 300] [--out bench-out] [--binary PATH] [--pairs 5]
+                                   [--static PATH]
 
 Generates (once, then reused) a gzipped word2vec binary file shaped like GoogleNews: keys in no particular order
 (words, `_` phrases, `#` digit forms, some non-ASCII), float32 values with GoogleNews's few significant bits, no `\\n`
 after vectors. Then measures, side by side:
   - zlib inflate of the file, streamed (the floor: any build must inflate it),
   - `w2vcache build` (and an `--only-words` build of 5,000 words),
+  - the search index's cost: --pairs builds with it and without it (`--no-search-index`), alternating, wall and CPU,
   - gensim's `load_word2vec_format` where gensim is installed,
-  - whole-process `w2vcache lookup` of one word, and random gets/s through `lookup --words-from`,
+  - whole-process `w2vcache lookup` of one word (median of 21, timed in turn with `--version` and `/bin/true`, for
+    this binary and the self-contained one of scripts/build-static when it exists), and random gets/s through
+    `lookup --words-from`,
   - the same reads on a cache laid out with LevelDB's default options (2 MB tables, no bloom filter, 8 MB cache),
 with wall time, peak RSS, and ratios against the inflate floor. Builds the release binary unless --binary is given.
 """
@@ -118,6 +122,9 @@ def main():
     parser.add_argument("--binary", help="w2vcache executable (default: build the release one)")
     parser.add_argument("--gets", type=int, default=100_000, help="random gets for the read benchmark")
     parser.add_argument("--skip-gensim", action="store_true")
+    parser.add_argument("--pairs", type=int, default=5, help="builds with and without the search index, alternating")
+    parser.add_argument("--static", default=str(REPO / ".build" / "static" / "w2vcache"),
+                        help="the self-contained binary of scripts/build-static, timed beside --binary")
     args = parser.parse_args()
 
     out = pathlib.Path(args.out)
@@ -173,6 +180,27 @@ def main():
         print(f"| {name} | {seconds:.2f} | {seconds / floor:.2f} | {rss:.0f} |")
     print(f"\ncache after build: {table_line}")
 
+    # The search index's cost: builds with and without it, alternating, so that both see the same machine.
+    if args.pairs:
+        timings = {True: [], False: []}
+        pair_db = out / "cache-pairs"
+        for _ in range(args.pairs):
+            for with_index in (True, False):
+                shutil.rmtree(pair_db, ignore_errors=True)
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                seconds, _, _ = measure([binary, "build", "--vectors", str(source), "--db", str(pair_db),
+                                         *([] if with_index else ["--no-search-index"])], rss=False)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+                timings[with_index].append((seconds, cpu))
+        median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
+        wall = {key: median([t[0] for t in value]) for key, value in timings.items()}
+        cpu = {key: median([t[1] for t in value]) for key, value in timings.items()}
+        print(f"\nsearch index, median of {args.pairs} alternating pairs: with {wall[True]:.2f} s wall, "
+              f"{cpu[True]:.2f} s CPU; without {wall[False]:.2f} s wall, {cpu[False]:.2f} s CPU: "
+              f"{wall[True] / wall[False]:.3f}x wall, {cpu[True] / cpu[False]:.3f}x CPU; "
+              f"with the index {wall[True] / floor:.2f}x the inflate floor")
+
     # Reads: whole-process lookup of one word (median of 21), then random gets through --words-from.
     default_db = out / "cache-leveldb-defaults"
     default_config = out / "leveldb-defaults.yml"
@@ -193,6 +221,25 @@ def main():
         results[label] = (times[10] * 1000, args.gets / max(total - times[10], 1e-9))
     print(f"| one `lookup` process, median ms | {results['ours'][0]:.1f} | {results['defaults'][0]:.1f} |")
     print(f"| random gets/s (`lookup --words-from`, {args.gets}) | {results['ours'][1]:,.0f} | {results['defaults'][1]:,.0f} |")
+
+    # Start-up: one lookup process against `--version` and a C `true` (the floor), for each binary, timed in turn.
+    binaries = [("this build", binary)]
+    if pathlib.Path(args.static).exists():
+        binaries.append(("self-contained (scripts/build-static)", args.static))
+    else:
+        print(f"\n{args.static} does not exist: run scripts/build-static to time the self-contained binary too")
+    commands = [("/bin/true", ["/bin/true"])]
+    for label, path in binaries:
+        commands += [(f"{label}: --version", [path, "--version"]), (f"{label}: lookup", [path, "lookup", word, "--db", str(db)])]
+    runs = {label: [] for label, _ in commands}
+    for _ in range(21):
+        for label, command in commands:
+            runs[label].append(measure(command, rss=False, stdout=subprocess.DEVNULL)[0] * 1000)
+    print(f"\n| whole process, median of 21 in turn | ms |\n|---|---:|")
+    for label, values in runs.items():
+        print(f"| {label} | {sorted(values)[10]:.2f} |")
+    for label, path in binaries:
+        print(f"{label}: {pathlib.Path(path).stat().st_size / 2**20:.0f} MB")
 
     # What verifying LevelDB's checksums on every read costs: random gets with checksums off and on, on the cache
     # (4 KB blocks) and on one with 64 KB blocks (every get verifies its whole block: tables are mmapped, so blocks

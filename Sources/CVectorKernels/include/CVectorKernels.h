@@ -28,4 +28,10 @@ const char *w2v_int8_dot_rows_isa(void);
 int w2v_int8_dot_rows_using(const char *isa, const int8_t *codes, size_t rows, size_t dim, const int16_t *queries,
                             size_t query_count, int32_t *out);
 
+/// The int8 codes of a row's direction for the search index: with `unit = vector / norm` and
+/// `scale = max |unit| / 127`, `codes[i] = round(unit[i] / scale)` (half away from zero), within -127...127. Returns
+/// `scale`; a row without direction (a norm that is 0, NaN or infinite) gets codes of 0 and a scale of 0. The same
+/// numbers as that statement computed one float at a time, element for element.
+float w2v_quantize_row(const float *vector, size_t dim, float norm, int8_t *codes);
+
 #endif
