@@ -34,7 +34,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "clients" / "python"))
 sys.path.insert(0, str(REPO / "scripts" / "reference"))
 
-from w2vcache_client import Client, EpochDataset  # noqa: E402
+from w2vcache_client import Client  # noqa: E402
 
 
 def best(runs, function):
@@ -124,6 +124,7 @@ def legacy_epoch_dataset(client, batch_size, seed):
 def dataloader_rate(url, workers, legacy):
     def run():
         import torch
+        from w2vcache_client import EpochDataset  # needs torch
         client = Client(url)
         if legacy:
             loader = torch.utils.data.DataLoader(legacy_epoch_dataset(client, 256, 1), batch_size=None, num_workers=workers)

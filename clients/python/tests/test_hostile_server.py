@@ -282,3 +282,37 @@ def test_the_package_version_is_the_tools():
     import w2vcache_client
     tool = subprocess.run([str(w2vcache_binary()), "--version"], capture_output=True, text=True).stdout.strip()
     assert w2vcache_client.__version__ == tool
+
+
+@pytest.mark.parametrize("bad_id", [-1, 4, 2**31 - 1])
+def test_compact_ids_outside_the_embedding_matrix_are_refused(hostile, bad_id):
+    import io
+    matrix = io.BytesIO()
+    np.save(matrix, np.arange(12, dtype="<f4").reshape(4, 3))
+
+    def damage(entries):
+        entries[0].update(gather="embeddings", ids_shape=[2, 2], shape=[2, 6])
+
+    ids = np.array([[0, 1], [2, bad_id]], dtype="<i4")
+    payload = raw_payload([("x", ids), ("y", np.zeros(2, "<i8"))], header_override=damage)
+
+    def answer(path, query, n):
+        if path.endswith("/embeddings"):
+            return 200, {"X-W2VCache-Fingerprint": "f00d"}, matrix.getvalue(), None
+        return 200, epoch_headers(1, 0), frames([payload]), None
+    server = hostile(answer)
+    with pytest.raises(ProtocolError, match="names rows outside the 4 of table 'embeddings'"):
+        list(Client(server.url, backoff=0.001, timeout=5).batches("pos", "train"))
+    # In range, the same frame expands to the matrix's rows.
+    ids[1, 1] = 3
+    payload = raw_payload([("x", ids), ("y", np.zeros(2, "<i8"))], header_override=damage)
+    (batch,) = list(Client(server.url, backoff=0.001, timeout=5).batches("pos", "train"))
+    assert batch["x"].tolist() == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]
+
+
+def test_a_header_seen_before_is_checked_again_against_a_shorter_payload(hostile):
+    full = batch(0)
+    cut = full[:580]  # the same header, its last array (y, bytes 576..592) no longer inside
+    server = hostile(lambda path, query, n: (200, epoch_headers(2, 0), frames([full, cut]), None))
+    with pytest.raises(ProtocolError, match="outside the payload"):
+        read_epoch(server.url)

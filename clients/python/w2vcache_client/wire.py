@@ -93,12 +93,14 @@ class ArrayEntry:
 
     def expand(self, ids: np.ndarray, table: np.ndarray) -> np.ndarray:
         """The array's values: the rows of `table` the ids name (each id checked against the table)."""
-        flat = ids.reshape(-1)
-        if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= table.shape[0]):
-            raise ProtocolError(f"array {self.name!r} names rows outside the {table.shape[0]} of table {self.gather!r}")
+        # As unsigned numbers a negative id is a huge one, so `take` itself refuses every id outside the table.
+        flat = ids.reshape(-1).view("<u4")
         if flat.size * math.prod(table.shape[1:]) != math.prod(self.shape):
             raise ProtocolError(f"array {self.name!r}: {flat.size} rows of {table.shape[1:]} do not make shape {self.shape}")
-        return table.take(flat, axis=0).reshape(self.shape)
+        try:
+            return table.take(flat, axis=0).reshape(self.shape)
+        except IndexError:
+            raise ProtocolError(f"array {self.name!r} names rows outside the {table.shape[0]} of table {self.gather!r}") from None
 
 
 class Layout:
@@ -128,7 +130,7 @@ class EpochFrames:
         self._response = response
         self._table = table
         self._raw = raw
-        self._layouts: dict[bytes, Layout] = {}
+        self._layouts: dict[tuple[bytes, int], Layout] = {}
         batches, first = response.header("X-Batches"), response.header("X-Start")
         if batches is None or not batches.isdigit() or first is None or not first.isdigit():
             response.close()
@@ -187,10 +189,11 @@ class EpochFrames:
         if 4 + length > size:
             raise ProtocolError(f"a raw batch's header of {length} bytes is longer than its {size}-byte payload")
         header = payload[4:4 + length].tobytes()
-        layout = self._layouts.get(header)
+        # A layout was checked against one payload size: it is reused only for payloads of that size.
+        layout = self._layouts.get((header, size))
         if layout is None:
             layout = Layout(header, size)
-            self._layouts[header] = layout
+            self._layouts[(header, size)] = layout
         batch: dict[str, np.ndarray] = {}
         for entry in layout.arrays:
             if entry.gather is None:
