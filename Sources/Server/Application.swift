@@ -116,6 +116,9 @@ struct FingerprintMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// The `Server` header of every answer.
+let serverName = "w2vcache"
+
 /// The server application, listening on `settings.host:settings.port`, with the connection limit and the timeouts
 /// of ``ServerSettings``.
 /// - Parameter onServerRunning: called with the bound port once the server listens (port 0 picks a free one).
@@ -124,11 +127,15 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let settings = state.settings
     let connections = ConnectionLimit.effective(settings.maxConnections, logger: logger)
+    let dates = HTTPDate()
     return Application(
         router: buildRouter(state: state),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(settings: settings)])),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(settings: settings)]
+                    + (settings.answersVectorsOnEventLoop ? [VectorFastPath(state: state, dates: dates)] : []))),
         configuration: .init(
-            address: .hostname(settings.host, port: settings.port), serverName: "w2vcache",
+            address: .hostname(settings.host, port: settings.port), serverName: serverName,
             availableConnectionsDelegate: MaximumAvailableConnections(connections, logger: logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger)

@@ -55,6 +55,15 @@ public struct BearerToken: Sendable {
     }
 }
 
+extension BearerToken {
+    /// Whether an `Authorization` header's value is `Bearer` (any case) and this token.
+    func authorizes(_ header: String) -> Bool {
+        let scheme = "bearer "
+        return header.utf8.count > scheme.utf8.count && header.prefix(scheme.count).lowercased() == scheme
+            && matches(header.utf8.dropFirst(scheme.utf8.count))
+    }
+}
+
 /// A token file that cannot be used.
 public struct TokenFileError: Error, CustomStringConvertible, Sendable {
     public let path: String
@@ -72,10 +81,7 @@ struct BearerAuthenticationMiddleware<Context: RequestContext>: RouterMiddleware
     {
         if request.uri.path == "/healthz" { return try await next(request, context) }
         let header = request.headers[.authorization] ?? ""
-        let scheme = "bearer "
-        guard header.utf8.count > scheme.utf8.count, header.prefix(scheme.count).lowercased() == scheme,
-            token.matches(header.utf8.dropFirst(scheme.utf8.count))
-        else {
+        guard token.authorizes(header) else {
             throw APIError(
                 .unauthorized,
                 header.isEmpty

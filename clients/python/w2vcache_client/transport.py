@@ -1,8 +1,13 @@
-"""HTTP to `w2vcache serve`: kept-alive connections, the bearer token, TLS, and errors turned into the client's own."""
+"""HTTP/1.1 to `w2vcache serve`: kept-alive connections, the bearer token, TLS, and errors turned into the client's
+own.
+
+The client speaks the little HTTP it needs itself, on a socket: a request is one `sendall`, an answer's head is
+parsed from one buffer, and its body is read straight into the caller's memory. `http.client` parses every answer's
+headers with the `email` package, which costs more than the server takes to answer a single vector.
+"""
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -18,40 +23,127 @@ __all__ = ["Transport", "Response"]
 #: The header every answer carries: what the cache serves (replicas of one cache agree).
 FINGERPRINT = "X-W2VCache-Fingerprint"
 
+#: The longest answer head accepted (status line and headers).
+MAX_HEAD_BYTES = 64 * 1024
+
+
+class _Connection:
+    """One socket to the server and the bytes read from it but not yet used."""
+
+    def __init__(self, host: str, port: int, timeout: float, context: Optional[ssl.SSLContext]) -> None:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = context.wrap_socket(sock, server_hostname=host) if context is not None else sock
+        self.buffer = bytearray()
+
+    def fill(self) -> bool:
+        """Reads what the socket has into the buffer; False at the end of the stream."""
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            return False
+        self.buffer += chunk
+        return True
+
+    def read_head(self) -> tuple[int, dict[str, str]]:
+        """The status and headers (lowercased names) of the next answer."""
+        start = 0
+        while True:
+            end = self.buffer.find(b"\r\n\r\n", start)
+            if end >= 0:
+                break
+            if len(self.buffer) > MAX_HEAD_BYTES:
+                raise ProtocolError(f"an answer's head is longer than {MAX_HEAD_BYTES} bytes")
+            start = max(0, len(self.buffer) - 3)
+            if not self.fill():
+                raise http_closed()
+        head = bytes(self.buffer[:end]).decode("latin-1")
+        del self.buffer[:end + 4]
+        lines = head.split("\r\n")
+        parts = lines[0].split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+            raise ProtocolError(f"the answer starts with {lines[0][:100]!r}, not an HTTP/1.1 status line")
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise ProtocolError(f"an answer header {line[:100]!r} has no colon")
+            name, value = name.strip().lower(), value.strip()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        return int(parts[1]), headers
+
+    def readinto(self, view: memoryview) -> int:
+        """Up to len(view) bytes, from the buffer first; 0 at the end of the stream."""
+        if self.buffer:
+            count = min(len(view), len(self.buffer))
+            view[:count] = self.buffer[:count]
+            del self.buffer[:count]
+            return count
+        return self.sock.recv_into(view)
+
+    def read_line(self) -> bytes:
+        while (end := self.buffer.find(b"\r\n")) < 0:
+            if len(self.buffer) > MAX_HEAD_BYTES:
+                raise ProtocolError("a chunk size line is too long")
+            if not self.fill():
+                raise http_closed()
+        line = bytes(self.buffer[:end])
+        del self.buffer[:end + 2]
+        return line
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def http_closed() -> ConnectionError:
+    return ConnectionError("the server closed the connection before its answer was complete")
+
 
 class Response:
     """An answer being read. Its connection goes back to the pool once the body is read to its end; `close()`
     drops it instead (an answer abandoned midway cannot be reused)."""
 
-    def __init__(self, transport: "Transport", connection: http.client.HTTPConnection,
-                 response: http.client.HTTPResponse) -> None:
+    def __init__(self, transport: "Transport", connection: _Connection, status: int, headers: dict[str, str],
+                 method: str) -> None:
         self._transport = transport
-        self._connection: Optional[http.client.HTTPConnection] = connection
-        self._response = response
-        self.status = response.status
-        self.headers = response.headers
-        length = response.getheader("Content-Length")
+        self._connection: Optional[_Connection] = connection
+        self.status = status
+        #: The answer's headers, by lowercased name.
+        self.headers = headers
+        self._will_close = "close" in headers.get("connection", "").lower()
+        self._chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        self._chunk_left = 0
+        self._done = False
+        length = headers.get("content-length")
         #: The body's announced length, or None (a chunked answer).
         self.length: Optional[int] = int(length) if length is not None and length.isdigit() else None
         if length is not None and self.length is None:
             self.close()
             raise ProtocolError(f"the answer's Content-Length is {length!r}, not a number")
+        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            self.length = 0
+        if self.length is None and not self._chunked:
+            self._will_close = True  # the body ends when the server closes the connection
+        self._left = self.length
 
     def header(self, name: str) -> Optional[str]:
-        return self._response.getheader(name)
+        return self.headers.get(name.lower())
 
     def read(self) -> bytes:
         """The whole body; the connection is then reused."""
-        try:
-            data = self._response.read()
-        except (OSError, http.client.HTTPException) as error:
-            self.close()
-            raise _transport_error(self._transport.url, error) from None
-        if self.length is not None and len(data) != self.length:
-            self.close()
-            raise ProtocolError(f"the answer's body holds {len(data)} bytes; its Content-Length says {self.length}")
+        if self.length is not None:
+            data = bytearray(self._left or 0)
+            self.readinto_exactly(memoryview(data))
+            self._release()
+            return bytes(data)
+        parts = []
+        chunk = bytearray(65536)
+        while count := self._readinto(memoryview(chunk)):
+            parts.append(bytes(chunk[:count]))
         self._release()
-        return data
+        return b"".join(parts)
 
     def read_exactly(self, count: int) -> bytes:
         """`count` bytes of the body, or ConnectionError if it ends first."""
@@ -62,11 +154,7 @@ class Response:
     def readinto_exactly(self, view: memoryview) -> None:
         filled = 0
         while filled < len(view):
-            try:
-                count = self._response.readinto(view[filled:])
-            except (OSError, http.client.HTTPException) as error:
-                self.close()
-                raise _transport_error(self._transport.url, error) from None
+            count = self._readinto(view[filled:])
             if not count:
                 self.close()
                 raise ConnectionError(f"the answer ended early ({filled} of {len(view)} bytes)")
@@ -74,14 +162,10 @@ class Response:
 
     def finish(self) -> None:
         """Reads what is left of the body (nothing, for a finished stream) and gives the connection back."""
-        try:
-            rest = self._response.read()
-        except (OSError, http.client.HTTPException):
-            self.close()
-            return
+        rest = self._readinto(memoryview(bytearray(1)))
         if rest:
             self.close()
-            raise ProtocolError(f"{len(rest)} bytes follow the end of the answer")
+            raise ProtocolError("bytes follow the end of the answer")
         self._release()
 
     def close(self) -> None:
@@ -89,11 +173,56 @@ class Response:
             self._connection.close()
             self._connection = None
 
+    def _readinto(self, view: memoryview) -> int:
+        """Up to len(view) bytes of the body; 0 at its end."""
+        connection = self._connection
+        if self._done or connection is None or not len(view):
+            return 0
+        try:
+            if self._chunked:
+                if self._chunk_left == 0:
+                    line = connection.read_line().split(b";")[0].strip()
+                    try:
+                        self._chunk_left = int(line, 16)
+                    except ValueError:
+                        raise ProtocolError(f"a chunk size {line[:20]!r} is not hexadecimal") from None
+                    if self._chunk_left == 0:
+                        while connection.read_line():  # trailers, up to the blank line
+                            pass
+                        self._done = True
+                        return 0
+                count = connection.readinto(view[:self._chunk_left])
+                if not count:
+                    raise http_closed()
+                self._chunk_left -= count
+                if self._chunk_left == 0 and connection.read_line():
+                    raise ProtocolError("a chunk does not end where its size says")
+                return count
+            if self._left is not None:
+                if self._left == 0:
+                    self._done = True
+                    return 0
+                count = connection.readinto(view[:self._left])
+                if not count:
+                    raise http_closed()
+                self._left -= count
+                return count
+            count = connection.readinto(view)
+            if not count:
+                self._done = True
+            return count
+        except (ProtocolError, ConnectionError):
+            self.close()
+            raise
+        except (OSError, ssl.SSLError) as error:
+            self.close()
+            raise _transport_error(self._transport.url, error) from None
+
     def _release(self) -> None:
         if self._connection is not None:
             connection, self._connection = self._connection, None
-            if self._response.will_close:
-                connection.close()
+            if self._will_close or connection.buffer:
+                connection.close()  # nothing may follow an answer before the next request
             else:
                 self._transport._give_back(connection)
 
@@ -119,15 +248,19 @@ class Transport:
             raise ValueError(f"url {url!r}: expected http://HOST:PORT or https://HOST:PORT")
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self._scheme = parsed.scheme
         self._host = parsed.hostname
         self._port = parsed.port or (443 if parsed.scheme == "https" else 80)
         self._base = parsed.path.rstrip("/")
+        host_header = self._host if parsed.port is None else f"{self._host}:{self._port}"
+        if ":" in self._host:
+            host_header = f"[{self._host}]" + ("" if parsed.port is None else f":{self._port}")
         token = token if token is not None else os.environ.get("W2VCACHE_TOKEN")
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if token is not None and any(c in token for c in "\r\n"):
+            raise ValueError("a bearer token cannot hold line breaks")
+        self._fixed_headers = f"Host: {host_header}\r\n" + (f"Authorization: Bearer {token}\r\n" if token else "")
         self._ssl = ssl.create_default_context(cafile=ca_file) if parsed.scheme == "https" else None
         self._max_idle = max_idle
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[_Connection] = []
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
@@ -135,28 +268,32 @@ class Transport:
                 body: Optional[bytes] = None, accept: Optional[str] = None) -> Response:
         """Sends a request and returns its answer once its head has arrived; an error status raises ResponseError
         with the server's message."""
-        target = self._base + path
+        target = urllib.parse.quote(self._base + path, safe="/%:@!$&'()*+,;=-._~")
         if query:
             target += "?" + urllib.parse.urlencode(
                 {key: str(value).lower() if isinstance(value, bool) else value for key, value in query.items()})
-        headers = dict(self._headers)
-        if body is not None:
-            headers["Content-Type"] = "application/json"
+        head = f"{method} {target} HTTP/1.1\r\n{self._fixed_headers}"
         if accept:
-            headers["Accept"] = accept
+            head += f"Accept: {accept}\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        message = (head + "\r\n").encode("latin-1") + (body or b"")
         for attempt in (0, 1):
             connection, reused = self._take()
             try:
-                connection.request(method, target, body=body, headers=headers)
-                raw = connection.getresponse()
-            except (OSError, http.client.HTTPException) as error:
+                connection.sock.sendall(message)
+                status, headers = connection.read_head()
+            except (OSError, ssl.SSLError, ConnectionError) as error:
                 connection.close()
                 # A kept-alive connection the server closed meanwhile: once more on a new one (every request of
                 # this API can be sent twice without harm).
                 if reused and attempt == 0 and not isinstance(error, socket.timeout):
                     continue
-                raise _transport_error(self.url, error) from None
-            response = Response(self, connection, raw)
+                raise error if isinstance(error, ConnectionError) else _transport_error(self.url, error) from None
+            except ProtocolError:
+                connection.close()
+                raise
+            response = Response(self, connection, status, headers, method)
             if response.status >= 400:
                 raise _response_error(response)
             return response
@@ -169,21 +306,19 @@ class Transport:
         for connection in idle:
             connection.close()
 
-    def _take(self) -> tuple[http.client.HTTPConnection, bool]:
+    def _take(self) -> tuple[_Connection, bool]:
         with self._lock:
             if self._pid != os.getpid():
                 # A forked child: the parent's sockets are not this process's to use.
                 self._idle, self._pid = [], os.getpid()
             if self._idle:
                 return self._idle.pop(), True
-        if self._scheme == "https":
-            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                self._host, self._port, timeout=self.timeout, context=self._ssl)
-        else:
-            connection = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
-        return connection, False
+        try:
+            return _Connection(self._host, self._port, self.timeout, self._ssl), False
+        except (OSError, ssl.SSLError) as error:
+            raise _transport_error(self.url, error) from None
 
-    def _give_back(self, connection: http.client.HTTPConnection) -> None:
+    def _give_back(self, connection: _Connection) -> None:
         with self._lock:
             if self._pid == os.getpid() and len(self._idle) < self._max_idle:
                 self._idle.append(connection)

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Single vectors from `w2vcache serve` against the same vectors in Redis, the store a team would otherwise use, all in
+one run on one machine.
+
+Usage: scripts/bench/redis_bench.py [--words 300000] [--seconds 5] [--out bench-out]
+
+Builds a cache from a GoogleNews-shaped file (build_bench.py's generator, 300 dimensions), starts `w2vcache serve` on
+it and a `redis-server` (Debian's `redis-server` package) holding the same vectors as 1,200-byte values, then drives
+each with a C load generator, the same connection counts for both:
+  - `GET /v1/vectors/{w}` with `wrk` against `GET w` with `redis-benchmark`,
+  - `POST /v1/vectors` of 100 words with `wrk` against `MGET` of 100 keys with `redis-benchmark`,
+at 16 and 64 connections: requests/s, p50 and p99 latency, and each server's RSS afterwards. Then the Python client
+in a loop (`client.vector(w)`, `client.vectors([100 words])`) against `redis-py` (`GET`, `MGET`) on the same words.
+Installs wrk, redis-server and redis-py if they are missing (apt, pip).
+"""
+import argparse
+import json
+import os
+import pathlib
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "clients" / "python"))
+sys.path.insert(0, str(REPO / "scripts" / "bench"))
+
+
+def ensure_tools():
+    missing = [package for tool, package in (("wrk", "wrk"), ("redis-server", "redis-server"),
+                                             ("redis-benchmark", "redis-tools")) if not shutil.which(tool)]
+    if missing:
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, stdout=subprocess.DEVNULL)
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "redis"], check=True)
+
+
+def rss_mb(pid):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wrk(url, connections, seconds, script=None):
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        command += ["-s", str(script)]
+    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+    def latency(label):
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", output).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return rate, latency("50%"), latency("99%"), int(errors.group(1)) if errors else 0
+
+
+def redis_benchmark(port, connections, requests, command):
+    output = subprocess.run(["redis-benchmark", "-p", str(port), "-c", str(connections), "-n", str(requests),
+                             "--csv", *command], capture_output=True, text=True, check=True).stdout
+    # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+    row = [field.strip('"') for field in output.strip().splitlines()[-1].split(",")]
+    return float(row[1]), float(row[4]), float(row[6])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--words", type=int, default=300_000)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--out", default=str(REPO / "bench-out"))
+    args = parser.parse_args()
+    ensure_tools()
+    import numpy as np
+    import redis
+    from build_bench import generate
+    from w2vcache_client import Client
+
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True)
+    binary = REPO / ".build" / "release" / "w2vcache"
+    source = out / f"googlenews-shaped-{args.words}x300.bin.gz"
+    keys_file = out / f"keys-{args.words}.txt"
+    if not source.exists() or not keys_file.exists():
+        keys_file.write_bytes(b"\n".join(generate(source, args.words, 300)) + b"\n")
+    keys = keys_file.read_bytes().split(b"\n")[:-1]
+    db = out / "redis-bench-cache"
+    shutil.rmtree(db, ignore_errors=True)
+    subprocess.run([binary, "build", "--vectors", source, "--db", db, "--no-search-index"], check=True,
+                   capture_output=True)
+
+    server = subprocess.Popen([binary, "serve", "--db", db, "--port", "0"], stderr=subprocess.PIPE, text=True)
+    url = next(match.group(1) for line in server.stderr if (match := re.search(r"on (http://\S+)", line)))
+    redis_port = 16379 + os.getpid() % 1000
+    redis_server = subprocess.Popen(["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"],
+                                    stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        store = redis.Redis(port=redis_port)
+        client = Client(url)
+        # The same vectors in Redis, read from the cache through the client.
+        for start in range(0, len(keys), 1000):
+            words = [key.decode() for key in keys[start:start + 1000]]
+            matrix = client.vectors(words)
+            pipe = store.pipeline(transaction=False)
+            for word, row in zip(words, matrix):
+                pipe.set(word, row.tobytes())
+            pipe.execute()
+        rng = random.Random(3)
+        word = keys[rng.randrange(len(keys))].decode()
+        hundred = [keys[rng.randrange(len(keys))].decode() for _ in range(100)]
+        assert store.get(word) == client.vector(word).tobytes(), "redis and w2vcache disagree"
+        post = out / "post100.lua"
+        post.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                        f"wrk.body = {json.dumps(json.dumps({'words': hundred}))}\n")
+
+        rows = []
+        for connections in (16, 64):
+            ours = wrk(f"{url}/v1/vectors/{word}", connections, args.seconds)
+            theirs = redis_benchmark(redis_port, connections, int(ours[0] * args.seconds * 2) + 50_000, ["GET", word])
+            rows.append((f"one vector, {connections} connections", ours, theirs))
+            ours = wrk(f"{url}/v1/vectors", connections, args.seconds, post)
+            theirs = redis_benchmark(redis_port, connections, max(20_000, int(ours[0] * args.seconds)),
+                                     ["MGET", *hundred])
+            rows.append((f"100 vectors, {connections} connections", ours, theirs))
+        print("\n| load (C load generators: wrk, redis-benchmark) | w2vcache req/s | p50 / p99 ms | Redis req/s "
+              "| p50 / p99 ms | w2vcache / Redis |\n|---|---:|---:|---:|---:|---:|")
+        for name, (rate, p50, p99, errors), (redis_rate, redis_p50, redis_p99) in rows:
+            failed = f" ({errors} failed)" if errors else ""
+            print(f"| {name} | {rate:,.0f}{failed} | {p50:.2f} / {p99:.2f} | {redis_rate:,.0f} | "
+                  f"{redis_p50:.2f} / {redis_p99:.2f} | {rate / redis_rate:.2f} |")
+        print(f"\nRSS after the load: w2vcache serve {rss_mb(server.pid):.0f} MB, redis-server "
+              f"{rss_mb(redis_server.pid):.0f} MB")
+
+        sample = [keys[rng.randrange(len(keys))].decode() for _ in range(3000)]
+
+        def rate(call, items, batch=1):
+            best = 0.0
+            for _ in range(3):
+                start = time.perf_counter()
+                for i in range(0, len(items), batch):
+                    call(items[i:i + batch] if batch > 1 else items[i])
+                best = max(best, len(items) / batch / (time.perf_counter() - start))
+            return best
+        ours_one = rate(client.vector, sample)
+        theirs_one = rate(lambda w: np.frombuffer(store.get(w), "<f4"), sample)
+        ours_many = rate(client.vectors, sample, 100)
+        theirs_many = rate(lambda ws: np.frombuffer(b"".join(store.mget(ws)), "<f4").reshape(len(ws), 300), sample, 100)
+        print("\n| Python, one process | w2vcache_client calls/s | redis-py calls/s | redis-py / w2vcache |\n"
+              "|---|---:|---:|---:|")
+        print(f"| one vector (`vector(w)` / `GET`) | {ours_one:,.0f} | {theirs_one:,.0f} | {theirs_one / ours_one:.2f} |")
+        print(f"| 100 vectors (`vectors([...])` / `MGET`) | {ours_many:,.0f} | {theirs_many:,.0f} | "
+              f"{theirs_many / ours_many:.2f} |")
+    finally:
+        server.terminate()
+        redis_server.terminate()
+        server.wait(timeout=30)
+        redis_server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
