@@ -170,32 +170,50 @@ public struct StoredDataset: Sendable {
             throw DatasetError.damaged(manifest.name, "array \(array) is missing")
         }
         precondition(MemoryLayout<T>.size == 4)
-        // Each chunk is copied once, straight into the array's storage.
-        var filled = 0
-        let values = try [T](unsafeUninitializedCapacity: info.elementCount) { buffer, initialized in
+        return try [T](unsafeUninitializedCapacity: info.elementCount) { buffer, initialized in
+            try copy(array, into: UnsafeMutableRawBufferPointer(buffer))
+            initialized = info.elementCount
+        }
+    }
+
+    /// The stored bytes of `array`, preceded by `prefix` (an `.npy` header), in one buffer: each chunk is copied
+    /// once, straight into it.
+    public func bytes(of array: String, after prefix: [UInt8] = []) throws -> [UInt8] {
+        guard let info = manifest.arrays[array] else {
+            throw DatasetError.damaged(manifest.name, "array \(array) is missing")
+        }
+        return try [UInt8](unsafeUninitializedCapacity: prefix.count + info.byteCount) { buffer, initialized in
             let destination = UnsafeMutableRawBufferPointer(buffer)
-            for chunk in 0..<info.chunks {
-                let found = try metadata.withValue(DatasetStore.arrayKey(manifest.name, array, chunk: chunk)) {
-                    value -> Bool in
-                    guard let value else { return false }
-                    guard value.count <= destination.count - filled else { return true }
-                    UnsafeMutableRawBufferPointer(rebasing: destination[filled..<(filled + value.count)])
-                        .copyMemory(from: value)
-                    filled += value.count
-                    return true
-                }
-                if !found {
+            prefix.withUnsafeBytes { destination.copyMemory(from: $0) }
+            try copy(array, into: UnsafeMutableRawBufferPointer(rebasing: destination[prefix.count...]))
+            initialized = buffer.count
+        }
+    }
+
+    /// Copies the chunks of `array` into `destination`, which holds exactly its bytes.
+    /// - throws: ``DatasetError/damaged(_:_:)`` for a missing chunk or chunks of other sizes.
+    private func copy(_ array: String, into destination: UnsafeMutableRawBufferPointer) throws {
+        guard let info = manifest.arrays[array], info.byteCount == destination.count else {
+            throw DatasetError.damaged(manifest.name, "array \(array) is missing")
+        }
+        var filled = 0
+        for chunk in 0..<info.chunks {
+            let fits = try metadata.withValue(DatasetStore.arrayKey(manifest.name, array, chunk: chunk)) { value in
+                guard let value else {
                     throw DatasetError.damaged(manifest.name, "chunk \(chunk) of array \(array) is missing")
                 }
+                guard value.count <= destination.count - filled else { return false }
+                UnsafeMutableRawBufferPointer(rebasing: destination[filled..<(filled + value.count)])
+                    .copyMemory(from: value)
+                filled += value.count
+                return true
             }
-            // Only whole values count as initialized; a short array is refused below.
-            initialized = filled == info.byteCount ? info.elementCount : 0
+            guard fits else { break }
         }
         guard filled == info.byteCount else {
             throw DatasetError.damaged(
                 manifest.name, "array \(array) holds more or fewer bytes than the \(info.byteCount) expected")
         }
-        return values
     }
 
     /// The stored shape of `array`.

@@ -47,8 +47,8 @@ public final class ServerState: Sendable {
         guard let info = manifest.arrays["embeddings"] else {
             throw APIError(.notFound, "dataset \(manifest.name) has no embedding matrix")
         }
-        let values = try DatasetStore.load(manifest.name, from: cache).array("embeddings", as: Float.self)
-        let file = values.withUnsafeBytes { NPY.file(type: .float32, shape: info.shape, data: $0) }
+        let file = try DatasetStore.load(manifest.name, from: cache).bytes(
+            of: "embeddings", after: NPY.header(type: .float32, shape: info.shape))
         embeddingFiles.withLock { $0[manifest.name] = file }
         return file
     }

@@ -214,8 +214,9 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
             #expect(vocab?["vocab"]?.first == "Confidence" && vocab?["tags"]?.count == 10)
             let embeddings = try await server.request("/v1/datasets/pos/embeddings")
             #expect(npyFloats(embeddings.data).shape == "(\(vocab!["vocab"]!.count), 4)")
-
             let dataset = try POSDataset(cache: server.cache)
+            #expect(npyFloats(embeddings.data).values == dataset.embeddings)
+
             let plan = try dataset.epoch(split: "train", batchSize: 3, seed: 5, epoch: 2, shuffle: true)
             let batch = try await server.request("/v1/datasets/pos/train/batches/1?batch_size=3&seed=5&epoch=2")
             #expect(batch.status == 200 && batch.contentType == "application/x-npz")

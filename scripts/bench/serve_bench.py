@@ -172,6 +172,30 @@ def main():
         if match:
             url = match.group(1)
             break
+    # 0. Cold start: the first requests of a dataset on a fresh server, then a trainer's first epoch (a new client:
+    # it fetches the embedding matrix first) against a later one.
+    import urllib.request
+
+    def first(path):
+        start = time.perf_counter()
+        with urllib.request.urlopen(url + path) as answer:
+            size = len(answer.read())
+        return (time.perf_counter() - start) * 1000, size
+    cold = [(path, first(path), first(path)) for path in
+            ("/v1/datasets/pos/embeddings", "/v1/datasets/pos/vocab", "/v1/datasets/pos/train/batches/0?batch_size=256")]
+    for path, (ms, size), (again, _) in cold:
+        print(f"cold start: first GET {path}: {ms:.1f} ms ({size:,} bytes), then {again:.1f} ms")
+
+    def epoch_rate(client):
+        start = time.perf_counter()
+        count = sum(len(batch["y"]) for batch in client.batches("pos", "train", batch_size=256, seed=1))
+        return count / (time.perf_counter() - start)
+    fresh = Client(url)
+    first_epoch = epoch_rate(fresh)
+    steady = max(epoch_rate(fresh) for _ in range(args.epochs))
+    print(f"first epoch of a new client (embedding matrix fetched first): {first_epoch:,.0f} windows/s; later epochs "
+          f"{steady:,.0f} windows/s ({first_epoch / steady:.2f}x)")
+
     client = Client(url)
     words = client.vocabulary("pos")["vocab"][:5000]
     plan = client.plan("pos", "train", batch_size=256)
