@@ -128,8 +128,9 @@ public struct CacheBuilder: Sendable {
             phase: .reading, recordsRead: 0, fileBytesRead: 0, fileSize: reader.fileSize, wordsWritten: 0,
             wordsToWrite: 0)
         let read = try readRecords(
-            reader, into: runs, index: index, onlyWords: onlyWords, report: &report, progress: progress,
-            isCancelled: isCancelled)
+            reader, into: runs, index: index, onlyWords: onlyWords, database: database,
+            scratchDirectory: URL(fileURLWithPath: location.spillPath()).deletingLastPathComponent().path,
+            report: &report, progress: progress, isCancelled: isCancelled)
 
         report.phase = .writing
         report.recordsRead = read.statistics.recordsRead
@@ -163,30 +164,49 @@ public struct CacheBuilder: Sendable {
     /// Step 1: streams the file's records into sorted runs.
     private func readRecords(
         _ reader: Word2VecReader, into runs: SortedRuns, index: SearchIndexWriter?, onlyWords: Set<[UInt8]>?,
-        report: inout BuildProgress,
+        database: Database, scratchDirectory: String, report: inout BuildProgress,
         progress: (BuildProgress) -> Void, isCancelled: () -> Bool
     ) throws -> ReadOutcome {
         var notListed = 0
-        let statistics = try reader.forEachRecord(
-            limit: request.limit, nonFinite: request.settings.nonFinite, invalidUTF8: request.settings.invalidUTF8,
-            trustHeader: request.trustHeader
-        ) { record in
-            if record.index & 4095 == 0 {
-                if isCancelled() {
-                    throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged")
+        // A fastText model's n-gram rows go into the new cache as they pass (they sort before every word), while its
+        // matrix waits in a scratch file beside the cache until the words' full vectors are made from it.
+        let subwords = try reader.subwords.map { _ in try SubwordRowWriter(database: database) }
+        defer { subwords?.abandon() }
+        let current = Box(report)
+        defer { report = current.value }
+        let statistics = try withoutActuallyEscaping(isCancelled) { isCancelled in
+            try withoutActuallyEscaping(progress) { progress in
+                try reader.forEachRecord(
+                    limit: request.limit, nonFinite: request.settings.nonFinite,
+                    invalidUTF8: request.settings.invalidUTF8, trustHeader: request.trustHeader,
+                    scratchDirectory: scratchDirectory, ngramRow: subwords.map { writer in { try writer.add($0, $1) } },
+                    onProgress: {
+                        if isCancelled() {
+                            throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged")
+                        }
+                        current.value.fileBytesRead = reader.fileBytesRead
+                        progress(current.value)
+                    }
+                ) { record in
+                    if record.index & 4095 == 0 {
+                        if isCancelled() {
+                            throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged")
+                        }
+                        current.value.recordsRead = record.index
+                        current.value.fileBytesRead = reader.fileBytesRead
+                        progress(current.value)
+                    }
+                    if let onlyWords, !onlyWords.contains(Array(record.word)) {
+                        notListed += 1
+                        return
+                    }
+                    let sequence = UInt32(truncatingIfNeeded: record.index)
+                    try runs.append(key: record.word, sequence: sequence, vector: record.vector)
+                    try index?.append(word: record.word, vector: record.vector, sequence: sequence)
                 }
-                report.recordsRead = record.index
-                report.fileBytesRead = reader.fileBytesRead
-                progress(report)
             }
-            if let onlyWords, !onlyWords.contains(Array(record.word)) {
-                notListed += 1
-                return
-            }
-            let sequence = UInt32(truncatingIfNeeded: record.index)
-            try runs.append(key: record.word, sequence: sequence, vector: record.vector)
-            try index?.append(word: record.word, vector: record.vector, sequence: sequence)
         }
+        try subwords?.finish()
         return ReadOutcome(statistics: statistics, notListed: notListed)
     }
 
@@ -271,7 +291,8 @@ public struct CacheBuilder: Sendable {
                 notListed: read.notListed),
             toolVersion: w2vcacheVersion,
             builtAt: ISO8601DateFormatter().string(from: started),
-            buildSeconds: Date().timeIntervalSince(started))
+            buildSeconds: Date().timeIntervalSince(started),
+            subwords: reader.subwords)
     }
 
     /// Step 4: flushes the last memtable on its own, then stores the manifest (and the search index's header and
@@ -307,5 +328,44 @@ public struct CacheBuilder: Sendable {
         } catch {
             throw CacheError(.badInput, error.message)
         }
+    }
+}
+
+/// A value that closures share and change.
+private final class Box<Value> {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// A fastText model's n-gram rows, written into the new cache in 4 MB batches (their keys ascend).
+private final class SubwordRowWriter {
+    private let writer: PipelinedWriter
+    private var batch: WriteBatch
+    private var bytes = 0
+
+    init(database: Database) throws {
+        writer = PipelinedWriter(database: database)
+        batch = try writer.nextBatch()
+    }
+
+    func add(_ row: Int, _ vector: UnsafeRawBufferPointer) throws {
+        CacheKeys.subwordRow(row).withUnsafeBytes { batch.put(key: $0, value: vector) }
+        bytes += vector.count
+        if bytes >= 4 << 20 {
+            writer.submit(batch)
+            batch = try writer.nextBatch()
+            bytes = 0
+        }
+    }
+
+    /// Writes the last batch and waits for every write.
+    func finish() throws {
+        writer.submit(batch)
+        try writer.finish()
+    }
+
+    /// Lets the writes in flight end (after a failure, before the temporary cache is removed).
+    func abandon() {
+        try? writer.finish()
     }
 }

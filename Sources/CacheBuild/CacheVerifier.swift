@@ -11,6 +11,8 @@ public struct VerifyReport: Sendable {
     public var metadataKeys = 0
     /// Rows of the search index read back (0 without one).
     public var searchIndexRows = 0
+    /// A fastText model's n-gram rows read (0 for a word2vec file).
+    public var subwordRows = 0
     /// Human-readable problems, the first ``VerifyReport/maxProblems`` of them.
     public var problems: [String] = []
     /// All problems, including those not listed.
@@ -59,6 +61,15 @@ extension VectorCache {
                                 "\"\(Printable.escape(bytes: key, limit: 80))\": vector holds NaN or infinity")
                         }
                     }
+                } else if key.starts(with: CacheKeys.subwordPrefix) {
+                    report.subwordRows += 1
+                    try iterator.withValue { value in
+                        if value.count != vectorBytes || !(allowNonFinite || Float32Bytes.allFinite(value)) {
+                            report.problem(
+                                "n-gram row \(report.subwordRows - 1): \(value.count) bytes, or not finite; expected "
+                                    + "\(vectorBytes) bytes of finite float32")
+                        }
+                    }
                 } else if key.starts(with: CacheKeys.oovPrefix) {
                     report.oovMarkers += 1
                     let word = Array(key.dropFirst(CacheKeys.oovPrefix.count))
@@ -89,6 +100,10 @@ extension VectorCache {
             report.problem(
                 "the cache holds \(report.oovMarkers) out-of-vocabulary markers; the manifest says \(manifest.oovCount)"
             )
+        }
+        let rows = manifest.subwords?.bucket ?? 0
+        if report.subwordRows != rows {
+            report.problem("the cache holds \(report.subwordRows) n-gram rows; the manifest says \(rows)")
         }
         verifySearchIndex(into: &report)
         return report

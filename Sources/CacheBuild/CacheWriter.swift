@@ -50,7 +50,7 @@ public final class CacheWriter {
     @discardableResult
     public func replace(
         in namespace: MetadataNamespace, under start: [UInt8], with entries: MetadataEntries,
-        oovWords: some Sequence<[UInt8]> = [[UInt8]](), generator: OOVVectors? = nil
+        oovWords: some Sequence<[UInt8]> = [[UInt8]](), generator: OOVSource? = nil
     ) throws -> [[UInt8]] {
         let current = cache
         let metadata = current.metadata(namespace)
@@ -97,17 +97,19 @@ public final class CacheWriter {
             ?? VectorCache(path: location.path, storage: storage)
     }
 
-    /// Adds to `batch` an out-of-vocabulary vector and its marker for each word of `words` that `cache` lacks.
+    /// Adds to `batch` an out-of-vocabulary vector and its marker (empty for a random vector, `subword` for an
+    /// n-gram one) for each word of `words` that `cache` lacks.
     /// - Returns: the words added.
     static func addOOVVectors(
-        for words: some Sequence<[UInt8]>, generator: OOVVectors, missingFrom cache: VectorCache, to batch: WriteBatch
+        for words: some Sequence<[UInt8]>, generator: OOVSource, missingFrom cache: VectorCache, to batch: WriteBatch
     ) throws -> [[UInt8]] {
         var added: [[UInt8]] = []
         var seen = Set<[UInt8]>()
         for word in words where !word.isEmpty && word.first != CacheKeys.reservedPrefix {
             guard seen.insert(word).inserted, try !cache.contains(word) else { continue }
-            batch.put(key: word, value: generator.vectorBytes(for: word))
-            batch.put(key: CacheKeys.oovMarker(for: word), value: [])
+            let (vector, kind) = try generator.vectorBytes(for: word)
+            batch.put(key: word, value: vector)
+            batch.put(key: CacheKeys.oovMarker(for: word), value: kind == .subword ? Array(kind.rawValue.utf8) : [])
             added.append(word)
         }
         return added

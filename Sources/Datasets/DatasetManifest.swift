@@ -1,5 +1,6 @@
 import Preprocessing
 import Support
+import VectorCache
 
 /// The datasets w2vcache prepares, one per trainer of the book.
 public enum DatasetName: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
@@ -33,6 +34,8 @@ public struct DatasetManifest: Sendable, Equatable {
     public var vocabularies: [String: Int]
     /// The CRC-32 of every stored array and list, in the order written: two preparations agree exactly when it does.
     public var contentCRC32: String
+    /// The kind of vector the words the cache lacked were given (`nil` for a dataset without an embedding matrix).
+    public var oov: OOVKind?
 
     public var name: DatasetName { details.name }
 }
@@ -57,7 +60,7 @@ public enum DatasetDetails: Sendable, Equatable {
 extension DatasetManifest: Codable {
     private enum Key: String, CodingKey {
         case name, options, statistics, inputs, toolVersion, dimension, preparedAt, splits, arrays, vocabularies,
-            contentCRC32
+            contentCRC32, oov
     }
 
     public init(from decoder: any Decoder) throws {
@@ -87,6 +90,7 @@ extension DatasetManifest: Codable {
         arrays = try container.decode([String: ArrayInfo].self, forKey: .arrays)
         vocabularies = try container.decode([String: Int].self, forKey: .vocabularies)
         contentCRC32 = try container.decode(String.self, forKey: .contentCRC32)
+        oov = try container.decodeIfPresent(OOVKind.self, forKey: .oov)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -114,6 +118,7 @@ extension DatasetManifest: Codable {
         try container.encode(arrays, forKey: .arrays)
         try container.encode(vocabularies, forKey: .vocabularies)
         try container.encode(contentCRC32, forKey: .contentCRC32)
+        try container.encodeIfPresent(oov, forKey: .oov)
     }
 }
 

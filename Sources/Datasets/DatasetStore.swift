@@ -63,10 +63,11 @@ public enum DatasetStore {
     }
 
     /// The one way every dataset is prepared: unless `D` is prepared already from the same inputs with the same
-    /// options (and by this tool version), `build` makes its content, which replaces the stored dataset in one write.
+    /// options and the same kind of out-of-vocabulary vectors (`oov`, for a dataset with an embedding matrix), by
+    /// this tool version, `build` makes its content, which replaces the stored dataset in one write.
     static func prepareIfChanged<D: PreparableDataset>(
-        _ dataset: D.Type, inputs: [InputFingerprint], options: D.Options, in writer: CacheWriter,
-        build: () throws -> DatasetContent<D.Statistics>
+        _ dataset: D.Type, inputs: [InputFingerprint], options: D.Options, oov: OOVKind? = nil,
+        in writer: CacheWriter, build: () throws -> DatasetContent<D.Statistics>
     ) throws -> PreparedDataset<D.Statistics> {
         let cache = writer.cache
         let existing: DatasetManifest?
@@ -76,7 +77,8 @@ public enum DatasetStore {
             existing = nil  // an unreadable manifest is replaced like any other
         }
         if let existing, let (storedOptions, statistics) = D.unpack(existing.details),
-            existing.inputs == inputs, storedOptions == options, existing.toolVersion == w2vcacheVersion
+            existing.inputs == inputs, storedOptions == options, existing.oov == oov,
+            existing.toolVersion == w2vcacheVersion
         {
             return PreparedDataset(manifest: existing, statistics: statistics, alreadyPrepared: true)
         }
@@ -86,7 +88,7 @@ public enum DatasetStore {
             details: D.details(options, content.statistics), inputs: inputs, toolVersion: w2vcacheVersion,
             dimension: cache.dimension, preparedAt: ISO8601DateFormatter().string(from: Date()), splits: content.splits,
             arrays: arrays.arrays, vocabularies: arrays.vocabularies,
-            contentCRC32: String(format: "%08x", arrays.contentCRC32))
+            contentCRC32: String(format: "%08x", arrays.contentCRC32), oov: oov)
         var entries = arrays.entries
         entries.put(manifestKey(D.name), try JSONEncoder().encode(manifest))
         try writer.replace(
@@ -111,7 +113,7 @@ struct DatasetContent<Statistics> {
     var splits: [String: Int]
     var statistics: Statistics
     var oovWords: [[UInt8]] = []
-    var oov: OOVVectors? = nil
+    var oov: OOVSource? = nil
 }
 
 /// A dataset being written: arrays and string lists gathered for one atomic write.

@@ -8,7 +8,7 @@ enum EmbeddingMatrix {
     enum SpecialRow {
         /// All zeros (padding, "no token").
         case zero
-        /// The OOV generator's vector for the special's name.
+        /// The seeded random vector of the special's name (never an n-gram vector: a special is not a word).
         case random
     }
 
@@ -19,7 +19,7 @@ enum EmbeddingMatrix {
         var pretrained: Int
     }
 
-    static func build(tokens: [String], specials: [String: SpecialRow], cache: VectorCache, oov: OOVVectors) throws
+    static func build(tokens: [String], specials: [String: SpecialRow], cache: VectorCache, oov: OOVSource) throws
         -> Result
     {
         var result = Result(values: [], oovWords: [], pretrained: 0)
@@ -29,7 +29,8 @@ enum EmbeddingMatrix {
             if let special = specials[token] {
                 switch special {
                 case .zero: result.values += [Float](repeating: 0, count: cache.dimension)
-                case .random: result.values += oov.vectorBytes(for: key).withUnsafeBytes { Float32Bytes.decode($0) }
+                case .random:
+                    result.values += oov.random.vectorBytes(for: key).withUnsafeBytes { Float32Bytes.decode($0) }
                 }
                 continue
             }
@@ -38,7 +39,7 @@ enum EmbeddingMatrix {
                 result.values += stored
             } else {
                 result.oovWords.append(key)
-                result.values += oov.vectorBytes(for: key).withUnsafeBytes { Float32Bytes.decode($0) }
+                result.values += try oov.vectorBytes(for: key).bytes.withUnsafeBytes { Float32Bytes.decode($0) }
             }
         }
         return result

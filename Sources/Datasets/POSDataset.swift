@@ -164,7 +164,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when the training file gives no window or the test file is
     ///   empty (the stored dataset is kept), ``DataError`` for malformed input.
     public static func prepare(
-        train: TextFile, test: TextFile, into writer: CacheWriter, options: POSOptions, oov: OOVVectors
+        train: TextFile, test: TextFile, into writer: CacheWriter, options: POSOptions, oov: OOVSource
     ) throws -> POSReport {
         guard POSOptions.windows.contains(options.window) else {
             throw DatasetError.unusableInput(
@@ -176,7 +176,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
         var processed: [String: [BookNormalizer.Token]] = [:]
         let cache = writer.cache
         let prepared = try DatasetStore.prepareIfChanged(
-            Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, in: writer
+            Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, oov: oov.kind, in: writer
         ) {
             var known: [CodePoints: Bool] = [:]
             let normalizer = BookNormalizer { key in
@@ -232,11 +232,11 @@ public struct POSDataset: BatchSource, PreparableDataset {
     /// files can ask for (``candidateKeys(train:test:skipBadLines:)``, one streamed pass, as the book does), then
     /// prepares the files in it, holding the cache's writer lock across both: no other writer comes in between.
     /// - Parameters:
-    ///   - oov: the out-of-vocabulary generator for the built cache's dimension.
+    ///   - oov: the out-of-vocabulary vectors of the built cache (its dimension, its subwords).
     ///   - progress, isCancelled, onWait: as ``CacheBuilder/run(holding:progress:isCancelled:onWait:)`` takes them.
     public static func buildAndPrepare(
         train: TextFile, test: TextFile, build: BuildRequest, options: POSOptions,
-        oov: (_ dimension: Int) -> OOVVectors,
+        oov: (_ cache: VectorCache) throws -> OOVSource,
         progress: (BuildProgress) -> Void = { _ in }, isCancelled: () -> Bool = { false },
         onWait: (String) -> Void = { _ in }
     ) throws -> (build: BuildSummary, prepared: POSReport) {
@@ -251,7 +251,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
         let writer = try CacheWriter(path: request.cachePath, storage: request.storage, holding: lock)
         defer { try? writer.close() }
         let report = try prepare(
-            train: train, test: test, into: writer, options: options, oov: oov(writer.cache.dimension))
+            train: train, test: test, into: writer, options: options, oov: try oov(writer.cache))
         return (summary, report)
     }
 

@@ -142,11 +142,11 @@ public struct ParserDataset: BatchSource, PreparableDataset {
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when training holds no projective sentence or the test file
     ///   no sentence (the stored dataset is kept), ``DataError`` for malformed input.
     public static func prepare(
-        train: TextFile, test: TextFile, into writer: CacheWriter, options: ParserOptions, oov: OOVVectors
+        train: TextFile, test: TextFile, into writer: CacheWriter, options: ParserOptions, oov: OOVSource
     ) throws -> PreparedDataset<ParserStatistics> {
         let cache = writer.cache
         return try DatasetStore.prepareIfChanged(
-            Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, in: writer
+            Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, oov: oov.kind, in: writer
         ) {
             let read = [
                 (

@@ -112,13 +112,13 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when a split holds no review or training only one class (the
     ///   stored dataset is kept), ``DataError`` for malformed input.
     public static func prepare(
-        train: String, test: String, into writer: CacheWriter, options: SentimentOptions, oov: OOVVectors
+        train: String, test: String, into writer: CacheWriter, options: SentimentOptions, oov: OOVSource
     ) throws -> PreparedDataset<SentimentStatistics> {
         let cache = writer.cache
         let trainReviews = try ReviewReader.read(train, decoding: options.decoding, skipBadLines: options.skipBadLines)
         let testReviews = try ReviewReader.read(test, decoding: options.decoding, skipBadLines: options.skipBadLines)
         let inputs = [trainReviews.fingerprint, testReviews.fingerprint]
-        return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, in: writer) {
+        return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, oov: oov.kind, in: writer) {
             for (split, path, read) in [("train", train, trainReviews), ("test", test, testReviews)]
             where read.reviews.isEmpty {
                 throw DatasetError.unusableInput(

@@ -9,14 +9,19 @@ struct BinaryResponse: ResponseGenerator {
     /// Little-endian float32 values and nothing else: the fastest form for one vector.
     static let float32 = "application/octet-stream"
     static let shapeHeader = HTTPField.Name("X-W2VCache-Shape")!
+    /// What each row of `POST /v1/vectors` is: `c` in the cache, `s` from subwords, `r` random, `z` zeros.
+    static let rowsHeader = HTTPField.Name("X-W2VCache-Rows")!
 
     let bytes: [UInt8]
     let contentType: String
     /// The array's shape, sent for bare bytes (`n,dim`).
     var shape: [Int]? = nil
+    /// Headers besides the content type and shape.
+    var headers: HTTPFields = [:]
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers: HTTPFields = [.contentType: contentType]
+        var headers = headers
+        headers[.contentType] = contentType
         if let shape { headers[Self.shapeHeader] = shape.map(String.init).joined(separator: ",") }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }

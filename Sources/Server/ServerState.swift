@@ -14,8 +14,9 @@ import VectorCache
 public final class ServerState: Sendable {
     public let cache: VectorCache
     public let settings: ServerSettings
-    /// Vectors for `"missing": "oov"` answers (never stored: the served cache is read-only).
-    public let oov: OOVVectors
+    /// Vectors for `"missing": "oov"` answers, subword ones on a fastText cache (never stored: the served cache is
+    /// read-only).
+    public let oov: OOVSource
     public let metrics = ServerMetrics()
     /// What this cache serves, in 16 hex digits: replicas of one cache agree (``DatasetStore/fingerprint(of:)``).
     public let fingerprint: String
@@ -32,7 +33,7 @@ public final class ServerState: Sendable {
 
     /// - throws: ``CacheError`` or ``DatasetError`` when the cache's datasets cannot be read, ``TokenFileError``
     ///   for a token file that cannot be used.
-    public init(cache: VectorCache, settings: ServerSettings, oov: OOVVectors) throws {
+    public init(cache: VectorCache, settings: ServerSettings, oov: OOVSource) throws {
         self.cache = cache
         self.settings = settings
         self.oov = oov

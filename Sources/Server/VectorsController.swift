@@ -21,6 +21,8 @@ struct VectorsController<Context: RequestContext> {
         let word: String
         let vector: [Float]
         let oov: Bool
+        /// `word` (of the vectors file), `random` or `subword` (out-of-vocabulary vectors a prepare stored).
+        let kind: String
     }
 
     /// One vector: `.npy` float32 `[dim]`; its bare float32 bytes with `Accept: application/octet-stream` (the shape
@@ -39,7 +41,8 @@ struct VectorsController<Context: RequestContext> {
         }
         if accept.contains("application/json") {
             let vector = bytes.withUnsafeBytes { Float32Bytes.decode($0) }
-            return try VectorJSON(word: word, vector: vector, oov: try state.cache.isOutOfVocabulary(key))
+            let kind = try state.cache.outOfVocabularyKind(key)
+            return try VectorJSON(word: word, vector: vector, oov: kind != nil, kind: kind?.rawValue ?? "word")
                 .response(from: request, context: context)
         }
         return try BinaryResponse(
@@ -51,6 +54,8 @@ struct VectorsController<Context: RequestContext> {
     struct VectorsRequest: Decodable {
         var words: [String]
         var missing: Missing?
+        /// With `"missing": "oov"`: the kind of vector (default: subword on a fastText cache, else random).
+        var oov: OOVKind?
 
         enum Missing: String, Decodable {
             /// 404 listing the unknown words.
@@ -77,7 +82,11 @@ struct VectorsController<Context: RequestContext> {
         let dimension = state.cache.dimension
         var data = [UInt8]()
         data.reserveCapacity(parsed.words.count * dimension * 4)
+        let oov = try parsed.oov.map { try OOVSource(cache: state.cache, random: state.oov.random, kind: $0) } ?? state.oov
         var unknown: [String] = []
+        // What each row is: c in the cache, s from subwords, r random, z zeros (X-W2VCache-Rows).
+        var rows = ""
+        rows.reserveCapacity(parsed.words.count)
         for word in parsed.words {
             let key = Array(word.utf8)
             let found = try state.cache.withVectorBytes(for: key) { bytes -> Bool in
@@ -85,12 +94,20 @@ struct VectorsController<Context: RequestContext> {
                 data.append(contentsOf: bytes)
                 return true
             }
-            if found { continue }
+            if found {
+                rows.append("c")
+                continue
+            }
             unknown.append(word)
             switch parsed.missing ?? .error {
             case .error: continue
-            case .zero: data.append(contentsOf: [UInt8](repeating: 0, count: dimension * 4))
-            case .oov: data.append(contentsOf: state.oov.vectorBytes(for: key))
+            case .zero:
+                data.append(contentsOf: [UInt8](repeating: 0, count: dimension * 4))
+                rows.append("z")
+            case .oov:
+                let (vector, kind) = try oov.vectorBytes(for: key)
+                data.append(contentsOf: vector)
+                rows.append(kind == .subword ? "s" : "r")
             }
         }
         if (parsed.missing ?? .error) == .error && !unknown.isEmpty {
@@ -100,12 +117,17 @@ struct VectorsController<Context: RequestContext> {
                     + (unknown.count > 100 ? ", … (\(unknown.count) in all)" : ""))
         }
         state.metrics.vectorsServed(parsed.words.count)
-        if request.headers[.accept]?.contains(BinaryResponse.float32) == true {
-            return BinaryResponse(
-                bytes: data, contentType: BinaryResponse.float32, shape: [parsed.words.count, dimension])
-        }
-        return BinaryResponse(
-            bytes: data.withUnsafeBytes { NPY.file(type: .float32, shape: [parsed.words.count, dimension], data: $0) },
-            contentType: BinaryResponse.npy)
+        var response =
+            if request.headers[.accept]?.contains(BinaryResponse.float32) == true {
+                BinaryResponse(bytes: data, contentType: BinaryResponse.float32, shape: [parsed.words.count, dimension])
+            } else {
+                BinaryResponse(
+                    bytes: data.withUnsafeBytes {
+                        NPY.file(type: .float32, shape: [parsed.words.count, dimension], data: $0)
+                    },
+                    contentType: BinaryResponse.npy)
+            }
+        response.headers[BinaryResponse.rowsHeader] = rows
+        return response
     }
 }

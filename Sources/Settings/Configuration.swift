@@ -37,6 +37,13 @@ public struct Configuration: Sendable, Equatable {
         OOVVectors(dimension: dimension, seed: oovSeed, range: oovRange)
     }
 
+    /// The out-of-vocabulary vectors of `cache`: of `kind`, or (`nil`) its n-gram vectors where it has a fastText
+    /// model's, else seeded random ones.
+    /// - throws: ``CacheError`` for `.subword` on a cache without subwords.
+    public func oovSource(for cache: VectorCache, kind: OOVKind? = nil) throws -> OOVSource {
+        try OOVSource(cache: cache, random: oovVectors(dimension: cache.dimension), kind: kind)
+    }
+
     /// The file read when no `--config` is given, relative to the working directory.
     public static let defaultPath = "Config/w2vcache.yml"
 

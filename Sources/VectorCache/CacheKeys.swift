@@ -9,8 +9,17 @@ package enum CacheKeys {
     package static let reservedPrefix: UInt8 = 0x00
     /// The manifest (JSON ``CacheManifest``).
     package static let manifest: [UInt8] = [0x00] + Array("manifest".utf8)
-    /// The prefix of out-of-vocabulary markers: `0x00 "oov" 0x00 <word>` → empty value.
+    /// The prefix of out-of-vocabulary markers: `0x00 "oov" 0x00 <word>` → empty value (a seeded random vector) or
+    /// `subword` (the word's n-gram vector).
     package static let oovPrefix: [UInt8] = metadataPrefix("oov")
+    /// The prefix of a fastText model's n-gram rows: `0x00 "subword" 0x00 <row, UInt32 big-endian>` → `dimension`
+    /// little-endian float32.
+    package static let subwordPrefix: [UInt8] = metadataPrefix("subword")
+
+    /// The key of n-gram row `row`.
+    package static func subwordRow(_ row: Int) -> [UInt8] {
+        subwordPrefix + withUnsafeBytes(of: UInt32(row).bigEndian) { Array($0) }
+    }
 
     /// The prefix of a namespace of metadata: `0x00 NAMESPACE 0x00`.
     package static func metadataPrefix(_ namespace: String) -> [UInt8] {

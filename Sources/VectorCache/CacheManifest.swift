@@ -17,10 +17,14 @@ public struct CacheManifest: Codable, Sendable, Equatable {
     /// ISO 8601, UTC.
     public var builtAt: String
     public var buildSeconds: Double
+    /// How a cache built from a fastText model gives vectors to words it lacks (its n-gram rows are stored under
+    /// ``CacheKeys/subwordPrefix``); `nil` for a word2vec file.
+    public var subwords: FastTextSubwords?
 
     package init(
         formatVersion: Int, dimension: Int, wordCount: Int, oovCount: Int, source: Source, options: BuildOptionsRecord,
-        statistics: Statistics, toolVersion: String, builtAt: String, buildSeconds: Double
+        statistics: Statistics, toolVersion: String, builtAt: String, buildSeconds: Double,
+        subwords: FastTextSubwords? = nil
     ) {
         self.formatVersion = formatVersion
         self.dimension = dimension
@@ -32,6 +36,7 @@ public struct CacheManifest: Codable, Sendable, Equatable {
         self.toolVersion = toolVersion
         self.builtAt = builtAt
         self.buildSeconds = buildSeconds
+        self.subwords = subwords
     }
 
     /// The file the vectors came from.
@@ -122,5 +127,6 @@ extension CacheManifest {
             "read=\(statistics.recordsRead),\(statistics.duplicates),\(statistics.nonFiniteSkipped),"
                 + "\(statistics.invalidUTF8Skipped),\(statistics.notListed)",
         ].joined(separator: ";")
+            + (subwords.map { ";subwords=\($0.minn),\($0.maxn),\($0.bucket)" } ?? "")
     }
 }

@@ -1,4 +1,6 @@
+import LevelDB
 import Support
+import Word2Vec
 
 /// Vectors for words the pretrained model lacks: each component uniform in `[-range, range)`, drawn from a generator
 /// seeded by a stable hash of the word's bytes and a configurable seed, so the same word gets the same bytes on every
@@ -29,7 +31,97 @@ public struct OOVVectors: Sendable, Equatable {
     }
 }
 
+/// Where the vector of a word the vectors file lacks comes from.
+public enum OOVKind: String, Sendable, CaseIterable, Codable {
+    /// A seeded random vector (``OOVVectors``), as the book gives every word GoogleNews lacks.
+    case random
+    /// The average of the word's character n-gram rows, for a cache built from a fastText model
+    /// (``VectorCache/subwordVector(for:)``).
+    case subword
+}
+
+/// The vectors a cache gives to words it lacks: of the kind chosen (the n-gram vector where the cache has a fastText
+/// model's rows, unless told otherwise), and the seeded random vector for a word without a single n-gram.
+public struct OOVSource: Sendable {
+    public let random: OOVVectors
+    /// The kind asked for: `.subword` only for a cache that has subwords.
+    public let kind: OOVKind
+    private let cache: VectorCache?
+
+    /// - Parameter kind: `nil` for the cache's best: `.subword` where it has subwords, else `.random`.
+    /// - throws: ``CacheError`` (`.badInput`) for `.subword` on a cache built from a file without subwords.
+    public init(cache: VectorCache, random: OOVVectors, kind: OOVKind? = nil) throws {
+        let best: OOVKind = cache.manifest.subwords == nil ? .random : .subword
+        if kind == .subword && best != .subword {
+            throw CacheError(
+                .badInput,
+                "the cache \(cache.path) has no subword vectors (it was built from a \(cache.manifest.source.format.rawValue) "
+                    + "file, not a fastText .bin model); use --oov random")
+        }
+        self.random = random
+        self.kind = kind ?? best
+        self.cache = self.kind == .subword ? cache : nil
+    }
+
+    /// Random vectors only (for tests and tools without a cache).
+    public init(random: OOVVectors) {
+        self.random = random
+        kind = .random
+        cache = nil
+    }
+
+    /// The vector of `word` as little-endian float32 bytes, and what kind it is.
+    public func vectorBytes(for word: [UInt8]) throws -> (bytes: [UInt8], kind: OOVKind) {
+        if let cache, let vector = try cache.subwordVector(for: word) {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(vector.count * 4)
+            Float32Bytes.append(vector, to: &bytes)
+            return (bytes, .subword)
+        }
+        return (random.vectorBytes(for: word), .random)
+    }
+}
+
 extension VectorCache {
+    /// The n-gram vector of `word`, as gensim's `FastTextKeyedVectors.get_vector` gives a word the model lacks: its
+    /// n-grams' rows added in turn (float32) to zeros and divided by their count. `nil` when the cache has no
+    /// subwords or the word has no n-gram.
+    public func subwordVector(for word: [UInt8]) throws -> [Float]? {
+        guard let subwords = manifest.subwords else { return nil }
+        let rows = subwords.ngramRows(of: word)
+        guard !rows.isEmpty else { return nil }
+        var sum = [Float](repeating: 0, count: dimension)
+        for row in rows {
+            try translatingErrors {
+                try database.withValue(forKey: CacheKeys.subwordRow(row)) { bytes in
+                    guard let bytes, bytes.count == 4 * dimension else {
+                        throw CacheError(
+                            .corrupt,
+                            "the cache \(path) lacks n-gram row \(row) of its fastText model, or holds it damaged; run "
+                                + "`w2vcache verify --db \(path)`")
+                    }
+                    sum.withUnsafeMutableBufferPointer { sum in
+                        for i in 0..<sum.count {
+                            sum[i] += Float(
+                                bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                        }
+                    }
+                }
+            }
+        }
+        let count = Float(rows.count)
+        return sum.map { $0 / count }
+    }
+
+    /// Which kind of out-of-vocabulary vector `word` holds, or `nil` for a word of the vectors file (or absent).
+    public func outOfVocabularyKind(_ word: [UInt8]) throws -> OOVKind? {
+        try translatingErrors {
+            try database.withValue(forKey: CacheKeys.oovMarker(for: word)) { marker in
+                marker.map { String(decoding: $0, as: UTF8.self) == OOVKind.subword.rawValue ? .subword : .random }
+            }
+        }
+    }
+
     /// Whether `word` came from the vectors file (present, and not an out-of-vocabulary vector added later).
     ///
     /// This is what "a key of the model" means for preprocessing: adding OOV vectors never changes the answer.

@@ -7,6 +7,9 @@ public enum Word2VecFormat: String, Sendable, CaseIterable, Codable {
     case text
     /// GloVe text: like ``text`` without a header line; the dimension is read off the first line.
     case glove
+    /// A fastText binary model (`.bin`): its words' full vectors, and the character n-gram rows that give a vector to
+    /// a word it lacks (``FastTextSubwords``).
+    case fasttext
 }
 
 /// What to do with a vector that holds NaN or an infinity.

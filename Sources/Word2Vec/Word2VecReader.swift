@@ -1,3 +1,4 @@
+import Foundation
 import Support
 
 #if canImport(Glibc)
@@ -16,13 +17,17 @@ public struct Word2VecRecord {
     public var vector: UnsafeRawBufferPointer
 }
 
-/// Streams the vectors of a word2vec binary or text, GloVe or fastText `.vec` file, gzipped or not.
+/// Streams the vectors of a word2vec binary or text, GloVe or fastText `.vec` file, or a fastText binary model,
+/// gzipped or not.
 ///
-/// Memory use is bounded by one read buffer whatever the file's size. The format is detected from the first line and
-/// the bytes after the first word, or given. Every problem is a ``Word2VecError`` naming the file and the offset or
-/// line.
+/// Memory use is bounded by one read buffer whatever the file's size (for a fastText model, also its dictionary;
+/// its matrix goes to an unlinked scratch file). The format is detected from the first bytes (a fastText model's
+/// magic number) or the first line and the bytes after the first word, or given. Every problem is a
+/// ``Word2VecError`` naming the file and the offset or line.
 public final class Word2VecReader {
     public let header: Word2VecHeader
+    /// For a fastText model, how it gives vectors to words it lacks; `nil` for other files.
+    public var subwords: FastTextSubwords? { fastText?.subwords }
     /// Decompressed and on-disk progress, for progress reports.
     public var fileBytesRead: UInt64 { source.fileBytesRead }
     public var fileSize: UInt64 { stream.fileSize }
@@ -38,6 +43,8 @@ public final class Word2VecReader {
     private var lineNumber: Int
     /// float32 scratch space for parsed text vectors.
     private let scratch: UnsafeMutableBufferPointer<Float>
+    /// A fastText model's arguments and dictionary.
+    private let fastText: FastTextLayout?
 
     /// The longest word accepted, in bytes (1 MiB): longer means the file is not what it claims to be. Every format
     /// accepts words up to this length; a text line may hold up to 4 MiB.
@@ -59,11 +66,26 @@ public final class Word2VecReader {
                 file: path, kind: .empty,
                 message: "the file is empty; expected a word2vec header such as \"3000000 300\"")
         }
-        // A UTF-8 byte-order mark (editors on Windows write one) is not part of the first word or the header.
-        if Array(try reader.peek(count: 3)) == [0xEF, 0xBB, 0xBF] { _ = try reader.read(count: 3) }
-        let detected = try Self.readHeader(reader: reader, path: path, format: format)
-        header = detected.header
-        lineNumber = detected.linesConsumed
+        let start = try reader.peek(count: 4)
+        if format == nil || format == .fasttext,
+            start.count == 4, Int32(littleEndian: start.loadUnaligned(as: Int32.self)) == FastTextLayout.magic
+        {
+            let layout = try FastTextLayout.read(reader, path: path)
+            fastText = layout
+            header = Word2VecHeader(count: layout.wordCount, dimension: layout.dimension, format: .fasttext)
+            lineNumber = 0
+        } else if format == .fasttext {
+            throw Word2VecError(
+                file: path, kind: .badHeader, location: .fileOffset(0),
+                message: "not a fastText model: expected its magic number 793712314 in the first 4 bytes")
+        } else {
+            // A UTF-8 byte-order mark (editors on Windows write one) is not part of the first word or the header.
+            if Array(try reader.peek(count: 3)) == [0xEF, 0xBB, 0xBF] { _ = try reader.read(count: 3) }
+            let detected = try Self.readHeader(reader: reader, path: path, format: format)
+            fastText = nil
+            header = detected.header
+            lineNumber = detected.linesConsumed
+        }
         scratch = .allocate(capacity: max(header.dimension, 1))
     }
 
@@ -161,21 +183,34 @@ public final class Word2VecReader {
     /// announces are an error (the header or the file is wrong), unless `trustHeader` says to stop at the count as
     /// gensim does.
     /// - throws: ``Word2VecError`` for malformed data, or what `body` throws.
+    ///
+    /// A fastText model is read in two steps: its matrix is copied to an unlinked scratch file in `scratchDirectory`
+    /// (each n-gram row lent to `ngramRow` as it passes, `onProgress` called after each few MB), then each word's
+    /// full vector is made from its rows and lent to `body`, in the dictionary's order.
     @discardableResult
     public func forEachRecord(
         limit: Int? = nil, nonFinite: NonFinitePolicy = .fail, invalidUTF8: InvalidUTF8Policy = .keep,
-        trustHeader: Bool = false, _ body: (Word2VecRecord) throws -> Void
+        trustHeader: Bool = false, scratchDirectory: String? = nil,
+        ngramRow: ((Int, UnsafeRawBufferPointer) throws -> Void)? = nil, onProgress: (() throws -> Void)? = nil,
+        _ body: (Word2VecRecord) throws -> Void
     ) throws -> Word2VecReadStatistics {
         var statistics = Word2VecReadStatistics()
         let dimension = header.dimension
         let wanted = min(limit ?? Int.max, header.count ?? Int.max)
         let vectorBytes = 4 * dimension
+        let fastTextVectors = try fastText.map { layout in
+            try FastTextVectors(
+                layout: layout, reader: reader, path: path,
+                directory: scratchDirectory ?? FileManager.default.temporaryDirectory.path, ngramRow: ngramRow,
+                progress: onProgress ?? {})
+        }
         while statistics.recordsRead < wanted {
             let recordOffset = reader.offset
             let record: (word: UnsafeRawBufferPointer, vector: UnsafeRawBufferPointer)?
             switch header.format {
             case .binary: record = try readBinaryRecord(vectorBytes: vectorBytes, index: statistics.recordsRead)
             case .text, .glove: record = try readTextRecord()
+            case .fasttext: record = try fastTextVectors!.record(statistics.recordsRead, into: scratch)
             }
             guard let record else { break }
             let index = statistics.recordsRead
@@ -222,7 +257,10 @@ public final class Word2VecReader {
         }
         statistics.stoppedAtLimit =
             limit.map { statistics.recordsRead == $0 && $0 < (header.count ?? Int.max) } ?? false
-        if let count = header.count, !statistics.stoppedAtLimit, !trustHeader, let extra = try dataAfterLastRecord() {
+        // (A fastText model's output matrix follows its words: read, not checked.)
+        if let count = header.count, !statistics.stoppedAtLimit, !trustHeader, header.format != .fasttext,
+            let extra = try dataAfterLastRecord()
+        {
             throw error(
                 .extraData, at: extra,
                 "the header announces \(count) vectors but the file holds more: data continues here; fix the header, "
@@ -236,7 +274,8 @@ public final class Word2VecReader {
 
     private func error(_ kind: Word2VecError.Kind, at offset: UInt64, _ message: String) -> Word2VecError {
         switch header.format {
-        case .binary: Word2VecError(file: path, kind: kind, location: .dataOffset(offset), message: message)
+        case .binary, .fasttext:
+            Word2VecError(file: path, kind: kind, location: .dataOffset(offset), message: message)
         case .text, .glove:
             Word2VecError(file: path, kind: kind, location: .line(lineNumber, dataOffset: offset), message: message)
         }

@@ -3,6 +3,7 @@ import Datasets
 import Logging
 import Preprocessing
 import Settings
+import VectorCache
 import Word2Vec
 
 // Options that take one of a fixed set of values are the libraries' own enums: the help lists exactly the values
@@ -12,6 +13,7 @@ extension FormatChoice: ExpressibleByArgument {}
 extension NonFinitePolicy: ExpressibleByArgument {}
 extension InvalidUTF8Policy: ExpressibleByArgument {}
 extension WindowLabel: ExpressibleByArgument {}
+extension OOVKind: ExpressibleByArgument {}
 extension CoNLLUReader.POSColumn: ExpressibleByArgument {}
 extension DecodingPolicy: ExpressibleByArgument {}
 extension MarkupFilter: ExpressibleByArgument {}

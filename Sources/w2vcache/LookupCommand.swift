@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NumPyFormat
+import Settings
 import Support
 import VectorCache
 
@@ -12,14 +13,23 @@ struct LookupCommand: ParsableCommand {
         discussion: """
             Words come from the command line and from --words-from, in that order. \
             text: one line per word, the word then its values. json: one object per line, \
-            {"word": ..., "vector": [...], "oov": false}. npy: a NumPy array on stdout, float32 [dim] for one word, \
-            [n, dim] for several. A word not in the cache is named on stderr and the exit status is 1; the words \
-            found are still printed.
+            {"word": ..., "vector": [...], "oov": false, "kind": "word"} (kind: word, random or subword). npy: a \
+            NumPy array on stdout, float32 [dim] for one word, [n, dim] for several. A word not in the cache is named \
+            on stderr and the exit status is 1, the words found still printed; unless --oov gives it a vector: on a \
+            cache built from a fastText .bin model, by default, its character n-grams' (a word without a single \
+            n-gram gets the seeded random vector).
             """
     )
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         case text, json, npy
+    }
+
+    /// What a word the cache lacks gets.
+    enum Missing: String, ExpressibleByArgument, CaseIterable {
+        /// Nothing: it is named, and the exit status is 1.
+        case none
+        case random, subword
     }
 
     @OptionGroup var cache: CacheOptions
@@ -31,6 +41,14 @@ struct LookupCommand: ParsableCommand {
         name: .customLong("words-from"),
         help: ArgumentHelp("Also look up the words in this file, one per line.", valueName: "file"))
     var wordsFrom: String?
+
+    @Option(
+        name: .customLong("oov"),
+        help: ArgumentHelp(
+            "What a word the cache lacks gets: none (an error), random (its seeded random vector) or subword (its "
+                + "n-grams', for a fastText cache). Default: subword on a fastText cache, else none.",
+            valueName: "kind"))
+    var oov: Missing?
 
     @Argument(help: "The words to look up.")
     var arguments: [String] = []
@@ -46,32 +64,51 @@ struct LookupCommand: ParsableCommand {
         if let wordsFrom {
             words += try WordList.strings(path: wordsFrom)
         }
+        let configuration = try cache.loadConfiguration()
         let cache = try cache.openCache()
+        let missingGet = oov ?? (cache.manifest.subwords == nil ? .none : .subword)
+        let source: OOVSource? =
+            switch missingGet {
+            case .none: nil
+            case .random: try configuration.oovSource(for: cache, kind: .random)
+            case .subword: try configuration.oovSource(for: cache, kind: .subword)
+            }
         var missing: [String] = []
         var found: [UInt8] = []
         var foundCount = 0
         var output = ""
+        func emit(_ word: String, _ bytes: UnsafeRawBufferPointer, kind: OOVKind?) {
+            switch format {
+            case .npy:
+                found.append(contentsOf: bytes)
+            case .text:
+                output +=
+                    Printable.escape(word) + " " + Float32Bytes.decode(bytes).map { "\($0)" }.joined(separator: " ")
+                    + "\n"
+            case .json:
+                output +=
+                    "{\"word\": \(JSONText.string(word)), \"vector\": ["
+                    + Float32Bytes.decode(bytes).map(NonFiniteJSON.text).joined(separator: ", ")
+                    + "], \"oov\": \(kind != nil), \"kind\": \"\(kind?.rawValue ?? "word")\"}\n"
+            }
+            foundCount += 1
+        }
+        var made: [OOVKind: Int] = [:]
         for word in words {
             let key = Array(word.utf8)
             let present = try cache.withVectorBytes(for: key) { bytes -> Bool in
                 guard let bytes else { return false }
-                switch format {
-                case .npy:
-                    found.append(contentsOf: bytes)
-                case .text:
-                    output +=
-                        Printable.escape(word) + " " + Float32Bytes.decode(bytes).map { "\($0)" }.joined(separator: " ")
-                        + "\n"
-                case .json:
-                    let oov = (try? cache.isOutOfVocabulary(key)) ?? false
-                    output +=
-                        "{\"word\": \(JSONText.string(word)), \"vector\": ["
-                        + Float32Bytes.decode(bytes).map(NonFiniteJSON.text).joined(separator: ", ")
-                        + "], \"oov\": \(oov)}\n"
-                }
+                emit(word, bytes, kind: try cache.outOfVocabularyKind(key))
                 return true
             }
-            if present { foundCount += 1 } else { missing.append(word) }
+            if present { continue }
+            if let source {
+                let (bytes, kind) = try source.vectorBytes(for: key)
+                bytes.withUnsafeBytes { emit(word, $0, kind: kind) }
+                made[kind, default: 0] += 1
+            } else {
+                missing.append(word)
+            }
         }
         switch format {
         case .npy:
@@ -81,6 +118,9 @@ struct LookupCommand: ParsableCommand {
             }
         case .text, .json:
             Terminal.writeStdout(Array(output.utf8))
+        }
+        for (kind, count) in made.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            Terminal.message("w2vcache: \(count) not in the cache, given \(kind.rawValue) vectors")
         }
         if !missing.isEmpty {
             Terminal.message("w2vcache: not in the cache: " + missing.joined(separator: ", "))

@@ -21,6 +21,7 @@ struct PreparePOSCommand: ParsableCommand {
 
     @OptionGroup var cache: CacheOptions
     @OptionGroup var writer: WriterOptions
+    @OptionGroup var oov: OOVOptions
 
     @Option(name: .long, help: ArgumentHelp("Training file.", valueName: "file"))
     var train: String
@@ -84,7 +85,7 @@ struct PreparePOSCommand: ParsableCommand {
             try BuildReporter.run(cachePath: request.cachePath) { progress, isCancelled, onWait in
                 let (build, report) = try POSDataset.buildAndPrepare(
                     train: trainFile, test: testFile, build: request, options: options,
-                    oov: configuration.oovVectors(dimension:),
+                    oov: { try oov.source(for: $0, configuration: configuration) },
                     progress: progress, isCancelled: isCancelled, onWait: onWait)
                 prepared = report
                 return build
@@ -95,7 +96,7 @@ struct PreparePOSCommand: ParsableCommand {
                 purpose: "w2vcache prepare pos", wait: writer.wait, expectingDimension: dim)
             report = try POSDataset.prepare(
                 train: trainFile, test: testFile, into: cacheWriter, options: options,
-                oov: configuration.oovVectors(dimension: cacheWriter.cache.dimension))
+                oov: try oov.source(for: cacheWriter.cache, configuration: configuration))
         }
         if report.prepared.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("pos")

@@ -21,6 +21,7 @@ struct PrepareParserCommand: ParsableCommand {
 
     @OptionGroup var cache: CacheOptions
     @OptionGroup var writer: WriterOptions
+    @OptionGroup var oov: OOVOptions
 
     @Option(name: .long, help: ArgumentHelp("Training treebank (.conllu or CoNLL-X).", valueName: "file"))
     var train: String
@@ -53,7 +54,7 @@ struct PrepareParserCommand: ParsableCommand {
         options.skipBadLines = skipBadLines
         let report = try ParserDataset.prepare(
             train: trainFile, test: testFile, into: cacheWriter, options: options,
-            oov: configuration.oovVectors(dimension: cacheWriter.cache.dimension))
+            oov: try oov.source(for: cacheWriter.cache, configuration: configuration))
         if report.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("parser")
             return

@@ -19,6 +19,7 @@ struct PrepareSentimentCommand: ParsableCommand {
 
     @OptionGroup var cache: CacheOptions
     @OptionGroup var writer: WriterOptions
+    @OptionGroup var oov: OOVOptions
 
     @Option(name: .long, help: ArgumentHelp("Training reviews: a directory or a TSV file.", valueName: "path"))
     var train: String
@@ -53,7 +54,7 @@ struct PrepareSentimentCommand: ParsableCommand {
         let cacheWriter = try cache.openWriter(purpose: "w2vcache prepare sentiment", wait: writer.wait)
         let prepared = try SentimentDataset.prepare(
             train: train, test: test, into: cacheWriter, options: options,
-            oov: configuration.oovVectors(dimension: cacheWriter.cache.dimension))
+            oov: try oov.source(for: cacheWriter.cache, configuration: configuration))
         if prepared.alreadyPrepared {
             CacheOptions.reportAlreadyPrepared("sentiment")
             return

@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var cache: CacheOptions
+    @OptionGroup var oov: OOVOptions
 
     @Option(name: .long, help: "Address to bind (default: server.host of the configuration, 127.0.0.1).")
     var host: String?
@@ -53,7 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.tokenFile = tokenFile ?? settings.tokenFile
         let vectorCache = try cache.openCache()
         let state = try ServerState(
-            cache: vectorCache, settings: settings, oov: configuration.oovVectors(dimension: vectorCache.dimension))
+            cache: vectorCache, settings: settings, oov: try oov.source(for: vectorCache, configuration: configuration))
         let host = settings.host
         try await runServer(state: state, logger: .server(level: logLevel)) { port in
             // One line that scripts (and tests) can wait for.

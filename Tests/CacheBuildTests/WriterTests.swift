@@ -40,7 +40,7 @@ private func snapshot(_ path: String) throws -> [String: Data] {
         let added = try writer.replace(
             in: .dataset, under: Array("a".utf8), with: entries([("a3", "three")]),
             oovWords: [Array("zebra".utf8), Array("word1".utf8)],
-            generator: generator)
+            generator: OOVSource(random: generator))
         #expect(added == [Array("zebra".utf8)])
         let metadata = writer.cache.metadata(.dataset)
         #expect(try metadata.keys() == [Array("a3".utf8)])
@@ -70,7 +70,7 @@ private func snapshot(_ path: String) throws -> [String: Data] {
         #expect(throws: CacheError.self) {
             try writer.replace(
                 in: .dataset, under: [], with: entries([("lost", "no")]), oovWords: [Array("zebra".utf8)],
-                generator: OOVVectors(dimension: 4, seed: 1, range: 0.25))
+                generator: OOVSource(random: OOVVectors(dimension: 4, seed: 1, range: 0.25)))
         }
         #expect(try snapshot(path) == before)
         #expect(try writer.cache.metadata(.dataset).keys() == [Array("kept".utf8)])

@@ -14,7 +14,7 @@ import VectorCache
         _ = try POSDataset.prepare(
             train: try textFile(directory, name + ".train", train),
             test: try textFile(directory, name + ".test", "the DT\n"),
-            into: writer, options: POSOptions(), oov: testOOV)
+            into: writer, options: POSOptions(), oov: OOVSource(random: testOOV))
         let fingerprint = try DatasetStore.fingerprint(of: writer.cache)
         try writer.close()
         return fingerprint

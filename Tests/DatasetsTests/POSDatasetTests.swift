@@ -19,7 +19,7 @@ import VectorCache
         let writer = try writableCache(try buildCache(directory, words: Self.modelWords))
         let report = try POSDataset.prepare(
             train: try textFile(directory, "train.txt", train), test: try textFile(directory, "test.txt", Self.test),
-            into: writer, options: options, oov: testOOV)
+            into: writer, options: options, oov: OOVSource(random: testOOV))
         return (writer, report)
     }
 
@@ -98,7 +98,7 @@ import VectorCache
         let again = try POSDataset.prepare(
             train: try TextFile(path: directory.file("train.txt")),
             test: try TextFile(path: directory.file("test.txt")),
-            into: writer, options: POSOptions(), oov: testOOV)
+            into: writer, options: POSOptions(), oov: OOVSource(random: testOOV))
         #expect(again.prepared.alreadyPrepared && again.prepared.manifest == first.prepared.manifest)
         #expect(again.prepared.statistics == first.prepared.statistics)
         var otherOptions = POSOptions()
@@ -106,12 +106,12 @@ import VectorCache
         let otherOptionsResult = try POSDataset.prepare(
             train: try TextFile(path: directory.file("train.txt")),
             test: try TextFile(path: directory.file("test.txt")),
-            into: writer, options: otherOptions, oov: testOOV)
+            into: writer, options: otherOptions, oov: OOVSource(random: testOOV))
         #expect(!otherOptionsResult.prepared.alreadyPrepared)
         let changed = try POSDataset.prepare(
             train: try textFile(directory, "train.txt", "big JJ\nis VBZ\nred JJ\n"),
             test: try TextFile(path: directory.file("test.txt")),
-            into: writer, options: POSOptions(), oov: testOOV)
+            into: writer, options: POSOptions(), oov: OOVSource(random: testOOV))
         #expect(!changed.prepared.alreadyPrepared)
         #expect(changed.prepared.manifest.inputs[0] != first.prepared.manifest.inputs[0])
         let dataset = try POSDataset(cache: writer.cache)
@@ -137,8 +137,8 @@ import VectorCache
         _ = try CacheBuilder(request).run()
         let small = try writableCache(directory.file("small"))
         #expect(small.cache.manifest.wordCount == candidateWords.count)
-        let a = try POSDataset.prepare(train: train, test: test, into: fullCache, options: POSOptions(), oov: testOOV)
-        let b = try POSDataset.prepare(train: train, test: test, into: small, options: POSOptions(), oov: testOOV)
+        let a = try POSDataset.prepare(train: train, test: test, into: fullCache, options: POSOptions(), oov: OOVSource(random: testOOV))
+        let b = try POSDataset.prepare(train: train, test: test, into: small, options: POSOptions(), oov: OOVSource(random: testOOV))
         #expect(a.processed["train"] == b.processed["train"] && a.processed["test"] == b.processed["test"])
         let datasetA = try POSDataset(cache: fullCache.cache)
         let datasetB = try POSDataset(cache: small.cache)
@@ -168,7 +168,7 @@ import VectorCache
             directory, "test.conllu",
             "1\tdog\tdog\tNOUN\tNN\t_\t0\troot\t_\t_\n\n1\tcat\tcat\tNOUN\tNN\t_\t0\troot\t_\t_\n")
         let report = try ParserDataset.prepare(
-            train: train, test: test, into: writer, options: ParserOptions(), oov: testOOV)
+            train: train, test: test, into: writer, options: ParserOptions(), oov: OOVSource(random: testOOV))
         let statistics = report.statistics
         #expect(statistics.train.nonProjective == 1)  // A <- C crosses B <- D
         #expect(report.manifest.splits == ["train": 8, "test": 4])
@@ -200,7 +200,7 @@ import VectorCache
             directory, "test.conllu",
             "1\tdog\t_\tNOUN\tNN\t_\t2\tcompound\t_\t_\n2\tfood\t_\tNOUN\tNN\t_\t0\troot\t_\t_\n\n")
         let report = try ParserDataset.prepare(
-            train: train, test: test, into: writer, options: ParserOptions(), oov: testOOV)
+            train: train, test: test, into: writer, options: ParserOptions(), oov: OOVSource(random: testOOV))
         #expect(report.manifest.splits["test"] == 4)
         #expect(report.statistics.test.unknownLabelSentences == 1 && report.statistics.test.unknownLabelArcs == 1)
         let dataset = try ParserDataset(cache: writer.cache)
@@ -224,7 +224,7 @@ import VectorCache
         let report = try ParserDataset.prepare(
             train: try TextFile(path: SharedData.path("ud-english-ewt/en_ewt-ud-dev.conllu")),
             test: try TextFile(path: SharedData.path("ud-english-ewt/en_ewt-ud-test.conllu")),
-            into: writer, options: ParserOptions(), oov: testOOV)
+            into: writer, options: ParserOptions(), oov: OOVSource(random: testOOV))
         let statistics = report.statistics
         #expect(statistics.train.sentences == 2001)
         #expect(statistics.train.nonProjective > 0)

@@ -20,13 +20,13 @@ import VectorCache
         let writer = try writableCache(try buildCache(directory, words: ["the", "cat"]))
         let good = try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n")
         let test = try textFile(directory, "test.txt", "the DT\n")
-        let first = try POSDataset.prepare(train: good, test: test, into: writer, options: POSOptions(), oov: testOOV)
+        let first = try POSDataset.prepare(train: good, test: test, into: writer, options: POSOptions(), oov: OOVSource(random: testOOV))
             .prepared.manifest
         for (train, test) in [("", "the DT\n"), ("\n\n", "the DT\n"), ("the DT\ncat NN\nsat VBD\non IN\n", "")] {
             #expect {
                 try POSDataset.prepare(
                     train: try textFile(directory, "t.txt", train), test: try textFile(directory, "u.txt", test),
-                    into: writer, options: POSOptions(), oov: testOOV)
+                    into: writer, options: POSOptions(), oov: OOVSource(random: testOOV))
             } throws: { isRefusal($0, .pos) }
         }
         #expect(try DatasetStore.manifest(.pos, in: writer.cache) == first)
@@ -48,19 +48,19 @@ import VectorCache
         let first = try ParserDataset.prepare(
             train: try textFile(directory, "train.conllu", simple),
             test: try textFile(directory, "test.conllu", simple),
-            into: writer, options: ParserOptions(), oov: testOOV
+            into: writer, options: ParserOptions(), oov: OOVSource(random: testOOV)
         ).manifest
         #expect {
             try ParserDataset.prepare(
                 train: try textFile(directory, "bad.conllu", crossing),
                 test: try textFile(directory, "test.conllu", simple),
-                into: writer, options: ParserOptions(), oov: testOOV)
+                into: writer, options: ParserOptions(), oov: OOVSource(random: testOOV))
         } throws: { isRefusal($0, .parser) && "\($0)".contains("no projective sentence") }
         #expect {
             try ParserDataset.prepare(
                 train: try textFile(directory, "empty.conllu", "\n"),
                 test: try textFile(directory, "test.conllu", simple),
-                into: writer, options: ParserOptions(), oov: testOOV)
+                into: writer, options: ParserOptions(), oov: OOVSource(random: testOOV))
         } throws: { isRefusal($0, .parser) }
         #expect(try DatasetStore.manifest(.parser, in: writer.cache) == first)
     }
@@ -71,19 +71,19 @@ import VectorCache
         try "pos\tgood\nneg\tbad\n".write(toFile: directory.file("train.tsv"), atomically: true, encoding: .utf8)
         let first = try SentimentDataset.prepare(
             train: directory.file("train.tsv"), test: directory.file("train.tsv"), into: writer,
-            options: SentimentOptions(), oov: testOOV
+            options: SentimentOptions(), oov: OOVSource(random: testOOV)
         ).manifest
         try "pos\tgood\npos\tgreat\n".write(toFile: directory.file("positive.tsv"), atomically: true, encoding: .utf8)
         try "".write(toFile: directory.file("empty.tsv"), atomically: true, encoding: .utf8)
         #expect {
             try SentimentDataset.prepare(
                 train: directory.file("positive.tsv"), test: directory.file("train.tsv"), into: writer,
-                options: SentimentOptions(), oov: testOOV)
+                options: SentimentOptions(), oov: OOVSource(random: testOOV))
         } throws: { isRefusal($0, .sentiment) && "\($0)".contains("every training review is positive") }
         #expect {
             try SentimentDataset.prepare(
                 train: directory.file("train.tsv"), test: directory.file("empty.tsv"), into: writer,
-                options: SentimentOptions(), oov: testOOV)
+                options: SentimentOptions(), oov: OOVSource(random: testOOV))
         } throws: { isRefusal($0, .sentiment) }
         #expect(try DatasetStore.manifest(.sentiment, in: writer.cache) == first)
     }

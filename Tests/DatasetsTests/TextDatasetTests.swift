@@ -20,7 +20,7 @@ import VectorCache
         options.maxVocabulary = 5
         let prepared = try SentimentDataset.prepare(
             train: directory.file("train.tsv"), test: directory.file("test.tsv"), into: writer, options: options,
-            oov: testOOV)
+            oov: OOVSource(random: testOOV))
         #expect(
             !prepared.alreadyPrepared && prepared.statistics.train.truncated == 1
                 && prepared.statistics.test.unknownTokens == 1)
@@ -37,7 +37,7 @@ import VectorCache
         #expect(values(test[0], as: Int32.self) == [4, 0, 1, 1])
         let again = try SentimentDataset.prepare(
             train: directory.file("train.tsv"), test: directory.file("test.tsv"), into: writer, options: options,
-            oov: testOOV)
+            oov: OOVSource(random: testOOV))
         #expect(again.alreadyPrepared)
     }
 }

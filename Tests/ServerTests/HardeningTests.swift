@@ -127,7 +127,7 @@ final class CollectedLog: Sendable {
         settings.port = 0
         let state = try ServerState(
             cache: try VectorCache(path: directory.file("cache")), settings: settings,
-            oov: OOVVectors(dimension: 8, seed: 1, range: 0.25))
+            oov: OOVSource(random: OOVVectors(dimension: 8, seed: 1, range: 0.25)))
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "test")
         logger.logLevel = .critical

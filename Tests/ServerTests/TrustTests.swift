@@ -68,7 +68,7 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
     _ = try POSDataset.prepare(
         train: TextFile(path: directory.file("train.txt")), test: TextFile(path: directory.file("test.txt")),
         into: cacheWriter,
-        options: POSOptions(), oov: OOVVectors(dimension: 50, seed: 1, range: 0.25))
+        options: POSOptions(), oov: OOVSource(random: OOVVectors(dimension: 50, seed: 1, range: 0.25)))
     try cacheWriter.close()
 }
 
