@@ -51,7 +51,9 @@ let package = Package(
         .target(name: "LevelDB", dependencies: ["CLevelDB", "CLevelDBEnv", "Support"], swiftSettings: swiftSettings),
         .target(name: "Word2Vec", dependencies: ["CZlib", "Support"], swiftSettings: swiftSettings),
         .target(name: "NumPyFormat", dependencies: ["Support"], swiftSettings: swiftSettings),
-        .target(name: "VectorCache", dependencies: ["LevelDB", "Word2Vec", "Support"], swiftSettings: swiftSettings),
+        .target(
+            name: "VectorCache", dependencies: ["LevelDB", "Word2Vec", "Support", "CVectorKernels"],
+            swiftSettings: swiftSettings),
         .target(name: "SearchIndex", dependencies: ["VectorCache", "LevelDB"], swiftSettings: swiftSettings),
         .target(
             name: "CacheBuild",

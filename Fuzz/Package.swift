@@ -21,6 +21,7 @@ let package = Package(
         .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
         fuzzer("FuzzVectorsFile", ["Word2Vec"]),
         fuzzer("FuzzGzipVectors", ["Word2Vec"]),
+        fuzzer("FuzzFastText", ["Word2Vec"]),
         fuzzer("FuzzCoNLL2000", ["Preprocessing"]),
         fuzzer("FuzzCoNLLU", ["Preprocessing", "Datasets"]),
         fuzzer("FuzzReviews", ["Preprocessing"]),

@@ -33,3 +33,23 @@ float w2v_quantize_row(const float *vector, size_t dim, float norm, int8_t *code
     }
     return scale;
 }
+
+void w2v_mean_of_rows(const float *matrix, size_t dim, const int64_t *rows, size_t count, float *out) {
+    for (size_t i = 0; i < dim; i++) out[i] = 0.0f;
+    // The rows lie anywhere in a large matrix: ask for the first lines of the next few while one is added.
+    const size_t ahead = 4;
+    for (size_t r = 0; r < count && r < ahead; r++) {
+        const char *row = (const char *)(matrix + (size_t)rows[r] * dim);
+        for (size_t line = 0; line < dim * sizeof(float); line += 64) __builtin_prefetch(row + line);
+    }
+    for (size_t r = 0; r < count; r++) {
+        if (r + ahead < count) {
+            const char *later = (const char *)(matrix + (size_t)rows[r + ahead] * dim);
+            for (size_t line = 0; line < dim * sizeof(float); line += 64) __builtin_prefetch(later + line);
+        }
+        const float *row = matrix + (size_t)rows[r] * dim;
+        for (size_t i = 0; i < dim; i++) out[i] += row[i];
+    }
+    float n = (float)count;
+    for (size_t i = 0; i < dim; i++) out[i] /= n;
+}

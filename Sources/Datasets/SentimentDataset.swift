@@ -118,7 +118,8 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
         let trainReviews = try ReviewReader.read(train, decoding: options.decoding, skipBadLines: options.skipBadLines)
         let testReviews = try ReviewReader.read(test, decoding: options.decoding, skipBadLines: options.skipBadLines)
         let inputs = [trainReviews.fingerprint, testReviews.fingerprint]
-        return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, oov: oov.kind, in: writer) {
+        return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, oov: oov.kind, in: writer)
+        {
             for (split, path, read) in [("train", train, trainReviews), ("test", test, testReviews)]
             where read.reviews.isEmpty {
                 throw DatasetError.unusableInput(

@@ -30,6 +30,8 @@ public final class ServerState: Sendable {
     /// The search index, loaded by the first similarity request (the others wait for it) and kept; a load that
     /// failed is tried again by the next request.
     private let search = Mutex<Task<SimilaritySearch, any Error>?>(nil)
+    /// A fastText cache's n-gram rows, read into memory by the first request that gives a word its subword vector.
+    private let subwordRows = Mutex<Task<SubwordMatrix, any Error>?>(nil)
 
     /// - throws: ``CacheError`` or ``DatasetError`` when the cache's datasets cannot be read, ``TokenFileError``
     ///   for a token file that cannot be used.
@@ -69,6 +71,25 @@ public final class ServerState: Sendable {
             return try await task.value
         } catch {
             search.withLock { if $0 == task { $0 = nil } }
+            throw error
+        }
+    }
+
+    /// The vectors for words the cache lacks, of `kind` (`nil`: the server's default), n-gram ones read from memory.
+    func oovSource(kind: OOVKind?) async throws -> OOVSource {
+        let source = try kind.map { try OOVSource(cache: cache, random: oov.random, kind: $0) } ?? oov
+        guard source.kind == .subword else { return source }
+        let task = subwordRows.withLock { task in
+            if let task { return task }
+            let cache = cache
+            let loading = Task { try await Self.compute { try SubwordMatrix(cache: cache) } }
+            task = loading
+            return loading
+        }
+        do {
+            return source.reading(from: try await task.value)
+        } catch {
+            subwordRows.withLock { if $0 == task { $0 = nil } }
             throw error
         }
     }

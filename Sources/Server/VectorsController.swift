@@ -82,7 +82,7 @@ struct VectorsController<Context: RequestContext> {
         let dimension = state.cache.dimension
         var data = [UInt8]()
         data.reserveCapacity(parsed.words.count * dimension * 4)
-        let oov = try parsed.oov.map { try OOVSource(cache: state.cache, random: state.oov.random, kind: $0) } ?? state.oov
+        let oov = (parsed.missing ?? .error) == .oov ? try await state.oovSource(kind: parsed.oov) : state.oov
         var unknown: [String] = []
         // What each row is: c in the cache, s from subwords, r random, z zeros (X-W2VCache-Rows).
         var rows = ""
@@ -119,7 +119,8 @@ struct VectorsController<Context: RequestContext> {
         state.metrics.vectorsServed(parsed.words.count)
         var response =
             if request.headers[.accept]?.contains(BinaryResponse.float32) == true {
-                BinaryResponse(bytes: data, contentType: BinaryResponse.float32, shape: [parsed.words.count, dimension])
+                BinaryResponse(
+                    bytes: data, contentType: BinaryResponse.float32, shape: [parsed.words.count, dimension])
             } else {
                 BinaryResponse(
                     bytes: data.withUnsafeBytes {

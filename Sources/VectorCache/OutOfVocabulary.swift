@@ -1,3 +1,4 @@
+import CVectorKernels
 import LevelDB
 import Support
 import Word2Vec
@@ -47,6 +48,8 @@ public struct OOVSource: Sendable {
     /// The kind asked for: `.subword` only for a cache that has subwords.
     public let kind: OOVKind
     private let cache: VectorCache?
+    /// The n-gram rows in memory, for a server answering many words (else each row is read from the cache).
+    private var matrix: SubwordMatrix?
 
     /// - Parameter kind: `nil` for the cache's best: `.subword` where it has subwords, else `.random`.
     /// - throws: ``CacheError`` (`.badInput`) for `.subword` on a cache built from a file without subwords.
@@ -70,9 +73,18 @@ public struct OOVSource: Sendable {
         cache = nil
     }
 
+    /// The same, reading n-gram rows from `matrix` (loaded from the same cache).
+    public func reading(from matrix: SubwordMatrix) -> OOVSource {
+        var source = self
+        if kind == .subword { source.matrix = matrix }
+        return source
+    }
+
     /// The vector of `word` as little-endian float32 bytes, and what kind it is.
     public func vectorBytes(for word: [UInt8]) throws -> (bytes: [UInt8], kind: OOVKind) {
-        if let cache, let vector = try cache.subwordVector(for: word) {
+        if let matrix {
+            if let bytes = matrix.vectorBytes(for: word) { return (bytes, .subword) }
+        } else if let cache, let vector = try cache.subwordVector(for: word) {
             var bytes: [UInt8] = []
             bytes.reserveCapacity(vector.count * 4)
             Float32Bytes.append(vector, to: &bytes)
@@ -103,7 +115,8 @@ extension VectorCache {
                     sum.withUnsafeMutableBufferPointer { sum in
                         for i in 0..<sum.count {
                             sum[i] += Float(
-                                bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                                bitPattern: UInt32(
+                                    littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
                         }
                     }
                 }
@@ -127,5 +140,73 @@ extension VectorCache {
     /// This is what "a key of the model" means for preprocessing: adding OOV vectors never changes the answer.
     public func isPretrained(_ word: [UInt8]) throws -> Bool {
         try contains(word) && !isOutOfVocabulary(word)
+    }
+}
+
+/// A fastText cache's n-gram rows read once into memory (every row checked by LevelDB as it is read), so that a
+/// server gives a word its n-gram vector without a read of the cache per n-gram: `bucket x dimension` float32, the
+/// size of the model's n-gram matrix.
+public final class SubwordMatrix: Sendable {
+    public let subwords: FastTextSubwords
+    public let dimension: Int
+    private let rows: [Float]
+
+    /// - throws: ``CacheError``: `.missing` for a cache without subwords, `.corrupt` for rows missing or damaged.
+    public init(cache: VectorCache) throws {
+        guard let subwords = cache.manifest.subwords else {
+            throw CacheError(.missing, "the cache \(cache.path) has no subword vectors")
+        }
+        self.subwords = subwords
+        dimension = cache.dimension
+        let rowBytes = 4 * cache.dimension
+        let expected = subwords.bucket
+        rows = try cache.translatingErrors {
+            try [Float](unsafeUninitializedCapacity: expected * cache.dimension) { buffer, initialized in
+                let destination = UnsafeMutableRawBufferPointer(buffer)
+                let iterator = try cache.database.makeIterator(fillCache: false)
+                iterator.seek(to: CacheKeys.subwordPrefix)
+                var row = 0
+                while iterator.isValid, try iterator.withKey({ $0.starts(with: CacheKeys.subwordPrefix) }) {
+                    let fits =
+                        try iterator.withKey { $0.elementsEqual(CacheKeys.subwordRow(row)) }
+                        && iterator.withValue { $0.count == rowBytes }
+                    guard fits, row < expected else {
+                        throw CacheError(
+                            .corrupt,
+                            "the cache \(cache.path) holds n-gram rows out of order or of the wrong size (row "
+                                + "\(row)); run `w2vcache verify --db \(cache.path)`")
+                    }
+                    try iterator.withValue {
+                        UnsafeMutableRawBufferPointer(rebasing: destination[(row * rowBytes)..<((row + 1) * rowBytes)])
+                            .copyMemory(from: $0)
+                    }
+                    row += 1
+                    iterator.next()
+                }
+                try iterator.checkError()
+                guard row == expected else {
+                    throw CacheError(
+                        .corrupt, "the cache \(cache.path) holds \(row) n-gram rows; its manifest says \(expected)")
+                }
+                initialized = expected * cache.dimension
+            }
+        }
+    }
+
+    /// The n-gram vector of `word` (as ``VectorCache/subwordVector(for:)`` computes it) as little-endian float32
+    /// bytes, or `nil` for a word without an n-gram.
+    public func vectorBytes(for word: [UInt8]) -> [UInt8]? {
+        let ngrams = subwords.ngramRows(of: word)
+        guard !ngrams.isEmpty else { return nil }
+        return [UInt8](unsafeUninitializedCapacity: 4 * dimension) { bytes, initialized in
+            rows.withUnsafeBufferPointer { rows in
+                ngrams.map(Int64.init).withUnsafeBufferPointer { ngrams in
+                    w2v_mean_of_rows(
+                        rows.baseAddress!, dimension, ngrams.baseAddress!, ngrams.count,
+                        UnsafeMutableRawPointer(bytes.baseAddress!).assumingMemoryBound(to: Float.self))
+                }
+            }
+            initialized = 4 * dimension
+        }
     }
 }

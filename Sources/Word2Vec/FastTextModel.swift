@@ -1,10 +1,11 @@
+import Foundation
+import Support
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
-import Support
 
 /// How a fastText model gives a word its vector from character n-grams: the n-grams of `<word>` of `minn` to `maxn`
 /// characters, each hashed (FNV-1a over its UTF-8 bytes, fastText's way) into one of `bucket` rows.
@@ -88,8 +89,12 @@ struct FastTextLayout {
             }
             return slice
         }
-        func int32(_ what: String) throws -> Int32 { Int32(littleEndian: try bytes(4, what).loadUnaligned(as: Int32.self)) }
-        func int64(_ what: String) throws -> Int64 { Int64(littleEndian: try bytes(8, what).loadUnaligned(as: Int64.self)) }
+        func int32(_ what: String) throws -> Int32 {
+            Int32(littleEndian: try bytes(4, what).loadUnaligned(as: Int32.self))
+        }
+        func int64(_ what: String) throws -> Int64 {
+            Int64(littleEndian: try bytes(8, what).loadUnaligned(as: Int64.self))
+        }
 
         _ = try int32("magic number")
         let version = try int32("version")
@@ -97,20 +102,24 @@ struct FastTextLayout {
             throw fail(.badHeader, "a fastText model of version \(version); expected version 11 or 12")
         }
         var arguments: [Int32] = []
-        for name in ["dim", "ws", "epoch", "minCount", "neg", "wordNgrams", "loss", "model", "bucket", "minn", "maxn",
-            "lrUpdateRate"]
-        {
+        for name in [
+            "dim", "ws", "epoch", "minCount", "neg", "wordNgrams", "loss", "model", "bucket", "minn", "maxn",
+            "lrUpdateRate",
+        ] {
             arguments.append(try int32("argument \(name)"))
         }
         _ = try bytes(8, "argument t")
-        let (dimension, model, bucket, minn, maxn) = (arguments[0], arguments[7], arguments[8], arguments[9], arguments[10])
+        let (dimension, model, bucket, minn, maxn) = (
+            arguments[0], arguments[7], arguments[8], arguments[9], arguments[10]
+        )
         guard model != 3 else {
             throw fail(
                 .badHeader,
                 "this is a supervised fastText model (a classifier); expected word vectors (skipgram or cbow)")
         }
         guard dimension > 0, Int(dimension) <= Word2VecReader.maxDimension else {
-            throw fail(.badHeader, "the model's dimension is \(dimension); expected 1 to \(Word2VecReader.maxDimension)")
+            throw fail(
+                .badHeader, "the model's dimension is \(dimension); expected 1 to \(Word2VecReader.maxDimension)")
         }
         guard bucket >= 0, minn >= 0, maxn >= 0, minn <= maxn || maxn == 0, maxn <= 1024 else {
             throw fail(
@@ -133,7 +142,7 @@ struct FastTextLayout {
         }
         var wordBytes: [UInt8] = []
         var wordEnds: [Int] = []
-        wordEnds.reserveCapacity(Int(nwords))
+        wordEnds.reserveCapacity(min(Int(nwords), 1 << 20))  // as declared, within reason: the words follow
         for index in 0..<Int(nwords) {
             guard let (word, found) = try reader.read(until: 0, maxLength: Word2VecReader.maxWordLength), found else {
                 throw fail(
@@ -163,7 +172,8 @@ struct FastTextLayout {
             )
         }
         return FastTextLayout(
-            dimension: Int(dimension), subwords: FastTextSubwords(minn: Int(minn), maxn: Int(maxn), bucket: Int(bucket)),
+            dimension: Int(dimension),
+            subwords: FastTextSubwords(minn: Int(minn), maxn: Int(maxn), bucket: Int(bucket)),
             wordBytes: wordBytes, wordEnds: wordEnds)
     }
 }
@@ -186,7 +196,9 @@ final class FastTextMatrix {
         guard descriptor >= 0 else {
             throw Word2VecError(
                 file: path, kind: .cannotOpen,
-                message: "cannot make a scratch file in \(directory) for the model's matrix: \(String(cString: strerror(errno)))")
+                message:
+                    "cannot make a scratch file in \(directory) for the model's matrix: \(String(cString: strerror(errno)))"
+            )
         }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         self.rowBytes = rowBytes
@@ -199,7 +211,8 @@ final class FastTextMatrix {
             guard block.count == count * rowBytes else {
                 throw Word2VecError(
                     file: path, kind: .shortVector, location: .dataOffset(reader.offset),
-                    message: "the file ends in row \(row + block.count / rowBytes + 1) of the model's \(rows); expected "
+                    message:
+                        "the file ends in row \(row + block.count / rowBytes + 1) of the model's \(rows); expected "
                         + "\(rowBytes) bytes per row")
             }
             if let ngramRow {
@@ -228,20 +241,24 @@ final class FastTextMatrix {
             guard count > 0 else {
                 throw Word2VecError(
                     file: path, kind: .cannotOpen,
-                    message: "cannot read the model's matrix back from its scratch file: \(String(cString: strerror(errno)))")
+                    message:
+                        "cannot read the model's matrix back from its scratch file: \(String(cString: strerror(errno)))"
+                )
             }
             done += count
         }
     }
 
-    private static func write(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
+    private static func write(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws
+    {
         var done = 0
         while done < bytes.count {
             let count = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
             guard count > 0 else {
                 throw Word2VecError(
                     file: path, kind: .cannotOpen,
-                    message: "cannot write the model's matrix to its scratch file (\(String(cString: strerror(errno)))); "
+                    message:
+                        "cannot write the model's matrix to its scratch file (\(String(cString: strerror(errno)))); "
                         + "a fastText model needs its matrix's size free on disk while it is read")
             }
             done += count

@@ -53,6 +53,12 @@ struct InfoCommand: ParsableCommand {
                     ?? "none (built with --no-search-index or by w2vcache 0.2); rebuild to use similar, analogy and "
                     + "evaluate")
         )
+        if let subwords = manifest.subwords {
+            lines.append(
+                "subwords:     character \(subwords.minn)-\(subwords.maxn)-grams in "
+                    + "\(subwords.bucket.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))) rows: "
+                    + "words the model lacks get their n-grams' vectors (--oov)")
+        }
         lines.append("fingerprint:  \(try DatasetStore.fingerprint(of: cache)) (replicas of this cache show the same)")
         let datasets = try DatasetStore.all(in: cache).map {
             "\($0.name) ("

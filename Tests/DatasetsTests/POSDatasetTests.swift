@@ -137,8 +137,10 @@ import VectorCache
         _ = try CacheBuilder(request).run()
         let small = try writableCache(directory.file("small"))
         #expect(small.cache.manifest.wordCount == candidateWords.count)
-        let a = try POSDataset.prepare(train: train, test: test, into: fullCache, options: POSOptions(), oov: OOVSource(random: testOOV))
-        let b = try POSDataset.prepare(train: train, test: test, into: small, options: POSOptions(), oov: OOVSource(random: testOOV))
+        let a = try POSDataset.prepare(
+            train: train, test: test, into: fullCache, options: POSOptions(), oov: OOVSource(random: testOOV))
+        let b = try POSDataset.prepare(
+            train: train, test: test, into: small, options: POSOptions(), oov: OOVSource(random: testOOV))
         #expect(a.processed["train"] == b.processed["train"] && a.processed["test"] == b.processed["test"])
         let datasetA = try POSDataset(cache: fullCache.cache)
         let datasetB = try POSDataset(cache: small.cache)

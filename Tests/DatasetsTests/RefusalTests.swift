@@ -20,8 +20,10 @@ import VectorCache
         let writer = try writableCache(try buildCache(directory, words: ["the", "cat"]))
         let good = try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n")
         let test = try textFile(directory, "test.txt", "the DT\n")
-        let first = try POSDataset.prepare(train: good, test: test, into: writer, options: POSOptions(), oov: OOVSource(random: testOOV))
-            .prepared.manifest
+        let first = try POSDataset.prepare(
+            train: good, test: test, into: writer, options: POSOptions(), oov: OOVSource(random: testOOV)
+        )
+        .prepared.manifest
         for (train, test) in [("", "the DT\n"), ("\n\n", "the DT\n"), ("the DT\ncat NN\nsat VBD\non IN\n", "")] {
             #expect {
                 try POSDataset.prepare(

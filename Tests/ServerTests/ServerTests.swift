@@ -59,7 +59,8 @@ final class RunningServer: @unchecked Sendable {
         var settings = settings
         settings.port = 0
         state = try ServerState(
-            cache: cache, settings: settings, oov: OOVSource(random: OOVVectors(dimension: cache.dimension, seed: 1, range: 0.25)))
+            cache: cache, settings: settings,
+            oov: OOVSource(random: OOVVectors(dimension: cache.dimension, seed: 1, range: 0.25)))
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let quiet = {
             var logger = Logger(label: "test")
@@ -91,7 +92,8 @@ final class RunningServer: @unchecked Sendable {
         try "New NNP\nYork NNP\nrose VBD\n".write(toFile: directory.file("test.txt"), atomically: true, encoding: .utf8)
         _ = try POSDataset.prepare(
             train: TextFile(path: directory.file("train.txt")), test: TextFile(path: directory.file("test.txt")),
-            into: cacheWriter, options: POSOptions(), oov: OOVSource(random: OOVVectors(dimension: 4, seed: 1, range: 0.25)))
+            into: cacheWriter, options: POSOptions(),
+            oov: OOVSource(random: OOVVectors(dimension: 4, seed: 1, range: 0.25)))
         try cacheWriter.close()
     }
 

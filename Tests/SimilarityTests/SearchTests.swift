@@ -175,7 +175,8 @@ import Word2Vec
         let writable = try CacheWriter(path: directory.file("cache"), purpose: "test")
         let generator = OOVVectors(dimension: 48, seed: 1, range: 0.25)
         let added = try writable.replace(
-            in: .dataset, under: [], with: MetadataEntries(), oovWords: [Array("made-up".utf8)], generator: OOVSource(random: generator))
+            in: .dataset, under: [], with: MetadataEntries(), oovWords: [Array("made-up".utf8)],
+            generator: OOVSource(random: generator))
         #expect(added.count == 1)
         try writable.close()
         let cache = try VectorCache(path: directory.file("cache"))

@@ -65,7 +65,8 @@ import Word2Vec
             toFile: directory.file("t.txt"), atomically: true, encoding: .utf8)
         _ = try POSDataset.prepare(
             train: try TextFile(path: directory.file("t.txt")), test: try TextFile(path: directory.file("t.txt")),
-            into: cacheWriter, options: POSOptions(), oov: OOVSource(random: OOVVectors(dimension: 4, seed: 1, range: 0.25)))
+            into: cacheWriter, options: POSOptions(),
+            oov: OOVSource(random: OOVVectors(dimension: 4, seed: 1, range: 0.25)))
         let dataset = try POSDataset(cache: cacheWriter.cache)
         let indices: ArraySlice<Int> = [3, 0, 2]
         let full = payload(try dataset.frame(.raw, split: "train", indices: indices))

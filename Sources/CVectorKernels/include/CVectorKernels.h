@@ -34,4 +34,9 @@ int w2v_int8_dot_rows_using(const char *isa, const int8_t *codes, size_t rows, s
 /// numbers as that statement computed one float at a time, element for element.
 float w2v_quantize_row(const float *vector, size_t dim, float norm, int8_t *codes);
 
+/// The mean of `count` rows of `matrix` (rows of `dim` float32): zeros, plus each row in the order given (float32
+/// additions, element by element), divided by `count`; written to `out`. gensim's arithmetic for a word's n-gram
+/// vector, bit for bit.
+void w2v_mean_of_rows(const float *matrix, size_t dim, const int64_t *rows, size_t count, float *out);
+
 #endif

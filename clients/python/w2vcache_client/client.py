@@ -57,12 +57,28 @@ class Client:
                                            accept="application/octet-stream")
         return _float32(response.read(), response.header("X-W2VCache-Shape"), None)
 
-    def vectors(self, words: Sequence[str], *, missing: Literal["error", "zero", "oov"] = "error") -> np.ndarray:
-        """float32 `[len(words), dim]` in order. missing: "error" (404 naming the unknown words), "zero" or "oov"."""
+    def vectors(self, words: Sequence[str], *, missing: Literal["error", "zero", "oov"] = "error",
+                oov: Optional[Literal["random", "subword"]] = None) -> np.ndarray:
+        """float32 `[len(words), dim]` in order. missing: "error" (404 naming the unknown words), "zero" or "oov":
+        the word's character n-grams' vector on a cache built from a fastText model, else its seeded random vector
+        (`oov` chooses; `vectors_and_kinds` says which each row got)."""
+        return self.vectors_and_kinds(words, missing=missing, oov=oov)[0]
+
+    def vectors_and_kinds(self, words: Sequence[str], *, missing: Literal["error", "zero", "oov"] = "error",
+                          oov: Optional[Literal["random", "subword"]] = None) -> tuple[np.ndarray, list[str]]:
+        """`vectors(...)` and what each row is: "cache" (a word the cache holds), "subword", "random" or "zero"."""
         words = list(words)
-        body = json.dumps({"words": words, "missing": missing}).encode()
-        response = self._transport.request("POST", "/v1/vectors", body=body, accept="application/octet-stream")
-        return _float32(response.read(), response.header("X-W2VCache-Shape"), len(words))
+        request: dict[str, Any] = {"words": words, "missing": missing}
+        if oov is not None:
+            request["oov"] = oov
+        response = self._transport.request("POST", "/v1/vectors", body=json.dumps(request).encode(),
+                                           accept="application/octet-stream")
+        rows = response.header("X-W2VCache-Rows")
+        matrix = _float32(response.read(), response.header("X-W2VCache-Shape"), len(words))
+        names = {"c": "cache", "s": "subword", "r": "random", "z": "zero"}
+        if rows is None or len(rows) != len(words) or any(row not in names for row in rows):
+            raise ProtocolError(f"the answer's X-W2VCache-Rows {rows!r} does not describe {len(words)} rows")
+        return matrix, [names[row] for row in rows]
 
     # Similarity ------------------------------------------------------------------------------------------------
     def similar(self, positive: Iterable[str] = (), negative: Iterable[str] = (), *, top: int = 10,
