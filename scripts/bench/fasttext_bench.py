@@ -20,6 +20,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -66,7 +67,7 @@ def generate(path, words, buckets, dim):
 
 def measure(command):
     """(seconds, peak RSS in MB) of a command, from GNU time."""
-    report = pathlib.Path("/tmp") / f"fasttext-bench-rss-{os.getpid()}"
+    report = pathlib.Path(tempfile.gettempdir()) / f"fasttext-bench-rss-{os.getpid()}"
     start = time.perf_counter()
     subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(report), *map(str, command)], check=True,
                    stdout=subprocess.DEVNULL)
@@ -82,6 +83,7 @@ def rss_mb(pid):
 
 GENSIM = """
 import sys
+import tempfile
 from gensim.models.fasttext import load_facebook_vectors
 kv = load_facebook_vectors(sys.argv[1])
 print(len(kv.index_to_key))
