@@ -29,9 +29,9 @@ public final class ServerState: Sendable {
     private let embeddingFiles = Mutex<[DatasetName: [UInt8]]>([:])
     /// The search index, loaded by the first similarity request (the others wait for it) and kept; a load that
     /// failed is tried again by the next request.
-    private let search = Mutex<Task<SimilaritySearch, any Error>?>(nil)
+    private let search = LoadedOnce<SimilaritySearch>()
     /// A fastText cache's n-gram rows, read into memory by the first request that gives a word its subword vector.
-    private let subwordRows = Mutex<Task<SubwordMatrix, any Error>?>(nil)
+    private let subwordRows = LoadedOnce<SubwordMatrix>()
 
     /// - throws: ``CacheError`` or ``DatasetError`` when the cache's datasets cannot be read, ``TokenFileError``
     ///   for a token file that cannot be used.
@@ -60,38 +60,16 @@ public final class ServerState: Sendable {
     /// - throws: ``CacheError``: `.missing` without a search index (404), `.unavailable` without the memory for
     ///   it (503), `.corrupt` when it is damaged.
     func similaritySearch() async throws -> SimilaritySearch {
-        let task = search.withLock { task in
-            if let task { return task }
-            let cache = cache
-            let loading = Task { try await Self.compute { try SimilaritySearch(cache: cache) } }
-            task = loading
-            return loading
-        }
-        do {
-            return try await task.value
-        } catch {
-            search.withLock { if $0 == task { $0 = nil } }
-            throw error
-        }
+        let cache = cache
+        return try await search.value { try SimilaritySearch(cache: cache) }
     }
 
     /// The vectors for words the cache lacks, of `kind` (`nil`: the server's default), n-gram ones read from memory.
     func oovSource(kind: OOVKind?) async throws -> OOVSource {
+        let cache = cache
         let source = try kind.map { try OOVSource(cache: cache, random: oov.random, kind: $0) } ?? oov
         guard source.kind == .subword else { return source }
-        let task = subwordRows.withLock { task in
-            if let task { return task }
-            let cache = cache
-            let loading = Task { try await Self.compute { try SubwordMatrix(cache: cache) } }
-            task = loading
-            return loading
-        }
-        do {
-            return source.reading(from: try await task.value)
-        } catch {
-            subwordRows.withLock { if $0 == task { $0 = nil } }
-            throw error
-        }
+        return source.reading(from: try await subwordRows.value { try SubwordMatrix(cache: cache) })
     }
 
     /// The dataset `name`, loaded on first use and kept.
@@ -106,6 +84,27 @@ public final class ServerState: Sendable {
     static func compute<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}
+
+/// Something loaded from the cache by the first request that needs it, off the event loops, and kept: the requests
+/// that come meanwhile wait for the same load; a load that failed is tried again by the next request.
+final class LoadedOnce<Value: Sendable>: Sendable {
+    private let task = Mutex<Task<Value, any Error>?>(nil)
+
+    func value(_ load: @escaping @Sendable () throws -> Value) async throws -> Value {
+        let current = task.withLock { task in
+            if let task { return task }
+            let loading = Task { try await ServerState.compute(load) }
+            task = loading
+            return loading
+        }
+        do {
+            return try await current.value
+        } catch {
+            task.withLock { if $0 == current { $0 = nil } }
+            throw error
         }
     }
 }

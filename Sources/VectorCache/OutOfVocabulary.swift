@@ -3,6 +3,10 @@ import LevelDB
 import Support
 import Word2Vec
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Vectors for words the pretrained model lacks: each component uniform in `[-range, range)`, drawn from a generator
 /// seeded by a stable hash of the word's bytes and a configurable seed, so the same word gets the same bytes on every
 /// machine and every run.
@@ -145,13 +149,16 @@ extension VectorCache {
 
 /// A fastText cache's n-gram rows read once into memory (every row checked by LevelDB as it is read), so that a
 /// server gives a word its n-gram vector without a read of the cache per n-gram: `bucket x dimension` float32, the
-/// size of the model's n-gram matrix.
-public final class SubwordMatrix: Sendable {
+/// size of the model's n-gram matrix, in memory mapped for it.
+public final class SubwordMatrix: @unchecked Sendable {
+    // `@unchecked Sendable`: the rows are written while the matrix is made, before it is shared, then only read.
     public let subwords: FastTextSubwords
     public let dimension: Int
-    private let rows: [Float]
+    private let rows: UnsafeMutablePointer<Float>
+    private let mappedBytes: Int
 
-    /// - throws: ``CacheError``: `.missing` for a cache without subwords, `.corrupt` for rows missing or damaged.
+    /// - throws: ``CacheError``: `.missing` for a cache without subwords, `.unavailable` when the memory cannot be
+    ///   had now (a server answers 503 and goes on serving the rest), `.corrupt` for rows missing or damaged.
     public init(cache: VectorCache) throws {
         guard let subwords = cache.manifest.subwords else {
             throw CacheError(.missing, "the cache \(cache.path) has no subword vectors")
@@ -160,9 +167,17 @@ public final class SubwordMatrix: Sendable {
         dimension = cache.dimension
         let rowBytes = 4 * cache.dimension
         let expected = subwords.bucket
-        rows = try cache.translatingErrors {
-            try [Float](unsafeUninitializedCapacity: expected * cache.dimension) { buffer, initialized in
-                let destination = UnsafeMutableRawBufferPointer(buffer)
+        let mappedBytes = max(rowBytes * expected, 1)
+        let mapped = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let mapped, mapped != MAP_FAILED else {
+            throw CacheError(
+                .unavailable,
+                "cannot map \(mappedBytes) bytes of memory for the model's n-gram rows "
+                    + "(\(String(cString: strerror(errno)))); free memory and try again")
+        }
+        let destination = UnsafeMutableRawBufferPointer(start: mapped, count: mappedBytes)
+        do {
+            try cache.translatingErrors {
                 let iterator = try cache.database.makeIterator(fillCache: false)
                 iterator.seek(to: CacheKeys.subwordPrefix)
                 var row = 0
@@ -173,8 +188,8 @@ public final class SubwordMatrix: Sendable {
                     guard fits, row < expected else {
                         throw CacheError(
                             .corrupt,
-                            "the cache \(cache.path) holds n-gram rows out of order or of the wrong size (row "
-                                + "\(row)); run `w2vcache verify --db \(cache.path)`")
+                            "the cache \(cache.path) holds n-gram rows out of order or of the wrong size (row \(row)); "
+                                + "run `w2vcache verify --db \(cache.path)`")
                     }
                     try iterator.withValue {
                         UnsafeMutableRawBufferPointer(rebasing: destination[(row * rowBytes)..<((row + 1) * rowBytes)])
@@ -188,23 +203,29 @@ public final class SubwordMatrix: Sendable {
                     throw CacheError(
                         .corrupt, "the cache \(cache.path) holds \(row) n-gram rows; its manifest says \(expected)")
                 }
-                initialized = expected * cache.dimension
             }
+        } catch {
+            munmap(mapped, mappedBytes)  // (the object is not whole yet: deinit does not run)
+            throw error
         }
+        rows = mapped.bindMemory(to: Float.self, capacity: expected * cache.dimension)
+        self.mappedBytes = mappedBytes
+    }
+
+    deinit {
+        munmap(rows, mappedBytes)
     }
 
     /// The n-gram vector of `word` (as ``VectorCache/subwordVector(for:)`` computes it) as little-endian float32
     /// bytes, or `nil` for a word without an n-gram.
     public func vectorBytes(for word: [UInt8]) -> [UInt8]? {
-        let ngrams = subwords.ngramRows(of: word)
+        let ngrams = subwords.ngramRows(of: word).map(Int64.init)
         guard !ngrams.isEmpty else { return nil }
         return [UInt8](unsafeUninitializedCapacity: 4 * dimension) { bytes, initialized in
-            rows.withUnsafeBufferPointer { rows in
-                ngrams.map(Int64.init).withUnsafeBufferPointer { ngrams in
-                    w2v_mean_of_rows(
-                        rows.baseAddress!, dimension, ngrams.baseAddress!, ngrams.count,
-                        UnsafeMutableRawPointer(bytes.baseAddress!).assumingMemoryBound(to: Float.self))
-                }
+            ngrams.withUnsafeBufferPointer { ngrams in
+                w2v_mean_of_rows(
+                    rows, dimension, ngrams.baseAddress!, ngrams.count,
+                    UnsafeMutableRawPointer(bytes.baseAddress!).assumingMemoryBound(to: Float.self))
             }
             initialized = 4 * dimension
         }

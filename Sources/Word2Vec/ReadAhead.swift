@@ -77,7 +77,10 @@ final class ReadAheadStream: ByteSource {
         }
 
         private let stream: ByteStream
-        private(set) var chunks: [Chunk]
+        /// The slots, in memory of their own: the producer writes one slot while the consumer reads another, which
+        /// an `Array` shared by two threads cannot allow (writing an element is a write of the whole array: its
+        /// storage could be copied under the reader).
+        let chunks: UnsafeMutableBufferPointer<Chunk>
         let free: DispatchSemaphore
         let full = DispatchSemaphore(value: 0)
         private let finished = DispatchSemaphore(value: 0)
@@ -85,7 +88,11 @@ final class ReadAheadStream: ByteSource {
 
         init(stream: ByteStream, chunkSize: Int, depth: Int) {
             self.stream = stream
-            chunks = (0..<depth).map { _ in Chunk(buffer: .allocate(byteCount: chunkSize, alignment: 16)) }
+            chunks = .allocate(capacity: depth)
+            for index in 0..<depth {
+                (chunks.baseAddress! + index).initialize(
+                    to: Chunk(buffer: .allocate(byteCount: chunkSize, alignment: 16)))
+            }
             // Start at 0 and signal: libdispatch traps when a semaphore is released below its initial value, which
             // a pipeline stopped in the middle of a file may be.
             free = DispatchSemaphore(value: 0)
@@ -94,6 +101,8 @@ final class ReadAheadStream: ByteSource {
 
         deinit {
             for chunk in chunks { chunk.buffer.deallocate() }
+            _ = chunks.deinitialize()
+            chunks.deallocate()
         }
 
         /// Stops the producer (wherever it is) and waits until its thread is done with the pipeline.

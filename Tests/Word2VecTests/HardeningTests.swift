@@ -130,4 +130,40 @@ import Testing
         while file != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         #expect(file == nil, "the read-ahead thread still holds the file")
     }
+
+    /// The producer fills one slot while the consumer reads another, a chunk of a few bytes at a time: thousands of
+    /// hand-overs per file, each of which could once copy the shared slot array under the reader (found by
+    /// FuzzGzipVectors: "deallocated with non-zero retain count"). The bytes must come out whole and in order.
+    @Test func aReadAheadOfTinyChunksHandsEveryByteOverInOrder() throws {
+        let directory = TemporaryDirectory()
+        let path = try writeVectors(
+            testVectors(count: 300, dimension: 7), to: directory.file("v.bin.gz"),
+            layout: .binary(newlineAfterVector: false), gzip: true)
+        var expected: [UInt8] = []
+        let plain = try ByteStream(path: path)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
+        defer { buffer.deallocate() }
+        while case let count = try plain.read(into: buffer), count > 0 { expected += buffer[0..<count] }
+        for round in 0..<120 {
+            let readAhead = ReadAheadStream(stream: try ByteStream(path: path), chunkSize: 5 + round % 7, depth: 2)
+            var got: [UInt8] = []
+            while case let count = try readAhead.read(into: buffer), count > 0 { got += buffer[0..<count] }
+            #expect(got == expected, "round \(round)")
+        }
+    }
+
+    /// The input FuzzGzipVectors crashed on, read with and without read-ahead: an error naming the file, each time.
+    @Test func theFuzzedGzipInputIsAnErrorEveryTime() throws {
+        let directory = TemporaryDirectory()
+        let bytes: [UInt8] = [
+            0x39, 0x09, 0x39, 0x30, 0x2A, 0x0A, 0x0A, 0x1F, 0x1A, 0x8B, 0x7D, 0x0D, 0x00, 0x0D, 0x10, 0x34, 0x00, 0x01,
+        ]
+        let path = try directory.write("crash.gz", bytes)
+        for round in 0..<200 {
+            #expect(throws: Word2VecError.self, "round \(round)") {
+                let reader = try Word2VecReader(path: path, readAhead: round % 2 == 0)
+                try reader.forEachRecord(nonFinite: .keep) { _ in }
+            }
+        }
+    }
 }

@@ -1,20 +1,13 @@
-"""`w2vcache tokenize` agrees with torchtext's basic_english (its Python rules, copied here) on real text."""
-import re
+"""`w2vcache tokenize` agrees with torchtext's basic_english (its Python rules, in scripts/reference) on real text."""
 import subprocess
+import sys
 
 import pytest
 
-# torchtext.data.utils._basic_english_normalize: these patterns, in this order, then str.split().
-_PATTERNS = [r"\'", r"\"", r"\.", r"<br \/>", r",", r"\(", r"\)", r"\!", r"\?", r"\;", r"\:", r"\s+"]
-_REPLACEMENTS = [" '  ", "", " . ", " ", " , ", " ( ", " ) ", " ! ", " ? ", " ", " ", " "]
-_COMPILED = list(zip([re.compile(p) for p in _PATTERNS], _REPLACEMENTS))
+from conftest import REPO
 
-
-def basic_english(line):
-    line = line.lower()
-    for pattern, replacement in _COMPILED:
-        line = pattern.sub(replacement, line)
-    return line.split()
+sys.path.insert(0, str(REPO / "scripts" / "reference"))
+from python_text_rules import basic_english  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["lee_background.cor", "pang_lee_polarity.cor"])
