@@ -99,6 +99,12 @@ public enum CoNLLUReader {
             result.sentences.append(current)
         }
 
+        /// A malformed line: an error, or (skipping bad lines) counted, and its sentence left out.
+        func reject(_ line: Int, _ message: String) throws {
+            try policy.handle(DataError(file: file.path, line: line, message: message))
+            currentIsBad = true
+        }
+
         let lines = try file.lines()
         for (number, line) in lines {
             if PythonText.isBlank(line) {
@@ -108,28 +114,18 @@ public enum CoNLLUReader {
             if line.hasPrefix("#") { continue }
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard fields.count == 10 else {
-                try policy.handle(
-                    DataError(
-                        file: file.path, line: number,
-                        message: "has \(fields.count) tab-separated fields; expected 10 (CoNLL-U/CoNLL-X)"))
-                currentIsBad = true
+                try reject(number, "has \(fields.count) tab-separated fields; expected 10 (CoNLL-U/CoNLL-X)")
                 continue
             }
             let id = fields[0]
             if id.contains("-") || id.contains(".") { continue }  // multiword range or empty node
             if current.isEmpty { currentStartLine = number }
             guard let index = Int(id), index == current.count + 1 else {
-                try policy.handle(
-                    DataError(
-                        file: file.path, line: number,
-                        message: "token id \"\(id)\" is out of order; expected \(current.count + 1)"))
-                currentIsBad = true
+                try reject(number, "token id \"\(id)\" is out of order; expected \(current.count + 1)")
                 continue
             }
             guard let head = Int(fields[6]) else {
-                try policy.handle(
-                    DataError(file: file.path, line: number, message: "head \"\(fields[6])\" is not a number"))
-                currentIsBad = true
+                try reject(number, "head \"\(fields[6])\" is not a number")
                 continue
             }
             let xpos = String(fields[4])
