@@ -37,7 +37,7 @@ float w2v_quantize_row(const float *vector, size_t dim, float norm, int8_t *code
 void w2v_mean_of_rows(const float *matrix, size_t dim, const int64_t *rows, size_t count, float *out) {
     for (size_t i = 0; i < dim; i++) out[i] = 0.0f;
     // The rows lie anywhere in a large matrix: ask for the first lines of the next few while one is added.
-    const size_t ahead = 4;
+    const size_t ahead = 8;
     for (size_t r = 0; r < count && r < ahead; r++) {
         const char *row = (const char *)(matrix + (size_t)rows[r] * dim);
         for (size_t line = 0; line < dim * sizeof(float); line += 64) __builtin_prefetch(row + line);

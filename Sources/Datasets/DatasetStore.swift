@@ -1,7 +1,9 @@
 import CacheBuild
+import Dispatch
 import Foundation
 import Preprocessing
 import Support
+import Synchronization
 import VectorCache
 
 /// Prepared datasets inside the cache, in its `dataset` metadata namespace: per dataset `NAME 0x00 manifest` (JSON
@@ -192,30 +194,37 @@ public struct StoredDataset: Sendable {
         }
     }
 
-    /// Copies the chunks of `array` into `destination`, which holds exactly its bytes.
+    /// Copies the chunks of `array` into `destination`, which holds exactly its bytes. The chunks are read in
+    /// parallel: LevelDB checksums each as it reads it, most of what a large array costs.
     /// - throws: ``DatasetError/damaged(_:_:)`` for a missing chunk or chunks of other sizes.
     private func copy(_ array: String, into destination: UnsafeMutableRawBufferPointer) throws {
+        let name = manifest.name
+        let chunkBytes = DatasetStore.chunkBytes
         guard let info = manifest.arrays[array], info.byteCount == destination.count else {
-            throw DatasetError.damaged(manifest.name, "array \(array) is missing")
+            throw DatasetError.damaged(name, "array \(array) is missing")
         }
-        var filled = 0
-        for chunk in 0..<info.chunks {
-            let fits = try metadata.withValue(DatasetStore.arrayKey(manifest.name, array, chunk: chunk)) { value in
-                guard let value else {
-                    throw DatasetError.damaged(manifest.name, "chunk \(chunk) of array \(array) is missing")
+        let sizeError = DatasetError.damaged(
+            name, "array \(array) holds more or fewer bytes than the \(info.byteCount) expected")
+        guard info.chunks == max(1, (info.byteCount + chunkBytes - 1) / chunkBytes) else { throw sizeError }
+        let metadata = metadata
+        let failure = Mutex<(any Error)?>(nil)
+        nonisolated(unsafe) let output = destination
+        DispatchQueue.concurrentPerform(iterations: info.chunks) { chunk in
+            let offset = chunk * chunkBytes
+            let size = min(chunkBytes, info.byteCount - offset)
+            do {
+                try metadata.withValue(DatasetStore.arrayKey(name, array, chunk: chunk)) { value in
+                    guard let value else {
+                        throw DatasetError.damaged(name, "chunk \(chunk) of array \(array) is missing")
+                    }
+                    guard value.count == size else { throw sizeError }
+                    UnsafeMutableRawBufferPointer(rebasing: output[offset..<(offset + size)]).copyMemory(from: value)
                 }
-                guard value.count <= destination.count - filled else { return false }
-                UnsafeMutableRawBufferPointer(rebasing: destination[filled..<(filled + value.count)])
-                    .copyMemory(from: value)
-                filled += value.count
-                return true
+            } catch {
+                failure.withLock { $0 = $0 ?? error }
             }
-            guard fits else { break }
         }
-        guard filled == info.byteCount else {
-            throw DatasetError.damaged(
-                manifest.name, "array \(array) holds more or fewer bytes than the \(info.byteCount) expected")
-        }
+        if let error = failure.withLock({ $0 }) { throw error }
     }
 
     /// The stored shape of `array`.

@@ -79,56 +79,30 @@ struct VectorsController<Context: RequestContext> {
                 .contentTooLarge,
                 "\(parsed.words.count) words; at most \(limit) per request (server.max_words_per_request)")
         }
-        let dimension = state.cache.dimension
-        var data = [UInt8]()
-        data.reserveCapacity(parsed.words.count * dimension * 4)
-        let oov = (parsed.missing ?? .error) == .oov ? try await state.oovSource(kind: parsed.oov) : state.oov
-        var unknown: [String] = []
-        // What each row is: c in the cache, s from subwords, r random, z zeros (X-W2VCache-Rows).
-        var rows = ""
-        rows.reserveCapacity(parsed.words.count)
-        for word in parsed.words {
-            let key = Array(word.utf8)
-            let found = try state.cache.withVectorBytes(for: key) { bytes -> Bool in
-                guard let bytes else { return false }
-                data.append(contentsOf: bytes)
-                return true
-            }
-            if found {
-                rows.append("c")
-                continue
-            }
-            unknown.append(word)
+        let missing: VectorRows.Missing =
             switch parsed.missing ?? .error {
-            case .error: continue
-            case .zero:
-                data.append(contentsOf: [UInt8](repeating: 0, count: dimension * 4))
-                rows.append("z")
-            case .oov:
-                let (vector, kind) = try oov.vectorBytes(for: key)
-                data.append(contentsOf: vector)
-                rows.append(kind == .subword ? "s" : "r")
+            case .error: .error
+            case .zero: .zero
+            case .oov: .oov(try await state.oovSource(kind: parsed.oov))
             }
-        }
-        if (parsed.missing ?? .error) == .error && !unknown.isEmpty {
+        let rows = try await VectorRows.gather(parsed.words, from: state.cache, missing: missing)
+        if case .error = missing, !rows.unknown.isEmpty {
             throw APIError(
                 .notFound,
-                "not in the cache: " + unknown.prefix(100).joined(separator: ", ")
-                    + (unknown.count > 100 ? ", … (\(unknown.count) in all)" : ""))
+                "not in the cache: " + rows.unknown.prefix(100).joined(separator: ", ")
+                    + (rows.unknown.count > 100 ? ", … (\(rows.unknown.count) in all)" : ""))
         }
         state.metrics.vectorsServed(parsed.words.count)
+        let shape = [parsed.words.count, state.cache.dimension]
         var response =
             if request.headers[.accept]?.contains(BinaryResponse.float32) == true {
-                BinaryResponse(
-                    bytes: data, contentType: BinaryResponse.float32, shape: [parsed.words.count, dimension])
+                BinaryResponse(bytes: rows.data, contentType: BinaryResponse.float32, shape: shape)
             } else {
                 BinaryResponse(
-                    bytes: data.withUnsafeBytes {
-                        NPY.file(type: .float32, shape: [parsed.words.count, dimension], data: $0)
-                    },
+                    bytes: rows.data.withUnsafeBytes { NPY.file(type: .float32, shape: shape, data: $0) },
                     contentType: BinaryResponse.npy)
             }
-        response.headers[BinaryResponse.rowsHeader] = rows
+        response.headers[BinaryResponse.rowsHeader] = rows.kinds
         return response
     }
 }

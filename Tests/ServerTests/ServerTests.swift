@@ -103,7 +103,7 @@ final class RunningServer: @unchecked Sendable {
     }
 
     func request(_ path: String, method: String = "GET", body: String? = nil, accept: String? = nil) async throws -> (
-        status: Int, data: Data, contentType: String?
+        status: Int, data: Data, contentType: String?, rows: String?
     ) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
@@ -111,7 +111,10 @@ final class RunningServer: @unchecked Sendable {
         if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as! HTTPURLResponse
-        return (http.statusCode, data, http.value(forHTTPHeaderField: "Content-Type"))
+        return (
+            http.statusCode, data, http.value(forHTTPHeaderField: "Content-Type"),
+            http.value(forHTTPHeaderField: "X-W2VCache-Rows")
+        )
     }
 
     /// The JSON error message of a response.
@@ -198,6 +201,33 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
                 "/v1/vectors", method: "POST",
                 body: #"{"words": [""# + String(repeating: "\"aaaa\",", count: 60) + "\"a\"]}")
             #expect(huge.status == 413)
+        }
+    }
+
+    /// A request of thousands of words is gathered in parts on several threads: the rows still come in request
+    /// order, each the one its word gets alone.
+    @Test func aLargeRequestKeepsItsOrder() async throws {
+        try await withServer { server in
+            let known: [String: [Float]] = ["the": [2, 1, 2, 3], "New_York": [4, 1, 2, 3], "café": [5, 1, 2, 3]]
+            let random = OOVVectors(dimension: 4, seed: 1, range: 0.25)
+            let words = (0..<3_000).map { $0 % 3 == 0 ? ["the", "New_York", "café"][$0 % 9 / 3] : "x\($0)" }
+            let body = String(decoding: try JSONEncoder().encode(["words": words]), as: UTF8.self)
+            let oov = try await server.request(
+                "/v1/vectors", method: "POST", body: body.dropLast() + #", "missing": "oov"}"#)
+            #expect(oov.status == 200 && npyFloats(oov.data).shape == "(3000, 4)")
+            let expected = words.flatMap {
+                known[$0] ?? random.vectorBytes(for: Array($0.utf8)).withUnsafeBytes { Float32Bytes.decode($0) }
+            }
+            #expect(npyFloats(oov.data).values == expected)
+            #expect(oov.rows == String(words.map { known[$0] == nil ? "r" : "c" }))
+            let zero = try await server.request(
+                "/v1/vectors", method: "POST", body: body.dropLast() + #", "missing": "zero"}"#)
+            #expect(npyFloats(zero.data).values == words.flatMap { known[$0] ?? [0, 0, 0, 0] })
+            #expect(zero.rows == String(words.map { known[$0] == nil ? "z" : "c" }))
+            let error = try await server.request("/v1/vectors", method: "POST", body: body)
+            #expect(error.status == 404)
+            #expect(RunningServer.error(error.data)?.hasPrefix("not in the cache: x1, x2, x4, x5, x7,") == true)
+            #expect(RunningServer.error(error.data)?.hasSuffix("(2000 in all)") == true)
         }
     }
 

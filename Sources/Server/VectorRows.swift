@@ -1,0 +1,90 @@
+import Dispatch
+import Foundation
+import Synchronization
+import VectorCache
+
+/// The rows of a `POST /v1/vectors` answer, in request order: one `dimension`-float32 row per word, and what each
+/// row is (`X-W2VCache-Rows`: `c` in the cache, `s` from subwords, `r` random, `z` zeros).
+struct VectorRows {
+    /// What a word the cache lacks gets.
+    enum Missing {
+        /// Nothing: the request is refused, naming ``unknown``.
+        case error
+        case zero
+        case oov(OOVSource)
+    }
+
+    /// `words.count x dimension` little-endian float32.
+    var data: [UInt8]
+    /// One ASCII letter per word.
+    var kinds: String
+    /// The words the cache lacks, in request order.
+    var unknown: [String]
+
+    /// Requests of fewer words are answered on the calling thread; larger ones (most of their time goes to
+    /// out-of-vocabulary vectors, a read of tens of n-gram rows each) are spread over the cores, off the event loop.
+    static let wordsPerPart = 256
+
+    /// Gathers the rows of `words`.
+    /// - throws: ``CacheError`` when the cache cannot be read or holds a vector of the wrong size.
+    static func gather(_ words: [String], from cache: VectorCache, missing: Missing) async throws -> VectorRows {
+        let parts = min(ProcessInfo.processInfo.activeProcessorCount, words.count / wordsPerPart)
+        guard parts > 1 else { return try gather(words, from: cache, missing: missing, parts: 1) }
+        return try await ServerState.compute { try gather(words, from: cache, missing: missing, parts: parts) }
+    }
+
+    private static func gather(_ words: [String], from cache: VectorCache, missing: Missing, parts: Int) throws
+        -> VectorRows
+    {
+        let rowBytes = 4 * cache.dimension
+        let failure = Mutex<(any Error)?>(nil)
+        var kinds = [UInt8](repeating: 0, count: words.count)
+        let data = [UInt8](unsafeUninitializedCapacity: words.count * rowBytes) { buffer, initialized in
+            nonisolated(unsafe) let rows = UnsafeMutableRawBufferPointer(buffer)
+            kinds.withUnsafeMutableBufferPointer { kinds in
+                nonisolated(unsafe) let kinds = kinds
+                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                    do {
+                        for index in (part * words.count / parts)..<((part + 1) * words.count / parts) {
+                            let row = UnsafeMutableRawBufferPointer(
+                                rebasing: rows[(index * rowBytes)..<((index + 1) * rowBytes)])
+                            kinds[index] = try fill(row, for: words[index], from: cache, missing: missing)
+                        }
+                    } catch {
+                        failure.withLock { $0 = $0 ?? error }
+                    }
+                }
+            }
+            initialized = buffer.count
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        let unknown = zip(words, kinds).compactMap { $1 == UInt8(ascii: "c") ? nil : $0 }
+        return VectorRows(data: data, kinds: String(decoding: kinds, as: UTF8.self), unknown: unknown)
+    }
+
+    /// Writes the row of `word` into `row` (zeros for a word the cache lacks under `.error`) and says what it is.
+    private static func fill(
+        _ row: UnsafeMutableRawBufferPointer, for word: String, from cache: VectorCache, missing: Missing
+    ) throws -> UInt8 {
+        let key = Array(word.utf8)
+        let found = try cache.withVectorBytes(for: key) { bytes -> Bool in
+            guard let bytes else { return false }
+            guard bytes.count == row.count else {
+                throw CacheError(
+                    .corrupt,
+                    "the cache \(cache.path) holds \(bytes.count) bytes for a \(row.count)-byte vector; run "
+                        + "`w2vcache verify --db \(cache.path)`")
+            }
+            row.copyMemory(from: bytes)
+            return true
+        }
+        if found { return UInt8(ascii: "c") }
+        guard case .oov(let source) = missing else {
+            row.initializeMemory(as: UInt8.self, repeating: 0)
+            return UInt8(ascii: "z")
+        }
+        let (vector, kind) = try source.vectorBytes(for: key)
+        vector.withUnsafeBytes { row.copyMemory(from: $0) }
+        return UInt8(ascii: kind == .subword ? "s" : "r")
+    }
+}

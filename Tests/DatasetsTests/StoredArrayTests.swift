@@ -1,0 +1,82 @@
+import CacheBuild
+import Foundation
+import Preprocessing
+import Support
+import TestSupport
+import Testing
+import VectorCache
+
+@testable import Datasets
+
+/// Arrays of several 1 MB chunks read back whole (the chunks are read in parallel), and a chunk that is missing or
+/// of the wrong size is named, never a short or shifted array.
+@Suite struct StoredArrayTests {
+    /// 2.4 MB of floats: two full chunks and a partial one.
+    let values = (0..<600_000).map { Float($0) / 7 }
+
+    /// The cache of a prepared POS dataset whose manifest also lists `big`, stored as `chunks` (chunk index, bytes).
+    func stored(_ directory: TemporaryDirectory, chunks: (inout [(Int, [UInt8])]) -> Void) throws -> StoredDataset {
+        let writer = try writableCache(try buildCache(directory, words: ["the", "cat"]))
+        var manifest = try POSDataset.prepare(
+            train: try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n"),
+            test: try textFile(directory, "test.txt", "the DT\n"), into: writer, options: POSOptions(),
+            oov: OOVSource(random: testOOV)
+        )
+        .prepared.manifest
+        var arrays = DatasetWriter(name: .pos)
+        arrays.add("big", values, type: .float32, shape: [values.count])
+        manifest.arrays["big"] = arrays.arrays["big"]
+        var parts = values.withUnsafeBytes { bytes in
+            stride(from: 0, to: bytes.count, by: DatasetStore.chunkBytes).enumerated().map { index, offset in
+                (index, Array(bytes[offset..<min(offset + DatasetStore.chunkBytes, bytes.count)]))
+            }
+        }
+        chunks(&parts)
+        var entries = MetadataEntries()
+        for (index, bytes) in parts { entries.put(DatasetStore.arrayKey(.pos, "big", chunk: index), bytes) }
+        _ = try writer.replace(in: .dataset, under: DatasetStore.prefix(.pos) + Array("array\0big".utf8), with: entries)
+        return StoredDataset(manifest: manifest, metadata: DatasetStore.metadata(writer.cache))
+    }
+
+    func isDamage(_ error: any Error, naming text: String) -> Bool {
+        guard case .damaged(.pos, let reason)? = error as? DatasetError else { return false }
+        return reason.contains(text)
+    }
+
+    @Test func anArrayOfSeveralChunksReadsBackWhole() throws {
+        let dataset = try stored(TemporaryDirectory()) { #expect($0.count == 3) }
+        #expect(try dataset.array("big", as: Float.self) == values)
+        let header: [UInt8] = Array("header".utf8)
+        let bytes = try dataset.bytes(of: "big", after: header)
+        #expect(Array(bytes.prefix(header.count)) == header)
+        #expect(bytes.count == header.count + values.count * 4)
+        #expect(Array(bytes.dropFirst(header.count)) == values.withUnsafeBytes { Array($0) })
+    }
+
+    @Test func aMissingChunkIsNamed() throws {
+        let dataset = try stored(TemporaryDirectory()) { $0.remove(at: 1) }
+        #expect { try dataset.array("big", as: Float.self) } throws: {
+            isDamage($0, naming: "chunk 1 of array big is missing")
+        }
+    }
+
+    @Test func aChunkOfTheWrongSizeIsNamed() throws {
+        let changes: [(inout [UInt8]) -> Void] = [{ $0.removeLast(4) }, { $0 += [0, 0, 0, 0] }]
+        for change in changes {
+            let dataset = try stored(TemporaryDirectory()) { change(&$0[1].1) }
+            #expect { try dataset.bytes(of: "big") } throws: {
+                isDamage($0, naming: "holds more or fewer bytes than the 2400000 expected")
+            }
+        }
+    }
+
+    @Test func aManifestCountingOtherChunksIsRefused() throws {
+        var dataset = try stored(TemporaryDirectory()) { _ in }
+        var manifest = dataset.manifest
+        manifest.arrays["big"]?.chunks = 4
+        dataset = StoredDataset(manifest: manifest, metadata: dataset.metadata)
+        #expect { try dataset.array("big", as: Float.self) } throws: {
+            isDamage($0, naming: "holds more or fewer bytes")
+        }
+    }
+}
