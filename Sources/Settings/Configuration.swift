@@ -56,33 +56,30 @@ public struct Configuration: Sendable, Equatable {
     ///   not a regular file (a directory, `/dev/zero`, a FIFO) is refused before anything is read from it.
     public static func load(path: String? = nil) throws -> Configuration {
         let file = path ?? defaultPath
-        let attributes: [FileAttributeKey: Any]
-        do {
-            attributes = try FileManager.default.attributesOfItem(atPath: file)
-        } catch {
-            if path == nil && !FileManager.default.fileExists(atPath: file) { return Configuration() }
-            throw ConfigurationError(
-                file: file, message: FileManager.default.fileExists(atPath: file) ? "cannot be read" : "no such file")
+        // `stat`, not FileManager's attributes: those look the owner's name up (NSS), a tenth of a `lookup`.
+        var status = stat()
+        guard stat(file, &status) == 0 else {
+            let missing = errno == ENOENT
+            var link = stat()
+            if missing && lstat(file, &link) == 0 {
+                throw ConfigurationError(
+                    file: file, message: "is a symbolic link to nothing; expected a YAML file of settings")
+            }
+            if path == nil && missing { return Configuration() }
+            throw ConfigurationError(file: file, message: missing ? "no such file" : "cannot be read")
         }
-        // attributesOfItem does not follow a symbolic link: look at what it points to.
-        let type =
-            (attributes[.type] as? FileAttributeType) == .typeSymbolicLink
-            ? (try? FileManager.default.attributesOfItem(atPath: (file as NSString).resolvingSymlinksInPath))?[.type]
-                as? FileAttributeType
-            : attributes[.type] as? FileAttributeType
-        guard type == .typeRegular else {
+        guard status.st_mode & S_IFMT == S_IFREG else {
             let what =
-                switch type {
-                case .typeDirectory?: "a directory"
-                case .typeCharacterSpecial?, .typeBlockSpecial?: "a device"
-                case .typeSocket?: "a socket"
-                case .typeSymbolicLink?: "a symbolic link to nothing"
+                switch status.st_mode & S_IFMT {
+                case S_IFDIR: "a directory"
+                case S_IFCHR, S_IFBLK: "a device"
+                case S_IFSOCK: "a socket"
                 default: "not a regular file (a FIFO?)"
                 }
             throw ConfigurationError(file: file, message: "is \(what); expected a YAML file of settings")
         }
-        guard let size = (attributes[.size] as? NSNumber)?.intValue, size <= maxFileBytes,
-            let data = FileManager.default.contents(atPath: file), data.count <= maxFileBytes
+        guard status.st_size <= maxFileBytes, let data = FileManager.default.contents(atPath: file),
+            data.count <= maxFileBytes
         else {
             throw ConfigurationError(
                 file: file,
@@ -99,7 +96,9 @@ public struct Configuration: Sendable, Equatable {
     public static func parse(_ text: String, file: String) throws -> Configuration {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // No tag resolution: values are read from their text below, and Yams' default resolver compiles
+            // seven regular expressions (ICU), a fifth of a `lookup`'s start-up.
+            root = try Yams.compose(yaml: text, .basic)
         } catch {
             throw ConfigurationError(file: file, message: "not valid YAML: \(error)")
         }

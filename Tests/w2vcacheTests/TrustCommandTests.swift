@@ -65,9 +65,12 @@ import Glibc
         let workspace = try Workspace(words: 10)
         let fifo = workspace.path + "/fifo"
         #expect(mkfifo(fifo, 0o600) == 0)
+        let dangling = workspace.path + "/dangling.yml"
+        #expect(symlink(workspace.path + "/nothing.yml", dangling) == 0)
         for (path, what) in [
             ("/dev/zero", "is a device"), ("/dev/null", "is a device"), (fifo, "FIFO"),
-            (workspace.path, "is a directory"),
+            (workspace.path, "is a directory"), (dangling, "is a symbolic link to nothing"),
+            (workspace.path + "/absent.yml", "no such file"),
         ] {
             let started = Date()
             let result = try workspace.run("info", "--config", path)
@@ -76,6 +79,12 @@ import Glibc
                 "\(path): \(result.stderr)")
             #expect(Date().timeIntervalSince(started) < 10, "\(path) must not be read")
         }
+        // A link to a regular file is followed; the file's own mistakes are still named.
+        try "oov:\n  seed: -1\n".write(toFile: workspace.path + "/real.yml", atomically: false, encoding: .utf8)
+        let link = workspace.path + "/link.yml"
+        #expect(symlink(workspace.path + "/real.yml", link) == 0)
+        let linked = try workspace.run("info", "--config", link)
+        #expect(linked.status != 0 && linked.stderr.contains("oov.seed"), "\(linked.stderr)")
     }
 
     @Test func lookupPrintsNonFiniteValuesAsJSONStrings() throws {
