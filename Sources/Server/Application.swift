@@ -173,6 +173,9 @@ public func runServer(
     state: ServerState, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws {
     let application = buildApplication(state: state, logger: logger, onServerRunning: onServerRunning)
+    // The datasets are read while the server starts listening, not by a trainer's first requests.
+    let warming = Task { await state.warmUp() }
+    defer { warming.cancel() }
     var configuration = ServiceGroupConfiguration(
         services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     configuration.maximumGracefulShutdownDuration = state.settings.shutdownTimeout

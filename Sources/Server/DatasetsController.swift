@@ -79,8 +79,7 @@ struct DatasetsController<Context: RequestContext> {
     @Sendable func embeddings(_ request: Request, context: Context) async throws -> BinaryResponse {
         let manifest = try manifest(context)
         let state = state
-        return BinaryResponse(
-            bytes: try await ServerState.compute { try state.embeddings(manifest) }, contentType: BinaryResponse.npy)
+        return BinaryResponse(bytes: try await state.embeddings(manifest), contentType: BinaryResponse.npy)
     }
 
     /// The query of the batch routes: the epoch and the reader's share of it (``EpochRequest``, which bounds every
@@ -163,7 +162,7 @@ struct DatasetsController<Context: RequestContext> {
     private func route(_ request: Request, context: Context) async throws -> BatchRoute {
         let manifest = try manifest(context)
         let state = state
-        let source = try await ServerState.compute { try state.dataset(manifest.name) }
+        let source = try await state.dataset(manifest.name)
         let split = try context.parameters.require("split")
         let query = try request.uri.decodeQuery(as: BatchQuery.self, context: context)
         let epoch = try query.epochRequest(maxBatchSize: state.settings.maxBatchSize)

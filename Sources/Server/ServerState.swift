@@ -24,9 +24,10 @@ public final class ServerState: Sendable {
     let token: BearerToken?
     /// Epoch plans, so that a batch by index does not reshuffle its split.
     let plans: EpochPlanCache
-    private let loaded = Mutex<[DatasetName: any BatchSource]>([:])
+    /// Each dataset's examples, loaded once.
+    private let loaded = Mutex<[DatasetName: LoadedOnce<any BatchSource>]>([:])
     /// Each dataset's embedding matrix as `.npy`, read once (compact streams send row ids into it).
-    private let embeddingFiles = Mutex<[DatasetName: [UInt8]]>([:])
+    private let embeddingFiles = Mutex<[DatasetName: LoadedOnce<[UInt8]>]>([:])
     /// The search index, loaded by the first similarity request (the others wait for it) and kept; a load that
     /// failed is tried again by the next request.
     private let search = LoadedOnce<SimilaritySearch>()
@@ -44,16 +45,16 @@ public final class ServerState: Sendable {
         fingerprint = try DatasetStore.fingerprint(of: cache)
     }
 
-    /// The `.npy` file of a dataset's `[V, dim]` embedding matrix, read on first use and kept.
-    func embeddings(_ manifest: DatasetManifest) throws -> [UInt8] {
-        if let file = embeddingFiles.withLock({ $0[manifest.name] }) { return file }
+    /// The `.npy` file of a dataset's `[V, dim]` embedding matrix, read on first use (or by ``warmUp()``) and kept.
+    func embeddings(_ manifest: DatasetManifest) async throws -> [UInt8] {
         guard let info = manifest.arrays["embeddings"] else {
             throw APIError(.notFound, "dataset \(manifest.name) has no embedding matrix")
         }
-        let file = try DatasetStore.load(manifest.name, from: cache).bytes(
-            of: "embeddings", after: NPY.header(type: .float32, shape: info.shape))
-        embeddingFiles.withLock { $0[manifest.name] = file }
-        return file
+        let cache = cache
+        return try await Self.once(manifest.name, in: embeddingFiles).value {
+            try DatasetStore.load(manifest.name, from: cache).bytes(
+                of: "embeddings", after: NPY.header(type: .float32, shape: info.shape))
+        }
     }
 
     /// The cache's nearest-word search, loaded on first use (seconds for GoogleNews) and kept.
@@ -72,12 +73,40 @@ public final class ServerState: Sendable {
         return source.reading(from: try await subwordRows.value { try SubwordMatrix(cache: cache) })
     }
 
-    /// The dataset `name`, loaded on first use and kept.
-    func dataset(_ name: DatasetName) throws -> any BatchSource {
-        if let source = loaded.withLock({ $0[name] }) { return source }
-        let source = try DatasetLoader.load(name, from: cache)
-        loaded.withLock { $0[name] = source }
-        return source
+    /// The dataset `name`, loaded on first use (or by ``warmUp()``) and kept.
+    func dataset(_ name: DatasetName) async throws -> any BatchSource {
+        let cache = cache
+        return try await Self.once(name, in: loaded).value { try DatasetLoader.load(name, from: cache) }
+    }
+
+    /// Loads what the first requests for each prepared dataset need (its examples and its embedding matrix), so
+    /// that a trainer's first epoch does not wait for them; requests that come meanwhile wait for the same loads. A
+    /// load that fails is left to the request that needs it, which answers the error.
+    public func warmUp() async {
+        guard let manifests = try? DatasetStore.all(in: cache) else { return }
+        for manifest in manifests {
+            _ = try? await dataset(manifest.name)
+            if manifest.arrays["embeddings"] != nil { _ = try? await embeddings(manifest) }
+        }
+    }
+
+    /// The datasets whose examples are loaded, and those whose embedding matrix is.
+    var loadedDatasets: (examples: Set<DatasetName>, embeddings: Set<DatasetName>) {
+        (
+            Set(loaded.withLock { $0.filter { $0.value.loaded != nil }.keys }),
+            Set(embeddingFiles.withLock { $0.filter { $0.value.loaded != nil }.keys })
+        )
+    }
+
+    private static func once<Value>(_ name: DatasetName, in table: borrowing Mutex<[DatasetName: LoadedOnce<Value>]>)
+        -> LoadedOnce<Value>
+    {
+        table.withLock { table in
+            if let once = table[name] { return once }
+            let once = LoadedOnce<Value>()
+            table[name] = once
+            return once
+        }
     }
 
     /// Runs `work` on a dispatch thread: searches use every core and must not hold the server's event loops.
@@ -91,20 +120,39 @@ public final class ServerState: Sendable {
 /// Something loaded from the cache by the first request that needs it, off the event loops, and kept: the requests
 /// that come meanwhile wait for the same load; a load that failed is tried again by the next request.
 final class LoadedOnce<Value: Sendable>: Sendable {
-    private let task = Mutex<Task<Value, any Error>?>(nil)
+    private enum State {
+        case loading(Task<Value, any Error>)
+        case loaded(Value)
+    }
+    private let state = Mutex<State?>(nil)
+
+    /// The value, once loaded.
+    var loaded: Value? {
+        state.withLock {
+            guard case .loaded(let value)? = $0 else { return nil }
+            return value
+        }
+    }
 
     func value(_ load: @escaping @Sendable () throws -> Value) async throws -> Value {
-        let current = task.withLock { task in
-            if let task { return task }
-            let loading = Task { try await ServerState.compute(load) }
-            task = loading
-            return loading
+        let current: State = state.withLock { state in
+            if let state { return state }
+            let task = Task { try await ServerState.compute(load) }
+            state = .loading(task)
+            return .loading(task)
         }
-        do {
-            return try await current.value
-        } catch {
-            task.withLock { if $0 == current { $0 = nil } }
-            throw error
+        switch current {
+        case .loaded(let value):
+            return value
+        case .loading(let loading):
+            do {
+                let value = try await loading.value
+                state.withLock { if case .loading(let task)? = $0, task == loading { $0 = .loaded(value) } }
+                return value
+            } catch {
+                state.withLock { if case .loading(let task)? = $0, task == loading { $0 = nil } }
+                throw error
+            }
         }
     }
 }

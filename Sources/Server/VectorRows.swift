@@ -23,7 +23,7 @@ struct VectorRows {
 
     /// Requests of fewer words are answered on the calling thread; larger ones (most of their time goes to
     /// out-of-vocabulary vectors, a read of tens of n-gram rows each) are spread over the cores, off the event loop.
-    static let wordsPerPart = 256
+    static let wordsPerPart = 32
 
     /// Gathers the rows of `words`.
     /// - throws: ``CacheError`` when the cache cannot be read or holds a vector of the wrong size.

@@ -231,6 +231,21 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
         }
     }
 
+    /// `runServer` warms the datasets up as it starts: a trainer's first requests find them loaded, and answer what
+    /// a load on demand answers.
+    @Test func warmingUpLoadsEachDatasetOnceAndAnswersTheSame() async throws {
+        try await withServer { server in
+            #expect(server.state.loadedDatasets == ([], []))
+            let onDemand = try await server.request("/v1/datasets/pos/embeddings")
+            #expect(server.state.loadedDatasets == ([], [.pos]))
+            await server.state.warmUp()
+            #expect(server.state.loadedDatasets == ([.pos], [.pos]))
+            let warmed = try await server.request("/v1/datasets/pos/embeddings")
+            #expect(warmed.status == 200 && warmed.data == onDemand.data && !warmed.data.isEmpty)
+            #expect(try await server.request("/v1/datasets/pos/train/batches/0?batch_size=2").status == 200)
+        }
+    }
+
     @Test func datasetsBatchesAndEpochsMatchTheLibrary() async throws {
         try await withServer { server in
             let list =
