@@ -84,9 +84,11 @@ public final class ServerState: Sendable {
     /// load that fails is left to the request that needs it, which answers the error.
     public func warmUp() async {
         guard let manifests = try? DatasetStore.all(in: cache) else { return }
-        for manifest in manifests {
-            _ = try? await dataset(manifest.name)
-            if manifest.arrays["embeddings"] != nil { _ = try? await embeddings(manifest) }
+        await withTaskGroup(of: Void.self) { group in
+            for manifest in manifests {
+                if manifest.arrays["embeddings"] != nil { group.addTask { _ = try? await self.embeddings(manifest) } }
+                group.addTask { _ = try? await self.dataset(manifest.name) }
+            }
         }
     }
 

@@ -62,6 +62,27 @@ def test_datasets_vocabularies_and_embeddings(server):
     assert np.array_equal(embeddings[vocab["vocab"].index("Confidence")], client.vector("Confidence"))
 
 
+def test_a_trainer_that_takes_the_embeddings_first_does_not_fetch_them_again(server):
+    plain = list(Client(server.url).batches("pos", "train", batch_size=4, seed=3))
+    client = Client(server.url)
+    paths = []
+    request = client._transport.request
+
+    def counted(method, path, **options):
+        paths.append(path)
+        return request(method, path, **options)
+
+    client._transport.request = counted
+    embeddings = client.embeddings("pos")
+    embeddings[:] = 0  # the trainer's own copy: training it changes nothing the client expands batches with
+    batches = list(client.batches("pos", "train", batch_size=4, seed=3))
+    assert paths.count("/v1/datasets/pos/embeddings") == 1
+    assert len(batches) == len(plain) and len(batches) > 0
+    for ours, theirs in zip(batches, plain):
+        assert np.array_equal(ours["x"], theirs["x"]) and np.array_equal(ours["y"], theirs["y"])
+    assert np.any(batches[0]["x"] != 0)
+
+
 def test_streamed_epoch_equals_batch_requests_and_covers_every_window(server):
     client = Client(server.url)
     streamed = list(client.batches("pos", "train", batch_size=4, seed=7, epoch=1))

@@ -119,8 +119,11 @@ class Client:
         return self._json("GET", f"/v1/datasets/{name}/vocab")
 
     def embeddings(self, name: str) -> np.ndarray:
-        """The dataset's float32 `[V, dim]` embedding matrix."""
-        return npy_array(self._transport.request("GET", f"/v1/datasets/{name}/embeddings").read())
+        """The dataset's float32 `[V, dim]` embedding matrix: a copy of the one this client keeps to expand compact
+        batches with, so that a trainer that builds its embedding layer from it first does not fetch it twice."""
+        matrix, fingerprint = self._fetch_embeddings(name)
+        self._tables[(name, "embeddings", fingerprint)] = matrix
+        return matrix.copy()
 
     def plan(self, name: str, split: str, *, batch_size: int = 32, world_size: int = 1) -> dict[str, int]:
         """How an epoch divides: examples, batches, rank_batches (each rank's share) and left_out."""
@@ -241,15 +244,20 @@ class Client:
         if key not in self._tables:
             if table != "embeddings":
                 raise ProtocolError(f"the server sends rows of table {table!r}, which this client does not know")
-            response = self._transport.request("GET", f"/v1/datasets/{name}/embeddings")
-            if response.header(FINGERPRINT) != fingerprint:
-                response.close()
+            matrix, served = self._fetch_embeddings(name)
+            if served != fingerprint:
                 raise ConnectionError("the embedding matrix came from a replica that serves other data")
-            matrix = npy_array(response.read())
-            if matrix.ndim != 2 or matrix.dtype != np.float32:
-                raise ProtocolError(f"the embedding matrix of {name} is {matrix.dtype} {matrix.shape}, not float32 [V, dim]")
             self._tables[key] = matrix
         return self._tables[key]
+
+    def _fetch_embeddings(self, name: str) -> tuple[np.ndarray, Optional[str]]:
+        """A dataset's embedding matrix, checked to be float32 `[V, dim]`, and the fingerprint it was served with."""
+        response = self._transport.request("GET", f"/v1/datasets/{name}/embeddings")
+        fingerprint = response.header(FINGERPRINT)
+        matrix = npy_array(response.read())
+        if matrix.ndim != 2 or matrix.dtype != np.float32:
+            raise ProtocolError(f"the embedding matrix of {name} is {matrix.dtype} {matrix.shape}, not float32 [V, dim]")
+        return matrix, fingerprint
 
     def _wait_or_raise(self, failures: int, retries: int, error: W2VCacheError) -> int:
         failures += 1
