@@ -1,6 +1,9 @@
 import CVectorKernels
+import Dispatch
+import Foundation
 import LevelDB
 import Support
+import Synchronization
 import Word2Vec
 
 #if canImport(Glibc)
@@ -157,9 +160,11 @@ public final class SubwordMatrix: @unchecked Sendable {
     private let rows: UnsafeMutablePointer<Float>
     private let mappedBytes: Int
 
+    /// - Parameter parts: how many threads read the rows, each its own range with its own iterator (the cores).
     /// - throws: ``CacheError``: `.missing` for a cache without subwords, `.unavailable` when the memory cannot be
-    ///   had now (a server answers 503 and goes on serving the rest), `.corrupt` for rows missing or damaged.
-    public init(cache: VectorCache) throws {
+    ///   had now (a server answers 503 and goes on serving the rest), `.corrupt` for rows missing, damaged, of the
+    ///   wrong size, or more than the manifest says.
+    public init(cache: VectorCache, parts: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         guard let subwords = cache.manifest.subwords else {
             throw CacheError(.missing, "the cache \(cache.path) has no subword vectors")
         }
@@ -177,41 +182,58 @@ public final class SubwordMatrix: @unchecked Sendable {
         }
         // Rows are read at random: huge pages spare a TLB miss per row (where the kernel has them; advice only).
         _ = madvise(mapped, mappedBytes, MADV_HUGEPAGE)
-        let destination = UnsafeMutableRawBufferPointer(start: mapped, count: mappedBytes)
-        do {
-            try cache.translatingErrors {
-                let iterator = try cache.database.makeIterator(fillCache: false)
-                iterator.seek(to: CacheKeys.subwordPrefix)
-                var row = 0
-                while iterator.isValid, try iterator.withKey({ $0.starts(with: CacheKeys.subwordPrefix) }) {
-                    let fits =
-                        try iterator.withKey { $0.elementsEqual(CacheKeys.subwordRow(row)) }
-                        && iterator.withValue { $0.count == rowBytes }
-                    guard fits, row < expected else {
-                        throw CacheError(
-                            .corrupt,
-                            "the cache \(cache.path) holds n-gram rows out of order or of the wrong size (row \(row)); "
-                                + "run `w2vcache verify --db \(cache.path)`")
-                    }
-                    try iterator.withValue {
-                        UnsafeMutableRawBufferPointer(rebasing: destination[(row * rowBytes)..<((row + 1) * rowBytes)])
-                            .copyMemory(from: $0)
-                    }
-                    row += 1
-                    iterator.next()
+        nonisolated(unsafe) let destination = UnsafeMutableRawBufferPointer(start: mapped, count: mappedBytes)
+        let parts = max(1, min(parts, expected))
+        let failure = Mutex<(any Error)?>(nil)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            do {
+                try cache.translatingErrors {
+                    try Self.read(
+                        rows: (part * expected / parts)..<((part + 1) * expected / parts), last: part == parts - 1,
+                        of: cache, rowBytes: rowBytes, into: destination)
                 }
-                try iterator.checkError()
-                guard row == expected else {
-                    throw CacheError(
-                        .corrupt, "the cache \(cache.path) holds \(row) n-gram rows; its manifest says \(expected)")
-                }
+            } catch {
+                failure.withLock { $0 = $0 ?? error }
             }
-        } catch {
+        }
+        if let error = failure.withLock({ $0 }) {
             munmap(mapped, mappedBytes)  // (the object is not whole yet: deinit does not run)
             throw error
         }
         rows = mapped.bindMemory(to: Float.self, capacity: expected * cache.dimension)
         self.mappedBytes = mappedBytes
+    }
+
+    /// Copies n-gram rows `rows` into their places in `destination`, each checked by LevelDB as it is read; the
+    /// `last` range also checks that no row follows it.
+    private static func read(
+        rows: Range<Int>, last: Bool, of cache: VectorCache, rowBytes: Int,
+        into destination: UnsafeMutableRawBufferPointer
+    ) throws {
+        let iterator = try cache.database.makeIterator(fillCache: false)
+        iterator.seek(to: CacheKeys.subwordRow(rows.lowerBound))
+        func damaged(_ what: String) -> CacheError {
+            CacheError(.corrupt, "the cache \(cache.path) \(what); run `w2vcache verify --db \(cache.path)`")
+        }
+        for row in rows {
+            guard iterator.isValid, try iterator.withKey({ $0.elementsEqual(CacheKeys.subwordRow(row)) }) else {
+                try iterator.checkError()
+                throw damaged(
+                    "lacks n-gram row \(row) of the \(cache.manifest.subwords?.bucket ?? 0) its manifest names")
+            }
+            try iterator.withValue { value in
+                guard value.count == rowBytes else {
+                    throw damaged("holds n-gram row \(row) in \(value.count) bytes, not \(rowBytes)")
+                }
+                UnsafeMutableRawBufferPointer(rebasing: destination[(row * rowBytes)..<((row + 1) * rowBytes)])
+                    .copyMemory(from: value)
+            }
+            iterator.next()
+        }
+        try iterator.checkError()
+        if last, iterator.isValid, try iterator.withKey({ $0.starts(with: CacheKeys.subwordPrefix) }) {
+            throw damaged("holds more n-gram rows than the \(rows.upperBound) its manifest names")
+        }
     }
 
     deinit {
