@@ -438,3 +438,53 @@ extern "C" int w2v_lock_is_held(const char *lock_path) {
     }
     return request.l_type == F_UNLCK ? 0 : 1;
 }
+
+namespace {
+
+/// A write-ahead log that is never written: its file exists, empty, so that LevelDB can list, rename and remove it.
+class DiscardedLogFile final : public leveldb::WritableFile {
+  public:
+    Status Append(const Slice &) override { return Status::OK(); }
+    Status Close() override { return Status::OK(); }
+    Status Flush() override { return Status::OK(); }
+    Status Sync() override { return Status::OK(); }
+};
+
+/// LevelDB's own environment, but for the write-ahead logs (`NNNNNN.log`), which it only creates.
+class UnloggedEnv final : public leveldb::EnvWrapper {
+  public:
+    UnloggedEnv() : leveldb::EnvWrapper(leveldb::Env::Default()) {}
+
+    Status NewWritableFile(const std::string &name, leveldb::WritableFile **result) override {
+        if (!isLog(name)) return target()->NewWritableFile(name, result);
+        int descriptor = open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (descriptor < 0) return Status::IOError(name, strerror(errno));
+        close(descriptor);
+        *result = new DiscardedLogFile();
+        return Status::OK();
+    }
+
+    Status NewAppendableFile(const std::string &name, leveldb::WritableFile **result) override {
+        if (!isLog(name)) return target()->NewAppendableFile(name, result);
+        return NewWritableFile(name, result);
+    }
+
+  private:
+    static bool isLog(const std::string &name) {
+        return name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0;
+    }
+};
+
+}  // namespace
+
+extern "C" leveldb_env_t *w2v_unlogged_env_create(void) {
+    leveldb_env_t *env = new leveldb_env_t;
+    env->rep = new UnloggedEnv();
+    env->is_default = false;
+    return env;
+}
+
+extern "C" void w2v_unlogged_env_destroy(leveldb_env_t *env) {
+    delete static_cast<UnloggedEnv *>(env->rep);
+    delete env;
+}

@@ -111,6 +111,8 @@ public struct CacheBuilder: Sendable {
         var options = request.storage.levelDBOptions(.readWrite)
         options.createIfMissing = true
         options.errorIfExists = true
+        // The temporary cache is removed unless the build completes, and storeManifest flushes the last memtable.
+        options.writeAheadLog = false
         let database: Database
         do {
             database = try Database(path: buildPath, options: options)

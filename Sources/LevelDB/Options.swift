@@ -18,6 +18,11 @@ public struct Options: Sendable, Equatable {
     }
 
     public var access = Access.readWrite
+    /// With ``Access/readWrite``: `false` writes no write-ahead log, so that a write is lost unless a flush
+    /// (``Database/compactRange(start:end:)``) puts it in a table before the database closes. Only for a database
+    /// that is thrown away when it is not completed, as a build's temporary directory is: there the log protects
+    /// nothing and costs every value a second write and a checksum.
+    public var writeAheadLog = true
     public var createIfMissing = false
     public var errorIfExists = false
     /// Verify checksums aggressively and stop on any sign of corruption; tables' index and filter blocks are checked
@@ -51,6 +56,8 @@ final class NativeOptions {
     private let cache: OpaquePointer?
     /// The environment of a read-only open (``Options/Access``), or `nil` for LevelDB's own.
     private let environment: OpaquePointer?
+    /// The environment of a write without a log (``Options/writeAheadLog``).
+    private let unlogged: OpaquePointer?
 
     init(_ settings: Options) {
         options = leveldb_options_create()
@@ -59,6 +66,8 @@ final class NativeOptions {
         case .readOnly: environment = w2v_overlay_env_create(W2V_LOCK_SHARED)
         case .readOnlyExclusive: environment = w2v_overlay_env_create(W2V_LOCK_EXCLUSIVE)
         }
+        unlogged = settings.access == .readWrite && !settings.writeAheadLog ? w2v_unlogged_env_create() : nil
+        if let unlogged { leveldb_options_set_env(options, unlogged) }
         if let environment { leveldb_options_set_env(options, environment) }
         leveldb_options_set_create_if_missing(options, settings.createIfMissing ? 1 : 0)
         leveldb_options_set_error_if_exists(options, settings.errorIfExists ? 1 : 0)
@@ -90,6 +99,7 @@ final class NativeOptions {
         if let filterPolicy { leveldb_filterpolicy_destroy(filterPolicy) }
         if let cache { leveldb_cache_destroy(cache) }
         if let environment { w2v_overlay_env_destroy(environment) }
+        if let unlogged { w2v_unlogged_env_destroy(unlogged) }
     }
 
     /// Bytes a read-only open keeps in memory in place of files (0 for a read-write one).

@@ -41,6 +41,32 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
         #expect(try reopened.get(bytes("king")) == [9, 9])
     }
 
+    /// Without a write-ahead log, what a flush put in a table is there after a reopen, what came after it is not,
+    /// and the log files exist but stay empty.
+    @Test func withoutALogOnlyFlushedWritesSurvive() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/db"
+        do {
+            var options = Options()
+            options.createIfMissing = true
+            options.writeAheadLog = false
+            let database = try Database(path: path, options: options)
+            for index in 0..<1_000 { try database.put(bytes("flushed\(index)"), [UInt8](repeating: 7, count: 1_000)) }
+            try database.compactRange()
+            try database.put(bytes("unflushed"), [1], sync: true)
+            try database.close()
+        }
+        let logs = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".log") }
+        #expect(!logs.isEmpty)
+        for log in logs {
+            #expect((try FileManager.default.attributesOfItem(atPath: path + "/" + log)[.size] as? NSNumber) == 0)
+        }
+        let reopened = try Database(path: path)
+        #expect(try reopened.get(bytes("flushed999")) == [UInt8](repeating: 7, count: 1_000))
+        #expect(try reopened.get(bytes("flushed0")) == [UInt8](repeating: 7, count: 1_000))
+        #expect(try reopened.get(bytes("unflushed")) == nil)
+    }
+
     @Test func writeBatchAppliesEverything() throws {
         let directory = TemporaryDirectory()
         let database = try openNew(directory)

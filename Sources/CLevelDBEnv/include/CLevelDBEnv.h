@@ -29,6 +29,14 @@ leveldb_env_t *w2v_overlay_env_create(w2v_lock_mode mode);
 
 void w2v_overlay_env_destroy(leveldb_env_t *env);
 
+/// LevelDB's own environment, except that write-ahead logs are never written (each log file exists, empty). For
+/// a database built in a temporary directory that is thrown away unless the build completes, and whose last
+/// memtable is flushed to a table before it is closed: there the log protects nothing, and writing it costs every
+/// value a second write and a checksum. Free it with `w2v_unlogged_env_destroy` after the database is closed.
+leveldb_env_t *w2v_unlogged_env_create(void);
+
+void w2v_unlogged_env_destroy(leveldb_env_t *env);
+
 /// The bytes the environment holds in memory (files LevelDB wrote while it ran), for tests and `info`.
 unsigned long long w2v_overlay_env_memory_bytes(leveldb_env_t *env);
 
