@@ -168,6 +168,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "w2vcacheTests", dependencies: ["w2vcache", "Word2Vec", "TestSupport"], swiftSettings: swiftSettings),
+            name: "w2vcacheTests",
+            dependencies: [
+                "w2vcache", "Word2Vec", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

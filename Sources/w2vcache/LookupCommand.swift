@@ -60,71 +60,130 @@ struct LookupCommand: ParsableCommand {
     }
 
     func run() throws {
-        var words = arguments
-        if let wordsFrom {
-            words += try WordList.strings(path: wordsFrom)
-        }
-        let configuration = try cache.loadConfiguration()
-        let cache = try cache.openCache()
-        let missingGet = oov ?? (cache.manifest.subwords == nil ? .none : .subword)
-        let source: OOVSource? =
-            switch missingGet {
-            case .none: nil
-            case .random: try configuration.oovSource(for: cache, kind: .random)
-            case .subword: try configuration.oovSource(for: cache, kind: .subword)
+        try invocation.run()
+    }
+
+    /// What the parsed options ask for.
+    var invocation: Invocation {
+        Invocation(words: arguments, wordsFrom: wordsFrom, db: cache.db, config: cache.config, format: format, oov: oov)
+    }
+
+    /// A lookup with its arguments read: what `run()` does, and what `W2VCache.main` runs straight from a plain
+    /// command line.
+    struct Invocation: Equatable {
+        var words: [String]
+        var wordsFrom: String?
+        var db: String?
+        var config: String?
+        var format: OutputFormat = .text
+        var oov: Missing?
+
+        func run() throws {
+            var words = words
+            if let wordsFrom {
+                words += try WordList.strings(path: wordsFrom)
             }
-        var missing: [String] = []
-        var found: [UInt8] = []
-        var foundCount = 0
-        var output = ""
-        func emit(_ word: String, _ bytes: UnsafeRawBufferPointer, kind: OOVKind?) {
+            let configuration = try Configuration.load(path: config)
+            let cache = try VectorCache(path: db ?? configuration.cachePath, storage: configuration.storage)
+            let missingGet = oov ?? (cache.manifest.subwords == nil ? .none : .subword)
+            let source: OOVSource? =
+                switch missingGet {
+                case .none: nil
+                case .random: try configuration.oovSource(for: cache, kind: .random)
+                case .subword: try configuration.oovSource(for: cache, kind: .subword)
+                }
+            var missing: [String] = []
+            var found: [UInt8] = []
+            var foundCount = 0
+            var output = ""
+            func emit(_ word: String, _ bytes: UnsafeRawBufferPointer, kind: OOVKind?) {
+                switch format {
+                case .npy:
+                    found.append(contentsOf: bytes)
+                case .text:
+                    output +=
+                        Printable.escape(word) + " " + Float32Bytes.decode(bytes).map { "\($0)" }.joined(separator: " ")
+                        + "\n"
+                case .json:
+                    output +=
+                        "{\"word\": \(JSONText.string(word)), \"vector\": ["
+                        + Float32Bytes.decode(bytes).map(NonFiniteJSON.text).joined(separator: ", ")
+                        + "], \"oov\": \(kind != nil), \"kind\": \"\(kind?.rawValue ?? "word")\"}\n"
+                }
+                foundCount += 1
+            }
+            var made: [OOVKind: Int] = [:]
+            for word in words {
+                let key = Array(word.utf8)
+                let present = try cache.withVectorBytes(for: key) { bytes -> Bool in
+                    guard let bytes else { return false }
+                    emit(word, bytes, kind: try cache.outOfVocabularyKind(key))
+                    return true
+                }
+                if present { continue }
+                if let source {
+                    let (bytes, kind) = try source.vectorBytes(for: key)
+                    bytes.withUnsafeBytes { emit(word, $0, kind: kind) }
+                    made[kind, default: 0] += 1
+                } else {
+                    missing.append(word)
+                }
+            }
             switch format {
             case .npy:
-                found.append(contentsOf: bytes)
-            case .text:
-                output +=
-                    Printable.escape(word) + " " + Float32Bytes.decode(bytes).map { "\($0)" }.joined(separator: " ")
-                    + "\n"
-            case .json:
-                output +=
-                    "{\"word\": \(JSONText.string(word)), \"vector\": ["
-                    + Float32Bytes.decode(bytes).map(NonFiniteJSON.text).joined(separator: ", ")
-                    + "], \"oov\": \(kind != nil), \"kind\": \"\(kind?.rawValue ?? "word")\"}\n"
+                if foundCount > 0 {
+                    let shape = words.count == 1 ? [cache.manifest.dimension] : [foundCount, cache.manifest.dimension]
+                    Terminal.writeStdout(found.withUnsafeBytes { NPY.file(type: .float32, shape: shape, data: $0) })
+                }
+            case .text, .json:
+                Terminal.writeStdout(Array(output.utf8))
             }
-            foundCount += 1
-        }
-        var made: [OOVKind: Int] = [:]
-        for word in words {
-            let key = Array(word.utf8)
-            let present = try cache.withVectorBytes(for: key) { bytes -> Bool in
-                guard let bytes else { return false }
-                emit(word, bytes, kind: try cache.outOfVocabularyKind(key))
-                return true
+            for (kind, count) in made.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                Terminal.message("w2vcache: \(count) not in the cache, given \(kind.rawValue) vectors")
             }
-            if present { continue }
-            if let source {
-                let (bytes, kind) = try source.vectorBytes(for: key)
-                bytes.withUnsafeBytes { emit(word, $0, kind: kind) }
-                made[kind, default: 0] += 1
-            } else {
-                missing.append(word)
+            if !missing.isEmpty {
+                Terminal.message("w2vcache: not in the cache: " + missing.joined(separator: ", "))
+                throw ExitCode(1)
             }
         }
-        switch format {
-        case .npy:
-            if foundCount > 0 {
-                let shape = words.count == 1 ? [cache.manifest.dimension] : [foundCount, cache.manifest.dimension]
-                Terminal.writeStdout(found.withUnsafeBytes { NPY.file(type: .float32, shape: shape, data: $0) })
+    }
+}
+
+extension LookupCommand.Invocation {
+    /// The options the plain form takes, each followed by its value.
+    private static let options: Set<String> = ["--db", "--config", "--format", "--oov", "--words-from"]
+
+    /// Reads `lookup [--db DIR] [--config FILE] [--format F] [--oov KIND] [--words-from FILE] WORD...` without
+    /// argument-parser: options anywhere, each at most once, as `--name value`, at least one word or a word list.
+    /// Any other command line (help, `--name=value`, a value or word starting with `-`, a repeated or unknown option,
+    /// a value that is not one of the choices, no word) is `nil`, and argument-parser reads it, with its messages.
+    /// Argument-parser's first parse in a process instantiates its generic types, each a scan of every protocol
+    /// conformance in the binary: 1.5-2 ms, a third of a lookup (docs/benchmarks.md). `CommandLineTests` hold this
+    /// reading equal to argument-parser's on the same command lines.
+    init?(plainArguments arguments: [String]) {
+        guard arguments.first == "lookup" else { return nil }
+        var values: [String: String] = [:]
+        var words: [String] = []
+        var rest = arguments.dropFirst()
+        while let argument = rest.popFirst() {
+            guard argument.hasPrefix("-") else {
+                words.append(argument)
+                continue
             }
-        case .text, .json:
-            Terminal.writeStdout(Array(output.utf8))
+            guard Self.options.contains(argument), values[argument] == nil, let value = rest.popFirst(),
+                !value.hasPrefix("-")
+            else { return nil }
+            values[argument] = value
         }
-        for (kind, count) in made.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            Terminal.message("w2vcache: \(count) not in the cache, given \(kind.rawValue) vectors")
+        guard !words.isEmpty || values["--words-from"] != nil else { return nil }
+        self.init(words: words, wordsFrom: values["--words-from"], db: values["--db"], config: values["--config"])
+        if let name = values["--format"] {
+            guard let format = LookupCommand.OutputFormat(rawValue: name) else { return nil }
+            self.format = format
         }
-        if !missing.isEmpty {
-            Terminal.message("w2vcache: not in the cache: " + missing.joined(separator: ", "))
-            throw ExitCode(1)
+        if let name = values["--oov"] {
+            guard let oov = LookupCommand.Missing(rawValue: name) else { return nil }
+            self.oov = oov
         }
     }
 }

@@ -24,9 +24,13 @@ struct W2VCache: AsyncParsableCommand {
 
     /// Parses and runs a command. What argument-parser prints on failure (usage errors, and `Error: ` with the
     /// error's description) is printed with each line's control characters escaped: file contents and file names
-    /// reach error messages.
+    /// reach error messages. A lookup in its plain forms skips argument-parser (see `LookupCommand.Invocation`).
     static func main() async {
         do {
+            if let lookup = LookupCommand.Invocation(plainArguments: Array(CommandLine.arguments.dropFirst())) {
+                try lookup.run()
+                return
+            }
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
