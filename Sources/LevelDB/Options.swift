@@ -21,7 +21,7 @@ public struct Options: Sendable, Equatable {
     /// With ``Access/readWrite``: `false` writes no write-ahead log, so that a write is lost unless a flush
     /// (``Database/compactRange(start:end:)``) puts it in a table before the database closes. Only for a database
     /// that is thrown away when it is not completed, as a build's temporary directory is: there the log protects
-    /// nothing and costs every value a second write and a checksum.
+    /// nothing and costs every value a second write (LevelDB still computes the log record's checksum).
     public var writeAheadLog = true
     public var createIfMissing = false
     public var errorIfExists = false

@@ -67,6 +67,45 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
         #expect(try reopened.get(bytes("unflushed")) == nil)
     }
 
+    /// A database without a log writes its tables in 1 MB pieces (the environment keeps what LevelDB flushes after
+    /// each block): tables of many blocks, and a block larger than a piece, read back whole with their checksums.
+    @Test func tablesWrittenInPiecesReadBackWhole() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/db"
+        func value(_ index: Int, _ count: Int) -> [UInt8] {
+            (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
+        }
+        let sizes = (0..<3_000).map { $0 % 1_000 == 7 ? 1_500_000 : 1_000 + $0 % 300 }
+        do {
+            var options = Options()
+            options.createIfMissing = true
+            options.writeAheadLog = false
+            options.writeBufferSize = 1 << 20
+            options.maxFileSize = 2 << 20
+            let database = try Database(path: path, options: options)
+            for (index, size) in sizes.enumerated() { try database.put(bytes("key\(index)"), value(index, size)) }
+            try database.compactRange()
+            try database.close()
+        }
+        let tables = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".ldb") }
+        #expect(tables.count > 2)
+        var options = Options()
+        options.paranoidChecks = true
+        let reopened = try Database(path: path, options: options)
+        let iterator = try reopened.makeIterator(verifyChecksums: true)
+        iterator.seekToFirst()
+        var seen = 0
+        while iterator.isValid {
+            let key = String(decoding: try iterator.key(), as: UTF8.self)
+            let index = try #require(Int(key.dropFirst(3)))
+            #expect(try iterator.value() == value(index, sizes[index]), "\(key)")
+            seen += 1
+            iterator.next()
+        }
+        try iterator.checkError()
+        #expect(seen == sizes.count)
+    }
+
     @Test func writeBatchAppliesEverything() throws {
         let directory = TemporaryDirectory()
         let database = try openNew(directory)
