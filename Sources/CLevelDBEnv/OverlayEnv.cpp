@@ -2,6 +2,7 @@
 // See include/CLevelDBEnv.h for what it is for.
 
 #include "CLevelDBEnv.h"
+#include "BufferedTableFile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -450,49 +451,6 @@ class DiscardedLogFile final : public leveldb::WritableFile {
     Status Sync() override { return Status::OK(); }
 };
 
-/// A table file written in 1 MB pieces. LevelDB flushes a table file after each block (4 KB here: a `write` call
-/// each, 75,000 for a 300,000-word build), yet reads a table only after closing it; so `Flush` keeps the bytes, and
-/// `Sync` and `Close` write them out first.
-class BufferedTableFile final : public leveldb::WritableFile {
-  public:
-    explicit BufferedTableFile(leveldb::WritableFile *file) : file_(file) { buffer_.reserve(kCapacity); }
-    ~BufferedTableFile() override { delete file_; }
-
-    Status Append(const Slice &data) override {
-        if (buffer_.size() + data.size() > kCapacity) {
-            Status status = writeOut();
-            if (!status.ok()) return status;
-            if (data.size() >= kCapacity) return file_->Append(data);
-        }
-        buffer_.append(data.data(), data.size());
-        return Status::OK();
-    }
-    Status Flush() override { return Status::OK(); }
-    Status Sync() override {
-        Status status = writeOut();
-        return status.ok() ? file_->Sync() : status;
-    }
-    Status Close() override {
-        Status status = writeOut();
-        Status closed = file_->Close();
-        return status.ok() ? closed : status;
-    }
-
-  private:
-    static constexpr size_t kCapacity = 1 << 20;
-
-    Status writeOut() {
-        if (buffer_.empty()) return Status::OK();
-        Status status = file_->Append(Slice(buffer_));
-        if (status.ok()) status = file_->Flush();
-        buffer_.clear();
-        return status;
-    }
-
-    leveldb::WritableFile *file_;
-    std::string buffer_;
-};
-
 /// LevelDB's own environment, but for the write-ahead logs (`NNNNNN.log`), which it only creates, and the tables
 /// (`NNNNNN.ldb`), which it writes in 1 MB pieces.
 class UnloggedEnv final : public leveldb::EnvWrapper {
@@ -503,7 +461,7 @@ class UnloggedEnv final : public leveldb::EnvWrapper {
         if (hasSuffix(name, ".ldb")) {
             leveldb::WritableFile *file = nullptr;
             Status status = target()->NewWritableFile(name, &file);
-            if (status.ok()) *result = new BufferedTableFile(file);
+            if (status.ok()) *result = new w2v::BufferedTableFile(file);
             return status;
         }
         if (!hasSuffix(name, ".log")) return target()->NewWritableFile(name, result);

@@ -138,16 +138,18 @@ public struct CacheBuilder: Sendable {
         report.recordsRead = read.statistics.recordsRead
         report.fileBytesRead = reader.fileBytesRead
         report.wordsToWrite = read.statistics.recordsKept - read.notListed
+        let tables = TableFileWriter(path: buildPath, firstFileNumber: Self.firstWordTableNumber, options: options)
         let (written, duplicates) = try writeInKeyOrder(
-            runs, to: database, index: index, report: &report, progress: progress, isCancelled: isCancelled)
+            runs, to: tables, index: index, report: &report, progress: progress, isCancelled: isCancelled)
 
         let manifest = makeManifest(
             reader: reader, read: read, onlyWords: onlyWords, written: written, duplicates: duplicates, started: started
         )
         try storeManifest(manifest, index: try index?.finish(), in: database)
-        let filesPerLevel = (0..<7).map { database.fileCount(atLevel: $0) }
-        // Closed before the swap: its files and LOCK are released, and nothing writes into the directory any more.
+        // Closed before the word tables join it and before the swap: its files and LOCK are released, and nothing
+        // writes into the directory any more.
         try database.close()
+        let filesPerLevel = try register(tables, in: buildPath)
 
         if isCancelled() {
             throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged")
@@ -212,11 +214,11 @@ public struct CacheBuilder: Sendable {
         return ReadOutcome(statistics: statistics, notListed: notListed)
     }
 
-    /// Step 2: merges the runs and writes them in key order through pipelined batches, keeping the first of
-    /// duplicate words (and telling the search index which records were later occurrences). Returns the words
-    /// written and the duplicates left out.
+    /// Step 2: merges the runs and writes them in key order straight into table files, keeping the first of duplicate
+    /// words (and telling the search index which records were later occurrences). Returns the words written and the
+    /// duplicates left out.
     private func writeInKeyOrder(
-        _ runs: SortedRuns, to database: Database, index: SearchIndexWriter?, report: inout BuildProgress,
+        _ runs: SortedRuns, to tables: TableFileWriter, index: SearchIndexWriter?, report: inout BuildProgress,
         progress: (BuildProgress) -> Void,
         isCancelled: () -> Bool
     ) throws -> (written: Int, duplicates: Int) {
@@ -224,11 +226,12 @@ public struct CacheBuilder: Sendable {
         var duplicates = 0
         var previousKey: [UInt8] = []
         var hasPrevious = false
-        let writer = PipelinedWriter(database: database)
+        // The tables are built on the writer's thread, which alone uses them until it finished.
+        let writer = PipelinedWriter<TableEntries> { [tables = UncheckedTables(tables)] in try $0.add(to: tables.value)
+        }
         // On any failure below, let the writes in flight end before the temporary cache is removed.
         defer { try? writer.finish() }
         var batch = try writer.nextBatch()
-        var batchBytes = 0
         try runs.merge { key, sequence, vector in
             if hasPrevious && previousKey.withUnsafeBytes({ compareKeys($0, key) }) == 0 {
                 duplicates += 1  // a later occurrence: the first one was already written
@@ -238,13 +241,11 @@ public struct CacheBuilder: Sendable {
             previousKey.removeAll(keepingCapacity: true)
             previousKey.append(contentsOf: key)
             hasPrevious = true
-            batch.put(key: key, value: vector)
-            batchBytes += key.count + vector.count
+            batch.append(key: key, value: vector)
             written += 1
-            if batchBytes >= 4 << 20 {
+            if batch.byteCount >= 4 << 20 {
                 writer.submit(batch)
                 batch = try writer.nextBatch()
-                batchBytes = 0
                 if isCancelled() {
                     throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged")
                 }
@@ -254,7 +255,25 @@ public struct CacheBuilder: Sendable {
         }
         writer.submit(batch)
         try writer.finish()
+        _ = try tables.finish()
         return (written, duplicates)
+    }
+
+    /// The number of the first word table: above any file number LevelDB uses in a build (its logs, MANIFESTs and
+    /// the tables of the metadata, a few hundred at most), which `register` checks.
+    static let firstWordTableNumber: UInt64 = 1_000_000
+
+    /// The level of the word tables: the last. Every other key of a cache begins with byte 0x00, which no word does
+    /// (``CacheKeys``), so the word tables overlap no other table, at any level, and LevelDB never compacts them.
+    static let wordTableLevel = 6
+
+    /// Step 5: adds the word tables to the closed temporary cache. Returns how many tables each level holds.
+    private func register(_ tables: TableFileWriter, in path: String) throws -> [Int] {
+        do {
+            return try tables.register(level: Self.wordTableLevel)
+        } catch let error as LevelDBError {
+            throw CacheError(.io, "cannot add the word tables to the temporary cache \(path): \(error.message)")
+        }
     }
 
     /// Step 3: the manifest describing the finished build.
@@ -333,6 +352,13 @@ public struct CacheBuilder: Sendable {
     }
 }
 
+/// Word tables handed to the writer's thread.
+private struct UncheckedTables: @unchecked Sendable {
+    // `@unchecked Sendable`: the writer's thread alone adds to them; the builder finishes them after `finish()`.
+    let value: TableFileWriter
+    init(_ value: TableFileWriter) { self.value = value }
+}
+
 /// A value that closures share and change.
 private final class Box<Value> {
     var value: Value
@@ -341,7 +367,7 @@ private final class Box<Value> {
 
 /// A fastText model's n-gram rows, written into the new cache in 4 MB batches (their keys ascend).
 private final class SubwordRowWriter {
-    private let writer: PipelinedWriter
+    private let writer: PipelinedWriter<WriteBatch>
     private var batch: WriteBatch
     private var bytes = 0
 

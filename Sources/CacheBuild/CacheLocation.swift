@@ -137,6 +137,13 @@ public struct CacheLocation: Sendable {
         return !number.isEmpty && number.allSatisfy(\.isASCIIDigit) && ["ldb", "log", "sst", "dbtmp"].contains(suffix)
     }
 
+    /// Whether `name` is a word table a build wrote but had not yet added to its LevelDB (`TableFileWriter`).
+    static func isStagedTable(_ name: String) -> Bool {
+        guard name.hasSuffix(".staged") else { return false }
+        let number = name.dropLast(7)
+        return !number.isEmpty && number.allSatisfy(\.isASCIIDigit)
+    }
+
     /// Creates the temporary directory of a build, marked as a build's.
     func createBuildDirectory() throws -> String {
         let buildPath = buildPath()
@@ -185,7 +192,7 @@ public struct CacheLocation: Sendable {
     /// w2vcache manifest present.
     static func removeBuildDirectory(_ path: String) -> Bool {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: path),
-            entries.allSatisfy({ isLevelDBFile($0) || $0 == buildMarker })
+            entries.allSatisfy({ isLevelDBFile($0) || isStagedTable($0) || $0 == buildMarker })
         else { return false }
         if !entries.contains(buildMarker) {
             // A build killed right after removing its marker left a complete cache: still provably ours.
@@ -196,7 +203,7 @@ public struct CacheLocation: Sendable {
 
     /// Removes the LevelDB files (and a build marker) of a cache directory, then the directory itself.
     static func removeCacheFiles(_ path: String, entries: [String]) -> Bool {
-        for entry in entries where isLevelDBFile(entry) || entry == buildMarker {
+        for entry in entries where isLevelDBFile(entry) || isStagedTable(entry) || entry == buildMarker {
             unlink(path + "/" + entry)
         }
         return rmdir(path) == 0

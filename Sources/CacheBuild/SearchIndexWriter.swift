@@ -9,7 +9,7 @@ import Support
 final class SearchIndexWriter {
     let dimension: Int
     let chunkRows: Int
-    private let writer: PipelinedWriter
+    private let writer: PipelinedWriter<WriteBatch>
     private var chunk = 0
     /// The chunk being filled, each buffer sized for ``chunkRows`` rows: codes, norms and scales are written in
     /// place at the row's offset (no per-byte appends); words vary in length and are appended.

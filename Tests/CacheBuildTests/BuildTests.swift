@@ -39,6 +39,10 @@ import Word2Vec
         #expect(summary.spilledRuns > 1)
         #expect(summary.filesPerLevel[0] == 0)
         #expect(summary.filesPerLevel.reduce(0, +) > 3)
+        // The words' 14 MB in tables of their own at the last level, no longer staged.
+        #expect(summary.filesPerLevel[6] > 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.file("cache"))
+        #expect(!files.contains { $0.hasSuffix(".staged") })
         let entries = try wordEntries(directory.file("cache"))
         #expect(entries.count == 7000)
     }
@@ -151,6 +155,38 @@ import Word2Vec
         #expect(directory.contents == ["big.bin", "cache", "old.bin"])
     }
 
+    /// Interrupted while it writes its word tables (not yet part of its LevelDB): they go with the temporary cache.
+    @Test func aBuildInterruptedWhileWritingItsTablesLeavesNoTemporaries() throws {
+        let directory = TemporaryDirectory()
+        let before = try makePreviousCache(directory)
+        // 12 MB of vectors: several 4 MB batches of table entries, and a check for interruption between them.
+        let source = try writeVectors(shuffledVectors(count: 30000, dimension: 100), to: directory.file("big.bin"))
+        var request = BuildRequest(vectorsPath: source, cachePath: directory.file("cache"))
+        request.storage.maxFileSize = 1 << 20
+        var writing = false
+        var stagedSeen = false
+        do {
+            _ = try CacheBuilder(request).run(
+                progress: { report in
+                    if report.phase == .writing && report.wordsWritten > 0 { writing = true }
+                },
+                isCancelled: {
+                    if writing, let build = directory.contents.first(where: { $0.hasPrefix(".cache.building-") }) {
+                        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.file(build))) ?? []
+                        stagedSeen = files.contains { $0.hasSuffix(".staged") }
+                    }
+                    return writing
+                })
+            Issue.record("the build should have stopped")
+        } catch let error as CacheError {
+            #expect(error.kind == .interrupted)
+        }
+        #expect(stagedSeen)
+        let after = try wordEntries(directory.file("cache"))
+        #expect(after.map(\.1) == before.map(\.1))
+        #expect(directory.contents == ["big.bin", "cache", "old.bin"])
+    }
+
     @Test func whatAKilledBuildLeftIsRemovedByTheNextBuild() throws {
         let directory = TemporaryDirectory()
         _ = try makePreviousCache(directory)
@@ -160,6 +196,7 @@ import Word2Vec
         try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
         try Data("4194305\n".utf8).write(to: URL(fileURLWithPath: stale + "/W2VCACHE-BUILDING"))
         try Data().write(to: URL(fileURLWithPath: stale + "/000003.log"))
+        try Data([1, 2]).write(to: URL(fileURLWithPath: stale + "/1000000.staged"))
         try Data("W2VCACHE-SPILL1\n".utf8 + [1, 2, 3]).write(
             to: URL(fileURLWithPath: directory.file(".cache.spill-4194305")))
         // Look-alikes that a build did not make: kept.

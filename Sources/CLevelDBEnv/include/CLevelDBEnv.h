@@ -1,6 +1,9 @@
 #ifndef W2V_LEVELDB_ENV_H
 #define W2V_LEVELDB_ENV_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <leveldb/c.h>
 
 #ifdef __cplusplus
@@ -38,6 +41,37 @@ void w2v_overlay_env_destroy(leveldb_env_t *env);
 leveldb_env_t *w2v_unlogged_env_create(void);
 
 void w2v_unlogged_env_destroy(leveldb_env_t *env);
+
+/// Writes keys in strictly increasing order straight into new table files of a database directory, as a bulk load
+/// that skips LevelDB's memtable, write-ahead log and flushes: each key gets sequence 0 (older than anything the
+/// database itself holds), tables of `max_file_size` bytes or so, numbered from `first_file_number` (a number above
+/// any the database uses), in `block_size` blocks, with LevelDB's bloom filter (none when `bloom_bits_per_key` is
+/// 0) and no compression. Until `w2v_table_writer_register` adds them to the database, which must be closed by
+/// then, they are named `NNNNNN.staged`: an open database removes tables of its usual name that it does not know.
+typedef struct w2v_table_writer w2v_table_writer;
+
+w2v_table_writer *w2v_table_writer_create(
+    const char *directory, uint64_t first_file_number, size_t block_size, size_t max_file_size, int bloom_bits_per_key);
+
+/// Adds a key and its value; 0 with `*error` set (free it with `leveldb_free`) when the key is not greater than the
+/// one before it or a write fails.
+int w2v_table_writer_add(
+    w2v_table_writer *writer, const char *key, size_t key_length, const char *value, size_t value_length,
+    char **error);
+
+/// Finishes the last table and syncs them all; 0 with `*error` set on failure.
+int w2v_table_writer_finish(w2v_table_writer *writer, char **error);
+
+/// The tables finished so far.
+size_t w2v_table_writer_table_count(w2v_table_writer *writer);
+
+/// Adds the finished tables to the closed database at `level` (1-6; no table of the database at that level may
+/// overlap their keys): renames them to `NNNNNN.ldb`, then appends a version edit to the MANIFEST that CURRENT names,
+/// and syncs both. Fails, changing nothing, when a file of the database has a number from `first_file_number` on.
+int w2v_table_writer_register(w2v_table_writer *writer, int level, char **error);
+
+/// Frees the writer; a table it had not finished is abandoned, its file left for the caller to remove.
+void w2v_table_writer_destroy(w2v_table_writer *writer);
 
 /// The bytes the environment holds in memory (files LevelDB wrote while it ran), for tests and `info`.
 unsigned long long w2v_overlay_env_memory_bytes(leveldb_env_t *env);
