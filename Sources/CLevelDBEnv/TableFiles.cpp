@@ -336,6 +336,10 @@ extern "C" int w2v_table_writer_add(
     return true;
 }
 
+extern "C" int w2v_table_writer_end_table(w2v_table_writer *writer, char **error) {
+    return !writer->builder || writer->finishTable(error);
+}
+
 extern "C" int w2v_table_writer_finish(w2v_table_writer *writer, char **error) {
     if (writer->builder && !writer->finishTable(error)) return false;
     return writer->syncTables(error);

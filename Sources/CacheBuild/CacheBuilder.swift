@@ -120,10 +120,12 @@ public struct CacheBuilder: Sendable {
             throw CacheError(.io, "cannot create the temporary cache \(buildPath): \(error.message)")
         }
         defer { try? database.close() }
+        // The words, and before them the search index's chunks, go straight into tables of their own.
+        let tables = TableFileWriter(path: buildPath, firstFileNumber: Self.firstTableNumber, options: options)
         // The index's chunks sort before every word, so they are written while the file is read.
         let index =
             request.settings.searchIndex
-            ? SearchIndexWriter(database: database, dimension: reader.header.dimension) : nil
+            ? SearchIndexWriter(tables: tables, dimension: reader.header.dimension) : nil
         defer { index?.abandon() }
 
         var report = BuildProgress(
@@ -133,19 +135,20 @@ public struct CacheBuilder: Sendable {
             reader, into: runs, index: index, onlyWords: onlyWords, database: database,
             scratchDirectory: URL(fileURLWithPath: location.spillPath()).deletingLastPathComponent().path,
             report: &report, progress: progress, isCancelled: isCancelled)
+        try index?.finishRows()
+        try tables.endTable()  // the words begin a table of their own
 
         report.phase = .writing
         report.recordsRead = read.statistics.recordsRead
         report.fileBytesRead = reader.fileBytesRead
         report.wordsToWrite = read.statistics.recordsKept - read.notListed
-        let tables = TableFileWriter(path: buildPath, firstFileNumber: Self.firstWordTableNumber, options: options)
         let (written, duplicates) = try writeInKeyOrder(
             runs, to: tables, index: index, report: &report, progress: progress, isCancelled: isCancelled)
 
         let manifest = makeManifest(
             reader: reader, read: read, onlyWords: onlyWords, written: written, duplicates: duplicates, started: started
         )
-        try storeManifest(manifest, index: try index?.finish(), in: database)
+        try storeManifest(manifest, index: index?.finish(), in: database)
         // Closed before the word tables join it and before the swap: its files and LOCK are released, and nothing
         // writes into the directory any more.
         try database.close()
@@ -226,9 +229,7 @@ public struct CacheBuilder: Sendable {
         var duplicates = 0
         var previousKey: [UInt8] = []
         var hasPrevious = false
-        // The tables are built on the writer's thread, which alone uses them until it finished.
-        let writer = PipelinedWriter<TableEntries> { [tables = UncheckedTables(tables)] in try $0.add(to: tables.value)
-        }
+        let writer = PipelinedWriter(tables: tables)
         // On any failure below, let the writes in flight end before the temporary cache is removed.
         defer { try? writer.finish() }
         var batch = try writer.nextBatch()
@@ -259,18 +260,19 @@ public struct CacheBuilder: Sendable {
         return (written, duplicates)
     }
 
-    /// The number of the first word table: above any file number LevelDB uses in a build (its logs, MANIFESTs and
-    /// the tables of the metadata, a few hundred at most), which `register` checks.
-    static let firstWordTableNumber: UInt64 = 1_000_000
+    /// The number of the first table of words and index chunks: above any file number LevelDB uses in a build (its
+    /// logs, MANIFESTs and the tables of the other metadata, a few hundred at most), which `register` checks.
+    static let firstTableNumber: UInt64 = 1_000_000
 
-    /// The level of the word tables: the last. Every other key of a cache begins with byte 0x00, which no word does
-    /// (``CacheKeys``), so the word tables overlap no other table, at any level, and LevelDB never compacts them.
-    static let wordTableLevel = 6
+    /// The level of the tables of words and index chunks: the last, which LevelDB never compacts into another. Their
+    /// keys overlap no other table's: the words begin with a byte other than 0x00 and every other key with 0x00, the
+    /// chunks' keys have a prefix of their own (``SearchIndexKeys``), and no table holds both.
+    static let tableLevel = 6
 
-    /// Step 5: adds the word tables to the closed temporary cache. Returns how many tables each level holds.
+    /// Step 5: adds the tables to the closed temporary cache. Returns how many tables each level holds.
     private func register(_ tables: TableFileWriter, in path: String) throws -> [Int] {
         do {
-            return try tables.register(level: Self.wordTableLevel)
+            return try tables.register(level: Self.tableLevel)
         } catch let error as LevelDBError {
             throw CacheError(.io, "cannot add the word tables to the temporary cache \(path): \(error.message)")
         }
@@ -350,13 +352,6 @@ public struct CacheBuilder: Sendable {
             throw CacheError(.badInput, error.message)
         }
     }
-}
-
-/// Word tables handed to the writer's thread.
-private struct UncheckedTables: @unchecked Sendable {
-    // `@unchecked Sendable`: the writer's thread alone adds to them; the builder finishes them after `finish()`.
-    let value: TableFileWriter
-    init(_ value: TableFileWriter) { self.value = value }
 }
 
 /// A value that closures share and change.

@@ -97,6 +97,19 @@ extension PipelinedWriter where Batch == WriteBatch {
     }
 }
 
+extension PipelinedWriter where Batch == TableEntries {
+    /// Adds batches of entries to `tables`, which only this writer's thread adds to until ``finish()`` returns.
+    convenience init(tables: TableFileWriter) {
+        let handoff = UncheckedTables(value: tables)
+        self.init { try $0.add(to: handoff.value) }
+    }
+
+    private struct UncheckedTables: @unchecked Sendable {
+        // `@unchecked Sendable`: the writer's thread alone adds to the tables until `finish()` returns.
+        let value: TableFileWriter
+    }
+}
+
 /// Keys and values for a ``TableFileWriter``, queued in one buffer: each entry is the key's and the value's length
 /// (UInt32, little-endian), then the key, then the value.
 final class TableEntries: PipelineBatch {

@@ -4,12 +4,13 @@ import SearchIndex
 import Support
 
 /// Writes a ``SearchIndex`` while a build reads its file: one row per record, in the file's order, in chunks that
-/// go straight into the new cache (their keys ascend, like the words after them, so LevelDB has nothing to sort).
-/// The merge that follows names the duplicates; ``finish()`` gives the header and duplicate list to store.
+/// go straight into the build's table files on a thread of their own (their keys ascend, and sort before every word).
+/// ``finishRows()`` writes the last chunk when the file is read; the merge that follows names the duplicates, and
+/// ``finish()`` gives the header and duplicate list to store.
 final class SearchIndexWriter {
     let dimension: Int
     let chunkRows: Int
-    private let writer: PipelinedWriter<WriteBatch>
+    private let writer: PipelinedWriter<TableEntries>
     private var chunk = 0
     /// The chunk being filled, each buffer sized for ``chunkRows`` rows: codes, norms and scales are written in
     /// place at the row's offset (no per-byte appends); words vary in length and are appended.
@@ -24,10 +25,11 @@ final class SearchIndexWriter {
     /// The row being added, as floats.
     private var vector: [Float]
 
-    init(database: Database, dimension: Int) {
+    /// - Parameter tables: the build's tables, which only this writer adds to until ``finishRows()`` returns.
+    init(tables: TableFileWriter, dimension: Int) {
         self.dimension = dimension
         chunkRows = max(1, (1 << 20) / dimension)
-        writer = PipelinedWriter(database: database)
+        writer = PipelinedWriter(tables: tables)
         vector = Array(repeating: 0, count: dimension)
         chunkCodes = Array(repeating: 0, count: chunkRows * dimension)
         chunkNorms = Array(repeating: 0, count: chunkRows)
@@ -68,10 +70,14 @@ final class SearchIndexWriter {
         duplicateSequences.append(sequence)
     }
 
-    /// Writes the last chunk and waits for every write. Returns the header and the duplicate rows to store.
-    func finish() throws -> (header: SearchIndexHeader, duplicates: [UInt8]) {
+    /// Writes the last chunk and waits for every chunk to be in the tables.
+    func finishRows() throws {
         if rowsInChunk > 0 { try flushChunk() }
         try writer.finish()
+    }
+
+    /// The header and the duplicate rows to store, once ``finishRows()`` returned and the merge named the duplicates.
+    func finish() -> (header: SearchIndexHeader, duplicates: [UInt8]) {
         var duplicates: [UInt8] = []
         for sequence in duplicateSequences.sorted() {
             // Rows ascend with record numbers: a binary search finds the row of each.
@@ -100,7 +106,7 @@ final class SearchIndexWriter {
         let rows = rowsInChunk
         func put(_ part: SearchIndexKeys.Part, _ bytes: UnsafeRawBufferPointer, count: Int) {
             SearchIndexKeys.chunk(chunk, part).withUnsafeBytes {
-                batch.put(key: $0, value: UnsafeRawBufferPointer(rebasing: bytes[..<count]))
+                batch.append(key: $0, value: UnsafeRawBufferPointer(rebasing: bytes[..<count]))
             }
         }
         chunkCodes.withUnsafeBytes { put(.codes, $0, count: rows * dimension) }

@@ -36,7 +36,12 @@ public final class TableFileWriter {
         }
     }
 
-    /// Finishes and syncs the last table. Returns how many tables were written.
+    /// Ends the current table: the next key begins a new one.
+    public func endTable() throws {
+        _ = try LevelDBError.check { error in w2v_table_writer_end_table(handle, error) }
+    }
+
+    /// Finishes the last table and syncs them all. Returns how many tables were written.
     public func finish() throws -> Int {
         _ = try LevelDBError.check { error in w2v_table_writer_finish(handle, error) }
         return w2v_table_writer_table_count(handle)

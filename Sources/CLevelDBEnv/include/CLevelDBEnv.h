@@ -59,6 +59,9 @@ int w2v_table_writer_add(
     w2v_table_writer *writer, const char *key, size_t key_length, const char *value, size_t value_length,
     char **error);
 
+/// Ends the current table (the next key begins a new one); 0 with `*error` set on failure.
+int w2v_table_writer_end_table(w2v_table_writer *writer, char **error);
+
 /// Finishes the last table and syncs them all; 0 with `*error` set on failure.
 int w2v_table_writer_finish(w2v_table_writer *writer, char **error);
 
