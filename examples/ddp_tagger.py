@@ -72,4 +72,6 @@ if rank == 0:
             correct += int((predictions == torch.from_numpy(batch["y"])).sum())
             total += len(batch["y"])
     print(f"test accuracy: {correct / total:.4f} over {total} windows ({world} ranks)")
+# Every rank tears the group down together: a rank that left while another still evaluated could abort in gloo.
+dist.barrier()
 dist.destroy_process_group()
