@@ -158,7 +158,7 @@ extension LookupCommand.Invocation {
     /// Any other command line (help, `--name=value`, a value or word starting with `-`, a repeated or unknown option,
     /// a value that is not one of the choices, no word) is `nil`, and argument-parser reads it, with its messages.
     /// Argument-parser's first parse in a process instantiates its generic types, each a scan of every protocol
-    /// conformance in the binary: 1.5-2 ms, a third of a lookup (docs/benchmarks.md). `CommandLineTests` hold this
+    /// conformance in the binary: 1.5-2 ms, a third of a lookup (docs/benchmarks.md). `PlainLookupTests` hold this
     /// reading equal to argument-parser's on the same command lines.
     init?(plainArguments arguments: [String]) {
         guard arguments.first == "lookup" else { return nil }
