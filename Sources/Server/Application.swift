@@ -127,13 +127,12 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let settings = state.settings
     let connections = ConnectionLimit.effective(settings.maxConnections, logger: logger)
-    let dates = HTTPDate()
+    let answers = VectorAnswers(dimension: state.cache.dimension, fingerprint: state.fingerprint)
     return Application(
         router: buildRouter(state: state),
-        server: .http1(
-            configuration: .init(
-                additionalChannelHandlers: [ConnectionGuard(settings: settings)]
-                    + (settings.answersVectorsOnEventLoop ? [VectorFastPath(state: state, dates: dates)] : []))),
+        server: HTTPServerBuilder { responder in
+            ServerConnection(responder: responder, state: state, answers: answers)
+        },
         configuration: .init(
             address: .hostname(settings.host, port: settings.port), serverName: serverName,
             availableConnectionsDelegate: MaximumAvailableConnections(connections, logger: logger)),

@@ -12,7 +12,8 @@ import NIOHTTPTypes
 /// - While a response is written, a write the client does not take for ``ServerSettings/writeTimeout`` (it stopped
 ///   reading) closes the connection, and with it the memory its response held.
 ///
-/// Whatever times out is closed; nothing is answered, as nginx does.
+/// Whatever times out is closed; nothing is answered, as nginx does. Requests a ``VectorLane`` answers ahead of the
+/// codec count as served requests here (``requestsAnsweredAhead(_:)``).
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -20,8 +21,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private let settings: ServerSettings
-    /// The read deadline now armed: for a head, or for the body's next part.
-    private var readTimer: Scheduled<Void>?
+    /// The read deadline now: for a head, or for the body's next part (`nil` while a request is answered).
+    private var readDeadline: NIODeadline?
+    /// The timer that checks ``readDeadline``, and when it fires: moving the deadline later leaves it armed.
+    private var readTimer: (timer: Scheduled<Void>, at: NIODeadline)?
+    private var context: ChannelHandlerContext?
     private var writeTimer: Scheduled<Void>?
     /// Writes handed to the socket and not yet taken by it.
     private var pendingWrites = 0
@@ -33,6 +37,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         if context.channel.isActive { awaitHead(context) }
     }
 
@@ -42,14 +47,15 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        readTimer?.cancel()
+        self.context = nil
+        readTimer?.timer.cancel()
         writeTimer?.cancel()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            arm(&readTimer, context, settings.bodyTimeout)
+            armRead(context, settings.bodyTimeout)
             if head.headerFields[.expect]?.lowercased() == "100-continue" {
                 let announced = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
                 // Over the limit, the route answers 413 at once and the client never sends the body.
@@ -58,10 +64,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
         case .body:
-            arm(&readTimer, context, settings.bodyTimeout)
+            armRead(context, settings.bodyTimeout)
         case .end:
-            readTimer?.cancel()
-            readTimer = nil
+            readDeadline = nil
         }
         context.fireChannelRead(data)
     }
@@ -85,16 +90,37 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Arms the deadline for the next request's head.
-    private func awaitHead(_ context: ChannelHandlerContext) {
-        arm(&readTimer, context, servedRequests == 0 ? settings.headerTimeout : settings.idleTimeout)
+    /// `count` requests were answered ahead of the codec: the next head has the idle timeout from now.
+    func requestsAnsweredAhead(_ count: Int) {
+        servedRequests += count
+        if let context { awaitHead(context) }
     }
 
-    private func arm(_ timer: inout Scheduled<Void>?, _ context: ChannelHandlerContext, _ timeout: Duration) {
-        timer?.cancel()
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) {
-            context.close(promise: nil)
+    /// Arms the deadline for the next request's head.
+    private func awaitHead(_ context: ChannelHandlerContext) {
+        armRead(context, servedRequests == 0 ? settings.headerTimeout : settings.idleTimeout)
+    }
+
+    /// Sets the read deadline `timeout` from now; the timer is only rescheduled when it would fire too late.
+    private func armRead(_ context: ChannelHandlerContext, _ timeout: Duration) {
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
+        readDeadline = deadline
+        if let readTimer, readTimer.at <= deadline { return }
+        scheduleReadCheck(context, at: deadline)
+    }
+
+    private func scheduleReadCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        readTimer?.timer.cancel()
+        let timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            readTimer = nil
+            guard let readDeadline else { return }
+            if NIODeadline.now() >= readDeadline {
+                context.close(promise: nil)
+            } else {
+                scheduleReadCheck(context, at: readDeadline)
+            }
         }
+        readTimer = (timer, deadline)
     }
 
     /// Closes the connection when writes have waited for the client longer than the write timeout.

@@ -11,6 +11,14 @@ public final class ServerMetrics: Sendable {
         var batchesServed = 0
         var vectorsServed = 0
         var similarQueries = 0
+        var vectorsAnsweredAhead = 0
+
+        mutating func record(route: String, status: Int, seconds: Double, bytes: Int) {
+            requests["\(route) \(status)", default: 0] += 1
+            latencySum += seconds
+            latencyBuckets[ServerMetrics.bounds.firstIndex { seconds <= $0 } ?? ServerMetrics.bounds.count] += 1
+            bytesSent += bytes
+        }
     }
 
     static let bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
@@ -19,11 +27,15 @@ public final class ServerMetrics: Sendable {
     public init() {}
 
     func record(route: String, status: Int, seconds: Double, bytes: Int) {
+        counts.withLock { $0.record(route: route, status: status, seconds: seconds, bytes: bytes) }
+    }
+
+    /// A vector that a ``VectorLane`` answered: counted as the router's answer would be, and apart.
+    func recordVectorAnsweredAhead(seconds: Double, bytes: Int) {
         counts.withLock { counts in
-            counts.requests["\(route) \(status)", default: 0] += 1
-            counts.latencySum += seconds
-            counts.latencyBuckets[Self.bounds.firstIndex { seconds <= $0 } ?? Self.bounds.count] += 1
-            counts.bytesSent += bytes
+            counts.record(route: VectorLane.route, status: 200, seconds: seconds, bytes: bytes)
+            counts.vectorsServed += 1
+            counts.vectorsAnsweredAhead += 1
         }
     }
 
@@ -64,6 +76,10 @@ public final class ServerMetrics: Sendable {
         lines += [
             "# HELP w2vcache_vectors_served_total Word vectors sent.", "# TYPE w2vcache_vectors_served_total counter",
             "w2vcache_vectors_served_total \(snapshot.vectorsServed)",
+            "# HELP w2vcache_vectors_answered_ahead_total Of those, answered from the connection's bytes, ahead of "
+                + "the HTTP decoder.",
+            "# TYPE w2vcache_vectors_answered_ahead_total counter",
+            "w2vcache_vectors_answered_ahead_total \(snapshot.vectorsAnsweredAhead)",
         ]
         lines += [
             "# HELP w2vcache_similar_queries_total Nearest-word queries answered.",

@@ -30,7 +30,7 @@ public struct ServerSettings: Sendable, Equatable {
     public var shutdownTimeout = Duration.seconds(10)
     /// A file holding the bearer token that every route but `/healthz` requires (`nil`: no token).
     public var tokenFile: String?
-    /// Whether `GET /v1/vectors/{word}` is answered on the event loop (``VectorFastPath``); off only in the tests
+    /// Whether `GET /v1/vectors/{word}` is answered on the event loop (``VectorLane``); off only in the tests
     /// that compare its answers with the router's.
     package var answersVectorsOnEventLoop = true
 

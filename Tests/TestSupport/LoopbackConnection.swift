@@ -6,7 +6,7 @@ import Glibc
 
 /// A plain TCP connection to a server on 127.0.0.1, for tests that need to behave as particular clients do (send a
 /// whole body before reading, read slowly, stop reading).
-public final class LoopbackConnection {
+public final class LoopbackConnection: Sendable {
     private let socket: Int32
 
     /// Connects; sends and receives give up after `timeout` seconds.

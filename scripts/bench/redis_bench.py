@@ -9,7 +9,9 @@ it and a `redis-server` (Debian's `redis-server` package) holding the same vecto
 each with a C load generator, the same connection counts for both:
   - `GET /v1/vectors/{w}` with `wrk` against `GET w` with `redis-benchmark`,
   - `POST /v1/vectors` of 100 words with `wrk` against `MGET` of 100 keys with `redis-benchmark`,
-at 16 and 64 connections: requests/s, p50 and p99 latency, and each server's RSS afterwards. Then the Python client
+at 16 and 64 connections, one load-generator thread each (redis-benchmark's own default, so that on a small machine
+neither generator takes more of the cores than the other): requests/s, p50 and p99 latency, and each server's RSS
+afterwards. Then the Python client
 in a loop (`client.vector(w)`, `client.vectors([100 words])`) against `redis-py` (`GET`, `MGET`) on the same words.
 Installs wrk, redis-server and redis-py if they are missing (apt, pip).
 """
@@ -48,7 +50,7 @@ def rss_mb(pid):
 
 
 def wrk(url, connections, seconds, script=None):
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
         command += ["-s", str(script)]
     output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,319 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTPTypes
+import NumPyFormat
+import Support
+import Synchronization
+import VectorCache
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Answers `GET /v1/vectors/{word}` for a word the cache has straight from the connection's bytes, ahead of the
+/// HTTP decoder, on the connection's event loop: the answer the router would give, byte for byte (`.npy`, or bare
+/// float32 with `Accept: application/octet-stream`), without the decoder, the header conversions and the hops to
+/// Swift concurrency and back that cost such a request four fifths of its time (the route single-vector clients call
+/// in a loop, as they would Redis's `GET`).
+///
+/// The lane reads each request's head with ``RequestHead`` and hands every other request on to the decoder whole
+/// (head and `Content-Length` body): other paths and methods, JSON, a word the cache lacks (the router's 404 is
+/// logged), a missing or wrong bearer token (401). While a request handed on is unanswered, vector requests are
+/// handed on too, so that answers keep the order of their requests; once the router has answered them all, the lane
+/// answers again. A head it cannot frame (``RequestHead/Reading/unframed``) hands the rest of the connection to
+/// the decoder for good.
+///
+/// A client that sends requests faster than it reads answers stops being read while the connection is not writable
+/// (at most one read's requests wait); ``ConnectionGuard`` learns of each answer, so that its idle timeout counts
+/// from there and closes a client that stopped reading.
+final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    static let route = "/v1/vectors/{word}"
+    private static let prefix = Array("/v1/vectors/".utf8)
+    private static let getMethod = Array("GET".utf8)
+
+    private let state: ServerState
+    private let answers: VectorAnswers
+    private let connectionGuard: ConnectionGuard
+    /// Bytes read and not yet answered or handed on.
+    private var held: ByteBuffer?
+    /// Requests handed to the decoder whose answers have not ended.
+    private var handedOn = 0
+    /// The body bytes of the request being handed on that are still to come.
+    private var bodyToHandOn = 0
+    /// Set once a head could not be framed: everything goes to the decoder.
+    private var decoderOnly = false
+    /// Set while answers wait for the connection to become writable; a read asked for meanwhile is kept.
+    private var waitingToWrite = false
+    private var readWanted = false
+
+    init(state: ServerState, answers: VectorAnswers, connectionGuard: ConnectionGuard) {
+        self.state = state
+        self.answers = answers
+        self.connectionGuard = connectionGuard
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if decoderOnly && held == nil {
+            context.fireChannelRead(data)
+            return
+        }
+        var bytes = unwrapInboundIn(data)
+        if var earlier = held {
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        held = nil
+        serve(&bytes, context: context)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if waitingToWrite {
+            readWanted = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, waitingToWrite {
+            waitingToWrite = false
+            if var bytes = held {
+                held = nil
+                serve(&bytes, context: context)
+            }
+            if !waitingToWrite, readWanted {
+                readWanted = false
+                context.read()
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Called by ``RouterAnswerEnds`` as each answer to a request handed on ends.
+    func routerAnswered() {
+        if handedOn > 0 { handedOn -= 1 }
+    }
+
+    /// Answers or hands on the requests at the front of `bytes`, keeping an incomplete one for the next read.
+    private func serve(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
+        var answered = 0
+        defer {
+            if answered > 0 {
+                context.flush()
+                connectionGuard.requestsAnsweredAhead(answered)
+            }
+        }
+        while bytes.readableBytes > 0 {
+            if decoderOnly {
+                context.fireChannelRead(wrapInboundOut(bytes))
+                return
+            }
+            if bodyToHandOn > 0 {
+                let part = bytes.readSlice(length: min(bodyToHandOn, bytes.readableBytes))!
+                bodyToHandOn -= part.readableBytes
+                context.fireChannelRead(wrapInboundOut(part))
+                continue
+            }
+            guard context.channel.isWritable else {
+                waitingToWrite = true
+                break
+            }
+            switch Self.head(of: bytes) {
+            case .incomplete:
+                held = bytes
+                return
+            case .unframed:
+                decoderOnly = true
+            case .framed(let head):
+                if handedOn == 0, bodyToHandOn == 0, head.bodyLength == 0,
+                    let answer = answer(head, allocator: context.channel.allocator)
+                {
+                    bytes.moveReaderIndex(forwardBy: head.length)
+                    context.write(wrapOutboundOut(.byteBuffer(answer)), promise: nil)
+                    answered += 1
+                } else {
+                    handedOn += 1
+                    bodyToHandOn = head.bodyLength
+                    context.fireChannelRead(wrapInboundOut(bytes.readSlice(length: head.length)!))
+                }
+            }
+        }
+        if bytes.readableBytes > 0 { held = bytes }
+    }
+
+    /// The head at the front of `bytes`: only the head's bytes are copied (or all of an incomplete one's, which may
+    /// already be one the lane cannot frame).
+    private static func head(of bytes: ByteBuffer) -> RequestHead.Reading {
+        let available = min(bytes.readableBytes, RequestHead.maximumLength)
+        let end = bytes.withUnsafeReadableBytes { raw -> Int? in
+            var index = 3
+            while index < available {
+                if raw[index] == 0x0A, raw[index - 1] == 0x0D, raw[index - 2] == 0x0A, raw[index - 3] == 0x0D {
+                    return index + 1
+                }
+                index += 1
+            }
+            return nil
+        }
+        return RequestHead.read(bytes.getBytes(at: bytes.readerIndex, length: end ?? available)!)
+    }
+
+    /// The whole answer (status line, headers, body) to `head` when this lane gives it, else `nil`.
+    private func answer(_ head: RequestHead, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        guard head.method.elementsEqual(Self.getMethod), !head.repeatsAHeader, head.target.starts(with: Self.prefix)
+        else { return nil }
+        var path = head.target.dropFirst(Self.prefix.count)
+        if let query = path.firstIndex(of: UInt8(ascii: "?")) { path = path[..<query] }
+        guard !path.isEmpty, !path.contains(UInt8(ascii: "/")), !path.contains(UInt8(ascii: "#")) else { return nil }
+        if let token = state.token,
+            !token.authorizes(String(decoding: head.authorization ?? [], as: UTF8.self))
+        {
+            return nil
+        }
+        let accept = String(decoding: head.accept ?? [], as: UTF8.self)
+        if accept.contains("application/json") { return nil }
+        let bare = accept.contains(BinaryResponse.float32)
+        var word = Array(path)
+        if word.contains(UInt8(ascii: "%")) {
+            let raw = String(decoding: word, as: UTF8.self)
+            word = Array((raw.removingPercentEncoding ?? raw).utf8)
+        }
+        let started = ContinuousClock.now
+        let answer: ByteBuffer?
+        do {
+            answer = try state.cache.withVectorBytes(for: word) { vector in
+                vector.map { answers.answer(vector: $0, bare: bare, allocator: allocator) }
+            }
+        } catch {
+            return nil  // the router meets the same error and answers it
+        }
+        guard let answer else { return nil }
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        state.metrics.recordVectorAnsweredAhead(seconds: seconds, bytes: answers.bodyLength(bare: bare))
+        return answer
+    }
+}
+
+/// The bytes of the lane's answers: the status line and headers the router sends with a vector, remade once a
+/// second (for `Date`), then the vector (behind the `.npy` header unless bare). One per server.
+final class VectorAnswers: Sendable {
+    private let dimension: Int
+    private let fingerprint: String
+    private let npyHeader: [UInt8]
+    private let heads = Mutex<(second: Int, npy: [UInt8], bare: [UInt8])>((-1, [], []))
+
+    init(dimension: Int, fingerprint: String) {
+        self.dimension = dimension
+        self.fingerprint = fingerprint
+        self.npyHeader = NPY.header(type: .float32, shape: [dimension])
+    }
+
+    /// The bytes of an answer's body.
+    func bodyLength(bare: Bool) -> Int {
+        dimension * 4 + (bare ? 0 : npyHeader.count)
+    }
+
+    func answer(vector: UnsafeRawBufferPointer, bare: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let head = currentHead(bare)
+        var buffer = allocator.buffer(capacity: head.count + npyHeader.count + vector.count)
+        buffer.writeBytes(head)
+        if !bare { buffer.writeBytes(npyHeader) }
+        buffer.writeBytes(vector)
+        return buffer
+    }
+
+    private func currentHead(_ bare: Bool) -> [UInt8] {
+        let second = Int(time(nil))
+        return heads.withLock { heads in
+            if heads.second != second {
+                let date = Self.imfDate(time_t(second))
+                heads = (second, head(bare: false, date: date), head(bare: true, date: date))
+            }
+            return bare ? heads.bare : heads.npy
+        }
+    }
+
+    /// The headers in the order the router's answer has them.
+    private func head(bare: Bool, date: String) -> [UInt8] {
+        var lines = ["HTTP/1.1 200 OK", "Content-Type: \(bare ? BinaryResponse.float32 : BinaryResponse.npy)"]
+        if bare { lines.append("\(BinaryResponse.shapeHeader.rawName): \(dimension)") }
+        lines += [
+            "Content-Length: \(bodyLength(bare: bare))",
+            "\(FingerprintMiddleware<ServerRequestContext>.header.rawName): \(fingerprint)",
+            "Date: \(date)", "Server: \(serverName)",
+        ]
+        return Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
+    }
+
+    private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// RFC 9110's IMF-fixdate, as `Date` has it: `Tue, 01 Dec 2026 12:19:55 GMT`.
+    static func imfDate(_ seconds: time_t) -> String {
+        var seconds = seconds
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) "
+            + "\(parts.tm_year + 1900) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+}
+
+/// Behind the HTTP codec: tells the connection's ``VectorLane`` as each answer of the router ends.
+final class RouterAnswerEnds: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let lane: VectorLane
+
+    init(lane: VectorLane) {
+        self.lane = lane
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let isEnd = if case .end = unwrapOutboundIn(data) { true } else { false }
+        context.write(data, promise: promise)
+        if isEnd { lane.routerAnswered() }
+    }
+}
+
+/// A connection as ``buildApplication(state:logger:onServerRunning:)`` serves it: Hummingbird's HTTP/1.1 pipeline
+/// with ``ConnectionGuard`` behind the codec and, when ``ServerSettings/answersVectorsOnEventLoop``, a
+/// ``VectorLane`` ahead of it.
+struct ServerConnection: ServerChildChannel {
+    let responder: HTTPChannelHandler.Responder
+    let state: ServerState
+    let answers: VectorAnswers
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
+        let connectionGuard = ConnectionGuard(settings: state.settings)
+        var behindTheCodec: [any RemovableChannelHandler] = [connectionGuard]
+        if state.settings.answersVectorsOnEventLoop {
+            let lane = VectorLane(state: state, answers: answers, connectionGuard: connectionGuard)
+            do {
+                try channel.pipeline.syncOperations.addHandler(lane)
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+            behindTheCodec.append(RouterAnswerEnds(lane: lane))
+        }
+        // Setup runs on the channel's event loop, where HTTP1Channel adds these handlers.
+        let handlers = NIOLoopBound(behindTheCodec, eventLoop: channel.eventLoop)
+        return HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: handlers.value))
+            .setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: HTTP1Channel.Value, logger: Logger) async {
+        await HTTP1Channel(responder: responder).handle(value: value, logger: logger)
+    }
+}

@@ -1,0 +1,282 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Server
+
+@Suite struct VectorLaneTests {
+    typealias Answer = (Int, [String: String], [UInt8])
+
+    /// What one raw request is answered with: status, headers by lowercased name (without `date`), body.
+    private func exchange(_ port: Int, _ request: [UInt8]) async throws -> Answer {
+        try await exchange(port, request, answers: 1)[0]
+    }
+
+    /// The first `answers` answers to `bytes` sent at once on one connection (status 0: the connection closed).
+    private func exchange(_ port: Int, _ bytes: [UInt8], answers: Int) async throws -> [Answer] {
+        try await blocking {
+            let connection = try LoopbackConnection(port: port)
+            connection.send(bytes)
+            return (0..<answers).map { _ in Self.answer(connection.receiveResponse()) }
+        }
+    }
+
+    private static func answer(_ bytes: [UInt8]) -> Answer {
+        let answer = parseResponse(bytes)
+        var headers: [String: String] = [:]
+        for line in answer.headers.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            if name != "date" {
+                headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return (answer.status, headers, answer.body)
+    }
+
+    /// The same bytes sent to a server with the lane and to one without, each answer of the one beside the other's.
+    private func withAndWithoutTheLane(_ bytes: [UInt8], answers: Int) async throws -> [(lane: Answer, router: Answer)]
+    {
+        var got: [Bool: [Answer]] = [:]
+        for lane in [true, false] {
+            var settings = ServerSettings()
+            settings.answersVectorsOnEventLoop = lane
+            got[lane] = try await withServer(settings: settings) { server in
+                try await exchange(server.port, bytes, answers: answers)
+            }
+        }
+        return Array(zip(got[true]!, got[false]!))
+    }
+
+    /// How many vectors the lane has answered (the metric).
+    private func answeredAhead(_ server: RunningServer) async throws -> Int {
+        let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("w2vcache_vectors_answered_ahead_total ") }
+        return line.flatMap { Int($0.split(separator: " ")[1]) } ?? -1
+    }
+
+    /// Every request the event loop may answer gets exactly what the router gives it: status, headers, body.
+    @Test func theEventLoopAnswersAsTheRouterDoes() async throws {
+        let requests: [[UInt8]] = [
+            LoopbackConnection.request("GET", "/v1/vectors/pound"),
+            LoopbackConnection.request("GET", "/v1/vectors/caf%C3%A9?unused=1"),
+            LoopbackConnection.request("GET", "/v1/vectors/a%2Fb", headers: ["Accept: application/octet-stream"]),
+            LoopbackConnection.request("GET", "/v1/vectors/pound", headers: ["Accept: application/json"]),
+            LoopbackConnection.request("GET", "/v1/vectors/unknown"),
+            LoopbackConnection.request("GET", "/v1/vectors/pound", headers: ["Connection: close"]),
+        ]
+        var answers: [Bool: [(Int, [String: String], [UInt8])]] = [:]
+        for onEventLoop in [true, false] {
+            var settings = ServerSettings()
+            settings.answersVectorsOnEventLoop = onEventLoop
+            answers[onEventLoop] = try await withServer(settings: settings) { server in
+                var got: [(Int, [String: String], [UInt8])] = []
+                for request in requests { got.append(try await exchange(server.port, request)) }
+                return got
+            }
+        }
+        for (index, (fast, routed)) in zip(answers[true]!, answers[false]!).enumerated() {
+            #expect(fast.0 == routed.0, "request \(index)")
+            #expect(fast.1 == routed.1, "request \(index)")
+            #expect(fast.2 == routed.2, "request \(index)")
+        }
+        #expect(answers[true]![0].0 == 200 && answers[true]![4].0 == 404 && answers[true]![5].0 == 200)
+        #expect(answers[true]![2].1["x-w2vcache-shape"] == "4" && answers[true]![2].2.count == 16)
+    }
+
+    /// A vector asked for behind a request the router is still answering comes after it, on one connection.
+    @Test func pipelinedAnswersKeepTheirRequestsOrder() async throws {
+        try await withServer { server in
+            let port = server.port
+            try await blocking {
+                let connection = try LoopbackConnection(port: port)
+                connection.send(
+                    LoopbackConnection.request("GET", "/v1/info")
+                        + LoopbackConnection.request("GET", "/v1/vectors/pound")
+                        + LoopbackConnection.request("GET", "/v1/vectors/in"))
+                let info = parseResponse(connection.receiveResponse())
+                let pound = parseResponse(connection.receiveResponse())
+                let inWord = parseResponse(connection.receiveResponse())
+                #expect(info.status == 200 && info.headers.contains("application/json"))
+                #expect(pound.status == 200 && pound.headers.contains("application/x-npy"))
+                #expect(inWord.status == 200 && inWord.body != pound.body)
+            }
+        }
+    }
+
+    /// With a token, only a request that carries it is answered on the event loop; the others get the router's 401.
+    @Test func aTokenIsRequiredOnTheEventLoopToo() async throws {
+        let directory = TemporaryDirectory()
+        let token = "0123456789abcdef0123456789abcdef"
+        try token.write(toFile: directory.file("token"), atomically: true, encoding: .utf8)
+        var settings = ServerSettings()
+        settings.tokenFile = directory.file("token")
+        try await withServer(settings: settings) { server in
+            let without = try await exchange(server.port, LoopbackConnection.request("GET", "/v1/vectors/pound"))
+            let wrong = try await exchange(
+                server.port,
+                LoopbackConnection.request("GET", "/v1/vectors/pound", headers: ["Authorization: Bearer wrong"]))
+            let right = try await exchange(
+                server.port,
+                LoopbackConnection.request("GET", "/v1/vectors/pound", headers: ["Authorization: Bearer \(token)"]))
+            #expect(without.0 == 401 && wrong.0 == 401 && right.0 == 200)
+            let metrics = try await server.request("/metrics")
+            #expect(metrics.status == 401)
+        }
+    }
+
+    /// What the event loop answers is counted in the metrics like what the router answers.
+    @Test func answersOnTheEventLoopAreCounted() async throws {
+        try await withServer { server in
+            for _ in 0..<3 {
+                _ = try await exchange(server.port, LoopbackConnection.request("GET", "/v1/vectors/pound"))
+            }
+            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            #expect(metrics.contains("w2vcache_requests_total{route=\"/v1/vectors/{word}\",status=\"200\"} 3"))
+            #expect(metrics.contains("w2vcache_vectors_served_total 3"))
+            #expect(try await answeredAhead(server) == 3)
+        }
+    }
+
+    /// Vectors, a POST with its body, the router's routes, JSON, a missing word, all pipelined in one write: the
+    /// answers are the router's, in order; the lane answers again once the router has answered what it was handed.
+    @Test func aMixedPipelineIsAnsweredInOrderAsTheRouterAloneWould() async throws {
+        let requests =
+            LoopbackConnection.request("GET", "/v1/vectors/pound")
+            + LoopbackConnection.request("POST", "/v1/vectors", body: Array(#"{"words": ["pound", "in"]}"#.utf8))
+            + LoopbackConnection.request("GET", "/v1/vectors/in")
+            + LoopbackConnection.request("GET", "/healthz")
+            + LoopbackConnection.request("GET", "/v1/vectors/pound", headers: ["Accept: application/json"])
+            + LoopbackConnection.request("GET", "/v1/vectors/unknown")
+            + LoopbackConnection.request("GET", "/v1/vectors/in", headers: ["accept:  application/octet-stream "])
+        let answers = try await withAndWithoutTheLane(requests, answers: 7)
+        for (index, (lane, router)) in answers.enumerated() {
+            #expect(lane.0 == router.0 && lane.1 == router.1 && lane.2 == router.2, "request \(index)")
+        }
+        #expect(answers.map(\.lane.0) == [200, 200, 200, 200, 200, 404, 200])
+        #expect(answers[1].lane.2.count > answers[0].lane.2.count)
+
+        try await withServer { server in
+            let port = server.port
+            let (first, later) = try await blocking {
+                let connection = try LoopbackConnection(port: port)
+                connection.send(requests)
+                let first = (0..<7).map { _ in parseResponse(connection.receiveResponse()).status }
+                connection.send(LoopbackConnection.request("GET", "/v1/vectors/in"))
+                return (first, parseResponse(connection.receiveResponse()).status)
+            }
+            #expect(first.count == 7 && later == 200)
+            // The first vector, and the one sent after the router had answered all it was handed.
+            #expect(try await answeredAhead(server) == 2)
+        }
+    }
+
+    /// A request that arrives a byte at a time is answered once its head is whole.
+    @Test func aHeadArrivingByteByByteIsAnswered() async throws {
+        try await withServer { server in
+            let port = server.port
+            let answer = try await blocking {
+                let connection = try LoopbackConnection(port: port)
+                for byte in LoopbackConnection.request("GET", "/v1/vectors/pound") {
+                    connection.send([byte])
+                    usleep(500)
+                }
+                return Self.answer(connection.receiveResponse())
+            }
+            #expect(answer.0 == 200 && answer.1["content-type"] == "application/x-npy")
+            #expect(try await answeredAhead(server) == 1)
+        }
+    }
+
+    /// Heads the lane does not frame itself get what the HTTP decoder alone gives them, and so does what follows.
+    @Test func headsTheLaneDoesNotFrameAreTheDecodersAlone() async throws {
+        let vector = LoopbackConnection.request("GET", "/v1/vectors/pound")
+        let chunked = Array(
+            "POST /v1/vectors HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\n{\"words\": [\"pound\", \"in\"]}\r\n0\r\n\r\n"
+                .utf8)
+        let odd: [[UInt8]] = [
+            chunked + vector,
+            Array("GET /v1/vectors/pound HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n".utf8) + vector,
+            Array("GET HTTP/1.1\r\nHost: x\r\n\r\n".utf8) + vector,
+            Array("get /v1/vectors/pound HTTP/1.1\r\nHost: x\r\n\r\n".utf8),
+            Array("GET /v1/vectors/pound HTTP/1.1\nHost: x\n\n".utf8),
+            Array("GET /v1/vectors/pound HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n".utf8) + vector,
+            Array("GET /v1/vectors/pound HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n".utf8) + vector,
+            Array("GET /v1/vectors/pound HTTP/1.1\r\nContent-Length: +0\r\n\r\n".utf8) + vector,
+            Array("GET /v1/vectors/pound HTTP/1.1\r\nConnection: close\r\n\r\n".utf8) + vector,
+            Array("GET /v1/vectors/pound HTTP/1.1\r\nX-Long: \(String(repeating: "a", count: 20_000))\r\n\r\n".utf8)
+                + vector,
+            Array("GET /v1/vectors/caf\u{E9} HTTP/1.1\r\n\r\n".utf8) + vector,
+        ]
+        let expected = [200, 200, 400, 400, 400, 400, 400, 400, 200, 200, 400]
+        for (index, bytes) in odd.enumerated() {
+            let answers = try await withAndWithoutTheLane(bytes, answers: 2)
+            #expect(answers[0].lane.0 == expected[index], "request \(index)")
+            for (lane, router) in answers {
+                #expect(lane.0 == router.0 && lane.1 == router.1 && lane.2 == router.2, "request \(index)")
+            }
+        }
+    }
+
+    /// A client that sends thousands of requests before reading any answer gets them all, in order: the lane stops
+    /// reading while the connection cannot take more.
+    @Test func aClientThatReadsLateGetsEveryAnswerInOrder() async throws {
+        try await withServer { server in
+            let port = server.port
+            let count = 20_000
+            let (pound, inWord, answers) = try await blocking {
+                let one = try LoopbackConnection(port: port, timeout: 10)
+                one.send(LoopbackConnection.request("GET", "/v1/vectors/pound"))
+                let pound = one.receiveResponse()
+                one.send(LoopbackConnection.request("GET", "/v1/vectors/in"))
+                let inWord = one.receiveResponse()
+                let connection = try LoopbackConnection(port: port, timeout: 10)
+                let requests = (0..<count).flatMap { index in
+                    LoopbackConnection.request("GET", index % 2 == 0 ? "/v1/vectors/pound" : "/v1/vectors/in")
+                }
+                let sender = Thread { connection.send(requests) }
+                sender.start()
+                usleep(1_000_000)
+                // Every answer has the same length (a `Date` is always 29 bytes).
+                let all = connection.receive(limit: count * pound.count)
+                let answers = stride(from: 0, to: all.count, by: pound.count).map {
+                    Self.answer(Array(all[$0..<min(all.count, $0 + pound.count)]))
+                }
+                return (Self.answer(pound).2, Self.answer(inWord).2, answers)
+            }
+            #expect(answers.count == count)
+            #expect(pound != inWord)
+            let wrong = answers.enumerated().filter { index, answer in
+                answer.0 != 200 || answer.2 != (index % 2 == 0 ? pound : inWord)
+            }
+            #expect(
+                wrong.isEmpty,
+                "\(wrong.count) of \(count) answers wrong or missing, first at \(wrong.first?.offset ?? -1)")
+            #expect(try await answeredAhead(server) == count + 2)
+        }
+    }
+
+    /// Answers the lane gives keep a connection open past its header timeout; silence after them closes it.
+    @Test func theLanesAnswersCountForTheTimeouts() async throws {
+        var settings = ServerSettings()
+        settings.headerTimeout = .seconds(2)
+        settings.idleTimeout = .seconds(2)
+        try await withServer(settings: settings) { server in
+            let port = server.port
+            let (statuses, closedAfter) = try await blocking {
+                let connection = try LoopbackConnection(port: port)
+                var statuses: [Int] = []
+                for _ in 0..<8 {
+                    connection.send(LoopbackConnection.request("GET", "/v1/vectors/pound"))
+                    statuses.append(parseResponse(connection.receiveResponse()).status)
+                    usleep(600_000)
+                }
+                let started = Date()
+                _ = connection.receive()
+                return (statuses, Date().timeIntervalSince(started))
+            }
+            #expect(statuses == Array(repeating: 200, count: 8), "answers over 4.8 s on a 2 s header timeout")
+            #expect(closedAfter < 10, "an idle connection is cut")
+        }
+    }
+}
