@@ -49,6 +49,8 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
     private var handedOn = 0
     /// The body bytes of the request being handed on that are still to come.
     private var bodyToHandOn = 0
+    /// How many bytes of the held head have been searched for its end.
+    private var searched = 0
     /// Set once a head could not be framed: everything goes to the decoder.
     private var decoderOnly = false
     /// Set while answers wait for the connection to become writable; a read asked for meanwhile is kept.
@@ -127,7 +129,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                 waitingToWrite = true
                 break
             }
-            switch Self.head(of: bytes) {
+            switch head(of: bytes) {
             case .incomplete:
                 held = bytes
                 return
@@ -150,20 +152,32 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         if bytes.readableBytes > 0 { held = bytes }
     }
 
-    /// The head at the front of `bytes`: only the head's bytes are copied (or all of an incomplete one's, which may
-    /// already be one the lane cannot frame).
-    private static func head(of bytes: ByteBuffer) -> RequestHead.Reading {
+    /// The head at the front of `bytes`. Its end is searched for only in the bytes not searched before, and it is
+    /// read (its bytes copied) once the end has come, a stray CR or LF shows it cannot be framed, or it is too long:
+    /// a head that arrives a byte at a time costs its length, not its length squared.
+    private func head(of bytes: ByteBuffer) -> RequestHead.Reading {
         let available = min(bytes.readableBytes, RequestHead.maximumLength)
-        let end = bytes.withUnsafeReadableBytes { raw -> Int? in
-            var index = 3
+        let (end, stray) = bytes.withUnsafeReadableBytes { raw -> (Int?, Bool) in
+            var index = searched
             while index < available {
-                if raw[index] == 0x0A, raw[index - 1] == 0x0D, raw[index - 2] == 0x0A, raw[index - 3] == 0x0D {
-                    return index + 1
+                switch raw[index] {
+                case 0x0A:
+                    guard index > 0, raw[index - 1] == 0x0D else { return (nil, true) }
+                    if index >= 3, raw[index - 2] == 0x0A, raw[index - 3] == 0x0D { return (index + 1, false) }
+                case 0x0D:
+                    if index + 1 < available, raw[index + 1] != 0x0A { return (nil, true) }
+                default:
+                    break
                 }
                 index += 1
             }
-            return nil
+            return (nil, false)
         }
+        guard end != nil || stray || available == RequestHead.maximumLength else {
+            searched = available
+            return .incomplete
+        }
+        searched = 0
         return RequestHead.read(bytes.getBytes(at: bytes.readerIndex, length: end ?? available)!)
     }
 
