@@ -27,6 +27,6 @@ let package = Package(
         fuzzer("FuzzReviews", ["Preprocessing"]),
         fuzzer("FuzzParallelText", ["Preprocessing"]),
         fuzzer("FuzzEvaluationFiles", ["Similarity", "VectorCache", "CacheBuild", "Word2Vec"]),
-        fuzzer("FuzzRequestHead", ["Server"]),
+        fuzzer("FuzzVectorLane", ["Server"]),
     ]
 )

@@ -30,12 +30,12 @@ public final class ServerMetrics: Sendable {
         counts.withLock { $0.record(route: route, status: status, seconds: seconds, bytes: bytes) }
     }
 
-    /// A vector that a ``VectorLane`` answered: counted as the router's answer would be, and apart.
-    func recordVectorAnsweredAhead(seconds: Double, bytes: Int) {
+    /// An answer of `vectors` vectors that a ``VectorLane`` gave: counted as the router's answer would be, and apart.
+    func recordAnsweredAhead(route: String, vectors: Int, seconds: Double, bytes: Int) {
         counts.withLock { counts in
-            counts.record(route: VectorLane.route, status: 200, seconds: seconds, bytes: bytes)
-            counts.vectorsServed += 1
-            counts.vectorsAnsweredAhead += 1
+            counts.record(route: route, status: 200, seconds: seconds, bytes: bytes)
+            counts.vectorsServed += vectors
+            counts.vectorsAnsweredAhead += vectors
         }
     }
 

@@ -14,18 +14,19 @@ import VectorCache
 import Glibc
 #endif
 
-/// Answers `GET /v1/vectors/{word}` for a word the cache has straight from the connection's bytes, ahead of the
-/// HTTP decoder, on the connection's event loop: the answer the router would give, byte for byte (`.npy`, or bare
-/// float32 with `Accept: application/octet-stream`), without the decoder, the header conversions and the hops to
-/// Swift concurrency and back that cost such a request four fifths of its time (the route single-vector clients call
-/// in a loop, as they would Redis's `GET`).
+/// Answers `GET /v1/vectors/{word}` for a word the cache has, and `POST /v1/vectors` of up to ``mostWords`` words the
+/// cache has (``WordsBody``), straight from the connection's bytes, ahead of the HTTP decoder, on the connection's
+/// event loop: the answer the router would give, byte for byte (`.npy`, or bare float32 with
+/// `Accept: application/octet-stream`), without the decoder, the header conversions, the JSON decoder and the hops to
+/// Swift concurrency and back that cost a single vector four fifths of its time (the routes clients call in a loop,
+/// as they would Redis's `GET` and `MGET`).
 ///
 /// The lane reads each request's head with ``RequestHead`` and hands every other request on to the decoder whole
 /// (head and `Content-Length` body): other paths and methods, JSON, a word the cache lacks (the router's 404 is
-/// logged), a missing or wrong bearer token (401). While a request handed on is unanswered, vector requests are
-/// handed on too, so that answers keep the order of their requests; once the router has answered them all, the lane
-/// answers again. A head it cannot frame (``RequestHead/Reading/unframed``) hands the rest of the connection to
-/// the decoder for good.
+/// logged), other `missing` policies, a missing or wrong bearer token (401). While a request handed on is
+/// unanswered, the lane's requests are handed on too, so that answers keep the order of their requests; once the
+/// router has answered them all, the lane answers again. A head it cannot frame (``RequestHead/Reading/unframed``)
+/// hands the rest of the connection to the decoder for good.
 ///
 /// A client that sends requests faster than it reads answers stops being read while the connection is not writable
 /// (at most one read's requests wait); ``ConnectionGuard`` learns of each answer, so that its idle timeout counts
@@ -38,7 +39,6 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     static let route = "/v1/vectors/{word}"
     private static let prefix = Array("/v1/vectors/".utf8)
-    private static let getMethod = Array("GET".utf8)
 
     private let state: ServerState
     private let answers: VectorAnswers
@@ -136,17 +136,21 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             case .unframed:
                 decoderOnly = true
             case .framed(let head):
-                if handedOn == 0, bodyToHandOn == 0, head.bodyLength == 0,
-                    let answer = answer(head, allocator: context.channel.allocator)
-                {
-                    bytes.moveReaderIndex(forwardBy: head.length)
-                    context.write(wrapOutboundOut(.byteBuffer(answer)), promise: nil)
-                    answered += 1
-                } else {
-                    handedOn += 1
-                    bodyToHandOn = head.bodyLength
-                    context.fireChannelRead(wrapInboundOut(bytes.readSlice(length: head.length)!))
+                if handedOn == 0, bodyToHandOn == 0, let route = Route(head) {
+                    if bytes.readableBytes < head.length + head.bodyLength {
+                        held = bytes  // the body is still coming
+                        return
+                    }
+                    if let answer = answer(route, head, in: bytes, allocator: context.channel.allocator) {
+                        bytes.moveReaderIndex(forwardBy: head.length + head.bodyLength)
+                        context.write(wrapOutboundOut(.byteBuffer(answer)), promise: nil)
+                        answered += 1
+                        continue
+                    }
                 }
+                handedOn += 1
+                bodyToHandOn = head.bodyLength
+                context.fireChannelRead(wrapInboundOut(bytes.readSlice(length: head.length)!))
             }
         }
         if bytes.readableBytes > 0 { held = bytes }
@@ -181,50 +185,97 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         return RequestHead.read(bytes.getBytes(at: bytes.readerIndex, length: end ?? available)!)
     }
 
-    /// The whole answer (status line, headers, body) to `head` when this lane gives it, else `nil`.
-    private func answer(_ head: RequestHead, allocator: ByteBufferAllocator) -> ByteBuffer? {
-        guard head.method.elementsEqual(Self.getMethod), !head.repeatsAHeader, head.target.starts(with: Self.prefix)
-        else { return nil }
-        var path = head.target.dropFirst(Self.prefix.count)
-        if let query = path.firstIndex(of: UInt8(ascii: "?")) { path = path[..<query] }
-        guard !path.isEmpty, !path.contains(UInt8(ascii: "/")), !path.contains(UInt8(ascii: "#")) else { return nil }
+    /// The routes this lane may answer.
+    private enum Route {
+        /// `GET /v1/vectors/{word}`, the word as sent.
+        case vector(ArraySlice<UInt8>)
+        /// `POST /v1/vectors` with a body of at most ``VectorLane/largestBody`` bytes.
+        case vectors
+
+        init?(_ head: RequestHead) {
+            if head.method.elementsEqual("GET".utf8), head.bodyLength == 0, head.target.starts(with: VectorLane.prefix)
+            {
+                var path = head.target.dropFirst(VectorLane.prefix.count)
+                if let query = path.firstIndex(of: UInt8(ascii: "?")) { path = path[..<query] }
+                guard !path.isEmpty, !path.contains(UInt8(ascii: "/")), !path.contains(UInt8(ascii: "#")) else {
+                    return nil
+                }
+                self = .vector(path)
+            } else if head.method.elementsEqual("POST".utf8), head.target.elementsEqual("/v1/vectors".utf8),
+                (1...VectorLane.largestBody).contains(head.bodyLength)
+            {
+                self = .vectors
+            } else {
+                return nil
+            }
+        }
+    }
+
+    /// The longest `POST /v1/vectors` body this lane reads (longer ones go to the router).
+    static let largestBody = 64 << 10
+    /// The most words of a `POST /v1/vectors` answered here, so that one answer holds the event loop for a
+    /// millisecond or two at most; more go to the router, which spreads them over the cores.
+    static let mostWords = 256
+
+    /// The whole answer (status line, headers, body) to the request at the front of `bytes` when this lane gives it,
+    /// else `nil`: the request then goes to the router, which meets the same word, error or bound and answers it.
+    private func answer(_ route: Route, _ head: RequestHead, in bytes: ByteBuffer, allocator: ByteBufferAllocator)
+        -> ByteBuffer?
+    {
+        guard !head.repeatsAHeader else { return nil }
         if let token = state.token,
             !token.authorizes(String(decoding: head.authorization ?? [], as: UTF8.self))
         {
             return nil
         }
         let accept = String(decoding: head.accept ?? [], as: UTF8.self)
-        if accept.contains("application/json") { return nil }
         let bare = accept.contains(BinaryResponse.float32)
-        var word = Array(path)
-        if word.contains(UInt8(ascii: "%")) {
-            let raw = String(decoding: word, as: UTF8.self)
-            word = Array((raw.removingPercentEncoding ?? raw).utf8)
-        }
         let started = ContinuousClock.now
         let answer: ByteBuffer?
-        do {
-            answer = try state.cache.withVectorBytes(for: word) { vector in
-                vector.map { answers.answer(vector: $0, bare: bare, allocator: allocator) }
+        let (metricsRoute, words): (String, Int)
+        switch route {
+        case .vector(let path):
+            if accept.contains("application/json") { return nil }
+            var word = Array(path)
+            if word.contains(UInt8(ascii: "%")) {
+                let raw = String(decoding: word, as: UTF8.self)
+                word = Array((raw.removingPercentEncoding ?? raw).utf8)
             }
-        } catch {
-            return nil  // the router meets the same error and answers it
+            answer = try? state.cache.withVectorBytes(for: word) { vector in
+                vector.flatMap { answers.answer(vector: $0, bare: bare, allocator: allocator) }
+            }
+            (metricsRoute, words) = (Self.route, 1)
+        case .vectors:
+            let body = bytes.getBytes(at: bytes.readerIndex + head.length, length: head.bodyLength)!
+            guard let list = WordsBody.read(body), list.count <= min(Self.mostWords, state.settings.maxWordsPerRequest)
+            else { return nil }
+            answer = answers.answer(rows: list.count, bare: bare, allocator: allocator) { index, row in
+                (try? state.cache.withVectorBytes(for: list[index]) { vector -> Bool in
+                    guard let vector, vector.count == row.count else { return false }
+                    row.copyMemory(from: vector)
+                    return true
+                }) ?? false
+            }
+            (metricsRoute, words) = ("/v1/vectors", list.count)
         }
         guard let answer else { return nil }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        state.metrics.recordVectorAnsweredAhead(seconds: seconds, bytes: answers.bodyLength(bare: bare))
+        state.metrics.recordAnsweredAhead(
+            route: metricsRoute, vectors: words, seconds: seconds,
+            bytes: answers.bodyLength(rows: metricsRoute == Self.route ? nil : words, bare: bare))
         return answer
     }
 }
 
-/// The bytes of the lane's answers: the status line and headers the router sends with a vector, remade once a
-/// second (for `Date`), then the vector (behind the `.npy` header unless bare). One per server.
+/// The bytes of the lane's answers, as the router sends them: for one vector, the status line and headers remade
+/// once a second (for `Date`), then the vector (behind the `.npy` header unless bare); for several, the headers
+/// made for their count, then the rows. One per server.
 final class VectorAnswers: Sendable {
     private let dimension: Int
     private let fingerprint: String
     private let npyHeader: [UInt8]
-    private let heads = Mutex<(second: Int, npy: [UInt8], bare: [UInt8])>((-1, [], []))
+    private let heads = Mutex<(second: Int, date: String, npy: [UInt8], bare: [UInt8])>((-1, "", [], []))
 
     init(dimension: Int, fingerprint: String) {
         self.dimension = dimension
@@ -232,13 +283,16 @@ final class VectorAnswers: Sendable {
         self.npyHeader = NPY.header(type: .float32, shape: [dimension])
     }
 
-    /// The bytes of an answer's body.
-    func bodyLength(bare: Bool) -> Int {
-        dimension * 4 + (bare ? 0 : npyHeader.count)
+    /// The bytes of the body of an answer of one vector (`rows` nil) or of `rows` rows.
+    func bodyLength(rows: Int?, bare: Bool) -> Int {
+        guard let rows else { return dimension * 4 + (bare ? 0 : npyHeader.count) }
+        return rows * dimension * 4 + (bare ? 0 : NPY.header(type: .float32, shape: [rows, dimension]).count)
     }
 
-    func answer(vector: UnsafeRawBufferPointer, bare: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let head = currentHead(bare)
+    /// The answer of one vector; `nil` when `vector` is not of the cache's dimension.
+    func answer(vector: UnsafeRawBufferPointer, bare: Bool, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        guard vector.count == dimension * 4 else { return nil }
+        let head = current { bare ? $0.bare : $0.npy }
         var buffer = allocator.buffer(capacity: head.count + npyHeader.count + vector.count)
         buffer.writeBytes(head)
         if !bare { buffer.writeBytes(npyHeader) }
@@ -246,23 +300,52 @@ final class VectorAnswers: Sendable {
         return buffer
     }
 
-    private func currentHead(_ bare: Bool) -> [UInt8] {
+    /// The answer of `rows` rows that `fill` writes, given each row's index and bytes; `nil` when it fails one.
+    func answer(
+        rows: Int, bare: Bool, allocator: ByteBufferAllocator,
+        fill: (Int, UnsafeMutableRawBufferPointer) -> Bool
+    ) -> ByteBuffer? {
+        let rowBytes = dimension * 4
+        let npy = bare ? [] : NPY.header(type: .float32, shape: [rows, dimension])
+        var lines = ["HTTP/1.1 200 OK", "Content-Type: \(bare ? BinaryResponse.float32 : BinaryResponse.npy)"]
+        if bare { lines.append("\(BinaryResponse.shapeHeader.rawName): \(rows),\(dimension)") }
+        lines += [
+            "\(BinaryResponse.rowsHeader.rawName): \(String(repeating: "c", count: rows))",
+            "Content-Length: \(npy.count + rows * rowBytes)",
+            "\(FingerprintMiddleware<ServerRequestContext>.header.rawName): \(fingerprint)",
+            "Date: \(current { $0.date })", "Server: \(serverName)",
+        ]
+        let head = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
+        var buffer = allocator.buffer(capacity: head.count + npy.count + rows * rowBytes)
+        buffer.writeBytes(head)
+        buffer.writeBytes(npy)
+        for index in 0..<rows {
+            let filled = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: rowBytes) { free in
+                fill(index, UnsafeMutableRawBufferPointer(rebasing: free[..<rowBytes])) ? rowBytes : 0
+            }
+            guard filled == rowBytes else { return nil }
+        }
+        return buffer
+    }
+
+    /// A part of this second's heads.
+    private func current<T>(_ part: ((second: Int, date: String, npy: [UInt8], bare: [UInt8])) -> T) -> T {
         let second = Int(time(nil))
         return heads.withLock { heads in
             if heads.second != second {
                 let date = Self.imfDate(time_t(second))
-                heads = (second, head(bare: false, date: date), head(bare: true, date: date))
+                heads = (second, date, head(bare: false, date: date), head(bare: true, date: date))
             }
-            return bare ? heads.bare : heads.npy
+            return part(heads)
         }
     }
 
-    /// The headers in the order the router's answer has them.
+    /// The headers of one vector's answer, in the order the router's answer has them.
     private func head(bare: Bool, date: String) -> [UInt8] {
         var lines = ["HTTP/1.1 200 OK", "Content-Type: \(bare ? BinaryResponse.float32 : BinaryResponse.npy)"]
         if bare { lines.append("\(BinaryResponse.shapeHeader.rawName): \(dimension)") }
         lines += [
-            "Content-Length: \(bodyLength(bare: bare))",
+            "Content-Length: \(bodyLength(rows: nil, bare: bare))",
             "\(FingerprintMiddleware<ServerRequestContext>.header.rawName): \(fingerprint)",
             "Date: \(date)", "Server: \(serverName)",
         ]

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Server
@@ -76,5 +77,46 @@ import Testing
             #expect(read(head) == .unframed, "\(head.prefix(60).debugDescription)")
         }
         #expect(read("GET /a HTTP/1.1\r\nConnection: Keep-Alive\r\n\r\n") != .unframed)
+    }
+}
+
+@Suite struct WordsBodyTests {
+    private struct Decoded: Decodable {
+        var words: [String]
+        var missing: String?
+    }
+
+    private func read(_ text: String) -> [String]? {
+        WordsBody.read(Array(text.utf8)).map { $0.map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    /// What the lane reads is what the router's JSON decoder reads.
+    @Test func bodiesTheLaneReadsDecodeAsTheRoutersJSONDecoderDecodesThem() throws {
+        let bodies = [
+            #"{"words": ["pound"]}"#,
+            #" {"missing":"error", "words" : [ "New_York" , "a\/b","tab\there" ] } "#,
+            #"{"words": ["caf\u00e9", "\uD83D\uDE00", "\u0041\"\\", "\b\f\n\r"], "missing": "error"}"#,
+        ]
+        for body in bodies {
+            let lane = try #require(read(body), "\(body)")
+            #expect(lane == (try JSONDecoder().decode(Decoded.self, from: Data(body.utf8))).words, "\(body)")
+        }
+        #expect(read(#"{"words": ["caf\u00e9", "\ud83d\ude00"]}"#) == ["café", "😀"])
+    }
+
+    @Test func anythingElseIsLeftToTheRouter() {
+        let bodies = [
+            "", "{}", #"{"words": []}"#, #"{"words": "pound"}"#, #"{"words": [1]}"#,
+            #"{"words": ["a"], "oov": "random"}"#,
+            #"{"words": ["a"], "missing": "zero"}"#, #"{"words": ["a"], "words": ["b"]}"#,
+            #"{"missing": "error", "missing": "error", "words": ["a"]}"#, #"{"words": ["a"]} x"#, #"{"words": ["a"]"#,
+            #"{"words": ["a",]}"#, #"{"words": ["\ud83d"]}"#, #"{"words": ["\ude00"]}"#, #"{"words": ["\ud83dx"]}"#,
+            #"{"words": ["\x"]}"#, #"{"words": ["\u00g0"]}"#, "{\"words\": [\"caf\u{E9}\"]}",
+            "{\"words\": [\"a\u{1}\"]}",
+            #"{"Words": ["a"]}"#, #"["a"]"#,
+        ]
+        for body in bodies {
+            #expect(read(body) == nil, "\(body)")
+        }
     }
 }

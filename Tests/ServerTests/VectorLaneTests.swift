@@ -7,6 +7,10 @@ import Testing
 @Suite struct VectorLaneTests {
     typealias Answer = (Int, [String: String], [UInt8])
 
+    private func post(_ body: String, headers: [String] = []) -> [UInt8] {
+        LoopbackConnection.request("POST", "/v1/vectors", body: Array(body.utf8), headers: headers)
+    }
+
     /// What one raw request is answered with: status, headers by lowercased name (without `date`), body.
     private func exchange(_ port: Int, _ request: [UInt8]) async throws -> Answer {
         try await exchange(port, request, answers: 1)[0]
@@ -64,23 +68,41 @@ import Testing
             LoopbackConnection.request("GET", "/v1/vectors/pound", headers: ["Accept: application/json"]),
             LoopbackConnection.request("GET", "/v1/vectors/unknown"),
             LoopbackConnection.request("GET", "/v1/vectors/pound", headers: ["Connection: close"]),
+            post(#"{"words": ["pound", "in", "pound"]}"#),
+            post(
+                #" { "missing" : "error" ,"words":["caf\u00e9","a\/b", "New_York"] } "#,
+                headers: ["Accept: application/octet-stream"]),
+            post(#"{"words": ["pound", "unknown"]}"#),
+            post(#"{"words": ["pound", "unknown"], "missing": "zero"}"#),
+            post(#"{"words": []}"#),
+            post(#"{"words": ["pound"], "words": ["in"]}"#),
+            post(#"{"words": ["\ud83d"]}"#),
+            post("{\"words\": [\"caf\u{E9}\"]}"),
+            post(#"{"words": [\#((0..<300).map { _ in "\"in\"" }.joined(separator: ","))]}"#),
+            post(#"{"words": ["pound"]"#),
         ]
         var answers: [Bool: [(Int, [String: String], [UInt8])]] = [:]
+        var answeredAhead: [Bool: Int] = [:]
         for onEventLoop in [true, false] {
             var settings = ServerSettings()
             settings.answersVectorsOnEventLoop = onEventLoop
-            answers[onEventLoop] = try await withServer(settings: settings) { server in
+            (answers[onEventLoop], answeredAhead[onEventLoop]) = try await withServer(settings: settings) { server in
                 var got: [(Int, [String: String], [UInt8])] = []
                 for request in requests { got.append(try await exchange(server.port, request)) }
-                return got
+                return (got, try await self.answeredAhead(server))
             }
         }
+        // Three vectors asked for one at a time and the two POSTs of three words the lane reads; the rest (JSON,
+        // unknown words, other policies, bodies it does not read, over 256 words) went to the router.
+        #expect(answeredAhead[true] == 9 && answeredAhead[false] == 0)
         for (index, (fast, routed)) in zip(answers[true]!, answers[false]!).enumerated() {
             #expect(fast.0 == routed.0, "request \(index)")
             #expect(fast.1 == routed.1, "request \(index)")
             #expect(fast.2 == routed.2, "request \(index)")
         }
         #expect(answers[true]![0].0 == 200 && answers[true]![4].0 == 404 && answers[true]![5].0 == 200)
+        #expect(answers[true]![6...].map(\.0) == [200, 200, 404, 200, 200, 200, 400, 200, 200, 400])
+        #expect(answers[true]![6].1["x-w2vcache-rows"] == "ccc" && answers[true]![7].1["x-w2vcache-shape"] == "3,4")
         #expect(answers[true]![2].1["x-w2vcache-shape"] == "4" && answers[true]![2].2.count == 16)
     }
 
@@ -166,8 +188,9 @@ import Testing
                 return (first, parseResponse(connection.receiveResponse()).status)
             }
             #expect(first.count == 7 && later == 200)
-            // The first vector, and the one sent after the router had answered all it was handed.
-            #expect(try await answeredAhead(server) == 2)
+            // The first vector, the POST's two and the vector after it (until /healthz goes to the router), and the
+            // one sent after the router had answered all it was handed.
+            #expect(try await answeredAhead(server) == 5)
         }
     }
 

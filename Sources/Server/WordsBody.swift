@@ -1,0 +1,131 @@
+/// The words of a `POST /v1/vectors` body as ``VectorLane`` reads it, strictly: `{"words": [STRING, ...]}`,
+/// optionally with `"missing": "error"` (the default), JSON whitespace between tokens, and nothing else. Any other
+/// body (other keys, a key twice, other values, raw bytes over 0x7F, a lone surrogate, an empty list) reads as `nil`
+/// and goes to the router, whose JSON decoder gives it its answer: the lane never reads a body differently.
+/// Public only so that the fuzz target can reach it.
+public enum WordsBody {
+    /// The words, each as its UTF-8 bytes, or `nil`.
+    public static func read(_ body: [UInt8]) -> [[UInt8]]? {
+        var reader = JSONTokens(bytes: body)
+        var words: [[UInt8]]?
+        var missing = false
+        guard reader.take(UInt8(ascii: "{")) else { return nil }
+        repeat {
+            guard let key = reader.string() else { return nil }
+            guard reader.take(UInt8(ascii: ":")) else { return nil }
+            switch key {
+            case Array("words".utf8) where words == nil:
+                guard reader.take(UInt8(ascii: "[")) else { return nil }
+                var list: [[UInt8]] = []
+                repeat {
+                    guard let word = reader.string() else { return nil }
+                    list.append(word)
+                } while reader.take(UInt8(ascii: ","))
+                guard reader.take(UInt8(ascii: "]")) else { return nil }
+                words = list
+            case Array("missing".utf8) where !missing:
+                guard reader.string() == Array("error".utf8) else { return nil }
+                missing = true
+            default:
+                return nil
+            }
+        } while reader.take(UInt8(ascii: ","))
+        guard reader.take(UInt8(ascii: "}")), reader.atEnd else { return nil }
+        return words
+    }
+}
+
+/// The tokens of a JSON text, from the start: whitespace skipped, strings decoded.
+private struct JSONTokens {
+    let bytes: [UInt8]
+    var offset = 0
+
+    var atEnd: Bool {
+        mutating get {
+            skipWhitespace()
+            return offset == bytes.count
+        }
+    }
+
+    /// Takes `byte` (after whitespace) when it comes next.
+    mutating func take(_ byte: UInt8) -> Bool {
+        skipWhitespace()
+        guard offset < bytes.count, bytes[offset] == byte else { return false }
+        offset += 1
+        return true
+    }
+
+    /// A string (after whitespace), as UTF-8: printable ASCII and escapes only.
+    mutating func string() -> [UInt8]? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        var result: [UInt8] = []
+        while offset < bytes.count {
+            let byte = bytes[offset]
+            offset += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                return result
+            case UInt8(ascii: "\\"):
+                guard offset < bytes.count else { return nil }
+                let escape = bytes[offset]
+                offset += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): result.append(escape)
+                case UInt8(ascii: "b"): result.append(0x08)
+                case UInt8(ascii: "f"): result.append(0x0C)
+                case UInt8(ascii: "n"): result.append(0x0A)
+                case UInt8(ascii: "r"): result.append(0x0D)
+                case UInt8(ascii: "t"): result.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard let scalar = unicodeScalar() else { return nil }
+                    result.append(contentsOf: String(Character(scalar)).utf8)
+                default: return nil
+                }
+            case 0x20...0x7E:
+                result.append(byte)
+            default:
+                return nil
+            }
+        }
+        return nil
+    }
+
+    /// The scalar of a `\u` escape whose `\u` has been taken: a surrogate pair as one, a lone surrogate `nil`.
+    private mutating func unicodeScalar() -> Unicode.Scalar? {
+        guard let first = hex4() else { return nil }
+        if (0xD800...0xDBFF).contains(first) {
+            guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u")
+            else { return nil }
+            offset += 2
+            guard let second = hex4(), (0xDC00...0xDFFF).contains(second) else { return nil }
+            return Unicode.Scalar(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+        }
+        return Unicode.Scalar(first)
+    }
+
+    private mutating func hex4() -> UInt32? {
+        guard offset + 4 <= bytes.count else { return nil }
+        var value: UInt32 = 0
+        for byte in bytes[offset..<(offset + 4)] {
+            let digit: UInt32
+            switch byte {
+            case 0x30...0x39: digit = UInt32(byte - 0x30)
+            case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
+            case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
+            default: return nil
+            }
+            value = value << 4 | digit
+        }
+        offset += 4
+        return value
+    }
+
+    private mutating func skipWhitespace() {
+        while offset < bytes.count {
+            switch bytes[offset] {
+            case 0x20, 0x09, 0x0A, 0x0D: offset += 1
+            default: return
+            }
+        }
+    }
+}
