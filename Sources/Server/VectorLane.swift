@@ -307,15 +307,9 @@ final class VectorAnswers: Sendable {
     ) -> ByteBuffer? {
         let rowBytes = dimension * 4
         let npy = bare ? [] : NPY.header(type: .float32, shape: [rows, dimension])
-        var lines = ["HTTP/1.1 200 OK", "Content-Type: \(bare ? BinaryResponse.float32 : BinaryResponse.npy)"]
-        if bare { lines.append("\(BinaryResponse.shapeHeader.rawName): \(rows),\(dimension)") }
-        lines += [
-            "\(BinaryResponse.rowsHeader.rawName): \(String(repeating: "c", count: rows))",
-            "Content-Length: \(npy.count + rows * rowBytes)",
-            "\(FingerprintMiddleware<ServerRequestContext>.header.rawName): \(fingerprint)",
-            "Date: \(current { $0.date })", "Server: \(serverName)",
-        ]
-        let head = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
+        let head = head(
+            bare: bare, shape: "\(rows),\(dimension)", rows: String(repeating: "c", count: rows),
+            bodyLength: npy.count + rows * rowBytes, date: current { $0.date })
         var buffer = allocator.buffer(capacity: head.count + npy.count + rows * rowBytes)
         buffer.writeBytes(head)
         buffer.writeBytes(npy)
@@ -328,24 +322,30 @@ final class VectorAnswers: Sendable {
         return buffer
     }
 
+    private func vectorHead(bare: Bool, date: String) -> [UInt8] {
+        head(bare: bare, shape: "\(dimension)", rows: nil, bodyLength: bodyLength(rows: nil, bare: bare), date: date)
+    }
+
     /// A part of this second's heads.
     private func current<T>(_ part: ((second: Int, date: String, npy: [UInt8], bare: [UInt8])) -> T) -> T {
         let second = Int(time(nil))
         return heads.withLock { heads in
             if heads.second != second {
                 let date = Self.imfDate(time_t(second))
-                heads = (second, date, head(bare: false, date: date), head(bare: true, date: date))
+                heads = (second, date, vectorHead(bare: false, date: date), vectorHead(bare: true, date: date))
             }
             return part(heads)
         }
     }
 
-    /// The headers of one vector's answer, in the order the router's answer has them.
-    private func head(bare: Bool, date: String) -> [UInt8] {
+    /// The status line and headers of an answer, in the order the router's answer has them: the shape for bare
+    /// bytes, and `rows` (`X-W2VCache-Rows`) for several vectors.
+    private func head(bare: Bool, shape: String, rows: String?, bodyLength: Int, date: String) -> [UInt8] {
         var lines = ["HTTP/1.1 200 OK", "Content-Type: \(bare ? BinaryResponse.float32 : BinaryResponse.npy)"]
-        if bare { lines.append("\(BinaryResponse.shapeHeader.rawName): \(dimension)") }
+        if bare { lines.append("\(BinaryResponse.shapeHeader.rawName): \(shape)") }
+        if let rows { lines.append("\(BinaryResponse.rowsHeader.rawName): \(rows)") }
         lines += [
-            "Content-Length: \(bodyLength(rows: nil, bare: bare))",
+            "Content-Length: \(bodyLength)",
             "\(FingerprintMiddleware<ServerRequestContext>.header.rawName): \(fingerprint)",
             "Date: \(date)", "Server: \(serverName)",
         ]
