@@ -51,6 +51,8 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
     private var bodyToHandOn = 0
     /// How many bytes of the held head have been searched for its end.
     private var searched = 0
+    /// The head of a request whose body is still coming, read once.
+    private var headAwaitingBody: RequestHead?
     /// Set once a head could not be framed: everything goes to the decoder.
     private var decoderOnly = false
     /// Set while answers wait for the connection to become writable; a read asked for meanwhile is kept.
@@ -129,7 +131,9 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                 waitingToWrite = true
                 break
             }
-            switch head(of: bytes) {
+            let reading = headAwaitingBody.map { RequestHead.Reading.framed($0) } ?? head(of: bytes)
+            headAwaitingBody = nil
+            switch reading {
             case .incomplete:
                 held = bytes
                 return
@@ -138,7 +142,8 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             case .framed(let head):
                 if handedOn == 0, bodyToHandOn == 0, let route = Route(head) {
                     if bytes.readableBytes < head.length + head.bodyLength {
-                        held = bytes  // the body is still coming
+                        held = bytes
+                        headAwaitingBody = head
                         return
                     }
                     if let answer = answer(route, head, in: bytes, allocator: context.channel.allocator) {

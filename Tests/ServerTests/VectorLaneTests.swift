@@ -194,20 +194,26 @@ import Testing
         }
     }
 
-    /// A request that arrives a byte at a time is answered once its head is whole.
-    @Test func aHeadArrivingByteByByteIsAnswered() async throws {
+    /// Requests that arrive a byte at a time are answered once their head (and body) are whole.
+    @Test func requestsArrivingByteByByteAreAnswered() async throws {
         try await withServer { server in
             let port = server.port
-            let answer = try await blocking {
+            let post = post(#"{"words": ["pound", "in"]}"#, headers: ["Accept: application/octet-stream"])
+            let answers = try await blocking {
                 let connection = try LoopbackConnection(port: port)
-                for byte in LoopbackConnection.request("GET", "/v1/vectors/pound") {
-                    connection.send([byte])
-                    usleep(500)
+                var answers: [Answer] = []
+                for request in [LoopbackConnection.request("GET", "/v1/vectors/pound"), post] {
+                    for byte in request {
+                        connection.send([byte])
+                        usleep(300)
+                    }
+                    answers.append(Self.answer(connection.receiveResponse()))
                 }
-                return Self.answer(connection.receiveResponse())
+                return answers
             }
-            #expect(answer.0 == 200 && answer.1["content-type"] == "application/x-npy")
-            #expect(try await answeredAhead(server) == 1)
+            #expect(answers[0].0 == 200 && answers[0].1["content-type"] == "application/x-npy")
+            #expect(answers[1].0 == 200 && answers[1].1["x-w2vcache-shape"] == "2,4" && answers[1].2.count == 32)
+            #expect(try await answeredAhead(server) == 3)
         }
     }
 
