@@ -237,7 +237,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         let bare = accept.contains(BinaryResponse.float32)
         let started = ContinuousClock.now
         let answer: ByteBuffer?
-        let (metricsRoute, words): (String, Int)
+        let (metricsRoute, words, bodyBytes): (String, Int, Int)
         switch route {
         case .vector(let path):
             if accept.contains("application/json") { return nil }
@@ -249,8 +249,9 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             answer = try? state.cache.withVectorBytes(for: word) { vector in
                 vector.flatMap { answers.answer(vector: $0, bare: bare, allocator: allocator) }
             }
-            (metricsRoute, words) = (Self.route, 1)
+            (metricsRoute, words, bodyBytes) = (Self.route, 1, answers.bodyLength(rows: nil, bare: bare))
         case .vectors:
+            guard head.bodyLength <= state.settings.maxBodyBytes else { return nil }  // the router's 413
             let body = bytes.getBytes(at: bytes.readerIndex + head.length, length: head.bodyLength)!
             guard let list = WordsBody.read(body), list.count <= min(Self.mostWords, state.settings.maxWordsPerRequest)
             else { return nil }
@@ -261,14 +262,14 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                     return true
                 }) ?? false
             }
-            (metricsRoute, words) = ("/v1/vectors", list.count)
+            (metricsRoute, words, bodyBytes) = (
+                "/v1/vectors", list.count, answers.bodyLength(rows: list.count, bare: bare)
+            )
         }
         guard let answer else { return nil }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        state.metrics.recordAnsweredAhead(
-            route: metricsRoute, vectors: words, seconds: seconds,
-            bytes: answers.bodyLength(rows: metricsRoute == Self.route ? nil : words, bare: bare))
+        state.metrics.recordAnsweredAhead(route: metricsRoute, vectors: words, seconds: seconds, bytes: bodyBytes)
         return answer
     }
 }

@@ -106,6 +106,17 @@ import Testing
         #expect(answers[true]![2].1["x-w2vcache-shape"] == "4" && answers[true]![2].2.count == 16)
     }
 
+    /// A body over the server's limit gets the router's 413 naming it, though the lane could read it.
+    @Test func aBodyOverTheServersLimitGetsTheRouters413() async throws {
+        var settings = ServerSettings()
+        settings.maxBodyBytes = 16
+        try await withServer(settings: settings) { server in
+            let answer = try await exchange(server.port, post(#"{"words": ["pound", "in"]}"#))
+            #expect(answer.0 == 413 && String(decoding: answer.2, as: UTF8.self).contains("max_body_kb"))
+            #expect(try await answeredAhead(server) == 0)
+        }
+    }
+
     /// A vector asked for behind a request the router is still answering comes after it, on one connection.
     @Test func pipelinedAnswersKeepTheirRequestsOrder() async throws {
         try await withServer { server in
