@@ -41,7 +41,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
 
-        .target(name: "CAtomicRename"),
+        .target(name: "CLinuxFiles"),
         // LevelDB environment in C++ for read-only opens (the C API cannot make one): nothing on disk changes.
         .target(name: "CLevelDBEnv", dependencies: ["CLevelDB"]),
         // SIMD kernels in C: AVX-512 or AVX2 chosen at run time, which Swift cannot do per function.
@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "CacheBuild",
             dependencies: [
-                "VectorCache", "SearchIndex", "LevelDB", "Word2Vec", "Support", "CAtomicRename", "CVectorKernels",
+                "VectorCache", "SearchIndex", "LevelDB", "Word2Vec", "Support", "CLinuxFiles", "CVectorKernels",
             ],
             swiftSettings: swiftSettings
         ),

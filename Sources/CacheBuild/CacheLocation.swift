@@ -1,4 +1,4 @@
-import CAtomicRename
+import CLinuxFiles
 import Foundation
 import LevelDB
 import VectorCache

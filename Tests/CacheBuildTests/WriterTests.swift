@@ -152,6 +152,43 @@ private func snapshot(_ path: String) throws -> [String: Data] {
         #expect(!FileManager.default.fileExists(atPath: directory.file("spill")))
     }
 
+    /// The merge gives each run's disk space back as it reads the run, and every record still comes out whole and
+    /// in order.
+    @Test func aMergedRunGivesItsDiskSpaceBack() throws {
+        let directory = TemporaryDirectory()
+        let vectorBytes = 1200
+        // Runs of 4 MB, read through 1 MB buffers; 36 MB in all.
+        let runs = SortedRuns(vectorBytes: vectorBytes, memoryBudget: 8 << 20, spillPath: directory.file("spill"))
+        defer { runs.close() }
+        var random = SplitMix64(seed: 9)
+        let count = 30_000
+        for sequence in 0..<UInt32(count) {
+            let key = Array("w\(random.next())".utf8)
+            let vector = [UInt8](repeating: UInt8(truncatingIfNeeded: sequence), count: vectorBytes)
+            try key.withUnsafeBytes { key in
+                try vector.withUnsafeBytes { try runs.append(key: key, sequence: sequence, vector: $0) }
+            }
+        }
+        #expect(runs.spilledRunCount >= 6)
+        func allocated() throws -> Int {
+            var information = stat()
+            try #require(stat(directory.file("spill"), &information) == 0)
+            return Int(information.st_blocks) * 512
+        }
+        let before = try allocated()
+        var keys: [[UInt8]] = []
+        var whole = true
+        try runs.merge { key, sequence, vector in
+            keys.append(Array(key))
+            whole = whole && vector.allSatisfy { $0 == UInt8(truncatingIfNeeded: sequence) }
+        }
+        let after = try allocated()
+        #expect(keys.count == count && whole)
+        #expect(zip(keys, keys.dropFirst()).allSatisfy { $0.lexicographicallyPrecedes($1) })
+        #expect(before > 24 << 20, "the runs were not on disk before the merge: \(before) bytes")
+        #expect(after < 1 << 20, "\(after) of \(before) bytes still held after the merge")
+    }
+
     @Test func aBuildThatFailsMidSpillLeavesNothingAndThePreviousCache() throws {
         let directory = TemporaryDirectory()
         try build(
