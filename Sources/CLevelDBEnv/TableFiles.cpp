@@ -16,13 +16,13 @@
 #include <string>
 #include <vector>
 
-#include <leveldb/comparator.h>
 #include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
-#include <leveldb/options.h>
 #include <leveldb/slice.h>
 #include <leveldb/status.h>
-#include <leveldb/table_builder.h>
+
+#include "Crc32c.h"
+#include "TableFileBuilder.h"
 
 namespace {
 
@@ -54,136 +54,6 @@ void putVarint(std::string *out, uint64_t value) {
 void putFixed(std::string *out, uint64_t value, int bytes) {
     for (int index = 0; index < bytes; index++) out->push_back(static_cast<char>(value >> (8 * index)));
 }
-
-uint64_t fixed64(const char *bytes) {
-    uint64_t value = 0;
-    for (int index = 7; index >= 0; index--) value = (value << 8) | static_cast<unsigned char>(bytes[index]);
-    return value;
-}
-
-/// CRC-32C (Castagnoli), as LevelDB checksums log records.
-uint32_t crc32c(const std::string &data) {
-    struct Table {
-        uint32_t entries[256];
-        Table() {
-            for (uint32_t byte = 0; byte < 256; byte++) {
-                uint32_t crc = byte;
-                for (int bit = 0; bit < 8; bit++) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
-                entries[byte] = crc;
-            }
-        }
-    };
-    static const Table table;
-    uint32_t crc = 0xFFFFFFFFu;
-    for (unsigned char byte : data) crc = table.entries[(crc ^ byte) & 0xFF] ^ (crc >> 8);
-    return crc ^ 0xFFFFFFFFu;
-}
-
-/// Keys ordered as LevelDB's internal key comparator orders them: user keys bytewise, then newer sequence first.
-/// Index keys are not shortened: a block's last key is a valid separator.
-class InternalKeyOrder final : public leveldb::Comparator {
-  public:
-    int Compare(const Slice &a, const Slice &b) const override {
-        int order = Slice(a.data(), a.size() - kTagSize).compare(Slice(b.data(), b.size() - kTagSize));
-        if (order != 0) return order;
-        uint64_t x = fixed64(a.data() + a.size() - kTagSize), y = fixed64(b.data() + b.size() - kTagSize);
-        return x > y ? -1 : (x < y ? 1 : 0);
-    }
-    const char *Name() const override { return "leveldb.InternalKeyComparator"; }
-    void FindShortestSeparator(std::string *, const Slice &) const override {}
-    void FindShortSuccessor(std::string *) const override {}
-};
-
-/// LevelDB's bloom filter over the user keys, as a database's tables hold it: the table builder hands the filter
-/// internal keys, and a reader asks it about user keys under the user policy's name.
-class UserKeyFilter final : public leveldb::FilterPolicy {
-  public:
-    explicit UserKeyFilter(int bitsPerKey) : user_(leveldb::NewBloomFilterPolicy(bitsPerKey)) {}
-    ~UserKeyFilter() override { delete user_; }
-
-    const char *Name() const override { return user_->Name(); }
-    void CreateFilter(const Slice *keys, int count, std::string *out) const override {
-        std::vector<Slice> userKeys;
-        userKeys.reserve(static_cast<size_t>(count));
-        for (int index = 0; index < count; index++) {
-            userKeys.emplace_back(keys[index].data(), keys[index].size() - kTagSize);
-        }
-        user_->CreateFilter(userKeys.data(), count, out);
-    }
-    bool KeyMayMatch(const Slice &key, const Slice &filter) const override {
-        return user_->KeyMayMatch(Slice(key.data(), key.size() - kTagSize), filter);
-    }
-
-  private:
-    const leveldb::FilterPolicy *user_;
-};
-
-/// A table file written in 1 MB pieces, whose `Sync` only starts the writeback: the writer syncs every table at once
-/// when it finishes, by when the disk has written most of them meanwhile (a table builder syncs each table as it
-/// finishes it, which would stop the build for the disk 64 MB at a time).
-class TableOutputFile final : public leveldb::WritableFile {
-  public:
-    TableOutputFile(int descriptor, std::string name) : descriptor_(descriptor), name_(std::move(name)) {
-        buffer_.reserve(kCapacity);
-    }
-    ~TableOutputFile() override { close(); }
-
-    Status Append(const Slice &data) override {
-        if (buffer_.size() + data.size() > kCapacity) {
-            Status status = writeOut();
-            if (!status.ok()) return status;
-            if (data.size() >= kCapacity) return writeAll(data.data(), data.size());
-        }
-        buffer_.append(data.data(), data.size());
-        return Status::OK();
-    }
-    Status Flush() override { return Status::OK(); }
-    Status Sync() override {
-        Status status = writeOut();
-        if (status.ok() && sync_file_range(descriptor_, 0, 0, SYNC_FILE_RANGE_WRITE) != 0 && errno != ENOSYS) {
-            status = Status::IOError(name_, strerror(errno));
-        }
-        return status;
-    }
-    Status Close() override { return writeOut(); }
-
-    /// Waits until the file is on disk, and closes it.
-    Status syncAndClose() {
-        Status status = writeOut();
-        if (status.ok() && fdatasync(descriptor_) != 0) status = Status::IOError(name_, strerror(errno));
-        close();
-        return status;
-    }
-
-  private:
-    static constexpr size_t kCapacity = 1 << 20;
-
-    Status writeOut() {
-        Status status = writeAll(buffer_.data(), buffer_.size());
-        buffer_.clear();
-        return status;
-    }
-
-    Status writeAll(const char *data, size_t count) {
-        while (count > 0) {
-            ssize_t written = write(descriptor_, data, count);
-            if (written < 0 && errno == EINTR) continue;
-            if (written <= 0) return Status::IOError(name_, strerror(written < 0 ? errno : EIO));
-            data += written;
-            count -= static_cast<size_t>(written);
-        }
-        return Status::OK();
-    }
-
-    void close() {
-        if (descriptor_ >= 0) ::close(descriptor_);
-        descriptor_ = -1;
-    }
-
-    int descriptor_;
-    std::string name_;
-    std::string buffer_;
-};
 
 /// A finished table, as the version edit describes it.
 struct TableFile {
@@ -238,11 +108,8 @@ std::string logRecords(const std::string &record, uint64_t offset) {
         size_t length = left < available ? left : available;
         bool end = length == left;
         char type = begin && end ? kFullType : (begin ? kFirstType : (end ? kLastType : kMiddleType));
-        std::string checked(1, type);
-        checked.append(pointer, length);
-        uint32_t crc = crc32c(checked);
-        uint32_t masked = ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
-        putFixed(&out, masked, 4);
+        uint32_t crc = w2v::crc32cExtend(w2v::crc32cExtend(0, &type, 1), pointer, length);
+        putFixed(&out, w2v::crc32cMask(crc), 4);
         putFixed(&out, length, 2);
         out.push_back(type);
         out.append(pointer, length);
@@ -261,24 +128,25 @@ struct w2v_table_writer {
     uint64_t firstNumber;
     uint64_t nextNumber;
     uint64_t maxFileSize;
-    InternalKeyOrder order;
-    std::unique_ptr<UserKeyFilter> filter;
-    leveldb::Options options;
-    std::unique_ptr<leveldb::TableBuilder> builder;
+    size_t blockSize;
+    /// LevelDB's bloom filter over user keys, as a database's tables hold it; null for none.
+    std::unique_ptr<const leveldb::FilterPolicy> bloom;
+    /// The table being written, if any: the last of `files`.
+    w2v::TableFileBuilder *builder = nullptr;
     TableFile current;
     std::vector<TableFile> finished;
-    /// The files of the tables, open until the last is finished and all are synced.
-    std::vector<std::unique_ptr<TableOutputFile>> files;
-    /// The key being added, and the one before it (empty before the first: a stored key is never empty).
+    /// The tables, open until the last is finished and all are synced.
+    std::vector<std::unique_ptr<w2v::TableFileBuilder>> files;
+    /// The key being added, and the one before it (empty before the first: a stored key is never empty), each with
+    /// its tag.
     std::string key;
     std::string last;
 
     bool finishTable(char **error) {
         current.largest = last;
-        Status status = builder->Finish();
-        if (status.ok()) status = files.back()->Sync();
-        current.size = builder->FileSize();
-        builder.reset();
+        Status status = builder->finish();
+        current.size = builder->fileSize();
+        builder = nullptr;
         if (!status.ok()) return fail(error, status);
         finished.push_back(current);
         return true;
@@ -303,22 +171,20 @@ extern "C" w2v_table_writer *w2v_table_writer_create(
     writer->firstNumber = first_file_number;
     writer->nextNumber = first_file_number;
     writer->maxFileSize = max_file_size;
-    if (bloom_bits_per_key > 0) writer->filter.reset(new UserKeyFilter(bloom_bits_per_key));
-    writer->options.comparator = &writer->order;
-    writer->options.filter_policy = writer->filter.get();
-    writer->options.block_size = block_size;
-    writer->options.compression = leveldb::kNoCompression;
+    writer->blockSize = block_size;
+    if (bloom_bits_per_key > 0) writer->bloom.reset(leveldb::NewBloomFilterPolicy(bloom_bits_per_key));
     return writer;
 }
 
 extern "C" int w2v_table_writer_add(
     w2v_table_writer *writer, const char *key, size_t key_length, const char *value, size_t value_length,
     char **error) {
-    writer->key.assign(key, key_length);
-    putFixed(&writer->key, kValueTag, 8);
-    if (!writer->last.empty() && writer->order.Compare(writer->key, writer->last) <= 0) {
+    const Slice lastUserKey(writer->last.data(), writer->last.empty() ? 0 : writer->last.size() - kTagSize);
+    if (!writer->last.empty() && Slice(key, key_length).compare(lastUserKey) <= 0) {
         return fail(error, Status::InvalidArgument("table keys out of order", Slice(key, key_length)));
     }
+    writer->key.assign(key, key_length);
+    putFixed(&writer->key, kValueTag, 8);
     if (!writer->builder) {
         writer->current = TableFile();
         writer->current.number = writer->nextNumber++;
@@ -326,13 +192,14 @@ extern "C" int w2v_table_writer_add(
         const std::string name = tableName(writer->directory, writer->current.number, true);
         int descriptor = open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (descriptor < 0) return fail(error, Status::IOError(name, strerror(errno)));
-        writer->files.emplace_back(new TableOutputFile(descriptor, name));
-        writer->builder.reset(new leveldb::TableBuilder(writer->options, writer->files.back().get()));
+        writer->files.emplace_back(
+            new w2v::TableFileBuilder(descriptor, name, writer->blockSize, writer->bloom.get()));
+        writer->builder = writer->files.back().get();
     }
-    writer->builder->Add(writer->key, Slice(value, value_length));
+    Status status = writer->builder->add(writer->key, Slice(value, value_length));
     writer->last.swap(writer->key);
-    if (!writer->builder->status().ok()) return fail(error, writer->builder->status());
-    if (writer->builder->FileSize() >= writer->maxFileSize) return writer->finishTable(error);
+    if (!status.ok()) return fail(error, status);
+    if (writer->builder->fileSize() >= writer->maxFileSize) return writer->finishTable(error);
     return true;
 }
 
@@ -424,7 +291,4 @@ extern "C" int w2v_table_writer_register(w2v_table_writer *writer, int level, ch
     return true;
 }
 
-extern "C" void w2v_table_writer_destroy(w2v_table_writer *writer) {
-    if (writer->builder) writer->builder->Abandon();
-    delete writer;
-}
+extern "C" void w2v_table_writer_destroy(w2v_table_writer *writer) { delete writer; }

@@ -1,5 +1,8 @@
+import CLevelDBEnv
+import CTableReference
 import Foundation
 import LevelDB
+import Support
 import TestSupport
 import Testing
 
@@ -142,5 +145,109 @@ private func value(_ index: Int) -> [UInt8] { (0..<(100 + index % 200)).map { UI
         let database = try Database(path: path)
         #expect(try database.get(bytes("word")) == nil)
         #expect(try database.get(bytes("key00042")) == bytes("newer than the table's"))
+    }
+}
+
+/// Entries written both by ``TableFileWriter`` and by LevelDB's own table builder.
+struct TableCase: Sendable, CustomTestStringConvertible {
+    var name: String
+    var blockSize: Int
+    var bloomBitsPerKey: Int
+    var entries: [([UInt8], [UInt8])]
+
+    var testDescription: String { name }
+
+    static let all: [TableCase] = {
+        var random = SplitMix64(seed: 11)
+        func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) } }
+        // Words sharing prefixes (restart points, prefix compression), 4 MB in all: the file goes out in pieces, and
+        // blocks over 2 KB leave empty filters between them.
+        let words = (0..<20_000).map { (Array(String(format: "key%06d", $0 * 7).utf8), bytes(100 + $0 % 300)) }
+        let odd: [([UInt8], [UInt8])] = [
+            ([0], []), ([0, 0, 255], bytes(1)), ([1] + bytes(1_000), bytes(10_000)), (Array("a".utf8), bytes(5_000)),
+            (Array("ab".utf8), []), (Array("abc".utf8), bytes(3)), ([255, 255], bytes(70_000)),
+        ]
+        return [
+            TableCase(name: "4 KB blocks, bloom filter", blockSize: 4 << 10, bloomBitsPerKey: 10, entries: words),
+            TableCase(name: "64 KB blocks, no filter", blockSize: 64 << 10, bloomBitsPerKey: 0, entries: words),
+            TableCase(name: "a block a key", blockSize: 1, bloomBitsPerKey: 10, entries: Array(words.prefix(3_000))),
+            TableCase(name: "odd keys and values", blockSize: 4 << 10, bloomBitsPerKey: 10, entries: odd),
+            TableCase(name: "one key", blockSize: 4 << 10, bloomBitsPerKey: 10, entries: [(Array("only".utf8), [1])]),
+        ]
+    }()
+}
+
+@Suite struct TableFormatTests {
+    /// The table writer's own builder gives the same bytes as LevelDB's `TableBuilder`: blocks, restart points,
+    /// bloom filters, index, footer and every checksum.
+    @Test(arguments: TableCase.all) func aTableEqualsLevelDBsOwnByteForByte(_ table: TableCase) throws {
+        let directory = TemporaryDirectory()
+        var options = tableOptions(maxFileSize: 1 << 40, blockSize: table.blockSize)
+        options.bloomBitsPerKey = table.bloomBitsPerKey
+        let tables = TableFileWriter(path: directory.path, firstFileNumber: 1, options: options)
+        for (key, value) in table.entries { try add(tables, key, value) }
+        #expect(try tables.finish() == 1)
+        let written = try Data(contentsOf: URL(fileURLWithPath: directory.path + "/000001.staged"))
+
+        let reference = directory.path + "/reference.ldb"
+        var error: UnsafeMutablePointer<CChar>?
+        let keys = table.entries.map { entry in entry.0.withUnsafeBytes { Data($0) } }
+        let values = table.entries.map { entry in entry.1.withUnsafeBytes { Data($0) } }
+        let wrote = withPointers(keys) { keyPointers, keyLengths in
+            withPointers(values) { valuePointers, valueLengths in
+                w2v_reference_table(
+                    reference, keyPointers, keyLengths, valuePointers, valueLengths, table.entries.count,
+                    table.blockSize, Int32(table.bloomBitsPerKey), &error)
+            }
+        }
+        #expect(wrote == 1, "\(error.map { String(cString: $0) } ?? "")")
+        free(error)
+        let expected = try Data(contentsOf: URL(fileURLWithPath: reference))
+        #expect(written.count == expected.count)
+        #expect(written == expected, "first difference at byte \(zip(written, expected).prefix { $0 == $1 }.count)")
+    }
+
+    /// CRC-32C: the standard's check value, both the instruction's and the table's code, over every length and
+    /// alignment a block's end can have, and extended piece by piece.
+    @Test func crc32cIsTheStandardsWithOrWithoutTheInstruction() {
+        let check = Array("123456789".utf8)
+        for portable in [Int32(0), 1] {
+            #expect(w2v_crc32c(0, check, check.count, portable) == 0xE306_9283)
+            #expect(w2v_crc32c(0, nil, 0, portable) == 0)
+        }
+        var random = SplitMix64(seed: 3)
+        let data = (0..<4_200).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        data.withUnsafeBytes { data in
+            for start in 0..<8 {
+                for count in Array(0..<80) + [4_095, 4_096, 4_097, 4_192 - start] {
+                    let piece = data.baseAddress! + start
+                    let portable = w2v_crc32c(0, piece, count, 1)
+                    #expect(w2v_crc32c(0, piece, count, 0) == portable)
+                    let half = count / 2
+                    #expect(w2v_crc32c(w2v_crc32c(0, piece, half, 0), piece + half, count - half, 0) == portable)
+                }
+            }
+        }
+    }
+}
+
+/// Calls `body` with C pointers to each of `pieces` and their lengths.
+private func withPointers<Result>(
+    _ pieces: [Data], _ body: (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Result
+) -> Result {
+    let lengths = pieces.map(\.count)
+    let storage = pieces.map { piece -> UnsafeMutablePointer<CChar> in
+        let copy = UnsafeMutablePointer<CChar>.allocate(capacity: max(piece.count, 1))
+        piece.withUnsafeBytes { bytes in
+            if piece.count > 0 {
+                UnsafeMutableRawPointer(copy).copyMemory(from: bytes.baseAddress!, byteCount: piece.count)
+            }
+        }
+        return copy
+    }
+    defer { storage.forEach { $0.deallocate() } }
+    let pointers: [UnsafePointer<CChar>?] = storage.map { UnsafePointer($0) }
+    return pointers.withUnsafeBufferPointer { pointers in
+        lengths.withUnsafeBufferPointer { lengths in body(pointers.baseAddress!, lengths.baseAddress!) }
     }
 }

@@ -46,8 +46,9 @@ void w2v_unlogged_env_destroy(leveldb_env_t *env);
 /// that skips LevelDB's memtable, write-ahead log and flushes: each key gets sequence 0 (older than anything the
 /// database itself holds), tables of `max_file_size` bytes or so, numbered from `first_file_number` (a number above
 /// any the database uses), in `block_size` blocks, with LevelDB's bloom filter (none when `bloom_bits_per_key` is
-/// 0) and no compression. Until `w2v_table_writer_register` adds them to the database, which must be closed by
-/// then, they are named `NNNNNN.staged`: an open database removes tables of its usual name that it does not know.
+/// 0) and no compression, byte for byte as LevelDB's `TableBuilder` would write them (index keys not shortened).
+/// Until `w2v_table_writer_register` adds them to the database, which must be closed by then, they are named
+/// `NNNNNN.staged`: an open database removes tables of its usual name that it does not know.
 typedef struct w2v_table_writer w2v_table_writer;
 
 w2v_table_writer *w2v_table_writer_create(
@@ -83,6 +84,11 @@ unsigned long long w2v_overlay_env_memory_bytes(leveldb_env_t *env);
 /// `fcntl(F_GETLK)` tells for an exclusive lock, or this process through an overlay environment: 1 held, 0 free
 /// (or no such file), -1 on error (errno set).
 int w2v_lock_is_held(const char *lock_path);
+
+/// The CRC-32C (Castagnoli) of `count` bytes following data whose CRC-32C is `crc` (0 for none), as LevelDB checksums
+/// blocks and log records: with the CPU's instruction where it has one, or with `portable` the table-driven code that
+/// CPUs without it use.
+uint32_t w2v_crc32c(uint32_t crc, const void *data, size_t count, int portable);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,103 @@
+// One LevelDB table file written from keys in order, for TableFiles.cpp.
+#ifndef W2V_TABLE_FILE_BUILDER_H
+#define W2V_TABLE_FILE_BUILDER_H
+
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+#include <leveldb/filter_policy.h>
+#include <leveldb/slice.h>
+#include <leveldb/status.h>
+
+namespace w2v {
+
+/// Writes one table in LevelDB's table format, byte for byte what LevelDB's `TableBuilder` writes with no
+/// compression, a comparator that never shortens keys and a restart point every 16 keys (LevelDB 1.x:
+/// table/block_builder.cc, table/filter_block.cc, table/table_builder.cc, table/format.cc).
+///
+/// Unlike LevelDB's builder it assembles each block where the file's next 1 MB piece is gathered (one copy of a value
+/// instead of two), checksums it with the CPU's CRC-32C instruction, and starts writing the file back at `finish`
+/// without waiting for it (``syncAndClose`` waits). Owns the file descriptor it is given.
+class TableFileBuilder {
+  public:
+    /// - Parameters:
+    ///   - bloom: the filter policy over user keys (LevelDB's bloom filter), or null for no filter block.
+    TableFileBuilder(int descriptor, std::string name, size_t blockSize, const leveldb::FilterPolicy *bloom);
+    ~TableFileBuilder();
+    TableFileBuilder(const TableFileBuilder &) = delete;
+    TableFileBuilder &operator=(const TableFileBuilder &) = delete;
+
+    /// Adds an entry; `internalKey` is the user key and its 8-byte tag, greater than the key added before it.
+    leveldb::Status add(const leveldb::Slice &internalKey, const leveldb::Slice &value);
+    /// The bytes of the blocks finished so far, written or not: what the table would be without its last block.
+    uint64_t fileSize() const { return offset_; }
+    /// Writes the last block, the filter, the index and the footer, and starts their writeback.
+    leveldb::Status finish();
+    /// Waits until the file is on disk, and closes it.
+    leveldb::Status syncAndClose();
+
+  private:
+    /// A block's place in the file, as a table's index and footer name it.
+    struct BlockHandle {
+        uint64_t offset = 0;
+        uint64_t size = 0;
+        void encodeTo(std::string *out) const;
+    };
+
+    /// Entries of one block, prefix-compressed between restart points, assembled at the end of a buffer.
+    struct BlockAssembler {
+        BlockAssembler(std::string *buffer, int restartInterval) : buffer(buffer), restartInterval(restartInterval) {}
+        void add(const leveldb::Slice &key, const leveldb::Slice &value);
+        /// The block's size once its restart points are appended.
+        size_t sizeEstimate() const { return buffer->size() - start + 4 * restarts.size() + 4; }
+        /// Appends the restart points: the block is `buffer[start...]`.
+        void finish();
+        /// Begins the next block at the buffer's `start`.
+        void reset(size_t start);
+
+        std::string *buffer;
+        int restartInterval;
+        size_t start = 0;
+        std::vector<uint32_t> restarts{0};
+        int counter = 0;
+        std::string lastKey;
+        bool empty = true;
+    };
+
+    /// Ends the data block being assembled.
+    void flushDataBlock();
+    /// Adds the trailer of the block `output_[start...]` (its type and checksum) and returns its handle.
+    BlockHandle sealBlock(size_t start);
+    /// Appends a whole block's contents to `output_` and seals it.
+    BlockHandle appendBlock(const std::string &contents);
+    /// Makes the filters of the data before `blockOffset` (one per 2 KB of the file, as LevelDB's filter block).
+    void startFilters(uint64_t blockOffset);
+    void generateFilter();
+    leveldb::Status writeOutput();
+
+    int descriptor_;
+    std::string name_;
+    size_t blockSize_;
+    const leveldb::FilterPolicy *bloom_;
+    /// Bytes not yet written to the file: finished blocks, then the data block being assembled.
+    std::string output_;
+    uint64_t offset_ = 0;
+    BlockAssembler data_{&output_, 16};
+    std::string lastKey_;
+    bool pendingIndexEntry_ = false;
+    BlockHandle pendingHandle_;
+    std::string indexBuffer_;
+    BlockAssembler index_{&indexBuffer_, 1};
+    // The filter block: the user keys since the last filter, and the filters made so far.
+    std::string filterKeys_;
+    std::vector<size_t> filterKeyStarts_;
+    std::string filters_;
+    std::vector<uint32_t> filterOffsets_;
+    leveldb::Status status_;
+};
+
+}  // namespace w2v
+
+#endif
