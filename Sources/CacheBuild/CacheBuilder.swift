@@ -98,6 +98,18 @@ public struct CacheBuilder: Sendable {
         defer { withExtendedLifetime(lock) {} }
         try location.checkReplaceable()
         location.removeStaleTemporaries()
+        do {
+            return try build(beside: location, started: started, progress: progress, isCancelled: isCancelled)
+        } catch let error as LevelDBError {
+            // A table or the temporary LevelDB could not be written (a full disk, an I/O error).
+            throw CacheError(.io, "the build failed: \(error.message); the previous cache is unchanged")
+        }
+    }
+
+    /// The build itself: written in a temporary directory beside the cache, swapped into place once complete.
+    private func build(
+        beside location: CacheLocation, started: Date, progress: (BuildProgress) -> Void, isCancelled: () -> Bool
+    ) throws -> BuildSummary {
         let onlyWords = try request.onlyWords?.words ?? request.onlyWordsPath.map(Self.readWordList)
         let reader = try Word2VecReader(path: request.vectorsPath, format: request.settings.format)
         let runs = SortedRuns(
