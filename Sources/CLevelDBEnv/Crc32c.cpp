@@ -37,36 +37,34 @@ uint32_t extendPortable(uint32_t crc, const char *data, size_t count) {
     return ~state;
 }
 
+// The CPU's CRC-32C instruction, over 8 bytes and over 1, and the target that enables it.
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t extendInstruction(uint32_t crc, const char *data, size_t count) {
-    uint64_t state = ~crc;
-    for (; count >= 8; data += 8, count -= 8) {
-        uint64_t word;
-        memcpy(&word, data, 8);
-        state = _mm_crc32_u64(state, word);
-    }
-    uint32_t narrow = static_cast<uint32_t>(state);
-    for (; count > 0; data++, count--) narrow = _mm_crc32_u8(narrow, static_cast<unsigned char>(*data));
-    return ~narrow;
+#define W2V_CRC32C_TARGET __attribute__((target("sse4.2")))
+W2V_CRC32C_TARGET inline uint32_t crcWord(uint32_t state, uint64_t word) {
+    return static_cast<uint32_t>(_mm_crc32_u64(state, word));
 }
-
+W2V_CRC32C_TARGET inline uint32_t crcByte(uint32_t state, unsigned char byte) { return _mm_crc32_u8(state, byte); }
 bool hasInstruction() { return __builtin_cpu_supports("sse4.2"); }
 #elif defined(__aarch64__)
-__attribute__((target("crc"))) uint32_t extendInstruction(uint32_t crc, const char *data, size_t count) {
+#define W2V_CRC32C_TARGET __attribute__((target("crc")))
+W2V_CRC32C_TARGET inline uint32_t crcWord(uint32_t state, uint64_t word) { return __crc32cd(state, word); }
+W2V_CRC32C_TARGET inline uint32_t crcByte(uint32_t state, unsigned char byte) { return __crc32cb(state, byte); }
+bool hasInstruction() { return (getauxval(AT_HWCAP) & HWCAP_CRC32) != 0; }
+#endif
+
+#ifdef W2V_CRC32C_TARGET
+W2V_CRC32C_TARGET uint32_t extendInstruction(uint32_t crc, const char *data, size_t count) {
     uint32_t state = ~crc;
     for (; count >= 8; data += 8, count -= 8) {
         uint64_t word;
         memcpy(&word, data, 8);
-        state = __crc32cd(state, word);
+        state = crcWord(state, word);
     }
-    for (; count > 0; data++, count--) state = __crc32cb(state, static_cast<unsigned char>(*data));
+    for (; count > 0; data++, count--) state = crcByte(state, static_cast<unsigned char>(*data));
     return ~state;
 }
-
-bool hasInstruction() { return (getauxval(AT_HWCAP) & HWCAP_CRC32) != 0; }
 #else
 uint32_t extendInstruction(uint32_t crc, const char *data, size_t count) { return extendPortable(crc, data, count); }
-
 bool hasInstruction() { return false; }
 #endif
 
