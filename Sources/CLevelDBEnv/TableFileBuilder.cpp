@@ -24,9 +24,13 @@ constexpr int kFilterBaseLg = 11;
 constexpr size_t kFooterHandlesSize = 40;
 constexpr uint64_t kTableMagicNumber = 0xdb4775248b80fb57ull;
 
+void encodeFixed32(char *bytes, uint32_t value) {
+    for (int index = 0; index < 4; index++) bytes[index] = static_cast<char>(value >> (8 * index));
+}
+
 void putFixed32(std::string *out, uint32_t value) {
-    char bytes[4] = {static_cast<char>(value), static_cast<char>(value >> 8), static_cast<char>(value >> 16),
-                     static_cast<char>(value >> 24)};
+    char bytes[4];
+    encodeFixed32(bytes, value);
     out->append(bytes, 4);
 }
 
@@ -125,9 +129,7 @@ TableFileBuilder::BlockHandle TableFileBuilder::sealBlock(size_t start) {
     handle.size = output_.size() - start;
     char trailer[kTrailerSize] = {kNoCompression};
     uint32_t crc = crc32cExtend(crc32cExtend(0, output_.data() + start, handle.size), trailer, 1);
-    std::string masked;
-    putFixed32(&masked, crc32cMask(crc));
-    memcpy(trailer + 1, masked.data(), 4);
+    encodeFixed32(trailer + 1, crc32cMask(crc));
     output_.append(trailer, kTrailerSize);
     offset_ += handle.size + kTrailerSize;
     return handle;
