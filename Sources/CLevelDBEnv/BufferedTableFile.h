@@ -1,4 +1,4 @@
-// A LevelDB table file written in large pieces (see BufferedTableFile), for OverlayEnv.cpp and TableFiles.cpp.
+// A LevelDB table file written in large pieces (see BufferedTableFile), for the tables OverlayEnv.cpp writes.
 #ifndef W2V_BUFFERED_TABLE_FILE_H
 #define W2V_BUFFERED_TABLE_FILE_H
 
