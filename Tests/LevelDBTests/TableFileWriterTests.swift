@@ -181,6 +181,37 @@ struct TableCase: Sendable, CustomTestStringConvertible {
     /// The table writer's own builder gives the same bytes as LevelDB's `TableBuilder`: blocks, restart points,
     /// bloom filters, index, footer and every checksum.
     @Test(arguments: TableCase.all) func aTableEqualsLevelDBsOwnByteForByte(_ table: TableCase) throws {
+        let (written, expected) = try bothTables(table)
+        #expect(written.count == expected.count)
+        #expect(written == expected, "first difference at byte \(zip(written, expected).prefix { $0 == $1 }.count)")
+    }
+
+    /// The same over 200 random tables: any block size from 1 byte to 64 KB, filters of 1 to 20 bits a key or none,
+    /// keys of 0 to 40 bytes from a small alphabet (long shared prefixes), values of 0 to 3,000 bytes.
+    @Test func randomTablesEqualLevelDBsOwn() throws {
+        var random = SplitMix64(seed: 29)
+        func below(_ bound: Int) -> Int { Int(random.next() % UInt64(bound)) }
+        var differing: [String] = []
+        for index in 0..<200 {
+            let blockSize = [1, 7, 100, 1_000, 2_047, 2_048, 4_096, 16_384, 65_536][below(9)]
+            let bloomBitsPerKey = [0, 1, 10, 20][below(4)]
+            var keys = Set<[UInt8]>()
+            for _ in 0..<(1 + below(400)) { keys.insert((0..<below(41)).map { _ in UInt8(97 + below(3)) }) }
+            let entries = keys.sorted { $0.lexicographicallyPrecedes($1) }.map { key in
+                (key, [UInt8](repeating: UInt8(truncatingIfNeeded: random.next()), count: below(3_001)))
+            }
+            let table = TableCase(
+                name: "random \(index)", blockSize: blockSize, bloomBitsPerKey: bloomBitsPerKey, entries: entries)
+            let (written, expected) = try bothTables(table)
+            if written != expected {
+                differing.append("\(index): \(entries.count) keys, blocks of \(blockSize), \(bloomBitsPerKey) bits")
+            }
+        }
+        #expect(differing.isEmpty, "\(differing)")
+    }
+
+    /// The table file of ``TableFileWriter`` and LevelDB's own of the same entries.
+    private func bothTables(_ table: TableCase) throws -> (written: Data, expected: Data) {
         let directory = TemporaryDirectory()
         var options = tableOptions(maxFileSize: 1 << 40, blockSize: table.blockSize)
         options.bloomBitsPerKey = table.bloomBitsPerKey
@@ -202,9 +233,7 @@ struct TableCase: Sendable, CustomTestStringConvertible {
         }
         #expect(wrote == 1, "\(error.map { String(cString: $0) } ?? "")")
         free(error)
-        let expected = try Data(contentsOf: URL(fileURLWithPath: reference))
-        #expect(written.count == expected.count)
-        #expect(written == expected, "first difference at byte \(zip(written, expected).prefix { $0 == $1 }.count)")
+        return (written, try Data(contentsOf: URL(fileURLWithPath: reference)))
     }
 
     /// CRC-32C: the standard's check value, both the instruction's and the table's code, over every length and
