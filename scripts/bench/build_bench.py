@@ -8,7 +8,8 @@ Generates (once, then reused) a gzipped word2vec binary file shaped like GoogleN
 (words, `_` phrases, `#` digit forms, some non-ASCII), float32 values with GoogleNews's few significant bits, no `\\n`
 after vectors. Then measures, side by side:
   - zlib inflate of the file, streamed (the floor: any build must inflate it),
-  - `w2vcache build` (and an `--only-words` build of 5,000 words),
+  - `w2vcache build` (and an `--only-words` build of 5,000 words), and once more split into its reading and writing
+    phases (when /proc shows the input file read to its end),
   - the search index's cost: --pairs builds with it and without it (`--no-search-index`), alternating, wall and CPU,
   - gensim's `load_word2vec_format` where gensim is installed,
   - whole-process `w2vcache lookup` of one word (median of 21, timed in turn with `--version` and `/bin/true`, for
@@ -94,6 +95,38 @@ def measure(command, rss=True, **kwargs):
     return seconds, rss_mb, result.stdout
 
 
+def build_phases(command, source):
+    """Runs a build; returns (seconds, seconds until it had read the whole input file), the second seen in /proc
+    (Linux): the moment the file's descriptor is at its end or closed. `None` where /proc cannot tell."""
+    path, size = str(source.resolve()), source.stat().st_size
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    reading, seen = None, False
+    while process.poll() is None:
+        if reading is None:
+            at_end, opened = False, False
+            try:
+                for fd in os.listdir(f"/proc/{process.pid}/fd"):
+                    try:
+                        if os.readlink(f"/proc/{process.pid}/fd/{fd}") != path:
+                            continue
+                        opened = True
+                        info = pathlib.Path(f"/proc/{process.pid}/fdinfo/{fd}").read_text()
+                        at_end = at_end or int(info.split("pos:")[1].split()[0]) >= size
+                    except (OSError, IndexError, ValueError):
+                        continue
+            except OSError:
+                pass
+            if at_end or (seen and not opened):
+                reading = time.perf_counter() - start
+            seen = seen or opened
+        time.sleep(0.02)
+    seconds = time.perf_counter() - start
+    if process.returncode != 0:
+        sys.exit(f"{command[0]} failed ({process.returncode}): {process.stderr.read().decode(errors='replace')}")
+    return seconds, reading
+
+
 INFLATE = """
 import sys, zlib
 d = zlib.decompressobj(47)
@@ -161,6 +194,11 @@ def main():
     rows.append(("w2vcache build", seconds, rss))
     info = subprocess.run([binary, "info", "--db", str(db)], capture_output=True, text=True).stdout
     table_line = [line for line in info.splitlines() if line.startswith("table files")][0]
+    # Once more, split into reading the file (parsing, sorting and spilling meanwhile) and writing the tables.
+    shutil.rmtree(db, ignore_errors=True)
+    total, reading = build_phases([binary, "build", "--vectors", str(source), "--db", str(db)], source)
+    phases = (f"build in phases: {total:.2f} s, reading {reading:.2f} s ({reading / floor:.2f}x the floor), writing "
+              f"{total - reading:.2f} s" if reading is not None else f"build in phases: {total:.2f} s, unsplit (no /proc)")
 
     only_db = out / "cache-only"
     shutil.rmtree(only_db, ignore_errors=True)
@@ -179,6 +217,7 @@ def main():
     for name, seconds, rss in rows:
         print(f"| {name} | {seconds:.2f} | {seconds / floor:.2f} | {rss:.0f} |")
     print(f"\ncache after build: {table_line}")
+    print(phases)
 
     # The search index's cost: builds with and without it, alternating, so that both see the same machine.
     if args.pairs:
