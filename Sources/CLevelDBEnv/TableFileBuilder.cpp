@@ -209,6 +209,7 @@ Status TableFileBuilder::finish() {
     // The file stays open until every table is synced; its buffers are not needed again.
     std::string().swap(output_);
     std::string().swap(indexBuffer_);
+    std::vector<uint32_t>(1, 0).swap(index_.restarts);  // one an index entry: 64 KB for a 64 MB table
     std::string().swap(filters_);
     std::vector<uint32_t>().swap(filterOffsets_);
     return status_;
