@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "Coding.h"
 #include "Crc32c.h"
 
 namespace w2v {
@@ -23,24 +24,6 @@ constexpr int kFilterBaseLg = 11;
 /// A footer holds two block handles padded to their greatest length (10 bytes a varint), then the magic number.
 constexpr size_t kFooterHandlesSize = 40;
 constexpr uint64_t kTableMagicNumber = 0xdb4775248b80fb57ull;
-
-void encodeFixed32(char *bytes, uint32_t value) {
-    for (int index = 0; index < 4; index++) bytes[index] = static_cast<char>(value >> (8 * index));
-}
-
-void putFixed32(std::string *out, uint32_t value) {
-    char bytes[4];
-    encodeFixed32(bytes, value);
-    out->append(bytes, 4);
-}
-
-void putVarint(std::string *out, uint64_t value) {
-    while (value >= 0x80) {
-        out->push_back(static_cast<char>(value | 0x80));
-        value >>= 7;
-    }
-    out->push_back(static_cast<char>(value));
-}
 
 }  // namespace
 
@@ -71,8 +54,8 @@ void TableFileBuilder::BlockAssembler::add(const Slice &key, const Slice &value)
 }
 
 void TableFileBuilder::BlockAssembler::finish() {
-    for (uint32_t restart : restarts) putFixed32(buffer, restart);
-    putFixed32(buffer, static_cast<uint32_t>(restarts.size()));
+    for (uint32_t restart : restarts) putFixed(buffer, restart, 4);
+    putFixed(buffer, restarts.size(), 4);
 }
 
 void TableFileBuilder::BlockAssembler::reset(size_t newStart) {
@@ -129,7 +112,7 @@ TableFileBuilder::BlockHandle TableFileBuilder::sealBlock(size_t start) {
     handle.size = output_.size() - start;
     char trailer[kTrailerSize] = {kNoCompression};
     uint32_t crc = crc32cExtend(crc32cExtend(0, output_.data() + start, handle.size), trailer, 1);
-    encodeFixed32(trailer + 1, crc32cMask(crc));
+    encodeFixed(trailer + 1, crc32cMask(crc), 4);
     output_.append(trailer, kTrailerSize);
     offset_ += handle.size + kTrailerSize;
     return handle;
@@ -167,8 +150,8 @@ Status TableFileBuilder::finish() {
     if (bloom_) {
         if (!filterKeyStarts_.empty()) generateFilter();
         std::string block = filters_;
-        for (uint32_t offset : filterOffsets_) putFixed32(&block, offset);
-        putFixed32(&block, static_cast<uint32_t>(filters_.size()));
+        for (uint32_t offset : filterOffsets_) putFixed(&block, offset, 4);
+        putFixed(&block, filters_.size(), 4);
         block.push_back(static_cast<char>(kFilterBaseLg));
         filterHandle = appendBlock(block);
     }
@@ -196,8 +179,7 @@ Status TableFileBuilder::finish() {
     metaIndexHandle.encodeTo(&footer);
     indexHandle.encodeTo(&footer);
     footer.resize(kFooterHandlesSize);
-    putFixed32(&footer, static_cast<uint32_t>(kTableMagicNumber));
-    putFixed32(&footer, static_cast<uint32_t>(kTableMagicNumber >> 32));
+    putFixed(&footer, kTableMagicNumber, 8);
     output_.append(footer);
     offset_ += footer.size();
 

@@ -21,6 +21,7 @@
 #include <leveldb/slice.h>
 #include <leveldb/status.h>
 
+#include "Coding.h"
 #include "Crc32c.h"
 #include "TableFileBuilder.h"
 
@@ -28,6 +29,8 @@ namespace {
 
 using leveldb::Slice;
 using leveldb::Status;
+using w2v::putFixed;
+using w2v::putVarint;
 
 // What this writes is LevelDB's on-disk format (LevelDB 1.x: db/dbformat.h, db/log_format.h, db/version_edit.cc),
 // which the C and C++ APIs do not expose:
@@ -42,18 +45,6 @@ constexpr size_t kLogHeaderSize = 7;
 enum LogRecordType : char { kFullType = 1, kFirstType = 2, kMiddleType = 3, kLastType = 4 };
 enum VersionEditTag : uint32_t { kNextFileNumber = 3, kNewFile = 7 };
 constexpr int kLevels = 7;
-
-void putVarint(std::string *out, uint64_t value) {
-    while (value >= 0x80) {
-        out->push_back(static_cast<char>(value | 0x80));
-        value >>= 7;
-    }
-    out->push_back(static_cast<char>(value));
-}
-
-void putFixed(std::string *out, uint64_t value, int bytes) {
-    for (int index = 0; index < bytes; index++) out->push_back(static_cast<char>(value >> (8 * index)));
-}
 
 /// A finished table, as the version edit describes it.
 struct TableFile {
