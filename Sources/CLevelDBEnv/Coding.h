@@ -1,4 +1,4 @@
-// LevelDB's integer encodings (util/coding.h), for TableFiles.cpp and TableFileBuilder.cpp.
+// LevelDB's integer encodings (util/coding.h), for TableFiles.cpp, TableFileBuilder.cpp and CheckedTableFile.h.
 #ifndef W2V_CODING_H
 #define W2V_CODING_H
 
@@ -11,6 +11,13 @@ namespace w2v {
 /// Writes the low `bytes` bytes of `value`, little-endian, at `out`.
 inline void encodeFixed(char *out, uint64_t value, int bytes) {
     for (int index = 0; index < bytes; index++) out[index] = static_cast<char>(value >> (8 * index));
+}
+
+/// The 4-byte little-endian integer at `in`.
+inline uint32_t decodeFixed32(const char *in) {
+    uint32_t value = 0;
+    for (int index = 3; index >= 0; index--) value = (value << 8) | static_cast<unsigned char>(in[index]);
+    return value;
 }
 
 /// Appends the low `bytes` bytes of `value`, little-endian.

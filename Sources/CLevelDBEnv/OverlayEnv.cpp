@@ -1,8 +1,9 @@
-// A LevelDB environment that reads the database directory and keeps everything LevelDB would write in memory.
-// See include/CLevelDBEnv.h for what it is for.
+// LevelDB environments: one that reads the database directory and keeps everything LevelDB would write in memory,
+// one that writes no log, and the base of both, whose table files check their blocks. See include/CLevelDBEnv.h.
 
 #include "CLevelDBEnv.h"
 #include "BufferedTableFile.h"
+#include "CheckedTableFile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -182,9 +183,42 @@ Status posixError(const std::string &context, int number) {
     return Status::IOError(context, strerror(number));
 }
 
-class OverlayEnv final : public leveldb::EnvWrapper {
+/// LevelDB's own environment, except that with `checkBlocks` the table files it opens to read are
+/// `w2v::CheckedTableFile`s. The base of this file's environments.
+class CheckingEnv : public leveldb::EnvWrapper {
   public:
-    explicit OverlayEnv(w2v_lock_mode mode) : leveldb::EnvWrapper(leveldb::Env::Default()), mode_(mode) {}
+    explicit CheckingEnv(bool checkBlocks) : leveldb::EnvWrapper(leveldb::Env::Default()), checkBlocks_(checkBlocks) {}
+
+    Status NewRandomAccessFile(const std::string &name, leveldb::RandomAccessFile **result) override {
+        return openReal(name, result);
+    }
+
+  protected:
+    /// Opens the file at `real` to read it, checked when it is a table and blocks are checked.
+    Status openReal(const std::string &real, leveldb::RandomAccessFile **result) {
+        Status status = target()->NewRandomAccessFile(real, result);
+        if (!status.ok() || !checks(real)) return status;
+        uint64_t size = 0;
+        status = target()->GetFileSize(real, &size);
+        if (!status.ok()) {
+            delete *result;
+            *result = nullptr;
+            return status;
+        }
+        *result = new w2v::CheckedTableFile(*result, real, size);
+        return status;
+    }
+
+    /// Whether the file LevelDB calls `name` is read through a `w2v::CheckedTableFile`.
+    bool checks(const std::string &name) const { return checkBlocks_ && w2v::CheckedTableFile::isTable(name); }
+
+  private:
+    bool checkBlocks_;
+};
+
+class OverlayEnv final : public CheckingEnv {
+  public:
+    OverlayEnv(w2v_lock_mode mode, bool checkBlocks) : CheckingEnv(checkBlocks), mode_(mode) {}
 
     Status NewSequentialFile(const std::string &name, leveldb::SequentialFile **result) override {
         std::string real;
@@ -200,10 +234,14 @@ class OverlayEnv final : public leveldb::EnvWrapper {
         std::string real;
         if (MemoryFilePointer file = lookup(name, &real)) {
             *result = new MemoryRandomAccessFile(file, name);
+            if (checks(name)) {
+                std::lock_guard<std::mutex> guard(file->mutex);
+                *result = new w2v::CheckedTableFile(*result, name + " (held in memory)", file->data.size());
+            }
             return Status::OK();
         }
         if (real.empty()) return Status::NotFound(name, "removed");
-        return target()->NewRandomAccessFile(real, result);
+        return openReal(real, result);
     }
 
     Status NewWritableFile(const std::string &name, leveldb::WritableFile **result) override {
@@ -402,15 +440,25 @@ class OverlayEnv final : public leveldb::EnvWrapper {
 
 }  // namespace
 
-extern "C" leveldb_env_t *w2v_overlay_env_create(w2v_lock_mode mode) {
+namespace {
+
+leveldb_env_t *handle(leveldb::Env *rep) {
     leveldb_env_t *env = new leveldb_env_t;
-    env->rep = new OverlayEnv(mode);
+    env->rep = rep;
     env->is_default = false;
     return env;
 }
 
-extern "C" void w2v_overlay_env_destroy(leveldb_env_t *env) {
-    delete static_cast<OverlayEnv *>(env->rep);
+}  // namespace
+
+extern "C" leveldb_env_t *w2v_overlay_env_create(w2v_lock_mode mode, int check_blocks) {
+    return handle(new OverlayEnv(mode, check_blocks != 0));
+}
+
+extern "C" leveldb_env_t *w2v_checked_env_create(void) { return handle(new CheckingEnv(true)); }
+
+extern "C" void w2v_env_destroy(leveldb_env_t *env) {
+    delete env->rep;
     delete env;
 }
 
@@ -453,9 +501,9 @@ class DiscardedLogFile final : public leveldb::WritableFile {
 
 /// LevelDB's own environment, but for the write-ahead logs (`NNNNNN.log`), which it only creates, and the tables
 /// (`NNNNNN.ldb`), which it writes in 1 MB pieces.
-class UnloggedEnv final : public leveldb::EnvWrapper {
+class UnloggedEnv final : public CheckingEnv {
   public:
-    UnloggedEnv() : leveldb::EnvWrapper(leveldb::Env::Default()) {}
+    explicit UnloggedEnv(bool checkBlocks) : CheckingEnv(checkBlocks) {}
 
     Status NewWritableFile(const std::string &name, leveldb::WritableFile **result) override {
         if (hasSuffix(name, ".ldb")) {
@@ -486,14 +534,6 @@ class UnloggedEnv final : public leveldb::EnvWrapper {
 
 }  // namespace
 
-extern "C" leveldb_env_t *w2v_unlogged_env_create(void) {
-    leveldb_env_t *env = new leveldb_env_t;
-    env->rep = new UnloggedEnv();
-    env->is_default = false;
-    return env;
-}
-
-extern "C" void w2v_unlogged_env_destroy(leveldb_env_t *env) {
-    delete static_cast<UnloggedEnv *>(env->rep);
-    delete env;
+extern "C" leveldb_env_t *w2v_unlogged_env_create(int check_blocks) {
+    return handle(new UnloggedEnv(check_blocks != 0));
 }

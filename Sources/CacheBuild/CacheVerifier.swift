@@ -37,7 +37,7 @@ extension VectorCache {
         var report = VerifyReport()
         let iterator: Iterator
         do {
-            iterator = try database.makeIterator(verifyChecksums: true, fillCache: false)
+            iterator = try database.makeIterator(fillCache: false)
         } catch let error as LevelDBError {
             throw CacheError.from(error, path: path)
         }

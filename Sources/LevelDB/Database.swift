@@ -44,7 +44,6 @@ public final class Database: @unchecked Sendable {
         verifiesChecksums = options.verifyChecksums
         access = options.access
         readOptions = leveldb_readoptions_create()
-        leveldb_readoptions_set_verify_checksums(readOptions, options.verifyChecksums ? 1 : 0)
         writeOptions = leveldb_writeoptions_create()
         syncWriteOptions = leveldb_writeoptions_create()
         leveldb_writeoptions_set_sync(syncWriteOptions, 1)
@@ -163,17 +162,12 @@ public final class Database: @unchecked Sendable {
         }
     }
 
-    /// A cursor over all keys, optionally as of `snapshot`.
+    /// A cursor over all keys, optionally as of `snapshot`, whose blocks are checked as ``verifiesChecksums`` says.
     /// - Parameters:
-    ///   - verifyChecksums: check every block's checksum while reading; `nil` follows ``verifiesChecksums``.
     ///   - fillCache: keep the blocks read in the block cache (turn off for full scans).
     /// - throws: ``LevelDBError/Kind/closed`` once the database is closed.
-    public func makeIterator(snapshot: Snapshot? = nil, verifyChecksums: Bool? = nil, fillCache: Bool = true) throws
-        -> Iterator
-    {
-        try Iterator(
-            database: self, snapshot: snapshot, verifyChecksums: verifyChecksums ?? verifiesChecksums,
-            fillCache: fillCache)
+    public func makeIterator(snapshot: Snapshot? = nil, fillCache: Bool = true) throws -> Iterator {
+        try Iterator(database: self, snapshot: snapshot, fillCache: fillCache)
     }
 
     /// A consistent view of the database as it is now.

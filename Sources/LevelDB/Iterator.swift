@@ -11,9 +11,8 @@ public final class Iterator {
     private let database: Database
     private let snapshot: Snapshot?
 
-    init(database: Database, snapshot: Snapshot?, verifyChecksums: Bool, fillCache: Bool) throws {
+    init(database: Database, snapshot: Snapshot?, fillCache: Bool) throws {
         let readOptions = leveldb_readoptions_create()!
-        leveldb_readoptions_set_verify_checksums(readOptions, verifyChecksums ? 1 : 0)
         leveldb_readoptions_set_fill_cache(readOptions, fillCache ? 1 : 0)
         if let snapshot { leveldb_readoptions_set_snapshot(readOptions, snapshot.handle) }
         do {

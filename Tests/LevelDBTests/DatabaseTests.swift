@@ -92,7 +92,7 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
         var options = Options()
         options.paranoidChecks = true
         let reopened = try Database(path: path, options: options)
-        let iterator = try reopened.makeIterator(verifyChecksums: true)
+        let iterator = try reopened.makeIterator()
         iterator.seekToFirst()
         var seen = 0
         while iterator.isValid {
@@ -242,19 +242,34 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
         #expect(values.contains { $0 != nil && $0 != value }, "without checksums the damage reads as a wrong value")
         try blind.close()
 
-        let checked = try Database(path: directory.path + "/db")
-        #expect(checked.verifiesChecksums)
-        var corruptions = 0
-        for index in 0..<50 {
-            do {
-                let read = try checked.get(bytes(String(format: "key%03d", index)))
-                #expect(read == value, "a value read with checksums on is the one written")
-            } catch let error as LevelDBError {
-                #expect(error.kind == .corruption)
-                corruptions += 1
+        // Each access opens the database with its own environment, each of which checks blocks.
+        var readOnly = Options()
+        readOnly.access = .readOnly
+        var unlogged = Options()
+        unlogged.writeAheadLog = false
+        for checkedOptions in [Options(), readOnly, unlogged] {
+            let checked = try Database(path: directory.path + "/db", options: checkedOptions)
+            #expect(checked.verifiesChecksums)
+            var corruptions = 0
+            for index in 0..<50 {
+                do {
+                    let read = try checked.get(bytes(String(format: "key%03d", index)))
+                    #expect(read == value, "a value read with checksums on is the one written")
+                } catch let error as LevelDBError {
+                    #expect(error.kind == .corruption)
+                    #expect(error.message.contains("block checksum mismatch: \(url.path) at offset "))
+                    corruptions += 1
+                }
             }
+            #expect(corruptions > 0)
+            do {
+                let iterator = try checked.makeIterator()
+                iterator.seekToFirst()
+                while iterator.isValid { iterator.next() }
+                #expect(throws: LevelDBError.self, "a scan stops at the damaged block") { try iterator.checkError() }
+            }
+            try checked.close()
         }
-        #expect(corruptions > 0)
     }
 
     @Test func secondOpenIsInUse() throws {

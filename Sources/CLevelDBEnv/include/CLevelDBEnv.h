@@ -27,20 +27,28 @@ typedef enum {
 ///
 /// Opened through it, a database reads from a read-only mount or a full disk, and several processes read one
 /// directory at once. Writes through it would be lost when it closes: open such a database for reading only.
-/// Free it with `w2v_overlay_env_destroy` after the database that uses it is closed.
-leveldb_env_t *w2v_overlay_env_create(w2v_lock_mode mode);
+/// With `check_blocks`, its table files check their blocks (see `w2v_checked_env_create`). Free it with
+/// `w2v_env_destroy` after the database that uses it is closed.
+leveldb_env_t *w2v_overlay_env_create(w2v_lock_mode mode, int check_blocks);
 
-void w2v_overlay_env_destroy(leveldb_env_t *env);
+/// LevelDB's own environment, except that every block read from a table file is checked against the checksum in its
+/// trailer, as LevelDB's `verify_checksums` read option checks it, but with the CPU's CRC-32C instruction
+/// (`w2v_crc32c`) where Debian's LevelDB uses tables, ~5x slower: a damaged block is a `Corruption` error naming
+/// the file and the offset. A database opened with such an environment is read with LevelDB's own check off. Free
+/// it with `w2v_env_destroy` after the database is closed.
+leveldb_env_t *w2v_checked_env_create(void);
+
+/// Frees an environment made by one of the functions here.
+void w2v_env_destroy(leveldb_env_t *env);
 
 /// LevelDB's own environment, except that write-ahead logs are never written (each log file exists, empty). For
 /// a database built in a temporary directory that is thrown away unless the build completes, and whose last
 /// memtable is flushed to a table before it is closed: there the log protects nothing, and writing it costs every
 /// value a second write (LevelDB computes each record's checksum all the same). Its tables are written in 1 MB
 /// pieces, not a `write` call per 4 KB block (LevelDB flushes a table file after each block, but reads it only once
-/// closed). Free it with `w2v_unlogged_env_destroy` after the database is closed.
-leveldb_env_t *w2v_unlogged_env_create(void);
-
-void w2v_unlogged_env_destroy(leveldb_env_t *env);
+/// closed). With `check_blocks`, its table files check their blocks (see `w2v_checked_env_create`). Free it with
+/// `w2v_env_destroy` after the database is closed.
+leveldb_env_t *w2v_unlogged_env_create(int check_blocks);
 
 /// Writes keys in strictly increasing order straight into new table files of a database directory, as a bulk load
 /// that skips LevelDB's memtable, write-ahead log and flushes: each key gets sequence 0 (older than anything the
