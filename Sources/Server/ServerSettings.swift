@@ -15,6 +15,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxBodyBytes = 1 << 20
     /// Bytes of epoch plans kept for batches asked by index (the least recently used go first).
     public var planCacheBytes = 512 << 20
+    /// Bytes of vectors asked for lately kept in memory (``HotVectors``), each counted with 64 bytes for its word;
+    /// `0` keeps none.
+    public var hotVectorBytes = 64 << 20
     /// Connections served at once; more wait to be accepted.
     public var maxConnections = 512
     /// How long a new connection may take to send a request's head.

@@ -13,6 +13,8 @@ import VectorCache
 /// The cache is read-only while served, so what is loaded once is kept.
 public final class ServerState: Sendable {
     public let cache: VectorCache
+    /// The cache's vectors, those asked for lately kept in memory: where the vector routes read.
+    let vectors: HotVectors
     public let settings: ServerSettings
     /// Vectors for `"missing": "oov"` answers, subword ones on a fastText cache (never stored: the served cache is
     /// read-only).
@@ -38,6 +40,7 @@ public final class ServerState: Sendable {
     ///   for a token file that cannot be used.
     public init(cache: VectorCache, settings: ServerSettings, oov: OOVSource) throws {
         self.cache = cache
+        vectors = HotVectors(cache: cache, capacityBytes: settings.hotVectorBytes)
         self.settings = settings
         self.oov = oov
         token = try settings.tokenFile.map { try BearerToken(file: $0) }

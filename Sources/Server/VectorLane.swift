@@ -246,7 +246,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                 let raw = String(decoding: word, as: UTF8.self)
                 word = Array((raw.removingPercentEncoding ?? raw).utf8)
             }
-            answer = try? state.cache.withVectorBytes(for: word) { vector in
+            answer = try? state.vectors.withVectorBytes(for: word) { vector in
                 vector.flatMap { answers.answer(vector: $0, bare: bare, allocator: allocator) }
             }
             (metricsRoute, words, bodyBytes) = (Self.route, 1, answers.bodyLength(rows: nil, bare: bare))
@@ -256,7 +256,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             guard let list = WordsBody.read(body), list.count <= min(Self.mostWords, state.settings.maxWordsPerRequest)
             else { return nil }
             answer = answers.answer(rows: list.count, bare: bare, allocator: allocator) { index, row in
-                (try? state.cache.withVectorBytes(for: list[index]) { vector -> Bool in
+                (try? state.vectors.withVectorBytes(for: list[index]) { vector -> Bool in
                     guard let vector, vector.count == row.count else { return false }
                     row.copyMemory(from: vector)
                     return true

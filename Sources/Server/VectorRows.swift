@@ -28,16 +28,16 @@ struct VectorRows {
 
     /// Gathers the rows of `words`.
     /// - throws: ``CacheError`` when the cache cannot be read or holds a vector of the wrong size.
-    static func gather(_ words: [String], from cache: VectorCache, missing: Missing) async throws -> VectorRows {
+    static func gather(_ words: [String], from vectors: HotVectors, missing: Missing) async throws -> VectorRows {
         let parts = min(ProcessInfo.processInfo.activeProcessorCount, words.count / wordsPerPart)
-        guard parts > 1 else { return try gather(words, from: cache, missing: missing, parts: 1) }
-        return try await ServerState.compute { try gather(words, from: cache, missing: missing, parts: parts) }
+        guard parts > 1 else { return try gather(words, from: vectors, missing: missing, parts: 1) }
+        return try await ServerState.compute { try gather(words, from: vectors, missing: missing, parts: parts) }
     }
 
-    private static func gather(_ words: [String], from cache: VectorCache, missing: Missing, parts: Int) throws
+    private static func gather(_ words: [String], from vectors: HotVectors, missing: Missing, parts: Int) throws
         -> VectorRows
     {
-        let rowBytes = 4 * cache.dimension
+        let rowBytes = vectors.cache.vectorBytes
         let failure = Mutex<(any Error)?>(nil)
         var kinds = [UInt8](repeating: 0, count: words.count)
         let data = [UInt8](unsafeUninitializedCapacity: words.count * rowBytes) { buffer, initialized in
@@ -49,7 +49,7 @@ struct VectorRows {
                         for index in (part * words.count / parts)..<((part + 1) * words.count / parts) {
                             let row = UnsafeMutableRawBufferPointer(
                                 rebasing: rows[(index * rowBytes)..<((index + 1) * rowBytes)])
-                            kinds[index] = try fill(row, for: words[index], from: cache, missing: missing)
+                            kinds[index] = try fill(row, for: words[index], from: vectors, missing: missing)
                         }
                     } catch {
                         failure.withLock { $0 = $0 ?? error }
@@ -65,10 +65,11 @@ struct VectorRows {
 
     /// Writes the row of `word` into `row` (zeros for a word the cache lacks under `.error`) and says what it is.
     private static func fill(
-        _ row: UnsafeMutableRawBufferPointer, for word: String, from cache: VectorCache, missing: Missing
+        _ row: UnsafeMutableRawBufferPointer, for word: String, from vectors: HotVectors, missing: Missing
     ) throws -> UInt8 {
         let key = Array(word.utf8)
-        let found = try cache.withVectorBytes(for: key) { bytes -> Bool in
+        let cache = vectors.cache
+        let found = try vectors.withVectorBytes(for: key) { bytes -> Bool in
             guard let bytes else { return false }
             guard bytes.count == row.count else {
                 throw CacheError(

@@ -31,7 +31,7 @@ struct VectorsController<Context: RequestContext> {
         let raw = try context.parameters.require("word")
         let word = raw.removingPercentEncoding ?? raw
         let key = Array(word.utf8)
-        let bytes = try state.cache.withVectorBytes(for: key) { $0.map { Array($0) } }
+        let bytes = try state.vectors.withVectorBytes(for: key) { $0.map { Array($0) } }
         guard let bytes else { throw APIError(.notFound, "\"\(word)\" is not in the cache") }
         state.metrics.vectorsServed(1)
         let accept = request.headers[.accept] ?? ""
@@ -85,7 +85,7 @@ struct VectorsController<Context: RequestContext> {
             case .zero: .zero
             case .oov: .oov(try await state.oovSource(kind: parsed.oov))
             }
-        let rows = try await VectorRows.gather(parsed.words, from: state.cache, missing: missing)
+        let rows = try await VectorRows.gather(parsed.words, from: state.vectors, missing: missing)
         if case .error = missing, !rows.unknown.isEmpty {
             throw APIError(
                 .notFound,

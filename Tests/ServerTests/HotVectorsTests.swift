@@ -1,0 +1,70 @@
+import CacheBuild
+import Support
+import TestSupport
+import Testing
+import VectorCache
+import Word2Vec
+
+@testable import Server
+
+@Suite struct HotVectorsTests {
+    /// A cache of `count` words of dimension 8 (`w0`, `w1`, ...), each vector its own.
+    private static func makeCache(_ directory: TemporaryDirectory, count: Int) throws -> VectorCache {
+        let source = directory.file("v.bin")
+        let writer = try Word2VecWriter(
+            path: source, count: count, dimension: 8, layout: .binary(newlineAfterVector: false))
+        for index in 0..<count {
+            try writer.append(word: "w\(index)", vector: (0..<8).map { Float(index * 8 + $0) })
+        }
+        try writer.close()
+        var build = BuildRequest(vectorsPath: source, cachePath: directory.file("cache"))
+        build.settings.searchIndex = false
+        _ = try CacheBuilder(build).run()
+        return try VectorCache(path: directory.file("cache"))
+    }
+
+    /// What `vectors` answers for `word`: its bytes, or `nil`.
+    private static func read(_ vectors: HotVectors, _ word: String) throws -> [UInt8]? {
+        try vectors.withVectorBytes(for: Array(word.utf8)) { $0.map { Array($0) } }
+    }
+
+    @Test func everyAnswerIsTheCachesAndTheKeptStayWithinTheirBound() throws {
+        let directory = TemporaryDirectory()
+        let cache = try Self.makeCache(directory, count: 2_000)
+        // Room for 4 vectors a shard (32 bytes each, and 64 for its word).
+        let vectors = HotVectors(cache: cache, capacityBytes: 16 * 4 * 96)
+        #expect(vectors.capacity == 64)
+        var random = SplitMix64(seed: 11)
+        for _ in 0..<20_000 {
+            // Half the reads among 40 words, the rest among all 2,000 and 100 the cache lacks.
+            let word = random.next() % 2 == 0 ? "w\(random.next() % 40)" : "w\(random.next() % 2_100)"
+            let expected = try cache.withVectorBytes(for: Array(word.utf8)) { $0.map { Array($0) } }
+            #expect(try Self.read(vectors, word) == expected, "\(word)")
+            #expect(vectors.count <= vectors.capacity)
+        }
+        #expect(vectors.count == vectors.capacity, "a full shard replaces, it does not grow or shrink")
+    }
+
+    @Test func aKeptVectorIsAnsweredFromMemory() throws {
+        let directory = TemporaryDirectory()
+        let cache = try Self.makeCache(directory, count: 100)
+        let vectors = HotVectors(cache: cache, capacityBytes: 1 << 20)
+        let expected = try #require(try Self.read(vectors, "w7"))
+        #expect(try Self.read(vectors, "nowhere") == nil)
+        #expect(vectors.count == 1, "a word the cache lacks is not kept")
+        try cache.close()
+        #expect(try Self.read(vectors, "w7") == expected, "kept: the closed cache is not read")
+        #expect(throws: CacheError.self, "not kept: read from the closed cache") { try Self.read(vectors, "w8") }
+    }
+
+    @Test func noRoomKeepsNothing() throws {
+        let directory = TemporaryDirectory()
+        let cache = try Self.makeCache(directory, count: 10)
+        let vectors = HotVectors(cache: cache, capacityBytes: 0)
+        #expect(vectors.capacity == 0)
+        var expected: [UInt8] = []
+        Float32Bytes.append((24..<32).map(Float.init), to: &expected)
+        #expect(try Self.read(vectors, "w3") == expected)
+        #expect(vectors.count == 0)
+    }
+}
