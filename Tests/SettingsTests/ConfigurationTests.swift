@@ -43,8 +43,10 @@ import Yams
 
     @Test func aPartialFileOverridesOnlyItsKeys() throws {
         let configuration = try Configuration.parse(
-            "leveldb:\n  bloom_bits_per_key: 0\noov:\n  seed: 7\nbuild:\n  format: glove\n", file: "x.yml")
+            "leveldb:\n  bloom_bits_per_key: 0\noov:\n  seed: 7\nbuild:\n  format: glove\nserver:\n  hot_vectors_mb: 0\n",
+            file: "x.yml")
         #expect(configuration.storage.bloomBitsPerKey == 0)
+        #expect(configuration.server.hotVectorBytes == 0 && Configuration().server.hotVectorBytes == 64 << 20)
         #expect(configuration.oovSeed == 7)
         #expect(configuration.build.format == .glove)
         #expect(configuration.storage.writeBufferSize == Configuration().storage.writeBufferSize)
