@@ -32,7 +32,15 @@ final class HotVectors: Sendable {
     var capacity: Int { shards.reduce(0) { $0 + $1.slots } }
 
     /// How many vectors it keeps now.
-    var count: Int { shards.reduce(0) { $0 + $1.count } }
+    var count: Int { statistics.kept }
+
+    /// How many vectors it keeps now, and how many words asked for were found kept or not, since it was made.
+    var statistics: (kept: Int, hits: Int, misses: Int) {
+        shards.reduce((0, 0, 0)) { total, shard in
+            let counts = shard.statistics
+            return (total.0 + counts.kept, total.1 + counts.hits, total.2 + counts.misses)
+        }
+    }
 
     /// Lends `word`'s vector bytes to `body`, or `nil` when the cache does not hold the word: from memory when kept,
     /// else read from the cache (and kept).
@@ -85,7 +93,8 @@ final class HotVectors: Sendable {
             /// Whether each slot's vector was asked for since the clock hand last passed it.
             var asked: [Bool] = []
             var hand = 0
-            /// Words asked for and not kept, since the shard was made.
+            /// Words asked for and found kept, and not, since the shard was made.
+            var hits = 0
             var misses = 0
         }
 
@@ -113,7 +122,9 @@ final class HotVectors: Sendable {
             vectors.deallocate()
         }
 
-        var count: Int { state.withLock { $0.words.count } }
+        var statistics: (kept: Int, hits: Int, misses: Int) {
+            state.withLock { ($0.words.count, $0.hits, $0.misses) }
+        }
 
         /// Copies the kept vector of `word` into `buffer` (`vectorBytes` long), if it is kept.
         func copy(_ word: Key, into buffer: UnsafeMutableRawBufferPointer) -> Found {
@@ -123,6 +134,7 @@ final class HotVectors: Sendable {
                     return .missing(keep: state.words.count < slots || state.misses % Self.keepOneMissIn == 0)
                 }
                 state.asked[slot] = true
+                state.hits &+= 1
                 buffer.baseAddress!.copyMemory(from: vectors + slot * vectorBytes, byteCount: vectorBytes)
                 return .kept
             }

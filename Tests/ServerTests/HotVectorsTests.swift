@@ -55,6 +55,25 @@ import Word2Vec
         try cache.close()
         #expect(try Self.read(vectors, "w7") == expected, "kept: the closed cache is not read")
         #expect(throws: CacheError.self, "not kept: read from the closed cache") { try Self.read(vectors, "w8") }
+        #expect(vectors.statistics == (kept: 1, hits: 1, misses: 3))
+    }
+
+    /// The lane's and the router's vectors come through the hot vectors, which `/metrics` counts.
+    @Test func theServersVectorRoutesKeepTheirVectorsAndMetricsCountThem() async throws {
+        try await withServer { server in
+            for accept in [nil, "application/json", nil] {
+                #expect(try await server.request("/v1/vectors/pound", accept: accept).status == 200)
+            }
+            let body = #"{"words": ["pound", "the", "nowhere"], "missing": "zero"}"#
+            #expect(try await server.request("/v1/vectors", method: "POST", body: body).status == 200)
+            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            for line in [
+                "w2vcache_hot_vectors 2", "w2vcache_hot_vector_hits_total 3",
+                "w2vcache_hot_vector_misses_total 3",
+            ] {
+                #expect(metrics.contains(line + "\n"), "\(line)")
+            }
+        }
     }
 
     @Test func noRoomKeepsNothing() throws {
