@@ -42,17 +42,18 @@ final class HotVectors: Sendable {
         }
     }
 
-    /// Lends `word`'s vector bytes to `body`, or `nil` when the cache does not hold the word: from memory when kept,
-    /// else read from the cache (and kept).
+    /// Lends `word`'s vector bytes to `body`, or `nil` when the cache does not hold the word: from memory when kept
+    /// (under its shard's lock, so `body` must not read through these hot vectors itself), else read from the cache
+    /// (and kept).
     /// - throws: what ``VectorCache/withVectorBytes(for:_:)`` throws, or what `body` throws.
     func withVectorBytes<R>(for word: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
         guard !shards.isEmpty else { return try cache.withVectorBytes(for: word, body) }
         let key = Key(word)
         let shard = shards[Int(key.hash % UInt64(Self.shardCount))]
-        return try withUnsafeTemporaryAllocation(byteCount: vectorBytes, alignment: 16) { scratch in
-            guard case .missing(let keep) = shard.copy(key, into: scratch) else {
-                return try body(UnsafeRawBufferPointer(scratch))
-            }
+        switch try shard.lend(key, to: body) {
+        case .kept(let result):
+            return result
+        case .missing(let keep):
             return try cache.withVectorBytes(for: word) { bytes in
                 if keep, let bytes, bytes.count == vectorBytes { shard.keep(key, bytes) }
                 return try body(bytes)
@@ -98,9 +99,10 @@ final class HotVectors: Sendable {
             var misses = 0
         }
 
-        /// What ``copy(_:into:)`` found.
-        enum Found {
-            case kept
+        /// What ``lend(_:to:)`` found.
+        enum Lent<Result> {
+            /// Kept: what the body returned.
+            case kept(Result)
             /// Not kept; `keep` says whether to keep it once read.
             case missing(keep: Bool)
         }
@@ -126,17 +128,17 @@ final class HotVectors: Sendable {
             state.withLock { ($0.words.count, $0.hits, $0.misses) }
         }
 
-        /// Copies the kept vector of `word` into `buffer` (`vectorBytes` long), if it is kept.
-        func copy(_ word: Key, into buffer: UnsafeMutableRawBufferPointer) -> Found {
-            state.withLock { state in
+        /// Lends the kept vector of `word` to `body`, if it is kept, under the shard's lock: `body` must not read
+        /// through this shard (the server's bodies copy the bytes, and return).
+        func lend<R>(_ word: Key, to body: (UnsafeRawBufferPointer?) throws -> R) throws -> Lent<R> {
+            try state.withLock { state throws -> Lent<R> in
                 guard let slot = state.slotOfWord[word] else {
                     state.misses &+= 1
                     return .missing(keep: state.words.count < slots || state.misses % Self.keepOneMissIn == 0)
                 }
                 state.asked[slot] = true
                 state.hits &+= 1
-                buffer.baseAddress!.copyMemory(from: vectors + slot * vectorBytes, byteCount: vectorBytes)
-                return .kept
+                return .kept(try body(UnsafeRawBufferPointer(start: vectors + slot * vectorBytes, count: vectorBytes)))
             }
         }
 
