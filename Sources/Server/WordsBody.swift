@@ -58,7 +58,14 @@ private struct JSONTokens {
     /// A string (after whitespace), as UTF-8: printable ASCII and escapes only.
     mutating func string() -> [UInt8]? {
         guard take(UInt8(ascii: "\"")) else { return nil }
-        var result: [UInt8] = []
+        // A string without escapes, as most words are, is copied in one piece.
+        let start = offset
+        while offset < bytes.count, (0x20...0x7E).contains(bytes[offset]), bytes[offset] != UInt8(ascii: "\""),
+            bytes[offset] != UInt8(ascii: "\\")
+        {
+            offset += 1
+        }
+        var result = Array(bytes[start..<offset])
         while offset < bytes.count {
             let byte = bytes[offset]
             offset += 1
