@@ -281,7 +281,22 @@ final class VectorAnswers: Sendable {
     private let dimension: Int
     private let fingerprint: String
     private let npyHeader: [UInt8]
-    private let heads = Mutex<(second: Int, date: String, npy: [UInt8], bare: [UInt8])>((-1, "", [], []))
+    private let heads = Mutex(Heads())
+
+    /// This second's heads: of one vector's answers, and of the answers of each count of rows asked for in it
+    /// (at most ``VectorLane/mostWords`` counts, each bare or not), with the `.npy` header of their rows.
+    private struct Heads {
+        var second = -1
+        var date = ""
+        var npy: [UInt8] = []
+        var bare: [UInt8] = []
+        var rows: [RowsKey: (head: [UInt8], npy: [UInt8])] = [:]
+    }
+
+    private struct RowsKey: Hashable {
+        let rows: Int
+        let bare: Bool
+    }
 
     init(dimension: Int, fingerprint: String) {
         self.dimension = dimension
@@ -312,10 +327,16 @@ final class VectorAnswers: Sendable {
         fill: (Int, UnsafeMutableRawBufferPointer) -> Bool
     ) -> ByteBuffer? {
         let rowBytes = dimension * 4
-        let npy = bare ? [] : NPY.header(type: .float32, shape: [rows, dimension])
-        let head = head(
-            bare: bare, shape: "\(rows),\(dimension)", rows: String(repeating: "c", count: rows),
-            bodyLength: npy.count + rows * rowBytes, date: current { $0.date })
+        let (head, npy) = current { heads -> (head: [UInt8], npy: [UInt8]) in
+            let key = RowsKey(rows: rows, bare: bare)
+            if let made = heads.rows[key] { return made }
+            let npy: [UInt8] = bare ? [] : NPY.header(type: .float32, shape: [rows, dimension])
+            let made = self.head(
+                bare: bare, shape: "\(rows),\(dimension)", rows: String(repeating: "c", count: rows),
+                bodyLength: npy.count + rows * rowBytes, date: heads.date)
+            heads.rows[key] = (made, npy)
+            return (made, npy)
+        }
         var buffer = allocator.buffer(capacity: head.count + npy.count + rows * rowBytes)
         buffer.writeBytes(head)
         buffer.writeBytes(npy)
@@ -332,15 +353,17 @@ final class VectorAnswers: Sendable {
         head(bare: bare, shape: "\(dimension)", rows: nil, bodyLength: bodyLength(rows: nil, bare: bare), date: date)
     }
 
-    /// A part of this second's heads.
-    private func current<T>(_ part: ((second: Int, date: String, npy: [UInt8], bare: [UInt8])) -> T) -> T {
+    /// A part of this second's heads, made anew when the second has changed.
+    private func current<T>(_ part: (inout Heads) -> T) -> T {
         let second = Int(time(nil))
         return heads.withLock { heads in
             if heads.second != second {
                 let date = Self.imfDate(time_t(second))
-                heads = (second, date, vectorHead(bare: false, date: date), vectorHead(bare: true, date: date))
+                heads = Heads(
+                    second: second, date: date, npy: vectorHead(bare: false, date: date),
+                    bare: vectorHead(bare: true, date: date))
             }
-            return part(heads)
+            return part(&heads)
         }
     }
 
