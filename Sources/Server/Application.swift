@@ -4,8 +4,11 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Support
+import Synchronization
 import UnixSignals
 import VectorCache
 
@@ -137,7 +140,23 @@ public func buildApplication(
             address: .hostname(settings.host, port: settings.port), serverName: serverName,
             availableConnectionsDelegate: MaximumAvailableConnections(connections, logger: logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
+        eventLoopGroupProvider: .shared(EventLoops.group(settings.eventLoopCount(cores: System.coreCount))),
         logger: logger)
+}
+
+/// The event loop groups of the process's servers: one per loop count, made on first use and kept for the
+/// process's life, as NIO keeps its own singleton group (a server's group outlives nothing it serves).
+enum EventLoops {
+    private static let groups = Mutex<[Int: MultiThreadedEventLoopGroup]>([:])
+
+    static func group(_ loops: Int) -> MultiThreadedEventLoopGroup {
+        groups.withLock { groups in
+            if let group = groups[loops] { return group }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: loops)
+            groups[loops] = group
+            return group
+        }
+    }
 }
 
 /// How many connections the server takes at once: what the settings ask, within what the process may open.

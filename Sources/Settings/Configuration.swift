@@ -177,6 +177,7 @@ public struct Configuration: Sendable, Equatable {
             try server.read("hot_vectors_mb") {
                 configuration.server.hotVectorBytes = try $0.integer(0...1_048_576) << 20
             }
+            try server.read("event_loops") { configuration.server.eventLoops = try $0.integer(0...1024) }
             try server.read("max_connections") { configuration.server.maxConnections = try $0.integer(1...1_000_000) }
             try server.read("header_timeout_s") {
                 configuration.server.headerTimeout = .seconds(try $0.integer(1...3600))
@@ -209,7 +210,8 @@ public struct Configuration: Sendable, Equatable {
         "datasets.translation.buckets", "datasets.translation.min_freq", "datasets.translation.max_vocab",
         "server.host", "server.port", "server.max_words_per_request", "server.max_similar_results",
         "server.max_batch_size",
-        "server.max_body_kb", "server.plan_cache_mb", "server.hot_vectors_mb", "server.max_connections",
+        "server.max_body_kb", "server.plan_cache_mb", "server.hot_vectors_mb", "server.event_loops",
+        "server.max_connections",
         "server.header_timeout_s",
         "server.body_timeout_s", "server.idle_timeout_s", "server.write_timeout_s", "server.shutdown_timeout_s",
         "server.token_file",

@@ -1,4 +1,5 @@
 import CacheBuild
+import NIOPosix
 import Support
 import TestSupport
 import Testing
@@ -85,5 +86,30 @@ import Word2Vec
         Float32Bytes.append((24..<32).map(Float.init), to: &expected)
         #expect(try Self.read(vectors, "w3") == expected)
         #expect(vectors.count == 0)
+    }
+}
+
+@Suite struct EventLoopsTests {
+    @Test func halfTheCoresUnlessTheSettingsSay() {
+        var settings = ServerSettings()
+        #expect([1, 2, 3, 16].map { settings.eventLoopCount(cores: $0) } == [1, 1, 1, 8])
+        settings.eventLoops = 3
+        #expect(settings.eventLoopCount(cores: 2) == 3)
+    }
+
+    @Test func aServerOnThreeLoopsAnswersFromEach() async throws {
+        let group = EventLoops.group(3)
+        #expect(EventLoops.group(3) === group, "one group per loop count")
+        #expect(Array(group.makeIterator()).count == 3)
+        var settings = ServerSettings()
+        settings.eventLoops = 3
+        try await withServer(settings: settings) { server async throws in
+            // Connections go to the loops in turn: six of them reach each loop twice.
+            for _ in 0..<6 {
+                #expect(try await server.request("/v1/vectors/pound").status == 200)
+                let body = #"{"words": ["pound", "the"]}"#
+                #expect(try await server.request("/v1/vectors", method: "POST", body: body).status == 200)
+            }
+        }
     }
 }
