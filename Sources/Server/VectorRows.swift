@@ -22,7 +22,7 @@ struct VectorRows {
     var unknown: [String]
 
     /// A request of fewer than twice as many words is answered on the calling thread; a larger one is spread over
-    /// the cores, off the event loop: a verified read of a vector costs ~8 µs, an out-of-vocabulary vector tens of
+    /// the cores, off the event loop: a verified read of a vector costs 3-4 µs, an out-of-vocabulary vector tens of
     /// n-gram rows, and one client's 100 words come back ~20% sooner in two parts.
     static let wordsPerPart = 32
 
