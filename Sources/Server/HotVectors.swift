@@ -1,6 +1,10 @@
 import Synchronization
 import VectorCache
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The served cache's vectors, with the ones asked for lately kept in memory: a word asked again skips LevelDB,
 /// whose get (the table's index and bloom filter, the block's checksum, two copies of the value) was three fifths of
 /// a `POST /v1/vectors` of 100 words. Up to ``ServerSettings/hotVectorBytes`` of vectors are kept, in 16 shards each
@@ -15,14 +19,22 @@ final class HotVectors: Sendable {
     private let vectorBytes: Int
 
     /// Keeps up to `capacityBytes` of `cache`'s vectors (each counted with 64 bytes for its word and its place in
-    /// the index); `0` keeps none.
-    init(cache: VectorCache, capacityBytes: Int) {
+    /// the index), and never room for more vectors than the cache holds; `0` keeps none.
+    /// - throws: ``CacheError/Kind/unavailable`` when the memory cannot be had.
+    init(cache: VectorCache, capacityBytes: Int) throws {
         let vectorBytes = cache.vectorBytes
-        let slotsPerShard = capacityBytes / (vectorBytes + 64) / Self.shardCount
+        let slots = min(capacityBytes / (vectorBytes + 64), cache.manifest.wordCount + cache.manifest.oovCount)
+        let slotsPerShard = (slots + Self.shardCount - 1) / Self.shardCount
         self.cache = cache
         self.vectorBytes = vectorBytes
-        shards = (0..<(slotsPerShard > 0 ? Self.shardCount : 0)).map { _ in
-            Shard(slots: slotsPerShard, vectorBytes: vectorBytes)
+        shards = try (0..<(slotsPerShard > 0 ? Self.shardCount : 0)).map { _ in
+            guard let shard = Shard(slots: slotsPerShard, vectorBytes: vectorBytes) else {
+                throw CacheError(
+                    .unavailable,
+                    "no memory for \(slots) hot vectors (\(slots * vectorBytes >> 20) MB, server.hot_vectors_mb); "
+                        + "lower it, or 0 to keep none")
+            }
+            return shard
         }
     }
 
@@ -113,15 +125,17 @@ final class HotVectors: Sendable {
         /// words 15-26% slower; one in eight, within the noise).
         static let keepOneMissIn = 8
 
-        init(slots: Int, vectorBytes: Int) {
+        /// `nil` when the memory cannot be had.
+        init?(slots: Int, vectorBytes: Int) {
+            guard let vectors = malloc(slots * vectorBytes) else { return nil }
             self.slots = slots
             self.vectorBytes = vectorBytes
-            vectors = UnsafeMutableRawPointer.allocate(byteCount: slots * vectorBytes, alignment: 16)
+            self.vectors = vectors
             state = Mutex(State())
         }
 
         deinit {
-            vectors.deallocate()
+            free(vectors)
         }
 
         var statistics: (kept: Int, hits: Int, misses: Int) {

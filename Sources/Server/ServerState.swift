@@ -36,11 +36,11 @@ public final class ServerState: Sendable {
     /// A fastText cache's n-gram rows, read into memory by the first request that gives a word its subword vector.
     private let subwordRows = LoadedOnce<SubwordMatrix>()
 
-    /// - throws: ``CacheError`` or ``DatasetError`` when the cache's datasets cannot be read, ``TokenFileError``
-    ///   for a token file that cannot be used.
+    /// - throws: ``CacheError`` or ``DatasetError`` when the cache's datasets cannot be read (or, `.unavailable`,
+    ///   the hot vectors' memory cannot be had), ``TokenFileError`` for a token file that cannot be used.
     public init(cache: VectorCache, settings: ServerSettings, oov: OOVSource) throws {
         self.cache = cache
-        vectors = HotVectors(cache: cache, capacityBytes: settings.hotVectorBytes)
+        vectors = try HotVectors(cache: cache, capacityBytes: settings.hotVectorBytes)
         self.settings = settings
         self.oov = oov
         token = try settings.tokenFile.map { try BearerToken(file: $0) }

@@ -33,7 +33,7 @@ import Word2Vec
         let directory = TemporaryDirectory()
         let cache = try Self.makeCache(directory, count: 2_000)
         // Room for 4 vectors a shard (32 bytes each, and 64 for its word).
-        let vectors = HotVectors(cache: cache, capacityBytes: 16 * 4 * 96)
+        let vectors = try HotVectors(cache: cache, capacityBytes: 16 * 4 * 96)
         #expect(vectors.capacity == 64)
         var random = SplitMix64(seed: 11)
         for _ in 0..<20_000 {
@@ -49,7 +49,8 @@ import Word2Vec
     @Test func aKeptVectorIsAnsweredFromMemory() throws {
         let directory = TemporaryDirectory()
         let cache = try Self.makeCache(directory, count: 100)
-        let vectors = HotVectors(cache: cache, capacityBytes: 1 << 20)
+        let vectors = try HotVectors(cache: cache, capacityBytes: 1 << 20)
+        #expect(vectors.capacity == 112, "room for the cache's 100 words, 7 a shard, not for 1 MB of vectors")
         let expected = try #require(try Self.read(vectors, "w7"))
         #expect(try Self.read(vectors, "nowhere") == nil)
         #expect(vectors.count == 1, "a word the cache lacks is not kept")
@@ -80,7 +81,7 @@ import Word2Vec
     @Test func noRoomKeepsNothing() throws {
         let directory = TemporaryDirectory()
         let cache = try Self.makeCache(directory, count: 10)
-        let vectors = HotVectors(cache: cache, capacityBytes: 0)
+        let vectors = try HotVectors(cache: cache, capacityBytes: 0)
         #expect(vectors.capacity == 0)
         var expected: [UInt8] = []
         Float32Bytes.append((24..<32).map(Float.init), to: &expected)
