@@ -43,14 +43,14 @@ final class HotVectors: Sendable {
     /// How many vectors it can keep.
     var capacity: Int { shards.reduce(0) { $0 + $1.slots } }
 
-    /// How many vectors it keeps now.
-    var count: Int { statistics.kept }
-
-    /// How many vectors it keeps now, and how many words asked for were found kept or not, since it was made.
-    var statistics: (kept: Int, hits: Int, misses: Int) {
-        shards.reduce((0, 0, 0)) { total, shard in
+    /// How many vectors it can keep and keeps now, and how many words asked for were found kept or not, since it
+    /// was made.
+    var statistics: HotVectorStatistics {
+        shards.reduce(HotVectorStatistics(capacity: capacity)) { total, shard in
             let counts = shard.statistics
-            return (total.0 + counts.kept, total.1 + counts.hits, total.2 + counts.misses)
+            return HotVectorStatistics(
+                capacity: total.capacity, kept: total.kept + counts.kept, hits: total.hits + counts.hits,
+                misses: total.misses + counts.misses)
         }
     }
 
@@ -181,4 +181,12 @@ final class HotVectors: Sendable {
             }
         }
     }
+}
+
+/// What ``HotVectors/statistics`` says, for `/metrics`.
+struct HotVectorStatistics: Equatable {
+    var capacity: Int
+    var kept = 0
+    var hits = 0
+    var misses = 0
 }

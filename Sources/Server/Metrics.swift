@@ -44,7 +44,7 @@ public final class ServerMetrics: Sendable {
     func similarQueries(_ count: Int) { counts.withLock { $0.similarQueries += count } }
 
     /// The exposition text, with the gauges and counters of the server's hot vectors (``HotVectors/statistics``).
-    func render(hotVectors: (kept: Int, hits: Int, misses: Int)) -> String {
+    func render(hotVectors: HotVectorStatistics) -> String {
         let snapshot = counts.withLock { $0 }
         var lines = [
             "# HELP w2vcache_requests_total HTTP requests by route and status.",
@@ -87,8 +87,10 @@ public final class ServerMetrics: Sendable {
             "w2vcache_similar_queries_total \(snapshot.similarQueries)",
         ]
         lines += [
-            "# HELP w2vcache_hot_vectors Vectors kept in memory (server.hot_vectors_mb).",
-            "# TYPE w2vcache_hot_vectors gauge", "w2vcache_hot_vectors \(hotVectors.kept)",
+            "# HELP w2vcache_hot_vectors Vectors kept in memory.", "# TYPE w2vcache_hot_vectors gauge",
+            "w2vcache_hot_vectors \(hotVectors.kept)",
+            "# HELP w2vcache_hot_vectors_capacity Vectors that can be kept in memory (server.hot_vectors_mb).",
+            "# TYPE w2vcache_hot_vectors_capacity gauge", "w2vcache_hot_vectors_capacity \(hotVectors.capacity)",
             "# HELP w2vcache_hot_vector_hits_total Vectors asked for and found kept in memory.",
             "# TYPE w2vcache_hot_vector_hits_total counter", "w2vcache_hot_vector_hits_total \(hotVectors.hits)",
             "# HELP w2vcache_hot_vector_misses_total Words asked for and not kept in memory (read from the cache).",

@@ -41,9 +41,9 @@ import Word2Vec
             let word = random.next() % 2 == 0 ? "w\(random.next() % 40)" : "w\(random.next() % 2_100)"
             let expected = try cache.withVectorBytes(for: Array(word.utf8)) { $0.map { Array($0) } }
             #expect(try Self.read(vectors, word) == expected, "\(word)")
-            #expect(vectors.count <= vectors.capacity)
+            #expect(vectors.statistics.kept <= vectors.capacity)
         }
-        #expect(vectors.count == vectors.capacity, "a full shard replaces, it does not grow or shrink")
+        #expect(vectors.statistics.kept == vectors.capacity, "a full shard replaces, it does not grow or shrink")
     }
 
     @Test func aKeptVectorIsAnsweredFromMemory() throws {
@@ -53,11 +53,11 @@ import Word2Vec
         #expect(vectors.capacity == 112, "room for the cache's 100 words, 7 a shard, not for 1 MB of vectors")
         let expected = try #require(try Self.read(vectors, "w7"))
         #expect(try Self.read(vectors, "nowhere") == nil)
-        #expect(vectors.count == 1, "a word the cache lacks is not kept")
+        #expect(vectors.statistics.kept == 1, "a word the cache lacks is not kept")
         try cache.close()
         #expect(try Self.read(vectors, "w7") == expected, "kept: the closed cache is not read")
         #expect(throws: CacheError.self, "not kept: read from the closed cache") { try Self.read(vectors, "w8") }
-        #expect(vectors.statistics == (kept: 1, hits: 1, misses: 3))
+        #expect(vectors.statistics == HotVectorStatistics(capacity: 112, kept: 1, hits: 1, misses: 3))
     }
 
     /// The lane's and the router's vectors come through the hot vectors, which `/metrics` counts.
@@ -69,8 +69,9 @@ import Word2Vec
             let body = #"{"words": ["pound", "the", "nowhere"], "missing": "zero"}"#
             #expect(try await server.request("/v1/vectors", method: "POST", body: body).status == 200)
             let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            // Room for the cache's 7 words and its prepared dataset's out-of-vocabulary ones: one a shard.
             for line in [
-                "w2vcache_hot_vectors 2", "w2vcache_hot_vector_hits_total 3",
+                "w2vcache_hot_vectors 2", "w2vcache_hot_vectors_capacity 16", "w2vcache_hot_vector_hits_total 3",
                 "w2vcache_hot_vector_misses_total 3",
             ] {
                 #expect(metrics.contains(line + "\n"), "\(line)")
@@ -86,7 +87,7 @@ import Word2Vec
         var expected: [UInt8] = []
         Float32Bytes.append((24..<32).map(Float.init), to: &expected)
         #expect(try Self.read(vectors, "w3") == expected)
-        #expect(vectors.count == 0)
+        #expect(vectors.statistics == HotVectorStatistics(capacity: 0, kept: 0, hits: 0, misses: 0))
     }
 }
 
