@@ -63,7 +63,7 @@ final class NativeOptions {
 
     init(_ settings: Options) {
         options = leveldb_options_create()
-        // The environment checks blocks, faster than LevelDB's read option (which reads stay without).
+        // Blocks are checked by the environment, faster than by LevelDB's `verify_checksums` (which reads leave off).
         let check: Int32 = settings.verifyChecksums ? 1 : 0
         switch settings.access {
         case .readOnly: environment = w2v_overlay_env_create(W2V_LOCK_SHARED, check)
