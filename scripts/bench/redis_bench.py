@@ -13,6 +13,9 @@ at 16 and 64 connections, one load-generator thread each (redis-benchmark's own 
 neither generator takes more of the cores than the other): requests/s, p50 and p99 latency, and each server's RSS
 afterwards. Then the Python client
 in a loop (`client.vector(w)`, `client.vectors([100 words])`) against `redis-py` (`GET`, `MGET`) on the same words.
+Last, words drawn at random (uniformly, and by Zipf's law over the file's order, as real text draws them) rather than
+asked again and again, `wrk` against this server and against one keeping no hot vectors (`server.hot_vectors_mb: 0`),
+alternating: what the hot vectors are worth, and what they cost when the words asked do not repeat.
 Installs wrk, redis-server and redis-py if they are missing (apt, pip).
 """
 import argparse
@@ -25,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "clients" / "python"))
@@ -61,6 +65,36 @@ def wrk(url, connections, seconds, script=None):
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return rate, latency("50%"), latency("99%"), int(errors.group(1)) if errors else 0
+
+
+def drawn_loads(out, keys, seed=5):
+    """wrk scripts for words drawn at random: (name, script) for one word a GET and 100 a POST, uniformly and by
+    Zipf's law (s = 1) over the keys' order. Each script cycles through requests drawn beforehand."""
+    rng = random.Random(seed)
+    cumulative, total = [], 0.0
+    for rank in range(1, len(keys) + 1):
+        total += 1 / rank
+        cumulative.append(total)
+    draws = {"uniform": lambda count: rng.choices(keys, k=count),
+             "Zipf": lambda count: rng.choices(keys, cum_weights=cumulative, k=count)}
+    loads = []
+    for law, draw in draws.items():
+        paths = out / f"get-{law}.txt"
+        paths.write_text("".join(f"/v1/vectors/{urllib.parse.quote(word.decode(), safe='')}\n"
+                                 for word in draw(200_000)))
+        bodies = out / f"post-{law}.txt"
+        bodies.write_text("".join(json.dumps({"words": [word.decode() for word in draw(100)]}) + "\n"
+                                  for _ in range(2_000)))
+        for kind, lines, request in (
+                ("one vector", paths, 'wrk.format("GET", line)'),
+                ("100 vectors", bodies, 'wrk.format("POST", "/v1/vectors", {["Content-Type"] = "application/json"}, '
+                                        'line)')):
+            script = out / f"{kind.replace(' ', '-')}-{law}.lua"
+            script.write_text(f"local requests = {{}}\nfor line in io.lines({json.dumps(str(lines))}) do\n"
+                              f"  requests[#requests + 1] = {request}\nend\nlocal next = 0\n"
+                              "request = function()\n  next = next % #requests + 1\n  return requests[next]\nend\n")
+            loads.append((f"{kind}, drawn {law}", script))
+    return loads
 
 
 def redis_benchmark(port, connections, requests, command):
@@ -159,6 +193,25 @@ def main():
         print(f"| one vector (`vector(w)` / `GET`) | {ours_one:,.0f} | {theirs_one:,.0f} | {theirs_one / ours_one:.2f} |")
         print(f"| 100 vectors (`vectors([...])` / `MGET`) | {ours_many:,.0f} | {theirs_many:,.0f} | "
               f"{theirs_many / ours_many:.2f} |")
+
+        # Words drawn at random, with and without hot vectors, alternating.
+        config = out / "no-hot-vectors.yml"
+        config.write_text("server:\n  hot_vectors_mb: 0\n")
+        cold = subprocess.Popen([binary, "serve", "--db", db, "--port", "0", "--config", config],
+                                stderr=subprocess.PIPE, text=True)
+        cold_url = next(match.group(1) for line in cold.stderr if (match := re.search(r"on (http://\S+)", line)))
+        try:
+            print("\n| load, 16 connections (words drawn beforehand, cycled) | hot vectors req/s | p50 / p99 ms "
+                  "| none kept req/s | p50 / p99 ms | hot / none |\n|---|---:|---:|---:|---:|---:|")
+            for name, script in drawn_loads(out, keys):
+                with_hot = wrk(url, 16, args.seconds, script)
+                without = wrk(cold_url, 16, args.seconds, script)
+                print(f"| {name} | {with_hot[0]:,.0f} | {with_hot[1]:.2f} / {with_hot[2]:.2f} | {without[0]:,.0f} | "
+                      f"{without[1]:.2f} / {without[2]:.2f} | {with_hot[0] / without[0]:.2f} |")
+            print(f"\nRSS: with hot vectors {rss_mb(server.pid):.0f} MB, without {rss_mb(cold.pid):.0f} MB")
+        finally:
+            cold.terminate()
+            cold.wait(timeout=30)
     finally:
         server.terminate()
         redis_server.terminate()
