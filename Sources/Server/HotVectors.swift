@@ -12,18 +12,24 @@ import Glibc
 /// sparing each asked for since the last pass once).
 ///
 /// Every kept vector was read through the cache, its block checked against its checksum, and the served cache is
-/// read-only, so a kept vector is the one the cache holds. Words the cache lacks are not kept.
+/// read-only, so a kept vector is the one the cache holds. Words the cache lacks are not kept, nor words longer than
+/// ``longestWord`` bytes.
 final class HotVectors: Sendable {
     let cache: VectorCache
     private let shards: [Shard]
     private let vectorBytes: Int
+    /// Where words' hashes start, drawn for each hot vectors.
+    private let seed = UInt64.random(in: .min ... .max)
 
-    /// Keeps up to `capacityBytes` of `cache`'s vectors (each counted with 64 bytes for its word and its place in
-    /// the index), and never room for more vectors than the cache holds; `0` keeps none.
+    /// Keeps up to `capacityBytes` of `cache`'s vectors, each counted with its word and its place in the index
+    /// (``Shard/slotBytes(vectorBytes:)`` and 16 bytes), and never room for more vectors than the cache holds; `0`
+    /// keeps none.
     /// - throws: ``CacheError/Kind/unavailable`` when the memory cannot be had.
     init(cache: VectorCache, capacityBytes: Int) throws {
         let vectorBytes = cache.vectorBytes
-        let slots = min(capacityBytes / (vectorBytes + 64), cache.manifest.wordCount + cache.manifest.oovCount)
+        let slots = min(
+            capacityBytes / (Shard.slotBytes(vectorBytes: vectorBytes) + 16),
+            cache.manifest.wordCount + cache.manifest.oovCount)
         let slotsPerShard = (slots + Self.shardCount - 1) / Self.shardCount
         self.cache = cache
         self.vectorBytes = vectorBytes
@@ -38,7 +44,11 @@ final class HotVectors: Sendable {
         }
     }
 
-    private static let shardCount = 16
+    /// 16 shards, chosen by the top 4 bits of a word's hash.
+    private static let shardBits = 4
+    private static let shardCount = 1 << shardBits
+    /// The longest word kept, in bytes: a kept word lies in the first 64 bytes of its slot, beside its vector.
+    static let longestWord = Shard.longestWord
 
     /// How many vectors it can keep.
     var capacity: Int { shards.reduce(0) { $0 + $1.slots } }
@@ -59,59 +69,88 @@ final class HotVectors: Sendable {
     /// (and kept).
     /// - throws: what ``VectorCache/withVectorBytes(for:_:)`` throws, or what `body` throws.
     func withVectorBytes<R>(for word: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
-        guard !shards.isEmpty else { return try cache.withVectorBytes(for: word, body) }
-        let key = Key(word)
-        let shard = shards[Int(key.hash % UInt64(Self.shardCount))]
-        switch try shard.lend(key, to: body) {
-        case .kept(let result):
-            return result
-        case .missing(let keep):
-            return try cache.withVectorBytes(for: word) { bytes in
-                if keep, let bytes, bytes.count == vectorBytes { shard.keep(key, bytes) }
-                return try body(bytes)
+        try withVectorBytes(for: word[...], body)
+    }
+
+    /// ``withVectorBytes(for:_:)-([UInt8],_)`` for a word that is a part of an array.
+    func withVectorBytes<R>(for word: ArraySlice<UInt8>, _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        guard !shards.isEmpty, word.count <= Self.longestWord else {
+            return try cache.withVectorBytes(for: Array(word), body)
+        }
+        return try word.withUnsafeBytes { word in
+            let hash = self.hash(word)
+            // The top bits choose the shard, the bottom ones the place in its index.
+            let shard = shards[Int(UInt(bitPattern: hash) >> (UInt.bitWidth - Self.shardBits))]
+            switch try shard.lend(word, hash: hash, to: body) {
+            case .kept(let result):
+                return result
+            case .missing(let keep):
+                return try cache.withVectorBytes(for: Array(word)) { bytes in
+                    if keep, let bytes, bytes.count == vectorBytes { shard.keep(word, hash: hash, bytes) }
+                    return try body(bytes)
+                }
             }
         }
     }
 
-    /// A word and its FNV-1a hash, computed once for its shard and its place in the shard's dictionary (which
-    /// hashes the hash, seeded, rather than each byte again).
-    private struct Key: Hashable {
-        let word: [UInt8]
-        let hash: UInt64
-
-        init(_ word: [UInt8]) {
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in word { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            self.word = word
-            self.hash = hash
+    /// `word`'s hash, seeded with ``seed``, 8 bytes at a time, each step mixed as MurmurHash3's finalizer mixes
+    /// (Swift's `Hasher`, SipHash, cost 4% of a `POST` of 100 words). Not a keyed hash: words chosen to collide
+    /// could lengthen a shard's probes, but only words the cache holds are kept, and a probe that passes a word
+    /// not its own compares 4 bytes; at worst a lookup costs as much as reading the cache.
+    private func hash(_ word: UnsafeRawBufferPointer) -> Int {
+        func mix(_ value: UInt64) -> UInt64 {
+            var value = (value ^ (value >> 33)) &* 0xFF51_AFD7_ED55_8CCD
+            value = (value ^ (value >> 33)) &* 0xC4CE_B9FE_1A85_EC53
+            return value ^ (value >> 33)
         }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-        static func == (left: Key, right: Key) -> Bool { left.hash == right.hash && left.word == right.word }
+        var hash = seed ^ UInt64(word.count)
+        var offset = 0
+        while offset + 8 <= word.count {
+            hash = mix(hash ^ word.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            offset += 8
+        }
+        if offset < word.count {
+            var tail: UInt64 = 0
+            for index in offset..<word.count { tail |= UInt64(word[index]) << (8 * (index - offset)) }
+            hash = mix(hash ^ tail)
+        }
+        return Int(truncatingIfNeeded: mix(hash))
     }
 
-    /// A part of the kept vectors: `slots` vectors in one allocation, their words, and a lock over both.
+    /// A part of the kept vectors: `slots` slots in one allocation, each a word and its vector, an index of them by
+    /// the words' hashes, and a lock over both.
     private final class Shard: Sendable {
         let slots: Int
         private let vectorBytes: Int
+        private let slotBytes: Int
         private let state: Mutex<State>
-        /// `slots * vectorBytes` bytes, written and read only under the lock of ``state``.
-        private nonisolated(unsafe) let vectors: UnsafeMutableRawPointer
+        /// `slots * slotBytes` bytes, written and read only under the lock of ``state``. A slot in use holds, in its
+        /// first 64 bytes (one cache line), its word's hash (8 bytes), the word's length (1) and bytes; then, from
+        /// byte 64, the vector.
+        private nonisolated(unsafe) let memory: UnsafeMutableRawPointer
+
+        /// A slot's bytes: 64 for its word, then its vector, rounded up to whole cache lines.
+        static func slotBytes(vectorBytes: Int) -> Int { 64 + (vectorBytes + 63) / 64 * 64 }
+        static let longestWord = 64 - 9
 
         struct State {
-            /// The slot of each kept word.
-            var slotOfWord: [Key: Int] = [:]
-            /// The word of each slot in use.
-            var words: [Key] = []
+            /// Where each kept word's slot is found, by the word's hash (open addressing, probing linearly): the
+            /// hash's low 32 bits, then the slot + 1; 0 for none. Twice the slots or more, a power of two, so that
+            /// probes stay short; a probe reads a slot's word only when the 32 bits are its word's.
+            var index: [UInt64]
+            /// Slots in use: the first `used`.
+            var used = 0
             /// Whether each slot's vector was asked for since the clock hand last passed it.
-            var asked: [Bool] = []
+            var asked: [Bool]
             var hand = 0
             /// Words asked for and found kept, and not, since the shard was made.
             var hits = 0
             var misses = 0
+
+            var mask: Int { index.count - 1 }
         }
 
-        /// What ``lend(_:to:)`` found.
+        /// What ``lend(_:hash:to:)`` found.
         enum Lent<Result> {
             /// Kept: what the body returned.
             case kept(Result)
@@ -125,47 +164,102 @@ final class HotVectors: Sendable {
         /// words 15-26% slower; one in eight, within the noise).
         static let keepOneMissIn = 8
 
-        /// `nil` when the memory cannot be had.
+        /// `nil` when the memory cannot be had. `slots` is below 2^31 (``ServerSettings/hotVectorBytes`` is at most
+        /// 2^40), so a slot + 1 fits the index's 32 bits.
         init?(slots: Int, vectorBytes: Int) {
-            guard let vectors = malloc(slots * vectorBytes) else { return nil }
+            let slotBytes = Self.slotBytes(vectorBytes: vectorBytes)
+            var memory: UnsafeMutableRawPointer?
+            guard posix_memalign(&memory, 64, slots * slotBytes) == 0, let memory else { return nil }
             self.slots = slots
             self.vectorBytes = vectorBytes
-            self.vectors = vectors
-            state = Mutex(State())
+            self.slotBytes = slotBytes
+            self.memory = memory
+            let places = 1 << (Int.bitWidth - (2 * slots - 1).leadingZeroBitCount)
+            state = Mutex(
+                State(index: Array(repeating: 0, count: places), asked: Array(repeating: false, count: slots)))
         }
 
         deinit {
-            free(vectors)
+            free(memory)
         }
 
         var statistics: (kept: Int, hits: Int, misses: Int) {
-            state.withLock { ($0.words.count, $0.hits, $0.misses) }
+            state.withLock { ($0.used, $0.hits, $0.misses) }
         }
 
-        /// Lends the kept vector of `word` to `body`, if it is kept, under the shard's lock: `body` must not read
-        /// through this shard (the server's bodies copy the bytes, and return).
-        func lend<R>(_ word: Key, to body: (UnsafeRawBufferPointer?) throws -> R) throws -> Lent<R> {
+        private func slot(_ slot: Int) -> UnsafeMutableRawPointer { memory + slot * slotBytes }
+
+        /// The hash of the word in `slot`.
+        private func hash(ofSlot slot: Int) -> Int { self.slot(slot).load(as: Int.self) }
+
+        private static func entry(hash: Int, slot: Int) -> UInt64 {
+            UInt64(UInt32(truncatingIfNeeded: hash)) << 32 | UInt64(slot + 1)
+        }
+
+        /// The place in the index of `word`, of `hash`, and its slot; or the free place where it would go.
+        private func find(_ word: UnsafeRawBufferPointer, hash: Int, in state: State) -> (place: Int, slot: Int?) {
+            let tag = UInt64(UInt32(truncatingIfNeeded: hash))
+            var place = hash & state.mask
+            while state.index[place] != 0 {
+                let entry = state.index[place]
+                if entry >> 32 == tag {
+                    let slot = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
+                    let kept = self.slot(slot)
+                    if kept.load(as: Int.self) == hash, Int(kept.load(fromByteOffset: 8, as: UInt8.self)) == word.count,
+                        UnsafeRawBufferPointer(start: kept + 9, count: word.count).elementsEqual(word)
+                    {
+                        return (place, slot)
+                    }
+                }
+                place = (place + 1) & state.mask
+            }
+            return (place, nil)
+        }
+
+        /// Takes the word of `slot` out of the index, moving back each word after it that may then be found sooner
+        /// (so that no probe stops short of a word).
+        private func removeFromIndex(slot: Int, in state: inout State) {
+            let mask = state.mask
+            var hole = hash(ofSlot: slot) & mask
+            while state.index[hole] & 0xFFFF_FFFF != UInt64(slot + 1) { hole = (hole + 1) & mask }
+            var next = (hole + 1) & mask
+            while state.index[next] != 0 {
+                let home = Int(truncatingIfNeeded: state.index[next] >> 32) & mask
+                // A probe for it starts at `home` and passes the hole before reaching `next`.
+                if (next &- home) & mask >= (next &- hole) & mask {
+                    state.index[hole] = state.index[next]
+                    hole = next
+                }
+                next = (next + 1) & mask
+            }
+            state.index[hole] = 0
+        }
+
+        /// Lends the kept vector of `word`, of `hash`, to `body`, if it is kept, under the shard's lock: `body` must
+        /// not read through this shard (the server's bodies copy the bytes, and return).
+        func lend<R>(_ word: UnsafeRawBufferPointer, hash: Int, to body: (UnsafeRawBufferPointer?) throws -> R) throws
+            -> Lent<R>
+        {
             try state.withLock { state throws -> Lent<R> in
-                guard let slot = state.slotOfWord[word] else {
+                guard let slot = find(word, hash: hash, in: state).slot else {
                     state.misses &+= 1
-                    return .missing(keep: state.words.count < slots || state.misses % Self.keepOneMissIn == 0)
+                    return .missing(keep: state.used < slots || state.misses % Self.keepOneMissIn == 0)
                 }
                 state.asked[slot] = true
                 state.hits &+= 1
-                return .kept(try body(UnsafeRawBufferPointer(start: vectors + slot * vectorBytes, count: vectorBytes)))
+                return .kept(try body(UnsafeRawBufferPointer(start: self.slot(slot) + 64, count: vectorBytes)))
             }
         }
 
-        /// Keeps `vector` (`vectorBytes` long) as `word`'s, in a free slot or in place of the vector not asked for
-        /// longest.
-        func keep(_ word: Key, _ vector: UnsafeRawBufferPointer) {
+        /// Keeps `vector` (`vectorBytes` long) as the one of `word` (at most ``longestWord`` bytes), of `hash`, in
+        /// a free slot or in place of the vector not asked for longest.
+        func keep(_ word: UnsafeRawBufferPointer, hash: Int, _ vector: UnsafeRawBufferPointer) {
             state.withLock { state in
-                guard state.slotOfWord[word] == nil else { return }
+                guard find(word, hash: hash, in: state).slot == nil else { return }
                 let slot: Int
-                if state.words.count < slots {
-                    slot = state.words.count
-                    state.words.append(word)
-                    state.asked.append(false)
+                if state.used < slots {
+                    slot = state.used
+                    state.used += 1
                 } else {
                     while state.asked[state.hand] {
                         state.asked[state.hand] = false
@@ -173,11 +267,15 @@ final class HotVectors: Sendable {
                     }
                     slot = state.hand
                     state.hand = (state.hand + 1) % slots
-                    state.slotOfWord[state.words[slot]] = nil
-                    state.words[slot] = word
+                    removeFromIndex(slot: slot, in: &state)
                 }
-                state.slotOfWord[word] = slot
-                (vectors + slot * vectorBytes).copyMemory(from: vector.baseAddress!, byteCount: vectorBytes)
+                state.asked[slot] = false
+                let kept = self.slot(slot)
+                kept.storeBytes(of: hash, as: Int.self)
+                kept.storeBytes(of: UInt8(word.count), toByteOffset: 8, as: UInt8.self)
+                if let bytes = word.baseAddress { (kept + 9).copyMemory(from: bytes, byteCount: word.count) }
+                (kept + 64).copyMemory(from: vector.baseAddress!, byteCount: vectorBytes)
+                state.index[find(word, hash: hash, in: state).place] = Self.entry(hash: hash, slot: slot)
             }
         }
     }

@@ -4,7 +4,7 @@ import Synchronization
 /// Counters for `GET /metrics`, in Prometheus's text format.
 public final class ServerMetrics: Sendable {
     private struct Counts {
-        var requests: [String: Int] = [:]  // "route status" → count
+        var requests: [RequestKind: Int] = [:]
         var latencySum = 0.0
         var latencyBuckets = [Int](repeating: 0, count: ServerMetrics.bounds.count + 1)
         var bytesSent = 0
@@ -14,11 +14,19 @@ public final class ServerMetrics: Sendable {
         var vectorsAnsweredAhead = 0
 
         mutating func record(route: String, status: Int, seconds: Double, bytes: Int) {
-            requests["\(route) \(status)", default: 0] += 1
+            requests[RequestKind(route: route, status: status), default: 0] += 1
             latencySum += seconds
             latencyBuckets[ServerMetrics.bounds.firstIndex { seconds <= $0 } ?? ServerMetrics.bounds.count] += 1
             bytesSent += bytes
         }
+    }
+
+    /// What requests are counted by: a route and the status answered.
+    private struct RequestKind: Hashable, Comparable {
+        let route: String
+        let status: Int
+
+        static func < (left: Self, right: Self) -> Bool { (left.route, left.status) < (right.route, right.status) }
     }
 
     static let bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
@@ -50,9 +58,8 @@ public final class ServerMetrics: Sendable {
             "# HELP w2vcache_requests_total HTTP requests by route and status.",
             "# TYPE w2vcache_requests_total counter",
         ]
-        for (key, value) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: " ")
-            lines.append("w2vcache_requests_total{route=\"\(parts[0])\",status=\"\(parts[1])\"} \(value)")
+        for (kind, value) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
+            lines.append("w2vcache_requests_total{route=\"\(kind.route)\",status=\"\(kind.status)\"} \(value)")
         }
         lines += ["# HELP w2vcache_request_seconds Request latency.", "# TYPE w2vcache_request_seconds histogram"]
         var cumulative = 0

@@ -12,6 +12,18 @@ struct BinaryResponse: ResponseGenerator {
     /// What each row of `POST /v1/vectors` is: `c` in the cache, `s` from subwords, `r` random, `z` zeros.
     static let rowsHeader = HTTPField.Name("X-W2VCache-Rows")!
 
+    /// Whether the value of an `Accept` header asks for `type`: whether `type`'s bytes are anywhere in it. The router
+    /// and ``VectorLane`` (which reads the value from the request's bytes) both read it so.
+    static func accepts(_ type: String, in accept: some Collection<UInt8>) -> Bool {
+        let type = type.utf8
+        var rest = accept[...]
+        while !rest.isEmpty {
+            if rest.starts(with: type) { return true }
+            rest = rest.dropFirst()
+        }
+        return false
+    }
+
     let bytes: [UInt8]
     let contentType: String
     /// The array's shape, sent for bare bytes (`n,dim`).

@@ -233,14 +233,14 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         {
             return nil
         }
-        let accept = String(decoding: head.accept ?? [], as: UTF8.self)
-        let bare = accept.contains(BinaryResponse.float32)
+        let accept = head.accept ?? []
+        let bare = BinaryResponse.accepts(BinaryResponse.float32, in: accept)
         let started = ContinuousClock.now
-        let answer: ByteBuffer?
-        let (metricsRoute, words, bodyBytes): (String, Int, Int)
+        let answer: VectorAnswers.Answer?
+        let (metricsRoute, words): (String, Int)
         switch route {
         case .vector(let path):
-            if accept.contains("application/json") { return nil }
+            if BinaryResponse.accepts("application/json", in: accept) { return nil }
             var word = Array(path)
             if word.contains(UInt8(ascii: "%")) {
                 let raw = String(decoding: word, as: UTF8.self)
@@ -249,7 +249,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             answer = try? state.vectors.withVectorBytes(for: word) { vector in
                 vector.flatMap { answers.answer(vector: $0, bare: bare, allocator: allocator) }
             }
-            (metricsRoute, words, bodyBytes) = (Self.route, 1, answers.bodyLength(rows: nil, bare: bare))
+            (metricsRoute, words) = (Self.route, 1)
         case .vectors:
             guard head.bodyLength <= state.settings.maxBodyBytes else { return nil }  // the router's 413
             let body = bytes.getBytes(at: bytes.readerIndex + head.length, length: head.bodyLength)!
@@ -262,15 +262,14 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                     return true
                 }) ?? false
             }
-            (metricsRoute, words, bodyBytes) = (
-                "/v1/vectors", list.count, answers.bodyLength(rows: list.count, bare: bare)
-            )
+            (metricsRoute, words) = ("/v1/vectors", list.count)
         }
         guard let answer else { return nil }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        state.metrics.recordAnsweredAhead(route: metricsRoute, vectors: words, seconds: seconds, bytes: bodyBytes)
-        return answer
+        state.metrics.recordAnsweredAhead(
+            route: metricsRoute, vectors: words, seconds: seconds, bytes: answer.bodyLength)
+        return answer.bytes
     }
 }
 
@@ -304,28 +303,32 @@ final class VectorAnswers: Sendable {
         self.npyHeader = NPY.header(type: .float32, shape: [dimension])
     }
 
-    /// The bytes of the body of an answer of one vector (`rows` nil) or of `rows` rows.
-    func bodyLength(rows: Int?, bare: Bool) -> Int {
-        guard let rows else { return dimension * 4 + (bare ? 0 : npyHeader.count) }
-        return rows * dimension * 4 + (bare ? 0 : NPY.header(type: .float32, shape: [rows, dimension]).count)
+    /// An answer's bytes (status line, headers and body), and how many of them are its body.
+    struct Answer {
+        var bytes: ByteBuffer
+        let bodyLength: Int
     }
 
+    /// The bytes of the body of an answer of one vector.
+    private func vectorBodyLength(bare: Bool) -> Int { dimension * 4 + (bare ? 0 : npyHeader.count) }
+
     /// The answer of one vector; `nil` when `vector` is not of the cache's dimension.
-    func answer(vector: UnsafeRawBufferPointer, bare: Bool, allocator: ByteBufferAllocator) -> ByteBuffer? {
+    func answer(vector: UnsafeRawBufferPointer, bare: Bool, allocator: ByteBufferAllocator) -> Answer? {
         guard vector.count == dimension * 4 else { return nil }
         let head = current { bare ? $0.bare : $0.npy }
-        var buffer = allocator.buffer(capacity: head.count + npyHeader.count + vector.count)
+        let bodyLength = vectorBodyLength(bare: bare)
+        var buffer = allocator.buffer(capacity: head.count + bodyLength)
         buffer.writeBytes(head)
         if !bare { buffer.writeBytes(npyHeader) }
         buffer.writeBytes(vector)
-        return buffer
+        return Answer(bytes: buffer, bodyLength: bodyLength)
     }
 
     /// The answer of `rows` rows that `fill` writes, given each row's index and bytes; `nil` when it fails one.
     func answer(
         rows: Int, bare: Bool, allocator: ByteBufferAllocator,
         fill: (Int, UnsafeMutableRawBufferPointer) -> Bool
-    ) -> ByteBuffer? {
+    ) -> Answer? {
         let rowBytes = dimension * 4
         let (head, npy) = current { heads -> (head: [UInt8], npy: [UInt8]) in
             let key = RowsKey(rows: rows, bare: bare)
@@ -346,11 +349,11 @@ final class VectorAnswers: Sendable {
             }
             guard filled == rowBytes else { return nil }
         }
-        return buffer
+        return Answer(bytes: buffer, bodyLength: npy.count + rows * rowBytes)
     }
 
     private func vectorHead(bare: Bool, date: String) -> [UInt8] {
-        head(bare: bare, shape: "\(dimension)", rows: nil, bodyLength: bodyLength(rows: nil, bare: bare), date: date)
+        head(bare: bare, shape: "\(dimension)", rows: nil, bodyLength: vectorBodyLength(bare: bare), date: date)
     }
 
     /// A part of this second's heads, made anew when the second has changed.
@@ -428,6 +431,8 @@ struct ServerConnection: ServerChildChannel {
             let lane = VectorLane(state: state, answers: answers, connectionGuard: connectionGuard)
             do {
                 try channel.pipeline.syncOperations.addHandler(lane)
+                try channel.syncOptions?.setOption(
+                    ChannelOptions.writeBufferWaterMark, value: Self.writeBufferWaterMark)
             } catch {
                 return channel.eventLoop.makeFailedFuture(error)
             }
@@ -438,6 +443,11 @@ struct ServerConnection: ServerChildChannel {
         return HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: handlers.value))
             .setup(channel: channel, logger: logger)
     }
+
+    /// When a connection stops taking answers: over 256 KB waiting to be written, and again below 128 KB. A
+    /// 100-word answer (120 KB at 300 dimensions) fits, where NIO's default (64 KB) made the connection unwritable
+    /// and writable again with every one (3% of a `POST` of 100 words).
+    static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 128 << 10, high: 256 << 10)
 
     func handle(value: HTTP1Channel.Value, logger: Logger) async {
         await HTTP1Channel(responder: responder).handle(value: value, logger: logger)

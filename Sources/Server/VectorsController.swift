@@ -34,12 +34,12 @@ struct VectorsController<Context: RequestContext> {
         let bytes = try state.vectors.withVectorBytes(for: key) { $0.map { Array($0) } }
         guard let bytes else { throw APIError(.notFound, "\"\(word)\" is not in the cache") }
         state.metrics.vectorsServed(1)
-        let accept = request.headers[.accept] ?? ""
-        if accept.contains(BinaryResponse.float32) {
+        let accept = (request.headers[.accept] ?? "").utf8
+        if BinaryResponse.accepts(BinaryResponse.float32, in: accept) {
             return try BinaryResponse(bytes: bytes, contentType: BinaryResponse.float32, shape: [state.cache.dimension])
                 .response(from: request, context: context)
         }
-        if accept.contains("application/json") {
+        if BinaryResponse.accepts("application/json", in: accept) {
             let vector = bytes.withUnsafeBytes { Float32Bytes.decode($0) }
             let kind = try state.cache.outOfVocabularyKind(key)
             return try VectorJSON(word: word, vector: vector, oov: kind != nil, kind: kind?.rawValue ?? "word")
@@ -95,7 +95,7 @@ struct VectorsController<Context: RequestContext> {
         state.metrics.vectorsServed(parsed.words.count)
         let shape = [parsed.words.count, state.cache.dimension]
         var response =
-            if request.headers[.accept]?.contains(BinaryResponse.float32) == true {
+            if BinaryResponse.accepts(BinaryResponse.float32, in: (request.headers[.accept] ?? "").utf8) {
                 BinaryResponse(bytes: rows.data, contentType: BinaryResponse.float32, shape: shape)
             } else {
                 BinaryResponse(

@@ -4,27 +4,28 @@
 /// and goes to the router, whose JSON decoder gives it its answer: the lane never reads a body differently.
 /// Public only so that the fuzz target can reach it.
 public enum WordsBody {
-    /// The words, each as its UTF-8 bytes, or `nil`.
-    public static func read(_ body: [UInt8]) -> [[UInt8]]? {
+    /// The words, or `nil`.
+    public static func read(_ body: [UInt8]) -> WordList? {
         var reader = JSONTokens(bytes: body)
-        var words: [[UInt8]]?
+        var words: WordList?
         var missing = false
         guard reader.take(UInt8(ascii: "{")) else { return nil }
         repeat {
-            guard let key = reader.string() else { return nil }
-            guard reader.take(UInt8(ascii: ":")) else { return nil }
+            var key: [UInt8] = []
+            guard reader.string(into: &key), reader.take(UInt8(ascii: ":")) else { return nil }
             switch key {
             case Array("words".utf8) where words == nil:
                 guard reader.take(UInt8(ascii: "[")) else { return nil }
-                var list: [[UInt8]] = []
+                var list = WordList(capacity: body.count)
                 repeat {
-                    guard let word = reader.string() else { return nil }
-                    list.append(word)
+                    guard reader.string(into: &list.bytes) else { return nil }
+                    list.ends.append(list.bytes.count)
                 } while reader.take(UInt8(ascii: ","))
                 guard reader.take(UInt8(ascii: "]")) else { return nil }
                 words = list
             case Array("missing".utf8) where !missing:
-                guard reader.string() == Array("error".utf8) else { return nil }
+                var value: [UInt8] = []
+                guard reader.string(into: &value), value == Array("error".utf8) else { return nil }
                 missing = true
             default:
                 return nil
@@ -32,6 +33,28 @@ public enum WordsBody {
         } while reader.take(UInt8(ascii: ","))
         guard reader.take(UInt8(ascii: "}")), reader.atEnd else { return nil }
         return words
+    }
+}
+
+/// Words as ``WordsBody`` reads them: each word's UTF-8 bytes, one after the other in one array (a 100-word body
+/// costs two allocations, not a hundred).
+public struct WordList: RandomAccessCollection {
+    /// The words' bytes, one after the other.
+    fileprivate var bytes: [UInt8] = []
+    /// Where each word's bytes end in ``bytes``.
+    fileprivate var ends: [Int] = []
+
+    /// Room for the words of a body of `capacity` bytes: no word is longer decoded than written.
+    fileprivate init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { ends.count }
+
+    /// The bytes of the word at `index`.
+    public subscript(index: Int) -> ArraySlice<UInt8> {
+        bytes[(index == 0 ? 0 : ends[index - 1])..<ends[index]]
     }
 }
 
@@ -55,9 +78,10 @@ private struct JSONTokens {
         return true
     }
 
-    /// A string (after whitespace), as UTF-8: printable ASCII and escapes only.
-    mutating func string() -> [UInt8]? {
-        guard take(UInt8(ascii: "\"")) else { return nil }
+    /// Appends a string (after whitespace) to `result`, as UTF-8: printable ASCII and escapes only; `false` when
+    /// none comes next.
+    mutating func string(into result: inout [UInt8]) -> Bool {
+        guard take(UInt8(ascii: "\"")) else { return false }
         // A string without escapes, as most words are, is copied in one piece.
         let start = offset
         while offset < bytes.count, (0x20...0x7E).contains(bytes[offset]), bytes[offset] != UInt8(ascii: "\""),
@@ -65,15 +89,15 @@ private struct JSONTokens {
         {
             offset += 1
         }
-        var result = Array(bytes[start..<offset])
+        result.append(contentsOf: bytes[start..<offset])
         while offset < bytes.count {
             let byte = bytes[offset]
             offset += 1
             switch byte {
             case UInt8(ascii: "\""):
-                return result
+                return true
             case UInt8(ascii: "\\"):
-                guard offset < bytes.count else { return nil }
+                guard offset < bytes.count else { return false }
                 let escape = bytes[offset]
                 offset += 1
                 switch escape {
@@ -84,17 +108,17 @@ private struct JSONTokens {
                 case UInt8(ascii: "r"): result.append(0x0D)
                 case UInt8(ascii: "t"): result.append(0x09)
                 case UInt8(ascii: "u"):
-                    guard let scalar = unicodeScalar() else { return nil }
+                    guard let scalar = unicodeScalar() else { return false }
                     result.append(contentsOf: String(Character(scalar)).utf8)
-                default: return nil
+                default: return false
                 }
             case 0x20...0x7E:
                 result.append(byte)
             default:
-                return nil
+                return false
             }
         }
-        return nil
+        return false
     }
 
     /// The scalar of a `\u` escape whose `\u` has been taken: a surrogate pair as one, a lone surrogate `nil`.

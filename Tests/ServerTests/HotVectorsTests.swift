@@ -9,13 +9,16 @@ import Word2Vec
 @testable import Server
 
 @Suite struct HotVectorsTests {
-    /// A cache of `count` words of dimension 8 (`w0`, `w1`, ...), each vector its own.
-    private static func makeCache(_ directory: TemporaryDirectory, count: Int) throws -> VectorCache {
+    /// A cache of `count` words of dimension 8 (`w0`, `w1`, ...), or of `words`, each vector its own.
+    private static func makeCache(
+        _ directory: TemporaryDirectory, count: Int, words: [String]? = nil
+    ) throws -> VectorCache {
+        let words = words ?? (0..<count).map { "w\($0)" }
         let source = directory.file("v.bin")
         let writer = try Word2VecWriter(
-            path: source, count: count, dimension: 8, layout: .binary(newlineAfterVector: false))
-        for index in 0..<count {
-            try writer.append(word: "w\(index)", vector: (0..<8).map { Float(index * 8 + $0) })
+            path: source, count: words.count, dimension: 8, layout: .binary(newlineAfterVector: false))
+        for (index, word) in words.enumerated() {
+            try writer.append(word: word, vector: (0..<8).map { Float(index * 8 + $0) })
         }
         try writer.close()
         var build = BuildRequest(vectorsPath: source, cachePath: directory.file("cache"))
@@ -32,8 +35,9 @@ import Word2Vec
     @Test func everyAnswerIsTheCachesAndTheKeptStayWithinTheirBound() throws {
         let directory = TemporaryDirectory()
         let cache = try Self.makeCache(directory, count: 2_000)
-        // Room for 4 vectors a shard (32 bytes each, and 64 for its word).
-        let vectors = try HotVectors(cache: cache, capacityBytes: 16 * 4 * 96)
+        // Room for 4 vectors a shard: a slot of 128 bytes (64 for its word, the vector's 32 rounded up to 64) and
+        // 16 in the index each.
+        let vectors = try HotVectors(cache: cache, capacityBytes: 16 * 4 * 144)
         #expect(vectors.capacity == 64)
         var random = SplitMix64(seed: 11)
         for _ in 0..<20_000 {
@@ -44,6 +48,46 @@ import Word2Vec
             #expect(vectors.statistics.kept <= vectors.capacity)
         }
         #expect(vectors.statistics.kept == vectors.capacity, "a full shard replaces, it does not grow or shrink")
+    }
+
+    /// A word asked for again and again is kept within eight misses of its shard (one miss in eight is kept once
+    /// the shard is full), and is then found, however the evictions before and after it moved the words in the
+    /// shard's index.
+    @Test func wordsAskedForAgainAreKeptAndFound() throws {
+        let directory = TemporaryDirectory()
+        let cache = try Self.makeCache(directory, count: 4_000)
+        // 64 slots a shard, full after the first 1,000 words or so; the next 2,000 evict.
+        let vectors = try HotVectors(cache: cache, capacityBytes: 16 * 64 * 144)
+        for index in 1_000..<4_000 { _ = try Self.read(vectors, "w\(index)") }
+        // 200 words, about 12 a shard: kept, and no more than ~50 steps of a shard's clock hand after, so none is
+        // passed twice and evicted.
+        let working = (0..<200).map { "w\($0)" }
+        for word in working {
+            for _ in 0..<9 { _ = try Self.read(vectors, word) }
+        }
+        let hits = vectors.statistics.hits
+        for word in working {
+            let expected = try cache.withVectorBytes(for: Array(word.utf8)) { $0.map { Array($0) } }
+            #expect(try Self.read(vectors, word) == expected)
+        }
+        #expect(vectors.statistics.hits - hits == working.count, "every word of the working set kept and found")
+    }
+
+    /// A kept word lies in its slot's first 64 bytes: up to 55 bytes are kept, longer words are read every time.
+    @Test func wordsLongerThanASlotsLineAreReadNotKept() throws {
+        let directory = TemporaryDirectory()
+        let words = [55, 56, 300].map { String(repeating: "x", count: $0) }
+        let cache = try Self.makeCache(directory, count: 0, words: words)
+        let vectors = try HotVectors(cache: cache, capacityBytes: 1 << 20)
+        for _ in 0..<2 {
+            for word in words {
+                let expected = try cache.withVectorBytes(for: Array(word.utf8)) { $0.map { Array($0) } }
+                #expect(try Self.read(vectors, word) == expected)
+            }
+        }
+        #expect(
+            vectors.statistics == HotVectorStatistics(capacity: 16, kept: 1, hits: 1, misses: 1),
+            "the longer words neither kept nor counted")
     }
 
     @Test func aKeptVectorIsAnsweredFromMemory() throws {
@@ -66,13 +110,14 @@ import Word2Vec
             for accept in [nil, "application/json", nil] {
                 #expect(try await server.request("/v1/vectors/pound", accept: accept).status == 200)
             }
-            let body = #"{"words": ["pound", "the", "nowhere"], "missing": "zero"}"#
+            let body = #"{"words": ["pound", "nowhere"], "missing": "zero"}"#
             #expect(try await server.request("/v1/vectors", method: "POST", body: body).status == 200)
             let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
-            // Room for the cache's 7 words and its prepared dataset's out-of-vocabulary ones: one a shard.
+            // Room for the cache's 7 words and its prepared dataset's out-of-vocabulary ones: one a shard. A word
+            // the cache lacks is a miss, and not kept.
             for line in [
-                "w2vcache_hot_vectors 2", "w2vcache_hot_vectors_capacity 16", "w2vcache_hot_vector_hits_total 3",
-                "w2vcache_hot_vector_misses_total 3",
+                "w2vcache_hot_vectors 1", "w2vcache_hot_vectors_capacity 16", "w2vcache_hot_vector_hits_total 3",
+                "w2vcache_hot_vector_misses_total 2",
             ] {
                 #expect(metrics.contains(line + "\n"), "\(line)")
             }

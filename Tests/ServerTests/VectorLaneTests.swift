@@ -80,6 +80,8 @@ import Testing
             post("{\"words\": [\"caf\u{E9}\"]}"),
             post(#"{"words": [\#((0..<300).map { _ in "\"in\"" }.joined(separator: ","))]}"#),
             post(#"{"words": ["pound"]"#),
+            LoopbackConnection.request(
+                "GET", "/v1/vectors/pound", headers: ["Accept: text/plain, application/octet-stream;q=0.9"]),
         ]
         var answers: [Bool: [(Int, [String: String], [UInt8])]] = [:]
         var answeredAhead: [Bool: Int] = [:]
@@ -92,16 +94,17 @@ import Testing
                 return (got, try await self.answeredAhead(server))
             }
         }
-        // Three vectors asked for one at a time and the two POSTs of three words the lane reads; the rest (JSON,
+        // Four vectors asked for one at a time and the two POSTs of three words the lane reads; the rest (JSON,
         // unknown words, other policies, bodies it does not read, over 256 words) went to the router.
-        #expect(answeredAhead[true] == 9 && answeredAhead[false] == 0)
+        #expect(answeredAhead[true] == 10 && answeredAhead[false] == 0)
         for (index, (fast, routed)) in zip(answers[true]!, answers[false]!).enumerated() {
             #expect(fast.0 == routed.0, "request \(index)")
             #expect(fast.1 == routed.1, "request \(index)")
             #expect(fast.2 == routed.2, "request \(index)")
         }
         #expect(answers[true]![0].0 == 200 && answers[true]![4].0 == 404 && answers[true]![5].0 == 200)
-        #expect(answers[true]![6...].map(\.0) == [200, 200, 404, 200, 200, 200, 400, 200, 200, 400])
+        #expect(answers[true]![6...].map(\.0) == [200, 200, 404, 200, 200, 200, 400, 200, 200, 400, 200])
+        #expect(answers[true]!.last!.1["x-w2vcache-shape"] == "4", "bare bytes, asked for among other types")
         #expect(answers[true]![6].1["x-w2vcache-rows"] == "ccc" && answers[true]![7].1["x-w2vcache-shape"] == "3,4")
         #expect(answers[true]![2].1["x-w2vcache-shape"] == "4" && answers[true]![2].2.count == 16)
     }
