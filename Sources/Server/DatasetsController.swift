@@ -79,7 +79,7 @@ struct DatasetsController<Context: RequestContext> {
     @Sendable func embeddings(_ request: Request, context: Context) async throws -> BinaryResponse {
         let manifest = try manifest(context)
         let state = state
-        return BinaryResponse(bytes: try await state.embeddings(manifest), contentType: BinaryResponse.npy)
+        return BinaryResponse(body: try await state.embeddings(manifest), contentType: BinaryResponse.npy)
     }
 
     /// The query of the batch routes: the epoch and the reader's share of it (``EpochRequest``, which bounds every

@@ -24,17 +24,29 @@ struct BinaryResponse: ResponseGenerator {
         return false
     }
 
-    let bytes: [UInt8]
+    let body: ByteBuffer
     let contentType: String
     /// The array's shape, sent for bare bytes (`n,dim`).
     var shape: [Int]? = nil
     /// Headers besides the content type and shape.
     var headers: HTTPFields = [:]
 
+    init(bytes: [UInt8], contentType: String, shape: [Int]? = nil, headers: HTTPFields = [:]) {
+        self.init(body: ByteBuffer(bytes: bytes), contentType: contentType, shape: shape, headers: headers)
+    }
+
+    /// An answer of `body`, which answers share without copying it.
+    init(body: ByteBuffer, contentType: String, shape: [Int]? = nil, headers: HTTPFields = [:]) {
+        self.body = body
+        self.contentType = contentType
+        self.shape = shape
+        self.headers = headers
+    }
+
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = headers
         headers[.contentType] = contentType
         if let shape { headers[Self.shapeHeader] = shape.map(String.init).joined(separator: ",") }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 }

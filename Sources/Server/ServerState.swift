@@ -1,6 +1,7 @@
 import Datasets
 import Dispatch
 import HTTPTypes
+import NIOCore
 import NumPyFormat
 import Similarity
 import Support
@@ -28,8 +29,9 @@ public final class ServerState: Sendable {
     let plans: EpochPlanCache
     /// Each dataset's examples, loaded once.
     private let loaded = Mutex<[DatasetName: LoadedOnce<any BatchSource>]>([:])
-    /// Each dataset's embedding matrix as `.npy`, read once (compact streams send row ids into it).
-    private let embeddingFiles = Mutex<[DatasetName: LoadedOnce<[UInt8]>]>([:])
+    /// Each dataset's embedding matrix as `.npy`, read once (compact streams send row ids into it), in the buffer
+    /// every answer sends (copying 22 MB into each answer was a fifth of its time).
+    private let embeddingFiles = Mutex<[DatasetName: LoadedOnce<ByteBuffer>]>([:])
     /// The search index, loaded by the first similarity request (the others wait for it) and kept; a load that
     /// failed is tried again by the next request.
     private let search = LoadedOnce<SimilaritySearch>()
@@ -49,14 +51,15 @@ public final class ServerState: Sendable {
     }
 
     /// The `.npy` file of a dataset's `[V, dim]` embedding matrix, read on first use (or by ``warmUp()``) and kept.
-    func embeddings(_ manifest: DatasetManifest) async throws -> [UInt8] {
+    func embeddings(_ manifest: DatasetManifest) async throws -> ByteBuffer {
         guard let info = manifest.arrays["embeddings"] else {
             throw APIError(.notFound, "dataset \(manifest.name) has no embedding matrix")
         }
         let cache = cache
         return try await Self.once(manifest.name, in: embeddingFiles).value {
-            try DatasetStore.load(manifest.name, from: cache).bytes(
-                of: "embeddings", after: NPY.header(type: .float32, shape: info.shape))
+            ByteBuffer(
+                bytes: try DatasetStore.load(manifest.name, from: cache).bytes(
+                    of: "embeddings", after: NPY.header(type: .float32, shape: info.shape)))
         }
     }
 

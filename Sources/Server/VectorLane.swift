@@ -55,6 +55,8 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
     private var headAwaitingBody: RequestHead?
     /// Set once a head could not be framed: everything goes to the decoder.
     private var decoderOnly = false
+    /// Set once bytes are handed on to the decoder, until the handlers behind are told that the read has ended.
+    private var handedOnUnended = false
     /// Set while answers wait for the connection to become writable; a read asked for meanwhile is kept.
     private var waitingToWrite = false
     private var readWanted = false
@@ -67,7 +69,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if decoderOnly && held == nil {
-            context.fireChannelRead(data)
+            handOn(data, context: context)
             return
         }
         var bytes = unwrapInboundIn(data)
@@ -77,6 +79,21 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
         held = nil
         serve(&bytes, context: context)
+    }
+
+    /// Tells the handlers behind that a read has ended only when they were given some of it: the async channel
+    /// handler at the end passes what it was given to the router then, and none needs it otherwise (passing it
+    /// through them was 3% of answering one vector).
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if handedOnUnended {
+            handedOnUnended = false
+            context.fireChannelReadComplete()
+        }
+    }
+
+    private func handOn(_ data: NIOAny, context: ChannelHandlerContext) {
+        handedOnUnended = true
+        context.fireChannelRead(data)
     }
 
     func read(context: ChannelHandlerContext) {
@@ -93,6 +110,8 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             if var bytes = held {
                 held = nil
                 serve(&bytes, context: context)
+                // Requests handed on now, outside a read, reach the router when told the read has ended.
+                channelReadComplete(context: context)
             }
             if !waitingToWrite, readWanted {
                 readWanted = false
@@ -118,13 +137,13 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
         while bytes.readableBytes > 0 {
             if decoderOnly {
-                context.fireChannelRead(wrapInboundOut(bytes))
+                handOn(wrapInboundOut(bytes), context: context)
                 return
             }
             if bodyToHandOn > 0 {
                 let part = bytes.readSlice(length: min(bodyToHandOn, bytes.readableBytes))!
                 bodyToHandOn -= part.readableBytes
-                context.fireChannelRead(wrapInboundOut(part))
+                handOn(wrapInboundOut(part), context: context)
                 continue
             }
             guard context.channel.isWritable else {
@@ -155,7 +174,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                 }
                 handedOn += 1
                 bodyToHandOn = head.bodyLength
-                context.fireChannelRead(wrapInboundOut(bytes.readSlice(length: head.length)!))
+                handOn(wrapInboundOut(bytes.readSlice(length: head.length)!), context: context)
             }
         }
         if bytes.readableBytes > 0 { held = bytes }

@@ -262,6 +262,35 @@ import Testing
         }
     }
 
+    /// A request for the router behind thousands the lane answers, all sent before any answer is read, is answered
+    /// too: handed on once the connection could take answers again, it is delivered to the router's handler.
+    @Test func aRequestForTheRouterBehindALateReadersAnswersIsAnswered() async throws {
+        try await withServer { server in
+            let port = server.port
+            let count = 5_000
+            let (answers, last) = try await blocking {
+                let one = try LoopbackConnection(port: port, timeout: 10)
+                one.send(LoopbackConnection.request("GET", "/v1/vectors/pound"))
+                let length = one.receiveResponse().count
+                let connection = try LoopbackConnection(port: port, timeout: 10)
+                let requests =
+                    (0..<count).flatMap { _ in LoopbackConnection.request("GET", "/v1/vectors/pound") }
+                    + LoopbackConnection.request("GET", "/v1/vectors/pound", headers: ["Accept: application/json"])
+                let sender = Thread { connection.send(requests) }
+                sender.start()
+                usleep(1_000_000)
+                // Every answer of the lane has the same length (a `Date` is always 29 bytes).
+                let all = connection.receive(limit: count * length)
+                let answers = stride(from: 0, to: all.count, by: length).map {
+                    Self.answer(Array(all[$0..<min(all.count, $0 + length)])).0
+                }
+                return (answers, Self.answer(connection.receiveResponse()))
+            }
+            #expect(answers.count == count && answers.allSatisfy { $0 == 200 })
+            #expect(last.0 == 200 && last.1["content-type"]?.hasPrefix("application/json") == true)
+        }
+    }
+
     /// A client that sends thousands of requests before reading any answer gets them all, in order: the lane stops
     /// reading while the connection cannot take more.
     @Test func aClientThatReadsLateGetsEveryAnswerInOrder() async throws {
