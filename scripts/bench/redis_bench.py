@@ -2,7 +2,7 @@
 """Single vectors from `w2vcache serve` against the same vectors in Redis, the store a team would otherwise use, all in
 one run on one machine.
 
-Usage: scripts/bench/redis_bench.py [--words 300000] [--seconds 5] [--out bench-out]
+Usage: scripts/bench/redis_bench.py [--words 300000] [--seconds 5] [--rounds 3] [--out bench-out]
 
 Builds a cache from a GoogleNews-shaped file (build_bench.py's generator, 300 dimensions), starts `w2vcache serve` on
 it and a `redis-server` (Debian's `redis-server` package) holding the same vectors as 1,200-byte values, then drives
@@ -10,8 +10,9 @@ each with a C load generator, the same connection counts for both:
   - `GET /v1/vectors/{w}` with `wrk` against `GET w` with `redis-benchmark`,
   - `POST /v1/vectors` of 100 words with `wrk` against `MGET` of 100 keys with `redis-benchmark`,
 at 16 and 64 connections, one load-generator thread each (redis-benchmark's own default, so that on a small machine
-neither generator takes more of the cores than the other): requests/s, p50 and p99 latency, and each server's RSS
-afterwards. Then the Python client
+neither generator takes more of the cores than the other), each load run `--rounds` times, this server and Redis in
+turn, so that a noisy minute of the host falls on both: the medians of requests/s, p50 and p99 latency, and each
+server's RSS afterwards. Then the Python client
 in a loop (`client.vector(w)`, `client.vectors([100 words])`) against `redis-py` (`GET`, `MGET`) on the same words.
 Last, words drawn at random (uniformly, and by Zipf's law over the file's order, as real text draws them) rather than
 asked again and again, `wrk` against this server and against one keeping no hot vectors (`server.hot_vectors_mb: 0`),
@@ -25,6 +26,7 @@ import pathlib
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -65,6 +67,14 @@ def wrk(url, connections, seconds, script=None):
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return rate, latency("50%"), latency("99%"), int(errors.group(1)) if errors else 0
+
+
+def median_runs(runs):
+    """The median of each figure of runs of one load (rate, p50, p99), and the failures of all (wrk's fourth)."""
+    figures = [statistics.median(values) for values in zip(*runs)]
+    if len(figures) == 4:
+        figures[3] = sum(run[3] for run in runs)
+    return tuple(figures)
 
 
 def drawn_loads(out, keys, seed=5):
@@ -109,6 +119,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--words", type=int, default=300_000)
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each load; medians reported")
     parser.add_argument("--out", default=str(REPO / "bench-out"))
     args = parser.parse_args()
     ensure_tools()
@@ -158,19 +169,28 @@ def main():
 
         rows = []
         for connections in (16, 64):
-            ours = wrk(f"{url}/v1/vectors/{word}", connections, args.seconds)
-            theirs = redis_benchmark(redis_port, connections, int(ours[0] * args.seconds * 2) + 50_000, ["GET", word])
-            rows.append((f"one vector, {connections} connections", ours, theirs))
-            ours = wrk(f"{url}/v1/vectors", connections, args.seconds, post)
-            theirs = redis_benchmark(redis_port, connections, max(20_000, int(ours[0] * args.seconds)),
-                                     ["MGET", *hundred])
-            rows.append((f"100 vectors, {connections} connections", ours, theirs))
-        print("\n| load (C load generators: wrk, redis-benchmark) | w2vcache req/s | p50 / p99 ms | Redis req/s "
-              "| p50 / p99 ms | w2vcache / Redis |\n|---|---:|---:|---:|---:|---:|")
+            def one_vector():
+                return wrk(f"{url}/v1/vectors/{word}", connections, args.seconds)
+
+            def hundred_vectors():
+                return wrk(f"{url}/v1/vectors", connections, args.seconds, post)
+            for name, ours_run, command, least in ((f"one vector, {connections} connections", one_vector,
+                                                    ["GET", word], 50_000),
+                                                   (f"100 vectors, {connections} connections", hundred_vectors,
+                                                    ["MGET", *hundred], 20_000)):
+                ours_runs, theirs_runs = [], []
+                for _ in range(args.rounds):
+                    ours_runs.append(ours_run())
+                    requests = max(least, int(ours_runs[-1][0] * args.seconds))
+                    theirs_runs.append(redis_benchmark(redis_port, connections, requests, command))
+                rows.append((name, median_runs(ours_runs), median_runs(theirs_runs)))
+        print(f"\n| load (C load generators: wrk, redis-benchmark; median of {args.rounds} alternating runs) "
+              "| w2vcache req/s | p50 / p99 ms | Redis req/s | p50 / p99 ms | w2vcache / Redis | p99 / Redis's |\n"
+              "|---|---:|---:|---:|---:|---:|---:|")
         for name, (rate, p50, p99, errors), (redis_rate, redis_p50, redis_p99) in rows:
             failed = f" ({errors} failed)" if errors else ""
             print(f"| {name} | {rate:,.0f}{failed} | {p50:.2f} / {p99:.2f} | {redis_rate:,.0f} | "
-                  f"{redis_p50:.2f} / {redis_p99:.2f} | {rate / redis_rate:.2f} |")
+                  f"{redis_p50:.2f} / {redis_p99:.2f} | {rate / redis_rate:.2f} | {p99 / redis_p99:.2f} |")
         print(f"\nRSS after the load: w2vcache serve {rss_mb(server.pid):.0f} MB, redis-server "
               f"{rss_mb(redis_server.pid):.0f} MB")
 
@@ -204,8 +224,11 @@ def main():
             print("\n| load, 16 connections (words drawn beforehand, cycled) | hot vectors req/s | p50 / p99 ms "
                   "| none kept req/s | p50 / p99 ms | hot / none |\n|---|---:|---:|---:|---:|---:|")
             for name, script in drawn_loads(out, keys):
-                with_hot = wrk(url, 16, args.seconds, script)
-                without = wrk(cold_url, 16, args.seconds, script)
+                with_runs, without_runs = [], []
+                for _ in range(args.rounds):
+                    with_runs.append(wrk(url, 16, args.seconds, script))
+                    without_runs.append(wrk(cold_url, 16, args.seconds, script))
+                with_hot, without = median_runs(with_runs), median_runs(without_runs)
                 print(f"| {name} | {with_hot[0]:,.0f} | {with_hot[1]:.2f} / {with_hot[2]:.2f} | {without[0]:,.0f} | "
                       f"{without[1]:.2f} / {without[2]:.2f} | {with_hot[0] / without[0]:.2f} |")
             print(f"\nRSS: with hot vectors {rss_mb(server.pid):.0f} MB, without {rss_mb(cold.pid):.0f} MB")
