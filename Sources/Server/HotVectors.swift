@@ -18,17 +18,17 @@ final class HotVectors: Sendable {
     let cache: VectorCache
     private let shards: [Shard]
     private let vectorBytes: Int
-    /// Where words' hashes start, drawn for each hot vectors.
+    /// The seed of the words' hashes, drawn when these hot vectors are made.
     private let seed = UInt64.random(in: .min ... .max)
 
     /// Keeps up to `capacityBytes` of `cache`'s vectors, each counted with its word and its place in the index
-    /// (``Shard/slotBytes(vectorBytes:)`` and 16 bytes), and never room for more vectors than the cache holds; `0`
-    /// keeps none.
+    /// (``Shard/slotBytes(vectorBytes:)``, and 32 bytes: the index has two to four 8-byte entries a slot), and never
+    /// room for more vectors than the cache holds; `0` keeps none.
     /// - throws: ``CacheError/Kind/unavailable`` when the memory cannot be had.
     init(cache: VectorCache, capacityBytes: Int) throws {
         let vectorBytes = cache.vectorBytes
         let slots = min(
-            capacityBytes / (Shard.slotBytes(vectorBytes: vectorBytes) + 16),
+            capacityBytes / (Shard.slotBytes(vectorBytes: vectorBytes) + 32),
             cache.manifest.wordCount + cache.manifest.oovCount)
         let slotsPerShard = (slots + Self.shardCount - 1) / Self.shardCount
         self.cache = cache

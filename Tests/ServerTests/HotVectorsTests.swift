@@ -36,8 +36,8 @@ import Word2Vec
         let directory = TemporaryDirectory()
         let cache = try Self.makeCache(directory, count: 2_000)
         // Room for 4 vectors a shard: a slot of 128 bytes (64 for its word, the vector's 32 rounded up to 64) and
-        // 16 in the index each.
-        let vectors = try HotVectors(cache: cache, capacityBytes: 16 * 4 * 144)
+        // 32 for the index each.
+        let vectors = try HotVectors(cache: cache, capacityBytes: 16 * 4 * 160)
         #expect(vectors.capacity == 64)
         var random = SplitMix64(seed: 11)
         for _ in 0..<20_000 {
@@ -57,7 +57,7 @@ import Word2Vec
         let directory = TemporaryDirectory()
         let cache = try Self.makeCache(directory, count: 4_000)
         // 64 slots a shard, full after the first 1,000 words or so; the next 2,000 evict.
-        let vectors = try HotVectors(cache: cache, capacityBytes: 16 * 64 * 144)
+        let vectors = try HotVectors(cache: cache, capacityBytes: 16 * 64 * 160)
         for index in 1_000..<4_000 { _ = try Self.read(vectors, "w\(index)") }
         // 200 words, about 12 a shard: kept, and no more than ~50 steps of a shard's clock hand after, so none is
         // passed twice and evicted.
