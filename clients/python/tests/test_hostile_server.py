@@ -316,3 +316,44 @@ def test_a_header_seen_before_is_checked_again_against_a_shorter_payload(hostile
     server = hostile(lambda path, query, n: (200, epoch_headers(2, 0), frames([full, cut]), None))
     with pytest.raises(ProtocolError, match="outside the payload"):
         read_epoch(server.url)
+
+
+def npy_file(array, version=None):
+    import io
+    file = io.BytesIO()
+    np.lib.format.write_array(file, array, version=version)
+    return file.getvalue()
+
+
+def embeddings_answer(body):
+    return lambda path, query, n: (200, {"X-W2VCache-Fingerprint": "f00d"}, body, None)
+
+
+@pytest.mark.parametrize("array, version", [
+    (np.arange(12, dtype="<f4").reshape(4, 3), None),
+    (np.asfortranarray(np.arange(12, dtype="<f4").reshape(4, 3)), None),
+    (np.arange(12, dtype="<f4").reshape(4, 3), (2, 0)),
+    (np.zeros((0, 3), dtype="<f4"), None),
+])
+def test_an_embedding_matrix_is_read_into_its_array_in_any_order_and_version(hostile, array, version):
+    server = hostile(embeddings_answer(npy_file(array, version)))
+    client = Client(server.url, backoff=0.001, timeout=5)
+    assert np.array_equal(client.embeddings("pos"), array)
+    assert np.array_equal(client.embeddings("pos"), array), "the connection was given back at the answer's end"
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda body: body[:-4], "not the 44 bytes that follow it"),
+    (lambda body: body + b"\0" * 4, "not the 52 bytes that follow it"),
+    (lambda body: body[:8] + (60000).to_bytes(2, "little") + body[10:], "more than the answer"),
+    (lambda body: body[:10] + body[10:].replace(b"'<f4'", b"'|O8'"), "objects are refused"),
+    (lambda body: body[:10] + b"{not a dict}" + body[22:], "not a valid .npy file"),
+    (lambda body: b"PK\x03\x04" + body[4:], "not a valid .npy file"),
+    (lambda body: body[:6], "not a valid .npy file"),
+])
+def test_an_embedding_matrix_whose_header_and_body_disagree_is_refused(hostile, damage, message):
+    body = damage(npy_file(np.arange(12, dtype="<f4").reshape(4, 3)))
+    server = hostile(embeddings_answer(body))
+    with pytest.raises(ProtocolError, match=message):
+        Client(server.url, backoff=0.001, timeout=5).embeddings("pos")

@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import ConnectionError, FingerprintMismatch, ProtocolError, ResponseError, TimeoutError, W2VCacheError
 from .transport import FINGERPRINT, Transport
-from .wire import EpochFrames, npy_array, npz_arrays
+from .wire import EpochFrames, npz_arrays, read_npy
 
 __all__ = ["Client"]
 
@@ -254,7 +254,7 @@ class Client:
         """A dataset's embedding matrix, checked to be float32 `[V, dim]`, and the fingerprint it was served with."""
         response = self._transport.request("GET", f"/v1/datasets/{name}/embeddings")
         fingerprint = response.header(FINGERPRINT)
-        matrix = npy_array(response.read())
+        matrix = read_npy(response)
         if matrix.ndim != 2 or matrix.dtype != np.float32:
             raise ProtocolError(f"the embedding matrix of {name} is {matrix.dtype} {matrix.shape}, not float32 [V, dim]")
         return matrix, fingerprint
