@@ -25,7 +25,11 @@ public struct ServerRequestContext: RequestContext {
         coreContext = .init(source: source)
     }
 
-    public var responseEncoder: JSONEncoder {
+    public var responseEncoder: JSONEncoder { Self.jsonEncoder() }
+
+    /// The encoder of every JSON answer, also of those made once and kept: keys sorted, non-finite numbers as
+    /// ``NonFiniteJSON`` writes them.
+    static func jsonEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = NonFiniteJSON.strategy

@@ -67,12 +67,11 @@ struct DatasetsController<Context: RequestContext> {
     }
 
     /// Every vocabulary and label list of the dataset, as JSON arrays by name.
-    @Sendable func vocabulary(_ request: Request, context: Context) async throws -> [String: [String]] {
+    @Sendable func vocabulary(_ request: Request, context: Context) async throws -> BinaryResponse {
         let manifest = try manifest(context)
-        let stored = try DatasetStore.load(manifest.name, from: state.cache)
-        var lists: [String: [String]] = [:]
-        for list in manifest.vocabularies.keys { lists[list] = try stored.strings(list) }
-        return lists
+        let state = state
+        return BinaryResponse(
+            body: try await state.vocabularies(manifest), contentType: "application/json; charset=utf-8")
     }
 
     /// The `[V, dim]` embedding matrix, as `.npy`.

@@ -1,7 +1,8 @@
 import HTTPTypes
 import Hummingbird
 
-/// A binary answer: `.npy`, `.npz`, a raw batch, or bare float32 bytes with their shape in `X-W2VCache-Shape`.
+/// An answer of bytes: `.npy`, `.npz`, a raw batch, bare float32 bytes with their shape in `X-W2VCache-Shape`, or JSON
+/// made once and kept.
 struct BinaryResponse: ResponseGenerator {
     static let npy = "application/x-npy"
     static let npz = "application/x-npz"

@@ -1,5 +1,6 @@
 import Datasets
 import Dispatch
+import Foundation
 import HTTPTypes
 import NIOCore
 import NumPyFormat
@@ -32,6 +33,8 @@ public final class ServerState: Sendable {
     /// Each dataset's embedding matrix as `.npy`, read once (compact streams send row ids into it), in the buffer
     /// every answer sends (copying 22 MB into each answer was a fifth of its time).
     private let embeddingFiles = Mutex<[DatasetName: LoadedOnce<ByteBuffer>]>([:])
+    /// Each dataset's vocabularies as the JSON its route answers, made once (20 ms a request when made for each).
+    private let vocabularyAnswers = Mutex<[DatasetName: LoadedOnce<ByteBuffer>]>([:])
     /// The search index, loaded by the first similarity request (the others wait for it) and kept; a load that
     /// failed is tried again by the next request.
     private let search = LoadedOnce<SimilaritySearch>()
@@ -63,6 +66,17 @@ public final class ServerState: Sendable {
         }
     }
 
+    /// The JSON of the dataset's vocabularies (`{"vocab": [...], ...}`), each list in its ids' order.
+    func vocabularies(_ manifest: DatasetManifest) async throws -> ByteBuffer {
+        let cache = cache
+        return try await Self.once(manifest.name, in: vocabularyAnswers).value {
+            let stored = try DatasetStore.load(manifest.name, from: cache)
+            var lists: [String: [String]] = [:]
+            for list in manifest.vocabularies.keys { lists[list] = try stored.strings(list) }
+            return ByteBuffer(bytes: try ServerRequestContext.jsonEncoder().encode(lists))
+        }
+    }
+
     /// The cache's nearest-word search, loaded on first use (seconds for GoogleNews) and kept.
     /// - throws: ``CacheError``: `.missing` without a search index (404), `.unavailable` without the memory for
     ///   it (503), `.corrupt` when it is damaged.
@@ -85,7 +99,8 @@ public final class ServerState: Sendable {
         return try await Self.once(name, in: loaded).value { try DatasetLoader.load(name, from: cache) }
     }
 
-    /// Loads what the first requests for each prepared dataset need (its examples and its embedding matrix), so
+    /// Loads what the first requests for each prepared dataset need (its examples, embedding matrix and
+    /// vocabularies), so
     /// that a trainer's first epoch does not wait for them; requests that come meanwhile wait for the same loads. A
     /// load that fails is left to the request that needs it, which answers the error.
     public func warmUp() async {
@@ -94,6 +109,7 @@ public final class ServerState: Sendable {
             for manifest in manifests {
                 if manifest.arrays["embeddings"] != nil { group.addTask { _ = try? await self.embeddings(manifest) } }
                 group.addTask { _ = try? await self.dataset(manifest.name) }
+                group.addTask { _ = try? await self.vocabularies(manifest) }
             }
         }
     }
