@@ -197,7 +197,9 @@ final class HotVectors: Sendable {
         }
 
         /// The place in the index of `word`, of `hash`, and its slot; or the free place where it would go.
-        private func find(_ word: UnsafeRawBufferPointer, hash: Int, in state: State) -> (place: Int, slot: Int?) {
+        private func find(_ word: UnsafeRawBufferPointer, hash: Int, in state: borrowing State) -> (
+            place: Int, slot: Int?
+        ) {
             let tag = UInt64(UInt32(truncatingIfNeeded: hash))
             var place = hash & state.mask
             while state.index[place] != 0 {

@@ -67,9 +67,11 @@ public struct RequestHead: Equatable, Sendable {
         return .framed(head)
     }
 
+    private static let version = Array(" HTTP/1.1".utf8)
+
     /// `METHOD SP TARGET SP HTTP/1.1`: a method of capital letters, a target of visible ASCII.
     private static func requestLine(_ line: ArraySlice<UInt8>) -> (ArraySlice<UInt8>, ArraySlice<UInt8>)? {
-        let version = Array(" HTTP/1.1".utf8)
+        let version = Self.version
         guard line.count > version.count, line.suffix(version.count).elementsEqual(version) else { return nil }
         let methodAndTarget = line.dropLast(version.count)
         guard let space = methodAndTarget.firstIndex(of: UInt8(ascii: " ")) else { return nil }

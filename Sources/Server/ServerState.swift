@@ -100,9 +100,8 @@ public final class ServerState: Sendable {
     }
 
     /// Loads what the first requests for each prepared dataset need (its examples, embedding matrix and
-    /// vocabularies), so
-    /// that a trainer's first epoch does not wait for them; requests that come meanwhile wait for the same loads. A
-    /// load that fails is left to the request that needs it, which answers the error.
+    /// vocabularies), so that a trainer's first epoch does not wait for them; requests that come meanwhile wait for
+    /// the same loads. A load that fails is left to the request that needs it, which answers the error.
     public func warmUp() async {
         guard let manifests = try? DatasetStore.all(in: cache) else { return }
         await withTaskGroup(of: Void.self) { group in

@@ -324,7 +324,7 @@ final class VectorAnswers: Sendable {
 
     /// An answer's bytes (status line, headers and body), and how many of them are its body.
     struct Answer {
-        var bytes: ByteBuffer
+        let bytes: ByteBuffer
         let bodyLength: Int
     }
 
