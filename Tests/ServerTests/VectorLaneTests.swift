@@ -1,6 +1,9 @@
 import Foundation
+import NIOCore
+import NIOEmbedded
 import TestSupport
 import Testing
+import VectorCache
 
 @testable import Server
 
@@ -289,6 +292,43 @@ import Testing
             #expect(answers.count == count && answers.allSatisfy { $0 == 200 })
             #expect(last.0 == 200 && last.1["content-type"]?.hasPrefix("application/json") == true)
         }
+    }
+
+    /// A request handed on once the connection is writable again, outside any read, reaches the router: the lane
+    /// then tells the handlers behind it that a read has ended (NIO's async channel handler passes requests to the
+    /// router only then), as it does after a read in which it handed bytes on, and only then.
+    @Test func requestsHandedOnOnceWritableAreFollowedByTheEndOfARead() async throws {
+        try await withServer { server in
+            let channel = EmbeddedChannel()
+            let events = InboundEvents()
+            let lane = VectorLane(
+                state: server.state, answers: VectorAnswers(dimension: server.cache.dimension, fingerprint: "f"),
+                connectionGuard: ConnectionGuard(settings: server.state.settings))
+            try channel.pipeline.syncOperations.addHandlers([lane, events])
+            let forTheLane = LoopbackConnection.request("GET", "/v1/vectors/pound")
+            let forTheRouter = LoopbackConnection.request(
+                "GET", "/v1/vectors/pound", headers: ["Accept: application/json"])
+            try channel.writeInbound(ByteBuffer(bytes: forTheLane))
+            #expect(events.log.isEmpty, "answered by the lane: the handlers behind hear nothing")
+            #expect(try channel.readOutbound(as: IOData.self) != nil)
+            channel.isWritable = false
+            try channel.writeInbound(ByteBuffer(bytes: forTheLane + forTheRouter))
+            #expect(events.log.isEmpty, "both held while the connection cannot take answers")
+            channel.isWritable = true
+            channel.pipeline.fireChannelWritabilityChanged()
+            #expect(events.log == ["read", "read complete"])
+            #expect(try channel.readOutbound(as: IOData.self) != nil, "the lane's answer")
+            _ = try? channel.finish()
+        }
+    }
+
+    /// What reaches the handlers behind the lane.
+    private final class InboundEvents: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        var log: [String] = []
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { log.append("read") }
+        func channelReadComplete(context: ChannelHandlerContext) { log.append("read complete") }
     }
 
     /// A client that sends thousands of requests before reading any answer gets them all, in order: the lane stops
