@@ -260,10 +260,10 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         switch route {
         case .vector(let path):
             if BinaryResponse.accepts("application/json", in: accept) { return nil }
-            var word = Array(path)
+            var word = path
             if word.contains(UInt8(ascii: "%")) {
                 let raw = String(decoding: word, as: UTF8.self)
-                word = Array((raw.removingPercentEncoding ?? raw).utf8)
+                word = Array((raw.removingPercentEncoding ?? raw).utf8)[...]
             }
             answer = try? state.vectors.withVectorBytes(for: word) { vector in
                 vector.flatMap { answers.answer(vector: $0, bare: bare, allocator: allocator) }
