@@ -59,9 +59,9 @@ import Word2Vec
         // 64 slots a shard, full after the first 1,000 words or so; the next 2,000 evict.
         let vectors = try HotVectors(cache: cache, capacityBytes: 16 * 64 * 160)
         for index in 1_000..<4_000 { _ = try Self.read(vectors, "w\(index)") }
-        // 120 words, about 8 a shard (more than 25 in one: under one chance in a million): each kept, moving its shard's
-        // clock hand at most twice as many steps as the shard has words of the set, fewer than its 64 slots, so
-        // none is passed twice and evicted.
+        // 120 words, about 8 a shard (more than 25 in one: under one chance in a million): each kept, moving its
+        // shard's clock hand at most twice as many steps as the shard has words of the set, fewer than its 64
+        // slots, so none is passed twice and evicted.
         let working = (0..<120).map { "w\($0)" }
         for word in working {
             for _ in 0..<9 { _ = try Self.read(vectors, word) }
