@@ -108,9 +108,20 @@ final class SortedRuns: @unchecked Sendable {
         defer { spillDone.signal() }
         if let error = spillState.error { throw error }
         filling.sort()
+        // The spill queue, idle from now on, gives back the pages the merge has read: punching a hole can wait for
+        // the disk (a file system mounted with `discard` trims the freed blocks before the call returns), and the
+        // merge need not. Only an optimization: a file system that cannot punch holes keeps the pages until the file
+        // is removed. `closeSpillFile` lets these calls end before it closes the file.
+        let file = spillFile
+        let queue = queue
+        let release = { (offset: UInt64, length: UInt64) in
+            queue.async { _ = w2v_release_file_range(file, Int64(offset), Int64(length)) }
+        }
         var cursors: [any RunCursor] = [MemoryRunCursor(buffer: filling)]
         for run in spillState.runs {
-            cursors.append(try SpilledRunCursor(file: spillFile, range: run, vectorBytes: vectorBytes, path: spillPath))
+            cursors.append(
+                try SpilledRunCursor(
+                    file: spillFile, range: run, vectorBytes: vectorBytes, path: spillPath, release: release))
         }
         var merger = RunMerger(cursors: cursors.filter { !$0.isExhausted })
         try merger.forEach(body)
@@ -135,6 +146,7 @@ final class SortedRuns: @unchecked Sendable {
     /// Closes and removes the spill file, if any; the caller holds `spillDone`.
     private func closeSpillFile() {
         if spillFile >= 0 {
+            queue.sync {}  // the merge's page releases still queued use the descriptor
             Glibc.close(spillFile)
             spillFile = -1
             unlink(spillPath)
@@ -315,9 +327,9 @@ final class MemoryRunCursor: RunCursor {
 
 /// A run in the spill file, read sequentially through its own buffer.
 ///
-/// Each read gives back the whole pages it has copied out (``w2v_release_file_range``): the merge reads a run once,
-/// so its disk space and page cache are free again as soon as it is merged, and the tables written meanwhile reuse
-/// those pages. (A 3M-word build spills 3.6 GB; writing its tables into pages the kernel had to find afresh took
+/// Each read hands the whole pages it has copied out to `release`, which gives them back (``w2v_release_file_range``)
+/// off the merge's thread: the merge reads a run once, so its disk space and page cache are free again as soon as it
+/// is merged, and the tables written meanwhile reuse those pages. (A 3M-word build spills 3.6 GB; writing its tables into pages the kernel had to find afresh took
 /// most of the writing phase's time on a VM.)
 final class SpilledRunCursor: RunCursor {
     private let file: Int32
@@ -330,14 +342,19 @@ final class SpilledRunCursor: RunCursor {
     private let runEnd: UInt64
     /// Where the run's pages not yet given back begin (its first whole page, at first).
     private var released: UInt64
+    private let release: (_ offset: UInt64, _ length: UInt64) -> Void
     private(set) var isExhausted = false
     private(set) var prefix: UInt64 = 0
     private(set) var key = UnsafeRawBufferPointer(start: nil, count: 0)
     private(set) var sequence: UInt32 = 0
     private(set) var vector = UnsafeRawBufferPointer(start: nil, count: 0)
 
-    init(file: Int32, range: Range<UInt64>, vectorBytes: Int, path: String) throws {
+    init(
+        file: Int32, range: Range<UInt64>, vectorBytes: Int, path: String,
+        release: @escaping (_ offset: UInt64, _ length: UInt64) -> Void
+    ) throws {
         self.file = file
+        self.release = release
         self.path = path
         self.vectorBytes = vectorBytes
         nextRead = range.lowerBound
@@ -390,10 +407,9 @@ final class SpilledRunCursor: RunCursor {
             bufferEnd += read
             nextRead += UInt64(read)
         }
-        // Only an optimization: a file system that cannot punch holes keeps the pages until the file is removed.
         let copiedOut = nextRead & ~4095
         if copiedOut > released {
-            _ = w2v_release_file_range(file, Int64(released), Int64(copiedOut - released))
+            release(released, copiedOut - released)
             released = copiedOut
         }
         return bufferEnd - bufferStart >= count
