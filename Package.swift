@@ -130,7 +130,8 @@ let package = Package(
         .testTarget(
             name: "CacheBuildTests",
             dependencies: [
-                "VectorCache", "CacheBuild", "SearchIndex", "Word2Vec", "LevelDB", "Support", "TestSupport",
+                "VectorCache", "CacheBuild", "CVectorKernels", "SearchIndex", "Word2Vec", "LevelDB", "Support",
+                "TestSupport",
             ],
             swiftSettings: swiftSettings
         ),

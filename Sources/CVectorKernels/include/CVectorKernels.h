@@ -34,6 +34,11 @@ int w2v_int8_dot_rows_using(const char *isa, const int8_t *codes, size_t rows, s
 /// numbers as that statement computed one float at a time, element for element.
 float w2v_quantize_row(const float *vector, size_t dim, float norm, int8_t *codes);
 
+/// `w2v_quantize_row` compiled for instruction set `isa` ("avx2" or "baseline"), so that tests can check each one
+/// this CPU can run; the scale goes to `scale`. Returns 0 when the CPU cannot run it (nothing is written), 1 otherwise.
+int w2v_quantize_row_using(const char *isa, const float *vector, size_t dim, float norm, int8_t *codes,
+                           float *scale);
+
 /// The mean of `count` rows of `matrix` (rows of `dim` float32): zeros, plus each row in the order given (float32
 /// additions, element by element), divided by `count`; written to `out`. gensim's arithmetic for a word's n-gram
 /// vector, bit for bit.
