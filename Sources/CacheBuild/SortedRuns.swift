@@ -111,12 +111,13 @@ final class SortedRuns: @unchecked Sendable {
         // The spill queue, idle from now on, gives back the pages the merge has read: punching a hole can wait for
         // the disk (a file system mounted with `discard` trims the freed blocks before the call returns), and the
         // merge need not. Only an optimization: a file system that cannot punch holes keeps the pages until the file
-        // is removed. `closeSpillFile` lets these calls end before it closes the file.
+        // is removed. The merge returns once these calls have ended.
         let file = spillFile
         let queue = queue
         let release = { (offset: UInt64, length: UInt64) in
             queue.async { _ = w2v_release_file_range(file, Int64(offset), Int64(length)) }
         }
+        defer { queue.sync {} }
         var cursors: [any RunCursor] = [MemoryRunCursor(buffer: filling)]
         for run in spillState.runs {
             cursors.append(
@@ -146,7 +147,6 @@ final class SortedRuns: @unchecked Sendable {
     /// Closes and removes the spill file, if any; the caller holds `spillDone`.
     private func closeSpillFile() {
         if spillFile >= 0 {
-            queue.sync {}  // the merge's page releases still queued use the descriptor
             Glibc.close(spillFile)
             spillFile = -1
             unlink(spillPath)
