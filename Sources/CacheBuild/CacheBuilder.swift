@@ -237,36 +237,38 @@ public struct CacheBuilder: Sendable {
         progress: (BuildProgress) -> Void,
         isCancelled: () -> Bool
     ) throws -> (written: Int, duplicates: Int) {
-        var written = 0
-        var duplicates = 0
-        var previousKey: [UInt8] = []
-        var hasPrevious = false
         let writer = PipelinedWriter(tables: tables)
         // On any failure below, let the writes in flight end before the temporary cache is removed.
         defer { try? writer.finish() }
-        var batch = try writer.nextBatch()
-        try runs.merge { key, sequence, vector in
-            if hasPrevious && previousKey.withUnsafeBytes({ compareKeys($0, key) }) == 0 {
-                duplicates += 1  // a later occurrence: the first one was already written
-                index?.duplicate(sequence: sequence)
-                return
-            }
-            previousKey.removeAll(keepingCapacity: true)
-            previousKey.append(contentsOf: key)
-            hasPrevious = true
-            batch.append(key: key, value: vector)
-            written += 1
-            if batch.byteCount >= 4 << 20 {
-                writer.submit(batch)
-                batch = try writer.nextBatch()
-                if isCancelled() {
-                    throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged")
+        // The loop's state lives in the closure rather than being captured: no access to it is checked at run time.
+        let (written, duplicates) = try runs.withMerger { merger in
+            var written = 0
+            var duplicates = 0
+            var previousKey: [UInt8] = []
+            var batch = try writer.nextBatch()
+            while let record = try merger.next() {
+                if written > 0 && previousKey.withUnsafeBytes({ compareKeys($0, record.key) }) == 0 {
+                    duplicates += 1  // a later occurrence: the first one was already written
+                    index?.duplicate(sequence: record.sequence)
+                    continue
                 }
-                report.wordsWritten = written
-                progress(report)
+                previousKey.removeAll(keepingCapacity: true)
+                previousKey.append(contentsOf: record.key)
+                batch.append(key: record.key, value: record.vector)
+                written += 1
+                if batch.byteCount >= 4 << 20 {
+                    writer.submit(batch)
+                    batch = try writer.nextBatch()
+                    if isCancelled() {
+                        throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged")
+                    }
+                    report.wordsWritten = written
+                    progress(report)
+                }
             }
+            writer.submit(batch)
+            return (written, duplicates)
         }
-        writer.submit(batch)
         try writer.finish()
         _ = try tables.finish()
         return (written, duplicates)

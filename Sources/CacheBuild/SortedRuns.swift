@@ -100,10 +100,8 @@ final class SortedRuns: @unchecked Sendable {
         }
     }
 
-    /// Waits for the background work, then merges every run in key order and lends each record to `body`.
-    func merge(
-        _ body: (_ key: UnsafeRawBufferPointer, _ sequence: UInt32, _ vector: UnsafeRawBufferPointer) throws -> Void
-    ) throws {
+    /// Waits for the background work, then lends `body` a merger of every run, which gives the records in key order.
+    func withMerger<Result>(_ body: (inout RunMerger) throws -> Result) throws -> Result {
         spillDone.wait()
         defer { spillDone.signal() }
         if let error = spillState.error { throw error }
@@ -125,7 +123,7 @@ final class SortedRuns: @unchecked Sendable {
                     file: spillFile, range: run, vectorBytes: vectorBytes, path: spillPath, release: release))
         }
         var merger = RunMerger(cursors: cursors.filter { !$0.isExhausted })
-        try merger.forEach(body)
+        return try body(&merger)
     }
 
     /// How many runs went to the spill file so far.
@@ -418,29 +416,67 @@ final class SpilledRunCursor: RunCursor {
 
 /// Merges sorted runs with a binary min-heap of cursors.
 ///
-/// The heap holds each cursor's place in `cursors` beside its key's prefix, so that most comparisons and every swap
-/// touch two integers rather than two cursors.
+/// The heap holds each cursor's current record (its key's prefix, key, sequence and vector) beside the cursor's place
+/// in `cursors`, so that comparisons and swaps touch the heap alone; a cursor is called only to advance.
 struct RunMerger {
     private struct Slot {
         var prefix: UInt64
+        var key: UnsafeRawBufferPointer
+        var vector: UnsafeRawBufferPointer
+        var sequence: UInt32
         var cursor: Int
+
+        init(_ cursor: any RunCursor, at index: Int) {
+            prefix = cursor.prefix
+            key = cursor.key
+            vector = cursor.vector
+            sequence = cursor.sequence
+            self.cursor = index
+        }
+    }
+
+    /// A record of a run: its bytes are valid until the merger is asked for the next one.
+    struct Record {
+        var key: UnsafeRawBufferPointer
+        var sequence: UInt32
+        var vector: UnsafeRawBufferPointer
     }
 
     private let cursors: [any RunCursor]
     private var heap: [Slot]
+    /// Whether the record at the top was handed out, so that its cursor moves on at the next call.
+    private var handedOut = false
 
     init(cursors: [any RunCursor]) {
         self.cursors = cursors
-        heap = cursors.indices.map { Slot(prefix: cursors[$0].prefix, cursor: $0) }
+        heap = cursors.indices.map { Slot(cursors[$0], at: $0) }
         for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
     }
 
-    private func less(_ a: Slot, _ b: Slot) -> Bool {
+    /// The next record in key order (equal keys in the order they arrived), or `nil` once every run is read.
+    mutating func next() throws -> Record? {
+        if handedOut {
+            handedOut = false
+            let index = heap[0].cursor
+            let cursor = cursors[index]
+            try cursor.advance()
+            if cursor.isExhausted {
+                heap.swapAt(0, heap.count - 1)
+                heap.removeLast()
+            } else {
+                heap[0] = Slot(cursor, at: index)
+            }
+            siftDown(0)
+        }
+        guard let top = heap.first else { return nil }
+        handedOut = true
+        return Record(key: top.key, sequence: top.sequence, vector: top.vector)
+    }
+
+    private static func less(_ a: Slot, _ b: Slot) -> Bool {
         if a.prefix != b.prefix { return a.prefix < b.prefix }
-        let x = cursors[a.cursor]
-        let y = cursors[b.cursor]
-        let order = compareKeys(x.key, y.key)
-        return order != 0 ? order < 0 : x.sequence < y.sequence
+        let order = compareKeys(a.key, b.key)
+        return order != 0 ? order < 0 : a.sequence < b.sequence
     }
 
     private mutating func siftDown(_ start: Int) {
@@ -449,27 +485,10 @@ struct RunMerger {
             let left = 2 * parent + 1
             if left >= heap.count { return }
             var child = left
-            if left + 1 < heap.count && less(heap[left + 1], heap[left]) { child = left + 1 }
-            if !less(heap[child], heap[parent]) { return }
+            if left + 1 < heap.count && Self.less(heap[left + 1], heap[left]) { child = left + 1 }
+            if !Self.less(heap[child], heap[parent]) { return }
             heap.swapAt(child, parent)
             parent = child
-        }
-    }
-
-    mutating func forEach(
-        _ body: (_ key: UnsafeRawBufferPointer, _ sequence: UInt32, _ vector: UnsafeRawBufferPointer) throws -> Void
-    ) throws {
-        while let top = heap.first {
-            let cursor = cursors[top.cursor]
-            try body(cursor.key, cursor.sequence, cursor.vector)
-            try cursor.advance()
-            if cursor.isExhausted {
-                heap.swapAt(0, heap.count - 1)
-                heap.removeLast()
-            } else {
-                heap[0].prefix = cursor.prefix
-            }
-            siftDown(0)
         }
     }
 }

@@ -178,9 +178,11 @@ private func snapshot(_ path: String) throws -> [String: Data] {
         let before = try allocated()
         var keys: [[UInt8]] = []
         var whole = true
-        try runs.merge { key, sequence, vector in
-            keys.append(Array(key))
-            whole = whole && vector.allSatisfy { $0 == UInt8(truncatingIfNeeded: sequence) }
+        try runs.withMerger { merger in
+            while let record = try merger.next() {
+                keys.append(Array(record.key))
+                whole = whole && record.vector.allSatisfy { $0 == UInt8(truncatingIfNeeded: record.sequence) }
+            }
         }
         let after = try allocated()
         #expect(keys.count == count && whole)
