@@ -59,6 +59,10 @@ import Word2Vec
         let b = try wordEntries(directory.file("large"))
         #expect(a.map(\.0) == b.map(\.0) && a.map(\.1) == b.map(\.1))
         #expect(a.map(\.0) == a.map(\.0).sorted { $0.lexicographicallyPrecedes($1) })
+        // The first occurrence wins across runs too, and the later one is counted.
+        #expect(small.manifest.statistics.duplicates == 1)
+        let first = vectors.first { $0.0 == "word17" }!.1
+        #expect(try VectorCache(path: directory.file("small")).vector(for: "word17") == first)
     }
 
     @Test func duplicatesKeepTheFirstVectorAndAreCounted() throws {
