@@ -122,6 +122,8 @@ def test_rank_shares_are_disjoint_equal_and_resumable(server):
         assert rest == shares[0][1:]
 
 
+# Three workers on a 2-core machine on purpose (an uneven split); torch warns that it is more than the cores.
+@pytest.mark.filterwarnings("ignore:This DataLoader will create")
 def test_torch_dataloader_workers_read_each_batch_once(server):
     torch = pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
     from w2vcache_client import EpochDataset
