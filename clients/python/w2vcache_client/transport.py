@@ -101,6 +101,14 @@ def http_closed() -> ConnectionError:
     return ConnectionError("the server closed the connection before its answer was complete")
 
 
+def _read_promised(connection: _Connection, view: memoryview) -> int:
+    """Some of the bytes the server has announced (a chunk's size, a Content-Length): an end before them is an error."""
+    count = connection.readinto(view)
+    if not count:
+        raise http_closed()
+    return count
+
+
 class Response:
     """An answer being read. Its connection goes back to the pool once the body is read to its end; `close()`
     drops it instead (an answer abandoned midway cannot be reused)."""
@@ -191,9 +199,7 @@ class Response:
                             pass
                         self._done = True
                         return 0
-                count = connection.readinto(view[:self._chunk_left])
-                if not count:
-                    raise http_closed()
+                count = _read_promised(connection, view[:self._chunk_left])
                 self._chunk_left -= count
                 if self._chunk_left == 0 and connection.read_line():
                     raise ProtocolError("a chunk does not end where its size says")
@@ -202,9 +208,7 @@ class Response:
                 if self._left == 0:
                     self._done = True
                     return 0
-                count = connection.readinto(view[:self._left])
-                if not count:
-                    raise http_closed()
+                count = _read_promised(connection, view[:self._left])
                 self._left -= count
                 return count
             count = connection.readinto(view)
