@@ -357,3 +357,16 @@ def test_an_embedding_matrix_whose_header_and_body_disagree_is_refused(hostile, 
     server = hostile(embeddings_answer(body))
     with pytest.raises(ProtocolError, match=message):
         Client(server.url, backoff=0.001, timeout=5).embeddings("pos")
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_an_answer_cut_before_its_announced_length_is_a_connection_error(hostile, chunked):
+    vector = b"\0" * 1200
+    if chunked:  # one chunk announced at 1200 bytes, cut after 600 of them
+        body, headers = b"4b0\r\n" + vector + b"\r\n0\r\n\r\n", {"Transfer-Encoding": "chunked"}
+        cut = 5 + 600
+    else:
+        body, headers, cut = vector, {"Content-Length": "1200"}, 600
+    server = hostile(lambda path, query, n: (200, {"X-W2VCache-Shape": "300", **headers}, body, cut))
+    with pytest.raises(ConnectionError, match="before its answer was complete"):
+        Client(server.url, backoff=0.001, timeout=5).vector("king")
