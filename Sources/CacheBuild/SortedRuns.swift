@@ -327,8 +327,8 @@ final class MemoryRunCursor: RunCursor {
 ///
 /// Each read hands the whole pages it has copied out to `release`, which gives them back (``w2v_release_file_range``)
 /// off the merge's thread: the merge reads a run once, so its disk space and page cache are free again as soon as it
-/// is merged, and the tables written meanwhile reuse those pages. (A 3M-word build spills 3.6 GB; writing its tables into pages the kernel had to find afresh took
-/// most of the writing phase's time on a VM.)
+/// is merged, and the tables written meanwhile reuse those pages. (A 3M-word build spills 3.6 GB; writing its
+/// tables into pages the kernel had to find afresh took most of the writing phase's time on a VM.)
 final class SpilledRunCursor: RunCursor {
     private let file: Int32
     private let path: String
