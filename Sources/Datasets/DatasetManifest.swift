@@ -55,6 +55,16 @@ public enum DatasetDetails: Sendable, Equatable {
         case .translation: .translation
         }
     }
+
+    /// The options and statistics of this case, for code generic over the datasets (``PreparableDataset``).
+    var contents: (options: any Sendable, statistics: any Sendable) {
+        switch self {
+        case .pos(let options, let statistics): (options, statistics)
+        case .parser(let options, let statistics): (options, statistics)
+        case .sentiment(let options, let statistics): (options, statistics)
+        case .translation(let options, let statistics): (options, statistics)
+        }
+    }
 }
 
 extension DatasetManifest: Codable {

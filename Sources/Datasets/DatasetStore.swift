@@ -104,8 +104,19 @@ protocol PreparableDataset {
     associatedtype Options: Equatable & Sendable
     associatedtype Statistics: Sendable
     static var name: DatasetName { get }
-    static func details(_ options: Options, _ statistics: Statistics) -> DatasetDetails
-    static func unpack(_ details: DatasetDetails) -> (Options, Statistics)?
+    /// The manifest's case for this dataset (`DatasetDetails.pos`, …).
+    static var details: @Sendable (Options, Statistics) -> DatasetDetails { get }
+}
+
+extension PreparableDataset {
+    /// This dataset's options and statistics from a manifest's details; `nil` if they are another dataset's.
+    static func unpack(_ details: DatasetDetails) -> (Options, Statistics)? {
+        let contents = details.contents
+        guard let options = contents.options as? Options, let statistics = contents.statistics as? Statistics else {
+            return nil
+        }
+        return (options, statistics)
+    }
 }
 
 /// What a preparation made: the arrays and lists, the example counts, its statistics, and the words that need

@@ -151,12 +151,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
     }
 
     static let name = DatasetName.pos
-    static func details(_ options: POSOptions, _ statistics: POSStatistics) -> DatasetDetails {
-        .pos(options, statistics)
-    }
-    static func unpack(_ details: DatasetDetails) -> (POSOptions, POSStatistics)? {
-        if case .pos(let options, let statistics) = details { (options, statistics) } else { nil }
-    }
+    static let details: @Sendable (POSOptions, POSStatistics) -> DatasetDetails = DatasetDetails.pos
 
     /// Prepares the dataset from CoNLL-2000-style files and stores it in the cache.
     ///

@@ -126,12 +126,7 @@ public struct ParserDataset: BatchSource, PreparableDataset {
     }
 
     static let name = DatasetName.parser
-    static func details(_ options: ParserOptions, _ statistics: ParserStatistics) -> DatasetDetails {
-        .parser(options, statistics)
-    }
-    static func unpack(_ details: DatasetDetails) -> (ParserOptions, ParserStatistics)? {
-        if case .parser(let options, let statistics) = details { (options, statistics) } else { nil }
-    }
+    static let details: @Sendable (ParserOptions, ParserStatistics) -> DatasetDetails = DatasetDetails.parser
 
     /// Prepares the parser's data from CoNLL-U (or CoNLL-X) files and stores it in the cache.
     ///

@@ -101,12 +101,7 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
     }
 
     static let name = DatasetName.sentiment
-    static func details(_ options: SentimentOptions, _ statistics: SentimentStatistics) -> DatasetDetails {
-        .sentiment(options, statistics)
-    }
-    static func unpack(_ details: DatasetDetails) -> (SentimentOptions, SentimentStatistics)? {
-        if case .sentiment(let options, let statistics) = details { (options, statistics) } else { nil }
-    }
+    static let details: @Sendable (SentimentOptions, SentimentStatistics) -> DatasetDetails = DatasetDetails.sentiment
 
     /// Prepares sentiment data from IMDB-style directories or TSV files and stores it in the cache.
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when a split holds no review or training only one class (the

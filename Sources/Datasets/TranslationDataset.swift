@@ -245,12 +245,8 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
     }
 
     static let name = DatasetName.translation
-    static func details(_ options: TranslationOptions, _ statistics: TranslationStatistics) -> DatasetDetails {
-        .translation(options, statistics)
-    }
-    static func unpack(_ details: DatasetDetails) -> (TranslationOptions, TranslationStatistics)? {
-        if case .translation(let options, let statistics) = details { (options, statistics) } else { nil }
-    }
+    static let details: @Sendable (TranslationOptions, TranslationStatistics) -> DatasetDetails =
+        DatasetDetails.translation
 
     /// Prepares the translation data and stores it in the cache.
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when a split holds no pair (the stored dataset is kept),
