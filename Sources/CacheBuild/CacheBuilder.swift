@@ -9,8 +9,8 @@ import Word2Vec
 public struct BuildSettings: Sendable, Equatable {
     /// The file's layout, or `nil` to detect it.
     public var format: Word2VecFormat? = nil
-    public var nonFinite = NonFinitePolicy.fail
-    public var invalidUTF8 = InvalidUTF8Policy.keep
+    public var nonFinite = RecordPolicy.fail
+    public var invalidUTF8 = RecordPolicy.keep
     /// Memory for sorting records, in bytes (96 MB: two 48 MB run buffers).
     public var sortMemory = 96 << 20
     /// Make the ``SearchIndex`` (file order, norms, int8 codes) that `similar`, `analogy` and `evaluate` need.

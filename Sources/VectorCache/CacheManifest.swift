@@ -68,13 +68,13 @@ public struct CacheManifest: Codable, Sendable, Equatable {
         public var onlyWordsFile: String?
         public var onlyWordsCount: Int?
         public var onlyWordsCRC32: String?
-        public var nonFinite: NonFinitePolicy
-        public var invalidUTF8: InvalidUTF8Policy
+        public var nonFinite: RecordPolicy
+        public var invalidUTF8: RecordPolicy
 
         package init(
             limit: Int?, onlyWordsFile: String?, onlyWordsCount: Int?, onlyWordsCRC32: String?,
-            nonFinite: NonFinitePolicy,
-            invalidUTF8: InvalidUTF8Policy
+            nonFinite: RecordPolicy,
+            invalidUTF8: RecordPolicy
         ) {
             self.limit = limit
             self.onlyWordsFile = onlyWordsFile

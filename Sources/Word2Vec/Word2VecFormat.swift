@@ -12,23 +12,14 @@ public enum Word2VecFormat: String, Sendable, CaseIterable, Codable {
     case fasttext
 }
 
-/// What to do with a vector that holds NaN or an infinity.
-public enum NonFinitePolicy: String, Sendable, CaseIterable, Codable {
-    /// Stop with an error naming the word and offset.
-    case fail
-    /// Leave the word out and count it.
-    case skip
-    /// Store it as it is and count it.
+/// What to do with a record that is not clean: a vector that holds NaN or an infinity (the non-finite policy), or a
+/// word whose bytes are not valid UTF-8 (the invalid-UTF-8 policy). Either way the record is counted.
+public enum RecordPolicy: String, Sendable, CaseIterable, Codable {
+    /// Store it as it is (a word's raw bytes become its key: LevelDB keys are bytes).
     case keep
-}
-
-/// What to do with a word whose bytes are not valid UTF-8.
-public enum InvalidUTF8Policy: String, Sendable, CaseIterable, Codable {
-    /// Store the raw bytes as the key and count the word (LevelDB keys are bytes).
-    case keep
-    /// Leave the word out and count it.
+    /// Leave the word out.
     case skip
-    /// Stop with an error naming the word's offset.
+    /// Stop with an error naming the word and its offset.
     case fail
 }
 

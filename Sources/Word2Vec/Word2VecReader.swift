@@ -189,7 +189,7 @@ public final class Word2VecReader {
     /// full vector is made from its rows and lent to `body`, in the dictionary's order.
     @discardableResult
     public func forEachRecord(
-        limit: Int? = nil, nonFinite: NonFinitePolicy = .fail, invalidUTF8: InvalidUTF8Policy = .keep,
+        limit: Int? = nil, nonFinite: RecordPolicy = .fail, invalidUTF8: RecordPolicy = .keep,
         trustHeader: Bool = false, scratchDirectory: String? = nil,
         ngramRow: ((Int, UnsafeRawBufferPointer) throws -> Void)? = nil, onProgress: (() throws -> Void)? = nil,
         _ body: (Word2VecRecord) throws -> Void
@@ -217,35 +217,22 @@ public final class Word2VecReader {
             statistics.recordsRead += 1
 
             if !Self.isValidUTF8(record.word) {
-                statistics.invalidUTF8 += 1
-                switch invalidUTF8 {
-                case .keep: break
-                case .skip:
-                    statistics.invalidUTF8Skipped += 1
-                    continue
-                case .fail:
-                    throw error(
-                        .invalidUTF8, at: recordOffset,
-                        "word #\(index + 1) is not valid UTF-8 "
-                            + "(\"\(Printable.escape(bytes: record.word, limit: 40))\"); expected UTF-8 text (see the "
-                            + "invalid-UTF-8 policy)"
-                    )
-                }
+                let word = Printable.escape(bytes: record.word, limit: 40)
+                let failure = error(
+                    .invalidUTF8, at: recordOffset,
+                    "word #\(index + 1) is not valid UTF-8 (\"\(word)\"); expected UTF-8 text (see the invalid-UTF-8 "
+                        + "policy)")
+                guard try statistics.admits(invalidUTF8, \.invalidUTF8, skipped: \.invalidUTF8Skipped, else: failure)
+                else { continue }
             }
             if !Float32Bytes.allFinite(record.vector) {
-                statistics.nonFinite += 1
-                switch nonFinite {
-                case .keep: break
-                case .skip:
-                    statistics.nonFiniteSkipped += 1
-                    continue
-                case .fail:
-                    throw error(
-                        .nonFinite, at: recordOffset,
-                        "the vector of \"\(Printable.escape(bytes: record.word, limit: 80))\" holds NaN or infinity; "
-                            + "expected finite numbers (see the non-finite policy)"
-                    )
-                }
+                let word = Printable.escape(bytes: record.word, limit: 80)
+                let failure = error(
+                    .nonFinite, at: recordOffset,
+                    "the vector of \"\(word)\" holds NaN or infinity; expected finite numbers (see the non-finite "
+                        + "policy)")
+                guard try statistics.admits(nonFinite, \.nonFinite, skipped: \.nonFiniteSkipped, else: failure)
+                else { continue }
             }
             statistics.recordsKept += 1
             try body(Word2VecRecord(index: index, word: record.word, vector: record.vector))
@@ -425,5 +412,23 @@ public final class Word2VecReader {
     static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if bytes.allSatisfy({ $0 < 0x80 }) { return true }
         return String(validating: bytes, as: UTF8.self) != nil
+    }
+}
+
+extension Word2VecReadStatistics {
+    /// Counts a record that failed a check in `count` and says whether `policy` keeps it: a skipped one is counted in
+    /// `skipped` too, and `fail` throws `failure`.
+    fileprivate mutating func admits(
+        _ policy: RecordPolicy, _ count: WritableKeyPath<Self, Int>, skipped: WritableKeyPath<Self, Int>,
+        else failure: Word2VecError
+    ) throws(Word2VecError) -> Bool {
+        self[keyPath: count] += 1
+        switch policy {
+        case .keep: return true
+        case .skip:
+            self[keyPath: skipped] += 1
+            return false
+        case .fail: throw failure
+        }
     }
 }

@@ -10,8 +10,7 @@ import Word2Vec
 // the parser accepts, and a bad value is an error that lists them.
 extension DatasetName: ExpressibleByArgument {}
 extension FormatChoice: ExpressibleByArgument {}
-extension NonFinitePolicy: ExpressibleByArgument {}
-extension InvalidUTF8Policy: ExpressibleByArgument {}
+extension RecordPolicy: ExpressibleByArgument {}
 extension WindowLabel: ExpressibleByArgument {}
 extension OOVKind: ExpressibleByArgument {}
 extension CoNLLUReader.POSColumn: ExpressibleByArgument {}

@@ -36,12 +36,12 @@ struct BuildCommand: ParsableCommand {
     var onlyWords: String?
 
     @Option(name: .customLong("non-finite"), help: "Vectors with NaN or infinity (default: build.non_finite, fail).")
-    var nonFinite: NonFinitePolicy?
+    var nonFinite: RecordPolicy?
 
     @Option(
         name: .customLong("invalid-utf8"),
         help: "Words that are not valid UTF-8: keep (raw bytes), skip or fail (default: build.invalid_utf8, keep).")
-    var invalidUTF8: InvalidUTF8Policy?
+    var invalidUTF8: RecordPolicy?
 
     @Flag(
         name: .customLong("trust-header"),

@@ -63,7 +63,7 @@ import Yams
             "build:\n  format: bianry\n",
             "line 2: build.format: expected one of auto, binary, text, glove (found \"bianry\")"
         ),
-        ("build:\n  non_finite: ignore\n", "build.non_finite: expected one of fail, skip, keep"),
+        ("build:\n  non_finite: ignore\n", "build.non_finite: expected one of keep, skip, fail"),
         ("leveldb:\n  compresion: true\n", "line 2: unknown key \"leveldb.compresion\"; keys of leveldb are"),
         (
             "serve:\n  port: 1\n",

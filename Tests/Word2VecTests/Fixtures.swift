@@ -34,8 +34,8 @@ func writeVectors(
 
 /// Every record of a file, copied out.
 func readAll(
-    _ path: String, format: Word2VecFormat? = nil, limit: Int? = nil, nonFinite: NonFinitePolicy = .fail,
-    invalidUTF8: InvalidUTF8Policy = .keep, readAhead: Bool = true
+    _ path: String, format: Word2VecFormat? = nil, limit: Int? = nil, nonFinite: RecordPolicy = .fail,
+    invalidUTF8: RecordPolicy = .keep, readAhead: Bool = true
 ) throws -> (records: [([UInt8], [Float])], statistics: Word2VecReadStatistics, header: Word2VecHeader) {
     let reader = try Word2VecReader(path: path, format: format, readAhead: readAhead)
     var records: [([UInt8], [Float])] = []

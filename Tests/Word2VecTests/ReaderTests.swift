@@ -109,7 +109,7 @@ import Testing
 
 @Suite struct BadInputTests {
     /// The error a read throws, or a failed expectation.
-    func readError(_ path: String, nonFinite: NonFinitePolicy = .fail, invalidUTF8: InvalidUTF8Policy = .keep)
+    func readError(_ path: String, nonFinite: RecordPolicy = .fail, invalidUTF8: RecordPolicy = .keep)
         -> Word2VecError?
     {
         do {
