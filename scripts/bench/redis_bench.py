@@ -11,8 +11,8 @@ each with a C load generator, the same connection counts for both:
   - `POST /v1/vectors` of 100 words with `wrk` against `MGET` of 100 keys with `redis-benchmark`,
 at 16 and 64 connections, one load-generator thread each (redis-benchmark's own default, so that on a small machine
 neither generator takes more of the cores than the other), each load run `--rounds` times, this server and Redis in
-turn, so that a noisy minute of the host falls on both: the medians of requests/s, p50 and p99 latency, and each
-server's RSS afterwards. Then the Python client
+turn, so that a noisy minute of the host falls on both: the medians of requests/s, p50 and p99 latency and each
+server's CPU time a request (`/proc`), and each server's RSS afterwards. Then the Python client
 in a loop (`client.vector(w)`, `client.vectors([100 words])`) against `redis-py` (`GET`, `MGET`) on the same words.
 Last, words drawn at random (uniformly, and by Zipf's law over the file's order, as real text draws them) rather than
 asked again and again, `wrk` against this server and against one keeping no hot vectors (`server.hot_vectors_mb: 0`),
@@ -66,14 +66,22 @@ def wrk(url, connections, seconds, script=None):
         value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", output).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return rate, latency("50%"), latency("99%"), int(errors.group(1)) if errors else 0
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    return rate, latency("50%"), latency("99%"), int(errors.group(1)) if errors else 0, requests
 
 
-def median_runs(runs):
-    """The median of each figure of runs of one load (rate, p50, p99), and the failures of all (wrk's fourth)."""
+def cpu_seconds(pid):
+    """The CPU time (user and system) the process has used so far."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def median_runs(runs, failures=None):
+    """The median of each figure of runs of one load (rate, p50, p99, …); the figure at index `failures` (wrk's failed
+    requests) is summed over the runs instead."""
     figures = [statistics.median(values) for values in zip(*runs)]
-    if len(figures) == 4:
-        figures[3] = sum(run[3] for run in runs)
+    if failures is not None:
+        figures[failures] = sum(run[failures] for run in runs)
     return tuple(figures)
 
 
@@ -178,19 +186,26 @@ def main():
                                                     ["GET", word], 50_000),
                                                    (f"100 vectors, {connections} connections", hundred_vectors,
                                                     ["MGET", *hundred], 20_000)):
+                # Each server's CPU time a request (from /proc) says what a request costs it, apart from which
+                # side of the closed loop, the server or its load generator, is the slower.
                 ours_runs, theirs_runs = [], []
                 for _ in range(args.rounds):
-                    ours_runs.append(ours_run())
-                    requests = max(least, int(ours_runs[-1][0] * args.seconds))
-                    theirs_runs.append(redis_benchmark(redis_port, connections, requests, command))
-                rows.append((name, median_runs(ours_runs), median_runs(theirs_runs)))
+                    before = cpu_seconds(server.pid)
+                    run = ours_run()
+                    ours_runs.append((*run, (cpu_seconds(server.pid) - before) / run[4] * 1e6))
+                    requests = max(least, int(run[0] * args.seconds))
+                    before = cpu_seconds(redis_server.pid)
+                    run = redis_benchmark(redis_port, connections, requests, command)
+                    theirs_runs.append((*run, (cpu_seconds(redis_server.pid) - before) / requests * 1e6))
+                rows.append((name, median_runs(ours_runs, failures=3), median_runs(theirs_runs)))
         print(f"\n| load (C load generators: wrk, redis-benchmark; median of {args.rounds} alternating runs) "
-              "| w2vcache req/s | p50 / p99 ms | Redis req/s | p50 / p99 ms | w2vcache / Redis | p99 / Redis's |\n"
-              "|---|---:|---:|---:|---:|---:|---:|")
-        for name, (rate, p50, p99, errors), (redis_rate, redis_p50, redis_p99) in rows:
+              "| w2vcache req/s | p50 / p99 ms | Redis req/s | p50 / p99 ms | w2vcache / Redis | p99 / Redis's "
+              "| server CPU µs a request, w2vcache / Redis |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name, (rate, p50, p99, errors, _, cpu), (redis_rate, redis_p50, redis_p99, redis_cpu) in rows:
             failed = f" ({errors} failed)" if errors else ""
             print(f"| {name} | {rate:,.0f}{failed} | {p50:.2f} / {p99:.2f} | {redis_rate:,.0f} | "
-                  f"{redis_p50:.2f} / {redis_p99:.2f} | {rate / redis_rate:.2f} | {p99 / redis_p99:.2f} |")
+                  f"{redis_p50:.2f} / {redis_p99:.2f} | {rate / redis_rate:.2f} | {p99 / redis_p99:.2f} | "
+                  f"{cpu:.1f} / {redis_cpu:.1f} |")
         print(f"\nRSS after the load: w2vcache serve {rss_mb(server.pid):.0f} MB, redis-server "
               f"{rss_mb(redis_server.pid):.0f} MB")
 
@@ -228,7 +243,7 @@ def main():
                 for _ in range(args.rounds):
                     with_runs.append(wrk(url, 16, args.seconds, script))
                     without_runs.append(wrk(cold_url, 16, args.seconds, script))
-                with_hot, without = median_runs(with_runs), median_runs(without_runs)
+                with_hot, without = median_runs(with_runs, failures=3), median_runs(without_runs, failures=3)
                 print(f"| {name} | {with_hot[0]:,.0f} | {with_hot[1]:.2f} / {with_hot[2]:.2f} | {without[0]:,.0f} | "
                       f"{without[1]:.2f} / {without[2]:.2f} | {with_hot[0] / without[0]:.2f} |")
             print(f"\nRSS: with hot vectors {rss_mb(server.pid):.0f} MB, without {rss_mb(cold.pid):.0f} MB")
