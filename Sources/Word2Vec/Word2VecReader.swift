@@ -216,23 +216,19 @@ public final class Word2VecReader {
             let index = statistics.recordsRead
             statistics.recordsRead += 1
 
-            if !Self.isValidUTF8(record.word) {
-                let word = Printable.escape(bytes: record.word, limit: 40)
-                let failure = error(
-                    .invalidUTF8, at: recordOffset,
-                    "word #\(index + 1) is not valid UTF-8 (\"\(word)\"); expected UTF-8 text (see the invalid-UTF-8 "
-                        + "policy)")
-                guard try statistics.admits(invalidUTF8, \.invalidUTF8, skipped: \.invalidUTF8Skipped, else: failure)
-                else { continue }
+            if !Self.isValidUTF8(record.word),
+                try !statistics.admits(
+                    invalidUTF8, \.invalidUTF8, \.invalidUTF8Skipped,
+                    else: refusal(.invalidUTF8, record.word, index, recordOffset))
+            {
+                continue
             }
-            if !Float32Bytes.allFinite(record.vector) {
-                let word = Printable.escape(bytes: record.word, limit: 80)
-                let failure = error(
-                    .nonFinite, at: recordOffset,
-                    "the vector of \"\(word)\" holds NaN or infinity; expected finite numbers (see the non-finite "
-                        + "policy)")
-                guard try statistics.admits(nonFinite, \.nonFinite, skipped: \.nonFiniteSkipped, else: failure)
-                else { continue }
+            if !Float32Bytes.allFinite(record.vector),
+                try !statistics.admits(
+                    nonFinite, \.nonFinite, \.nonFiniteSkipped,
+                    else: refusal(.nonFinite, record.word, index, recordOffset))
+            {
+                continue
             }
             statistics.recordsKept += 1
             try body(Word2VecRecord(index: index, word: record.word, vector: record.vector))
@@ -257,6 +253,24 @@ public final class Word2VecReader {
         // Drain the rest so that gzip integrity (trailer, truncation) is checked.
         while try !reader.atEnd() { _ = try reader.read(count: reader.capacity) }
         return statistics
+    }
+
+    /// The error for record `index` (its word `word`, at `offset`) when it fails a check whose policy is `fail`:
+    /// `.invalidUTF8` for its word, `.nonFinite` for its vector.
+    private func refusal(_ kind: Word2VecError.Kind, _ word: UnsafeRawBufferPointer, _ index: Int, _ offset: UInt64)
+        -> Word2VecError
+    {
+        if kind == .invalidUTF8 {
+            let escaped = Printable.escape(bytes: word, limit: 40)
+            return error(
+                kind, at: offset,
+                "word #\(index + 1) is not valid UTF-8 (\"\(escaped)\"); expected UTF-8 text (see the invalid-UTF-8 "
+                    + "policy)")
+        }
+        let escaped = Printable.escape(bytes: word, limit: 80)
+        return error(
+            kind, at: offset,
+            "the vector of \"\(escaped)\" holds NaN or infinity; expected finite numbers (see the non-finite policy)")
     }
 
     private func error(_ kind: Word2VecError.Kind, at offset: UInt64, _ message: String) -> Word2VecError {
@@ -419,7 +433,7 @@ extension Word2VecReadStatistics {
     /// Counts a record that failed a check in `count` and says whether `policy` keeps it: a skipped one is counted in
     /// `skipped` too, and `fail` throws `failure`.
     fileprivate mutating func admits(
-        _ policy: RecordPolicy, _ count: WritableKeyPath<Self, Int>, skipped: WritableKeyPath<Self, Int>,
+        _ policy: RecordPolicy, _ count: WritableKeyPath<Self, Int>, _ skipped: WritableKeyPath<Self, Int>,
         else failure: Word2VecError
     ) throws(Word2VecError) -> Bool {
         self[keyPath: count] += 1
