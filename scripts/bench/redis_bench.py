@@ -12,7 +12,12 @@ each with a C load generator, the same connection counts for both:
 at 16 and 64 connections, one load-generator thread each (redis-benchmark's own default, so that on a small machine
 neither generator takes more of the cores than the other), each load run `--rounds` times, this server and Redis in
 turn, so that a noisy minute of the host falls on both: the medians of requests/s, p50 and p99 latency and each
-server's CPU time a request (`/proc`), and each server's RSS afterwards. Then the Python client
+server's CPU time a request (`/proc`), and each server's RSS afterwards. These generators are closed loops: each
+connection sends its next request when the answer to the last comes, so a server slower than its generator has its
+requests queue behind each other, and a server faster than it goes idle between them. The same loads then run open
+loop at an equal offered rate (half Redis's closed-loop rate), each request due on a schedule whether or not the server
+has kept up and timed from when it was due (`open_loop.c`, beside this script, compiled with the system's C compiler;
+neither wrk2 nor memtier_benchmark is packaged in Debian). Then the Python client
 in a loop (`client.vector(w)`, `client.vectors([100 words])`) against `redis-py` (`GET`, `MGET`) on the same words.
 Last, words drawn at random (uniformly, and by Zipf's law over the file's order, as real text draws them) rather than
 asked again and again, `wrk` against this server and against one keeping no hot vectors (`server.hot_vectors_mb: 0`),
@@ -115,6 +120,43 @@ def drawn_loads(out, keys, seed=5):
     return loads
 
 
+def open_loop_tool(out):
+    """Compiles the open-loop load generator (open_loop.c, beside this script) into `out`."""
+    tool = out / "open_loop"
+    compiler = shutil.which("cc") or shutil.which("clang")
+    subprocess.run([compiler, "-O2", "-o", tool, REPO / "scripts" / "bench" / "open_loop.c"], check=True)
+    return tool
+
+
+def cpu_ticks():
+    """The machine's CPU time so far, in ticks: (stolen by the hypervisor, all)."""
+    fields = [int(field) for field in pathlib.Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return fields[7], sum(fields)
+
+
+def open_loop(tool, protocol, address, connections, rate, seconds, request):
+    """One open-loop run: (achieved rate, p50, p99, p99.9 in ms, errors, the share of the machine's CPU time the
+    hypervisor took meanwhile, in ‰). An open loop counts every pause of the machine against the server: the last
+    figure says how much of a tail is the host's."""
+    host, port = address
+    stolen, total = cpu_ticks()
+    output = subprocess.run([tool, protocol, host, str(port), str(connections), str(int(rate)), str(seconds), request],
+                            capture_output=True, text=True, check=True).stdout
+    stolen_after, total_after = cpu_ticks()
+    run = json.loads(output)
+    steal = 1000 * (stolen_after - stolen) / max(1, total_after - total)
+    return run["rate"], run["p50_us"] / 1000, run["p99_us"] / 1000, run["p999_us"] / 1000, run["errors"], steal
+
+
+def resp_command(arguments):
+    """A command in Redis's protocol: an array of bulk strings."""
+    parts = [f"*{len(arguments)}\r\n".encode()]
+    for argument in arguments:
+        data = argument.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
 def redis_benchmark(port, connections, requests, command):
     output = subprocess.run(["redis-benchmark", "-p", str(port), "-c", str(connections), "-n", str(requests),
                              "--csv", *command], capture_output=True, text=True, check=True).stdout
@@ -208,6 +250,41 @@ def main():
                   f"{cpu:.1f} / {redis_cpu:.1f} |")
         print(f"\nRSS after the load: w2vcache serve {rss_mb(server.pid):.0f} MB, redis-server "
               f"{rss_mb(redis_server.pid):.0f} MB")
+
+        # The same loads at an equal offered rate, so that neither server is judged by how fast its generator is.
+        tool = open_loop_tool(out)
+        parts = urllib.parse.urlsplit(url)
+        ours_address, redis_address = (parts.hostname, parts.port), ("127.0.0.1", redis_port)
+        head = f"Host: {parts.netloc}\r\n"
+        get_request, post_request = out / "get.http", out / "post100.http"
+        get_request.write_bytes(f"GET /v1/vectors/{urllib.parse.quote(word, safe='')} HTTP/1.1\r\n{head}\r\n".encode())
+        body = json.dumps({"words": hundred}).encode()
+        post_request.write_bytes(f"POST /v1/vectors HTTP/1.1\r\n{head}Content-Type: application/json\r\n"
+                                 f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        get_command, mget_command = out / "get.resp", out / "mget100.resp"
+        get_command.write_bytes(resp_command(["GET", word]))
+        mget_command.write_bytes(resp_command(["MGET", *hundred]))
+        print(f"\n| load (open loop at an equal offered rate, half Redis's closed-loop rate; median of {args.rounds} "
+              "alternating runs) | offered req/s | w2vcache p50 / p99 / p99.9 ms | Redis p50 / p99 / p99.9 ms "
+              "| p99 / Redis's | CPU time stolen by the host, ‰ (w2vcache / Redis runs) |\n"
+              "|---|---:|---:|---:|---:|---:|")
+        for (name, _, (redis_rate, *_)), (http_request, resp_request) in zip(
+                rows, [(get_request, get_command), (post_request, mget_command)] * 2):
+            connections = int(re.search(r"(\d+) connections", name).group(1))
+            offered = redis_rate / 2
+            ours_runs, theirs_runs = [], []
+            for _ in range(args.rounds):
+                ours_runs.append(open_loop(tool, "http", ours_address, connections, offered, args.seconds,
+                                           http_request))
+                theirs_runs.append(open_loop(tool, "resp", redis_address, connections, offered, args.seconds,
+                                             resp_request))
+            ours, theirs = median_runs(ours_runs, failures=4), median_runs(theirs_runs, failures=4)
+            behind = "".join(f" ({who} answered {achieved:,.0f}/s)" for who, achieved in
+                             (("w2vcache", ours[0]), ("Redis", theirs[0])) if achieved < 0.95 * offered)
+            ours_failed, theirs_failed = (f" ({run[4]} failed)" if run[4] else "" for run in (ours, theirs))
+            print(f"| {name} | {offered:,.0f}{behind} | {ours[1]:.2f} / {ours[2]:.2f} / {ours[3]:.2f}{ours_failed} | "
+                  f"{theirs[1]:.2f} / {theirs[2]:.2f} / {theirs[3]:.2f}{theirs_failed} | {ours[2] / theirs[2]:.2f} | "
+                  f"{ours[5]:.0f} / {theirs[5]:.0f} |")
 
         sample = [keys[rng.randrange(len(keys))].decode() for _ in range(3000)]
 
