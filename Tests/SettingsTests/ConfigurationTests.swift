@@ -78,6 +78,7 @@ import Yams
         ("server:\n  port: 70000\n", "server.port: expected a whole number from 0 to 65535"),
         ("oov:\n  range: -1\n", "oov.range: expected a number"),
         ("leveldb: [1, 2\n", "not valid YAML"),
+        ("leveldb:\n  max_file_mb: 8\n  max_file_mb: 9\n", "not valid YAML: Parser: expected all keys to be unique"),
     ])
     func aBadFileNamesTheFileLineKeyAndWhatIsExpected(text: String, expected: String) {
         #expect {
