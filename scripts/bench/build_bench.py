@@ -24,6 +24,7 @@ import pathlib
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -219,12 +220,13 @@ def main():
     print(f"\ncache after build: {table_line}")
     print(phases)
 
-    # The search index's cost: builds with and without it, alternating, so that both see the same machine.
+    # The search index's cost: builds with and without it, alternating, so that both see the same machine, and each
+    # first in every other pair (the first of a pair writes into the pages the last build's deleted files freed).
     if args.pairs:
         timings = {True: [], False: []}
         pair_db = out / "cache-pairs"
-        for _ in range(args.pairs):
-            for with_index in (True, False):
+        for pair in range(args.pairs):
+            for with_index in ((True, False) if pair % 2 == 0 else (False, True)):
                 shutil.rmtree(pair_db, ignore_errors=True)
                 before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 seconds, _, _ = measure([binary, "build", "--vectors", str(source), "--db", str(pair_db),
@@ -232,9 +234,8 @@ def main():
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
                 timings[with_index].append((seconds, cpu))
-        median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
-        wall = {key: median([t[0] for t in value]) for key, value in timings.items()}
-        cpu = {key: median([t[1] for t in value]) for key, value in timings.items()}
+        wall = {key: statistics.median(t[0] for t in value) for key, value in timings.items()}
+        cpu = {key: statistics.median(t[1] for t in value) for key, value in timings.items()}
         print(f"\nsearch index, median of {args.pairs} alternating pairs: with {wall[True]:.2f} s wall, "
               f"{cpu[True]:.2f} s CPU; without {wall[False]:.2f} s wall, {cpu[False]:.2f} s CPU: "
               f"{wall[True] / wall[False]:.3f}x wall, {cpu[True] / cpu[False]:.3f}x CPU; "

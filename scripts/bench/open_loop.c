@@ -137,6 +137,10 @@ int main(int argc, char **argv) {
     if (!file) fail(argv[7]);
     static char request[1 << 16];
     size_t request_bytes = fread(request, 1, sizeof request, file);
+    if (!feof(file) || request_bytes == 0) {
+        fprintf(stderr, "open_loop: %s: expected one request of 1 to %zu bytes\n", argv[7], sizeof request - 1);
+        return 2;
+    }
     fclose(file);
 
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3]))};
