@@ -23,6 +23,8 @@ let package = Package(
         .library(name: "CVectorKernels", targets: ["CVectorKernels"]),
         .library(name: "COpenBLAS", targets: ["COpenBLAS"]),
         .library(name: "Server", targets: ["Server"]),
+        // For the fuzz package (Fuzz/), which reads configuration files through it.
+        .library(name: "Settings", targets: ["Settings"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

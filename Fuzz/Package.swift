@@ -28,5 +28,6 @@ let package = Package(
         fuzzer("FuzzParallelText", ["Preprocessing"]),
         fuzzer("FuzzEvaluationFiles", ["Similarity", "VectorCache", "CacheBuild", "Word2Vec"]),
         fuzzer("FuzzVectorLane", ["Server"]),
+        fuzzer("FuzzConfiguration", ["Settings"]),
     ]
 )
