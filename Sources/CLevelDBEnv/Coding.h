@@ -20,15 +20,17 @@ inline uint32_t decodeFixed32(const char *in) {
     return value;
 }
 
-/// Appends the low `bytes` bytes of `value`, little-endian.
-inline void putFixed(std::string *out, uint64_t value, int bytes) {
+/// Appends the low `bytes` bytes of `value`, little-endian, to a `std::basic_string<char, …>`.
+template <typename Bytes>
+inline void putFixed(Bytes *out, uint64_t value, int bytes) {
     char encoded[8];
     encodeFixed(encoded, value, bytes);
     out->append(encoded, static_cast<size_t>(bytes));
 }
 
 /// Appends `value` as a varint: seven bits a byte, low first, the high bit set on every byte but the last.
-inline void putVarint(std::string *out, uint64_t value) {
+template <typename Bytes>
+inline void putVarint(Bytes *out, uint64_t value) {
     while (value >= 0x80) {
         out->push_back(static_cast<char>(value | 0x80));
         value >>= 7;

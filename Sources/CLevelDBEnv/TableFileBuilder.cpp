@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,9 +68,9 @@ void TableFileBuilder::BlockAssembler::reset(size_t newStart) {
 }
 
 TableFileBuilder::TableFileBuilder(
-    int descriptor, std::string name, size_t blockSize, const leveldb::FilterPolicy *bloom)
-    : descriptor_(descriptor), name_(std::move(name)), blockSize_(blockSize), bloom_(bloom) {
-    output_.reserve(kPiece + 2 * blockSize + 4096);
+    int descriptor, bool direct, std::string name, size_t blockSize, const leveldb::FilterPolicy *bloom)
+    : descriptor_(descriptor), direct_(direct), name_(std::move(name)), blockSize_(blockSize), bloom_(bloom) {
+    output_.reserve(kPiece + 2 * blockSize + 2 * kDirectAlignment);
 }
 
 TableFileBuilder::~TableFileBuilder() {
@@ -101,7 +102,7 @@ void TableFileBuilder::flushDataBlock() {
     data_.finish();
     pendingHandle_ = sealBlock(data_.start);
     pendingIndexEntry_ = true;
-    if (output_.size() >= kPiece) status_ = writeOutput();
+    if (output_.size() >= kPiece) status_ = writeOutput(false);
     data_.reset(output_.size());
     if (bloom_) startFilters(offset_);
 }
@@ -118,9 +119,9 @@ TableFileBuilder::BlockHandle TableFileBuilder::sealBlock(size_t start) {
     return handle;
 }
 
-TableFileBuilder::BlockHandle TableFileBuilder::appendBlock(const std::string &contents) {
+TableFileBuilder::BlockHandle TableFileBuilder::appendBlock(const char *contents, size_t size) {
     const size_t start = output_.size();
-    output_.append(contents);
+    output_.append(contents, size);
     return sealBlock(start);
 }
 
@@ -153,10 +154,10 @@ Status TableFileBuilder::finish() {
         for (uint32_t offset : filterOffsets_) putFixed(&block, offset, 4);
         putFixed(&block, filters_.size(), 4);
         block.push_back(static_cast<char>(kFilterBaseLg));
-        filterHandle = appendBlock(block);
+        filterHandle = appendBlock(block.data(), block.size());
     }
 
-    std::string meta;
+    TableBytes meta;
     BlockAssembler metaIndex(&meta, 16);
     if (bloom_) {
         std::string handle;
@@ -164,7 +165,7 @@ Status TableFileBuilder::finish() {
         metaIndex.add(std::string("filter.") + bloom_->Name(), handle);
     }
     metaIndex.finish();
-    const BlockHandle metaIndexHandle = appendBlock(meta);
+    const BlockHandle metaIndexHandle = appendBlock(meta.data(), meta.size());
 
     if (pendingIndexEntry_) {
         std::string handle;
@@ -173,24 +174,24 @@ Status TableFileBuilder::finish() {
         pendingIndexEntry_ = false;
     }
     index_.finish();
-    const BlockHandle indexHandle = appendBlock(indexBuffer_);
+    const BlockHandle indexHandle = appendBlock(indexBuffer_.data(), indexBuffer_.size());
 
     std::string footer;
     metaIndexHandle.encodeTo(&footer);
     indexHandle.encodeTo(&footer);
     footer.resize(kFooterHandlesSize);
     putFixed(&footer, kTableMagicNumber, 8);
-    output_.append(footer);
+    output_.append(footer.data(), footer.size());
     offset_ += footer.size();
 
-    status_ = writeOutput();
+    status_ = writeOutput(true);
     // Start the writeback now; the writer syncs every table when it has finished them all.
     if (status_.ok() && sync_file_range(descriptor_, 0, 0, SYNC_FILE_RANGE_WRITE) != 0 && errno != ENOSYS) {
         status_ = Status::IOError(name_, strerror(errno));
     }
     // The file stays open until every table is synced; its buffers are not needed again.
-    std::string().swap(output_);
-    std::string().swap(indexBuffer_);
+    TableBytes().swap(output_);
+    TableBytes().swap(indexBuffer_);
     std::vector<uint32_t>(1, 0).swap(index_.restarts);  // one an index entry: 64 KB for a 64 MB table
     std::string().swap(filters_);
     std::vector<uint32_t>().swap(filterOffsets_);
@@ -204,18 +205,52 @@ Status TableFileBuilder::syncAndClose() {
     return status_;
 }
 
-Status TableFileBuilder::writeOutput() {
-    const char *data = output_.data();
+Status TableFileBuilder::writeOutput(bool last) {
+    if (direct_ && reinterpret_cast<uintptr_t>(output_.data()) % kDirectAlignment != 0 && !stopDirect()) {
+        return Status::IOError(name_, strerror(errno));
+    }
     size_t count = output_.size();
+    if (direct_) {
+        // Whole pages past the cache; the rest waits for the next piece, or ends the table through the cache.
+        const size_t pages = count - count % kDirectAlignment;
+        Status status = writeAll(output_.data(), pages);
+        if (!status.ok()) return status;
+        if (!last) {
+            output_.erase(0, pages);
+            return Status::OK();
+        }
+        if (pages < count && direct_ && !stopDirect()) return Status::IOError(name_, strerror(errno));
+        status = writeAll(output_.data() + pages, count - pages);
+        if (!status.ok()) return status;
+    } else {
+        Status status = writeAll(output_.data(), count);
+        if (!status.ok()) return status;
+    }
+    output_.clear();
+    return Status::OK();
+}
+
+Status TableFileBuilder::writeAll(const char *data, size_t count) {
     while (count > 0) {
         ssize_t written = write(descriptor_, data, count);
         if (written < 0 && errno == EINTR) continue;
+        if (written < 0 && errno == EINVAL && direct_) {
+            // The file system does not take this write past the cache (or not at this alignment).
+            if (!stopDirect()) return Status::IOError(name_, strerror(errno));
+            continue;
+        }
         if (written <= 0) return Status::IOError(name_, strerror(written < 0 ? errno : EIO));
         data += written;
         count -= static_cast<size_t>(written);
     }
-    output_.clear();
     return Status::OK();
+}
+
+bool TableFileBuilder::stopDirect() {
+    const int flags = fcntl(descriptor_, F_GETFL);
+    if (flags < 0 || fcntl(descriptor_, F_SETFL, flags & ~O_DIRECT) != 0) return false;
+    direct_ = false;
+    return true;
 }
 
 }  // namespace w2v

@@ -120,6 +120,8 @@ struct w2v_table_writer {
     uint64_t nextNumber;
     uint64_t maxFileSize;
     size_t blockSize;
+    /// Whether tables are written past the page cache (`O_DIRECT`) where the file system allows it.
+    bool directIO;
     /// LevelDB's bloom filter over user keys, as a database's tables hold it; null for none.
     std::unique_ptr<const leveldb::FilterPolicy> bloom;
     /// The table being written, if any: the last of `files`.
@@ -156,13 +158,14 @@ struct w2v_table_writer {
 
 extern "C" w2v_table_writer *w2v_table_writer_create(
     const char *directory, uint64_t first_file_number, size_t block_size, size_t max_file_size,
-    int bloom_bits_per_key) {
+    int bloom_bits_per_key, int direct_io) {
     w2v_table_writer *writer = new w2v_table_writer;
     writer->directory = directory;
     writer->firstNumber = first_file_number;
     writer->nextNumber = first_file_number;
     writer->maxFileSize = max_file_size;
     writer->blockSize = block_size;
+    writer->directIO = direct_io != 0;
     if (bloom_bits_per_key > 0) writer->bloom.reset(leveldb::NewBloomFilterPolicy(bloom_bits_per_key));
     return writer;
 }
@@ -181,10 +184,14 @@ extern "C" int w2v_table_writer_add(
         writer->current.number = writer->nextNumber++;
         writer->current.smallest = writer->key;
         const std::string name = tableName(writer->directory, writer->current.number, true);
-        int descriptor = open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+        int descriptor = writer->directIO ? open(name.c_str(), flags | O_DIRECT, 0644) : -1;
+        const bool direct = descriptor >= 0;
+        // EINVAL: a file system without direct writes (or direct writes not asked for): through the page cache.
+        if (!direct && (!writer->directIO || errno == EINVAL)) descriptor = open(name.c_str(), flags, 0644);
         if (descriptor < 0) return fail(error, Status::IOError(name, strerror(errno)));
         writer->files.emplace_back(
-            new w2v::TableFileBuilder(descriptor, name, writer->blockSize, writer->bloom.get()));
+            new w2v::TableFileBuilder(descriptor, direct, name, writer->blockSize, writer->bloom.get()));
         writer->builder = writer->files.back().get();
     }
     Status status = writer->builder->add(writer->key, Slice(value, value_length));

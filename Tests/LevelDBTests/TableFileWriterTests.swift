@@ -179,9 +179,11 @@ struct TableCase: Sendable, CustomTestStringConvertible {
 
 @Suite struct TableFormatTests {
     /// The table writer's own builder gives the same bytes as LevelDB's `TableBuilder`: blocks, restart points,
-    /// bloom filters, index, footer and every checksum.
-    @Test(arguments: TableCase.all) func aTableEqualsLevelDBsOwnByteForByte(_ table: TableCase) throws {
-        let (written, expected) = try bothTables(table)
+    /// bloom filters, index, footer and every checksum; written past the page cache (whole pages, the rest carried
+    /// to the next piece, the last through the cache) or through it.
+    @Test(arguments: TableCase.all, [true, false])
+    func aTableEqualsLevelDBsOwnByteForByte(_ table: TableCase, directIO: Bool) throws {
+        let (written, expected) = try bothTables(table, directIO: directIO)
         #expect(written.count == expected.count)
         #expect(written == expected, "first difference at byte \(zip(written, expected).prefix { $0 == $1 }.count)")
     }
@@ -202,20 +204,24 @@ struct TableCase: Sendable, CustomTestStringConvertible {
             }
             let table = TableCase(
                 name: "random \(index)", blockSize: blockSize, bloomBitsPerKey: bloomBitsPerKey, entries: entries)
-            let (written, expected) = try bothTables(table)
-            if written != expected {
-                differing.append("\(index): \(entries.count) keys, blocks of \(blockSize), \(bloomBitsPerKey) bits")
+            for directIO in [true, false] {
+                let (written, expected) = try bothTables(table, directIO: directIO)
+                if written != expected {
+                    differing.append(
+                        "\(index): \(entries.count) keys, blocks of \(blockSize), \(bloomBitsPerKey) bits, "
+                            + (directIO ? "direct" : "through the page cache"))
+                }
             }
         }
         #expect(differing.isEmpty, "\(differing)")
     }
 
     /// The table file of ``TableFileWriter`` and LevelDB's own of the same entries.
-    private func bothTables(_ table: TableCase) throws -> (written: Data, expected: Data) {
+    private func bothTables(_ table: TableCase, directIO: Bool) throws -> (written: Data, expected: Data) {
         let directory = TemporaryDirectory()
         var options = tableOptions(maxFileSize: 1 << 40, blockSize: table.blockSize)
         options.bloomBitsPerKey = table.bloomBitsPerKey
-        let tables = TableFileWriter(path: directory.path, firstFileNumber: 1, options: options)
+        let tables = TableFileWriter(path: directory.path, firstFileNumber: 1, options: options, directIO: directIO)
         for (key, value) in table.entries { try add(tables, key, value) }
         #expect(try tables.finish() == 1)
         let written = try Data(contentsOf: URL(fileURLWithPath: directory.path + "/000001.staged"))

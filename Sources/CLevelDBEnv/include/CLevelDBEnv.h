@@ -56,11 +56,14 @@ leveldb_env_t *w2v_unlogged_env_create(int check_blocks);
 /// any the database uses), in `block_size` blocks, with LevelDB's bloom filter (none when `bloom_bits_per_key` is
 /// 0) and no compression, byte for byte as LevelDB's `TableBuilder` would write them (index keys not shortened).
 /// Until `w2v_table_writer_register` adds them to the database, which must be closed by then, they are named
-/// `NNNNNN.staged`: an open database removes tables of its usual name that it does not know.
+/// `NNNNNN.staged`: an open database removes tables of its usual name that it does not know. With `direct_io` set,
+/// tables are written past the page cache (`O_DIRECT`) where the file system allows it: the same bytes, without
+/// filling memory with pages nothing reads before they are synced.
 typedef struct w2v_table_writer w2v_table_writer;
 
 w2v_table_writer *w2v_table_writer_create(
-    const char *directory, uint64_t first_file_number, size_t block_size, size_t max_file_size, int bloom_bits_per_key);
+    const char *directory, uint64_t first_file_number, size_t block_size, size_t max_file_size, int bloom_bits_per_key,
+    int direct_io);
 
 /// Adds a key and its value; 0 with `*error` set (free it with `leveldb_free`) when the key is not greater than the
 /// one before it or a write fails.
