@@ -216,6 +216,63 @@ struct TableCase: Sendable, CustomTestStringConvertible {
         #expect(differing.isEmpty, "\(differing)")
     }
 
+    /// Written direct, a table leaves none of its pages in the page cache but its last one (written through it);
+    /// through the cache, it leaves them all there. Checked where the temporary directory is on a disk file system
+    /// that takes direct writes (on tmpfs, files are the page cache; overlayfs takes them on some kernels only).
+    @Test func aTableWrittenDirectIsNotLeftInThePageCache() throws {
+        let directory = TemporaryDirectory()
+        let fileSystem = try fileSystemType(of: directory.path)
+        guard ["ext4", "xfs", "btrfs"].contains(fileSystem) else {
+            print("skipped: \(directory.path) is on \(fileSystem), not a disk file system known to take direct writes")
+            return
+        }
+        var resident: [Bool: (pages: Int, total: Int)] = [:]
+        for directIO in [true, false] {
+            let path = directory.path + "/\(directIO)"
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+            let tables = TableFileWriter(
+                path: path, firstFileNumber: 1, options: tableOptions(maxFileSize: 1 << 40), directIO: directIO)
+            for (key, value) in TableCase.all[0].entries { try add(tables, key, value) }
+            #expect(try tables.finish() == 1)
+            resident[directIO] = try residentPages(path + "/000001.staged")
+        }
+        let direct = try #require(resident[true])
+        let cached = try #require(resident[false])
+        #expect(direct.total > 1_000)
+        #expect(direct.pages <= 2, "\(direct.pages) of \(direct.total) pages in the page cache")
+        #expect(cached.pages > cached.total * 9 / 10, "\(cached.pages) of \(cached.total) pages in the page cache")
+    }
+
+    /// The type of the file system `path` is on: that of the longest mount point above it in `/proc/self/mounts`.
+    private func fileSystemType(of path: String) throws -> String {
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        var best: (mountPoint: String, type: String) = ("", "")
+        for line in try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8).split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 2 else { continue }
+            let mountPoint = String(fields[1])
+            let above = mountPoint == "/" || resolved == mountPoint || resolved.hasPrefix(mountPoint + "/")
+            if above && mountPoint.count >= best.mountPoint.count { best = (mountPoint, String(fields[2])) }
+        }
+        return best.type
+    }
+
+    /// How many of the file's pages the page cache holds (`mincore` of a mapping, which reads nothing), of how many.
+    private func residentPages(_ path: String) throws -> (pages: Int, total: Int) {
+        let descriptor = open(path, O_RDONLY)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        let size = Int(lseek(descriptor, 0, SEEK_END))
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let total = (size + pageSize - 1) / pageSize
+        let mapping = try #require(mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0))
+        try #require(mapping != MAP_FAILED)
+        defer { munmap(mapping, size) }
+        var vector = [UInt8](repeating: 0, count: total)
+        try #require(mincore(mapping, size, &vector) == 0)
+        return (vector.filter { $0 & 1 != 0 }.count, total)
+    }
+
     /// The table file of ``TableFileWriter`` and LevelDB's own of the same entries.
     private func bothTables(_ table: TableCase, directIO: Bool) throws -> (written: Data, expected: Data) {
         let directory = TemporaryDirectory()
