@@ -13,27 +13,41 @@ final class SearchIndexWriter {
     private let writer: PipelinedWriter<TableEntries>
     private var chunk = 0
     /// The chunk being filled, each buffer sized for ``chunkRows`` rows: codes, norms and scales are written in
-    /// place at the row's offset (no per-byte appends); words vary in length and are appended.
-    private var chunkCodes: [Int8]
-    private var chunkNorms: [Float]
-    private var chunkScales: [Float]
+    /// place at the row's offset (no per-byte appends); words vary in length and are appended. The fixed buffers are
+    /// allocated once and freed by `deinit`, so that a row's writes (3M of them at GoogleNews's size) pass no
+    /// exclusivity or uniqueness check, as an array held by a class would.
+    private let chunkCodes: UnsafeMutableBufferPointer<Int8>
+    private let chunkNorms: UnsafeMutableBufferPointer<Float>
+    private let chunkScales: UnsafeMutableBufferPointer<Float>
     private var chunkWords: [UInt8] = []
     private var rowsInChunk = 0
     /// Each row's record number in the file (rows skip the records `--only-words` passes over).
     private var sequences: [UInt32] = []
     private var duplicateSequences: [UInt32] = []
     /// The row being added, as floats.
-    private var vector: [Float]
+    private let vector: UnsafeMutableBufferPointer<Float>
 
     /// - Parameter tables: the build's tables, which only this writer adds to until ``finishRows()`` returns.
     init(tables: TableFileWriter, dimension: Int) {
         self.dimension = dimension
         chunkRows = max(1, (1 << 20) / dimension)
         writer = PipelinedWriter(tables: tables)
-        vector = Array(repeating: 0, count: dimension)
-        chunkCodes = Array(repeating: 0, count: chunkRows * dimension)
-        chunkNorms = Array(repeating: 0, count: chunkRows)
-        chunkScales = Array(repeating: 0, count: chunkRows)
+        func zeros<Element: Numeric>(_ count: Int) -> UnsafeMutableBufferPointer<Element> {
+            let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: count)
+            buffer.initialize(repeating: 0)
+            return buffer
+        }
+        vector = zeros(dimension)
+        chunkCodes = zeros(chunkRows * dimension)
+        chunkNorms = zeros(chunkRows)
+        chunkScales = zeros(chunkRows)
+    }
+
+    deinit {
+        vector.deallocate()
+        chunkCodes.deallocate()
+        chunkNorms.deallocate()
+        chunkScales.deallocate()
     }
 
     var rowCount: Int { sequences.count }
@@ -41,17 +55,14 @@ final class SearchIndexWriter {
     /// Adds record `sequence` of the file (`vector`: `dimension` little-endian float32) as the next row.
     func append(word: UnsafeRawBufferPointer, vector bytes: UnsafeRawBufferPointer, sequence: UInt32) throws {
         precondition(bytes.count == 4 * dimension, "a vector of another dimension")
-        vector.withUnsafeMutableBufferPointer { Float32Bytes.decode(bytes, into: $0) }
-        let norm = Self.numpyNorm(vector)
+        Float32Bytes.decode(bytes, into: vector)
         let row = rowsInChunk
-        let scale = chunkCodes.withUnsafeMutableBufferPointer { chunk in
-            let start = row * dimension
-            return Self.quantize(
-                vector, norm: norm,
-                codes: UnsafeMutableBufferPointer(rebasing: chunk[start..<(start + dimension)]))
-        }
+        let start = row * dimension
+        let norm = Self.numpyNorm(UnsafeBufferPointer(vector))
         chunkNorms[row] = norm
-        chunkScales[row] = scale
+        chunkScales[row] = Self.quantize(
+            UnsafeBufferPointer(vector), norm: norm,
+            codes: UnsafeMutableBufferPointer(rebasing: chunkCodes[start..<(start + dimension)]))
         Self.appendUInt32(UInt32(word.count), to: &chunkWords)
         chunkWords.append(contentsOf: word)
         sequences.append(sequence)
@@ -60,9 +71,11 @@ final class SearchIndexWriter {
     }
 
     /// The int8 codes of `vector`'s direction, written to `codes`, and their scale (`w2v_quantize_row`).
-    static func quantize(_ vector: [Float], norm: Float, codes: UnsafeMutableBufferPointer<Int8>) -> Float {
+    static func quantize(_ vector: UnsafeBufferPointer<Float>, norm: Float, codes: UnsafeMutableBufferPointer<Int8>)
+        -> Float
+    {
         precondition(codes.count == vector.count, "codes of another dimension")
-        return vector.withUnsafeBufferPointer { w2v_quantize_row($0.baseAddress!, $0.count, norm, codes.baseAddress!) }
+        return w2v_quantize_row(vector.baseAddress!, vector.count, norm, codes.baseAddress!)
     }
 
     /// Marks record `sequence` as a later occurrence of a word (the merge keeps the first).
@@ -109,9 +122,9 @@ final class SearchIndexWriter {
                 batch.append(key: $0, value: UnsafeRawBufferPointer(rebasing: bytes[..<count]))
             }
         }
-        chunkCodes.withUnsafeBytes { put(.codes, $0, count: rows * dimension) }
-        chunkNorms.withUnsafeBytes { put(.norms, $0, count: rows * 4) }
-        chunkScales.withUnsafeBytes { put(.scales, $0, count: rows * 4) }
+        put(.codes, UnsafeRawBufferPointer(chunkCodes), count: rows * dimension)
+        put(.norms, UnsafeRawBufferPointer(chunkNorms), count: rows * 4)
+        put(.scales, UnsafeRawBufferPointer(chunkScales), count: rows * 4)
         chunkWords.withUnsafeBytes { put(.words, $0, count: chunkWords.count) }
         writer.submit(batch)
         chunk += 1
@@ -126,8 +139,8 @@ final class SearchIndexWriter {
     /// `np.linalg.norm(v)` for a float32 row, bit for bit: the squares rounded to float32, then numpy's pairwise
     /// summation (blocks of at most 128 values summed with eight accumulators, larger ranges halved at a multiple of
     /// eight), then a float32 square root.
-    static func numpyNorm(_ v: [Float]) -> Float {
-        v.withUnsafeBufferPointer { pairwiseSquares(UnsafeRawPointer($0.baseAddress!), count: $0.count) }.squareRoot()
+    static func numpyNorm(_ v: UnsafeBufferPointer<Float>) -> Float {
+        pairwiseSquares(UnsafeRawPointer(v.baseAddress!), count: v.count).squareRoot()
     }
 
     private static func pairwiseSquares(_ v: UnsafeRawPointer, count n: Int) -> Float {

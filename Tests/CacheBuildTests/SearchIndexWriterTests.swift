@@ -7,7 +7,7 @@ import Testing
 @Suite struct SearchIndexWriterTests {
     /// The scalar statement of the codes: what the vectorized quantizer must give, element for element.
     private func scalarCodes(_ vector: [Float]) -> (codes: [Int8], scale: Float) {
-        let norm = SearchIndexWriter.numpyNorm(vector)
+        let norm = vector.withUnsafeBufferPointer(SearchIndexWriter.numpyNorm)
         let unit = vector.map { $0 / norm }
         let scale = unit.map(abs).max()! / 127
         guard norm > 0, scale.isFinite, scale > 0 else { return (Array(repeating: 0, count: vector.count), 0) }
@@ -35,8 +35,10 @@ import Testing
     func vectorizedCodesEqualTheScalarStatement(dimension: Int) {
         for vector in vectors(dimension: dimension) {
             var codes = [Int8](repeating: 99, count: dimension)
-            let scale = codes.withUnsafeMutableBufferPointer {
-                SearchIndexWriter.quantize(vector, norm: SearchIndexWriter.numpyNorm(vector), codes: $0)
+            let scale = codes.withUnsafeMutableBufferPointer { codes in
+                vector.withUnsafeBufferPointer {
+                    SearchIndexWriter.quantize($0, norm: SearchIndexWriter.numpyNorm($0), codes: codes)
+                }
             }
             let expected = scalarCodes(vector)
             #expect(codes == expected.codes, "dimension \(dimension)")
@@ -57,7 +59,7 @@ import Testing
                 var codes = [Int8](repeating: 99, count: dimension)
                 var scale: Float = -1
                 let ran = w2v_quantize_row_using(
-                    isa, vector, dimension, SearchIndexWriter.numpyNorm(vector), &codes, &scale)
+                    isa, vector, dimension, vector.withUnsafeBufferPointer(SearchIndexWriter.numpyNorm), &codes, &scale)
                 #expect(ran == 1, "\(isa) did not run")
                 let expected = scalarCodes(vector)
                 #expect(codes == expected.codes, "\(isa), dimension \(dimension)")
