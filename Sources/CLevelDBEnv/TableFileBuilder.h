@@ -3,7 +3,7 @@
 #define W2V_TABLE_FILE_BUILDER_H
 
 #include <stdint.h>
-#include <stdlib.h>
+#include <sys/mman.h>
 
 #include <new>
 #include <string>
@@ -19,7 +19,9 @@ namespace w2v {
 /// file offset (a page covers every logical block size Linux file systems use).
 constexpr size_t kDirectAlignment = 4096;
 
-/// Allocates on `kDirectAlignment` boundaries, so that a string's bytes can be written with `O_DIRECT`.
+/// Allocates whole pages of their own (`mmap`), so that a string's bytes can be written with `O_DIRECT` and go back
+/// to the system when freed: a 3M-word build makes and frees 70 tables' megabyte buffers, and page-aligned blocks
+/// from malloc left its peak RSS 30-40 MB higher.
 template <typename T>
 struct DirectAlignedAllocator {
     using value_type = T;
@@ -27,11 +29,11 @@ struct DirectAlignedAllocator {
     template <typename U>
     DirectAlignedAllocator(const DirectAlignedAllocator<U> &) {}
     T *allocate(size_t count) {
-        void *pointer = nullptr;
-        if (posix_memalign(&pointer, kDirectAlignment, count * sizeof(T)) != 0) throw std::bad_alloc();
+        void *pointer = mmap(nullptr, count * sizeof(T), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (pointer == MAP_FAILED) throw std::bad_alloc();
         return static_cast<T *>(pointer);
     }
-    void deallocate(T *pointer, size_t) { free(pointer); }
+    void deallocate(T *pointer, size_t count) { munmap(pointer, count * sizeof(T)); }
     template <typename U>
     bool operator==(const DirectAlignedAllocator<U> &) const { return true; }
     template <typename U>

@@ -120,7 +120,8 @@ struct w2v_table_writer {
     uint64_t nextNumber;
     uint64_t maxFileSize;
     size_t blockSize;
-    /// Whether tables are written past the page cache (`O_DIRECT`) where the file system allows it.
+    /// Whether the tables begun from now on are written past the page cache (`O_DIRECT`) where the file system allows
+    /// it.
     bool directIO;
     /// LevelDB's bloom filter over user keys, as a database's tables hold it; null for none.
     std::unique_ptr<const leveldb::FilterPolicy> bloom;
@@ -203,6 +204,10 @@ extern "C" int w2v_table_writer_add(
 
 extern "C" int w2v_table_writer_end_table(w2v_table_writer *writer, char **error) {
     return !writer->builder || writer->finishTable(error);
+}
+
+extern "C" void w2v_table_writer_set_direct_io(w2v_table_writer *writer, int direct_io) {
+    writer->directIO = direct_io != 0;
 }
 
 extern "C" int w2v_table_writer_finish(w2v_table_writer *writer, char **error) {

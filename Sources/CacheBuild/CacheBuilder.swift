@@ -132,8 +132,12 @@ public struct CacheBuilder: Sendable {
             throw CacheError(.io, "cannot create the temporary cache \(buildPath): \(error.message)")
         }
         defer { try? database.close() }
-        // The words, and before them the search index's chunks, go straight into tables of their own.
-        let tables = TableFileWriter(path: buildPath, firstFileNumber: Self.firstTableNumber, options: options)
+        // The words, and before them the search index's chunks, go straight into tables of their own. The chunks are
+        // written while the file is read and its runs spill into new pages (which a VM's host may have to back
+        // afresh): past the page cache, they take none. The words are written as the merge gives the spill's pages
+        // back, and through the cache they reuse them (written direct, builds were 2-3% slower).
+        let tables = TableFileWriter(
+            path: buildPath, firstFileNumber: Self.firstTableNumber, options: options, directIO: true)
         // The index's chunks sort before every word, so they are written while the file is read.
         let index =
             request.settings.searchIndex
@@ -149,6 +153,7 @@ public struct CacheBuilder: Sendable {
             report: &report, progress: progress, isCancelled: isCancelled)
         try index?.finishRows()
         try tables.endTable()  // the words begin a table of their own
+        tables.directIO = false
 
         report.phase = .writing
         report.recordsRead = read.statistics.recordsRead

@@ -13,15 +13,21 @@ public final class TableFileWriter {
     private let handle: OpaquePointer
     /// The database directory the tables are written into.
     public let path: String
+    /// Whether the tables begun from now on are written past the page cache (`O_DIRECT`) where the file system allows
+    /// it: worth it for tables nothing reads before they are synced, written while memory is taken for other work;
+    /// the bytes written are the same either way.
+    public var directIO: Bool {
+        didSet { w2v_table_writer_set_direct_io(handle, directIO ? 1 : 0) }
+    }
 
     /// Prepares tables in the database directory `path`, laid out as `options` lays out the database's own.
     /// - Parameters:
     ///   - firstFileNumber: the number of the first table file: above any the database has used or will use before
     ///     ``register(level:)``.
-    ///   - directIO: write past the page cache (`O_DIRECT`) where the file system allows it, as a bulk load whose
-    ///     tables nothing reads before they are synced wants; the bytes written are the same either way.
-    public init(path: String, firstFileNumber: UInt64, options: Options, directIO: Bool = true) {
+    ///   - directIO: the first tables' ``directIO``.
+    public init(path: String, firstFileNumber: UInt64, options: Options, directIO: Bool = false) {
         self.path = path
+        self.directIO = directIO
         handle = w2v_table_writer_create(
             path, firstFileNumber, options.blockSize, options.maxFileSize, Int32(options.bloomBitsPerKey),
             directIO ? 1 : 0)

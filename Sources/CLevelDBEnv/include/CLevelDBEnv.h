@@ -58,7 +58,8 @@ leveldb_env_t *w2v_unlogged_env_create(int check_blocks);
 /// Until `w2v_table_writer_register` adds them to the database, which must be closed by then, they are named
 /// `NNNNNN.staged`: an open database removes tables of its usual name that it does not know. With `direct_io` set,
 /// tables are written past the page cache (`O_DIRECT`) where the file system allows it: the same bytes, without
-/// filling memory with pages nothing reads before they are synced.
+/// filling memory with pages nothing reads before they are synced (`w2v_table_writer_set_direct_io` changes it for
+/// the tables begun after).
 typedef struct w2v_table_writer w2v_table_writer;
 
 w2v_table_writer *w2v_table_writer_create(
@@ -73,6 +74,9 @@ int w2v_table_writer_add(
 
 /// Ends the current table (the next key begins a new one); 0 with `*error` set on failure.
 int w2v_table_writer_end_table(w2v_table_writer *writer, char **error);
+
+/// Whether the tables begun from now on are written past the page cache (`O_DIRECT`) where the file system allows it.
+void w2v_table_writer_set_direct_io(w2v_table_writer *writer, int direct_io);
 
 /// Finishes the last table and syncs them all; 0 with `*error` set on failure.
 int w2v_table_writer_finish(w2v_table_writer *writer, char **error);
