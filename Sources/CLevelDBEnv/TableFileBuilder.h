@@ -52,10 +52,10 @@ using TableBytes = std::basic_string<char, std::char_traits<char>, DirectAligned
 /// without waiting for it (``syncAndClose`` waits). Owns the file descriptor it is given.
 ///
 /// Given a descriptor opened with `O_DIRECT`, it writes the table past the page cache, in whole pages but its last
-/// one (written through the cache, so the file ends where the table does): a build writes gigabytes that nothing
-/// reads back before they are synced, and on the virtual machines measured, filling the page cache with them cost
-/// 7-11 s of system time for 4 GB against 0.2-0.3 s direct. A file system that refuses such a write (`EINVAL`)
-/// gets the rest through the cache.
+/// one (written through the cache, so the file ends where the table does). A build writes its search index's chunks
+/// so: nothing reads them before they are synced, and they come while the build's spill takes new pages, which on
+/// the virtual machines measured cost 7-11 s of system time for 4 GB written through the cache against 0.2-0.3 s
+/// direct. A file system that refuses such a write (`EINVAL`) gets the rest through the cache.
 class TableFileBuilder {
   public:
     /// - Parameters:

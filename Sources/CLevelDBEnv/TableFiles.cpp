@@ -186,10 +186,14 @@ extern "C" int w2v_table_writer_add(
         writer->current.smallest = writer->key;
         const std::string name = tableName(writer->directory, writer->current.number, true);
         const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
-        int descriptor = writer->directIO ? open(name.c_str(), flags | O_DIRECT, 0644) : -1;
-        const bool direct = descriptor >= 0;
-        // EINVAL: a file system without direct writes (or direct writes not asked for): through the page cache.
-        if (!direct && (!writer->directIO || errno == EINVAL)) descriptor = open(name.c_str(), flags, 0644);
+        int descriptor = -1;
+        bool direct = false;
+        if (writer->directIO) {
+            descriptor = open(name.c_str(), flags | O_DIRECT, 0644);
+            direct = descriptor >= 0;
+        }
+        // Not asked for, or refused by a file system without direct writes (EINVAL): through the page cache.
+        if (!writer->directIO || (!direct && errno == EINVAL)) descriptor = open(name.c_str(), flags, 0644);
         if (descriptor < 0) return fail(error, Status::IOError(name, strerror(errno)));
         writer->files.emplace_back(
             new w2v::TableFileBuilder(descriptor, direct, name, writer->blockSize, writer->bloom.get()));
