@@ -11,6 +11,7 @@ after vectors. Then measures, side by side:
   - `w2vcache build` (and an `--only-words` build of 5,000 words), and once more split into its reading and writing
     phases (when /proc shows the input file read to its end),
   - the search index's cost: --pairs builds with it and without it (`--no-search-index`), alternating, wall and CPU,
+    each pair beside an inflate, for the build's median ratio to the floor,
   - gensim's `load_word2vec_format` where gensim is installed,
   - whole-process `w2vcache lookup` of one word (median of 21, timed in turn with `--version` and `/bin/true`, for
     this binary and the self-contained one of scripts/build-static when it exists), and random gets/s through
@@ -222,10 +223,15 @@ def main():
 
     # The search index's cost: builds with and without it, alternating, so that both see the same machine, and each
     # first in every other pair (the first of a pair writes into the pages the last build's deleted files freed).
+    # Each pair runs the inflate floor too, so that the build's ratio to the floor is a median of ratios taken
+    # minutes apart, not one build against one inflate: on a host whose speed drifts, the single pair above can
+    # differ by a third from run to run.
     if args.pairs:
         timings = {True: [], False: []}
+        floors = []
         pair_db = out / "cache-pairs"
         for pair in range(args.pairs):
+            floors.append(measure([sys.executable, "-c", INFLATE, str(source)], rss=False)[0])
             for with_index in ((True, False) if pair % 2 == 0 else (False, True)):
                 shutil.rmtree(pair_db, ignore_errors=True)
                 before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -236,10 +242,13 @@ def main():
                 timings[with_index].append((seconds, cpu))
         wall = {key: statistics.median(t[0] for t in value) for key, value in timings.items()}
         cpu = {key: statistics.median(t[1] for t in value) for key, value in timings.items()}
+        ratio = {key: statistics.median(t[0] / f for t, f in zip(value, floors)) for key, value in timings.items()}
         print(f"\nsearch index, median of {args.pairs} alternating pairs: with {wall[True]:.2f} s wall, "
               f"{cpu[True]:.2f} s CPU; without {wall[False]:.2f} s wall, {cpu[False]:.2f} s CPU: "
-              f"{wall[True] / wall[False]:.3f}x wall, {cpu[True] / cpu[False]:.3f}x CPU; "
-              f"with the index {wall[True] / floor:.2f}x the inflate floor")
+              f"{wall[True] / wall[False]:.3f}x wall, {cpu[True] / cpu[False]:.3f}x CPU")
+        print(f"each pair beside an inflate (floor median {statistics.median(floors):.2f} s, "
+              f"{min(floors):.2f}-{max(floors):.2f}): the build with the index {ratio[True]:.2f}x the floor, "
+              f"without it {ratio[False]:.2f}x (medians of the pairs' ratios)")
 
     # Reads: whole-process lookup of one word (median of 21), then random gets through --words-from.
     default_db = out / "cache-leveldb-defaults"
