@@ -54,9 +54,15 @@ public final class SimilaritySearch: Sendable {
     /// Rows scored per call of the kernel: their codes stay in the L2 cache while every query of a batch passes.
     static let blockRows = 1024
 
+    /// The kernels OpenBLAS scores with in this process (`openblas_get_corename`, e.g. `SkylakeX`), chosen once, before
+    /// the first search is made: the CPU's own where Debian's OpenBLAS does not know it (`w2v_openblas_choose_kernels`
+    /// in the COpenBLAS shim).
+    public static let blasKernels = String(cString: w2v_openblas_choose_kernels())
+
     /// Loads the cache's search index.
     /// - throws: ``CacheError`` when the cache has none or it is damaged.
     public init(cache: VectorCache, progress: (_ rows: Int, _ total: Int) -> Void = { _, _ in }) throws {
+        _ = Self.blasKernels
         self.cache = cache
         index = try cache.loadSearchIndex(progress: progress)
         rows = WordRows(index)

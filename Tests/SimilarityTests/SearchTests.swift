@@ -130,6 +130,22 @@ import Word2Vec
         }
     }
 
+    /// OpenBLAS never scores with its generic SSE3 kernels (`Prescott`, what Debian's OpenBLAS gives an Intel CPU
+    /// newer than it) on a CPU with AVX2 and FMA: numpy's OpenBLAS would not sum as they do.
+    @Test(
+        .enabled(
+            if: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+            "OPENBLAS_CORETYPE is set: OpenBLAS runs the kernels it names"))
+    func openBLASScoresWithThisCPUsKernels() throws {
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = (cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") } ?? "").split(separator: " ")
+        let kernels = SimilaritySearch.blasKernels
+        if flags.contains("avx2") && flags.contains("fma") {
+            #expect(kernels != "Prescott")
+        }
+        #expect(!kernels.isEmpty && kernels != "Unknown")
+    }
+
     @Test func answersAreTheExactBestRows() throws {
         let directory = TemporaryDirectory()
         let search = try searchableCache(Self.vectors, in: directory)
