@@ -243,9 +243,13 @@ def main():
         wall = {key: statistics.median(t[0] for t in value) for key, value in timings.items()}
         cpu = {key: statistics.median(t[1] for t in value) for key, value in timings.items()}
         ratio = {key: statistics.median(t[0] / f for t, f in zip(value, floors)) for key, value in timings.items()}
+        index_ratio = statistics.median(w[0] / wo[0] for w, wo in zip(timings[True], timings[False]))
         print(f"\nsearch index, median of {args.pairs} alternating pairs: with {wall[True]:.2f} s wall, "
               f"{cpu[True]:.2f} s CPU; without {wall[False]:.2f} s wall, {cpu[False]:.2f} s CPU: "
-              f"{wall[True] / wall[False]:.3f}x wall, {cpu[True] / cpu[False]:.3f}x CPU")
+              f"{wall[True] / wall[False]:.3f}x wall, {cpu[True] / cpu[False]:.3f}x CPU; the median of the pairs' "
+              f"own ratios {index_ratio:.3f}x wall")
+        print("pairs, floor / with / without (s): " + ", ".join(
+            f"{f:.2f} / {w[0]:.2f} / {wo[0]:.2f}" for f, w, wo in zip(floors, timings[True], timings[False])))
         print(f"each pair beside an inflate (floor median {statistics.median(floors):.2f} s, "
               f"{min(floors):.2f}-{max(floors):.2f}): the build with the index {ratio[True]:.2f}x the floor, "
               f"without it {ratio[False]:.2f}x (medians of the pairs' ratios)")
