@@ -51,6 +51,9 @@ public final class ServerState: Sendable {
         token = try settings.tokenFile.map { try BearerToken(file: $0) }
         plans = EpochPlanCache(capacity: settings.planCacheBytes)
         fingerprint = try DatasetStore.fingerprint(of: cache)
+        // OpenBLAS's kernels are chosen now, before requests are served: the choice sets an environment variable for
+        // a moment (see `SimilaritySearch.blasKernels`), which is safe only while no other thread reads one.
+        _ = SimilaritySearch.blasKernels
     }
 
     /// The `.npy` file of a dataset's `[V, dim]` embedding matrix, read on first use (or by ``warmUp()``) and kept.
