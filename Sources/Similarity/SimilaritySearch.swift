@@ -56,8 +56,8 @@ public final class SimilaritySearch: Sendable {
 
     /// The kernels OpenBLAS scores with in this process (`openblas_get_corename`, e.g. `SkylakeX`), chosen once, before
     /// the first search is made: the CPU's own where Debian's OpenBLAS does not know it (`w2v_openblas_choose_kernels`
-    /// in the COpenBLAS shim). The choice may set `OPENBLAS_CORETYPE` for a moment: a program whose other threads may read
-    /// the environment reads this before it starts them, as the server does.
+    /// in the COpenBLAS shim). The choice may set `OPENBLAS_CORETYPE` for a moment: a program whose other threads may
+    /// read the environment reads this before it starts them, as the server does.
     public static let blasKernels = String(cString: w2v_openblas_choose_kernels())
 
     /// Loads the cache's search index.
