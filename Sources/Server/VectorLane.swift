@@ -83,12 +83,28 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Tells the handlers behind that a read has ended only when they were given some of it: the async channel
     /// handler at the end passes what it was given to the router then, and none needs it otherwise (passing it
-    /// through them was 3% of answering one vector).
+    /// through them was 3% of answering one vector). While this lane alone has a use for the connection's bytes
+    /// (``answersAlone``), it asks for the next read itself, from here to the channel: the channel then has a read
+    /// pending and does not send one through every handler behind (6% of answering one vector). Those handlers
+    /// withhold reads only while a request handed on is unanswered, or to stop reading for good when the server
+    /// quiesces, which closes a connection with no request of theirs unanswered.
     func channelReadComplete(context: ChannelHandlerContext) {
+        let tellBehind = handedOnUnended
+        endHandedOnRead(context: context)
+        if !tellBehind, answersAlone { context.read() }
+    }
+
+    private func endHandedOnRead(context: ChannelHandlerContext) {
         if handedOnUnended {
             handedOnUnended = false
             context.fireChannelReadComplete()
         }
+    }
+
+    /// Whether no request handed on is unanswered or partly handed on, the connection takes answers, and the lane
+    /// still reads it: the handlers behind have no use for a read then.
+    private var answersAlone: Bool {
+        handedOn == 0 && bodyToHandOn == 0 && !decoderOnly && !waitingToWrite
     }
 
     private func handOn(_ data: NIOAny, context: ChannelHandlerContext) {
@@ -111,7 +127,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                 held = nil
                 serve(&bytes, context: context)
                 // Requests handed on now, outside a read, reach the router when told the read has ended.
-                channelReadComplete(context: context)
+                endHandedOnRead(context: context)
             }
             if !waitingToWrite, readWanted {
                 readWanted = false
@@ -216,7 +232,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         /// `POST /v1/vectors` with a body of at most ``VectorLane/largestBody`` bytes.
         case vectors
 
-        init?(_ head: RequestHead) {
+        init?(_ head: borrowing RequestHead) {
             if head.method.elementsEqual("GET".utf8), head.bodyLength == 0, head.target.starts(with: VectorLane.prefix)
             {
                 var path = head.target.dropFirst(VectorLane.prefix.count)

@@ -322,6 +322,51 @@ import VectorCache
         }
     }
 
+    /// While only the lane has a use for a connection's bytes it asks for the next read itself, from its place to
+    /// the channel, so that the channel does not send one through every handler behind; once a request is handed on,
+    /// reads come through those handlers again (NIO's HTTP handlers withhold them while an answer of theirs is due),
+    /// until the router has answered every request handed on.
+    @Test func theLaneAsksForTheNextReadItselfOnlyWhileNoRequestIsHandedOn() async throws {
+        try await withServer { server in
+            let channel = EmbeddedChannel()
+            let atTheChannel = ReadsAsked()
+            let behind = ReadsAsked()
+            let lane = VectorLane(
+                state: server.state, answers: VectorAnswers(dimension: server.cache.dimension, fingerprint: "f"),
+                connectionGuard: ConnectionGuard(settings: server.state.settings))
+            try channel.pipeline.syncOperations.addHandlers([atTheChannel, lane, behind])
+            let forTheLane = ByteBuffer(bytes: LoopbackConnection.request("GET", "/v1/vectors/pound"))
+            let forTheRouter = ByteBuffer(
+                bytes: LoopbackConnection.request("GET", "/v1/vectors/pound", headers: ["Accept: application/json"]))
+
+            try channel.writeInbound(forTheLane)
+            #expect((atTheChannel.reads, behind.reads) == (1, 0), "answered: the lane asks for the next read")
+            try channel.writeInbound(forTheRouter)
+            #expect((atTheChannel.reads, behind.reads) == (1, 0), "handed on: the lane leaves the read to the channel")
+            channel.read()  // as the channel asks, from the pipeline's end
+            #expect((atTheChannel.reads, behind.reads) == (2, 1))
+            try channel.writeInbound(forTheLane)
+            #expect(atTheChannel.reads == 2, "handed on behind the router's request: still the channel's read")
+            lane.routerAnswered()
+            lane.routerAnswered()
+            try channel.writeInbound(forTheLane)
+            #expect((atTheChannel.reads, behind.reads) == (3, 1), "the router has answered: the lane reads again")
+            _ = try? channel.finish()
+        }
+    }
+
+    /// Counts the reads asked for through it.
+    private final class ReadsAsked: ChannelDuplexHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundIn = Any
+        var reads = 0
+
+        func read(context: ChannelHandlerContext) {
+            reads += 1
+            context.read()
+        }
+    }
+
     /// What reaches the handlers behind the lane.
     private final class InboundEvents: ChannelInboundHandler {
         typealias InboundIn = ByteBuffer
