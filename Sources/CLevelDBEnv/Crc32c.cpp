@@ -17,10 +17,11 @@ namespace {
 
 constexpr uint32_t kPolynomial = 0x82F63B78u;  // reflected
 
-/// The table of the byte-at-a-time CRC: each byte's CRC register after it is shifted through.
+/// The table of the byte-at-a-time CRC: each byte's CRC register after it is shifted through. Made by the
+/// compiler, so that no process spends its start on it.
 struct ByteTable {
-    uint32_t entries[256];
-    ByteTable() {
+    uint32_t entries[256] = {};
+    constexpr ByteTable() {
         for (uint32_t byte = 0; byte < 256; byte++) {
             uint32_t value = byte;
             for (int bit = 0; bit < 8; bit++) value = (value >> 1) ^ (kPolynomial & (0u - (value & 1)));
@@ -29,17 +30,13 @@ struct ByteTable {
     }
 };
 
-const ByteTable &byteTable() {
-    static const ByteTable table;
-    return table;
-}
+constexpr ByteTable kByteTable;
 
 /// Byte-at-a-time CRC-32C for CPUs without the instruction.
 uint32_t extendPortable(uint32_t crc, const char *data, size_t count) {
-    const ByteTable &table = byteTable();
     uint32_t state = ~crc;
     for (size_t index = 0; index < count; index++) {
-        state = table.entries[(state ^ static_cast<unsigned char>(data[index])) & 0xFF] ^ (state >> 8);
+        state = kByteTable.entries[(state ^ static_cast<unsigned char>(data[index])) & 0xFF] ^ (state >> 8);
     }
     return ~state;
 }
@@ -64,16 +61,17 @@ bool hasInstruction() { return (getauxval(AT_HWCAP) & HWCAP_CRC32) != 0; }
 constexpr size_t kStreamLength = 256;
 
 /// What `kStreamLength` zero bytes do to a CRC register, in four tables of a byte each: the register is a
-/// polynomial over GF(2), so a stream's register carries into the next stream's as this linear map of it.
+/// polynomial over GF(2), so a stream's register carries into the next stream's as this linear map of it. Made by
+/// the compiler, as `ByteTable` is.
 struct StreamShift {
-    uint32_t bytes[4][256];
-    StreamShift() {
+    uint32_t bytes[4][256] = {};
+    constexpr StreamShift() {
         // The map of each of the register's 32 bits, then of each byte value in each of its four bytes.
-        uint32_t bits[32];
+        uint32_t bits[32] = {};
         for (int bit = 0; bit < 32; bit++) {
             uint32_t state = 1u << bit;
             for (size_t index = 0; index < kStreamLength; index++) {
-                state = byteTable().entries[state & 0xFF] ^ (state >> 8);
+                state = kByteTable.entries[state & 0xFF] ^ (state >> 8);
             }
             bits[bit] = state;
         }
@@ -96,7 +94,7 @@ struct StreamShift {
 /// The instruction's CRC, three streams of `kStreamLength` bytes at a time (the instruction takes three cycles and
 /// can start every cycle), joined through `StreamShift`: 0.20 against one stream's 0.42 µs a 4 KB block.
 W2V_CRC32C_TARGET uint32_t extendInstruction(uint32_t crc, const char *data, size_t count) {
-    static const StreamShift shift;
+    static constexpr StreamShift shift;
     uint32_t state = ~crc;
     for (; count >= 3 * kStreamLength; data += 3 * kStreamLength, count -= 3 * kStreamLength) {
         uint32_t second = 0, third = 0;
