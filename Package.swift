@@ -180,7 +180,7 @@ let package = Package(
         .testTarget(
             name: "w2vcacheTests",
             dependencies: [
-                "w2vcache", "Word2Vec", "TestSupport",
+                "w2vcache", "VectorCache", "Word2Vec", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -71,6 +71,15 @@ struct LookupCommand: ParsableCommand {
     /// A lookup with its arguments read: what `run()` does, and what `W2VCache.main` runs straight from a plain
     /// command line.
     struct Invocation: Equatable {
+        /// The most words a lookup reads without the tables' bloom filters: reading a table's filter costs about
+        /// what 150 missing words cost without it, so a lookup of this many comes out ahead even if all are missing.
+        static let mostWordsWithoutBloomFilters = 64
+
+        /// The storage settings a lookup of `words` words reads the cache with.
+        static func storage(_ configured: StorageSettings, words: Int) -> StorageSettings {
+            words <= mostWordsWithoutBloomFilters ? configured.withoutBloomFilters : configured
+        }
+
         var words: [String]
         var wordsFrom: String?
         var db: String?
@@ -84,7 +93,8 @@ struct LookupCommand: ParsableCommand {
                 words += try WordList.strings(path: wordsFrom)
             }
             let configuration = try Configuration.load(path: config)
-            let cache = try VectorCache(path: db ?? configuration.cachePath, storage: configuration.storage)
+            let cache = try VectorCache(
+                path: db ?? configuration.cachePath, storage: Self.storage(configuration.storage, words: words.count))
             let missingGet = oov ?? (cache.manifest.subwords == nil ? .none : .subword)
             let source: OOVSource? =
                 switch missingGet {

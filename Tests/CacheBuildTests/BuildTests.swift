@@ -28,6 +28,25 @@ import Word2Vec
         #expect(raw.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }.littleEndian == vectors[0].1[0].bitPattern)
     }
 
+    /// A cache built with bloom filters reads the same without them (a lookup of a few words skips them): every
+    /// word found with its vector, and words it lacks, before, between and after its keys, not found.
+    @Test func aCacheReadsTheSameWithoutItsBloomFilters() throws {
+        let directory = TemporaryDirectory()
+        let vectors = shuffledVectors(count: 3000, dimension: 40)
+        let source = try writeVectors(vectors, to: directory.file("v.bin"))
+        let storage = StorageSettings()
+        #expect(storage.bloomBitsPerKey > 0 && storage.withoutBloomFilters.bloomBitsPerKey == 0)
+        try build(source, into: directory.file("cache")) { $0.storage.maxFileSize = 1 << 20 }  // several tables
+        let absent = ["", "a", "word", "word10000", "word1500x", "word2999 ", "zzz"]
+        func answers(_ storage: StorageSettings) throws -> [[Float]?] {
+            let cache = try VectorCache(path: directory.file("cache"), storage: storage)
+            return try (vectors.map(\.0) + absent).map { try cache.vector(for: $0) }
+        }
+        let withFilters = try answers(storage)
+        #expect(withFilters == vectors.map(\.1) + absent.map { _ in nil })
+        #expect(try answers(storage.withoutBloomFilters) == withFilters)
+    }
+
     @Test func keysAreWrittenInOrderSoNothingIsLeftToCompact() throws {
         let directory = TemporaryDirectory()
         // 14 MB: several 4 MB batches of table entries, and several tables.

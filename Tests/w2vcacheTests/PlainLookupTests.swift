@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Testing
+import VectorCache
 
 @testable import w2vcache
 
@@ -59,6 +60,17 @@ import Testing
 }
 
 extension PlainLookupTests {
+    /// A lookup of up to 64 words skips the tables' bloom filters (read whole as each table opens); more keep them.
+    @Test func aLookupOfAFewWordsReadsWithoutTheBloomFilters() {
+        var configured = StorageSettings()
+        configured.bloomBitsPerKey = 12
+        let limit = LookupCommand.Invocation.mostWordsWithoutBloomFilters
+        #expect(LookupCommand.Invocation.storage(configured, words: 1).bloomBitsPerKey == 0)
+        #expect(LookupCommand.Invocation.storage(configured, words: limit).bloomBitsPerKey == 0)
+        #expect(LookupCommand.Invocation.storage(configured, words: limit + 1) == configured)
+        #expect(LookupCommand.Invocation.storage(configured, words: limit).maxFileSize == configured.maxFileSize)
+    }
+
     /// The same lookups run both ways (`--name=value` sends a command line to argument-parser): the same output, the
     /// same messages, the same exit status, for found words, missing ones, each format and errors.
     @Test func theQuickPathAnswersAsArgumentParsersPathDoes() throws {
