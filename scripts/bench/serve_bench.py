@@ -2,8 +2,13 @@
 """Load test and benchmark of `w2vcache serve`, every baseline measured in the same run.
 
 Usage: scripts/bench/serve_bench.py [--data ../shared/data] [--clients 16] [--requests 8000] [--epochs 3]
+                                    [--fresh-servers 5]
 
 Serves the tagger's CoNLL-2000 windows (3 x 300 float32) from the project's sample vectors, then:
+
+0. Cold start: --fresh-servers times, a fresh server and a trainer that takes the embedding matrix first (as
+   examples/ do), then reads epochs: the first epoch's windows/s against the best of --epochs later ones. Then, on
+   one more fresh server, the first GET of the matrix, vocabulary and a batch, and a new client's first epoch.
 
 1. Load: --clients threads send --requests requests in all (GET /v1/vectors/{word} 50%, POST /v1/vectors of 64
    words 30%, GET .../batches/{i} of 256 windows 20%), with checksums verified on every read. Throughput, p50/p99
@@ -35,6 +40,23 @@ sys.path.insert(0, str(REPO / "clients" / "python"))
 sys.path.insert(0, str(REPO / "scripts" / "reference"))
 
 from w2vcache_client import Client  # noqa: E402
+
+
+def start_server(binary, db):
+    """A new `w2vcache serve` of `db` on a free port, and its URL once it prints it."""
+    server = subprocess.Popen([binary, "serve", "--db", db, "--port", "0"], stderr=subprocess.PIPE, text=True)
+    for line in server.stderr:
+        match = re.search(r"on (http://\S+)", line)
+        if match:
+            return server, match.group(1)
+    raise SystemExit(f"serve_bench: the server exited with status {server.wait()} before it printed its address")
+
+
+def epoch_rate(client, seed=1):
+    """Windows/s of one epoch of the tagger's training split, batch 256, read by `client`."""
+    start = time.perf_counter()
+    count = sum(len(batch["y"]) for batch in client.batches("pos", "train", batch_size=256, seed=seed))
+    return count / (time.perf_counter() - start)
 
 
 def best(runs, function):
@@ -141,6 +163,8 @@ def main():
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=8000)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--fresh-servers", type=int, default=5,
+                        help="rounds of a trainer's first epoch on a fresh server")
     args = parser.parse_args()
 
     from book_dataset import windows_per_second
@@ -165,15 +189,28 @@ def main():
                                 capture_output=True, text=True, check=True).stdout
     swift_rate = float(re.search(r"w2vcache window batches: (\d+)", in_process).group(1))
 
-    server = subprocess.Popen([binary, "serve", "--db", db, "--port", "0"], stderr=subprocess.PIPE, text=True)
-    url = None
-    for line in server.stderr:
-        match = re.search(r"on (http://\S+)", line)
-        if match:
-            url = match.group(1)
-            break
-    # 0. Cold start: the first requests of a dataset on a fresh server, then a trainer's first epoch (a new client:
-    # it fetches the embedding matrix first) against a later one.
+    # 0. A trainer on a fresh server, as examples/ are written: its embedding layer from client.embeddings(), then
+    # epochs; the first epoch's windows/s against the best later one's, one fresh server a round.
+    fresh = []
+    for _ in range(args.fresh_servers):
+        server, url = start_server(binary, db)
+        trainer = Client(url)
+        start = time.perf_counter()
+        trainer.embeddings("pos")
+        matrix_ms = (time.perf_counter() - start) * 1000
+        first_epoch = epoch_rate(trainer)
+        fresh.append((matrix_ms, first_epoch / max(epoch_rate(trainer) for _ in range(args.epochs))))
+        trainer.close()
+        server.terminate()
+        server.wait(timeout=30)
+    ratios = sorted(ratio for _, ratio in fresh)
+    print(f"fresh servers: a trainer's embedding matrix in {', '.join(f'{ms:.1f}' for ms, _ in fresh)} ms, then its "
+          f"first epoch at {', '.join(f'{ratio:.2f}' for _, ratio in fresh)}x the later epochs' windows/s (median "
+          f"{ratios[len(ratios) // 2]:.2f}x)")
+
+    server, url = start_server(binary, db)
+    # Cold start: the first requests of a dataset on a fresh server, then a new client's first epoch (it fetches the
+    # embedding matrix inside the epoch) against a later one.
     import urllib.request
 
     def first(path):
@@ -186,15 +223,11 @@ def main():
     for path, (ms, size), (again, _) in cold:
         print(f"cold start: first GET {path}: {ms:.1f} ms ({size:,} bytes), then {again:.1f} ms")
 
-    def epoch_rate(client, seed=1):
-        start = time.perf_counter()
-        count = sum(len(batch["y"]) for batch in client.batches("pos", "train", batch_size=256, seed=seed))
-        return count / (time.perf_counter() - start)
-    fresh = Client(url)
-    first_epoch = epoch_rate(fresh)
-    steady = max(epoch_rate(fresh) for _ in range(args.epochs))
-    print(f"first epoch of a new client (embedding matrix fetched first): {first_epoch:,.0f} windows/s; later epochs "
-          f"{steady:,.0f} windows/s ({first_epoch / steady:.2f}x)")
+    newcomer = Client(url)
+    first_epoch = epoch_rate(newcomer)
+    steady = max(epoch_rate(newcomer) for _ in range(args.epochs))
+    print(f"first epoch of a new client (the embedding matrix fetched inside it): {first_epoch:,.0f} windows/s; "
+          f"later epochs {steady:,.0f} windows/s ({first_epoch / steady:.2f}x)")
     # A trainer as examples/ are written: its embedding layer from client.embeddings() before the first epoch, whose
     # seed no one asked for yet (the server plans it).
     trainer = Client(url)
