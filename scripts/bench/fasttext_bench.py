@@ -15,7 +15,6 @@ import multiprocessing
 import os
 import pathlib
 import random
-import re
 import shutil
 import struct
 import subprocess
@@ -26,6 +25,8 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "clients" / "python"))
 sys.path.insert(0, str(REPO / "scripts" / "bench"))
+
+from serving import start_server  # noqa: E402
 
 MAGIC, VERSION = 793712314, 12
 
@@ -137,9 +138,8 @@ def main():
 
     rng = random.Random(4)
     misspelt = [w[:-1] + rng.choice("qxz") + "z" for w in rng.sample(words, args.oov)]
-    server = subprocess.Popen([binary, "serve", "--db", db, "--port", "0"], stderr=subprocess.PIPE, text=True)
+    server, url = start_server(binary, db)
     try:
-        url = next(m.group(1) for line in server.stderr if (m := re.search(r"on (http://\S+)", line)))
         # The first such request reads the n-gram rows into the server's memory: timed apart.
         start = time.perf_counter()
         serve_oov(url, misspelt[:10], 10)

@@ -176,6 +176,7 @@ def main():
     import numpy as np
     import redis
     from build_bench import generate
+    from serving import start_server
     from w2vcache_client import Client
 
     out = pathlib.Path(args.out)
@@ -192,8 +193,7 @@ def main():
     subprocess.run([binary, "build", "--vectors", source, "--db", db, "--no-search-index"], check=True,
                    capture_output=True)
 
-    server = subprocess.Popen([binary, "serve", "--db", db, "--port", "0"], stderr=subprocess.PIPE, text=True)
-    url = next(match.group(1) for line in server.stderr if (match := re.search(r"on (http://\S+)", line)))
+    server, url = start_server(binary, db)
     redis_port = 16379 + os.getpid() % 1000
     redis_server = subprocess.Popen(["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"],
                                     stdout=subprocess.DEVNULL)
@@ -309,9 +309,7 @@ def main():
         # Words drawn at random, with and without hot vectors, alternating.
         config = out / "no-hot-vectors.yml"
         config.write_text("server:\n  hot_vectors_mb: 0\n")
-        cold = subprocess.Popen([binary, "serve", "--db", db, "--port", "0", "--config", config],
-                                stderr=subprocess.PIPE, text=True)
-        cold_url = next(match.group(1) for line in cold.stderr if (match := re.search(r"on (http://\S+)", line)))
+        cold, cold_url = start_server(binary, db, "--config", config)
         try:
             print("\n| load, 16 connections (words drawn beforehand, cycled) | hot vectors req/s | p50 / p99 ms "
                   "| none kept req/s | p50 / p99 ms | hot / none |\n|---|---:|---:|---:|---:|---:|")

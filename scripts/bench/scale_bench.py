@@ -19,7 +19,6 @@ import multiprocessing
 import os
 import pathlib
 import random
-import re
 import shutil
 import signal
 import socket
@@ -30,7 +29,9 @@ import urllib.request
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "clients" / "python"))
+sys.path.insert(0, str(REPO / "scripts" / "bench"))
 
+from serving import start_server  # noqa: E402
 from w2vcache_client import Client, W2VCacheError  # noqa: E402
 
 WORDS = ["Confidence", "in", "the", "pound", "is", "widely", "expected", "to", "take", "another", "sharp", "dive",
@@ -55,15 +56,6 @@ def prepared_cache(binary, out, name, rows):
     print(f"prepared {rows:,} windows in {time.perf_counter() - started:.1f}s")
     os.sync()  # the prepare's writeback would otherwise land in the measurements that follow
     return db
-
-
-def serve(binary, db):
-    process = subprocess.Popen([binary, "serve", "--db", db, "--port", "0"], stderr=subprocess.PIPE, text=True)
-    for line in process.stderr:
-        match = re.search(r"on (http://\S+)", line)
-        if match:
-            return process, match.group(1)
-    raise RuntimeError("the server did not start")
 
 
 def random_batches(urls, requests):
@@ -145,7 +137,7 @@ def main():
     # 1. Random batches, small and large split, both servers up and asked in turn.
     print(f"\n| split | first batch of an epoch (plans it) | p50 of {args.requests} random batches | p99 |\n|---|---:|---:|---:|")
     sizes = (args.small, args.large)
-    servers = [serve(binary, prepared_cache(binary, out, f"split-{size}", size)) for size in sizes]
+    servers = [start_server(binary, prepared_cache(binary, out, f"split-{size}", size)) for size in sizes]
     results = random_batches([url for _, url in servers], args.requests)
     for size, (first, median, tail) in zip(sizes, results):
         print(f"| {size:,} examples | {first * 1000:.1f} ms | {median * 1000:.2f} ms | {tail * 1000:.2f} ms |")
@@ -157,7 +149,7 @@ def main():
     # 2. Replicas.
     db = prepared_cache(binary, out, "replicas", 213_000)
     print(f"\n| {args.clients} client processes against | vector requests/s | windows/s (epoch shares, raw) | failed |\n|---|---:|---:|---:|")
-    server, url = serve(binary, db)
+    server, url = start_server(binary, db)
     requests, windows, errors = aggregate(url, args.clients)
     print(f"| one server, directly | {requests:,.0f} | {windows:,.0f} | {errors} |")
     server.terminate()

@@ -38,18 +38,10 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "clients" / "python"))
 sys.path.insert(0, str(REPO / "scripts" / "reference"))
+sys.path.insert(0, str(REPO / "scripts" / "bench"))
 
+from serving import start_server  # noqa: E402
 from w2vcache_client import Client  # noqa: E402
-
-
-def start_server(binary, db):
-    """A new `w2vcache serve` of `db` on a free port, and its URL once it prints it."""
-    server = subprocess.Popen([binary, "serve", "--db", db, "--port", "0"], stderr=subprocess.PIPE, text=True)
-    for line in server.stderr:
-        match = re.search(r"on (http://\S+)", line)
-        if match:
-            return server, match.group(1)
-    raise SystemExit(f"serve_bench: the server exited with status {server.wait()} before it printed its address")
 
 
 def epoch_rate(client, seed=1):

@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO / "scripts" / "bench"))
 sys.path.insert(0, str(REPO / "clients" / "python"))
 
 from build_bench import generate, measure  # noqa: E402
+from serving import start_server  # noqa: E402
 from w2vcache_client import Client  # noqa: E402
 
 QUESTIONS = REPO.parent / "shared" / "data" / "eval" / "questions-words.txt"
@@ -123,13 +124,7 @@ def main():
     print(f"gensim ran for {time.perf_counter() - started:.0f} s (load {gensim['load_s']:.0f} s, "
           f"fill_norms {gensim['fill_norms_s']:.1f} s)", flush=True)
 
-    server = subprocess.Popen([binary, "serve", "--db", str(db), "--port", "0"], stderr=subprocess.PIPE, text=True)
-    url = None
-    for line in server.stderr:
-        match = re.search(r"on (http://\S+)", line)
-        if match:
-            url = match.group(1)
-            break
+    server, url = start_server(binary, db)
     client = Client(url, timeout=600)
     started = time.perf_counter()
     client.similar([words[0]], top=10)
