@@ -196,9 +196,10 @@ def main():
         server.terminate()
         server.wait(timeout=30)
     ratios = sorted(ratio for _, ratio in fresh)
-    print(f"fresh servers: a trainer's embedding matrix in {', '.join(f'{ms:.1f}' for ms, _ in fresh)} ms, then its "
-          f"first epoch at {', '.join(f'{ratio:.2f}' for _, ratio in fresh)}x the later epochs' windows/s (median "
-          f"{ratios[len(ratios) // 2]:.2f}x)")
+    if fresh:
+        print(f"fresh servers: a trainer's embedding matrix in {', '.join(f'{ms:.1f}' for ms, _ in fresh)} ms, then its "
+              f"first epoch at {', '.join(f'{ratio:.2f}' for _, ratio in fresh)}x the later epochs' windows/s "
+              f"(median {ratios[len(ratios) // 2]:.2f}x)")
 
     server, url = start_server(binary, db)
     # Cold start: the first requests of a dataset on a fresh server, then a new client's first epoch (it fetches the

@@ -5,7 +5,8 @@ import subprocess
 
 def start_server(binary, db, *options):
     """A new `w2vcache serve` of `db` on a free port (with `options`, e.g. "--config", path), and its URL once it
-    prints it. Its stderr stays a pipe that nobody reads after that line: it logs only failed requests."""
+    prints it. Its stderr stays a pipe that nobody reads after that line: at its default level the server logs only
+    failed requests there."""
     server = subprocess.Popen([binary, "serve", "--db", str(db), "--port", "0", *map(str, options)],
                               stderr=subprocess.PIPE, text=True)
     for line in server.stderr:
