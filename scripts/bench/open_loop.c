@@ -9,7 +9,10 @@
 //
 // PROTOCOL is http (answers framed by Content-Length) or resp (a bulk string or an array of bulk strings). Prints
 // one line of JSON: requests, answers, errors (HTTP statuses other than 200, Redis errors), the achieved rate, and
-// latency percentiles in microseconds. Used by redis_bench.py; neither wrk2 nor memtier_benchmark is packaged in Debian.
+// latency percentiles in microseconds, twice: from when each request was due (`p50_us`, …: what a client on this
+// schedule waits), and from when it was written (`sent_p50_us`, …: the server's answer time alone, as a capture on
+// the wire would see it but for this process's own wake-ups, without the wait of a request that fell due behind a
+// late answer on its connection). Used by redis_bench.py; neither wrk2 nor memtier_benchmark is packaged in Debian.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,12 +36,18 @@ typedef struct {
     uint64_t next;        // index of the next request this connection sends
     int waiting;          // an answer is outstanding
     uint64_t due_ns;      // when the outstanding request was due
+    uint64_t sent_ns;     // when it was written
     char *buffer;         // bytes of answers not yet consumed
     size_t filled;
 } Connection;
 
-static uint64_t histogram[HISTOGRAM_BUCKETS];
-static uint64_t latency_max_ns;
+typedef struct {
+    uint64_t counts[HISTOGRAM_BUCKETS];
+    uint64_t max_ns;
+} Histogram;
+
+// Latencies from when each request was due, and from when it was written.
+static Histogram from_due, from_sent;
 
 static uint64_t now_ns(void) {
     struct timespec t;
@@ -61,13 +70,26 @@ static double bucket_floor_us(int index) {
     return (double)((32u + (unsigned)(index % 32)) << (power - 5));
 }
 
-static double percentile_us(uint64_t count, double p) {
+static void record(Histogram *histogram, uint64_t ns) {
+    histogram->counts[bucket_of(ns)]++;
+    if (ns > histogram->max_ns) histogram->max_ns = ns;
+}
+
+static double percentile_us(const Histogram *histogram, uint64_t count, double p) {
     uint64_t rank = (uint64_t)(p / 100.0 * (double)count), seen = 0;
     for (int i = 0; i < HISTOGRAM_BUCKETS; i++) {
-        seen += histogram[i];
+        seen += histogram->counts[i];
         if (seen > rank) return bucket_floor_us(i);
     }
-    return latency_max_ns / 1000.0;
+    return histogram->max_ns / 1000.0;
+}
+
+// `"PREFIXp50_us": …, …` for the latencies of `histogram`.
+static void print_percentiles(const char *prefix, const Histogram *histogram, uint64_t count) {
+    printf("\"%sp50_us\": %.0f, \"%sp90_us\": %.0f, \"%sp99_us\": %.0f, \"%sp999_us\": %.0f, \"%smax_us\": %.0f",
+           prefix, percentile_us(histogram, count, 50), prefix, percentile_us(histogram, count, 90), prefix,
+           percentile_us(histogram, count, 99), prefix, percentile_us(histogram, count, 99.9), prefix,
+           histogram->max_ns / 1000.0);
 }
 
 static void fail(const char *what) {
@@ -177,6 +199,7 @@ int main(int argc, char **argv) {
             if (written != (ssize_t)request_bytes) fail("write (a request must go in one write)");
             connection->waiting = 1;
             connection->due_ns = due;
+            connection->sent_ns = now_ns();
             connection->next += (uint64_t)connections;
             sent++;
         }
@@ -215,9 +238,9 @@ int main(int argc, char **argv) {
                     fprintf(stderr, "open_loop: an answer nobody asked for\n");
                     return 1;
                 }
-                uint64_t latency = now_ns() - connection->due_ns;
-                histogram[bucket_of(latency)]++;
-                if (latency > latency_max_ns) latency_max_ns = latency;
+                uint64_t answered_ns = now_ns();
+                record(&from_due, answered_ns - connection->due_ns);
+                record(&from_sent, answered_ns - connection->sent_ns);
                 errors += (uint64_t)error;
                 answered++;
                 connection->waiting = 0;
@@ -226,10 +249,11 @@ int main(int argc, char **argv) {
         }
     }
     double elapsed = (double)(now_ns() - start) / 1e9;
-    printf("{\"requests\": %llu, \"errors\": %llu, \"rate\": %.0f, \"p50_us\": %.0f, \"p90_us\": %.0f, "
-           "\"p99_us\": %.0f, \"p999_us\": %.0f, \"max_us\": %.0f}\n",
-           (unsigned long long)answered, (unsigned long long)errors, (double)answered / elapsed,
-           percentile_us(answered, 50), percentile_us(answered, 90), percentile_us(answered, 99),
-           percentile_us(answered, 99.9), latency_max_ns / 1000.0);
+    printf("{\"requests\": %llu, \"errors\": %llu, \"rate\": %.0f, ", (unsigned long long)answered,
+           (unsigned long long)errors, (double)answered / elapsed);
+    print_percentiles("", &from_due, answered);
+    printf(", ");
+    print_percentiles("sent_", &from_sent, answered);
+    printf("}\n");
     return 0;
 }

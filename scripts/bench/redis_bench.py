@@ -17,8 +17,10 @@ connection sends its next request when the answer to the last comes, so a server
 requests queue behind each other, and a server faster than it goes idle between them. The same loads then run open
 loop at an equal offered rate (half Redis's closed-loop rate), each request due on a schedule whether or not the server
 has kept up and timed from when it was due (`open_loop.c`, beside this script, compiled with the system's C compiler;
-neither wrk2 nor memtier_benchmark is packaged in Debian). Then the Python client
-in a loop (`client.vector(w)`, `client.vectors([100 words])`) against `redis-py` (`GET`, `MGET`) on the same words.
+neither wrk2 nor memtier_benchmark is packaged in Debian), and timed again from when it was written: the server's
+answer time alone, without the wait of a request that fell due behind a late answer on its connection. Then the Python
+client in a loop (`client.vector(w)`, `client.vectors([100 words])`) against `redis-py` (`GET`, `MGET`) on the same
+words.
 Last, words drawn at random (uniformly, and by Zipf's law over the file's order, as real text draws them) rather than
 asked again and again, `wrk` against this server and against one keeping no hot vectors (`server.hot_vectors_mb: 0`),
 alternating: what the hot vectors are worth, and what they cost when the words asked do not repeat.
@@ -135,9 +137,9 @@ def cpu_ticks():
 
 
 def open_loop(tool, protocol, address, connections, rate, seconds, request):
-    """One open-loop run: (achieved rate, p50, p99, p99.9 in ms, errors, the share of the machine's CPU time the
-    hypervisor took meanwhile, in ‰). An open loop counts every pause of the machine against the server: the last
-    figure says how much of a tail is the host's."""
+    """One open-loop run: (achieved rate, p50, p99, p99.9 in ms from when each request was due, errors, the share of
+    the machine's CPU time the hypervisor took meanwhile in ‰, p50, p99 in ms from when each request was written). An
+    open loop counts every pause of the machine against the server: the steal says how much of a tail is the host's."""
     host, port = address
     stolen, total = cpu_ticks()
     output = subprocess.run([tool, protocol, host, str(port), str(connections), str(int(rate)), str(seconds), request],
@@ -145,7 +147,8 @@ def open_loop(tool, protocol, address, connections, rate, seconds, request):
     stolen_after, total_after = cpu_ticks()
     run = json.loads(output)
     steal = 1000 * (stolen_after - stolen) / max(1, total_after - total)
-    return run["rate"], run["p50_us"] / 1000, run["p99_us"] / 1000, run["p999_us"] / 1000, run["errors"], steal
+    return (run["rate"], run["p50_us"] / 1000, run["p99_us"] / 1000, run["p999_us"] / 1000, run["errors"], steal,
+            run["sent_p50_us"] / 1000, run["sent_p99_us"] / 1000)
 
 
 def resp_command(arguments):
@@ -266,8 +269,9 @@ def main():
         mget_command.write_bytes(resp_command(["MGET", *hundred]))
         print(f"\n| load (open loop at an equal offered rate, half Redis's closed-loop rate; median of {args.rounds} "
               "alternating runs) | offered req/s | w2vcache p50 / p99 / p99.9 ms | Redis p50 / p99 / p99.9 ms "
-              "| p99 / Redis's | CPU time stolen by the host, ‰ (w2vcache / Redis runs) |\n"
-              "|---|---:|---:|---:|---:|---:|")
+              "| p99 / Redis's | from the write: w2vcache p50 / p99 ms | Redis p50 / p99 ms | p99 / Redis's "
+              "| CPU time stolen by the host, ‰ (w2vcache / Redis runs) |\n"
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for (name, _, (redis_rate, *_)), (http_request, resp_request) in zip(
                 rows, [(get_request, get_command), (post_request, mget_command)] * 2):
             connections = int(re.search(r"(\d+) connections", name).group(1))
@@ -284,6 +288,7 @@ def main():
             ours_failed, theirs_failed = (f" ({run[4]} failed)" if run[4] else "" for run in (ours, theirs))
             print(f"| {name} | {offered:,.0f}{behind} | {ours[1]:.2f} / {ours[2]:.2f} / {ours[3]:.2f}{ours_failed} | "
                   f"{theirs[1]:.2f} / {theirs[2]:.2f} / {theirs[3]:.2f}{theirs_failed} | {ours[2] / theirs[2]:.2f} | "
+                  f"{ours[6]:.3f} / {ours[7]:.3f} | {theirs[6]:.3f} / {theirs[7]:.3f} | {ours[7] / theirs[7]:.2f} | "
                   f"{ours[5]:.0f} / {theirs[5]:.0f} |")
 
         sample = [keys[rng.randrange(len(keys))].decode() for _ in range(3000)]
@@ -302,7 +307,8 @@ def main():
         theirs_many = rate(lambda ws: np.frombuffer(b"".join(store.mget(ws)), "<f4").reshape(len(ws), 300), sample, 100)
         print("\n| Python, one process | w2vcache_client calls/s | redis-py calls/s | redis-py / w2vcache |\n"
               "|---|---:|---:|---:|")
-        print(f"| one vector (`vector(w)` / `GET`) | {ours_one:,.0f} | {theirs_one:,.0f} | {theirs_one / ours_one:.2f} |")
+        print(f"| one vector (`vector(w)` / `GET`) | {ours_one:,.0f} | {theirs_one:,.0f} | "
+              f"{theirs_one / ours_one:.2f} |")
         print(f"| 100 vectors (`vectors([...])` / `MGET`) | {ours_many:,.0f} | {theirs_many:,.0f} | "
               f"{theirs_many / ours_many:.2f} |")
 
