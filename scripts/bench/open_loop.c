@@ -2,7 +2,9 @@
 // offered rate: request i is due at start + i / rate on connection i % connections, whether or not the server has
 // kept up, and its latency runs from when it was due (as wrk2 does), so a stalled server is not let off by a load
 // generator that waits for it. One request at a time on a connection (no pipelining, as wrk and redis-benchmark by
-// default); a request that falls due while its connection waits for an answer goes out when the answer comes.
+// default); a request that falls due while its connection waits for an answer goes out when the answer comes. Each
+// connection is opened and answered once before the schedule starts (as wrk2 leaves its calibration out of its
+// figures): the figures are of requests on open connections, not of opening them.
 //
 //   cc -O2 -o open_loop scripts/bench/open_loop.c
 //   open_loop PROTOCOL HOST PORT CONNECTIONS RATE SECONDS REQUEST_FILE
@@ -142,6 +144,25 @@ static long answer_length(int http, const char *bytes, size_t count, int *error)
     return at <= count ? (long)at : 0;
 }
 
+// Sends the request once on a new, still blocking connection and reads its answer, which no figure counts: a trainer's
+// connections are open and in use before it times anything, and opening one costs a server more than answering on it.
+static void warm_up(Connection *connection, int http, const char *request, size_t request_bytes) {
+    if (write(connection->fd, request, request_bytes) != (ssize_t)request_bytes) fail("write (warming up)");
+    for (;;) {
+        ssize_t got = read(connection->fd, connection->buffer + connection->filled, BUFFER_BYTES - connection->filled);
+        if (got <= 0) fail("read (warming up)");
+        connection->filled += (size_t)got;
+        int error = 0;
+        long length = answer_length(http, connection->buffer, connection->filled, &error);
+        if (length < 0 || error) {
+            fprintf(stderr, "open_loop: the first answer is %s\n", error ? "an error" : "not of the protocol asked for");
+            exit(1);
+        }
+        if (length > 0) break;
+    }
+    connection->filled = 0;
+}
+
 int main(int argc, char **argv) {
     if (argc != 8) {
         fprintf(stderr, "usage: open_loop http|resp HOST PORT CONNECTIONS RATE SECONDS REQUEST_FILE\n");
@@ -175,10 +196,11 @@ int main(int argc, char **argv) {
         if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof address) != 0) fail("connect");
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        all[c] = (Connection){.fd = fd, .next = (uint64_t)c, .buffer = malloc(BUFFER_BYTES)};
+        warm_up(&all[c], http, request, request_bytes);
         fcntl(fd, F_SETFL, O_NONBLOCK);
         struct epoll_event event = {.events = EPOLLIN, .data.u32 = (uint32_t)c};
         epoll_ctl(poller, EPOLL_CTL_ADD, fd, &event);
-        all[c] = (Connection){.fd = fd, .next = (uint64_t)c, .buffer = malloc(BUFFER_BYTES)};
     }
 
     const double interval_ns = 1e9 / rate;

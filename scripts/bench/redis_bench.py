@@ -2,7 +2,7 @@
 """Single vectors from `w2vcache serve` against the same vectors in Redis, the store a team would otherwise use, all in
 one run on one machine.
 
-Usage: scripts/bench/redis_bench.py [--words 300000] [--seconds 5] [--rounds 3] [--out bench-out]
+Usage: scripts/bench/redis_bench.py [--words 300000] [--seconds 5] [--rounds 3] [--out bench-out] [--binary PATH]
 
 Builds a cache from a GoogleNews-shaped file (build_bench.py's generator, 300 dimensions), starts `w2vcache serve` on
 it and a `redis-server` (Debian's `redis-server` package) holding the same vectors as 1,200-byte values, then drives
@@ -11,19 +11,20 @@ each with a C load generator, the same connection counts for both:
   - `POST /v1/vectors` of 100 words with `wrk` against `MGET` of 100 keys with `redis-benchmark`,
 at 16 and 64 connections, one load-generator thread each (redis-benchmark's own default, so that on a small machine
 neither generator takes more of the cores than the other), each load run `--rounds` times, this server and Redis in
-turn, so that a noisy minute of the host falls on both: the medians of requests/s, p50 and p99 latency and each
-server's CPU time a request (`/proc`), and each server's RSS afterwards. These generators are closed loops: each
-connection sends its next request when the answer to the last comes, so a server slower than its generator has its
-requests queue behind each other, and a server faster than it goes idle between them. The same loads then run open
-loop at an equal offered rate (half Redis's closed-loop rate), each request due on a schedule whether or not the server
-has kept up and timed from when it was due (`open_loop.c`, beside this script, compiled with the system's C compiler;
-neither wrk2 nor memtier_benchmark is packaged in Debian), and timed again from when it was written: the server's
-answer time alone, without the wait of a request that fell due behind a late answer on its connection. Then the Python
-client in a loop (`client.vector(w)`, `client.vectors([100 words])`) against `redis-py` (`GET`, `MGET`) on the same
-words.
-Last, words drawn at random (uniformly, and by Zipf's law over the file's order, as real text draws them) rather than
-asked again and again, `wrk` against this server and against one keeping no hot vectors (`server.hot_vectors_mb: 0`),
-alternating: what the hot vectors are worth, and what they cost when the words asked do not repeat.
+turn, so that a noisy minute of the host falls on both: the medians of requests/s, p50 and p99 latency and each server's
+CPU time a request (`/proc`), and each server's RSS afterwards. These generators are closed loops: each connection sends
+its next request when the answer to the last comes, so a server slower than its generator has its requests queue behind
+each other, and a server faster than it goes idle between them. The same loads then run open loop at an equal offered
+rate (half Redis's closed-loop rate), each connection answered once before the schedule starts (not counted), then each
+request due on a schedule whether or not the server has kept up and timed from when it was due (`open_loop.c`, beside
+this script, compiled with the system's C compiler; neither wrk2 nor memtier_benchmark is packaged in Debian), and timed
+again from when it was written: the server's answer time alone, without the wait of a request that fell due behind a
+late answer on its connection. Then the Python client in a loop (`client.vector(w)`, `client.vectors([100 words])`)
+against `redis-py` (`GET`, `MGET`) on the same words. Last, words drawn at random (uniformly, and by Zipf's law over the
+file's order, as real text draws them) rather than asked again and again, `wrk` against this server and against one
+keeping no hot vectors (`server.hot_vectors_mb: 0`), alternating: what the hot vectors are worth, and what they cost
+when the words asked do not repeat. The binary measured is the dynamically linked release build unless `--binary` names
+another.
 Installs wrk, redis-server and redis-py if they are missing (apt, pip).
 """
 import argparse
@@ -174,6 +175,9 @@ def main():
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each load; medians reported")
     parser.add_argument("--out", default=str(REPO / "bench-out"))
+    parser.add_argument("--binary", help="the w2vcache to measure (default: the dynamically linked release build, "
+                        "built first); .build/static/w2vcache (scripts/build-static) is the one the wheel, the "
+                        "container and scripts/demo install")
     args = parser.parse_args()
     ensure_tools()
     import numpy as np
@@ -184,8 +188,14 @@ def main():
 
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True)
-    binary = REPO / ".build" / "release" / "w2vcache"
+    if args.binary:
+        binary = pathlib.Path(args.binary).resolve()
+        if not os.access(binary, os.X_OK):
+            raise SystemExit(f"redis_bench: {binary}: not an executable file")
+    else:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True)
+        binary = REPO / ".build" / "release" / "w2vcache"
+    print(f"measuring {binary}")
     source = out / f"googlenews-shaped-{args.words}x300.bin.gz"
     keys_file = out / f"keys-{args.words}.txt"
     if not source.exists() or not keys_file.exists():
