@@ -31,6 +31,8 @@ import sys
 import time
 import zlib
 
+from serving import BINARY_HELP, w2vcache_binary
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -154,7 +156,7 @@ def main():
     parser.add_argument("--words", type=int, default=300_000)
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--out", default=str(REPO / "bench-out"))
-    parser.add_argument("--binary", help="w2vcache executable (default: build the release one)")
+    parser.add_argument("--binary", help=BINARY_HELP)
     parser.add_argument("--gets", type=int, default=100_000, help="random gets for the read benchmark")
     parser.add_argument("--skip-gensim", action="store_true")
     parser.add_argument("--pairs", type=int, default=5, help="builds with and without the search index, alternating")
@@ -164,10 +166,7 @@ def main():
 
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    binary = args.binary
-    if not binary:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True)
-        binary = str(REPO / ".build" / "release" / "w2vcache")
+    binary = str(w2vcache_binary(args.binary))
 
     source = out / f"googlenews-shaped-{args.words}x{args.dim}.bin.gz"
     keys_file = out / f"keys-{args.words}.txt"
@@ -215,7 +214,7 @@ def main():
         except ImportError:
             print("gensim not installed: its row is left out (pip install gensim)")
 
-    print(f"\n| contender | seconds | x floor | peak RSS MB |\n|---|---:|---:|---:|")
+    print("\n| contender | seconds | x floor | peak RSS MB |\n|---|---:|---:|---:|")
     for name, seconds, rss in rows:
         print(f"| {name} | {seconds:.2f} | {seconds / floor:.2f} | {rss:.0f} |")
     print(f"\ncache after build: {table_line}")
@@ -262,7 +261,7 @@ def main():
     shutil.rmtree(default_db, ignore_errors=True)
     measure([binary, "build", "--vectors", str(source), "--db", str(default_db), "--config", str(default_config)])
     word = keys[len(keys) // 2].decode()
-    print(f"\n| reads | ours | LevelDB defaults |\n|---|---:|---:|")
+    print("\n| reads | ours | LevelDB defaults |\n|---|---:|---:|")
     results = {}
     for label, path, config in (("ours", db, []), ("defaults", default_db, ["--config", str(default_config)])):
         # Whole process, spawned from Python (hyperfine reports ~2 ms less for the same command).
@@ -288,7 +287,7 @@ def main():
     for _ in range(21):
         for label, command in commands:
             runs[label].append(measure(command, rss=False, stdout=subprocess.DEVNULL)[0] * 1000)
-    print(f"\n| whole process, median of 21 in turn | ms |\n|---|---:|")
+    print("\n| whole process, median of 21 in turn | ms |\n|---|---:|")
     for label, values in runs.items():
         print(f"| {label} | {sorted(values)[10]:.2f} |")
     for label, path in binaries:

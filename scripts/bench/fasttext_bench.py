@@ -26,7 +26,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "clients" / "python"))
 sys.path.insert(0, str(REPO / "scripts" / "bench"))
 
-from serving import start_server  # noqa: E402
+from serving import BINARY_HELP, start_server, w2vcache_binary  # noqa: E402
 
 MAGIC, VERSION = 793712314, 12
 
@@ -108,13 +108,13 @@ def main():
     parser.add_argument("--oov", type=int, default=100_000)
     parser.add_argument("--out", default=str(REPO / "bench-out"))
     parser.add_argument("--skip-gensim", action="store_true")
+    parser.add_argument("--binary", help=BINARY_HELP)
     args = parser.parse_args()
     if not shutil.which("time") and not pathlib.Path("/usr/bin/time").exists():
         subprocess.run(["apt-get", "install", "-y", "-qq", "time"], check=True, stdout=subprocess.DEVNULL)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True)
-    binary = REPO / ".build" / "release" / "w2vcache"
+    binary = w2vcache_binary(args.binary)
     model = out / f"fasttext-{args.words}x{args.dim}-{args.buckets}.bin"
     words = words_of(args.words)
     if not model.exists():

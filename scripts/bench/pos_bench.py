@@ -15,10 +15,11 @@ import pathlib
 import random
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import time
+
+from serving import BINARY_HELP, w2vcache_binary
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -35,6 +36,7 @@ def main():
     parser.add_argument("--out", default=str(REPO / "bench-out" / "pos"))
     parser.add_argument("--filler", type=int, default=300_000)
     parser.add_argument("--book-items", type=int, default=50_000)
+    parser.add_argument("--binary", help=BINARY_HELP)
     args = parser.parse_args()
 
     import numpy as np
@@ -43,9 +45,8 @@ def main():
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     train, test = data / "conll2000" / "train.txt", data / "conll2000" / "test.txt"
-    subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True)
+    w2vcache = w2vcache_binary(args.binary)
     subprocess.run(["swift", "build", "-c", "release", "--package-path", "Benchmarks"], cwd=REPO, check=True)
-    w2vcache = REPO / ".build" / "release" / "w2vcache"
     bench = REPO / "Benchmarks" / ".build" / "release" / "DatasetBench"
 
     sys.path.insert(0, str(REPO / "scripts" / "reference"))

@@ -44,6 +44,8 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "clients" / "python"))
 sys.path.insert(0, str(REPO / "scripts" / "bench"))
 
+from serving import BINARY_HELP, start_server, w2vcache_binary  # noqa: E402
+
 
 def ensure_tools():
     missing = [package for tool, package in (("wrk", "wrk"), ("redis-server", "redis-server"),
@@ -175,27 +177,17 @@ def main():
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each load; medians reported")
     parser.add_argument("--out", default=str(REPO / "bench-out"))
-    parser.add_argument("--binary", help="the w2vcache to measure (default: the dynamically linked release build, "
-                        "built first); .build/static/w2vcache (scripts/build-static) is the one the wheel, the "
-                        "container and scripts/demo install")
+    parser.add_argument("--binary", help=BINARY_HELP)
     args = parser.parse_args()
     ensure_tools()
     import numpy as np
     import redis
     from build_bench import generate
-    from serving import start_server
     from w2vcache_client import Client
 
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.binary:
-        binary = pathlib.Path(args.binary).resolve()
-        if not os.access(binary, os.X_OK):
-            raise SystemExit(f"redis_bench: {binary}: not an executable file")
-    else:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True)
-        binary = REPO / ".build" / "release" / "w2vcache"
-    print(f"measuring {binary}")
+    binary = w2vcache_binary(args.binary)
     source = out / f"googlenews-shaped-{args.words}x300.bin.gz"
     keys_file = out / f"keys-{args.words}.txt"
     if not source.exists() or not keys_file.exists():

@@ -31,7 +31,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "clients" / "python"))
 sys.path.insert(0, str(REPO / "scripts" / "bench"))
 
-from serving import start_server  # noqa: E402
+from serving import BINARY_HELP, start_server, w2vcache_binary  # noqa: E402
 from w2vcache_client import Client, W2VCacheError  # noqa: E402
 
 WORDS = ["Confidence", "in", "the", "pound", "is", "widely", "expected", "to", "take", "another", "sharp", "dive",
@@ -126,13 +126,13 @@ def main():
     parser.add_argument("--large", type=int, default=10_000_000)
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--binary", help=BINARY_HELP)
     parser.add_argument("--netns", action="store_true",
                         help="also run replicas in network namespaces over veth pairs (needs root and iproute2)")
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True, capture_output=True)
-    binary = REPO / ".build" / "release" / "w2vcache"
+    binary = w2vcache_binary(args.binary)
 
     # 1. Random batches, small and large split, both servers up and asked in turn.
     print(f"\n| split | first batch of an epoch (plans it) | p50 of {args.requests} random batches | p99 |\n|---|---:|---:|---:|")

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "clients" / "python"))
 sys.path.insert(0, str(REPO / "scripts" / "reference"))
 sys.path.insert(0, str(REPO / "scripts" / "bench"))
 
-from serving import start_server  # noqa: E402
+from serving import BINARY_HELP, start_server, w2vcache_binary  # noqa: E402
 from w2vcache_client import Client  # noqa: E402
 
 
@@ -153,6 +153,7 @@ def main():
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--out", default=str(REPO / "bench-out" / "serve"))
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--binary", help=BINARY_HELP)
     parser.add_argument("--requests", type=int, default=8000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--fresh-servers", type=int, default=5,
@@ -165,10 +166,9 @@ def main():
     out = pathlib.Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True)
+    binary = w2vcache_binary(args.binary)
     subprocess.run(["swift", "build", "-c", "release", "--package-path", "Benchmarks", "--product", "DatasetBench"],
                    cwd=REPO, check=True)
-    binary = REPO / ".build" / "release" / "w2vcache"
     db = out / "cache"
     subprocess.run([binary, "build", "--vectors", REPO / "data" / "sample-vectors.bin.gz", "--db", db], check=True, capture_output=True)
     subprocess.run([binary, "prepare", "pos", "--train", data / "conll2000" / "train.txt", "--test",
@@ -332,7 +332,7 @@ def main():
         print("torch is not installed: the DataLoader rows are left out (pip install torch)")
     rows.append(("the book's in-process Dataset pattern (plyvel, 3 gets + np.append)", None, book))
 
-    print(f"\n| path (CoNLL-2000 windows, 3 x 300 float32, batch 256) | | windows/s | x plain copy |\n|---|---|---:|---:|")
+    print("\n| path (CoNLL-2000 windows, 3 x 300 float32, batch 256) | | windows/s | x plain copy |\n|---|---|---:|---:|")
     for name, when, rate in rows:
         print(f"| {name} | {when or ''} | {rate:,.0f} | {rate / limit:.3f} |")
 

@@ -15,7 +15,6 @@ Needs numpy and gensim (pip), and ../shared/data/eval for the questions.
 """
 import argparse
 import json
-import os
 import pathlib
 import random
 import re
@@ -29,7 +28,7 @@ sys.path.insert(0, str(REPO / "scripts" / "bench"))
 sys.path.insert(0, str(REPO / "clients" / "python"))
 
 from build_bench import generate, measure  # noqa: E402
-from serving import start_server  # noqa: E402
+from serving import BINARY_HELP, start_server, w2vcache_binary  # noqa: E402
 from w2vcache_client import Client  # noqa: E402
 
 QUESTIONS = REPO.parent / "shared" / "data" / "eval" / "questions-words.txt"
@@ -84,13 +83,13 @@ def main():
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--out", default=str(REPO / "bench-out" / "similarity"))
     parser.add_argument("--skip-gensim-analogies", action="store_true", help="gensim takes minutes on them")
+    parser.add_argument("--binary", help=BINARY_HELP)
     args = parser.parse_args()
     if not QUESTIONS.exists():
         sys.exit(f"{QUESTIONS} is missing: the benchmark needs ../shared/data/eval")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True, capture_output=True)
-    binary = str(REPO / ".build" / "release" / "w2vcache")
+    binary = str(w2vcache_binary(args.binary))
 
     planted = [w for line in QUESTIONS.read_text().splitlines() if not line.startswith(":") for w in line.split()]
     source = out / f"googlenews-shaped-{args.words}x{args.dim}-questions.bin.gz"
@@ -154,7 +153,7 @@ def main():
     # 3. Analogies.
     seconds, rss, stdout = measure([binary, "evaluate", "analogies", "--db", str(db), str(QUESTIONS), "--format", "json"])
     result = json.loads(stdout)
-    print(f"\n| questions-words.txt, restrict_vocab 300,000 | seconds | accuracy |\n|---|---:|---:|")
+    print("\n| questions-words.txt, restrict_vocab 300,000 | seconds | accuracy |\n|---|---:|---:|")
     if "analogies_s" in gensim:
         same = [[s["section"], s["correct"], s["incorrect"]] for s in result["sections"]] == gensim["sections"]
         total = gensim["sections"][-1]

@@ -16,6 +16,8 @@ import shutil
 import subprocess
 import time
 
+from serving import BINARY_HELP, w2vcache_binary
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 _PATTERNS = [(re.compile(p), r) for p, r in zip(
     [r"\'", r"\"", r"\.", r"<br \/>", r",", r"\(", r"\)", r"\!", r"\?", r"\;", r"\:", r"\s+"],
@@ -82,11 +84,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--out", default=str(REPO / "bench-out" / "text"))
+    parser.add_argument("--binary", help=BINARY_HELP)
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["swift", "build", "-c", "release", "--product", "w2vcache"], cwd=REPO, check=True)
-    w2vcache = REPO / ".build" / "release" / "w2vcache"
+    w2vcache = w2vcache_binary(args.binary)
 
     text = (pathlib.Path(args.data) / "text" / "lee_background.cor").read_bytes().decode("utf-8", "replace")
     sentences = [s.strip() + "." for s in text.replace("\n", " ").split(".") if len(s.split()) > 3]
