@@ -163,6 +163,8 @@ def main():
     parser.add_argument("--static", default=str(REPO / ".build" / "static" / "w2vcache"),
                         help="the self-contained binary of scripts/build-static, timed beside --binary")
     args = parser.parse_args()
+    if args.words < 5000:
+        parser.error("--words must be at least 5,000 (the --only-words build takes 5,000 of them)")
 
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
