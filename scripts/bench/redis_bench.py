@@ -19,15 +19,17 @@ rate (half Redis's closed-loop rate), each connection answered once before the s
 request due on a schedule whether or not the server has kept up and timed from when it was due (`open_loop.c`, beside
 this script, compiled with the system's C compiler; neither wrk2 nor memtier_benchmark is packaged in Debian), and timed
 again from when it was written: the server's answer time alone, without the wait of a request that fell due behind a
-late answer on its connection. Then the Python client in a loop (`client.vector(w)`, `client.vectors([100 words])`)
-against `redis-py` (`GET`, `MGET`) on the same words. Last, words drawn at random (uniformly, and by Zipf's law over the
-file's order, as real text draws them) rather than asked again and again, `wrk` against this server and against one
-keeping no hot vectors (`server.hot_vectors_mb: 0`), alternating: what the hot vectors are worth, and what they cost
-when the words asked do not repeat. The binary measured is the dynamically linked release build unless `--binary` names
-another.
+late answer on its connection; beside them each server's user and system CPU time a request (`/proc`), for where a
+request's time goes when each is a wake-up of its own. Then the Python client in a loop (`client.vector(w)`,
+`client.vectors([100 words])`) against `redis-py` (`GET`, `MGET`) on the same words. Last, words drawn at random
+(uniformly, and by Zipf's law over the file's order, as real text draws them) rather than asked again and again, `wrk`
+against this server and against one keeping no hot vectors (`server.hot_vectors_mb: 0`), alternating: what the hot
+vectors are worth, and what they cost when the words asked do not repeat. The binary measured is the dynamically linked
+release build unless `--binary` names another.
 Installs wrk, redis-server and redis-py if they are missing (apt, pip).
 """
 import argparse
+import collections
 import json
 import os
 import pathlib
@@ -80,10 +82,15 @@ def wrk(url, connections, seconds, script=None):
     return rate, latency("50%"), latency("99%"), int(errors.group(1)) if errors else 0, requests
 
 
+def cpu_times(pid):
+    """The CPU time the process has used so far, in seconds: (user, system)."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid):
     """The CPU time (user and system) the process has used so far."""
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_times(pid))
 
 
 def median_runs(runs, failures=None):
@@ -92,7 +99,7 @@ def median_runs(runs, failures=None):
     figures = [statistics.median(values) for values in zip(*runs)]
     if failures is not None:
         figures[failures] = sum(run[failures] for run in runs)
-    return tuple(figures)
+    return runs[0]._make(figures) if hasattr(runs[0], "_make") else tuple(figures)
 
 
 def drawn_loads(out, keys, seed=5):
@@ -139,19 +146,29 @@ def cpu_ticks():
     return fields[7], sum(fields)
 
 
-def open_loop(tool, protocol, address, connections, rate, seconds, request):
-    """One open-loop run: (achieved rate, p50, p99, p99.9 in ms from when each request was due, errors, the share of
-    the machine's CPU time the hypervisor took meanwhile in ‰, p50, p99 in ms from when each request was written). An
-    open loop counts every pause of the machine against the server: the steal says how much of a tail is the host's."""
+# One open-loop run: the achieved rate; p50, p99, p99.9 in ms from when each request was due; errors; the share of the
+# machine's CPU time the hypervisor took meanwhile, in ‰; p50, p99 in ms from when each request was written; the
+# server's user and system CPU time a request, in µs.
+OpenLoopRun = collections.namedtuple(
+    "OpenLoopRun", "rate p50 p99 p999 errors steal sent_p50 sent_p99 user_us system_us")
+
+
+def open_loop(tool, protocol, address, connections, rate, seconds, request, server_pid):
+    """One open-loop run against the server at `address` (process `server_pid`). An open loop counts every pause of the
+    machine against the server: the steal says how much of a tail is the host's."""
     host, port = address
     stolen, total = cpu_ticks()
+    user, system = cpu_times(server_pid)
     output = subprocess.run([tool, protocol, host, str(port), str(connections), str(int(rate)), str(seconds), request],
                             capture_output=True, text=True, check=True).stdout
+    user_after, system_after = cpu_times(server_pid)
     stolen_after, total_after = cpu_ticks()
     run = json.loads(output)
     steal = 1000 * (stolen_after - stolen) / max(1, total_after - total)
-    return (run["rate"], run["p50_us"] / 1000, run["p99_us"] / 1000, run["p999_us"] / 1000, run["errors"], steal,
-            run["sent_p50_us"] / 1000, run["sent_p99_us"] / 1000)
+    answers = max(1, run["requests"])
+    return OpenLoopRun(run["rate"], run["p50_us"] / 1000, run["p99_us"] / 1000, run["p999_us"] / 1000, run["errors"],
+                       steal, run["sent_p50_us"] / 1000, run["sent_p99_us"] / 1000,
+                       (user_after - user) / answers * 1e6, (system_after - system) / answers * 1e6)
 
 
 def resp_command(arguments):
@@ -272,8 +289,9 @@ def main():
         print(f"\n| load (open loop at an equal offered rate, half Redis's closed-loop rate; median of {args.rounds} "
               "alternating runs) | offered req/s | w2vcache p50 / p99 / p99.9 ms | Redis p50 / p99 / p99.9 ms "
               "| p99 / Redis's | from the write: w2vcache p50 / p99 ms | Redis p50 / p99 ms | p99 / Redis's "
+              "| server CPU µs a request, user + system: w2vcache / Redis "
               "| CPU time stolen by the host, ‰ (w2vcache / Redis runs) |\n"
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for (name, _, (redis_rate, *_)), (http_request, resp_request) in zip(
                 rows, [(get_request, get_command), (post_request, mget_command)] * 2):
             connections = int(re.search(r"(\d+) connections", name).group(1))
@@ -281,17 +299,21 @@ def main():
             ours_runs, theirs_runs = [], []
             for _ in range(args.rounds):
                 ours_runs.append(open_loop(tool, "http", ours_address, connections, offered, args.seconds,
-                                           http_request))
+                                           http_request, server.pid))
                 theirs_runs.append(open_loop(tool, "resp", redis_address, connections, offered, args.seconds,
-                                             resp_request))
-            ours, theirs = median_runs(ours_runs, failures=4), median_runs(theirs_runs, failures=4)
+                                             resp_request, redis_server.pid))
+            errors = OpenLoopRun._fields.index("errors")
+            ours, theirs = median_runs(ours_runs, failures=errors), median_runs(theirs_runs, failures=errors)
             behind = "".join(f" ({who} answered {achieved:,.0f}/s)" for who, achieved in
-                             (("w2vcache", ours[0]), ("Redis", theirs[0])) if achieved < 0.95 * offered)
-            ours_failed, theirs_failed = (f" ({run[4]} failed)" if run[4] else "" for run in (ours, theirs))
-            print(f"| {name} | {offered:,.0f}{behind} | {ours[1]:.2f} / {ours[2]:.2f} / {ours[3]:.2f}{ours_failed} | "
-                  f"{theirs[1]:.2f} / {theirs[2]:.2f} / {theirs[3]:.2f}{theirs_failed} | {ours[2] / theirs[2]:.2f} | "
-                  f"{ours[6]:.3f} / {ours[7]:.3f} | {theirs[6]:.3f} / {theirs[7]:.3f} | {ours[7] / theirs[7]:.2f} | "
-                  f"{ours[5]:.0f} / {theirs[5]:.0f} |")
+                             (("w2vcache", ours.rate), ("Redis", theirs.rate)) if achieved < 0.95 * offered)
+            ours_failed, theirs_failed = (f" ({run.errors} failed)" if run.errors else "" for run in (ours, theirs))
+            print(f"| {name} | {offered:,.0f}{behind} | "
+                  f"{ours.p50:.2f} / {ours.p99:.2f} / {ours.p999:.2f}{ours_failed} | "
+                  f"{theirs.p50:.2f} / {theirs.p99:.2f} / {theirs.p999:.2f}{theirs_failed} | "
+                  f"{ours.p99 / theirs.p99:.2f} | {ours.sent_p50:.3f} / {ours.sent_p99:.3f} | "
+                  f"{theirs.sent_p50:.3f} / {theirs.sent_p99:.3f} | {ours.sent_p99 / theirs.sent_p99:.2f} | "
+                  f"{ours.user_us:.1f} + {ours.system_us:.1f} / {theirs.user_us:.1f} + {theirs.system_us:.1f} | "
+                  f"{ours.steal:.0f} / {theirs.steal:.0f} |")
 
         sample = [keys[rng.randrange(len(keys))].decode() for _ in range(3000)]
 
