@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import NumPyFormat
+import Support
 import WireFormat
 
 /// The prepared datasets: metadata, vocabularies, embedding matrices and batches.
@@ -97,6 +98,26 @@ struct DatasetsController<Context: RequestContext> {
         var format: String?
         var compact: String?
 
+        /// The query of `request`. One that is not flat `name=value` pairs (a name given twice, brackets, a bad
+        /// percent escape) is a 400 saying so: Hummingbird's decoder throws its own error for those, which no layer
+        /// would answer.
+        init(of request: Request, context: Context) throws {
+            do {
+                self = try request.uri.decodeQuery(as: BatchQuery.self, context: context)
+            } catch let error as URLEncodedFormError {
+                throw Self.unreadable(error.description)
+            } catch let error as HTTPError where error.status == .badRequest {
+                throw Self.unreadable(error.body ?? "")
+            }
+        }
+
+        private static func unreadable(_ reason: String) -> APIError {
+            APIError(
+                .badRequest,
+                "the query cannot be read (\(Printable.escape(reason, limit: 200))); expected name=value pairs, "
+                    + "each name at most once")
+        }
+
         /// The epoch asked for; a batch size not given is the default, or the server's limit if that is lower.
         func epochRequest(maxBatchSize: Int) throws -> EpochRequest {
             var request = EpochRequest()
@@ -163,7 +184,7 @@ struct DatasetsController<Context: RequestContext> {
         let state = state
         let source = try await state.dataset(manifest.name)
         let split = try context.parameters.require("split")
-        let query = try request.uri.decodeQuery(as: BatchQuery.self, context: context)
+        let query = try BatchQuery(of: request, context: context)
         let epoch = try query.epochRequest(maxBatchSize: state.settings.maxBatchSize)
         let (share, batches) = try epoch.validated(for: source, split: split, maxBatchSize: state.settings.maxBatchSize)
         let (format, compact) = try query.encoding()

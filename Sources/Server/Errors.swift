@@ -14,8 +14,8 @@ import VectorCache
 // `{"error": "..."}`. Statuses mean what docs/http-api.md says: 4xx the request, 404 what does not exist, 500 a damaged
 // cache, 503 what the server cannot do now.
 
-/// An error the server itself defines: a status and a message.
-public struct APIError: Error, Sendable {
+/// An error the server itself defines: a status and a message (its description, as the log shows it).
+public struct APIError: Error, CustomStringConvertible, Sendable {
     public let status: HTTPResponse.Status
     public let message: String
     /// Headers to add (`Allow`, `WWW-Authenticate`, `Connection: close`).
@@ -26,6 +26,8 @@ public struct APIError: Error, Sendable {
         self.message = message
         self.headers = headers
     }
+
+    public var description: String { message }
 }
 
 /// The JSON answer to a failed request.

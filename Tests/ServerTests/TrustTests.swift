@@ -121,6 +121,38 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
         }
     }
 
+    @Test func queriesThatAreNotNameValuePairsAre400s() async throws {
+        try await withServer { server in
+            let port = server.port
+            // Each of these made Hummingbird's form decoder throw an error of its own, which was answered as a 500.
+            let queries = [
+                "batch_size=1&batch_size=2", "%zz=1", "batch_size=%zz", "a[0][1]=1", "a[=1", "a[1]=1&a[0]=2",
+                "batch_size[]=1", "seed[a]=1",
+            ]
+            let answers = try await blocking {
+                let connection = try LoopbackConnection(port: port)
+                return queries.flatMap { query in
+                    ["epoch", "plan", "batches/0"].map { route in
+                        connection.send(LoopbackConnection.request("GET", "/v1/datasets/pos/train/\(route)?\(query)"))
+                        return ("\(route)?\(query)", parseResponse(connection.receiveResponse()))
+                    }
+                }
+            }
+            #expect(answers.count == queries.count * 3)
+            for (request, answer) in answers {
+                let message = RunningServer.error(Data(answer.body)) ?? ""
+                #expect(answer.status == 400, "\(request): \(answer.status) \(message)")
+                #expect(
+                    message.hasPrefix("the query cannot be read (")
+                        && message.hasSuffix("expected name=value pairs, each name at most once"),
+                    "\(request): \(message)")
+            }
+            let duplicate = answers.first { $0.0 == "plan?batch_size=1&batch_size=2" }
+            #expect(duplicate.map { RunningServer.error(Data($0.1.body)) ?? "" }?.contains("batch_size") == true)
+            #expect(try await server.request("/healthz").status == 200)
+        }
+    }
+
     @Test func aSearchIndexThatCannotBeMappedIsA503AndEverythingElseGoesOn() async throws {
         try await withServer(makeCache: { directory in
             try RunningServer.makeSmallCache(directory, searchIndex: true)
