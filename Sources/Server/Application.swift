@@ -54,7 +54,10 @@ public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     router.get("metrics") { _, _ in
         Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: .init(byteBuffer: ByteBuffer(string: state.metrics.render(hotVectors: state.vectors.statistics))))
+            body: .init(
+                byteBuffer: ByteBuffer(
+                    string: state.metrics.render(hotVectors: state.vectors.statistics, answerMemory: state.answerMemory)
+                )))
     }
     router.methodNotAllowed("healthz", allowing: [.get, .head])
     router.methodNotAllowed("metrics", allowing: [.get, .head])

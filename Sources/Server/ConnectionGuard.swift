@@ -13,7 +13,8 @@ import NIOHTTPTypes
 ///   reading) closes the connection, and with it the memory its response held.
 ///
 /// Whatever times out is closed; nothing is answered, as nginx does. Requests a ``VectorLane`` answers ahead of the
-/// codec count as served requests here (``requestsAnsweredAhead(_:)``).
+/// codec count as served requests here (``requestsAnsweredAhead(_:)``). Each body written is counted in the
+/// server's ``AnswerMemory`` until the socket takes it.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -21,6 +22,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private let settings: ServerSettings
+    private let answerMemory: AnswerMemory
     /// The read deadline now: for a head, or for the body's next part (`nil` while a request is answered).
     private var readDeadline: NIODeadline?
     /// The timer that checks ``readDeadline``, and when it fires: moving the deadline later leaves it armed.
@@ -32,8 +34,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var lastWriteProgress = NIODeadline.now()
     private var servedRequests = 0
 
-    init(settings: ServerSettings) {
+    init(settings: ServerSettings, answerMemory: AnswerMemory) {
         self.settings = settings
+        self.answerMemory = answerMemory
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -72,16 +75,20 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let isEnd = if case .end = unwrapOutboundIn(data) { true } else { false }
+        let part = unwrapOutboundIn(data)
+        let isEnd = if case .end = part { true } else { false }
+        let bodyBytes = if case .body(let body) = part { body.readableBytes } else { 0 }
         let promise = promise ?? context.eventLoop.makePromise()
         pendingWrites += 1
         if pendingWrites == 1 {
             lastWriteProgress = .now()
             watchWrites(context)
         }
+        answerMemory.hold(bodyBytes)
         promise.futureResult.assumeIsolated().whenComplete { [self] _ in
             pendingWrites -= 1
             lastWriteProgress = .now()
+            answerMemory.release(bodyBytes)
         }
         context.write(data, promise: promise)
         if isEnd {

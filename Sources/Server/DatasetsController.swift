@@ -228,15 +228,27 @@ struct DatasetsController<Context: RequestContext> {
             throw APIError(.notFound, "batch \(index) is outside 0..<\(count) for this batch size and share")
         }
         let plans = state.plans
-        let payload = try await ServerState.compute {
+        let memory = state.answerMemory
+        let (payload, reservation) = try await ServerState.compute {
             let plan = try plans.plan(route.planKey(), source: route.source)
-            let position = route.share.rank + index * route.share.worldSize
-            return try route.source.payload(
-                route.format, split: route.split, indices: plan.batch(position), compact: route.compact)
+            let indices = plan.batch(route.share.rank + index * route.share.worldSize)
+            let layouts = try route.source.layout(split: route.split, indices: indices, compact: route.compact)
+            let size = BatchEncoding.payloadSize(route.format, layouts)
+            let reservation = try memory.reserve(size)
+            var payload = ByteBufferAllocator().buffer(capacity: size)
+            try payload.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+                try route.source.writePayload(
+                    route.format, split: route.split, indices: indices, layouts: layouts, compact: route.compact,
+                    into: UnsafeMutableRawBufferPointer(rebasing: out[..<size]))
+                return size
+            }
+            return (payload, reservation)
         }
         state.metrics.batchesServed(1)
-        return BinaryResponse(
-            bytes: payload, contentType: route.format == .npz ? BinaryResponse.npz : BinaryResponse.raw)
+        var response = BinaryResponse(
+            body: payload, contentType: route.format == .npz ? BinaryResponse.npz : BinaryResponse.raw)
+        response.reservation = reservation
+        return response
     }
 
     /// The rank's share of the epoch, from its `start`-th batch, in one streamed response of known length: for each
@@ -246,7 +258,8 @@ struct DatasetsController<Context: RequestContext> {
     ///
     /// Batches are encoded straight into the network buffers, a megabyte or more at a time, the next chunk on
     /// another core while the current one is sent. The stream holds two chunks at most (a chunk is one batch when a
-    /// batch is over a megabyte), whatever the epoch's length.
+    /// batch is over a megabyte), whatever the epoch's length, each reserved in the server's ``AnswerMemory``: a
+    /// first chunk that does not fit is a 503; a later one waits for room, for up to the write timeout.
     @Sendable func epoch(_ request: Request, context: Context) async throws -> Response {
         let route = try await route(request, context: context)
         let plans = state.plans
@@ -260,14 +273,21 @@ struct DatasetsController<Context: RequestContext> {
             return (stream, try stream.contentLength())
         }
         let metrics = state.metrics
-        let body = ResponseBody(contentLength: length) { writer in
-            var chunks = stream.chunks(atLeast: 1 << 20)
-            var next = try chunks.next().map(stream.encode)
+        let memory = state.answerMemory
+        let wait = state.settings.writeTimeout
+        var chunks = stream.chunks(atLeast: 1 << 20)
+        let first = try chunks.next().map { frames in (frames, try memory.reserve(stream.size(of: frames))) }
+        let body = ResponseBody(contentLength: length) { [chunks] writer in
+            var chunks = chunks
+            var next = first.map { frames, reservation in stream.encode(frames) { reservation } }
             defer { next?.cancel() }
             while let current = next {
-                let (buffer, frames) = try await current.value
-                next = try chunks.next().map(stream.encode)
+                let (buffer, frames, reservation) = try await current.value
+                next = try chunks.next().map { frames in
+                    stream.encode(frames) { try await memory.reserve(stream.size(of: frames), waitingUpTo: wait) }
+                }
                 try await writer.write(buffer)
+                reservation.release()
                 metrics.batchesServed(frames)
             }
             try await writer.write(ByteBuffer(bytes: BatchEncoding.endFrame))
@@ -329,14 +349,27 @@ struct EpochStream: Sendable {
         }
     }
 
-    /// Encodes a chunk's frames into one buffer, on a thread that does not serve requests: the buffer and its frame
-    /// count.
-    func encode(_ frames: [(position: Int, layouts: [ArrayLayout])]) -> Task<(ByteBuffer, Int), any Error> {
-        Task { try await ServerState.compute { try encodeNow(frames) } }
+    /// The bytes of a chunk's frames.
+    func size(of frames: [(position: Int, layouts: [ArrayLayout])]) -> Int {
+        frames.reduce(0) { $0 + BatchEncoding.frameSize(format, $1.layouts) }
+    }
+
+    /// Encodes a chunk's frames into one buffer, on a thread that does not serve requests, once `reserve` has
+    /// reserved the memory for it: the buffer, its frame count and the reservation, to be released once the buffer
+    /// is handed on.
+    func encode(
+        _ frames: [(position: Int, layouts: [ArrayLayout])],
+        reserve: @escaping @Sendable () async throws -> AnswerMemory.Reservation
+    ) -> Task<(ByteBuffer, Int, AnswerMemory.Reservation), any Error> {
+        Task {
+            let reservation = try await reserve()
+            let (buffer, count) = try await ServerState.compute { try encodeNow(frames) }
+            return (buffer, count, reservation)
+        }
     }
 
     private func encodeNow(_ frames: [(position: Int, layouts: [ArrayLayout])]) throws -> (ByteBuffer, Int) {
-        let total = frames.reduce(0) { $0 + BatchEncoding.frameSize(format, $1.layouts) }
+        let total = size(of: frames)
         var buffer = ByteBufferAllocator().buffer(capacity: total)
         try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
             var offset = 0

@@ -52,7 +52,7 @@ public final class ServerMetrics: Sendable {
     func similarQueries(_ count: Int) { counts.withLock { $0.similarQueries += count } }
 
     /// The exposition text, with the gauges and counters of the server's hot vectors (``HotVectors/statistics``).
-    func render(hotVectors: HotVectorStatistics) -> String {
+    func render(hotVectors: HotVectorStatistics, answerMemory: AnswerMemory) -> String {
         let snapshot = counts.withLock { $0 }
         var lines = [
             "# HELP w2vcache_requests_total HTTP requests by route and status.",
@@ -102,6 +102,12 @@ public final class ServerMetrics: Sendable {
             "# TYPE w2vcache_hot_vector_hits_total counter", "w2vcache_hot_vector_hits_total \(hotVectors.hits)",
             "# HELP w2vcache_hot_vector_misses_total Words asked for and not kept in memory (read from the cache).",
             "# TYPE w2vcache_hot_vector_misses_total counter", "w2vcache_hot_vector_misses_total \(hotVectors.misses)",
+        ]
+        lines += [
+            "# HELP w2vcache_answer_bytes Bytes of answers made and not yet taken by their clients.",
+            "# TYPE w2vcache_answer_bytes gauge", "w2vcache_answer_bytes \(answerMemory.bytes)",
+            "# HELP w2vcache_answer_bytes_limit What answers may hold (server.max_answer_mb).",
+            "# TYPE w2vcache_answer_bytes_limit gauge", "w2vcache_answer_bytes_limit \(answerMemory.limit)",
         ]
         return lines.joined(separator: "\n") + "\n"
     }

@@ -31,6 +31,8 @@ struct BinaryResponse: ResponseGenerator {
     var shape: [Int]? = nil
     /// Headers besides the content type and shape.
     var headers: HTTPFields = [:]
+    /// The memory reserved for the body (``AnswerMemory``), kept until the body is handed to the connection.
+    var reservation: AnswerMemory.Reservation? = nil
 
     init(bytes: [UInt8], contentType: String, shape: [Int]? = nil, headers: HTTPFields = [:]) {
         self.init(body: ByteBuffer(bytes: bytes), contentType: contentType, shape: shape, headers: headers)
@@ -48,6 +50,14 @@ struct BinaryResponse: ResponseGenerator {
         var headers = headers
         headers[.contentType] = contentType
         if let shape { headers[Self.shapeHeader] = shape.map(String.init).joined(separator: ",") }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+        guard let reservation else { return Response(status: .ok, headers: headers, body: .init(byteBuffer: body)) }
+        let body = body
+        return Response(
+            status: .ok, headers: headers,
+            body: .init(contentLength: body.readableBytes) { writer in
+                try await writer.write(body)
+                reservation.release()
+                try await writer.finish(nil)
+            })
     }
 }

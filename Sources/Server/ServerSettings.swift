@@ -13,6 +13,10 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxBatchSize = 4096
     /// Bytes of a request body (413 above).
     public var maxBodyBytes = 1 << 20
+    /// Bytes of answers made and not yet taken by their clients, all connections together (``AnswerMemory``): a
+    /// batch, an epoch's next chunk or a list of vectors that does not fit is a 503 (an epoch already streaming
+    /// waits for its next chunk, for up to ``writeTimeout``).
+    public var maxAnswerBytes = 1 << 30
     /// Bytes of epoch plans kept for batches asked by index (the least recently used go first).
     public var planCacheBytes = 512 << 20
     /// Bytes of vectors asked for lately kept in memory (``HotVectors``), each counted with 64 bytes for its word;

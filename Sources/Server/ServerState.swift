@@ -28,6 +28,8 @@ public final class ServerState: Sendable {
     let token: BearerToken?
     /// Epoch plans, so that a batch by index does not reshuffle its split.
     let plans: EpochPlanCache
+    /// The bytes of answers made and not yet taken by their clients, all connections together.
+    let answerMemory: AnswerMemory
     /// Each dataset's examples, loaded once.
     private let loaded = Mutex<[DatasetName: LoadedOnce<any BatchSource>]>([:])
     /// Each dataset's embedding matrix as `.npy`, read once (compact streams send row ids into it), in the buffer
@@ -50,6 +52,7 @@ public final class ServerState: Sendable {
         self.oov = oov
         token = try settings.tokenFile.map { try BearerToken(file: $0) }
         plans = EpochPlanCache(capacity: settings.planCacheBytes)
+        answerMemory = AnswerMemory(limit: settings.maxAnswerBytes)
         fingerprint = try DatasetStore.fingerprint(of: cache)
         // OpenBLAS's kernels are chosen now, before requests are served: the choice sets an environment variable for
         // a moment (see `SimilaritySearch.blasKernels`), which is safe only while no other thread reads one.

@@ -79,6 +79,9 @@ struct VectorsController<Context: RequestContext> {
                 .contentTooLarge,
                 "\(parsed.words.count) words; at most \(limit) per request (server.max_words_per_request)")
         }
+        let shape = [parsed.words.count, state.cache.dimension]
+        // The rows, and the `.npy` file made of them (a header of at most 128 bytes).
+        let reservation = try state.answerMemory.reserve(shape[0] * shape[1] * MemoryLayout<Float>.size + 128)
         let missing: VectorRows.Missing =
             switch parsed.missing ?? .error {
             case .error: .error
@@ -93,7 +96,6 @@ struct VectorsController<Context: RequestContext> {
                     + (rows.unknown.count > 100 ? ", … (\(rows.unknown.count) in all)" : ""))
         }
         state.metrics.vectorsServed(parsed.words.count)
-        let shape = [parsed.words.count, state.cache.dimension]
         var response =
             if BinaryResponse.accepts(BinaryResponse.float32, in: (request.headers[.accept] ?? "").utf8) {
                 BinaryResponse(bytes: rows.data, contentType: BinaryResponse.float32, shape: shape)
@@ -103,6 +105,7 @@ struct VectorsController<Context: RequestContext> {
                     contentType: BinaryResponse.npy)
             }
         response.headers[BinaryResponse.rowsHeader] = rows.kinds
+        response.reservation = reservation
         return response
     }
 }

@@ -173,6 +173,9 @@ public struct Configuration: Sendable, Equatable {
             }
             try server.read("max_batch_size") { configuration.server.maxBatchSize = try $0.integer(1...1_000_000) }
             try server.read("max_body_kb") { configuration.server.maxBodyBytes = try $0.integer(1...1_048_576) << 10 }
+            try server.read("max_answer_mb") {
+                configuration.server.maxAnswerBytes = try $0.integer(1...1_048_576) << 20
+            }
             try server.read("plan_cache_mb") {
                 configuration.server.planCacheBytes = try $0.integer(0...1_048_576) << 20
             }
@@ -212,7 +215,8 @@ public struct Configuration: Sendable, Equatable {
         "datasets.translation.buckets", "datasets.translation.min_freq", "datasets.translation.max_vocab",
         "server.host", "server.port", "server.max_words_per_request", "server.max_similar_results",
         "server.max_batch_size",
-        "server.max_body_kb", "server.plan_cache_mb", "server.hot_vectors_mb", "server.event_loops",
+        "server.max_body_kb", "server.max_answer_mb", "server.plan_cache_mb", "server.hot_vectors_mb",
+        "server.event_loops",
         "server.max_connections",
         "server.header_timeout_s",
         "server.body_timeout_s", "server.idle_timeout_s", "server.write_timeout_s", "server.shutdown_timeout_s",

@@ -132,13 +132,24 @@ extension BatchSource {
         let layouts = try layout(split: split, indices: indices, compact: compact)
         var bytes = [UInt8](repeating: 0, count: BatchEncoding.payloadSize(format, layouts))
         try bytes.withUnsafeMutableBytes { out in
-            try BatchEncoding.writePayload(format, layouts, into: out) { buffers in
-                try fill(
-                    split: split, indices: indices, compact: compact,
-                    into: BatchDestination(layouts: layouts, buffers: buffers))
-            }
+            try writePayload(format, split: split, indices: indices, layouts: layouts, compact: compact, into: out)
         }
         return bytes
+    }
+
+    /// Writes the payload of a batch laid out as `layouts` (``layout(split:indices:compact:)``'s answer for the same
+    /// arguments) into `out`, which holds exactly ``BatchEncoding/payloadSize(_:_:)`` bytes: where the server
+    /// writes a batch, straight into its network buffer.
+    public func writePayload(
+        _ format: BatchFormat, split: String, indices: ArraySlice<Int>, layouts: [ArrayLayout], compact: Bool,
+        into out: UnsafeMutableRawBufferPointer
+    ) throws {
+        precondition(out.count == BatchEncoding.payloadSize(format, layouts), "a payload buffer of the wrong size")
+        try BatchEncoding.writePayload(format, layouts, into: out) { buffers in
+            try fill(
+                split: split, indices: indices, compact: compact,
+                into: BatchDestination(layouts: layouts, buffers: buffers))
+        }
     }
 
     /// One framed batch (its size, then its payload), as `w2vcache batches` writes it.
@@ -158,11 +169,8 @@ extension BatchSource {
     ) throws {
         precondition(out.count == BatchEncoding.frameSize(format, layouts), "a frame buffer of the wrong size")
         out.storeBytes(of: UInt64(out.count - 8).littleEndian, as: UInt64.self)
-        try BatchEncoding.writePayload(format, layouts, into: UnsafeMutableRawBufferPointer(rebasing: out[8...])) {
-            buffers in
-            try fill(
-                split: split, indices: indices, compact: compact,
-                into: BatchDestination(layouts: layouts, buffers: buffers))
-        }
+        try writePayload(
+            format, split: split, indices: indices, layouts: layouts, compact: compact,
+            into: UnsafeMutableRawBufferPointer(rebasing: out[8...]))
     }
 }

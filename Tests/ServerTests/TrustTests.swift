@@ -218,6 +218,64 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
         }
     }
 
+    /// Clients that ask for epochs and do not read them hold the server's memory only up to its answer limit: past
+    /// it a batch is a 503 naming the limit; once they are gone everything is given back; readers' streams that do
+    /// not fit the limit together take turns and finish.
+    @Test func answersNotTakenByTheirClientsAreBoundedAllTogether() async throws {
+        var settings = ServerSettings()
+        // A batch of 4,096 windows of this cache is 2.5 MB: two fit, not three.
+        settings.maxAnswerBytes = 6 << 20
+        try await withServer(settings: settings, makeCache: makeLargeCache) { server in
+            let port = server.port
+            let memory = server.state.answerMemory
+            let (refused, held) = try await blocking {
+                // Clients that ask for an epoch (70 MB) each and never read it.
+                let stalled = try (0..<3).map { seed in
+                    let connection = try LoopbackConnection(port: port, timeout: 10)
+                    connection.send(
+                        LoopbackConnection.request(
+                            "GET", "/v1/datasets/pos/train/epoch?batch_size=4096&seed=\(seed)"))
+                    return connection
+                }
+                // Once their sockets are full, a batch does not fit.
+                var answer = (status: 0, headers: "", body: [UInt8]())
+                for _ in 0..<100 {
+                    let connection = try LoopbackConnection(port: port)
+                    connection.send(
+                        LoopbackConnection.request("GET", "/v1/datasets/pos/train/batches/3?batch_size=4096"))
+                    answer = parseResponse(connection.receiveResponse())
+                    if answer.status == 503 { break }
+                    usleep(100_000)
+                }
+                let held = memory.bytes
+                withExtendedLifetime(stalled) {}
+                return (answer, held)
+            }
+            #expect(refused.status == 503)
+            #expect(refused.headers.lowercased().contains("retry-after: 1"))
+            let message = RunningServer.error(Data(refused.body)) ?? ""
+            #expect(message.contains("server.max_answer_mb") && message.contains("6.0 MB"), "\(message)")
+            #expect(held > 0 && held <= 6 << 20, "\(held) bytes held")
+            // The stalled clients are gone: their memory is given back, and a batch fits again.
+            var given = memory.bytes
+            for _ in 0..<100 where given != 0 {
+                try await Task.sleep(for: .milliseconds(100))
+                given = memory.bytes
+            }
+            #expect(given == 0, "\(given) bytes still counted")
+            #expect(try await server.request("/v1/datasets/pos/train/batches/3?batch_size=4096").status == 200)
+            // Two streams want two chunks each (10 MB): they wait for each other's and both finish.
+            async let first = server.request("/v1/datasets/pos/train/epoch?batch_size=4096&seed=1")
+            async let second = server.request("/v1/datasets/pos/train/epoch?batch_size=4096&seed=2&format=raw")
+            for (index, stream) in try await [first, second].enumerated() {
+                #expect(stream.status == 200 && stream.data.count > 60 << 20, "reader \(index): \(stream.status)")
+                #expect(stream.data.suffix(8) == Data(count: 8), "reader \(index)'s stream ends with its end frame")
+            }
+            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            #expect(metrics.contains("w2vcache_answer_bytes_limit \(6 << 20)"))
+        }
+    }
+
     @Test func silentSlowAndStoppedClientsAreCutByTheirTimeouts() async throws {
         var settings = ServerSettings()
         settings.headerTimeout = .seconds(1)
