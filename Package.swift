@@ -42,6 +42,8 @@ let package = Package(
         .systemLibrary(name: "CLevelDB", providers: [.apt(["libleveldb-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // glibc's malloc.h (`malloc_trim`), which Swift's Glibc module does not include.
+        .systemLibrary(name: "CMalloc"),
 
         .target(name: "CLinuxFiles"),
         // LevelDB environment in C++ for read-only opens (the C API cannot make one): nothing on disk changes.
@@ -80,7 +82,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "VectorCache", "Datasets", "NumPyFormat", "WireFormat", "Similarity", "Support",
+                "VectorCache", "Datasets", "NumPyFormat", "WireFormat", "Similarity", "Support", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -16,13 +16,20 @@ import VectorCache
 import Glibc
 #endif
 
-/// The request context of every route: Hummingbird's basics, and JSON answers with sorted keys and non-finite
-/// numbers as ``NonFiniteJSON`` writes them.
-public struct ServerRequestContext: RequestContext {
+/// A request context that knows its connection, where an answer's ``AnswerMemory`` reservation is handed over.
+protocol ConnectionRequestContext: RequestContext {
+    var channel: any Channel { get }
+}
+
+/// The request context of every route: Hummingbird's basics, the connection, and JSON answers with sorted keys and
+/// non-finite numbers as ``NonFiniteJSON`` writes them.
+public struct ServerRequestContext: RequestContext, ConnectionRequestContext {
     public var coreContext: CoreRequestContextStorage
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
     }
 
     public var responseEncoder: JSONEncoder { Self.jsonEncoder() }

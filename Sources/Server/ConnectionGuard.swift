@@ -13,8 +13,8 @@ import NIOHTTPTypes
 ///   reading) closes the connection, and with it the memory its response held.
 ///
 /// Whatever times out is closed; nothing is answered, as nginx does. Requests a ``VectorLane`` answers ahead of the
-/// codec count as served requests here (``requestsAnsweredAhead(_:)``). Each body written is counted in the
-/// server's ``AnswerMemory`` until the socket takes it.
+/// codec count as served requests here (``requestsAnsweredAhead(_:)``). A body's ``AnswerMemory`` reservation, handed
+/// over before the body is written (``adopt(_:)``), is released once the socket has taken the body.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -22,7 +22,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private let settings: ServerSettings
-    private let answerMemory: AnswerMemory
+    /// Reservations handed over for the next bodies written, in order.
+    private var reservations: [AnswerMemory.Reservation] = []
     /// The read deadline now: for a head, or for the body's next part (`nil` while a request is answered).
     private var readDeadline: NIODeadline?
     /// The timer that checks ``readDeadline``, and when it fires: moving the deadline later leaves it armed.
@@ -34,9 +35,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var lastWriteProgress = NIODeadline.now()
     private var servedRequests = 0
 
-    init(settings: ServerSettings, answerMemory: AnswerMemory) {
+    init(settings: ServerSettings) {
         self.settings = settings
-        self.answerMemory = answerMemory
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -53,6 +53,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = nil
         readTimer?.timer.cancel()
         writeTimer?.cancel()
+        reservations.removeAll()
+    }
+
+    /// Keeps `reservation` until the socket has taken the next body written.
+    func adopt(_ reservation: AnswerMemory.Reservation) {
+        reservations.append(reservation)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -77,18 +83,18 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let part = unwrapOutboundIn(data)
         let isEnd = if case .end = part { true } else { false }
-        let bodyBytes = if case .body(let body) = part { body.readableBytes } else { 0 }
+        var reservation: AnswerMemory.Reservation?
+        if case .body = part, !reservations.isEmpty { reservation = reservations.removeFirst() }
         let promise = promise ?? context.eventLoop.makePromise()
         pendingWrites += 1
         if pendingWrites == 1 {
             lastWriteProgress = .now()
             watchWrites(context)
         }
-        answerMemory.hold(bodyBytes)
         promise.futureResult.assumeIsolated().whenComplete { [self] _ in
             pendingWrites -= 1
             lastWriteProgress = .now()
-            answerMemory.release(bodyBytes)
+            reservation?.release()
         }
         context.write(data, promise: promise)
         if isEnd {

@@ -8,7 +8,7 @@ import Support
 import WireFormat
 
 /// The prepared datasets: metadata, vocabularies, embedding matrices and batches.
-struct DatasetsController<Context: RequestContext> {
+struct DatasetsController<Context: ConnectionRequestContext> {
     let state: ServerState
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -229,12 +229,13 @@ struct DatasetsController<Context: RequestContext> {
         }
         let plans = state.plans
         let memory = state.answerMemory
+        let channel = context.channel
         let (payload, reservation) = try await ServerState.compute {
             let plan = try plans.plan(route.planKey(), source: route.source)
             let indices = plan.batch(route.share.rank + index * route.share.worldSize)
             let layouts = try route.source.layout(split: route.split, indices: indices, compact: route.compact)
             let size = BatchEncoding.payloadSize(route.format, layouts)
-            let reservation = try memory.reserve(size)
+            let reservation = try memory.reserve(size, for: channel)
             var payload = ByteBufferAllocator().buffer(capacity: size)
             try payload.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
                 try route.source.writePayload(
@@ -275,8 +276,11 @@ struct DatasetsController<Context: RequestContext> {
         let metrics = state.metrics
         let memory = state.answerMemory
         let wait = state.settings.writeTimeout
+        let channel = context.channel
         var chunks = stream.chunks(atLeast: 1 << 20)
-        let first = try chunks.next().map { frames in (frames, try memory.reserve(stream.size(of: frames))) }
+        let first = try chunks.next().map { frames in
+            (frames, try memory.reserve(stream.size(of: frames), for: channel))
+        }
         let body = ResponseBody(contentLength: length) { [chunks] writer in
             var chunks = chunks
             var next = first.map { frames, reservation in stream.encode(frames) { reservation } }
@@ -284,10 +288,12 @@ struct DatasetsController<Context: RequestContext> {
             while let current = next {
                 let (buffer, frames, reservation) = try await current.value
                 next = try chunks.next().map { frames in
-                    stream.encode(frames) { try await memory.reserve(stream.size(of: frames), waitingUpTo: wait) }
+                    stream.encode(frames) {
+                        try await memory.reserve(stream.size(of: frames), for: channel, waitingUpTo: wait)
+                    }
                 }
+                reservation.handOver()
                 try await writer.write(buffer)
-                reservation.release()
                 metrics.batchesServed(frames)
             }
             try await writer.write(ByteBuffer(bytes: BatchEncoding.endFrame))
@@ -355,8 +361,8 @@ struct EpochStream: Sendable {
     }
 
     /// Encodes a chunk's frames into one buffer, on a thread that does not serve requests, once `reserve` has
-    /// reserved the memory for it: the buffer, its frame count and the reservation, to be released once the buffer
-    /// is handed on.
+    /// reserved the memory for it: the buffer, its frame count and the reservation, to be handed over with the
+    /// buffer.
     func encode(
         _ frames: [(position: Int, layouts: [ArrayLayout])],
         reserve: @escaping @Sendable () async throws -> AnswerMemory.Reservation

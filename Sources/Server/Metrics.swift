@@ -108,6 +108,8 @@ public final class ServerMetrics: Sendable {
             "# TYPE w2vcache_answer_bytes gauge", "w2vcache_answer_bytes \(answerMemory.bytes)",
             "# HELP w2vcache_answer_bytes_limit What answers may hold (server.max_answer_mb).",
             "# TYPE w2vcache_answer_bytes_limit gauge", "w2vcache_answer_bytes_limit \(answerMemory.limit)",
+            "# HELP w2vcache_heap_trims_total Times the heap's free pages were given back once answers held nothing.",
+            "# TYPE w2vcache_heap_trims_total counter", "w2vcache_heap_trims_total \(answerMemory.trims)",
         ]
         return lines.joined(separator: "\n") + "\n"
     }

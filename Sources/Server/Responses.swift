@@ -31,7 +31,7 @@ struct BinaryResponse: ResponseGenerator {
     var shape: [Int]? = nil
     /// Headers besides the content type and shape.
     var headers: HTTPFields = [:]
-    /// The memory reserved for the body (``AnswerMemory``), kept until the body is handed to the connection.
+    /// The memory reserved for the body (``AnswerMemory``), handed over with it.
     var reservation: AnswerMemory.Reservation? = nil
 
     init(bytes: [UInt8], contentType: String, shape: [Int]? = nil, headers: HTTPFields = [:]) {
@@ -55,8 +55,8 @@ struct BinaryResponse: ResponseGenerator {
         return Response(
             status: .ok, headers: headers,
             body: .init(contentLength: body.readableBytes) { writer in
+                reservation.handOver()
                 try await writer.write(body)
-                reservation.release()
                 try await writer.finish(nil)
             })
     }

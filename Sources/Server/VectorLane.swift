@@ -460,7 +460,7 @@ struct ServerConnection: ServerChildChannel {
     let answers: VectorAnswers
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
-        let connectionGuard = ConnectionGuard(settings: state.settings, answerMemory: state.answerMemory)
+        let connectionGuard = ConnectionGuard(settings: state.settings)
         var behindTheCodec: [any RemovableChannelHandler] = [connectionGuard]
         if state.settings.answersVectorsOnEventLoop {
             let lane = VectorLane(state: state, answers: answers, connectionGuard: connectionGuard)

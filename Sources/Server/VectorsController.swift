@@ -6,7 +6,7 @@ import Support
 import VectorCache
 
 /// `GET /v1/vectors/{word}` and `POST /v1/vectors`.
-struct VectorsController<Context: RequestContext> {
+struct VectorsController<Context: ConnectionRequestContext> {
     let state: ServerState
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -81,7 +81,8 @@ struct VectorsController<Context: RequestContext> {
         }
         let shape = [parsed.words.count, state.cache.dimension]
         // The rows, and the `.npy` file made of them (a header of at most 128 bytes).
-        let reservation = try state.answerMemory.reserve(shape[0] * shape[1] * MemoryLayout<Float>.size + 128)
+        let reservation = try state.answerMemory.reserve(
+            shape[0] * shape[1] * MemoryLayout<Float>.size + 128, for: context.channel)
         let missing: VectorRows.Missing =
             switch parsed.missing ?? .error {
             case .error: .error

@@ -303,8 +303,7 @@ import VectorCache
             let events = InboundEvents()
             let lane = VectorLane(
                 state: server.state, answers: VectorAnswers(dimension: server.cache.dimension, fingerprint: "f"),
-                connectionGuard: ConnectionGuard(
-                    settings: server.state.settings, answerMemory: server.state.answerMemory))
+                connectionGuard: ConnectionGuard(settings: server.state.settings))
             try channel.pipeline.syncOperations.addHandlers([lane, events])
             let forTheLane = LoopbackConnection.request("GET", "/v1/vectors/pound")
             let forTheRouter = LoopbackConnection.request(
@@ -334,8 +333,7 @@ import VectorCache
             let behind = ReadsAsked()
             let lane = VectorLane(
                 state: server.state, answers: VectorAnswers(dimension: server.cache.dimension, fingerprint: "f"),
-                connectionGuard: ConnectionGuard(
-                    settings: server.state.settings, answerMemory: server.state.answerMemory))
+                connectionGuard: ConnectionGuard(settings: server.state.settings))
             try channel.pipeline.syncOperations.addHandlers([atTheChannel, lane, behind])
             let forTheLane = ByteBuffer(bytes: LoopbackConnection.request("GET", "/v1/vectors/pound"))
             let forTheRouter = ByteBuffer(
