@@ -59,12 +59,10 @@ public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     if let token = state.token { router.add(middleware: BearerAuthenticationMiddleware(token: token)) }
     router.get("healthz") { _, _ in "ok" }
     router.get("metrics") { _, _ in
-        Response(
+        let text = state.metrics.render(hotVectors: state.vectors.statistics, answerMemory: state.answerMemory)
+        return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: .init(
-                byteBuffer: ByteBuffer(
-                    string: state.metrics.render(hotVectors: state.vectors.statistics, answerMemory: state.answerMemory)
-                )))
+            body: .init(byteBuffer: ByteBuffer(string: text)))
     }
     router.methodNotAllowed("healthz", allowing: [.get, .head])
     router.methodNotAllowed("metrics", allowing: [.get, .head])
