@@ -138,10 +138,14 @@ public final class ServerState: Sendable {
         }
     }
 
-    /// Runs `work` on a dispatch thread: searches use every core and must not hold the server's event loops.
-    static func compute<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs `work` on a dispatch thread of `qos`, never on the server's event loops. Similarity searches run at
+    /// `.utility`, in Dispatch's threads of that class (their other workers on threads of their own), so that the
+    /// default class's threads, where batches are made, are never all taken by searches.
+    static func compute<T: Sendable>(
+        qos: DispatchQoS.QoSClass = .default, _ work: @escaping @Sendable () throws -> T
+    ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+            DispatchQueue.global(qos: qos).async { continuation.resume(with: Result { try work() }) }
         }
     }
 }

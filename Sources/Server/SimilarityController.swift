@@ -66,7 +66,8 @@ struct SimilarityController<Context: RequestContext> {
                 positive: $0.positive ?? [], negative: $0.negative ?? [],
                 top: $0.top ?? min(SimilarityQuery.defaultTop, search.wordCount))
         }
-        let answers = try await ServerState.compute {
+        // Searches of seconds must not keep a trainer's batches waiting (see ServerState.compute).
+        let answers = try await ServerState.compute(qos: .utility) {
             try search.mostSimilar(queries, restrictVocab: parsed.restrict_vocab)
         }
         state.metrics.similarQueries(queries.count)

@@ -4,6 +4,7 @@ import LevelDB
 import SearchIndex
 import Similarity
 import Support
+import Synchronization
 import TestSupport
 import Testing
 import VectorCache
@@ -109,6 +110,23 @@ import Word2Vec
 }
 
 @Suite struct SimilaritySearchTests {
+    /// A search's workers run once each, the first on the calling thread and the others on threads of their own,
+    /// and the call returns once all have finished. (That they leave Dispatch's threads to a server's batches is
+    /// measured by scripts/bench/fairness_bench.py.)
+    @Test func searchWorkersRunOnceEachOnThreadsOfTheirOwn() {
+        let caller = UInt(bitPattern: Int(bitPattern: pthread_self()))
+        let ran = Mutex<[(worker: Int, thread: UInt)]>([])
+        SimilaritySearch.inParallel(4) { worker in
+            usleep(20_000)
+            let thread = UInt(bitPattern: Int(bitPattern: pthread_self()))
+            ran.withLock { $0.append((worker, thread)) }
+        }
+        let runs = ran.withLock { $0 }
+        #expect(runs.map(\.worker).sorted() == [0, 1, 2, 3])
+        #expect(Set(runs.map(\.thread)).count == 4)
+        #expect(runs.first { $0.worker == 0 }?.thread == caller)
+    }
+
     static let vectors = clusteredVectors(count: 3000, dimension: 48)
 
     /// The answers are the exact best rows: scores within float32 rounding of the float64 reference, and no row
