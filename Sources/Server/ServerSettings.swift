@@ -9,6 +9,10 @@ public struct ServerSettings: Sendable, Equatable {
     /// Answers one `POST /v1/similar` may ask for, its queries' `top` added up (413 above): what bounds its memory
     /// and the size of its answer.
     public var maxSimilarResults = 10_000
+    /// Rows one `POST /v1/similar` may search, its queries times the words each searches (the vocabulary, or
+    /// `restrict_vocab`; 413 above): what bounds its time, ~15 s on 2 cores at this default, 10,000 queries over
+    /// 300,000 words.
+    public var maxSimilarRows = 3_000_000_000
     /// Examples in one batch (400 above).
     public var maxBatchSize = 4096
     /// Bytes of a request body (413 above).

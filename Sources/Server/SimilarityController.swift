@@ -60,6 +60,16 @@ struct SimilarityController<Context: RequestContext> {
                     positive: $0.positive ?? [], negative: $0.negative ?? [], top: $0.top ?? SimilarityQuery.defaultTop)
             }, restrictVocab: parsed.restrict_vocab)
         let search = try await state.similaritySearch()
+        // What bounds the search's time: every query is scored against every word it searches.
+        let searched = search.clipEnd(restrictVocab: parsed.restrict_vocab)
+        let rows = asked.count * searched
+        guard rows <= state.settings.maxSimilarRows else {
+            throw APIError(
+                .contentTooLarge,
+                "\(asked.count) queries over \(searched) words each are \(rows) rows to search, over the server's "
+                    + "limit of \(state.settings.maxSimilarRows) (server.max_similar_rows); send fewer queries per "
+                    + "request or a smaller restrict_vocab")
+        }
         // A top not given is the default, or every word of a smaller vocabulary; one given above it is an error.
         let queries = asked.map {
             SimilarityQuery(

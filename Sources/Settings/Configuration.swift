@@ -171,6 +171,9 @@ public struct Configuration: Sendable, Equatable {
             try server.read("max_similar_results") {
                 configuration.server.maxSimilarResults = try $0.integer(1...10_000_000)
             }
+            try server.read("max_similar_rows") {
+                configuration.server.maxSimilarRows = try $0.integer(1...1_000_000_000_000)
+            }
             try server.read("max_batch_size") { configuration.server.maxBatchSize = try $0.integer(1...1_000_000) }
             try server.read("max_body_kb") { configuration.server.maxBodyBytes = try $0.integer(1...1_048_576) << 10 }
             try server.read("max_answer_mb") {
@@ -214,7 +217,7 @@ public struct Configuration: Sendable, Equatable {
         "datasets.sentiment.max_vocab", "datasets.sentiment.max_length",
         "datasets.translation.buckets", "datasets.translation.min_freq", "datasets.translation.max_vocab",
         "server.host", "server.port", "server.max_words_per_request", "server.max_similar_results",
-        "server.max_batch_size",
+        "server.max_similar_rows", "server.max_batch_size",
         "server.max_body_kb", "server.max_answer_mb", "server.plan_cache_mb", "server.hot_vectors_mb",
         "server.event_loops",
         "server.max_connections",

@@ -1,5 +1,6 @@
 import CacheBuild
 import Foundation
+import Server
 import Testing
 
 @Suite(.serialized) struct SimilarityRouteTests {
@@ -81,6 +82,26 @@ import Testing
             let many = "{\"positive\": [" + Array(repeating: "\"in\"", count: 10_001).joined(separator: ",") + "]}"
             let tooMany = try await server.request("/v1/similar", method: "POST", body: many)
             #expect(tooMany.status == 413)
+        }
+    }
+
+    /// A request's queries times the words each searches are bounded: what bounds its time.
+    @Test func theRowsARequestSearchesAreBounded() async throws {
+        var settings = ServerSettings()
+        settings.maxSimilarRows = 20
+        try await withServer(settings: settings) { server in
+            let query = #"{"positive": ["pound"], "top": 1}"#
+            let three = "{\"queries\": [\(query), \(query), \(query)]"
+            // Three queries over the 7 words: 21 rows.
+            let over = try await server.request("/v1/similar", method: "POST", body: three + "}")
+            #expect(over.status == 413)
+            let message = RunningServer.error(over.data) ?? ""
+            #expect(message.contains("3 queries over 7 words each are 21 rows") && message.contains("max_similar_rows"))
+            let restricted = try await server.request(
+                "/v1/similar", method: "POST", body: three + ", \"restrict_vocab\": 5}")
+            #expect(restricted.status == 200)
+            let two = "{\"queries\": [\(query), \(query)]}"
+            #expect(try await server.request("/v1/similar", method: "POST", body: two).status == 200)
         }
     }
 
