@@ -141,6 +141,83 @@ def test_torch_dataloader_workers_read_each_batch_once(server):
     assert [batch["x"].numpy().tobytes() for batch in dataset.loader(num_workers=2)] == expected[1:]
 
 
+def _epoch_windows(client, epoch):
+    return [b["x"].tobytes() for b in client.batches("pos", "train", batch_size=2, seed=3, epoch=epoch)]
+
+
+# spawn and forkserver pickle the dataset (and its client) into each worker; fork copies it. Persistent workers keep
+# their copy from one epoch to the next, so the epoch and the position must reach them through shared memory.
+@pytest.mark.parametrize("start_method", ["fork", "spawn", "forkserver"])
+def test_persistent_workers_follow_set_epoch_and_load_state_dict(server, start_method):
+    pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    from w2vcache_client import EpochDataset
+
+    client = Client(server.url)
+    epochs = {epoch: _epoch_windows(client, epoch) for epoch in range(3)}
+    assert epochs[0] != epochs[1] != epochs[2], "the epochs must differ for this test to tell them apart"
+    dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3)
+    loader = dataset.loader(num_workers=2, persistent_workers=True, multiprocessing_context=start_method)
+    for epoch in (0, 1, 2):
+        dataset.set_epoch(epoch)
+        assert [batch["x"].numpy().tobytes() for batch in loader] == epochs[epoch], f"epoch {epoch}"
+    # Stopped after two batches, then iterated again: the rest of that epoch.
+    dataset.set_epoch(1)
+    taken = []
+    for batch in loader:
+        taken.append(batch["x"].numpy().tobytes())
+        if len(taken) == 2:
+            break
+    assert dataset.state_dict() == {"epoch": 1, "position": 2}
+    taken += [batch["x"].numpy().tobytes() for batch in loader]
+    assert taken == epochs[1]
+    # A checkpoint loaded into the running loader.
+    dataset.load_state_dict({"epoch": 2, "position": 3})
+    assert [batch["x"].numpy().tobytes() for batch in loader] == epochs[2][3:]
+
+
+def test_a_worker_batch_that_is_not_the_one_due_is_refused(server):
+    pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    from w2vcache_client import EpochDataset, ProtocolError
+
+    client = Client(server.url)
+    dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3)
+    loader = dataset.loader(num_workers=2, persistent_workers=True, multiprocessing_context="fork")
+    assert len([batch for batch in loader]) == len(_epoch_windows(client, 0))
+    # Workers that miss the move to epoch 1 (as they did when they read only their own copy) stream epoch 0 again.
+    dataset._publish = lambda: None
+    dataset.set_epoch(1)
+    with pytest.raises(ProtocolError, match=r"sent batch \(0, 0\) .* where batch \(1, 0\) was due"):
+        next(iter(loader))
+
+
+def test_moving_the_epoch_during_an_iteration_is_an_error(server):
+    pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    from w2vcache_client import EpochDataset
+
+    dataset = EpochDataset(Client(server.url), "pos", "train", batch_size=2, seed=3)
+    for workers in (0, 2):
+        batches = iter(dataset.loader(num_workers=workers))
+        next(batches)
+        dataset.set_epoch(1)
+        with pytest.raises(RuntimeError, match="moved to epoch 1 while the loader was reading epoch 0"):
+            next(batches)
+        dataset.set_epoch(0)
+
+
+def test_a_client_pickled_into_another_process_connects_anew(server):
+    import pickle
+
+    client = Client(server.url)
+    client.warm("pos")
+    assert client._tables, "warm() keeps the embedding matrix"
+    copy = pickle.loads(pickle.dumps(client))
+    assert copy.url == client.url and copy._tables == {}
+    assert np.array_equal(copy.vector("Confidence"), client.vector("Confidence"))
+    copy.close()
+    # An https client gets its TLS context anew (an SSLContext cannot be pickled).
+    assert pickle.loads(pickle.dumps(Client("https://127.0.0.1:1")))._transport._ssl is not None
+
+
 def test_bounds_and_shutdown(cache, tmp_path):
     import shutil
     config = tmp_path / "limits.yml"

@@ -22,7 +22,8 @@ Batch = dict[str, np.ndarray]
 class Client:
     """A connection to `w2vcache serve`, or to replicas behind a load balancer.
 
-    Calls share a few kept-alive connections; a DataLoader worker forked from the process opens its own. Use it as a
+    Calls share a few kept-alive connections; a DataLoader worker (forked, spawned or from a forkserver) opens its
+    own. Use it as a
     context manager, or call `close()`. `token` (or the `W2VCACHE_TOKEN` environment variable) is sent as a bearer
     token; an `https://` URL is checked against the system's certificates, or against `ca_file`.
     """
@@ -35,6 +36,11 @@ class Client:
         #: How many times a streamed epoch was resumed after a failure.
         self.resumptions = 0
         self._tables: dict[tuple[str, str, Optional[str]], np.ndarray] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A client pickled into another process (a DataLoader worker under spawn or forkserver) connects anew and
+        fetches the tables it needs there, rather than carrying this process's."""
+        return dict(self.__dict__, _tables={})
 
     def close(self) -> None:
         """Closes the client's idle connections."""

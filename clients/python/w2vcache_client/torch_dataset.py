@@ -8,8 +8,12 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from .client import Batch, Client
+from .errors import ProtocolError
 
 __all__ = ["EpochDataset"]
+
+# The key under which a worker says where its batch belongs: (epoch, index in the share).
+_WHERE = "__where__"
 
 
 def _distributed_rank_and_world_size() -> tuple[int, int]:
@@ -39,7 +43,9 @@ class EpochDataset(IterableDataset):
     own part of the rank's share (every num_workers-th batch), so the loader yields the share in order and no batch
     twice. `state_dict()` / `load_state_dict()` save and restore the epoch and the position in it, as a checkpoint
     does; iterate through `loader(num_workers=…)`, which counts the batches the trainer took, for the position to be
-    known. Arrays become torch tensors; `transform`, if given, maps the dict of tensors to what the model takes.
+    known, and checks that each batch a worker sends is the one due. `set_epoch()` and `load_state_dict()` between
+    iterations reach the workers too, persistent ones included, whatever their start method (fork, spawn,
+    forkserver). Arrays become torch tensors; `transform`, if given, maps the dict of tensors to what the model takes.
     """
 
     def __init__(self, client: Client, name: str, split: str, batch_size: int = 32, *, seed: int = 0, epoch: int = 0,
@@ -50,39 +56,75 @@ class EpochDataset(IterableDataset):
         self.seed, self.shuffle, self.transform, self.retries = seed, shuffle, transform, retries
         self.rank = default_rank if rank is None else rank
         self.world_size = default_world if world_size is None else world_size
-        self.epoch = epoch
-        self.position = 0
+        self._epoch, self._position = epoch, 0
+        # The epoch and the position an iteration begins at, in shared memory: a DataLoader's workers hold copies of
+        # this dataset (for good, with persistent_workers) and read these when each iteration begins. The position
+        # the trainer reaches during one stays here until the next begins, so every worker of one starts alike.
+        self._shared = torch.tensor([epoch, 0], dtype=torch.int64).share_memory_()
         # Set by loader() for workers: they send numpy batches, compact (row ids, a hundredth of the bytes) through
         # the worker queue, where torch would pass every tensor through shared memory (about 0.7 ms a batch here);
         # the main process expands them and makes the tensors.
         self.expand_in_main = False
 
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._epoch = value
+        self._publish()
+
+    @property
+    def position(self) -> int:
+        """How many batches of the rank's share the trainer has taken (through `loader()`)."""
+        return self._position
+
+    @position.setter
+    def position(self, value: int) -> None:
+        self._position = value
+        self._publish()
+
+    def _publish(self) -> None:
+        """Tells the workers where the next iteration begins."""
+        self._shared[0], self._shared[1] = self._epoch, self._position
+
     def __iter__(self) -> Iterator[Any]:
         info = get_worker_info()
         part, parts = (info.id, info.num_workers) if info else (0, 1)
         in_main = info is not None and self.expand_in_main
-        for arrays in self.client.batches(
-                self.name, self.split, batch_size=self.batch_size, seed=self.seed, epoch=self.epoch,
-                shuffle=self.shuffle, rank=self.rank, world_size=self.world_size, start=self.position,
-                retries=self.retries, part=part, parts=parts, expand=not in_main):
-            yield arrays if in_main else _tensors(arrays, self.transform)
+        # A worker reads where the iteration begins from shared memory: its own copy's may be from an older one.
+        epoch, start = (self._epoch, self._position) if info is None else self._shared.tolist()
+        batches = self.client.batches(
+            self.name, self.split, batch_size=self.batch_size, seed=self.seed, epoch=epoch, shuffle=self.shuffle,
+            rank=self.rank, world_size=self.world_size, start=start, retries=self.retries, part=part, parts=parts,
+            expand=not in_main)
+        for index, arrays in enumerate(batches):
+            if in_main:
+                # Where the batch belongs, for the main process to check against the batch it expects.
+                arrays[_WHERE] = (epoch, start + part + index * parts)  # type: ignore[assignment]
+                yield arrays
+            else:
+                yield _tensors(arrays, self.transform)
 
     def __len__(self) -> int:
         return self.client.batch_count(self.name, self.split, batch_size=self.batch_size, world_size=self.world_size) - self.position
 
     def set_epoch(self, value: int) -> None:
         """Moves to another epoch (as DistributedSampler.set_epoch), from its first batch."""
-        self.epoch, self.position = value, 0
+        self._epoch, self._position = value, 0
+        self._publish()
 
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self.epoch, "position": self.position}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        self.epoch, self.position = state["epoch"], state["position"]
+        self._epoch, self._position = state["epoch"], state["position"]
+        self._publish()
 
     def loader(self, **kwargs: Any) -> "_CountingLoader":
         """A DataLoader over this dataset that counts the batches it yields here, in the main process. The embedding
-        matrix of compact streams is fetched here once, before the workers start (they inherit it)."""
+        matrix of compact streams is fetched here once: workers send row ids, and this process looks them up."""
         self.client.warm(self.name)
         self.expand_in_main = kwargs.get("num_workers", 0) > 0
         if self.expand_in_main:
@@ -97,10 +139,22 @@ class _CountingLoader:
         self.dataset, self.data_loader = dataset, loader
 
     def __iter__(self) -> Iterator[Any]:
+        dataset = self.dataset
+        dataset._publish()
+        epoch = dataset.epoch
         for batch in self.data_loader:
-            self.dataset.position += 1
-            if self.dataset.expand_in_main:
-                batch = _tensors(self.dataset.client.expand_batch(batch), self.dataset.transform)
+            expected = (epoch, dataset.position)
+            if dataset.epoch != epoch:
+                raise RuntimeError(
+                    f"the dataset moved to epoch {dataset.epoch} while the loader was reading epoch {epoch}: call "
+                    "set_epoch() or load_state_dict() between iterations, not during one")
+            if dataset.expand_in_main:
+                where = batch.pop(_WHERE, None)
+                if where != expected:
+                    raise ProtocolError(
+                        f"a DataLoader worker sent batch {where} (epoch, index) where batch {expected} was due")
+                batch = _tensors(dataset.client.expand_batch(batch), dataset.transform)
+            dataset._position += 1
             yield batch
 
     def __len__(self) -> int:

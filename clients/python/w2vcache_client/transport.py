@@ -241,8 +241,8 @@ class Transport:
     """Kept-alive connections to one server (or load balancer), shared by a client's calls.
 
     Idle connections wait in a small pool; a call takes one (or opens one) and gives it back once its answer is read,
-    so a stream being read and a vector asked meanwhile use two. A process forked from this one (a DataLoader
-    worker) opens its own: sockets are never shared across processes.
+    so a stream being read and a vector asked meanwhile use two. A process forked from this one, or given it pickled
+    (a DataLoader worker), opens its own: sockets are never shared across processes.
     """
 
     def __init__(self, url: str, *, timeout: float = 60.0, token: Optional[str] = None, ca_file: Optional[str] = None,
@@ -262,11 +262,30 @@ class Transport:
         if token is not None and any(c in token for c in "\r\n"):
             raise ValueError("a bearer token cannot hold line breaks")
         self._fixed_headers = f"Host: {host_header}\r\n" + (f"Authorization: Bearer {token}\r\n" if token else "")
-        self._ssl = ssl.create_default_context(cafile=ca_file) if parsed.scheme == "https" else None
+        self._ca_file = ca_file
         self._max_idle = max_idle
+        self._start(https=parsed.scheme == "https")
+
+    def _start(self, *, https: bool) -> None:
+        """What a process holds for itself: the TLS context, the idle connections and their lock."""
+        self._ssl = ssl.create_default_context(cafile=self._ca_file) if https else None
         self._idle: list[_Connection] = []
         self._lock = threading.Lock()
         self._pid = os.getpid()
+
+    def __getstate__(self) -> dict[str, object]:
+        """The address, timeout and headers, for a process started afresh (a DataLoader worker under spawn or
+        forkserver); it opens its own connections."""
+        state = self.__dict__.copy()
+        for own in ("_ssl", "_idle", "_lock", "_pid"):
+            del state[own]
+        state["_https"] = self._ssl is not None
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        https = bool(state.pop("_https"))
+        self.__dict__.update(state)
+        self._start(https=https)
 
     def request(self, method: str, path: str, *, query: Optional[Mapping[str, object]] = None,
                 body: Optional[bytes] = None, accept: Optional[str] = None) -> Response:
