@@ -190,6 +190,20 @@ def test_a_worker_batch_that_is_not_the_one_due_is_refused(server):
         next(iter(loader))
 
 
+def test_a_workers_failure_reaches_the_trainer_as_itself(server):
+    # A DataLoader raises a worker's exception anew from its message: a ResponseError (status, message) became a
+    # RuntimeError without its status.
+    pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    from w2vcache_client import EpochDataset
+
+    for workers in (0, 2):
+        dataset = EpochDataset(Client(server.url), "pos", "no-such-split", batch_size=2)
+        with pytest.raises(ResponseError) as caught:
+            for _ in dataset.loader(num_workers=workers):  # not list(): its len() would ask the plan here
+                pass
+        assert caught.value.status == 404 and "no-such-split" in caught.value.message, f"{workers} workers"
+
+
 def test_moving_the_epoch_during_an_iteration_is_an_error(server):
     pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
     from w2vcache_client import EpochDataset

@@ -266,6 +266,17 @@ def test_each_failure_has_its_type_and_every_type_is_a_w2vcache_error(hostile):
         assert issubclass(kind, W2VCacheError)
 
 
+def test_every_failure_pickles_whole():
+    # As a multiprocessing pool or a DataLoader worker sends it: the type and every field.
+    import pickle
+
+    failures = [ConnectionError("down"), TimeoutError("slow"), ResponseError(404, "no such word"),
+                ProtocolError("short"), FingerprintMismatch("other data", "abc", None), W2VCacheError("any")]
+    for failure in failures:
+        copy = pickle.loads(pickle.dumps(failure))
+        assert type(copy) is type(failure) and copy.__dict__ == failure.__dict__ and str(copy) == str(failure)
+
+
 def test_a_client_error_is_not_retried_and_a_server_error_is(hostile):
     server = hostile(lambda path, query, n: (400, {}, b'{"error": "bad"}', None))
     with pytest.raises(ResponseError):

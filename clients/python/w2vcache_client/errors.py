@@ -29,6 +29,10 @@ class ResponseError(W2VCacheError):
         self.status = status
         self.message = message
 
+    def __reduce__(self) -> tuple[type, tuple[int, str]]:
+        # Pickled whole (a multiprocessing pool's or a DataLoader worker's failure): the status too.
+        return type(self), (self.status, self.message)
+
 
 class ProtocolError(W2VCacheError):
     """The server's answer broke its own promises: a short or repeated epoch, a frame longer than the answer, an
@@ -42,3 +46,6 @@ class FingerprintMismatch(W2VCacheError):
         super().__init__(message)
         self.expected = expected
         self.found = found
+
+    def __reduce__(self) -> tuple[type, tuple[str, str | None, str | None]]:
+        return type(self), (self.message, self.expected, self.found)

@@ -8,12 +8,15 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from .client import Batch, Client
-from .errors import ProtocolError
+from .errors import ProtocolError, W2VCacheError
 
 __all__ = ["EpochDataset"]
 
 # The key under which a worker says where its batch belongs: (epoch, index in the share).
 _WHERE = "__where__"
+# The key under which a worker hands on the W2VCacheError that ended its part, so that the trainer meets it as itself:
+# a DataLoader raises a worker's exception anew from its message, and a RuntimeError when that cannot be done.
+_FAILED = "__failed__"
 
 
 def _distributed_rank_and_world_size() -> tuple[int, int]:
@@ -45,7 +48,9 @@ class EpochDataset(IterableDataset):
     does; iterate through `loader(num_workers=…)`, which counts the batches the trainer took, for the position to be
     known, and checks that each batch a worker sends is the one due. `set_epoch()` and `load_state_dict()` between
     iterations reach the workers too, persistent ones included, whatever their start method (fork, spawn,
-    forkserver). Arrays become torch tensors; `transform`, if given, maps the dict of tensors to what the model takes.
+    forkserver), and a worker's failure reaches the trainer as the W2VCacheError it is (a DataLoader alone would
+    raise a RuntimeError for some). Arrays become torch tensors; `transform`, if given, maps the dict of tensors to
+    what the model takes.
     """
 
     def __init__(self, client: Client, name: str, split: str, batch_size: int = 32, *, seed: int = 0, epoch: int = 0,
@@ -99,13 +104,17 @@ class EpochDataset(IterableDataset):
             self.name, self.split, batch_size=self.batch_size, seed=self.seed, epoch=epoch, shuffle=self.shuffle,
             rank=self.rank, world_size=self.world_size, start=start, retries=self.retries, part=part, parts=parts,
             expand=not in_main)
-        for index, arrays in enumerate(batches):
-            if in_main:
+        if not in_main:
+            for arrays in batches:
+                yield _tensors(arrays, self.transform)
+            return
+        try:
+            for index, arrays in enumerate(batches):
                 # Where the batch belongs, for the main process to check against the batch it expects.
                 arrays[_WHERE] = (epoch, start + part + index * parts)  # type: ignore[assignment]
                 yield arrays
-            else:
-                yield _tensors(arrays, self.transform)
+        except W2VCacheError as error:
+            yield {_FAILED: error}
 
     def __len__(self) -> int:
         return self.client.batch_count(self.name, self.split, batch_size=self.batch_size, world_size=self.world_size) - self.position
@@ -149,6 +158,8 @@ class _CountingLoader:
                     f"the dataset moved to epoch {dataset.epoch} while the loader was reading epoch {epoch}: call "
                     "set_epoch() or load_state_dict() between iterations, not during one")
             if dataset.expand_in_main:
+                if _FAILED in batch:
+                    raise batch[_FAILED]
                 where = batch.pop(_WHERE, None)
                 if where != expected:
                     raise ProtocolError(
