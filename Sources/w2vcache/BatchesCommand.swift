@@ -60,7 +60,9 @@ struct BatchesCommand: ParsableCommand {
 
     @Option(
         name: .long,
-        help: "Output: text (a preview), or npz or raw (the rank's share, framed as the server streams it).")
+        help: ArgumentHelp(
+            "Output: text (a preview), or npz or raw (the rank's share, framed as the server streams it; not to a "
+                + "terminal)."))
     var format: OutputFormat = .text
 
     @Flag(name: .long, help: "raw: send the POS windows as embedding row ids, as the server's compact streams do.")
@@ -78,6 +80,10 @@ struct BatchesCommand: ParsableCommand {
     }
 
     func run() throws {
+        if format != .text {
+            try Terminal.refuseBinaryOutputOnTerminal(
+                "framed \(format.rawValue) batches", file: "\(dataset).\(format.rawValue)")
+        }
         let configuration = try cache.loadConfiguration()
         let vectorCache = try cache.openCache()
         let source = try DatasetLoader.load(dataset, from: vectorCache)

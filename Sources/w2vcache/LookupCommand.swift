@@ -34,7 +34,7 @@ struct LookupCommand: ParsableCommand {
 
     @OptionGroup var cache: CacheOptions
 
-    @Option(name: .long, help: "Output format: text, json or npy.")
+    @Option(name: .long, help: "Output format: text, json or npy (not to a terminal).")
     var format: OutputFormat = .text
 
     @Option(
@@ -88,6 +88,7 @@ struct LookupCommand: ParsableCommand {
         var oov: Missing?
 
         func run() throws {
+            if format == .npy { try Terminal.refuseBinaryOutputOnTerminal("a .npy file", file: "vectors.npy") }
             var words = words
             if let wordsFrom {
                 words += try WordList.strings(path: wordsFrom)

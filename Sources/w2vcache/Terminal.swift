@@ -31,6 +31,12 @@ enum Terminal {
         writeStdout(Array(text.utf8))
     }
 
+    /// Throws ``BinaryOutputOnTerminal`` when stdout is a terminal, as `gzip` refuses to write compressed data to
+    /// one: binary output (`.npy`, framed batches) would reach it as control sequences that drive it.
+    static func refuseBinaryOutputOnTerminal(_ what: String, file: String) throws {
+        if isatty(STDOUT_FILENO) == 1 { throw BinaryOutputOnTerminal(output: what, file: file) }
+    }
+
     /// Writes bytes to stdout, unbuffered by Swift's `print`.
     static func writeStdout(_ bytes: [UInt8]) {
         write(bytes, to: STDOUT_FILENO)
@@ -67,6 +73,14 @@ enum Terminal {
         guard stderrIsTerminal else { return }
         writeStderr(Array("\r\u{1B}[K".utf8))
     }
+}
+
+/// Binary output asked for while stdout is a terminal.
+struct BinaryOutputOnTerminal: Error, CustomStringConvertible {
+    let output: String
+    /// A file name to suggest.
+    let file: String
+    var description: String { "not writing \(output) to a terminal: send it to a file or a pipe (`> \(file)`)" }
 }
 
 /// Set by SIGINT or SIGTERM; long commands poll it to stop cleanly.
