@@ -204,7 +204,7 @@ def test_a_workers_failure_reaches_the_trainer_as_itself(server):
         assert caught.value.status == 404 and "no-such-split" in caught.value.message, f"{workers} workers"
 
 
-def test_moving_the_epoch_during_an_iteration_is_an_error(server):
+def test_moving_the_epoch_during_an_iteration_or_asking_for_unordered_batches_is_an_error(server):
     pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
     from w2vcache_client import EpochDataset
 
@@ -216,6 +216,8 @@ def test_moving_the_epoch_during_an_iteration_is_an_error(server):
         with pytest.raises(RuntimeError, match="moved to epoch 1 while the loader was reading epoch 0"):
             next(batches)
         dataset.set_epoch(0)
+    with pytest.raises(ValueError, match="in_order=False cannot be used"):
+        dataset.loader(num_workers=2, in_order=False)
 
 
 def test_a_client_pickled_into_another_process_connects_anew(server):

@@ -134,6 +134,9 @@ class EpochDataset(IterableDataset):
     def loader(self, **kwargs: Any) -> "_CountingLoader":
         """A DataLoader over this dataset that counts the batches it yields here, in the main process. The embedding
         matrix of compact streams is fetched here once: workers send row ids, and this process looks them up."""
+        if kwargs.get("in_order", True) is False:
+            raise ValueError("loader() yields the share in order, which its position and its checks rely on; "
+                             "in_order=False cannot be used with it")
         self.client.warm(self.name)
         self.expand_in_main = kwargs.get("num_workers", 0) > 0
         if self.expand_in_main:
