@@ -134,7 +134,8 @@ def test_torch_dataloader_workers_read_each_batch_once(server):
         dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3, rank=1, world_size=2)
         got = [batch["x"].numpy().tobytes() for batch in dataset.loader(num_workers=workers)]
         assert got == expected, f"{workers} workers"
-        assert dataset.state_dict() == {"epoch": 0, "position": len(expected)}
+        assert dataset.state_dict() == {"epoch": 0, "position": len(expected), "name": "pos", "split": "train",
+                                        "batch_size": 2, "seed": 3, "shuffle": True, "world_size": 2}
     # A checkpoint taken after one batch resumes with the rest, in order.
     dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3, rank=1, world_size=2)
     dataset.load_state_dict({"epoch": 0, "position": 1})
@@ -167,7 +168,7 @@ def test_persistent_workers_follow_set_epoch_and_load_state_dict(server, start_m
         taken.append(batch["x"].numpy().tobytes())
         if len(taken) == 2:
             break
-    assert dataset.state_dict() == {"epoch": 1, "position": 2}
+    assert dataset.state_dict()["epoch"] == 1 and dataset.state_dict()["position"] == 2
     taken += [batch["x"].numpy().tobytes() for batch in loader]
     assert taken == epochs[1]
     # A checkpoint loaded into the running loader.
@@ -188,6 +189,32 @@ def test_a_worker_batch_that_is_not_the_one_due_is_refused(server):
     dataset.set_epoch(1)
     with pytest.raises(ProtocolError, match=r"sent batch \(0, 0\) .* where batch \(1, 0\) was due"):
         next(iter(loader))
+
+
+def test_a_position_saved_with_another_share_is_refused(server):
+    pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    from w2vcache_client import EpochDataset
+
+    client = Client(server.url)
+    saved = EpochDataset(client, "pos", "train", batch_size=2, seed=3, rank=0, world_size=2)
+    saved.load_state_dict({"epoch": 1, "position": 2})
+    state = saved.state_dict()
+    # Resumed on four ranks, or with another batch size: two batches of a two-rank share are not two of these.
+    for changed in ({"world_size": 4}, {"batch_size": 4}, {"seed": 4}):
+        options = {"batch_size": 2, "seed": 3, "rank": 0, "world_size": 2, **changed}
+        dataset = EpochDataset(client, "pos", "train", **options)
+        key, value = next(iter(changed.items()))
+        with pytest.raises(ValueError, match=f"saved with {key} {state[key]!r} \\(this dataset: {value!r}\\)"):
+            dataset.load_state_dict(state)
+        assert dataset.state_dict()["position"] == 0, "a refused state changes nothing"
+        # At an epoch's start nothing is counted yet: the epoch carries over.
+        dataset.load_state_dict(dict(state, position=0))
+        assert (dataset.epoch, dataset.position) == (1, 0)
+    # Another rank of the same job resumes alike (every rank reads as many batches), as does a bare state.
+    other_rank = EpochDataset(client, "pos", "train", batch_size=2, seed=3, rank=1, world_size=2)
+    other_rank.load_state_dict(state)
+    other_rank.load_state_dict({"epoch": 1, "position": 2})
+    assert (other_rank.epoch, other_rank.position) == (1, 2)
 
 
 def test_a_workers_failure_reaches_the_trainer_as_itself(server):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
@@ -124,12 +124,29 @@ class EpochDataset(IterableDataset):
         self._epoch, self._position = value, 0
         self._publish()
 
-    def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "position": self.position}
+    def state_dict(self) -> dict[str, Any]:
+        """The epoch and the position in the rank's share, and what that position counts in: the dataset, split,
+        batch size, seed, shuffle and world size."""
+        return {"epoch": self.epoch, "position": self.position, **self._share_identity()}
 
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        self._epoch, self._position = state["epoch"], state["position"]
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Resumes at the saved epoch and position. A position inside an epoch counts batches of one kind of share:
+        if the state was saved with another dataset, split, batch size, seed, shuffle or world size, only a position
+        of 0 carries over, and any other raises ValueError naming what differs (a state holding only "epoch" and
+        "position" is taken as it is)."""
+        epoch, position = int(state["epoch"]), int(state["position"])
+        if position:
+            differences = [f"{key} {state[key]!r} (this dataset: {value!r})"
+                           for key, value in self._share_identity().items() if key in state and state[key] != value]
+            if differences:
+                raise ValueError(f"the state's position ({position} batches into epoch {epoch}) counts batches of "
+                                 f"another share: it was saved with {', '.join(differences)}")
+        self._epoch, self._position = epoch, position
         self._publish()
+
+    def _share_identity(self) -> dict[str, Any]:
+        return {"name": self.name, "split": self.split, "batch_size": self.batch_size, "seed": self.seed,
+                "shuffle": self.shuffle, "world_size": self.world_size}
 
     def loader(self, **kwargs: Any) -> "_CountingLoader":
         """A DataLoader over this dataset that counts the batches it yields here, in the main process. The embedding
