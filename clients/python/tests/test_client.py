@@ -176,6 +176,21 @@ def test_persistent_workers_follow_set_epoch_and_load_state_dict(server, start_m
     assert [batch["x"].numpy().tobytes() for batch in loader] == epochs[2][3:]
 
 
+def _as_pin_memory_leaves_it(batch):
+    """What DataLoader's pin_memory (on a machine with a GPU) does to a worker's batch: tuples become lists."""
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in batch.items()}
+
+
+def test_worker_batches_are_checked_after_pin_memory_has_made_lists_of_tuples(server):
+    pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    from w2vcache_client import EpochDataset
+
+    client = Client(server.url)
+    dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3)
+    loader = dataset.loader(num_workers=2, collate_fn=_as_pin_memory_leaves_it)
+    assert [batch["x"].numpy().tobytes() for batch in loader] == _epoch_windows(client, 0)
+
+
 def test_a_worker_batch_that_is_not_the_one_due_is_refused(server):
     pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
     from w2vcache_client import EpochDataset, ProtocolError

@@ -180,7 +180,8 @@ class _CountingLoader:
             if dataset.expand_in_main:
                 if _FAILED in batch:
                     raise batch[_FAILED]
-                where = batch.pop(_WHERE, None)
+                # A tuple, or the list that pin_memory makes of one.
+                where = tuple(batch.pop(_WHERE, ()))
                 if where != expected:
                     raise ProtocolError(
                         f"a DataLoader worker sent batch {where} (epoch, index) where batch {expected} was due")
