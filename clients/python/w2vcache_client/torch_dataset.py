@@ -39,6 +39,21 @@ def _tensors(arrays: Batch, transform: Optional[Callable[[dict[str, torch.Tensor
     return transform(tensors) if transform else tensors
 
 
+class _Published:
+    """An attribute of an EpochDataset that its workers learn of, set at any time, when their next iteration
+    begins."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.field = "_" + name
+
+    def __get__(self, dataset: Any, owner: Optional[type] = None) -> Any:
+        return self if dataset is None else getattr(dataset, self.field)
+
+    def __set__(self, dataset: Any, value: int) -> None:
+        setattr(dataset, self.field, value)
+        dataset._publish()
+
+
 class EpochDataset(IterableDataset):
     """One rank's share of an epoch, for a DataLoader with `batch_size=None`.
 
@@ -71,24 +86,10 @@ class EpochDataset(IterableDataset):
         # the main process expands them and makes the tensors.
         self.expand_in_main = False
 
-    @property
-    def epoch(self) -> int:
-        return self._epoch
-
-    @epoch.setter
-    def epoch(self, value: int) -> None:
-        self._epoch = value
-        self._publish()
-
-    @property
-    def position(self) -> int:
-        """How many batches of the rank's share the trainer has taken (through `loader()`)."""
-        return self._position
-
-    @position.setter
-    def position(self, value: int) -> None:
-        self._position = value
-        self._publish()
+    #: The epoch read.
+    epoch = _Published()
+    #: How many batches of the rank's share the trainer has taken (counted by `loader()`).
+    position = _Published()
 
     def _publish(self) -> None:
         """Tells the workers where the next iteration begins."""
