@@ -15,6 +15,11 @@ def test_vector_and_vectors(server):
     assert client.vector("café").shape == (300,)
     matrix = client.vectors(["king", "Confidence"])
     assert matrix.shape == (2, 300) and np.array_equal(matrix[1], confidence)
+    # Writable, as numpy's own arrays are: normalizing in place works, and torch.from_numpy does not warn.
+    assert confidence.flags.writeable and matrix.flags.writeable
+    unit = client.vectors(["king", "Confidence"])
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    assert np.allclose(np.linalg.norm(unit, axis=1), 1)
     zero = client.vectors(["no-such-word", "king"], missing="zero")
     assert not zero[0].any() and np.array_equal(zero[1], matrix[0])
     oov = client.vectors(["no-such-word"], missing="oov")

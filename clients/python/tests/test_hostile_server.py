@@ -3,7 +3,9 @@ misshapen epoch handed to a trainer, and every error is a W2VCacheError."""
 import http.server
 import json
 import socket
+import pathlib
 import struct
+import subprocess
 import sys
 import threading
 import urllib.parse
@@ -14,6 +16,9 @@ import pytest
 from conftest import Server  # noqa: F401 - the real server's fixtures live there too
 from w2vcache_client import (Client, ConnectionError, FingerprintMismatch, ProtocolError, ResponseError,
                              TimeoutError, W2VCacheError)
+
+
+CLIENT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def raw_payload(arrays, header_override=None):
@@ -391,3 +396,26 @@ def test_an_answer_cut_before_its_announced_length_is_a_connection_error(hostile
     server = hostile(lambda path, query, n: (200, {"X-W2VCache-Shape": "300", **headers}, body, cut))
     with pytest.raises(ConnectionError, match="before its answer was complete"):
         Client(server.url, backoff=0.001, timeout=5).vector("king")
+
+
+def test_a_content_length_alone_never_takes_the_memory_it_names(hostile):
+    # The body is read as it arrives: a server that announces a terabyte (or two gigabytes) and sends a vector's
+    # worth is a broken connection, not a MemoryError, and not two gigabytes of this process's memory.
+    for announced in (10**12, 2 * 10**9):
+        server = hostile(lambda path, query, n, announced=announced: (
+            200, {"X-W2VCache-Shape": "300", "Content-Length": str(announced)}, b"\0" * 1200, 1200))
+        if announced == 10**12:
+            with pytest.raises(ConnectionError, match="before its answer was complete"):
+                Client(server.url, backoff=0.001, timeout=5).vector("king")
+            continue
+        # The peak resident memory of a process of its own (VmHWM: getrusage's maximum carries the parent's over).
+        code = (f"import re, sys; sys.path.insert(0, {str(CLIENT)!r})\n"
+                "from w2vcache_client import Client, ConnectionError\n"
+                "try:\n"
+                f"    Client({server.url!r}, timeout=5).vector('king')\n"
+                "except ConnectionError:\n"
+                "    status = open('/proc/self/status').read()\n"
+                "    print(int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1)) // 1024)\n")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0 and result.stdout.strip(), result.stderr
+        assert int(result.stdout) < 400, f"a 2 GB Content-Length took the reader to {result.stdout.strip()} MB"

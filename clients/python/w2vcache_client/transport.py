@@ -101,6 +101,10 @@ def http_closed() -> ConnectionError:
     return ConnectionError("the server closed the connection before its answer was complete")
 
 
+# The longest body read into a buffer of its announced length at once.
+_PREALLOCATED_BODY = 64 << 20
+
+
 def _read_promised(connection: _Connection, view: memoryview) -> int:
     """Some of the bytes the server has announced (a chunk's size, a Content-Length): an end before them is an error."""
     count = connection.readinto(view)
@@ -139,19 +143,21 @@ class Response:
     def header(self, name: str) -> Optional[str]:
         return self.headers.get(name.lower())
 
-    def read(self) -> bytes:
-        """The whole body; the connection is then reused."""
-        if self.length is not None:
-            data = bytearray(self._left or 0)
+    def read(self) -> bytearray:
+        """The whole body, in a buffer of its own (numpy arrays made on it are writable); the connection is then
+        reused. A body announced at up to 64 MB is read into a buffer of that length; a longer one, or one of unknown
+        length, grows with the bytes that arrive, so that a Content-Length alone never takes the memory it names."""
+        if self._left is not None and self._left <= _PREALLOCATED_BODY:
+            data = bytearray(self._left)
             self.readinto_exactly(memoryview(data))
             self._release()
-            return bytes(data)
-        parts = []
-        chunk = bytearray(65536)
-        while count := self._readinto(memoryview(chunk)):
-            parts.append(bytes(chunk[:count]))
+            return data
+        data = bytearray()
+        chunk = memoryview(bytearray(65536))
+        while count := self._readinto(chunk):
+            data += chunk[:count]
         self._release()
-        return b"".join(parts)
+        return data
 
     def read_exactly(self, count: int) -> bytes:
         """`count` bytes of the body, or ConnectionError if it ends first."""
