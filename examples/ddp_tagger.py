@@ -43,25 +43,30 @@ loss_function = nn.CrossEntropyLoss()
 dataset = EpochDataset(client, "pos", "train", batch_size=args.batch_size, seed=args.seed)
 assert (dataset.rank, dataset.world_size) == (rank, world)
 
+# One loader for every epoch: its workers stay (persistent_workers) and follow set_epoch.
+loader = dataset.loader(num_workers=args.workers, persistent_workers=args.workers > 0)
+previous = None
 for epoch in range(args.epochs):
     dataset.set_epoch(epoch)
     model.train()
     batches, checksum = 0, 0
-    for batch in dataset.loader(num_workers=args.workers):
+    for batch in loader:
         loss = loss_function(model(batch["x"]), batch["y"])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         batches += 1
-        checksum ^= zlib.crc32(batch["x"].numpy().tobytes())
+        checksum = zlib.crc32(batch["x"].numpy().tobytes(), checksum)
     # Every rank read as many batches, and no batch was read by two ranks.
     counts = [torch.zeros(1, dtype=torch.int64) for _ in range(world)]
     dist.all_gather(counts, torch.tensor([batches]))
     sums = [torch.zeros(1, dtype=torch.int64) for _ in range(world)]
     dist.all_gather(sums, torch.tensor([checksum]))
+    shares = sorted(int(s) for s in sums)
     if rank == 0:
         print(f"epoch {epoch}: batches per rank {[int(c) for c in counts]}, last loss {loss.item():.4f}, "
-              f"distinct shares {len({int(s) for s in sums}) == world}")
+              f"distinct shares {len(set(shares)) == world}, a new order {shares != previous}")
+    previous = shares
 
 if rank == 0:
     model.eval()

@@ -1,4 +1,5 @@
-"""examples/ddp_tagger.py under torchrun: two gloo ranks read disjoint, equal shares of the served epochs."""
+"""examples/ddp_tagger.py under torchrun: two gloo ranks read disjoint, equal shares of the served epochs, each epoch
+in its own order through persistent workers."""
 import shutil
 import subprocess
 
@@ -21,4 +22,6 @@ def test_ddp_tagger_runs_on_two_ranks(server):
     assert "epoch 0: batches per rank [2, 2]" in result.stdout
     assert "epoch 1: batches per rank [2, 2]" in result.stdout
     assert result.stdout.count("distinct shares True") == 2
+    # The loader's persistent workers followed set_epoch: epoch 1 is not epoch 0 again.
+    assert result.stdout.count("a new order True") == 2
     assert "test accuracy" in result.stdout
