@@ -26,6 +26,14 @@ def test_vector_and_vectors(server):
     assert oov.shape == (1, 300) and np.all(np.abs(oov) <= 0.25) and oov.any()
 
 
+def test_arguments_that_mean_nothing_are_refused_up_front():
+    for options in ({"timeout": 0}, {"timeout": -1}, {"timeout": float("nan")}, {"backoff": -0.5}):
+        with pytest.raises(ValueError, match="expected seconds"):
+            Client("http://127.0.0.1:9", **options)
+    with pytest.raises(ValueError, match="retries -1"):
+        next(Client("http://127.0.0.1:9").batches("pos", "train", retries=-1))
+
+
 def test_errors_carry_the_servers_message(server):
     client = Client(server.url)
     with pytest.raises(ResponseError) as caught:

@@ -29,6 +29,8 @@ class Client:
 
     def __init__(self, url: str = "http://127.0.0.1:8080", *, timeout: float = 60.0, backoff: float = 0.1,
                  token: Optional[str] = None, ca_file: Optional[str] = None) -> None:
+        if not timeout > 0 or not backoff >= 0:
+            raise ValueError(f"timeout {timeout!r} and backoff {backoff!r}: expected seconds, a timeout above 0")
         self._transport = Transport(url, timeout=timeout, token=token, ca_file=ca_file)
         self.url = self._transport.url
         self.backoff = backoff
@@ -168,6 +170,8 @@ class Client:
         """
         if wire not in ("raw", "npz"):
             raise ValueError(f"wire {wire!r}; expected 'raw' or 'npz'")
+        if retries < 0:
+            raise ValueError(f"retries {retries!r}; expected 0 or more")
         query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
                  "world_size": world_size, "part": part, "parts": parts, "format": wire,
                  "compact": compact and wire == "raw"}
