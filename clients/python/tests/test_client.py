@@ -34,6 +34,21 @@ def test_arguments_that_mean_nothing_are_refused_up_front():
         next(Client("http://127.0.0.1:9").batches("pos", "train", retries=-1))
 
 
+def test_a_word_list_longer_than_a_request_takes_is_sent_in_several(server):
+    client = Client(server.url)
+    words = ["king", "no-such-word", "Confidence"] * 4000  # 12,000: over the server's 10,000 a request
+    matrix, kinds = client.vectors_and_kinds(words, missing="zero")
+    assert matrix.shape == (12_000, 300) and matrix.flags.writeable
+    assert kinds == ["cache", "zero", "cache"] * 4000
+    king, confidence = client.vector("king"), client.vector("Confidence")
+    assert all(np.array_equal(matrix[i], king) and not matrix[i + 1].any() and np.array_equal(matrix[i + 2], confidence)
+               for i in range(0, 12_000, 3))
+    # An unknown word in a later request: its 404 names it.
+    with pytest.raises(ResponseError) as caught:
+        client.vectors(["king"] * 2500 + ["zz-unknown"])
+    assert caught.value.status == 404 and "zz-unknown" in caught.value.message
+
+
 def test_errors_carry_the_servers_message(server):
     client = Client(server.url)
     with pytest.raises(ResponseError) as caught:

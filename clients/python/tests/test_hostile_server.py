@@ -419,3 +419,16 @@ def test_a_content_length_alone_never_takes_the_memory_it_names(hostile):
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0 and result.stdout.strip(), result.stderr
         assert int(result.stdout) < 400, f"a 2 GB Content-Length took the reader to {result.stdout.strip()} MB"
+
+
+def test_a_word_list_answered_by_two_caches_is_refused(hostile):
+    # 1,500 words go in two requests (1,000 and 500); a load balancer sends the second to a replica of other data.
+    def answer(path, query, n):
+        rows = 1000 if n == 1 else 500
+        headers = {"X-W2VCache-Shape": f"{rows},2", "X-W2VCache-Rows": "c" * rows,
+                   "X-W2VCache-Fingerprint": "aaaa" if n == 1 else "bbbb"}
+        return 200, headers, b"\0" * (rows * 8), None
+    server = hostile(answer)
+    with pytest.raises(FingerprintMismatch, match="words 1000 on were answered from other data") as caught:
+        Client(server.url).vectors(["w"] * 1500)
+    assert (caught.value.expected, caught.value.found) == ("aaaa", "bbbb") and len(server.requests) == 2

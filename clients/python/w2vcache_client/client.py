@@ -68,24 +68,39 @@ class Client:
                 oov: Optional[Literal["random", "subword"]] = None) -> np.ndarray:
         """float32 `[len(words), dim]` in order. missing: "error" (404 naming the unknown words), "zero" or "oov":
         the word's character n-grams' vector on a cache built from a fastText model, else its seeded random vector
-        (`oov` chooses; `vectors_and_kinds` says which each row got)."""
+        (`oov` chooses; `vectors_and_kinds` says which each row got).
+
+        A list of any length: it is sent in requests of up to 1,000 words (the server takes 10,000 by default), all
+        answered by the same cache (FingerprintMismatch otherwise, as behind a load balancer whose replicas differ).
+        With "error", the first request that meets unknown words raises its 404, naming those of its words."""
         return self.vectors_and_kinds(words, missing=missing, oov=oov)[0]
 
     def vectors_and_kinds(self, words: Sequence[str], *, missing: Literal["error", "zero", "oov"] = "error",
                           oov: Optional[Literal["random", "subword"]] = None) -> tuple[np.ndarray, list[str]]:
         """`vectors(...)` and what each row is: "cache" (a word the cache holds), "subword", "random" or "zero"."""
-        words = list(words)
-        request: dict[str, Any] = {"words": words, "missing": missing}
-        if oov is not None:
-            request["oov"] = oov
-        response = self._transport.request("POST", "/v1/vectors", body=json.dumps(request).encode(),
-                                           accept="application/octet-stream")
-        rows = response.header("X-W2VCache-Rows")
-        matrix = _float32(response.read(), response.header("X-W2VCache-Shape"), len(words))
-        names = {"c": "cache", "s": "subword", "r": "random", "z": "zero"}
-        if rows is None or len(rows) != len(words) or any(row not in names for row in rows):
-            raise ProtocolError(f"the answer's X-W2VCache-Rows {rows!r} does not describe {len(words)} rows")
-        return matrix, [names[row] for row in rows]
+        matrices, kinds = [], []
+        began: Optional[tuple[Optional[str]]] = None  # the first answer's fingerprint
+        for chunk in _word_requests(list(words)):
+            request: dict[str, Any] = {"words": chunk, "missing": missing}
+            if oov is not None:
+                request["oov"] = oov
+            response = self._transport.request("POST", "/v1/vectors", body=json.dumps(request).encode(),
+                                               accept="application/octet-stream")
+            served = response.header(FINGERPRINT)
+            rows = response.header("X-W2VCache-Rows")
+            matrix = _float32(response.read(), response.header("X-W2VCache-Shape"), len(chunk))
+            if began is None:
+                began = (served,)
+            elif served != began[0]:
+                raise FingerprintMismatch(
+                    f"words {len(kinds)} on were answered from other data (fingerprint {served}) than those before "
+                    f"them ({began[0]})", began[0], served)
+            names = {"c": "cache", "s": "subword", "r": "random", "z": "zero"}
+            if rows is None or len(rows) != len(chunk) or any(row not in names for row in rows):
+                raise ProtocolError(f"the answer's X-W2VCache-Rows {rows!r} does not describe {len(chunk)} rows")
+            matrices.append(matrix)
+            kinds += [names[row] for row in rows]
+        return (matrices[0] if len(matrices) == 1 else np.concatenate(matrices)), kinds
 
     # Similarity ------------------------------------------------------------------------------------------------
     def similar(self, positive: Iterable[str] = (), negative: Iterable[str] = (), *, top: int = 10,
@@ -277,6 +292,27 @@ class Client:
         time.sleep(min(self.backoff * 2 ** (failures - 1), 5.0))
         self.resumptions += 1
         return failures
+
+
+#: The most words, and the most bytes of them as JSON, that `vectors()` sends in one request.
+_WORDS_PER_REQUEST = 1000
+_WORD_BYTES_PER_REQUEST = 512 << 10  # half the server's default body limit
+
+
+def _word_requests(words: list[str]) -> Iterator[list[str]]:
+    """`words` in runs that each fit one request (one run, maybe empty, for a short list)."""
+    if len(words) <= _WORDS_PER_REQUEST and 12 * sum(map(len, words)) + 4 * len(words) <= _WORD_BYTES_PER_REQUEST:
+        yield words
+        return
+    start, size = 0, 0
+    for index, word in enumerate(words):
+        # At most what JSON makes of it: 12 bytes a character (an escaped surrogate pair), quotes and a comma.
+        length = 12 * len(word) + 4
+        if index > start and (index - start == _WORDS_PER_REQUEST or size + length > _WORD_BYTES_PER_REQUEST):
+            yield words[start:index]
+            start, size = index, 0
+        size += length
+    yield words[start:]
 
 
 def _float32(data: bytes, shape_header: Optional[str], rows: Optional[int]) -> np.ndarray:
