@@ -6,7 +6,7 @@ import json
 import math
 import time
 import urllib.parse
-from typing import Any, Iterable, Iterator, Literal, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -79,7 +79,7 @@ class Client:
                           oov: Optional[Literal["random", "subword"]] = None) -> tuple[np.ndarray, list[str]]:
         """`vectors(...)` and what each row is: "cache" (a word the cache holds), "subword", "random" or "zero"."""
         matrices, kinds = [], []
-        began: Optional[tuple[Optional[str]]] = None  # the first answer's fingerprint
+        same_data = _SameData()
         for chunk in _word_requests(list(words)):
             request: dict[str, Any] = {"words": chunk, "missing": missing}
             if oov is not None:
@@ -89,12 +89,8 @@ class Client:
             served = response.header(FINGERPRINT)
             rows = response.header("X-W2VCache-Rows")
             matrix = _float32(response.read(), response.header("X-W2VCache-Shape"), len(chunk))
-            if began is None:
-                began = (served,)
-            elif served != began[0]:
-                raise FingerprintMismatch(
-                    f"words {len(kinds)} on were answered from other data (fingerprint {served}) than those before "
-                    f"them ({began[0]})", began[0], served)
+            same_data.check(served, lambda first: f"words {len(kinds)} on were answered from other data "
+                            f"(fingerprint {served}) than those before them ({first})")
             names = {"c": "cache", "s": "subword", "r": "random", "z": "zero"}
             if rows is None or len(rows) != len(chunk) or any(row not in names for row in rows):
                 raise ProtocolError(f"the answer's X-W2VCache-Rows {rows!r} does not describe {len(chunk)} rows")
@@ -191,7 +187,7 @@ class Client:
                  "world_size": world_size, "part": part, "parts": parts, "format": wire,
                  "compact": compact and wire == "raw"}
         position, failures = start, 0
-        began: Optional[tuple[Optional[str]]] = None  # the first answer's fingerprint, once there was one
+        same_data = _SameData()
         share: Optional[int] = None
         while True:
             try:
@@ -206,14 +202,9 @@ class Client:
                 failures = self._wait_or_raise(failures, retries, error)
                 continue
             with response:
-                served = response.header(FINGERPRINT)
-                if began is None:
-                    began = (served,)
-                elif served != began[0]:
-                    raise FingerprintMismatch(
-                        f"the server now serves other data (fingerprint {served}, the epoch began on {began[0]}); "
-                        f"not resuming at batch {position}", began[0], served)
-                fingerprint = served
+                fingerprint = response.header(FINGERPRINT)
+                same_data.check(fingerprint, lambda first: f"the server now serves other data (fingerprint "
+                                f"{fingerprint}, the epoch began on {first}); not resuming at batch {position}")
                 table = (lambda table_name: self._table(name, table_name, fingerprint)) if expand else None
                 frames = EpochFrames(response, start=position, part=part, parts=parts, table=table, raw=wire == "raw")
                 if share is None:
@@ -292,6 +283,22 @@ class Client:
         time.sleep(min(self.backoff * 2 ** (failures - 1), 5.0))
         self.resumptions += 1
         return failures
+
+
+class _SameData:
+    """The fingerprint (or its absence) of the first answer to one call made of several requests, and the check that
+    each later answer serves the same data."""
+
+    def __init__(self) -> None:
+        self.first: Optional[tuple[Optional[str]]] = None
+
+    def check(self, served: Optional[str], problem: Callable[[Optional[str]], str]) -> None:
+        """Remembers the first answer's fingerprint; FingerprintMismatch, with `problem(first)`, if a later one's
+        differs."""
+        if self.first is None:
+            self.first = (served,)
+        elif served != self.first[0]:
+            raise FingerprintMismatch(problem(self.first[0]), self.first[0], served)
 
 
 #: The most words, and the most bytes of them as JSON, that `vectors()` sends in one request.
