@@ -260,6 +260,24 @@ def test_a_position_saved_with_another_share_is_refused(server):
     assert (other_rank.epoch, other_rank.position) == (1, 2)
 
 
+def test_a_dataset_made_before_torch_distributed_started_is_refused(server, monkeypatch):
+    # Made before init_process_group, a dataset took rank 0 of 1: every rank would read the whole epoch.
+    pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    from w2vcache_client import EpochDataset
+    from w2vcache_client import torch_dataset
+
+    client = Client(server.url)
+    early = EpochDataset(client, "pos", "train", batch_size=2)
+    told = EpochDataset(client, "pos", "train", batch_size=2, rank=0, world_size=1)
+    monkeypatch.setattr(torch_dataset, "_distributed_rank_and_world_size", lambda: (1, 2))
+    for iterate in (lambda: next(iter(early.loader())), lambda: next(iter(early))):
+        with pytest.raises(RuntimeError, match="took rank 0 of 1 when it was made, but torch.distributed now says "
+                                               "rank 1 of 2"):
+            iterate()
+    assert len(list(told.loader())) == len(_epoch_windows(client, 0))  # rank and world size given: its own choice
+    assert EpochDataset(client, "pos", "train", batch_size=2).rank == 1  # made after: takes them
+
+
 def test_a_workers_failure_reaches_the_trainer_as_itself(server):
     # A DataLoader raises a worker's exception anew from its message: a ResponseError (status, message) became a
     # RuntimeError without its status.

@@ -76,6 +76,8 @@ class EpochDataset(IterableDataset):
         self.seed, self.shuffle, self.transform, self.retries = seed, shuffle, transform, retries
         self.rank = default_rank if rank is None else rank
         self.world_size = default_world if world_size is None else world_size
+        # Taken from torch.distributed: checked again as each iteration begins (see _check_share).
+        self._share_from_distributed = rank is None and world_size is None
         self._epoch, self._position = epoch, 0
         # The epoch and the position an iteration begins at, in shared memory: a DataLoader's workers hold copies of
         # this dataset (for good, with persistent_workers) and read these when each iteration begins. The position
@@ -95,8 +97,19 @@ class EpochDataset(IterableDataset):
         """Tells the workers where the next iteration begins."""
         self._shared[0], self._shared[1] = self._epoch, self._position
 
+    def _check_share(self) -> None:
+        """Raises RuntimeError if the rank and world size were taken from torch.distributed and it now says others:
+        a dataset made before init_process_group would have every rank read the whole epoch."""
+        if self._share_from_distributed and _distributed_rank_and_world_size() != (self.rank, self.world_size):
+            rank, world = _distributed_rank_and_world_size()
+            raise RuntimeError(
+                f"this EpochDataset took rank {self.rank} of {self.world_size} when it was made, but torch.distributed "
+                f"now says rank {rank} of {world}: make it after init_process_group, or pass rank and world_size")
+
     def __iter__(self) -> Iterator[Any]:
         info = get_worker_info()
+        if info is None:
+            self._check_share()
         part, parts = (info.id, info.num_workers) if info else (0, 1)
         in_main = info is not None and self.expand_in_main
         # A worker reads where the iteration begins from shared memory: its own copy's may be from an older one.
@@ -170,6 +183,7 @@ class _CountingLoader:
 
     def __iter__(self) -> Iterator[Any]:
         dataset = self.dataset
+        dataset._check_share()
         dataset._publish()
         epoch = dataset.epoch
         for batch in self.data_loader:
