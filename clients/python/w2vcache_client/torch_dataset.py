@@ -100,8 +100,10 @@ class EpochDataset(IterableDataset):
     def _check_share(self) -> None:
         """Raises RuntimeError if the rank and world size were taken from torch.distributed and it now says others:
         a dataset made before init_process_group would have every rank read the whole epoch."""
-        if self._share_from_distributed and _distributed_rank_and_world_size() != (self.rank, self.world_size):
-            rank, world = _distributed_rank_and_world_size()
+        if not self._share_from_distributed:
+            return
+        rank, world = _distributed_rank_and_world_size()
+        if (rank, world) != (self.rank, self.world_size):
             raise RuntimeError(
                 f"this EpochDataset took rank {self.rank} of {self.world_size} when it was made, but torch.distributed "
                 f"now says rank {rank} of {world}: make it after init_process_group, or pass rank and world_size")
