@@ -7,16 +7,21 @@ let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingL
 
 /// libFuzzer targets for every reader of untrusted input. They live in their own package because they only link
 /// with `--sanitize fuzzer` (libFuzzer provides `main`). Run them with scripts/fuzz.
-func fuzzer(_ name: String, _ products: [String]) -> Target {
+func fuzzer(_ name: String, _ products: [String], nio: [String] = []) -> Target {
     .executableTarget(
         name: name,
-        dependencies: ["FuzzSupport"] + products.map { .product(name: $0, package: root) },
+        dependencies: ["FuzzSupport"] + products.map { .product(name: $0, package: root) }
+            + nio.map { .product(name: $0, package: "swift-nio") },
         path: "Sources/\(name)")
 }
 
 let package = Package(
     name: "w2vcache-fuzz",
-    dependencies: [.package(path: "..")],
+    dependencies: [
+        .package(path: ".."),
+        // The same version as the root package's: FuzzVectorLane reads requests with the decoder the server uses.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+    ],
     targets: [
         .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
         fuzzer("FuzzVectorsFile", ["Word2Vec"]),
@@ -27,7 +32,7 @@ let package = Package(
         fuzzer("FuzzReviews", ["Preprocessing"]),
         fuzzer("FuzzParallelText", ["Preprocessing"]),
         fuzzer("FuzzEvaluationFiles", ["Similarity", "VectorCache", "CacheBuild", "Word2Vec"]),
-        fuzzer("FuzzVectorLane", ["Server"]),
+        fuzzer("FuzzVectorLane", ["Server"], nio: ["NIOCore", "NIOEmbedded", "NIOHTTP1"]),
         fuzzer("FuzzConfiguration", ["Settings"]),
     ]
 )
