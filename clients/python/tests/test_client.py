@@ -153,7 +153,7 @@ def test_rank_shares_are_disjoint_equal_and_resumable(server):
 # Three workers on a 2-core machine on purpose (an uneven split); torch warns that it is more than the cores.
 @pytest.mark.filterwarnings("ignore:This DataLoader will create")
 def test_torch_dataloader_workers_read_each_batch_once(server):
-    torch = pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
     from w2vcache_client import EpochDataset
 
     client = Client(server.url)
@@ -217,6 +217,20 @@ def test_worker_batches_are_checked_after_pin_memory_has_made_lists_of_tuples(se
     dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3)
     loader = dataset.loader(num_workers=2, collate_fn=_as_pin_memory_leaves_it)
     assert [batch["x"].numpy().tobytes() for batch in loader] == _epoch_windows(client, 0)
+
+
+# On a machine without an accelerator the DataLoader warns that it pins nothing, and the tensors are not pinned.
+@pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true")
+def test_pin_memory_through_workers_pins_the_tensors_the_trainer_gets(server):
+    torch = pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    from w2vcache_client import EpochDataset
+
+    client = Client(server.url)
+    dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3)
+    batches = list(dataset.loader(num_workers=2, pin_memory=True))
+    assert [batch["x"].numpy().tobytes() for batch in batches] == _epoch_windows(client, 0)
+    pinned = torch.accelerator.is_available()
+    assert all(tensor.is_pinned() == pinned for batch in batches for tensor in batch.values())
 
 
 def test_a_worker_batch_that_is_not_the_one_due_is_refused(server):

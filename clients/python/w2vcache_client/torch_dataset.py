@@ -6,6 +6,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data._utils.pin_memory import pin_memory
 
 from .client import Batch, Client
 from .errors import ProtocolError, W2VCacheError
@@ -188,7 +189,12 @@ class _CountingLoader:
         dataset._check_share()
         dataset._publish()
         epoch = dataset.epoch
-        for batch in self.data_loader:
+        batches = iter(self.data_loader)
+        # With pin_memory, the DataLoader pins what workers send (row ids here, in numpy), so the tensors made here
+        # are pinned as it would pin them: when it pins at all (an accelerator is present), for its device.
+        pin = dataset.expand_in_main and getattr(batches, "_pin_memory", False)
+        device = getattr(batches, "_pin_memory_device", None)
+        for batch in batches:
             expected = (epoch, dataset.position)
             if dataset.epoch != epoch:
                 raise RuntimeError(
@@ -203,6 +209,8 @@ class _CountingLoader:
                     raise ProtocolError(
                         f"a DataLoader worker sent batch {where} (epoch, index) where batch {expected} was due")
                 batch = _tensors(dataset.client.expand_batch(batch), dataset.transform)
+                if pin:
+                    batch = pin_memory(batch, device)
             dataset._position += 1
             yield batch
 
