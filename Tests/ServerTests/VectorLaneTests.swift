@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOEmbedded
+import Support
 import TestSupport
 import Testing
 import VectorCache
@@ -110,6 +111,40 @@ import VectorCache
         #expect(answers[true]!.last!.1["x-w2vcache-shape"] == "4", "bare bytes, asked for among other types")
         #expect(answers[true]![6].1["x-w2vcache-rows"] == "ccc" && answers[true]![7].1["x-w2vcache-shape"] == "3,4")
         #expect(answers[true]![2].1["x-w2vcache-shape"] == "4" && answers[true]![2].2.count == 16)
+    }
+
+    /// The lane against the router on requests drawn at random from what clients and proxies send to its two
+    /// routes (``RandomLaneRequests``): percent-encodings (lowercase hex, invalid UTF-8, `%00`, a truncated `%`),
+    /// `Accept` lists, q-values and repeated headers, JSON bodies with escapes, surrogates, other keys, policies and
+    /// types. Each answer, the lane's or the router's behind it, is what the router alone gives.
+    @Test func randomRequestsGetTheSameAnswerFromTheLaneAsFromTheRouter() async throws {
+        var draw = RandomLaneRequests(seed: 20_261_203)
+        let requests = (0..<400).map { _ in draw.next() }
+        var answers: [Bool: [Answer]] = [:]
+        var answeredAhead = 0
+        for lane in [true, false] {
+            var settings = ServerSettings()
+            settings.answersVectorsOnEventLoop = lane
+            answers[lane] = try await withServer(settings: settings) { server in
+                var got: [Answer] = []
+                for request in requests { got.append(try await exchange(server.port, request)) }
+                if lane { answeredAhead = try await self.answeredAhead(server) }
+                return got
+            }
+        }
+        for (index, (lane, router)) in zip(answers[true]!, answers[false]!).enumerated() {
+            #expect(
+                lane.0 == router.0 && lane.1 == router.1 && lane.2 == router.2,
+                """
+                request \(index): \(Printable.escape(bytes: requests[index]))
+                the lane's answer: \(lane.0) \(lane.1) \(Printable.escape(bytes: lane.2, limit: 200))
+                the router's: \(router.0) \(router.1) \(Printable.escape(bytes: router.2, limit: 200))
+                """)
+        }
+        // The draw must reach the lane often, and the router with each kind of answer, for the test to mean much.
+        let statuses = Set(answers[false]!.map(\.0))
+        #expect(answeredAhead >= 80, "the lane answered \(answeredAhead) vectors")
+        #expect(statuses.isSuperset(of: [200, 400, 404]), "statuses \(statuses.sorted())")
     }
 
     /// A body over the server's limit gets the router's 413 naming it, though the lane could read it.
