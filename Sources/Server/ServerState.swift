@@ -92,8 +92,16 @@ public final class ServerState: Sendable {
     }
 
     /// The vectors for words the cache lacks, of `kind` (`nil`: the server's default), n-gram ones read from memory.
+    /// - throws: ``APIError`` (400) for subword vectors from a cache without them, in a client's terms (the
+    ///   library's message names the server's directory and a flag of the command line).
     func oovSource(kind: OOVKind?) async throws -> OOVSource {
         let cache = cache
+        if kind == .subword, cache.manifest.subwords == nil {
+            throw APIError(
+                .badRequest,
+                "this cache has no subword vectors (it was not built from a fastText .bin model): ask for "
+                    + "\"oov\": \"random\", or leave \"oov\" out")
+        }
         let source = try kind.map { try OOVSource(cache: cache, random: oov.random, kind: $0) } ?? oov
         guard source.kind == .subword else { return source }
         return source.reading(from: try await subwordRows.value { try SubwordMatrix(cache: cache) })

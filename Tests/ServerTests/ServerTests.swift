@@ -192,6 +192,12 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
             let expected = OOVVectors(dimension: 4, seed: 1, range: 0.25).vectorBytes(for: Array("x1".utf8))
                 .withUnsafeBytes { Float32Bytes.decode($0) }
             #expect(npyFloats(oov.data).values == expected)
+            // Subword vectors from a cache without them: a 400 in the client's terms, not naming the server's files.
+            let subword = try await server.request(
+                "/v1/vectors", method: "POST", body: #"{"words": ["x1"], "missing": "oov", "oov": "subword"}"#)
+            let message = RunningServer.error(subword.data) ?? ""
+            #expect(subword.status == 400 && message.contains(#"ask for "oov": "random""#), "\(message)")
+            #expect(!message.contains(server.directory.path) && !message.contains("--oov"), "\(message)")
             let tooMany = try await server.request(
                 "/v1/vectors", method: "POST", body: #"{"words": ["a", "b", "c", "d"]}"#)
             #expect(tooMany.status == 413 && RunningServer.error(tooMany.data)?.contains("at most 3") == true)
