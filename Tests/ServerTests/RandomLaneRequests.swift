@@ -25,6 +25,7 @@ struct RandomLaneRequests {
 
     mutating func chance(_ percent: UInt64) -> Bool { random.next() % 100 < percent }
 
+    /// The next request's bytes: a `GET` of one word or a `POST` of a few, with or without `Accept` and other headers.
     mutating func next() -> [UInt8] {
         var headers: [String] = []
         if chance(60) {
