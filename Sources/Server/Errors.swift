@@ -31,13 +31,21 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The JSON answer to a failed request.
+///
+/// Messages quote what the request carried (words, query values, names), which a client prints or logs: their
+/// control characters are escaped here, for every error, as ``Printable`` writes them, and a message is cut at
+/// ``maxMessageCharacters``.
 struct ErrorBody: Encodable {
     let error: String
+
+    /// The longest message an answer carries (a list of unknown words can be longer): the rest is cut, with `…`.
+    static let maxMessageCharacters = 4096
 
     static func response(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
-        let data = (try? JSONEncoder().encode(ErrorBody(error: message))) ?? Data("{\"error\": \"\"}".utf8)
+        let body = ErrorBody(error: Printable.escape(message, limit: maxMessageCharacters))
+        let data = (try? JSONEncoder().encode(body)) ?? Data("{\"error\": \"\"}".utf8)
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

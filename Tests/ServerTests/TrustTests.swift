@@ -493,4 +493,54 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
         #expect(throws: TokenFileError.self) { try BearerToken(file: directory.file("absent")) }
         #expect((try? BearerToken(file: "/dev/zero")) == nil)
     }
+    /// 600 requests drawn at random over every route but the vectors' (dataset names, splits, indices and queries
+    /// of every hostile kind, similarity bodies of every wrong shape, other methods, unknown paths): none is a 5xx,
+    /// every failure is a JSON error message without control characters or the server's own files, every answer is
+    /// framed by its `Content-Length` and carries the fingerprint, and the server answers the same afterwards.
+    @Test func randomRequestsOverEveryRouteGetAClearAnswer() async throws {
+        var draw = RandomRouterRequests(seed: 20_261_203)
+        let requests = (0..<600).map { _ in draw.next() }
+        try await withServer { server in
+            let port = server.port
+            let batch = "/v1/datasets/pos/train/batches/0?batch_size=2&seed=5"
+            let before = try await server.request(batch)
+            let fingerprint = try DatasetStore.fingerprint(of: server.cache)
+            var statuses: [Int: Int] = [:]
+            for (method, bytes) in requests {
+                let raw = try await blocking {
+                    let connection = try LoopbackConnection(port: port)
+                    connection.send(bytes)
+                    return connection.receive()
+                }
+                let answer = parseResponse(raw)
+                let head = answer.headers.lowercased()
+                let what =
+                    "\(Printable.escape(bytes: bytes, limit: 300)) was answered \(Printable.escape(bytes: raw, limit: 300))"
+                statuses[answer.status, default: 0] += 1
+                #expect((200..<500).contains(answer.status), "\(what)")
+                #expect(head.contains("x-w2vcache-fingerprint: \(fingerprint)"), "\(what)")
+                let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) }
+                #expect(length != nil && (method == "HEAD" || length == answer.body.count), "\(what)")
+                if answer.status >= 400 && method != "HEAD" {
+                    let message = RunningServer.error(Data(answer.body)) ?? ""
+                    #expect(!message.isEmpty, "\(what)")
+                    #expect(
+                        !message.unicodeScalars.contains { $0.value < 0x20 || (0x7F..<0xA0).contains($0.value) },
+                        "\(what)")
+                    #expect(!message.contains(server.directory.path), "\(what)")
+                }
+                if answer.status == 405 { #expect(head.contains("\r\nallow: "), "\(what)") }
+            }
+            // The draw must reach each kind of answer, the batches' among them, for the test to mean much.
+            #expect(
+                Set(statuses.keys).isSuperset(of: [200, 400, 404, 405]),
+                "statuses \(statuses.sorted { $0.key < $1.key })")
+            #expect(statuses[200, default: 0] >= 60 && statuses[400, default: 0] >= 100, "statuses \(statuses)")
+            let after = try await server.request(batch)
+            #expect(after.status == 200 && after.data == before.data)
+            #expect(try await server.request("/healthz").status == 200)
+        }
+    }
+
 }
