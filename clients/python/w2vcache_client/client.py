@@ -126,7 +126,11 @@ class Client:
     # Datasets --------------------------------------------------------------------------------------------------
     def datasets(self) -> list[dict[str, Any]]:
         """Manifests of the prepared datasets."""
-        return self._json("GET", "/v1/datasets")["datasets"]
+        datasets = _field(self._json("GET", "/v1/datasets"), "datasets", list, "/v1/datasets")
+        for manifest in datasets:
+            if not isinstance(manifest, dict) or not isinstance(manifest.get("name"), str):
+                raise ProtocolError(f"/v1/datasets: the entry {repr(manifest)[:100]} is not a manifest with a name")
+        return datasets
 
     def dataset(self, name: str) -> dict[str, Any]:
         """One dataset's manifest and label sets."""
@@ -145,8 +149,12 @@ class Client:
 
     def plan(self, name: str, split: str, *, batch_size: int = 32, world_size: int = 1) -> dict[str, int]:
         """How an epoch divides: examples, batches, rank_batches (each rank's share) and left_out."""
-        return self._json("GET", f"/v1/datasets/{name}/{split}/plan",
-                          query={"batch_size": batch_size, "world_size": world_size})
+        path = f"/v1/datasets/{name}/{split}/plan"
+        plan = self._json("GET", path, query={"batch_size": batch_size, "world_size": world_size})
+        for key in ("examples", "batches", "rank_batches", "left_out"):
+            if _field(plan, key, int, path) < 0:
+                raise ProtocolError(f"{path}: the answer's {key!r} is {plan[key]}, not a count")
+        return plan
 
     def batch_count(self, name: str, split: str, *, batch_size: int = 32, world_size: int = 1) -> int:
         """How many batches each of `world_size` ranks reads in an epoch of `split` (all of them for one rank)."""
@@ -240,18 +248,22 @@ class Client:
     def warm(self, name: str) -> None:
         """Fetches what compact streams of dataset `name` need (its embedding matrix) ahead of time, so that
         DataLoader workers forked afterwards start with it."""
-        if any(d["name"] == name and "embeddings" in d["arrays"] for d in self.datasets()):
-            self._table(name, "embeddings", self.info()["fingerprint"])
+        if any(d["name"] == name and "embeddings" in _field(d, "arrays", dict, "/v1/datasets") for d in self.datasets()):
+            self._table(name, "embeddings", _field(self.info(), "fingerprint", str, "/v1/info"))
 
     # Internals -------------------------------------------------------------------------------------------------
     def _json(self, method: str, path: str, *, body: Optional[Mapping[str, Any]] = None,
-              query: Optional[Mapping[str, object]] = None) -> Any:
+              query: Optional[Mapping[str, object]] = None) -> dict[str, Any]:
+        """A JSON answer, which is an object on every route."""
         encoded = json.dumps(body).encode() if body is not None else None
         data = self._transport.request(method, path, body=encoded, query=query, accept="application/json").read()
         try:
-            return json.loads(data)
+            answer = json.loads(data)
         except ValueError as error:
             raise ProtocolError(f"{path}: the answer is not JSON: {error}") from None
+        if not isinstance(answer, dict):
+            raise ProtocolError(f"{path}: the answer is JSON {type(answer).__name__}, not an object")
+        return answer
 
     def _table(self, name: str, table: str, fingerprint: Optional[str]) -> np.ndarray:
         """A dataset's table (its embedding matrix), fetched once for the cache that `fingerprint` names."""
@@ -333,6 +345,14 @@ def _float32(data: bytes, shape_header: Optional[str], rows: Optional[int]) -> n
     if math.prod(shape) * 4 != len(data):
         raise ProtocolError(f"an answer of shape {shape} holds {len(data)} bytes, not {math.prod(shape) * 4}")
     return np.frombuffer(data, dtype="<f4").reshape(shape)
+
+
+def _field(answer: Mapping[str, Any], key: str, kind: type, path: str) -> Any:
+    """`answer[key]`, checked to be of `kind` (a bool is not an int)."""
+    value = answer.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ProtocolError(f"{path}: the answer's {key!r} is {repr(value)[:100]}, not {kind.__name__}")
+    return value
 
 
 def _scored(items: object, top: int) -> list[tuple[str, float]]:

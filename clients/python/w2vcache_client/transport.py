@@ -26,6 +26,19 @@ FINGERPRINT = "X-W2VCache-Fingerprint"
 #: The longest answer head accepted (status line and headers).
 MAX_HEAD_BYTES = 64 * 1024
 
+#: The largest count an answer's header may state (a length, a number of batches): 2**62, which any arithmetic on it
+#: survives.
+MAX_COUNT = 1 << 62
+
+
+def parse_count(text: Optional[str]) -> Optional[int]:
+    """`text` as a whole number written in ASCII digits, up to MAX_COUNT; None for anything else (`int()` would take a
+    sign, spaces or underscores, and `str.isdigit()` passes digits of other scripts that `int()` then refuses)."""
+    if text is None or not text or len(text) > 19 or not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if value <= MAX_COUNT else None
+
 
 class _Connection:
     """One socket to the server and the bytes read from it but not yet used."""
@@ -60,7 +73,8 @@ class _Connection:
         del self.buffer[:end + 4]
         lines = head.split("\r\n")
         parts = lines[0].split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        status = parse_count(parts[1]) if len(parts) >= 2 and len(parts[1]) == 3 else None
+        if status is None or not parts[0].startswith("HTTP/1."):
             raise ProtocolError(f"the answer starts with {lines[0][:100]!r}, not an HTTP/1.1 status line")
         headers: dict[str, str] = {}
         for line in lines[1:]:
@@ -69,7 +83,7 @@ class _Connection:
                 raise ProtocolError(f"an answer header {line[:100]!r} has no colon")
             name, value = name.strip().lower(), value.strip()
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        return int(parts[1]), headers
+        return status, headers
 
     def readinto(self, view: memoryview) -> int:
         """Up to len(view) bytes, from the buffer first; 0 at the end of the stream."""
@@ -130,7 +144,7 @@ class Response:
         self._done = False
         length = headers.get("content-length")
         #: The body's announced length, or None (a chunked answer).
-        self.length: Optional[int] = int(length) if length is not None and length.isdigit() else None
+        self.length: Optional[int] = parse_count(length)
         if length is not None and self.length is None:
             self.close()
             raise ProtocolError(f"the answer's Content-Length is {length!r}, not a number")
@@ -196,10 +210,10 @@ class Response:
             if self._chunked:
                 if self._chunk_left == 0:
                     line = connection.read_line().split(b";")[0].strip()
-                    try:
-                        self._chunk_left = int(line, 16)
-                    except ValueError:
-                        raise ProtocolError(f"a chunk size {line[:20]!r} is not hexadecimal") from None
+                    # Hexadecimal digits only: int(line, 16) would also take a sign, "0x" and underscores.
+                    if not 0 < len(line) <= 15 or line.strip(b"0123456789abcdefABCDEF"):
+                        raise ProtocolError(f"a chunk size {line[:20]!r} is not hexadecimal")
+                    self._chunk_left = int(line, 16)
                     if self._chunk_left == 0:
                         while connection.read_line():  # trailers, up to the blank line
                             pass

@@ -17,7 +17,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from .errors import ProtocolError
-from .transport import Response
+from .transport import Response, parse_count
 
 __all__ = ["Layout", "ArrayEntry", "npz_arrays", "npy_array", "read_npy", "EpochFrames"]
 
@@ -170,12 +170,13 @@ class EpochFrames:
         self._raw = raw
         self._layouts: dict[tuple[bytes, int], Layout] = {}
         batches, first = response.header("X-Batches"), response.header("X-Start")
-        if batches is None or not batches.isdigit() or first is None or not first.isdigit():
+        share, first_batch = parse_count(batches), parse_count(first)
+        if share is None or first_batch is None:
             response.close()
             raise ProtocolError(f"the epoch answer's X-Batches {batches!r} and X-Start {first!r} are not counts")
         #: The share's length, as the server says.
-        self.share = int(batches)
-        if int(first) != start:
+        self.share = share
+        if first_batch != start:
             response.close()
             raise ProtocolError(f"asked for the share from batch {start}, the answer starts at batch {first}")
         if start > self.share:
