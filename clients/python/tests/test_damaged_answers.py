@@ -68,10 +68,6 @@ class Answer:
         return (head + "Transfer-Encoding: chunked\r\n\r\n").encode("latin-1") + body
 
 
-def request_key(method, target):
-    return method, target
-
-
 class Recorder:
     """A proxy in front of the real server that keeps each distinct request's first answer."""
 
@@ -105,17 +101,15 @@ class Recorder:
                                  if k.lower() not in ("transfer-encoding", "connection", "content-length", "date")],
                                 response.read())
                 connection.close()
-                recorder.answers.setdefault(request_key(self.command, self.path), answer)
-                recorder.requested.append(request_key(self.command, self.path))
+                recorder.answers.setdefault((self.command, self.path), answer)
+                recorder.requested.append((self.command, self.path))
                 self.wfile.write(answer.encode())
 
-        self.server = QuietServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = QuietServer.serving(Handler)
+        self.url = self.server.url
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 class Replay:
@@ -161,7 +155,7 @@ class Replay:
                         return
                     buffer += more
                 buffer = buffer[length:]
-                key = request_key(method, target)
+                key = (method, target)
                 try:
                     if key == self.damaged_key and self.damaged_bytes is not None:
                         damaged, self.damaged_bytes = self.damaged_bytes, None

@@ -97,17 +97,27 @@ class Hostile:
                     return
                 self.wfile.write(body)
 
-        self.server = QuietServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = QuietServer.serving(Handler)
+        self.url = self.server.url
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 class QuietServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
+
+    @classmethod
+    def serving(cls, handler):
+        """A server of `handler` on a free loopback port, answering from a thread of its own; `url` says where."""
+        server = cls(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server.url = f"http://127.0.0.1:{server.server_address[1]}"
+        return server
+
+    def close(self):
+        self.shutdown()
+        self.server_close()
 
     def handle_error(self, request, client_address):
         # The client drops a connection it no longer trusts, which is what these tests make it do: not a failure.
