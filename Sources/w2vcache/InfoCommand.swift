@@ -23,7 +23,7 @@ struct InfoCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            Terminal.writeStdout(Array(try encoder.encode(manifest)) + [0x0A])
+            Terminal.writeStdout(Array((try JSONText.encode(manifest, with: encoder) + "\n").utf8))
             return
         }
         let statistics = manifest.statistics

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import TestSupport
 import Testing
 import Word2Vec
@@ -60,6 +61,45 @@ import Word2Vec
         _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
         let lookup = try workspace.run("lookup", "line\nbreak")
         #expect(lookup.stderr.contains("line\\nbreak") && lookup.stderr.split(separator: "\n").count == 1)
+    }
+
+    /// JSON output escapes what a terminal would obey (C1 controls, DEL, bidirectional overrides) as well as C0, and
+    /// still reads back as the same words and names.
+    @Test func jsonOutputEscapesEveryControlAndReadsBackTheSame() throws {
+        let workspace = try Workspace(words: 10)
+        let words = ["e\u{1B}[31mvil", "del\u{7F}", "c1\u{85}x", "csi\u{9B}2J", "bi\u{202E}di", "plain"]
+        let file = "ev\u{85}il\u{202E}.bin"
+        let writer = try Word2VecWriter(
+            path: workspace.path + "/" + file, count: words.count, dimension: 3,
+            layout: .binary(newlineAfterVector: false))
+        for (index, word) in words.enumerated() { try writer.append(word: word, vector: [1, Float(index) / 10, 0.5]) }
+        try writer.close()
+        #expect(try workspace.run("build", "--vectors", file).status == 0)
+        try ": sec\u{9B}tion\n\(words[0]) \(words[1]) \(words[4]) \(words[5])\n".write(
+            toFile: workspace.path + "/questions.txt", atomically: true, encoding: .utf8)
+        let outputs = [
+            try workspace.run("similar", "plain", "--top", "5", "--format", "json"),
+            try workspace.run("lookup", words[0], words[4], "--format", "json"),
+            try workspace.run("info", "--json"),
+            try workspace.run("evaluate", "analogies", "questions.txt", "--format", "json"),
+        ]
+        for output in outputs {
+            #expect(output.status == 0, "\(output.stderr)")
+            let text = output.stdoutText
+            #expect(
+                !text.unicodeScalars.contains { $0 != "\n" && Printable.needsEscape($0) }, "\(Printable.escape(text))")
+        }
+        let similar = try #require(try JSONSerialization.jsonObject(with: outputs[0].stdout) as? [String: Any])
+        let neighbours = (similar["similar"] as? [[String: Any]] ?? []).compactMap { $0["word"] as? String }
+        #expect(Set(neighbours) == Set(words.dropLast()))
+        let looked = outputs[1].stdoutText.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["word"] as? String
+        }
+        #expect(looked == [words[0], words[4]])
+        let info = try #require(try JSONSerialization.jsonObject(with: outputs[2].stdout) as? [String: Any])
+        #expect((info["source"] as? [String: Any])?["name"] as? String == file)
+        let evaluation = try #require(try JSONSerialization.jsonObject(with: outputs[3].stdout) as? [String: Any])
+        #expect((evaluation["sections"] as? [[String: Any]])?.first?["section"] as? String == "sec\u{9B}tion")
     }
 
     @Test func headerCountsAreCheckedUnlessTrusted() throws {
