@@ -209,3 +209,53 @@ import Word2Vec
         }
     }
 }
+
+/// Damage at random anywhere in a cache's files, as a bad disk or a bad copy leaves it: every read is the vector the
+/// build wrote or an error, and `verify` finds what reads would meet.
+@Suite struct RandomDamageTests {
+    @Test func aByteChangedAnywhereIsAnErrorOrChangesNothingAVectorReadSees() throws {
+        let directory = TemporaryDirectory()
+        let vectors = shuffledVectors(count: 300, dimension: 8)
+        try build(try writeVectors(vectors, to: directory.file("v.bin")), into: directory.file("cache")) {
+            $0.settings.searchIndex = true
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.file("cache"))
+            .filter { $0 != "LOCK" }.sorted()
+        var random = SplitMix64(seed: 20_261_203)
+        var outcomes: [String: Int] = [:]
+        for trial in 0..<120 {
+            let copy = directory.file("copy\(trial)")
+            try FileManager.default.copyItem(atPath: directory.file("cache"), toPath: copy)
+            defer { try? FileManager.default.removeItem(atPath: copy) }
+            let name = files[Int(random.next() % UInt64(files.count))]
+            let url = URL(fileURLWithPath: copy + "/" + name)
+            var data = try Data(contentsOf: url)
+            guard !data.isEmpty else { continue }
+            let offset = Int(random.next() % UInt64(data.count))
+            data[offset] ^= UInt8(1 + random.next() % 255)
+            try data.write(to: url)
+            let what = "\(name) at \(offset)"
+            let cache: VectorCache
+            do {
+                cache = try VectorCache(path: copy)
+            } catch is CacheError {
+                outcomes["refused at open", default: 0] += 1
+                continue
+            }
+            var failedReads = 0
+            for (word, vector) in vectors {
+                do {
+                    let read = try cache.vector(for: word)
+                    #expect(read == vector, "\(what): \(word) read as \(String(describing: read))")
+                } catch is CacheError {
+                    failedReads += 1
+                }
+            }
+            let healthy = (try? cache.verify().isHealthy) ?? false
+            #expect(failedReads == 0 || !healthy, "\(what): reads failed and verify found nothing")
+            outcomes[failedReads > 0 ? "reads failed" : healthy ? "nothing seen" : "verify alone", default: 0] += 1
+        }
+        // The draw must reach the tables often enough for the test to mean much.
+        #expect(outcomes["reads failed", default: 0] >= 10, "\(outcomes)")
+    }
+}

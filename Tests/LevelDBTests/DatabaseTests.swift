@@ -272,6 +272,43 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
         }
     }
 
+    /// LevelDB takes a MANIFEST record that runs past the end of the file for one a crash cut short and drops it with
+    /// every later edit: with a damaged length, the tables those edits added would read as missing and the next
+    /// writer would remove them. A damaged length is an error at open; a record truly cut short opens as LevelDB
+    /// recovers it.
+    @Test func aDamagedLengthInTheManifestsLastRecordIsAnErrorNotLostTables() throws {
+        let directory = TemporaryDirectory()
+        do {
+            let database = try openNew(directory)
+            for index in 0..<20 { try database.put(bytes("key\(index)"), [UInt8(index)]) }
+            try database.compactRange()
+            try database.close()
+        }
+        let current = try String(contentsOfFile: directory.path + "/db/CURRENT", encoding: .utf8)
+        let manifest = URL(fileURLWithPath: directory.path + "/db/" + current.trimmingCharacters(in: .newlines))
+        let original = try Data(contentsOf: manifest)
+        // The last record: walk the headers (7 bytes: checksum, little-endian length, type).
+        var last = 0
+        while case let next = last + 7 + Int(original[last + 4]) + Int(original[last + 5]) << 8, next < original.count {
+            last = next
+        }
+        var damaged = original
+        damaged[last + 5] ^= 0x10  // 4,096 bytes longer: past the end
+        try damaged.write(to: manifest)
+        #expect {
+            try Database(path: directory.path + "/db")
+        } throws: { error in
+            let error = error as? LevelDBError
+            return error?.kind == .corruption
+                && error?.message.contains("\(manifest.lastPathComponent): the record at offset \(last)") == true
+        }
+        #expect(FileManager.default.fileExists(atPath: manifest.path), "nothing was rewritten")
+        // Cut short inside its payload, as a crash leaves it: LevelDB's recovery, without the last edit.
+        try original.prefix(original.count - 3).write(to: manifest)
+        let recovered = try Database(path: directory.path + "/db")
+        try recovered.close()
+    }
+
     @Test func secondOpenIsInUse() throws {
         let directory = TemporaryDirectory()
         let first = try openNew(directory)
