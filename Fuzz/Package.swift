@@ -34,5 +34,6 @@ let package = Package(
         fuzzer("FuzzEvaluationFiles", ["Similarity", "VectorCache", "CacheBuild", "Word2Vec"]),
         fuzzer("FuzzVectorLane", ["Server"], nio: ["NIOCore", "NIOEmbedded", "NIOHTTP1"]),
         fuzzer("FuzzConfiguration", ["Settings"]),
+        fuzzer("FuzzCacheManifest", ["LevelDB"]),
     ]
 )

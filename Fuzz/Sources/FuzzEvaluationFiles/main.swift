@@ -8,7 +8,7 @@ import Word2Vec
 /// A small cache (words a to h, in both cases for some) built once per process in memory-backed storage.
 let search: SimilaritySearch = {
     let file = FuzzInput.file([], suffix: "-eval.bin")
-    let cachePath = FuzzInput.file([], suffix: "-eval-cache")
+    let cachePath = FuzzInput.path("-eval-cache")
     try? FileManager.default.removeItem(atPath: cachePath)
     let words = ["a", "b", "c", "d", "e", "f", "g", "h", "A", "B", "é", "É", "ß", "SS"]
     let writer = try! Word2VecWriter(
