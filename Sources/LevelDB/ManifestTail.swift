@@ -40,22 +40,20 @@ enum ManifestTail {
                 continue
             }
             let stored = block[offset..<(offset + 4)].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            // The payload's checksum covers the type byte, then the payload: try every length up to the end.
             var crc = w2v_crc32c(0, [type], 1, 0)
-            for end in (offset + headerSize - 1)..<block.count {
-                if end >= offset + headerSize {
-                    crc = block.withUnsafeBufferPointer { w2v_crc32c(crc, $0.baseAddress! + end, 1, 0) }
-                }
-                if mask(crc) == stored {
-                    throw LevelDBError(
-                        kind: .corruption,
-                        message:
-                            "Corruption: \(directory)/\(name): the record at offset \(blockStart + UInt64(offset)) "
-                            + "says \(length) bytes, past the end of the file, but its first \(end + 1 - offset - headerSize) "
-                            + "bytes are the whole record: its length is damaged (LevelDB would drop it and every "
-                            + "later edit, and the tables they added)")
-                }
+            var payload = 0
+            while mask(crc) != stored {
+                let next = offset + headerSize + payload
+                guard next < block.count else { return }
+                crc = block.withUnsafeBufferPointer { w2v_crc32c(crc, $0.baseAddress! + next, 1, 0) }
+                payload += 1
             }
-            return
+            throw LevelDBError(
+                kind: .corruption,
+                message: "Corruption: \(directory)/\(name): the record at offset \(blockStart + UInt64(offset)) says "
+                    + "\(length) bytes, past the end of the file, but its first \(payload) bytes are the whole record: "
+                    + "its length is damaged (LevelDB would drop it and every later edit, and the tables they added)")
         }
     }
 

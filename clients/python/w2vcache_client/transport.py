@@ -34,7 +34,7 @@ MAX_COUNT = 1 << 62
 def parse_count(text: Optional[str]) -> Optional[int]:
     """`text` as a whole number written in ASCII digits, up to MAX_COUNT; None for anything else (`int()` would take a
     sign, spaces or underscores, and `str.isdigit()` passes digits of other scripts that `int()` then refuses)."""
-    if text is None or not text or len(text) > 19 or not text.isascii() or not text.isdigit():
+    if not text or len(text) > 19 or not text.isascii() or not text.isdigit():
         return None
     value = int(text)
     return value if value <= MAX_COUNT else None
