@@ -1,5 +1,8 @@
 import CLevelDBEnv
-import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The check LevelDB does not make of its MANIFEST's last block.
 ///
@@ -19,16 +22,15 @@ enum ManifestTail {
     /// block, a record whose length runs past the end of the file though the bytes after its header are a whole
     /// record. Anything else it leaves for LevelDB to judge (a missing or unreadable file, a record cut short).
     static func check(directory: String) throws {
-        guard let current = FileManager.default.contents(atPath: directory + "/CURRENT"), current.count < 256,
-            let name = String(data: current, encoding: .utf8)?.trimmingCharacters(in: .newlines),
-            name.hasPrefix("MANIFEST-"), !name.contains("/"),
-            let file = FileHandle(forReadingAtPath: directory + "/" + name)
+        // POSIX reads, not Foundation's: this runs before every open, `lookup`'s among them.
+        guard var current = read(directory + "/CURRENT", from: 0, limit: 256), current.last == 0x0A else { return }
+        current.removeLast()
+        let name = String(decoding: current, as: UTF8.self)
+        guard name.hasPrefix("MANIFEST-"), !current.contains(0x2F),
+            let size = fileSize(directory + "/" + name), size % blockSize != 0,
+            let block = read(directory + "/" + name, from: size - size % blockSize, limit: blockSize)
         else { return }
-        defer { try? file.close() }
-        guard let size = try? file.seekToEnd(), size % UInt64(blockSize) != 0 else { return }
-        let blockStart = size - size % UInt64(blockSize)
-        guard (try? file.seek(toOffset: blockStart)) != nil, let data = try? file.readToEnd() else { return }
-        let block = [UInt8](data)
+        let blockStart = size - size % blockSize
         var offset = 0
         while block.count - offset >= headerSize {
             let length = Int(block[offset + 4]) | Int(block[offset + 5]) << 8
@@ -51,10 +53,35 @@ enum ManifestTail {
             }
             throw LevelDBError(
                 kind: .corruption,
-                message: "Corruption: \(directory)/\(name): the record at offset \(blockStart + UInt64(offset)) says "
+                message: "Corruption: \(directory)/\(name): the record at offset \(blockStart + offset) says "
                     + "\(length) bytes, past the end of the file, but its first \(payload) bytes are the whole record: "
                     + "its length is damaged (LevelDB would drop it and every later edit, and the tables they added)")
         }
+    }
+
+    /// The size of the file at `path`, or `nil` when it cannot be looked at.
+    static func fileSize(_ path: String) -> Int? {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int(status.st_size) : nil
+    }
+
+    /// Up to `limit` bytes of the file at `path` from `offset`, or `nil` when it cannot be read.
+    static func read(_ path: String, from offset: Int, limit: Int) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: limit)
+        var filled = 0
+        while filled < limit {
+            let count = bytes.withUnsafeMutableBytes {
+                pread(descriptor, $0.baseAddress! + filled, limit - filled, off_t(offset + filled))
+            }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { break }
+            filled += count
+        }
+        return Array(bytes.prefix(filled))
     }
 
     /// A CRC-32C as LevelDB stores it (`crc32c::Mask`).
