@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional
 import numpy as np
 
 from .errors import ConnectionError, FingerprintMismatch, ProtocolError, ResponseError, TimeoutError, W2VCacheError
-from .transport import FINGERPRINT, Transport
+from .transport import FINGERPRINT, Response, Transport, parse_count
 from .wire import EpochFrames, npz_arrays, read_npy
 
 __all__ = ["Client"]
@@ -62,7 +62,7 @@ class Client:
         """The float32 vector of `word`; ResponseError (404) if the cache lacks it."""
         response = self._transport.request("GET", "/v1/vectors/" + urllib.parse.quote(word, safe=""),
                                            accept="application/octet-stream")
-        return _float32(response.read(), response.header("X-W2VCache-Shape"), None)
+        return _float32(response, None)
 
     def vectors(self, words: Sequence[str], *, missing: Literal["error", "zero", "oov"] = "error",
                 oov: Optional[Literal["random", "subword"]] = None) -> np.ndarray:
@@ -88,7 +88,7 @@ class Client:
                                                accept="application/octet-stream")
             served = response.header(FINGERPRINT)
             rows = response.header("X-W2VCache-Rows")
-            matrix = _float32(response.read(), response.header("X-W2VCache-Shape"), len(chunk))
+            matrix = _float32(response, len(chunk))
             same_data.check(served, lambda first: f"words {len(kinds)} on were answered from other data "
                             f"(fingerprint {served}) than those before them ({first})")
             names = {"c": "cache", "s": "subword", "r": "random", "z": "zero"}
@@ -256,7 +256,8 @@ class Client:
               query: Optional[Mapping[str, object]] = None) -> dict[str, Any]:
         """A JSON answer, which is an object on every route."""
         encoded = json.dumps(body).encode() if body is not None else None
-        data = self._transport.request(method, path, body=encoded, query=query, accept="application/json").read()
+        response = self._transport.request(method, path, body=encoded, query=query, accept="application/json")
+        data = response.read(limit=MAX_JSON_BYTES)
         try:
             answer = json.loads(data)
         except ValueError as error:
@@ -313,6 +314,9 @@ class _SameData:
             raise FingerprintMismatch(problem(self.first[0]), self.first[0], served)
 
 
+#: The longest JSON answer read (a dataset's vocabulary is the longest the server sends).
+MAX_JSON_BYTES = 256 << 20
+
 #: The most words, and the most bytes of them as JSON, that `vectors()` sends in one request.
 _WORDS_PER_REQUEST = 1000
 _WORD_BYTES_PER_REQUEST = 512 << 10  # half the server's default body limit
@@ -334,14 +338,18 @@ def _word_requests(words: list[str]) -> Iterator[list[str]]:
     yield words[start:]
 
 
-def _float32(data: bytes, shape_header: Optional[str], rows: Optional[int]) -> np.ndarray:
-    """Bare float32 bytes as an array of the shape the answer states (and, for several words, `rows` of them)."""
-    try:
-        shape = tuple(int(part) for part in (shape_header or "").split(","))
-    except ValueError:
-        raise ProtocolError(f"the answer's X-W2VCache-Shape {shape_header!r} is not a shape") from None
-    if any(size < 0 for size in shape) or (rows is not None and (len(shape) != 2 or shape[0] != rows)):
+def _float32(response: Response, rows: Optional[int]) -> np.ndarray:
+    """A bare float32 answer as an array of the shape it states (and, for several words, `rows` of them): the shape
+    is checked first, and no more of the body read than it needs."""
+    shape_header = response.header("X-W2VCache-Shape")
+    shape = tuple(parse_count(part) for part in (shape_header or "").split(","))
+    if any(size is None for size in shape):
+        response.close()
+        raise ProtocolError(f"the answer's X-W2VCache-Shape {shape_header!r} is not a shape")
+    if rows is not None and (len(shape) != 2 or shape[0] != rows):
+        response.close()
         raise ProtocolError(f"asked for {rows} vectors, the answer's shape is {shape_header!r}")
+    data = response.read(limit=math.prod(shape) * 4)
     if math.prod(shape) * 4 != len(data):
         raise ProtocolError(f"an answer of shape {shape} holds {len(data)} bytes, not {math.prod(shape) * 4}")
     return np.frombuffer(data, dtype="<f4").reshape(shape)

@@ -118,6 +118,9 @@ def http_closed() -> ConnectionError:
 # The longest body read into a buffer of its announced length at once.
 _PREALLOCATED_BODY = 64 << 20
 
+#: The longest body `Response.read` takes unless told otherwise: a batch or a matrix is smaller.
+MAX_BODY_BYTES = 2 << 30
+
 
 def _read_promised(connection: _Connection, view: memoryview) -> int:
     """Some of the bytes the server has announced (a chunk's size, a Content-Length): an end before them is an error."""
@@ -157,10 +160,14 @@ class Response:
     def header(self, name: str) -> Optional[str]:
         return self.headers.get(name.lower())
 
-    def read(self) -> bytearray:
+    def read(self, limit: int = MAX_BODY_BYTES) -> bytearray:
         """The whole body, in a buffer of its own (numpy arrays made on it are writable); the connection is then
         reused. A body announced at up to 64 MB is read into a buffer of that length; a longer one, or one of unknown
-        length, grows with the bytes that arrive, so that a Content-Length alone never takes the memory it names."""
+        length, grows with the bytes that arrive, so that a Content-Length alone never takes the memory it names. A
+        body longer than `limit` bytes (what the call can use) is a ProtocolError, announced or as it arrives."""
+        if self._left is not None and self._left > limit:
+            self.close()
+            raise ProtocolError(f"the answer's body is {self._left} bytes, more than the {limit} expected")
         if self._left is not None and self._left <= _PREALLOCATED_BODY:
             data = bytearray(self._left)
             self.readinto_exactly(memoryview(data))
@@ -170,8 +177,23 @@ class Response:
         chunk = memoryview(bytearray(65536))
         while count := self._readinto(chunk):
             data += chunk[:count]
+            if len(data) > limit:
+                self.close()
+                raise ProtocolError(f"the answer's body runs past the {limit} bytes expected")
         self._release()
         return data
+
+    def read_at_most(self, limit: int) -> bytes:
+        """Up to `limit` bytes of the body; the connection of a longer body is dropped rather than read to its end."""
+        data = bytearray(limit + 1)
+        view, filled = memoryview(data), 0
+        while filled <= limit and (count := self._readinto(view[filled:])):
+            filled += count
+        if filled > limit:
+            self.close()
+            return bytes(data[:limit])
+        self._release()
+        return bytes(data[:filled])
 
     def read_exactly(self, count: int) -> bytes:
         """`count` bytes of the body, or ConnectionError if it ends first."""
@@ -377,9 +399,13 @@ def _transport_error(url: str, error: BaseException) -> Exception:
     return ConnectionError(f"cannot reach {url}: {error}")
 
 
+#: The most of an error answer's body read for its message (the server's messages are at most 4,096 characters).
+MAX_ERROR_BYTES = 64 * 1024
+
+
 def _response_error(response: Response) -> ResponseError:
     try:
-        payload = response.read()
+        payload = response.read_at_most(MAX_ERROR_BYTES)
     except Exception:  # noqa: BLE001 - the status is what matters; its body is best effort
         payload = b""
     try:
