@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from test_hostile_server import QuietServer
-from w2vcache_client import Client, ProtocolError, W2VCacheError
+from w2vcache_client import Client, ProtocolError, ResponseError, W2VCacheError
 
 #: Damaged answers per call: enough that every kind of damage meets every call several times.
 TRIES_PER_CALL = 100
@@ -339,3 +339,46 @@ def test_json_answers_without_the_fields_a_call_uses_are_protocol_errors(path, b
             call(Client(server.url, timeout=3))
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("head,call,expected", [
+    # An error's message: the first 64 KB are read for it and the connection dropped.
+    ("HTTP/1.1 500 Internal Server Error", lambda c: c.info(),
+     lambda e: isinstance(e, ResponseError) and e.status == 500 and len(e.message) == 64 * 1024),
+    # A vector: no more than its shape's 1,200 bytes.
+    ("HTTP/1.1 200 OK\r\nX-W2VCache-Shape: 300", lambda c: c.vector("the"),
+     lambda e: isinstance(e, ProtocolError) and "runs past the 1200 bytes expected" in e.message),
+])
+def test_an_endless_answer_is_read_only_as_far_as_the_call_can_use(head, call, expected):
+    # A chunked body that never ends: reading it to its end took memory until there was none.
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(head.encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+            chunk = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
+            try:
+                while True:
+                    connection.sendall(chunk)
+            except OSError:
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    outcome = []
+    caller = threading.Thread(target=lambda: outcome.append(_raised(
+        lambda: call(Client(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=3)))), daemon=True)
+    caller.start()
+    caller.join(timeout=20)
+    listener.close()
+    assert outcome, "the client was still reading the body after 20 s"
+    assert expected(outcome[0]), repr(outcome[0])
+
+
+def _raised(call):
+    try:
+        call()
+    except Exception as error:  # noqa: BLE001 - the test looks at what it was
+        return error
+    return None

@@ -239,6 +239,20 @@ def test_a_raw_header_whose_shapes_do_not_fit_is_refused(hostile, damage, messag
         read_epoch(server.url)
 
 
+@pytest.mark.parametrize("second", [
+    [("z", np.full((2, 3), 1, dtype="<f4")), ("y", np.array([1, 1], dtype="<i8"))],  # renamed
+    [("x", np.full((2, 3), 1, dtype="<i4")), ("y", np.array([1, 1], dtype="<i8"))],  # another dtype
+    [("x", np.full((6,), 1, dtype="<f4")), ("y", np.array([1, 1], dtype="<i8"))],  # another rank
+    [("x", np.full((2, 3), 1, dtype="<f4"))],  # one missing
+])
+def test_a_batch_whose_arrays_are_not_the_first_batchs_is_refused(hostile, second):
+    # A damaged header can rename an array and still fit its bytes: a trainer would look for "x" and not find it.
+    body = frames([batch(0), raw_payload(second)])
+    server = hostile(lambda path, query, n: (200, epoch_headers(2, 0), body, None))
+    with pytest.raises(ProtocolError, match="batch 1 of the answer holds arrays"):
+        read_epoch(server.url)
+
+
 def test_garbage_where_an_npz_belongs_is_a_protocol_error(hostile):
     server = hostile(lambda path, query, n: (200, epoch_headers(1, 0), frames([b"PK\x03\x04 not a zip"]), None))
     with pytest.raises(ProtocolError, match="not a valid .npz"):
@@ -409,20 +423,23 @@ def test_an_answer_cut_before_its_announced_length_is_a_connection_error(hostile
 
 
 def test_a_content_length_alone_never_takes_the_memory_it_names(hostile):
-    # The body is read as it arrives: a server that announces a terabyte (or two gigabytes) and sends a vector's
-    # worth is a broken connection, not a MemoryError, and not two gigabytes of this process's memory.
+    # A vector's answer longer than its shape says is refused before its body is read; a batch's, read as it
+    # arrives: a server that announces a terabyte (or two gigabytes) and sends a little is a protocol error or a
+    # broken connection, not a MemoryError, and not two gigabytes of this process's memory.
     for announced in (10**12, 2 * 10**9):
         server = hostile(lambda path, query, n, announced=announced: (
             200, {"X-W2VCache-Shape": "300", "Content-Length": str(announced)}, b"\0" * 1200, 1200))
+        with pytest.raises(ProtocolError, match=f"body is {announced} bytes, more than the 1200 expected"):
+            Client(server.url, backoff=0.001, timeout=5).vector("king")
         if announced == 10**12:
-            with pytest.raises(ConnectionError, match="before its answer was complete"):
-                Client(server.url, backoff=0.001, timeout=5).vector("king")
+            with pytest.raises(ProtocolError, match="more than the 2147483648 expected"):
+                Client(server.url, backoff=0.001, timeout=5).batch("pos", "train", 0)
             continue
         # The peak resident memory of a process of its own (VmHWM: getrusage's maximum carries the parent's over).
         code = (f"import re, sys; sys.path.insert(0, {str(CLIENT)!r})\n"
                 "from w2vcache_client import Client, ConnectionError\n"
                 "try:\n"
-                f"    Client({server.url!r}, timeout=5).vector('king')\n"
+                f"    Client({server.url!r}, timeout=5).batch('pos', 'train', 0)\n"
                 "except ConnectionError:\n"
                 "    status = open('/proc/self/status').read()\n"
                 "    print(int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1)) // 1024)\n")

@@ -153,6 +153,8 @@ class Layout:
         if not isinstance(arrays, list):
             raise ProtocolError("a raw batch's header lists no arrays")
         self.arrays = [ArrayEntry(entry, payload_size, 4 + len(header)) for entry in arrays]
+        #: What every batch of a stream shares: the arrays' names, dtypes, ranks and tables, in order.
+        self.kinds = tuple((e.name, e.dtype.str, len(e.shape), e.gather) for e in self.arrays)
 
 
 class EpochFrames:
@@ -160,7 +162,8 @@ class EpochFrames:
 
     The answer says how many batches the rank's share holds (`X-Batches`) and which one it starts at (`X-Start`):
     that start must be the one asked for, and the stream must hold exactly the batches from there (every `parts`-th
-    from `part`) before its end frame, within its `Content-Length`.
+    from `part`) before its end frame, within its `Content-Length`. Every batch holds the arrays of the first (the
+    same names, dtypes and ranks; sizes vary with the batch and, for translation, the bucket).
     """
 
     def __init__(self, response: Response, *, start: int, part: int, parts: int,
@@ -169,6 +172,7 @@ class EpochFrames:
         self._table = table
         self._raw = raw
         self._layouts: dict[tuple[bytes, int], Layout] = {}
+        self._kinds: Optional[tuple[tuple[object, ...], ...]] = None
         batches, first = response.header("X-Batches"), response.header("X-Start")
         share, first_batch = parse_count(batches), parse_count(first)
         if share is None or first_batch is None:
@@ -208,7 +212,12 @@ class EpochFrames:
                 self._response.close()
                 raise ProtocolError(f"the answer holds more than the {self.expected} batches its share promises")
             self._take(size)
-            batch = self._raw_batch(size) if self._raw else npz_arrays(self._response.read_exactly(size))
+            if self._raw:
+                batch = self._raw_batch(size)
+            else:
+                batch = npz_arrays(self._response.read_exactly(size))
+                self._check_kinds(tuple(sorted((name, array.dtype.str, array.ndim, None)
+                                               for name, array in batch.items())))
             self.received += 1
             yield batch
         if self.received != self.expected:
@@ -218,6 +227,14 @@ class EpochFrames:
             self._response.close()
             raise ProtocolError(f"the epoch ended {self._remaining} bytes before its Content-Length")
         self._response.finish()
+
+    def _check_kinds(self, kinds: tuple[tuple[object, ...], ...]) -> None:
+        """Remembers the first batch's arrays; a later batch with others is an error."""
+        if self._kinds is None:
+            self._kinds = kinds
+        elif kinds != self._kinds:
+            self._response.close()
+            raise ProtocolError(f"batch {self.received} of the answer holds arrays {kinds}, the first {self._kinds}")
 
     def _raw_batch(self, size: int) -> dict[str, np.ndarray]:
         payload = np.empty(size, dtype=np.uint8)
@@ -232,6 +249,7 @@ class EpochFrames:
         layout = self._layouts.get((header, size))
         if layout is None:
             layout = Layout(header, size)
+            self._check_kinds(layout.kinds)
             self._layouts[(header, size)] = layout
         batch: dict[str, np.ndarray] = {}
         for entry in layout.arrays:
