@@ -493,6 +493,7 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
         #expect(throws: TokenFileError.self) { try BearerToken(file: directory.file("absent")) }
         #expect((try? BearerToken(file: "/dev/zero")) == nil)
     }
+
     /// 600 requests drawn at random over every route but the vectors' (dataset names, splits, indices and queries
     /// of every hostile kind, similarity bodies of every wrong shape, other methods, unknown paths): none is a 5xx,
     /// every failure is a JSON error message without control characters or the server's own files, every answer is
@@ -525,9 +526,7 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                 if answer.status >= 400 && method != "HEAD" {
                     let message = RunningServer.error(Data(answer.body)) ?? ""
                     #expect(!message.isEmpty, "\(what)")
-                    #expect(
-                        !message.unicodeScalars.contains { $0.value < 0x20 || (0x7F..<0xA0).contains($0.value) },
-                        "\(what)")
+                    #expect(!message.unicodeScalars.contains(where: Printable.needsEscape), "\(what)")
                     #expect(!message.contains(server.directory.path), "\(what)")
                 }
                 if answer.status == 405 { #expect(head.contains("\r\nallow: "), "\(what)") }
@@ -542,5 +541,4 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             #expect(try await server.request("/healthz").status == 200)
         }
     }
-
 }
