@@ -260,6 +260,9 @@ def test_a_damaged_answer_is_an_error_or_what_the_call_promises(recorded, name):
                         "vectors_and_kinds"):
                 if shape_of(value) != shape_of(reference):
                     surprises.append(f"{key} {how}: returned {shape_of(value)}, not {shape_of(reference)}")
+            elif name == "vocabulary" and not all(
+                    isinstance(words, list) and all(isinstance(word, str) for word in words) for words in value.values()):
+                surprises.append(f"{key} {how}: returned {str(value)[:200]}, not lists of words")
             elif name == "batch_count" and not isinstance(value, int):
                 surprises.append(f"{key} {how}: returned {value!r}, not a count")
             elif name in ("similar", "similar_batch") and not _scored_lists(value, name):
@@ -327,6 +330,8 @@ def test_epoch_counts_that_are_not_ascii_counts_are_protocol_errors(batches, sta
     ("/v1/datasets", b'{"datasets": [1]}', lambda c: c.datasets(), "not a manifest with a name"),
     ("/v1/datasets/pos/train/plan?batch_size=2&world_size=1", b'{"examples": 3, "batches": 2, "left_out": 0}',
      lambda c: c.batch_count("pos", "train", batch_size=2), "'rank_batches' is None, not int"),
+    ("/v1/datasets/pos/vocab", b'{"vocab": ["a", 2], "tags": ["NN"]}', lambda c: c.vocabulary("pos"),
+     "'vocab' is not a list of words"),
     ("/v1/datasets/pos/train/plan?batch_size=2&world_size=1",
      b'{"examples": 3, "batches": 2, "rank_batches": -2, "left_out": 0}',
      lambda c: c.batch_count("pos", "train", batch_size=2), "'rank_batches' is -2, not a count"),

@@ -138,7 +138,12 @@ class Client:
 
     def vocabulary(self, name: str) -> dict[str, list[str]]:
         """The dataset's vocabularies and label lists, by name."""
-        return self._json("GET", f"/v1/datasets/{name}/vocab")
+        path = f"/v1/datasets/{name}/vocab"
+        lists = self._json("GET", path)
+        for key, items in lists.items():
+            if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+                raise ProtocolError(f"{path}: the answer's {key!r} is not a list of words")
+        return lists
 
     def embeddings(self, name: str) -> np.ndarray:
         """The dataset's float32 `[V, dim]` embedding matrix: a copy of the one this client keeps to expand compact
