@@ -497,7 +497,8 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
     /// 600 requests drawn at random over every route but the vectors' (dataset names, splits, indices and queries
     /// of every hostile kind, similarity bodies of every wrong shape, other methods, unknown paths): none is a 5xx,
     /// every failure is a JSON error message without control characters or the server's own files, every answer is
-    /// framed by its `Content-Length` and carries the fingerprint, and the server answers the same afterwards.
+    /// framed by its `Content-Length` and carries the fingerprint, the same requests pipelined get the same answers in
+    /// order, and the server answers the same afterwards.
     @Test func randomRequestsOverEveryRouteGetAClearAnswer() async throws {
         var draw = RandomRouterRequests(seed: 20_261_203)
         let requests = (0..<600).map { _ in draw.next() }
@@ -507,6 +508,7 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             let before = try await server.request(batch)
             let fingerprint = try DatasetStore.fingerprint(of: server.cache)
             var statuses: [Int: Int] = [:]
+            var answers: [(status: Int, body: [UInt8], closes: Bool)] = []
             for (method, bytes) in requests {
                 let raw = try await blocking {
                     let connection = try LoopbackConnection(port: port)
@@ -530,7 +532,34 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                     #expect(!message.contains(server.directory.path), "\(what)")
                 }
                 if answer.status == 405 { #expect(head.contains("\r\nallow: "), "\(what)") }
+                answers.append((answer.status, answer.body, head.contains("\r\nconnection: close")))
             }
+            // The same requests pipelined, eight on a connection, get the same answers in order (but HEAD, whose
+            // answer a reader cannot frame by its length, /metrics, whose counts move, and those the server closes).
+            let pipelined = requests.indices.filter {
+                requests[$0].method != "HEAD" && !answers[$0].closes
+                    && !String(decoding: requests[$0].bytes.prefix(200), as: UTF8.self).contains("/metrics")
+            }
+            for start in stride(from: 0, to: pipelined.count, by: 8) {
+                let group = Array(pipelined[start..<min(start + 8, pipelined.count)])
+                let close = Array("Connection: close\r\n".utf8)
+                let bytes = group.enumerated().flatMap { position, index in
+                    position == group.count - 1
+                        ? requests[index].bytes : Self.removing(close, from: requests[index].bytes)
+                }
+                let got = try await blocking {
+                    let connection = try LoopbackConnection(port: port)
+                    connection.send(bytes)
+                    return group.map { _ in parseResponse(connection.receiveResponse()) }
+                }
+                for (index, answer) in zip(group, got) {
+                    #expect(
+                        answer.status == answers[index].status && answer.body == answers[index].body,
+                        "pipelined \(Printable.escape(bytes: requests[index].bytes, limit: 300)) was answered \(answer.status)"
+                    )
+                }
+            }
+            #expect(pipelined.count >= 300, "\(pipelined.count) requests pipelined")
             // The draw must reach each kind of answer, the batches' among them, for the test to mean much.
             #expect(
                 Set(statuses.keys).isSuperset(of: [200, 400, 404, 405]),
@@ -540,5 +569,15 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             #expect(after.status == 200 && after.data == before.data)
             #expect(try await server.request("/healthz").status == 200)
         }
+    }
+
+    /// `bytes` without the first run of `part`.
+    static func removing(_ part: [UInt8], from bytes: [UInt8]) -> [UInt8] {
+        guard
+            let start = (0...(bytes.count - part.count)).first(where: {
+                bytes[$0..<($0 + part.count)].elementsEqual(part)
+            })
+        else { return bytes }
+        return Array(bytes[..<start] + bytes[(start + part.count)...])
     }
 }
