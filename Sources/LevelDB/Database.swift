@@ -34,7 +34,7 @@ public final class Database: @unchecked Sendable {
     /// - throws: ``LevelDBError``, whose kind is ``LevelDBError/Kind/inUse`` when another process holds the lock.
     public init(path: String, options: Options = Options()) throws {
         self.path = path
-        try ManifestTail.check(directory: path)
+        try LogTail.check(directory: path)
         let native = NativeOptions(options)
         nativeOptions = native
         let opened = try LevelDBError.check { error in leveldb_open(native.options, path, error) }

@@ -309,6 +309,36 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
         try recovered.close()
     }
 
+    /// The write-ahead log has the same format and the same silent drop: a damaged length in its last record would
+    /// lose the last writes.
+    @Test func aDamagedLengthInTheWriteAheadLogsLastRecordIsAnErrorNotLostWrites() throws {
+        let directory = TemporaryDirectory()
+        do {
+            let database = try openNew(directory)
+            for index in 0..<3 { try database.put(bytes("key\(index)"), [UInt8(index)], sync: true) }
+            try database.close()
+        }
+        let log = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path + "/db").first {
+                $0.hasSuffix(".log")
+                    && (try? Data(contentsOf: URL(fileURLWithPath: directory.path + "/db/" + $0)))?
+                        .isEmpty == false
+            })
+        let url = URL(fileURLWithPath: directory.path + "/db/" + log)
+        var data = try Data(contentsOf: url)
+        var last = 0
+        while case let next = last + 7 + Int(data[last + 4]) + Int(data[last + 5]) << 8, next < data.count {
+            last = next
+        }
+        data[last + 5] ^= 0x10
+        try data.write(to: url)
+        #expect {
+            try Database(path: directory.path + "/db")
+        } throws: { error in
+            (error as? LevelDBError)?.message.contains("\(log): the record at offset \(last)") == true
+        }
+    }
+
     @Test func secondOpenIsInUse() throws {
         let directory = TemporaryDirectory()
         let first = try openNew(directory)

@@ -4,31 +4,43 @@ import CLevelDBEnv
 import Glibc
 #endif
 
-/// The check LevelDB does not make of its MANIFEST's last block.
+/// The check LevelDB does not make of its logs' last blocks.
 ///
-/// The MANIFEST is a log of version edits (LevelDB's `db/log_format.h`): 32 KB blocks of records, each behind a
-/// 7-byte header (masked CRC-32C of type and payload, 16-bit length, type). When a record in the file's last, partial
-/// block announces more bytes than the file holds, LevelDB takes it for a record a crash cut short: it drops that
-/// edit and every later one without a word. A changed bit in a length does the same, and then the tables those edits
-/// added are no longer the database's: every key in them reads as missing, and the next writer removes the files.
+/// The MANIFEST (the log of version edits: which table files the database holds) and the write-ahead logs share one
+/// format (LevelDB's `db/log_format.h`): 32 KB blocks of records, each behind a 7-byte header (masked CRC-32C of type
+/// and payload, 16-bit length, type). When a record in a log's last, partial block announces more bytes than the file
+/// holds, LevelDB takes it for a record a crash cut short: it drops it and every later one without a word. A changed
+/// bit in a length does the same. In the MANIFEST, the tables the dropped edits added are then no longer the
+/// database's: every key in them reads as missing, and the next writer removes the files; in a write-ahead log, the
+/// last writes are lost.
 ///
 /// A record cut short has lost its end, so no prefix of what follows it matches its checksum; a record whose length
 /// was damaged is whole, and one prefix does. That record is reported as damage before LevelDB opens the database.
-enum ManifestTail {
+enum LogTail {
     static let blockSize = 32768
     static let headerSize = 7
 
-    /// Throws ``LevelDBError/Kind/corruption`` when the MANIFEST that `CURRENT` names in `directory` has, in its last
-    /// block, a record whose length runs past the end of the file though the bytes after its header are a whole
-    /// record. Anything else it leaves for LevelDB to judge (a missing or unreadable file, a record cut short).
+    /// Throws ``LevelDBError/Kind/corruption`` when the MANIFEST that `CURRENT` names in `directory`, or one of its
+    /// write-ahead logs (`NNNNNN.log`), has in its last block a record whose length runs past the end of the file
+    /// though the bytes after its header are a whole record. Anything else it leaves for LevelDB to judge (a missing
+    /// or unreadable file, a record cut short).
     static func check(directory: String) throws {
         // POSIX reads, not Foundation's: this runs before every open, `lookup`'s among them.
-        guard var current = read(directory + "/CURRENT", from: 0, limit: 256), current.last == 0x0A else { return }
-        current.removeLast()
-        let name = String(decoding: current, as: UTF8.self)
-        guard name.hasPrefix("MANIFEST-"), !current.contains(0x2F),
-            let size = fileSize(directory + "/" + name), size % blockSize != 0,
-            let block = read(directory + "/" + name, from: size - size % blockSize, limit: blockSize)
+        if var current = read(directory + "/CURRENT", from: 0, limit: 256), current.last == 0x0A {
+            current.removeLast()
+            let name = String(decoding: current, as: UTF8.self)
+            if name.hasPrefix("MANIFEST-") && !current.contains(0x2F) { try checkTail(of: directory + "/" + name) }
+        }
+        for name in names(in: directory)
+        where name.hasSuffix(".log") && name.count > 4 && name.dropLast(4).allSatisfy({ $0.isASCII && $0.isNumber }) {
+            try checkTail(of: directory + "/" + name)
+        }
+    }
+
+    /// The check of one log file.
+    static func checkTail(of path: String) throws {
+        guard let size = fileSize(path), size % blockSize != 0,
+            let block = read(path, from: size - size % blockSize, limit: blockSize)
         else { return }
         let blockStart = size - size % blockSize
         var offset = 0
@@ -53,10 +65,24 @@ enum ManifestTail {
             }
             throw LevelDBError(
                 kind: .corruption,
-                message: "Corruption: \(directory)/\(name): the record at offset \(blockStart + offset) says "
+                message: "Corruption: \(path): the record at offset \(blockStart + offset) says "
                     + "\(length) bytes, past the end of the file, but its first \(payload) bytes are the whole record: "
                     + "its length is damaged (LevelDB would drop it and every later edit, and the tables they added)")
         }
+    }
+
+    /// The names in `directory` (none when it cannot be read).
+    static func names(in directory: String) -> [String] {
+        guard let stream = opendir(directory) else { return [] }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            names.append(
+                withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+                })
+        }
+        return names
     }
 
     /// The size of the file at `path`, or `nil` when it cannot be looked at.
