@@ -67,7 +67,8 @@ enum LogTail {
                 kind: .corruption,
                 message: "Corruption: \(path): the record at offset \(blockStart + offset) says "
                     + "\(length) bytes, past the end of the file, but its first \(payload) bytes are the whole record: "
-                    + "its length is damaged (LevelDB would drop it and every later edit, and the tables they added)")
+                    + "its length is damaged (LevelDB would drop it and every later record, as if a crash had cut it short)"
+            )
         }
     }
 
