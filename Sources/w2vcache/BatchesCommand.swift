@@ -28,50 +28,47 @@ struct BatchesCommand: ParsableCommand {
     @Argument(help: "The dataset.")
     var dataset: DatasetName
 
-    @Option(name: .long, help: "The split.")
+    @Option(help: "The split.")
     var split: String = "train"
 
     @Option(
-        name: .customLong("batch-size"),
         help: ArgumentHelp(
             "Examples per batch (default \(BatchSampler.defaultBatchSize); at most server.max_batch_size of the "
                 + "configuration).",
             valueName: "n"))
     var batchSize: Int?
 
-    @Option(name: .long, help: "Shuffle seed (default 0).")
+    @Option(help: "Shuffle seed (default 0).")
     var seed: UInt64?
 
-    @Option(name: .long, help: "Epoch, from 0 (each epoch has its own order).")
+    @Option(help: "Epoch, from 0 (each epoch has its own order).")
     var epoch: Int?
 
-    @Flag(name: .customLong("no-shuffle"), help: "Keep the stored order.")
+    @Flag(help: "Keep the stored order.")
     var noShuffle = false
 
-    @Option(
-        name: .long, help: "This reader's rank in a distributed job (its share of the epoch, as the server gives it).")
+    @Option(help: "This reader's rank in a distributed job (its share of the epoch, as the server gives it).")
     var rank: Int?
 
-    @Option(name: .customLong("world-size"), help: "How many ranks share the epoch (at most its batch count).")
+    @Option(help: "How many ranks share the epoch (at most its batch count).")
     var worldSize: Int?
 
-    @Option(name: .long, help: "Begin at this batch of the rank's share (a resumed job; at most the share's length).")
+    @Option(help: "Begin at this batch of the rank's share (a resumed job; at most the share's length).")
     var start: Int?
 
     @Option(
-        name: .long,
         help: ArgumentHelp(
             "Output: text (a preview), or npz or raw (the rank's share, framed as the server streams it; not to a "
                 + "terminal)."))
     var format: OutputFormat = .text
 
-    @Flag(name: .long, help: "raw: send the POS windows as embedding row ids, as the server's compact streams do.")
+    @Flag(help: "raw: send the POS windows as embedding row ids, as the server's compact streams do.")
     var compact = false
 
-    @Option(name: .long, help: "How many batches to show (text).")
+    @Option(help: "How many batches to show (text).")
     var show: Int = 1
 
-    @Option(name: .customLong("examples-per-batch"), help: "How many examples of each batch to decode.")
+    @Option(help: "How many examples of each batch to decode.")
     var examplesPerBatch: Int = 4
 
     func validate() throws {

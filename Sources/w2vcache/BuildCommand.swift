@@ -19,32 +19,25 @@ struct BuildCommand: ParsableCommand {
     @OptionGroup var cache: CacheOptions
     @OptionGroup var writer: WriterOptions
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp("The vectors file, e.g. GoogleNews-vectors-negative300.bin.gz.", valueName: "file"))
+    @Option(help: ArgumentHelp("The vectors file, e.g. GoogleNews-vectors-negative300.bin.gz.", valueName: "file"))
     var vectors: String
 
-    @Option(name: .long, help: "The file's layout (default: build.format of the configuration, auto).")
+    @Option(help: "The file's layout (default: build.format of the configuration, auto).")
     var format: FormatChoice?
 
-    @Option(name: .long, help: "Keep only the first N vectors of the file (like gensim's limit).")
+    @Option(help: "Keep only the first N vectors of the file (like gensim's limit).")
     var limit: Int?
 
-    @Option(
-        name: .customLong("only-words"),
-        help: ArgumentHelp("Keep only the words listed in this file, one per line.", valueName: "file"))
+    @Option(help: ArgumentHelp("Keep only the words listed in this file, one per line.", valueName: "file"))
     var onlyWords: String?
 
-    @Option(name: .customLong("non-finite"), help: "Vectors with NaN or infinity (default: build.non_finite, fail).")
+    @Option(help: "Vectors with NaN or infinity (default: build.non_finite, fail).")
     var nonFinite: RecordPolicy?
 
-    @Option(
-        name: .customLong("invalid-utf8"),
-        help: "Words that are not valid UTF-8: keep (raw bytes), skip or fail (default: build.invalid_utf8, keep).")
+    @Option(help: "Words that are not valid UTF-8: keep (raw bytes), skip or fail (default: build.invalid_utf8, keep).")
     var invalidUTF8: RecordPolicy?
 
     @Flag(
-        name: .customLong("trust-header"),
         help: ArgumentHelp(
             "Read only as many vectors as the header announces, as gensim does, even if more follow (default: more is "
                 + "an error).")

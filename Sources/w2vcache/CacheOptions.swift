@@ -6,14 +6,12 @@ import VectorCache
 /// Options every command that uses a cache shares: where the cache is, and which configuration file to read.
 struct CacheOptions: ParsableArguments {
     @Option(
-        name: .long,
         help: ArgumentHelp(
             "The cache directory (default: cache.path of the configuration, \(VectorCache.defaultPath)).",
             valueName: "dir"))
     var db: String?
 
     @Option(
-        name: .long,
         help: ArgumentHelp(
             "A configuration file (default: \(Configuration.defaultPath) if present).", valueName: "file"))
     var config: String?
@@ -60,7 +58,6 @@ struct CacheOptions: ParsableArguments {
 
 /// `--wait`, for the commands that write a cache.
 struct WriterOptions: ParsableArguments {
-    @Flag(
-        name: .long, help: "If another build or prepare is writing the cache, wait for it instead of failing at once.")
+    @Flag(help: "If another build or prepare is writing the cache, wait for it instead of failing at once.")
     var wait = false
 }

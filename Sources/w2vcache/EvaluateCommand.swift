@@ -15,7 +15,6 @@ struct EvaluateCommand: ParsableCommand {
 /// Options both evaluations share.
 struct EvaluationOptions: ParsableArguments {
     @Option(
-        name: .customLong("restrict-vocab"),
         help: ArgumentHelp(
             "Use only the first N words of the vectors file, in its order (default: gensim's, "
                 + "\(AnalogyEvaluation.defaultRestrictVocab)).",
@@ -23,14 +22,13 @@ struct EvaluationOptions: ParsableArguments {
     var restrictVocab: Int?
 
     @Flag(
-        name: .customLong("case-sensitive"),
         help: ArgumentHelp(
             "Compare words as they are (default: upper-cased, the file's first word of each form standing for it, as "
                 + "gensim does).")
     )
     var caseSensitive = false
 
-    @Option(name: .long, help: "Output format: text or json.")
+    @Option(help: "Output format: text or json.")
     var format: SimilarityOptions.OutputFormat = .text
 
     func validate() throws {

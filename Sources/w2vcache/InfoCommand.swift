@@ -14,7 +14,7 @@ struct InfoCommand: ParsableCommand {
 
     @OptionGroup var cache: CacheOptions
 
-    @Flag(name: .long, help: "Print the manifest as JSON.")
+    @Flag(help: "Print the manifest as JSON.")
     var json = false
 
     func run() throws {

@@ -34,16 +34,13 @@ struct LookupCommand: ParsableCommand {
 
     @OptionGroup var cache: CacheOptions
 
-    @Option(name: .long, help: "Output format: text, json or npy (not to a terminal).")
+    @Option(help: "Output format: text, json or npy (not to a terminal).")
     var format: OutputFormat = .text
 
-    @Option(
-        name: .customLong("words-from"),
-        help: ArgumentHelp("Also look up the words in this file, one per line.", valueName: "file"))
+    @Option(help: ArgumentHelp("Also look up the words in this file, one per line.", valueName: "file"))
     var wordsFrom: String?
 
     @Option(
-        name: .customLong("oov"),
         help: ArgumentHelp(
             "What a word the cache lacks gets: none (an error), random (its seeded random vector) or subword (its "
                 + "n-grams', for a fastText cache). Default: subword on a fastText cache, else none.",

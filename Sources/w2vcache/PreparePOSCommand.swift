@@ -23,38 +23,36 @@ struct PreparePOSCommand: ParsableCommand {
     @OptionGroup var writer: WriterOptions
     @OptionGroup var oov: OOVOptions
 
-    @Option(name: .long, help: ArgumentHelp("Training file.", valueName: "file"))
+    @Option(help: ArgumentHelp("Training file.", valueName: "file"))
     var train: String
 
-    @Option(name: .long, help: ArgumentHelp("Test file.", valueName: "file"))
+    @Option(help: ArgumentHelp("Test file.", valueName: "file"))
     var test: String
 
-    @Option(name: .long, help: ArgumentHelp("Where to write the processed files.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Where to write the processed files.", valueName: "dir"))
     var out: String = "."
 
-    @Option(name: .long, help: "Words per window (default: the book's, \(POSOptions().window)).")
+    @Option(help: "Words per window (default: the book's, \(POSOptions().window)).")
     var window: Int?
 
     @Option(
-        name: .long,
         help: "The tag a window is labelled with: centre or last (default: the book's, \(POSOptions().label.rawValue))."
     )
     var label: WindowLabel?
 
-    @Flag(name: .customLong("keep-sentences"), help: "Do not merge phrases across sentence boundaries.")
+    @Flag(help: "Do not merge phrases across sentence boundaries.")
     var keepSentences = false
 
-    @Flag(name: .customLong("skip-bad-lines"), help: "Count and skip malformed lines instead of stopping.")
+    @Flag(help: "Count and skip malformed lines instead of stopping.")
     var skipBadLines = false
 
     @Option(
-        name: .long,
         help: ArgumentHelp(
             "Build the cache from this vectors file first, with only the keys the data can ask for.", valueName: "file")
     )
     var vectors: String?
 
-    @Option(name: .long, help: "Fail unless the cache's vectors have this dimension.")
+    @Option(help: "Fail unless the cache's vectors have this dimension.")
     var dim: Int?
 
     func validate() throws {

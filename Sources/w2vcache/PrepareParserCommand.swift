@@ -23,24 +23,21 @@ struct PrepareParserCommand: ParsableCommand {
     @OptionGroup var writer: WriterOptions
     @OptionGroup var oov: OOVOptions
 
-    @Option(name: .long, help: ArgumentHelp("Training treebank (.conllu or CoNLL-X).", valueName: "file"))
+    @Option(help: ArgumentHelp("Training treebank (.conllu or CoNLL-X).", valueName: "file"))
     var train: String
 
-    @Option(name: .long, help: ArgumentHelp("Test treebank.", valueName: "file"))
+    @Option(help: ArgumentHelp("Test treebank.", valueName: "file"))
     var test: String
 
     @Option(
-        name: .long,
         help: "POS column: xpos (PTB tags in EWT; UPOS where empty) or upos (default: \(ParserOptions().pos.rawValue))."
     )
     var pos: CoNLLUReader.POSColumn?
 
-    @Flag(
-        name: .customLong("skip-bad-lines"),
-        help: "Count and skip malformed lines (and their sentences) instead of stopping.")
+    @Flag(help: "Count and skip malformed lines (and their sentences) instead of stopping.")
     var skipBadLines = false
 
-    @Option(name: .long, help: "Fail unless the cache's vectors have this dimension.")
+    @Option(help: "Fail unless the cache's vectors have this dimension.")
     var dim: Int?
 
     func run() throws {

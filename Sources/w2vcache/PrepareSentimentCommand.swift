@@ -21,19 +21,16 @@ struct PrepareSentimentCommand: ParsableCommand {
     @OptionGroup var writer: WriterOptions
     @OptionGroup var oov: OOVOptions
 
-    @Option(name: .long, help: ArgumentHelp("Training reviews: a directory or a TSV file.", valueName: "path"))
+    @Option(help: ArgumentHelp("Training reviews: a directory or a TSV file.", valueName: "path"))
     var train: String
 
-    @Option(name: .long, help: ArgumentHelp("Test reviews: a directory or a TSV file.", valueName: "path"))
+    @Option(help: ArgumentHelp("Test reviews: a directory or a TSV file.", valueName: "path"))
     var test: String
 
-    @Option(
-        name: .customLong("max-vocab"),
-        help: "Ids kept, specials included (default from the configuration: \(SentimentOptions().maxVocabulary)).")
+    @Option(help: "Ids kept, specials included (default from the configuration: \(SentimentOptions().maxVocabulary)).")
     var maxVocab: Int?
 
     @Option(
-        name: .customLong("max-length"),
         help: ArgumentHelp(
             "Tokens per review after padding or truncation (default from the configuration: "
                 + "\(SentimentOptions().maxLength)).")

@@ -24,29 +24,27 @@ struct PrepareTranslationCommand: ParsableCommand {
     @OptionGroup var cache: CacheOptions
     @OptionGroup var writer: WriterOptions
 
-    @Option(name: .long, help: ArgumentHelp("English training file (line-aligned with --target).", valueName: "file"))
+    @Option(help: ArgumentHelp("English training file (line-aligned with --target).", valueName: "file"))
     var source: String?
 
-    @Option(name: .long, help: ArgumentHelp("French training file.", valueName: "file"))
+    @Option(help: ArgumentHelp("French training file.", valueName: "file"))
     var target: String?
 
     @Option(
-        name: .long,
         help: ArgumentHelp(
             "Training pairs as source<TAB>target lines, instead of --source/--target.", valueName: "file"))
     var tsv: String?
 
-    @Option(name: .customLong("valid-source"), help: ArgumentHelp("English validation file.", valueName: "file"))
+    @Option(help: ArgumentHelp("English validation file.", valueName: "file"))
     var validSource: String?
 
-    @Option(name: .customLong("valid-target"), help: ArgumentHelp("French validation file.", valueName: "file"))
+    @Option(help: ArgumentHelp("French validation file.", valueName: "file"))
     var validTarget: String?
 
-    @Option(name: .customLong("valid-tsv"), help: ArgumentHelp("Validation pairs as TSV.", valueName: "file"))
+    @Option(help: ArgumentHelp("Validation pairs as TSV.", valueName: "file"))
     var validTSV: String?
 
     @Option(
-        name: .long,
         help: ArgumentHelp(
             "Buckets as \"S,T S,T ...\" (default from the configuration: "
                 + "\"\(TranslationOptions().buckets.map(\.description).joined(separator: " "))\").")
@@ -54,26 +52,22 @@ struct PrepareTranslationCommand: ParsableCommand {
     var buckets: String?
 
     @Option(
-        name: .customLong("min-freq"),
         help: ArgumentHelp(
             "Keep tokens seen at least this often in training (default from the configuration: "
                 + "\(TranslationOptions().minFrequency)).")
     )
     var minFreq: Int?
 
-    @Option(
-        name: .customLong("max-vocab"),
-        help: "Cap each vocabulary at this many ids, specials included (default: no cap, as in the book).")
+    @Option(help: "Cap each vocabulary at this many ids, specials included (default: no cap, as in the book).")
     var maxVocab: Int?
 
-    @Flag(name: .long, help: "The files are tokenized already: split on whitespace.")
+    @Flag(help: "The files are tokenized already: split on whitespace.")
     var pretokenized = false
 
-    @Flag(name: .long, help: "Lowercase every token (the book keeps case).")
+    @Flag(help: "Lowercase every token (the book keeps case).")
     var lowercase = false
 
     @Option(
-        name: .long,
         help: ArgumentHelp(
             "Which lines of aligned files are sentences: auto (by file name), tags, xml or none (every line) (default: "
                 + "\(TranslationOptions().markup.rawValue)).")

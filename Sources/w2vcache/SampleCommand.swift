@@ -10,22 +10,22 @@ struct SampleCommand: ParsableCommand {
         discussion: "The same options give the same words and values on every machine. The vectors carry no meaning."
     )
 
-    @Option(name: .long, help: ArgumentHelp("The file to write; gzipped if it ends in .gz.", valueName: "file"))
+    @Option(help: ArgumentHelp("The file to write; gzipped if it ends in .gz.", valueName: "file"))
     var output: String = "data/sample-vectors.bin.gz"
 
-    @Option(name: .long, help: "How many words.")
+    @Option(help: "How many words.")
     var words: Int = 3000
 
-    @Option(name: .long, help: "Vector dimension.")
+    @Option(help: "Vector dimension.")
     var dim: Int = 300
 
-    @Option(name: .long, help: "Random seed.")
+    @Option(help: "Random seed.")
     var seed: UInt64 = 42
 
-    @Flag(name: .long, help: "Write word2vec text instead of binary.")
+    @Flag(help: "Write word2vec text instead of binary.")
     var text = false
 
-    @Flag(name: .long, help: "Replace --output if it exists.")
+    @Flag(help: "Replace --output if it exists.")
     var force = false
 
     func validate() throws {

@@ -23,23 +23,20 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var cache: CacheOptions
     @OptionGroup var oov: OOVOptions
 
-    @Option(name: .long, help: "Address to bind (default: server.host of the configuration, 127.0.0.1).")
+    @Option(help: "Address to bind (default: server.host of the configuration, 127.0.0.1).")
     var host: String?
 
-    @Option(name: .long, help: "Port (default: server.port of the configuration, 8080; 0 picks a free one).")
+    @Option(help: "Port (default: server.port of the configuration, 8080; 0 picks a free one).")
     var port: Int?
 
     @Option(
-        name: .customLong("token-file"),
         help: ArgumentHelp(
             "Require this file's bearer token on every route but /healthz (default: server.token_file of the "
                 + "configuration, none).",
             valueName: "file"))
     var tokenFile: String?
 
-    @Option(
-        name: .customLong("log-level"),
-        help: "What to log: debug is one line per request; failed requests are logged at warning.")
+    @Option(help: "What to log: debug is one line per request; failed requests are logged at warning.")
     var logLevel: Logger.Level = .info
 
     func validate() throws {

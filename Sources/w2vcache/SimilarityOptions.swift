@@ -10,18 +10,16 @@ struct SimilarityOptions: ParsableArguments {
     }
 
     @Option(
-        name: .long,
         help: "How many words to print per query (default \(SimilarityQuery.defaultTop); at most the cache's words).")
     var top: Int?
 
     @Option(
-        name: .customLong("restrict-vocab"),
         help: ArgumentHelp(
             "Search only the first N words of the vectors file (gensim's restrict_vocab; default: all).", valueName: "n"
         ))
     var restrictVocab: Int?
 
-    @Option(name: .long, help: "Output format: text or json.")
+    @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
     func validate() throws {

@@ -5,16 +5,13 @@ import Preprocessing
 /// malformed lines.
 struct TextInputOptions: ParsableArguments {
     @Option(
-        name: .customLong("encoding-errors"),
         help: ArgumentHelp(
             "Bytes that are not UTF-8: replace (counted), skip the example, or fail (default: "
                 + "\(DecodingPolicy.standard.rawValue)).")
     )
     var encodingErrors: DecodingPolicy?
 
-    @Flag(
-        name: .customLong("skip-bad-lines"),
-        help: "Count and skip malformed lines and empty examples instead of stopping.")
+    @Flag(help: "Count and skip malformed lines and empty examples instead of stopping.")
     var skipBadLines = false
 
     /// Sets a dataset's options from these flags, keeping the configuration's where a flag is not given.

@@ -15,9 +15,7 @@ struct TokenizeCommand: ParsableCommand {
         case basicEnglish = "basic_english", english, french, book
     }
 
-    @Option(
-        name: .long,
-        help: "basic_english (sentiment), english or french (translation), book (POS normalization of each token).")
+    @Option(help: "basic_english (sentiment), english or french (translation), book (POS normalization of each token).")
     var tokenizer: Tokenizer = .basicEnglish
 
     @Argument(help: "A text file (default: standard input).")
