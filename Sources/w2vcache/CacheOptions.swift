@@ -49,11 +49,6 @@ struct CacheOptions: ParsableArguments {
         }
         return writer
     }
-
-    /// Says that `dataset` was prepared from the same inputs with the same options, so nothing was done.
-    static func reportAlreadyPrepared(_ dataset: String) {
-        Terminal.message("\(dataset) is already prepared from these inputs with these options; nothing to do")
-    }
 }
 
 /// `--wait`, for the commands that write a cache.

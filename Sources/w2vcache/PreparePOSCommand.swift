@@ -19,8 +19,7 @@ struct PreparePOSCommand: ParsableCommand {
             """
     )
 
-    @OptionGroup var cache: CacheOptions
-    @OptionGroup var writer: WriterOptions
+    @OptionGroup var prepare: PrepareOptions
     @OptionGroup var oov: OOVOptions
 
     @Option(help: ArgumentHelp("Training file.", valueName: "file"))
@@ -65,7 +64,7 @@ struct PreparePOSCommand: ParsableCommand {
     }
 
     func run() throws {
-        let configuration = try cache.loadConfiguration()
+        let configuration = try prepare.cache.loadConfiguration()
         let trainFile = try TextFile(path: train)
         let testFile = try TextFile(path: test)
         var options = POSOptions()
@@ -77,8 +76,8 @@ struct PreparePOSCommand: ParsableCommand {
         let report: POSReport
         if let vectors {
             var request = BuildReporter.request(
-                vectors: vectors, cachePath: cache.cachePath(configuration), configuration: configuration)
-            request.waitForWriter = writer.wait
+                vectors: vectors, cachePath: prepare.cache.cachePath(configuration), configuration: configuration)
+            request.waitForWriter = prepare.writer.wait
             var prepared: POSReport?
             try BuildReporter.run(cachePath: request.cachePath) { progress, isCancelled, onWait in
                 let (build, report) = try POSDataset.buildAndPrepare(
@@ -90,23 +89,18 @@ struct PreparePOSCommand: ParsableCommand {
             }
             report = prepared!
         } else {
-            let cacheWriter = try cache.openWriter(
-                purpose: "w2vcache prepare pos", wait: writer.wait, expectingDimension: dim)
+            let cacheWriter = try prepare.openWriter(preparing: "pos", expectingDimension: dim)
             report = try POSDataset.prepare(
                 train: trainFile, test: testFile, into: cacheWriter, options: options,
                 oov: try oov.source(for: cacheWriter.cache, configuration: configuration))
         }
-        if report.prepared.alreadyPrepared {
-            CacheOptions.reportAlreadyPrepared("pos")
-            return
-        }
+        guard let statistics = PrepareOptions.statistics(of: report.prepared, "pos") else { return }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         for split in ["train", "test"] {
             let path = out + "/pos.\(split).processed.txt"
             try POSDataset.processedText(report.processed[split]!).write(
                 toFile: path, atomically: true, encoding: .utf8)
         }
-        let statistics = report.prepared.statistics
         for (split, counted) in [("train", statistics.train), ("test", statistics.test)] {
             let rules = counted.normalization
             Terminal.message(

@@ -19,8 +19,7 @@ struct PrepareParserCommand: ParsableCommand {
             """
     )
 
-    @OptionGroup var cache: CacheOptions
-    @OptionGroup var writer: WriterOptions
+    @OptionGroup var prepare: PrepareOptions
     @OptionGroup var oov: OOVOptions
 
     @Option(help: ArgumentHelp("Training treebank (.conllu or CoNLL-X).", valueName: "file"))
@@ -41,22 +40,17 @@ struct PrepareParserCommand: ParsableCommand {
     var dim: Int?
 
     func run() throws {
-        let configuration = try cache.loadConfiguration()
+        let configuration = try prepare.cache.loadConfiguration()
         let trainFile = try TextFile(path: train)
         let testFile = try TextFile(path: test)
-        let cacheWriter = try cache.openWriter(
-            purpose: "w2vcache prepare parser", wait: writer.wait, expectingDimension: dim)
+        let cacheWriter = try prepare.openWriter(preparing: "parser", expectingDimension: dim)
         var options = ParserOptions()
         options.pos = pos ?? options.pos
         options.skipBadLines = skipBadLines
         let report = try ParserDataset.prepare(
             train: trainFile, test: testFile, into: cacheWriter, options: options,
             oov: try oov.source(for: cacheWriter.cache, configuration: configuration))
-        if report.alreadyPrepared {
-            CacheOptions.reportAlreadyPrepared("parser")
-            return
-        }
-        let statistics = report.statistics
+        guard let statistics = PrepareOptions.statistics(of: report, "parser") else { return }
         for (split, counted) in [("train", statistics.train), ("test", statistics.test)] {
             Terminal.message(
                 "\(split): \(counted.sentences) sentences, \(counted.nonProjective) non-projective skipped, "

@@ -17,8 +17,7 @@ struct PrepareSentimentCommand: ParsableCommand {
             """
     )
 
-    @OptionGroup var cache: CacheOptions
-    @OptionGroup var writer: WriterOptions
+    @OptionGroup var prepare: PrepareOptions
     @OptionGroup var oov: OOVOptions
 
     @Option(help: ArgumentHelp("Training reviews: a directory or a TSV file.", valueName: "path"))
@@ -40,7 +39,7 @@ struct PrepareSentimentCommand: ParsableCommand {
     @OptionGroup var input: TextInputOptions
 
     func run() throws {
-        let configuration = try cache.loadConfiguration()
+        let configuration = try prepare.cache.loadConfiguration()
         var options = configuration.sentiment
         options.maxVocabulary = maxVocab ?? options.maxVocabulary
         options.maxLength = maxLength ?? options.maxLength
@@ -48,15 +47,11 @@ struct PrepareSentimentCommand: ParsableCommand {
         guard options.maxVocabulary > 2, options.maxLength > 0 else {
             throw ValidationError("--max-vocab must exceed 2 and --max-length must be positive")
         }
-        let cacheWriter = try cache.openWriter(purpose: "w2vcache prepare sentiment", wait: writer.wait)
+        let cacheWriter = try prepare.openWriter(preparing: "sentiment")
         let prepared = try SentimentDataset.prepare(
             train: train, test: test, into: cacheWriter, options: options,
             oov: try oov.source(for: cacheWriter.cache, configuration: configuration))
-        if prepared.alreadyPrepared {
-            CacheOptions.reportAlreadyPrepared("sentiment")
-            return
-        }
-        let statistics = prepared.statistics
+        guard let statistics = PrepareOptions.statistics(of: prepared, "sentiment") else { return }
         for (split, counted) in [("train", statistics.train), ("test", statistics.test)] {
             Terminal.message(
                 "\(split): \(counted.reviews) reviews (\(counted.positive) positive), \(counted.tokens) tokens, "

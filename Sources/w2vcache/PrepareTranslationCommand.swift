@@ -21,8 +21,7 @@ struct PrepareTranslationCommand: ParsableCommand {
             """
     )
 
-    @OptionGroup var cache: CacheOptions
-    @OptionGroup var writer: WriterOptions
+    @OptionGroup var prepare: PrepareOptions
 
     @Option(help: ArgumentHelp("English training file (line-aligned with --target).", valueName: "file"))
     var source: String?
@@ -92,7 +91,7 @@ struct PrepareTranslationCommand: ParsableCommand {
     }
 
     func run() throws {
-        let configuration = try cache.loadConfiguration()
+        let configuration = try prepare.cache.loadConfiguration()
         var options = configuration.translation
         options.buckets = buckets.flatMap(LengthBucket.parseList) ?? options.buckets
         options.minFrequency = minFreq ?? options.minFrequency
@@ -105,13 +104,9 @@ struct PrepareTranslationCommand: ParsableCommand {
         let valid: ParallelInput? =
             validTSV.map { .tsv($0) }
             ?? validSource.map { .aligned(source: $0, target: validTarget!) }
-        let cacheWriter = try cache.openWriter(purpose: "w2vcache prepare translation", wait: writer.wait)
+        let cacheWriter = try prepare.openWriter(preparing: "translation")
         let prepared = try TranslationDataset.prepare(train: train, valid: valid, into: cacheWriter, options: options)
-        if prepared.alreadyPrepared {
-            CacheOptions.reportAlreadyPrepared("translation")
-            return
-        }
-        let statistics = prepared.statistics
+        guard let statistics = PrepareOptions.statistics(of: prepared, "translation") else { return }
         for (split, counted) in [("train", statistics.train), ("valid", statistics.valid)] {
             guard let counted else { continue }
             let perBucket = zip(options.buckets, counted.perBucket).map { "\($0): \($1)" }

@@ -1,0 +1,22 @@
+import ArgumentParser
+import CacheBuild
+import Datasets
+
+/// Options every `prepare` shares (the cache, `--wait`), and the steps they share around the preparation.
+struct PrepareOptions: ParsableArguments {
+    @OptionGroup var cache: CacheOptions
+    @OptionGroup var writer: WriterOptions
+
+    /// Opens the cache to prepare `dataset` in it: one writer per cache, another fails naming it or waits.
+    func openWriter(preparing dataset: String, expectingDimension dimension: Int? = nil) throws -> CacheWriter {
+        try cache.openWriter(purpose: "w2vcache prepare \(dataset)", wait: writer.wait, expectingDimension: dimension)
+    }
+
+    /// What the preparation of `dataset` counted, or `nil` after saying that nothing was done: the same inputs were
+    /// prepared with the same options before.
+    static func statistics<Statistics>(of prepared: PreparedDataset<Statistics>, _ dataset: String) -> Statistics? {
+        guard prepared.alreadyPrepared else { return prepared.statistics }
+        Terminal.message("\(dataset) is already prepared from these inputs with these options; nothing to do")
+        return nil
+    }
+}
