@@ -75,31 +75,21 @@ extension DatasetManifest: Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)
-        func typed<O: Decodable, S: Decodable>(_: O.Type, _: S.Type) throws -> (O, S) {
-            (try container.decode(O.self, forKey: .options), try container.decode(S.self, forKey: .statistics))
-        }
+        func decoded<Value: Decodable>(_ key: Key) throws -> Value { try container.decode(Value.self, forKey: key) }
         switch try container.decode(DatasetName.self, forKey: .name) {
-        case .pos:
-            let (options, statistics) = try typed(POSOptions.self, POSStatistics.self)
-            details = .pos(options, statistics)
-        case .parser:
-            let (options, statistics) = try typed(ParserOptions.self, ParserStatistics.self)
-            details = .parser(options, statistics)
-        case .sentiment:
-            let (options, statistics) = try typed(SentimentOptions.self, SentimentStatistics.self)
-            details = .sentiment(options, statistics)
-        case .translation:
-            let (options, statistics) = try typed(TranslationOptions.self, TranslationStatistics.self)
-            details = .translation(options, statistics)
+        case .pos: details = .pos(try decoded(.options), try decoded(.statistics))
+        case .parser: details = .parser(try decoded(.options), try decoded(.statistics))
+        case .sentiment: details = .sentiment(try decoded(.options), try decoded(.statistics))
+        case .translation: details = .translation(try decoded(.options), try decoded(.statistics))
         }
-        inputs = try container.decode([InputFingerprint].self, forKey: .inputs)
-        toolVersion = try container.decode(String.self, forKey: .toolVersion)
-        dimension = try container.decode(Int.self, forKey: .dimension)
-        preparedAt = try container.decode(String.self, forKey: .preparedAt)
-        splits = try container.decode([String: Int].self, forKey: .splits)
-        arrays = try container.decode([String: ArrayInfo].self, forKey: .arrays)
-        vocabularies = try container.decode([String: Int].self, forKey: .vocabularies)
-        contentCRC32 = try container.decode(String.self, forKey: .contentCRC32)
+        inputs = try decoded(.inputs)
+        toolVersion = try decoded(.toolVersion)
+        dimension = try decoded(.dimension)
+        preparedAt = try decoded(.preparedAt)
+        splits = try decoded(.splits)
+        arrays = try decoded(.arrays)
+        vocabularies = try decoded(.vocabularies)
+        contentCRC32 = try decoded(.contentCRC32)
         oov = try container.decodeIfPresent(OOVKind.self, forKey: .oov)
     }
 

@@ -66,12 +66,6 @@ public struct InputFingerprint: Codable, Sendable, Equatable {
     public var name: String
     public var size: Int
     public var crc32: String
-
-    public init(name: String, size: Int, crc32: String) {
-        self.name = name
-        self.size = size
-        self.crc32 = crc32
-    }
 }
 
 /// Bad dataset input: the file, the line when known, and what was expected.
