@@ -56,8 +56,9 @@ public enum DatasetDetails: Sendable, Equatable {
         }
     }
 
-    /// The options and statistics of this case, for code generic over the datasets (``PreparableDataset``).
-    var contents: (options: any Sendable, statistics: any Sendable) {
+    /// The options and statistics of this case, for code generic over the datasets (``PreparableDataset``) and for
+    /// encoding.
+    var contents: (options: any Sendable & Encodable, statistics: any Sendable & Encodable) {
         switch self {
         case .pos(let options, let statistics): (options, statistics)
         case .parser(let options, let statistics): (options, statistics)
@@ -96,20 +97,8 @@ extension DatasetManifest: Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(name, forKey: .name)
-        switch details {
-        case .pos(let options, let statistics):
-            try container.encode(options, forKey: .options)
-            try container.encode(statistics, forKey: .statistics)
-        case .parser(let options, let statistics):
-            try container.encode(options, forKey: .options)
-            try container.encode(statistics, forKey: .statistics)
-        case .sentiment(let options, let statistics):
-            try container.encode(options, forKey: .options)
-            try container.encode(statistics, forKey: .statistics)
-        case .translation(let options, let statistics):
-            try container.encode(options, forKey: .options)
-            try container.encode(statistics, forKey: .statistics)
-        }
+        try container.encode(details.contents.options, forKey: .options)
+        try container.encode(details.contents.statistics, forKey: .statistics)
         try container.encode(inputs, forKey: .inputs)
         try container.encode(toolVersion, forKey: .toolVersion)
         try container.encode(dimension, forKey: .dimension)

@@ -63,7 +63,7 @@ public struct AnalogyEvaluation: Sendable {
         var outOfVocabulary = 0
         for (number, line) in PythonText.binaryLines(bytes).enumerated() {
             guard let text = String(validating: line, as: UTF8.self) else {
-                throw SimilarityError(.badInput, "\(path), line \(number + 1): not UTF-8 text")
+                throw SimilarityError(kind: .badInput, message: "\(path), line \(number + 1): not UTF-8 text")
             }
             if text.hasPrefix(": ") {
                 let name = text.drop { $0 == ":" || $0 == " " }
@@ -72,7 +72,8 @@ public struct AnalogyEvaluation: Sendable {
             }
             guard !sections.isEmpty else {
                 throw SimilarityError(
-                    .badInput, "\(path), line \(number + 1): a question before the first `: section` line")
+                    kind: .badInput,
+                    message: "\(path), line \(number + 1): a question before the first `: section` line")
             }
             let words = PythonText.split(text[...]).map { caseInsensitive ? PythonText.upper(String($0)) : String($0) }
             guard words.count == 4 else { continue }
@@ -89,7 +90,7 @@ public struct AnalogyEvaluation: Sendable {
                     query: .init(positive: [b, c], negative: [a], top: 5)))
         }
         guard questionCount > 0 else {
-            throw SimilarityError(.badInput, "\(path) holds no questions (lines of four words)")
+            throw SimilarityError(kind: .badInput, message: "\(path) holds no questions (lines of four words)")
         }
 
         for start in stride(from: 0, to: questions.count, by: batchSize) {

@@ -13,9 +13,4 @@ public struct SimilarityError: DescribedError, Equatable {
 
     public let kind: Kind
     public let message: String
-
-    public init(_ kind: Kind, _ message: String) {
-        self.kind = kind
-        self.message = message
-    }
 }

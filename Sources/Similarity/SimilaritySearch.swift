@@ -119,7 +119,8 @@ public final class SimilaritySearch: Sendable {
                 oovOnly.isEmpty
                 ? "" : " (\(oovOnly.count) of them only have a random out-of-vocabulary vector made by `prepare`)"
             throw SimilarityError(
-                .unknownWords, "not in the vectors file: \(unknown.map { "\"\($0)\"" }.joined(separator: ", "))\(note)")
+                kind: .unknownWords,
+                message: "not in the vectors file: \(unknown.map { "\"\($0)\"" }.joined(separator: ", "))\(note)")
         }
         return found
     }
@@ -130,12 +131,13 @@ public final class SimilaritySearch: Sendable {
     public func mostSimilar(_ queries: [SimilarityQuery], restrictVocab: Int? = nil) throws -> [[Neighbor]] {
         let rowQueries = try queries.map { query in
             guard !query.positive.isEmpty || !query.negative.isEmpty else {
-                throw SimilarityError(.unusableQuery, "a query needs at least one positive or negative word")
+                throw SimilarityError(
+                    kind: .unusableQuery, message: "a query needs at least one positive or negative word")
             }
             guard query.top <= wordCount else {
                 throw SimilarityError(
-                    .unusableQuery,
-                    "top=\(query.top) is more than the \(wordCount) words of the vectors file; expected 1 to "
+                    kind: .unusableQuery,
+                    message: "top=\(query.top) is more than the \(wordCount) words of the vectors file; expected 1 to "
                         + "\(wordCount)"
                 )
             }
@@ -202,8 +204,9 @@ public final class SimilaritySearch: Sendable {
             let norm = index.norms[row]
             guard norm > 0, norm.isFinite else {
                 throw SimilarityError(
-                    .unusableQuery,
-                    "\"\(String(decoding: index.word(row), as: UTF8.self))\" has a vector of norm \(norm): it has no "
+                    kind: .unusableQuery,
+                    message:
+                        "\"\(String(decoding: index.word(row), as: UTF8.self))\" has a vector of norm \(norm): it has no "
                         + "direction"
                 )
             }
@@ -214,7 +217,7 @@ public final class SimilaritySearch: Sendable {
         var mean = sum.map { Double($0) / count }
         let length = cblas_dnrm2(Int32(dimension), mean, 1)
         guard length > 0 else {
-            throw SimilarityError(.unusableQuery, "the query's words cancel out: every score would be 0")
+            throw SimilarityError(kind: .unusableQuery, message: "the query's words cancel out: every score would be 0")
         }
         cblas_dscal(Int32(dimension), 1.0 / length, &mean, 1)
         return mean.map { Float($0) }

@@ -43,8 +43,8 @@ public struct WordPairEvaluation: Sendable {
         }
         guard gold.count >= 2 else {
             throw SimilarityError(
-                .badInput,
-                "\(path): \(gold.count) pair\(gold.count == 1 ? "" : "s") with both words in the vocabulary; "
+                kind: .badInput,
+                message: "\(path): \(gold.count) pair\(gold.count == 1 ? "" : "s") with both words in the vocabulary; "
                     + "correlations need at least 2"
             )
         }
