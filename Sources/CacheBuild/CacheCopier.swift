@@ -53,7 +53,7 @@ enum CacheFiles {
                 (try? FileManager.default.attributesOfItem(atPath: to)[.size] as? NSNumber)?.uint64Value ?? 0
             if isTable { counts.copiedTables += 1 }
         }
-        guard FileManager.default.createFile(atPath: destination + "/LOCK", contents: Data()) else {
+        guard CacheLocation.createFile(destination + "/LOCK", contents: []) else {
             throw CacheError(.io, "cannot write in \(destination)")
         }
         return counts

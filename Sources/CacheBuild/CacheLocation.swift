@@ -150,10 +150,7 @@ public struct CacheLocation: Sendable {
         guard mkdir(buildPath, 0o755) == 0 else {
             throw CacheError(.io, "cannot create the temporary cache \(buildPath): \(String(cString: strerror(errno)))")
         }
-        guard
-            FileManager.default.createFile(
-                atPath: buildPath + "/" + Self.buildMarker, contents: Data("\(getpid())\n".utf8))
-        else {
+        guard Self.createFile(buildPath + "/" + Self.buildMarker, contents: Array("\(getpid())\n".utf8)) else {
             rmdir(buildPath)
             throw CacheError(.io, "cannot write in the temporary cache \(buildPath)")
         }
@@ -189,12 +186,12 @@ public struct CacheLocation: Sendable {
     }
 
     /// Removes a build's directory if it is one: LevelDB files and the marker only, and the marker or a
-    /// w2vcache manifest present.
+    /// w2vcache manifest present; or empty (a build killed before it wrote its marker).
     static func removeBuildDirectory(_ path: String) -> Bool {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: path),
             entries.allSatisfy({ isLevelDBFile($0) || isStagedTable($0) || $0 == buildMarker })
         else { return false }
-        if !entries.contains(buildMarker) {
+        if !entries.isEmpty && !entries.contains(buildMarker) {
             // A build killed right after removing its marker left a complete cache: still provably ours.
             guard (try? VectorCache(path: path).close()) != nil else { return false }
         }
@@ -209,12 +206,23 @@ public struct CacheLocation: Sendable {
         return rmdir(path) == 0
     }
 
-    /// Removes a spill file if it starts with the spill magic.
+    /// Removes a spill file if it starts with the spill magic, or holds a part of it or nothing (a build killed
+    /// while it created the file).
     static func removeSpillFile(_ path: String) -> Bool {
         guard let handle = FileHandle(forReadingAtPath: path) else { return false }
         let head = (try? handle.read(upToCount: spillMagic.count)).map(Array.init) ?? []
         try? handle.close()
-        return head == spillMagic && unlink(path) == 0
+        return spillMagic.starts(with: head) && unlink(path) == 0
+    }
+
+    /// Creates the file `path`, which must not exist, holding `contents`. Written in place, not through a temporary
+    /// file as Foundation's `createFile` does: a process killed meanwhile leaves the file or a part of it, which
+    /// cleanup recognizes, never a stray temporary file that stops a build's directory from being removed.
+    static func createFile(_ path: String, contents: [UInt8]) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return contents.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) } == contents.count
     }
 
     /// Puts the finished build at `builtPath` in place of the cache, atomically, and removes what was there (an

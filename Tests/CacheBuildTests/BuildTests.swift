@@ -238,6 +238,25 @@ import Word2Vec
         #expect(FileManager.default.fileExists(atPath: foreignDirectory + "/notes.txt"))
     }
 
+    @Test func whatABuildKilledWhileMakingItsTemporariesLeftIsRemovedToo() throws {
+        let directory = TemporaryDirectory()
+        _ = try makePreviousCache(directory)
+        // Killed right after mkdir, and while writing the marker or the spill file's magic (found by SIGKILL at
+        // random moments: such leftovers stayed for ever).
+        for (pid, marker) in [(4_194_308, nil), (4_194_309, "41")] {
+            let stale = directory.file(".cache.building-\(pid)")
+            try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
+            if let marker { try Data(marker.utf8).write(to: URL(fileURLWithPath: stale + "/W2VCACHE-BUILDING")) }
+        }
+        try Data().write(to: URL(fileURLWithPath: directory.file(".cache.spill-4194308")))
+        try Data("W2VCA".utf8).write(to: URL(fileURLWithPath: directory.file(".cache.spill-4194309")))
+        // Not a beginning of the magic: kept.
+        try Data("W2VCACHE-SPILL2\n".utf8).write(to: URL(fileURLWithPath: directory.file(".cache.spill-4194310")))
+        let source = try writeVectors(shuffledVectors(count: 5, dimension: 5), to: directory.file("new.bin"))
+        try build(source, into: directory.file("cache"))
+        #expect(directory.contents == [".cache.spill-4194310", "cache", "new.bin", "old.bin"])
+    }
+
     @Test func aCacheInUseIsNotReplaced() throws {
         let directory = TemporaryDirectory()
         let before = try makePreviousCache(directory)
