@@ -83,11 +83,15 @@ public struct CacheBuilder: Sendable {
     ///   - progress: called every few thousand records.
     ///   - isCancelled: polled as often; returning `true` stops the build with ``CacheError/Kind/interrupted``.
     ///   - onWait: called once if the build waits for another writer (``BuildRequest/waitForWriter``).
+    ///   - beforeSwap: a change to make in the built cache before it replaces the previous one (a prepare, through
+    ///     ``CacheWriter/init(building:storage:holding:)``), so that a failure or a kill in it leaves the previous
+    ///     cache as it was; it gets the built directory's path.
     /// - throws: ``Word2VecError`` for a bad vectors file, ``CacheError`` for everything else.
     public func run(
         holding lock: CacheWriterLock? = nil, progress: (BuildProgress) -> Void = { _ in },
         isCancelled: () -> Bool = { false },
-        onWait: (String) -> Void = { _ in }
+        onWait: (String) -> Void = { _ in },
+        beforeSwap: (_ builtPath: String) throws -> Void = { _ in }
     ) throws -> BuildSummary {
         let started = Date()
         let location = CacheLocation(path: request.cachePath)
@@ -99,7 +103,9 @@ public struct CacheBuilder: Sendable {
         try location.checkReplaceable()
         location.removeStaleTemporaries()
         do {
-            return try build(beside: location, started: started, progress: progress, isCancelled: isCancelled)
+            return try build(
+                beside: location, started: started, progress: progress, isCancelled: isCancelled,
+                beforeSwap: beforeSwap)
         } catch let error as LevelDBError {
             // A table or the temporary LevelDB could not be written (a full disk, an I/O error).
             throw CacheError(.io, "the build failed: \(error.message); the previous cache is unchanged")
@@ -108,7 +114,8 @@ public struct CacheBuilder: Sendable {
 
     /// The build itself: written in a temporary directory beside the cache, swapped into place once complete.
     private func build(
-        beside location: CacheLocation, started: Date, progress: (BuildProgress) -> Void, isCancelled: () -> Bool
+        beside location: CacheLocation, started: Date, progress: (BuildProgress) -> Void, isCancelled: () -> Bool,
+        beforeSwap: (String) throws -> Void
     ) throws -> BuildSummary {
         let onlyWords = try request.onlyWords?.words ?? request.onlyWordsPath.map(Self.readWordList)
         let reader = try Word2VecReader(path: request.vectorsPath, format: request.settings.format)
@@ -170,6 +177,7 @@ public struct CacheBuilder: Sendable {
         // writes into the directory any more.
         try database.close()
         let filesPerLevel = try register(tables, in: buildPath)
+        try beforeSwap(buildPath)
 
         if isCancelled() {
             throw CacheError(.interrupted, "the build was interrupted; the previous cache is unchanged")

@@ -12,6 +12,8 @@ public final class CacheWriter {
     private let location: CacheLocation
     private let storage: StorageSettings
     private let lock: CacheWriterLock
+    /// Changes go straight into the directory: it is a build's, not yet in place, and no one else reads it.
+    private let inPlace: Bool
     /// The cache as it is now, read-only; after each change, the changed cache (the previous object is closed).
     public private(set) var cache: VectorCache
 
@@ -33,7 +35,21 @@ public final class CacheWriter {
         location = CacheLocation(path: path)
         self.storage = storage
         self.lock = lock
+        inPlace = false
         location.removeStaleTemporaries()
+        cache = try VectorCache(path: location.path, storage: storage, alone: true)
+    }
+
+    /// Opens the cache a build has just written at `builtPath`, before the build swaps it into place
+    /// (``CacheBuilder/run(holding:progress:isCancelled:onWait:beforeSwap:)``), to change it there: the build and
+    /// the changes replace the previous cache together, or not at all.
+    public init(building builtPath: String, storage: StorageSettings = StorageSettings(), holding lock: CacheWriterLock)
+        throws
+    {
+        location = CacheLocation(path: builtPath)
+        self.storage = storage
+        self.lock = lock
+        inPlace = true
         cache = try VectorCache(path: location.path, storage: storage, alone: true)
     }
 
@@ -67,26 +83,19 @@ public final class CacheWriter {
         return added
     }
 
-    /// Writes `batch` into a copy of the cache and swaps the copy into place.
+    /// Writes `batch` into a copy of the cache and swaps the copy into place (into a build's directory, in place).
     private func apply(_ batch: WriteBatch) throws {
+        if inPlace {
+            try cache.close()
+            try write(batch, into: location.path)
+            cache = try VectorCache(path: location.path, storage: storage, alone: true)
+            return
+        }
         let buildPath = try location.createBuildDirectory()
         var swapped = false
         defer { if !swapped { _ = CacheLocation.removeBuildDirectory(buildPath) } }
         _ = try CacheFiles.replicate(from: location.path, to: buildPath)
-        do {
-            let copy = try Database(path: buildPath, options: storage.levelDBOptions(.readWrite))
-            defer { try? copy.close() }
-            try copy.write(batch, sync: true)
-            // The change goes into a table of its own and the log is left empty: readers replay nothing.
-            try copy.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
-            try copy.close()
-        } catch let error as LevelDBError {
-            throw CacheError(
-                .io,
-                "cannot write the changed copy \(buildPath) of \(location.path): \(error.message); the cache is "
-                    + "unchanged"
-            )
-        }
+        try write(batch, into: buildPath)
         try location.swapIntoPlace(from: buildPath, holdingTheCache: true)
         swapped = true
         try? cache.close()
@@ -95,6 +104,21 @@ public final class CacheWriter {
         cache =
             try (try? VectorCache(path: location.path, storage: storage, alone: true))
             ?? VectorCache(path: location.path, storage: storage)
+    }
+
+    /// Writes `batch` into the LevelDB at `path`, synced, into a table of its own.
+    private func write(_ batch: WriteBatch, into path: String) throws {
+        do {
+            let copy = try Database(path: path, options: storage.levelDBOptions(.readWrite))
+            defer { try? copy.close() }
+            try copy.write(batch, sync: true)
+            // The change goes into a table of its own and the log is left empty: readers replay nothing.
+            try copy.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
+            try copy.close()
+        } catch let error as LevelDBError {
+            let what = inPlace ? "the new cache \(path)" : "the changed copy \(path) of \(location.path)"
+            throw CacheError(.io, "cannot write \(what): \(error.message); the cache is unchanged")
+        }
     }
 
     /// Adds to `batch` an out-of-vocabulary vector and its marker (empty for a random vector, `subword` for an

@@ -224,8 +224,9 @@ public struct POSDataset: BatchSource, PreparableDataset {
     }
 
     /// `prepare pos --vectors`: builds the cache `build.cachePath` from a vectors file keeping only the keys these
-    /// files can ask for (``candidateKeys(train:test:skipBadLines:)``, one streamed pass, as the book does), then
-    /// prepares the files in it, holding the cache's writer lock across both: no other writer comes in between.
+    /// files can ask for (``candidateKeys(train:test:skipBadLines:)``, one streamed pass, as the book does), and
+    /// prepares the files in the built cache before it replaces the previous one, holding the cache's writer lock
+    /// throughout: no other writer comes in between, and a failure or a kill leaves the previous cache as it was.
     /// - Parameters:
     ///   - oov: the out-of-vocabulary vectors of the built cache (its dimension, its subwords).
     ///   - progress, isCancelled, onWait: as ``CacheBuilder/run(holding:progress:isCancelled:onWait:)`` takes them.
@@ -242,12 +243,17 @@ public struct POSDataset: BatchSource, PreparableDataset {
             try candidateKeys(train: train, test: test, skipBadLines: options.skipBadLines),
             "candidate keys of \(train.fingerprint.name), \(test.fingerprint.name)"
         )
-        let summary = try CacheBuilder(request).run(holding: lock, progress: progress, isCancelled: isCancelled)
-        let writer = try CacheWriter(path: request.cachePath, storage: request.storage, holding: lock)
-        defer { try? writer.close() }
-        let report = try prepare(
-            train: train, test: test, into: writer, options: options, oov: try oov(writer.cache))
-        return (summary, report)
+        var report: POSReport?
+        // Prepared in the built cache before it replaces the previous one: both, or neither.
+        let summary = try CacheBuilder(request).run(
+            holding: lock, progress: progress, isCancelled: isCancelled,
+            beforeSwap: { builtPath in
+                let writer = try CacheWriter(building: builtPath, storage: request.storage, holding: lock)
+                defer { try? writer.close() }
+                report = try prepare(
+                    train: train, test: test, into: writer, options: options, oov: try oov(writer.cache))
+            })
+        return (summary, report!)
     }
 
     /// Every key preparing these files can ask the model for (``BookNormalizer/candidateKeys(_:)``): a cache built

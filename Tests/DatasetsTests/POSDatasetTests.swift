@@ -121,6 +121,41 @@ import VectorCache
         #expect(datasetKeys.count == 1 + 5 + 2)  // the manifest, 5 one-chunk arrays, 2 string lists
     }
 
+    @Test func buildAndPrepareReplaceThePreviousCacheTogetherOrNotAtAll() throws {
+        struct PrepareFailed: Error {}
+        let directory = TemporaryDirectory()
+        let train = try textFile(directory, "train.txt", Self.train)
+        let test = try textFile(directory, "test.txt", Self.test)
+        let path = try buildCache(directory, words: Self.modelWords)
+        // A writer's lock goes with it: each is used in a scope of its own.
+        let embeddings = try {
+            let previous = try writableCache(path)
+            _ = try POSDataset.prepare(
+                train: train, test: test, into: previous, options: POSOptions(), oov: OOVSource(random: testOOV))
+            return try POSDataset(cache: previous.cache).embeddings
+        }()
+        try buildCache(directory, words: Self.modelWords.reversed(), name: "other")
+        let request = BuildRequest(vectorsPath: directory.file("other.bin"), cachePath: path)
+        // The prepare fails after the build: the previous cache stays, dataset and all (the build was swapped in
+        // before the prepare, so that a kill in the prepare lost the dataset and the previous vectors).
+        #expect(throws: PrepareFailed.self) {
+            _ = try POSDataset.buildAndPrepare(
+                train: train, test: test, build: request, options: POSOptions(), oov: { _ in throw PrepareFailed() })
+        }
+        try {
+            let unchanged = try writableCache(path)
+            #expect(unchanged.cache.manifest.wordCount == Self.modelWords.count)
+            #expect(try POSDataset(cache: unchanged.cache).embeddings == embeddings)
+        }()
+        #expect(!directory.contents.contains { $0.hasPrefix(".cache.") })
+        // Done whole, both replace it together.
+        let (_, report) = try POSDataset.buildAndPrepare(
+            train: train, test: test, build: request, options: POSOptions(), oov: { _ in OOVSource(random: testOOV) })
+        #expect(!report.prepared.alreadyPrepared)
+        let replaced = try writableCache(path)
+        #expect(try POSDataset(cache: replaced.cache).embeddings != embeddings)
+    }
+
     @Test func aCacheOfTheCandidateKeysPreparesExactlyAsTheFullModel() throws {
         let directory = TemporaryDirectory()
         // The full model: many words the data never asks about, and the ones it does.
