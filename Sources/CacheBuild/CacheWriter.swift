@@ -7,7 +7,8 @@ import VectorCache
 /// ``cache``, opened alone: no server or other reader opens it meanwhile. A change never touches the cache in
 /// place. It is applied to a copy beside the cache (tables hard-linked, the rest copied), synced, and swapped into
 /// place in one rename, like a build: a change that fails (a full disk, an interruption) leaves the cache exactly
-/// as it was and nothing of itself behind.
+/// as it was and nothing of itself behind. A writer over a build's own directory, not yet in place
+/// (``init(building:storage:holding:)``), changes it directly: the build's swap puts both in place.
 public final class CacheWriter {
     private let location: CacheLocation
     private let storage: StorageSettings

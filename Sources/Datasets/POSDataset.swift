@@ -229,7 +229,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
     /// throughout: no other writer comes in between, and a failure or a kill leaves the previous cache as it was.
     /// - Parameters:
     ///   - oov: the out-of-vocabulary vectors of the built cache (its dimension, its subwords).
-    ///   - progress, isCancelled, onWait: as ``CacheBuilder/run(holding:progress:isCancelled:onWait:)`` takes them.
+    ///   - progress, isCancelled, onWait: as ``CacheBuilder/run(holding:progress:isCancelled:onWait:beforeSwap:)`` takes them.
     public static func buildAndPrepare(
         train: TextFile, test: TextFile, build: BuildRequest, options: POSOptions,
         oov: (_ cache: VectorCache) throws -> OOVSource,
