@@ -117,8 +117,12 @@ public final class CacheWriter {
             try copy.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
             try copy.close()
         } catch let error as LevelDBError {
-            let what = inPlace ? "the new cache \(path)" : "the changed copy \(path) of \(location.path)"
-            throw CacheError(.io, "cannot write \(what): \(error.message); the cache is unchanged")
+            throw CacheError(
+                .io,
+                inPlace
+                    ? "cannot write the cache being built in \(path): \(error.message); the previous cache is unchanged"
+                    : "cannot write the changed copy \(path) of \(location.path): \(error.message); the cache is "
+                        + "unchanged")
         }
     }
 

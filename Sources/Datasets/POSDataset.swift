@@ -49,7 +49,7 @@ public struct POSStatistics: Sendable, Equatable, Codable {
 /// The outcome of `prepare pos`: the dataset, and the processed token streams as the book writes them.
 public struct POSReport: Sendable {
     public var prepared: PreparedDataset<POSStatistics>
-    /// `word TAG` streams by split; empty when the dataset was prepared already.
+    /// `word TAG` streams by split (made again from the inputs when the dataset was prepared already).
     public var processed: [String: [BookNormalizer.Token]] = [:]
 }
 
@@ -173,34 +173,25 @@ public struct POSDataset: BatchSource, PreparableDataset {
         let prepared = try DatasetStore.prepareIfChanged(
             Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, oov: oov.kind, in: writer
         ) {
-            var known: [CodePoints: Bool] = [:]
-            let normalizer = BookNormalizer { key in
-                if let answer = known[CodePoints(key)] { return answer }
-                let answer = try cache.isPretrained(Array(key.utf8))
-                known[CodePoints(key)] = answer
-                return answer
-            }
             var statistics = POSStatistics()
             var vocabulary = Vocabulary()
             var tagSet = Vocabulary()
             var content = DatasetWriter(name: .pos)
             var splits: [String: Int] = [:]
-            for (split, file) in [("train", train), ("test", test)] {
-                let rows = try CoNLL2000Reader.read(file, skipBadLines: options.skipBadLines)
-                statistics.skippedLines += rows.skippedLines
-                let (tokens, normalization) = try normalizer.process(
-                    rows.rows, sentenceStarts: options.keepSentences ? Set(rows.sentenceStarts) : [])
+            for normalized in try normalizedSplits(train: train, test: test, options: options, cache: cache) {
+                let (split, tokens) = (normalized.split, normalized.tokens)
+                statistics.skippedLines += normalized.skippedLines
                 let windows = max(0, tokens.count - options.window + 1)
                 // Training needs a window; a test file may be short, but not empty.
-                guard split == "train" ? windows > 0 : !rows.rows.isEmpty else {
+                guard split == "train" ? windows > 0 : normalized.rows > 0 else {
                     throw DatasetError.unusableInput(
                         .pos,
-                        "\(file.path): the \(split) split gives no window of \(options.window) tokens "
-                            + "(\(rows.rows.count) rows read); expected CoNLL-2000 lines \"word TAG\""
+                        "\(normalized.file.path): the \(split) split gives no window of \(options.window) tokens "
+                            + "(\(normalized.rows) rows read); expected CoNLL-2000 lines \"word TAG\""
                     )
                 }
                 let splitStatistics = POSStatistics.Split(
-                    normalization: normalization, tokens: tokens.count, windows: windows)
+                    normalization: normalized.normalization, tokens: tokens.count, windows: windows)
                 if split == "train" { statistics.train = splitStatistics } else { statistics.test = splitStatistics }
                 processed[split] = tokens
                 let ids = tokens.map { vocabulary.add($0.word) }
@@ -220,7 +211,36 @@ public struct POSDataset: BatchSource, PreparableDataset {
             return DatasetContent(
                 writer: content, splits: splits, statistics: statistics, oovWords: matrix.oovWords, oov: oov)
         }
+        if prepared.alreadyPrepared {
+            // The processed files are made again from the same inputs (the cache says which keys are pretrained,
+            // as when it was prepared): a run whose files were lost, or that wants them elsewhere, gets them.
+            for normalized in try normalizedSplits(train: train, test: test, options: options, cache: cache) {
+                processed[normalized.split] = normalized.tokens
+            }
+        }
         return POSReport(prepared: prepared, processed: processed)
+    }
+
+    /// The two splits read and normalized the book's way against the keys `cache` holds pretrained.
+    private static func normalizedSplits(train: TextFile, test: TextFile, options: POSOptions, cache: VectorCache)
+        throws -> [(
+            split: String, file: TextFile, rows: Int, skippedLines: Int, tokens: [BookNormalizer.Token],
+            normalization: BookNormalizer.Statistics
+        )]
+    {
+        var known: [CodePoints: Bool] = [:]
+        let normalizer = BookNormalizer { key in
+            if let answer = known[CodePoints(key)] { return answer }
+            let answer = try cache.isPretrained(Array(key.utf8))
+            known[CodePoints(key)] = answer
+            return answer
+        }
+        return try [("train", train), ("test", test)].map { split, file in
+            let rows = try CoNLL2000Reader.read(file, skipBadLines: options.skipBadLines)
+            let (tokens, normalization) = try normalizer.process(
+                rows.rows, sentenceStarts: options.keepSentences ? Set(rows.sentenceStarts) : [])
+            return (split, file, rows.rows.count, rows.skippedLines, tokens, normalization)
+        }
     }
 
     /// `prepare pos --vectors`: builds the cache `build.cachePath` from a vectors file keeping only the keys these

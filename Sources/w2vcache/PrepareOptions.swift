@@ -12,11 +12,13 @@ struct PrepareOptions: ParsableArguments {
         try cache.openWriter(purpose: "w2vcache prepare \(dataset)", wait: writer.wait, expectingDimension: dimension)
     }
 
-    /// What the preparation of `dataset` counted, or `nil` after saying that nothing was done: the same inputs were
-    /// prepared with the same options before.
-    static func statistics<Statistics>(of prepared: PreparedDataset<Statistics>, _ dataset: String) -> Statistics? {
+    /// What the preparation of `dataset` counted, or `nil` after saying that the same inputs were prepared with the
+    /// same options before, and `done`: what the command did all the same.
+    static func statistics<Statistics>(
+        of prepared: PreparedDataset<Statistics>, _ dataset: String, done: String = "nothing to do"
+    ) -> Statistics? {
         guard prepared.alreadyPrepared else { return prepared.statistics }
-        Terminal.message("\(dataset) is already prepared from these inputs with these options; nothing to do")
+        Terminal.message("\(dataset) is already prepared from these inputs with these options; \(done)")
         return nil
     }
 }

@@ -94,13 +94,16 @@ struct PreparePOSCommand: ParsableCommand {
                 train: trainFile, test: testFile, into: cacheWriter, options: options,
                 oov: try oov.source(for: cacheWriter.cache, configuration: configuration))
         }
-        guard let statistics = PrepareOptions.statistics(of: report.prepared, "pos") else { return }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         for split in ["train", "test"] {
             let path = out + "/pos.\(split).processed.txt"
             try POSDataset.processedText(report.processed[split]!).write(
                 toFile: path, atomically: true, encoding: .utf8)
         }
+        guard
+            let statistics = PrepareOptions.statistics(
+                of: report.prepared, "pos", done: "wrote the processed files in \(out)")
+        else { return }
         for (split, counted) in [("train", statistics.train), ("test", statistics.test)] {
             let rules = counted.normalization
             Terminal.message(

@@ -25,9 +25,17 @@ import Testing
         let processed = try String(
             contentsOfFile: workspace.path + "/processed/pos.train.processed.txt", encoding: .utf8)
         #expect(processed.hasPrefix("Confidence NN\nin IN\nthe DT\npound NN\nNew_York NNP\nrose VBD\n#.# CD\n"))
+        // Prepared already: the processed files are written all the same (they were lost, or are wanted elsewhere).
         let again = try workspace.run(
-            "prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--out", "processed")
+            "prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--out", "elsewhere")
         #expect(again.status == 0 && again.stderr.contains("already prepared"))
+        #expect(again.stderr.contains("wrote the processed files in elsewhere"))
+        for split in ["train", "test"] {
+            let name = "/pos.\(split).processed.txt"
+            #expect(
+                FileManager.default.contents(atPath: workspace.path + "/elsewhere" + name)
+                    == FileManager.default.contents(atPath: workspace.path + "/processed" + name))
+        }
         let datasets = try workspace.run("datasets")
         #expect(datasets.stdoutText.contains("pos: train 5, test 0 examples"))
         let batches = try workspace.run("batches", "pos", "--batch-size", "2", "--seed", "1", "--show", "3")
