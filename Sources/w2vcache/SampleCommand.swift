@@ -33,12 +33,33 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
-        if !force && FileManager.default.fileExists(atPath: output) {
+        var information = stat()
+        let exists = stat(output, &information) == 0
+        if !force && exists {
             throw ValidationError("\(output) exists; nothing was written (pass --force to replace it)")
         }
-        try SampleVectors.write(
-            path: output, count: words, dimension: dim, seed: seed,
-            layout: text ? .text : .binary(newlineAfterVector: false))
+        // A file is written beside its place and renamed into it once whole: a failure or a kill never leaves a part
+        // of it there (which `scripts/demo` would take for the sample), and --force keeps the old file until then.
+        // Anything else that exists (/dev/stdout, a pipe) is written as it is.
+        let inPlace = exists && information.st_mode & S_IFMT != S_IFREG
+        let url = URL(fileURLWithPath: output)
+        let partial = url.deletingLastPathComponent().appendingPathComponent(
+            ".partial-\(getpid())-" + url.lastPathComponent
+        ).path
+        let written = inPlace ? output : partial
+        do {
+            try SampleVectors.write(
+                path: written, count: words, dimension: dim, seed: seed,
+                layout: text ? .text : .binary(newlineAfterVector: false))
+            if !inPlace && rename(partial, output) != 0 {
+                throw Word2VecError(
+                    file: output, kind: .cannotOpen,
+                    message: "cannot move it into place: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            if !inPlace { unlink(partial) }
+            throw error
+        }
         Terminal.message("wrote \(output): \(words) words, dim \(dim)")
     }
 }

@@ -187,6 +187,29 @@ final class Workspace {
         #expect(bad.status != 0 && bad.stderr.contains("missing.yml: no such file"))
     }
 
+    @Test func aSampleKilledWhileWritingLeavesNoPartOfItsFile() throws {
+        let workspace = try Workspace(words: 20, dimension: 8)
+        let before = FileManager.default.contents(atPath: workspace.path + "/vectors.bin.gz")
+        let (process, _, _) = try W2VCacheProcess.start(
+            ["sample", "--output", "vectors.bin.gz", "--force", "--words", "400000", "--dim", "64"], in: workspace.path)
+        // Killed while it writes (it wrote the file in place: the half-written file stayed, and `scripts/demo` took
+        // it for the sample).
+        let deadline = Date().addingTimeInterval(30)
+        while !workspace.contents.contains(where: { $0.hasPrefix(".partial-") }) && Date() < deadline
+            && process.isRunning
+        {
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(FileManager.default.contents(atPath: workspace.path + "/vectors.bin.gz") == before)
+        let whole = try workspace.run("sample", "--output", "small.bin.gz", "--words", "10", "--dim", "4")
+        #expect(whole.status == 0)
+        #expect(workspace.contents.contains("small.bin.gz"))
+        #expect(!workspace.contents.contains { $0.hasSuffix("-small.bin.gz") })
+        #expect(try workspace.run("build", "--vectors", "small.bin.gz").status == 0)
+    }
+
     @Test(arguments: [("SIGINT", SIGINT), ("SIGKILL", SIGKILL)])
     func aSignalDuringABuildLeavesThePreviousCache(name: String, signal: Int32) throws {
         let workspace = try Workspace(words: 20, dimension: 8)
