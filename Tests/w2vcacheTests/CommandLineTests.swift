@@ -88,6 +88,17 @@ final class Workspace {
     }
 
     var contents: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+
+    /// Sends `signal` to `process` once an entry whose name begins with `prefix` appears here (what the command
+    /// writes while it works), or when it has exited or `timeout` seconds have passed, and waits for it to end.
+    func interrupt(_ process: Process, with signal: Int32, onceAnEntryBegins prefix: String, timeout: Double = 30) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !contents.contains(where: { $0.hasPrefix(prefix) }) && Date() < deadline && process.isRunning {
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
 }
 
 @Suite struct CommandLineTests {
@@ -194,14 +205,7 @@ final class Workspace {
             ["sample", "--output", "vectors.bin.gz", "--force", "--words", "400000", "--dim", "64"], in: workspace.path)
         // Killed while it writes (it wrote the file in place: the half-written file stayed, and `scripts/demo` took
         // it for the sample).
-        let deadline = Date().addingTimeInterval(30)
-        while !workspace.contents.contains(where: { $0.hasPrefix(".partial-") }) && Date() < deadline
-            && process.isRunning
-        {
-            Thread.sleep(forTimeInterval: 0.005)
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        workspace.interrupt(process, with: SIGKILL, onceAnEntryBegins: ".partial-")
         #expect(FileManager.default.contents(atPath: workspace.path + "/vectors.bin.gz") == before)
         let whole = try workspace.run("sample", "--output", "small.bin.gz", "--words", "10", "--dim", "4")
         #expect(whole.status == 0)
@@ -218,15 +222,8 @@ final class Workspace {
         // A file big enough to take a while: 400k words of 64 values (~100 MB).
         try SampleVectors.write(path: workspace.path + "/big.bin", count: 400_000, dimension: 64, seed: 1)
         let (process, _, stderr) = try W2VCacheProcess.start(["build", "--vectors", "big.bin"], in: workspace.path)
-        // Wait until the build has started writing its temporary files.
-        let deadline = Date().addingTimeInterval(20)
-        while !workspace.contents.contains(where: { $0.hasPrefix(".word2vecdb.") }) && Date() < deadline
-            && process.isRunning
-        {
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+        // Once the build has started writing its temporary files.
+        workspace.interrupt(process, with: signal, onceAnEntryBegins: ".word2vecdb.")
         let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         if signal == SIGINT {
             #expect(process.terminationStatus == 130)
