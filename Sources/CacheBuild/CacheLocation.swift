@@ -1,6 +1,7 @@
 import CLinuxFiles
 import Foundation
 import LevelDB
+import Support
 import VectorCache
 
 /// A cache directory and the temporary siblings a build uses next to it.
@@ -206,13 +207,14 @@ public struct CacheLocation: Sendable {
         return rmdir(path) == 0
     }
 
-    /// Removes a spill file if it starts with the spill magic, or holds a part of it or nothing (a build killed
-    /// while it created the file).
+    /// Removes a spill file if it is a regular file that starts with the spill magic, or holds a part of it or
+    /// nothing (a build killed while it created the file).
     static func removeSpillFile(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        let head = (try? handle.read(upToCount: spillMagic.count)).map(Array.init) ?? []
-        try? handle.close()
-        return spillMagic.starts(with: head) && unlink(path) == 0
+        guard let (descriptor, _) = try? RegularFile.open(path) else { return false }
+        var head = [UInt8](repeating: 0, count: spillMagic.count)
+        let count = head.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        return count >= 0 && spillMagic.starts(with: head[..<count]) && unlink(path) == 0
     }
 
     /// Creates the file `path`, which must not exist, holding `contents`. Written in place, not through a temporary

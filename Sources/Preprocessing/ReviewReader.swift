@@ -78,10 +78,12 @@ public enum ReviewReader {
             found = true
             for name in names.sorted() where name.hasSuffix(".txt") {
                 let file = directory + "/" + name
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    throw DataError(file: file, message: "cannot be read")
+                let bytes: [UInt8]
+                do {
+                    bytes = try RegularFile.contents(of: file)
+                } catch {
+                    throw DataError(file: file, message: "\(error.problem); expected a review")
                 }
-                let bytes = Array(data)
                 size += bytes.count
                 crc = Array((folder + "/" + name).utf8).withUnsafeBytes { CRC32.checksum($0, continuing: crc) }
                 crc = bytes.withUnsafeBytes { CRC32.checksum($0, continuing: crc) }

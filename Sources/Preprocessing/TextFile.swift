@@ -19,20 +19,14 @@ public struct TextFile: Sendable {
         self.bytes = bytes
     }
 
-    /// Reads `path`; a missing file, a directory or an empty file is a ``DataError``.
+    /// Reads `path`; a missing file, a directory, a FIFO or a device is a ``DataError``.
     public init(path: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DataError(file: path, message: "no such file")
-        }
-        guard !isDirectory.boolValue else {
-            throw DataError(file: path, message: "is a directory; expected a file")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataError(file: path, message: "cannot be read")
+        do {
+            bytes = try RegularFile.contents(of: path)
+        } catch {
+            throw DataError(file: path, message: "\(error.problem); expected a text file")
         }
         self.path = path
-        bytes = Array(data)
     }
 
     /// The file's lines as Python reads a text file (`for line in open(path)`: universal newlines, so `\r\n`, `\r`

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Support
 
 /// The secret a server shares with its trainers, read from a file (`--token-file`, `server.token_file`) so that it
 /// never appears on a command line, in a log or in the metrics.
@@ -11,19 +12,11 @@ public struct BearerToken: Sendable {
     /// RFC 6750's token alphabet (letters, digits, `-._~+/`, trailing `=`).
     /// - throws: ``TokenFileError`` naming the file and what is wrong.
     public init(file path: String) throws {
-        let attributes: [FileAttributeKey: Any]
+        let data: [UInt8]
         do {
-            attributes = try FileManager.default.attributesOfItem(atPath: path)
+            data = try RegularFile.contents(of: path, limit: 8192)
         } catch {
-            throw TokenFileError(path: path, problem: "cannot be read (\(error.localizedDescription))")
-        }
-        guard attributes[.type] as? FileAttributeType == .typeRegular else {
-            throw TokenFileError(path: path, problem: "is not a regular file")
-        }
-        guard ((attributes[.size] as? NSNumber)?.intValue ?? 0) <= 8192,
-            let data = FileManager.default.contents(atPath: path)
-        else {
-            throw TokenFileError(path: path, problem: "cannot be read, or is over 8 KB")
+            throw TokenFileError(path: path, problem: error.problem)
         }
         let firstLine = data.prefix { $0 != 0x0A && $0 != 0x0D }
         let token = Array(

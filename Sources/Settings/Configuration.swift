@@ -2,6 +2,7 @@ import CacheBuild
 import Datasets
 import Foundation
 import Server
+import Support
 import VectorCache
 import Word2Vec
 import Yams
@@ -56,36 +57,14 @@ public struct Configuration: Sendable, Equatable {
     ///   not a regular file (a directory, `/dev/zero`, a FIFO) is refused before anything is read from it.
     public static func load(path: String? = nil) throws -> Configuration {
         let file = path ?? defaultPath
-        // `stat`, not FileManager's attributes: those look the owner's name up (NSS), a tenth of a `lookup`.
-        var status = stat()
-        guard stat(file, &status) == 0 else {
-            let missing = errno == ENOENT
-            var link = stat()
-            if missing && lstat(file, &link) == 0 {
-                throw ConfigurationError(
-                    file: file, message: "is a symbolic link to nothing; expected a YAML file of settings")
-            }
-            if path == nil && missing { return Configuration() }
-            throw ConfigurationError(file: file, message: missing ? "no such file" : "cannot be read")
+        let bytes: [UInt8]
+        do {
+            bytes = try RegularFile.contents(of: file, limit: maxFileBytes)
+        } catch {
+            if path == nil && error.kind == .missing { return Configuration() }
+            throw ConfigurationError(file: file, message: "\(error.problem); expected a YAML file of settings")
         }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            let what =
-                switch status.st_mode & S_IFMT {
-                case S_IFDIR: "a directory"
-                case S_IFCHR, S_IFBLK: "a device"
-                case S_IFSOCK: "a socket"
-                default: "not a regular file (a FIFO?)"
-                }
-            throw ConfigurationError(file: file, message: "is \(what); expected a YAML file of settings")
-        }
-        guard status.st_size <= maxFileBytes, let data = FileManager.default.contents(atPath: file),
-            data.count <= maxFileBytes
-        else {
-            throw ConfigurationError(
-                file: file,
-                message: "cannot be read, or is over \(maxFileBytes / 1024) KB; expected a YAML file of settings")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigurationError(file: file, message: "is not UTF-8 text; expected a YAML file of settings")
         }
         return try parse(text, file: file)

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A file of words, one per line, as `build --only-words` and `lookup --words-from` read it: lines split by
 /// ``Lines`` (a trailing `\r` removed), blank lines skipped, the file's order kept.
 public enum WordList {
@@ -30,12 +28,11 @@ public enum WordList {
         return words
     }
 
-    private static func contents(_ path: String) throws(ReadError) -> Data {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ReadError(
-                kind: .cannotRead, message: "\(path): cannot read the word list; expected a file with one word per line"
-            )
+    private static func contents(_ path: String) throws(ReadError) -> [UInt8] {
+        do {
+            return try RegularFile.contents(of: path)
+        } catch {
+            throw ReadError(kind: .cannotRead, message: error.message(expecting: "a file with one word per line"))
         }
-        return data
     }
 }

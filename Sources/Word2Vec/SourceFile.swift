@@ -1,3 +1,5 @@
+import Support
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,19 +17,13 @@ final class SourceFile {
 
     init(path: String) throws {
         self.path = path
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
+        do {
+            (descriptor, size) = try RegularFile.open(path)
+        } catch {
             throw Word2VecError(
-                file: path, kind: .cannotOpen, message: "cannot open: \(String(cString: strerror(errno)))")
+                file: path, kind: error.kind == .notARegularFile ? .notAFile : .cannotOpen,
+                message: "\(error.problem); expected a vectors file")
         }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            close(descriptor)
-            throw Word2VecError(
-                file: path, kind: .notAFile, message: "is not a regular file (a directory?); expected a vectors file")
-        }
-        self.descriptor = descriptor
-        size = UInt64(info.st_size)
         _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL)
     }
 

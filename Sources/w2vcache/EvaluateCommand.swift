@@ -35,13 +35,6 @@ struct EvaluationOptions: ParsableArguments {
         if let restrictVocab, restrictVocab < 1 { throw ValidationError("--restrict-vocab must be at least 1") }
     }
 
-    static func read(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("\(path): cannot read it")
-        }
-        return Array(data)
-    }
-
     /// The words evaluated: the first `--restrict-vocab` of the file, or gensim's default.
     var clip: Int { restrictVocab ?? AnalogyEvaluation.defaultRestrictVocab }
 }
@@ -67,7 +60,7 @@ struct AnalogiesCommand: ParsableCommand {
     var file: String
 
     func run() throws {
-        let bytes = try EvaluationOptions.read(file)
+        let bytes = try RegularFile.contents(of: file)
         let search = try SimilarityOptions.openSearch(cache)
         let started = Date()
         let result = try AnalogyEvaluation.evaluate(
@@ -122,7 +115,7 @@ struct PairsCommand: ParsableCommand {
     var file: String
 
     func run() throws {
-        guard let text = String(validating: try EvaluationOptions.read(file), as: UTF8.self) else {
+        guard let text = String(validating: try RegularFile.contents(of: file), as: UTF8.self) else {
             throw ValidationError("\(file): not UTF-8 text")
         }
         let search = try SimilarityOptions.openSearch(cache)

@@ -22,15 +22,8 @@ struct TokenizeCommand: ParsableCommand {
     var file: String?
 
     func run() throws {
-        let data: Data
-        if let file {
-            guard let contents = FileManager.default.contents(atPath: file) else {
-                throw ValidationError("\(file): cannot be read")
-            }
-            data = contents
-        } else {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        }
+        let data =
+            try file.map { try RegularFile.contents(of: $0) } ?? Array(FileHandle.standardInput.readDataToEndOfFile())
         var output = ""
         for line in Lines(data) {
             let text = String(decoding: line.bytes, as: UTF8.self)

@@ -252,9 +252,17 @@ import Word2Vec
         try Data("W2VCA".utf8).write(to: URL(fileURLWithPath: directory.file(".cache.spill-4194309")))
         // Not a beginning of the magic: kept.
         try Data("W2VCACHE-SPILL2\n".utf8).write(to: URL(fileURLWithPath: directory.file(".cache.spill-4194310")))
+        // Nor a FIFO that starts with the magic's beginning (held open here, so that opening it did not wait): not a
+        // file a build makes.
+        let fifo = directory.file(".cache.spill-4194311")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let held = open(fifo, O_RDWR | O_NONBLOCK)
+        defer { close(held) }
+        #expect(write(held, "W2VCA", 5) == 5)
         let source = try writeVectors(shuffledVectors(count: 5, dimension: 5), to: directory.file("new.bin"))
         try build(source, into: directory.file("cache"))
-        #expect(directory.contents == [".cache.spill-4194310", "cache", "new.bin", "old.bin"])
+        #expect(
+            directory.contents == [".cache.spill-4194310", ".cache.spill-4194311", "cache", "new.bin", "old.bin"])
     }
 
     @Test func aCacheInUseIsNotReplaced() throws {

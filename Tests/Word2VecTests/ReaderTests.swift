@@ -251,7 +251,7 @@ import Testing
         let directory = TemporaryDirectory()
         let error = readError(directory.path)
         #expect(error?.kind == .notAFile)
-        #expect(error?.description.contains("not a regular file") == true)
+        #expect(error?.description.contains("is a directory; expected a vectors file") == true)
     }
 
     @Test func aMissingFile() throws {

@@ -13,9 +13,10 @@ after vectors. Then measures, side by side:
   - the search index's cost: --pairs builds with it and without it (`--no-search-index`), alternating, wall and CPU,
     each pair beside an inflate, for the build's median ratio to the floor,
   - gensim's `load_word2vec_format` where gensim is installed,
-  - whole-process `w2vcache lookup` of one word (median of 21, timed in turn with `--version` and `/bin/true`, for
-    this binary and the self-contained one of scripts/build-static when it exists), and random gets/s through
-    `lookup --words-from`,
+  - whole-process `w2vcache lookup` of one word (median of 21, timed in turn with `--version`, `/bin/true` and two
+    dynamically linked Swift programs that print a line, one importing Foundation: the floors of a C program and of
+    a dynamic Swift build; for this binary and the self-contained one of scripts/build-static when it exists), and
+    random gets/s through `lookup --words-from`,
   - the same reads on a cache laid out with LevelDB's default options (2 MB tables, no bloom filter, 8 MB cache),
 with wall time, peak RSS, and ratios against the inflate floor. Builds the release binary unless --binary is given.
 """
@@ -97,6 +98,22 @@ def measure(command, rss=True, **kwargs):
         sys.exit(f"{command[0]} failed ({result.returncode}): {result.stderr.decode(errors='replace')}")
     rss_mb = int(report.read_text().split()[-1]) / 1024 if rss else 0.0
     return seconds, rss_mb, result.stdout
+
+
+def swift_floors(out):
+    """The least any dynamically linked Swift program of this toolchain takes to start: one that prints a line, and
+    one that also imports Foundation (as this package's targets do), compiled here with `swiftc -O`. What a dynamic
+    build cannot go under, whatever it does; `[]` where `swiftc` is not on the PATH."""
+    if not shutil.which("swiftc"):
+        print("swiftc is not on the PATH: the Swift floors are left out")
+        return []
+    floors = []
+    for name, source in (("print", 'print("x")\n'), ("Foundation", 'import Foundation\nprint(Date() > .distantPast)\n')):
+        program = out / f"floor-{name}.swift"
+        program.write_text(source)
+        subprocess.run(["swiftc", "-O", str(program), "-o", str(out / f"floor-{name}")], check=True, capture_output=True)
+        floors.append((f"a dynamically linked Swift program: {name}", [str(out / f"floor-{name}")]))
+    return floors
 
 
 def build_phases(command, source):
@@ -282,7 +299,7 @@ def main():
         binaries.append(("self-contained (scripts/build-static)", args.static))
     else:
         print(f"\n{args.static} does not exist: run scripts/build-static to time the self-contained binary too")
-    commands = [("/bin/true", ["/bin/true"])]
+    commands = [("/bin/true", ["/bin/true"]), *swift_floors(out)]
     for label, path in binaries:
         commands += [(f"{label}: --version", [path, "--version"]), (f"{label}: lookup", [path, "lookup", word, "--db", str(db)])]
     runs = {label: [] for label, _ in commands}

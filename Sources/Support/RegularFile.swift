@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Opens and reads the files a user names (vectors, word lists, datasets, evaluation sets, configuration, tokens),
+/// refusing before anything is read a path that names something else: a directory, a FIFO (whose `open` would wait
+/// for a writer, and go on waiting through the signals a build catches), a device (`/dev/zero` never ends), a socket.
+public enum RegularFile {
+    /// Why a path could not be opened or read as a regular file: `PATH: no such file`, `PATH: is a FIFO (a named
+    /// pipe)`, `PATH: is over 8 KB`; ``message(expecting:)`` adds what the caller expected there.
+    public struct Failure: DescribedError, Equatable {
+        public enum Kind: Sendable, Equatable {
+            /// Nothing at the path (a symbolic link to nothing is ``cannotRead``).
+            case missing
+            /// Not permitted, a link to nothing, or a read failed.
+            case cannotRead
+            /// A directory, a FIFO, a device or a socket.
+            case notARegularFile
+            /// Over the caller's limit.
+            case tooLarge
+        }
+
+        public let kind: Kind
+        public let path: String
+        /// What is wrong, after the path: `no such file`, `is a directory`.
+        public let problem: String
+
+        public var message: String { "\(path): \(problem)" }
+
+        /// The message with what was expected at the path: `PATH: is a directory; expected a vectors file`.
+        public func message(expecting what: String) -> String { "\(message); expected \(what)" }
+    }
+
+    /// Opens the regular file at `path` for reading: its descriptor, which the caller closes, and its size.
+    public static func open(_ path: String) throws(Failure) -> (descriptor: Int32, size: UInt64) {
+        // O_NONBLOCK, cleared once the file is known to be regular: a FIFO without a writer opens at once.
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard descriptor >= 0 else { throw failure(opening: path, errno: errno) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw Failure(kind: .cannotRead, path: path, problem: "cannot be read (\(String(cString: strerror(code))))")
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            close(descriptor)
+            throw Failure(kind: .notARegularFile, path: path, problem: "is \(kind(of: status.st_mode))")
+        }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        return (descriptor, UInt64(status.st_size))
+    }
+
+    /// The bytes of the regular file at `path`; a file over `limit` bytes is a ``Failure`` (read no further).
+    public static func contents(of path: String, limit: Int = .max) throws(Failure) -> [UInt8] {
+        let (descriptor, size) = try open(path)
+        defer { close(descriptor) }
+        let tooLarge = Failure(
+            kind: .tooLarge, path: path, problem: "is over \(limit >= 1024 ? "\(limit / 1024) KB" : "\(limit) bytes")")
+        guard size <= UInt64(limit) else { throw tooLarge }
+        // One byte over the size, so that a file that grew since `fstat` is read to its end (or to the limit).
+        var bytes = [UInt8](repeating: 0, count: Int(size) + 1)
+        var count = 0
+        while true {
+            if count == bytes.count {
+                guard count <= limit else { throw tooLarge }
+                bytes.append(contentsOf: repeatElement(0, count: max(bytes.count, 4096)))
+            }
+            let read = bytes.withUnsafeMutableBytes { buffer in
+                Glibc.read(descriptor, buffer.baseAddress! + count, buffer.count - count)
+            }
+            if read < 0 {
+                if errno == EINTR { continue }
+                throw Failure(
+                    kind: .cannotRead, path: path, problem: "cannot be read (\(String(cString: strerror(errno))))")
+            }
+            if read == 0 { break }
+            count += read
+        }
+        guard count <= limit else { throw tooLarge }
+        bytes.removeSubrange(count...)
+        return bytes
+    }
+
+    /// What kind of file a mode says, for a message: `a directory`, `a FIFO (a named pipe)`, ….
+    static func kind(of mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a FIFO (a named pipe)"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        case S_IFLNK: "a symbolic link"
+        default: "not a regular file"
+        }
+    }
+
+    /// Why `open` failed, in words: a missing file or a link to nothing, or the kind of what cannot be opened for
+    /// reading (a socket), or the system's reason.
+    private static func failure(opening path: String, errno code: Int32) -> Failure {
+        var status = stat()
+        if code == ENOENT {
+            if lstat(path, &status) == 0 {
+                return Failure(kind: .cannotRead, path: path, problem: "is a symbolic link to nothing")
+            }
+            return Failure(kind: .missing, path: path, problem: "no such file")
+        }
+        if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
+            return Failure(kind: .notARegularFile, path: path, problem: "is \(kind(of: status.st_mode))")
+        }
+        return Failure(kind: .cannotRead, path: path, problem: "cannot be read (\(String(cString: strerror(code))))")
+    }
+}

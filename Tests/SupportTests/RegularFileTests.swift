@@ -1,0 +1,68 @@
+import Foundation
+import Support
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct RegularFileTests {
+    /// A fresh directory, removed by the caller.
+    private func directory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("regular-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        return path
+    }
+
+    private func failure(_ body: () throws(RegularFile.Failure) -> Void) -> RegularFile.Failure? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func aRegularFileIsReadWholeUpToTheLimit() throws {
+        let folder = try directory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let bytes = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try Data(bytes).write(to: URL(fileURLWithPath: folder + "/file"))
+        #expect(try RegularFile.contents(of: folder + "/file") == bytes)
+        #expect(try RegularFile.contents(of: folder + "/file", limit: 10_000) == bytes)
+        let over = failure { () throws(RegularFile.Failure) in
+            _ = try RegularFile.contents(of: folder + "/file", limit: 9_999)
+        }
+        #expect(over?.kind == .tooLarge && over?.message == "\(folder)/file: is over 9 KB")
+        try Data().write(to: URL(fileURLWithPath: folder + "/empty"))
+        #expect(try RegularFile.contents(of: folder + "/empty") == [])
+        let (descriptor, size) = try RegularFile.open(folder + "/file")
+        defer { close(descriptor) }
+        #expect(size == 10_000)
+        // Open for ordinary (blocking) reads: the flag that kept a FIFO's open from waiting is cleared.
+        #expect(fcntl(descriptor, F_GETFL) & O_NONBLOCK == 0)
+    }
+
+    /// A FIFO without a writer is refused at once: an `open` without `O_NONBLOCK` waited for a writer for ever.
+    @Test func whatIsNotARegularFileIsRefusedBeforeAnythingIsRead() throws {
+        let folder = try directory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(mkfifo(folder + "/fifo", 0o600) == 0)
+        #expect(symlink(folder + "/nothing", folder + "/dangling") == 0)
+        let cases: [(String, RegularFile.Failure.Kind, String)] = [
+            (folder + "/fifo", .notARegularFile, "is a FIFO (a named pipe)"),
+            ("/dev/zero", .notARegularFile, "is a character device"),
+            ("/dev/null", .notARegularFile, "is a character device"),
+            (folder, .notARegularFile, "is a directory"),
+            (folder + "/dangling", .cannotRead, "is a symbolic link to nothing"),
+            (folder + "/absent", .missing, "no such file"),
+        ]
+        for (path, kind, problem) in cases {
+            let error = failure { () throws(RegularFile.Failure) in _ = try RegularFile.contents(of: path) }
+            #expect(
+                error?.kind == kind && error?.path == path && error?.problem == problem,
+                "\(path): \(String(describing: error))")
+            #expect(error?.message(expecting: "a list") == "\(path): \(problem); expected a list")
+        }
+    }
+}
