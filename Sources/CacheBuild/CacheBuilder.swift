@@ -98,7 +98,8 @@ public struct CacheBuilder: Sendable {
         let lock =
             try lock
             ?? CacheWriterLock(
-                cachePath: location.path, purpose: "w2vcache build", wait: request.waitForWriter, onWait: onWait)
+                cachePath: location.path, purpose: "w2vcache build", wait: request.waitForWriter, onWait: onWait,
+                isCancelled: isCancelled)
         defer { withExtendedLifetime(lock) {} }
         try location.checkReplaceable()
         location.removeStaleTemporaries()

@@ -14,9 +14,14 @@ public final class CacheWriterLock: Sendable {
     /// Takes the lock of the cache at `cachePath`.
     /// - Parameters:
     ///   - purpose: what the holder does, shown to a refused writer (`w2vcache build`).
-    ///   - wait: wait for the holder to finish instead of failing; `onWait` is called once before waiting.
-    /// - throws: ``CacheError/Kind/busy`` naming the holder's pid and purpose.
-    public init(cachePath: String, purpose: String, wait: Bool = false, onWait: (String) -> Void = { _ in }) throws {
+    ///   - wait: wait for the holder to finish instead of failing; `onWait` is called once before waiting, and
+    ///     `isCancelled` polled while it waits.
+    /// - throws: ``CacheError/Kind/busy`` naming the holder's pid and purpose; ``CacheError/Kind/interrupted`` when
+    ///   `isCancelled` said so while waiting.
+    public init(
+        cachePath: String, purpose: String, wait: Bool = false, onWait: (String) -> Void = { _ in },
+        isCancelled: () -> Bool = { false }
+    ) throws {
         let path = CacheLocation(path: cachePath).lockPath
         self.path = path
         var announced = false
@@ -25,24 +30,33 @@ public final class CacheWriterLock: Sendable {
             guard descriptor >= 0 else {
                 throw CacheError(.io, "cannot create the lock file \(path): \(String(cString: strerror(errno)))")
             }
-            if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            // Polled rather than a blocking `flock` while waiting: the signals a caller turns into `isCancelled`
+            // (SIGINT, SIGTERM) restart a blocking `flock`, so the wait outlasted the holder's whole run.
+            while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
                 let failure = errno
                 guard failure == EWOULDBLOCK || failure == EINTR else {
                     close(descriptor)
                     throw CacheError(.io, "cannot lock \(path): \(String(cString: strerror(failure)))")
                 }
-                let holder = Self.holder(descriptor)
                 guard wait else {
-                    close(descriptor)
+                    defer { close(descriptor) }
                     throw CacheError(
                         .busy,
-                        "the cache \(cachePath) is being written by \(holder); wait for it to finish (or pass --wait)")
+                        "the cache \(cachePath) is being written by \(Self.holder(descriptor)); wait for it to finish "
+                            + "(or pass --wait)")
                 }
                 if !announced {
-                    onWait("waiting for \(holder) to finish writing \(cachePath)")
+                    onWait("waiting for \(Self.holder(descriptor)) to finish writing \(cachePath)")
                     announced = true
                 }
-                while flock(descriptor, LOCK_EX) != 0 && errno == EINTR {}
+                if isCancelled() {
+                    defer { close(descriptor) }
+                    throw CacheError(
+                        .interrupted,
+                        "interrupted while waiting for \(Self.holder(descriptor)) to finish writing \(cachePath); "
+                            + "nothing was written")
+                }
+                usleep(Self.pollMicroseconds)
             }
             // The previous holder removes the file when it releases: if the path now names another file (or none),
             // this lock is on a removed file and means nothing. Try again on the current one.
@@ -59,6 +73,9 @@ public final class CacheWriterLock: Sendable {
             close(descriptor)
         }
     }
+
+    /// How often a waiting writer tries the lock again.
+    static let pollMicroseconds: useconds_t = 20_000
 
     deinit {
         unlink(path)

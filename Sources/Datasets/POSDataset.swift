@@ -257,7 +257,8 @@ public struct POSDataset: BatchSource, PreparableDataset {
         onWait: (String) -> Void = { _ in }
     ) throws -> (build: BuildSummary, prepared: POSReport) {
         let lock = try CacheWriterLock(
-            cachePath: build.cachePath, purpose: "w2vcache prepare pos", wait: build.waitForWriter, onWait: onWait)
+            cachePath: build.cachePath, purpose: "w2vcache prepare pos", wait: build.waitForWriter, onWait: onWait,
+            isCancelled: isCancelled)
         var request = build
         request.onlyWords = (
             try candidateKeys(train: train, test: test, skipBadLines: options.skipBadLines),

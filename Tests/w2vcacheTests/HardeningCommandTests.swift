@@ -50,6 +50,39 @@ import Word2Vec
         #expect(try workspace.run("info").stdoutText.contains("20 pretrained"))
     }
 
+    /// A build waiting for another writer stops at the first SIGTERM or SIGINT: the blocking `flock` it waited in
+    /// was restarted after the signal handler ran, so it waited out the other writer's whole run.
+    @Test func aWaitingBuildStopsAtOnceWhenInterrupted() throws {
+        let workspace = try Workspace(words: 20, dimension: 8)
+        #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
+        for signal in [SIGTERM, SIGINT] {
+            // This test holds the writer lock, as another writer would, for as long as it likes.
+            let lock = open(workspace.path + "/.word2vecdb.lock", O_RDWR | O_CREAT, 0o644)
+            defer { close(lock) }
+            #expect(flock(lock, LOCK_EX) == 0 && write(lock, "pid 1 (a test)\n", 15) == 15)
+            let waiting = try W2VCacheProcess.start(
+                ["build", "--vectors", "vectors.bin.gz", "--wait"], in: workspace.path)
+            var stderr = ""
+            while !stderr.contains("waiting for pid 1 (a test)") && waiting.process.isRunning {
+                stderr += String(decoding: waiting.stderr.fileHandleForReading.availableData, as: UTF8.self)
+            }
+            kill(waiting.process.processIdentifier, signal)
+            let deadline = Date().addingTimeInterval(10)
+            while waiting.process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            #expect(!waiting.process.isRunning, "still waiting 10 s after signal \(signal)")
+            kill(waiting.process.processIdentifier, SIGKILL)
+            waiting.process.waitUntilExit()
+            stderr += String(decoding: waiting.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(waiting.process.terminationStatus == 130, "the status of an interrupted build")
+            #expect(
+                stderr.contains(
+                    "interrupted while waiting for pid 1 (a test) to finish writing word2vecdb; nothing was written"),
+                "\(stderr)")
+        }
+        #expect(workspace.contents == [".word2vecdb.lock", "vectors.bin.gz", "word2vecdb"])
+        #expect(try workspace.run("info").stdoutText.contains("20 pretrained"))
+    }
+
     @Test func controlBytesInNamesAndWordsArePrintedEscaped() throws {
         let workspace = try Workspace()
         let bytes = Array("1 2\n".utf8) + Array("bad\u{1B}[31mword".utf8) + [0x20] + floatBytes([.infinity, 1])
