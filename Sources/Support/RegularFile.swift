@@ -9,15 +9,10 @@ public enum RegularFile {
     /// Why a path could not be opened or read as a regular file: `PATH: no such file`, `PATH: is a FIFO (a named
     /// pipe)`, `PATH: is over 8 KB`; ``message(expecting:)`` adds what the caller expected there.
     public struct Failure: DescribedError, Equatable {
+        /// `missing`: nothing at the path; `cannotRead`: not permitted, a symbolic link to nothing, or a read failed;
+        /// `notARegularFile`: a directory, a FIFO, a device or a socket; `tooLarge`: over the caller's limit.
         public enum Kind: Sendable, Equatable {
-            /// Nothing at the path (a symbolic link to nothing is ``cannotRead``).
-            case missing
-            /// Not permitted, a link to nothing, or a read failed.
-            case cannotRead
-            /// A directory, a FIFO, a device or a socket.
-            case notARegularFile
-            /// Over the caller's limit.
-            case tooLarge
+            case missing, cannotRead, notARegularFile, tooLarge
         }
 
         public let kind: Kind
