@@ -49,11 +49,15 @@ public enum RegularFile {
     public static func contents(of path: String, limit: Int = .max) throws(Failure) -> [UInt8] {
         let (descriptor, size) = try open(path)
         defer { close(descriptor) }
-        let tooLarge = Failure(
-            kind: .tooLarge, path: path, problem: "is over \(limit >= 1024 ? "\(limit / 1024) KB" : "\(limit) bytes")")
+        var tooLarge: Failure {
+            Failure(
+                kind: .tooLarge, path: path,
+                problem: "is over \(limit >= 1024 ? "\(limit / 1024) KB" : "\(limit) bytes")")
+        }
         guard size <= UInt64(limit) else { throw tooLarge }
-        // One byte over the size, so that a file that grew since `fstat` is read to its end (or to the limit).
-        var bytes = [UInt8](repeating: 0, count: Int(size) + 1)
+        // One byte over the size, so that a file that grew since `fstat` is read to its end (or to the limit); at
+        // most 256 MB before a byte is read, so that a sparse file's size is not taken on trust.
+        var bytes = [UInt8](repeating: 0, count: Int(min(size, 1 << 28)) + 1)
         var count = 0
         while true {
             if count == bytes.count {

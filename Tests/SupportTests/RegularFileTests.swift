@@ -36,6 +36,15 @@ import Glibc
         #expect(over?.kind == .tooLarge && over?.message == "\(folder)/file: is over 9 KB")
         try Data().write(to: URL(fileURLWithPath: folder + "/empty"))
         #expect(try RegularFile.contents(of: folder + "/empty") == [])
+        // The size `fstat` gives is not taken on trust: /proc's files say 0 and hold more; a sparse file of a
+        // terabyte over the limit is refused before a byte is read.
+        let maps = try RegularFile.contents(of: "/proc/self/maps")
+        #expect(maps.count > 100 && maps.last == 0x0A)
+        let sparse = folder + "/sparse"
+        #expect(FileManager.default.createFile(atPath: sparse, contents: nil) && truncate(sparse, 1 << 40) == 0)
+        #expect(
+            failure { () throws(RegularFile.Failure) in _ = try RegularFile.contents(of: sparse, limit: 1 << 20) }?.kind
+                == .tooLarge)
         let (descriptor, size) = try RegularFile.open(folder + "/file")
         defer { close(descriptor) }
         #expect(size == 10_000)
