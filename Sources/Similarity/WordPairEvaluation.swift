@@ -16,6 +16,23 @@ public struct WordPairEvaluation: Sendable {
     /// Out-of-vocabulary pairs in percent of all pairs read, as gensim returns it.
     public var outOfVocabularyRatio: Double { Double(outOfVocabulary) / Double(pairs + outOfVocabulary) * 100 }
 
+    /// Evaluates `search` on the pairs in a file's bytes, as ``evaluate(_:path:search:restrictVocab:caseInsensitive:)``
+    /// does on its text.
+    /// - throws: ``SimilarityError/Kind/badInput`` naming the first line that is not UTF-8, or as for the text.
+    public static func evaluate(
+        _ bytes: [UInt8], path: String, search: SimilaritySearch,
+        restrictVocab: Int = AnalogyEvaluation.defaultRestrictVocab, caseInsensitive: Bool = true
+    ) throws -> WordPairEvaluation {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            let line = PythonText.binaryLines(bytes).enumerated().first {
+                String(validating: $0.element, as: UTF8.self) == nil
+            }
+            throw SimilarityError(kind: .badInput, message: "\(path), line \((line?.offset ?? 0) + 1): not UTF-8 text")
+        }
+        return try evaluate(
+            text, path: path, search: search, restrictVocab: restrictVocab, caseInsensitive: caseInsensitive)
+    }
+
     /// Evaluates `search` on the pairs in `text` (read from `path`, named in errors). Lines are read as Python reads
     /// a text file (universal newlines); a line that is not three tab-separated fields with a number last is skipped,
     /// as gensim skips it.

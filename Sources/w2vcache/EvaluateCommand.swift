@@ -115,12 +115,10 @@ struct PairsCommand: ParsableCommand {
     var file: String
 
     func run() throws {
-        guard let text = String(validating: try RegularFile.contents(of: file), as: UTF8.self) else {
-            throw ValidationError("\(file): not UTF-8 text")
-        }
+        let bytes = try RegularFile.contents(of: file)
         let search = try SimilarityOptions.openSearch(cache)
         let result = try WordPairEvaluation.evaluate(
-            text, path: file, search: search, restrictVocab: options.clip, caseInsensitive: !options.caseSensitive)
+            bytes, path: file, search: search, restrictVocab: options.clip, caseInsensitive: !options.caseSensitive)
         let output =
             switch options.format {
             case .json:

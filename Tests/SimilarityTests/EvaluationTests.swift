@@ -133,5 +133,13 @@ import Testing
             try WordPairEvaluation.evaluate("a\tb\t1\n", path: "p.tsv", search: search)
         }
         #expect(none.message.contains("p.tsv") && none.message.contains("at least 2"))
+        // A file's bytes: the same result, or the first line that is not UTF-8 named.
+        #expect(
+            try WordPairEvaluation.evaluate(Array(pairs.utf8), path: "p.tsv", search: search).pearson == result.pearson)
+        let undecodable = try #require(throws: SimilarityError.self) {
+            try WordPairEvaluation.evaluate(
+                Array("king\tqueen\t8\r\nman\two".utf8) + [0xFF, 0x0A], path: "p.tsv", search: search)
+        }
+        #expect(undecodable.kind == .badInput && undecodable.message == "p.tsv, line 2: not UTF-8 text")
     }
 }

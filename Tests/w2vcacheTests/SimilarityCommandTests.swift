@@ -68,6 +68,13 @@ import Word2Vec
         #expect(figures["pearson"] is Double)
         let missing = try workspace.run("evaluate", "pairs", "nowhere.tsv")
         #expect(missing.status != 0 && missing.stderr.contains("nowhere.tsv"))
+        // Bytes that are not UTF-8: a data error naming the line (it was a usage error, status 64, with a usage line).
+        try Data([0x61, 0x09, 0x62, 0x09, 0x31, 0x0A, 0xC3, 0x0A]).write(
+            to: URL(fileURLWithPath: workspace.path + "/bad.tsv"))
+        let undecodable = try workspace.run("evaluate", "pairs", "bad.tsv")
+        #expect(
+            undecodable.status == 1 && undecodable.stderr == "Error: bad.tsv, line 2: not UTF-8 text\n",
+            "\(undecodable.stderr)")
     }
 
     @Test func aCacheBuiltWithoutTheIndexSaysSoEverywhere() throws {
