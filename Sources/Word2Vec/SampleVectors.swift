@@ -30,8 +30,14 @@ public enum SampleVectors {
         café naïve résumé Zürich São_Paulo Москва 東京
         """.split(separator: " ").map(String.init)
 
-    /// The sample's words: ``seedWords`` without repeats, then made-up words until there are `count`.
+    /// The most words a sample holds. The made-up words run out at 1,257,984 (2 to 4 of 16 syllables, each
+    /// as it is, capitalised or with one of 16 `_…ton` endings), and the last of them take ever more draws to meet.
+    public static let maxCount = 1_000_000
+
+    /// The sample's words: ``seedWords`` without repeats, then made-up words until there are `count`, at most
+    /// ``maxCount``.
     public static func words(count: Int, seed: UInt64) -> [String] {
+        precondition(count <= maxCount, "a sample holds at most \(maxCount) words")
         var seen = Set<String>()
         var words: [String] = []
         for word in seedWords where words.count < count && seen.insert(word).inserted { words.append(word) }

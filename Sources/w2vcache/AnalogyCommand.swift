@@ -34,6 +34,6 @@ struct AnalogyCommand: ParsableCommand {
                 "\(Printable.escape(a)) is to \(Printable.escape(b)) as \(Printable.escape(c)) is to\n"
                     + SimilarityOptions.text(neighbors)
             }
-        Terminal.writeStdout(Array(output.utf8))
+        try Terminal.writeStdout(Array(output.utf8))
     }
 }

@@ -107,9 +107,9 @@ struct BatchesCommand: ParsableCommand {
         let plan = epochPlan.positions(share).map { epochPlan.batch($0) }
         if let wire = BatchFormat(rawValue: format.rawValue) {
             for indices in plan {
-                Terminal.writeStdout(try source.frame(wire, split: split, indices: indices, compact: compact))
+                try Terminal.writeStdout(source.frame(wire, split: split, indices: indices, compact: compact))
             }
-            Terminal.writeStdout(BatchEncoding.endFrame)
+            try Terminal.writeStdout(BatchEncoding.endFrame)
             return
         }
         var lines = [
@@ -124,6 +124,6 @@ struct BatchesCommand: ParsableCommand {
                 lines.append("  #\(example): " + (try source.describe(split: split, index: example)))
             }
         }
-        Terminal.lines(lines)
+        try Terminal.lines(lines)
     }
 }

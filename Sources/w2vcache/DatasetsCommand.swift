@@ -17,7 +17,7 @@ struct DatasetsCommand: ParsableCommand {
         let vectorCache = try cache.openCache()
         let manifests = try DatasetStore.all(in: vectorCache)
         if manifests.isEmpty {
-            Terminal.writeStdout(Array("no datasets prepared; see `w2vcache prepare --help`\n".utf8))
+            try Terminal.writeStdout(Array("no datasets prepared; see `w2vcache prepare --help`\n".utf8))
             return
         }
         var lines: [String] = []
@@ -33,7 +33,7 @@ struct DatasetsCommand: ParsableCommand {
             lines.append("  options: " + Self.options(manifest.details))
             lines.append("  arrays: \(arrays)")
         }
-        Terminal.lines(lines)
+        try Terminal.lines(lines)
     }
 
     /// A dataset's options as compact JSON, keys sorted.

@@ -92,7 +92,7 @@ struct AnalogiesCommand: ParsableCommand {
                 format: "questions with out-of-vocabulary words: %.1f%% (%d of %d)\n", result.outOfVocabularyRatio,
                 result.outOfVocabulary, result.questions)
         }
-        Terminal.writeStdout(Array(output.utf8))
+        try Terminal.writeStdout(Array(output.utf8))
     }
 }
 
@@ -131,6 +131,6 @@ struct PairsCommand: ParsableCommand {
                     format: "pearson %.4f  spearman %.4f  pairs %d  out of vocabulary %.1f%% (%d)\n",
                     result.pearson, result.spearman, result.pairs, result.outOfVocabularyRatio, result.outOfVocabulary)
             }
-        Terminal.writeStdout(Array(output.utf8))
+        try Terminal.writeStdout(Array(output.utf8))
     }
 }

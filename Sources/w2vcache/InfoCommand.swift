@@ -23,7 +23,7 @@ struct InfoCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            Terminal.writeStdout(Array((try JSONText.encode(manifest, with: encoder) + "\n").utf8))
+            try Terminal.writeStdout(Array((try JSONText.encode(manifest, with: encoder) + "\n").utf8))
             return
         }
         let statistics = manifest.statistics
@@ -68,6 +68,6 @@ struct InfoCommand: ParsableCommand {
         let levels = cache.tableFilesPerLevel
         lines.append(
             "table files:  \(levels.reduce(0, +)) (per level: \(levels.map(String.init).joined(separator: " ")))")
-        Terminal.lines(lines)
+        try Terminal.lines(lines)
     }
 }

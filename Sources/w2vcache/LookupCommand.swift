@@ -141,10 +141,10 @@ struct LookupCommand: ParsableCommand {
             case .npy:
                 if foundCount > 0 {
                     let shape = words.count == 1 ? [cache.manifest.dimension] : [foundCount, cache.manifest.dimension]
-                    Terminal.writeStdout(found.withUnsafeBytes { NPY.file(type: .float32, shape: shape, data: $0) })
+                    try Terminal.writeStdout(found.withUnsafeBytes { NPY.file(type: .float32, shape: shape, data: $0) })
                 }
             case .text, .json:
-                Terminal.writeStdout(Array(output.utf8))
+                try Terminal.writeStdout(Array(output.utf8))
             }
             for (kind, count) in made.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 Terminal.message("w2vcache: \(count) not in the cache, given \(kind.rawValue) vectors")

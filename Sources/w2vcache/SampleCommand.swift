@@ -13,10 +13,10 @@ struct SampleCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The file to write; gzipped if it ends in .gz.", valueName: "file"))
     var output: String = "data/sample-vectors.bin.gz"
 
-    @Option(help: "How many words.")
+    @Option(help: "How many words (1 to \(SampleVectors.maxCount)).")
     var words: Int = 3000
 
-    @Option(help: "Vector dimension.")
+    @Option(help: "Vector dimension (1 to \(Word2VecReader.maxDimension), what a reader accepts).")
     var dim: Int = 300
 
     @Option(help: "Random seed.")
@@ -29,7 +29,12 @@ struct SampleCommand: ParsableCommand {
     var force = false
 
     func validate() throws {
-        if words <= 0 || dim <= 0 { throw ValidationError("--words and --dim must be positive") }
+        guard (1...SampleVectors.maxCount).contains(words) else {
+            throw ValidationError("--words \(words): expected 1 to \(SampleVectors.maxCount)")
+        }
+        guard (1...Word2VecReader.maxDimension).contains(dim) else {
+            throw ValidationError("--dim \(dim): expected 1 to \(Word2VecReader.maxDimension)")
+        }
     }
 
     func run() throws {

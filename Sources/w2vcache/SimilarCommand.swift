@@ -38,6 +38,6 @@ struct SimilarCommand: ParsableCommand {
             case .text: output += Printable.escape(word) + "\n" + SimilarityOptions.text(neighbors)
             }
         }
-        Terminal.writeStdout(Array(output.utf8))
+        try Terminal.writeStdout(Array(output.utf8))
     }
 }

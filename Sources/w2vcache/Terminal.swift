@@ -22,13 +22,13 @@ enum Terminal {
     }
 
     /// Lines of text on stdout, each with its control characters escaped.
-    static func lines(_ lines: [String]) {
+    static func lines(_ lines: [String]) throws(StandardOutputFailure) {
         var text = ""
         for line in lines {
             text += Printable.escape(line)
             text += "\n"
         }
-        writeStdout(Array(text.utf8))
+        try writeStdout(Array(text.utf8))
     }
 
     /// Throws ``BinaryOutputOnTerminal`` when stdout is a terminal, as `gzip` refuses to write compressed data to
@@ -37,29 +37,30 @@ enum Terminal {
         if isatty(STDOUT_FILENO) == 1 { throw BinaryOutputOnTerminal(output: what, file: file) }
     }
 
-    /// Writes bytes to stdout, unbuffered by Swift's `print`.
-    static func writeStdout(_ bytes: [UInt8]) {
-        write(bytes, to: STDOUT_FILENO)
+    /// Writes bytes to stdout, unbuffered by Swift's `print`. Throws when stdout does not take them all (a full
+    /// disk under `> file`, a closed descriptor): the command's output is what it is run for, so it must not end
+    /// with status 0 having lost it.
+    static func writeStdout(_ bytes: [UInt8]) throws(StandardOutputFailure) {
+        if let code = write(bytes, to: STDOUT_FILENO) { throw StandardOutputFailure(code: code) }
     }
 
-    /// Writes bytes to stderr.
+    /// Writes bytes to stderr; a failure loses the message and nothing else (there is nowhere left to say it).
     static func writeStderr(_ bytes: [UInt8]) {
-        write(bytes, to: STDERR_FILENO)
+        _ = write(bytes, to: STDERR_FILENO)
     }
 
-    /// Writes all of `bytes` to `descriptor`; a failure (a closed pipe, a full disk under a log file) loses the
-    /// output and nothing else (Foundation's `FileHandle.write` would stop the process).
-    private static func write(_ bytes: [UInt8], to descriptor: Int32) {
+    /// Writes all of `bytes` to `descriptor`, returning the `errno` of a write that failed (Foundation's
+    /// `FileHandle.write` would stop the process instead).
+    private static func write(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
         bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return written < 0 ? errno : EIO }
                 offset += written
             }
+            return nil
         }
     }
 
@@ -73,6 +74,13 @@ enum Terminal {
         guard stderrIsTerminal else { return }
         writeStderr(Array("\r\u{1B}[K".utf8))
     }
+}
+
+/// Standard output refused what a command wrote.
+struct StandardOutputFailure: Error, CustomStringConvertible {
+    /// The `errno` of the failed write.
+    let code: Int32
+    var description: String { "cannot write to standard output: \(String(cString: strerror(code)))" }
 }
 
 /// Binary output asked for while stdout is a terminal.

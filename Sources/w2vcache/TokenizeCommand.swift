@@ -36,6 +36,6 @@ struct TokenizeCommand: ParsableCommand {
             }
             output += tokens.map { Printable.escape($0) }.joined(separator: " ") + "\n"
         }
-        Terminal.writeStdout(Array(output.utf8))
+        try Terminal.writeStdout(Array(output.utf8))
     }
 }

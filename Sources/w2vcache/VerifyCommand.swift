@@ -23,7 +23,7 @@ struct VerifyCommand: ParsableCommand {
             let summary =
                 "ok: \(report.wordsChecked) words (\(report.oovMarkers) out-of-vocabulary), "
                 + "\(report.metadataKeys) metadata entries\(index), all checks passed\n"
-            Terminal.writeStdout(Array(summary.utf8))
+            try Terminal.writeStdout(Array(summary.utf8))
             return
         }
         for problem in report.problems { Terminal.message("damaged: " + problem) }

@@ -38,13 +38,21 @@ struct W2VCache: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            let code = exitCode(for: error)
+            var code = exitCode(for: error)
             let message = fullMessage(for: error)
             if !message.isEmpty {
                 let escaped =
                     message.split(separator: "\n", omittingEmptySubsequences: false).map { Printable.escape($0) }
                     .joined(separator: "\n") + "\n"
-                code == .success ? Terminal.writeStdout(Array(escaped.utf8)) : Terminal.writeStderr(Array(escaped.utf8))
+                if code == .success {
+                    // Help and the version, asked for.
+                    do { try Terminal.writeStdout(Array(escaped.utf8)) } catch {
+                        Terminal.writeStderr(Array("Error: \(error)\n".utf8))
+                        code = .failure
+                    }
+                } else {
+                    Terminal.writeStderr(Array(escaped.utf8))
+                }
             }
             Foundation.exit(code.rawValue)
         }

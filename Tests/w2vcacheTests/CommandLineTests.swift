@@ -25,9 +25,10 @@ struct W2VCacheProcess {
         var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     }
 
-    /// Runs `w2vcache arguments…` in `directory` and waits for it.
-    static func run(_ arguments: [String], in directory: String) throws -> Result {
-        let process = try start(arguments, in: directory)
+    /// Runs `w2vcache arguments…` in `directory` and waits for it; its stdout goes to `output` when given (`stdout`
+    /// in the result is then empty).
+    static func run(_ arguments: [String], in directory: String, output: FileHandle? = nil) throws -> Result {
+        let process = try start(arguments, in: directory, output: output)
         let stdout = process.stdout.fileHandleForReading.readDataToEndOfFile()
         let stderr = process.stderr.fileHandleForReading.readDataToEndOfFile()
         process.process.waitUntilExit()
@@ -51,7 +52,7 @@ struct W2VCacheProcess {
             status: process.process.terminationStatus, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    static func start(_ arguments: [String], in directory: String) throws -> (
+    static func start(_ arguments: [String], in directory: String, output: FileHandle? = nil) throws -> (
         process: Process, stdout: Pipe, stderr: Pipe
     ) {
         let process = Process()
@@ -60,9 +61,11 @@ struct W2VCacheProcess {
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let stdout = Pipe()
         let stderr = Pipe()
-        process.standardOutput = stdout
+        process.standardOutput = output ?? stdout
         process.standardError = stderr
         try process.run()
+        // Only the child writes to the pipe it was not given: close this end so that reading it ends at once.
+        if output != nil { try stdout.fileHandleForWriting.close() }
         return (process, stdout, stderr)
     }
 

@@ -108,6 +108,59 @@ import Glibc
         #expect(linked.status != 0 && linked.stderr.contains("oov.seed"), "\(linked.stderr)")
     }
 
+    /// Every command whose output is what it is run for fails (status 1, the reason on stderr) when stdout does not
+    /// take it: each ended with status 0 having written nothing, so `w2vcache tokenize f > out` on a full disk
+    /// looked like success.
+    @Test func outputThatCannotBeWrittenIsAFailure() throws {
+        let workspace = try Workspace(words: 40)
+        #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
+        try DatasetCommandTests.train.write(toFile: workspace.path + "/train.txt", atomically: true, encoding: .utf8)
+        try DatasetCommandTests.test.write(toFile: workspace.path + "/test.txt", atomically: true, encoding: .utf8)
+        #expect(try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt").status == 0)
+        try ": capital\nin for that is\n".write(toFile: workspace.path + "/q.txt", atomically: true, encoding: .utf8)
+        try "in\tfor\t1\nthat\tis\t2\nfor\tis\t3\n".write(
+            toFile: workspace.path + "/p.txt", atomically: true, encoding: .utf8)
+        let commands: [[String]] = [
+            ["lookup", "in"], ["lookup", "in", "for", "--format", "json"], ["lookup", "--format=npy", "in"],
+            ["info"], ["info", "--json"], ["verify"], ["datasets"], ["similar", "in"],
+            ["analogy", "in", "for", "that"],
+            ["evaluate", "analogies", "q.txt"], ["evaluate", "pairs", "p.txt"], ["tokenize", "train.txt"],
+            ["batches", "pos"], ["batches", "pos", "--format", "npz"], ["--help"], ["--version"], ["lookup", "--help"],
+        ]
+        let full = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        for arguments in commands {
+            let result = try W2VCacheProcess.run(arguments, in: workspace.path, output: full)
+            #expect(
+                result.status == 1
+                    && result.stderr == "Error: cannot write to standard output: No space left on device\n",
+                "\(arguments): \(result.status) \(result.stderr)")
+            // The same command writing to a pipe succeeds (what it writes is checked elsewhere).
+            let fine = try W2VCacheProcess.run(arguments, in: workspace.path)
+            #expect(fine.status == 0 && !fine.stdout.isEmpty, "\(arguments): \(fine.stderr)")
+        }
+    }
+
+    /// `sample`'s counts are bounded by what they can mean: more words than its generator can make looped for ever,
+    /// a dimension no reader accepts crashed allocating one vector.
+    @Test func sampleRefusesCountsItCannotMake() throws {
+        let workspace = try Workspace(words: 1)
+        for (flag, value, bound) in [
+            ("--words", "1300000", "1 to \(SampleVectors.maxCount)"),
+            ("--words", "0", "1 to \(SampleVectors.maxCount)"),
+            ("--dim", "100000000000", "1 to \(Word2VecReader.maxDimension)"),
+        ] {
+            guard
+                let result = try W2VCacheProcess.run(
+                    ["sample", "--output", "s.bin", flag, value], in: workspace.path, within: 20)
+            else {
+                Issue.record("sample \(flag) \(value) had not ended after 20 s")
+                continue
+            }
+            #expect(result.status == 64 && result.stderr.hasPrefix("Error: \(flag) \(value): expected \(bound)\n"))
+        }
+        #expect(workspace.contents == ["vectors.bin.gz"], "nothing written")
+    }
+
     @Test func lookupPrintsNonFiniteValuesAsJSONStrings() throws {
         let workspace = try Workspace(words: 10)
         let writer = try Word2VecWriter(
