@@ -41,19 +41,37 @@ public enum SampleVectors {
         var seen = Set<String>()
         var words: [String] = []
         for word in seedWords where words.count < count && seen.insert(word).inserted { words.append(word) }
-        let syllables = [
+        let syllables: [[UInt8]] = [
             "ka", "ro", "mi", "sen", "ta", "lu", "ber", "do", "vi", "nel", "os", "tri", "pa", "gan", "el", "ur",
-        ]
+        ].map { Array($0.utf8) }
+        // A made-up word is known by its draws (how many syllables, which, which form): different draws spell
+        // different words (no syllable sequence spells another, `_` and a capital mark the forms), so the draws
+        // already met are kept as bits of one code, and only a word drawn for the first time is spelt.
+        var drawn = [UInt64](repeating: 0, count: 1 << 23 / 64)
         var random = SplitMix64(seed: seed ^ 0x5EED)
+        var spelling: [UInt8] = []
         while words.count < count {
             let parts = 2 + Int(random.next() % 3)
-            var word = (0..<parts).map { _ in syllables[Int(random.next() % UInt64(syllables.count))] }.joined()
-            switch random.next() % 10 {
-            case 0: word = word.prefix(1).uppercased() + word.dropFirst()
-            case 1: word += "_" + syllables[Int(random.next() % UInt64(syllables.count))] + "ton"
-            default: break
-            }
-            if seen.insert(word).inserted { words.append(word) }
+            var code = parts - 2
+            for _ in 0..<parts { code = code << 4 | Int(random.next() % UInt64(syllables.count)) }
+            code <<= 4 * (4 - parts)
+            // The form: 0 as drawn, 1 capitalised, 2 + n ending in `_`, syllable n, `ton`.
+            let form: Int =
+                switch random.next() % 10 {
+                case 0: 1
+                case 1: 2 + Int(random.next() % UInt64(syllables.count))
+                default: 0
+                }
+            code = code * 18 + form
+            guard drawn[code / 64] & 1 << (code % 64) == 0 else { continue }
+            drawn[code / 64] |= 1 << (code % 64)
+            spelling.removeAll(keepingCapacity: true)
+            let syllableCodes = code / 18
+            for part in 0..<parts { spelling += syllables[syllableCodes >> (12 - 4 * part) & 15] }
+            if form == 1 { spelling[0] -= 0x20 }  // ASCII lower to upper case
+            if form >= 2 { spelling += Array("_".utf8) + syllables[form - 2] + Array("ton".utf8) }
+            let word = String(decoding: spelling, as: UTF8.self)
+            if !seen.contains(word) { words.append(word) }
         }
         return words
     }

@@ -329,4 +329,27 @@ struct ThirdPartyFileTests {
         #expect(a.records.contains { $0.0 == Array("New_York".utf8) })
         #expect(a.records.allSatisfy { $0.1.allSatisfy { abs($0) <= 0.25 } })
     }
+
+    /// The shipped sample is what `w2vcache sample` writes with its defaults: the words (made-up ones spelt only
+    /// when first drawn) and the values are the same on every machine and after every change to the generator.
+    @Test func theShippedSampleIsWhatTheDefaultsWrite() throws {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("data/sample-vectors.bin.gz").path
+        let directory = TemporaryDirectory()
+        try SampleVectors.write(path: directory.file("s.bin"), count: 3000, dimension: 300, seed: 42)
+        let written = try readAll(directory.file("s.bin"))
+        let expected = try readAll(shipped)
+        #expect(written.records.map(\.0) == expected.records.map(\.0))
+        #expect(written.records.map(\.1) == expected.records.map(\.1))
+    }
+
+    @Test func madeUpWordsAreDistinctAndShapedAsDrawn() throws {
+        let words = SampleVectors.words(count: 200_000, seed: 3)
+        #expect(words.count == 200_000 && Set(words).count == 200_000)
+        let syllable = "(ka|ro|mi|sen|ta|lu|ber|do|vi|nel|os|tri|pa|gan|el|ur)"
+        let shape = try Regex("^\(syllable){2,4}(_\(syllable)ton)?$")
+        let madeUp = words.dropFirst(Set(SampleVectors.seedWords).count)
+        #expect(madeUp.allSatisfy { $0.lowercased().wholeMatch(of: shape) != nil })
+        #expect(madeUp.contains { $0.first!.isUppercase } && madeUp.contains { $0.contains("_") })
+    }
 }
