@@ -80,9 +80,10 @@ public enum RegularFile {
         return bytes
     }
 
-    /// What kind of file a mode says, for a message: `a directory`, `a FIFO (a named pipe)`, ….
-    static func kind(of mode: mode_t) -> String {
+    /// What kind of file a mode says, for a message: `a file`, `a directory`, `a FIFO (a named pipe)`, ….
+    public static func kind(of mode: mode_t) -> String {
         switch mode & S_IFMT {
+        case S_IFREG: "a file"
         case S_IFDIR: "a directory"
         case S_IFIFO: "a FIFO (a named pipe)"
         case S_IFCHR: "a character device"

@@ -65,6 +65,7 @@ struct PreparePOSCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try prepare.cache.loadConfiguration()
+        let processedFiles = try OutputDirectory(out, flag: "--out")
         let trainFile = try TextFile(path: train)
         let testFile = try TextFile(path: test)
         var options = POSOptions()
@@ -94,11 +95,14 @@ struct PreparePOSCommand: ParsableCommand {
                 train: trainFile, test: testFile, into: cacheWriter, options: options,
                 oov: try oov.source(for: cacheWriter.cache, configuration: configuration))
         }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         for split in ["train", "test"] {
-            let path = out + "/pos.\(split).processed.txt"
-            try POSDataset.processedText(report.processed[split]!).write(
-                toFile: path, atomically: true, encoding: .utf8)
+            do {
+                try processedFiles.write(
+                    Array(POSDataset.processedText(report.processed[split]!).utf8), to: "pos.\(split).processed.txt")
+            } catch {
+                throw OutputDirectory.Failure(
+                    description: "\(error); the dataset pos is prepared (the same command again writes the files)")
+            }
         }
         guard
             let statistics = PrepareOptions.statistics(

@@ -124,6 +124,30 @@ struct MountTests {
         #expect(!result.output.contains("something was left"), "\(result.output)")
     }
 
+    /// Processed files that do not fit: the error names the file and says the dataset is prepared; no part of a
+    /// file is left.
+    @Test func processedFilesThatDoNotFitAreNamedAndLeaveNothingBehind() throws {
+        let workspace = try Workspace(words: 40)
+        let train = (0..<3000).map { "word\($0) NN" }.joined(separator: "\n") + "\n"
+        try train.write(toFile: workspace.path + "/train.txt", atomically: true, encoding: .utf8)
+        try "king NN\n".write(toFile: workspace.path + "/test.txt", atomically: true, encoding: .utf8)
+        let result = try PrivateMounts.run(
+            #"""
+            "$W2V" build --vectors vectors.bin.gz 2>/dev/null || { echo "build failed"; exit 1; }
+            mount -t tmpfs -o size=16k tmpfs "$WORK"
+            "$W2V" prepare pos --train train.txt --test test.txt --out "$WORK/out"; echo "prepare exit $?"
+            ls -A "$WORK/out"; echo "listed"
+            "$W2V" datasets | head -1
+            """#, in: workspace.path)
+        #expect(
+            result.output.contains(
+                "Error: cannot write \(workspace.path)/mnt-"), "\(result.output)")
+        #expect(
+            result.output.contains(
+                "/out/pos.train.processed.txt: No space left on device; the dataset pos is prepared (the same command "
+                    + "again writes the files)\nprepare exit 1\nlisted\npos: train 2998"), "\(result.output)")
+    }
+
     @Test func aPrepareThatRunsOutOfSpaceLeavesTheCacheAsItWasAndReadingGoesOn() throws {
         let workspace = try Workspace(words: 3000, dimension: 300)
         // 4,000 distinct training words the model lacks: about 10 MB of out-of-vocabulary vectors and embeddings.

@@ -161,6 +161,36 @@ import Glibc
         #expect(workspace.contents == ["vectors.bin.gz"], "nothing written")
     }
 
+    /// `prepare pos --out` names a directory: one it cannot write in fails before the cache is changed, with its
+    /// reason (it failed after preparing, with Foundation's error printed raw: `Error Domain=NSCocoaErrorDomain…`).
+    @Test func aProcessedFilesDirectoryThatCannotBeWrittenFailsBeforeAnythingChanges() throws {
+        let workspace = try Workspace(words: 40)
+        #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
+        try DatasetCommandTests.train.write(toFile: workspace.path + "/train.txt", atomically: true, encoding: .utf8)
+        try DatasetCommandTests.test.write(toFile: workspace.path + "/test.txt", atomically: true, encoding: .utf8)
+        for (out, problem) in [
+            ("train.txt", "is a file, not a directory"), ("/dev/null", "is a character device, not a directory"),
+            ("train.txt/sub/deeper", "train.txt is a file, not a directory"),
+        ] {
+            let result = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--out", out)
+            #expect(
+                result.status == 1 && result.stderr == "Error: --out \(out): \(problem); nothing was changed\n",
+                "\(out): \(result.stderr)")
+        }
+        let empty = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--out", "")
+        #expect(empty.status == 1 && empty.stderr == "Error: --out is empty; expected a directory\n")
+        #expect(try workspace.run("datasets").stdoutText.hasPrefix("no datasets prepared"))
+        // Missing directories are made, and only once the dataset is prepared.
+        let made = try workspace.run(
+            "prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--out", "made/here")
+        #expect(made.status == 0, "\(made.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: workspace.path + "/made/here").sorted()
+        #expect(files == ["pos.test.processed.txt", "pos.train.processed.txt"])
+        #expect(
+            try String(contentsOfFile: workspace.path + "/made/here/pos.test.processed.txt", encoding: .utf8)
+                == "king NN\nsaid VBD\n")
+    }
+
     @Test func lookupPrintsNonFiniteValuesAsJSONStrings() throws {
         let workspace = try Workspace(words: 10)
         let writer = try Word2VecWriter(
