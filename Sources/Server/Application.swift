@@ -202,7 +202,11 @@ enum ConnectionLimit {
 public func runServer(
     state: ServerState, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws {
-    let application = buildApplication(state: state, logger: logger, onServerRunning: onServerRunning)
+    let listening = Atomic<Bool>(false)
+    let application = buildApplication(state: state, logger: logger) { port in
+        listening.store(true, ordering: .relaxed)
+        await onServerRunning(port)
+    }
     // The datasets are read while the server starts listening, not by a trainer's first requests.
     let warming = Task { await state.warmUp() }
     defer { warming.cancel() }
@@ -210,5 +214,39 @@ public func runServer(
         services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     configuration.maximumGracefulShutdownDuration = state.settings.shutdownTimeout
     configuration.maximumCancellationDuration = .seconds(5)
-    try await ServiceGroup(configuration: configuration).run()
+    do {
+        try await ServiceGroup(configuration: configuration).run()
+    } catch let error as IOError where !listening.load(ordering: .relaxed) {
+        throw ListenFailure(host: state.settings.host, port: state.settings.port, errno: error.errnoCode)
+    } catch
+        where !listening.load(ordering: .relaxed)
+        && (error is SocketAddressError.UnknownHost || error is SocketAddressError)
+    {
+        throw ListenFailure(host: state.settings.host, port: state.settings.port, errno: nil)
+    }
 }
+
+/// The server could not listen where its settings say: `cannot listen on 127.0.0.1:8080: Address already in use;
+/// …`, with what to do, where NIO says `bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)`.
+public struct ListenFailure: Error, CustomStringConvertible {
+    public let host: String
+    public let port: Int
+    /// The system's reason; `nil` when `host` is not an address or a name this machine resolves.
+    public let errno: Int32?
+
+    public var description: String {
+        let address = "\(urlHost(host)):\(port)"
+        guard let errno else { return "cannot listen on \(address): no such address or host name" }
+        let advice =
+            switch errno {
+            case EADDRINUSE: "; another program listens there: stop it or choose another --port (0 picks a free one)"
+            case EADDRNOTAVAIL: "; this machine has no such address (--host 0.0.0.0 listens on all of them)"
+            case EACCES: "; a port below 1024 needs privileges: choose another --port"
+            default: ""
+            }
+        return "cannot listen on \(address): \(String(cString: strerror(errno)))\(advice)"
+    }
+}
+
+/// `host` as a URL writes it: an IPv6 address in brackets (`[::1]`).
+public func urlHost(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }

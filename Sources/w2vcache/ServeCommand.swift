@@ -55,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         let host = settings.host
         try await runServer(state: state, logger: .server(level: logLevel)) { port in
             // One line that scripts (and tests) can wait for.
-            Terminal.message("w2vcache serving \(vectorCache.path) on http://\(host):\(port)")
+            Terminal.message("w2vcache serving \(vectorCache.path) on http://\(urlHost(host)):\(port)")
         }
     }
 }

@@ -69,7 +69,7 @@ struct W2VCacheProcess {
         return (process, stdout, stderr)
     }
 
-    /// The port of a `serve` process, read from its "serving … on http://HOST:PORT" line.
+    /// The port of a `serve` process, read from its "serving … on http://HOST:PORT" line (`[ADDRESS]` for IPv6).
     static func servingPort(_ stderr: Pipe, timeout: Double = 30) throws -> Int {
         let handle = stderr.fileHandleForReading
         var text = ""
@@ -78,7 +78,7 @@ struct W2VCacheProcess {
             let data = handle.availableData
             if data.isEmpty { break }
             text += String(decoding: data, as: UTF8.self)
-            if let range = text.range(of: #"on http://[^:]+:(\d+)"#, options: .regularExpression),
+            if let range = text.range(of: #"on http://(\[[0-9a-f:]+\]|[^:/]+):(\d+)"#, options: .regularExpression),
                 let port = Int(text[range].split(separator: ":").last ?? "")
             {
                 return port

@@ -191,6 +191,71 @@ import Glibc
                 == "king NN\nsaid VBD\n")
     }
 
+    /// `serve` where it cannot listen says where and what to do; NIO's errors were printed as they are
+    /// (`bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)`).
+    @Test func aServerThatCannotListenSaysWhereAndWhy() throws {
+        let workspace = try Workspace(words: 10)
+        #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
+        // A port this test listens on.
+        let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(taken) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(taken, $0, length) == 0 && listen(taken, 1) == 0 && getsockname(taken, $0, &length) == 0
+            }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        for (arguments, line) in [
+            (
+                ["--port", "\(port)"],
+                "cannot listen on 127.0.0.1:\(port): Address already in use; another program listens there: stop it or "
+                    + "choose another --port (0 picks a free one)"
+            ),
+            (
+                ["--host", "192.0.2.1", "--port", "8080"],
+                "cannot listen on 192.0.2.1:8080: Cannot assign requested address; this machine has no such address "
+                    + "(--host 0.0.0.0 listens on all of them)"
+            ),
+            (
+                ["--host", "999.1.1.1", "--port", "8080"],
+                "cannot listen on 999.1.1.1:8080: no such address or host name"
+            ),
+        ] {
+            guard let result = try W2VCacheProcess.run(["serve"] + arguments, in: workspace.path, within: 30) else {
+                Issue.record("serve \(arguments) had not ended after 30 s")
+                continue
+            }
+            #expect(result.status == 1 && result.stderr == "Error: \(line)\n", "\(arguments): \(result.stderr)")
+        }
+        // An IPv6 address is written in brackets in the URL it prints, which `servingPort` reads.
+        let probe = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        var loopback = sockaddr_in6()
+        loopback.sin6_family = sa_family_t(AF_INET6)
+        loopback.sin6_addr = in6addr_loopback
+        let hasIPv6 = withUnsafePointer(to: &loopback) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                probe >= 0 && bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
+            }
+        }
+        close(probe)
+        guard hasIPv6 else {
+            print("IPv6 loopback is missing on this machine: the bracketed URL of `serve --host ::1` was not checked")
+            return
+        }
+        let (server, _, stderr) = try W2VCacheProcess.start(
+            ["serve", "--host", "::1", "--port", "0"], in: workspace.path)
+        defer {
+            kill(server.processIdentifier, SIGTERM)
+            server.waitUntilExit()
+        }
+        #expect(try W2VCacheProcess.servingPort(stderr) > 0)
+    }
+
     @Test func lookupPrintsNonFiniteValuesAsJSONStrings() throws {
         let workspace = try Workspace(words: 10)
         let writer = try Word2VecWriter(
