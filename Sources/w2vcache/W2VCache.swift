@@ -26,12 +26,14 @@ struct W2VCache: AsyncParsableCommand {
     /// error's description) is printed with each line's control characters escaped: file contents and file names
     /// reach error messages. A lookup in its plain forms skips argument-parser (see `LookupCommand.Invocation`).
     static func main() async {
+        var running: (any ParsableCommand.Type)?
         do {
             if let lookup = LookupCommand.Invocation(plainArguments: Array(CommandLine.arguments.dropFirst())) {
                 try lookup.run()
                 return
             }
             var command = try parseAsRoot()
+            running = type(of: command)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -39,7 +41,13 @@ struct W2VCache: AsyncParsableCommand {
             }
         } catch {
             var code = exitCode(for: error)
-            let message = fullMessage(for: error)
+            var message = fullMessage(for: error)
+            if error is ValidationError, let running, let path = commandPath(to: running) {
+                // A command's own bounds, checked as it runs (against the cache or the dataset): its usage, as for
+                // bounds its `validate()` checks, not the root's `Usage: w2vcache <subcommand>`.
+                message =
+                    "Error: \(error)\nUsage: \(usageString(for: running))\n  See '\(path) --help' for more information."
+            }
             if !message.isEmpty {
                 let escaped =
                     message.split(separator: "\n", omittingEmptySubsequences: false).map { Printable.escape($0) }
@@ -56,5 +64,17 @@ struct W2VCache: AsyncParsableCommand {
             }
             Foundation.exit(code.rawValue)
         }
+    }
+
+    /// `w2vcache prepare pos`: the names that lead to `command` from this one, or `nil` if none does.
+    static func commandPath(to command: any ParsableCommand.Type, from root: any ParsableCommand.Type = W2VCache.self)
+        -> String?
+    {
+        let name = root.configuration.commandName ?? "w2vcache"
+        if command == root { return name }
+        for subcommand in root.configuration.subcommands {
+            if let path = commandPath(to: command, from: subcommand) { return name + " " + path }
+        }
+        return nil
     }
 }

@@ -52,6 +52,11 @@ import Glibc
             let result = try workspace.run(arguments)
             #expect(result.status == 64, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            // The usage of the command that refused, not the root's (`Usage: w2vcache <subcommand>`).
+            #expect(
+                result.stderr.hasSuffix(
+                    "\nUsage: w2vcache batches [<options>] <dataset>\n  See 'w2vcache batches --help' for more "
+                        + "information.\n"), "\(arguments): \(result.stderr)")
         }
         let top = try workspace.run("similar", "king", "--top", "99999999999")
         #expect(
