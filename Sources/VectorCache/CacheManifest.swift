@@ -1,3 +1,5 @@
+import Foundation
+import Support
 import Word2Vec
 
 /// What a cache holds and how it was built, stored as JSON under ``CacheKeys/manifest``.
@@ -20,6 +22,30 @@ public struct CacheManifest: Codable, Sendable, Equatable {
     /// How a cache built from a fastText model gives vectors to words it lacks (its n-gram rows are stored under
     /// ``CacheKeys/subwordPrefix``); `nil` for a word2vec file.
     public var subwords: FastTextSubwords?
+
+    /// The manifest stored in the cache at `path`, its format checked before the rest is read: a cache a later
+    /// w2vcache wrote in another format is named as such (not as damaged), with the version that wrote it.
+    /// - throws: ``CacheError`` `.incompatible` for another format, `.corrupt` for bytes that are not a manifest.
+    package static func decode(_ bytes: [UInt8], of path: String) throws(CacheError) -> CacheManifest {
+        struct Format: Decodable {
+            let formatVersion: Int
+            let toolVersion: String?
+        }
+        func unreadable(_ error: any Error) -> CacheError {
+            CacheError(
+                .corrupt, "the manifest of \(path) cannot be read (\(ManifestCoding.reason(error))); rebuild the cache")
+        }
+        let format: Format
+        do { format = try JSONDecoder().decode(Format.self, from: Data(bytes)) } catch { throw unreadable(error) }
+        guard format.formatVersion == currentFormatVersion else {
+            let writer = format.toolVersion.map { " (written by w2vcache \(Printable.escape($0, limit: 40)))" } ?? ""
+            throw CacheError(
+                .incompatible,
+                "\(path) has cache format \(format.formatVersion)\(writer); this w2vcache (\(w2vcacheVersion)) reads "
+                    + "format \(currentFormatVersion): rebuild it")
+        }
+        do { return try JSONDecoder().decode(CacheManifest.self, from: Data(bytes)) } catch { throw unreadable(error) }
+    }
 
     package init(
         formatVersion: Int, dimension: Int, wordCount: Int, oovCount: Int, source: Source, options: BuildOptionsRecord,

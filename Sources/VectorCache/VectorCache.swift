@@ -50,29 +50,18 @@ public final class VectorCache: Sendable {
         } catch let error as LevelDBError {
             throw CacheError.from(error, path: path, alone: alone)
         }
-        let manifest: CacheManifest?
+        let manifestBytes: [UInt8]?
         do {
-            manifest = try database.withValue(forKey: CacheKeys.manifest) { bytes in
-                try bytes.map { try ManifestCoding.decode(CacheManifest.self, from: $0) }
-            }
+            manifestBytes = try database.withValue(forKey: CacheKeys.manifest) { $0.map { Array($0) } }
         } catch let error as LevelDBError {
             throw CacheError.from(error, path: path)
-        } catch {
-            throw CacheError(.corrupt, "the manifest of \(path) cannot be read (\(error)); rebuild the cache")
         }
-        guard let manifest else {
+        guard let manifestBytes else {
             throw CacheError(
                 .notACache, "\(path) is a LevelDB database but has no w2vcache manifest; build it with `w2vcache build`"
             )
         }
-        guard manifest.formatVersion == CacheManifest.currentFormatVersion else {
-            throw CacheError(
-                .incompatible,
-                "\(path) has cache format \(manifest.formatVersion); this tool reads format "
-                    + "\(CacheManifest.currentFormatVersion): rebuild it"
-            )
-        }
-        self.manifest = manifest
+        manifest = try CacheManifest.decode(manifestBytes, of: path)
     }
 
     /// Closes the cache now (LevelDB's files and lock are released); later reads throw.
@@ -136,5 +125,21 @@ package enum ManifestCoding {
 
     package static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         try JSONDecoder().decode(type, from: Data(bytes))
+    }
+
+    /// Why a value could not be decoded, in words: `no field dimension`, `field source.crc32 holds a value of
+    /// another type`, `not JSON`.
+    package static func reason(_ error: any Error) -> String {
+        func field(_ path: [any CodingKey]) -> String {
+            path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error as? DecodingError {
+        case .keyNotFound(let key, let context)?: return "no field \(field(context.codingPath + [key]))"
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
+            return "field \(field(context.codingPath)) holds a value of another type"
+        case .dataCorrupted(let context)?:
+            return context.codingPath.isEmpty ? "not JSON" : "field \(field(context.codingPath)) is not valid"
+        default: return "\(error)"
+        }
     }
 }

@@ -330,6 +330,44 @@ import Word2Vec
         #expect(plain?.kind == .notACache && plain?.message.contains("no w2vcache manifest") == true)
     }
 
+    /// A cache a later w2vcache wrote in another format says so and which version wrote it (it was called damaged,
+    /// with the raw `DecodingError` of a field the new format renamed); a damaged manifest says what is wrong.
+    @Test func aManifestOfAnotherFormatOrDamagedSaysWhich() throws {
+        let directory = TemporaryDirectory()
+        let source = try writeVectors(shuffledVectors(count: 20, dimension: 4), to: directory.file("v.bin"))
+        try build(source, into: directory.file("cache"))
+        let key = [UInt8(0)] + Array("manifest".utf8)
+        let original = try #require(try Database(path: directory.file("cache")).get(key))
+        var later = try #require(try JSONSerialization.jsonObject(with: Data(original)) as? [String: Any])
+        later["formatVersion"] = 2
+        later["toolVersion"] = "9.0.0"
+        later["dims"] = later.removeValue(forKey: "dimension")
+        var renamed = try #require(try JSONSerialization.jsonObject(with: Data(original)) as? [String: Any])
+        renamed.removeValue(forKey: "dimension")
+        for (manifest, kind, message) in [
+            (
+                try JSONSerialization.data(withJSONObject: later), CacheError.Kind.incompatible,
+                "has cache format 2 (written by w2vcache 9.0.0); this w2vcache (\(w2vcacheVersion)) reads format 1: "
+                    + "rebuild it"
+            ),
+            (
+                try JSONSerialization.data(withJSONObject: renamed), .corrupt,
+                "cannot be read (no field dimension); rebuild the cache"
+            ),
+            (
+                Data("{\"formatVersion\": \"1\"}".utf8), .corrupt,
+                "cannot be read (field formatVersion holds a value of another type)"
+            ),
+            (Data([0x1B, 0x5B]), .corrupt, "cannot be read (not JSON)"),
+        ] {
+            let database = try Database(path: directory.file("cache"))
+            try database.put(key, Array(manifest))
+            try database.close()
+            let error = #expect(throws: CacheError.self) { try VectorCache(path: directory.file("cache")) }
+            #expect(error?.kind == kind && error?.message.contains(message) == true, "\(String(describing: error))")
+        }
+    }
+
     @Test func aHealthyCacheVerifies() throws {
         let directory = TemporaryDirectory()
         let source = try writeVectors(shuffledVectors(count: 700, dimension: 8), to: directory.file("v.bin"))
