@@ -115,7 +115,7 @@ extension VectorCache {
         do {
             header = try headerBytes.withUnsafeBytes { try ManifestCoding.decode(SearchIndexHeader.self, from: $0) }
         } catch {
-            throw damaged("its header cannot be read (\(error))")
+            throw damaged("its header cannot be read (\(ManifestCoding.reason(error)))")
         }
         guard header.version == SearchIndex.version else {
             throw CacheError(
