@@ -24,6 +24,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 /// FNV-1a, 64-bit: a hash of bytes that is the same on every machine and in every process (Swift's `Hasher` is
 /// seeded per process).
 public enum StableHash {
+    @inlinable  // specialized for each caller's byte sequence (a generic call costs a lookup per byte)
     public static func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in bytes {

@@ -13,8 +13,9 @@ Serves the tagger's CoNLL-2000 windows (3 x 300 float32) from the project's samp
 1. Load: --clients threads send --requests requests in all (GET /v1/vectors/{word} 50%, POST /v1/vectors of 64
    words 30%, GET .../batches/{i} of 256 windows 20%), with checksums verified on every read. Throughput, p50/p99
    latency, failures.
-2. Vectors/s through POST /v1/vectors (1,000 words per request), and `Client.vector()` calls/s on the client's
-   keep-alive connection against a new connection per call (urllib, as the client worked before).
+2. Vectors/s through POST /v1/vectors (1,000 words per request; also 1,000 words the cache lacks), and
+   `Client.vector()` calls/s on the client's keep-alive connection against a new connection per call (urllib, as the
+   client worked before).
 3. Feeding a trainer: windows/s that reach Python (batch 256) by every path, before (.npz, a request per batch in
    the DataLoader, as the first round shipped them) and after (raw frames, compact windows, a stream per worker),
    beside a plain numpy copy of the same bytes (the limit) and the book's in-process pattern. Each figure is the
@@ -281,6 +282,14 @@ def main():
         requests += 1
     vectors = requests * 1000 / (time.perf_counter() - start)
     print(f"POST /v1/vectors, 1,000 words per request: {vectors:,.0f} vectors/s ({vectors / book:.1f}x the book's pattern)")
+    # Words the cache lacks (new ones in every request), given their seeded random vectors.
+    start = time.perf_counter()
+    requests = 0
+    while time.perf_counter() - start < 3:
+        client.vectors([f"zq{i}x{requests}" for i in range(1000)], missing="oov")
+        requests += 1
+    unknown = requests * 1000 / (time.perf_counter() - start)
+    print(f"POST /v1/vectors, 1,000 words the cache lacks per request (missing=oov): {unknown:,.0f} vectors/s")
 
     # 2b. One word at a time: this client's keep-alive connection against a new connection per call (urllib, what
     # the client did before it kept one), same words, same server.
