@@ -76,6 +76,23 @@ public struct CacheLocation: Sendable {
         return lstat(path, &information) == 0
     }
 
+    /// Why the writer's lock file beside the cache could not be made: the directory the cache would be in is
+    /// missing (w2vcache makes the cache's own directory, not its parents), is not a directory, or cannot be written.
+    func cannotWriteBeside(lockFile: String, errno code: Int32) -> CacheError {
+        var information = stat()
+        guard stat(parent, &information) == 0 else {
+            return CacheError(
+                .refused, "cannot make the cache \(path): the directory \(parent) does not exist; make it first")
+        }
+        guard information.st_mode & S_IFMT == S_IFDIR else {
+            return CacheError(
+                .refused,
+                "cannot make the cache \(path): \(parent) is \(RegularFile.kind(of: information.st_mode)), not a "
+                    + "directory")
+        }
+        return CacheError(.io, "cannot create the lock file \(lockFile): \(String(cString: strerror(code)))")
+    }
+
     /// Throws unless ``path`` may be replaced by a new cache: nothing is there, an empty directory, or a w2vcache
     /// cache (its manifest readable) that no other process has open. Touches nothing.
     /// - throws: ``CacheError`` (`.refused`, `.inUse`) naming the path, why, and what to do instead.
@@ -85,10 +102,11 @@ public struct CacheLocation: Sendable {
             if errno == ENOENT { return }
             throw CacheError(.io, "cannot look at \(path): \(String(cString: strerror(errno)))")
         }
-        let advice = "give --db a new or empty directory, or an existing w2vcache cache"
+        let advice = "give a new or empty directory, or an existing w2vcache cache"
         guard information.st_mode & S_IFMT == S_IFDIR else {
             let what =
-                information.st_mode & S_IFMT == S_IFLNK ? "a symbolic link to nothing" : "a file, not a directory"
+                information.st_mode & S_IFMT == S_IFLNK
+                ? "a symbolic link to nothing" : "\(RegularFile.kind(of: information.st_mode)), not a directory"
             throw CacheError(.refused, "\(path) is \(what); nothing was changed: \(advice)")
         }
         let entries: [String]

@@ -27,6 +27,8 @@ public final class CacheWriter {
         path: String, storage: StorageSettings = StorageSettings(), purpose: String, wait: Bool = false,
         onWait: (String) -> Void = { _ in }
     ) throws {
+        // A cache that is not there is named as such, before a lock file is made beside it.
+        guard CacheLocation(path: path).exists else { throw CacheError.noCache(at: path) }
         let lock = try CacheWriterLock(cachePath: path, purpose: purpose, wait: wait, onWait: onWait)
         try self.init(path: path, storage: storage, holding: lock)
     }

@@ -24,6 +24,11 @@ public struct CacheError: DescribedError, Equatable {
         self.message = message
     }
 
+    /// Nothing at `path`, where a cache was expected.
+    package static func noCache(at path: String) -> CacheError {
+        CacheError(.missing, "no cache at \(path); create one with `w2vcache build --vectors FILE --db \(path)`")
+    }
+
     /// Translates a LevelDB error met on the cache at `path`; `alone` says the open wanted the cache alone.
     package static func from(_ error: LevelDBError, path: String, alone: Bool = false) -> CacheError {
         switch error.kind {

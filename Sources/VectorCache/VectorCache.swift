@@ -35,8 +35,7 @@ public final class VectorCache: Sendable {
         self.path = path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CacheError(
-                .missing, "no cache at \(path); create one with `w2vcache build --vectors FILE --db \(path)`")
+            throw CacheError.noCache(at: path)
         }
         guard isDirectory.boolValue, FileManager.default.fileExists(atPath: path + "/CURRENT") else {
             throw CacheError(

@@ -16,6 +16,10 @@ struct CacheOptions: ParsableArguments {
             "A configuration file (default: \(Configuration.defaultPath) if present).", valueName: "file"))
     var config: String?
 
+    func validate() throws {
+        if db?.isEmpty == true { throw ValidationError("--db is empty; expected a cache directory") }
+    }
+
     /// The configuration file's settings (or the built-in defaults).
     func loadConfiguration() throws -> Configuration {
         try Configuration.load(path: config)

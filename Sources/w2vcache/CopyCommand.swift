@@ -24,6 +24,10 @@ struct CopyCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Where the copy goes.", valueName: "dest"))
     var destination: String
 
+    func validate() throws {
+        if destination.isEmpty { throw ValidationError("<dest> is empty; expected a directory") }
+    }
+
     func run() throws {
         let configuration = try cache.loadConfiguration()
         let summary = try CacheCopier.copy(

@@ -261,6 +261,52 @@ import Glibc
         #expect(try W2VCacheProcess.servingPort(stderr) > 0)
     }
 
+    /// A cache path that cannot be a cache is named with what is wrong: an empty `--db` built a whole cache in the
+    /// working directory's parent before failing, a missing parent was `cannot create the lock file …`, and a device
+    /// was called "a file" with advice about `--db` for `copy`'s destination.
+    @Test func cachePathsThatCannotBeCachesSayWhy() throws {
+        let workspace = try Workspace(words: 10)
+        #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
+        let parent = URL(fileURLWithPath: workspace.path).resolvingSymlinksInPath().path
+        let before = workspace.contents
+        let cases: [([String], Int32, String)] = [
+            (
+                ["build", "--vectors", "vectors.bin.gz", "--db", ""], 64,
+                "Error: --db is empty; expected a cache directory"
+            ),
+            (["copy", ""], 64, "Error: <dest> is empty; expected a directory"),
+            (
+                ["build", "--vectors", "vectors.bin.gz", "--db", "missing/deeper/cache"], 1,
+                "Error: cannot make the cache missing/deeper/cache: the directory \(parent)/missing/deeper does not "
+                    + "exist; make it first"
+            ),
+            (
+                ["copy", "vectors.bin.gz/cache"], 1,
+                "Error: cannot make the cache vectors.bin.gz/cache: \(parent)/vectors.bin.gz is a file, not a directory"
+            ),
+            (
+                ["copy", "/dev/null"], 1,
+                "Error: /dev/null is a character device, not a directory; nothing was changed: give a new or empty "
+                    + "directory, or an existing w2vcache cache"
+            ),
+            (
+                ["prepare", "pos", "--train", "vectors.bin.gz", "--test", "vectors.bin.gz", "--db", "missing/cache"],
+                1,
+                "Error: no cache at missing/cache; create one with `w2vcache build --vectors FILE --db missing/cache`"
+            ),
+        ]
+        for (arguments, status, line) in cases {
+            let result = try workspace.run(arguments)
+            #expect(result.status == status, "\(arguments): \(result.stderr)")
+            #expect(
+                result.stderr.split(separator: "\n").first.map(String.init) == line, "\(arguments): \(result.stderr)")
+        }
+        #expect(workspace.contents == before, "nothing made in the workspace")
+        let outside = try FileManager.default.contentsOfDirectory(
+            atPath: (parent as NSString).deletingLastPathComponent)
+        #expect(!outside.contains { $0.hasPrefix(".\((parent as NSString).lastPathComponent).") }, "nothing beside it")
+    }
+
     @Test func lookupPrintsNonFiniteValuesAsJSONStrings() throws {
         let workspace = try Workspace(words: 10)
         let writer = try Word2VecWriter(
