@@ -28,7 +28,8 @@ public final class CacheWriterLock: Sendable {
         while true {
             let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else {
-                throw CacheLocation(path: cachePath).cannotWriteBeside(lockFile: path, errno: errno)
+                let code = errno
+                throw CacheLocation(path: cachePath).cannotWriteBeside(lockFile: path, errno: code)
             }
             // Polled rather than a blocking `flock` while waiting: the signals a caller turns into `isCancelled`
             // (SIGINT, SIGTERM) restart a blocking `flock`, so the wait outlasted the holder's whole run.

@@ -163,8 +163,9 @@ extension LookupCommand.Invocation {
 
     /// Reads `lookup [--db DIR] [--config FILE] [--format F] [--oov KIND] [--words-from FILE] WORD...` without
     /// argument-parser: options anywhere, each at most once, as `--name value`, at least one word or a word list.
-    /// Any other command line (help, `--name=value`, a value or word starting with `-`, a repeated or unknown option,
-    /// a value that is not one of the choices, no word) is `nil`, and argument-parser reads it, with its messages.
+    /// Any other command line (help, `--name=value`, an empty value, a value or word starting with `-`, a repeated or
+    /// unknown option, a value that is not one of the choices, no word) is `nil`, and argument-parser reads it, with
+    /// its messages.
     /// Argument-parser's first parse in a process instantiates its generic types, each a scan of every protocol
     /// conformance in the binary: 1.5-2 ms, a third of a lookup (docs/benchmarks.md). `PlainLookupTests` hold this
     /// reading equal to argument-parser's on the same command lines.
@@ -179,7 +180,7 @@ extension LookupCommand.Invocation {
                 continue
             }
             guard Self.options.contains(argument), values[argument] == nil, let value = rest.popFirst(),
-                !value.hasPrefix("-")
+                !value.isEmpty, !value.hasPrefix("-")
             else { return nil }
             values[argument] = value
         }

@@ -57,6 +57,13 @@ enum Terminal {
             while offset < buffer.count {
                 let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 && errno == EINTR { continue }
+                if written < 0 && errno == EAGAIN {
+                    // A descriptor another program left non-blocking (a shared terminal, a pipe): wait until it
+                    // takes more.
+                    var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&ready, 1, -1)
+                    continue
+                }
                 if written <= 0 { return written < 0 ? errno : EIO }
                 offset += written
             }

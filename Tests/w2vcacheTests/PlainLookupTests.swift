@@ -19,7 +19,7 @@ import VectorCache
         ["lookup", "--words-from", "words.txt"],
         ["lookup", "--words-from", "words.txt", "--format", "text", "king"],
         ["lookup", "--oov", "none", ""],
-        ["lookup", "--db", "", "naïve", "日本"],
+        ["lookup", "--db", "d", "naïve", "日本"],
         ["lookup", "help"],
     ]
 
@@ -33,6 +33,7 @@ import VectorCache
         ["lookup", "--db=d", "king"],
         ["lookup", "--db", "d"],
         ["lookup", "--db", "-x", "king"],
+        ["lookup", "--db", "", "king"],
         ["lookup", "--db"],
         ["lookup", "--db", "a", "--db", "b", "king"],
         ["lookup", "--format", "yaml", "king"],

@@ -145,6 +145,39 @@ import Glibc
         }
     }
 
+    /// A stdout another program left non-blocking (a shared terminal, a pipe) takes the whole output: a write that
+    /// would block waits until the reader takes more, where the output was cut short (status 0 before the check
+    /// above, then `Resource temporarily unavailable`).
+    @Test func aNonBlockingStdoutGetsTheWholeOutput() throws {
+        let workspace = try Workspace(words: 2000, dimension: 300)
+        #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
+        let words = SampleVectors.words(count: 2000, seed: 5)
+        try (words.joined(separator: "\n") + "\n").write(
+            toFile: workspace.path + "/words.txt", atomically: true, encoding: .utf8)
+        let expected = try workspace.run("lookup", "--words-from", "words.txt").stdout
+        #expect(expected.count > 1 << 20, "more than a pipe holds")
+        let pipe = Pipe()
+        let writing = pipe.fileHandleForWriting.fileDescriptor
+        #expect(fcntl(writing, F_SETFL, fcntl(writing, F_GETFL) | O_NONBLOCK) == 0)
+        let (process, _, stderr) = try W2VCacheProcess.start(
+            ["lookup", "--words-from", "words.txt"], in: workspace.path, output: pipe.fileHandleForWriting)
+        try pipe.fileHandleForWriting.close()
+        var received = Data()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            usleep(2000)  // a slow reader: the pipe fills
+            let count = read(pipe.fileHandleForReading.fileDescriptor, &chunk, chunk.count)
+            if count <= 0 { break }  // the end of the output
+            received.append(contentsOf: chunk[..<count])
+        }
+        let messages = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(messages)")
+        let whole = received == expected  // compared apart: a failed #expect would diff megabytes
+        #expect(whole, "received \(received.count) of \(expected.count) bytes")
+    }
+
     /// `sample`'s counts are bounded by what they can mean: more words than its generator can make looped for ever,
     /// a dimension no reader accepts crashed allocating one vector.
     @Test func sampleRefusesCountsItCannotMake() throws {
