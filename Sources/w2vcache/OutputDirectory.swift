@@ -59,19 +59,10 @@ struct OutputDirectory {
         let partial = path + "/.partial-\(getpid())-" + name
         let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw failure(writing: file) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes {
-                Glibc.write(descriptor, $0.baseAddress! + offset, bytes.count - offset)
-            }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else {
-                let error = failure(writing: file)
-                close(descriptor)
-                unlink(partial)
-                throw error
-            }
-            offset += written
+        if let code = writeAll(bytes, to: descriptor) {
+            close(descriptor)
+            unlink(partial)
+            throw Failure(description: "cannot write \(file): \(String(cString: strerror(code)))")
         }
         guard close(descriptor) == 0, rename(partial, file) == 0 else {
             let error = failure(writing: file)

@@ -41,34 +41,12 @@ enum Terminal {
     /// disk under `> file`, a closed descriptor): the command's output is what it is run for, so it must not end
     /// with status 0 having lost it.
     static func writeStdout(_ bytes: [UInt8]) throws(StandardOutputFailure) {
-        if let code = write(bytes, to: STDOUT_FILENO) { throw StandardOutputFailure(code: code) }
+        if let code = writeAll(bytes, to: STDOUT_FILENO) { throw StandardOutputFailure(code: code) }
     }
 
     /// Writes bytes to stderr; a failure loses the message and nothing else (there is nowhere left to say it).
     static func writeStderr(_ bytes: [UInt8]) {
-        _ = write(bytes, to: STDERR_FILENO)
-    }
-
-    /// Writes all of `bytes` to `descriptor`, returning the `errno` of a write that failed (Foundation's
-    /// `FileHandle.write` would stop the process instead).
-    private static func write(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                if written < 0 && errno == EAGAIN {
-                    // A descriptor another program left non-blocking (a shared terminal, a pipe): wait until it
-                    // takes more.
-                    var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-                    _ = poll(&ready, 1, -1)
-                    continue
-                }
-                if written <= 0 { return written < 0 ? errno : EIO }
-                offset += written
-            }
-            return nil
-        }
+        _ = writeAll(bytes, to: STDERR_FILENO)
     }
 
     /// Overwrites the current progress line.
@@ -80,6 +58,27 @@ enum Terminal {
     static func endProgress() {
         guard stderrIsTerminal else { return }
         writeStderr(Array("\r\u{1B}[K".utf8))
+    }
+}
+
+/// Writes all of `bytes` to `descriptor`, returning the `errno` of a write that failed (Foundation's
+/// `FileHandle.write` would stop the process instead). A descriptor another program left non-blocking (a shared
+/// terminal, a pipe) is waited on until it takes more.
+func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            if written < 0 && errno == EAGAIN {
+                var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&ready, 1, -1)
+                continue
+            }
+            if written <= 0 { return written < 0 ? errno : EIO }
+            offset += written
+        }
+        return nil
     }
 }
 
