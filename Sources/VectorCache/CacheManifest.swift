@@ -44,7 +44,21 @@ public struct CacheManifest: Codable, Sendable, Equatable {
                 "\(path) has cache format \(format.formatVersion)\(writer); this w2vcache (\(w2vcacheVersion)) reads "
                     + "format \(currentFormatVersion): rebuild it")
         }
-        do { return try JSONDecoder().decode(CacheManifest.self, from: Data(bytes)) } catch { throw unreadable(error) }
+        let manifest: CacheManifest
+        do { manifest = try JSONDecoder().decode(CacheManifest.self, from: Data(bytes)) } catch {
+            throw unreadable(error)
+        }
+        // Every read sizes its vectors by these: a manifest that says what no build writes is damaged.
+        guard (1...Word2VecReader.maxDimension).contains(manifest.dimension), manifest.wordCount >= 0,
+            manifest.oovCount >= 0
+        else {
+            throw CacheError(
+                .corrupt,
+                "the manifest of \(path) is damaged: it says dimension \(manifest.dimension), \(manifest.wordCount) "
+                    + "words and \(manifest.oovCount) out-of-vocabulary (expected a dimension from 1 to "
+                    + "\(Word2VecReader.maxDimension) and counts from 0); rebuild the cache")
+        }
+        return manifest
     }
 
     package init(

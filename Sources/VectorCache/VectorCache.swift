@@ -72,7 +72,20 @@ public final class VectorCache: Sendable {
     /// - throws: ``CacheError/Kind/corrupt`` when the bytes fail their checksum: never a wrong vector.
     public func withVectorBytes<R>(for word: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
         guard word.first != CacheKeys.reservedPrefix else { return try body(nil) }
-        return try translatingErrors { try database.withValue(forKey: word, body) }
+        return try translatingErrors {
+            try database.withValue(forKey: word) { bytes in
+                // Every word's value is one vector of the manifest's dimension: anything else is damage (or a cache
+                // changed behind w2vcache's back), never a vector of another length handed on.
+                if let bytes, bytes.count != vectorBytes {
+                    throw CacheError(
+                        .corrupt,
+                        "the cache \(path) is damaged: the vector of \"\(Printable.escape(bytes: word, limit: 200))\" "
+                            + "is \(bytes.count) bytes, where its dimension (\(dimension)) says \(vectorBytes); run "
+                            + "`w2vcache verify --db \(path)`, and rebuild it with `w2vcache build`")
+                }
+                return try body(bytes)
+            }
+        }
     }
 
     /// Runs `body`, turning LevelDB's errors into ``CacheError``s about this cache.

@@ -359,6 +359,16 @@ import Word2Vec
                 "cannot be read (field formatVersion holds a value of another type)"
             ),
             (Data([0x1B, 0x5B]), .corrupt, "cannot be read (not JSON)"),
+            // Numbers every read sizes its vectors by: one that no build writes trapped a lookup (`npy`, `--oov`).
+            (
+                try JSONSerialization.data(withJSONObject: renamed.merging(["dimension": -1]) { $1 }), .corrupt,
+                "is damaged: it says dimension -1, 20 words and 0 out-of-vocabulary (expected a dimension from 1 to "
+                    + "\(Word2VecReader.maxDimension) and counts from 0)"
+            ),
+            (
+                try JSONSerialization.data(withJSONObject: renamed.merging(["dimension": Int.max]) { $1 }), .corrupt,
+                "is damaged: it says dimension \(Int.max)"
+            ),
         ] {
             let database = try Database(path: directory.file("cache"))
             try database.put(key, Array(manifest))
@@ -366,6 +376,19 @@ import Word2Vec
             let error = #expect(throws: CacheError.self) { try VectorCache(path: directory.file("cache")) }
             #expect(error?.kind == kind && error?.message.contains(message) == true, "\(String(describing: error))")
         }
+        // A dimension that the stored vectors do not have: each read of one is an error, never a vector handed on.
+        let database = try Database(path: directory.file("cache"))
+        try database.put(
+            key, Array(try JSONSerialization.data(withJSONObject: renamed.merging(["dimension": 3]) { $1 })))
+        try database.close()
+        let cache = try VectorCache(path: directory.file("cache"))
+        let read = #expect(throws: CacheError.self) { try cache.vector(for: "word0") }
+        #expect(
+            read?.kind == .corrupt
+                && read?.message.contains("the vector of \"word0\" is 16 bytes, where its dimension (3) says 12")
+                    == true,
+            "\(String(describing: read))")
+        #expect(try cache.vector(for: "absent") == nil)
     }
 
     @Test func aHealthyCacheVerifies() throws {
