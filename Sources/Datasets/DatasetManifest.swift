@@ -121,6 +121,21 @@ public struct ArrayInfo: Codable, Sendable, Equatable {
 
     public var elementCount: Int { shape.reduce(1, *) }
     public var byteCount: Int { elementCount * 4 }
+
+    /// Whether a prepare could have written this: no negative size, a byte count that fits an `Int`, and one chunk
+    /// per started ``DatasetStore/chunkBytes`` (at least one). Every size computed from an array is checked by this
+    /// first, when its manifest is read.
+    var isWellFormed: Bool {
+        var bytes = 4
+        for size in shape {
+            guard size >= 0 else { return false }
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: size)
+            if overflow { return false }
+            bytes = product
+        }
+        let chunkBytes = DatasetStore.chunkBytes
+        return chunks == max(1, bytes / chunkBytes + (bytes % chunkBytes == 0 ? 0 : 1))
+    }
 }
 
 /// A dataset freshly prepared, or found prepared already from the same inputs and options.

@@ -31,11 +31,17 @@ public enum DatasetStore {
     public static func manifest(_ name: DatasetName, in cache: VectorCache) throws -> DatasetManifest? {
         try metadata(cache).withValue(manifestKey(name)) { bytes in
             guard let bytes else { return nil }
+            let manifest: DatasetManifest
             do {
-                return try JSONDecoder().decode(DatasetManifest.self, from: Data(bytes))
+                manifest = try JSONDecoder().decode(DatasetManifest.self, from: Data(bytes))
             } catch {
                 throw DatasetError.damaged(name, "its manifest cannot be read, perhaps written by an older w2vcache")
             }
+            if let (array, info) = manifest.arrays.first(where: { !$0.value.isWellFormed }) {
+                throw DatasetError.damaged(
+                    name, "array \(array) has shape \(info.shape) in \(info.chunks) chunks, which no prepare writes")
+            }
+            return manifest
         }
     }
 
@@ -185,6 +191,7 @@ public struct StoredDataset: Sendable {
             throw DatasetError.damaged(manifest.name, "array \(array) is missing")
         }
         precondition(MemoryLayout<T>.size == 4)
+        try checkLastChunk(of: array, info)
         return try [T](unsafeUninitializedCapacity: info.elementCount) { buffer, initialized in
             try copy(array, into: UnsafeMutableRawBufferPointer(buffer))
             initialized = info.elementCount
@@ -197,11 +204,28 @@ public struct StoredDataset: Sendable {
         guard let info = manifest.arrays[array] else {
             throw DatasetError.damaged(manifest.name, "array \(array) is missing")
         }
+        try checkLastChunk(of: array, info)
         return try [UInt8](unsafeUninitializedCapacity: prefix.count + info.byteCount) { buffer, initialized in
             let destination = UnsafeMutableRawBufferPointer(buffer)
             prefix.withUnsafeBytes { destination.copyMemory(from: $0) }
             try copy(array, into: UnsafeMutableRawBufferPointer(rebasing: destination[prefix.count...]))
             initialized = buffer.count
+        }
+    }
+
+    /// Throws unless `array`'s shape and chunks are ones a prepare writes and its last chunk is stored, before memory
+    /// is set aside for it: a damaged manifest is an error, not an allocation (or a trap) of what it claims.
+    private func checkLastChunk(of array: String, _ info: ArrayInfo) throws {
+        guard info.isWellFormed else {
+            throw DatasetError.damaged(
+                manifest.name,
+                "array \(array) has shape \(info.shape) in \(info.chunks) chunks, which no prepare writes")
+        }
+        let stored = try metadata.withValue(DatasetStore.arrayKey(manifest.name, array, chunk: info.chunks - 1)) {
+            $0 != nil
+        }
+        guard stored else {
+            throw DatasetError.damaged(manifest.name, "chunk \(info.chunks - 1) of array \(array) is missing")
         }
     }
 

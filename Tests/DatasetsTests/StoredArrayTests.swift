@@ -76,7 +76,44 @@ import VectorCache
         manifest.arrays["big"]?.chunks = 4
         dataset = StoredDataset(manifest: manifest, metadata: dataset.metadata)
         #expect { try dataset.array("big", as: Float.self) } throws: {
-            isDamage($0, naming: "holds more or fewer bytes")
+            isDamage($0, naming: "array big has shape [600000] in 4 chunks, which no prepare writes")
+        }
+    }
+
+    /// A manifest's shapes are checked before anything is sized by them: a negative or overflowing shape trapped,
+    /// and one claiming a terabyte set it aside (the process died) before the first chunk was read.
+    @Test func aManifestClaimingWhatIsNotStoredIsRefusedBeforeAnythingIsAllocated() throws {
+        let directory = TemporaryDirectory()
+        let dataset = try stored(directory) { _ in }
+        for (shape, chunks, message) in [
+            ([1_000_000_000_000], 3_814_698, "chunk 3814697 of array big is missing"),
+            ([-5], 1, "array big has shape [-5] in 1 chunks, which no prepare writes"),
+            ([Int.max / 2, 4], 1, "which no prepare writes"),
+        ] {
+            var manifest = dataset.manifest
+            manifest.arrays["big"] = ArrayInfo(type: .float32, shape: shape, chunks: chunks)
+            let claimed = StoredDataset(manifest: manifest, metadata: dataset.metadata)
+            #expect { try claimed.array("big", as: Float.self) } throws: { isDamage($0, naming: message) }
+            #expect { try claimed.bytes(of: "big") } throws: { isDamage($0, naming: message) }
+        }
+    }
+
+    /// A stored manifest with such a shape is damage, named when it is read, by every command and the server.
+    @Test func aStoredManifestWithAShapeNoPrepareWritesIsDamaged() throws {
+        let directory = TemporaryDirectory()
+        let writer = try writableCache(try buildCache(directory, words: ["the", "cat"]))
+        var manifest = try POSDataset.prepare(
+            train: try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n"),
+            test: try textFile(directory, "test.txt", "the DT\n"), into: writer, options: POSOptions(),
+            oov: OOVSource(random: testOOV)
+        )
+        .prepared.manifest
+        manifest.arrays["train.ids"]?.shape = [-5]
+        var entries = MetadataEntries()
+        entries.put(DatasetStore.manifestKey(.pos), try JSONEncoder().encode(manifest))
+        _ = try writer.replace(in: .dataset, under: DatasetStore.manifestKey(.pos), with: entries)
+        #expect { try DatasetStore.manifest(.pos, in: writer.cache) } throws: {
+            isDamage($0, naming: "array train.ids has shape [-5] in 1 chunks, which no prepare writes")
         }
     }
 }
