@@ -14,15 +14,19 @@ import VectorCache
     /// 2.4 MB of floats: two full chunks and a partial one.
     let values = (0..<600_000).map { Float($0) / 7 }
 
-    /// The cache of a prepared POS dataset whose manifest also lists `big`, stored as `chunks` (chunk index, bytes).
-    func stored(_ directory: TemporaryDirectory, chunks: (inout [(Int, [UInt8])]) -> Void) throws -> StoredDataset {
+    /// A cache with POS prepared from three rows, open to change, and the dataset's manifest.
+    func preparedPOS(_ directory: TemporaryDirectory) throws -> (CacheWriter, DatasetManifest) {
         let writer = try writableCache(try buildCache(directory, words: ["the", "cat"]))
-        var manifest = try POSDataset.prepare(
+        let prepared = try POSDataset.prepare(
             train: try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n"),
             test: try textFile(directory, "test.txt", "the DT\n"), into: writer, options: POSOptions(),
-            oov: OOVSource(random: testOOV)
-        )
-        .prepared.manifest
+            oov: OOVSource(random: testOOV))
+        return (writer, prepared.prepared.manifest)
+    }
+
+    /// The cache of a prepared POS dataset whose manifest also lists `big`, stored as `chunks` (chunk index, bytes).
+    func stored(_ directory: TemporaryDirectory, chunks: (inout [(Int, [UInt8])]) -> Void) throws -> StoredDataset {
+        var (writer, manifest) = try preparedPOS(directory)
         var arrays = DatasetWriter(name: .pos)
         arrays.add("big", values, type: .float32, shape: [values.count])
         manifest.arrays["big"] = arrays.arrays["big"]
@@ -101,13 +105,7 @@ import VectorCache
     /// A stored manifest with such a shape is damage, named when it is read, by every command and the server.
     @Test func aStoredManifestWithAShapeNoPrepareWritesIsDamaged() throws {
         let directory = TemporaryDirectory()
-        let writer = try writableCache(try buildCache(directory, words: ["the", "cat"]))
-        var manifest = try POSDataset.prepare(
-            train: try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n"),
-            test: try textFile(directory, "test.txt", "the DT\n"), into: writer, options: POSOptions(),
-            oov: OOVSource(random: testOOV)
-        )
-        .prepared.manifest
+        var (writer, manifest) = try preparedPOS(directory)
         manifest.arrays["train.ids"]?.shape = [-5]
         var entries = MetadataEntries()
         entries.put(DatasetStore.manifestKey(.pos), try JSONEncoder().encode(manifest))
