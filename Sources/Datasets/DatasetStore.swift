@@ -229,8 +229,9 @@ public struct StoredDataset: Sendable {
         }
     }
 
-    /// Copies the chunks of `array` into `destination`, which holds exactly its bytes. The chunks are read in
-    /// parallel: LevelDB checksums each as it reads it, most of what a large array costs.
+    /// Copies the chunks of `array` (its shape and chunk count checked by ``checkLastChunk(of:_:)``) into
+    /// `destination`, which holds exactly its bytes. The chunks are read in parallel: LevelDB checksums each as it
+    /// reads it, most of what a large array costs.
     /// - throws: ``DatasetError/damaged(_:_:)`` for a missing chunk or chunks of other sizes.
     private func copy(_ array: String, into destination: UnsafeMutableRawBufferPointer) throws {
         let name = manifest.name
@@ -240,7 +241,6 @@ public struct StoredDataset: Sendable {
         }
         let sizeError = DatasetError.damaged(
             name, "array \(array) holds more or fewer bytes than the \(info.byteCount) expected")
-        guard info.chunks == max(1, (info.byteCount + chunkBytes - 1) / chunkBytes) else { throw sizeError }
         let metadata = metadata
         let failure = Mutex<(any Error)?>(nil)
         nonisolated(unsafe) let output = destination
