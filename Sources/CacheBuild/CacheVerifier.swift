@@ -119,13 +119,8 @@ extension VectorCache {
             report.problem("\(error)")
             return
         }
+        // Its word count is checked against the manifest's as it loads.
         report.searchIndexRows = index.rowCount
-        if index.rowCount - index.duplicateRows.count != manifest.wordCount {
-            report.problem(
-                "the search index holds \(index.rowCount - index.duplicateRows.count) words; the manifest says "
-                    + "\(manifest.wordCount)"
-            )
-        }
         for row in 0..<index.rowCount where (try? contains(Array(index.word(row)))) != true {
             report.problem(
                 "the search index names \"\(Printable.escape(bytes: index.word(row), limit: 80))\" (row \(row)), which "

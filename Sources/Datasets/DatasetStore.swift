@@ -213,13 +213,21 @@ public struct StoredDataset: Sendable {
         }
     }
 
-    /// Throws unless `array`'s shape and chunks are ones a prepare writes and its last chunk is stored, before memory
-    /// is set aside for it: a damaged manifest is an error, not an allocation (or a trap) of what it claims.
+    /// Throws unless `array`'s shape and chunks are ones a prepare writes, it fits in this machine's memory
+    /// (``CacheError`` `.unavailable` where not), and its last chunk is stored, before memory is set aside for it: a
+    /// damaged or forged manifest is an error, not an allocation (or a trap) of what it claims.
     private func checkLastChunk(of array: String, _ info: ArrayInfo) throws {
         guard info.isWellFormed else {
             throw DatasetError.damaged(
                 manifest.name,
                 "array \(array) has shape \(info.shape) in \(info.chunks) chunks, which no prepare writes")
+        }
+        let memory = ProcessInfo.processInfo.physicalMemory
+        guard UInt64(info.byteCount) <= memory else {
+            throw CacheError(
+                .unavailable,
+                "dataset \(manifest.name): array \(array) has shape \(info.shape), \(info.byteCount) bytes, more than "
+                    + "this machine's \(memory) bytes of memory")
         }
         let stored = try metadata.withValue(DatasetStore.arrayKey(manifest.name, array, chunk: info.chunks - 1)) {
             $0 != nil
@@ -229,7 +237,7 @@ public struct StoredDataset: Sendable {
         }
     }
 
-    /// Copies the chunks of `array` (its shape and chunk count checked by ``checkLastChunk(of:_:)``) into
+    /// Copies the chunks of `array` (its shape, size and chunk count checked by ``checkLastChunk(of:_:)``) into
     /// `destination`, which holds exactly its bytes. The chunks are read in parallel: LevelDB checksums each as it
     /// reads it, most of what a large array costs.
     /// - throws: ``DatasetError/damaged(_:_:)`` for a missing chunk or chunks of other sizes.

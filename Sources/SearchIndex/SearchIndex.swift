@@ -87,33 +87,18 @@ extension VectorCache {
 
     /// The words the search index holds (its rows less the duplicates), or `nil` without one.
     public var searchIndexWordCount: Int? {
-        get throws {
-            guard let bytes = try translatingErrors({ try database.get(SearchIndexKeys.header) }) else { return nil }
-            guard
-                let header = try? bytes.withUnsafeBytes({ try ManifestCoding.decode(SearchIndexHeader.self, from: $0) })
-            else {
-                throw damaged("its header cannot be read")
-            }
-            return header.rows - header.duplicates
-        }
+        get throws { try searchIndexHeader().map { $0.rows - $0.duplicates } }
     }
 
-    /// Reads the search index into memory (for GoogleNews, about a quarter of the vectors' size).
-    /// - Parameter progress: told the rows read so far, after each chunk.
-    /// - throws: ``CacheError``: `.missing` when the cache has no index (built before 0.3 or with
-    ///   `--no-search-index`), `.corrupt` when it fails its checksums or does not fit together.
-    public func loadSearchIndex(progress: (_ rows: Int, _ total: Int) -> Void = { _, _ in }) throws -> SearchIndex {
-        let headerBytes = try translatingErrors { try database.get(SearchIndexKeys.header) }
-        guard let headerBytes else {
-            throw CacheError(
-                .missing,
-                "the cache \(path) has no search index (it was built by w2vcache 0.2 or with --no-search-index); "
-                    + "rebuild it with `w2vcache build --vectors FILE --db \(path)`"
-            )
-        }
+    /// The index's header, or `nil` without one; every number in it checked against the cache and bounded by what
+    /// it can mean before anything is sized by it: a damaged or forged header is ``CacheError`` `.corrupt` (or
+    /// `.incompatible` for another version; `.unavailable` for more rows than this machine's memory holds), never a
+    /// trap or an allocation of what it claims.
+    private func searchIndexHeader() throws -> SearchIndexHeader? {
+        guard let bytes = try translatingErrors({ try database.get(SearchIndexKeys.header) }) else { return nil }
         let header: SearchIndexHeader
         do {
-            header = try headerBytes.withUnsafeBytes { try ManifestCoding.decode(SearchIndexHeader.self, from: $0) }
+            header = try bytes.withUnsafeBytes { try ManifestCoding.decode(SearchIndexHeader.self, from: $0) }
         } catch {
             throw damaged("its header cannot be read (\(ManifestCoding.reason(error)))")
         }
@@ -124,15 +109,43 @@ extension VectorCache {
                     + "\(SearchIndex.version): rebuild the cache"
             )
         }
-        guard header.dimension == dimension, header.rows >= 0, header.chunkRows > 0 else {
-            throw damaged(
-                "its header says \(header.rows) rows of dimension \(header.dimension) in chunks of "
-                    + "\(header.chunkRows), the cache has dimension \(dimension)"
+        let says =
+            "its header says \(header.rows) rows (\(header.duplicates) duplicates) of dimension "
+            + "\(header.dimension) in chunks of \(header.chunkRows)"
+        // Rows are numbered in 32 bits (the duplicate rows' format), which also bounds every product below.
+        guard header.dimension == dimension, header.chunkRows > 0, header.rows <= UInt32.max,
+            0 <= header.duplicates, header.duplicates <= header.rows
+        else {
+            throw damaged("\(says), which no build writes for a cache of dimension \(dimension)")
+        }
+        guard header.rows - header.duplicates == manifest.wordCount else {
+            throw damaged("\(says), where the cache has \(manifest.wordCount) words")
+        }
+        // Codes, a word start, a norm and a scale per row, at the least.
+        let memory = ProcessInfo.processInfo.physicalMemory
+        guard UInt64(header.rows) * UInt64(dimension + 16) <= memory else {
+            throw CacheError(
+                .unavailable,
+                "the search index of \(path) has \(header.rows) rows of dimension \(dimension), more than this "
+                    + "machine's \(memory) bytes of memory hold")
+        }
+        return header
+    }
+
+    /// Reads the search index into memory (for GoogleNews, about a quarter of the vectors' size).
+    /// - Parameter progress: told the rows read so far, after each chunk.
+    /// - throws: ``CacheError``: `.missing` when the cache has no index (built before 0.3 or with
+    ///   `--no-search-index`), `.corrupt` when it fails its checksums or does not fit together.
+    public func loadSearchIndex(progress: (_ rows: Int, _ total: Int) -> Void = { _, _ in }) throws -> SearchIndex {
+        guard let header = try searchIndexHeader() else {
+            throw CacheError(
+                .missing,
+                "the cache \(path) has no search index (it was built by w2vcache 0.2 or with --no-search-index); "
+                    + "rebuild it with `w2vcache build --vectors FILE --db \(path)`"
             )
         }
         let rows = header.rows
-        let (codeCount, overflow) = rows.multipliedReportingOverflow(by: dimension)
-        guard !overflow else { throw damaged("its header says \(rows) rows, more than memory can address") }
+        let codeCount = rows * dimension
         // The codes first: the largest part, and the one whose memory is asked of the system in a way that can fail
         // (a host without it answers 503), before the smaller arrays.
         let codes = try CodeMatrix(count: codeCount)

@@ -58,6 +58,12 @@ public struct CacheManifest: Codable, Sendable, Equatable {
                     + "words and \(manifest.oovCount) out-of-vocabulary (expected a dimension from 1 to "
                     + "\(Word2VecReader.maxDimension) and counts from 0); rebuild the cache")
         }
+        if let subwords = manifest.subwords, !subwords.isWellFormed {
+            throw CacheError(
+                .corrupt,
+                "the manifest of \(path) is damaged: it says n-grams of \(subwords.minn) to \(subwords.maxn) "
+                    + "characters in \(subwords.bucket) buckets, which no fastText model has; rebuild the cache")
+        }
         return manifest
     }
 

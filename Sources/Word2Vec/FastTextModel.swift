@@ -24,6 +24,12 @@ public struct FastTextSubwords: Sendable, Equatable, Codable {
         self.bucket = bucket
     }
 
+    /// Whether a fastText model can say these (what the model reader accepts): the reader checks a model's header by
+    /// it, and every read of a cache its manifest's, since n-gram rows are counted in 32 bits.
+    public var isWellFormed: Bool {
+        (0...Int(Int32.max)).contains(bucket) && minn >= 0 && (0...1024).contains(maxn) && (minn <= maxn || maxn == 0)
+    }
+
     /// The rows of the n-gram matrix (0 ..< bucket) of `word`'s n-grams, in gensim's order (`ft_ngram_hashes`): by
     /// start character, then by length; an n-gram that appears twice counts twice. The single characters `<` and `>`
     /// are not n-grams.
@@ -121,7 +127,8 @@ struct FastTextLayout {
             throw fail(
                 .badHeader, "the model's dimension is \(dimension); expected 1 to \(Word2VecReader.maxDimension)")
         }
-        guard bucket >= 0, minn >= 0, maxn >= 0, minn <= maxn || maxn == 0, maxn <= 1024 else {
+        let subwords = FastTextSubwords(minn: Int(minn), maxn: Int(maxn), bucket: Int(bucket))
+        guard subwords.isWellFormed else {
             throw fail(
                 .badHeader, "the model's n-gram settings (bucket \(bucket), minn \(minn), maxn \(maxn)) are not valid")
         }
@@ -173,7 +180,7 @@ struct FastTextLayout {
         }
         return FastTextLayout(
             dimension: Int(dimension),
-            subwords: FastTextSubwords(minn: Int(minn), maxn: Int(maxn), bucket: Int(bucket)),
+            subwords: subwords,
             wordBytes: wordBytes, wordEnds: wordEnds)
     }
 }

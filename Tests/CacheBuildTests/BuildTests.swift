@@ -369,6 +369,14 @@ import Word2Vec
                 try JSONSerialization.data(withJSONObject: renamed.merging(["dimension": Int.max]) { $1 }), .corrupt,
                 "is damaged: it says dimension \(Int.max)"
             ),
+            // n-gram rows are hashed modulo the bucket count in 32 bits: one past that trapped a fastText lookup.
+            (
+                try JSONSerialization.data(
+                    withJSONObject: renamed.merging([
+                        "dimension": 4, "subwords": ["minn": 3, "maxn": 6, "bucket": 1 << 33],
+                    ]) { $1 }), .corrupt,
+                "is damaged: it says n-grams of 3 to 6 characters in 8589934592 buckets, which no fastText model has"
+            ),
         ] {
             let database = try Database(path: directory.file("cache"))
             try database.put(key, Array(manifest))
@@ -389,6 +397,54 @@ import Word2Vec
                     == true,
             "\(String(describing: read))")
         #expect(try cache.vector(for: "absent") == nil)
+    }
+
+    /// A search index header's numbers are checked against the cache and bounded before anything is sized by them:
+    /// rows near `Int.max / 4` or duplicates near `Int.max / 2` trapped; rows the machine cannot hold were set aside
+    /// (the process died when their word starts were reserved).
+    @Test func aSearchIndexHeaderIsCheckedBeforeAnythingIsSizedByIt() throws {
+        let directory = TemporaryDirectory()
+        let source = try writeVectors(shuffledVectors(count: 20, dimension: 4), to: directory.file("v.bin"))
+        try build(source, into: directory.file("cache"))
+        let noBuild = "which no build writes for a cache of dimension 4"
+        for (rows, duplicates, dimension, message) in [
+            (Int.max / 4, 0, 4, noBuild),
+            (20, Int.max / 2, 4, noBuild),
+            (20, -1, 4, noBuild),
+            (20, 0, 5, noBuild),
+            (
+                21, 0, 4,
+                "its header says 21 rows (0 duplicates) of dimension 4 in chunks of 4096, where the cache has 20 words"
+            ),
+        ] {
+            let header = SearchIndexHeader(
+                version: SearchIndex.version, rows: rows, dimension: dimension, chunkRows: 4096, duplicates: duplicates)
+            let database = try Database(path: directory.file("cache"))
+            try database.put(SearchIndexKeys.header, Array(try JSONEncoder().encode(header)))
+            try database.close()
+            let cache = try VectorCache(path: directory.file("cache"))
+            let load = #expect(throws: CacheError.self) { try cache.loadSearchIndex() }
+            #expect(load?.kind == .corrupt && load?.message.contains(message) == true, "\(String(describing: load))")
+            let count = #expect(throws: CacheError.self) { try cache.searchIndexWordCount }
+            #expect(count?.message.contains(message) == true, "\(String(describing: count))")
+        }
+        // Rows the machine cannot hold: a cache for a larger machine, not damage (503 from the server). As many rows
+        // as 32 bits number, of 1,024 dimensions, are 4.4 TB.
+        let wide = try writeVectors(shuffledVectors(count: 20, dimension: 1024), to: directory.file("wide.bin"))
+        try build(wide, into: directory.file("wide"))
+        let header = SearchIndexHeader(
+            version: SearchIndex.version, rows: Int(UInt32.max), dimension: 1024, chunkRows: 1024,
+            duplicates: Int(UInt32.max) - 20)
+        let database = try Database(path: directory.file("wide"))
+        try database.put(SearchIndexKeys.header, Array(try JSONEncoder().encode(header)))
+        try database.close()
+        let memory = ProcessInfo.processInfo.physicalMemory
+        let load = #expect(throws: CacheError.self) { try VectorCache(path: directory.file("wide")).loadSearchIndex() }
+        #expect(
+            load?.kind == .unavailable
+                && load?.message.contains("has 4294967295 rows of dimension 1024, more than this machine's \(memory)")
+                    == true,
+            "\(String(describing: load))")
     }
 
     @Test func aHealthyCacheVerifies() throws {

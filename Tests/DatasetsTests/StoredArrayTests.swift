@@ -85,12 +85,12 @@ import VectorCache
     }
 
     /// A manifest's shapes are checked before anything is sized by them: a negative or overflowing shape trapped,
-    /// and one claiming a terabyte set it aside (the process died) before the first chunk was read.
+    /// and one claiming a gigabyte it does not store set it aside before the first chunk was read.
     @Test func aManifestClaimingWhatIsNotStoredIsRefusedBeforeAnythingIsAllocated() throws {
         let directory = TemporaryDirectory()
         let dataset = try stored(directory) { _ in }
         for (shape, chunks, message) in [
-            ([1_000_000_000_000], 3_814_698, "chunk 3814697 of array big is missing"),
+            ([250_000_000], 954, "chunk 953 of array big is missing"),
             ([-5], 1, "array big has shape [-5] in 1 chunks, which no prepare writes"),
             ([Int.max / 2, 4], 1, "which no prepare writes"),
         ] {
@@ -99,6 +99,22 @@ import VectorCache
             let claimed = StoredDataset(manifest: manifest, metadata: dataset.metadata)
             #expect { try claimed.array("big", as: Float.self) } throws: { isDamage($0, naming: message) }
             #expect { try claimed.bytes(of: "big") } throws: { isDamage($0, naming: message) }
+        }
+    }
+
+    /// A forged cache that stores an array's last chunk alone, far out, passes the check above: the array's size is
+    /// bounded by the machine's memory before it is set aside (a terabyte killed the process): a machine that cannot
+    /// hold it, not damage.
+    @Test func anArrayLargerThanTheMachinesMemoryIsRefusedBeforeItIsAllocated() throws {
+        let lastChunk = 3_814_697
+        let dataset = try stored(TemporaryDirectory()) { $0 = [(lastChunk, [UInt8](repeating: 0, count: 278_528))] }
+        var manifest = dataset.manifest
+        manifest.arrays["big"] = ArrayInfo(type: .float32, shape: [1_000_000_000_000], chunks: lastChunk + 1)
+        let claimed = StoredDataset(manifest: manifest, metadata: dataset.metadata)
+        let message = "4000000000000 bytes, more than this machine's \(ProcessInfo.processInfo.physicalMemory) bytes"
+        for read in [{ _ = try claimed.array("big", as: Float.self) }, { _ = try claimed.bytes(of: "big") }] {
+            let error = #expect(throws: CacheError.self) { try read() }
+            #expect(error?.kind == .unavailable && error?.message.contains(message) == true)
         }
     }
 
