@@ -35,5 +35,8 @@ let package = Package(
         fuzzer("FuzzVectorLane", ["Server"], nio: ["NIOCore", "NIOEmbedded", "NIOHTTP1"]),
         fuzzer("FuzzConfiguration", ["Settings"]),
         fuzzer("FuzzCacheManifest", ["LevelDB"]),
+        fuzzer(
+            "FuzzCacheRecords",
+            ["LevelDB", "VectorCache", "CacheBuild", "SearchIndex", "Datasets", "Preprocessing", "Word2Vec"]),
     ]
 )

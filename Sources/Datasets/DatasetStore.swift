@@ -41,6 +41,11 @@ public enum DatasetStore {
                 throw DatasetError.damaged(
                     name, "array \(array) has shape \(info.shape) in \(info.chunks) chunks, which no prepare writes")
             }
+            // A prepare stores the cache's dimension (a build starts a new cache, without datasets).
+            guard manifest.dimension == cache.dimension else {
+                throw DatasetError.damaged(
+                    name, "its manifest says dimension \(manifest.dimension), where the cache has \(cache.dimension)")
+            }
             return manifest
         }
     }
@@ -310,4 +315,9 @@ public enum DatasetError: Error, CustomStringConvertible, Sendable, Equatable {
             "\(reason); nothing was changed (a dataset \(name) prepared before is kept)"
         }
     }
+}
+
+extension Collection<Int32> {
+    /// Whether every value lies in `0..<bound`: the ids a stored dataset indexes its lists by, checked as it loads.
+    func allLie(below bound: Int) -> Bool { allSatisfy { $0 >= 0 && Int($0) < bound } }
 }

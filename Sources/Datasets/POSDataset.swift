@@ -75,6 +75,9 @@ public struct POSDataset: BatchSource, PreparableDataset {
         guard let (options, _) = Self.unpack(manifest.details) else {
             throw DatasetError.damaged(.pos, "not a pos manifest")
         }
+        guard POSOptions.windows.contains(options.window) else {
+            throw DatasetError.damaged(.pos, "its manifest says a window of \(options.window), which no prepare writes")
+        }
         vocabulary = try stored.strings("vocab")
         tags = try stored.strings("tags")
         dimension = manifest.dimension
@@ -91,8 +94,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
             // inside the token stream.
             guard matrixCount == vocabularyCount * manifest.dimension, splitTags.count == splitIDs.count,
                 windows == max(0, splitIDs.count - window + 1),
-                splitIDs.allSatisfy({ $0 >= 0 && Int($0) < vocabularyCount }),
-                splitTags.allSatisfy({ $0 >= 0 && Int($0) < tagCount })
+                splitIDs.allLie(below: vocabularyCount), splitTags.allLie(below: tagCount)
             else {
                 throw DatasetError.damaged(.pos, "the \(split) split's ids do not fit its vocabulary, tags or windows")
             }

@@ -65,9 +65,24 @@ public struct ParserDataset: BatchSource, PreparableDataset {
         embeddings = try stored.array("embeddings", as: Float.self)
         var features: [String: [Int32]] = [:]
         var targets: [String: [Int32]] = [:]
-        for split in stored.manifest.splits.keys {
-            features[split] = try stored.array("\(split).features", as: Int32.self)
-            targets[split] = try stored.array("\(split).transitions", as: Int32.self)
+        for (split, count) in stored.manifest.splits {
+            let splitFeatures = try stored.array("\(split).features", as: Int32.self)
+            let splitTargets = try stored.array("\(split).transitions", as: Int32.self)
+            // What `fill` and `describe` index by: a row of features per configuration, each id in its list.
+            let bounds = [(0..<18, words.count), (18..<36, tags.count), (36..<48, labels.count)]
+            guard splitTargets.count == count, splitFeatures.count == count * Self.featureCount,
+                splitTargets.allLie(below: transitions.count),
+                bounds.allSatisfy({ columns, bound in
+                    stride(from: 0, to: splitFeatures.count, by: Self.featureCount).allSatisfy {
+                        splitFeatures[($0 + columns.lowerBound)..<($0 + columns.upperBound)].allLie(below: bound)
+                    }
+                })
+            else {
+                throw DatasetError.damaged(
+                    .parser, "the \(split) split's features or transitions do not fit its \(count) configurations")
+            }
+            features[split] = splitFeatures
+            targets[split] = splitTargets
         }
         self.features = features
         self.targets = targets

@@ -59,11 +59,25 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
         }
         vocabulary = try stored.strings("vocab")
         maxLength = options.maxLength
+        guard maxLength > 0 else {
+            throw DatasetError.damaged(.sentiment, "its manifest says reviews of \(maxLength) tokens at most")
+        }
         var ids: [String: [Int32]] = [:], labels: [String: [Int32]] = [:], lengths: [String: [Int32]] = [:]
-        for split in stored.manifest.splits.keys {
-            ids[split] = try stored.array("\(split).ids", as: Int32.self)
-            labels[split] = try stored.array("\(split).labels", as: Int32.self)
-            lengths[split] = try stored.array("\(split).lengths", as: Int32.self)
+        for (split, count) in stored.manifest.splits {
+            let splitIDs = try stored.array("\(split).ids", as: Int32.self)
+            let splitLabels = try stored.array("\(split).labels", as: Int32.self)
+            let splitLengths = try stored.array("\(split).lengths", as: Int32.self)
+            // What `fill` and `describe` index by: a padded row per review, each id a word, each length in a row.
+            guard splitLabels.count == count, splitLengths.count == count, splitIDs.count == count * maxLength,
+                splitIDs.allLie(below: vocabulary.count), splitLabels.allLie(below: 2),
+                splitLengths.allLie(below: maxLength + 1)
+            else {
+                throw DatasetError.damaged(
+                    .sentiment, "the \(split) split's ids, labels or lengths do not fit its \(count) reviews")
+            }
+            ids[split] = splitIDs
+            labels[split] = splitLabels
+            lengths[split] = splitLengths
         }
         self.ids = ids
         self.labels = labels

@@ -110,13 +110,32 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
             throw DatasetError.damaged(.translation, "not a translation manifest")
         }
         let buckets = options.buckets
+        guard !buckets.isEmpty, buckets.allSatisfy({ $0.source > 0 && $0.target > 2 }) else {
+            throw DatasetError.damaged(.translation, "its manifest says buckets \(buckets), which no prepare writes")
+        }
         self.buckets = buckets
         sourceVocabulary = try stored.strings("source_vocab")
         targetVocabulary = try stored.strings("target_vocab")
+        let (sourceWords, targetWords) = (sourceVocabulary.count, targetVocabulary.count)
         var sources: [String: [[Int32]]] = [:], targets: [String: [[Int32]]] = [:]
-        for split in stored.manifest.splits.keys {
-            sources[split] = try buckets.indices.map { try stored.array("\(split).b\($0).source", as: Int32.self) }
-            targets[split] = try buckets.indices.map { try stored.array("\(split).b\($0).target", as: Int32.self) }
+        for (split, count) in stored.manifest.splits {
+            let splitSources = try buckets.indices.map { try stored.array("\(split).b\($0).source", as: Int32.self) }
+            let splitTargets = try buckets.indices.map { try stored.array("\(split).b\($0).target", as: Int32.self) }
+            // What `fill` and `describe` index by: in each bucket as many padded source rows as target rows, each
+            // id a word; and the pairs the manifest counts.
+            let pairs = zip(buckets, splitTargets).map { $1.count / $0.target }
+            guard pairs.reduce(0, +) == count,
+                buckets.indices.allSatisfy({
+                    splitSources[$0].count == pairs[$0] * buckets[$0].source
+                        && splitTargets[$0].count == pairs[$0] * buckets[$0].target
+                        && splitSources[$0].allLie(below: sourceWords) && splitTargets[$0].allLie(below: targetWords)
+                })
+            else {
+                throw DatasetError.damaged(
+                    .translation, "the \(split) split's buckets do not fit its \(count) pairs and vocabularies")
+            }
+            sources[split] = splitSources
+            targets[split] = splitTargets
         }
         self.sources = sources
         self.targets = targets

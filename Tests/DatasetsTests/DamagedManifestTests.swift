@@ -1,0 +1,123 @@
+import CacheBuild
+import Foundation
+import Preprocessing
+import TestSupport
+import Testing
+import VectorCache
+
+@testable import Datasets
+
+/// A dataset's manifest is checked against its stored arrays as the dataset loads, before a batch indexes them: each
+/// case here is one `FuzzCacheRecords` found, which trapped (an overflow, an index out of range) in the process that
+/// loaded the dataset, the server's included.
+@Suite struct DamagedManifestTests {
+    /// A cache of dimension 6 with the four datasets prepared from a few lines each.
+    func preparedCache(_ directory: TemporaryDirectory) throws -> CacheWriter {
+        let writer = try writableCache(try buildCache(directory, words: ["the", "cat", "sat", "good"]))
+        let oov = OOVSource(random: testOOV)
+        _ = try POSDataset.prepare(
+            train: try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n\nthe DT\ndog NN\n"),
+            test: try textFile(directory, "test.txt", "the DT\n"), into: writer, options: POSOptions(), oov: oov)
+        let sentence =
+            "1\tthe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tcat\tcat\tNOUN\tNN\t_\t3\tnsubj\t_\t_\n"
+            + "3\tsat\tsit\tVERB\tVBD\t_\t0\troot\t_\t_\n\n"
+        _ = try ParserDataset.prepare(
+            train: try textFile(directory, "train.conllu", sentence + sentence),
+            test: try textFile(directory, "test.conllu", sentence), into: writer, options: ParserOptions(), oov: oov)
+        try "pos\tgood film\nneg\tbad bad film , bad\n".write(
+            toFile: directory.file("train.tsv"), atomically: true, encoding: .utf8)
+        try "pos\tgood unseen\n".write(toFile: directory.file("test.tsv"), atomically: true, encoding: .utf8)
+        var sentiment = SentimentOptions()
+        sentiment.maxLength = 4
+        _ = try SentimentDataset.prepare(
+            train: directory.file("train.tsv"), test: directory.file("test.tsv"), into: writer, options: sentiment,
+            oov: oov)
+        let pairs = (0..<12).map { n in
+            (0...(n % 7)).map { "s\($0)" }.joined(separator: " ") + "\t"
+                + (0...(n % 5)).map { "t\($0)" }.joined(separator: " ")
+        }
+        try pairs.joined(separator: "\n").write(toFile: directory.file("pairs.tsv"), atomically: true, encoding: .utf8)
+        var translation = TranslationOptions()
+        translation.pretokenized = true
+        _ = try TranslationDataset.prepare(
+            train: .tsv(directory.file("pairs.tsv")), valid: nil, into: writer, options: translation)
+        return writer
+    }
+
+    /// Stores `bytes` as dataset `name`'s manifest.
+    func store(_ name: DatasetName, _ bytes: [UInt8], in writer: CacheWriter) throws {
+        var entries = MetadataEntries()
+        entries.put(DatasetStore.manifestKey(name), bytes)
+        _ = try writer.replace(in: .dataset, under: DatasetStore.manifestKey(name), with: entries)
+    }
+
+    /// An edit of `json[key][inner]`.
+    static func editing(_ key: String, _ inner: String, _ change: @escaping (Any?) -> Any) -> (inout [String: Any]) ->
+        Void
+    {
+        { json in
+            var object = json[key] as? [String: Any] ?? [:]
+            object[inner] = change(object[inner])
+            json[key] = object
+        }
+    }
+
+    @Test func aManifestThatDoesNotFitItsArraysIsDamageNotATrap() throws {
+        let directory = TemporaryDirectory()
+        let writer = try preparedCache(directory)
+        func trainingExamples(_ name: DatasetName) throws -> Int {
+            try #require(try DatasetStore.manifest(name, in: writer.cache)?.splits["train"])
+        }
+        let (configurations, reviews, pairs) = (
+            try trainingExamples(.parser), try trainingExamples(.sentiment), try trainingExamples(.translation)
+        )
+        let oneMoreTrainingExample = Self.editing("splits", "train") { (($0 as? Int) ?? 0) + 1 }
+        let cases: [(DatasetName, (inout [String: Any]) -> Void, String)] = [
+            // vocabulary x dimension overflowed.
+            (
+                .pos, { $0["dimension"] = Int.max / 2 },
+                "its manifest says dimension \(Int.max / 2), where the cache has 6"
+            ),
+            (.pos, Self.editing("options", "window") { _ in Int.min }, "a window of \(Int.min), which no prepare"),
+            // A batch read past the stored configurations, reviews or pairs.
+            (
+                .parser, oneMoreTrainingExample,
+                "the train split's features or transitions do not fit its \(configurations + 1) configurations"
+            ),
+            (
+                .sentiment, oneMoreTrainingExample,
+                "the train split's ids, labels or lengths do not fit its \(reviews + 1) reviews"
+            ),
+            (.sentiment, Self.editing("options", "maxLength") { _ in 0 }, "reviews of 0 tokens at most"),
+            (.translation, oneMoreTrainingExample, "the train split's buckets do not fit its \(pairs + 1) pairs"),
+            // Another bucket shape: pairs counted by the targets, sources read past their end.
+            (
+                .translation,
+                Self.editing("options", "buckets") { buckets in
+                    var list = buckets as? [[String: Any]] ?? []
+                    list[0]["target"] = 4
+                    return list
+                }, "the train split's buckets do not fit its \(pairs) pairs"
+            ),
+            (
+                .translation, Self.editing("options", "buckets") { _ in [["source": 5, "target": 0]] },
+                "its manifest says buckets [5,0], which no prepare writes"
+            ),
+        ]
+        for (name, edit, message) in cases {
+            let original = Array(
+                try JSONEncoder().encode(try #require(try DatasetStore.manifest(name, in: writer.cache))))
+            var json = try #require(try JSONSerialization.jsonObject(with: Data(original)) as? [String: Any])
+            edit(&json)
+            try store(name, Array(try JSONSerialization.data(withJSONObject: json)), in: writer)
+            let error = #expect(throws: DatasetError.self) { try DatasetLoader.load(name, from: writer.cache) }
+            if case .damaged(name, let reason)? = error {
+                #expect(reason.contains(message), "\(name): \(reason)")
+            } else {
+                Issue.record("\(name): \(String(describing: error)), expected \(message)")
+            }
+            try store(name, original, in: writer)
+            #expect(throws: Never.self) { try DatasetLoader.load(name, from: writer.cache) }
+        }
+    }
+}
