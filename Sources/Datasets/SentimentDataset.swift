@@ -8,8 +8,10 @@ import VectorCache
 public struct SentimentOptions: Sendable, Equatable, Codable {
     /// Ids kept, specials included: the most frequent training tokens fill the rest.
     public var maxVocabulary = 30_000
-    /// Reviews are right-padded with `<pad>` or truncated to this many tokens.
+    /// Reviews are right-padded with `<pad>` or truncated to this many tokens (one of ``maxLengths``).
     public var maxLength = 512
+    /// The padded lengths a prepare accepts, `--max-length` and the configuration's `max_length` alike.
+    public static let maxLengths = 1...1_000_000
     public var decoding = DecodingPolicy.standard
     public var skipBadLines = false
 
@@ -59,7 +61,7 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
         }
         vocabulary = try stored.strings("vocab")
         maxLength = options.maxLength
-        guard maxLength > 0 else {
+        guard SentimentOptions.maxLengths.contains(maxLength) else {
             throw DatasetError.damaged(.sentiment, "its manifest says reviews of \(maxLength) tokens at most")
         }
         var ids: [String: [Int32]] = [:], labels: [String: [Int32]] = [:], lengths: [String: [Int32]] = [:]
@@ -136,6 +138,22 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                     "\(path): the \(split) split holds no review (\(read.skipped) skipped); expected label<TAB>text "
                         + "lines or pos/ and neg/ folders"
                 )
+            }
+            guard SentimentOptions.maxLengths.contains(options.maxLength) else {
+                throw DatasetError.unusableInput(
+                    .sentiment,
+                    "a length of \(options.maxLength) tokens; expected \(SentimentOptions.maxLengths.lowerBound) to "
+                        + "\(SentimentOptions.maxLengths.upperBound)")
+            }
+            // Every review is padded to the length: the rows must fit in memory (with room to store them).
+            let padded = UInt64(max(trainReviews.reviews.count, testReviews.reviews.count) * options.maxLength) * 4
+            let memory = ProcessInfo.processInfo.physicalMemory
+            guard padded <= memory / 2 else {
+                throw DatasetError.unusableInput(
+                    .sentiment,
+                    "padding \(max(trainReviews.reviews.count, testReviews.reviews.count)) reviews to "
+                        + "\(options.maxLength) tokens takes \(padded) bytes, more than half this machine's \(memory) "
+                        + "bytes of memory; give a smaller --max-length")
             }
             let trainClasses = Set(trainReviews.reviews.map(\.label))
             guard trainClasses.count == 2 else {

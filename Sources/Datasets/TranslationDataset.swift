@@ -15,18 +15,29 @@ public struct LengthBucket: Sendable, Equatable, Codable, CustomStringConvertibl
         self.target = target
     }
 
+    /// The longest a bucket's rows can be, in tokens.
+    public static let maxLength = 10_000
+
+    /// Whether a prepare accepts it: a source of 1 token or more, a target of 3 or more (`<go>`, a token, `<eos>`),
+    /// neither longer than ``maxLength``; the command line, the configuration and a stored manifest are held to it.
+    public var isValid: Bool { (1...Self.maxLength).contains(source) && (3...Self.maxLength).contains(target) }
+
+    /// What ``isValid`` asks, in words.
+    public static let expected = "a source from 1 and a target from 3 to \(maxLength) tokens"
+
     /// `S,T`, as the command line and the manifest write it.
     public var description: String { "\(source),\(target)" }
 
-    /// Parses `"5,10 10,15"`: pairs `S,T` with S > 0 and T > 2, smallest first; `nil` if malformed.
+    /// Parses `"5,10 10,15"`: valid pairs `S,T`, smallest first; `nil` if malformed.
     public static func parseList(_ text: String) -> [LengthBucket]? {
         let buckets = text.split(separator: " ").map {
             $0.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
         }
-        guard !buckets.isEmpty, buckets.allSatisfy({ $0.count == 2 && ($0[0] ?? 0) > 0 && ($0[1] ?? 0) > 2 }) else {
+        guard !buckets.isEmpty, buckets.allSatisfy({ $0.count == 2 && $0[0] != nil && $0[1] != nil }) else {
             return nil
         }
-        return buckets.map { LengthBucket(source: $0[0]!, target: $0[1]!) }
+        let parsed = buckets.map { LengthBucket(source: $0[0]!, target: $0[1]!) }
+        return parsed.allSatisfy(\.isValid) ? parsed : nil
     }
 }
 
@@ -110,7 +121,7 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
             throw DatasetError.damaged(.translation, "not a translation manifest")
         }
         let buckets = options.buckets
-        guard !buckets.isEmpty, buckets.allSatisfy({ $0.source > 0 && $0.target > 2 }) else {
+        guard !buckets.isEmpty, buckets.allSatisfy(\.isValid) else {
             throw DatasetError.damaged(.translation, "its manifest says buckets \(buckets), which no prepare writes")
         }
         self.buckets = buckets

@@ -126,7 +126,9 @@ public struct Configuration: Sendable, Equatable {
                 try sentiment.read("max_vocab") {
                     configuration.sentiment.maxVocabulary = try $0.integer(3...Int(Int32.max))
                 }
-                try sentiment.read("max_length") { configuration.sentiment.maxLength = try $0.integer(1...1_000_000) }
+                try sentiment.read("max_length") {
+                    configuration.sentiment.maxLength = try $0.integer(SentimentOptions.maxLengths)
+                }
                 try sentiment.finish()
             }
             if var translation = try datasets.section("translation") {
@@ -330,15 +332,14 @@ private struct Value {
         return value
     }
 
-    /// `[[S, T], …]`: at least one bucket, each two whole numbers with S > 0 and T > 2.
+    /// `[[S, T], …]`: at least one bucket, each two whole numbers that make a valid ``LengthBucket``.
     func buckets() throws -> [LengthBucket] {
         let expected =
-            "expected a list of [source, target] length pairs, such as [[5, 10], [10, 15]], with source > 0 and target "
-            + "> 2"
+            "expected a list of [source, target] length pairs, such as [[5, 10], [10, 15]], with \(LengthBucket.expected)"
         guard let list = node.sequence, !list.isEmpty else { throw error(expected) }
         return try list.map { pair in
             guard let numbers = pair.sequence?.compactMap({ $0.scalar.flatMap { Int($0.string) } }), numbers.count == 2,
-                pair.sequence?.count == 2, numbers[0] > 0, numbers[1] > 2
+                pair.sequence?.count == 2, LengthBucket(source: numbers[0], target: numbers[1]).isValid
             else { throw Value(node: pair, key: key, file: file).error(expected) }
             return LengthBucket(source: numbers[0], target: numbers[1])
         }

@@ -44,8 +44,11 @@ struct PrepareSentimentCommand: ParsableCommand {
         options.maxVocabulary = maxVocab ?? options.maxVocabulary
         options.maxLength = maxLength ?? options.maxLength
         input.apply(decoding: &options.decoding, skipBadLines: &options.skipBadLines)
-        guard options.maxVocabulary > 2, options.maxLength > 0 else {
-            throw ValidationError("--max-vocab must exceed 2 and --max-length must be positive")
+        guard options.maxVocabulary > 2 else { throw ValidationError("--max-vocab must exceed 2") }
+        guard SentimentOptions.maxLengths.contains(options.maxLength) else {
+            throw ValidationError(
+                "--max-length \(options.maxLength): expected \(SentimentOptions.maxLengths.lowerBound) to "
+                    + "\(SentimentOptions.maxLengths.upperBound)")
         }
         let cacheWriter = try prepare.openWriter(preparing: "sentiment")
         let prepared = try SentimentDataset.prepare(

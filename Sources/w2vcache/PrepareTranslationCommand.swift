@@ -86,7 +86,8 @@ struct PrepareTranslationCommand: ParsableCommand {
             throw ValidationError("--max-vocab must leave room for a token besides the 4 specials")
         }
         if let buckets, LengthBucket.parseList(buckets) == nil {
-            throw ValidationError("--buckets: expected pairs \"S,T\" separated by spaces, with S > 0 and T > 2")
+            throw ValidationError(
+                "--buckets: expected pairs \"S,T\" separated by spaces, with \(LengthBucket.expected)")
         }
     }
 

@@ -89,6 +89,11 @@ import VectorCache
                 "the train split's ids, labels or lengths do not fit its \(reviews + 1) reviews"
             ),
             (.sentiment, Self.editing("options", "maxLength") { _ in 0 }, "reviews of 0 tokens at most"),
+            // Reviews x length overflowed.
+            (
+                .sentiment, Self.editing("options", "maxLength") { _ in Int.max / 2 },
+                "reviews of \(Int.max / 2) tokens at most"
+            ),
             (.translation, oneMoreTrainingExample, "the train split's buckets do not fit its \(pairs + 1) pairs"),
             // Another bucket shape: pairs counted by the targets, sources read past their end.
             (
@@ -102,6 +107,10 @@ import VectorCache
             (
                 .translation, Self.editing("options", "buckets") { _ in [["source": 5, "target": 0]] },
                 "its manifest says buckets [5,0], which no prepare writes"
+            ),
+            (
+                .translation, Self.editing("options", "buckets") { _ in [["source": Int.max / 2, "target": 10]] },
+                "its manifest says buckets [\(Int.max / 2),10], which no prepare writes"
             ),
         ]
         for (name, edit, message) in cases {

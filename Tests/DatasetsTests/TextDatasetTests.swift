@@ -40,6 +40,35 @@ import VectorCache
             oov: OOVSource(random: testOOV))
         #expect(again.alreadyPrepared)
     }
+    /// Every review is padded to `maxLength`: a length the machine cannot hold the padded rows of is refused before
+    /// they are made, naming the bytes (a trillion tokens crashed allocating them).
+    @Test func paddingThatCannotFitInMemoryIsRefused() throws {
+        let directory = TemporaryDirectory()
+        let writer = try writableCache(try buildCache(directory, words: ["good"]))
+        let memory = ProcessInfo.processInfo.physicalMemory
+        let reviews = Int(memory / 8 / 1_000_000) + 1
+        try String(repeating: "pos\tgood\nneg\tbad\n", count: (reviews + 1) / 2).write(
+            toFile: directory.file("reviews.tsv"), atomically: true, encoding: .utf8)
+        var options = SentimentOptions()
+        options.maxLength = 1_000_000
+        let error = #expect(throws: DatasetError.self) {
+            try SentimentDataset.prepare(
+                train: directory.file("reviews.tsv"), test: directory.file("reviews.tsv"), into: writer,
+                options: options, oov: OOVSource(random: testOOV))
+        }
+        guard case .unusableInput(.sentiment, let reason)? = error else {
+            Issue.record("\(String(describing: error))")
+            return
+        }
+        #expect(reason.contains("more than half this machine's \(memory) bytes of memory; give a smaller --max-length"))
+        options.maxLength = 2_000_000
+        #expect(throws: DatasetError.self) {
+            try SentimentDataset.prepare(
+                train: directory.file("reviews.tsv"), test: directory.file("reviews.tsv"), into: writer,
+                options: options, oov: OOVSource(random: testOOV))
+        }
+        #expect(try DatasetStore.manifest(.sentiment, in: writer.cache) == nil)
+    }
 }
 
 @Suite struct TranslationDatasetTests {
@@ -99,4 +128,5 @@ import VectorCache
         #expect(throws: DatasetError.self) { try dataset.batch(split: "train", indices: [0, 39]) }
         #expect(try dataset.describe(split: "train", index: 0).contains("=>  <go> t0"))
     }
+
 }

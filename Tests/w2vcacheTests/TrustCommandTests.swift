@@ -199,6 +199,32 @@ import Glibc
         #expect(workspace.contents == ["vectors.bin.gz"], "nothing written")
     }
 
+    /// The lengths every review or sentence pair is padded to are bounded by what they can mean: a `--max-length` or a
+    /// bucket of a trillion tokens crashed allocating the padded rows.
+    @Test func paddedLengthsAreBounded() throws {
+        let workspace = try Workspace(words: 40)
+        #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
+        try "pos\tgood film\nneg\tbad film\n".write(
+            toFile: workspace.path + "/reviews.tsv", atomically: true, encoding: .utf8)
+        try "a b\tc d\n".write(toFile: workspace.path + "/pairs.tsv", atomically: true, encoding: .utf8)
+        let before = try workspace.run("datasets").stdout
+        for (arguments, message) in [
+            (
+                ["sentiment", "--train", "reviews.tsv", "--test", "reviews.tsv", "--max-length", "1000000000000"],
+                "--max-length 1000000000000: expected 1 to 1000000"
+            ),
+            (
+                ["translation", "--tsv", "pairs.tsv", "--buckets", "5,10 1000000000000,5"],
+                "--buckets: expected pairs \"S,T\" separated by spaces, with a source from 1 and a target from 3 to 10000 "
+                    + "tokens"
+            ),
+        ] {
+            let result = try W2VCacheProcess.run(["prepare"] + arguments, in: workspace.path)
+            #expect(result.status == 64 && result.stderr.hasPrefix("Error: \(message)\n"), "\(result.stderr)")
+        }
+        #expect(try workspace.run("datasets").stdout == before)
+    }
+
     /// `prepare pos --out` names a directory: one it cannot write in fails before the cache is changed, with its
     /// reason (it failed after preparing, with Foundation's error printed raw: `Error Domain=NSCocoaErrorDomain…`).
     @Test func aProcessedFilesDirectoryThatCannotBeWrittenFailsBeforeAnythingChanges() throws {
