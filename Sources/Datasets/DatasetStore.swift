@@ -279,10 +279,15 @@ public struct StoredDataset: Sendable {
     public func shape(_ array: String) -> [Int]? { manifest.arrays[array]?.shape }
 
     /// A stored list of strings.
+    /// - throws: ``DatasetError/damaged(_:_:)`` for a list that is missing or not a JSON list of strings.
     public func strings(_ list: String) throws -> [String] {
         let value = try metadata.withValue(DatasetStore.stringsKey(manifest.name, list)) { $0.map { Data($0) } }
         guard let value else { throw DatasetError.damaged(manifest.name, "list \(list) is missing") }
-        return try JSONDecoder().decode([String].self, from: value)
+        do {
+            return try JSONDecoder().decode([String].self, from: value)
+        } catch {
+            throw DatasetError.damaged(manifest.name, "list \(list) cannot be read (\(ManifestCoding.reason(error)))")
+        }
     }
 }
 

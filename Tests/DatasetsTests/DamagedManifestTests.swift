@@ -129,4 +129,17 @@ import VectorCache
             #expect(throws: Never.self) { try DatasetLoader.load(name, from: writer.cache) }
         }
     }
+
+    /// A list of strings that is not one is damage, said in words (it was Foundation's raw `DecodingError`).
+    @Test func aListThatCannotBeReadIsDamage() throws {
+        let directory = TemporaryDirectory()
+        let writer = try preparedCache(directory)
+        for (bytes, reason) in [("{", "not JSON"), ("[1, 2]", "field 0 holds a value of another type")] {
+            var entries = MetadataEntries()
+            entries.put(DatasetStore.stringsKey(.pos, "vocab"), Array(bytes.utf8))
+            _ = try writer.replace(in: .dataset, under: DatasetStore.stringsKey(.pos, "vocab"), with: entries)
+            let error = #expect(throws: DatasetError.self) { try DatasetLoader.load(.pos, from: writer.cache) }
+            #expect(error == .damaged(.pos, "list vocab cannot be read (\(reason))"), "\(String(describing: error))")
+        }
+    }
 }

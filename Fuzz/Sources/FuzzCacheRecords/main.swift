@@ -12,9 +12,14 @@ import Word2Vec
 func key(_ names: String...) -> [UInt8] { [0] + Array(names.joined(separator: "\0").utf8) }
 
 /// The JSON records every read of a cache sizes things by, under their keys: the cache's manifest, the search index's
-/// header, and each prepared dataset's manifest. A change of key layout stops the fuzzer at start-up.
+/// header, each prepared dataset's manifest, and the datasets' lists of strings (vocabularies, tags, labels). A change of key layout stops the fuzzer at start-up.
 let keys: [[UInt8]] =
     [key("manifest"), key("search", "h")] + DatasetName.allCases.map { key("dataset", $0.rawValue, "manifest") }
+    + [
+        ("pos", "vocab"), ("pos", "tags"), ("parser", "words"), ("parser", "tags"), ("parser", "labels"),
+        ("parser", "transitions"), ("sentiment", "vocab"), ("translation", "source_vocab"),
+        ("translation", "target_vocab"),
+    ].map { key("dataset", $0, "strings", $1) }
 
 /// A small cache with a search index and the four datasets prepared, built once per process in memory-backed
 /// storage, and its records as the build and the prepares wrote them. The seed `built-and-prepared` in Fuzz/corpus
@@ -82,7 +87,7 @@ struct Field: Sendable {
 /// The records as JSON trees.
 func trees() -> [Any] { originals.map { try! JSONSerialization.jsonObject(with: Data($0)) } }
 
-/// Every number and list in the records: the fields a numeric edit changes.
+/// Every value and list in the records: the fields an edit changes.
 let fields: [Field] = {
     var fields: [Field] = []
     func walk(_ value: Any, _ field: Field) {
@@ -95,7 +100,7 @@ let fields: [Field] = {
             for (index, element) in array.enumerated() {
                 walk(element, Field(record: field.record, path: field.path + [.index(index)]))
             }
-        } else if value is NSNumber {
+        } else if value is NSNumber || value is String {
             fields.append(field)
         }
     }
@@ -121,22 +126,22 @@ func replacing(_ tree: Any, at path: ArraySlice<Step>, with value: Any?) -> Any 
     return tree
 }
 
-/// The records an input stands for. An input that starts with `{` is up to six records separated by NUL bytes
+/// The records an input stands for. An input that starts with `{` is up to 15 records separated by NUL bytes
 /// (JSON holds none), in the order of `keys`, a part left out keeping the record the build wrote. Any other input is
-/// edits of the built records, 10 bytes each: a field, what to put there (a number of eight kinds: as given, small,
-/// `Int.max` divided, negative, a power of two; removed; a string; a fraction) and a 64-bit value.
+/// edits of the built records, 11 bytes each: a field (two bytes), what to put there (a number of eight kinds: as
+/// given, small, `Int.max` divided, negative, a power of two; removed; a string; a fraction) and a 64-bit value.
 func records(_ input: [UInt8]) -> [[UInt8]] {
     if input.first == UInt8(ascii: "{") {
         let parts = input.split(separator: 0, maxSplits: keys.count - 1, omittingEmptySubsequences: false)
         return originals.indices.map { $0 < parts.count ? Array(parts[$0]) : originals[$0] }
     }
     var edited = trees()
-    for offset in stride(from: 0, to: input.count - 9, by: 10) {
-        let field = fields[Int(input[offset]) % fields.count]
-        let raw = input[(offset + 2)..<(offset + 10)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    for offset in stride(from: 0, to: input.count - 10, by: 11) {
+        let field = fields[(Int(input[offset]) | Int(input[offset + 1]) << 8) % fields.count]
+        let raw = input[(offset + 3)..<(offset + 11)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         let number = Int(truncatingIfNeeded: raw)
         let value: Any? =
-            switch input[offset + 1] % 8 {
+            switch input[offset + 2] % 8 {
             case 0: number
             case 1: Int(raw % 256) - 128
             case 2: Int.max / Int(raw % 64 + 1)
@@ -148,7 +153,7 @@ func records(_ input: [UInt8]) -> [[UInt8]] {
             }
         edited[field.record] = replacing(edited[field.record], at: field.path[...], with: value)
     }
-    return edited.map { Array(try! JSONSerialization.data(withJSONObject: $0)) }
+    return edited.map { Array(try! JSONSerialization.data(withJSONObject: $0, options: .fragmentsAllowed)) }
 }
 
 /// The records of the input written into the cache, which is then read as every command and the server read it:
