@@ -146,12 +146,13 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                         + "\(SentimentOptions.maxLengths.upperBound)")
             }
             // Every review is padded to the length: the rows must fit in memory (with room to store them).
-            let padded = UInt64(max(trainReviews.reviews.count, testReviews.reviews.count) * options.maxLength) * 4
+            let reviews = max(trainReviews.reviews.count, testReviews.reviews.count)
+            let padded = UInt64(reviews * options.maxLength) * 4
             let memory = ProcessInfo.processInfo.physicalMemory
             guard padded <= memory / 2 else {
                 throw DatasetError.unusableInput(
                     .sentiment,
-                    "padding \(max(trainReviews.reviews.count, testReviews.reviews.count)) reviews to "
+                    "padding \(reviews) reviews to "
                         + "\(options.maxLength) tokens takes \(padded) bytes, more than half this machine's \(memory) "
                         + "bytes of memory; give a smaller --max-length")
             }
