@@ -76,21 +76,34 @@ public enum SampleVectors {
         return words
     }
 
-    /// Writes a sample file of `count` words of `dimension` values to `path` (gzipped if it ends in `.gz`).
+    /// Writes a sample file of `count` words of `dimension` values to `path` (gzipped if it ends in `.gz`), calling
+    /// `progress` with the words written after each one (a `progress` that throws stops the write).
     public static func write(
         path: String, count: Int, dimension: Int, seed: UInt64,
-        layout: Word2VecWriter.Layout = .binary(newlineAfterVector: false)
+        layout: Word2VecWriter.Layout = .binary(newlineAfterVector: false),
+        progress: (_ written: Int) throws -> Void = { _ in }
     ) throws {
         let words = words(count: count, seed: seed)
         let writer = try Word2VecWriter(path: path, count: words.count, dimension: dimension, layout: layout)
         var random = SplitMix64(seed: seed)
-        for word in words {
+        for (index, word) in words.enumerated() {
             // GoogleNews values carry few significant bits (e.g. 0.0800781); keep 10 bits of mantissa.
             let vector = (0..<dimension).map { _ in
                 Float(bitPattern: random.nextSymmetric(range: 0.25).bitPattern & 0xFFFF_E000)
             }
             try writer.append(word: word, vector: vector)
+            try progress(index + 1)
         }
         try writer.close()
+    }
+
+    /// The fewest bytes a sample file of `count` words of `dimension` values can take: 4 a value in binary, 2 in
+    /// text (a digit and a space), and 1 gzipped (the values carry about 13 bits each, so gzip, which makes them
+    /// 2.3 bytes in binary and 3.7 in text, can never make them less than a byte).
+    public static func leastBytes(count: Int, dimension: Int, layout: Word2VecWriter.Layout, gzip: Bool) -> Int {
+        let values = count * dimension
+        if gzip { return values }
+        if case .binary = layout { return 4 * values }
+        return 2 * values
     }
 }

@@ -56,18 +56,23 @@ struct OutputDirectory {
     func write(_ bytes: [UInt8], to name: String) throws(Failure) {
         try makeDirectories()
         let file = path + "/" + name
-        let partial = path + "/.partial-\(getpid())-" + name
-        let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let partial = PartialFile(for: file)
+        let descriptor = open(partial.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw failure(writing: file) }
         if let code = writeAll(bytes, to: descriptor) {
             close(descriptor)
-            unlink(partial)
+            partial.discard()
             throw Failure(description: "cannot write \(file): \(String(cString: strerror(code)))")
         }
-        guard close(descriptor) == 0, rename(partial, file) == 0 else {
+        guard close(descriptor) == 0 else {
             let error = failure(writing: file)
-            unlink(partial)
+            partial.discard()
             throw error
+        }
+        do {
+            try partial.commit()
+        } catch {
+            throw Failure(description: error.description)
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Word2Vec
 
 /// `w2vcache sample`: writes the project's sample vectors file.
@@ -7,7 +8,11 @@ struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
         abstract: "Write a small, deterministic GoogleNews-shaped vectors file (the project's sample data).",
-        discussion: "The same options give the same words and values on every machine. The vectors carry no meaning."
+        discussion: """
+            The same options give the same words and values on every machine. The vectors carry no meaning. The file \
+            is written beside its place and renamed into it once whole: a file that cannot fit in the free space is \
+            refused before anything is written, and Ctrl-C or SIGTERM stops it with nothing written (exit status 130).
+            """
     )
 
     @Option(help: ArgumentHelp("The file to write; gzipped if it ends in .gz.", valueName: "file"))
@@ -47,24 +52,89 @@ struct SampleCommand: ParsableCommand {
         // of it there (which `scripts/demo` would take for the sample), and --force keeps the old file until then.
         // Anything else that exists (/dev/stdout, a pipe) is written as it is.
         let inPlace = exists && information.st_mode & S_IFMT != S_IFREG
-        let url = URL(fileURLWithPath: output)
-        let partial = url.deletingLastPathComponent().appendingPathComponent(
-            ".partial-\(getpid())-" + url.lastPathComponent
-        ).path
-        let written = inPlace ? output : partial
+        let layout: Word2VecWriter.Layout = text ? .text : .binary(newlineAfterVector: false)
+        let partial = PartialFile(for: output)
+        if !inPlace {
+            PartialFile.removeStale(of: output, isOurs: Self.isStartOfSample)
+            try checkFreeSpace(layout: layout)
+        }
+        installInterruptHandlers()
+        let progress = SampleProgress(words: words)
         do {
             try SampleVectors.write(
-                path: written, count: words, dimension: dim, seed: seed,
-                layout: text ? .text : .binary(newlineAfterVector: false))
-            if !inPlace && rename(partial, output) != 0 {
-                throw Word2VecError(
-                    file: output, kind: .cannotOpen,
-                    message: "cannot move it into place: \(String(cString: strerror(errno)))")
+                path: inPlace ? output : partial.path, count: words, dimension: dim, seed: seed, layout: layout
+            ) { written in
+                if interruptRequested.load(ordering: .relaxed) { throw Interrupted() }
+                progress.show(written)
             }
+            Terminal.endProgress()
+            if !inPlace { try partial.commit() }
         } catch {
-            if !inPlace { unlink(partial) }
-            throw error
+            Terminal.endProgress()
+            if !inPlace { partial.discard() }
+            guard error is Interrupted else { throw error }
+            Terminal.message("w2vcache: interrupted; \(output) was not written")
+            throw ExitCode(130)
         }
         Terminal.message("wrote \(output): \(words) words, dim \(dim)")
+    }
+
+    /// A stop asked for by SIGINT or SIGTERM.
+    private struct Interrupted: Error {}
+
+    /// Refuses a file larger than the free space of the file system it goes to, before anything is written
+    /// (`--words 1000000 --dim 1048576` is terabytes).
+    private func checkFreeSpace(layout: Word2VecWriter.Layout) throws {
+        let directory = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        var fileSystem = statvfs()
+        guard statvfs(directory, &fileSystem) == 0 else { return }  // the write itself says what is wrong
+        let free = UInt64(fileSystem.f_bavail) * UInt64(fileSystem.f_frsize)
+        let gzip = output.hasSuffix(".gz")
+        let least = SampleVectors.leastBytes(count: words, dimension: dim, layout: layout, gzip: gzip)
+        guard UInt64(least) <= free else {
+            throw ValidationError(
+                "\(words) words of \(dim) values take at least \(Human.bytes(Double(least)))"
+                    + "\(gzip ? " gzipped" : ""), more than the \(Human.bytes(Double(free))) free in \(directory); "
+                    + "nothing was written")
+        }
+    }
+
+    /// Whether `bytes` can be the start of a file `sample` writes: empty, gzip's magic, or a header `COUNT DIM\n`.
+    static func isStartOfSample(_ bytes: [UInt8]) -> Bool {
+        if bytes.first == 0x1F { return bytes.count < 2 || bytes[1] == 0x8B }
+        var fields = 0
+        var digits = 0
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits += 1
+            case UInt8(ascii: " ") where fields == 0 && digits > 0: (fields, digits) = (1, 0)
+            case UInt8(ascii: "\n") where fields == 1 && digits > 0: return true
+            default: return false
+            }
+        }
+        return true
+    }
+}
+
+/// `sample`'s progress line on a terminal: words written, the share done and the time left.
+private final class SampleProgress {
+    private let words: Int
+    private let started = Date()
+    private var lastShown = Date.distantPast
+
+    init(words: Int) {
+        self.words = words
+    }
+
+    func show(_ written: Int) {
+        let now = Date()
+        guard now.timeIntervalSince(lastShown) >= 0.25 else { return }
+        lastShown = now
+        let elapsed = now.timeIntervalSince(started)
+        let fraction = Double(written) / Double(words)
+        let eta = fraction > 0.01 ? elapsed / fraction - elapsed : 0
+        Terminal.progress(
+            "writing \(Human.count(Double(written))) of \(Human.count(Double(words))) words  "
+                + String(format: "%.0f%%", fraction * 100) + (eta > 0 ? "  ETA \(Human.duration(eta))" : ""))
     }
 }

@@ -226,11 +226,35 @@ final class Workspace {
         // it for the sample).
         workspace.interrupt(process, with: SIGKILL, onceAnEntryBegins: ".partial-")
         #expect(FileManager.default.contents(atPath: workspace.path + "/vectors.bin.gz") == before)
+        let killedPartial = ".partial-\(process.processIdentifier)-vectors.bin.gz"
+        #expect(workspace.contents.contains(killedPartial))
+        // A file of the same shape of name that is not a sample's start is not w2vcache's: it stays.
+        let notOurs = ".partial-\(Int32.max)-vectors.bin.gz"
+        #expect(FileManager.default.createFile(atPath: workspace.path + "/" + notOurs, contents: Data("notes".utf8)))
         let whole = try workspace.run("sample", "--output", "small.bin.gz", "--words", "10", "--dim", "4")
         #expect(whole.status == 0)
         #expect(workspace.contents.contains("small.bin.gz"))
         #expect(!workspace.contents.contains { $0.hasSuffix("-small.bin.gz") })
         #expect(try workspace.run("build", "--vectors", "small.bin.gz").status == 0)
+        // The next sample of the same file removes what the killed one left (it kept them, ever more of them).
+        let again = try workspace.run("sample", "--output", "vectors.bin.gz", "--force", "--words", "10", "--dim", "4")
+        #expect(again.status == 0)
+        #expect(workspace.contents.filter { $0.hasPrefix(".partial-") } == [notOurs])
+    }
+
+    @Test(arguments: ["SIGINT", "SIGTERM"])
+    func anInterruptedSampleRemovesWhatItWroteAndSaysSo(signal: String) throws {
+        let workspace = try Workspace(words: 20, dimension: 8)
+        let before = FileManager.default.contents(atPath: workspace.path + "/vectors.bin.gz")
+        let (process, _, stderr) = try W2VCacheProcess.start(
+            ["sample", "--output", "vectors.bin.gz", "--force", "--words", "400000", "--dim", "64"], in: workspace.path)
+        // It ended by the signal, leaving its partial file behind.
+        workspace.interrupt(process, with: signal == "SIGINT" ? SIGINT : SIGTERM, onceAnEntryBegins: ".partial-")
+        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 130)
+        #expect(message == "w2vcache: interrupted; vectors.bin.gz was not written\n")
+        #expect(workspace.contents == ["vectors.bin.gz"])
+        #expect(FileManager.default.contents(atPath: workspace.path + "/vectors.bin.gz") == before)
     }
 
     @Test(arguments: [("SIGINT", SIGINT), ("SIGKILL", SIGKILL)])

@@ -199,6 +199,34 @@ import Glibc
         #expect(workspace.contents == ["vectors.bin.gz"], "nothing written")
     }
 
+    /// A sample larger than the free space is refused before a byte is written: `--words 1000000 --dim 1048576`
+    /// wrote for hours, filling the disk, before it failed.
+    @Test func sampleRefusesAFileLargerThanTheFreeSpace() throws {
+        let workspace = try Workspace(words: 1)
+        var fileSystem = statvfs()
+        #expect(statvfs(workspace.path, &fileSystem) == 0)
+        let free = UInt64(fileSystem.f_bavail) * UInt64(fileSystem.f_frsize)
+        let (words, dimension) = (SampleVectors.maxCount, Word2VecReader.maxDimension)
+        for (output, least) in [("s.bin", 4 * words * dimension), ("s.bin.gz", words * dimension)] {
+            guard UInt64(least) > free else {
+                print("skipped \(output): \(free) bytes free here, more than the \(least) it would need")
+                continue
+            }
+            guard
+                let result = try W2VCacheProcess.run(
+                    ["sample", "--output", output, "--words", "\(words)", "--dim", "\(dimension)"], in: workspace.path,
+                    within: 20)
+            else {
+                Issue.record("sample --output \(output) had not ended after 20 s")
+                continue
+            }
+            #expect(result.status == 64)
+            #expect(result.stderr.contains("Error: \(words) words of \(dimension) values take at least "))
+            #expect(result.stderr.contains(" free in \(workspace.path); nothing was written"))
+        }
+        #expect(workspace.contents == ["vectors.bin.gz"], "nothing written")
+    }
+
     /// The lengths every review or sentence pair is padded to are bounded by what they can mean: a `--max-length` or a
     /// bucket of a trillion tokens crashed allocating the padded rows.
     @Test func paddedLengthsAreBounded() throws {
