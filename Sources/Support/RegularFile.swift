@@ -45,14 +45,22 @@ public enum RegularFile {
         return (descriptor, UInt64(status.st_size))
     }
 
+    /// The most a file read whole may hold by default: an eighth of this machine's memory, since what is read
+    /// whole (a dataset, an evaluation set, a word list) is then parsed and held several times over.
+    public static let wholeFileLimit: Int = {
+        let memory = UInt64(max(sysconf(Int32(_SC_PHYS_PAGES)), 0)) * UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 0))
+        return memory == 0 ? .max : Int(clamping: memory / 8)
+    }()
+
     /// The bytes of the regular file at `path`; a file over `limit` bytes is a ``Failure`` (read no further).
-    public static func contents(of path: String, limit: Int = .max) throws(Failure) -> [UInt8] {
+    public static func contents(of path: String, limit: Int = wholeFileLimit) throws(Failure) -> [UInt8] {
         let (descriptor, size) = try open(path)
         defer { close(descriptor) }
         var tooLarge: Failure {
             Failure(
                 kind: .tooLarge, path: path,
-                problem: "is over \(limit >= 1024 ? "\(limit / 1024) KB" : "\(limit) bytes")")
+                problem: "is over \(describe(bytes: limit))"
+                    + (limit == wholeFileLimit ? " (an eighth of this machine's memory, the most read whole)" : ""))
         }
         guard size <= UInt64(limit) else { throw tooLarge }
         // One byte over the size, so that a file that grew since `fstat` is read to its end (or to the limit); at
@@ -78,6 +86,16 @@ public enum RegularFile {
         guard count <= limit else { throw tooLarge }
         bytes.removeSubrange(count...)
         return bytes
+    }
+
+    /// A limit in words: `9 KB`, `3 MB`, `2.9 GB`, `100 bytes`.
+    static func describe(bytes: Int) -> String {
+        switch bytes {
+        case (1 << 30)...: "\(Double(bytes / (1 << 20) * 10 / 1024) / 10) GB"
+        case (1 << 20)...: "\(bytes / (1 << 20)) MB"
+        case 1024...: "\(bytes / 1024) KB"
+        default: "\(bytes) bytes"
+        }
     }
 
     /// What kind of file a mode says, for a message: `a file`, `a directory`, `a FIFO (a named pipe)`, ….

@@ -8,7 +8,10 @@ struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
         abstract: "Tokenize text line by line with a dataset's tokenizer; prints tokens separated by spaces.",
-        discussion: "Reads the file (or standard input). Bytes that are not UTF-8 are replaced with U+FFFD."
+        discussion: """
+            Reads the file (or standard input) as it comes, printing each line's tokens as soon as the line has \
+            ended, as a filter does. Bytes that are not UTF-8 are replaced with U+FFFD; a line over 64 MB is an error.
+            """
     )
 
     enum Tokenizer: String, ExpressibleByArgument, CaseIterable {
@@ -21,11 +24,45 @@ struct TokenizeCommand: ParsableCommand {
     @Argument(help: "A text file (default: standard input).")
     var file: String?
 
+    /// The longest line read: what a line holds, several times over, while it is tokenized.
+    static let longestLine = 64 << 20
+
     func run() throws {
-        let data =
-            try file.map { try RegularFile.contents(of: $0) } ?? Array(FileHandle.standardInput.readDataToEndOfFile())
+        let descriptor = try file.map { try RegularFile.open($0).descriptor } ?? STDIN_FILENO
+        defer { if file != nil { close(descriptor) } }
+        let name = file ?? "standard input"
+        var pending: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: 1 << 16)
+        var lineNumber = 0
+        while true {
+            let count = block.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else {
+                throw DataError(file: name, message: "cannot be read (\(String(cString: strerror(errno))))")
+            }
+            if count == 0 { break }
+            let lastEndInBlock = block[..<count].lastIndex(of: 0x0A)
+            let lastEnd = lastEndInBlock.map { pending.count + $0 }
+            pending += block[..<count]
+            guard let lastEnd else {
+                guard pending.count <= Self.longestLine else {
+                    throw DataError(
+                        file: name, line: lineNumber + 1,
+                        message: "is over \(Self.longestLine >> 20) MB; expected lines of text")
+                }
+                continue
+            }
+            try write(pending[...lastEnd], after: &lineNumber)
+            pending.removeSubrange(...lastEnd)
+        }
+        try write(pending[...], after: &lineNumber)
+    }
+
+    /// Prints the tokens of each of `text`'s lines, counting them into `lineNumber`.
+    private func write(_ text: ArraySlice<UInt8>, after lineNumber: inout Int) throws {
         var output = ""
-        for line in Lines(data) {
+        for line in Lines(text) {
+            lineNumber += 1
             let text = String(decoding: line.bytes, as: UTF8.self)
             let tokens: [String]
             switch tokenizer {
@@ -36,6 +73,6 @@ struct TokenizeCommand: ParsableCommand {
             }
             output += tokens.map { Printable.escape($0) }.joined(separator: " ") + "\n"
         }
-        try Terminal.writeStdout(Array(output.utf8))
+        if !output.isEmpty { try Terminal.writeStdout(Array(output.utf8)) }
     }
 }

@@ -52,6 +52,24 @@ import Glibc
         #expect(fcntl(descriptor, F_GETFL) & O_NONBLOCK == 0)
     }
 
+    /// A file read with no limit of its own is bounded by an eighth of the machine's memory: a dataset file larger
+    /// than the machine was read whole, and the process killed by the kernel.
+    @Test func aFileReadWholeIsBoundedByTheMachinesMemory() throws {
+        let folder = try directory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let memory = UInt64(sysconf(Int32(_SC_PHYS_PAGES))) * UInt64(sysconf(Int32(_SC_PAGESIZE)))
+        #expect(RegularFile.wholeFileLimit == Int(memory / 8))
+        let sparse = folder + "/sparse"
+        #expect(
+            FileManager.default.createFile(atPath: sparse, contents: nil)
+                && truncate(sparse, off_t(RegularFile.wholeFileLimit) + 1) == 0)
+        let over = failure { () throws(RegularFile.Failure) in _ = try RegularFile.contents(of: sparse) }
+        #expect(over?.kind == .tooLarge)
+        #expect(over?.message.hasSuffix(" (an eighth of this machine's memory, the most read whole)") == true)
+        #expect(truncate(sparse, 4096) == 0)
+        #expect(try RegularFile.contents(of: sparse) == [UInt8](repeating: 0, count: 4096))
+    }
+
     /// A FIFO without a writer is refused at once: an `open` without `O_NONBLOCK` waited for a writer for ever.
     @Test func whatIsNotARegularFileIsRefusedBeforeAnythingIsRead() throws {
         let folder = try directory()

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import TestSupport
 import Testing
 import Word2Vec
@@ -197,6 +198,77 @@ import Glibc
             #expect(result.status == 64 && result.stderr.hasPrefix("Error: \(flag) \(value): expected \(bound)\n"))
         }
         #expect(workspace.contents == ["vectors.bin.gz"], "nothing written")
+    }
+
+    /// `tokenize` is a filter: each line's tokens come out once the line has ended (it read its input to the end
+    /// first, so `yes | w2vcache tokenize` grew until the machine ran out of memory), and a line is bounded.
+    @Test func tokenizePrintsEachLineAsItComesAndBoundsALine() throws {
+        let workspace = try Workspace(words: 1)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: W2VCacheProcess.executable)
+        process.arguments = ["tokenize"]
+        let (input, output) = (Pipe(), Pipe())
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data("Hello, World!\r\n".utf8))
+        // The first line's tokens, while the input is still open.
+        var first = Data()
+        let deadline = Date().addingTimeInterval(20)
+        var ready = pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+        while !first.contains(0x0A) && Date() < deadline {
+            guard poll(&ready, 1, 100) == 1 else { continue }
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            first += chunk
+        }
+        #expect(String(decoding: first, as: UTF8.self) == "hello , world !\n", "within 20 s, the input still open")
+        input.fileHandleForWriting.write(Data("It's 3.5\nlast".utf8))
+        try input.fileHandleForWriting.close()
+        let rest = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(String(decoding: rest, as: UTF8.self) == "it ' s 3 . 5\nlast\n")
+
+        let long = workspace.path + "/long.txt"
+        #expect(FileManager.default.createFile(atPath: long, contents: Data("short\n".utf8)))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: long))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(repeating: 0x61, count: 64 << 20 + 1))
+        try handle.close()
+        guard let result = try W2VCacheProcess.run(["tokenize", "long.txt"], in: workspace.path, within: 60) else {
+            Issue.record("tokenize of a 64 MB line had not ended after 60 s")
+            return
+        }
+        #expect(result.status == 1)
+        #expect(result.stdoutText == "short\n")
+        #expect(result.stderr == "Error: long.txt: line 2: is over 64 MB; expected lines of text\n")
+    }
+
+    /// A dataset file larger than an eighth of the machine's memory is refused before it is read (it was read
+    /// whole, and a file larger than the machine killed the process).
+    @Test func datasetFilesLargerThanTheMachineCanReadWholeAreRefused() throws {
+        let workspace = try Workspace(words: 1)
+        let huge = workspace.path + "/huge.txt"
+        #expect(
+            FileManager.default.createFile(atPath: huge, contents: nil)
+                && truncate(huge, off_t(RegularFile.wholeFileLimit) + 1) == 0)
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        for arguments in [
+            ["prepare", "pos", "--train", "huge.txt", "--test", "huge.txt"],
+            ["prepare", "sentiment", "--train", "huge.txt", "--test", "huge.txt"],
+            ["evaluate", "analogies", "huge.txt"],
+        ] {
+            guard let result = try W2VCacheProcess.run(arguments, in: workspace.path, within: 30) else {
+                Issue.record("\(arguments) had not ended after 30 s")
+                continue
+            }
+            #expect(result.status == 1, "\(arguments)")
+            #expect(
+                result.stderr.contains("huge.txt: is over ")
+                    && result.stderr.contains(" (an eighth of this machine's memory, the most read whole)"),
+                "\(arguments): \(result.stderr)")
+        }
     }
 
     /// A sample larger than the free space is refused before a byte is written: `--words 1000000 --dim 1048576`
