@@ -14,8 +14,9 @@ struct LookupCommand: ParsableCommand {
             Words come from the command line and from --words-from, in that order. \
             text: one line per word, the word then its values. json: one object per line, \
             {"word": ..., "vector": [...], "oov": false, "kind": "word"} (kind: word, random or subword). npy: a \
-            NumPy array on stdout, float32 [dim] for one word, [n, dim] for several. A word not in the cache is named \
-            on stderr and the exit status is 1, the words found still printed; unless --oov gives it a vector: on a \
+            NumPy array on stdout, float32 [dim] for one word, [n, dim] for several. The answer is written as it is \
+            read, so a lookup of a whole vocabulary takes little memory. A word not in the cache is named \
+            on stderr (the first 100 of them) and the exit status is 1, the words found still printed; unless --oov gives it a vector: on a \
             cache built from a fastText .bin model, by default, its character n-grams' (a word without a single \
             n-gram gets the seeded random vector).
             """
@@ -100,59 +101,84 @@ struct LookupCommand: ParsableCommand {
                 case .random: try configuration.oovSource(for: cache, kind: .random)
                 case .subword: try configuration.oovSource(for: cache, kind: .subword)
                 }
+            // Output goes out as it is made, a megabyte at a time: a lookup of a whole vocabulary is gigabytes.
+            let npyRows: Int? =
+                format == .npy && words.count > 1 ? try Self.rows(words, in: cache, all: source != nil) : nil
+            var output: [UInt8] = []
+            if let npyRows, npyRows > 0 {
+                output = NPY.header(type: .float32, shape: [npyRows, cache.manifest.dimension])
+            }
             var missing: [String] = []
-            var found: [UInt8] = []
             var foundCount = 0
-            var output = ""
-            func emit(_ word: String, _ bytes: UnsafeRawBufferPointer, kind: OOVKind?) {
+            func emit(_ word: String, _ bytes: UnsafeRawBufferPointer, kind: OOVKind?) throws {
                 switch format {
                 case .npy:
-                    found.append(contentsOf: bytes)
+                    if words.count == 1 {
+                        output = NPY.file(type: .float32, shape: [cache.manifest.dimension], data: bytes)
+                    } else {
+                        output.append(contentsOf: bytes)
+                    }
                 case .text:
-                    output +=
-                        Printable.escape(word) + " " + Float32Bytes.decode(bytes).map { "\($0)" }.joined(separator: " ")
-                        + "\n"
+                    output += Array(
+                        (Printable.escape(word) + " "
+                            + Float32Bytes.decode(bytes).map { "\($0)" }.joined(separator: " ")
+                            + "\n").utf8)
                 case .json:
-                    output +=
-                        "{\"word\": \(JSONText.string(word)), \"vector\": ["
-                        + Float32Bytes.decode(bytes).map(NonFiniteJSON.text).joined(separator: ", ")
-                        + "], \"oov\": \(kind != nil), \"kind\": \"\(kind?.rawValue ?? "word")\"}\n"
+                    output += Array(
+                        ("{\"word\": \(JSONText.string(word)), \"vector\": ["
+                            + Float32Bytes.decode(bytes).map(NonFiniteJSON.text).joined(separator: ", ")
+                            + "], \"oov\": \(kind != nil), \"kind\": \"\(kind?.rawValue ?? "word")\"}\n").utf8)
                 }
                 foundCount += 1
+                if output.count >= 1 << 20 {
+                    try Terminal.writeStdout(output)
+                    output.removeAll(keepingCapacity: true)
+                }
             }
             var made: [OOVKind: Int] = [:]
             for word in words {
                 let key = Array(word.utf8)
                 let present = try cache.withVectorBytes(for: key) { bytes -> Bool in
                     guard let bytes else { return false }
-                    emit(word, bytes, kind: try cache.outOfVocabularyKind(key))
+                    try emit(word, bytes, kind: try cache.outOfVocabularyKind(key))
                     return true
                 }
                 if present { continue }
                 if let source {
                     let (bytes, kind) = try source.vectorBytes(for: key)
-                    bytes.withUnsafeBytes { emit(word, $0, kind: kind) }
+                    try bytes.withUnsafeBytes { try emit(word, $0, kind: kind) }
                     made[kind, default: 0] += 1
                 } else {
                     missing.append(word)
                 }
             }
-            switch format {
-            case .npy:
-                if foundCount > 0 {
-                    let shape = words.count == 1 ? [cache.manifest.dimension] : [foundCount, cache.manifest.dimension]
-                    try Terminal.writeStdout(found.withUnsafeBytes { NPY.file(type: .float32, shape: shape, data: $0) })
-                }
-            case .text, .json:
-                try Terminal.writeStdout(Array(output.utf8))
+            if let npyRows, npyRows != foundCount {
+                throw CacheError(
+                    .io,
+                    "the cache changed while lookup read it (\(npyRows) words were in it, then \(foundCount)); "
+                        + "the .npy written is incomplete: run the lookup again")
             }
+            try Terminal.writeStdout(output)
             for (kind, count) in made.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 Terminal.message("w2vcache: \(count) not in the cache, given \(kind.rawValue) vectors")
             }
             if !missing.isEmpty {
-                Terminal.message("w2vcache: not in the cache: " + missing.joined(separator: ", "))
+                let named = missing.prefix(Self.mostMissingNamed).joined(separator: ", ")
+                let more = missing.count - Self.mostMissingNamed
+                Terminal.message("w2vcache: not in the cache: " + named + (more > 0 ? " and \(more) more" : ""))
                 throw ExitCode(1)
             }
+        }
+
+        /// The most missing words a lookup names.
+        static let mostMissingNamed = 100
+
+        /// The rows of an `.npy` of `words`: each word the cache has, or all of them where every word gets a vector.
+        private static func rows(_ words: [String], in cache: VectorCache, all: Bool) throws -> Int {
+            if all { return words.count }
+            var rows = 0
+            for word in words where try cache.withVectorBytes(for: Array(word.utf8), { $0 != nil }) { rows += 1 }
+            return rows
         }
     }
 }
