@@ -15,10 +15,10 @@ struct LookupCommand: ParsableCommand {
             text: one line per word, the word then its values. json: one object per line, \
             {"word": ..., "vector": [...], "oov": false, "kind": "word"} (kind: word, random or subword). npy: a \
             NumPy array on stdout, float32 [dim] for one word, [n, dim] for several. The answer is written as it is \
-            read, so a lookup of a whole vocabulary takes little memory. A word not in the cache is named \
-            on stderr (the first 100 of them) and the exit status is 1, the words found still printed; unless --oov gives it a vector: on a \
-            cache built from a fastText .bin model, by default, its character n-grams' (a word without a single \
-            n-gram gets the seeded random vector).
+            read, so a lookup of a whole vocabulary takes little memory. A word not in the cache is named on stderr \
+            (the first 100 of them) and the exit status is 1, the words found still printed; unless --oov gives it a \
+            vector: on a cache built from a fastText .bin model, by default, its character n-grams' (a word without \
+            a single n-gram gets the seeded random vector).
             """
     )
 

@@ -73,7 +73,8 @@ struct SampleCommand: ParsableCommand {
             Terminal.endProgress()
             if !inPlace { partial.discard() }
             guard error is Interrupted else { throw error }
-            Terminal.message("w2vcache: interrupted; \(output) was not written")
+            Terminal.message(
+                "w2vcache: interrupted; \(output) \(inPlace ? "got an incomplete file" : "was not written")")
             throw ExitCode(130)
         }
         Terminal.message("wrote \(output): \(words) words, dim \(dim)")
