@@ -13,6 +13,14 @@ public struct CopySummary: Sendable {
     public var verified: Bool
 }
 
+/// How far a copy has come, for a progress line.
+public enum CopyProgress: Sendable, Equatable {
+    /// Files of the source reproduced (linked or copied), of all, and the bytes copied so far.
+    case copying(files: Int, of: Int, bytes: UInt64)
+    /// Entries of the copy read back with checksums on (after tables were copied, not linked).
+    case verifying(entries: Int)
+}
+
 /// The files of a cache directory reproduced in another: what a copy and a change of a cache start from.
 enum CacheFiles {
     struct Counts {
@@ -24,8 +32,11 @@ enum CacheFiles {
 
     /// Reproduces the cache in `source` in the empty directory `destination`: table files, which LevelDB never
     /// changes once written, hard-linked on one filesystem (copied across filesystems); the MANIFEST, CURRENT and
-    /// logs copied; LevelDB's LOCK made anew (empty) and its info LOG left out.
-    static func replicate(from source: String, to destination: String) throws -> Counts {
+    /// logs copied; LevelDB's LOCK made anew (empty) and its info LOG left out. `progress` is called before each
+    /// file and once at the end; what it throws stops the copy and is thrown.
+    static func replicate(
+        from source: String, to destination: String, progress: (CopyProgress) throws -> Void = { _ in }
+    ) throws -> Counts {
         var counts = Counts()
         let names: [String]
         do {
@@ -33,10 +44,11 @@ enum CacheFiles {
         } catch {
             throw CacheError(.io, "cannot list \(source): \(error.localizedDescription)")
         }
-        for name in names
-        where CacheLocation.isLevelDBFile(name) && !["LOCK", "LOG", "LOG.old"].contains(name)
-            && !name.hasSuffix(".dbtmp")
-        {
+        let files = names.filter {
+            CacheLocation.isLevelDBFile($0) && !["LOCK", "LOG", "LOG.old"].contains($0) && !$0.hasSuffix(".dbtmp")
+        }
+        for (done, name) in files.enumerated() {
+            try progress(.copying(files: done, of: files.count, bytes: counts.copiedBytes))
             let from = source + "/" + name, to = destination + "/" + name
             let isTable = name.hasSuffix(".ldb") || name.hasSuffix(".sst")
             if isTable && link(from, to) == 0 {
@@ -53,6 +65,7 @@ enum CacheFiles {
                 (try? FileManager.default.attributesOfItem(atPath: to)[.size] as? NSNumber)?.uint64Value ?? 0
             if isTable { counts.copiedTables += 1 }
         }
+        try progress(.copying(files: files.count, of: files.count, bytes: counts.copiedBytes))
         guard CacheLocation.createFile(destination + "/LOCK", contents: []) else {
             throw CacheError(.io, "cannot write in \(destination)")
         }
@@ -69,14 +82,25 @@ enum CacheFiles {
 /// replace; both caches' writer locks are held.
 public enum CacheCopier {
     /// Copies the cache at `sourcePath` to `destinationPath`.
-    /// - Parameter fingerprint: what identifies a cache's content (datasets included), computed on the source and
-    ///   on the copy.
+    /// - Parameters:
+    ///   - fingerprint: what identifies a cache's content (datasets included), computed on the source and on the
+    ///     copy.
+    ///   - progress: called as files are reproduced and as the copy is verified.
+    ///   - isCancelled: polled with each progress report: once it is true the copy stops, removes what it made and
+    ///     throws ``CacheError`` `.interrupted`, leaving the destination as it was.
     /// - throws: ``CacheError``: the destination is the source or inside it, not replaceable, or the copy differs.
     public static func copy(
         from sourcePath: String, to destinationPath: String, storage: StorageSettings = StorageSettings(),
         wait: Bool = false,
-        fingerprint: (VectorCache) throws -> String
+        fingerprint: (VectorCache) throws -> String,
+        progress: (CopyProgress) -> Void = { _ in },
+        isCancelled: () -> Bool = { false }
     ) throws -> CopySummary {
+        let interrupted = CacheError(.interrupted, "interrupted; \(destinationPath) was not changed")
+        func report(_ step: CopyProgress) throws {
+            if isCancelled() { throw interrupted }
+            progress(step)
+        }
         let source = CacheLocation(path: sourcePath)
         let destination = CacheLocation(path: destinationPath)
         try refuseOverlap(source: source, destination: destination, given: destinationPath)
@@ -93,7 +117,7 @@ public enum CacheCopier {
         let buildPath = try destination.createBuildDirectory()
         var succeeded = false
         defer { if !succeeded { _ = CacheLocation.removeBuildDirectory(buildPath) } }
-        let counts = try CacheFiles.replicate(from: source.path, to: buildPath)
+        let counts = try CacheFiles.replicate(from: source.path, to: buildPath, progress: report)
         let summary = CopySummary(
             fingerprint: expected, linkedFiles: counts.linkedFiles, copiedFiles: counts.copiedFiles,
             copiedBytes: counts.copiedBytes, verified: counts.copiedTables > 0)
@@ -107,13 +131,15 @@ public enum CacheCopier {
                 )
             }
             if summary.verified {
-                let report = try copy.verify()
-                guard report.isHealthy else {
+                let verification = try copy.verify { try report(.verifying(entries: $0)) }
+                guard verification.isHealthy else {
                     throw CacheError(
-                        .corrupt, "the copy failed verification (\(report.problems.first ?? "")); nothing was replaced")
+                        .corrupt,
+                        "the copy failed verification (\(verification.problems.first ?? "")); nothing was replaced")
                 }
             }
         }
+        if isCancelled() { throw interrupted }  // the last moment a stop leaves the destination as it was
         try destination.swapIntoPlace(from: buildPath)
         succeeded = true
         return summary

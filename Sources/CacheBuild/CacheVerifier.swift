@@ -31,9 +31,10 @@ extension VectorCache {
     /// Reads every entry with LevelDB's block checksums on and checks it against the manifest: each word's value
     /// is `dimension` finite float32 (unless the build kept non-finite ones), each out-of-vocabulary marker has its
     /// vector, and the counts add up.
-    /// - Parameter progress: called with the number of entries read, every 65,536 entries.
+    /// - Parameter progress: called with the number of entries read, every 65,536 entries; what it throws stops the
+    ///   verification and is thrown.
     /// - throws: ``CacheError`` only if the cache cannot be read at all; damage is reported, not thrown.
-    public func verify(progress: (Int) -> Void = { _ in }) throws -> VerifyReport {
+    public func verify(progress: (Int) throws -> Void = { _ in }) throws -> VerifyReport {
         var report = VerifyReport()
         let iterator: Iterator
         do {
@@ -46,7 +47,7 @@ extension VectorCache {
         iterator.seekToFirst()
         while iterator.isValid {
             entries += 1
-            if entries & 0xFFFF == 0 { progress(entries) }
+            if entries & 0xFFFF == 0 { try progress(entries) }
             try iterator.withKey { key in
                 if CacheKeys.isWord(key) {
                     report.wordsChecked += 1

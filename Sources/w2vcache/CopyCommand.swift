@@ -2,6 +2,7 @@ import ArgumentParser
 import CacheBuild
 import Datasets
 import Settings
+import Synchronization
 import VectorCache
 
 /// `w2vcache copy`: a replica of a cache for another `serve`.
@@ -14,7 +15,8 @@ struct CopyCommand: ParsableCommand {
             change once written: on one filesystem they are hard-linked, elsewhere copied (and the copy is then read \
             through with checksums on). The copy is swapped into place only when its fingerprint equals the \
             source's. The source must not be in use (stop its server, or copy another replica); DEST may be a new \
-            path, an empty directory or a w2vcache cache.
+            path, an empty directory or a w2vcache cache. A terminal shows progress; Ctrl-C or SIGTERM stops the copy \
+            and removes it, leaving DEST as it was (exit status 130).
             """
     )
 
@@ -30,12 +32,31 @@ struct CopyCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try cache.loadConfiguration()
-        let summary = try CacheCopier.copy(
-            from: cache.cachePath(configuration), to: destination, storage: configuration.storage, wait: writer.wait,
-            fingerprint: DatasetStore.fingerprint(of:))
+        installInterruptHandlers()
+        let summary: CopySummary
+        do {
+            summary = try CacheCopier.copy(
+                from: cache.cachePath(configuration), to: destination, storage: configuration.storage,
+                wait: writer.wait, fingerprint: DatasetStore.fingerprint(of:), progress: Self.show,
+                isCancelled: { interruptRequested.load(ordering: .relaxed) })
+        } catch let error as CacheError where error.kind == .interrupted {
+            Terminal.endProgress()
+            Terminal.message("w2vcache: \(error.message)")
+            throw ExitCode(130)
+        }
+        Terminal.endProgress()
         Terminal.message(
             "copied \(cache.cachePath(configuration)) to \(destination): \(summary.linkedFiles) table files linked, "
                 + "\(summary.copiedFiles) files copied (\(Human.bytes(Double(summary.copiedBytes))))"
                 + (summary.verified ? ", verified" : "") + "; fingerprint \(summary.fingerprint)")
+    }
+
+    private static func show(_ progress: CopyProgress) {
+        switch progress {
+        case .copying(let files, let total, let bytes):
+            Terminal.progress("copying: \(files) of \(total) files, \(Human.bytes(Double(bytes))) copied")
+        case .verifying(let entries):
+            Terminal.progress("verifying the copy: \(Human.count(Double(entries))) entries read")
+        }
     }
 }

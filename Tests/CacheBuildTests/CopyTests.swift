@@ -46,6 +46,40 @@ import Word2Vec
                 == summary.fingerprint)
     }
 
+    /// A copy reports its progress, and a stop asked for at any report (Ctrl-C) leaves the destination as it was and
+    /// nothing of the copy behind (it was killed, leaving the partial copy until the next copy or build).
+    @Test func aCopyReportsProgressAndAStopAtAnyPointChangesNothing() throws {
+        let directory = TemporaryDirectory()
+        let cache = try source(directory)
+        _ = try CacheCopier.copy(from: cache, to: directory.file("replica"), fingerprint: identity)
+        let before = try wordEntries(directory.file("replica")).map(\.1)
+        var reports: [CopyProgress] = []
+        let summary = try CacheCopier.copy(
+            from: cache, to: directory.file("fresh"), fingerprint: identity, progress: { reports.append($0) })
+        let files = summary.linkedFiles + summary.copiedFiles
+        #expect(files > 1)
+        #expect(reports.count == files + 1)
+        #expect(reports.first == .copying(files: 0, of: files, bytes: 0))
+        #expect(reports.last == .copying(files: files, of: files, bytes: summary.copiedBytes))
+        // Stopped at each report in turn, and just before the copy would replace the destination.
+        for stopAt in 0...reports.count {
+            var polls = 0
+            #expect {
+                try CacheCopier.copy(
+                    from: cache, to: directory.file("replica"), fingerprint: identity,
+                    isCancelled: {
+                        polls += 1
+                        return polls > stopAt
+                    })
+            } throws: {
+                ($0 as? CacheError)?.kind == .interrupted
+                    && ($0 as? CacheError)?.message == "interrupted; \(directory.file("replica")) was not changed"
+            }
+            #expect(try wordEntries(directory.file("replica")).map(\.1) == before)
+            #expect(directory.contents == ["cache", "fresh", "replica", "v.bin"], "nothing left behind")
+        }
+    }
+
     @Test func aDestinationThatIsNotACacheIsRefusedAndAMismatchReplacesNothing() throws {
         let directory = TemporaryDirectory()
         let cache = try source(directory)
