@@ -59,7 +59,8 @@ public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     if let token = state.token { router.add(middleware: BearerAuthenticationMiddleware(token: token)) }
     router.get("healthz") { _, _ in "ok" }
     router.get("metrics") { _, _ in
-        let text = state.metrics.render(hotVectors: state.vectors.statistics, answerMemory: state.answerMemory)
+        let text = state.metrics.render(
+            hotVectors: state.vectors.statistics, answerMemory: state.answerMemory, datasetMemory: state.datasetMemory)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -208,7 +209,11 @@ public func runServer(
         await onServerRunning(port)
     }
     // The datasets are read while the server starts listening, not by a trainer's first requests.
-    let warming = Task { await state.warmUp() }
+    let warming = Task {
+        for failure in await state.warmUp() {
+            logger.warning("not loaded at start: \(Printable.escape(String(describing: failure)))")
+        }
+    }
     defer { warming.cancel() }
     var configuration = ServiceGroupConfiguration(
         services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -182,7 +182,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
     private func route(_ request: Request, context: Context) async throws -> BatchRoute {
         let manifest = try manifest(context)
         let state = state
-        let source = try await state.dataset(manifest.name)
+        let source = try await state.dataset(manifest)
         let split = try context.parameters.require("split")
         let query = try BatchQuery(of: request, context: context)
         let epoch = try query.epochRequest(maxBatchSize: state.settings.maxBatchSize)

@@ -51,8 +51,9 @@ public final class ServerMetrics: Sendable {
     func vectorsServed(_ count: Int) { counts.withLock { $0.vectorsServed += count } }
     func similarQueries(_ count: Int) { counts.withLock { $0.similarQueries += count } }
 
-    /// The exposition text, with the gauges and counters of the server's hot vectors (``HotVectors/statistics``).
-    func render(hotVectors: HotVectorStatistics, answerMemory: AnswerMemory) -> String {
+    /// The exposition text, with the gauges and counters of the server's hot vectors (``HotVectors/statistics``)
+    /// and of the memory its answers and loaded datasets hold.
+    func render(hotVectors: HotVectorStatistics, answerMemory: AnswerMemory, datasetMemory: DatasetMemory) -> String {
         let snapshot = counts.withLock { $0 }
         var lines = [
             "# HELP w2vcache_requests_total HTTP requests by route and status.",
@@ -110,6 +111,10 @@ public final class ServerMetrics: Sendable {
             "# TYPE w2vcache_answer_bytes_limit gauge", "w2vcache_answer_bytes_limit \(answerMemory.limit)",
             "# HELP w2vcache_heap_trims_total Times the heap's free pages were given back once answers held nothing.",
             "# TYPE w2vcache_heap_trims_total counter", "w2vcache_heap_trims_total \(answerMemory.trims)",
+            "# HELP w2vcache_dataset_bytes Bytes held by the prepared datasets loaded (examples, embeddings, vocabularies).",
+            "# TYPE w2vcache_dataset_bytes gauge", "w2vcache_dataset_bytes \(datasetMemory.bytes)",
+            "# HELP w2vcache_dataset_bytes_limit What loaded datasets may hold (server.max_datasets_mb).",
+            "# TYPE w2vcache_dataset_bytes_limit gauge", "w2vcache_dataset_bytes_limit \(datasetMemory.limit)",
         ]
         return lines.joined(separator: "\n") + "\n"
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where the server listens, and the limits and timeouts that keep a shared machine safe from any one client
 /// (the configuration's `server:` section). Every limit is answered with a 4xx that names it.
 public struct ServerSettings: Sendable, Equatable {
@@ -21,6 +23,10 @@ public struct ServerSettings: Sendable, Equatable {
     /// batch, an epoch's next chunk or a list of vectors that does not fit is a 503 (an epoch already streaming
     /// waits for its next chunk, for up to ``writeTimeout``).
     public var maxAnswerBytes = 1 << 30
+    /// Bytes the prepared datasets the server loads may hold together (``DatasetMemory``): each one's examples,
+    /// embedding matrix and vocabularies, kept once loaded; one that does not fit beside those loaded is a 503.
+    /// Half this machine's memory unless set.
+    public var maxDatasetBytes = Int(clamping: ProcessInfo.processInfo.physicalMemory / 2)
     /// Bytes of epoch plans kept for batches asked by index (the least recently used go first).
     public var planCacheBytes = 512 << 20
     /// Bytes of vectors asked for lately kept in memory (``HotVectors``), each counted with 64 bytes for its word;

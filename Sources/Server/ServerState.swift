@@ -30,6 +30,8 @@ public final class ServerState: Sendable {
     let plans: EpochPlanCache
     /// The bytes of answers made and not yet taken by their clients, all connections together.
     let answerMemory: AnswerMemory
+    /// The bytes the datasets' examples, embedding matrices and vocabularies hold once loaded, all together.
+    let datasetMemory: DatasetMemory
     /// Each dataset's examples, loaded once.
     private let loaded = Mutex<[DatasetName: LoadedOnce<any BatchSource>]>([:])
     /// Each dataset's embedding matrix as `.npy`, read once (compact streams send row ids into it), in the buffer
@@ -53,6 +55,7 @@ public final class ServerState: Sendable {
         token = try settings.tokenFile.map { try BearerToken(file: $0) }
         plans = EpochPlanCache(capacity: settings.planCacheBytes)
         answerMemory = AnswerMemory(limit: settings.maxAnswerBytes)
+        datasetMemory = DatasetMemory(limit: settings.maxDatasetBytes)
         fingerprint = try DatasetStore.fingerprint(of: cache)
         // OpenBLAS's kernels are chosen now, before requests are served: the choice sets an environment variable for
         // a moment (see `SimilaritySearch.blasKernels`), which is safe only while no other thread reads one.
@@ -60,26 +63,34 @@ public final class ServerState: Sendable {
     }
 
     /// The `.npy` file of a dataset's `[V, dim]` embedding matrix, read on first use (or by ``warmUp()``) and kept.
+    /// - throws: ``APIError`` 503 when it does not fit beside the datasets loaded (``DatasetMemory``).
     func embeddings(_ manifest: DatasetManifest) async throws -> ByteBuffer {
         guard let info = manifest.arrays["embeddings"] else {
             throw APIError(.notFound, "dataset \(manifest.name) has no embedding matrix")
         }
-        let cache = cache
+        let (cache, memory) = (cache, datasetMemory)
         return try await Self.once(manifest.name, in: embeddingFiles).value {
-            ByteBuffer(
-                bytes: try DatasetStore.load(manifest.name, from: cache).bytes(
-                    of: "embeddings", after: NPY.header(type: .float32, shape: info.shape)))
+            let header = NPY.header(type: .float32, shape: info.shape)
+            return try memory.load(
+                header.count + info.byteCount, for: "the embedding matrix of dataset \(manifest.name)"
+            ) {
+                ByteBuffer(
+                    bytes: try DatasetStore.load(manifest.name, from: cache).bytes(of: "embeddings", after: header))
+            }
         }
     }
 
     /// The JSON of the dataset's vocabularies (`{"vocab": [...], ...}`), each list in its ids' order.
+    /// - throws: ``APIError`` 503 when it does not fit beside the datasets loaded (``DatasetMemory``).
     func vocabularies(_ manifest: DatasetManifest) async throws -> ByteBuffer {
-        let cache = cache
+        let (cache, memory) = (cache, datasetMemory)
         return try await Self.once(manifest.name, in: vocabularyAnswers).value {
             let stored = try DatasetStore.load(manifest.name, from: cache)
             var lists: [String: [String]] = [:]
             for list in manifest.vocabularies.keys { lists[list] = try stored.strings(list) }
-            return ByteBuffer(bytes: try ServerRequestContext.jsonEncoder().encode(lists))
+            let answer = ByteBuffer(bytes: try ServerRequestContext.jsonEncoder().encode(lists))
+            try memory.reserve(answer.readableBytes, for: "the vocabularies of dataset \(manifest.name)")
+            return answer
         }
     }
 
@@ -107,23 +118,50 @@ public final class ServerState: Sendable {
         return source.reading(from: try await subwordRows.value { try SubwordMatrix(cache: cache) })
     }
 
-    /// The dataset `name`, loaded on first use (or by ``warmUp()``) and kept.
-    func dataset(_ name: DatasetName) async throws -> any BatchSource {
-        let cache = cache
-        return try await Self.once(name, in: loaded).value { try DatasetLoader.load(name, from: cache) }
+    /// The examples of the dataset `manifest` describes, loaded on first use (or by ``warmUp()``) and kept.
+    /// - throws: ``APIError`` 503 when they do not fit beside the datasets loaded (``DatasetMemory``).
+    func dataset(_ manifest: DatasetManifest) async throws -> any BatchSource {
+        let (cache, memory) = (cache, datasetMemory)
+        return try await Self.once(manifest.name, in: loaded).value {
+            try memory.load(manifest.loadedBytes, for: "the examples of dataset \(manifest.name)") {
+                try DatasetLoader.load(manifest.name, from: cache)
+            }
+        }
     }
 
     /// Loads what the first requests for each prepared dataset need (its examples, embedding matrix and
     /// vocabularies), so that a trainer's first epoch does not wait for them; requests that come meanwhile wait for
-    /// the same loads. A load that fails is left to the request that needs it, which answers the error.
-    public func warmUp() async {
-        guard let manifests = try? DatasetStore.all(in: cache) else { return }
-        await withTaskGroup(of: Void.self) { group in
-            for manifest in manifests {
-                if manifest.arrays["embeddings"] != nil { group.addTask { _ = try? await self.embeddings(manifest) } }
-                group.addTask { _ = try? await self.dataset(manifest.name) }
-                group.addTask { _ = try? await self.vocabularies(manifest) }
+    /// the same loads. The datasets are loaded in turn, in the order of ``DatasetName``, so that those loaded when
+    /// they do not all fit in ``ServerSettings/maxDatasetBytes`` are always the same.
+    /// - Returns: the loads that failed, which are left to the requests that need them (they answer the error).
+    @discardableResult
+    public func warmUp() async -> [any Error] {
+        let manifests: [DatasetManifest]
+        do {
+            manifests = try DatasetStore.all(in: cache)
+        } catch {
+            return [error]
+        }
+        var failures: [any Error] = []
+        for manifest in manifests {
+            failures += await withTaskGroup(of: (any Error)?.self) { group in
+                group.addTask { await Self.failure { _ = try await self.dataset(manifest) } }
+                if manifest.arrays["embeddings"] != nil {
+                    group.addTask { await Self.failure { _ = try await self.embeddings(manifest) } }
+                }
+                group.addTask { await Self.failure { _ = try await self.vocabularies(manifest) } }
+                return await group.reduce(into: []) { if let error = $1 { $0.append(error) } }
             }
+        }
+        return failures
+    }
+
+    private static func failure(of load: () async throws -> Void) async -> (any Error)? {
+        do {
+            try await load()
+            return nil
+        } catch {
+            return error
         }
     }
 

@@ -160,6 +160,10 @@ public struct Configuration: Sendable, Equatable {
             try server.read("max_answer_mb") {
                 configuration.server.maxAnswerBytes = try $0.integer(1...1_048_576) << 20
             }
+            try server.read("max_datasets_mb") { value in
+                configuration.server.maxDatasetBytes =
+                    value.isNull ? ServerSettings().maxDatasetBytes : try value.integer(1...(1 << 30)) << 20
+            }
             try server.read("plan_cache_mb") {
                 configuration.server.planCacheBytes = try $0.integer(0...1_048_576) << 20
             }
@@ -199,7 +203,8 @@ public struct Configuration: Sendable, Equatable {
         "datasets.translation.buckets", "datasets.translation.min_freq", "datasets.translation.max_vocab",
         "server.host", "server.port", "server.max_words_per_request", "server.max_similar_results",
         "server.max_similar_rows", "server.max_batch_size",
-        "server.max_body_kb", "server.max_answer_mb", "server.plan_cache_mb", "server.hot_vectors_mb",
+        "server.max_body_kb", "server.max_answer_mb", "server.max_datasets_mb",
+        "server.plan_cache_mb", "server.hot_vectors_mb",
         "server.event_loops",
         "server.max_connections",
         "server.header_timeout_s",

@@ -221,6 +221,52 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
         }
     }
 
+    /// The datasets a server loads are bounded all together: what does not fit beside what is loaded is a 503
+    /// naming the bound, before a byte of it is read, and holds nothing after; the rest is served as before, warming
+    /// up says what it could not load, and `/metrics` shows what is held.
+    @Test func theDatasetsLoadedAreBoundedAllTogether() async throws {
+        var settings = ServerSettings()
+        // The pos embedding matrix of this cache (~2,000 x 50 floats, 0.4 MB) fits; its examples (the matrix again
+        // and 120,010 rows of ids and tags, 1.4 MB) do not.
+        settings.maxDatasetBytes = 1 << 20
+        try await withServer(settings: settings, makeCache: makeLargeCache) { server in
+            let memory = server.state.datasetMemory
+            let manifest = try #require(try DatasetStore.manifest(.pos, in: server.cache))
+            #expect(manifest.loadedBytes > 1 << 20)
+            let batch = try await server.request("/v1/datasets/pos/train/batches/0?batch_size=2")
+            #expect(batch.status == 503)
+            let message = RunningServer.error(batch.data) ?? ""
+            #expect(
+                message.contains("loading the examples of dataset pos needs")
+                    && message.contains("server.max_datasets_mb"))
+            #expect(memory.bytes == 0 && server.state.loadedDatasets == ([], []))
+            let embeddings = try await server.request("/v1/datasets/pos/embeddings")
+            #expect(embeddings.status == 200)
+            #expect(memory.bytes == embeddings.data.count)
+            let vocabularies = try await server.request("/v1/datasets/pos/vocab")
+            #expect(vocabularies.status == 200)
+            #expect(memory.bytes == embeddings.data.count + vocabularies.data.count)
+            let failures = await server.state.warmUp()
+            #expect(failures.count == 1 && "\(failures.first!)".contains("the examples of dataset pos"))
+            #expect(memory.bytes == embeddings.data.count + vocabularies.data.count)
+            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            #expect(metrics.contains("\nw2vcache_dataset_bytes \(memory.bytes)\n"))
+            #expect(metrics.contains("\nw2vcache_dataset_bytes_limit \(1 << 20)\n"))
+            #expect(try await server.request("/v1/datasets/pos/train/batches/0?batch_size=2").status == 503)
+        }
+        // With room for them all, each part is held once, counted as it was loaded.
+        try await withServer(makeCache: makeLargeCache) { server in
+            #expect(await server.state.warmUp().isEmpty)
+            let manifest = try #require(try DatasetStore.manifest(.pos, in: server.cache))
+            let embeddings = try await server.request("/v1/datasets/pos/embeddings")
+            let vocabularies = try await server.request("/v1/datasets/pos/vocab")
+            #expect(try await server.request("/v1/datasets/pos/train/batches/0?batch_size=2").status == 200)
+            #expect(
+                server.state.datasetMemory.bytes
+                    == manifest.loadedBytes + embeddings.data.count + vocabularies.data.count)
+        }
+    }
+
     /// Clients that ask for epochs and do not read them hold the server's memory only up to its answer limit: past
     /// it a batch is a 503 naming the limit; once they are gone everything is given back; readers' streams that do
     /// not fit the limit together take turns and finish, and the heap is trimmed after them.

@@ -53,6 +53,23 @@ import Yams
         #expect(configuration.cachePath == "word2vecdb")
     }
 
+    /// The datasets a server loads are bounded by half the machine's memory unless the file says otherwise; `null`
+    /// says the default, a size is in MB, and a bound that means nothing is refused.
+    @Test func theDatasetsBoundIsHalfTheMemoryUnlessSet() throws {
+        let half = Int(ProcessInfo.processInfo.physicalMemory / 2)
+        #expect(Configuration().server.maxDatasetBytes == half)
+        #expect(
+            try Configuration.parse("server:\n  max_datasets_mb: 300\n", file: "x.yml").server.maxDatasetBytes == 300
+                << 20)
+        #expect(
+            try Configuration.parse("server:\n  max_datasets_mb: null\n", file: "x.yml").server.maxDatasetBytes == half)
+        for bad in ["0", "-5", "1073741825", "lots"] {
+            #expect(throws: ConfigurationError.self) {
+                try Configuration.parse("server:\n  max_datasets_mb: \(bad)\n", file: "x.yml")
+            }
+        }
+    }
+
     @Test func anEmptyFileMeansDefaults() throws {
         #expect(try Configuration.parse("# nothing\n", file: "x.yml") == Configuration())
     }
