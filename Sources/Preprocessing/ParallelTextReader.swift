@@ -226,15 +226,17 @@ public enum ParallelTextReader {
                 result.skipped += 1
                 continue
             }
-            let fields = text.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
-            guard fields.count == 2 else {
+            // Split at the tab's byte: a tab always stands apart as a Character of its own (a control), so this is the
+            // split of the text's Characters, without the grapheme breaking that was most of a large file's read.
+            guard let tab = text.utf8.firstIndex(of: 0x09) else {
                 try policy.handle(
                     DataError(file: file.path, line: line.number, message: "has no tab; expected \"source<TAB>target\"")
                 )
                 result.skipped += 1
                 continue
             }
-            result.pairs.append(SentencePair(source: String(fields[0]), target: String(fields[1])))
+            result.pairs.append(
+                SentencePair(source: String(text[..<tab]), target: String(text[text.utf8.index(after: tab)...])))
         }
         return result
     }

@@ -1,8 +1,9 @@
 import Foundation
-import Preprocessing
 import Support
 import TestSupport
 import Testing
+
+@testable import Preprocessing
 
 @Suite struct BasicEnglishTokenizerTests {
     @Test func theRulesInOrder() {
@@ -52,6 +53,18 @@ import Testing
             TranslationTokenizer(language: .english, lowercase: true).tokenize("Don't, Paris") == [
                 "do", "n't", ",", "paris",
             ])
+    }
+
+    /// The tokenizer answers ASCII's letters and digits from their codes: the same as Unicode's properties for every
+    /// character of the Basic Multilingual Plane, the two-scalar `\r\n`, and letters and digits with combining marks.
+    @Test func theQuickLetterAndNumberTestsAreUnicodes() {
+        var characters = (0..<0x1_0000).compactMap { Unicode.Scalar($0).map(Character.init) }
+        characters += ["\r\n", "e\u{301}", "1\u{20E3}", "a\u{308}\u{301}", "\u{1D7D8}", "\u{10400}"]
+        let differing = characters.filter { $0.isLetterFast != $0.isLetter || $0.isNumberFast != $0.isNumber }
+        #expect(differing.isEmpty, "\(differing.prefix(10).map { $0.unicodeScalars.map(\.value) })")
+        // The straight apostrophe stands for the curly one wherever it is, as before the quick path.
+        #expect(TranslationTokenizer(language: .english).tokenize("it’s") == ["it", "'s"])
+        #expect(TranslationTokenizer(language: .french).tokenize("À l’été") == ["À", "l'", "été"])
     }
 }
 
