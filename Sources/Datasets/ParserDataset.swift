@@ -152,25 +152,30 @@ public struct ParserDataset: BatchSource, PreparableDataset {
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when training holds no projective sentence or the test file
     ///   no sentence (the stored dataset is kept), ``DataError`` for malformed input.
     public static func prepare(
-        train: TextFile, test: TextFile, into writer: CacheWriter, options: ParserOptions, oov: OOVSource
+        train: TextFile, test: TextFile, into writer: CacheWriter, options: ParserOptions, oov: OOVSource,
+        progress: PrepareProgressHandler = { _ in }
     ) throws -> PreparedDataset<ParserStatistics> {
         let cache = writer.cache
+        func read(_ file: TextFile) throws -> CoNLLUReader.Sentences {
+            progress(.reading(file.path))
+            return try CoNLLUReader.read(file, pos: options.pos, skipBadLines: options.skipBadLines)
+        }
         return try DatasetStore.prepareIfChanged(
-            Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, oov: oov.kind, in: writer
+            Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, oov: oov.kind, in: writer,
+            progress: progress
         ) {
-            let read = [
-                (
-                    "train", train.path,
-                    try CoNLLUReader.read(train, pos: options.pos, skipBadLines: options.skipBadLines)
-                ),
-                ("test", test.path, try CoNLLUReader.read(test, pos: options.pos, skipBadLines: options.skipBadLines)),
-            ]
+            let read = [("train", train.path, try read(train)), ("test", test.path, try read(test))]
             let vocabularies = try Vocabularies(train: read[0].2.sentences, test: read[1].2.sentences, cache: cache)
             var content = DatasetWriter(name: .parser)
             var splits: [String: Int] = [:]
             var statistics = ParserStatistics()
             for (split, path, sentences) in read {
-                var examples = vocabularies.examples(of: sentences.sentences)
+                var examples = vocabularies.examples(of: sentences.sentences) { done in
+                    progress(
+                        .working(
+                            "following the oracle through \(split) sentences", done: done,
+                            total: sentences.sentences.count))
+                }
                 examples.statistics.skippedLines = sentences.skippedLines
                 guard split == "train" ? !examples.targets.isEmpty : !sentences.sentences.isEmpty else {
                     throw DatasetError.unusableInput(
@@ -240,14 +245,16 @@ public struct ParserDataset: BatchSource, PreparableDataset {
 
         /// Every configuration the static oracle passes through on the projective sentences, as features and
         /// targets.
-        func examples(of sentences: [[DependencyToken]]) -> (
+        /// - Parameter progress: told the sentences done so far, every ``PrepareProgress/interval`` / 16.
+        func examples(of sentences: [[DependencyToken]], progress: (_ done: Int) -> Void) -> (
             features: [Int32], targets: [Int32], statistics: ParserStatistics.Split
         ) {
             var features: [Int32] = []
             var targets: [Int32] = []
             var statistics = ParserStatistics.Split()
             statistics.sentences = sentences.count
-            for sentence in sentences {
+            for (number, sentence) in sentences.enumerated() {
+                if number % (PrepareProgress.interval / 16) == 0 { progress(number) }
                 let wordIDs = [root] + sentence.map { words.id(BookNormalizer.normalize($0.form)) ?? unknown }
                 let tagIDs = [root] + sentence.map { tags.id($0.pos) ?? unknown }
                 let labelIndices = sentence.map { token in

@@ -123,14 +123,25 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when a split holds no review or training only one class (the
     ///   stored dataset is kept), ``DataError`` for malformed input.
     public static func prepare(
-        train: String, test: String, into writer: CacheWriter, options: SentimentOptions, oov: OOVSource
+        train: String, test: String, into writer: CacheWriter, options: SentimentOptions, oov: OOVSource,
+        progress: PrepareProgressHandler = { _ in }
     ) throws -> PreparedDataset<SentimentStatistics> {
         let cache = writer.cache
-        let trainReviews = try ReviewReader.read(train, decoding: options.decoding, skipBadLines: options.skipBadLines)
-        let testReviews = try ReviewReader.read(test, decoding: options.decoding, skipBadLines: options.skipBadLines)
+        func read(_ path: String) throws -> ReviewReader.Reviews {
+            progress(.reading(path))
+            return try ReviewReader.read(path, decoding: options.decoding, skipBadLines: options.skipBadLines)
+        }
+        func tokenizing(_ split: String, _ reviews: [Review]) -> [[String]] {
+            reviews.concurrentMap(progress: {
+                progress(.working("tokenizing \(split) reviews", done: $0, total: reviews.count))
+            }) { BasicEnglishTokenizer.tokenize($0.text) }
+        }
+        let trainReviews = try read(train)
+        let testReviews = try read(test)
         let inputs = [trainReviews.fingerprint, testReviews.fingerprint]
-        return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, oov: oov.kind, in: writer)
-        {
+        return try DatasetStore.prepareIfChanged(
+            Self.self, inputs: inputs, options: options, oov: oov.kind, in: writer, progress: progress
+        ) {
             for (split, path, read) in [("train", train, trainReviews), ("test", test, testReviews)]
             where read.reviews.isEmpty {
                 throw DatasetError.unusableInput(
@@ -162,7 +173,7 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                 throw DatasetError.unusableInput(
                     .sentiment, "\(train): every training review is \(only); a classifier needs both classes")
             }
-            let trainTokens = trainReviews.reviews.concurrentMap { BasicEnglishTokenizer.tokenize($0.text) }
+            let trainTokens = tokenizing("train", trainReviews.reviews)
             var counts: [CodePoints: Int] = [:]
             for tokens in trainTokens { for token in tokens { counts[CodePoints(token), default: 0] += 1 } }
             let vocabulary = Vocabulary.byFrequency(counts, specials: specials, maxSize: options.maxVocabulary)
@@ -172,7 +183,7 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
             var splits: [String: Int] = [:]
             for (split, read, tokenized) in [
                 ("train", trainReviews, trainTokens),
-                ("test", testReviews, testReviews.reviews.concurrentMap { BasicEnglishTokenizer.tokenize($0.text) }),
+                ("test", testReviews, tokenizing("test", testReviews.reviews)),
             ] {
                 var ids = [Int32](repeating: padding, count: read.reviews.count * options.maxLength)
                 var lengths = [Int32]()
@@ -180,6 +191,9 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                     reviews: read.reviews.count, positive: read.reviews.filter { $0.label == 1 }.count,
                     undecodable: read.undecodable, skipped: read.skipped)
                 for (row, tokens) in tokenized.enumerated() {
+                    if row % PrepareProgress.interval == 0 {
+                        progress(.working("padding \(split) reviews", done: row, total: tokenized.count))
+                    }
                     counted.tokens += tokens.count
                     if tokens.count > options.maxLength { counted.truncated += 1 }
                     for (column, token) in tokens.prefix(options.maxLength).enumerated() {

@@ -279,30 +279,39 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         DatasetDetails.translation
 
     /// Prepares the translation data and stores it in the cache.
+    /// - Parameter progress: told each file read, the pairs tokenized and arranged in buckets, and the final write.
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when a split holds no pair (the stored dataset is kept),
     ///   ``DataError`` for malformed or misaligned input.
     public static func prepare(
-        train: ParallelInput, valid: ParallelInput?, into writer: CacheWriter, options: TranslationOptions
+        train: ParallelInput, valid: ParallelInput?, into writer: CacheWriter, options: TranslationOptions,
+        progress: PrepareProgressHandler = { _ in }
     ) throws -> PreparedDataset<TranslationStatistics> {
         func read(_ input: ParallelInput) throws -> ParallelTextReader.Pairs {
             switch input {
             case .aligned(let source, let target):
-                try ParallelTextReader.read(
+                progress(.reading("\(source) and \(target)"))
+                return try ParallelTextReader.read(
                     source: TextFile(path: source), target: TextFile(path: target), markup: options.markup,
                     decoding: options.decoding)
             case .tsv(let path):
-                try ParallelTextReader.read(
+                progress(.reading(path))
+                return try ParallelTextReader.read(
                     tsv: TextFile(path: path), decoding: options.decoding, skipBadLines: options.skipBadLines)
             }
         }
         let trainPairs = try read(train)
         let validPairs = try valid.map(read)
         let inputs = trainPairs.fingerprints + (validPairs?.fingerprints ?? [])
-        return try DatasetStore.prepareIfChanged(Self.self, inputs: inputs, options: options, in: writer) {
-            var splitPairs = [("train", trainPairs, trainPairs.pairs.concurrentMap { tokenize($0, options) })]
-            if let validPairs {
-                splitPairs.append(("valid", validPairs, validPairs.pairs.concurrentMap { tokenize($0, options) }))
-            }
+        func tokenized(_ split: String, _ pairs: [SentencePair]) -> [TokenizedPair] {
+            pairs.concurrentMap(progress: {
+                progress(.working("tokenizing \(split) pairs", done: $0, total: pairs.count))
+            }) { tokenize($0, options) }
+        }
+        return try DatasetStore.prepareIfChanged(
+            Self.self, inputs: inputs, options: options, in: writer, progress: progress
+        ) {
+            var splitPairs = [("train", trainPairs, tokenized("train", trainPairs.pairs))]
+            if let validPairs { splitPairs.append(("valid", validPairs, tokenized("valid", validPairs.pairs))) }
             for (split, read, _) in splitPairs where read.pairs.isEmpty {
                 throw DatasetError.unusableInput(
                     .translation,
@@ -312,7 +321,10 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
                 )
             }
             var sourceCounts: [CodePoints: Int] = [:], targetCounts: [CodePoints: Int] = [:]
-            for pair in splitPairs[0].2 {
+            for (index, pair) in splitPairs[0].2.enumerated() {
+                if index % PrepareProgress.interval == 0 {
+                    progress(.working("counting train tokens", done: index, total: splitPairs[0].2.count))
+                }
                 for token in pair.source { sourceCounts[CodePoints(token), default: 0] += 1 }
                 for token in pair.target { targetCounts[CodePoints(token), default: 0] += 1 }
             }
@@ -332,7 +344,10 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
                     skipped: read.skipped, undecodable: read.undecodable)
                 var sources = Array(repeating: [Int32](), count: options.buckets.count)
                 var targets = Array(repeating: [Int32](), count: options.buckets.count)
-                for pair in pairs {
+                for (number, pair) in pairs.enumerated() {
+                    if number % PrepareProgress.interval == 0 {
+                        progress(.working("arranging \(split) pairs in buckets", done: number, total: pairs.count))
+                    }
                     let (index, wasCut) = bucket(
                         sourceLength: pair.source.count, targetLength: pair.target.count, buckets: options.buckets)
                     if wasCut { counted.cut += 1 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CacheBuild
 import Datasets
+import Support
 
 /// Options every `prepare` shares (the cache, `--wait`), and the steps they share around the preparation.
 struct PrepareOptions: ParsableArguments {
@@ -20,5 +21,27 @@ struct PrepareOptions: ParsableArguments {
         guard prepared.alreadyPrepared else { return prepared.statistics }
         Terminal.message("\(dataset) is already prepared from these inputs with these options; \(done)")
         return nil
+    }
+
+    /// Runs `prepare` with its progress on a terminal's progress line (what it reads, how far each step is, the
+    /// final write), cleared when it ends, however it ends.
+    static func showingProgress<Result>(_ prepare: (@escaping PrepareProgressHandler) throws -> Result) rethrows
+        -> Result
+    {
+        defer { Terminal.endProgress() }
+        return try prepare(show)
+    }
+
+    private static func show(_ progress: PrepareProgress) {
+        switch progress {
+        case .reading(let input):
+            Terminal.progress("reading \(Printable.escape(input))")
+        case .working(let step, let done, let total):
+            Terminal.progress(
+                "\(step): \(Human.count(Double(done))) of \(Human.count(Double(total)))"
+                    + "  \(total > 0 ? done * 100 / total : 100)%")
+        case .storing:
+            Terminal.progress("storing the dataset in the cache")
+        }
     }
 }

@@ -47,9 +47,11 @@ struct PrepareParserCommand: ParsableCommand {
         var options = ParserOptions()
         options.pos = pos ?? options.pos
         options.skipBadLines = skipBadLines
-        let report = try ParserDataset.prepare(
-            train: trainFile, test: testFile, into: cacheWriter, options: options,
-            oov: try oov.source(for: cacheWriter.cache, configuration: configuration))
+        let source = try oov.source(for: cacheWriter.cache, configuration: configuration)
+        let report = try PrepareOptions.showingProgress {
+            try ParserDataset.prepare(
+                train: trainFile, test: testFile, into: cacheWriter, options: options, oov: source, progress: $0)
+        }
         guard let statistics = PrepareOptions.statistics(of: report, "parser") else { return }
         for (split, counted) in [("train", statistics.train), ("test", statistics.test)] {
             Terminal.message(

@@ -51,9 +51,11 @@ struct PrepareSentimentCommand: ParsableCommand {
                     + "\(SentimentOptions.maxLengths.upperBound)")
         }
         let cacheWriter = try prepare.openWriter(preparing: "sentiment")
-        let prepared = try SentimentDataset.prepare(
-            train: train, test: test, into: cacheWriter, options: options,
-            oov: try oov.source(for: cacheWriter.cache, configuration: configuration))
+        let source = try oov.source(for: cacheWriter.cache, configuration: configuration)
+        let prepared = try PrepareOptions.showingProgress {
+            try SentimentDataset.prepare(
+                train: train, test: test, into: cacheWriter, options: options, oov: source, progress: $0)
+        }
         guard let statistics = PrepareOptions.statistics(of: prepared, "sentiment") else { return }
         for (split, counted) in [("train", statistics.train), ("test", statistics.test)] {
             Terminal.message(

@@ -106,7 +106,10 @@ struct PrepareTranslationCommand: ParsableCommand {
             validTSV.map { .tsv($0) }
             ?? validSource.map { .aligned(source: $0, target: validTarget!) }
         let cacheWriter = try prepare.openWriter(preparing: "translation")
-        let prepared = try TranslationDataset.prepare(train: train, valid: valid, into: cacheWriter, options: options)
+        let prepared = try PrepareOptions.showingProgress {
+            try TranslationDataset.prepare(
+                train: train, valid: valid, into: cacheWriter, options: options, progress: $0)
+        }
         guard let statistics = PrepareOptions.statistics(of: prepared, "translation") else { return }
         for (split, counted) in [("train", statistics.train), ("valid", statistics.valid)] {
             guard let counted else { continue }
