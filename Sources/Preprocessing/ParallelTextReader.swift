@@ -227,7 +227,7 @@ public enum ParallelTextReader {
                 continue
             }
             // Split at the tab's byte: a tab always stands apart as a Character of its own (a control), so this is the
-            // split of the text's Characters, without the grapheme breaking that was most of a large file's read.
+            // split of the text's Characters without breaking the whole line into Characters first.
             guard let tab = text.utf8.firstIndex(of: 0x09) else {
                 try policy.handle(
                     DataError(file: file.path, line: line.number, message: "has no tab; expected \"source<TAB>target\"")
