@@ -6,8 +6,8 @@ import Synchronization
 /// The memory held by what the server loads from its prepared datasets and keeps (each dataset's examples, its
 /// embedding matrix as `.npy`, its vocabularies as JSON), bounded together by ``ServerSettings/maxDatasetBytes``.
 /// Each of these is bounded by the machine's memory on its own; this bounds their sum, so that a cache prepared with
-/// more than its host holds answers 503 for what does not fit, naming the bound, where the server was killed for
-/// memory while it warmed up.
+/// more than its host holds answers 503 for what does not fit, naming the bound, where the server could be killed
+/// for memory while it warmed up.
 ///
 /// A load reserves what it will hold before it reads a byte (``load(_:for:_:)``) and keeps the reservation for as
 /// long as the server keeps what it loaded (the server's life); a load that fails gives it back.
