@@ -281,16 +281,25 @@ public struct StoredDataset: Sendable {
     /// The stored shape of `array`.
     public func shape(_ array: String) -> [Int]? { manifest.arrays[array]?.shape }
 
-    /// A stored list of strings.
-    /// - throws: ``DatasetError/damaged(_:_:)`` for a list that is missing or not a JSON list of strings.
+    /// A stored list of strings, as long as the manifest says.
+    /// - throws: ``DatasetError/damaged(_:_:)`` for a list that is missing, not a JSON list of strings, or of
+    ///   another length than its manifest's.
     public func strings(_ list: String) throws -> [String] {
         let value = try metadata.withValue(DatasetStore.stringsKey(manifest.name, list)) { $0.map { Data($0) } }
         guard let value else { throw DatasetError.damaged(manifest.name, "list \(list) is missing") }
+        let strings: [String]
         do {
-            return try JSONDecoder().decode([String].self, from: value)
+            strings = try JSONDecoder().decode([String].self, from: value)
         } catch {
             throw DatasetError.damaged(manifest.name, "list \(list) cannot be read (\(ManifestCoding.reason(error)))")
         }
+        guard strings.count == manifest.vocabularies[list] else {
+            throw DatasetError.damaged(
+                manifest.name,
+                "list \(list) holds \(strings.count) strings where its manifest says "
+                    + (manifest.vocabularies[list].map(String.init) ?? "none"))
+        }
+        return strings
     }
 }
 

@@ -142,4 +142,28 @@ import VectorCache
             #expect(error == .damaged(.pos, "list vocab cannot be read (\(reason))"), "\(String(describing: error))")
         }
     }
+
+    /// A list of another length than its manifest says is damage too: what the vocabulary route would answer, and
+    /// what a dataset's ids index, would not be what was prepared.
+    @Test func aListOfAnotherLengthThanItsManifestsIsDamage() throws {
+        let directory = TemporaryDirectory()
+        let writer = try preparedCache(directory)
+        let counts = try #require(try DatasetStore.manifest(.sentiment, in: writer.cache)).vocabularies
+        let stored = try DatasetStore.load(.sentiment, from: writer.cache)
+        let vocabulary = try stored.strings("vocab")
+        #expect(vocabulary.count == counts["vocab"])
+        #expect(throws: DatasetError.self) { try stored.strings("no such list") }
+        for list in [vocabulary + ["extra"], Array(vocabulary.dropLast())] {
+            var entries = MetadataEntries()
+            entries.put(DatasetStore.stringsKey(.sentiment, "vocab"), Array(try JSONEncoder().encode(list)))
+            _ = try writer.replace(in: .dataset, under: DatasetStore.stringsKey(.sentiment, "vocab"), with: entries)
+            let error = #expect(throws: DatasetError.self) { try DatasetLoader.load(.sentiment, from: writer.cache) }
+            #expect(
+                error
+                    == .damaged(
+                        .sentiment,
+                        "list vocab holds \(list.count) strings where its manifest says \(vocabulary.count)"),
+                "\(String(describing: error))")
+        }
+    }
 }
