@@ -103,10 +103,6 @@ final class AnswerMemory: Sendable {
             headers: [.retryAfter: "1"])
     }
 
-    private func megabytes(_ bytes: Int) -> String {
-        String(format: "%.1f", Double(bytes) / Double(1 << 20))
-    }
-
     /// Bytes reserved for one answer on one connection: released once the socket has taken the body it was handed
     /// over with, or when the reservation is dropped (an answer that failed, a connection that closed).
     final class Reservation: Sendable {
@@ -144,4 +140,9 @@ final class AnswerMemory: Sendable {
 
         deinit { release() }
     }
+}
+
+/// `bytes` in MB with one decimal, as the server's 503s for memory say them.
+func megabytes(_ bytes: Int) -> String {
+    String(format: "%.1f", Double(bytes) / Double(1 << 20))
 }

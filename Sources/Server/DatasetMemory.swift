@@ -47,17 +47,13 @@ final class DatasetMemory: Sendable {
         guard let held else { return }
         throw APIError(
             .serviceUnavailable,
-            "loading \(what) needs \(Self.megabytes(bytes)) MB, and the datasets this server has loaded hold "
-                + "\(Self.megabytes(held)) MB of the \(Self.megabytes(limit)) MB they may (server.max_datasets_mb): "
+            "loading \(what) needs \(megabytes(bytes)) MB, and the datasets this server has loaded hold "
+                + "\(megabytes(held)) MB of the \(megabytes(limit)) MB they may (server.max_datasets_mb): "
                 + "raise it, or serve the datasets from more than one server")
     }
 
     private func release(_ bytes: Int) {
         used.withLock { $0 -= bytes }
-    }
-
-    private static func megabytes(_ bytes: Int) -> String {
-        String(format: "%.1f", Double(bytes) / Double(1 << 20))
     }
 }
 
