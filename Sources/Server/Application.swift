@@ -49,18 +49,19 @@ public struct ServerRequestContext: RequestContext, ConnectionRequestContext {
 ///
 /// Middleware, outermost first: metrics (recorded once the response body is written), the request log, the cache's
 /// fingerprint on every answer, the one layer that turns every error into a JSON answer with its status
-/// (``ErrorMiddleware``), and the bearer token, when the server has one.
+/// (``ErrorMiddleware``, which logs each failure at a bounded rate), and the bearer token, when the server has one.
 public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     let router = Router(context: ServerRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestMetricsMiddleware(metrics: state.metrics))
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: FingerprintMiddleware(fingerprint: state.fingerprint))
-    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: ErrorMiddleware(failures: state.failureLog, unforeseen: state.unforeseenErrorLog))
     if let token = state.token { router.add(middleware: BearerAuthenticationMiddleware(token: token)) }
     router.get("healthz") { _, _ in "ok" }
     router.get("metrics") { _, _ in
         let text = state.metrics.render(
-            hotVectors: state.vectors.statistics, answerMemory: state.answerMemory, datasetMemory: state.datasetMemory)
+            hotVectors: state.vectors.statistics, answerMemory: state.answerMemory, datasetMemory: state.datasetMemory,
+            logLinesHeldBack: state.failureLog.heldBackTotal + state.unforeseenErrorLog.heldBackTotal)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
             body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -106,8 +106,14 @@ extension EpochRequest.Violation: HTTPResponseError {
     }
 }
 
-/// Errors answered by this layer, and those that are not errors of the server at all.
+/// Errors answered by this layer, and those that are not errors of the server at all. Each failure is logged, at a
+/// bounded rate (``FailureLog``).
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Where the answered failures (4xx, 503) are logged, at warning.
+    let failures: FailureLog
+    /// Where the unforeseen errors (500) are logged, at error.
+    let unforeseen: FailureLog
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
@@ -134,7 +140,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             // Unforeseen: the answer says only that it happened and where to look; the log says what it was.
             let reference = String(UInt32.random(in: .min ... .max), radix: 16)
             let line = ErrorMiddleware.describe(request)
-            context.logger.error("\(line): unforeseen error \(reference): \(Printable.escape("\(error)", limit: 1000))")
+            unforeseen.log(
+                "\(line): unforeseen error \(reference): \(Printable.escape("\(error)", limit: 1000))", level: .error,
+                to: context.logger)
             return ErrorBody.response(.internalServerError, "internal error \(reference); the server's log says more")
         }
     }
@@ -145,7 +153,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func log(_ request: Request, _ context: Context, _ status: HTTPResponse.Status, _ message: String) {
-        context.logger.warning("\(Self.describe(request)): \(status.code) \(Printable.escape(message, limit: 500))")
+        failures.log(
+            "\(Self.describe(request)): \(status.code) \(Printable.escape(message, limit: 500))", level: .warning,
+            to: context.logger)
     }
 
     /// A request's method and target as a log names them: control characters escaped, a long target cut.

@@ -51,9 +51,12 @@ public final class ServerMetrics: Sendable {
     func vectorsServed(_ count: Int) { counts.withLock { $0.vectorsServed += count } }
     func similarQueries(_ count: Int) { counts.withLock { $0.similarQueries += count } }
 
-    /// The exposition text, with the gauges and counters of the server's hot vectors (``HotVectors/statistics``)
-    /// and of the memory its answers and loaded datasets hold.
-    func render(hotVectors: HotVectorStatistics, answerMemory: AnswerMemory, datasetMemory: DatasetMemory) -> String {
+    /// The exposition text, with the gauges and counters of the server's hot vectors (``HotVectors/statistics``),
+    /// of the memory its answers and loaded datasets hold, and of the lines its ``FailureLog``s held back.
+    func render(
+        hotVectors: HotVectorStatistics, answerMemory: AnswerMemory, datasetMemory: DatasetMemory,
+        logLinesHeldBack: Int
+    ) -> String {
         let snapshot = counts.withLock { $0 }
         var lines = [
             "# HELP w2vcache_requests_total HTTP requests by route and status.",
@@ -115,6 +118,12 @@ public final class ServerMetrics: Sendable {
             "# TYPE w2vcache_dataset_bytes gauge", "w2vcache_dataset_bytes \(datasetMemory.bytes)",
             "# HELP w2vcache_dataset_bytes_limit What loaded datasets may hold (server.max_datasets_mb).",
             "# TYPE w2vcache_dataset_bytes_limit gauge", "w2vcache_dataset_bytes_limit \(datasetMemory.limit)",
+        ]
+        lines += [
+            "# HELP w2vcache_log_lines_held_back_total Lines about failed requests not logged, over "
+                + "server.log_failures_per_s.",
+            "# TYPE w2vcache_log_lines_held_back_total counter",
+            "w2vcache_log_lines_held_back_total \(logLinesHeldBack)",
         ]
         return lines.joined(separator: "\n") + "\n"
     }

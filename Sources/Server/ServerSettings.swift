@@ -50,6 +50,9 @@ public struct ServerSettings: Sendable, Equatable {
     /// How long a graceful shutdown (SIGTERM, SIGINT) waits for requests in flight; streams still running then are
     /// cut and the server exits.
     public var shutdownTimeout = Duration.seconds(10)
+    /// Lines about failed requests logged a second, after a burst of ten seconds' worth (``FailureLog``); more are
+    /// counted in `/metrics` and summed up in the next line written. `0` logs none.
+    public var logFailuresPerSecond = 10
     /// A file holding the bearer token that every route but `/healthz` requires (`nil`: no token).
     public var tokenFile: String?
     /// Whether `GET /v1/vectors/{word}` is answered on the event loop (``VectorLane``); off only in the tests

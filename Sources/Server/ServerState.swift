@@ -22,6 +22,9 @@ public final class ServerState: Sendable {
     /// read-only).
     public let oov: OOVSource
     public let metrics = ServerMetrics()
+    /// The log lines about answered failures (4xx, 503) and about unforeseen errors (500), each bounded in rate.
+    let failureLog: FailureLog
+    let unforeseenErrorLog: FailureLog
     /// What this cache serves, in 16 hex digits: replicas of one cache agree (``DatasetStore/fingerprint(of:)``).
     public let fingerprint: String
     /// The token every route but `/healthz` requires, when the settings name a token file.
@@ -56,6 +59,8 @@ public final class ServerState: Sendable {
         plans = EpochPlanCache(capacity: settings.planCacheBytes)
         answerMemory = AnswerMemory(limit: settings.maxAnswerBytes)
         datasetMemory = DatasetMemory(limit: settings.maxDatasetBytes)
+        failureLog = FailureLog(perSecond: settings.logFailuresPerSecond, subject: "failed requests")
+        unforeseenErrorLog = FailureLog(perSecond: settings.logFailuresPerSecond, subject: "unforeseen errors")
         fingerprint = try DatasetStore.fingerprint(of: cache)
         // OpenBLAS's kernels are chosen now, before requests are served: the choice sets an environment variable for
         // a moment (see `SimilaritySearch.blasKernels`), which is safe only while no other thread reads one.

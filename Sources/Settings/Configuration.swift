@@ -183,6 +183,9 @@ public struct Configuration: Sendable, Equatable {
             try server.read("shutdown_timeout_s") {
                 configuration.server.shutdownTimeout = .seconds(try $0.integer(0...3600))
             }
+            try server.read("log_failures_per_s") {
+                configuration.server.logFailuresPerSecond = try $0.integer(0...1_000_000)
+            }
             try server.read("token_file") { value in
                 configuration.server.tokenFile = value.isNull ? nil : try value.string()
             }
@@ -209,7 +212,7 @@ public struct Configuration: Sendable, Equatable {
         "server.max_connections",
         "server.header_timeout_s",
         "server.body_timeout_s", "server.idle_timeout_s", "server.write_timeout_s", "server.shutdown_timeout_s",
-        "server.token_file",
+        "server.log_failures_per_s", "server.token_file",
     ]
 }
 

@@ -94,6 +94,59 @@ final class CollectedLog: Sendable {
         }
     }
 
+    /// A bucket of ten seconds' worth of lines, refilled at the rate; what it holds back is counted and told with
+    /// the next line written.
+    @Test func theFailureLogWritesAtItsRateAndSaysWhatItHeldBack() {
+        let start = ContinuousClock.now
+        let log = FailureLog(perSecond: 2, subject: "failed requests", now: start)
+        let burst = (0..<25).map { _ in log.admit(at: start) }
+        #expect(burst.prefix(20).allSatisfy { $0 == .write(heldBack: 0, seconds: 0) })
+        #expect(burst.suffix(5).allSatisfy { $0 == .holdBack })
+        #expect(log.admit(at: start + .milliseconds(400)) == .holdBack)
+        #expect(log.admit(at: start + .milliseconds(500)) == .write(heldBack: 6, seconds: 0.5))
+        #expect(log.admit(at: start + .milliseconds(600)) == .holdBack)
+        // A quiet minute fills the bucket to its burst again, not beyond.
+        let later = start + .seconds(60)
+        #expect((0..<20).allSatisfy { _ in log.admit(at: later) != .holdBack })
+        #expect(log.admit(at: later) == .holdBack)
+        #expect(log.heldBackTotal == 8)
+        let none = FailureLog(perSecond: 0, subject: "failed requests", now: start)
+        #expect(none.admit(at: start) == .holdBack && none.admit(at: start + .seconds(3600)) == .holdBack)
+    }
+
+    /// A client sending bad requests as fast as it can gets each answered and counted, but fills the log only at
+    /// `server.log_failures_per_s`: 400 MB an hour at full speed before.
+    @Test func aFloodOfBadRequestsIsLoggedAtABoundedRate() async throws {
+        let log = CollectedLog()
+        var settings = ServerSettings()
+        settings.logFailuresPerSecond = 1
+        try await withServer(settings: settings, logger: log.logger) { server in
+            let started = ContinuousClock.now
+            for index in 0..<40 {
+                #expect(try await server.request("/nowhere/\(index)").status == 404)
+            }
+            let seconds = (ContinuousClock.now - started) / .seconds(1)
+            let lines = log.lines.withLock { $0 }.filter { $0.hasPrefix("warning ") }
+            let failures = lines.filter { $0.contains("/nowhere/") }
+            // Ten seconds' worth at once, and one a second after that.
+            #expect(failures.count >= 10 && Double(failures.count) <= 10 + seconds + 1)
+            #expect(failures.first?.contains("GET /nowhere/0: 404") == true)
+            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            #expect(metrics.contains("w2vcache_requests_total{route=\"NotFound\",status=\"404\"} 40"))
+            #expect(metrics.contains("\nw2vcache_log_lines_held_back_total \(40 - failures.count)\n"))
+            // Once the bucket has a line again, the line says how many it held back.
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(try await server.request("/nowhere/last").status == 404)
+            let after = log.lines.withLock { $0 }.filter { $0.hasPrefix("warning ") }.dropFirst(lines.count)
+            #expect(after.count == 2)
+            #expect(
+                after.first?.contains(
+                    "lines about failed requests were not logged in the last") == true
+                    && after.first?.contains("(server.log_failures_per_s: 1)") == true)
+            #expect(after.last?.contains("GET /nowhere/last: 404") == true)
+        }
+    }
+
     @Test func metricsCountAStreamedEpochOnceItsBodyIsWritten() async throws {
         try await withServer { server in
             let epoch = try await server.request("/v1/datasets/pos/train/epoch?batch_size=2")

@@ -70,6 +70,20 @@ import Yams
         }
     }
 
+    /// Lines about failed requests are bounded at 10 a second unless the file says otherwise; 0 logs none.
+    @Test func failureLogLinesAreBoundedUnlessSet() throws {
+        #expect(Configuration().server.logFailuresPerSecond == 10)
+        for good in [0, 1, 1_000_000] {
+            let parsed = try Configuration.parse("server:\n  log_failures_per_s: \(good)\n", file: "x.yml")
+            #expect(parsed.server.logFailuresPerSecond == good)
+        }
+        for bad in ["-1", "1000001", "null", "many"] {
+            #expect(throws: ConfigurationError.self) {
+                try Configuration.parse("server:\n  log_failures_per_s: \(bad)\n", file: "x.yml")
+            }
+        }
+    }
+
     @Test func anEmptyFileMeansDefaults() throws {
         #expect(try Configuration.parse("# nothing\n", file: "x.yml") == Configuration())
     }
