@@ -174,8 +174,9 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                     .sentiment, "\(train): every training review is \(only); a classifier needs both classes")
             }
             let trainTokens = tokenizing("train", trainReviews.reviews)
-            var counts: [CodePoints: Int] = [:]
-            for tokens in trainTokens { for token in tokens { counts[CodePoints(token), default: 0] += 1 } }
+            let counts = trainTokens.tokenCounts {
+                progress(.working("counting train tokens", done: $0, total: trainTokens.count))
+            }
             let vocabulary = Vocabulary.byFrequency(counts, specials: specials, maxSize: options.maxVocabulary)
 
             var content = DatasetWriter(name: .sentiment)

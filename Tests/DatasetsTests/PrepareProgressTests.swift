@@ -53,8 +53,12 @@ private final class ProgressLog: Sendable {
         let steps = log.steps
         #expect(steps["tokenizing train pairs"]?.last.map { $0 == (pairs, pairs) } == true)
         #expect(steps["tokenizing train pairs"]!.count > 1)
-        #expect(steps["counting train tokens"]?.map(\.done) == [0, 65_536])
-        #expect(steps["arranging train pairs in buckets"]?.map(\.done) == [0, 65_536])
+        // Counted on every core, source tokens then target tokens; arranged on every core.
+        #expect(steps["counting train tokens"]?.first.map { $0 == (0, 2 * pairs) } == true)
+        #expect(steps["counting train tokens"]?.last.map { $0 == (2 * pairs, 2 * pairs) } == true)
+        #expect(steps["counting train tokens"]!.count > 2)
+        #expect(steps["arranging train pairs in buckets"]?.first.map { $0 == (0, pairs) } == true)
+        #expect(steps["arranging train pairs in buckets"]?.last.map { $0 == (pairs, pairs) } == true)
         #expect(log.stepsCountUp)
         #expect(log.all.first == .reading(directory.file("pairs.tsv")) && log.all.last == .storing)
 
@@ -80,6 +84,7 @@ private final class ProgressLog: Sendable {
         let steps = log.steps
         #expect(steps["tokenizing train reviews"]?.last.map { $0 == (300, 300) } == true)
         #expect(steps["tokenizing test reviews"]?.last.map { $0 == (2, 2) } == true)
+        #expect(steps["counting train tokens"]?.last.map { $0 == (300, 300) } == true)
         #expect(steps["padding train reviews"]?.map(\.done) == [0])
         #expect(log.stepsCountUp && log.all.last == .storing)
     }
