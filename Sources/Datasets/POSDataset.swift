@@ -161,7 +161,8 @@ public struct POSDataset: BatchSource, PreparableDataset {
     /// - throws: ``DatasetError/unusableInput(_:_:)`` when the training file gives no window or the test file is
     ///   empty (the stored dataset is kept), ``DataError`` for malformed input.
     public static func prepare(
-        train: TextFile, test: TextFile, into writer: CacheWriter, options: POSOptions, oov: OOVSource
+        train: TextFile, test: TextFile, into writer: CacheWriter, options: POSOptions, oov: OOVSource,
+        progress: PrepareProgressHandler = { _ in }
     ) throws -> POSReport {
         guard POSOptions.windows.contains(options.window) else {
             throw DatasetError.unusableInput(
@@ -173,14 +174,17 @@ public struct POSDataset: BatchSource, PreparableDataset {
         var processed: [String: [BookNormalizer.Token]] = [:]
         let cache = writer.cache
         let prepared = try DatasetStore.prepareIfChanged(
-            Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, oov: oov.kind, in: writer
+            Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, oov: oov.kind, in: writer,
+            progress: progress
         ) {
             var statistics = POSStatistics()
             var vocabulary = Vocabulary()
             var tagSet = Vocabulary()
             var content = DatasetWriter(name: .pos)
             var splits: [String: Int] = [:]
-            for normalized in try normalizedSplits(train: train, test: test, options: options, cache: cache) {
+            for normalized in try normalizedSplits(
+                train: train, test: test, options: options, cache: cache, progress: progress)
+            {
                 let (split, tokens) = (normalized.split, normalized.tokens)
                 statistics.skippedLines += normalized.skippedLines
                 let windows = max(0, tokens.count - options.window + 1)
@@ -224,12 +228,13 @@ public struct POSDataset: BatchSource, PreparableDataset {
     }
 
     /// The two splits read and normalized the book's way against the keys `cache` holds pretrained.
-    private static func normalizedSplits(train: TextFile, test: TextFile, options: POSOptions, cache: VectorCache)
-        throws -> [(
-            split: String, file: TextFile, rows: Int, skippedLines: Int, tokens: [BookNormalizer.Token],
-            normalization: BookNormalizer.Statistics
-        )]
-    {
+    private static func normalizedSplits(
+        train: TextFile, test: TextFile, options: POSOptions, cache: VectorCache,
+        progress: PrepareProgressHandler = { _ in }
+    ) throws -> [(
+        split: String, file: TextFile, rows: Int, skippedLines: Int, tokens: [BookNormalizer.Token],
+        normalization: BookNormalizer.Statistics
+    )] {
         var known: [CodePoints: Bool] = [:]
         let normalizer = BookNormalizer { key in
             if let answer = known[CodePoints(key)] { return answer }
@@ -238,6 +243,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
             return answer
         }
         return try [("train", train), ("test", test)].map { split, file in
+            progress(.reading(file.path))
             let rows = try CoNLL2000Reader.read(file, skipBadLines: options.skipBadLines)
             let (tokens, normalization) = try normalizer.process(
                 rows.rows, sentenceStarts: options.keepSentences ? Set(rows.sentenceStarts) : [])

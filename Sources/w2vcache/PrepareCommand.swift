@@ -7,8 +7,8 @@ struct PrepareCommand: ParsableCommand {
         abstract: "Prepare a dataset for a trainer and store it in the cache.",
         discussion:
             "Preparing again with the same inputs and options says so and does nothing; changed inputs replace the old "
-            + "data, in one write: a preparation that fails or is stopped leaves the stored dataset as it was. On a "
-            + "terminal, parser, sentiment and translation show what they read and how far their steps are.",
+            + "data, in one write: a preparation that fails or is stopped leaves the stored dataset as it was. A "
+            + "terminal shows what a preparation reads, how far its long steps are, and when it stores.",
         subcommands: [
             PreparePOSCommand.self, PrepareParserCommand.self, PrepareSentimentCommand.self,
             PrepareTranslationCommand.self,

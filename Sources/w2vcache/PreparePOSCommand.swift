@@ -91,9 +91,11 @@ struct PreparePOSCommand: ParsableCommand {
             report = prepared!
         } else {
             let cacheWriter = try prepare.openWriter(preparing: "pos", expectingDimension: dim)
-            report = try POSDataset.prepare(
-                train: trainFile, test: testFile, into: cacheWriter, options: options,
-                oov: try oov.source(for: cacheWriter.cache, configuration: configuration))
+            let source = try oov.source(for: cacheWriter.cache, configuration: configuration)
+            report = try PrepareOptions.showingProgress {
+                try POSDataset.prepare(
+                    train: trainFile, test: testFile, into: cacheWriter, options: options, oov: source, progress: $0)
+            }
         }
         for split in ["train", "test"] {
             do {

@@ -32,7 +32,7 @@ private final class ProgressLog: Sendable {
     }
 }
 
-/// Every `prepare` but pos's says what it reads, how far its long steps are, and when it stores; a preparation found
+/// Every `prepare` says what it reads, how far its long steps are (pos has none), and when it stores; a preparation found
 /// done already reads its inputs (to fingerprint them) and stores nothing.
 @Suite struct PrepareProgressTests {
     @Test func translationReportsItsReadsStepsAndWrite() throws {
@@ -104,5 +104,17 @@ private final class ProgressLog: Sendable {
         #expect(steps["following the oracle through train sentences"]?.map(\.done) == [0, 4_096])
         #expect(steps["following the oracle through test sentences"]?.map(\.done) == [0])
         #expect(log.stepsCountUp && log.all.last == .storing)
+    }
+
+    @Test func posReportsItsReadsAndWrite() throws {
+        let directory = TemporaryDirectory()
+        let writer = try writableCache(try buildCache(directory, words: ["She", "ate"]))
+        let train = try textFile(directory, "train.txt", "She PRP\nate VBD\nit PRP\n")
+        let test = try textFile(directory, "test.txt", "She PRP\n")
+        let log = ProgressLog()
+        _ = try POSDataset.prepare(
+            train: train, test: test, into: writer, options: POSOptions(), oov: OOVSource(random: testOOV),
+            progress: log.handler)
+        #expect(log.all == [.reading(train.path), .reading(test.path), .storing])
     }
 }
