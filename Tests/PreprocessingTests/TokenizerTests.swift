@@ -55,6 +55,38 @@ import Testing
             ])
     }
 
+    /// A text of code points below U+0300 is read a code point at a time: the same tokens as read a Character at a
+    /// time, for texts made of what every rule looks at (letters and digits, ASCII and not, apostrophes, hyphens,
+    /// points, commas, blanks including "\r\n", U+0085 and U+00A0, other marks) and for every code point once.
+    @Test func latinTextIsTokenizedAsCharactersAre() {
+        let pieces = [
+            "a", "Z", "q", "0", "7", "é", "ß", "Ā", "ʼ", "\u{2FF}", "²", "½", "'", "-", ".", ",", " ", "\t", "\r\n",
+            "\n", "\r", "\u{1C}", "\u{0B}", "\u{85}", "\u{A0}", "\u{AD}", "!", "\"", "×", "«", "n't", "'s", "l'",
+            "3.5", "1,000", "well-", "aujourd'hui", "peut-être",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        var texts = [(0..<0x300).map { String(UnicodeScalar(UInt32($0))!) }.joined()]
+        for _ in 0..<3_000 {
+            texts.append((0..<Int.random(in: 0...24, using: &generator)).map { _ in pieces.randomElement()! }.joined())
+        }
+        for language in TranslationTokenizer.Language.allCases {
+            for lowercase in [false, true] {
+                let tokenizer = TranslationTokenizer(language: language, lowercase: lowercase)
+                for text in texts {
+                    let cased = lowercase ? PythonText.lower(text) : text
+                    // Lowercasing can make a code point above (`İ` to `i` and U+0307): then Characters are read.
+                    let within = cased.unicodeScalars.allSatisfy { $0.value < 0x300 }
+                    let fast = tokenizer.tokenizeScalars(cased)
+                    #expect(within == (fast != nil), "\(language) \(text.debugDescription)")
+                    if let fast { #expect(fast == tokenizer.tokenizeCharacters(cased), "\(text.debugDescription)") }
+                }
+            }
+        }
+        // A combining accent joins the letter before it into one Character: such a text is read as Characters.
+        #expect(TranslationTokenizer(language: .french).tokenizeScalars("e\u{301}t\u{E9}") == nil)
+        #expect(TranslationTokenizer(language: .french).tokenize("e\u{301}t\u{E9}") == ["e\u{301}t\u{E9}"])
+    }
+
     /// The tokenizer answers ASCII's letters and digits from their codes: the same as Unicode's properties for every
     /// character of the Basic Multilingual Plane, the two-scalar `\r\n`, and letters and digits with combining marks.
     @Test func theQuickLetterAndNumberTestsAreUnicodes() {
