@@ -216,6 +216,17 @@ public func runServer(
         }
     }
     defer { warming.cancel() }
+    // A flood of failed requests that stopped is told, not only when the next failure is logged.
+    let failureLogs = [(state.failureLog, Logger.Level.warning), (state.unforeseenErrorLog, .error)]
+    let heldBackLines = Task {
+        while (try? await Task.sleep(for: .seconds(FailureLog.burstSeconds))) != nil {
+            for (log, level) in failureLogs { log.logHeldBack(level: level, to: logger) }
+        }
+    }
+    defer {
+        heldBackLines.cancel()
+        for (log, level) in failureLogs { log.logHeldBack(level: level, to: logger) }
+    }
     var configuration = ServiceGroupConfiguration(
         services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     configuration.maximumGracefulShutdownDuration = state.settings.shutdownTimeout

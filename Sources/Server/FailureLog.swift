@@ -19,6 +19,13 @@ final class FailureLog: Sendable {
         var heldBack = 0
         var heldBackSince: ContinuousClock.Instant?
         var heldBackTotal = 0
+
+        /// The lines held back since the last one written and the seconds since the first of them; counted afresh
+        /// from now.
+        mutating func takeHeldBack(now: ContinuousClock.Instant) -> (count: Int, seconds: Double) {
+            defer { (heldBack, heldBackSince) = (0, nil) }
+            return (heldBack, heldBackSince.map { max(0, (now - $0) / .seconds(1)) } ?? 0)
+        }
     }
 
     /// What ``admit(at:)`` decides about one line.
@@ -60,22 +67,32 @@ final class FailureLog: Sendable {
                 return .holdBack
             }
             bucket.lines -= 1
-            defer { (bucket.heldBack, bucket.heldBackSince) = (0, nil) }
-            let seconds = bucket.heldBackSince.map { (now - $0) / .seconds(1) } ?? 0
-            return .write(heldBack: bucket.heldBack, seconds: seconds)
+            let (heldBack, seconds) = bucket.takeHeldBack(now: now)
+            return .write(heldBack: heldBack, seconds: seconds)
         }
     }
 
     /// Logs `line` at `level` through `logger` if the bucket admits it, after a line about those held back.
     func log(_ line: @autoclosure () -> String, level: Logger.Level, to logger: Logger) {
         guard logger.logLevel <= level, case .write(let heldBack, let seconds) = admit() else { return }
-        if heldBack > 0 {
-            let seconds = Int(seconds.rounded(.up))
-            logger.log(
-                level: level,
-                "\(heldBack) lines about \(subject) were not logged in the last \(seconds) s (server.log_failures_per_s: \(perSecond))"
-            )
-        }
+        logHeldBack(heldBack, seconds: seconds, level: level, to: logger)
         logger.log(level: level, "\(line())")
+    }
+
+    /// Logs how many lines were held back since the last one written, if any, as the next line written would: so
+    /// that a flood that stopped is told (the server asks every ten seconds, and as it stops).
+    func logHeldBack(level: Logger.Level, to logger: Logger, at now: ContinuousClock.Instant = .now) {
+        guard logger.logLevel <= level else { return }
+        let (heldBack, seconds) = bucket.withLock { $0.takeHeldBack(now: now) }
+        logHeldBack(heldBack, seconds: seconds, level: level, to: logger)
+    }
+
+    private func logHeldBack(_ heldBack: Int, seconds: Double, level: Logger.Level, to logger: Logger) {
+        guard heldBack > 0 else { return }
+        let seconds = Int(seconds.rounded(.up))
+        logger.log(
+            level: level,
+            "\(heldBack) lines about \(subject) were not logged in the last \(seconds) s (server.log_failures_per_s: \(perSecond))"
+        )
     }
 }

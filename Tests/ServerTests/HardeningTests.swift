@@ -114,6 +114,22 @@ final class CollectedLog: Sendable {
         #expect(none.admit(at: start) == .holdBack && none.admit(at: start + .seconds(3600)) == .holdBack)
     }
 
+    /// Lines held back are told when the server asks, once, even if no line is written after them.
+    @Test func theFailureLogTellsWhatItHeldBackWhenAsked() {
+        let start = ContinuousClock.now
+        let log = FailureLog(perSecond: 1, subject: "failed requests", now: start)
+        let collected = CollectedLog()
+        for index in 0..<13 { log.log("failure \(index)", level: .warning, to: collected.logger) }
+        log.logHeldBack(level: .warning, to: collected.logger, at: start + .seconds(2))
+        log.logHeldBack(level: .warning, to: collected.logger, at: start + .seconds(3))
+        let lines = collected.lines.withLock { $0 }
+        #expect(lines.count == 11 && lines.prefix(10).allSatisfy { $0.hasPrefix("warning failure ") })
+        #expect(
+            lines.last?.hasPrefix("warning 3 lines about failed requests were not logged in the last") == true
+                && lines.last?.hasSuffix("(server.log_failures_per_s: 1)") == true)
+        #expect(log.heldBackTotal == 3)
+    }
+
     /// A client sending bad requests as fast as it can gets each answered and counted, but fills the log only at
     /// `server.log_failures_per_s`: 400 MB an hour at full speed before.
     @Test func aFloodOfBadRequestsIsLoggedAtABoundedRate() async throws {
