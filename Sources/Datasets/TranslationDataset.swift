@@ -299,8 +299,8 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
                     tsv: TextFile(path: path), decoding: options.decoding, skipBadLines: options.skipBadLines)
             }
         }
-        let trainPairs = try read(train)
-        let validPairs = try valid.map(read)
+        var trainPairs = try read(train)
+        var validPairs = try valid.map(read)
         let inputs = trainPairs.fingerprints + (validPairs?.fingerprints ?? [])
         func tokenized(_ split: String, _ pairs: [SentencePair]) -> [TokenizedPair] {
             pairs.concurrentMap(progress: {
@@ -310,9 +310,16 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         return try DatasetStore.prepareIfChanged(
             Self.self, inputs: inputs, options: options, in: writer, progress: progress
         ) {
-            var splitPairs = [("train", trainPairs, tokenized("train", trainPairs.pairs))]
-            if let validPairs { splitPairs.append(("valid", validPairs, tokenized("valid", validPairs.pairs))) }
-            for (split, read, _) in splitPairs where read.pairs.isEmpty {
+            // The sentences are let go once tokenized (a million pairs' are 0.4 GB): what is read is kept for its counts.
+            let trainTokens = tokenized("train", trainPairs.pairs)
+            trainPairs.pairs = []
+            var splitPairs = [("train", trainPairs, trainTokens)]
+            if let pairs = validPairs?.pairs {
+                let validTokens = tokenized("valid", pairs)
+                validPairs!.pairs = []
+                splitPairs.append(("valid", validPairs!, validTokens))
+            }
+            for (split, read, tokens) in splitPairs where tokens.isEmpty {
                 throw DatasetError.unusableInput(
                     .translation,
                     "the \(split) split holds no sentence pair "
@@ -320,12 +327,11 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
                         + "\(read.sourceMarkupLines) markup lines); expected line-aligned sentences"
                 )
             }
-            let train = splitPairs[0].2
-            let (sides, total) = (train.count, 2 * train.count)
-            let sourceCounts = train.map(\.source).tokenCounts {
+            let (sides, total) = (splitPairs[0].2.count, 2 * splitPairs[0].2.count)
+            let sourceCounts = splitPairs[0].2.map(\.source).tokenCounts {
                 progress(.working("counting train tokens", done: $0, total: total))
             }
-            let targetCounts = train.map(\.target).tokenCounts {
+            let targetCounts = splitPairs[0].2.map(\.target).tokenCounts {
                 progress(.working("counting train tokens", done: sides + $0, total: total))
             }
             let sourceVocabulary = Vocabulary.byFrequency(
@@ -337,7 +343,9 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
             var splits: [String: Int] = [:]
             var statistics = TranslationStatistics(
                 sourceVocabulary: sourceVocabulary.count, targetVocabulary: targetVocabulary.count)
-            for (split, read, pairs) in splitPairs {
+            for number in splitPairs.indices {
+                let (split, read, pairs) = splitPairs[number]
+                splitPairs[number].2 = []  // let go once arranged (a million pairs' tokens are 0.6 GB)
                 var counted = TranslationStatistics.Split(
                     pairs: pairs.count, sourceMarkupLines: read.sourceMarkupLines,
                     targetMarkupLines: read.targetMarkupLines,
@@ -365,35 +373,56 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         }
     }
 
+    /// Pairs as rows of ids in each bucket (each one's row after the row of the pair before it), and how many pairs
+    /// were cut to fit the last bucket.
+    private struct BucketRows: Sendable {
+        var sources: [[Int32]]
+        var targets: [[Int32]]
+        var cut = 0
+
+        init(buckets: Int) {
+            sources = Array(repeating: [], count: buckets)
+            targets = Array(repeating: [], count: buckets)
+        }
+    }
+
     /// The pairs' ids, each pair padded into the first bucket it fits (cut to fit the last), in their order within
     /// each bucket: a part of the pairs on each core, the parts' rows then joined in order.
     private static func arrange(
         _ pairs: [TokenizedPair], in buckets: [LengthBucket], sourceVocabulary: Vocabulary,
         targetVocabulary: Vocabulary, progress: @Sendable (_ done: Int) -> Void
-    ) -> (sources: [[Int32]], targets: [[Int32]], cut: Int) {
+    ) -> BucketRows {
         let parts = Swift.min(pairs.count, 8 * Swift.max(1, ProcessInfo.processInfo.activeProcessorCount))
         let ranges = (0..<parts).map { ($0 * pairs.count / parts)..<(($0 + 1) * pairs.count / parts) }
-        let arrangedParts = ranges.concurrentMap(progress: { progress($0 * pairs.count / parts) }) { range in
-            var sources = Array(repeating: [Int32](), count: buckets.count)
-            var targets = Array(repeating: [Int32](), count: buckets.count)
-            var cut = 0
+        var arranged = ranges.concurrentMap(progress: { progress($0 * pairs.count / parts) }) { range in
+            var part = BucketRows(buckets: buckets.count)
             for pair in pairs[range] {
                 let (index, wasCut) = bucket(
                     sourceLength: pair.source.count, targetLength: pair.target.count, buckets: buckets)
-                if wasCut { cut += 1 }
+                if wasCut { part.cut += 1 }
                 let (sourceRow, targetRow) = rows(
                     source: pair.source.map { sourceVocabulary.id($0) ?? unknown },
                     target: pair.target.map { targetVocabulary.id($0) ?? unknown }, bucket: buckets[index])
-                sources[index] += sourceRow
-                targets[index] += targetRow
+                part.sources[index] += sourceRow
+                part.targets[index] += targetRow
             }
-            return (sources: sources, targets: targets, cut: cut)
+            return part
         }
-        return (
-            sources: buckets.indices.map { index in Array(arrangedParts.map { $0.sources[index] }.joined()) },
-            targets: buckets.indices.map { index in Array(arrangedParts.map { $0.targets[index] }.joined()) },
-            cut: arrangedParts.reduce(0) { $0 + $1.cut }
-        )
+        // Each part's rows are let go as they are joined, so that the rows are held about once, not twice.
+        func joined(_ rows: WritableKeyPath<BucketRows, [[Int32]]>, bucket: Int) -> [Int32] {
+            var all: [Int32] = []
+            all.reserveCapacity(arranged.reduce(0) { $0 + $1[keyPath: rows][bucket].count })
+            for part in arranged.indices {
+                all += arranged[part][keyPath: rows][bucket]
+                arranged[part][keyPath: rows][bucket] = []
+            }
+            return all
+        }
+        var all = BucketRows(buckets: 0)
+        all.sources = buckets.indices.map { joined(\.sources, bucket: $0) }
+        all.targets = buckets.indices.map { joined(\.targets, bucket: $0) }
+        all.cut = arranged.reduce(0) { $0 + $1.cut }
+        return all
     }
 
     /// A pair's tokens: whitespace-separated when pretokenized, else the English and French word tokenizers.
