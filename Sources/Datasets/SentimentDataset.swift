@@ -191,18 +191,17 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                 var counted = SentimentStatistics.Split(
                     reviews: read.reviews.count, positive: read.reviews.filter { $0.label == 1 }.count,
                     undecodable: read.undecodable, skipped: read.skipped)
-                for (row, tokens) in tokenized.enumerated() {
-                    if row % PrepareProgress.interval == 0 {
-                        progress(.working("padding \(split) reviews", done: row, total: tokenized.count))
-                    }
+                // Each review's ids on every core, then laid into its padded row.
+                let reviewIDs = tokenized.concurrentMap(progress: {
+                    progress(.working("padding \(split) reviews", done: $0, total: tokenized.count))
+                }) { tokens in tokens.prefix(options.maxLength).map { vocabulary.id($0) ?? unknown } }
+                for (row, (tokens, reviewIDs)) in zip(tokenized, reviewIDs).enumerated() {
                     counted.tokens += tokens.count
                     if tokens.count > options.maxLength { counted.truncated += 1 }
-                    for (column, token) in tokens.prefix(options.maxLength).enumerated() {
-                        let id = vocabulary.id(token) ?? unknown
-                        if id == unknown { counted.unknownTokens += 1 }
-                        ids[row * options.maxLength + column] = id
-                    }
-                    lengths.append(Int32(min(tokens.count, options.maxLength)))
+                    counted.unknownTokens += reviewIDs.count { $0 == unknown }
+                    let start = row * options.maxLength
+                    ids.replaceSubrange(start..<(start + reviewIDs.count), with: reviewIDs)
+                    lengths.append(Int32(reviewIDs.count))
                 }
                 content.add("\(split).ids", ids, type: .int32, shape: [read.reviews.count, options.maxLength])
                 content.add("\(split).labels", read.reviews.map(\.label), type: .int32, shape: [read.reviews.count])

@@ -85,7 +85,8 @@ private final class ProgressLog: Sendable {
         #expect(steps["tokenizing train reviews"]?.last.map { $0 == (300, 300) } == true)
         #expect(steps["tokenizing test reviews"]?.last.map { $0 == (2, 2) } == true)
         #expect(steps["counting train tokens"]?.last.map { $0 == (300, 300) } == true)
-        #expect(steps["padding train reviews"]?.map(\.done) == [0])
+        #expect(steps["padding train reviews"]?.first.map { $0 == (0, 300) } == true)
+        #expect(steps["padding train reviews"]?.last.map { $0 == (300, 300) } == true)
         #expect(log.stepsCountUp && log.all.last == .storing)
     }
 
