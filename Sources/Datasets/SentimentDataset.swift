@@ -195,13 +195,13 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                 let reviewIDs = tokenized.concurrentMap(progress: {
                     progress(.working("padding \(split) reviews", done: $0, total: tokenized.count))
                 }) { tokens in tokens.prefix(options.maxLength).map { vocabulary.id($0) ?? unknown } }
-                for (row, (tokens, reviewIDs)) in zip(tokenized, reviewIDs).enumerated() {
+                for (row, (tokens, rowIDs)) in zip(tokenized, reviewIDs).enumerated() {
                     counted.tokens += tokens.count
                     if tokens.count > options.maxLength { counted.truncated += 1 }
-                    counted.unknownTokens += reviewIDs.count { $0 == unknown }
+                    counted.unknownTokens += rowIDs.count { $0 == unknown }
                     let start = row * options.maxLength
-                    ids.replaceSubrange(start..<(start + reviewIDs.count), with: reviewIDs)
-                    lengths.append(Int32(reviewIDs.count))
+                    ids.replaceSubrange(start..<(start + rowIDs.count), with: rowIDs)
+                    lengths.append(Int32(rowIDs.count))
                 }
                 content.add("\(split).ids", ids, type: .int32, shape: [read.reviews.count, options.maxLength])
                 content.add("\(split).labels", read.reviews.map(\.label), type: .int32, shape: [read.reviews.count])

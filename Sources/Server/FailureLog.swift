@@ -7,8 +7,9 @@ import Synchronization
 /// (4xx, 503) and the unforeseen errors (500), so that a flood of the first never hides one of the second.
 ///
 /// A token bucket: up to ten seconds' worth of lines at once, then `perSecond` lines a second. A line held back is
-/// counted; the next line written is preceded by one that says how many were held back since when, and
-/// `/metrics` counts them all (`w2vcache_log_lines_held_back_total`). Every request is counted in `/metrics`
+/// counted; the next line written is preceded by one that says how many were held back since when (or, if none
+/// comes, ``logHeldBack(level:to:at:)`` says it), and `/metrics` counts them all
+/// (`w2vcache_log_lines_held_back_total`). Every request is counted in `/metrics`
 /// by route and status whether or not its line is written.
 final class FailureLog: Sendable {
     private struct Bucket {
