@@ -9,14 +9,20 @@ import Support
 /// server's limit, a world size from 1 to the epoch's batch count, a rank below the world size, a start from 0 to
 /// the share's length (its length: a resumed job at the very end reads nothing), at most ``maxParts`` parts.
 public struct EpochRequest: Sendable, Equatable {
+    /// Examples per batch (the last batch of an epoch may be short).
     public var batchSize = BatchSampler.defaultBatchSize
+    /// With `epoch`, what the order is shuffled by.
     public var seed: UInt64 = 0
     /// The epoch number (each has its own order), from 0.
     public var epoch = 0
+    /// `false` keeps the stored order.
     public var shuffle = true
+    /// This reader's share: every `worldSize`-th batch of the epoch's order from the `rank`-th.
     public var rank = 0
     public var worldSize = 1
+    /// The first batch of the share to read (a resumed job).
     public var start = 0
+    /// Which of `parts` interleaved parts of the share to read (a DataLoader worker's).
     public var part = 0
     public var parts = 1
 

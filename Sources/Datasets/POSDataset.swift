@@ -16,9 +16,11 @@ public enum WindowLabel: String, Sendable, CaseIterable, Codable {
 public struct POSOptions: Sendable, Equatable, Codable {
     /// Words per window (the book: 3), one of ``windows``.
     public var window = 3
+    /// Which tag labels a window (the book: the centre's).
     public var label = WindowLabel.centre
     /// Stop phrase merges at sentence boundaries (the book merges across them).
     public var keepSentences = false
+    /// Count and skip malformed lines instead of stopping at the first.
     public var skipBadLines = false
 
     public init() {}
@@ -32,7 +34,9 @@ public struct POSStatistics: Sendable, Equatable, Codable {
     /// One split's rows, as the book's rules turned them into tokens and windows.
     public struct Split: Sendable, Equatable, Codable {
         public var normalization = BookNormalizer.Statistics()
+        /// Tokens of the normalized stream.
         public var tokens = 0
+        /// Windows over them: the rows of the split.
         public var windows = 0
     }
 
@@ -42,7 +46,9 @@ public struct POSStatistics: Sendable, Equatable, Codable {
     public var vocabulary = 0
     public var pretrainedWords = 0
     public var oovWords = 0
+    /// Distinct tags of both splits.
     public var tags = 0
+    /// Malformed lines passed over (`skipBadLines`).
     public var skippedLines = 0
 }
 

@@ -8,6 +8,7 @@ import VectorCache
 public struct ParserOptions: Sendable, Equatable, Codable {
     /// The POS column (EWT's XPOS holds Penn Treebank tags, as the book's parser uses).
     public var pos = CoNLLUReader.POSColumn.xpos
+    /// Count and skip malformed lines instead of stopping at the first.
     public var skipBadLines = false
 
     public init() {}
@@ -15,20 +16,27 @@ public struct ParserOptions: Sendable, Equatable, Codable {
 
 /// What `prepare parser` counted.
 public struct ParserStatistics: Sendable, Equatable, Codable {
+    /// One split's sentences and the configurations their oracle runs gave.
     public struct Split: Sendable, Equatable, Codable {
+        /// Sentences read, the non-projective ones included.
         public var sentences = 0
         /// Skipped: the arc-standard system cannot build them.
         public var nonProjective = 0
         /// Kept, with their unseen labels mapped to the unknown label.
         public var unknownLabelSentences = 0
+        /// Arcs whose label the training split never had.
         public var unknownLabelArcs = 0
+        /// Malformed lines passed over (`skipBadLines`).
         public var skippedLines = 0
+        /// Rows of the dataset: one per configuration, labelled with its transition.
         public var configurations = 0
     }
 
     public var train = Split()
     public var test = Split()
+    /// Word ids, specials included.
     public var vocabulary = 0
+    /// Words of the vocabulary the cache lacked, given out-of-vocabulary vectors.
     public var oovWords = 0
 }
 

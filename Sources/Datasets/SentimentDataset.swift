@@ -12,7 +12,9 @@ public struct SentimentOptions: Sendable, Equatable, Codable {
     public var maxLength = 512
     /// The padded lengths a prepare accepts, `--max-length` and the configuration's `max_length` alike.
     public static let maxLengths = 1...1_000_000
+    /// What a review that is not UTF-8 becomes.
     public var decoding = DecodingPolicy.standard
+    /// Count and skip malformed lines and empty reviews instead of stopping at the first.
     public var skipBadLines = false
 
     public init() {}
@@ -20,21 +22,33 @@ public struct SentimentOptions: Sendable, Equatable, Codable {
 
 /// What `prepare sentiment` counted.
 public struct SentimentStatistics: Sendable, Equatable, Codable {
+    /// One split's reviews and tokens.
     public struct Split: Sendable, Equatable, Codable {
+        /// Reviews kept: the rows of the split.
         public var reviews = 0
+        /// Of them, labelled positive.
         public var positive = 0
+        /// Tokens before truncation.
         public var tokens = 0
+        /// `<unk>` ids in the rows, after truncation.
         public var unknownTokens = 0
+        /// Reviews longer than `maxLength` tokens, cut to it.
         public var truncated = 0
+        /// Reviews or lines with bytes that are not UTF-8 (replaced or skipped, as `decoding` says).
         public var undecodable = 0
+        /// Reviews or lines left out: malformed, empty or undecodable.
         public var skipped = 0
     }
 
     public var train = Split()
     public var test = Split()
+    /// Ids, specials included.
     public var vocabulary = 0
+    /// Distinct tokens of the training split, before the vocabulary's cap.
     public var distinctTrainTokens = 0
+    /// Vocabulary tokens the cache has vectors for.
     public var pretrainedWords = 0
+    /// Vocabulary tokens given out-of-vocabulary vectors.
     public var oovWords = 0
 }
 

@@ -58,7 +58,9 @@ public struct TranslationOptions: Sendable, Equatable, Codable {
     public var lowercase = false
     /// Which lines of aligned files are sentences (the book's: torchtext's IWSLT rules, chosen by file name).
     public var markup = MarkupFilter.auto
+    /// What a line that is not UTF-8 becomes.
     public var decoding = DecodingPolicy.standard
+    /// Count and skip malformed lines instead of stopping at the first.
     public var skipBadLines = false
 
     public init() {}
@@ -66,7 +68,9 @@ public struct TranslationOptions: Sendable, Equatable, Codable {
 
 /// What `prepare translation` counted.
 public struct TranslationStatistics: Sendable, Equatable, Codable {
+    /// One split's pairs and where they went.
     public struct Split: Sendable, Equatable, Codable {
+        /// Pairs kept: the rows of the split, over all buckets.
         public var pairs = 0
         /// Pairs per bucket.
         public var perBucket: [Int] = []
@@ -75,12 +79,16 @@ public struct TranslationStatistics: Sendable, Equatable, Codable {
         /// Lines dropped as markup on each side.
         public var sourceMarkupLines = 0
         public var targetMarkupLines = 0
+        /// Pairs left out: malformed or undecodable.
         public var skipped = 0
+        /// Lines with bytes that are not UTF-8 (replaced or skipped, as `decoding` says).
         public var undecodable = 0
     }
 
     public var train = Split()
+    /// `nil` when no validation files were given.
     public var valid: Split?
+    /// Ids of each language, specials included.
     public var sourceVocabulary = 0
     public var targetVocabulary = 0
 }

@@ -18,6 +18,7 @@ public struct BookNormalizer {
 
     /// How the rows were turned into tokens.
     public struct Statistics: Equatable, Sendable, Codable {
+        /// Rows read (a row is a word and its tag).
         public var rows = 0
         /// Pairs of rows merged into one phrase.
         public var merged = 0

@@ -27,7 +27,9 @@ public enum RecordPolicy: String, Sendable, CaseIterable, Codable {
 public struct Word2VecHeader: Sendable, Equatable {
     /// The number of vectors the header announces; `nil` for GloVe files, which do not say.
     public var count: Int?
+    /// Components per vector.
     public var dimension: Int
+    /// The layout the header and the file's first bytes say it has.
     public var format: Word2VecFormat
 }
 
@@ -37,8 +39,10 @@ public struct Word2VecReadStatistics: Sendable, Equatable, Codable {
     public var recordsRead = 0
     /// Records handed on (not skipped).
     public var recordsKept = 0
+    /// Vectors holding NaN or an infinity, and how many of them the non-finite policy left out.
     public var nonFinite = 0
     public var nonFiniteSkipped = 0
+    /// Words whose bytes are not valid UTF-8, and how many of them the invalid-UTF-8 policy left out.
     public var invalidUTF8 = 0
     public var invalidUTF8Skipped = 0
     /// Whether the read stopped early at a `limit`.
