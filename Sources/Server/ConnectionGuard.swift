@@ -12,9 +12,17 @@ import NIOHTTPTypes
 /// - While a response is written, a write the client does not take for ``ServerSettings/writeTimeout`` (it stopped
 ///   reading) closes the connection, and with it the memory its response held.
 ///
-/// Whatever times out is closed; nothing is answered, as nginx does. Requests a ``VectorLane`` answers ahead of the
-/// codec count as served requests here (``requestsAnsweredAhead(_:)``). A body's ``AnswerMemory`` reservation, handed
-/// over before the body is written (``adopt(_:)``), is released once the socket has taken the body.
+/// Whatever times out is closed; nothing is answered, as nginx does.
+///
+/// A response that says `Connection: close` (a 413 after its body was drained, a 400 for a request that is not HTTP)
+/// is followed by the close it promised once the socket has taken it, not by the idle timeout. A response that goes
+/// out before its request's body has ended (a route that does not read bodies: a 405, a `GET` with a body) says
+/// `Connection: close` too, and the rest of the body is read and discarded, as clients that send it all before
+/// reading need, for at most ``ServerSettings/drainTime``: an endless body would otherwise be read for ever.
+///
+/// Requests a ``VectorLane`` answers ahead of the codec count as served requests here (``requestsAnsweredAhead(_:)``).
+/// A body's ``AnswerMemory`` reservation, handed over before the body is written (``adopt(_:)``), is released once
+/// the socket has taken the body.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -34,6 +42,16 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var pendingWrites = 0
     private var lastWriteProgress = NIODeadline.now()
     private var servedRequests = 0
+    /// The response being written says `Connection: close`.
+    private var closesAfterResponse = false
+    /// That response went out before its request's body ended, and this guard added the `Connection: close`.
+    private var drainsBeforeClose = false
+    /// Request ends read and response ends written here: answer `n` is for request `n` (in order, as HTTP/1.1
+    /// pipelines them), whose body has ended if more than `n` ends have been read.
+    private var requestEnds = 0
+    private var responseEnds = 0
+    /// The response has been written and the connection closes once its request's body ends, or at this timer.
+    private var drainTimer: Scheduled<Void>?
 
     init(settings: ServerSettings) {
         self.settings = settings
@@ -53,6 +71,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = nil
         readTimer?.timer.cancel()
         writeTimer?.cancel()
+        drainTimer?.cancel()
         reservations.removeAll()
     }
 
@@ -75,14 +94,30 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .body:
             armRead(context, settings.bodyTimeout)
         case .end:
+            requestEnds += 1
             readDeadline = nil
+            if drainTimer != nil {
+                context.fireChannelRead(data)
+                context.close(promise: nil)
+                return
+            }
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        var data = data
         let part = unwrapOutboundIn(data)
         let isEnd = if case .end = part { true } else { false }
+        if case .head(var response) = part, response.status.kind != .informational {
+            closesAfterResponse = Self.saysClose(response.headerFields[.connection])
+            drainsBeforeClose = !requestHasEnded && !closesAfterResponse
+            if drainsBeforeClose {
+                response.headerFields[.connection] = "close"
+                closesAfterResponse = true
+                data = wrapOutboundOut(.head(response))
+            }
+        }
         var reservation: AnswerMemory.Reservation?
         if case .body = part, !reservations.isEmpty { reservation = reservations.removeFirst() }
         let promise = promise ?? context.eventLoop.makePromise()
@@ -97,10 +132,35 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             reservation?.release()
         }
         context.write(data, promise: promise)
-        if isEnd {
-            servedRequests += 1
+        guard isEnd else { return }
+        servedRequests += 1
+        responseEnds += 1
+        if closesAfterResponse {
+            promise.futureResult.assumeIsolated().whenComplete { [self] _ in closeOnceDrained(context) }
+            context.flush()
+        } else {
             awaitHead(context)
         }
+    }
+
+    /// Closes the connection now, or for a body the route did not read, when the body ends or
+    /// ``ServerSettings/drainTime`` from now (a route that says `Connection: close` itself drained what it meant to).
+    private func closeOnceDrained(_ context: ChannelHandlerContext) {
+        guard drainsBeforeClose && requestEnds < responseEnds else {
+            context.close(promise: nil)
+            return
+        }
+        drainTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(settings.drainTime)) {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Whether the request now answered has been read to its end.
+    private var requestHasEnded: Bool { requestEnds > responseEnds }
+
+    /// Whether a `Connection` field's tokens include `close`.
+    static func saysClose(_ field: String?) -> Bool {
+        field?.split(separator: ",").contains { $0.filter { $0 != " " && $0 != "\t" }.lowercased() == "close" } ?? false
     }
 
     /// `count` requests were answered ahead of the codec: the next head has the idle timeout from now.

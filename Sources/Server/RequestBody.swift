@@ -4,16 +4,13 @@ import Hummingbird
 
 /// Reading request bodies within the server's limit: the one way a route reads one.
 enum RequestBody {
-    /// How long an over-limit body is read and discarded before the 413 is sent anyway (nginx's `lingering_time`).
-    static let drainTime = Duration.seconds(30)
-
-    /// The body of `request` decoded from JSON as `T`, at most `limit` bytes.
+    /// The body of `request` decoded from JSON as `T`, at most `settings.maxBodyBytes` bytes.
     /// - Parameter expected: the body's shape, for the 400 that a body of another shape gets.
     /// - throws: ``APIError`` 413 naming the limit, 400 saying what was expected.
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int, expected: String) async throws
-        -> T
-    {
-        let body = try await collect(request, limit: limit)
+    static func decode<T: Decodable>(
+        _ type: T.Type, from request: Request, settings: ServerSettings, expected: String
+    ) async throws -> T {
+        let body = try await collect(request, settings: settings)
         do {
             return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
         } catch {
@@ -21,15 +18,16 @@ enum RequestBody {
         }
     }
 
-    /// The body of `request`, at most `limit` bytes.
+    /// The body of `request`, at most `settings.maxBodyBytes` bytes.
     ///
-    /// A longer body is read on to its end and discarded (for up to ``drainTime``) before the 413 is sent, with
+    /// A longer body is read on to its end and discarded (for up to `settings.drainTime`) before the 413 is sent, with
     /// `Connection: close`: clients that send the whole body before reading the answer (urllib, requests) would
     /// otherwise block on a full socket and never see it. nginx's lingering close does the same. A client that
     /// announced the body with `Expect: 100-continue` and a `Content-Length` over the limit has sent nothing yet, and
     /// gets its 413 at once.
     /// - throws: ``APIError`` 413 naming the limit.
-    static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
+    static func collect(_ request: Request, settings: ServerSettings) async throws -> ByteBuffer {
+        let limit = settings.maxBodyBytes
         let tooLarge = APIError(
             .contentTooLarge, "the request body is over \(limit) bytes, the server's limit (server.max_body_kb)",
             headers: [.connection: "close"])
@@ -46,7 +44,7 @@ enum RequestBody {
             buffer.writeImmutableBuffer(chunk)
         }
         guard received > limit else { return buffer }
-        let deadline = ContinuousClock.now + drainTime
+        let deadline = ContinuousClock.now + settings.drainTime
         while ContinuousClock.now < deadline, try await iterator.next() != nil {}
         throw tooLarge
     }

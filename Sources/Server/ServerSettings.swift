@@ -53,6 +53,11 @@ public struct ServerSettings: Sendable, Equatable {
     /// Lines about failed requests logged a second, after a burst of ten seconds' worth (``FailureLog``); more are
     /// counted in `/metrics` and summed up in the next line written. `0` logs none.
     public var logFailuresPerSecond = 10
+    /// How long a body the server will not use is read and discarded before the connection closes, as clients
+    /// that send a whole body before reading the answer need (nginx's `lingering_time`): one over
+    /// ``maxBodyBytes`` before its 413, the rest of one a route answered without reading (a 405, a `GET` with a
+    /// body). Shorter only in tests.
+    package var drainTime = Duration.seconds(30)
     /// A file holding the bearer token that every route but `/healthz` requires (`nil`: no token).
     public var tokenFile: String?
     /// Whether `GET /v1/vectors/{word}` is answered on the event loop (``VectorLane``); off only in the tests

@@ -45,7 +45,7 @@ struct SimilarityController<Context: RequestContext> {
 
     @Sendable func similar(_ request: Request, context: Context) async throws -> Response {
         let parsed = try await RequestBody.decode(
-            SimilarRequest.self, from: request, limit: state.settings.maxBodyBytes,
+            SimilarRequest.self, from: request, settings: state.settings,
             expected: "{\"positive\": [...], \"negative\": [...], \"top\": N} or {\"queries\": [...]}")
         let isBatch = parsed.queries != nil
         if isBatch && (parsed.positive != nil || parsed.negative != nil || parsed.top != nil) {

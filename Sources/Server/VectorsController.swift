@@ -71,7 +71,7 @@ struct VectorsController<Context: ConnectionRequestContext> {
     /// `Accept: application/octet-stream`.
     @Sendable func vectors(_ request: Request, context: Context) async throws -> BinaryResponse {
         let parsed = try await RequestBody.decode(
-            VectorsRequest.self, from: request, limit: state.settings.maxBodyBytes,
+            VectorsRequest.self, from: request, settings: state.settings,
             expected: "{\"words\": [...], \"missing\": \"error\" | \"zero\" | \"oov\"}")
         let limit = state.settings.maxWordsPerRequest
         guard parsed.words.count <= limit else {

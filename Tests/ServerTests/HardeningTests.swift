@@ -61,15 +61,90 @@ final class CollectedLog: Sendable {
                     let connection = try LoopbackConnection(port: port, timeout: 20)
                     let sent = connection.send(
                         LoopbackConnection.request("POST", "/v1/vectors", body: [UInt8](repeating: 0x20, count: size)))
-                    return (sent, connection.receiveResponse())
+                    return (sent, connection.receiveResponse(), connection.peerCloses())
                 }
-                #expect(answer.0, "the server read the whole body")
+                let (sent, closed) = (answer.0, answer.2)
+                #expect(sent, "the server read the whole body")
                 let response = parse(answer.1)
                 #expect(response.status == 413)
                 #expect(response.headers.lowercased().contains("connection: close"))
                 #expect(response.body.contains("\"error\"") && response.body.contains("server.max_body_kb"))
+                // It closes as it said, not after the idle timeout (75 s; the connection waits 20).
+                #expect(closed, "the server closed the connection after its 413")
             }
+            // Announced over the limit with `Expect: 100-continue`: the 413 at once, no body sent, then the close.
+            let announced = try await blocking {
+                let connection = try LoopbackConnection(port: port, timeout: 20)
+                connection.send(
+                    Array(
+                        ("POST /v1/vectors HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
+                            + "Content-Length: 99999999999\r\n\r\n").utf8))
+                return (connection.receiveResponse(), connection.peerCloses())
+            }
+            let (status, closed) = (parse(announced.0).status, announced.1)
+            #expect(status == 413)
+            #expect(closed, "the server closed the connection after its 413")
             // The server goes on serving.
+            #expect(try await server.request("/healthz").status == 200)
+        }
+    }
+
+    /// A body the route answers without reading (a `GET` with a body, a 405) is read on and discarded for at most
+    /// the drain time, behind an answer that says `Connection: close`, and then the connection closes: an endless
+    /// body was read for ever (2.3 GB a second on one core). A whole small body keeps the connection alive.
+    @Test func aBodyNoRouteReadsIsDrainedForABoundedTime() async throws {
+        var settings = ServerSettings()
+        settings.drainTime = .seconds(1)
+        try await withServer(settings: settings) { server in
+            let port = server.port
+            // Sent whole before the answer is read (urllib's way): the answer, then the close.
+            let whole = try await blocking {
+                let connection = try LoopbackConnection(port: port, timeout: 20)
+                let sent = connection.send(
+                    LoopbackConnection.request("GET", "/v1/info", body: [UInt8](repeating: 0x20, count: 20 << 20)))
+                return (sent, connection.receiveResponse(), connection.peerCloses())
+            }
+            let (sent, wholeClosed) = (whole.0, whole.2)
+            #expect(sent)
+            #expect(parse(whole.1).status == 200)
+            #expect(parse(whole.1).headers.lowercased().contains("connection: close"))
+            #expect(wholeClosed, "the server closed the connection once the body ended")
+            // A body announced as 100 GB and sent for as long as the server takes it: the 405, then the close
+            // within the drain time (the connection gives up after 20 s).
+            let endless = try await blocking {
+                let connection = try LoopbackConnection(port: port, timeout: 20)
+                connection.send(
+                    Array("POST /v1/info HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000000000\r\n\r\n".utf8))
+                let sender = Thread {
+                    let chunk = [UInt8](repeating: 0x20, count: 1 << 16)
+                    while connection.send(chunk) {}
+                }
+                sender.start()
+                return (connection.receiveResponse(), connection.peerCloses())
+            }
+            let (endlessStatus, endlessClosed) = (parse(endless.0).status, endless.1)
+            #expect(endlessStatus == 405)
+            #expect(endlessClosed, "the server stopped reading the endless body and closed the connection")
+            // A small body that came whole with its head keeps the connection, as does an answer to a request
+            // pipelined ahead of one whose body is still on its way; that one is answered before its body ends, so
+            // its answer says close, and the connection closes when the body has come.
+            let pipelined = try await blocking {
+                let connection = try LoopbackConnection(port: port, timeout: 20)
+                connection.send(LoopbackConnection.request("POST", "/v1/info", body: Array("{}".utf8)))
+                let first = connection.receiveResponse()
+                connection.send(
+                    LoopbackConnection.request("GET", "/healthz")
+                        + Array("POST /v1/info HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n12345".utf8))
+                let second = connection.receiveResponse()
+                let third = connection.receiveResponse()
+                connection.send(Array("67890".utf8))
+                return ([first, second, third], connection.peerCloses())
+            }
+            let answers = pipelined.0.map(parse)
+            let closesAtLast = pipelined.1
+            #expect(answers.map(\.status) == [405, 200, 405])
+            #expect(answers.map { $0.headers.lowercased().contains("connection: close") } == [false, false, true])
+            #expect(closesAtLast)
             #expect(try await server.request("/healthz").status == 200)
         }
     }

@@ -63,6 +63,17 @@ public final class LoopbackConnection: Sendable {
         return result
     }
 
+    /// Whether the peer closes the connection (or resets it) before the timeout passes; what it sends meanwhile is
+    /// read and dropped.
+    public func peerCloses() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return true }
+            if count < 0 { return errno == ECONNRESET }
+        }
+    }
+
     /// Reads one HTTP response with a `Content-Length`: its head and that many body bytes (or what came before the
     /// peer closed or the timeout passed).
     public func receiveResponse() -> [UInt8] {
