@@ -136,7 +136,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         servedRequests += 1
         responseEnds += 1
         if closesAfterResponse {
-            promise.futureResult.assumeIsolated().whenComplete { [self] _ in closeOnceDrained(context) }
+            promise.futureResult.assumeIsolated().whenComplete { [self] _ in closeOnceDrained() }
             context.flush()
         } else {
             awaitHead(context)
@@ -145,7 +145,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Closes the connection now, or for a body the route did not read, when the body ends or
     /// ``ServerSettings/drainTime`` from now (a route that says `Connection: close` itself drained what it meant to).
-    private func closeOnceDrained(_ context: ChannelHandlerContext) {
+    private func closeOnceDrained() {
+        guard let context else { return }  // removed: the connection has closed
         guard drainsBeforeClose && requestEnds < responseEnds else {
             context.close(promise: nil)
             return
