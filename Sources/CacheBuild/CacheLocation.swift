@@ -217,12 +217,21 @@ public struct CacheLocation: Sendable {
         return removeCacheFiles(path, entries: entries)
     }
 
-    /// Removes the LevelDB files (and a build marker) of a cache directory, then the directory itself.
-    static func removeCacheFiles(_ path: String, entries: [String]) -> Bool {
-        for entry in entries where isLevelDBFile(entry) || isStagedTable(entry) || entry == buildMarker {
-            unlink(path + "/" + entry)
+    /// Removes the LevelDB files of a cache directory that is provably ours, then the directory itself. The build
+    /// marker goes in first (when it is not there: a cache a swap replaced, a build killed after it removed its
+    /// marker) and comes out last, so that a process killed in between, or a file that cannot be removed, leaves a
+    /// directory that still carries it, which the next build removes (``removeStaleTemporaries()``); without it, a
+    /// cache missing some of its tables cannot be told from one w2vcache did not make, and was kept for ever.
+    /// - Parameter remove: unlinks a file; `false` stops the removal there (a test's kill).
+    static func removeCacheFiles(
+        _ path: String, entries: [String], unlinking remove: (String) -> Bool = { unlink($0) == 0 || errno == ENOENT }
+    ) -> Bool {
+        let marker = path + "/" + buildMarker
+        if !entries.contains(buildMarker) { _ = createFile(marker, contents: Array("\(getpid())\n".utf8)) }
+        for entry in entries where isLevelDBFile(entry) || isStagedTable(entry) {
+            guard remove(path + "/" + entry) else { return false }
         }
-        return rmdir(path) == 0
+        return remove(marker) && rmdir(path) == 0
     }
 
     /// Removes a spill file if it is a regular file that starts with the spill magic, or holds a part of it or

@@ -1,4 +1,3 @@
-import CacheBuild
 import Foundation
 import LevelDB
 import SearchIndex
@@ -7,6 +6,7 @@ import TestSupport
 import Testing
 import Word2Vec
 
+@testable import CacheBuild
 @testable import VectorCache
 
 @Suite struct BuildTests {
@@ -236,6 +236,34 @@ import Word2Vec
                 "old.bin",
             ])
         #expect(FileManager.default.fileExists(atPath: foreignDirectory + "/notes.txt"))
+    }
+
+    /// A swap exchanges the directories and then removes the replaced cache; killed while it unlinked the replaced
+    /// cache's files, it left a cache without some of its tables and without a marker, kept for ever (found by
+    /// `scripts/crash-check`). The marker goes in first and comes out last: stopped after any number of unlinks,
+    /// the removal leaves what the next build removes.
+    @Test func aReplacedCacheHalfRemovedIsRemovedByTheNextBuild() throws {
+        let directory = TemporaryDirectory()
+        _ = try makePreviousCache(directory)
+        let replaced = directory.file("replaced")
+        try FileManager.default.copyItem(atPath: directory.file("cache"), toPath: replaced)
+        let files = try FileManager.default.contentsOfDirectory(atPath: replaced)
+        #expect(files.contains { $0.hasSuffix(".ldb") })
+        let source = try writeVectors(shuffledVectors(count: 5, dimension: 5), to: directory.file("new.bin"))
+        // Every file and the marker, then one more: stopped before each unlink, and not at all.
+        for allowed in 0...(files.count + 1) {
+            // As a swap leaves it: a whole cache, no marker, named for a build whose process is gone (pid 2^22+12).
+            let stale = directory.file(".cache.building-4194312")
+            try FileManager.default.copyItem(atPath: replaced, toPath: stale)
+            var unlinks = 0
+            let finished = CacheLocation.removeCacheFiles(stale, entries: files) { file in
+                unlinks += 1
+                return unlinks <= allowed && unlink(file) == 0
+            }
+            #expect(finished == (allowed > files.count), "\(allowed) unlinks allowed")
+            try build(source, into: directory.file("cache"))
+            #expect(directory.contents == ["cache", "new.bin", "old.bin", "replaced"], "\(allowed) unlinks allowed")
+        }
     }
 
     @Test func whatABuildKilledWhileMakingItsTemporariesLeftIsRemovedToo() throws {
