@@ -60,6 +60,8 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// Set while answers wait for the connection to become writable; a read asked for meanwhile is kept.
     private var waitingToWrite = false
     private var readWanted = false
+    /// Set when the client closed its side while requests it sent wait for the connection to become writable.
+    private var inputClosedWaiting = false
 
     init(state: ServerState, answers: VectorAnswers, connectionGuard: ConnectionGuard) {
         self.state = state
@@ -129,12 +131,43 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                 // Requests handed on now, outside a read, reach the router when told the read has ended.
                 endHandedOnRead(context: context)
             }
+            if !waitingToWrite, inputClosedWaiting {
+                inputClosedWaiting = false
+                passOnInputClosed(context)
+            }
             if !waitingToWrite, readWanted {
                 readWanted = false
                 context.read()
             }
         }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// The close of the server's side waits for the answers written before it (see ``OutputCloseAfterWrites``).
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        OutputCloseAfterWrites.close(context, mode: mode, promise: promise)
+    }
+
+    /// A client that closes its side after its requests (HTTP/1.1 allows it) is owed their answers, but the handlers
+    /// behind end the connection once they have answered the requests they were given, at once where they were
+    /// given none. So they learn of the close after the requests waiting for the connection to become writable
+    /// are answered or handed on, and after the socket has taken this lane's answers.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let event = event as? ChannelEvent, event == .inputClosed else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        if waitingToWrite {
+            inputClosedWaiting = true
+        } else {
+            passOnInputClosed(context)
+        }
+    }
+
+    private func passOnInputClosed(_ context: ChannelHandlerContext) {
+        OutputCloseAfterWrites.onceWritten(context) { written in
+            if written { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+        }
     }
 
     /// Called by ``RouterAnswerEnds`` as each answer to a request handed on ends.
@@ -453,7 +486,7 @@ final class RouterAnswerEnds: ChannelOutboundHandler, RemovableChannelHandler {
 
 /// A connection as ``buildApplication(state:logger:onServerRunning:)`` serves it: Hummingbird's HTTP/1.1 pipeline
 /// with ``ConnectionGuard`` behind the codec and, when ``ServerSettings/answersVectorsOnEventLoop``, a
-/// ``VectorLane`` ahead of it.
+/// ``VectorLane`` ahead of it (else ``OutputCloseAfterWrites``, which the lane stands in for).
 struct ServerConnection: ServerChildChannel {
     let responder: HTTPChannelHandler.Responder
     let state: ServerState
@@ -462,16 +495,18 @@ struct ServerConnection: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
         let connectionGuard = ConnectionGuard(settings: state.settings)
         var behindTheCodec: [any RemovableChannelHandler] = [connectionGuard]
-        if state.settings.answersVectorsOnEventLoop {
-            let lane = VectorLane(state: state, answers: answers, connectionGuard: connectionGuard)
-            do {
+        do {
+            if state.settings.answersVectorsOnEventLoop {
+                let lane = VectorLane(state: state, answers: answers, connectionGuard: connectionGuard)
                 try channel.pipeline.syncOperations.addHandler(lane)
                 try channel.syncOptions?.setOption(
                     ChannelOptions.writeBufferWaterMark, value: Self.writeBufferWaterMark)
-            } catch {
-                return channel.eventLoop.makeFailedFuture(error)
+                behindTheCodec.append(RouterAnswerEnds(lane: lane))
+            } else {
+                try channel.pipeline.syncOperations.addHandler(OutputCloseAfterWrites())
             }
-            behindTheCodec.append(RouterAnswerEnds(lane: lane))
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
         }
         // Setup runs on the channel's event loop, where HTTP1Channel adds these handlers.
         let handlers = NIOLoopBound(behindTheCodec, eventLoop: channel.eventLoop)

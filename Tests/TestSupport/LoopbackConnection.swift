@@ -49,6 +49,11 @@ public final class LoopbackConnection: Sendable {
         return true
     }
 
+    /// Closes this side for sending (`shutdown(SHUT_WR)`): the peer reads the end of its input, and can still answer.
+    public func closeSending() {
+        shutdown(socket, Int32(SHUT_WR))
+    }
+
     /// Reads until the peer closes, `limit` bytes arrive, or the timeout passes.
     public func receive(limit: Int = 1 << 30) -> [UInt8] {
         var result: [UInt8] = []
