@@ -61,7 +61,8 @@ public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     router.get("metrics") { _, _ in
         let text = state.metrics.render(
             hotVectors: state.vectors.statistics, answerMemory: state.answerMemory, datasetMemory: state.datasetMemory,
-            logLinesHeldBack: state.failureLog.heldBackTotal + state.unforeseenErrorLog.heldBackTotal)
+            logLinesHeldBack: state.failureLog.heldBackTotal + state.unforeseenErrorLog.heldBackTotal,
+            connections: state.connections)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -152,7 +153,7 @@ public func buildApplication(
         },
         configuration: .init(
             address: .hostname(settings.host, port: settings.port), serverName: serverName,
-            availableConnectionsDelegate: MaximumAvailableConnections(connections, logger: logger)),
+            availableConnectionsDelegate: ConnectionSlots(limit: connections, roster: state.connections)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
         eventLoopGroupProvider: .shared(EventLoops.group(settings.eventLoopCount(cores: System.coreCount))),
         logger: logger)

@@ -23,6 +23,9 @@ import NIOHTTPTypes
 /// Requests a ``VectorLane`` answers ahead of the codec count as served requests here (``requestsAnsweredAhead(_:)``).
 /// A body's ``AnswerMemory`` reservation, handed over before the body is written (``adopt(_:)``), is released once
 /// the socket has taken the body.
+///
+/// The guard tells the server's ``ConnectionRoster`` when its connection takes a request and when it holds none again
+/// (its answers taken by the socket), so that a full server closes a quiet connection, not a busy one.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -30,6 +33,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private let settings: ServerSettings
+    private let roster: ConnectionRoster
+    /// This connection in the roster, from the handler's adding to its removal.
+    private var activity: ConnectionRoster.Activity?
     /// Reservations handed over for the next bodies written, in order.
     private var reservations: [AnswerMemory.Reservation] = []
     /// The read deadline now: for a head, or for the body's next part (`nil` while a request is answered).
@@ -50,15 +56,21 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// pipelines them), whose body has ended if more than `n` ends have been read.
     private var requestEnds = 0
     private var responseEnds = 0
+    /// Request heads read here: a request is held while more have been read than answered.
+    private var requestHeads = 0
+    /// The ``VectorLane`` ahead holds a request of its own.
+    private var laneHoldsRequest = false
     /// The response has been written and the connection closes once its request's body ends, or at this timer.
     private var drainTimer: Scheduled<Void>?
 
-    init(settings: ServerSettings) {
+    init(settings: ServerSettings, roster: ConnectionRoster) {
         self.settings = settings
+        self.roster = roster
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        activity = roster.enter(context.channel)
         if context.channel.isActive { awaitHead(context) }
     }
 
@@ -69,6 +81,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        if let activity { roster.leave(activity) }
+        activity = nil
         readTimer?.timer.cancel()
         writeTimer?.cancel()
         drainTimer?.cancel()
@@ -83,6 +97,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            requestHeads += 1
+            if let activity { roster.busy(activity) }
             armRead(context, settings.bodyTimeout)
             if head.headerFields[.expect]?.lowercased() == "100-continue" {
                 let announced = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
@@ -130,6 +146,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             pendingWrites -= 1
             lastWriteProgress = .now()
             reservation?.release()
+            if pendingWrites == 0 { fallQuietUnlessHolding(since: lastWriteProgress) }
         }
         context.write(data, promise: promise)
         guard isEnd else { return }
@@ -168,6 +185,30 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func requestsAnsweredAhead(_ count: Int) {
         servedRequests += count
         if let context { awaitHead(context) }
+        if pendingWrites == 0 { fallQuietUnlessHolding(since: .now()) }
+    }
+
+    /// The lane ahead read bytes from the client: a connection holding no request is quiet from now on, so that one
+    /// sending a head slowly is not taken for a silent one.
+    func bytesArrived() {
+        guard requestHeads <= responseEnds, !laneHoldsRequest, let activity else { return }
+        roster.stillQuiet(activity, since: .now())
+    }
+
+    /// The lane ahead took a request it will answer (`true`), or holds none now.
+    func laneHolds(_ holds: Bool) {
+        laneHoldsRequest = holds
+        if holds {
+            if let activity { roster.busy(activity) }
+        } else if pendingWrites == 0 {
+            fallQuietUnlessHolding(since: .now())
+        }
+    }
+
+    /// Tells the roster the connection is quiet from `time`, unless it holds a request not yet answered.
+    private func fallQuietUnlessHolding(since time: NIODeadline) {
+        guard requestHeads <= responseEnds, !laneHoldsRequest, let activity else { return }
+        roster.quiet(activity, since: time)
     }
 
     /// Arms the deadline for the next request's head.

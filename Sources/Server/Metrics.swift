@@ -52,10 +52,11 @@ public final class ServerMetrics: Sendable {
     func similarQueries(_ count: Int) { counts.withLock { $0.similarQueries += count } }
 
     /// The exposition text, with the gauges and counters of the server's hot vectors (``HotVectors/statistics``),
-    /// of the memory its answers and loaded datasets hold, and of the lines its ``FailureLog``s held back.
+    /// of the memory its answers and loaded datasets hold, of the lines its ``FailureLog``s held back, and of its
+    /// connections.
     func render(
         hotVectors: HotVectorStatistics, answerMemory: AnswerMemory, datasetMemory: DatasetMemory,
-        logLinesHeldBack: Int
+        logLinesHeldBack: Int, connections: ConnectionRoster
     ) -> String {
         let snapshot = counts.withLock { $0 }
         var lines = [
@@ -124,6 +125,13 @@ public final class ServerMetrics: Sendable {
                 + "server.log_failures_per_s.",
             "# TYPE w2vcache_log_lines_held_back_total counter",
             "w2vcache_log_lines_held_back_total \(logLinesHeldBack)",
+        ]
+        lines += [
+            "# HELP w2vcache_connections Connections open (server.max_connections, and one more while room is made).",
+            "# TYPE w2vcache_connections gauge", "w2vcache_connections \(connections.count)",
+            "# HELP w2vcache_connections_closed_for_room_total Quiet connections closed to let a new one in.",
+            "# TYPE w2vcache_connections_closed_for_room_total counter",
+            "w2vcache_connections_closed_for_room_total \(connections.closedForRoomTotal)",
         ]
         return lines.joined(separator: "\n") + "\n"
     }

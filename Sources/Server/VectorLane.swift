@@ -62,6 +62,11 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
     private var readWanted = false
     /// Set when the client closed its side while requests it sent wait for the connection to become writable.
     private var inputClosedWaiting = false
+    /// Whether this lane holds a request: one whose body is still coming, or requests waiting for the connection to
+    /// become writable. The guard counts the connection busy meanwhile (``ConnectionGuard/laneHolds(_:)``).
+    private var holdsRequest = false {
+        didSet { if holdsRequest != oldValue { connectionGuard.laneHolds(holdsRequest) } }
+    }
 
     init(state: ServerState, answers: VectorAnswers, connectionGuard: ConnectionGuard) {
         self.state = state
@@ -70,6 +75,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        connectionGuard.bytesArrived()
         if decoderOnly && held == nil {
             handOn(data, context: context)
             return
@@ -139,6 +145,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                 readWanted = false
                 context.read()
             }
+            holdsRequest = headAwaitingBody != nil || waitingToWrite
         }
         context.fireChannelWritabilityChanged()
     }
@@ -179,6 +186,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
     private func serve(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
         var answered = 0
         defer {
+            holdsRequest = headAwaitingBody != nil || waitingToWrite
             if answered > 0 {
                 context.flush()
                 connectionGuard.requestsAnsweredAhead(answered)
@@ -493,7 +501,7 @@ struct ServerConnection: ServerChildChannel {
     let answers: VectorAnswers
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
-        let connectionGuard = ConnectionGuard(settings: state.settings)
+        let connectionGuard = ConnectionGuard(settings: state.settings, roster: state.connections)
         var behindTheCodec: [any RemovableChannelHandler] = [connectionGuard]
         do {
             if state.settings.answersVectorsOnEventLoop {

@@ -149,6 +149,77 @@ final class CollectedLog: Sendable {
         }
     }
 
+    /// Connections that send nothing, or dribble a request's head, cannot keep others out: a connection that comes
+    /// to a full server is let in, and the quietest connection is closed for it; one reading a body is never
+    /// closed. With every connection busy, the newcomer is served beside them and the next to fall quiet closes.
+    /// Before, the newcomer waited to be accepted until a silent connection's header timeout (60 s), and 512
+    /// silent connections opened again and again kept every trainer out. (The busy requests are ones the lane
+    /// answers, when it serves, and holds while their bodies come.)
+    @Test(arguments: [true, false])
+    func aFullServerClosesItsQuietestConnectionForANewOne(lane: Bool) async throws {
+        var settings = ServerSettings()
+        settings.maxConnections = 3
+        settings.answersVectorsOnEventLoop = lane
+        try await withServer(settings: settings) { server in
+            let port = server.port
+            let healthz = LoopbackConnection.request("GET", "/healthz")
+            // A request whose body is still coming keeps its connection busy until the rest is sent.
+            let body = Array(#"{"words": ["in"]}"#.utf8)
+            let bodyStarted = LoopbackConnection.request("POST", "/v1/vectors", body: body).dropLast(body.count - 8)
+            let bodyRest = Array(body.suffix(body.count - 8))
+            @Sendable func connect(sending bytes: [UInt8]) throws -> LoopbackConnection {
+                let connection = try LoopbackConnection(port: port, timeout: 5)
+                connection.send(bytes)
+                Thread.sleep(forTimeInterval: 0.1)  // accepted, and quiet or busy, before the next comes
+                return connection
+            }
+            @Sendable func answered(_ connection: LoopbackConnection) -> Int {
+                parse(connection.receiveResponse()).status
+            }
+            // Full: one silent, one dribbling a head, one busy. Each newcomer is let in and answered; the quietest
+            // connection is closed for it: the silent one, the dribbling one, then the first newcomer (quiet since
+            // its answer), then the second.
+            let closedInTurn = try await blocking {
+                let silent = try connect(sending: [])
+                let dribbling = try connect(sending: Array("GET /healthz HTTP/1.1\r\nHo".utf8))
+                let busy = try connect(sending: Array(bodyStarted))
+                let newcomers = try (0..<2).map { _ in try connect(sending: healthz) }
+                let statuses = newcomers.map(answered)
+                let closed = [silent.peerCloses(), dribbling.peerCloses()]
+                let busyToo = try connect(sending: Array(bodyStarted))
+                let busyThird = try connect(sending: Array(bodyStarted))
+                return (statuses, closed + newcomers.map { $0.peerCloses() }, [busy, busyToo, busyThird])
+            }
+            #expect(closedInTurn.0 == [200, 200], "newcomers to a full server are answered")
+            #expect(closedInTurn.1 == [true, true, true, true], "the quiet connections were closed for newcomers")
+            // Every connection busy: a newcomer is served beside them and closes once answered, for the next.
+            let besideBusy = try await blocking {
+                let fourth = try connect(sending: healthz)
+                let fourthStatus = answered(fourth)
+                let fourthClosed = fourth.peerCloses()
+                let fifth = try connect(sending: healthz)
+                return (fourthStatus, fourthClosed, answered(fifth))
+            }
+            #expect(besideBusy.0 == 200, "served beside three busy connections")
+            #expect(besideBusy.1, "and closed once quiet, for a connection waiting to be let in")
+            #expect(besideBusy.2 == 200)
+            // The busy connections were never closed: each finishes its request.
+            let busy = closedInTurn.2
+            let finished = try await blocking {
+                busy.map { connection in
+                    connection.send(bodyRest)
+                    return answered(connection)
+                }
+            }
+            #expect(finished == [200, 200, 200])
+            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            let closedForRoom = metrics.split(separator: "\n").first {
+                $0.hasPrefix("w2vcache_connections_closed_for_room_total ")
+            }
+            #expect(closedForRoom.flatMap { Int($0.split(separator: " ")[1]) } ?? 0 >= 5)
+        }
+    }
+
     /// A client may close its side once its requests are sent (HTTP/1.1 allows it; `printf ... | nc -N` does): every
     /// answer still comes whole before the server closes, whether the lane or the router gives it, however far the
     /// client has fallen behind in reading. NIO makes the server's close of its side a full close then, which dropped

@@ -338,7 +338,7 @@ import VectorCache
             let events = InboundEvents()
             let lane = VectorLane(
                 state: server.state, answers: VectorAnswers(dimension: server.cache.dimension, fingerprint: "f"),
-                connectionGuard: ConnectionGuard(settings: server.state.settings))
+                connectionGuard: ConnectionGuard(settings: server.state.settings, roster: server.state.connections))
             try channel.pipeline.syncOperations.addHandlers([lane, events])
             let forTheLane = LoopbackConnection.request("GET", "/v1/vectors/pound")
             let forTheRouter = LoopbackConnection.request(
@@ -368,7 +368,7 @@ import VectorCache
             let behind = ReadsAsked()
             let lane = VectorLane(
                 state: server.state, answers: VectorAnswers(dimension: server.cache.dimension, fingerprint: "f"),
-                connectionGuard: ConnectionGuard(settings: server.state.settings))
+                connectionGuard: ConnectionGuard(settings: server.state.settings, roster: server.state.connections))
             try channel.pipeline.syncOperations.addHandlers([atTheChannel, lane, behind])
             let forTheLane = ByteBuffer(bytes: LoopbackConnection.request("GET", "/v1/vectors/pound"))
             let forTheRouter = ByteBuffer(
