@@ -8,7 +8,8 @@ import NIOHTTPTypes
 ///
 /// - Before its first request's head, a connection has ``ServerSettings/headerTimeout``; between requests,
 ///   ``ServerSettings/idleTimeout`` (a partial next head included).
-/// - While a body is read, each part must follow the one before within ``ServerSettings/bodyTimeout``.
+/// - A request's body must be whole within ``ServerSettings/bodyTimeout`` of its head: one sent a byte at a time
+///   would otherwise hold the connection for as long as its sender likes.
 /// - While a response is written, a write the client does not take for ``ServerSettings/writeTimeout`` (it stopped
 ///   reading) closes the connection, and with it the memory its response held.
 ///
@@ -98,7 +99,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             requestHeads += 1
-            if let activity { roster.busy(activity) }
+            if let activity { roster.holding(activity, closableAt: .now() + TimeAmount(settings.slowBodyTime)) }
             armRead(context, settings.bodyTimeout)
             if head.headerFields[.expect]?.lowercased() == "100-continue" {
                 let announced = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
@@ -108,10 +109,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
         case .body:
-            armRead(context, settings.bodyTimeout)
+            break
         case .end:
             requestEnds += 1
             readDeadline = nil
+            if let activity { roster.holding(activity) }
             if drainTimer != nil {
                 context.fireChannelRead(data)
                 context.close(promise: nil)
@@ -195,11 +197,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         roster.stillQuiet(activity, since: .now())
     }
 
-    /// The lane ahead took a request it will answer (`true`), or holds none now.
+    /// The lane ahead holds a request of its own (`true`: one whose body is still coming, or answers the client has
+    /// not taken), or holds none now.
     func laneHolds(_ holds: Bool) {
         laneHoldsRequest = holds
         if holds {
-            if let activity { roster.busy(activity) }
+            if let activity { roster.holding(activity, closableAt: .now() + TimeAmount(settings.slowBodyTime)) }
         } else if pendingWrites == 0 {
             fallQuietUnlessHolding(since: .now())
         }

@@ -3,29 +3,34 @@ import HummingbirdCore
 import NIOCore
 import Synchronization
 
-/// The server's open connections and since when each has been quiet, so that a full server makes room for a new
-/// connection by closing the one quiet the longest: silent connections (or ones that dribble a request's head) can
-/// otherwise take every slot of ``ServerSettings/maxConnections`` and keep trainers out until they time out, and
-/// those who hold them can open them again.
+/// The server's open connections and since when each may be closed to make room, so that a full server lets a new
+/// connection in by closing the one that has been closable the longest: silent connections (or ones that send a
+/// request's head or body a byte at a time) can otherwise take every slot of ``ServerSettings/maxConnections`` and
+/// keep trainers out, and those who hold them can open them again.
 ///
-/// Quiet means holding no request: not yet sent a whole head, or answered and waiting for the next (keep-alive),
-/// and quiet since the last bytes the client sent or the last answer the socket took. A connection reading a body or
-/// writing an answer is busy and never closed for room. HTTP/1.1 lets a server close
-/// an idle connection at any time; clients retry a request that met such a close on a reused connection (the Python
-/// client does).
+/// A connection is closable while it is quiet, holding no request: it has not yet sent a whole head, or it was
+/// answered and waits for the next request (keep-alive); it counts as quiet since the last bytes its client sent or
+/// the last answer the socket took. It is closable, too, once a request's body has been coming for
+/// ``ServerSettings/slowBodyTime`` (or the client has left the lane's answers untaken as long): a whole body of the
+/// largest size allowed takes a fraction of that on any network a trainer uses. A connection whose request is being
+/// answered, or whose answer is being written, is never closed for room. HTTP/1.1 lets a server close an idle
+/// connection at any time; clients retry a request that met such a close on a reused connection (the Python client
+/// does).
 final class ConnectionRoster: Sendable {
     /// One connection's state, written by its ``ConnectionGuard`` on its event loop and read by the roster when
     /// room is wanted.
     final class Activity: Sendable {
-        /// `NIODeadline.uptimeNanoseconds` since which the connection holds no request, `0` while it holds one.
-        fileprivate let quietSince = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+        /// The `NIODeadline.uptimeNanoseconds` from which the connection may be closed for room; `0` while it may
+        /// not.
+        fileprivate let closableSince = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
         fileprivate let channel: any Channel
 
         fileprivate init(channel: any Channel) { self.channel = channel }
     }
 
     private let connections = Mutex<[ObjectIdentifier: Activity]>([:])
-    /// Set while the server is full and no connection is quiet: the next one to fall quiet closes.
+    /// Set while the server is full and no connection is closable: the next to fall quiet closes, or the first to
+    /// become closable once it does.
     private let roomWanted = Atomic<Bool>(false)
     private let closedForRoom = Atomic<Int>(0)
 
@@ -33,7 +38,7 @@ final class ConnectionRoster: Sendable {
 
     /// Connections open now.
     var count: Int { connections.withLock { $0.count } }
-    /// Quiet connections closed to make room for new ones, since the server started.
+    /// Connections closed to make room for new ones, since the server started.
     var closedForRoomTotal: Int { closedForRoom.load(ordering: .relaxed) }
 
     /// Enters `channel`, quiet from now on, until ``leave(_:)``.
@@ -47,40 +52,53 @@ final class ConnectionRoster: Sendable {
         _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(activity)) }
     }
 
-    /// The connection took a request.
-    func busy(_ activity: Activity) {
-        activity.quietSince.store(0, ordering: .relaxed)
+    /// The connection holds a request; `closableAt` (a body still coming by then) makes it closable from then on.
+    func holding(_ activity: Activity, closableAt time: NIODeadline? = nil) {
+        activity.closableSince.store(time.map { max(1, $0.uptimeNanoseconds) } ?? 0, ordering: .relaxed)
     }
 
     /// The connection holds no request from `time` on; if room is wanted, it closes now.
     func quiet(_ activity: Activity, since time: NIODeadline) {
-        activity.quietSince.store(max(1, time.uptimeNanoseconds), ordering: .relaxed)
+        activity.closableSince.store(max(1, time.uptimeNanoseconds), ordering: .relaxed)
         if roomWanted.load(ordering: .relaxed), roomWanted.exchange(false, ordering: .relaxed) {
             close(activity)
         }
     }
 
     /// The quiet connection has shown a sign of life at `time` (bytes of a request's head): it counts as quiet from
-    /// then, and is not closed for room.
+    /// then.
     func stillQuiet(_ activity: Activity, since time: NIODeadline) {
-        activity.quietSince.store(max(1, time.uptimeNanoseconds), ordering: .relaxed)
+        activity.closableSince.store(max(1, time.uptimeNanoseconds), ordering: .relaxed)
     }
 
-    /// Closes the connection quiet the longest (of those still open: a closed one leaves the roster a moment after
-    /// Hummingbird counts it closed); without one, the next to fall quiet closes.
+    /// Closes the connection closable the longest (of those still open: a closed one leaves the roster a moment
+    /// after Hummingbird counts it closed). Without one, the next to fall quiet closes, or the first to become
+    /// closable, when that time comes.
     func makeRoom() {
-        let quietest = connections.withLock { connections in
-            var quietest: (activity: Activity, since: UInt64)?
+        let now = NIODeadline.now().uptimeNanoseconds
+        let (closable, next) = connections.withLock { connections in
+            var closable: (activity: Activity, since: UInt64)?
+            var next: (activity: Activity, since: UInt64)?
             for activity in connections.values where activity.channel.isActive {
-                let since = activity.quietSince.load(ordering: .relaxed)
-                if since != 0, since < quietest?.since ?? .max { quietest = (activity, since) }
+                let since = activity.closableSince.load(ordering: .relaxed)
+                if since == 0 { continue }
+                if since <= now {
+                    if since < closable?.since ?? .max { closable = (activity, since) }
+                } else if since < next?.since ?? .max {
+                    next = (activity, since)
+                }
             }
-            return quietest?.activity
+            return (closable?.activity, next)
         }
-        if let quietest {
-            close(quietest)
-        } else {
-            roomWanted.store(true, ordering: .relaxed)
+        if let closable {
+            close(closable)
+            return
+        }
+        roomWanted.store(true, ordering: .relaxed)
+        if let next {
+            next.activity.channel.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(next.since)) { [self] in
+                if roomWanted.exchange(false, ordering: .relaxed) { makeRoom() }
+            }
         }
     }
 
@@ -95,9 +113,9 @@ final class ConnectionRoster: Sendable {
     }
 }
 
-/// Hummingbird's gate on accepting connections: `limit` at once, and one more, which has the quietest of them
-/// closed for it (``ConnectionRoster/makeRoom()``). While every connection is busy, that one is served beside them
-/// and the next to fall quiet closes; more wait to be accepted.
+/// Hummingbird's gate on accepting connections: `limit` at once, and one more, which has the connection closable the
+/// longest closed for it (``ConnectionRoster/makeRoom()``). While none is closable, that one is served beside them
+/// and the next to become closable closes; more wait to be accepted.
 struct ConnectionSlots: AvailableConnectionsDelegate {
     let limit: Int
     let roster: ConnectionRoster

@@ -42,7 +42,7 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxConnections = 512
     /// How long a new connection may take to send a request's head.
     public var headerTimeout = Duration.seconds(60)
-    /// How long a request body may pause between two reads.
+    /// How long a request body may take, whole, from its head.
     public var bodyTimeout = Duration.seconds(60)
     /// How long a connection may stay idle between requests (keep-alive).
     public var idleTimeout = Duration.seconds(75)
@@ -59,6 +59,9 @@ public struct ServerSettings: Sendable, Equatable {
     /// ``maxBodyBytes`` before its 413, the rest of one a route answered without reading (a 405, a `GET` with a
     /// body). Shorter only in tests.
     package var drainTime = Duration.seconds(30)
+    /// How long a request body may take (or a client leave single vectors' answers untaken) before, on a full server,
+    /// its connection may be closed to let a new one in (``ConnectionRoster``). Shorter only in tests.
+    package var slowBodyTime = Duration.seconds(5)
     /// A file holding the bearer token that every route but `/healthz` requires (`nil`: no token).
     public var tokenFile: String?
     /// Whether `GET /v1/vectors/{word}` is answered on the event loop (``VectorLane``); off only in the tests

@@ -160,6 +160,7 @@ final class CollectedLog: Sendable {
         var settings = ServerSettings()
         settings.maxConnections = 3
         settings.answersVectorsOnEventLoop = lane
+        settings.slowBodyTime = .seconds(60)  // the busy connections' bodies are not slow here
         try await withServer(settings: settings) { server in
             let port = server.port
             let healthz = LoopbackConnection.request("GET", "/healthz")
@@ -217,6 +218,49 @@ final class CollectedLog: Sendable {
                 $0.hasPrefix("w2vcache_connections_closed_for_room_total ")
             }
             #expect(closedForRoom.flatMap { Int($0.split(separator: " ")[1]) } ?? 0 >= 5)
+        }
+    }
+
+    /// A body still coming `slowBodyTime` after its head makes its connection closable for room: 513 connections
+    /// that send their bodies a byte at a time would otherwise keep all but one newcomer out. When no connection is
+    /// closable, the first to become so is closed once it is; the others are left to finish.
+    @Test(arguments: [true, false])
+    func aFullServerClosesAConnectionWhoseBodyIsSlowForANewOne(lane: Bool) async throws {
+        var settings = ServerSettings()
+        settings.maxConnections = 2
+        settings.answersVectorsOnEventLoop = lane
+        settings.slowBodyTime = .seconds(1)
+        try await withServer(settings: settings) { server in
+            let port = server.port
+            let body = Array(#"{"words": ["in"]}"#.utf8)
+            let bodyStarted = Array(
+                LoopbackConnection.request("POST", "/v1/vectors", body: body).dropLast(body.count - 8))
+            let result = try await blocking {
+                // Two connections and the one more let in beside them, each with a body still coming.
+                let bodies = try (0..<3).map { _ in
+                    let connection = try LoopbackConnection(port: port, timeout: 5)
+                    connection.send(bodyStarted)
+                    Thread.sleep(forTimeInterval: 0.2)
+                    return connection
+                }
+                // The next waits to be accepted until the first body has been coming 1 s; that connection is then
+                // closed for it.
+                let started = Date()
+                let waiting = try LoopbackConnection(port: port, timeout: 5)
+                waiting.send(LoopbackConnection.request("GET", "/healthz"))
+                let waitingStatus = self.parse(waiting.receiveResponse()).status
+                let waited = Date().timeIntervalSince(started)
+                let slowestClosed = bodies[0].peerCloses()
+                let others = bodies.dropFirst().map { connection in
+                    connection.send(Array(body.dropFirst(8)))
+                    return self.parse(connection.receiveResponse()).status
+                }
+                return (waitingStatus, waited, slowestClosed, others)
+            }
+            #expect(result.0 == 200, "a newcomer is let in once a body is slow")
+            #expect(result.1 > 0.2 && result.1 < 4, "it waited \(result.1) s, for the first body to be slow")
+            #expect(result.2, "the connection whose body came slowest was closed for it")
+            #expect(result.3 == [200, 200], "the other bodies, still within their time, were not cut")
         }
     }
 

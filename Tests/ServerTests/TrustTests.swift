@@ -216,8 +216,10 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             }
             let usage = server.state.plans.usage
             #expect(usage.bytes <= 32 << 20 && usage.plans >= 20)
+            // The process's memory: suites running beside this one add theirs (140 MB once), so the bound is wide of
+            // 32 MB, and far below the 1.4 GB that plans unbounded in memory took.
             let grown = residentBytes() - before
-            #expect(grown < 120 << 20, "resident memory grew by \(grown >> 20) MB for a 32 MB plan cache")
+            #expect(grown < 256 << 20, "resident memory grew by \(grown >> 20) MB for a 32 MB plan cache")
         }
     }
 
@@ -360,6 +362,16 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                 slow.send(
                     Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"words\": ".utf8))
                 #expect(closedWithin(5, slow), "a body that stops is cut")
+                // A body of 100,000 bytes sent a byte every 0.2 s, each pause well within the timeout: cut when the
+                // whole body has taken it (it went to the router: the lane reads bodies up to 64 KB).
+                let dribbling = try LoopbackConnection(port: port, timeout: 10)
+                dribbling.send(
+                    Array("POST /v1/vectors HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{\"words\": ".utf8))
+                let sender = Thread {
+                    while dribbling.send([0x20]) { usleep(200_000) }
+                }
+                sender.start()
+                #expect(closedWithin(5, dribbling), "a body sent a byte at a time is cut")
                 // A keep-alive connection left idle after its answer.
                 let idle = try LoopbackConnection(port: port, timeout: 10)
                 idle.send(LoopbackConnection.request("GET", "/healthz"))
