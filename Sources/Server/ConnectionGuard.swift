@@ -25,8 +25,9 @@ import NIOHTTPTypes
 /// A body's ``AnswerMemory`` reservation, handed over before the body is written (``adopt(_:)``), is released once
 /// the socket has taken the body.
 ///
-/// The guard tells the server's ``ConnectionRoster`` when its connection takes a request and when it holds none again
-/// (its answers taken by the socket), so that a full server closes a quiet connection, not a busy one.
+/// The guard tells the server's ``ConnectionRoster`` when its connection takes a request, when the request's body has
+/// come, and when it holds none again (its answers taken by the socket), so that a full server closes a quiet
+/// connection, or one whose body comes slowly, and never one whose request is being answered.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -39,7 +40,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var activity: ConnectionRoster.Activity?
     /// Reservations handed over for the next bodies written, in order.
     private var reservations: [AnswerMemory.Reservation] = []
-    /// The read deadline now: for a head, or for the body's next part (`nil` while a request is answered).
+    /// The read deadline now: for a head, or for the body's end (`nil` while a request is answered).
     private var readDeadline: NIODeadline?
     /// The timer that checks ``readDeadline``, and when it fires: moving the deadline later leaves it armed.
     private var readTimer: (timer: Scheduled<Void>, at: NIODeadline)?

@@ -129,7 +129,8 @@ public final class ServerMetrics: Sendable {
         lines += [
             "# HELP w2vcache_connections Connections open (server.max_connections, and one more while room is made).",
             "# TYPE w2vcache_connections gauge", "w2vcache_connections \(connections.count)",
-            "# HELP w2vcache_connections_closed_for_room_total Quiet connections closed to let a new one in.",
+            "# HELP w2vcache_connections_closed_for_room_total Connections closed to let a new one in (quiet ones, and "
+                + "ones whose body came slowly).",
             "# TYPE w2vcache_connections_closed_for_room_total counter",
             "w2vcache_connections_closed_for_room_total \(connections.closedForRoomTotal)",
         ]

@@ -37,8 +37,9 @@ public struct ServerSettings: Sendable, Equatable {
     /// the clients of a machine that serves itself). On 2 cores with the load generator beside the server, one loop
     /// answered one vector at 87-93k req/s with a p99 of 0.44 ms, two at 70k with 3.6 ms.
     public var eventLoops = 0
-    /// Connections served at once. One more is let in and has the connection quiet the longest closed for it
-    /// (``ConnectionSlots``): silent connections cannot keep trainers out. While all are busy, more wait to be accepted.
+    /// Connections served at once. One more is let in and has the connection closable the longest closed for it (a
+    /// quiet one, or one whose body has been coming for ``slowBodyTime``; ``ConnectionRoster``): silent or slow
+    /// connections cannot keep trainers out. While none is closable, more wait to be accepted.
     public var maxConnections = 512
     /// How long a new connection may take to send a request's head.
     public var headerTimeout = Duration.seconds(60)

@@ -22,7 +22,7 @@ public final class ServerState: Sendable {
     /// read-only).
     public let oov: OOVSource
     public let metrics = ServerMetrics()
-    /// The open connections, of which a full server closes the quietest for a new one.
+    /// The open connections, of which a full server closes one that is quiet, or slow to send its body, for a new one.
     let connections = ConnectionRoster()
     /// The log lines about answered failures (4xx, 503) and about unforeseen errors (500), each bounded in rate.
     let failureLog: FailureLog

@@ -63,7 +63,8 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// Set when the client closed its side while requests it sent wait for the connection to become writable.
     private var inputClosedWaiting = false
     /// Whether this lane holds a request: one whose body is still coming, or requests waiting for the connection to
-    /// become writable. The guard counts the connection busy meanwhile (``ConnectionGuard/laneHolds(_:)``).
+    /// become writable. The connection is then closable for room only once it has held it for
+    /// ``ServerSettings/slowBodyTime`` (``ConnectionGuard/laneHolds(_:)``).
     private var holdsRequest = false {
         didSet { if holdsRequest != oldValue { connectionGuard.laneHolds(holdsRequest) } }
     }
