@@ -146,6 +146,7 @@ public func buildApplication(
     let settings = state.settings
     let connections = ConnectionLimit.effective(settings.maxConnections, logger: logger)
     let answers = VectorAnswers(dimension: state.cache.dimension, fingerprint: state.fingerprint)
+    let eventLoops = EventLoops.group(settings.eventLoopCount(cores: System.coreCount))
     return Application(
         router: buildRouter(state: state),
         server: HTTPServerBuilder { responder in
@@ -153,9 +154,10 @@ public func buildApplication(
         },
         configuration: .init(
             address: .hostname(settings.host, port: settings.port), serverName: serverName,
-            availableConnectionsDelegate: ConnectionSlots(limit: connections, roster: state.connections)),
+            availableConnectionsDelegate: ConnectionSlots(
+                limit: connections, roster: state.connections, recheckLoop: eventLoops.next())),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
-        eventLoopGroupProvider: .shared(EventLoops.group(settings.eventLoopCount(cores: System.coreCount))),
+        eventLoopGroupProvider: .shared(eventLoops),
         logger: logger)
 }
 

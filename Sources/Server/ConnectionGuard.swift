@@ -72,7 +72,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        activity = roster.enter(context.channel)
+        activity = roster.enter(context.channel, grace: settings.newConnectionGrace)
         if context.channel.isActive { awaitHead(context) }
     }
 

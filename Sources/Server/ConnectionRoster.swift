@@ -10,7 +10,9 @@ import Synchronization
 ///
 /// A connection is closable while it is quiet, holding no request: it has not yet sent a whole head, or it was
 /// answered and waits for the next request (keep-alive); it counts as quiet since the last bytes its client sent or
-/// the last answer the socket took. It is closable, too, once a request's body has been coming for
+/// the last answer the socket took, and a new connection only after ``ServerSettings/newConnectionGrace``, the time
+/// its client takes to send a request (else, in a flood of new connections, one could be closed before its request
+/// came). It is closable, too, once a request's body has been coming for
 /// ``ServerSettings/slowBodyTime`` (or the client has left the lane's answers untaken as long): a whole body of the
 /// largest size allowed takes a fraction of that on any network a trainer uses. A connection whose request is being
 /// answered, or whose answer is being written, is never closed for room. HTTP/1.1 lets a server close an idle
@@ -22,16 +24,20 @@ final class ConnectionRoster: Sendable {
     final class Activity: Sendable {
         /// The `NIODeadline.uptimeNanoseconds` from which the connection may be closed for room; `0` while it may
         /// not.
-        fileprivate let closableSince = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+        fileprivate let closableSince: Atomic<UInt64>
         fileprivate let channel: any Channel
 
-        fileprivate init(channel: any Channel) { self.channel = channel }
+        fileprivate init(channel: any Channel, closableAt time: NIODeadline) {
+            self.channel = channel
+            closableSince = Atomic(max(1, time.uptimeNanoseconds))
+        }
     }
 
     private let connections = Mutex<[ObjectIdentifier: Activity]>([:])
-    /// Set while the server is full and no connection is closable: the next to fall quiet closes, or the first to
-    /// become closable once it does.
+    /// Set while the server is full and no connection is closable: the next to fall quiet closes, and the roster
+    /// looks again every ``recheck`` for one that has become closable.
     private let roomWanted = Atomic<Bool>(false)
+    static let recheck = TimeAmount.milliseconds(100)
     private let closedForRoom = Atomic<Int>(0)
 
     init() {}
@@ -41,9 +47,10 @@ final class ConnectionRoster: Sendable {
     /// Connections closed to make room for new ones, since the server started.
     var closedForRoomTotal: Int { closedForRoom.load(ordering: .relaxed) }
 
-    /// Enters `channel`, quiet from now on, until ``leave(_:)``.
-    func enter(_ channel: any Channel) -> Activity {
-        let activity = Activity(channel: channel)
+    /// Enters `channel`, quiet from now on and closable after `grace` (the time a client that has just connected
+    /// takes to send its request), until ``leave(_:)``.
+    func enter(_ channel: any Channel, grace: Duration) -> Activity {
+        let activity = Activity(channel: channel, closableAt: .now() + TimeAmount(grace))
         connections.withLock { $0[ObjectIdentifier(activity)] = activity }
         return activity
     }
@@ -66,39 +73,34 @@ final class ConnectionRoster: Sendable {
     }
 
     /// The quiet connection has shown a sign of life at `time` (bytes of a request's head): it counts as quiet from
-    /// then.
+    /// then, or from the end of its grace as a new connection.
     func stillQuiet(_ activity: Activity, since time: NIODeadline) {
-        activity.closableSince.store(max(1, time.uptimeNanoseconds), ordering: .relaxed)
+        activity.closableSince.max(time.uptimeNanoseconds, ordering: .relaxed)
     }
 
     /// Closes the connection closable the longest (of those still open: a closed one leaves the roster a moment
-    /// after Hummingbird counts it closed). Without one, the next to fall quiet closes, or the first to become
-    /// closable, when that time comes.
-    func makeRoom() {
+    /// after Hummingbird counts it closed). Without one, the next to fall quiet closes, and the roster looks again
+    /// every ``recheck`` on `loop` while room is wanted (a new connection's grace, or a body's time, runs out; the
+    /// connections just accepted may not even have entered the roster yet).
+    func makeRoom(recheckingOn loop: any EventLoop) {
         let now = NIODeadline.now().uptimeNanoseconds
-        let (closable, next) = connections.withLock { connections in
+        let closable = connections.withLock { connections in
             var closable: (activity: Activity, since: UInt64)?
-            var next: (activity: Activity, since: UInt64)?
             for activity in connections.values where activity.channel.isActive {
                 let since = activity.closableSince.load(ordering: .relaxed)
-                if since == 0 { continue }
-                if since <= now {
-                    if since < closable?.since ?? .max { closable = (activity, since) }
-                } else if since < next?.since ?? .max {
-                    next = (activity, since)
-                }
+                if since != 0, since <= now, since < closable?.since ?? .max { closable = (activity, since) }
             }
-            return (closable?.activity, next)
+            // Out of the roster now, so that the next call, before the close has run, chooses another.
+            if let closable { connections.removeValue(forKey: ObjectIdentifier(closable.activity)) }
+            return closable?.activity
         }
         if let closable {
             close(closable)
             return
         }
         roomWanted.store(true, ordering: .relaxed)
-        if let next {
-            next.activity.channel.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(next.since)) { [self] in
-                if roomWanted.exchange(false, ordering: .relaxed) { makeRoom() }
-            }
+        loop.scheduleTask(in: Self.recheck) { [self] in
+            if roomWanted.exchange(false, ordering: .relaxed) { makeRoom(recheckingOn: loop) }
         }
     }
 
@@ -107,33 +109,44 @@ final class ConnectionRoster: Sendable {
         roomWanted.store(false, ordering: .relaxed)
     }
 
+    /// Closes `activity`'s connection in a later turn of its event loop: never inside the gate's own count of an
+    /// opened or closed connection, which the close would otherwise reenter.
     private func close(_ activity: Activity) {
         closedForRoom.add(1, ordering: .relaxed)
-        activity.channel.close(promise: nil)
+        let channel = activity.channel
+        channel.eventLoop.execute { channel.close(promise: nil) }
     }
 }
 
-/// Hummingbird's gate on accepting connections: `limit` at once, and one more, which has the connection closable the
-/// longest closed for it (``ConnectionRoster/makeRoom()``). While none is closable, that one is served beside them
-/// and the next to become closable closes; more wait to be accepted.
+/// Hummingbird's gate on accepting connections: `limit` at once, and one more (or the few a single read of the
+/// listening socket accepts), each of which has the connection closable the longest closed for it
+/// (``ConnectionRoster/makeRoom()``). While none is closable, they are served beside the others and the next to become
+/// closable closes; more wait to be accepted.
 struct ConnectionSlots: AvailableConnectionsDelegate {
     let limit: Int
     let roster: ConnectionRoster
+    /// Where the roster looks again for a closable connection while none is.
+    let recheckLoop: any EventLoop
     private var open = 0
 
-    init(limit: Int, roster: ConnectionRoster) {
+    init(limit: Int, roster: ConnectionRoster, recheckLoop: any EventLoop) {
         self.limit = limit
         self.roster = roster
+        self.recheckLoop = recheckLoop
     }
 
     mutating func connectionOpened() {
         open += 1
-        if open > limit { roster.makeRoom() }
+        if open > limit { roster.makeRoom(recheckingOn: recheckLoop) }
     }
 
     mutating func connectionClosed() {
         open -= 1
-        if open <= limit { roster.roomMade() }
+        if open > limit {
+            roster.makeRoom(recheckingOn: recheckLoop)
+        } else {
+            roster.roomMade()
+        }
     }
 
     func isAcceptingNewConnections() -> Bool { open <= limit }

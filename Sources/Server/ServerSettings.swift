@@ -63,6 +63,10 @@ public struct ServerSettings: Sendable, Equatable {
     /// How long a request body may take (or a client leave single vectors' answers untaken) before, on a full server,
     /// its connection may be closed to let a new one in (``ConnectionRoster``). Shorter only in tests.
     package var slowBodyTime = Duration.seconds(5)
+    /// How long a new connection has to send its request before, on a full server, it may be closed to let another
+    /// in (``ConnectionRoster``): an accepted client's request comes within a round trip, and a flood of new
+    /// connections is let in at `maxConnections` per grace (2,048 a second at the defaults). Shorter only in tests.
+    package var newConnectionGrace = Duration.milliseconds(250)
     /// A file holding the bearer token that every route but `/healthz` requires (`nil`: no token).
     public var tokenFile: String?
     /// Whether `GET /v1/vectors/{word}` is answered on the event loop (``VectorLane``); off only in the tests
