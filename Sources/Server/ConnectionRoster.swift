@@ -8,16 +8,15 @@ import Synchronization
 /// request's head or body a byte at a time) can otherwise take every slot of ``ServerSettings/maxConnections`` and
 /// keep trainers out, and those who hold them can open them again.
 ///
-/// A connection is closable while it is quiet, holding no request: it has not yet sent a whole head, or it was
-/// answered and waits for the next request (keep-alive); it counts as quiet since the last bytes its client sent or
-/// the last answer the socket took, and a new connection only after ``ServerSettings/newConnectionGrace``, the time
-/// its client takes to send a request (else, in a flood of new connections, one could be closed before its request
-/// came). It is closable, too, once a request's body has been coming for
-/// ``ServerSettings/slowBodyTime`` (or the client has left the lane's answers untaken as long): a whole body of the
-/// largest size allowed takes a fraction of that on any network a trainer uses. A connection whose request is being
-/// answered, or whose answer is being written, is never closed for room. HTTP/1.1 lets a server close an idle
-/// connection at any time; clients retry a request that met such a close on a reused connection (the Python client
-/// does).
+/// A connection is closable while it is quiet, holding no request: it has not yet sent a whole head, or it was answered
+/// and waits for the next request (keep-alive); it counts as quiet since the last bytes its client sent or the last
+/// answer the socket took, and a new connection only after ``ServerSettings/newConnectionGrace``, the time its client
+/// takes to send a request (else, in a flood of new connections, one could be closed before its request came). It is
+/// closable, too, once a request's body has been coming for ``ServerSettings/slowBodyTime`` (or the client has left the
+/// lane's answers untaken as long): a whole body of the default largest size takes a fraction of that on any network a
+/// trainer uses. A connection whose request is being answered, or whose answer is being written, is never closed for
+/// room. HTTP/1.1 lets a server close an idle connection at any time; clients retry a request that met such a close on
+/// a reused connection (the Python client does).
 final class ConnectionRoster: Sendable {
     /// One connection's state, written by its ``ConnectionGuard`` on its event loop and read by the roster when
     /// room is wanted.
@@ -42,7 +41,7 @@ final class ConnectionRoster: Sendable {
 
     init() {}
 
-    /// Connections open now.
+    /// Connections open now, but those being closed for room.
     var count: Int { connections.withLock { $0.count } }
     /// Connections closed to make room for new ones, since the server started.
     var closedForRoomTotal: Int { closedForRoom.load(ordering: .relaxed) }

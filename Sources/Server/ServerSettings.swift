@@ -61,8 +61,10 @@ public struct ServerSettings: Sendable, Equatable {
     /// body). Shorter only in tests.
     package var drainTime = Duration.seconds(30)
     /// How long a request body may take (or a client leave single vectors' answers untaken) before, on a full server,
-    /// its connection may be closed to let a new one in (``ConnectionRoster``). Shorter only in tests.
-    package var slowBodyTime = Duration.seconds(5)
+    /// its connection may be closed to let a new one in (``ConnectionRoster``): a body of the default largest size
+    /// (1 MB) comes in milliseconds on a trainer's network, and a flood of slow bodies holds each slot this long at
+    /// most (at 5 s, `/healthz` waited 5.3 s behind one in CI). Tests set other values.
+    package var slowBodyTime = Duration.seconds(1)
     /// How long a new connection has to send its request before, on a full server, it may be closed to let another
     /// in (``ConnectionRoster``): an accepted client's request comes within a round trip, and a flood of new
     /// connections is let in at `maxConnections` per grace (2,048 a second at the defaults). Shorter only in tests.
