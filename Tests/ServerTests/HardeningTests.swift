@@ -214,11 +214,7 @@ final class CollectedLog: Sendable {
                 }
             }
             #expect(finished == [200, 200, 200])
-            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
-            let closedForRoom = metrics.split(separator: "\n").first {
-                $0.hasPrefix("w2vcache_connections_closed_for_room_total ")
-            }
-            #expect(closedForRoom.flatMap { Int($0.split(separator: " ")[1]) } ?? 0 >= 5)
+            #expect(try await Self.connectionsClosedForRoom(server) >= 5)
         }
     }
 
@@ -266,11 +262,7 @@ final class CollectedLog: Sendable {
             }
             #expect(status == 200 && seconds < 3, "answered after \(seconds) s: \(status)")
             #expect(flood.count == 12)
-            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
-            let closedForRoom = metrics.split(separator: "\n").first {
-                $0.hasPrefix("w2vcache_connections_closed_for_room_total ")
-            }
-            #expect(closedForRoom.flatMap { Int($0.split(separator: " ")[1]) } ?? 0 >= 11)
+            #expect(try await Self.connectionsClosedForRoom(server) >= 11)
         }
     }
 
@@ -375,6 +367,13 @@ final class CollectedLog: Sendable {
     }
 
     /// The statuses of the whole answers (each with a `Content-Length`) one after another in `bytes`.
+    /// `w2vcache_connections_closed_for_room_total` of the server's `/metrics`.
+    static func connectionsClosedForRoom(_ server: RunningServer) async throws -> Int {
+        let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("w2vcache_connections_closed_for_room_total ") }
+        return line.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+    }
+
     static func statuses(_ bytes: [UInt8]) -> [Int] {
         var statuses: [Int] = []
         var start = 0
