@@ -83,7 +83,7 @@ public enum PythonText {
         }
         var result = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            append(mapping(scalar, PythonTextTables.upperSingle, upperMulti), to: &result)
+            append(mapping(scalar, upperSingle, upperMulti), to: &result)
         }
         return String(result)
     }
@@ -211,7 +211,23 @@ public enum PythonText {
     }
 
     private static let lowerMulti = multiTable(PythonTextTables.lowerMulti)
+    private static let upperSingle = reversedLowerSingle()
     private static let upperMulti = multiTable(PythonTextTables.upperMulti)
+
+    /// `str.upper()`'s pairs: those of `lowerSingle` reversed but for ``PythonTextTables/lowerNotReversed``, and
+    /// ``PythonTextTables/upperSingleExtra``; sorted by code point for ``mapping(_:_:_:)``. (The generator checks that
+    /// they give Python's table exactly, and a test checks every code point.)
+    private static func reversedLowerSingle() -> [UInt32] {
+        let notReversed = Set(PythonTextTables.lowerNotReversed)
+        var pairs: [(UInt32, UInt32)] = []
+        let lower = PythonTextTables.lowerSingle
+        for index in stride(from: 0, to: lower.count, by: 2) where !notReversed.contains(lower[index]) {
+            pairs.append((lower[index + 1], lower[index]))
+        }
+        let extra = PythonTextTables.upperSingleExtra
+        for index in stride(from: 0, to: extra.count, by: 2) { pairs.append((extra[index], extra[index + 1])) }
+        return pairs.sorted { $0.0 < $1.0 }.flatMap { [$0.0, $0.1] }
+    }
 
     private static func multiTable(_ flat: [UInt32]) -> [UInt32: [UInt32]] {
         var table: [UInt32: [UInt32]] = [:]

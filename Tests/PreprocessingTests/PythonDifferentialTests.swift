@@ -130,6 +130,41 @@ struct PythonDifferentialTests {
         #expect(differences.isEmpty, "\(report)")
     }
 
+    /// Every code point alone, lowercased and uppercased, as Python does it: the tables hold whole, `str.upper()`'s
+    /// pairs rebuilt from the lowercase ones included.
+    @Test func everyCodePointIsCasedAsPythonCasesIt() throws {
+        let script = """
+            import json
+            changed = {}
+            for cp in range(0x110000):
+                ch = chr(cp)
+                if not 0xD800 <= cp <= 0xDFFF and (ch.lower() != ch or ch.upper() != ch):
+                    changed[cp] = [ch.lower(), ch.upper()]
+            print(json.dumps(changed))
+            """
+        let output = try PythonRules.run(["-c", script])
+        let changed = try JSONDecoder().decode([String: [String]].self, from: Data(output.utf8))
+        var differences: [String] = []
+        var checked = 0
+        for value in UInt32(0)..<0x11_0000 {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let text = String(Character(scalar))
+            let python = changed[String(value)] ?? [text, text]
+            let ours = [PythonText.lower(text), PythonText.upper(text)]
+            checked += 1
+            // Scalar by scalar: `String`'s `==` would take canonically equivalent answers (Å and Å) as the same.
+            let same = zip(ours, python).allSatisfy { Array($0.unicodeScalars) == Array($1.unicodeScalars) }
+            if !same && differences.count < 20 {
+                differences.append(
+                    "U+\(String(value, radix: 16, uppercase: true)): ours \(ours.map { Printable.escape($0) }), "
+                        + "Python's \(python.map { Printable.escape($0) })")
+            }
+        }
+        #expect(changed.count > 2_500, "Python changed only \(changed.count) code points")
+        #expect(checked == 0x11_0000 - 0x800)
+        #expect(differences.isEmpty, "\(PythonRules.unicodeNote):\n\(differences.joined(separator: "\n"))")
+    }
+
     @Test func theTablesAreThoseOfThePythonThatRunsTheTests() throws {
         let note = PythonRules.unicodeNote
         #expect(
