@@ -26,8 +26,9 @@ import NIOHTTPTypes
 /// the socket has taken the body.
 ///
 /// The guard tells the server's ``ConnectionRoster`` when its connection takes a request, when the request's body has
-/// come, and when it holds none again (its answers taken by the socket), so that a full server closes a quiet
-/// connection, or one whose body comes slowly, and never one whose request is being answered.
+/// come, when answers wait for the client and when it takes them, and when it holds none again (its answers taken by
+/// the socket), so that a full server closes a quiet connection, or one whose client is slow to send its body or take
+/// its answers, and never one whose request is being answered while its client keeps up.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -60,8 +61,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var responseEnds = 0
     /// Request heads read here: a request is held while more have been read than answered.
     private var requestHeads = 0
-    /// The ``VectorLane`` ahead holds a request of its own.
-    private var laneHoldsRequest = false
+    /// While a request's body comes: when it becomes slow (``ServerSettings/slowClientTime`` after its head).
+    private var bodySlowAt: NIODeadline?
+    /// While the ``VectorLane`` ahead holds a request of its own: when it has held it too long, as a slow body.
+    private var laneSlowAt: NIODeadline?
     /// The response has been written and the connection closes once its request's body ends, or at this timer.
     private var drainTimer: Scheduled<Void>?
 
@@ -100,7 +103,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             requestHeads += 1
-            if let activity { roster.holding(activity, closableAt: .now() + TimeAmount(settings.slowBodyTime)) }
+            bodySlowAt = .now() + TimeAmount(settings.slowClientTime)
+            tellRoster(quietSince: .now())
             armRead(context, settings.bodyTimeout)
             if head.headerFields[.expect]?.lowercased() == "100-continue" {
                 let announced = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
@@ -114,7 +118,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             requestEnds += 1
             readDeadline = nil
-            if let activity { roster.holding(activity) }
+            bodySlowAt = nil
+            tellRoster(quietSince: .now())
             if drainTimer != nil {
                 context.fireChannelRead(data)
                 context.close(promise: nil)
@@ -144,12 +149,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if pendingWrites == 1 {
             lastWriteProgress = .now()
             watchWrites(context)
+            tellRoster(quietSince: lastWriteProgress)
         }
         promise.futureResult.assumeIsolated().whenComplete { [self] _ in
             pendingWrites -= 1
             lastWriteProgress = .now()
             reservation?.release()
-            if pendingWrites == 0 { fallQuietUnlessHolding(since: lastWriteProgress) }
+            tellRoster(quietSince: lastWriteProgress)
         }
         context.write(data, promise: promise)
         guard isEnd else { return }
@@ -188,31 +194,41 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func requestsAnsweredAhead(_ count: Int) {
         servedRequests += count
         if let context { awaitHead(context) }
-        if pendingWrites == 0 { fallQuietUnlessHolding(since: .now()) }
+        tellRoster(quietSince: .now())
     }
 
     /// The lane ahead read bytes from the client: a connection holding no request is quiet from now on, so that one
-    /// sending a head slowly is not taken for a silent one.
+    /// sending a head slowly is not taken for a silent one. (Bytes sent by a client that leaves its answers untaken
+    /// do not make up for it.)
     func bytesArrived() {
-        guard requestHeads <= responseEnds, !laneHoldsRequest, let activity else { return }
+        guard requestHeads <= responseEnds, laneSlowAt == nil, pendingWrites == 0, let activity else { return }
         roster.stillQuiet(activity, since: .now())
     }
 
     /// The lane ahead holds a request of its own (`true`: one whose body is still coming, or answers the client has
     /// not taken), or holds none now.
     func laneHolds(_ holds: Bool) {
-        laneHoldsRequest = holds
-        if holds {
-            if let activity { roster.holding(activity, closableAt: .now() + TimeAmount(settings.slowBodyTime)) }
-        } else if pendingWrites == 0 {
-            fallQuietUnlessHolding(since: .now())
+        laneSlowAt = holds ? .now() + TimeAmount(settings.slowClientTime) : nil
+        tellRoster(quietSince: .now())
+    }
+
+    /// Tells the roster what the connection holds: nothing (quiet since `time`), or a request or answers, closable
+    /// for room from the earliest of the times its client became slow: a body still coming (``bodySlowAt``), the
+    /// lane's request held (``laneSlowAt``), or answers waiting since the socket last took one for
+    /// ``ServerSettings/slowClientTime``; never while a request is answered and its client keeps up.
+    private func tellRoster(quietSince time: NIODeadline) {
+        guard let activity else { return }
+        let answersSlowAt = pendingWrites > 0 ? lastWriteProgress + TimeAmount(settings.slowClientTime) : nil
+        if requestHeads <= responseEnds, laneSlowAt == nil, answersSlowAt == nil {
+            roster.quiet(activity, since: time)
+        } else {
+            roster.holding(activity, closableAt: Self.earliest(Self.earliest(bodySlowAt, laneSlowAt), answersSlowAt))
         }
     }
 
-    /// Tells the roster the connection is quiet from `time`, unless it holds a request not yet answered.
-    private func fallQuietUnlessHolding(since time: NIODeadline) {
-        guard requestHeads <= responseEnds, !laneHoldsRequest, let activity else { return }
-        roster.quiet(activity, since: time)
+    private static func earliest(_ first: NIODeadline?, _ second: NIODeadline?) -> NIODeadline? {
+        guard let first, let second else { return first ?? second }
+        return min(first, second)
     }
 
     /// Arms the deadline for the next request's head.

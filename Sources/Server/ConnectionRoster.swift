@@ -12,11 +12,12 @@ import Synchronization
 /// and waits for the next request (keep-alive); it counts as quiet since the last bytes its client sent or the last
 /// answer the socket took, and a new connection only after ``ServerSettings/newConnectionGrace``, the time its client
 /// takes to send a request (else, in a flood of new connections, one could be closed before its request came). It is
-/// closable, too, once a request's body has been coming for ``ServerSettings/slowBodyTime`` (or the client has left the
-/// lane's answers untaken as long): a whole body of the default largest size takes a fraction of that on any network a
-/// trainer uses. A connection whose request is being answered, or whose answer is being written, is never closed for
-/// room. HTTP/1.1 lets a server close an idle connection at any time; clients retry a request that met such a close on
-/// a reused connection (the Python client does).
+/// closable, too, once its client has been slow for ``ServerSettings/slowClientTime``: a request's body still coming
+/// (a whole body of the default largest size takes a fraction of that on any network a trainer uses), or answers it
+/// has taken none of (the lane's single vectors, or a slow read, as `slowhttptest -X` makes: an epoch read a byte at a
+/// time). A connection whose request is being answered, or whose answers its client is taking, is never closed for
+/// room. HTTP/1.1 lets a server close an idle connection at any time; clients retry a request that met such a close
+/// on a reused connection, and the Python client resumes an epoch cut short at the first batch it has not had.
 final class ConnectionRoster: Sendable {
     /// One connection's state, written by its ``ConnectionGuard`` on its event loop and read by the roster when
     /// room is wanted.

@@ -38,8 +38,9 @@ public struct ServerSettings: Sendable, Equatable {
     /// answered one vector at 87-93k req/s with a p99 of 0.44 ms, two at 70k with 3.6 ms.
     public var eventLoops = 0
     /// Connections served at once. One more is let in and has the connection closable the longest closed for it (a
-    /// quiet one, or one whose body has been coming for ``slowBodyTime``; ``ConnectionRoster``): silent or slow
-    /// connections cannot keep trainers out. While none is closable, more wait to be accepted.
+    /// quiet one, or one whose client has been slow for ``slowClientTime``, sending a body or taking its answers;
+    /// ``ConnectionRoster``): silent or slow connections cannot keep trainers out.
+    /// While none is closable, more wait to be accepted.
     public var maxConnections = 512
     /// How long a new connection may take to send a request's head.
     public var headerTimeout = Duration.seconds(60)
@@ -60,11 +61,14 @@ public struct ServerSettings: Sendable, Equatable {
     /// ``maxBodyBytes`` before its 413, the rest of one a route answered without reading (a 405, a `GET` with a
     /// body). Shorter only in tests.
     package var drainTime = Duration.seconds(30)
-    /// How long a request body may take (or a client leave single vectors' answers untaken) before, on a full server,
-    /// its connection may be closed to let a new one in (``ConnectionRoster``): a body of the default largest size
-    /// (1 MB) comes in milliseconds on a trainer's network, and a flood of slow bodies holds each slot this long at
-    /// most (at 5 s, `/healthz` waited 5.3 s behind one in CI). Tests set other values.
-    package var slowBodyTime = Duration.seconds(1)
+    /// How long a client may be slow before, on a full server, its connection may be closed to let a new one in
+    /// (``ConnectionRoster``): a request body still coming this long after its head, or answers it has taken none of
+    /// for this long (single vectors' from the lane, an epoch or a matrix read a byte at a time). A body of the
+    /// default largest size (1 MB) comes in milliseconds on a trainer's network; a trainer that pauses its reading
+    /// longer while the server is full is cut and resumes its epoch (the Python client does, at the first batch it
+    /// has not had). A flood of slow clients holds each slot this long at most (at 5 s, `/healthz` waited 5.3 s
+    /// behind slow bodies in CI). Tests set other values.
+    package var slowClientTime = Duration.seconds(1)
     /// How long a new connection has to send its request before, on a full server, it may be closed to let another
     /// in (``ConnectionRoster``): an accepted client's request comes within a round trip, and a flood of new
     /// connections is let in at `maxConnections` per grace (2,048 a second at the defaults). Shorter only in tests.

@@ -64,7 +64,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
     private var inputClosedWaiting = false
     /// Whether this lane holds a request: one whose body is still coming, or requests waiting for the connection to
     /// become writable. The connection is then closable for room only once it has held it for
-    /// ``ServerSettings/slowBodyTime`` (``ConnectionGuard/laneHolds(_:)``).
+    /// ``ServerSettings/slowClientTime`` (``ConnectionGuard/laneHolds(_:)``).
     private var holdsRequest = false {
         didSet { if holdsRequest != oldValue { connectionGuard.laneHolds(holdsRequest) } }
     }

@@ -160,7 +160,7 @@ final class CollectedLog: Sendable {
         var settings = ServerSettings()
         settings.maxConnections = 3
         settings.answersVectorsOnEventLoop = lane
-        settings.slowBodyTime = .seconds(60)  // the busy connections' bodies are not slow here
+        settings.slowClientTime = .seconds(60)  // the busy connections' bodies are not slow here
         settings.newConnectionGrace = .milliseconds(50)  // each connection comes 0.1 s after the one before
         try await withServer(settings: settings) { server in
             let port = server.port
@@ -224,7 +224,7 @@ final class CollectedLog: Sendable {
     @Test func aNewConnectionIsNotClosedForRoomBeforeItCouldSendItsRequest() async throws {
         var settings = ServerSettings()
         settings.maxConnections = 2
-        settings.slowBodyTime = .seconds(60)
+        settings.slowClientTime = .seconds(60)
         try await withServer(settings: settings) { server in
             let port = server.port
             let body = Array(#"{"words": ["in"]}"#.utf8)
@@ -266,7 +266,7 @@ final class CollectedLog: Sendable {
         }
     }
 
-    /// A body still coming `slowBodyTime` after its head makes its connection closable for room: 513 connections
+    /// A body still coming `slowClientTime` after its head makes its connection closable for room: 513 connections
     /// that send their bodies a byte at a time would otherwise keep all but one newcomer out. When no connection is
     /// closable, the first to become so is closed once it is; the others are left to finish.
     @Test(arguments: [true, false])
@@ -274,7 +274,7 @@ final class CollectedLog: Sendable {
         var settings = ServerSettings()
         settings.maxConnections = 2
         settings.answersVectorsOnEventLoop = lane
-        settings.slowBodyTime = .seconds(1)
+        settings.slowClientTime = .seconds(1)
         try await withServer(settings: settings) { server in
             let port = server.port
             let body = Array(#"{"words": ["in"]}"#.utf8)
@@ -318,26 +318,12 @@ final class CollectedLog: Sendable {
     func aClientThatClosesItsSideAfterItsRequestsGetsEveryAnswer(lane: Bool) async throws {
         var settings = ServerSettings()
         settings.answersVectorsOnEventLoop = lane
-        try await withServer(
-            settings: settings,
-            makeCache: { directory in
-                // Vectors of 1,000 values, so that 30 MB of answers outgrow what the kernel holds for a connection.
-                let writer = try Word2VecWriter(
-                    path: directory.file("v.bin"), count: 1, dimension: 1000,
-                    layout: .binary(newlineAfterVector: false))
-                try writer.append(word: "pound", vector: (0..<1000).map(Float.init))
-                try writer.close()
-                _ = try CacheBuilder(
-                    BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache"))
-                )
-                .run()
-            }
-        ) { server in
+        try await withServer(settings: settings, makeCache: Self.makeLargeVectorCache) { server in
             let port = server.port
             // One vector a request (the lane's, when it serves) and 300 a request (the router's), the last asking to
             // close; a client that waits a second, then reads 4 KB at a time.
             let single = LoopbackConnection.request("GET", "/v1/vectors/pound")
-            let body = Array("{\"words\": [\((0..<300).map { _ in "\"pound\"" }.joined(separator: ","))]}".utf8)
+            let body = Self.threeHundredPounds
             let many = LoopbackConnection.request("POST", "/v1/vectors", body: body)
             let last = LoopbackConnection.request("POST", "/v1/vectors", body: body, headers: ["Connection: close"])
             for requests in [
@@ -366,7 +352,57 @@ final class CollectedLog: Sendable {
         }
     }
 
-    /// The statuses of the whole answers (each with a `Content-Length`) one after another in `bytes`.
+    /// A client that asks and never reads what it asked for (a slow read, as `slowhttptest -X` makes) cannot keep
+    /// its slot on a full server: once it has taken none of its answers for `slowClientTime`, its connection is
+    /// closed for a newcomer, while a connection whose body has just begun is left to finish. Before,
+    /// an answer being written was never closable, and 513 such readers kept everyone else out.
+    @Test(arguments: [true, false])
+    func aFullServerClosesAConnectionThatTakesNoneOfItsAnswersForANewOne(lane: Bool) async throws {
+        var settings = ServerSettings()
+        settings.maxConnections = 2
+        settings.answersVectorsOnEventLoop = lane
+        settings.slowClientTime = .seconds(1)
+        try await withServer(settings: settings, makeCache: Self.makeLargeVectorCache) { server in
+            let port = server.port
+            let body = Array(#"{"words": ["pound"]}"#.utf8)
+            let result = try await blocking {
+                // 36 MB of answers (300 vectors of 1,000 values, 30 times), none of them read.
+                let reader = try LoopbackConnection(port: port, timeout: 5)
+                let many = LoopbackConnection.request("POST", "/v1/vectors", body: Self.threeHundredPounds)
+                let sender = Thread { reader.send([[UInt8]](repeating: many, count: 30).flatMap { $0 }) }
+                sender.start()
+                Thread.sleep(forTimeInterval: 1.5)  // the reader's answers have waited over a second
+                let busy = try LoopbackConnection(port: port, timeout: 5)
+                busy.send(Array(LoopbackConnection.request("POST", "/v1/vectors", body: body).dropLast(4)))
+                let newcomer = try LoopbackConnection(port: port, timeout: 5)
+                newcomer.send(LoopbackConnection.request("GET", "/healthz"))
+                let newcomerStatus = self.parse(newcomer.receiveResponse()).status
+                let readerClosed = reader.peerCloses()
+                busy.send(Array(body.suffix(4)))
+                return (newcomerStatus, readerClosed, self.parse(busy.receiveResponse()).status)
+            }
+            #expect(result.0 == 200)
+            #expect(result.1, "the connection that took none of its answers was closed for the newcomer")
+            #expect(result.2 == 200, "the body still coming in its time was not cut")
+            #expect(try await Self.connectionsClosedForRoom(server) >= 1)
+        }
+    }
+
+    /// A cache of one word, `pound`, whose vector has 1,000 values: a few hundred of its answers outgrow what the
+    /// kernel holds for a connection.
+    static func makeLargeVectorCache(_ directory: TemporaryDirectory) throws {
+        let writer = try Word2VecWriter(
+            path: directory.file("v.bin"), count: 1, dimension: 1000, layout: .binary(newlineAfterVector: false))
+        try writer.append(word: "pound", vector: (0..<1000).map(Float.init))
+        try writer.close()
+        _ = try CacheBuilder(BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache")))
+            .run()
+    }
+
+    /// A `POST /v1/vectors` body asking for `pound` 300 times: more than the lane answers, so the router's.
+    static let threeHundredPounds = Array(
+        "{\"words\": [\((0..<300).map { _ in "\"pound\"" }.joined(separator: ","))]}".utf8)
+
     /// `w2vcache_connections_closed_for_room_total` of the server's `/metrics`.
     static func connectionsClosedForRoom(_ server: RunningServer) async throws -> Int {
         let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
@@ -374,6 +410,7 @@ final class CollectedLog: Sendable {
         return line.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
     }
 
+    /// The statuses of the whole answers (each with a `Content-Length`) one after another in `bytes`.
     static func statuses(_ bytes: [UInt8]) -> [Int] {
         var statuses: [Int] = []
         var start = 0

@@ -1,10 +1,11 @@
 """Reading an epoch through a connection that fails: the client resumes where it was and never yields a batch twice."""
 import socket
 import threading
+import time
 
 import pytest
 
-from conftest import Server, run, w2vcache_binary, REPO
+from conftest import Server, run, w2vcache_binary, REPO, TRAIN as TRAIN_ROWS
 from w2vcache_client import Client, FingerprintMismatch, W2VCacheError
 
 
@@ -98,3 +99,33 @@ def test_a_replica_with_other_data_is_refused(server, tmp_path):
     assert first["x"].shape[0] == 2
     proxy.close()
     other.stop()
+
+
+def test_a_trainer_that_stops_reading_on_a_full_server_is_cut_for_a_newcomer_and_resumes(tmp_path):
+    # 8,400 POS rows of full windows (3.6 KB each, 30 MB an epoch: more than the kernel holds for a connection), a
+    # server that takes one connection at a time.
+    db = tmp_path / "db"
+    run(w2vcache_binary(), "build", "--vectors", REPO / "data" / "sample-vectors.bin.gz", "--db", db)
+    (tmp_path / "train.txt").write_text(TRAIN_ROWS * 700)
+    run(w2vcache_binary(), "prepare", "pos", "--train", tmp_path / "train.txt", "--test", tmp_path / "train.txt",
+        "--db", db, "--out", tmp_path)
+    (tmp_path / "config.yml").write_text("server:\n  max_connections: 1\n")
+    full = Server(db, "--config", tmp_path / "config.yml")
+    try:
+        with Client(full.url) as reference:
+            expected = [b["x"].tobytes() for b in reference.batches("pos", "train", batch_size=100, seed=3,
+                                                                        compact=False)]
+        trainer = Client(full.url, backoff=0.01)
+        batches = trainer.batches("pos", "train", batch_size=100, seed=3, compact=False)
+        got = [next(batches)["x"].tobytes()]
+        time.sleep(2)  # training, say; the answers wait: the client has been slow for over a second
+        host, port = full.url.split("//")[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as newcomer:
+            newcomer.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert newcomer.recv(100).startswith(b"HTTP/1.1 200")
+        got += [b["x"].tobytes() for b in batches]
+        assert got == expected, "every batch of the epoch once, in order"
+        assert trainer.resumptions >= 1, "the trainer's connection was closed for the newcomer and it resumed"
+        trainer.close()
+    finally:
+        assert full.stop() == 0
