@@ -39,8 +39,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var eventLoops = 0
     /// Connections served at once. One more is let in and has the connection closable the longest closed for it (a
     /// quiet one, or one whose client has been slow for ``slowClientTime``, sending a body or taking its answers;
-    /// ``ConnectionRoster``): silent or slow connections cannot keep trainers out.
-    /// While none is closable, more wait to be accepted.
+    /// ``ConnectionRoster``): silent or slow connections cannot keep trainers out. While none is closable, more wait
+    /// to be accepted.
     public var maxConnections = 512
     /// How long a new connection may take to send a request's head.
     public var headerTimeout = Duration.seconds(60)
