@@ -219,18 +219,28 @@ def test_worker_batches_are_checked_after_pin_memory_has_made_lists_of_tuples(se
     assert [batch["x"].numpy().tobytes() for batch in loader] == _epoch_windows(client, 0)
 
 
-# On a machine without an accelerator the DataLoader warns that it pins nothing, and the tensors are not pinned.
+# On a machine without an accelerator the DataLoader warns that it pins nothing, and the tensors are not pinned. With
+# one, the rows are gathered straight into pinned memory, in the main process, with workers or without.
 @pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true")
-def test_pin_memory_through_workers_pins_the_tensors_the_trainer_gets(server):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_pin_memory_pins_the_tensors_the_trainer_gets(server, workers):
     torch = pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
     from w2vcache_client import EpochDataset
 
     client = Client(server.url)
     dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3)
-    batches = list(dataset.loader(num_workers=2, pin_memory=True))
+    batches = list(dataset.loader(num_workers=workers, pin_memory=True))
     assert [batch["x"].numpy().tobytes() for batch in batches] == _epoch_windows(client, 0)
+    labels = [batch["y"].tobytes() for batch in client.batches("pos", "train", batch_size=2, seed=3)]
+    assert [batch["y"].numpy().tobytes() for batch in batches] == labels
     pinned = torch.accelerator.is_available()
     assert all(tensor.is_pinned() == pinned for batch in batches for tensor in batch.values())
+    # A transform's tensors are pinned too.
+    dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3, transform=lambda b: {"x2": b["x"] * 2})
+    doubled = list(dataset.loader(num_workers=workers, pin_memory=True))
+    assert [batch["x2"].numpy().tobytes() for batch in doubled] == [(batch["x"].numpy() * 2).tobytes()
+                                                                     for batch in batches]
+    assert all(batch["x2"].is_pinned() == pinned for batch in doubled)
 
 
 def test_a_worker_batch_that_is_not_the_one_due_is_refused(server):

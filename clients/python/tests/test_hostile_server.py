@@ -459,3 +459,38 @@ def test_a_word_list_answered_by_two_caches_is_refused(hostile):
     with pytest.raises(FingerprintMismatch, match="words 1000 on were answered from other data") as caught:
         Client(server.url).vectors(["w"] * 1500)
     assert (caught.value.expected, caught.value.found) == ("aaaa", "bbbb") and len(server.requests) == 2
+
+
+@pytest.mark.parametrize("bad_id", [-1, 4, 2**31 - 1])
+def test_compact_ids_expanded_into_the_callers_arrays_are_checked_alike(hostile, bad_id):
+    # expand_batch(into=...) gathers without numpy's own bounds check (the torch adapter's way into pinned memory):
+    # an id outside the matrix must still be refused, never clipped to its last row.
+    import io
+    matrix = io.BytesIO()
+    np.save(matrix, np.arange(12, dtype="<f4").reshape(4, 3))
+
+    def damage(entries):
+        entries[0].update(gather="embeddings", ids_shape=[2, 2], shape=[2, 6])
+
+    def serve(ids):
+        payload = raw_payload([("x", ids), ("y", np.zeros(2, "<i8"))], header_override=damage)
+
+        def answer(path, query, n):
+            if path.endswith("/embeddings"):
+                return 200, {"X-W2VCache-Fingerprint": "f00d"}, matrix.getvalue(), None
+            return 200, epoch_headers(1, 0, fingerprint="f00d"), frames([payload]), None
+        return hostile(answer)
+
+    given = []
+
+    def into(shape, dtype):
+        given.append(np.full(shape, -7, dtype))
+        return given[-1]
+    with Client(serve(np.array([[0, 1], [2, bad_id]], dtype="<i4")).url, backoff=0.001, timeout=5) as client:
+        (batch,) = list(client.batches("pos", "train", expand=False))
+        with pytest.raises(ProtocolError, match="names rows outside the 4 of table 'embeddings'"):
+            client.expand_batch(batch, into=into)
+    with Client(serve(np.array([[0, 1], [2, 3]], dtype="<i4")).url, backoff=0.001, timeout=5) as client:
+        (batch,) = list(client.batches("pos", "train", expand=False))
+        expanded = client.expand_batch(batch, into=into)
+    assert expanded["x"] is given[-1] and expanded["x"].tolist() == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]

@@ -236,18 +236,31 @@ class Client:
                 except (ConnectionError, TimeoutError) as error:
                     failures = self._wait_or_raise(failures, retries, error)
 
-    def expand_batch(self, batch: dict[str, Any]) -> dict[str, Any]:
+    def expand_batch(self, batch: dict[str, Any], *,
+                     into: Optional[Callable[[tuple[int, ...], np.dtype], Any]] = None) -> dict[str, Any]:
         """Expands the arrays of a batch read with `expand=False` (numpy arrays or torch tensors of row ids) into
-        their values, in place of the ids, of the same kind; returns the batch."""
+        their values, in place of the ids, of the same kind; returns the batch. With `into`, each array's values are
+        written into `into(shape, dtype)` (a numpy array or a CPU torch tensor: pinned memory, say), which takes the
+        ids' place."""
         for key, (dataset, table, fingerprint, shape) in batch.pop("__gather__", {}).items():
             ids = batch[key]
             is_numpy = isinstance(ids, np.ndarray)
             flat = (ids if is_numpy else ids.numpy()).reshape(-1)
             rows = self._table(dataset, table, fingerprint)
+            shape = tuple(shape)
+            if flat.size * math.prod(rows.shape[1:]) != math.prod(shape):
+                raise ProtocolError(f"array {key!r}: {flat.size} rows of {rows.shape[1:]} do not make shape {shape}")
             if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= rows.shape[0]):
                 raise ProtocolError(f"array {key!r} names rows outside the {rows.shape[0]} of table {table!r}")
-            values = rows.take(flat, axis=0).reshape(tuple(shape))
-            batch[key] = values if is_numpy else __import__("torch").from_numpy(values)
+            if into is None:
+                values = rows.take(flat, axis=0).reshape(shape)
+                batch[key] = values if is_numpy else __import__("torch").from_numpy(values)
+            else:
+                target = into(shape, rows.dtype)
+                view = target if isinstance(target, np.ndarray) else target.numpy()
+                # The ids are checked above; `mode="raise"` would take into a buffer of its own and copy it over.
+                np.take(rows, flat, axis=0, out=view.reshape(flat.size, *rows.shape[1:]), mode="clip")
+                batch[key] = target
         return batch
 
     def warm(self, name: str) -> None:
