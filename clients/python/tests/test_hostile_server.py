@@ -334,8 +334,8 @@ def test_the_package_version_is_the_tools():
     assert w2vcache_client.__version__ == tool
 
 
-@pytest.mark.parametrize("bad_id", [-1, 4, 2**31 - 1])
-def test_compact_ids_outside_the_embedding_matrix_are_refused(hostile, bad_id):
+def serve_compact(hostile, ids):
+    """A server of one compact batch: `ids` (2 x 2) name rows of a 4 x 3 embedding matrix, 0 to 11."""
     import io
     matrix = io.BytesIO()
     np.save(matrix, np.arange(12, dtype="<f4").reshape(4, 3))
@@ -343,19 +343,22 @@ def test_compact_ids_outside_the_embedding_matrix_are_refused(hostile, bad_id):
     def damage(entries):
         entries[0].update(gather="embeddings", ids_shape=[2, 2], shape=[2, 6])
 
-    ids = np.array([[0, 1], [2, bad_id]], dtype="<i4")
-    payload = raw_payload([("x", ids), ("y", np.zeros(2, "<i8"))], header_override=damage)
+    payload = raw_payload([("x", np.array(ids, dtype="<i4")), ("y", np.zeros(2, "<i8"))], header_override=damage)
 
     def answer(path, query, n):
         if path.endswith("/embeddings"):
             return 200, {"X-W2VCache-Fingerprint": "f00d"}, matrix.getvalue(), None
         return 200, epoch_headers(1, 0), frames([payload]), None
-    server = hostile(answer)
+    return hostile(answer)
+
+
+@pytest.mark.parametrize("bad_id", [-1, 4, 2**31 - 1])
+def test_compact_ids_outside_the_embedding_matrix_are_refused(hostile, bad_id):
+    server = serve_compact(hostile, [[0, 1], [2, bad_id]])
     with pytest.raises(ProtocolError, match="names rows outside the 4 of table 'embeddings'"):
         list(Client(server.url, backoff=0.001, timeout=5).batches("pos", "train"))
     # In range, the same frame expands to the matrix's rows.
-    ids[1, 1] = 3
-    payload = raw_payload([("x", ids), ("y", np.zeros(2, "<i8"))], header_override=damage)
+    server = serve_compact(hostile, [[0, 1], [2, 3]])
     (batch,) = list(Client(server.url, backoff=0.001, timeout=5).batches("pos", "train"))
     assert batch["x"].tolist() == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]
 
@@ -465,32 +468,16 @@ def test_a_word_list_answered_by_two_caches_is_refused(hostile):
 def test_compact_ids_expanded_into_the_callers_arrays_are_checked_alike(hostile, bad_id):
     # expand_batch(into=...) gathers without numpy's own bounds check (the torch adapter's way into pinned memory):
     # an id outside the matrix must still be refused, never clipped to its last row.
-    import io
-    matrix = io.BytesIO()
-    np.save(matrix, np.arange(12, dtype="<f4").reshape(4, 3))
-
-    def damage(entries):
-        entries[0].update(gather="embeddings", ids_shape=[2, 2], shape=[2, 6])
-
-    def serve(ids):
-        payload = raw_payload([("x", ids), ("y", np.zeros(2, "<i8"))], header_override=damage)
-
-        def answer(path, query, n):
-            if path.endswith("/embeddings"):
-                return 200, {"X-W2VCache-Fingerprint": "f00d"}, matrix.getvalue(), None
-            return 200, epoch_headers(1, 0, fingerprint="f00d"), frames([payload]), None
-        return hostile(answer)
-
     given = []
 
     def into(shape, dtype):
         given.append(np.full(shape, -7, dtype))
         return given[-1]
-    with Client(serve(np.array([[0, 1], [2, bad_id]], dtype="<i4")).url, backoff=0.001, timeout=5) as client:
+    with Client(serve_compact(hostile, [[0, 1], [2, bad_id]]).url, backoff=0.001, timeout=5) as client:
         (batch,) = list(client.batches("pos", "train", expand=False))
         with pytest.raises(ProtocolError, match="names rows outside the 4 of table 'embeddings'"):
             client.expand_batch(batch, into=into)
-    with Client(serve(np.array([[0, 1], [2, 3]], dtype="<i4")).url, backoff=0.001, timeout=5) as client:
+    with Client(serve_compact(hostile, [[0, 1], [2, 3]]).url, backoff=0.001, timeout=5) as client:
         (batch,) = list(client.batches("pos", "train", expand=False))
         expanded = client.expand_batch(batch, into=into)
     assert expanded["x"] is given[-1] and expanded["x"].tolist() == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]
