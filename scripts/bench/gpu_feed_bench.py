@@ -13,7 +13,8 @@ Rows, each the best of three epochs:
     matrix sent once (what a trainer that keeps the matrix on the device does);
   - the batches gathered into pageable memory, pinned by the DataLoader's `pin_memory`, and copied with
     `non_blocking=True`: what `EpochDataset.loader(pin_memory=True)` did before it gathered rows into pinned memory;
-  - `EpochDataset.loader()` with 0, 2 and 4 workers and `pin_memory`, each batch copied with `non_blocking=True`.
+  - `EpochDataset.loader()` with 0, 2 and 4 workers and `pin_memory`, each batch copied with `non_blocking=True`;
+  - `EpochDataset(expand=False).loader()` with 0 and 2 workers: the row ids to the device, the rows gathered there.
 Each row counts a batch as arrived once `torch.cuda.synchronize()` says its copy is done.
 """
 import argparse
@@ -118,12 +119,14 @@ def main():
             torch.cuda.synchronize()
             return count
 
-        def loader_to_device(workers):
+        def loader_to_device(workers, expand=True):
             def run():
-                dataset = EpochDataset(Client(url), "pos", "train", batch_size=256, seed=1)
+                dataset = EpochDataset(Client(url), "pos", "train", batch_size=256, seed=1, expand=expand)
                 count = 0
                 for batch in dataset.loader(num_workers=workers, pin_memory=True):
                     on_device = {key: tensor.to(device, non_blocking=True) for key, tensor in batch.items()}
+                    if not expand:
+                        on_device["x"] = matrix[on_device["x"].long()].reshape(len(on_device["x"]), -1)
                     count += len(on_device["y"])
                 torch.cuda.synchronize()
                 return count
@@ -138,6 +141,9 @@ def main():
                  best(expanded_then_pinned))]
         for workers in (0, 2, 4):
             rows.append((f"`EpochDataset.loader()`, {workers} workers, pin_memory", best(loader_to_device(workers))))
+        for workers in (0, 2):
+            rows.append((f"`EpochDataset(expand=False).loader()`, {workers} workers, pin_memory: ids to the device, "
+                         "rows gathered there", best(loader_to_device(workers, expand=False))))
         print("\n| path | windows/s | of the floor |\n|---|---:|---:|")
         for label, rate in rows:
             print(f"| {label} | {rate:,.0f} | {rate / floor:.3f} |")

@@ -243,6 +243,25 @@ def test_pin_memory_pins_the_tensors_the_trainer_gets(server, workers):
     assert all(batch["x2"].is_pinned() == pinned for batch in doubled)
 
 
+# With or without workers, pinned or not: the POS windows stay row ids, and the embedding matrix's rows they name are
+# the windows an expanding dataset gives.
+@pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true")
+@pytest.mark.parametrize("workers,pin", [(0, False), (2, False), (0, True), (2, True)])
+def test_an_epoch_dataset_that_does_not_expand_gives_row_ids(server, workers, pin):
+    torch = pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    from w2vcache_client import EpochDataset
+
+    client = Client(server.url)
+    matrix = torch.from_numpy(client.embeddings("pos"))
+    dataset = EpochDataset(client, "pos", "train", batch_size=2, seed=3, expand=False)
+    batches = list(dataset.loader(num_workers=workers, pin_memory=pin))
+    assert all(batch["x"].dtype == torch.int32 and batch["x"].shape[1] == 3 for batch in batches)
+    assert set(batches[0]) == {"x", "y"}
+    windows = [matrix[batch["x"].long()].reshape(len(batch["x"]), -1).numpy().tobytes() for batch in batches]
+    assert windows == _epoch_windows(client, 0)
+    assert dataset.position == len(batches)
+
+
 def test_a_worker_batch_that_is_not_the_one_due_is_refused(server):
     pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
     from w2vcache_client import EpochDataset, ProtocolError

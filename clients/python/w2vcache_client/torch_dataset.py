@@ -47,14 +47,20 @@ def _pinned(shape: tuple[int, ...], dtype: np.dtype) -> torch.Tensor:
     return torch.empty(shape, dtype=torch.from_numpy(np.empty(0, dtype)).dtype, pin_memory=True)
 
 
-def _pinned_tensors(client: Client, compact: Batch,
-                    transform: Optional[Callable[[dict[str, torch.Tensor]], Any]]) -> Any:
+def _ids(compact: Batch) -> Batch:
+    """A compact batch as it travelled: the arrays that are embedding row ids stay ids (int32)."""
+    compact.pop("__gather__", None)
+    return compact
+
+
+def _pinned_tensors(client: Client, compact: Batch, transform: Optional[Callable[[dict[str, torch.Tensor]], Any]],
+                    expand: bool = True) -> Any:
     """A compact batch (row ids, as `expand=False` reads it) as tensors in pinned memory, then `transform`: the rows
     are gathered straight into pinned buffers and the other arrays copied into them, one copy each, where expanding
     and then pinning copies the rows twice. The DataLoader's pin_memory then leaves them as they are, and a copy to
     the device with `non_blocking=True` overlaps the trainer's work (on an H200 host, 1.44x the windows/s reaching
     the device without workers and 1.58x with two, docs/benchmarks.md)."""
-    batch = client.expand_batch(compact, into=_pinned)
+    batch = client.expand_batch(compact, into=_pinned) if expand else _ids(compact)
     tensors = {}
     for key, value in batch.items():
         if isinstance(value, np.ndarray):
@@ -92,14 +98,21 @@ class EpochDataset(IterableDataset):
     forkserver), and a worker's failure reaches the trainer as the W2VCacheError it is (a DataLoader alone would
     raise a RuntimeError for some). Arrays become torch tensors; `transform`, if given, maps the dict of tensors to
     what the model takes.
+
+    `expand=False` leaves the arrays that travel as embedding row ids (the POS windows) as int32 ids, for a trainer
+    that keeps the embedding matrix (`client.embeddings(name)`, or an `nn.Embedding` made from it) on its device and
+    looks the rows up there: a hundredth of the bytes cross to the device (on an H200 host, 1.28x the windows reaching
+    it without workers and 1.16x with two, docs/benchmarks.md).
     """
 
     def __init__(self, client: Client, name: str, split: str, batch_size: int = 32, *, seed: int = 0, epoch: int = 0,
                  shuffle: bool = True, transform: Optional[Callable[[dict[str, torch.Tensor]], Any]] = None,
-                 rank: Optional[int] = None, world_size: Optional[int] = None, retries: int = 5) -> None:
+                 rank: Optional[int] = None, world_size: Optional[int] = None, retries: int = 5,
+                 expand: bool = True) -> None:
         default_rank, default_world = _distributed_rank_and_world_size()
         self.client, self.name, self.split, self.batch_size = client, name, split, batch_size
         self.seed, self.shuffle, self.transform, self.retries = seed, shuffle, transform, retries
+        self.expand = expand
         self.rank = default_rank if rank is None else rank
         self.world_size = default_world if world_size is None else world_size
         # Taken from torch.distributed: checked again as each iteration begins (see _check_share).
@@ -149,14 +162,14 @@ class EpochDataset(IterableDataset):
         batches = self.client.batches(
             self.name, self.split, batch_size=self.batch_size, seed=self.seed, epoch=epoch, shuffle=self.shuffle,
             rank=self.rank, world_size=self.world_size, start=start, retries=self.retries, part=part, parts=parts,
-            expand=not (in_main or pins))
+            expand=self.expand and not (in_main or pins))
         if pins:
             for arrays in batches:
-                yield _pinned_tensors(self.client, arrays, self.transform)
+                yield _pinned_tensors(self.client, arrays, self.transform, self.expand)
             return
         if not in_main:
             for arrays in batches:
-                yield _tensors(arrays, self.transform)
+                yield _tensors(_ids(arrays), self.transform)
             return
         try:
             for index, arrays in enumerate(batches):
@@ -245,9 +258,10 @@ class _CountingLoader:
                 if pin:
                     # What a transform makes anew is pinned as the DataLoader would have.
                     device = getattr(batches, "_pin_memory_device", None)
-                    batch = pin_memory(_pinned_tensors(dataset.client, batch, dataset.transform), device)
+                    batch = pin_memory(_pinned_tensors(dataset.client, batch, dataset.transform, dataset.expand), device)
                 else:
-                    batch = _tensors(dataset.client.expand_batch(batch), dataset.transform)
+                    arrays = dataset.client.expand_batch(batch) if dataset.expand else _ids(batch)
+                    batch = _tensors(arrays, dataset.transform)
             dataset._position += 1
             yield batch
 
