@@ -38,7 +38,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let settings: ServerSettings
     private let roster: ConnectionRoster
     /// This connection in the roster, from the handler's adding to its removal.
-    private var activity: ConnectionRoster.Activity?
+    private(set) var activity: ConnectionRoster.Activity?
     /// Reservations handed over for the next bodies written, in order.
     private var reservations: [AnswerMemory.Reservation] = []
     /// The read deadline now: for a head, or for the body's end (`nil` while a request is answered).
