@@ -334,8 +334,9 @@ def test_the_package_version_is_the_tools():
     assert w2vcache_client.__version__ == tool
 
 
-def serve_compact(hostile, ids):
-    """A server of one compact batch: `ids` (2 x 2) name rows of a 4 x 3 embedding matrix, 0 to 11."""
+def serve_compact(hostile, ids, epoch_fingerprint="f00d"):
+    """A server of one compact batch: `ids` (2 x 2) name rows of a 4 x 3 embedding matrix, 0 to 11 (data "f00d"; the
+    epoch says it serves `epoch_fingerprint`)."""
     import io
     matrix = io.BytesIO()
     np.save(matrix, np.arange(12, dtype="<f4").reshape(4, 3))
@@ -345,10 +346,17 @@ def serve_compact(hostile, ids):
 
     payload = raw_payload([("x", np.array(ids, dtype="<i4")), ("y", np.zeros(2, "<i8"))], header_override=damage)
 
+    # What a loader asks besides (warm, len): the dataset has an embedding matrix, the server's data, one batch.
+    described = {"/v1/datasets": {"datasets": [{"name": "pos", "arrays": {"embeddings": {}}}]},
+                 "/v1/info": {"fingerprint": "f00d"},
+                 "/v1/datasets/pos/train/plan": {"examples": 2, "batches": 1, "rank_batches": 1, "left_out": 0}}
+
     def answer(path, query, n):
         if path.endswith("/embeddings"):
             return 200, {"X-W2VCache-Fingerprint": "f00d"}, matrix.getvalue(), None
-        return 200, epoch_headers(1, 0), frames([payload]), None
+        if path in described:
+            return 200, {"Content-Type": "application/json"}, json.dumps(described[path]).encode(), None
+        return 200, epoch_headers(1, 0, fingerprint=epoch_fingerprint), frames([payload]), None
     return hostile(answer)
 
 
@@ -473,11 +481,44 @@ def test_compact_ids_expanded_into_the_callers_arrays_are_checked_alike(hostile,
     def into(shape, dtype):
         given.append(np.full(shape, -7, dtype))
         return given[-1]
-    with Client(serve_compact(hostile, [[0, 1], [2, bad_id]]).url, backoff=0.001, timeout=5) as client:
-        (batch,) = list(client.batches("pos", "train", expand=False))
-        with pytest.raises(ProtocolError, match="names rows outside the 4 of table 'embeddings'"):
-            client.expand_batch(batch, into=into)
     with Client(serve_compact(hostile, [[0, 1], [2, 3]]).url, backoff=0.001, timeout=5) as client:
         (batch,) = list(client.batches("pos", "train", expand=False))
+        bad = dict(batch, x=np.array([[0, 1], [2, bad_id]], dtype=np.int32))  # the ids as a caller may pass them
+        with pytest.raises(ProtocolError, match="names rows outside the 4 of table 'embeddings'"):
+            client.expand_batch(bad, into=into)
         expanded = client.expand_batch(batch, into=into)
     assert expanded["x"] is given[-1] and expanded["x"].tolist() == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]
+
+
+@pytest.mark.parametrize("bad_id", [-1, 4, 2**31 - 1])
+def test_row_ids_handed_on_unexpanded_are_checked_first(hostile, bad_id):
+    # Ids a trainer looks up in an nn.Embedding on its GPU: one outside the matrix would end the CUDA context with a
+    # device-side assert, so the client refuses it as it refuses it when it expands.
+    with Client(serve_compact(hostile, [[0, 1], [2, bad_id]]).url, backoff=0.001, timeout=5) as client:
+        with pytest.raises(ProtocolError, match="names rows outside the 4 of table 'embeddings'"):
+            list(client.batches("pos", "train", expand=False))
+    with Client(serve_compact(hostile, [[0, 1], [2, 3]]).url, backoff=0.001, timeout=5) as client:
+        (batch,) = list(client.batches("pos", "train", expand=False))
+    assert batch["x"].tolist() == [[0, 1], [2, 3]] and batch["x"].dtype == np.int32
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_an_epoch_dataset_refuses_row_ids_outside_the_matrix(hostile, workers):
+    pytest.importorskip("torch", reason="torch is not installed (optional for the client)")
+    from w2vcache_client import EpochDataset
+    for pin in (False, True):
+        with Client(serve_compact(hostile, [[0, 1], [2, 4]]).url, backoff=0.001, timeout=5) as client:
+            dataset = EpochDataset(client, "pos", "train", rank=0, world_size=1, expand=False)
+            with pytest.raises(ProtocolError, match="names rows outside the 4 of table 'embeddings'"):
+                list(dataset.loader(num_workers=workers, pin_memory=pin))
+
+
+def test_row_ids_of_other_data_than_the_matrix_given_out_are_refused(hostile):
+    # The trainer built its embedding layer from embeddings() (data f00d); the server now serves other data (a
+    # dataset prepared again, a replica of another cache): its ids name rows of another matrix.
+    with Client(serve_compact(hostile, [[0, 1], [2, 3]], epoch_fingerprint="beef").url, backoff=0.001,
+                timeout=5) as client:
+        client.embeddings("pos")
+        with pytest.raises(FingerprintMismatch, match="not of the one embeddings\\(\\) gave out") as caught:
+            list(client.batches("pos", "train", expand=False))
+        assert (caught.value.expected, caught.value.found) == ("f00d", "beef")

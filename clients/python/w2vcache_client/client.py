@@ -37,6 +37,9 @@ class Client:
         #: How many times a streamed epoch was resumed after a failure.
         self.resumptions = 0
         self._tables: dict[tuple[str, str, Optional[str]], np.ndarray] = {}
+        # By dataset: the fingerprint of the embedding matrix `embeddings()` last gave out, which row ids handed on
+        # unexpanded must name rows of.
+        self._given: dict[str, Optional[str]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         """A client pickled into another process (a DataLoader worker under spawn or forkserver) connects anew and
@@ -147,9 +150,12 @@ class Client:
 
     def embeddings(self, name: str) -> np.ndarray:
         """The dataset's float32 `[V, dim]` embedding matrix: a copy of the one this client keeps to expand compact
-        batches with, so that a trainer that builds its embedding layer from it first does not fetch it twice."""
+        batches with, so that a trainer that builds its embedding layer from it first does not fetch it twice.
+        Row ids read afterwards with `expand=False` are checked to name rows of this matrix (FingerprintMismatch if
+        the server has come to serve other data)."""
         matrix, fingerprint = self._fetch_embeddings(name)
         self._tables[(name, "embeddings", fingerprint)] = matrix
+        self._given[name] = fingerprint
         return matrix.copy()
 
     def plan(self, name: str, split: str, *, batch_size: int = 32, world_size: int = 1) -> dict[str, int]:
@@ -189,9 +195,21 @@ class Client:
         `wire="raw"` (the default) receives each batch into one buffer of its own and hands out numpy views of it.
         With `compact` (the default), arrays made of embedding rows (the POS windows) travel as row ids and are
         looked up here in the embedding matrix, fetched once per dataset and cache: the same values, a hundredth of
-        the bytes (`expand=False` leaves them as ids, with a "__gather__" entry that `expand_batch` uses).
-        `wire="npz"` receives `.npz` archives, as other tools can.
+        the bytes. `expand=False` leaves them as int32 ids, each checked to name a row of the matrix, with a
+        "__gather__" entry that `expand_batch` uses: for a trainer that keeps the matrix on its device. If
+        `embeddings(name)` gave the trainer its matrix, a stream of other data than that matrix's raises
+        FingerprintMismatch. `wire="npz"` receives `.npz` archives, as other tools can.
         """
+        stream = self._stream(name, split, batch_size=batch_size, seed=seed, epoch=epoch, shuffle=shuffle, rank=rank,
+                              world_size=world_size, start=start, part=part, parts=parts, retries=retries, wire=wire,
+                              compact=compact, expand=expand)
+        return stream if expand else map(self._checked_ids, stream)
+
+    def _stream(self, name: str, split: str, *, batch_size: int, seed: int, epoch: int, shuffle: bool, rank: int,
+                world_size: int, start: int, part: int, parts: int, retries: int, wire: str, compact: bool,
+                expand: bool) -> Iterator[Batch]:
+        """`batches()`, with the row ids of `expand=False` not yet checked (a DataLoader worker's, which the main
+        process checks)."""
         if wire not in ("raw", "npz"):
             raise ValueError(f"wire {wire!r}; expected 'raw' or 'npz'")
         if retries < 0:
@@ -242,26 +260,45 @@ class Client:
         their values, in place of the ids, of the same kind; returns the batch. With `into`, each array's values are
         written into `into(shape, dtype)` (a numpy array or a CPU torch tensor: pinned memory, say), which takes the
         ids' place."""
-        for key, (dataset, table, fingerprint, shape) in batch.pop("__gather__", {}).items():
-            ids = batch[key]
-            is_numpy = isinstance(ids, np.ndarray)
-            flat = (ids if is_numpy else ids.numpy()).reshape(-1)
-            rows = self._table(dataset, table, fingerprint)
-            shape = tuple(shape)
-            if flat.size * math.prod(rows.shape[1:]) != math.prod(shape):
-                raise ProtocolError(f"array {key!r}: {flat.size} rows of {rows.shape[1:]} do not make shape {shape}")
-            if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= rows.shape[0]):
-                raise ProtocolError(f"array {key!r} names rows outside the {rows.shape[0]} of table {table!r}")
+        for key, gather in batch.pop("__gather__", {}).items():
+            flat, rows, shape = self._row_ids(key, batch[key], gather)
             if into is None:
                 values = rows.take(flat, axis=0).reshape(shape)
-                batch[key] = values if is_numpy else __import__("torch").from_numpy(values)
+                batch[key] = values if isinstance(batch[key], np.ndarray) else __import__("torch").from_numpy(values)
             else:
                 target = into(shape, rows.dtype)
                 view = target if isinstance(target, np.ndarray) else target.numpy()
-                # The ids are checked above; `mode="raise"` would take into a buffer of its own and copy it over.
+                # The ids are checked; `mode="raise"` would take into a buffer of its own and copy it over.
                 np.take(rows, flat, axis=0, out=view.reshape(flat.size, *rows.shape[1:]), mode="clip")
                 batch[key] = target
         return batch
+
+    def _checked_ids(self, batch: Batch) -> Batch:
+        """A batch read with `expand=False`, its row ids checked against their table and the matrix `embeddings()`
+        gave out (see `batches`)."""
+        for key, gather in batch.get("__gather__", {}).items():
+            dataset, fingerprint = gather[0], gather[2]
+            if self._given.get(dataset, fingerprint) != fingerprint:
+                given = self._given[dataset]
+                raise FingerprintMismatch(
+                    f"the batch's row ids name rows of dataset {dataset}'s embedding matrix of data {fingerprint}, "
+                    f"not of the one embeddings() gave out (data {given}): fetch it again", given, fingerprint)
+            self._row_ids(key, batch[key], gather)
+        return batch
+
+    def _row_ids(self, key: str, ids: Any, gather: tuple[str, str, Optional[str], Sequence[int]]) -> tuple[
+            np.ndarray, np.ndarray, tuple[int, ...]]:
+        """Array `key` of row ids (numpy or a torch tensor) flattened, the table they name, and the shape of the rows
+        they name; ProtocolError unless they make that shape and each names a row of the table."""
+        dataset, table, fingerprint, shape = gather
+        flat = (ids if isinstance(ids, np.ndarray) else ids.numpy()).reshape(-1)
+        rows = self._table(dataset, table, fingerprint)
+        shape = tuple(shape)
+        if flat.size * math.prod(rows.shape[1:]) != math.prod(shape):
+            raise ProtocolError(f"array {key!r}: {flat.size} rows of {rows.shape[1:]} do not make shape {shape}")
+        if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= rows.shape[0]):
+            raise ProtocolError(f"array {key!r} names rows outside the {rows.shape[0]} of table {table!r}")
+        return flat, rows, shape
 
     def warm(self, name: str) -> None:
         """Fetches what compact streams of dataset `name` need (its embedding matrix) ahead of time, so that

@@ -47,9 +47,9 @@ def _pinned(shape: tuple[int, ...], dtype: np.dtype) -> torch.Tensor:
     return torch.empty(shape, dtype=torch.from_numpy(np.empty(0, dtype)).dtype, pin_memory=True)
 
 
-def _ids(compact: Batch) -> Batch:
-    """A compact batch as it travelled: the arrays that are embedding row ids stay ids (int32)."""
-    compact.pop("__gather__", None)
+def _ids(client: Client, compact: Batch) -> Batch:
+    """A compact batch as it travelled: the arrays that are embedding row ids stay ids (int32), checked."""
+    client._checked_ids(compact).pop("__gather__", None)
     return compact
 
 
@@ -60,7 +60,7 @@ def _pinned_tensors(client: Client, compact: Batch, transform: Optional[Callable
     and then pinning copies the rows twice. The DataLoader's pin_memory then leaves them as they are, and a copy to
     the device with `non_blocking=True` overlaps the trainer's work (on an H200 host, 1.44x the windows/s reaching
     the device without workers and 1.58x with two, docs/benchmarks.md)."""
-    batch = client.expand_batch(compact, into=_pinned) if expand else _ids(compact)
+    batch = client.expand_batch(compact, into=_pinned) if expand else _ids(client, compact)
     tensors = {}
     for key, value in batch.items():
         if isinstance(value, np.ndarray):
@@ -159,17 +159,18 @@ class EpochDataset(IterableDataset):
         pins = info is None and self.pins_in_main
         # A worker reads where the iteration begins from shared memory: its own copy's may be from an older one.
         epoch, start = (self._epoch, self._position) if info is None else self._shared.tolist()
-        batches = self.client.batches(
+        # Row ids the main process expands or checks are checked there, with the matrix loader() fetched.
+        batches = self.client._stream(
             self.name, self.split, batch_size=self.batch_size, seed=self.seed, epoch=epoch, shuffle=self.shuffle,
-            rank=self.rank, world_size=self.world_size, start=start, retries=self.retries, part=part, parts=parts,
-            expand=self.expand and not (in_main or pins))
+            rank=self.rank, world_size=self.world_size, start=start, part=part, parts=parts, retries=self.retries,
+            wire="raw", compact=True, expand=self.expand and not (in_main or pins))
         if pins:
             for arrays in batches:
                 yield _pinned_tensors(self.client, arrays, self.transform, self.expand)
             return
         if not in_main:
             for arrays in batches:
-                yield _tensors(_ids(arrays), self.transform)
+                yield _tensors(_ids(self.client, arrays), self.transform)
             return
         try:
             for index, arrays in enumerate(batches):
@@ -260,7 +261,7 @@ class _CountingLoader:
                     device = getattr(batches, "_pin_memory_device", None)
                     batch = pin_memory(_pinned_tensors(dataset.client, batch, dataset.transform, dataset.expand), device)
                 else:
-                    arrays = dataset.client.expand_batch(batch) if dataset.expand else _ids(batch)
+                    arrays = dataset.client.expand_batch(batch) if dataset.expand else _ids(dataset.client, batch)
                     batch = _tensors(arrays, dataset.transform)
             dataset._position += 1
             yield batch
