@@ -22,9 +22,9 @@ def options(description, steps=200, batch_size=64):
     return args, Client(args.url)
 
 
-def epochs(client, name, split, batch_size, seed):
-    """Batches of consecutive epochs, forever (epoch e uses its own order)."""
+def epochs(client, name, split, batch_size, seed, **options):
+    """Batches of consecutive epochs, forever (epoch e uses its own order); `options` go to `client.batches`."""
     epoch = 0
     while True:
-        yield from client.batches(name, split, batch_size=batch_size, seed=seed, epoch=epoch)
+        yield from client.batches(name, split, batch_size=batch_size, seed=seed, epoch=epoch, **options)
         epoch += 1

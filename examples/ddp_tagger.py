@@ -5,7 +5,8 @@
 
 Ranks use the gloo backend (CPU). EpochDataset takes the rank and world size from torch.distributed, so every rank
 reads a disjoint share of each epoch, all shares of the same length (DDP's collectives would hang otherwise), split
-again across DataLoader workers. Rank 0 then reports test accuracy.
+again across DataLoader workers. Each rank keeps the fixed pretrained vectors in a frozen nn.Embedding and reads
+only its windows' row ids (`expand=False`), as examples/pos_tagger.py does. Rank 0 then reports test accuracy.
 """
 import argparse
 import pathlib
@@ -32,15 +33,16 @@ rank, world = dist.get_rank(), dist.get_world_size()
 torch.manual_seed(args.seed)
 client = Client(args.url)
 tags = client.dataset("pos")["labels"]["tags"]
-width = client.info()["dimension"] * 3
+matrix = torch.from_numpy(client.embeddings("pos"))
 model = nn.parallel.DistributedDataParallel(nn.Sequential(
-    nn.Linear(width, 512), nn.BatchNorm1d(512), nn.ReLU(),
+    nn.Embedding.from_pretrained(matrix, freeze=True), nn.Flatten(),
+    nn.Linear(matrix.shape[1] * 3, 512), nn.BatchNorm1d(512), nn.ReLU(),
     nn.Linear(512, 256), nn.BatchNorm1d(256), nn.ReLU(),
     nn.Linear(256, len(tags)),
 ))
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 loss_function = nn.CrossEntropyLoss()
-dataset = EpochDataset(client, "pos", "train", batch_size=args.batch_size, seed=args.seed)
+dataset = EpochDataset(client, "pos", "train", batch_size=args.batch_size, seed=args.seed, expand=False)
 assert (dataset.rank, dataset.world_size) == (rank, world)
 
 # One loader for every epoch: its workers stay (persistent_workers) and follow set_epoch.
@@ -72,7 +74,7 @@ if rank == 0:
     model.eval()
     correct = total = 0
     with torch.no_grad():
-        for batch in client.batches("pos", "test", batch_size=2048, shuffle=False):
+        for batch in client.batches("pos", "test", batch_size=2048, shuffle=False, expand=False):
             predictions = model.module(torch.from_numpy(batch["x"])).argmax(dim=1)
             correct += int((predictions == torch.from_numpy(batch["y"])).sum())
             total += len(batch["y"])
