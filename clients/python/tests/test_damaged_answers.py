@@ -260,6 +260,8 @@ def test_a_damaged_answer_is_an_error_or_what_the_call_promises(recorded, name):
                         "vectors_and_kinds"):
                 if shape_of(value) != shape_of(reference):
                     surprises.append(f"{key} {how}: returned {shape_of(value)}, not {shape_of(reference)}")
+                elif name == "batches_ids" and not _ids_within(value, rows=len(results["embeddings"][0])):
+                    surprises.append(f"{key} {how}: returned row ids outside the embedding matrix")
             elif name == "vocabulary" and not all(
                     isinstance(words, list) and all(isinstance(word, str) for word in words) for words in value.values()):
                 surprises.append(f"{key} {how}: returned {str(value)[:200]}, not lists of words")
@@ -274,6 +276,11 @@ def test_a_damaged_answer_is_an_error_or_what_the_call_promises(recorded, name):
         finally:
             replay.close()
     assert not surprises, f"{len(surprises)} of {TRIES_PER_CALL} damaged answers:\n" + "\n".join(surprises[:10])
+
+
+def _ids_within(batches, rows):
+    """Whether every row id of `batches` (read with expand=False) names one of the embedding matrix's `rows`."""
+    return all(0 <= batch["x"].min() and batch["x"].max() < rows for batch in batches)
 
 
 def _scored_lists(value, name):
