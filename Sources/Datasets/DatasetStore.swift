@@ -54,8 +54,13 @@ public enum DatasetStore {
     /// paths, names or times): two copies of one cache have the same, a cache built or prepared from other inputs
     /// has another. 16 hex digits.
     public static func fingerprint(of cache: VectorCache) throws -> String {
+        try fingerprint(of: cache, datasets: all(in: cache))
+    }
+
+    /// The fingerprint of `cache` whose prepared datasets are `datasets` (``all(in:)``, read before).
+    public static func fingerprint(of cache: VectorCache, datasets: [DatasetManifest]) -> String {
         var text = cache.manifest.contentIdentity
-        for manifest in try all(in: cache) {
+        for manifest in datasets {
             text +=
                 "|\(manifest.name):\(manifest.contentCRC32):\(manifest.dimension):"
                 + manifest.splits.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
@@ -72,7 +77,12 @@ public enum DatasetStore {
     /// - throws: ``DatasetError/notPrepared(_:)`` with the command that prepares it.
     public static func load(_ name: DatasetName, from cache: VectorCache) throws -> StoredDataset {
         guard let manifest = try manifest(name, in: cache) else { throw DatasetError.notPrepared(name) }
-        return StoredDataset(manifest: manifest, metadata: metadata(cache))
+        return load(manifest, from: cache)
+    }
+
+    /// The dataset `manifest`, read from `cache` before, describes.
+    public static func load(_ manifest: DatasetManifest, from cache: VectorCache) -> StoredDataset {
+        StoredDataset(manifest: manifest, metadata: metadata(cache))
     }
 
     /// The one way every dataset is prepared: unless `D` is prepared already from the same inputs with the same

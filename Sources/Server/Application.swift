@@ -70,7 +70,7 @@ public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     router.methodNotAllowed("healthz", allowing: [.get, .head])
     router.methodNotAllowed("metrics", allowing: [.get, .head])
     let v1 = router.group("v1")
-    v1.get("info") { _, _ in try CacheInfo(state: state) }
+    v1.get("info") { _, _ in CacheInfo(state: state) }
     v1.methodNotAllowed("info", allowing: [.get, .head])
     VectorsController(state: state).addRoutes(to: v1.group("vectors"))
     DatasetsController(state: state).addRoutes(to: v1.group("datasets"))
@@ -106,7 +106,7 @@ struct CacheInfo: ResponseEncodable {
     let version: String
     let datasets: [DatasetName]
 
-    init(state: ServerState) throws {
+    init(state: ServerState) {
         let manifest = state.cache.manifest
         fingerprint = state.fingerprint
         dimension = manifest.dimension
@@ -115,7 +115,7 @@ struct CacheInfo: ResponseEncodable {
         source = manifest.source.name
         built_at = manifest.builtAt
         version = w2vcacheVersion
-        datasets = try DatasetStore.all(in: state.cache).map(\.name)
+        datasets = state.datasets.map(\.name)
     }
 }
 

@@ -35,7 +35,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
                 .notFound,
                 "no dataset \(text); datasets are \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard let manifest = try DatasetStore.manifest(name, in: state.cache) else {
+        guard let manifest = state.datasets.first(where: { $0.name == name }) else {
             throw DatasetError.notPrepared(name)
         }
         return manifest
@@ -46,7 +46,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> DatasetList {
-        DatasetList(datasets: try DatasetStore.all(in: state.cache))
+        DatasetList(datasets: state.datasets)
     }
 
     /// A dataset's manifest with its small label sets.
@@ -58,7 +58,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
     /// The manifest, with the small label sets (tags, transitions, …) included.
     @Sendable func describe(_ request: Request, context: Context) async throws -> DatasetDescription {
         let manifest = try manifest(context)
-        let stored = try DatasetStore.load(manifest.name, from: state.cache)
+        let stored = DatasetStore.load(manifest, from: state.cache)
         var labels: [String: [String]] = [:]
         for list in ["tags", "labels", "transitions"] where manifest.vocabularies[list] != nil {
             labels[list] = try stored.strings(list)
