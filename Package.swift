@@ -51,7 +51,7 @@ let package = Package(
         // SIMD kernels in C: AVX-512 or AVX2 chosen at run time, which Swift cannot do per function.
         .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
-        .target(name: "Support", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        .target(name: "Support", dependencies: ["CZlib", "CVectorKernels"], swiftSettings: swiftSettings),
         .target(name: "LevelDB", dependencies: ["CLevelDB", "CLevelDBEnv", "Support"], swiftSettings: swiftSettings),
         .target(name: "Word2Vec", dependencies: ["CZlib", "Support"], swiftSettings: swiftSettings),
         .target(name: "NumPyFormat", dependencies: ["Support"], swiftSettings: swiftSettings),
@@ -128,7 +128,7 @@ let package = Package(
             dependencies: ["Settings", "Datasets", "CacheBuild", "Server", "VectorCache", "Word2Vec"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: swiftSettings),
+        .testTarget(name: "SupportTests", dependencies: ["Support", "CVectorKernels"], swiftSettings: swiftSettings),
         .testTarget(
             name: "Word2VecTests", dependencies: ["Word2Vec", "Support", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,4 +1,5 @@
 import CZlib
+import Support
 
 /// The decompressed bytes of a vectors file: gzip (one or several members) is inflated as it is read, anything else
 /// passes through. Never holds more than one input chunk in memory.
@@ -21,9 +22,9 @@ public final class ByteStream {
     /// The CRC-32 of the decompressed bytes read so far (for a single-member gzip file, once read to the end, the
     /// CRC-32 its trailer holds). For gzip input zlib computes it anyway while checking each member's trailer.
     public var dataCRC32: UInt32 {
-        UInt32(truncatingIfNeeded: inflater?.crc32 ?? plainCRC32)
+        inflater.map { UInt32(truncatingIfNeeded: $0.crc32) } ?? plainCRC32
     }
-    private var plainCRC32: UInt = 0
+    private var plainCRC32: UInt32 = 0
 
     /// Opens `path`; a missing file or a directory is a ``Word2VecError``.
     public init(path: String, chunkSize: Int = 1 << 20) throws {
@@ -55,8 +56,7 @@ public final class ByteStream {
                 let count = min(buffer.count, inputEnd - inputStart)
                 if count == 0 { return 0 }
                 buffer.baseAddress!.copyMemory(from: input.baseAddress! + inputStart, byteCount: count)
-                plainCRC32 = CZlib.crc32(
-                    plainCRC32, buffer.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt(count))
+                plainCRC32 = CRC32.checksum(UnsafeRawBufferPointer(rebasing: buffer[..<count]), continuing: plainCRC32)
                 inputStart += count
                 return count
             }
