@@ -41,9 +41,13 @@ public enum NPZ {
             UnsafeMutableRawBufferPointer(rebasing: out[position..<(position + bytes.count)]).copyBytes(from: bytes)
             position += bytes.count
         }
+        // Each member's name and header, made once.
+        let names = members.map(\.fileName)
+        let headers = members.map { NPY.header(type: $0.type, shape: $0.shape) }
+        let npySizes = zip(headers, members).map { $0.count + $1.dataSize }
         var starts: [(local: Int, npy: Int)] = []
         var destinations: [UnsafeMutableRawBufferPointer] = []
-        for member in members {
+        for (index, member) in members.enumerated() {
             starts.append((position, 0))
             put(UInt32(0x0403_4B50))
             put(UInt16(20))  // version needed
@@ -52,20 +56,20 @@ public enum NPZ {
             put(UInt16(0))  // time
             put(UInt16(0x21))  // date: 1980-01-01
             put(UInt32(0))  // CRC-32, written once the data is in place
-            put(UInt32(member.npySize))
-            put(UInt32(member.npySize))
-            put(UInt16(member.fileName.count))
+            put(UInt32(npySizes[index]))
+            put(UInt32(npySizes[index]))
+            put(UInt16(names[index].count))
             put(UInt16(0))
-            put(member.fileName)
+            put(names[index])
             starts[starts.count - 1].npy = position
-            put(NPY.header(type: member.type, shape: member.shape))
+            put(headers[index])
             destinations.append(UnsafeMutableRawBufferPointer(rebasing: out[position..<(position + member.dataSize)]))
             position += member.dataSize
         }
         try fill(destinations)
         let centralStart = position
-        for (member, start) in zip(members, starts) {
-            let crc = CRC32.checksum(UnsafeRawBufferPointer(rebasing: out[start.npy..<(start.npy + member.npySize)]))
+        for (index, start) in starts.enumerated() {
+            let crc = CRC32.checksum(UnsafeRawBufferPointer(rebasing: out[start.npy..<(start.npy + npySizes[index])]))
             out.storeBytes(of: crc.littleEndian, toByteOffset: start.local + 14, as: UInt32.self)
             put(UInt32(0x0201_4B50))
             put(UInt16(20))  // made by
@@ -75,16 +79,16 @@ public enum NPZ {
             put(UInt16(0))
             put(UInt16(0x21))
             put(crc)
-            put(UInt32(member.npySize))
-            put(UInt32(member.npySize))
-            put(UInt16(member.fileName.count))
+            put(UInt32(npySizes[index]))
+            put(UInt32(npySizes[index]))
+            put(UInt16(names[index].count))
             put(UInt16(0))  // extra
             put(UInt16(0))  // comment
             put(UInt16(0))  // disk
             put(UInt16(0))  // internal attributes
             put(UInt32(0))  // external attributes
             put(UInt32(start.local))
-            put(member.fileName)
+            put(names[index])
         }
         let centralSize = position - centralStart
         put(UInt32(0x0605_4B50))

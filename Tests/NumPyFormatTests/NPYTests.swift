@@ -19,6 +19,10 @@ import Testing
         #expect(text.contains("'shape': \(expectedShape)"))
         #expect(text.contains("'descr': '<f4'"))
         #expect(text.contains("'fortran_order': False"))
+        // As NumPy writes it: the dictionary, then spaces and a newline to the next multiple of 64 bytes.
+        let dictionary = "{'descr': '<f4', 'fortran_order': False, 'shape': \(expectedShape), }"
+        #expect(text.hasPrefix(dictionary) && text.dropFirst(dictionary.count).dropLast().allSatisfy { $0 == " " })
+        #expect(header.count == (10 + dictionary.utf8.count + 1 + 63) / 64 * 64)
     }
 
     @Test func fileAppendsTheDataAfterTheHeader() {
