@@ -3,18 +3,19 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// CRC-32 (gzip's polynomial, bits reflected) by folding: 64 bytes at a time are carried 512 bits forward with
-// carry-less multiplications by x^(512+32) and x^(512+96) mod P, then folded into one 128-bit lane, reduced to 64
-// bits and to 32 by Barrett reduction, as Intel's "Fast CRC Computation for Generic Polynomials Using PCLMULQDQ"
-// (Gopal et al., 2009) describes. The register is the raw CRC (no inversions); the constants are reflected and
-// shifted left by one, as that paper's reflected variant has them.
-#define K1 0x154442bd4ULL  // x^(4*128+32) mod P: folds a lane's low half 512 bits on
-#define K2 0x1c6e41596ULL  // x^(4*128-32) mod P: its high half
-#define K3 0x1751997d0ULL  // the same for 128 bits
+// CRC-32 (gzip's polynomial P, bits reflected) by folding: four 128-bit lanes are carried 512 bits forward, 64
+// bytes at a time, by carry-less multiplications of their halves by powers of x mod P; then they are folded into one
+// lane, reduced to 64 bits and to 32 by Barrett reduction, as Intel's "Fast CRC Computation for Generic Polynomials
+// Using PCLMULQDQ" (Gopal et al., 2009) describes for reflected CRCs. The register is the raw CRC (no inversions).
+// The constants are that paper's for this polynomial (Linux's crc32-pclmul uses the same), checked by the tests
+// against zlib.
+#define K1 0x154442bd4ULL  // a lane's low half, 512 bits on
+#define K2 0x1c6e41596ULL  // its high half
+#define K3 0x1751997d0ULL  // the same, 128 bits on
 #define K4 0x0ccaa009eULL
-#define K5 0x163cd6124ULL  // x^64 mod P: 96 bits to 64
+#define K5 0x163cd6124ULL  // 96 bits to 64
 #define P_PRIME 0x1db710641ULL  // P, reflected
-#define MU 0x1f7011641ULL       // floor(x^64 / P), reflected
+#define MU 0x1f7011641ULL       // x^64 / P, reflected: Barrett's quotient
 
 __attribute__((target("pclmul,sse4.1")))
 static inline __m128i fold(__m128i lane, __m128i constants, __m128i next) {
