@@ -41,30 +41,17 @@ struct DatasetsController<Context: ConnectionRequestContext> {
         return manifest
     }
 
-    struct DatasetList: ResponseEncodable {
-        let datasets: [DatasetManifest]
-    }
-
-    @Sendable func list(_ request: Request, context: Context) async throws -> DatasetList {
-        DatasetList(datasets: state.datasets)
-    }
-
-    /// A dataset's manifest with its small label sets.
-    struct DatasetDescription: ResponseEncodable {
-        let manifest: DatasetManifest
-        let labels: [String: [String]]
+    /// The prepared datasets' manifests, as `{"datasets": [...]}`.
+    @Sendable func list(_ request: Request, context: Context) async throws -> BinaryResponse {
+        BinaryResponse(body: state.datasetList, contentType: BinaryResponse.json)
     }
 
     /// The manifest, with the small label sets (tags, transitions, …) included.
-    @Sendable func describe(_ request: Request, context: Context) async throws -> DatasetDescription {
+    @Sendable func describe(_ request: Request, context: Context) async throws -> BinaryResponse {
         let manifest = try manifest(context)
-        let stored = DatasetStore.load(manifest, from: state.cache)
-        var labels: [String: [String]] = [:]
-        for list in ["tags", "labels", "transitions"] where manifest.vocabularies[list] != nil {
-            labels[list] = try stored.strings(list)
-        }
-        if manifest.name == .sentiment { labels["classes"] = ["neg", "pos"] }
-        return DatasetDescription(manifest: manifest, labels: labels)
+        let state = state
+        return BinaryResponse(
+            body: try await state.description(manifest), contentType: BinaryResponse.json)
     }
 
     /// Every vocabulary and label list of the dataset, as JSON arrays by name.
@@ -72,7 +59,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
         let manifest = try manifest(context)
         let state = state
         return BinaryResponse(
-            body: try await state.vocabularies(manifest), contentType: "application/json; charset=utf-8")
+            body: try await state.vocabularies(manifest), contentType: BinaryResponse.json)
     }
 
     /// The `[V, dim]` embedding matrix, as `.npy`.

@@ -32,6 +32,8 @@ public final class ServerState: Sendable {
     /// The prepared datasets' manifests, in the order of ``DatasetName``, read once: what the server serves is what
     /// its ``fingerprint`` was made of (reading and decoding a manifest took 200 µs of every dataset request).
     public let datasets: [DatasetManifest]
+    /// `GET /v1/datasets`'s answer, `{"datasets": [manifest, ...]}`, made once with the manifests.
+    let datasetList: ByteBuffer
     /// The token every route but `/healthz` requires, when the settings name a token file.
     let token: BearerToken?
     /// Epoch plans, so that a batch by index does not reshuffle its split.
@@ -47,6 +49,9 @@ public final class ServerState: Sendable {
     private let embeddingFiles = Mutex<[DatasetName: LoadedOnce<ByteBuffer>]>([:])
     /// Each dataset's vocabularies as the JSON its route answers, made once (20 ms a request when made for each).
     private let vocabularyAnswers = Mutex<[DatasetName: LoadedOnce<ByteBuffer>]>([:])
+    /// Each dataset's description (manifest and label sets) as the JSON its route answers, made once (reading the
+    /// label sets and encoding took 280 µs a request).
+    private let descriptionAnswers = Mutex<[DatasetName: LoadedOnce<ByteBuffer>]>([:])
     /// The search index, loaded by the first similarity request (the others wait for it) and kept; a load that
     /// failed is tried again by the next request.
     private let search = LoadedOnce<SimilaritySearch>()
@@ -68,6 +73,7 @@ public final class ServerState: Sendable {
         unforeseenErrorLog = FailureLog(perSecond: settings.logFailuresPerSecond, subject: "unforeseen errors")
         datasets = try DatasetStore.all(in: cache)
         fingerprint = DatasetStore.fingerprint(of: cache, datasets: datasets)
+        datasetList = ByteBuffer(bytes: try ServerRequestContext.jsonEncoder().encode(["datasets": datasets]))
         // OpenBLAS's kernels are chosen now, before requests are served: the choice sets an environment variable for
         // a moment (see `SimilaritySearch.blasKernels`), which is safe only while no other thread reads one.
         _ = SimilaritySearch.blasKernels
@@ -103,6 +109,31 @@ public final class ServerState: Sendable {
             try memory.reserve(answer.readableBytes, for: "the vocabularies of dataset \(manifest.name)")
             return answer
         }
+    }
+
+    /// The JSON of the dataset's description: its manifest, with the small label sets (tags, transitions, …).
+    /// - throws: ``APIError`` 503 when it does not fit beside the datasets loaded (``DatasetMemory``).
+    func description(_ manifest: DatasetManifest) async throws -> ByteBuffer {
+        let (cache, memory) = (cache, datasetMemory)
+        return try await Self.once(manifest.name, in: descriptionAnswers).value {
+            let stored = DatasetStore.load(manifest, from: cache)
+            var labels: [String: [String]] = [:]
+            for list in ["tags", "labels", "transitions"] where manifest.vocabularies[list] != nil {
+                labels[list] = try stored.strings(list)
+            }
+            if manifest.name == .sentiment { labels["classes"] = ["neg", "pos"] }
+            let answer = ByteBuffer(
+                bytes: try ServerRequestContext.jsonEncoder().encode(
+                    DatasetDescription(manifest: manifest, labels: labels)))
+            try memory.reserve(answer.readableBytes, for: "the description of dataset \(manifest.name)")
+            return answer
+        }
+    }
+
+    /// A dataset's manifest with its small label sets.
+    private struct DatasetDescription: Encodable {
+        let manifest: DatasetManifest
+        let labels: [String: [String]]
     }
 
     /// The cache's nearest-word search, loaded on first use (seconds for GoogleNews) and kept.

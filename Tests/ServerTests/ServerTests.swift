@@ -254,13 +254,17 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
 
     @Test func datasetsBatchesAndEpochsMatchTheLibrary() async throws {
         try await withServer { server in
-            let list =
-                try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets").data) as? [String: Any]
+            let listed = try await server.request("/v1/datasets")
+            let list = try JSONSerialization.jsonObject(with: listed.data) as? [String: Any]
             #expect((list?["datasets"] as? [[String: Any]])?.first?["name"] as? String == "pos")
-            let pos =
-                try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos").data)
-                as? [String: Any]
+            let described = try await server.request("/v1/datasets/pos")
+            let pos = try JSONSerialization.jsonObject(with: described.data) as? [String: Any]
             #expect(((pos?["labels"] as? [String: Any])?["tags"] as? [String])?.first == "NN")
+            // Both answers are made once and kept: asked again, the same bytes, typed as JSON.
+            for (path, first) in [("/v1/datasets", listed), ("/v1/datasets/pos", described)] {
+                let again = try await server.request(path)
+                #expect(again.data == first.data && again.contentType == "application/json; charset=utf-8")
+            }
             let vocab =
                 try JSONSerialization.jsonObject(with: try await server.request("/v1/datasets/pos/vocab").data)
                 as? [String: [String]]
