@@ -14,16 +14,16 @@ import VectorCache
 import Glibc
 #endif
 
-/// Answers `GET /v1/vectors/{word}` for a word the cache has, and `POST /v1/vectors` of up to ``mostWords`` words the
-/// cache has (``WordsBody``), straight from the connection's bytes, ahead of the HTTP decoder, on the connection's
-/// event loop: the answer the router would give, byte for byte (`.npy`, or bare float32 with
-/// `Accept: application/octet-stream`), without the decoder, the header conversions, the JSON decoder and the hops to
-/// Swift concurrency and back that cost a single vector four fifths of its time (the routes clients call in a loop,
-/// as they would Redis's `GET` and `MGET`).
+/// Answers `GET /v1/vectors/{word}` for a word the cache has, and `POST /v1/vectors` of up to ``mostWords`` words
+/// (``WordsBody``) the cache has or, under `"missing": "zero"` or `"oov"` with random vectors, lacks, straight from
+/// the connection's bytes, ahead of the HTTP decoder, on the connection's event loop: the answer the router would
+/// give, byte for byte (`.npy`, or bare float32 with `Accept: application/octet-stream`), without the decoder, the
+/// header conversions, the JSON decoder and the hops to Swift concurrency and back that cost a single vector four
+/// fifths of its time (the routes clients call in a loop, as they would Redis's `GET` and `MGET`).
 ///
 /// The lane reads each request's head with ``RequestHead`` and hands every other request on to the decoder whole
-/// (head and `Content-Length` body): other paths and methods, JSON, a word the cache lacks (the router's 404 is
-/// logged), other `missing` policies, a missing or wrong bearer token (401). While a request handed on is
+/// (head and `Content-Length` body): other paths and methods, JSON, a word the cache lacks under `"missing": "error"`
+/// (the router's 404 is logged), subword vectors, a missing or wrong bearer token (401). While a request handed on is
 /// unanswered, the lane's requests are handed on too, so that answers keep the order of their requests; once the
 /// router has answered them all, the lane answers again. A head it cannot frame (``RequestHead/Reading/unframed``)
 /// hands the rest of the connection to the decoder for good.
@@ -299,6 +299,27 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// millisecond or two at most; more go to the router, which spreads them over the cores.
     static let mostWords = 256
 
+    /// How the lane fills the row of a word the cache lacks, as `body.missing` says: it writes the row and returns
+    /// its letter in `X-W2VCache-Rows`, or returns `nil` to leave the request to the router (under `error`, whose
+    /// 404 the router logs). `nil` leaves every such request to the router: subword vectors, whose n-gram rows the
+    /// router loads once, off the event loop.
+    private func missingRow(_ body: WordsBody) -> ((ArraySlice<UInt8>, UnsafeMutableRawBufferPointer) -> UInt8?)? {
+        switch body.missing {
+        case .error:
+            return { _, _ in nil }
+        case .zero:
+            return { _, row in
+                row.initializeMemory(as: UInt8.self, repeating: 0)
+                return UInt8(ascii: "z")
+            }
+        case .oov:
+            // The router's source: the kind asked for, else the server's (``ServerState/oovSource(kind:)``).
+            guard (body.oov ?? state.oov.kind) == .random else { return nil }
+            let random = state.oov.random
+            return { word, row in random.write(for: word, into: row) ? UInt8(ascii: "r") : nil }
+        }
+    }
+
     /// The whole answer (status line, headers, body) to the request at the front of `bytes` when this lane gives it,
     /// else `nil`: the request then goes to the router, which meets the same word, error or bound and answers it.
     private func answer(_ route: Route, _ head: RequestHead, in bytes: ByteBuffer, allocator: ByteBufferAllocator)
@@ -329,15 +350,24 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             (metricsRoute, words) = (Self.route, 1)
         case .vectors:
             guard head.bodyLength <= state.settings.maxBodyBytes else { return nil }  // the router's 413
-            let body = bytes.getBytes(at: bytes.readerIndex + head.length, length: head.bodyLength)!
-            guard let list = WordsBody.read(body), list.count <= min(Self.mostWords, state.settings.maxWordsPerRequest)
+            let bytes = bytes.getBytes(at: bytes.readerIndex + head.length, length: head.bodyLength)!
+            guard let body = WordsBody.read(bytes),
+                body.words.count <= min(Self.mostWords, state.settings.maxWordsPerRequest),
+                let missing = missingRow(body)
             else { return nil }
+            let list = body.words
             answer = answers.answer(rows: list.count, bare: bare, allocator: allocator) { index, row in
-                (try? state.vectors.withVectorBytes(for: list[index]) { vector -> Bool in
-                    guard let vector, vector.count == row.count else { return false }
+                let found = try? state.vectors.withVectorBytes(for: list[index]) { vector -> Bool? in
+                    guard let vector else { return false }
+                    guard vector.count == row.count else { return nil }
                     row.copyMemory(from: vector)
                     return true
-                }) ?? false
+                }
+                switch found {
+                case true?: return UInt8(ascii: "c")
+                case false?: return missing(list[index], row)
+                case nil: return nil
+                }
             }
             (metricsRoute, words) = ("/v1/vectors", list.count)
         }
@@ -366,7 +396,15 @@ final class VectorAnswers: Sendable {
         var date = ""
         var npy: [UInt8] = []
         var bare: [UInt8] = []
-        var rows: [RowsKey: (head: [UInt8], npy: [UInt8])] = [:]
+        var rows: [RowsKey: RowsHead] = [:]
+    }
+
+    /// The status line and headers of an answer of several rows, all `c` in `X-W2VCache-Rows`, whose letters start
+    /// at byte `letters`; and the `.npy` header of its rows.
+    private struct RowsHead {
+        let head: [UInt8]
+        let npy: [UInt8]
+        let letters: Int
     }
 
     private struct RowsKey: Hashable {
@@ -401,36 +439,42 @@ final class VectorAnswers: Sendable {
         return Answer(bytes: buffer, bodyLength: bodyLength)
     }
 
-    /// The answer of `rows` rows that `fill` writes, given each row's index and bytes; `nil` when it fails one.
+    /// The answer of `rows` rows that `fill` writes, given each row's index and bytes, returning the row's letter in
+    /// `X-W2VCache-Rows` (``VectorRows``); `nil` when it fails one.
     func answer(
         rows: Int, bare: Bool, allocator: ByteBufferAllocator,
-        fill: (Int, UnsafeMutableRawBufferPointer) -> Bool
+        fill: (Int, UnsafeMutableRawBufferPointer) -> UInt8?
     ) -> Answer? {
         let rowBytes = dimension * 4
-        let (head, npy) = current { heads -> (head: [UInt8], npy: [UInt8]) in
+        let made = current { heads -> RowsHead in
             let key = RowsKey(rows: rows, bare: bare)
             if let made = heads.rows[key] { return made }
             let npy: [UInt8] = bare ? [] : NPY.header(type: .float32, shape: [rows, dimension])
-            let made = self.head(
+            let (head, letters) = self.head(
                 bare: bare, shape: "\(rows),\(dimension)", rows: String(repeating: "c", count: rows),
                 bodyLength: npy.count + rows * rowBytes, date: heads.date)
-            heads.rows[key] = (made, npy)
-            return (made, npy)
+            let made = RowsHead(head: head, npy: npy, letters: letters)
+            heads.rows[key] = made
+            return made
         }
-        var buffer = allocator.buffer(capacity: head.count + npy.count + rows * rowBytes)
-        buffer.writeBytes(head)
-        buffer.writeBytes(npy)
+        var buffer = allocator.buffer(capacity: made.head.count + made.npy.count + rows * rowBytes)
+        buffer.writeBytes(made.head)
+        buffer.writeBytes(made.npy)
         for index in 0..<rows {
+            var letter: UInt8?
             let filled = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: rowBytes) { free in
-                fill(index, UnsafeMutableRawBufferPointer(rebasing: free[..<rowBytes])) ? rowBytes : 0
+                letter = fill(index, UnsafeMutableRawBufferPointer(rebasing: free[..<rowBytes]))
+                return letter == nil ? 0 : rowBytes
             }
-            guard filled == rowBytes else { return nil }
+            guard filled == rowBytes, let letter else { return nil }
+            // The head says `c` for every row: a row of another kind gets its letter there.
+            if letter != UInt8(ascii: "c") { buffer.setInteger(letter, at: made.letters + index) }
         }
-        return Answer(bytes: buffer, bodyLength: npy.count + rows * rowBytes)
+        return Answer(bytes: buffer, bodyLength: made.npy.count + rows * rowBytes)
     }
 
     private func vectorHead(bare: Bool, date: String) -> [UInt8] {
-        head(bare: bare, shape: "\(dimension)", rows: nil, bodyLength: vectorBodyLength(bare: bare), date: date)
+        head(bare: bare, shape: "\(dimension)", rows: nil, bodyLength: vectorBodyLength(bare: bare), date: date).bytes
     }
 
     /// A part of this second's heads, made anew when the second has changed.
@@ -448,17 +492,25 @@ final class VectorAnswers: Sendable {
     }
 
     /// The status line and headers of an answer, in the order the router's answer has them: the shape for bare
-    /// bytes, and `rows` (`X-W2VCache-Rows`) for several vectors.
-    private func head(bare: Bool, shape: String, rows: String?, bodyLength: Int, date: String) -> [UInt8] {
+    /// bytes, and `rows` (`X-W2VCache-Rows`) for several vectors; and the byte where the value of `rows` starts (0
+    /// without it).
+    private func head(bare: Bool, shape: String, rows: String?, bodyLength: Int, date: String)
+        -> (bytes: [UInt8], letters: Int)
+    {
         var lines = ["HTTP/1.1 200 OK", "Content-Type: \(bare ? BinaryResponse.float32 : BinaryResponse.npy)"]
         if bare { lines.append("\(BinaryResponse.shapeHeader.rawName): \(shape)") }
-        if let rows { lines.append("\(BinaryResponse.rowsHeader.rawName): \(rows)") }
+        var letters = 0
+        if let rows {
+            let name = "\(BinaryResponse.rowsHeader.rawName): "
+            letters = lines.reduce(0) { $0 + $1.utf8.count + 2 } + name.utf8.count
+            lines.append(name + rows)
+        }
         lines += [
             "Content-Length: \(bodyLength)",
             "\(FingerprintMiddleware<ServerRequestContext>.header.rawName): \(fingerprint)",
             "Date: \(date)", "Server: \(serverName)",
         ]
-        return Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
+        return (Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8), letters)
     }
 
     private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

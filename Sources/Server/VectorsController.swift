@@ -53,18 +53,9 @@ struct VectorsController<Context: ConnectionRequestContext> {
 
     struct VectorsRequest: Decodable {
         var words: [String]
-        var missing: Missing?
+        var missing: MissingWords?
         /// With `"missing": "oov"`: the kind of vector (default: subword on a fastText cache, else random).
         var oov: OOVKind?
-
-        enum Missing: String, Decodable {
-            /// 404 listing the unknown words.
-            case error
-            /// A row of zeros.
-            case zero
-            /// The word's out-of-vocabulary vector (not stored).
-            case oov
-        }
     }
 
     /// Several vectors in request order: `.npy` float32 `[n, dim]`, or their bare bytes with

@@ -1,14 +1,33 @@
-/// The words of a `POST /v1/vectors` body as ``VectorLane`` reads it, strictly: `{"words": [STRING, ...]}`,
-/// optionally with `"missing": "error"` (the default), JSON whitespace between tokens, and nothing else. Any other
-/// body (other keys, a key twice, other values, raw bytes over 0x7F, a lone surrogate, an empty list) reads as `nil`
-/// and goes to the router, whose JSON decoder gives it its answer: the lane never reads a body differently.
-/// Public only so that the fuzz target can reach it.
-public enum WordsBody {
-    /// The words, or `nil`.
-    public static func read(_ body: [UInt8]) -> WordList? {
+import VectorCache
+
+/// What `POST /v1/vectors` gives a word the cache lacks (`"missing"`).
+public enum MissingWords: String, Sendable, Decodable {
+    /// A 404 naming the unknown words (the default).
+    case error
+    /// A row of zeros.
+    case zero
+    /// The word's out-of-vocabulary vector (not stored).
+    case oov
+}
+
+/// A `POST /v1/vectors` body as ``VectorLane`` reads it, strictly: `{"words": [STRING, ...]}`, optionally with
+/// `"missing": "error" | "zero" | "oov"` and `"oov": "random" | "subword"`, JSON whitespace between tokens, and
+/// nothing else. Any other body (other keys, a key twice, other values, raw bytes over 0x7F, a lone surrogate, an
+/// empty list) reads as `nil` and goes to the router, whose JSON decoder gives it its answer: the lane never reads a
+/// body differently. Public only so that the fuzz target can reach it.
+public struct WordsBody {
+    public let words: WordList
+    /// `"missing"`, `.error` when not given.
+    public let missing: MissingWords
+    /// `"oov"`, the kind of out-of-vocabulary vector asked for, when given.
+    public let oov: OOVKind?
+
+    /// The body, or `nil`.
+    public static func read(_ body: [UInt8]) -> WordsBody? {
         var reader = JSONTokens(bytes: body)
         var words: WordList?
-        var missing = false
+        var missing: MissingWords?
+        var oov: OOVKind?
         guard reader.take(UInt8(ascii: "{")) else { return nil }
         repeat {
             var key: [UInt8] = []
@@ -23,16 +42,23 @@ public enum WordsBody {
                 } while reader.take(UInt8(ascii: ","))
                 guard reader.take(UInt8(ascii: "]")) else { return nil }
                 words = list
-            case Array("missing".utf8) where !missing:
+            case Array("missing".utf8) where missing == nil:
                 var value: [UInt8] = []
-                guard reader.string(into: &value), value == Array("error".utf8) else { return nil }
-                missing = true
+                guard reader.string(into: &value),
+                    let policy = MissingWords(rawValue: String(decoding: value, as: UTF8.self))
+                else { return nil }
+                missing = policy
+            case Array("oov".utf8) where oov == nil:
+                var value: [UInt8] = []
+                guard reader.string(into: &value), let kind = OOVKind(rawValue: String(decoding: value, as: UTF8.self))
+                else { return nil }
+                oov = kind
             default:
                 return nil
             }
         } while reader.take(UInt8(ascii: ","))
-        guard reader.take(UInt8(ascii: "}")), reader.atEnd else { return nil }
-        return words
+        guard reader.take(UInt8(ascii: "}")), reader.atEnd, let words else { return nil }
+        return WordsBody(words: words, missing: missing ?? .error, oov: oov)
     }
 }
 

@@ -31,11 +31,24 @@ public struct OOVVectors: Sendable, Equatable {
 
     /// The vector of `word`, as little-endian float32 bytes.
     public func vectorBytes(for word: [UInt8]) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: dimension * 4) { bytes, count in
+            write(for: word, into: UnsafeMutableRawBufferPointer(bytes))
+            count = bytes.count
+        }
+    }
+
+    /// Writes the vector of `word` into `row`, as little-endian float32 bytes, without allocating; `false` (and
+    /// nothing written) when `row` is not `dimension` floats long.
+    @discardableResult
+    public func write(for word: some Collection<UInt8>, into row: UnsafeMutableRawBufferPointer) -> Bool {
+        guard row.count == dimension * 4 else { return false }
         var random = SplitMix64(seed: StableHash.fnv1a64(word) ^ (seed &* 0x9E37_79B9_7F4A_7C15))
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(dimension * 4)
-        Float32Bytes.append((0..<dimension).lazy.map { _ in random.nextSymmetric(range: range) }, to: &bytes)
-        return bytes
+        for index in 0..<dimension {
+            row.storeBytes(
+                of: random.nextSymmetric(range: range).bitPattern.littleEndian, toByteOffset: index * 4,
+                as: UInt32.self)
+        }
+        return true
     }
 }
 

@@ -78,6 +78,11 @@ import VectorCache
                 headers: ["Accept: application/octet-stream"]),
             post(#"{"words": ["pound", "unknown"]}"#),
             post(#"{"words": ["pound", "unknown"], "missing": "zero"}"#),
+            post(#"{"words": ["unknown", "pound", "unknown2"], "missing": "oov"}"#),
+            post(
+                #"{"words": ["unknown", "in"], "missing": "oov", "oov": "random"}"#,
+                headers: ["Accept: application/octet-stream"]),
+            post(#"{"words": ["unknown", "in"], "missing": "oov", "oov": "subword"}"#),
             post(#"{"words": []}"#),
             post(#"{"words": ["pound"], "words": ["in"]}"#),
             post(#"{"words": ["\ud83d"]}"#),
@@ -98,16 +103,20 @@ import VectorCache
                 return (got, try await self.answeredAhead(server))
             }
         }
-        // Four vectors asked for one at a time and the two POSTs of three words the lane reads; the rest (JSON,
-        // unknown words, other policies, bodies it does not read, over 256 words) went to the router.
-        #expect(answeredAhead[true] == 10 && answeredAhead[false] == 0)
+        // Four vectors asked for one at a time, and the POSTs the lane reads: two of three words the cache has, and
+        // 2 + 3 + 2 words under `zero` and random `oov`; the rest (JSON, unknown words under `error`, subword
+        // vectors, bodies it does not read, over 256 words) went to the router.
+        #expect(answeredAhead[true] == 17 && answeredAhead[false] == 0)
         for (index, (fast, routed)) in zip(answers[true]!, answers[false]!).enumerated() {
             #expect(fast.0 == routed.0, "request \(index)")
             #expect(fast.1 == routed.1, "request \(index)")
             #expect(fast.2 == routed.2, "request \(index)")
         }
         #expect(answers[true]![0].0 == 200 && answers[true]![4].0 == 404 && answers[true]![5].0 == 200)
-        #expect(answers[true]![6...].map(\.0) == [200, 200, 404, 200, 200, 200, 400, 200, 200, 400, 200])
+        #expect(
+            answers[true]![6...].map(\.0) == [200, 200, 404, 200, 200, 200, 400, 200, 200, 400, 200, 200, 400, 200])
+        #expect(answers[true]![9].1["x-w2vcache-rows"] == "cz" && answers[true]![10].1["x-w2vcache-rows"] == "rcr")
+        #expect(answers[true]![11].1["x-w2vcache-rows"] == "rc" && answers[true]![11].1["x-w2vcache-shape"] == "2,4")
         #expect(answers[true]!.last!.1["x-w2vcache-shape"] == "4", "bare bytes, asked for among other types")
         #expect(answers[true]![6].1["x-w2vcache-rows"] == "ccc" && answers[true]![7].1["x-w2vcache-shape"] == "3,4")
         #expect(answers[true]![2].1["x-w2vcache-shape"] == "4" && answers[true]![2].2.count == 16)

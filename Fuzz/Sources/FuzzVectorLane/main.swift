@@ -11,7 +11,8 @@ import Server
 /// - NIO's HTTP/1.1 decoder, the one behind the lane, either refuses a framed request or reads the same method and
 ///   target and a body of the same length, and then the request after it: the lane and the decoder never disagree on
 ///   where a request ends (a request smuggled inside another's body, or answers handed to the wrong requests).
-/// - A body the lane reads decodes with Foundation's JSON decoder (the router's) to the same words.
+/// - A body the lane reads decodes with Foundation's JSON decoder (the router's) to the same words, `missing` policy
+///   and kind of out-of-vocabulary vector.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzVectorLane(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = FuzzInput.bytes(data, size)
@@ -26,16 +27,18 @@ public func fuzzVectorLane(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             checkTheDecoderFrames(bytes[..<(head.length + head.bodyLength)], as: head)
         }
     }
-    if let words = WordsBody.read(bytes) {
+    if let body = WordsBody.read(bytes) {
         struct Body: Decodable {
             var words: [String]
             var missing: String?
+            var oov: String?
         }
         guard let decoded = try? JSONDecoder().decode(Body.self, from: Data(bytes)) else {
             preconditionFailure("the lane read a body the router's decoder refuses")
         }
-        precondition(decoded.words.map { Array($0.utf8) } == words.map(Array.init), "the lane read other words")
-        precondition(decoded.missing == nil || decoded.missing == "error")
+        precondition(decoded.words.map { Array($0.utf8) } == body.words.map(Array.init), "the lane read other words")
+        precondition((decoded.missing ?? "error") == body.missing.rawValue, "the lane read another policy")
+        precondition(decoded.oov == body.oov?.rawValue, "the lane read another kind of vector")
     }
     return 0
 }
