@@ -223,9 +223,14 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                         headAwaitingBody = head
                         return
                     }
-                    if let answer = answer(route, head, in: bytes, allocator: context.channel.allocator) {
+                    if let (answer, reservation) = answer(route, head, in: bytes, channel: context.channel) {
                         bytes.moveReaderIndex(forwardBy: head.length + head.bodyLength)
-                        context.write(wrapOutboundOut(.byteBuffer(answer)), promise: nil)
+                        let written = reservation.map { reservation in
+                            let written = context.eventLoop.makePromise(of: Void.self)
+                            written.futureResult.whenComplete { _ in reservation.release() }
+                            return written
+                        }
+                        context.write(wrapOutboundOut(.byteBuffer(answer)), promise: written)
                         answered += 1
                         continue
                     }
@@ -320,11 +325,28 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Answers of more bytes than this hold them in ``AnswerMemory`` from before they are made until the socket has
+    /// taken them, as the router's do, so that clients that ask and do not read are bounded all together
+    /// (`server.max_answer_mb`); smaller ones (one vector of up to 16,000 dimensions, 50 GoogleNews vectors) are
+    /// bounded by their connection, which the lane writes to only while it takes what it was given.
+    static let unreservedAnswer = 64 << 10
+
+    /// The reservation of an answer of `rows` vectors on `channel`, reckoned as the router reckons it; `nil` for an
+    /// answer of at most ``unreservedAnswer`` bytes.
+    /// - throws: ``APIError`` 503 when it does not fit beside the answers held.
+    private func reservation(rows: Int, on channel: any Channel) throws -> AnswerMemory.Reservation? {
+        let bytes = rows * state.cache.vectorBytes + 128  // the rows and a `.npy` header
+        guard bytes > Self.unreservedAnswer else { return nil }
+        return try state.answerMemory.reserve(bytes, for: channel)
+    }
+
     /// The whole answer (status line, headers, body) to the request at the front of `bytes` when this lane gives it,
-    /// else `nil`: the request then goes to the router, which meets the same word, error or bound and answers it.
-    private func answer(_ route: Route, _ head: RequestHead, in bytes: ByteBuffer, allocator: ByteBufferAllocator)
-        -> ByteBuffer?
+    /// and the reservation it holds until written; else `nil`: the request then goes to the router, which meets the
+    /// same word, error or bound and answers it.
+    private func answer(_ route: Route, _ head: RequestHead, in bytes: ByteBuffer, channel: any Channel)
+        -> (ByteBuffer, AnswerMemory.Reservation?)?
     {
+        let allocator = channel.allocator
         guard !head.repeatsAHeader else { return nil }
         if let token = state.token,
             !token.authorizes(String(decoding: head.authorization ?? [], as: UTF8.self))
@@ -335,10 +357,12 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         let bare = BinaryResponse.accepts(BinaryResponse.float32, in: accept)
         let started = ContinuousClock.now
         let answer: VectorAnswers.Answer?
+        let reservation: AnswerMemory.Reservation?
         let (metricsRoute, words): (String, Int)
         switch route {
         case .vector(let path):
             if BinaryResponse.accepts("application/json", in: accept) { return nil }
+            do { reservation = try self.reservation(rows: 1, on: channel) } catch { return nil }
             var word = path
             if word.contains(UInt8(ascii: "%")) {
                 let raw = String(decoding: word, as: UTF8.self)
@@ -356,6 +380,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                 let missing = missingRow(body)
             else { return nil }
             let list = body.words
+            do { reservation = try self.reservation(rows: list.count, on: channel) } catch { return nil }
             answer = answers.answer(rows: list.count, bare: bare, allocator: allocator) { index, row in
                 let found = try? state.vectors.withVectorBytes(for: list[index]) { vector -> Bool? in
                     guard let vector else { return false }
@@ -376,7 +401,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         state.metrics.recordAnsweredAhead(
             route: metricsRoute, vectors: words, seconds: seconds, bytes: answer.bodyLength)
-        return answer.bytes
+        return (answer.bytes, reservation)
     }
 }
 
