@@ -46,6 +46,16 @@ final class AnswerMemory: Sendable {
         return reservation
     }
 
+    /// Answers of at most this many bytes (one vector of up to 16,000 dimensions) are not reserved: a connection
+    /// holds at most one such answer beyond what its socket has taken (the router answers a connection's requests
+    /// one at a time, ``VectorLane`` writes only while the socket takes what it was given).
+    static let unreservedBytes = 64 << 10
+
+    /// Reserves `bytes` as ``reserve(_:for:)`` does when they are more than ``unreservedBytes``; `nil` otherwise.
+    func reserveUnlessSmall(_ bytes: Int, for channel: any Channel) throws -> Reservation? {
+        bytes > Self.unreservedBytes ? try reserve(bytes, for: channel) : nil
+    }
+
     /// Reserves `bytes` for the next chunk of an answer already being sent, waiting for them for at most `timeout`
     /// (then a 503, which cuts the answer).
     func reserve(_ bytes: Int, for channel: any Channel, waitingUpTo timeout: Duration) async throws -> Reservation {

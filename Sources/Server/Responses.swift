@@ -5,7 +5,8 @@ import Hummingbird
 /// made once and kept.
 struct BinaryResponse: ResponseGenerator {
     static let npy = "application/x-npy"
-    /// JSON made once and kept (vocabularies, descriptions), typed as Hummingbird types the JSON it encodes.
+    /// JSON encoded ahead (kept vocabularies and descriptions, an answer counted in ``AnswerMemory``), typed as
+    /// Hummingbird types the JSON it encodes.
     static let json = "application/json; charset=utf-8"
     static let npz = "application/x-npz"
     static let raw = "application/x-w2vcache-raw"

@@ -325,19 +325,11 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Answers of more bytes than this hold them in ``AnswerMemory`` from before they are made until the socket has
-    /// taken them, as the router's do, so that clients that ask and do not read are bounded all together
-    /// (`server.max_answer_mb`); smaller ones (one vector of up to 16,000 dimensions, 50 GoogleNews vectors) are
-    /// bounded by their connection, which the lane writes to only while it takes what it was given.
-    static let unreservedAnswer = 64 << 10
-
-    /// The reservation of an answer of `rows` vectors on `channel`, reckoned as the router reckons it; `nil` for an
-    /// answer of at most ``unreservedAnswer`` bytes.
+    /// The reservation of an answer of `rows` vectors on `channel`, reckoned as the router reckons it, so that clients
+    /// that ask and do not read are bounded all together (``AnswerMemory/reserveUnlessSmall(_:for:)``).
     /// - throws: ``APIError`` 503 when it does not fit beside the answers held.
     private func reservation(rows: Int, on channel: any Channel) throws -> AnswerMemory.Reservation? {
-        let bytes = rows * state.cache.vectorBytes + 128  // the rows and a `.npy` header
-        guard bytes > Self.unreservedAnswer else { return nil }
-        return try state.answerMemory.reserve(bytes, for: channel)
+        try state.answerMemory.reserveUnlessSmall(rows * state.cache.vectorBytes + 128, for: channel)  // and `.npy`'s
     }
 
     /// The whole answer (status line, headers, body) to the request at the front of `bytes` when this lane gives it,

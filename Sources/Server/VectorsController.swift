@@ -17,7 +17,7 @@ struct VectorsController<Context: ConnectionRequestContext> {
     }
 
     /// A vector as JSON (non-finite values as ``NonFiniteJSON`` writes them).
-    struct VectorJSON: ResponseEncodable {
+    struct VectorJSON: Encodable {
         let word: String
         let vector: [Float]
         let oov: Bool
@@ -26,29 +26,33 @@ struct VectorsController<Context: ConnectionRequestContext> {
     }
 
     /// One vector: `.npy` float32 `[dim]`; its bare float32 bytes with `Accept: application/octet-stream` (the shape
-    /// in `X-W2VCache-Shape`); JSON with `Accept: application/json`.
-    @Sendable func vector(_ request: Request, context: Context) async throws -> Response {
+    /// in `X-W2VCache-Shape`); JSON with `Accept: application/json`. An answer over 64 KB (a vector of more than
+    /// 16,000 dimensions, or 4,000 in JSON) counts in ``AnswerMemory`` until the socket takes it.
+    @Sendable func vector(_ request: Request, context: Context) async throws -> BinaryResponse {
         let raw = try context.parameters.require("word")
         let word = raw.removingPercentEncoding ?? raw
         let key = Array(word.utf8)
         let bytes = try state.vectors.withVectorBytes(for: key) { $0.map { Array($0) } }
         guard let bytes else { throw APIError(.notFound, "\"\(word)\" is not in the cache") }
-        state.metrics.vectorsServed(1)
         let accept = (request.headers[.accept] ?? "").utf8
+        var response: BinaryResponse
         if BinaryResponse.accepts(BinaryResponse.float32, in: accept) {
-            return try BinaryResponse(bytes: bytes, contentType: BinaryResponse.float32, shape: [state.cache.dimension])
-                .response(from: request, context: context)
-        }
-        if BinaryResponse.accepts("application/json", in: accept) {
+            response = BinaryResponse(bytes: bytes, contentType: BinaryResponse.float32, shape: [state.cache.dimension])
+        } else if BinaryResponse.accepts("application/json", in: accept) {
             let vector = bytes.withUnsafeBytes { Float32Bytes.decode($0) }
             let kind = try state.cache.outOfVocabularyKind(key)
-            return try VectorJSON(word: word, vector: vector, oov: kind != nil, kind: kind?.rawValue ?? "word")
-                .response(from: request, context: context)
+            let json = VectorJSON(word: word, vector: vector, oov: kind != nil, kind: kind?.rawValue ?? "word")
+            response = BinaryResponse(
+                bytes: Array(try ServerRequestContext.jsonEncoder().encode(json)), contentType: BinaryResponse.json)
+        } else {
+            response = BinaryResponse(
+                bytes: bytes.withUnsafeBytes { NPY.file(type: .float32, shape: [state.cache.dimension], data: $0) },
+                contentType: BinaryResponse.npy)
         }
-        return try BinaryResponse(
-            bytes: bytes.withUnsafeBytes { NPY.file(type: .float32, shape: [state.cache.dimension], data: $0) },
-            contentType: BinaryResponse.npy
-        ).response(from: request, context: context)
+        response.reservation = try state.answerMemory.reserveUnlessSmall(
+            response.body.readableBytes, for: context.channel)
+        state.metrics.vectorsServed(1)
+        return response
     }
 
     struct VectorsRequest: Decodable {

@@ -391,9 +391,14 @@ final class CollectedLog: Sendable {
     /// A cache of one word, `pound`, whose vector has 1,000 values: a few hundred of its answers outgrow what the
     /// kernel holds for a connection.
     static func makeLargeVectorCache(_ directory: TemporaryDirectory) throws {
+        try makeCache(directory, pound: 1000)
+    }
+
+    /// A cache of one word, `pound`, whose vector has `dimension` values.
+    static func makeCache(_ directory: TemporaryDirectory, pound dimension: Int) throws {
         let writer = try Word2VecWriter(
-            path: directory.file("v.bin"), count: 1, dimension: 1000, layout: .binary(newlineAfterVector: false))
-        try writer.append(word: "pound", vector: (0..<1000).map(Float.init))
+            path: directory.file("v.bin"), count: 1, dimension: dimension, layout: .binary(newlineAfterVector: false))
+        try writer.append(word: "pound", vector: (0..<dimension).map(Float.init))
         try writer.close()
         _ = try CacheBuilder(BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache")))
             .run()
