@@ -472,6 +472,29 @@ def test_a_word_list_answered_by_two_caches_is_refused(hostile):
     assert (caught.value.expected, caught.value.found) == ("aaaa", "bbbb") and len(server.requests) == 2
 
 
+@pytest.mark.parametrize("missing, oov, rows, value, message", [
+    ("error", None, "cz", 0.0, "row 1 is 'zero', which missing='error' does not give"),
+    ("zero", None, "cr", 0.5, "row 1 is 'random', which missing='zero' does not give"),
+    ("oov", "random", "cs", 0.5, "row 1 is 'subword', which missing='oov', oov='random' does not give"),
+    ("oov", None, "cz", 0.0, "row 1 is 'zero', which missing='oov' does not give"),
+    ("zero", None, "cz", 0.5, "row 1 is said to be zeros and is not"),
+])
+def test_rows_of_kinds_the_policy_does_not_give_are_refused(hostile, missing, oov, rows, value, message):
+    def answer(path, query, n):
+        body = np.array([[1.0, 2.0], [value, value]], dtype="<f4").tobytes()
+        return 200, {"X-W2VCache-Shape": "2,2", "X-W2VCache-Rows": rows}, body, None
+    client = Client(hostile(answer).url)
+    with pytest.raises(ProtocolError, match=message):
+        client.vectors(["king", "kingz"], missing=missing, oov=oov)
+
+
+def test_rows_of_kinds_the_policy_gives_are_taken(hostile):
+    def answer(path, query, n):
+        return 200, {"X-W2VCache-Shape": "3,2", "X-W2VCache-Rows": "csr"}, b"\1" * 24, None
+    matrix, kinds = Client(hostile(answer).url).vectors_and_kinds(["a", "b", "c"], missing="oov", oov="subword")
+    assert kinds == ["cache", "subword", "random"] and matrix.shape == (3, 2)
+
+
 @pytest.mark.parametrize("bad_id", [-1, 4, 2**31 - 1])
 def test_compact_ids_expanded_into_the_callers_arrays_are_checked_alike(hostile, bad_id):
     # expand_batch(into=...) gathers without numpy's own bounds check (the torch adapter's way into pinned memory):

@@ -94,11 +94,11 @@ class Client:
             matrix = _float32(response, len(chunk))
             same_data.check(served, lambda first: f"words {len(kinds)} on were answered from other data "
                             f"(fingerprint {served}) than those before them ({first})")
-            names = {"c": "cache", "s": "subword", "r": "random", "z": "zero"}
-            if rows is None or len(rows) != len(chunk) or any(row not in names for row in rows):
+            if rows is None or len(rows) != len(chunk) or any(row not in _ROW_KINDS for row in rows):
                 raise ProtocolError(f"the answer's X-W2VCache-Rows {rows!r} does not describe {len(chunk)} rows")
+            _check_row_kinds(rows, matrix, missing=missing, oov=oov)
             matrices.append(matrix)
-            kinds += [names[row] for row in rows]
+            kinds += [_ROW_KINDS[row] for row in rows]
         return (matrices[0] if len(matrices) == 1 else np.concatenate(matrices)), kinds
 
     # Similarity ------------------------------------------------------------------------------------------------
@@ -391,6 +391,22 @@ def _word_requests(words: list[str]) -> Iterator[list[str]]:
             start, size = index, 0
         size += length
     yield words[start:]
+
+
+#: What each letter of X-W2VCache-Rows says its row is.
+_ROW_KINDS = {"c": "cache", "s": "subword", "r": "random", "z": "zero"}
+
+
+def _check_row_kinds(rows: str, matrix: np.ndarray, *, missing: str, oov: Optional[str]) -> None:
+    """Each row is of a kind `missing` and `oov` allow (under "error" only words of the cache; a subword vector
+    falls back to the random one for a word without n-grams), and a row said to be zeros is zeros."""
+    allowed = {"error": "c", "zero": "cz", "oov": {"random": "cr"}.get(oov or "", "csr")}.get(missing, "")
+    for index, row in enumerate(rows):
+        if row not in allowed:
+            raise ProtocolError(f"row {index} is {_ROW_KINDS[row]!r}, which missing={missing!r}"
+                                f"{f', oov={oov!r}' if oov else ''} does not give")
+        if row == "z" and matrix[index].any():
+            raise ProtocolError(f"row {index} is said to be zeros and is not")
 
 
 def _float32(response: Response, rows: Optional[int]) -> np.ndarray:
