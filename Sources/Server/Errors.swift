@@ -44,9 +44,13 @@ struct ErrorBody: Encodable {
     static func response(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: json(message))))
+    }
+
+    /// The body of the answer: `{"error": message}`.
+    static func json(_ message: String) -> Data {
         let body = ErrorBody(error: Printable.escape(message, limit: maxMessageCharacters))
-        let data = (try? JSONEncoder().encode(body)) ?? Data("{\"error\": \"\"}".utf8)
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return (try? JSONEncoder().encode(body)) ?? Data("{\"error\": \"\"}".utf8)
     }
 }
 
@@ -154,13 +158,22 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     private func log(_ request: Request, _ context: Context, _ status: HTTPResponse.Status, _ message: String) {
         failures.log(
-            "\(Self.describe(request)): \(status.code) \(Printable.escape(message, limit: 500))", level: .warning,
+            Self.line(request.method.rawValue, request.uri.description, status, message), level: .warning,
             to: context.logger)
+    }
+
+    /// The log line of an answered failure.
+    static func line(_ method: String, _ target: String, _ status: HTTPResponse.Status, _ message: String) -> String {
+        "\(describe(method, target)): \(status.code) \(Printable.escape(message, limit: 500))"
     }
 
     /// A request's method and target as a log names them: control characters escaped, a long target cut.
     static func describe(_ request: Request) -> String {
-        "\(request.method) \(Printable.escape(request.uri.description, limit: 300))"
+        describe(request.method.rawValue, request.uri.description)
+    }
+
+    private static func describe(_ method: String, _ target: String) -> String {
+        "\(method) \(Printable.escape(target, limit: 300))"
     }
 }
 

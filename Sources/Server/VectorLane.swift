@@ -14,9 +14,10 @@ import VectorCache
 import Glibc
 #endif
 
-/// Answers `GET /v1/vectors/{word}` for a word the cache has, and `POST /v1/vectors` of up to ``mostWords`` words
-/// (``WordsBody``) the cache has or, under `"missing": "zero"` or `"oov"` with random vectors, lacks, straight from
-/// the connection's bytes, ahead of the HTTP decoder, on the connection's event loop: the answer the router would
+/// Answers `GET /v1/vectors/{word}` (a word the cache lacks with the router's 404, logged as the router logs it), and
+/// `POST /v1/vectors` of up to ``mostWords`` words (``WordsBody``) the cache has or, under `"missing": "zero"` or
+/// `"oov"` with random vectors, lacks, straight from the connection's bytes, ahead of the HTTP decoder, on the
+/// connection's event loop: the answer the router would
 /// give, byte for byte (`.npy`, or bare float32 with `Accept: application/octet-stream`), without the decoder, the
 /// header conversions, the JSON decoder and the hops to Swift concurrency and back that cost a single vector four
 /// fifths of its time (the routes clients call in a loop, as they would Redis's `GET` and `MGET`).
@@ -43,6 +44,8 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
     private let state: ServerState
     private let answers: VectorAnswers
     private let connectionGuard: ConnectionGuard
+    /// Where the 404s it answers are logged, as the router logs them.
+    private let logger: Logger
     /// Bytes read and not yet answered or handed on.
     private var held: ByteBuffer?
     /// Requests handed to the decoder whose answers have not ended.
@@ -69,10 +72,11 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         didSet { if holdsRequest != oldValue { connectionGuard.laneHolds(holdsRequest) } }
     }
 
-    init(state: ServerState, answers: VectorAnswers, connectionGuard: ConnectionGuard) {
+    init(state: ServerState, answers: VectorAnswers, connectionGuard: ConnectionGuard, logger: Logger) {
         self.state = state
         self.answers = answers
         self.connectionGuard = connectionGuard
+        self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -332,6 +336,25 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         try state.answerMemory.reserveUnlessSmall(rows * state.cache.vectorBytes + 128, for: channel)  // and `.npy`'s
     }
 
+    /// The router's 404 for a vector the cache lacks (`path` as sent), logged and counted as the router's is.
+    private func notFound(
+        _ path: ArraySlice<UInt8>, _ head: RequestHead, started: ContinuousClock.Instant, allocator: ByteBufferAllocator
+    ) -> (ByteBuffer, AnswerMemory.Reservation?) {
+        let raw = String(decoding: path, as: UTF8.self)
+        let error = APIError.notInTheCache(raw.removingPercentEncoding ?? raw)
+        let answer = answers.answer(error, allocator: allocator)
+        state.failureLog.log(
+            ErrorMiddleware<ServerRequestContext>.line(
+                "GET", String(decoding: head.target, as: UTF8.self), error.status, error.message),
+            level: .warning, to: logger)
+        let elapsed = ContinuousClock.now - started
+        state.metrics.record(
+            route: Self.route, status: Int(error.status.code),
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            bytes: answer.bodyLength)
+        return (answer.bytes, nil)
+    }
+
     /// The whole answer (status line, headers, body) to the request at the front of `bytes` when this lane gives it,
     /// and the reservation it holds until written; else `nil`: the request then goes to the router, which meets the
     /// same word, error or bound and answers it.
@@ -360,9 +383,15 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                 let raw = String(decoding: word, as: UTF8.self)
                 word = Array((raw.removingPercentEncoding ?? raw).utf8)[...]
             }
+            var absent = false
             answer = try? state.vectors.withVectorBytes(for: word) { vector in
-                vector.flatMap { answers.answer(vector: $0, bare: bare, allocator: allocator) }
+                guard let vector else {
+                    absent = true
+                    return nil
+                }
+                return answers.answer(vector: vector, bare: bare, allocator: allocator)
             }
+            if absent { return notFound(path, head, started: started, allocator: allocator) }
             (metricsRoute, words) = (Self.route, 1)
         case .vectors:
             guard head.bodyLength <= state.settings.maxBodyBytes else { return nil }  // the router's 413
@@ -454,6 +483,23 @@ final class VectorAnswers: Sendable {
         if !bare { buffer.writeBytes(npyHeader) }
         buffer.writeBytes(vector)
         return Answer(bytes: buffer, bodyLength: bodyLength)
+    }
+
+    /// The answer the router gives `error`: its status, and its message as JSON.
+    func answer(_ error: APIError, allocator: ByteBufferAllocator) -> Answer {
+        let body = ErrorBody.json(error.message)
+        let date = current { $0.date }
+        let head =
+            [
+                "HTTP/1.1 \(error.status.code) \(error.status.reasonPhrase)", "Content-Type: application/json",
+                "Content-Length: \(body.count)",
+                "\(FingerprintMiddleware<ServerRequestContext>.header.rawName): \(fingerprint)", "Date: \(date)",
+                "Server: \(serverName)",
+            ].joined(separator: "\r\n") + "\r\n\r\n"
+        var buffer = allocator.buffer(capacity: head.utf8.count + body.count)
+        buffer.writeString(head)
+        buffer.writeBytes(body)
+        return Answer(bytes: buffer, bodyLength: body.count)
     }
 
     /// The answer of `rows` rows that `fill` writes, given each row's index and bytes, returning the row's letter in
@@ -575,7 +621,8 @@ struct ServerConnection: ServerChildChannel {
         var behindTheCodec: [any RemovableChannelHandler] = [connectionGuard]
         do {
             if state.settings.answersVectorsOnEventLoop {
-                let lane = VectorLane(state: state, answers: answers, connectionGuard: connectionGuard)
+                let lane = VectorLane(
+                    state: state, answers: answers, connectionGuard: connectionGuard, logger: logger)
                 try channel.pipeline.syncOperations.addHandler(lane)
                 try channel.syncOptions?.setOption(
                     ChannelOptions.writeBufferWaterMark, value: Self.writeBufferWaterMark)

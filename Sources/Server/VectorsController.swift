@@ -33,7 +33,7 @@ struct VectorsController<Context: ConnectionRequestContext> {
         let word = raw.removingPercentEncoding ?? raw
         let key = Array(word.utf8)
         let bytes = try state.vectors.withVectorBytes(for: key) { $0.map { Array($0) } }
-        guard let bytes else { throw APIError(.notFound, "\"\(word)\" is not in the cache") }
+        guard let bytes else { throw APIError.notInTheCache(word) }
         let accept = (request.headers[.accept] ?? "").utf8
         var response: BinaryResponse
         if BinaryResponse.accepts(BinaryResponse.float32, in: accept) {
@@ -103,5 +103,12 @@ struct VectorsController<Context: ConnectionRequestContext> {
         response.headers[BinaryResponse.rowsHeader] = rows.kinds
         response.reservation = reservation
         return response
+    }
+}
+
+extension APIError {
+    /// The 404 of `GET /v1/vectors/{word}` for a word the cache lacks (the router's, and ``VectorLane``'s).
+    static func notInTheCache(_ word: String) -> APIError {
+        APIError(.notFound, "\"\(word)\" is not in the cache")
     }
 }

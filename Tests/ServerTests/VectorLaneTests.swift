@@ -1,7 +1,9 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOEmbedded
 import Support
+import Synchronization
 import TestSupport
 import Testing
 import VectorCache
@@ -120,6 +122,27 @@ import VectorCache
         #expect(answers[true]!.last!.1["x-w2vcache-shape"] == "4", "bare bytes, asked for among other types")
         #expect(answers[true]![6].1["x-w2vcache-rows"] == "ccc" && answers[true]![7].1["x-w2vcache-shape"] == "3,4")
         #expect(answers[true]![2].1["x-w2vcache-shape"] == "4" && answers[true]![2].2.count == 16)
+    }
+
+    /// A word the cache lacks is a 404, whoever answers it (the lane answers it at three times the router's rate),
+    /// logged with its control characters escaped and counted by route and status.
+    @Test(arguments: [true, false])
+    func aWordTheCacheLacksIsLoggedAndCounted(lane: Bool) async throws {
+        let log = CollectedLog()
+        var settings = ServerSettings()
+        settings.answersVectorsOnEventLoop = lane
+        try await withServer(settings: settings, logger: log.logger) { server in
+            let answer = try await exchange(server.port, LoopbackConnection.request("GET", "/v1/vectors/x%0Ay%1B[2J"))
+            #expect(answer.0 == 404 && answer.1["content-type"] == "application/json")
+            #expect(
+                String(decoding: answer.2, as: UTF8.self) == #"{"error":"\"x\\ny\\u{1B}[2J\" is not in the cache"}"#)
+            let lines = log.lines.withLock { $0 }
+            #expect(
+                lines.contains(#"warning GET /v1/vectors/x%0Ay%1B[2J: 404 "x\ny\u{1B}[2J" is not in the cache"#),
+                "\(lines)")
+            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            #expect(metrics.contains(#"w2vcache_requests_total{route="/v1/vectors/{word}",status="404"} 1"#))
+        }
     }
 
     /// The lane against the router on requests drawn at random from what clients and proxies send to its two
@@ -347,7 +370,8 @@ import VectorCache
             let events = InboundEvents()
             let lane = VectorLane(
                 state: server.state, answers: VectorAnswers(dimension: server.cache.dimension, fingerprint: "f"),
-                connectionGuard: ConnectionGuard(settings: server.state.settings, roster: server.state.connections))
+                connectionGuard: ConnectionGuard(settings: server.state.settings, roster: server.state.connections),
+                logger: Logger(label: "test"))
             try channel.pipeline.syncOperations.addHandlers([lane, events])
             let forTheLane = LoopbackConnection.request("GET", "/v1/vectors/pound")
             let forTheRouter = LoopbackConnection.request(
@@ -377,7 +401,8 @@ import VectorCache
             let behind = ReadsAsked()
             let lane = VectorLane(
                 state: server.state, answers: VectorAnswers(dimension: server.cache.dimension, fingerprint: "f"),
-                connectionGuard: ConnectionGuard(settings: server.state.settings, roster: server.state.connections))
+                connectionGuard: ConnectionGuard(settings: server.state.settings, roster: server.state.connections),
+                logger: Logger(label: "test"))
             try channel.pipeline.syncOperations.addHandlers([atTheChannel, lane, behind])
             let forTheLane = ByteBuffer(bytes: LoopbackConnection.request("GET", "/v1/vectors/pound"))
             let forTheRouter = ByteBuffer(
