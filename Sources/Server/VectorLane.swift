@@ -17,10 +17,10 @@ import Glibc
 /// Answers `GET /v1/vectors/{word}` (a word the cache lacks with the router's 404, logged as the router logs it), and
 /// `POST /v1/vectors` of up to ``mostWords`` words (``WordsBody``) the cache has or, under `"missing": "zero"` or
 /// `"oov"` with random vectors, lacks, straight from the connection's bytes, ahead of the HTTP decoder, on the
-/// connection's event loop: the answer the router would
-/// give, byte for byte (`.npy`, or bare float32 with `Accept: application/octet-stream`), without the decoder, the
-/// header conversions, the JSON decoder and the hops to Swift concurrency and back that cost a single vector four
-/// fifths of its time (the routes clients call in a loop, as they would Redis's `GET` and `MGET`).
+/// connection's event loop: the answer the router would give, byte for byte (`.npy`, or bare float32 with
+/// `Accept: application/octet-stream`), without the decoder, the header conversions, the JSON decoder and the hops to
+/// Swift concurrency and back that cost a single vector four fifths of its time (the routes clients call in a loop,
+/// as they would Redis's `GET` and `MGET`).
 ///
 /// The lane reads each request's head with ``RequestHead`` and hands every other request on to the decoder whole
 /// (head and `Content-Length` body): other paths and methods, JSON, a word the cache lacks under `"missing": "error"`
