@@ -37,6 +37,35 @@ func parseResponse(_ bytes: [UInt8]) -> (status: Int, headers: String, body: [UI
     return (status, head, Array(bytes[(end + 4)...]))
 }
 
+/// While `stalled` (clients that asked and read nothing) hold their connections, sends `request` on new ones a tenth
+/// of a second apart until one is refused with a 503, at most 100 times: the last answer, and the bytes `memory`
+/// held then.
+func firstRefusal(of request: [UInt8], port: Int, memory: AnswerMemory, beside stalled: [LoopbackConnection]) throws
+    -> (answer: (status: Int, headers: String, body: [UInt8]), held: Int)
+{
+    var answer = (status: 0, headers: "", body: [UInt8]())
+    for _ in 0..<100 {
+        let connection = try LoopbackConnection(port: port)
+        connection.send(request)
+        answer = parseResponse(connection.receiveResponse())
+        if answer.status == 503 { break }
+        usleep(100_000)
+    }
+    let held = memory.bytes
+    withExtendedLifetime(stalled) {}
+    return (answer, held)
+}
+
+/// What `memory` holds once it holds nothing, or after 10 s.
+func memoryGivenBack(_ memory: AnswerMemory) async throws -> Int {
+    var given = memory.bytes
+    for _ in 0..<100 where given != 0 {
+        try await Task.sleep(for: .milliseconds(100))
+        given = memory.bytes
+    }
+    return given
+}
+
 /// A cache of 2,000 words of dimension 50 with pos prepared from 120,000 rows: epochs big enough to fill a socket,
 /// plans big enough to measure.
 func makeLargeCache(_ directory: TemporaryDirectory) throws {
@@ -293,18 +322,9 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                     return connection
                 }
                 // Once their sockets are full, a batch does not fit.
-                var answer = (status: 0, headers: "", body: [UInt8]())
-                for _ in 0..<100 {
-                    let connection = try LoopbackConnection(port: port)
-                    connection.send(
-                        LoopbackConnection.request("GET", "/v1/datasets/pos/train/batches/3?batch_size=4096"))
-                    answer = parseResponse(connection.receiveResponse())
-                    if answer.status == 503 { break }
-                    usleep(100_000)
-                }
-                let held = memory.bytes
-                withExtendedLifetime(stalled) {}
-                return (answer, held)
+                return try firstRefusal(
+                    of: LoopbackConnection.request("GET", "/v1/datasets/pos/train/batches/3?batch_size=4096"),
+                    port: port, memory: memory, beside: stalled)
             }
             #expect(refused.status == 503)
             #expect(refused.headers.lowercased().contains("retry-after: 1"))
@@ -312,11 +332,7 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             #expect(message.contains("server.max_answer_mb") && message.contains("6.0 MB"), "\(message)")
             #expect(held > 0 && held <= 6 << 20, "\(held) bytes held")
             // The stalled clients are gone: their memory is given back, and a batch fits again.
-            var given = memory.bytes
-            for _ in 0..<100 where given != 0 {
-                try await Task.sleep(for: .milliseconds(100))
-                given = memory.bytes
-            }
+            let given = try await memoryGivenBack(memory)
             #expect(given == 0, "\(given) bytes still counted")
             #expect(try await server.request("/v1/datasets/pos/train/batches/3?batch_size=4096").status == 200)
             // Two streams want two chunks each (10 MB): they wait for each other's and both finish (a first chunk

@@ -513,28 +513,14 @@ import VectorCache
                     connection.send([[UInt8]](repeating: request, count: 40).flatMap { $0 })
                     return connection
                 }
-                var answer = (status: 0, headers: "", body: [UInt8]())
-                for _ in 0..<100 {
-                    let connection = try LoopbackConnection(port: port)
-                    connection.send(request)
-                    answer = parseResponse(connection.receiveResponse())
-                    if answer.status == 503 { break }
-                    usleep(100_000)
-                }
-                let held = memory.bytes
-                withExtendedLifetime(stalled) {}
-                return (answer, held)
+                return try firstRefusal(of: request, port: port, memory: memory, beside: stalled)
             }
             #expect(refused.status == 503)
             let message = RunningServer.error(Data(refused.body)) ?? ""
             #expect(
                 message.contains("server.max_answer_mb") && message.contains(lane ? "4.0 MB" : "1.0 MB"), "\(message)")
             #expect(held > 0 && held <= settings.maxAnswerBytes, "\(held) bytes held")
-            var given = memory.bytes
-            for _ in 0..<100 where given != 0 {
-                try await Task.sleep(for: .milliseconds(100))
-                given = memory.bytes
-            }
+            let given = try await memoryGivenBack(memory)
             #expect(given == 0, "\(given) bytes still counted")
             #expect(try await exchange(port, request).0 == 200)
         }
