@@ -307,6 +307,10 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// The most words of a `POST /v1/vectors` answered here, so that one answer holds the event loop for a
     /// millisecond or two at most; more go to the router, which spreads them over the cores.
     static let mostWords = 256
+    /// The most bytes of vectors an answer of this lane holds (262 vectors of 1,000 dimensions, one of 262,144):
+    /// larger answers go to the router, off the event loop, so that copying or making them (a random vector costs
+    /// about 2.5 ns a value) never holds it for more than a millisecond or so.
+    static let largestAnswer = 1 << 20
 
     /// How the lane fills the row of a word the cache lacks, as `body.missing` says: it writes the row and returns
     /// its letter in `X-W2VCache-Rows`, or returns `nil` to leave the request to the router (under `error`, whose
@@ -376,7 +380,9 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         let (metricsRoute, words): (String, Int)
         switch route {
         case .vector(let path):
-            if BinaryResponse.accepts("application/json", in: accept) { return nil }
+            if BinaryResponse.accepts("application/json", in: accept) || state.cache.vectorBytes > Self.largestAnswer {
+                return nil
+            }
             do { reservation = try self.reservation(rows: 1, on: channel) } catch { return nil }
             var word = path
             if word.contains(UInt8(ascii: "%")) {
@@ -398,6 +404,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             let bytes = bytes.getBytes(at: bytes.readerIndex + head.length, length: head.bodyLength)!
             guard let body = WordsBody.read(bytes),
                 body.words.count <= min(Self.mostWords, state.settings.maxWordsPerRequest),
+                body.words.count * state.cache.vectorBytes <= Self.largestAnswer,
                 let missing = missingRow(body)
             else { return nil }
             let list = body.words

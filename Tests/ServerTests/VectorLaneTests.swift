@@ -526,6 +526,27 @@ import VectorCache
         }
     }
 
+    /// The lane answers lists of at most 1 MB of vectors (and one vector of at most 1 MB): a larger answer goes to
+    /// the router, off the event loop, whatever its count of words.
+    @Test func answersOverAMegabyteGoToTheRouter() async throws {
+        try await withServer(makeCache: { try ServerHardeningTests.makeCache($0, pound: 20_000) }) { server in
+            func pounds(_ count: Int) -> [UInt8] {
+                LoopbackConnection.request(
+                    "POST", "/v1/vectors",
+                    body: Array(#"{"words": [\#((0..<count).map { _ in "\"pound\"" }.joined(separator: ","))]}"#.utf8))
+            }
+            // 13 vectors of 80,000 bytes fit in 1 MB, 14 do not.
+            let fits = try await exchange(server.port, pounds(13))
+            #expect(fits.0 == 200 && fits.2.count > 13 * 80_000)
+            #expect(try await answeredAhead(server) == 13)
+            let over = try await exchange(server.port, pounds(14))
+            #expect(
+                over.0 == 200 && over.2.count > 14 * 80_000
+                    && over.1["x-w2vcache-rows"] == String(repeating: "c", count: 14))
+            #expect(try await answeredAhead(server) == 13)
+        }
+    }
+
     /// Answers the lane gives keep a connection open past its header timeout; silence after them closes it.
     @Test func theLanesAnswersCountForTheTimeouts() async throws {
         var settings = ServerSettings()
