@@ -22,6 +22,18 @@ def options(description, steps=200, batch_size=64):
     return args, Client(args.url)
 
 
+def tagger_model(matrix, tag_count):
+    """The book's feed-forward tagger over 3-word windows: the fixed pretrained vectors in a frozen nn.Embedding
+    (row ids in, one 300-d row each), then 900 -> 512 -> 256 -> tags with batch norm."""
+    import torch.nn as nn
+    return nn.Sequential(
+        nn.Embedding.from_pretrained(matrix, freeze=True), nn.Flatten(),
+        nn.Linear(matrix.shape[1] * 3, 512), nn.BatchNorm1d(512), nn.ReLU(),
+        nn.Linear(512, 256), nn.BatchNorm1d(256), nn.ReLU(),
+        nn.Linear(256, tag_count),
+    )
+
+
 def epochs(client, name, split, batch_size, seed, **options):
     """Batches of consecutive epochs, forever (epoch e uses its own order); `options` go to `client.batches`."""
     epoch = 0

@@ -18,6 +18,7 @@ import torch.distributed as dist
 from torch import nn
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "clients" / "python"))
+from common import tagger_model  # noqa: E402
 from w2vcache_client import Client, EpochDataset  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -33,13 +34,7 @@ rank, world = dist.get_rank(), dist.get_world_size()
 torch.manual_seed(args.seed)
 client = Client(args.url)
 tags = client.dataset("pos")["labels"]["tags"]
-matrix = torch.from_numpy(client.embeddings("pos"))
-model = nn.parallel.DistributedDataParallel(nn.Sequential(
-    nn.Embedding.from_pretrained(matrix, freeze=True), nn.Flatten(),
-    nn.Linear(matrix.shape[1] * 3, 512), nn.BatchNorm1d(512), nn.ReLU(),
-    nn.Linear(512, 256), nn.BatchNorm1d(256), nn.ReLU(),
-    nn.Linear(256, len(tags)),
-))
+model = nn.parallel.DistributedDataParallel(tagger_model(torch.from_numpy(client.embeddings("pos")), len(tags)))
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 loss_function = nn.CrossEntropyLoss()
 dataset = EpochDataset(client, "pos", "train", batch_size=args.batch_size, seed=args.seed, expand=False)

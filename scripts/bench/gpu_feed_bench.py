@@ -16,6 +16,10 @@ Rows, each the best of three epochs:
   - `EpochDataset.loader()` with 0, 2 and 4 workers and `pin_memory`, each batch copied with `non_blocking=True`;
   - `EpochDataset(expand=False).loader()` with 0 and 2 workers: the row ids to the device, the rows gathered there.
 Each row counts a batch as arrived once `torch.cuda.synchronize()` says its copy is done.
+
+A second table trains the book's tagger (examples/common.py, Adam) for an epoch fed by `Client.batches` (ids, or
+rows gathered on the host) and by `EpochDataset(expand=False).loader()` with 0 and 2 workers, against the floor of
+the same steps over the epoch's batches already on the device: how much of a trainer's rate the feed leaves it.
 """
 import argparse
 import pathlib
@@ -26,6 +30,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "clients" / "python"))
 sys.path.insert(0, str(REPO / "scripts" / "bench"))
+sys.path.insert(0, str(REPO / "examples"))
 
 from serving import BINARY_HELP, start_server, w2vcache_binary  # noqa: E402
 from w2vcache_client import Client  # noqa: E402
@@ -39,6 +44,71 @@ def best(function, runs=3):
         windows = function()
         rates.append(windows / (time.perf_counter() - start))
     return max(rates)
+
+
+def print_training(client, url, device):
+    """The second table: the book's tagger (examples/common.py) trained for an epoch, fed by each path, against the
+    same steps on the epoch's batches already on the device (the floor: what the model alone costs)."""
+    import torch
+    from common import tagger_model
+    from w2vcache_client import EpochDataset
+
+    matrix = torch.from_numpy(client.embeddings("pos"))
+    tag_count = len(client.dataset("pos")["labels"]["tags"])
+    loss_function = torch.nn.CrossEntropyLoss()
+
+    def train(model, pairs):
+        """One epoch of steps over `pairs` of (x, y) on the device; the windows trained on."""
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        model.train()
+        count = 0
+        for x, y in pairs:
+            loss = loss_function(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            count += len(y)
+        torch.cuda.synchronize()
+        return count
+
+    def ids_model():
+        return tagger_model(matrix, tag_count).to(device)
+
+    def rows_model():
+        """The same tagger without its embedding layer, for rows gathered on the host (x of [batch, 900])."""
+        return tagger_model(matrix, tag_count)[2:].to(device)
+
+    on_device = [(torch.from_numpy(batch["x"]).to(device), torch.from_numpy(batch["y"]).to(device))
+                 for batch in client.batches("pos", "train", batch_size=256, seed=1, expand=False)]
+
+    def fed(model, expand):
+        def run():
+            batches = client.batches("pos", "train", batch_size=256, seed=1, expand=expand)
+            return train(model, ((torch.from_numpy(batch["x"]).to(device), torch.from_numpy(batch["y"]).to(device))
+                                 for batch in batches))
+        return run
+
+    def loader(model, workers):
+        def run():
+            dataset = EpochDataset(Client(url), "pos", "train", batch_size=256, seed=1, expand=False)
+            return train(model, ((batch["x"].to(device, non_blocking=True), batch["y"].to(device, non_blocking=True))
+                                 for batch in dataset.loader(num_workers=workers, pin_memory=True)))
+        return run
+
+    model = ids_model()
+    floor = best(lambda: train(model, on_device))
+    rows = [("floor: the epoch's row ids and labels already on the device", floor),
+            ("`Client.batches(expand=False)`, each batch's ids copied (examples/pos_tagger.py)",
+             best(fed(ids_model(), False))),
+            ("`Client.batches()`, rows gathered on the host and copied (a model without the embedding layer)",
+             best(fed(rows_model(), True)))]
+    for workers in (0, 2):
+        rows.append((f"`EpochDataset(expand=False).loader(pin_memory=True)`, {workers} workers",
+                     best(loader(ids_model(), workers))))
+    print("\nthe book's tagger trained an epoch (Adam, batches of 256), each row the best of three epochs:")
+    print("\n| fed by | windows/s | of the floor |\n|---|---:|---:|")
+    for label, rate in rows:
+        print(f"| {label} | {rate:,.0f} | {rate / floor:.3f} |", flush=True)
 
 
 def main():
@@ -146,7 +216,8 @@ def main():
                          "rows gathered there", best(loader_to_device(workers, expand=False))))
         print("\n| path | windows/s | of the floor |\n|---|---:|---:|")
         for label, rate in rows:
-            print(f"| {label} | {rate:,.0f} | {rate / floor:.3f} |")
+            print(f"| {label} | {rate:,.0f} | {rate / floor:.3f} |", flush=True)
+        print_training(client, url, device)
     finally:
         server.terminate()
         server.wait(timeout=20)
