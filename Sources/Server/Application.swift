@@ -70,7 +70,7 @@ public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     router.methodNotAllowed("healthz", allowing: [.get, .head])
     router.methodNotAllowed("metrics", allowing: [.get, .head])
     let v1 = router.group("v1")
-    v1.get("info") { _, _ in CacheInfo(state: state) }
+    v1.get("info") { _, _ in BinaryResponse(body: state.info, contentType: BinaryResponse.json) }
     v1.methodNotAllowed("info", allowing: [.get, .head])
     VectorsController(state: state).addRoutes(to: v1.group("vectors"))
     DatasetsController(state: state).addRoutes(to: v1.group("datasets"))
@@ -95,8 +95,8 @@ extension RouterMethods {
     }
 }
 
-/// `GET /v1/info`: what the served cache holds.
-struct CacheInfo: ResponseEncodable {
+/// `GET /v1/info`: what the served cache holds (encoded once, ``ServerState/info``: none of it changes while served).
+struct CacheInfo: Encodable {
     let fingerprint: String
     let dimension: Int
     let words: Int
@@ -106,16 +106,15 @@ struct CacheInfo: ResponseEncodable {
     let version: String
     let datasets: [DatasetName]
 
-    init(state: ServerState) {
-        let manifest = state.cache.manifest
-        fingerprint = state.fingerprint
+    init(manifest: CacheManifest, fingerprint: String, datasets: [DatasetManifest]) {
+        self.fingerprint = fingerprint
         dimension = manifest.dimension
         words = manifest.wordCount
         oov_words = manifest.oovCount
         source = manifest.source.name
         built_at = manifest.builtAt
         version = w2vcacheVersion
-        datasets = state.datasets.map(\.name)
+        self.datasets = datasets.map(\.name)
     }
 }
 

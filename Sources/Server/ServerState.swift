@@ -34,6 +34,8 @@ public final class ServerState: Sendable {
     public let datasets: [DatasetManifest]
     /// `GET /v1/datasets`'s answer, `{"datasets": [manifest, ...]}`, made once with the manifests.
     let datasetList: ByteBuffer
+    /// `GET /v1/info`'s answer, made once: the cache's manifest and datasets do not change while it is served.
+    let info: ByteBuffer
     /// The token every route but `/healthz` requires, when the settings name a token file.
     let token: BearerToken?
     /// Epoch plans, so that a batch by index does not reshuffle its split.
@@ -73,7 +75,11 @@ public final class ServerState: Sendable {
         unforeseenErrorLog = FailureLog(perSecond: settings.logFailuresPerSecond, subject: "unforeseen errors")
         datasets = try DatasetStore.all(in: cache)
         fingerprint = DatasetStore.fingerprint(of: cache, datasets: datasets)
-        datasetList = ByteBuffer(bytes: try ServerRequestContext.jsonEncoder().encode(["datasets": datasets]))
+        let encoder = ServerRequestContext.jsonEncoder()
+        datasetList = ByteBuffer(bytes: try encoder.encode(["datasets": datasets]))
+        info = ByteBuffer(
+            bytes: try encoder.encode(
+                CacheInfo(manifest: cache.manifest, fingerprint: fingerprint, datasets: datasets)))
         // OpenBLAS's kernels are chosen now, before requests are served: the choice sets an environment variable for
         // a moment (see `SimilaritySearch.blasKernels`), which is safe only while no other thread reads one.
         _ = SimilaritySearch.blasKernels
