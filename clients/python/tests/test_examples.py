@@ -1,12 +1,26 @@
-"""examples/ddp_tagger.py under torchrun: two gloo ranks read disjoint, equal shares of the served epochs, each epoch
+"""The reference trainers in examples/ against a real server: the tagger trains and says its rate and accuracy;
+examples/ddp_tagger.py under torchrun has two gloo ranks read disjoint, equal shares of the served epochs, each epoch
 in its own order through persistent workers."""
+import re
 import shutil
 import subprocess
-
+import sys
 
 import pytest
 
 from conftest import REPO
+
+
+def test_the_tagger_trains_and_reports_its_rate_and_accuracy(server):
+    pytest.importorskip("torch", reason="torch is not installed (optional; pip install torch to run the examples)")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "pos_tagger.py"), "--url", server.url, "--steps", "7",
+         "--batch-size", "4", "--device", "cpu"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # 10 windows in batches of 4: the 7 steps cross into a third epoch.
+    assert re.search(r"^7 steps in [0-9.]+ s: [1-9][0-9,]* windows/s on cpu$", result.stdout, re.M), result.stdout
+    assert re.search(r"^test accuracy: [01]\.[0-9]{4} over [1-9][0-9]* windows$", result.stdout, re.M), result.stdout
 
 
 def test_ddp_tagger_runs_on_two_ranks(server):
