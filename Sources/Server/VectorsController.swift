@@ -106,8 +106,8 @@ extension APIError {
 
 /// A vector as JSON, `{"kind":…,"oov":…,"vector":[…],"word":…}`: byte for byte what
 /// ``ServerRequestContext/jsonEncoder()`` writes for a struct of these four fields (keys sorted, non-finite values
-/// as ``NonFiniteJSON`` writes them), the values written straight from the float32 bytes, where the encoder took
-/// ~100 µs for 300 of them.
+/// as ``NonFiniteJSON`` writes them), the values written straight from the float32 bytes: 1.8x the answers a second
+/// of going through the encoder (docs/benchmarks.md).
 enum VectorJSON {
     /// - Parameter kind: `word` (of the vectors file), `random` or `subword` (out-of-vocabulary vectors a prepare
     ///   stored).
