@@ -3,7 +3,6 @@ import Dispatch
 import Foundation
 import Preprocessing
 import Support
-import Synchronization
 import VectorCache
 
 /// Prepared datasets inside the cache, in its `dataset` metadata namespace: per dataset `NAME 0x00 manifest` (JSON
@@ -268,7 +267,7 @@ public struct StoredDataset: Sendable {
         let sizeError = DatasetError.damaged(
             name, "array \(array) holds more or fewer bytes than the \(info.byteCount) expected")
         let metadata = metadata
-        let failure = Mutex<(any Error)?>(nil)
+        let failure = Locked<(any Error)?>(nil)
         nonisolated(unsafe) let output = destination
         DispatchQueue.concurrentPerform(iterations: info.chunks) { chunk in
             let offset = chunk * chunkBytes

@@ -1,7 +1,6 @@
 import Foundation
 import Preprocessing
 import Support
-import Synchronization
 
 extension Array where Element == [String] {
     /// How often each token occurs in these token sequences, counted on all cores (a part of the sequences each,
@@ -11,7 +10,7 @@ extension Array where Element == [String] {
     ///   sequences and at the end, one call at a time and counting up.
     func tokenCounts(progress: @Sendable (_ done: Int) -> Void = { _ in }) -> [CodePoints: Int] {
         let parts = Swift.max(1, Swift.min(count, ProcessInfo.processInfo.activeProcessorCount))
-        let done = Mutex(0)
+        let done = Locked(0)
         @Sendable func report(_ counted: Int) {
             done.withLock {
                 $0 += counted

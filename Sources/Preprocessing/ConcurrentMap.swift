@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Synchronization
+import Support
 
 extension Array where Element: Sendable {
     /// `map` spread over the machine's cores, in order. For CPU-bound work on many independent items (tokenizing
@@ -15,7 +15,7 @@ extension Array where Element: Sendable {
             defer { progress(count) }
             return map(transform)
         }
-        let done = Mutex(0)
+        let done = Locked(0)
         let chunks = Swift.min(count, 8 * Swift.max(1, ProcessInfo.processInfo.activeProcessorCount))
         let results = UnsafeMutableBufferPointer<T>.allocate(capacity: count)
         defer { results.deallocate() }

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import HTTPTypes
 import NIOCore
+import Support
 import Synchronization
 
 /// The memory of answers made and not yet taken by their clients, all connections together: batches, epoch chunks and
@@ -26,7 +27,7 @@ final class AnswerMemory: Sendable {
     /// Bytes answers took since the heap was last trimmed, the trims so far, and when the last one was.
     private let takenSinceTrim = Atomic<Int>(0)
     private let trimCount = Atomic<Int>(0)
-    private let lastTrim = Mutex<ContinuousClock.Instant?>(nil)
+    private let lastTrim = Locked<ContinuousClock.Instant?>(nil)
     static let trimAfter = 64 << 20
 
     init(limit: Int) {

@@ -163,7 +163,7 @@ public func buildApplication(
 /// The event loop groups of the process's servers: one per loop count, made on first use and kept for the
 /// process's life, as NIO keeps its own singleton group (a server's group outlives nothing it serves).
 enum EventLoops {
-    private static let groups = Mutex<[Int: MultiThreadedEventLoopGroup]>([:])
+    private static let groups = Locked<[Int: MultiThreadedEventLoopGroup]>([:])
 
     static func group(_ loops: Int) -> MultiThreadedEventLoopGroup {
         groups.withLock { groups in

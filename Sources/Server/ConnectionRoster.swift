@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdCore
 import NIOCore
+import Support
 import Synchronization
 
 /// The server's open connections and since when each may be closed to make room, so that a full server lets a new
@@ -33,7 +34,7 @@ final class ConnectionRoster: Sendable {
         }
     }
 
-    private let connections = Mutex<[ObjectIdentifier: Activity]>([:])
+    private let connections = Locked<[ObjectIdentifier: Activity]>([:])
     /// Set while the server is full and no connection is closable: the next to fall quiet closes, and the roster
     /// looks again every ``recheck`` for one that has become closable.
     private let roomWanted = Atomic<Bool>(false)

@@ -1,7 +1,7 @@
 import Datasets
 import Foundation
 import HTTPTypes
-import Synchronization
+import Support
 
 /// The memory held by what the server loads from its prepared datasets and keeps (each dataset's examples, its
 /// embedding matrix as `.npy`, its vocabularies as JSON), bounded together by ``ServerSettings/maxDatasetBytes``.
@@ -14,7 +14,7 @@ import Synchronization
 final class DatasetMemory: Sendable {
     /// The bytes loaded datasets may hold together.
     let limit: Int
-    private let used = Mutex(0)
+    private let used = Locked(0)
 
     init(limit: Int) {
         self.limit = limit

@@ -1,5 +1,5 @@
 import Datasets
-import Synchronization
+import Support
 
 /// Epoch plans kept for reuse, so that a batch requested by index costs what its own examples cost, not a shuffle
 /// of the whole split. Bounded by the bytes the plans hold (``EpochPlan/byteCount``); the least recently used go
@@ -25,7 +25,7 @@ final class EpochPlanCache: Sendable {
         var clock: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// The most bytes the kept plans may hold.
     let capacity: Int
 

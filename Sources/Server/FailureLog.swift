@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import Support
 
 /// The lines a server logs about failed requests, bounded in rate (``ServerSettings/logFailuresPerSecond``), so that
 /// a client sending bad requests as fast as it can cannot fill the log's disk: 16 connections asking for an unknown
@@ -40,12 +40,12 @@ final class FailureLog: Sendable {
     let perSecond: Int
     /// What the lines are about, as the line about those held back names them: "failed requests".
     let subject: String
-    private let bucket: Mutex<Bucket>
+    private let bucket: Locked<Bucket>
 
     init(perSecond: Int, subject: String, now: ContinuousClock.Instant = .now) {
         self.perSecond = perSecond
         self.subject = subject
-        bucket = Mutex(Bucket(lines: Double(perSecond) * Self.burstSeconds, lastFill: now))
+        bucket = Locked(Bucket(lines: Double(perSecond) * Self.burstSeconds, lastFill: now))
     }
 
     /// Seconds' worth of lines that may be written at once.

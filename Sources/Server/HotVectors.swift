@@ -1,4 +1,4 @@
-import Synchronization
+import Support
 import VectorCache
 
 #if canImport(Glibc)
@@ -123,7 +123,7 @@ final class HotVectors: Sendable {
         let slots: Int
         private let vectorBytes: Int
         private let slotBytes: Int
-        private let state: Mutex<State>
+        private let state: Locked<State>
         /// `slots * slotBytes` bytes, written and read only under the lock of ``state``. A slot in use holds, in its
         /// first 64 bytes (one cache line), its word's hash (8 bytes), the word's length (1) and bytes; then, from
         /// byte 64, the vector.
@@ -175,7 +175,7 @@ final class HotVectors: Sendable {
             self.slotBytes = slotBytes
             self.memory = memory
             let places = 1 << (Int.bitWidth - (2 * slots - 1).leadingZeroBitCount)
-            state = Mutex(
+            state = Locked(
                 State(index: Array(repeating: 0, count: places), asked: Array(repeating: false, count: slots)))
         }
 

@@ -1,4 +1,5 @@
 import Hummingbird
+import Support
 import Synchronization
 
 /// Counters for `GET /metrics`, in Prometheus's text format.
@@ -30,7 +31,7 @@ public final class ServerMetrics: Sendable {
     }
 
     static let bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
-    private let counts = Mutex(Counts())
+    private let counts = Locked(Counts())
 
     public init() {}
 

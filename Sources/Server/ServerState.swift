@@ -6,7 +6,6 @@ import NIOCore
 import NumPyFormat
 import Similarity
 import Support
-import Synchronization
 import VectorCache
 
 /// What the handlers share: the open cache, what is loaded from it on first use (datasets, embedding matrices, the
@@ -45,15 +44,15 @@ public final class ServerState: Sendable {
     /// The bytes the datasets' examples, embedding matrices and vocabularies hold once loaded, all together.
     let datasetMemory: DatasetMemory
     /// Each dataset's examples, loaded once.
-    private let loaded = Mutex<[DatasetName: LoadedOnce<any BatchSource>]>([:])
+    private let loaded = Locked<[DatasetName: LoadedOnce<any BatchSource>]>([:])
     /// Each dataset's embedding matrix as `.npy`, read once (compact streams send row ids into it), in the buffer
     /// every answer sends (copying 22 MB into each answer was a fifth of its time).
-    private let embeddingFiles = Mutex<[DatasetName: LoadedOnce<ByteBuffer>]>([:])
+    private let embeddingFiles = Locked<[DatasetName: LoadedOnce<ByteBuffer>]>([:])
     /// Each dataset's vocabularies as the JSON its route answers, made once (20 ms a request when made for each).
-    private let vocabularyAnswers = Mutex<[DatasetName: LoadedOnce<ByteBuffer>]>([:])
+    private let vocabularyAnswers = Locked<[DatasetName: LoadedOnce<ByteBuffer>]>([:])
     /// Each dataset's description (manifest and label sets) as the JSON its route answers, made once (reading the
     /// label sets and encoding took 280 µs a request).
-    private let descriptionAnswers = Mutex<[DatasetName: LoadedOnce<ByteBuffer>]>([:])
+    private let descriptionAnswers = Locked<[DatasetName: LoadedOnce<ByteBuffer>]>([:])
     /// The search index, loaded by the first similarity request (the others wait for it) and kept; a load that
     /// failed is tried again by the next request.
     private let search = LoadedOnce<SimilaritySearch>()
@@ -215,7 +214,7 @@ public final class ServerState: Sendable {
         )
     }
 
-    private static func once<Value>(_ name: DatasetName, in table: borrowing Mutex<[DatasetName: LoadedOnce<Value>]>)
+    private static func once<Value>(_ name: DatasetName, in table: Locked<[DatasetName: LoadedOnce<Value>]>)
         -> LoadedOnce<Value>
     {
         table.withLock { table in
@@ -245,7 +244,7 @@ final class LoadedOnce<Value: Sendable>: Sendable {
         case loading(Task<Value, any Error>)
         case loaded(Value)
     }
-    private let state = Mutex<State?>(nil)
+    private let state = Locked<State?>(nil)
 
     /// The value, once loaded.
     var loaded: Value? {

@@ -7,7 +7,6 @@ import NIOCore
 import NIOHTTPTypes
 import NumPyFormat
 import Support
-import Synchronization
 import VectorCache
 
 #if canImport(Glibc)
@@ -440,7 +439,7 @@ final class VectorAnswers: Sendable {
     private let dimension: Int
     private let fingerprint: String
     private let npyHeader: [UInt8]
-    private let heads = Mutex(Heads())
+    private let heads = Locked(Heads())
 
     /// This second's heads: of one vector's answers, and of the answers of each count of rows asked for in it
     /// (at most ``VectorLane/mostWords`` counts, each bare or not), with the `.npy` header of their rows.

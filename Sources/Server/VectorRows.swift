@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Synchronization
+import Support
 import VectorCache
 
 /// The rows of a `POST /v1/vectors` answer, in request order: one `dimension`-float32 row per word, and what each
@@ -38,7 +38,7 @@ struct VectorRows {
         -> VectorRows
     {
         let rowBytes = vectors.cache.vectorBytes
-        let failure = Mutex<(any Error)?>(nil)
+        let failure = Locked<(any Error)?>(nil)
         var kinds = [UInt8](repeating: 0, count: words.count)
         let data = [UInt8](unsafeUninitializedCapacity: words.count * rowBytes) { buffer, initialized in
             nonisolated(unsafe) let rows = UnsafeMutableRawBufferPointer(buffer)

@@ -260,7 +260,7 @@ public final class SimilaritySearch: Sendable {
         let capacities = queries.map { max(1, $0.top + $0.positive.count + $0.negative.count) }
         let blocks = (clipEnd + Self.blockRows - 1) / Self.blockRows
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, blocks / 8))
-        let results = Results(workers)
+        let results = Locked([[CandidateSelector]](repeating: [], count: workers))
         Self.inParallel(workers) { [self] worker in
             var selectors = capacities.map { CandidateSelector(capacity: $0) }
             var products = [Int32](repeating: 0, count: count * Self.blockRows)
@@ -293,9 +293,9 @@ public final class SimilaritySearch: Sendable {
                     }
                 }
             }
-            results.store(selectors, at: worker)
+            results.withLock { $0[worker] = selectors }
         }
-        let perWorker = results.values
+        let perWorker = results.withLock { $0 }
         return (0..<count).map { q in CandidateSelector.merged(perWorker.map { $0[q] }) }
     }
 
@@ -374,21 +374,4 @@ extension SimilaritySearch {
         work(0)
         finished.wait()
     }
-}
-
-/// The selectors each worker of the screen filled.
-private final class Results: @unchecked Sendable {
-    // `@unchecked Sendable`: each worker writes its own slot under the lock; read after all have finished.
-    private var slots: [[CandidateSelector]]
-    private let lock = NSLock()
-
-    init(_ workers: Int) {
-        slots = Array(repeating: [], count: workers)
-    }
-
-    func store(_ selectors: [CandidateSelector], at worker: Int) {
-        lock.withLock { slots[worker] = selectors }
-    }
-
-    var values: [[CandidateSelector]] { lock.withLock { slots } }
 }

@@ -3,7 +3,6 @@ import Dispatch
 import Foundation
 import LevelDB
 import Support
-import Synchronization
 import Word2Vec
 
 #if canImport(Glibc)
@@ -197,7 +196,7 @@ public final class SubwordMatrix: @unchecked Sendable {
         _ = madvise(mapped, mappedBytes, MADV_HUGEPAGE)
         nonisolated(unsafe) let destination = UnsafeMutableRawBufferPointer(start: mapped, count: mappedBytes)
         let parts = max(1, min(parts, expected))
-        let failure = Mutex<(any Error)?>(nil)
+        let failure = Locked<(any Error)?>(nil)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             do {
                 try cache.translatingErrors {

@@ -2,14 +2,14 @@ import CacheBuild
 import Datasets
 import Foundation
 import Preprocessing
-import Synchronization
+import Support
 import TestSupport
 import Testing
 import VectorCache
 
 /// What a preparation tells its progress handler, collected.
 private final class ProgressLog: Sendable {
-    private let events = Mutex<[PrepareProgress]>([])
+    private let events = Locked<[PrepareProgress]>([])
     var all: [PrepareProgress] { events.withLock { $0 } }
     var handler: PrepareProgressHandler { { event in self.events.withLock { $0.append(event) } } }
 

@@ -5,7 +5,7 @@ import FoundationNetworking
 import Hummingbird
 import Logging
 import Preprocessing
-import Synchronization
+import Support
 import TestSupport
 import Testing
 import VectorCache
@@ -19,7 +19,7 @@ import Word2Vec
 
 /// Log lines collected in memory.
 final class CollectedLog: Sendable {
-    let lines = Mutex<[String]>([])
+    let lines = Locked<[String]>([])
 
     struct Handler: LogHandler {
         let log: CollectedLog

@@ -4,7 +4,6 @@ import LevelDB
 import SearchIndex
 import Similarity
 import Support
-import Synchronization
 import TestSupport
 import Testing
 import VectorCache
@@ -115,7 +114,7 @@ import Word2Vec
     /// measured by scripts/bench/fairness_bench.py.)
     @Test func searchWorkersRunOnceEachOnThreadsOfTheirOwn() {
         let caller = UInt(bitPattern: Int(bitPattern: pthread_self()))
-        let ran = Mutex<[(worker: Int, thread: UInt)]>([])
+        let ran = Locked<[(worker: Int, thread: UInt)]>([])
         SimilaritySearch.inParallel(4) { worker in
             usleep(20_000)
             let thread = UInt(bitPattern: Int(bitPattern: pthread_self()))
