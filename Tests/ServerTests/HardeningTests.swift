@@ -367,14 +367,16 @@ final class CollectedLog: Sendable {
             let body = Array(#"{"words": ["pound"]}"#.utf8)
             let result = try await blocking {
                 // 36 MB of answers (300 vectors of 1,000 values, 30 times), none of them read.
-                let reader = try LoopbackConnection(port: port, timeout: 5)
+                let reader = try LoopbackConnection(port: port, timeout: 5, receiveBuffer: 64 << 10)
                 let many = LoopbackConnection.request("POST", "/v1/vectors", body: Self.threeHundredPounds)
                 let sender = Thread { reader.send([[UInt8]](repeating: many, count: 30).flatMap { $0 }) }
                 sender.start()
                 Thread.sleep(forTimeInterval: 1.5)  // the reader's answers have waited over a second
                 let busy = try LoopbackConnection(port: port, timeout: 5)
                 busy.send(Array(LoopbackConnection.request("POST", "/v1/vectors", body: body).dropLast(4)))
-                let newcomer = try LoopbackConnection(port: port, timeout: 5)
+                // Answered once the reader is closed for it: well before the reader's write timeout (60 s), but
+                // perhaps seconds from now where other tests' servers keep the shared event loops busy.
+                let newcomer = try LoopbackConnection(port: port, timeout: 20)
                 newcomer.send(LoopbackConnection.request("GET", "/healthz"))
                 let newcomerStatus = self.parse(newcomer.receiveResponse()).status
                 let readerClosed = reader.peerCloses()

@@ -9,13 +9,19 @@ import Glibc
 public final class LoopbackConnection: Sendable {
     private let socket: Int32
 
-    /// Connects; sends and receives give up after `timeout` seconds.
-    public init(port: Int, timeout: Double = 20) throws {
+    /// Connects; sends and receives give up after `timeout` seconds. A `receiveBuffer` (bytes) fixes what the kernel
+    /// takes in for this side before the application reads, for tests of clients that never read: without it, Linux
+    /// sizes that buffer by `net.ipv4.tcp_rmem`, which differs from machine to machine.
+    public init(port: Int, timeout: Double = 20, receiveBuffer: Int32? = nil) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw POSIXError(.EIO) }
         var time = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
         setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        if var size = receiveBuffer {
+            // Before `connect`, so that the window the kernel offers the peer is sized by it from the start.
+            setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
