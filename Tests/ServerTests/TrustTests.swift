@@ -56,8 +56,8 @@ func firstRefusal(of request: [UInt8], port: Int, memory: AnswerMemory, beside s
     return (answer, held)
 }
 
-/// What the server's answers' memory holds once it has held nothing for half a second, or after 10 s: a stream whose
-/// client has gone may take one more chunk before it learns of the close.
+/// What the server's answers' memory holds once it has held nothing for half a second, or after 10 s: a stream may
+/// reserve its next chunk before it learns that its client has gone.
 func memoryGivenBack(_ server: RunningServer) async throws -> Int {
     let memory = server.state.answerMemory
     var given = memory.bytes
@@ -339,8 +339,8 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             let given = try await memoryGivenBack(server)
             #expect(given == 0, "\(given) bytes still counted")
             var again = try await server.request("/v1/datasets/pos/train/batches/3?batch_size=4096")
-            for _ in 0..<10 where again.status == 503 {  // its Retry-After, as a client would
-                try await Task.sleep(for: .milliseconds(100))
+            for _ in 0..<3 where again.status == 503 {  // after its `Retry-After: 1`, as a client would
+                try await Task.sleep(for: .seconds(1))
                 again = try await server.request("/v1/datasets/pos/train/batches/3?batch_size=4096")
             }
             #expect(again.status == 200, "\(again.status): \(RunningServer.error(again.data) ?? "")")
