@@ -29,9 +29,15 @@ public final class ByteStream {
     /// Opens `path`; a missing file or a directory is a ``Word2VecError``.
     public init(path: String, chunkSize: Int = 1 << 20) throws {
         file = try SourceFile(path: path)
-        input = .allocate(byteCount: chunkSize, alignment: 16)
-        // Fill the first chunk to look at the magic bytes.
-        inputEnd = try file.read(into: input)
+        // Fill the first chunk to look at the magic bytes. `deinit` does not run if that throws: free it here.
+        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+        do {
+            inputEnd = try file.read(into: input)
+        } catch {
+            input.deallocate()
+            throw error
+        }
+        self.input = input
         fileEnded = inputEnd == 0
         isGzip = inputEnd >= 2 && input[0] == 0x1f && input[1] == 0x8b
         if isGzip { inflater = try Inflater(path: path) }

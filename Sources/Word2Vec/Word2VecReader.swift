@@ -87,6 +87,7 @@ public final class Word2VecReader {
             lineNumber = detected.linesConsumed
         }
         scratch = .allocate(capacity: max(header.dimension, 1))
+        wordStorage = .allocate(byteCount: 256, alignment: 1)
     }
 
     deinit {
@@ -339,8 +340,9 @@ public final class Word2VecReader {
     }
 
     /// Word bytes kept in a stable place while the vector is read into the shared buffer; grows up to
-    /// ``maxWordLength``.
-    private var wordStorage = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
+    /// ``maxWordLength``. Allocated with `scratch`, after the last error `init` can throw: a class's `deinit` does
+    /// not run for an `init` that throws before every stored property is set.
+    private var wordStorage: UnsafeMutableRawBufferPointer
 
     private func copyWord(_ word: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         precondition(word.count <= Self.maxWordLength)
