@@ -76,12 +76,13 @@ enum LogTail {
     static func names(in directory: String) -> [String] {
         guard let stream = opendir(directory) else { return [] }
         defer { closedir(stream) }
+        // An entry is only as long as its name (`d_reclen`), not `dirent`'s 256-byte `d_name`: the name is read where
+        // it lies, never by copying the struct, which would read past the last entry of readdir's buffer.
+        let nameOffset = MemoryLayout<dirent>.offset(of: \.d_name)!
         var names: [String] = []
         while let entry = readdir(stream) {
-            names.append(
-                withUnsafeBytes(of: entry.pointee.d_name) {
-                    String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
-                })
+            let name = UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: CChar.self)
+            names.append(String(cString: name))
         }
         return names
     }
