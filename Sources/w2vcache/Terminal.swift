@@ -101,7 +101,13 @@ struct BinaryOutputOnTerminal: Error, CustomStringConvertible {
 let interruptRequested = Atomic<Bool>(false)
 
 /// Turns the first SIGINT/SIGTERM into ``interruptRequested`` (a second one kills the process as usual).
+///
+/// The handler only stores to the flag and resets the signal, both safe in a signal handler, once the flag exists.
+/// A Swift global is made on its first use, under a lock: were that first use the handler's, a signal arriving while
+/// this thread made the flag for its own first read would wait for that lock forever (a debug build's `sample`
+/// hung so under load). So the flag is made here, before any handler can run.
 func installInterruptHandlers() {
+    interruptRequested.store(false, ordering: .relaxed)
     // A parent may have started us with these signals blocked (Foundation's `Process` does): unblock them.
     var signals = sigset_t()
     sigemptyset(&signals)

@@ -39,17 +39,21 @@ struct W2VCacheProcess {
     /// Runs `w2vcache arguments…` in `directory`; `nil` when it had not exited after `seconds` (it is killed then).
     static func run(_ arguments: [String], in directory: String, within seconds: Double) throws -> Result? {
         let process = try start(arguments, in: directory)
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.process.isRunning && Date() < deadline { usleep(10_000) }
-        guard !process.process.isRunning else {
-            kill(process.process.processIdentifier, SIGKILL)
-            process.process.waitUntilExit()
-            return nil
-        }
+        guard wait(for: process.process, seconds: seconds) else { return nil }
         let stdout = process.stdout.fileHandleForReading.readDataToEndOfFile()
         let stderr = process.stderr.fileHandleForReading.readDataToEndOfFile()
         return Result(
             status: process.process.terminationStatus, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Waits up to `seconds` for `process` to exit: true if it did; false if not, and it is killed then.
+    static func wait(for process: Process, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        let exited = !process.isRunning
+        if !exited { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return exited
     }
 
     static func start(_ arguments: [String], in directory: String, output: FileHandle? = nil) throws -> (
@@ -109,14 +113,21 @@ final class Workspace {
     var contents: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
 
     /// Sends `signal` to `process` once an entry whose name begins with `prefix` appears here (what the command
-    /// writes while it works), or when it has exited or `timeout` seconds have passed, and waits for it to end.
-    func interrupt(_ process: Process, with signal: Int32, onceAnEntryBegins prefix: String, timeout: Double = 30) {
+    /// writes while it works), or when it has exited or `timeout` seconds have passed, and waits for it to end. A
+    /// process still running `timeout` seconds after the signal is an issue of the test, and is killed.
+    func interrupt(
+        _ process: Process, with signal: Int32, onceAnEntryBegins prefix: String, timeout: Double = 30,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let deadline = Date().addingTimeInterval(timeout)
         while !contents.contains(where: { $0.hasPrefix(prefix) }) && Date() < deadline && process.isRunning {
             Thread.sleep(forTimeInterval: 0.005)
         }
         kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+        if !W2VCacheProcess.wait(for: process, seconds: timeout) {
+            Issue.record(
+                "still running \(Int(timeout)) s after signal \(signal); killed", sourceLocation: sourceLocation)
+        }
     }
 }
 
