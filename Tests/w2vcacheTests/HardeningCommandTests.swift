@@ -67,11 +67,8 @@ import Word2Vec
                 stderr += String(decoding: waiting.stderr.fileHandleForReading.availableData, as: UTF8.self)
             }
             kill(waiting.process.processIdentifier, signal)
-            let deadline = Date().addingTimeInterval(10)
-            while waiting.process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-            #expect(!waiting.process.isRunning, "still waiting 10 s after signal \(signal)")
-            kill(waiting.process.processIdentifier, SIGKILL)
-            waiting.process.waitUntilExit()
+            #expect(
+                W2VCacheProcess.wait(for: waiting.process, seconds: 10), "still waiting 10 s after signal \(signal)")
             stderr += String(decoding: waiting.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             #expect(waiting.process.terminationStatus == 130, "the status of an interrupted build")
             #expect(
@@ -201,11 +198,8 @@ import Word2Vec
         // The client now reads nothing more: the server blocks on a full socket.
         let signalled = Date()
         kill(server.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(15)
-        while server.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        _ = W2VCacheProcess.wait(for: server, seconds: 15)
         let took = Date().timeIntervalSince(signalled)
-        if server.isRunning { kill(server.processIdentifier, SIGKILL) }
-        server.waitUntilExit()
         #expect(took < 8, "stopped \(took) s after SIGTERM with a 1 s deadline")
         #expect(server.terminationReason == .exit && server.terminationStatus == 0)
     }
