@@ -15,6 +15,8 @@ public final class CacheWriter {
     private let lock: CacheWriterLock
     /// Changes go straight into the directory: it is a build's, not yet in place, and no one else reads it.
     private let inPlace: Bool
+    /// Polled by ``checkCancelled()``: `true` stops the change (SIGINT, SIGTERM).
+    private let isCancelled: () -> Bool
     /// The cache as it is now, read-only; after each change, the changed cache (the previous object is closed).
     public private(set) var cache: VectorCache
 
@@ -22,22 +24,29 @@ public final class CacheWriter {
     /// - Parameters:
     ///   - purpose: what the writer does, for a refused writer's message (`w2vcache prepare pos`).
     ///   - wait: wait for another writer to finish instead of failing; `onWait` is told once.
+    ///   - isCancelled: polled while waiting, by ``checkCancelled()``, and by each change before it begins and
+    ///     before its swap; `true` stops the writer with ``CacheError/Kind/interrupted``, the cache unchanged.
     /// - throws: ``CacheError`` (`.busy` while another writer holds the lock, `.inUse` while a server reads it).
     public convenience init(
         path: String, storage: StorageSettings = StorageSettings(), purpose: String, wait: Bool = false,
-        onWait: (String) -> Void = { _ in }
+        onWait: (String) -> Void = { _ in }, isCancelled: @escaping () -> Bool = { false }
     ) throws {
         // A cache that is not there is named as such, before a lock file is made beside it.
         guard CacheLocation(path: path).exists else { throw CacheError.noCache(at: path) }
-        let lock = try CacheWriterLock(cachePath: path, purpose: purpose, wait: wait, onWait: onWait)
-        try self.init(path: path, storage: storage, holding: lock)
+        let lock = try CacheWriterLock(
+            cachePath: path, purpose: purpose, wait: wait, onWait: onWait, isCancelled: isCancelled)
+        try self.init(path: path, storage: storage, holding: lock, isCancelled: isCancelled)
     }
 
     /// Opens the cache at `path` alone under a writer lock already held (a build just made the cache).
-    public init(path: String, storage: StorageSettings = StorageSettings(), holding lock: CacheWriterLock) throws {
+    public init(
+        path: String, storage: StorageSettings = StorageSettings(), holding lock: CacheWriterLock,
+        isCancelled: @escaping () -> Bool = { false }
+    ) throws {
         location = CacheLocation(path: path)
         self.storage = storage
         self.lock = lock
+        self.isCancelled = isCancelled
         inPlace = false
         location.removeStaleTemporaries()
         cache = try VectorCache(path: location.path, storage: storage, alone: true)
@@ -46,14 +55,27 @@ public final class CacheWriter {
     /// Opens the cache a build has just written at `builtPath`, before the build swaps it into place
     /// (``CacheBuilder/run(holding:progress:isCancelled:onWait:beforeSwap:)``), to change it there: the build and
     /// the changes replace the previous cache together, or not at all.
-    public init(building builtPath: String, storage: StorageSettings = StorageSettings(), holding lock: CacheWriterLock)
-        throws
-    {
+    public init(
+        building builtPath: String, storage: StorageSettings = StorageSettings(), holding lock: CacheWriterLock,
+        isCancelled: @escaping () -> Bool = { false }
+    ) throws {
         location = CacheLocation(path: builtPath)
         self.storage = storage
         self.lock = lock
+        self.isCancelled = isCancelled
         inPlace = true
         cache = try VectorCache(path: location.path, storage: storage, alone: true)
+    }
+
+    /// Throws ``CacheError/Kind/interrupted`` if the writer's `isCancelled` says to stop: what a long preparation
+    /// calls between its steps. The cache is unchanged then (a build's, not yet in place, is not put in place).
+    public func checkCancelled() throws {
+        guard isCancelled() else { return }
+        throw CacheError(
+            .interrupted,
+            inPlace
+                ? "the build was interrupted; the previous cache is unchanged"
+                : "interrupted; the cache \(location.path) is unchanged")
     }
 
     /// Closes the cache; the writer lock goes with the writer.
@@ -88,6 +110,7 @@ public final class CacheWriter {
 
     /// Writes `batch` into a copy of the cache and swaps the copy into place (into a build's directory, in place).
     private func apply(_ batch: WriteBatch) throws {
+        try checkCancelled()
         if inPlace {
             try cache.close()
             try write(batch, into: location.path)
@@ -99,6 +122,7 @@ public final class CacheWriter {
         defer { if !swapped { _ = CacheLocation.removeBuildDirectory(buildPath) } }
         _ = try CacheFiles.replicate(from: location.path, to: buildPath)
         try write(batch, into: buildPath)
+        try checkCancelled()  // the last moment a stop leaves the cache as it was
         try location.swapIntoPlace(from: buildPath, holdingTheCache: true)
         swapped = true
         try? cache.close()

@@ -106,6 +106,7 @@ public enum DatasetStore {
         {
             return PreparedDataset(manifest: existing, statistics: statistics, alreadyPrepared: true)
         }
+        try writer.checkCancelled()
         let content = try build()
         let arrays = content.writer
         let manifest = DatasetManifest(

@@ -189,7 +189,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
             var content = DatasetWriter(name: .pos)
             var splits: [String: Int] = [:]
             for normalized in try normalizedSplits(
-                train: train, test: test, options: options, cache: cache, progress: progress)
+                train: train, test: test, options: options, writer: writer, progress: progress)
             {
                 let (split, tokens) = (normalized.split, normalized.tokens)
                 statistics.skippedLines += normalized.skippedLines
@@ -226,21 +226,22 @@ public struct POSDataset: BatchSource, PreparableDataset {
         if prepared.alreadyPrepared {
             // The processed files are made again from the same inputs (the cache says which keys are pretrained,
             // as when it was prepared): a run whose files were lost, or that wants them elsewhere, gets them.
-            for normalized in try normalizedSplits(train: train, test: test, options: options, cache: cache) {
+            for normalized in try normalizedSplits(train: train, test: test, options: options, writer: writer) {
                 processed[normalized.split] = normalized.tokens
             }
         }
         return POSReport(prepared: prepared, processed: processed)
     }
 
-    /// The two splits read and normalized the book's way against the keys `cache` holds pretrained.
+    /// The two splits read and normalized the book's way against the keys the writer's cache holds pretrained.
     private static func normalizedSplits(
-        train: TextFile, test: TextFile, options: POSOptions, cache: VectorCache,
+        train: TextFile, test: TextFile, options: POSOptions, writer: CacheWriter,
         progress: PrepareProgressHandler = { _ in }
     ) throws -> [(
         split: String, file: TextFile, rows: Int, skippedLines: Int, tokens: [BookNormalizer.Token],
         normalization: BookNormalizer.Statistics
     )] {
+        let cache = writer.cache
         var known: [CodePoints: Bool] = [:]
         let normalizer = BookNormalizer { key in
             if let answer = known[CodePoints(key)] { return answer }
@@ -249,6 +250,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
             return answer
         }
         return try [("train", train), ("test", test)].map { split, file in
+            try writer.checkCancelled()
             progress(.reading(file.path))
             let rows = try CoNLL2000Reader.read(file, skipBadLines: options.skipBadLines)
             let (tokens, normalization) = try normalizer.process(
@@ -267,7 +269,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
     public static func buildAndPrepare(
         train: TextFile, test: TextFile, build: BuildRequest, options: POSOptions,
         oov: (_ cache: VectorCache) throws -> OOVSource,
-        progress: (BuildProgress) -> Void = { _ in }, isCancelled: () -> Bool = { false },
+        progress: (BuildProgress) -> Void = { _ in }, isCancelled: @escaping () -> Bool = { false },
         onWait: (String) -> Void = { _ in }
     ) throws -> (build: BuildSummary, prepared: POSReport) {
         let lock = try CacheWriterLock(
@@ -283,7 +285,8 @@ public struct POSDataset: BatchSource, PreparableDataset {
         let summary = try CacheBuilder(request).run(
             holding: lock, progress: progress, isCancelled: isCancelled,
             beforeSwap: { builtPath in
-                let writer = try CacheWriter(building: builtPath, storage: request.storage, holding: lock)
+                let writer = try CacheWriter(
+                    building: builtPath, storage: request.storage, holding: lock, isCancelled: isCancelled)
                 defer { try? writer.close() }
                 report = try prepare(
                     train: train, test: test, into: writer, options: options, oov: try oov(writer.cache))

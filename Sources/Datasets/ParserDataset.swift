@@ -165,6 +165,7 @@ public struct ParserDataset: BatchSource, PreparableDataset {
     ) throws -> PreparedDataset<ParserStatistics> {
         let cache = writer.cache
         func read(_ file: TextFile) throws -> CoNLLUReader.Sentences {
+            try writer.checkCancelled()
             progress(.reading(file.path))
             return try CoNLLUReader.read(file, pos: options.pos, skipBadLines: options.skipBadLines)
         }
@@ -178,7 +179,8 @@ public struct ParserDataset: BatchSource, PreparableDataset {
             var splits: [String: Int] = [:]
             var statistics = ParserStatistics()
             for (split, path, sentences) in read {
-                var examples = vocabularies.examples(of: sentences.sentences) { done in
+                var examples = try vocabularies.examples(of: sentences.sentences) { done in
+                    try writer.checkCancelled()
                     progress(
                         .working(
                             "following the oracle through \(split) sentences", done: done,
@@ -253,8 +255,9 @@ public struct ParserDataset: BatchSource, PreparableDataset {
 
         /// Every configuration the static oracle passes through on the projective sentences, as features and
         /// targets.
-        /// - Parameter progress: told the sentences done so far, every ``PrepareProgress/interval`` / 16.
-        func examples(of sentences: [[DependencyToken]], progress: (_ done: Int) -> Void) -> (
+        /// - Parameter progress: told the sentences done so far, every ``PrepareProgress/interval`` / 16; what it
+        ///   throws (an interruption) stops the step.
+        func examples(of sentences: [[DependencyToken]], progress: (_ done: Int) throws -> Void) rethrows -> (
             features: [Int32], targets: [Int32], statistics: ParserStatistics.Split
         ) {
             var features: [Int32] = []
@@ -262,7 +265,7 @@ public struct ParserDataset: BatchSource, PreparableDataset {
             var statistics = ParserStatistics.Split()
             statistics.sentences = sentences.count
             for (number, sentence) in sentences.enumerated() {
-                if number % (PrepareProgress.interval / 16) == 0 { progress(number) }
+                if number % (PrepareProgress.interval / 16) == 0 { try progress(number) }
                 let wordIDs = [root] + sentence.map { words.id(BookNormalizer.normalize($0.form)) ?? unknown }
                 let tagIDs = [root] + sentence.map { tags.id($0.pos) ?? unknown }
                 let labelIndices = sentence.map { token in

@@ -142,6 +142,7 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
     ) throws -> PreparedDataset<SentimentStatistics> {
         let cache = writer.cache
         func read(_ path: String) throws -> ReviewReader.Reviews {
+            try writer.checkCancelled()
             progress(.reading(path))
             return try ReviewReader.read(path, decoding: options.decoding, skipBadLines: options.skipBadLines)
         }
@@ -188,6 +189,7 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                     .sentiment, "\(train): every training review is \(only); a classifier needs both classes")
             }
             let trainTokens = tokenizing("train", trainReviews.reviews)
+            try writer.checkCancelled()
             let counts = trainTokens.tokenCounts {
                 progress(.working("counting train tokens", done: $0, total: trainTokens.count))
             }
@@ -200,6 +202,7 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                 ("train", trainReviews, trainTokens),
                 ("test", testReviews, tokenizing("test", testReviews.reviews)),
             ] {
+                try writer.checkCancelled()
                 var ids = [Int32](repeating: padding, count: read.reviews.count * options.maxLength)
                 var lengths = [Int32]()
                 var counted = SentimentStatistics.Split(

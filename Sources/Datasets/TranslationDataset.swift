@@ -295,6 +295,7 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         progress: PrepareProgressHandler = { _ in }
     ) throws -> PreparedDataset<TranslationStatistics> {
         func read(_ input: ParallelInput) throws -> ParallelTextReader.Pairs {
+            try writer.checkCancelled()
             switch input {
             case .aligned(let source, let target):
                 progress(.reading("\(source) and \(target)"))
@@ -335,6 +336,7 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
                         + "\(read.sourceMarkupLines) markup lines); expected line-aligned sentences"
                 )
             }
+            try writer.checkCancelled()
             let (sides, total) = (splitPairs[0].2.count, 2 * splitPairs[0].2.count)
             let sourceCounts = splitPairs[0].2.map(\.source).tokenCounts {
                 progress(.working("counting train tokens", done: $0, total: total))
@@ -352,6 +354,7 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
             var statistics = TranslationStatistics(
                 sourceVocabulary: sourceVocabulary.count, targetVocabulary: targetVocabulary.count)
             for number in splitPairs.indices {
+                try writer.checkCancelled()
                 let (split, read, pairs) = splitPairs[number]
                 splitPairs[number].2 = []  // let go once arranged (a million pairs' tokens are 0.6 GB)
                 var counted = TranslationStatistics.Split(

@@ -2,7 +2,6 @@ import ArgumentParser
 import CacheBuild
 import Foundation
 import Settings
-import Synchronization
 import VectorCache
 import Word2Vec
 
@@ -24,20 +23,13 @@ final class BuildReporter {
     static func run(
         cachePath: String,
         _ build: (
-            _ progress: (BuildProgress) -> Void, _ isCancelled: () -> Bool, _ onWait: (String) -> Void
+            _ progress: (BuildProgress) -> Void, _ isCancelled: @escaping @Sendable () -> Bool,
+            _ onWait: (String) -> Void
         ) throws -> BuildSummary
     ) throws {
-        installInterruptHandlers()
+        let isCancelled = installInterruptHandlers()
         let reporter = BuildReporter()
-        let summary: BuildSummary
-        do {
-            summary = try build(
-                reporter.show, { interruptRequested.load(ordering: .relaxed) }, { Terminal.message("w2vcache: \($0)") })
-        } catch let error as CacheError where error.kind == .interrupted {
-            Terminal.endProgress()
-            Terminal.message("w2vcache: \(error.message)")
-            throw ExitCode(130)
-        }
+        let summary = try build(reporter.show, isCancelled, { Terminal.message("w2vcache: \($0)") })
         Terminal.endProgress()
         Terminal.message(reporter.summary(summary.manifest, cachePath: cachePath))
     }

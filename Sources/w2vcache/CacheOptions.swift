@@ -39,11 +39,14 @@ struct CacheOptions: ParsableArguments {
     /// Opens the cache to change it (a prepare): one writer per cache, the others fail naming it or wait.
     /// - Parameter dimension: when given, the vector dimension the caller needs; another one is an error that says
     ///   how to get the right cache.
-    func openWriter(purpose: String, wait: Bool, expectingDimension dimension: Int? = nil) throws -> CacheWriter {
+    func openWriter(
+        purpose: String, wait: Bool, expectingDimension dimension: Int? = nil,
+        isCancelled: @escaping @Sendable () -> Bool
+    ) throws -> CacheWriter {
         let configuration = try loadConfiguration()
         let writer = try CacheWriter(
             path: cachePath(configuration), storage: configuration.storage, purpose: purpose, wait: wait,
-            onWait: { Terminal.message("w2vcache: \($0)") })
+            onWait: { Terminal.message("w2vcache: \($0)") }, isCancelled: isCancelled)
         let cache = writer.cache
         if let dimension, dimension != cache.dimension {
             throw ValidationError(

@@ -2,7 +2,6 @@ import ArgumentParser
 import CacheBuild
 import Datasets
 import Settings
-import Synchronization
 import VectorCache
 
 /// `w2vcache copy`: a replica of a cache for another `serve`.
@@ -32,18 +31,11 @@ struct CopyCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try cache.loadConfiguration()
-        installInterruptHandlers()
-        let summary: CopySummary
-        do {
-            summary = try CacheCopier.copy(
-                from: cache.cachePath(configuration), to: destination, storage: configuration.storage,
-                wait: writer.wait, fingerprint: DatasetStore.fingerprint(of:), progress: Self.show,
-                isCancelled: { interruptRequested.load(ordering: .relaxed) })
-        } catch let error as CacheError where error.kind == .interrupted {
-            Terminal.endProgress()
-            Terminal.message("w2vcache: \(error.message)")
-            throw ExitCode(130)
-        }
+        let isCancelled = installInterruptHandlers()
+        let summary = try CacheCopier.copy(
+            from: cache.cachePath(configuration), to: destination, storage: configuration.storage,
+            wait: writer.wait, fingerprint: DatasetStore.fingerprint(of:), progress: Self.show,
+            isCancelled: isCancelled)
         Terminal.endProgress()
         Terminal.message(
             "copied \(cache.cachePath(configuration)) to \(destination): \(summary.linkedFiles) table files linked, "

@@ -8,9 +8,12 @@ struct PrepareOptions: ParsableArguments {
     @OptionGroup var cache: CacheOptions
     @OptionGroup var writer: WriterOptions
 
-    /// Opens the cache to prepare `dataset` in it: one writer per cache, another fails naming it or waits.
+    /// Opens the cache to prepare `dataset` in it: one writer per cache, another fails naming it or waits. Ctrl-C
+    /// or SIGTERM stops the preparation between its steps, the cache unchanged (exit status 130).
     func openWriter(preparing dataset: String, expectingDimension dimension: Int? = nil) throws -> CacheWriter {
-        try cache.openWriter(purpose: "w2vcache prepare \(dataset)", wait: writer.wait, expectingDimension: dimension)
+        try cache.openWriter(
+            purpose: "w2vcache prepare \(dataset)", wait: writer.wait, expectingDimension: dimension,
+            isCancelled: installInterruptHandlers())
     }
 
     /// What the preparation of `dataset` counted, or `nil` after saying that the same inputs were prepared with the

@@ -100,13 +100,16 @@ struct BinaryOutputOnTerminal: Error, CustomStringConvertible {
 /// Set by SIGINT or SIGTERM; long commands poll it to stop cleanly.
 let interruptRequested = Atomic<Bool>(false)
 
-/// Turns the first SIGINT/SIGTERM into ``interruptRequested`` (a second one kills the process as usual).
+/// Turns the first SIGINT/SIGTERM into ``interruptRequested`` (a second one kills the process as usual), and returns
+/// the poll of it that the libraries take as `isCancelled`. Their ``CacheError`` `.interrupted` ends the command
+/// with its message and status 130 (`W2VCache.main`).
 ///
 /// The handler only stores to the flag and resets the signal, both safe in a signal handler, once the flag exists.
 /// A Swift global is made on its first use, under a lock: were that first use the handler's, a signal arriving while
 /// this thread made the flag for its own first read would wait for that lock forever (a debug build's `sample`
 /// hung so under load). So the flag is made here, before any handler can run.
-func installInterruptHandlers() {
+@discardableResult
+func installInterruptHandlers() -> @Sendable () -> Bool {
     interruptRequested.store(false, ordering: .relaxed)
     // A parent may have started us with these signals blocked (Foundation's `Process` does): unblock them.
     var signals = sigset_t()
@@ -120,6 +123,7 @@ func installInterruptHandlers() {
             signal(number, SIG_DFL)
         }
     }
+    return { interruptRequested.load(ordering: .relaxed) }
 }
 
 /// Formats counts and sizes for people.

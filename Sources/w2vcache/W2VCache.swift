@@ -39,6 +39,12 @@ struct W2VCache: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as CacheError where error.kind == .interrupted {
+            // SIGINT or SIGTERM, polled by a long command (`installInterruptHandlers()`), which left the cache as it
+            // was: the shell's status for an interrupted command.
+            Terminal.endProgress()
+            Terminal.message("w2vcache: \(error.message)")
+            Foundation.exit(130)
         } catch {
             var code = exitCode(for: error)
             var message = fullMessage(for: error)

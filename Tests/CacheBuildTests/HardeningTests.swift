@@ -11,19 +11,6 @@ import Word2Vec
 
 /// What a build may replace, and what it must leave alone: each of these deleted or overwrote data before the fix.
 @Suite struct TargetSafetyTests {
-    /// Every file under `path` with its bytes, to compare before and after.
-    func snapshot(_ path: String) -> [String: Data] {
-        var result: [String: Data] = [:]
-        guard let enumerator = FileManager.default.enumerator(atPath: path) else { return result }
-        while let name = enumerator.nextObject() as? String {
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &isDirectory)
-            result[name] =
-                isDirectory.boolValue ? Data("<dir>".utf8) : FileManager.default.contents(atPath: path + "/" + name)
-        }
-        return result
-    }
-
     func source(_ directory: TemporaryDirectory) throws -> String {
         try writeVectors(shuffledVectors(count: 30, dimension: 4), to: directory.file("v.bin"))
     }

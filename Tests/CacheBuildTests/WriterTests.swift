@@ -8,15 +8,6 @@ import Word2Vec
 
 @testable import CacheBuild
 
-/// Every file of a directory and its bytes.
-private func snapshot(_ path: String) throws -> [String: Data] {
-    var files: [String: Data] = [:]
-    for name in try FileManager.default.contentsOfDirectory(atPath: path) {
-        files[name] = try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))
-    }
-    return files
-}
-
 @Suite struct CacheWriterTests {
     func cache(_ directory: TemporaryDirectory) throws -> String {
         try build(
@@ -52,7 +43,7 @@ private func snapshot(_ path: String) throws -> [String: Data] {
         // Nothing beside the cache (the lock goes with the writer), and no log left to replay: each change went into
         // tables of its own.
         #expect(directory.contents == ["cache", "v.bin"])
-        let logs = try snapshot(path).filter { $0.key.hasSuffix(".log") }
+        let logs = snapshot(path).filter { $0.key.hasSuffix(".log") }
         #expect(logs.values.allSatisfy { $0.isEmpty })
         let reopened = try VectorCache(path: path)
         #expect(try reopened.metadata(.dataset).keys() == [Array("a3".utf8)])
@@ -63,7 +54,7 @@ private func snapshot(_ path: String) throws -> [String: Data] {
         let path = try cache(directory)
         let writer = try CacheWriter(path: path, purpose: "a test")
         try writer.replace(in: .dataset, under: [], with: entries([("kept", "yes")]))
-        let before = try snapshot(path)
+        let before = snapshot(path)
         // The change's copy cannot be made: something that is not ours holds the name it needs.
         let blocker = directory.path + "/.cache.building-\(getpid())"
         try Data("not a cache".utf8).write(to: URL(fileURLWithPath: blocker))
@@ -72,11 +63,45 @@ private func snapshot(_ path: String) throws -> [String: Data] {
                 in: .dataset, under: [], with: entries([("lost", "no")]), oovWords: [Array("zebra".utf8)],
                 generator: OOVSource(random: OOVVectors(dimension: 4, seed: 1, range: 0.25)))
         }
-        #expect(try snapshot(path) == before)
+        #expect(snapshot(path) == before)
         #expect(try writer.cache.metadata(.dataset).keys() == [Array("kept".utf8)])
         #expect(
             try String(contentsOfFile: blocker, encoding: .utf8) == "not a cache",
             "a file w2vcache did not make is left alone")
+    }
+
+    /// Stopped at either of a change's polls (before it begins, and after its copy is written, before the swap),
+    /// a change leaves the cache byte for byte and nothing beside it, and the writer goes on writing.
+    @Test(arguments: [1, 2])
+    func aChangeCancelledAtItsPollLeavesTheCacheAndNothingBeside(stoppingAtPoll: Int) throws {
+        let directory = TemporaryDirectory()
+        let path = try cache(directory)
+        let polls = Locked(0)
+        let stopAt = Locked(Int.max)
+        let writer = try CacheWriter(
+            path: path, purpose: "a test",
+            isCancelled: {
+                polls.withLock { $0 += 1 }
+                return polls.withLock { $0 } >= stopAt.withLock { $0 }
+            })
+        try writer.replace(in: .dataset, under: [], with: entries([("kept", "yes")]))
+        let before = snapshot(path)
+        let beside = directory.contents
+        polls.withLock { $0 = 0 }
+        stopAt.withLock { $0 = stoppingAtPoll }
+        let error = #expect(throws: CacheError.self) {
+            try writer.replace(
+                in: .dataset, under: [], with: entries([("lost", "no")]), oovWords: [Array("zebra".utf8)],
+                generator: OOVSource(random: OOVVectors(dimension: 4, seed: 1, range: 0.25)))
+        }
+        #expect(error?.kind == .interrupted && error?.message == "interrupted; the cache \(path) is unchanged")
+        #expect(polls.withLock { $0 } == stoppingAtPoll)
+        #expect(snapshot(path) == before)
+        #expect(directory.contents == beside, "the change's copy is removed")
+        #expect(try writer.cache.metadata(.dataset).keys() == [Array("kept".utf8)])
+        stopAt.withLock { $0 = Int.max }
+        try writer.replace(in: .dataset, under: [], with: entries([("later", "yes")]))
+        #expect(try writer.cache.metadata(.dataset).keys() == [Array("later".utf8)])
     }
 
     @Test func aReaderKeepsAWriterOutAndAWriterKeepsReadersOut() throws {
@@ -119,12 +144,12 @@ private func snapshot(_ path: String) throws -> [String: Data] {
     @Test func aDestinationInsideTheSourceIsRefusedAndTheSourceStaysBuildable() throws {
         let directory = TemporaryDirectory()
         let source = try source(directory)
-        let before = try snapshot(source)
+        let before = snapshot(source)
         let error = #expect(throws: CacheError.self) {
             try CacheCopier.copy(from: source, to: source + "/sub", fingerprint: identity)
         }
         #expect(error?.kind == .refused && error?.message.contains("inside the source") == true)
-        #expect(try snapshot(source) == before)
+        #expect(snapshot(source) == before)
         try build(directory.file("v.bin"), into: source)
     }
 }

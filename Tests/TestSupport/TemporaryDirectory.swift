@@ -20,6 +20,19 @@ public final class TemporaryDirectory {
     public var contents: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
 }
 
+/// Every file and folder under `path` with its bytes (a folder as `<dir>`), to compare before and after.
+public func snapshot(_ path: String) -> [String: Data] {
+    var result: [String: Data] = [:]
+    guard let enumerator = FileManager.default.enumerator(atPath: path) else { return result }
+    while let name = enumerator.nextObject() as? String {
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &isDirectory)
+        result[name] =
+            isDirectory.boolValue ? Data("<dir>".utf8) : FileManager.default.contents(atPath: path + "/" + name)
+    }
+    return result
+}
+
 /// The third-party files in `../shared/data` beside the checkout, when present.
 public enum SharedData {
     public static let directory = URL(fileURLWithPath: #filePath)

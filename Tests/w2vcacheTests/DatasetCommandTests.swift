@@ -115,6 +115,28 @@ import Testing
         #expect(skipped.stderr.contains("1 skipped"))
     }
 
+    /// Ctrl-C or SIGTERM in the middle of a prepare stops it between its steps: status 130, the cache as it was,
+    /// nothing beside it (the signal used to end it, leaving its lock file and any half-made copy for the next run).
+    @Test(arguments: [SIGINT, SIGTERM])
+    func anInterruptedPrepareLeavesTheCacheAsItWas(signal: Int32) throws {
+        let workspace = try Workspace(words: 20, dimension: 8)
+        #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
+        // 10,000 sentences: the prepare is still reading them when the signal comes.
+        let sentence = "1\tking\t_\tNOUN\tNN\t_\t2\tnsubj\t_\t_\n2\truled\t_\tVERB\tVBD\t_\t0\troot\t_\t_\n\n"
+        try String(repeating: sentence, count: 10_000).write(
+            toFile: workspace.path + "/treebank.conllu", atomically: true, encoding: .utf8)
+        let before = workspace.contents
+        let (process, _, stderr) = try W2VCacheProcess.start(
+            ["prepare", "parser", "--train", "treebank.conllu", "--test", "treebank.conllu"], in: workspace.path)
+        // Once it holds the cache's writer lock.
+        workspace.interrupt(process, with: signal, onceAnEntryBegins: ".word2vecdb.lock")
+        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 130)
+        #expect(message == "w2vcache: interrupted; the cache word2vecdb is unchanged\n")
+        #expect(workspace.contents == before)
+        #expect(try workspace.run("datasets").stdoutText.contains("no datasets prepared"))
+    }
+
     @Test func badInputAndMissingPrerequisitesSayWhatToDo() throws {
         let workspace = try workspaceWithData()
         let noCache = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt")

@@ -50,18 +50,22 @@ import Word2Vec
         #expect(try workspace.run("info").stdoutText.contains("20 pretrained"))
     }
 
-    /// A build waiting for another writer stops at the first SIGTERM or SIGINT: the blocking `flock` it waited in
-    /// was restarted after the signal handler ran, so it waited out the other writer's whole run.
-    @Test func aWaitingBuildStopsAtOnceWhenInterrupted() throws {
+    /// A build or prepare waiting for another writer stops at the first SIGTERM or SIGINT: the blocking `flock` a
+    /// build waited in was restarted after the signal handler ran, so it waited out the other writer's whole run,
+    /// and a prepare had no handler (the signal ended it).
+    @Test(arguments: [
+        ["build", "--vectors", "vectors.bin.gz"], ["prepare", "pos", "--train", "rows.txt", "--test", "rows.txt"],
+    ])
+    func aWaitingWriterStopsAtOnceWhenInterrupted(command: [String]) throws {
         let workspace = try Workspace(words: 20, dimension: 8)
         #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
+        try "king NN\nqueen NN\n".write(toFile: workspace.path + "/rows.txt", atomically: true, encoding: .utf8)
         for signal in [SIGTERM, SIGINT] {
             // This test holds the writer lock, as another writer would, for as long as it likes.
             let lock = open(workspace.path + "/.word2vecdb.lock", O_RDWR | O_CREAT, 0o644)
             defer { close(lock) }
             #expect(flock(lock, LOCK_EX) == 0 && write(lock, "pid 1 (a test)\n", 15) == 15)
-            let waiting = try W2VCacheProcess.start(
-                ["build", "--vectors", "vectors.bin.gz", "--wait"], in: workspace.path)
+            let waiting = try W2VCacheProcess.start(command + ["--wait"], in: workspace.path)
             var stderr = ""
             while !stderr.contains("waiting for pid 1 (a test)") && waiting.process.isRunning {
                 stderr += String(decoding: waiting.stderr.fileHandleForReading.availableData, as: UTF8.self)
@@ -70,14 +74,15 @@ import Word2Vec
             #expect(
                 W2VCacheProcess.wait(for: waiting.process, seconds: 10), "still waiting 10 s after signal \(signal)")
             stderr += String(decoding: waiting.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(waiting.process.terminationStatus == 130, "the status of an interrupted build")
+            #expect(waiting.process.terminationStatus == 130, "the status of an interrupted command")
             #expect(
                 stderr.contains(
                     "interrupted while waiting for pid 1 (a test) to finish writing word2vecdb; nothing was written"),
                 "\(stderr)")
         }
-        #expect(workspace.contents == [".word2vecdb.lock", "vectors.bin.gz", "word2vecdb"])
+        #expect(workspace.contents == [".word2vecdb.lock", "rows.txt", "vectors.bin.gz", "word2vecdb"])
         #expect(try workspace.run("info").stdoutText.contains("20 pretrained"))
+        #expect(try workspace.run("datasets").stdoutText.contains("no datasets prepared"))
     }
 
     @Test func controlBytesInNamesAndWordsArePrintedEscaped() throws {
