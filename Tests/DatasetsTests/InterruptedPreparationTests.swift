@@ -107,4 +107,54 @@ private final class CountedStop: Sendable {
                 train: .tsv(directory.file("pairs.tsv")), valid: nil, into: writer, options: options)
         }
     }
+
+    /// `prepare pos --vectors`: stopped at any poll of the build or of the prepare made in the built cache before
+    /// its swap, the previous cache stays byte for byte, its dataset with it, and nothing is left beside it.
+    @Test func posWithVectors() throws {
+        func run(in directory: TemporaryDirectory, isCancelled: @escaping () -> Bool) throws {
+            let request = BuildRequest(vectorsPath: directory.file("other.bin"), cachePath: directory.file("cache"))
+            _ = try POSDataset.buildAndPrepare(
+                train: try TextFile(path: directory.file("train.txt")),
+                test: try TextFile(path: directory.file("test.txt")), build: request, options: POSOptions(),
+                oov: { _ in OOVSource(random: testOOV) }, isCancelled: isCancelled)
+        }
+        func cacheWithPOS(in directory: TemporaryDirectory) throws {
+            _ = try textFile(directory, "train.txt", POSDatasetTests.train)
+            _ = try textFile(directory, "test.txt", POSDatasetTests.test)
+            let writer = try CacheWriter(path: try buildCache(directory, words: words), purpose: "a test")
+            _ = try POSDataset.prepare(
+                train: try TextFile(path: directory.file("train.txt")),
+                test: try TextFile(path: directory.file("test.txt")), into: writer, options: POSOptions(),
+                oov: OOVSource(random: testOOV))
+            try buildCache(directory, words: words.reversed(), name: "other")
+        }
+        let counting = TemporaryDirectory()
+        try cacheWithPOS(in: counting)
+        let countStop = CountedStop()
+        try run(in: counting, isCancelled: countStop.poll)
+        let polls = countStop.polls.withLock { $0 }
+        // The build's own polls, and the prepare's in the built cache: each file read, the content, the change.
+        #expect(polls >= 6, "\(polls) polls")
+
+        let directory = TemporaryDirectory()
+        try cacheWithPOS(in: directory)
+        let before = snapshot(directory.file("cache"))
+        let beside = directory.contents
+        let stop = CountedStop()
+        for poll in 1...polls {
+            stop.reset(stoppingAt: poll)
+            let error = #expect(throws: CacheError.self, "stopped at poll \(poll) of \(polls)") {
+                try run(in: directory, isCancelled: stop.poll)
+            }
+            #expect(
+                error?.kind == .interrupted
+                    && error?.message == "the build was interrupted; the previous cache is unchanged",
+                "stopped at poll \(poll) of \(polls): \(String(describing: error))")
+            #expect(snapshot(directory.file("cache")) == before, "stopped at poll \(poll) of \(polls)")
+            #expect(directory.contents == beside, "stopped at poll \(poll) of \(polls)")
+        }
+        stop.reset(stoppingAt: Int.max)
+        try run(in: directory, isCancelled: stop.poll)
+        #expect(snapshot(directory.file("cache")) != before)
+    }
 }
