@@ -39,31 +39,37 @@ public final class CacheWriter {
     }
 
     /// Opens the cache at `path` alone under a writer lock already held (a build just made the cache).
-    public init(
+    public convenience init(
         path: String, storage: StorageSettings = StorageSettings(), holding lock: CacheWriterLock,
         isCancelled: @escaping () -> Bool = { false }
     ) throws {
-        location = CacheLocation(path: path)
-        self.storage = storage
-        self.lock = lock
-        self.isCancelled = isCancelled
-        inPlace = false
-        location.removeStaleTemporaries()
-        cache = try VectorCache(path: location.path, storage: storage, alone: true)
+        try self.init(
+            location: CacheLocation(path: path), storage: storage, lock: lock, isCancelled: isCancelled, inPlace: false)
     }
 
     /// Opens the cache a build has just written at `builtPath`, before the build swaps it into place
     /// (``CacheBuilder/run(holding:progress:isCancelled:onWait:beforeSwap:)``), to change it there: the build and
     /// the changes replace the previous cache together, or not at all.
-    public init(
+    public convenience init(
         building builtPath: String, storage: StorageSettings = StorageSettings(), holding lock: CacheWriterLock,
         isCancelled: @escaping () -> Bool = { false }
     ) throws {
-        location = CacheLocation(path: builtPath)
+        try self.init(
+            location: CacheLocation(path: builtPath), storage: storage, lock: lock, isCancelled: isCancelled,
+            inPlace: true)
+    }
+
+    private init(
+        location: CacheLocation, storage: StorageSettings, lock: CacheWriterLock, isCancelled: @escaping () -> Bool,
+        inPlace: Bool
+    ) throws {
+        self.location = location
         self.storage = storage
         self.lock = lock
         self.isCancelled = isCancelled
-        inPlace = true
+        self.inPlace = inPlace
+        // Killed builds and changes may have left copies beside a cache in place; a build removed them before it began.
+        if !inPlace { location.removeStaleTemporaries() }
         cache = try VectorCache(path: location.path, storage: storage, alone: true)
     }
 

@@ -11,9 +11,10 @@ struct PrepareOptions: ParsableArguments {
     /// Opens the cache to prepare `dataset` in it: one writer per cache, another fails naming it or waits. Ctrl-C
     /// or SIGTERM stops the preparation between its steps, the cache unchanged (exit status 130).
     func openWriter(preparing dataset: String, expectingDimension dimension: Int? = nil) throws -> CacheWriter {
-        try cache.openWriter(
+        let isCancelled = installInterruptHandlers()
+        return try cache.openWriter(
             purpose: "w2vcache prepare \(dataset)", wait: writer.wait, expectingDimension: dimension,
-            isCancelled: installInterruptHandlers())
+            isCancelled: isCancelled)
     }
 
     /// What the preparation of `dataset` counted, or `nil` after saying that the same inputs were prepared with the
