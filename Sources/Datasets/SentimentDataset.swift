@@ -146,10 +146,11 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
             progress(.reading(path))
             return try ReviewReader.read(path, decoding: options.decoding, skipBadLines: options.skipBadLines)
         }
-        func tokenizing(_ split: String, _ reviews: [Review]) -> [[String]] {
-            reviews.concurrentMap(progress: {
-                progress(.working("tokenizing \(split) reviews", done: $0, total: reviews.count))
-            }) { BasicEnglishTokenizer.tokenize($0.text) }
+        func tokenizing(_ split: String, _ reviews: [Review]) throws -> [[String]] {
+            try reviews.concurrentMap(
+                progress: { progress(.working("tokenizing \(split) reviews", done: $0, total: reviews.count)) },
+                checking: writer.checkCancelled
+            ) { BasicEnglishTokenizer.tokenize($0.text) }
         }
         let trainReviews = try read(train)
         let testReviews = try read(test)
@@ -188,11 +189,10 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                 throw DatasetError.unusableInput(
                     .sentiment, "\(train): every training review is \(only); a classifier needs both classes")
             }
-            let trainTokens = tokenizing("train", trainReviews.reviews)
-            try writer.checkCancelled()
-            let counts = trainTokens.tokenCounts {
-                progress(.working("counting train tokens", done: $0, total: trainTokens.count))
-            }
+            let trainTokens = try tokenizing("train", trainReviews.reviews)
+            let counts = try trainTokens.tokenCounts(
+                progress: { progress(.working("counting train tokens", done: $0, total: trainTokens.count)) },
+                checking: writer.checkCancelled)
             let vocabulary = Vocabulary.byFrequency(counts, specials: specials, maxSize: options.maxVocabulary)
 
             var content = DatasetWriter(name: .sentiment)
@@ -200,7 +200,7 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
             var splits: [String: Int] = [:]
             for (split, read, tokenized) in [
                 ("train", trainReviews, trainTokens),
-                ("test", testReviews, tokenizing("test", testReviews.reviews)),
+                ("test", testReviews, try tokenizing("test", testReviews.reviews)),
             ] {
                 try writer.checkCancelled()
                 var ids = [Int32](repeating: padding, count: read.reviews.count * options.maxLength)
@@ -209,9 +209,10 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                     reviews: read.reviews.count, positive: read.reviews.filter { $0.label == 1 }.count,
                     undecodable: read.undecodable, skipped: read.skipped)
                 // Each review's ids on every core, then laid into its padded row.
-                let reviewIDs = tokenized.concurrentMap(progress: {
-                    progress(.working("padding \(split) reviews", done: $0, total: tokenized.count))
-                }) { tokens in tokens.prefix(options.maxLength).map { vocabulary.id($0) ?? unknown } }
+                let reviewIDs = try tokenized.concurrentMap(
+                    progress: { progress(.working("padding \(split) reviews", done: $0, total: tokenized.count)) },
+                    checking: writer.checkCancelled
+                ) { tokens in tokens.prefix(options.maxLength).map { vocabulary.id($0) ?? unknown } }
                 for (row, (tokens, rowIDs)) in zip(tokenized, reviewIDs).enumerated() {
                     counted.tokens += tokens.count
                     if tokens.count > options.maxLength { counted.truncated += 1 }

@@ -311,20 +311,21 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
         var trainPairs = try read(train)
         var validPairs = try valid.map(read)
         let inputs = trainPairs.fingerprints + (validPairs?.fingerprints ?? [])
-        func tokenized(_ split: String, _ pairs: [SentencePair]) -> [TokenizedPair] {
-            pairs.concurrentMap(progress: {
-                progress(.working("tokenizing \(split) pairs", done: $0, total: pairs.count))
-            }) { tokenize($0, options) }
+        func tokenized(_ split: String, _ pairs: [SentencePair]) throws -> [TokenizedPair] {
+            try pairs.concurrentMap(
+                progress: { progress(.working("tokenizing \(split) pairs", done: $0, total: pairs.count)) },
+                checking: writer.checkCancelled
+            ) { tokenize($0, options) }
         }
         return try DatasetStore.prepareIfChanged(
             Self.self, inputs: inputs, options: options, in: writer, progress: progress
         ) {
             // The sentences are let go once tokenized (a million pairs' are 0.4 GB): what is read is kept for its counts.
-            let trainTokens = tokenized("train", trainPairs.pairs)
+            let trainTokens = try tokenized("train", trainPairs.pairs)
             trainPairs.pairs = []
             var splitPairs = [("train", trainPairs, trainTokens)]
             if let pairs = validPairs?.pairs {
-                let validTokens = tokenized("valid", pairs)
+                let validTokens = try tokenized("valid", pairs)
                 validPairs!.pairs = []
                 splitPairs.append(("valid", validPairs!, validTokens))
             }
@@ -338,12 +339,12 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
             }
             try writer.checkCancelled()
             let (sides, total) = (splitPairs[0].2.count, 2 * splitPairs[0].2.count)
-            let sourceCounts = splitPairs[0].2.map(\.source).tokenCounts {
-                progress(.working("counting train tokens", done: $0, total: total))
-            }
-            let targetCounts = splitPairs[0].2.map(\.target).tokenCounts {
-                progress(.working("counting train tokens", done: sides + $0, total: total))
-            }
+            let sourceCounts = try splitPairs[0].2.map(\.source).tokenCounts(
+                progress: { progress(.working("counting train tokens", done: $0, total: total)) },
+                checking: writer.checkCancelled)
+            let targetCounts = try splitPairs[0].2.map(\.target).tokenCounts(
+                progress: { progress(.working("counting train tokens", done: sides + $0, total: total)) },
+                checking: writer.checkCancelled)
             let sourceVocabulary = Vocabulary.byFrequency(
                 sourceCounts, specials: specials, maxSize: options.maxVocabulary, minCount: options.minFrequency)
             let targetVocabulary = Vocabulary.byFrequency(
@@ -361,9 +362,9 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
                     pairs: pairs.count, sourceMarkupLines: read.sourceMarkupLines,
                     targetMarkupLines: read.targetMarkupLines,
                     skipped: read.skipped, undecodable: read.undecodable)
-                let arranged = arrange(
+                let arranged = try arrange(
                     pairs, in: options.buckets, sourceVocabulary: sourceVocabulary,
-                    targetVocabulary: targetVocabulary
+                    targetVocabulary: targetVocabulary, checking: writer.checkCancelled
                 ) { progress(.working("arranging \(split) pairs in buckets", done: $0, total: pairs.count)) }
                 counted.cut = arranged.cut
                 let (sources, targets) = (arranged.sources, arranged.targets)
@@ -398,14 +399,17 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
     }
 
     /// The pairs' ids, each pair padded into the first bucket it fits (cut to fit the last), in their order within
-    /// each bucket: a part of the pairs on each core, the parts' rows then joined in order.
+    /// each bucket: parts of the pairs on every core, the parts' rows then joined in order. `check` is called
+    /// between rounds of the parts (each round a sixteenth of them, so that a stop comes soon).
     private static func arrange(
         _ pairs: [TokenizedPair], in buckets: [LengthBucket], sourceVocabulary: Vocabulary,
-        targetVocabulary: Vocabulary, progress: @Sendable (_ done: Int) -> Void
-    ) -> BucketRows {
-        let parts = Swift.min(pairs.count, 8 * Swift.max(1, ProcessInfo.processInfo.activeProcessorCount))
+        targetVocabulary: Vocabulary, checking check: () throws -> Void, progress: @Sendable (_ done: Int) -> Void
+    ) throws -> BucketRows {
+        let cores = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let parts = Swift.min(pairs.count, 8 * cores * concurrentMapRounds)
         let ranges = (0..<parts).map { ($0 * pairs.count / parts)..<(($0 + 1) * pairs.count / parts) }
-        var arranged = ranges.concurrentMap(progress: { progress($0 * pairs.count / parts) }) { range in
+        var arranged = try ranges.concurrentMap(progress: { progress($0 * pairs.count / parts) }, checking: check) {
+            range in
             var part = BucketRows(buckets: buckets.count)
             for pair in pairs[range] {
                 let (index, wasCut) = bucket(

@@ -31,11 +31,13 @@ private final class CountedStop: Sendable {
 /// the same writer then prepares the dataset whole.
 @Suite struct InterruptedPreparationTests {
     let words = ["New_York", "is", "big", "good", "film", "She", "ate", "fish", "s1", "t1"]
+    let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// Runs `prepare` once on a cache of its own to count its polls, then on another stopped at each of them in turn,
     /// the files `inputs` writes beside each cache.
     func stopAtEveryPoll(
-        inputs: [String: String], _ prepare: (CacheWriter, TemporaryDirectory) throws -> Void
+        inputs: [String: String], atLeast minimumPolls: Int = 5,
+        _ prepare: (CacheWriter, TemporaryDirectory) throws -> Void
     ) throws {
         func write(into directory: TemporaryDirectory) throws {
             for (name, text) in inputs { _ = try textFile(directory, name, text) }
@@ -49,7 +51,7 @@ private final class CountedStop: Sendable {
             counting)
         let polls = countStop.polls.withLock { $0 }
         // The inputs read, the build of the content, and the change's two polls at least.
-        #expect(polls >= 5, "\(polls) polls")
+        #expect(polls >= minimumPolls, "\(polls) polls")
 
         let directory = TemporaryDirectory()
         try write(into: directory)
@@ -105,6 +107,31 @@ private final class CountedStop: Sendable {
             options.pretokenized = true
             _ = try TranslationDataset.prepare(
                 train: .tsv(directory.file("pairs.tsv")), valid: nil, into: writer, options: options)
+        }
+    }
+
+    /// The steps that run on every core (tokenizing, counting, arranging, padding) poll between their rounds: a
+    /// preparation large enough for many rounds stops within them too.
+    @Test func translationWithinItsSteps() throws {
+        let pairs = (0..<2_000).map { "s\($0 % 7) s\($0 % 3)\tt\($0 % 5) t1\n" }.joined()
+        // Tokenizing, and arranging's parts.
+        let rounds = min(concurrentMapRounds, 2_000 / (8 * cores))
+        try stopAtEveryPoll(inputs: ["pairs.tsv": pairs], atLeast: 5 + 2 * rounds) { writer, directory in
+            var options = TranslationOptions()
+            options.pretokenized = true
+            _ = try TranslationDataset.prepare(
+                train: .tsv(directory.file("pairs.tsv")), valid: nil, into: writer, options: options)
+        }
+    }
+
+    @Test func sentimentWithinItsSteps() throws {
+        let reviews = (0..<2_000).map { "\($0 % 2 == 0 ? "pos" : "neg")\tgood film \($0 % 11)\n" }.joined()
+        // Tokenizing both splits and padding both.
+        let rounds = min(concurrentMapRounds, 2_000 / (8 * cores))
+        try stopAtEveryPoll(inputs: ["reviews.tsv": reviews], atLeast: 5 + 4 * rounds) { writer, directory in
+            _ = try SentimentDataset.prepare(
+                train: directory.file("reviews.tsv"), test: directory.file("reviews.tsv"), into: writer,
+                options: SentimentOptions(), oov: OOVSource(random: testOOV))
         }
     }
 
