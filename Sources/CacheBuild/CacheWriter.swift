@@ -106,20 +106,37 @@ public final class CacheWriter {
         let added =
             try generator.map { try Self.addOOVVectors(for: oovWords, generator: $0, missingFrom: current, to: batch) }
             ?? []
-        for entry in entries.entries { batch.put(key: metadata.prefix + entry.key, value: entry.value) }
         var manifest = current.manifest
         manifest.oovCount += added.count
-        batch.put(key: CacheKeys.manifest, value: try ManifestCoding.encode(manifest))
-        try apply(batch)
+        let manifestValue = try ManifestCoding.encode(manifest)
+        try apply(byteCount: entries.byteCount) { database in
+            // In pieces, each let go once written and a poll after it, rather than a second copy of every entry.
+            var pieceBytes = 0
+            for entry in entries.entries {
+                batch.put(key: metadata.prefix + entry.key, value: entry.value)
+                pieceBytes += entry.key.count + entry.value.count
+                guard pieceBytes >= Self.pieceBytes else { continue }
+                try database.write(batch)
+                batch.clear()
+                pieceBytes = 0
+                try checkCancelled()
+            }
+            batch.put(key: CacheKeys.manifest, value: manifestValue)
+            try database.write(batch, sync: true)
+        }
         return added
     }
 
-    /// Writes `batch` into a copy of the cache and swaps the copy into place (into a build's directory, in place).
-    private func apply(_ batch: WriteBatch) throws {
+    /// How many bytes of entries ``replace(in:under:with:oovWords:generator:)`` writes at a time.
+    static let pieceBytes = 16 << 20
+
+    /// Writes a change of about `byteCount` bytes into a copy of the cache (`change` writes it into the copy's
+    /// database), and swaps the copy into place (into a build's directory, in place).
+    private func apply(byteCount: Int, _ change: (Database) throws -> Void) throws {
         try checkCancelled()
         if inPlace {
             try cache.close()
-            try write(batch, into: location.path)
+            try write(byteCount: byteCount, into: location.path, change)
             cache = try VectorCache(path: location.path, storage: storage, alone: true)
             return
         }
@@ -127,7 +144,7 @@ public final class CacheWriter {
         var swapped = false
         defer { if !swapped { _ = CacheLocation.removeBuildDirectory(buildPath) } }
         _ = try CacheFiles.replicate(from: location.path, to: buildPath)
-        try write(batch, into: buildPath)
+        try write(byteCount: byteCount, into: buildPath, change)
         try checkCancelled()  // the last moment a stop leaves the cache as it was
         try location.swapIntoPlace(from: buildPath, holdingTheCache: true)
         swapped = true
@@ -139,12 +156,16 @@ public final class CacheWriter {
             ?? VectorCache(path: location.path, storage: storage)
     }
 
-    /// Writes `batch` into the LevelDB at `path`, synced, into a table of its own.
-    private func write(_ batch: WriteBatch, into path: String) throws {
+    /// Opens the LevelDB at `path` and lets `change` write a change of about `byteCount` bytes into it, synced, into
+    /// a table of its own.
+    private func write(byteCount: Int, into path: String, _ change: (Database) throws -> Void) throws {
         do {
-            let copy = try Database(path: path, options: storage.levelDBOptions(.readWrite))
+            var options = storage.levelDBOptions(.readWrite)
+            // One write buffer holds the whole change, so that its pieces become one table, not many to compact.
+            options.writeBufferSize = max(options.writeBufferSize, byteCount + (1 << 20))
+            let copy = try Database(path: path, options: options)
             defer { try? copy.close() }
-            try copy.write(batch, sync: true)
+            try change(copy)
             // The change goes into a table of its own and the log is left empty: readers replay nothing.
             try copy.compactRange(start: CacheKeys.flushProbe, end: CacheKeys.flushProbe)
             try copy.close()

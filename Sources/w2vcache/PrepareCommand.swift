@@ -8,8 +8,7 @@ struct PrepareCommand: ParsableCommand {
         discussion:
             "Preparing again with the same inputs and options says so and does nothing; changed inputs replace the old "
             + "data, in one write: a preparation that fails or is stopped leaves the stored dataset as it was. Ctrl-C "
-            + "or SIGTERM stops it within a moment (exit status 130), nothing written: between its steps, and within "
-            + "those that take long, but for the final write. A terminal "
+            + "or SIGTERM stops it within a moment (exit status 130), nothing written. A terminal "
             + "shows what a preparation reads, how far its long steps are, and when it stores.",
         subcommands: [
             PreparePOSCommand.self, PrepareParserCommand.self, PrepareSentimentCommand.self,

@@ -104,6 +104,58 @@ import Word2Vec
         #expect(try writer.cache.metadata(.dataset).keys() == [Array("later".utf8)])
     }
 
+    /// A change larger than a piece is written a piece at a time, with a poll after each: stopped at any of them the
+    /// cache is as it was; not stopped, every entry is there, in one new table.
+    @Test func aLargeChangeIsWrittenInPiecesAndStopsBetweenThem() throws {
+        let directory = TemporaryDirectory()
+        let path = try cache(directory)
+        let polls = Locked(0)
+        let stopAt = Locked(Int.max)
+        let writer = try CacheWriter(
+            path: path, purpose: "a test",
+            isCancelled: {
+                polls.withLock { $0 += 1 }
+                return polls.withLock { $0 } >= stopAt.withLock { $0 }
+            })
+        var large = MetadataEntries()
+        let valueBytes = 1 << 20
+        let count = 2 * CacheWriter.pieceBytes / valueBytes + 4  // two whole pieces and part of a third
+        for index in 0..<count {
+            large.put(Array("big\(index)".utf8), (0..<valueBytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) })
+        }
+        func tables() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".ldb") }.count
+        }
+        let before = snapshot(path)
+        let beside = directory.contents
+        let tablesBefore = tables()
+        // Before the change, after each of the two whole pieces, before the swap.
+        for poll in 1...4 {
+            polls.withLock { $0 = 0 }
+            stopAt.withLock { $0 = poll }
+            let error = #expect(throws: CacheError.self, "stopped at poll \(poll)") {
+                try writer.replace(in: .dataset, under: [], with: large)
+            }
+            #expect(error?.kind == .interrupted, "stopped at poll \(poll)")
+            #expect(snapshot(path) == before, "stopped at poll \(poll)")
+            #expect(directory.contents == beside, "stopped at poll \(poll)")
+        }
+        polls.withLock { $0 = 0 }
+        stopAt.withLock { $0 = Int.max }
+        try writer.replace(in: .dataset, under: [], with: large)
+        #expect(polls.withLock { $0 } == 4)
+        let metadata = writer.cache.metadata(.dataset)
+        #expect(try metadata.keys().count == count)
+        for index in [0, count / 2, count - 1] {
+            #expect(
+                try metadata.value(Array("big\(index)".utf8))
+                    == (0..<valueBytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) })
+        }
+        // One write buffer for the whole change: one table at most (16 MB buffers made 5 tables of 3).
+        #expect(tables() <= tablesBefore + 1, "the change is one table at most")
+        #expect(try writer.cache.verify().isHealthy)
+    }
+
     @Test func aReaderKeepsAWriterOutAndAWriterKeepsReadersOut() throws {
         let directory = TemporaryDirectory()
         let path = try cache(directory)
