@@ -161,7 +161,8 @@ public final class CacheWriter {
     private func write(byteCount: Int, into path: String, _ change: (Database) throws -> Void) throws {
         do {
             var options = storage.levelDBOptions(.readWrite)
-            // One write buffer holds the whole change, so that its pieces become one table, not many to compact.
+            // One write buffer holds the whole change, so that its pieces become one table, not many to compact
+            // (LevelDB caps a write buffer at 1 GB: a larger change becomes a table a gigabyte).
             options.writeBufferSize = max(options.writeBufferSize, byteCount + (1 << 20))
             let copy = try Database(path: path, options: options)
             defer { try? copy.close() }
