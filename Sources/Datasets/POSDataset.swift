@@ -252,7 +252,8 @@ public struct POSDataset: BatchSource, PreparableDataset {
         return try [("train", train), ("test", test)].map { split, file in
             try writer.checkCancelled()
             progress(.reading(file.path))
-            let rows = try CoNLL2000Reader.read(file, skipBadLines: options.skipBadLines)
+            let rows = try CoNLL2000Reader.read(
+                file, skipBadLines: options.skipBadLines, checking: writer.checkCancelled)
             let (tokens, normalization) = try normalizer.process(
                 rows.rows, sentenceStarts: options.keepSentences ? Set(rows.sentenceStarts) : [])
             return (split, file, rows.rows.count, rows.skippedLines, tokens, normalization)

@@ -167,7 +167,8 @@ public struct ParserDataset: BatchSource, PreparableDataset {
         func read(_ file: TextFile) throws -> CoNLLUReader.Sentences {
             try writer.checkCancelled()
             progress(.reading(file.path))
-            return try CoNLLUReader.read(file, pos: options.pos, skipBadLines: options.skipBadLines)
+            return try CoNLLUReader.read(
+                file, pos: options.pos, skipBadLines: options.skipBadLines, checking: writer.checkCancelled)
         }
         return try DatasetStore.prepareIfChanged(
             Self.self, inputs: [train.fingerprint, test.fingerprint], options: options, oov: oov.kind, in: writer,

@@ -144,7 +144,8 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
         func read(_ path: String) throws -> ReviewReader.Reviews {
             try writer.checkCancelled()
             progress(.reading(path))
-            return try ReviewReader.read(path, decoding: options.decoding, skipBadLines: options.skipBadLines)
+            return try ReviewReader.read(
+                path, decoding: options.decoding, skipBadLines: options.skipBadLines, checking: writer.checkCancelled)
         }
         func tokenizing(_ split: String, _ reviews: [Review]) throws -> [[String]] {
             try reviews.concurrentMap(

@@ -301,11 +301,12 @@ public struct TranslationDataset: BatchSource, PreparableDataset {
                 progress(.reading("\(source) and \(target)"))
                 return try ParallelTextReader.read(
                     source: TextFile(path: source), target: TextFile(path: target), markup: options.markup,
-                    decoding: options.decoding)
+                    decoding: options.decoding, checking: writer.checkCancelled)
             case .tsv(let path):
                 progress(.reading(path))
                 return try ParallelTextReader.read(
-                    tsv: TextFile(path: path), decoding: options.decoding, skipBadLines: options.skipBadLines)
+                    tsv: TextFile(path: path), decoding: options.decoding, skipBadLines: options.skipBadLines,
+                    checking: writer.checkCancelled)
             }
         }
         var trainPairs = try read(train)

@@ -11,12 +11,16 @@ public enum CoNLL2000Reader {
     }
 
     /// Reads every `word TAG` row (a third chunk column is ignored), dropping blank lines.
+    /// - Parameter check: called every ``TextFile/linesBetweenChecks`` lines; what it throws stops the read.
     /// - throws: ``DataError`` naming the line of a row with fewer than two columns, unless `skipBadLines`.
-    public static func read(_ file: TextFile, skipBadLines: Bool = false) throws -> Rows {
+    public static func read(_ file: TextFile, skipBadLines: Bool = false, checking check: () throws -> Void = {})
+        throws -> Rows
+    {
         var result = Rows()
         var policy = BadLinePolicy(skip: skipBadLines)
         var atSentenceStart = true
         for (number, line) in try file.pythonLines() {
+            if number % TextFile.linesBetweenChecks == 0 { try check() }
             let fields = PythonText.split(line[...])
             if fields.isEmpty {
                 atSentenceStart = true
@@ -71,8 +75,11 @@ public enum CoNLLUReader {
     }
 
     /// Reads every sentence and checks each tree: ids in order, heads inside the sentence, no cycles.
+    /// - Parameter check: called every ``TextFile/linesBetweenChecks`` lines; what it throws stops the read.
     /// - throws: ``DataError`` naming the file and line, unless `skipBadLines` (a bad line drops its sentence).
-    public static func read(_ file: TextFile, pos: POSColumn = .xpos, skipBadLines: Bool = false) throws -> Sentences {
+    public static func read(
+        _ file: TextFile, pos: POSColumn = .xpos, skipBadLines: Bool = false, checking check: () throws -> Void = {}
+    ) throws -> Sentences {
         var result = Sentences()
         var policy = BadLinePolicy(skip: skipBadLines)
         var current: [DependencyToken] = []
@@ -107,6 +114,7 @@ public enum CoNLLUReader {
 
         let lines = try file.lines()
         for (number, line) in lines {
+            if number % TextFile.linesBetweenChecks == 0 { try check() }
             if PythonText.isBlank(line) {
                 try finishSentence(endLine: number)
                 continue

@@ -63,16 +63,20 @@ public enum ParallelTextReader {
     }
 
     /// Two line-aligned files, filtered by `markup` as torchtext does.
+    /// - Parameter check: called every ``TextFile/linesBetweenChecks`` lines; what it throws stops the read.
     /// - throws: ``DataError`` when the two sides do not pair up: different line counts, or markup dropped on one side
     ///   and not the other (naming the first line where they diverge).
     public static func read(
-        source: TextFile, target: TextFile, markup: MarkupFilter = .auto, decoding: DecodingPolicy = .replace
+        source: TextFile, target: TextFile, markup: MarkupFilter = .auto, decoding: DecodingPolicy = .replace,
+        checking check: () throws -> Void = {}
     ) throws -> Pairs {
         var result = Pairs(fingerprints: [source.fingerprint, target.fingerprint])
         let sourceSide = try sentences(
-            source, markup: markup.resolved(for: source.path), decoding: decoding, undecodable: &result.undecodable)
+            source, markup: markup.resolved(for: source.path), decoding: decoding, undecodable: &result.undecodable,
+            checking: check)
         let targetSide = try sentences(
-            target, markup: markup.resolved(for: target.path), decoding: decoding, undecodable: &result.undecodable)
+            target, markup: markup.resolved(for: target.path), decoding: decoding, undecodable: &result.undecodable,
+            checking: check)
         try checkAlignment(sourceSide, source.path, targetSide, target.path)
         result.sourceMarkupLines = sourceSide.droppedLines.count
         result.targetMarkupLines = targetSide.droppedLines.count
@@ -115,12 +119,14 @@ public enum ParallelTextReader {
 
     /// The sentences of one file under `markup` (``MarkupFilter/auto`` already resolved); `nil` text where a line
     /// is left out under `skip`.
-    static func sentences(_ file: TextFile, markup: MarkupFilter, decoding: DecodingPolicy, undecodable: inout Int)
-        throws -> Side
-    {
+    static func sentences(
+        _ file: TextFile, markup: MarkupFilter, decoding: DecodingPolicy, undecodable: inout Int,
+        checking check: () throws -> Void
+    ) throws -> Side {
         var side = Side()
-        if markup == .xml { return try segments(file, decoding: decoding, undecodable: &undecodable) }
+        if markup == .xml { return try segments(file, decoding: decoding, undecodable: &undecodable, checking: check) }
         for line in Lines(file.bytes) {
+            if line.number % TextFile.linesBetweenChecks == 0 { try check() }
             side.totalLines = line.number
             let text = try ReviewReader.decode(
                 line.bytes, policy: decoding, file: file.path, line: line.number, undecodable: &undecodable)
@@ -134,10 +140,13 @@ public enum ParallelTextReader {
     }
 
     /// The text of each `<seg …>…</seg>` of an IWSLT XML file, in order, stripped and with entities decoded.
-    static func segments(_ file: TextFile, decoding: DecodingPolicy, undecodable: inout Int) throws -> Side {
+    static func segments(
+        _ file: TextFile, decoding: DecodingPolicy, undecodable: inout Int, checking check: () throws -> Void
+    ) throws -> Side {
         var side = Side()
         var open: (line: Int, text: String)? = nil
         for line in Lines(file.bytes) {
+            if line.number % TextFile.linesBetweenChecks == 0 { try check() }
             side.totalLines = line.number
             guard
                 let text = try ReviewReader.decode(
@@ -212,13 +221,17 @@ public enum ParallelTextReader {
     }
 
     /// One `source<TAB>target` file: every line with a tab is a pair (empty lines are passed over).
+    /// - Parameter check: called every ``TextFile/linesBetweenChecks`` lines; what it throws stops the read.
     /// - throws: ``DataError`` naming the line without a tab, unless `skipBadLines`.
-    public static func read(tsv file: TextFile, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false) throws
-        -> Pairs
-    {
+    public static func read(
+        tsv file: TextFile, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false,
+        checking check: () throws -> Void = {}
+    ) throws -> Pairs {
         var result = Pairs(fingerprints: [file.fingerprint])
         var policy = BadLinePolicy(skip: skipBadLines)
-        for line in Lines(file.bytes) where !line.bytes.isEmpty {
+        for line in Lines(file.bytes) {
+            if line.number % TextFile.linesBetweenChecks == 0 { try check() }
+            guard !line.bytes.isEmpty else { continue }
             guard
                 let text = try ReviewReader.decode(
                     line.bytes, policy: decoding, file: file.path, line: line.number, undecodable: &result.undecodable)

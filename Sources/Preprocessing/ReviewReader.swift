@@ -34,10 +34,13 @@ public enum ReviewReader {
     }
 
     /// Reads `path`, a directory in the IMDB layout or a TSV file.
+    /// - Parameter check: called before each review file, or every ``TextFile/linesBetweenChecks`` lines of a TSV
+    ///   file; what it throws stops the read.
     /// - throws: ``DataError`` naming the file (and line) of an empty review, a bad label or undecodable bytes.
-    public static func read(_ path: String, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false) throws
-        -> Reviews
-    {
+    public static func read(
+        _ path: String, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false,
+        checking check: () throws -> Void = {}
+    ) throws -> Reviews {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw DataError(
@@ -45,8 +48,8 @@ public enum ReviewReader {
                 message: "no such file or directory; expected an IMDB-style directory (pos/, neg/) or a TSV file")
         }
         return isDirectory.boolValue
-            ? try readDirectory(path, decoding: decoding, skipBadLines: skipBadLines)
-            : try read(tsv: TextFile(path: path), decoding: decoding, skipBadLines: skipBadLines)
+            ? try readDirectory(path, decoding: decoding, skipBadLines: skipBadLines, checking: check)
+            : try read(tsv: TextFile(path: path), decoding: decoding, skipBadLines: skipBadLines, checking: check)
     }
 
     /// Decodes bytes under `policy`; `nil` means "leave it out".
@@ -65,7 +68,9 @@ public enum ReviewReader {
         }
     }
 
-    static func readDirectory(_ path: String, decoding: DecodingPolicy, skipBadLines: Bool) throws -> Reviews {
+    static func readDirectory(
+        _ path: String, decoding: DecodingPolicy, skipBadLines: Bool, checking check: () throws -> Void
+    ) throws -> Reviews {
         var result = Reviews(
             fingerprint: InputFingerprint(name: URL(fileURLWithPath: path).lastPathComponent, size: 0, crc32: ""))
         var crc: UInt32 = 0
@@ -77,6 +82,7 @@ public enum ReviewReader {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }
             found = true
             for name in names.sorted() where name.hasSuffix(".txt") {
+                try check()
                 let file = directory + "/" + name
                 let bytes: [UInt8]
                 do {
@@ -112,14 +118,18 @@ public enum ReviewReader {
     }
 
     /// Reads `label<TAB>text` lines; empty lines are passed over.
+    /// - Parameter check: called every ``TextFile/linesBetweenChecks`` lines; what it throws stops the read.
     /// - throws: ``DataError`` naming the line of a bad label, a missing tab or undecodable bytes.
-    public static func read(tsv file: TextFile, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false) throws
-        -> Reviews
-    {
+    public static func read(
+        tsv file: TextFile, decoding: DecodingPolicy = .replace, skipBadLines: Bool = false,
+        checking check: () throws -> Void = {}
+    ) throws -> Reviews {
         var result = Reviews(fingerprint: file.fingerprint)
         var policy = BadLinePolicy(skip: skipBadLines)
-        for line in Lines(file.bytes) where !line.bytes.isEmpty {
+        for line in Lines(file.bytes) {
             let number = line.number
+            if number % TextFile.linesBetweenChecks == 0 { try check() }
+            guard !line.bytes.isEmpty else { continue }
             guard
                 let text = try decode(
                     line.bytes, policy: decoding, file: file.path, line: number, undecodable: &result.undecodable)

@@ -6,6 +6,9 @@ public struct TextFile: Sendable {
     public let path: String
     public let bytes: [UInt8]
 
+    /// The readers call their `check` (a poll for Ctrl-C) once every this many lines.
+    public static let linesBetweenChecks = 65_536
+
     /// Size and CRC-32: what a prepared dataset records to notice changed inputs.
     public var fingerprint: InputFingerprint {
         InputFingerprint(
