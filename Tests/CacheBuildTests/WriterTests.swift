@@ -22,6 +22,19 @@ import Word2Vec
         return entries
     }
 
+    /// A writer of the cache at `path` whose `isCancelled` counts its polls and says stop from the `stopAt`th on.
+    func stoppableWriter(_ path: String) throws -> (CacheWriter, polls: Locked<Int>, stopAt: Locked<Int>) {
+        let polls = Locked(0)
+        let stopAt = Locked(Int.max)
+        let writer = try CacheWriter(
+            path: path, purpose: "a test",
+            isCancelled: {
+                polls.withLock { $0 += 1 }
+                return polls.withLock { $0 } >= stopAt.withLock { $0 }
+            })
+        return (writer, polls, stopAt)
+    }
+
     @Test func aChangeReplacesItsKeysAddsOOVWordsAndLeavesNothingBehind() throws {
         let directory = TemporaryDirectory()
         let path = try cache(directory)
@@ -76,14 +89,7 @@ import Word2Vec
     func aChangeCancelledAtItsPollLeavesTheCacheAndNothingBeside(stoppingAtPoll: Int) throws {
         let directory = TemporaryDirectory()
         let path = try cache(directory)
-        let polls = Locked(0)
-        let stopAt = Locked(Int.max)
-        let writer = try CacheWriter(
-            path: path, purpose: "a test",
-            isCancelled: {
-                polls.withLock { $0 += 1 }
-                return polls.withLock { $0 } >= stopAt.withLock { $0 }
-            })
+        let (writer, polls, stopAt) = try stoppableWriter(path)
         try writer.replace(in: .dataset, under: [], with: entries([("kept", "yes")]))
         let before = snapshot(path)
         let beside = directory.contents
@@ -109,14 +115,7 @@ import Word2Vec
     @Test func aLargeChangeIsWrittenInPiecesAndStopsBetweenThem() throws {
         let directory = TemporaryDirectory()
         let path = try cache(directory)
-        let polls = Locked(0)
-        let stopAt = Locked(Int.max)
-        let writer = try CacheWriter(
-            path: path, purpose: "a test",
-            isCancelled: {
-                polls.withLock { $0 += 1 }
-                return polls.withLock { $0 } >= stopAt.withLock { $0 }
-            })
+        let (writer, polls, stopAt) = try stoppableWriter(path)
         var large = MetadataEntries()
         let valueBytes = 1 << 20
         let count = 2 * CacheWriter.pieceBytes / valueBytes + 4  // two whole pieces and part of a third
