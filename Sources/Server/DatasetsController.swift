@@ -203,7 +203,8 @@ struct DatasetsController<Context: ConnectionRequestContext> {
             world_size: worldSize, rank_batches: route.batches / worldSize, left_out: route.batches % worldSize)
     }
 
-    /// Batch `index` of the rank's share of the epoch: a `.npz` archive, or a raw payload with `format=raw`.
+    /// Batch `index` of the rank's share of the epoch: a `.npz` archive, or a raw payload with `format=raw`; its
+    /// examples in `X-Examples`.
     @Sendable func batch(_ request: Request, context: Context) async throws -> BinaryResponse {
         let text = try context.parameters.require("index")
         guard let index = Int(text), index >= 0 else {
@@ -217,7 +218,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
         let plans = state.plans
         let memory = state.answerMemory
         let channel = context.channel
-        let (payload, reservation) = try await ServerState.compute {
+        let (payload, reservation, examples) = try await ServerState.compute {
             let plan = try plans.plan(route.planKey(), source: route.source)
             let indices = plan.batch(route.share.rank + index * route.share.worldSize)
             let layouts = try route.source.layout(split: route.split, indices: indices, compact: route.compact)
@@ -230,11 +231,12 @@ struct DatasetsController<Context: ConnectionRequestContext> {
                     into: UnsafeMutableRawBufferPointer(rebasing: out[..<size]))
                 return size
             }
-            return (payload, reservation)
+            return (payload, reservation, indices.count)
         }
         state.metrics.batchesServed(1)
         var response = BinaryResponse(
-            body: payload, contentType: route.format == .npz ? BinaryResponse.npz : BinaryResponse.raw)
+            body: payload, contentType: route.format == .npz ? BinaryResponse.npz : BinaryResponse.raw,
+            headers: [BinaryResponse.examplesHeader: "\(examples)"])
         response.reservation = reservation
         return response
     }
@@ -242,7 +244,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
     /// The rank's share of the epoch, from its `start`-th batch, in one streamed response of known length: for each
     /// batch its payload's size as a little-endian UInt64, then the payload (`.npz`, or raw with `format=raw`, with
     /// embedding rows as row ids with `compact=true`); a size of 0 ends the stream. `X-Batches` is the rank's whole
-    /// share, `X-Start` the first batch sent.
+    /// share, `X-Start` the first batch sent, `X-Examples` the examples of the batches sent.
     ///
     /// Batches are encoded straight into the network buffers, a megabyte or more at a time, the next chunk on
     /// another core while the current one is sent. The stream holds two chunks at most (a chunk is one batch when a
@@ -252,13 +254,14 @@ struct DatasetsController<Context: ConnectionRequestContext> {
         let route = try await route(request, context: context)
         let plans = state.plans
         // Planning and sizing an epoch take time in proportion to it: off the threads that serve every request.
-        let (stream, length) = try await ServerState.compute {
+        let (stream, length, examples) = try await ServerState.compute {
             let plan = try plans.plan(route.planKey(), source: route.source)
             let stream = EpochStream(
                 source: route.source, split: route.split, plan: plan, positions: plan.positions(route.share),
                 format: route.format,
                 compact: route.compact)
-            return (stream, try stream.contentLength())
+            let (length, examples) = try stream.sizes()
+            return (stream, length, examples)
         }
         let metrics = state.metrics
         let memory = state.answerMemory
@@ -293,6 +296,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
                     ? "application/x-w2vcache-epoch" : "application/x-w2vcache-epoch-raw",
                 HTTPField.Name("X-Batches")!: "\(route.batches / route.share.worldSize)",
                 HTTPField.Name("X-Start")!: "\(route.share.start)",
+                BinaryResponse.examplesHeader: "\(examples)",
             ],
             body: body)
     }
@@ -308,14 +312,17 @@ struct EpochStream: Sendable {
     let format: BatchFormat
     let compact: Bool
 
-    /// The bytes of every frame and of the end frame.
-    func contentLength() throws -> Int {
+    /// The bytes of every frame and of the end frame, and the examples of every batch.
+    func sizes() throws -> (contentLength: Int, examples: Int) {
         var total = BatchEncoding.endFrame.count
+        var examples = 0
         for position in positions {
+            let indices = plan.batch(position)
             total += BatchEncoding.frameSize(
-                format, try source.layout(split: split, indices: plan.batch(position), compact: compact))
+                format, try source.layout(split: split, indices: indices, compact: compact))
+            examples += indices.count
         }
-        return total
+        return (total, examples)
     }
 
     /// Positions of consecutive frames grouped into chunks of at least `minimum` bytes (the last may be smaller).

@@ -15,6 +15,8 @@ struct BinaryResponse: ResponseGenerator {
     static let shapeHeader = HTTPField.Name("X-W2VCache-Shape")!
     /// What each row of `POST /v1/vectors` is: `c` in the cache, `s` from subwords, `r` random, `z` zeros.
     static let rowsHeader = HTTPField.Name("X-W2VCache-Rows")!
+    /// The examples an answer of batches holds (every array of a batch but a scalar has one row per example).
+    static let examplesHeader = HTTPField.Name("X-Examples")!
 
     /// Whether the value of an `Accept` header asks for `type`: whether `type`'s bytes are anywhere in it. The router
     /// and ``VectorLane`` (which reads the value from the request's bytes) both read it so.

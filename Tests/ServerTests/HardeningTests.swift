@@ -629,9 +629,11 @@ final class CollectedLog: Sendable {
                     BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch($0)))
                 }
                 #expect(streamed == expected && streamed.count == 2)
+                let examples = try plan.positions(EpochShare(rank: rank, worldSize: 2)).map { plan.batch($0).count }
+                #expect(response.examples == "\(examples.reduce(0, +))")
                 let single = try await server.request(
                     "/v1/datasets/pos/train/batches/1?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")
-                #expect(Array(single.data) == expected[1])
+                #expect(Array(single.data) == expected[1] && single.examples == "\(examples[1])")
                 seen += streamed
             }
             #expect(Set(seen).count == 4)
@@ -639,6 +641,7 @@ final class CollectedLog: Sendable {
                 "/v1/datasets/pos/train/epoch?batch_size=2&seed=4&epoch=1&rank=1&world_size=2&start=1")
             #expect(
                 frames(resumed.data) == [BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch(3)))])
+            #expect(resumed.examples == "\(plan.batch(3).count)")
             for bad in ["rank=2&world_size=2", "world_size=0", "start=-1", "part=1&parts=1", "rank=x"] {
                 #expect(try await server.request("/v1/datasets/pos/train/epoch?\(bad)").status == 400, "\(bad)")
             }

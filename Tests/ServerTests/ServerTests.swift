@@ -102,9 +102,12 @@ final class RunningServer: @unchecked Sendable {
         _ = await task?.result
     }
 
-    func request(_ path: String, method: String = "GET", body: String? = nil, accept: String? = nil) async throws -> (
-        status: Int, data: Data, contentType: String?, rows: String?
-    ) {
+    /// An answer's status, body, and the headers the tests read.
+    typealias Answer = (status: Int, data: Data, contentType: String?, rows: String?, examples: String?)
+
+    func request(_ path: String, method: String = "GET", body: String? = nil, accept: String? = nil) async throws
+        -> Answer
+    {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         if let body { request.httpBody = Data(body.utf8) }
@@ -113,7 +116,7 @@ final class RunningServer: @unchecked Sendable {
         let http = response as! HTTPURLResponse
         return (
             http.statusCode, data, http.value(forHTTPHeaderField: "Content-Type"),
-            http.value(forHTTPHeaderField: "X-W2VCache-Rows")
+            http.value(forHTTPHeaderField: "X-W2VCache-Rows"), http.value(forHTTPHeaderField: "X-Examples")
         )
     }
 
@@ -277,6 +280,7 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
             let plan = try dataset.epoch(split: "train", batchSize: 3, seed: 5, epoch: 2, shuffle: true)
             let batch = try await server.request("/v1/datasets/pos/train/batches/1?batch_size=3&seed=5&epoch=2")
             #expect(batch.status == 200 && batch.contentType == "application/x-npz")
+            #expect(batch.examples == "\(plan.batch(1).count)" && plan.batch(1).count == 3)
             #expect(
                 try NPZReference.decode(Array(batch.data))
                     == NPZReference.arrays(try dataset.batch(split: "train", indices: plan.batch(1))))
@@ -295,6 +299,7 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
                 offset += size
             }
             #expect(offset == bytes.count && frames.count == plan.batchCount)
+            #expect(epoch.examples == "7")  // every window of the 9 training rows
             for (frame, indices) in zip(frames, (0..<plan.batchCount).map(plan.batch)) {
                 #expect(
                     try NPZReference.decode(frame)

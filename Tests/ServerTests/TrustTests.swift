@@ -346,7 +346,7 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             #expect(again.status == 200, "\(again.status): \(RunningServer.error(again.data) ?? "")")
             // Two streams want two chunks each (10 MB): they wait for each other's and both finish (a first chunk
             // that does not fit is a 503, retried as the client does).
-            func epoch(_ query: String) async throws -> (status: Int, data: Data, contentType: String?, rows: String?) {
+            func epoch(_ query: String) async throws -> RunningServer.Answer {
                 var answer = try await server.request("/v1/datasets/pos/train/epoch?batch_size=4096&" + query)
                 for _ in 0..<50 where answer.status == 503 {
                     try await Task.sleep(for: .milliseconds(100))

@@ -59,6 +59,10 @@ def cache(tmp_path_factory):
     run(binary, "prepare", "pos", "--train", directory / "train.txt", "--test", directory / "test.txt", "--db", db, "--out", directory)
     (directory / "reviews.tsv").write_text("pos\tA great film.\nneg\tA dull film!\npos\tGreat, great fun.\n")
     run(binary, "prepare", "sentiment", "--train", directory / "reviews.tsv", "--test", directory / "reviews.tsv", "--db", db, "--max-length", "6")
+    (directory / "pairs.tsv").write_text("".join(f"{'a b c d e'[:2 * n + 1]}\t{'u v w x y z'[:2 * (n % 4) + 1]}\n"
+                                                 for n in range(9)))
+    run(binary, "prepare", "translation", "--tsv", directory / "pairs.tsv", "--db", db, "--pretokenized",
+        "--buckets", "3,3 6,6")
     return db
 
 

@@ -81,7 +81,7 @@ def test_a_body_over_the_limit_gets_its_413_with_urllib(server):
 def test_datasets_vocabularies_and_embeddings(server):
     client = Client(server.url)
     names = [d["name"] for d in client.datasets()]
-    assert names == ["pos", "sentiment"]
+    assert names == ["pos", "sentiment", "translation"]
     pos = client.dataset("pos")
     assert pos["labels"]["tags"][:3] == ["NN", "IN", "DT"]
     vocab = client.vocabulary("pos")
@@ -131,6 +131,30 @@ def test_streamed_epoch_equals_batch_requests_and_covers_every_window(server):
     sentiment = list(client.batches("sentiment", "train", batch_size=2, shuffle=False))
     assert [b["x"].shape for b in sentiment] == [(2, 6), (1, 6)]
     assert sentiment[0]["lengths"].tolist() == [4, 4]
+
+
+@pytest.mark.parametrize("name", ["pos", "sentiment", "translation"])
+@pytest.mark.parametrize("wire", ["raw", "npz"])
+def test_every_example_of_an_epoch_comes_once_in_batches_of_at_most_the_batch_size(server, name, wire):
+    # The client checks each batch's rows and the answer's X-Examples as it reads: a server whose batches did not
+    # hold what it says would fail here. Translation's batches hold a scalar, their bucket, beside the rows.
+    client = Client(server.url)
+    for batch_size in (1, 2, 3, 4):
+        batches = client.plan(name, "train", batch_size=batch_size)["batches"]
+        for world_size in (1, 2) if batches >= 2 else (1,):  # every rank needs a batch
+            plan = client.plan(name, "train", batch_size=batch_size, world_size=world_size)
+            rows = 0
+            for rank in range(world_size):
+                for batch in client.batches(name, "train", batch_size=batch_size, seed=2, rank=rank,
+                                            world_size=world_size, wire=wire):
+                    sizes = {array.shape[0] for array in batch.values() if array.ndim}
+                    assert len(sizes) == 1 and 1 <= min(sizes) <= batch_size
+                    rows += sizes.pop()
+            if world_size == 1:
+                assert rows == plan["examples"] > 0
+            else:
+                assert plan["examples"] - batch_size * plan["left_out"] <= rows <= plan["examples"]
+    assert name != "translation" or "bucket" in batch and batch["bucket"].ndim == 0
 
 
 def test_rank_shares_are_disjoint_equal_and_resumable(server):

@@ -1,7 +1,9 @@
 """The client against a server that breaks its promises: every such answer is an error, never a smaller, repeated or
 misshapen epoch handed to a trainer, and every error is a W2VCacheError."""
 import http.server
+import io
 import json
+import re
 import socket
 import pathlib
 import struct
@@ -253,6 +255,67 @@ def test_a_batch_whose_arrays_are_not_the_first_batchs_is_refused(hostile, secon
         read_epoch(server.url)
 
 
+@pytest.mark.parametrize("second,message", [
+    ([("x", np.zeros((3, 3), "<f4")), ("y", np.zeros(2, "<i8"))], "has arrays of {'x': 3, 'y': 2} rows"),
+    ([("x", np.zeros((33, 3), "<f4")), ("y", np.zeros(33, "<i8"))], "holds 33 examples; expected 1 to 32"),
+    ([("x", np.zeros((0, 3), "<f4")), ("y", np.zeros(0, "<i8"))], "holds 0 examples; expected 1 to 32"),
+])
+@pytest.mark.parametrize("wire", ["raw", "npz"])
+def test_a_batch_of_other_than_1_to_batch_size_examples_is_refused(hostile, second, message, wire):
+    # Each array's shape fits its bytes: only the rows of the arrays, taken together, show the batch is wrong.
+    def payload(arrays):
+        if wire == "raw":
+            return raw_payload(arrays)
+        data = io.BytesIO()
+        np.savez(data, **dict(arrays))
+        return data.getvalue()
+    first = [("x", np.zeros((2, 3), "<f4")), ("y", np.zeros(2, "<i8"))]
+    body = frames([payload(first), payload(second)])
+    server = hostile(lambda path, query, n: (200, epoch_headers(2, 0), body, None))
+    seen = []
+    with pytest.raises(ProtocolError, match="batch 1 of the answer " + re.escape(message)):
+        for b in Client(server.url, backoff=0.001, timeout=5).batches("pos", "train", wire=wire, expand=False):
+            seen.append(b)
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize("promised,message", [
+    ("5", "held 4 examples, not the 5 its X-Examples promises"),
+    ("3", "batch 1 of the answer takes it past the 3 examples"),
+    ("-4", "X-Examples '-4' is not a count"),
+    ("+4", "X-Examples '+4' is not a count"),
+])
+def test_batches_that_do_not_hold_the_examples_the_answer_promises_are_refused(hostile, promised, message):
+    server = hostile(lambda path, query, n: (200, epoch_headers(2, 0, **{"X-Examples": promised}),
+                                             frames([batch(0), batch(1)]), None))
+    with pytest.raises(ProtocolError, match=re.escape(message)):
+        read_epoch(server.url)
+
+
+def test_an_answer_that_promises_no_example_count_is_read_on_its_batches_alone(hostile):
+    # A server before X-Examples: each batch is still checked, the total cannot be.
+    server = hostile(lambda path, query, n: (200, epoch_headers(2, 0), frames([batch(0), batch(1)]), None))
+    assert [int(b["y"][0]) for b in read_epoch(server.url)] == [0, 1]
+    promised = hostile(lambda path, query, n: (200, epoch_headers(2, 0, **{"X-Examples": "4"}),
+                                               frames([batch(0), batch(1)]), None))
+    assert [int(b["y"][0]) for b in read_epoch(promised.url)] == [0, 1]
+
+
+@pytest.mark.parametrize("arrays,headers,message", [
+    ({"x": np.zeros((3, 3), "<f4"), "y": np.zeros(2, "<i8")}, {}, "arrays of {'x': 3, 'y': 2} rows"),
+    ({"x": np.zeros((5, 3), "<f4"), "y": np.zeros(5, "<i8")}, {}, "holds 5 examples; expected 1 to 4"),
+    ({"x": np.zeros((), "<f4"), "y": np.zeros((), "<i8")}, {}, "has arrays of no rows"),
+    ({"x": np.zeros((2, 3), "<f4"), "y": np.zeros(2, "<i8")}, {"X-Examples": "3"}, "not the 3 its X-Examples"),
+    ({"x": np.zeros((2, 3), "<f4"), "y": np.zeros(2, "<i8")}, {"X-Examples": "x"}, "is not a count"),
+])
+def test_a_single_batch_is_checked_as_a_streamed_one_is(hostile, arrays, headers, message):
+    data = io.BytesIO()
+    np.savez(data, **arrays)
+    server = hostile(lambda path, query, n: (200, headers, data.getvalue(), None))
+    with pytest.raises(ProtocolError, match=re.escape(message)):
+        Client(server.url).batch("pos", "train", 0, batch_size=4)
+
+
 def test_garbage_where_an_npz_belongs_is_a_protocol_error(hostile):
     server = hostile(lambda path, query, n: (200, epoch_headers(1, 0), frames([b"PK\x03\x04 not a zip"]), None))
     with pytest.raises(ProtocolError, match="not a valid .npz"):
@@ -276,6 +339,9 @@ def test_a_vector_of_the_wrong_length_is_refused(hostile):
         client.vector("king")
     with pytest.raises(ProtocolError, match="asked for 2 vectors"):
         client.vectors(["a", "b"])
+    several = hostile(lambda path, query, n: (200, {"X-W2VCache-Shape": "2,300"}, b"\0" * 2400, None))
+    with pytest.raises(ProtocolError, match="asked for one vector, the answer's shape is '2,300'"):
+        Client(several.url).vector("king")
 
 
 def test_each_failure_has_its_type_and_every_type_is_a_w2vcache_error(hostile):

@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import ConnectionError, FingerprintMismatch, ProtocolError, ResponseError, TimeoutError, W2VCacheError
 from .transport import FINGERPRINT, Response, Transport, parse_count
-from .wire import EpochFrames, npz_arrays, read_npy
+from .wire import EpochFrames, batch_examples, npz_arrays, promised_examples, read_npy
 
 __all__ = ["Client"]
 
@@ -173,10 +173,17 @@ class Client:
 
     def batch(self, name: str, split: str, index: int, *, batch_size: int = 32, seed: int = 0, epoch: int = 0,
               shuffle: bool = True, rank: int = 0, world_size: int = 1) -> Batch:
-        """Batch `index` of the rank's share of an epoch, as a dict of arrays."""
+        """Batch `index` of the rank's share of an epoch, as a dict of arrays: 1 to `batch_size` examples, one row of
+        each array (but a scalar) per example, as many as the server says it sent (ProtocolError otherwise)."""
         query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
                  "world_size": world_size}
-        return npz_arrays(self._transport.request("GET", f"/v1/datasets/{name}/{split}/batches/{index}", query=query).read())
+        response = self._transport.request("GET", f"/v1/datasets/{name}/{split}/batches/{index}", query=query)
+        promised = promised_examples(response)
+        batch = npz_arrays(response.read())
+        examples = batch_examples(((key, array.shape) for key, array in batch.items()), batch_size, f"batch {index}")
+        if promised is not None and examples != promised:
+            raise ProtocolError(f"batch {index} holds {examples} examples, not the {promised} its X-Examples promises")
+        return batch
 
     def batches(self, name: str, split: str, *, batch_size: int = 32, seed: int = 0, epoch: int = 0,
                 shuffle: bool = True, rank: int = 0, world_size: int = 1, start: int = 0, part: int = 0,
@@ -185,7 +192,9 @@ class Client:
         """The rank's share of one epoch from its `start`-th batch, in order, as dicts of arrays.
 
         Streamed in one response. Every batch the share promises is yielded exactly once or an error is raised:
-        a stream that ends early, repeats or skips batches, or breaks its frames is a ProtocolError. When the
+        a stream that ends early, repeats or skips batches, breaks its frames, or holds a batch of other than 1 to
+        `batch_size` examples (one row of each array but a scalar per example) or other than the examples it says
+        it holds, is a ProtocolError. When the
         connection drops or a replica answers 5xx, the client reconnects (waiting `backoff`, doubling, up to 5 s)
         and resumes at the first batch not yet yielded; after `retries` failures in a row it raises the last one.
         A replica that serves other data than the one the epoch began on (its fingerprint, or the lack of one,
@@ -237,7 +246,8 @@ class Client:
                 same_data.check(fingerprint, lambda first: f"the server now serves other data (fingerprint "
                                 f"{fingerprint}, the epoch began on {first}); not resuming at batch {position}")
                 table = (lambda table_name: self._table(name, table_name, fingerprint)) if expand else None
-                frames = EpochFrames(response, start=position, part=part, parts=parts, table=table, raw=wire == "raw")
+                frames = EpochFrames(response, start=position, part=part, parts=parts, batch_size=batch_size,
+                                     table=table, raw=wire == "raw")
                 if share is None:
                     share = frames.share
                 elif frames.share != share:
@@ -410,16 +420,17 @@ def _check_row_kinds(rows: str, matrix: np.ndarray, *, missing: str, oov: Option
 
 
 def _float32(response: Response, rows: Optional[int]) -> np.ndarray:
-    """A bare float32 answer as an array of the shape it states (and, for several words, `rows` of them): the shape
-    is checked first, and no more of the body read than it needs."""
+    """A bare float32 answer as an array of the shape it states: `[dim]` for one word (`rows` None), `[rows, dim]`
+    for several. The shape is checked first, and no more of the body read than it needs."""
     shape_header = response.header("X-W2VCache-Shape")
     shape = tuple(parse_count(part) for part in (shape_header or "").split(","))
     if any(size is None for size in shape):
         response.close()
         raise ProtocolError(f"the answer's X-W2VCache-Shape {shape_header!r} is not a shape")
-    if rows is not None and (len(shape) != 2 or shape[0] != rows):
+    if len(shape) != (1 if rows is None else 2) or (rows is not None and shape[0] != rows):
         response.close()
-        raise ProtocolError(f"asked for {rows} vectors, the answer's shape is {shape_header!r}")
+        raise ProtocolError(f"asked for {'one vector' if rows is None else f'{rows} vectors'}, the answer's shape is "
+                            f"{shape_header!r}")
     data = response.read(limit=math.prod(shape) * 4)
     if math.prod(shape) * 4 != len(data):
         raise ProtocolError(f"an answer of shape {shape} holds {len(data)} bytes, not {math.prod(shape) * 4}")

@@ -12,14 +12,15 @@ import io
 import json
 import math
 import struct
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import numpy as np
 
 from .errors import ProtocolError
 from .transport import Response, parse_count
 
-__all__ = ["Layout", "ArrayEntry", "npz_arrays", "npy_array", "read_npy", "EpochFrames"]
+__all__ = ["Layout", "ArrayEntry", "npz_arrays", "npy_array", "read_npy", "batch_examples", "promised_examples",
+           "EpochFrames"]
 
 #: The dtypes raw payloads carry.
 DTYPES = {"<f4": np.dtype("<f4"), "<i4": np.dtype("<i4"), "<i8": np.dtype("<i8")}
@@ -81,6 +82,28 @@ def npz_arrays(data: bytes) -> dict[str, np.ndarray]:
             return {name: archive[name] for name in archive.files}
     except Exception as error:  # noqa: BLE001 - zipfile's and numpy's own errors alike
         raise ProtocolError(f"a batch is not a valid .npz archive: {error}") from None
+
+
+def batch_examples(shapes: Iterable[tuple[str, tuple[int, ...]]], batch_size: int, what: str) -> int:
+    """The examples of a batch whose arrays have `shapes` (by name): every array but a scalar has one row per example,
+    and a batch holds 1 to `batch_size` of them. ProtocolError otherwise, naming the batch as `what`."""
+    rows = {name: shape[0] for name, shape in shapes if shape}
+    if len(set(rows.values())) != 1:
+        raise ProtocolError(f"{what} has arrays of {rows or 'no'} rows; expected one row per example in each")
+    (examples,) = set(rows.values())
+    if not 1 <= examples <= batch_size:
+        raise ProtocolError(f"{what} holds {examples} examples; expected 1 to {batch_size}, the batch size")
+    return examples
+
+
+def promised_examples(response: Response) -> Optional[int]:
+    """The examples an answer of batches says it holds (`X-Examples`), or None from a server that does not say."""
+    text = response.header("X-Examples")
+    examples = parse_count(text)
+    if text is not None and examples is None:
+        response.close()
+        raise ProtocolError(f"the answer's X-Examples {text!r} is not a count")
+    return examples
 
 
 def _shape(value: object, what: str) -> tuple[int, ...]:
@@ -163,15 +186,18 @@ class EpochFrames:
     The answer says how many batches the rank's share holds (`X-Batches`) and which one it starts at (`X-Start`):
     that start must be the one asked for, and the stream must hold exactly the batches from there (every `parts`-th
     from `part`) before its end frame, within its `Content-Length`. Every batch holds the arrays of the first (the
-    same names, dtypes and ranks; sizes vary with the batch and, for translation, the bucket).
+    same names, dtypes and ranks; sizes vary with the batch and, for translation, the bucket), 1 to `batch_size`
+    examples (`batch_examples`), and all of them the examples the answer says it holds (`X-Examples`).
     """
 
-    def __init__(self, response: Response, *, start: int, part: int, parts: int,
+    def __init__(self, response: Response, *, start: int, part: int, parts: int, batch_size: int,
                  table: Optional[Callable[[str], np.ndarray]], raw: bool) -> None:
         self._response = response
         self._table = table
         self._raw = raw
-        self._layouts: dict[tuple[bytes, int], Layout] = {}
+        self._batch_size = batch_size
+        # By header and payload size: the layout, checked, and the examples it holds.
+        self._layouts: dict[tuple[bytes, int], tuple[Layout, int]] = {}
         self._kinds: Optional[tuple[tuple[object, ...], ...]] = None
         batches, first = response.header("X-Batches"), response.header("X-Start")
         share, first_batch = parse_count(batches), parse_count(first)
@@ -188,6 +214,8 @@ class EpochFrames:
             raise ProtocolError(f"the answer starts at batch {start} of a share of {self.share}")
         self.expected = len(range(start + part, self.share, parts))
         self.received = 0
+        self._examples = promised_examples(response)
+        self._examples_received = 0
         self._remaining = response.length
 
     def _take(self, count: int) -> None:
@@ -213,16 +241,26 @@ class EpochFrames:
                 raise ProtocolError(f"the answer holds more than the {self.expected} batches its share promises")
             self._take(size)
             if self._raw:
-                batch = self._raw_batch(size)
+                batch, examples = self._raw_batch(size)
             else:
                 batch = npz_arrays(self._response.read_exactly(size))
                 self._check_kinds(tuple(sorted((name, array.dtype.str, array.ndim, None)
                                                for name, array in batch.items())))
+                examples = self._batch_examples((name, array.shape) for name, array in batch.items())
+            self._examples_received += examples
+            if self._examples is not None and self._examples_received > self._examples:
+                self._response.close()
+                raise ProtocolError(f"batch {self.received} of the answer takes it past the {self._examples} examples "
+                                    "its X-Examples promises")
             self.received += 1
             yield batch
         if self.received != self.expected:
             self._response.close()
             raise ProtocolError(f"the epoch answer ended after {self.received} of its {self.expected} batches")
+        if self._examples is not None and self._examples_received != self._examples:
+            self._response.close()
+            raise ProtocolError(f"the epoch answer held {self._examples_received} examples, not the {self._examples} "
+                                "its X-Examples promises")
         if self._remaining not in (None, 0):
             self._response.close()
             raise ProtocolError(f"the epoch ended {self._remaining} bytes before its Content-Length")
@@ -236,7 +274,14 @@ class EpochFrames:
             self._response.close()
             raise ProtocolError(f"batch {self.received} of the answer holds arrays {kinds}, the first {self._kinds}")
 
-    def _raw_batch(self, size: int) -> dict[str, np.ndarray]:
+    def _batch_examples(self, shapes: Iterable[tuple[str, tuple[int, ...]]]) -> int:
+        try:
+            return batch_examples(shapes, self._batch_size, f"batch {self.received} of the answer")
+        except ProtocolError:
+            self._response.close()
+            raise
+
+    def _raw_batch(self, size: int) -> tuple[dict[str, np.ndarray], int]:
         payload = np.empty(size, dtype=np.uint8)
         self._response.readinto_exactly(memoryview(payload))
         if size < 4:
@@ -246,11 +291,13 @@ class EpochFrames:
             raise ProtocolError(f"a raw batch's header of {length} bytes is longer than its {size}-byte payload")
         header = payload[4:4 + length].tobytes()
         # A layout was checked against one payload size: it is reused only for payloads of that size.
-        layout = self._layouts.get((header, size))
-        if layout is None:
+        known = self._layouts.get((header, size))
+        if known is None:
             layout = Layout(header, size)
             self._check_kinds(layout.kinds)
-            self._layouts[(header, size)] = layout
+            known = layout, self._batch_examples((entry.name, entry.shape) for entry in layout.arrays)
+            self._layouts[(header, size)] = known
+        layout, examples = known
         batch: dict[str, np.ndarray] = {}
         for entry in layout.arrays:
             if entry.gather is None:
@@ -260,4 +307,4 @@ class EpochFrames:
             else:
                 batch[entry.name] = entry.ids(payload)
                 batch.setdefault("__gather__", {})[entry.name] = (entry.gather, entry.shape)  # type: ignore[index]
-        return batch
+        return batch, examples
