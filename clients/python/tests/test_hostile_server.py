@@ -316,6 +316,23 @@ def test_a_single_batch_is_checked_as_a_streamed_one_is(hostile, arrays, headers
         Client(server.url).batch("pos", "train", 0, batch_size=4)
 
 
+@pytest.mark.parametrize("plan", [
+    {"examples": 10, "batches": 11, "rank_batches": 5, "left_out": 1},  # a batch without examples
+    {"examples": 10, "batches": 2, "rank_batches": 1, "left_out": 0},  # batches of more than 4
+    {"examples": 10, "batches": 3, "rank_batches": 1, "left_out": 0},  # a batch lost
+    {"examples": 10, "batches": 4, "rank_batches": 1, "left_out": 2},  # more left out than a rank's batch
+])
+def test_a_plan_that_cannot_divide_the_epoch_is_refused(hostile, plan):
+    body = json.dumps(dict(plan, batch_size=4, world_size=2)).encode()
+    server = hostile(lambda path, query, n: (200, {"Content-Type": "application/json"}, body, None))
+    with pytest.raises(ProtocolError, match="do not divide an epoch at batch_size=4 and world_size=2"):
+        Client(server.url).plan("pos", "train", batch_size=4, world_size=2)
+    sound = dict(plan, batches=3, rank_batches=1, left_out=1)
+    fine = hostile(lambda path, query, n: (200, {"Content-Type": "application/json"},
+                                           json.dumps(sound).encode(), None))
+    assert Client(fine.url).plan("pos", "train", batch_size=4, world_size=2)["rank_batches"] == 1
+
+
 def test_garbage_where_an_npz_belongs_is_a_protocol_error(hostile):
     server = hostile(lambda path, query, n: (200, epoch_headers(1, 0), frames([b"PK\x03\x04 not a zip"]), None))
     with pytest.raises(ProtocolError, match="not a valid .npz"):

@@ -165,6 +165,13 @@ class Client:
         for key in ("examples", "batches", "rank_batches", "left_out"):
             if _field(plan, key, int, path) < 0:
                 raise ProtocolError(f"{path}: the answer's {key!r} is {plan[key]}, not a count")
+        # Every batch holds 1 to batch_size examples; the ranks share all batches but the last `left_out`.
+        examples, batches = plan["examples"], plan["batches"]
+        if (not batches <= examples <= batches * batch_size or plan["left_out"] >= world_size
+                or plan["rank_batches"] * world_size + plan["left_out"] != batches):
+            raise ProtocolError(f"{path}: {batches} batches of {examples} examples, {plan['rank_batches']} a rank and "
+                                f"{plan['left_out']} left out, do not divide an epoch at batch_size={batch_size} "
+                                f"and world_size={world_size}")
         return plan
 
     def batch_count(self, name: str, split: str, *, batch_size: int = 32, world_size: int = 1) -> int:
