@@ -16,7 +16,7 @@ public enum MissingWords: String, Sendable, Decodable {
 /// empty list) reads as `nil` and goes to the router, whose JSON decoder gives it its answer: the lane never reads a
 /// body differently. Public only so that the fuzz target can reach it.
 public struct WordsBody {
-    public let words: WordList
+    public let words: PackedWords
     /// `"missing"`, `.error` when not given.
     public let missing: MissingWords
     /// `"oov"`, the kind of out-of-vocabulary vector asked for, when given.
@@ -25,7 +25,7 @@ public struct WordsBody {
     /// The body, or `nil`.
     public static func read(_ body: [UInt8]) -> WordsBody? {
         var reader = JSONTokens(bytes: body)
-        var words: WordList?
+        var words: PackedWords?
         var missing: MissingWords?
         var oov: OOVKind?
         guard reader.take(UInt8(ascii: "{")) else { return nil }
@@ -35,7 +35,7 @@ public struct WordsBody {
             switch key {
             case Array("words".utf8) where words == nil:
                 guard reader.take(UInt8(ascii: "[")) else { return nil }
-                var list = WordList(capacity: body.count)
+                var list = PackedWords(capacity: body.count)
                 repeat {
                     guard reader.string(into: &list.bytes) else { return nil }
                     list.ends.append(list.bytes.count)
@@ -64,7 +64,7 @@ public struct WordsBody {
 
 /// Words as ``WordsBody`` reads them: each word's UTF-8 bytes, one after the other in one array (a 100-word body
 /// costs two allocations, not a hundred).
-public struct WordList: RandomAccessCollection {
+public struct PackedWords: RandomAccessCollection {
     /// The words' bytes, one after the other.
     fileprivate var bytes: [UInt8] = []
     /// Where each word's bytes end in ``bytes``.
