@@ -333,6 +333,28 @@ def test_a_plan_that_cannot_divide_the_epoch_is_refused(hostile, plan):
     assert Client(fine.url).plan("pos", "train", batch_size=4, world_size=2)["rank_batches"] == 1
 
 
+@pytest.mark.parametrize("similar,refused", [
+    ([("king", 0.9), ("queen", 0.8), ("prince", 0.8)], False),
+    ([("king", 0.9), ("queen", float("nan")), ("prince", 0.7)], False),
+    ([("king", 0.8), ("queen", 0.9)], True),  # not best first
+    ([("king", 0.9), ("king", 0.8)], True),  # a word twice
+])
+def test_nearest_words_come_distinct_and_best_first(hostile, similar, refused):
+    def answer(path, query, n):
+        entries = [{"word": word, "score": score} for word, score in similar]
+        body = {"similar": entries} if n % 2 else {"results": [{"similar": entries}]}
+        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode(), None
+    client = Client(hostile(answer).url)
+    for call in (lambda: client.similar(["man"], top=3), lambda: client.similar_batch([{"positive": ["man"], "top": 3}])):
+        if refused:
+            with pytest.raises(ProtocolError, match="not distinct words, best first"):
+                call()
+        else:
+            answered = call()
+            assert [word for word, _ in (answered if isinstance(answered[0], tuple) else answered[0])] == \
+                [word for word, _ in similar]
+
+
 def test_garbage_where_an_npz_belongs_is_a_protocol_error(hostile):
     server = hostile(lambda path, query, n: (200, epoch_headers(1, 0), frames([b"PK\x03\x04 not a zip"]), None))
     with pytest.raises(ProtocolError, match="not a valid .npz"):

@@ -456,6 +456,11 @@ def _scored(items: object, top: int) -> list[tuple[str, float]]:
     if not isinstance(items, list) or len(items) > top:
         raise ProtocolError(f"a nearest-words answer is not a list of at most {top} entries")
     try:
-        return [(str(item["word"]), float(item["score"])) for item in items]
+        scored = [(str(item["word"]), float(item["score"])) for item in items]
     except (KeyError, TypeError, ValueError) as error:
         raise ProtocolError(f"a nearest-words answer has an entry without word and score: {error}") from None
+    # Best first, each word once (a NaN, which gensim gives a zero vector, is in no order with the others).
+    if len({word for word, _ in scored}) != len(scored) or any(
+            later[1] > earlier[1] for earlier, later in zip(scored, scored[1:])):
+        raise ProtocolError("a nearest-words answer is not distinct words, best first")
+    return scored
