@@ -79,9 +79,10 @@ public protocol BatchSource: Sendable {
     var name: DatasetName { get }
     /// Split names and their example counts.
     var splits: [String: Int] { get }
-    /// The arrays a batch of the examples at `indices` of `split` has, in order. With `compact`, an array made of
-    /// table rows is laid out as the rows' ids (``ArrayLayout/gather``); arrays of ids already are the same either
-    /// way.
+    /// The arrays a batch of the examples at `indices` of `split` has, in order. Every array but a scalar has one row
+    /// per example (its first dimension is `indices.count`): the server's `X-Examples` and the client's checks rest on
+    /// that. With `compact`, an array made of table rows is laid out as the rows' ids (``ArrayLayout/gather``); arrays
+    /// of ids already are the same either way.
     func layout(split: String, indices: ArraySlice<Int>, compact: Bool) throws -> [ArrayLayout]
     /// Writes those arrays (or, compact, those ids) into `destination`, made for that layout.
     func fill(split: String, indices: ArraySlice<Int>, compact: Bool, into destination: BatchDestination) throws
