@@ -201,9 +201,9 @@ class Client:
         Streamed in one response. Every batch the share promises is yielded exactly once or an error is raised:
         a stream that ends early, repeats or skips batches, breaks its frames, or holds a batch of other than 1 to
         `batch_size` examples (one row of each array but a scalar per example) or other than the examples it says
-        it holds, is a ProtocolError. When the
-        connection drops or a replica answers 5xx, the client reconnects (waiting `backoff`, doubling, up to 5 s)
-        and resumes at the first batch not yet yielded; after `retries` failures in a row it raises the last one.
+        it holds, is a ProtocolError. When the connection drops or a replica answers 5xx, the client reconnects
+        (waiting `backoff`, doubling, up to 5 s) and resumes at the first batch not yet yielded; after `retries`
+        failures in a row it raises the last one.
         A replica that serves other data than the one the epoch began on (its fingerprint, or the lack of one,
         differs) raises FingerprintMismatch. `part` of `parts` reads every `parts`-th batch of the share
         (DataLoader workers).
