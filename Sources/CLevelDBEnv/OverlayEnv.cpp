@@ -1,9 +1,12 @@
 // LevelDB environments: one that reads the database directory and keeps everything LevelDB would write in memory,
-// one that writes no log, and the base of both, whose table files check their blocks. See include/CLevelDBEnv.h.
+// one that writes no log, and the base of both, whose table files are never mapped by LevelDB itself (a file cut short
+// under it would end the process) and check their blocks. See include/CLevelDBEnv.h.
 
 #include "CLevelDBEnv.h"
 #include "BufferedTableFile.h"
 #include "CheckedTableFile.h"
+#include "MappedTableFile.h"
+#include "PreadTableFile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -183,29 +186,32 @@ Status posixError(const std::string &context, int number) {
     return Status::IOError(context, strerror(number));
 }
 
-/// LevelDB's own environment, except that with `checkBlocks` the table files it opens to read are
-/// `w2v::CheckedTableFile`s. The base of this file's environments.
+/// LevelDB's own environment, except that the table files it opens to read are `w2v::MappedTableFile`s (with
+/// `mapTables`) or `w2v::PreadTableFile`s, never mapped by LevelDB itself (whose mapped files end the process with
+/// SIGBUS when they shrink under it), and with `checkBlocks` `w2v::CheckedTableFile`s over those. The base of this
+/// file's environments.
 class CheckingEnv : public leveldb::EnvWrapper {
   public:
-    explicit CheckingEnv(bool checkBlocks) : leveldb::EnvWrapper(leveldb::Env::Default()), checkBlocks_(checkBlocks) {}
+    CheckingEnv(bool checkBlocks, bool mapTables)
+        : leveldb::EnvWrapper(leveldb::Env::Default()), checkBlocks_(checkBlocks), mapTables_(mapTables) {}
 
     Status NewRandomAccessFile(const std::string &name, leveldb::RandomAccessFile **result) override {
         return openReal(name, result);
     }
 
+    /// Whether a page of a mapped table file could not be read (see `w2v::MappedTableFile`).
+    bool isDamaged() const { return damaged_.load(std::memory_order_acquire); }
+
   protected:
-    /// Opens the file at `real` to read it, checked when it is a table and blocks are checked.
+    /// Opens the file at `real` to read it: a table mapped where it may be, else with `pread`, checked when blocks
+    /// are checked.
     Status openReal(const std::string &real, leveldb::RandomAccessFile **result) {
-        Status status = target()->NewRandomAccessFile(real, result);
-        if (!status.ok() || !checks(real)) return status;
+        if (!w2v::CheckedTableFile::isTable(real)) return target()->NewRandomAccessFile(real, result);
         uint64_t size = 0;
-        status = target()->GetFileSize(real, &size);
-        if (!status.ok()) {
-            delete *result;
-            *result = nullptr;
-            return status;
-        }
-        *result = new w2v::CheckedTableFile(*result, real, size);
+        *result = nullptr;
+        Status status = mapTables_ ? w2v::MappedTableFile::open(real, &damaged_, result, &size) : Status::OK();
+        if (status.ok() && *result == nullptr) status = w2v::PreadTableFile::open(real, result, &size);
+        if (status.ok() && checkBlocks_) *result = new w2v::CheckedTableFile(*result, real, size);
         return status;
     }
 
@@ -214,11 +220,13 @@ class CheckingEnv : public leveldb::EnvWrapper {
 
   private:
     bool checkBlocks_;
+    bool mapTables_;
+    w2v::DamageFlag damaged_{false};
 };
 
 class OverlayEnv final : public CheckingEnv {
   public:
-    OverlayEnv(w2v_lock_mode mode, bool checkBlocks) : CheckingEnv(checkBlocks), mode_(mode) {}
+    OverlayEnv(w2v_lock_mode mode, bool checkBlocks) : CheckingEnv(checkBlocks, true), mode_(mode) {}
 
     Status NewSequentialFile(const std::string &name, leveldb::SequentialFile **result) override {
         std::string real;
@@ -455,7 +463,13 @@ extern "C" leveldb_env_t *w2v_overlay_env_create(w2v_lock_mode mode, int check_b
     return handle(new OverlayEnv(mode, check_blocks != 0));
 }
 
-extern "C" leveldb_env_t *w2v_checked_env_create(void) { return handle(new CheckingEnv(true)); }
+extern "C" leveldb_env_t *w2v_table_env_create(int check_blocks) {
+    return handle(new CheckingEnv(check_blocks != 0, false));
+}
+
+extern "C" int w2v_env_is_damaged(leveldb_env_t *env) {
+    return static_cast<CheckingEnv *>(env->rep)->isDamaged() ? 1 : 0;
+}
 
 extern "C" void w2v_env_destroy(leveldb_env_t *env) {
     delete env->rep;
@@ -503,7 +517,7 @@ class DiscardedLogFile final : public leveldb::WritableFile {
 /// (`NNNNNN.ldb`), which it writes in 1 MB pieces.
 class UnloggedEnv final : public CheckingEnv {
   public:
-    explicit UnloggedEnv(bool checkBlocks) : CheckingEnv(checkBlocks) {}
+    explicit UnloggedEnv(bool checkBlocks) : CheckingEnv(checkBlocks, false) {}
 
     Status NewWritableFile(const std::string &name, leveldb::WritableFile **result) override {
         if (hasSuffix(name, ".ldb")) {

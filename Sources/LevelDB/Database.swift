@@ -103,6 +103,17 @@ public final class Database: @unchecked Sendable {
         }
     }
 
+    /// Throws once a page of a mapped table file could not be read: what a read handed back since may hold zeros
+    /// in place of the file's bytes (see `w2v_overlay_env_create`). Every read checks it before handing anything on.
+    func checkIntact() throws {
+        guard nativeOptions.isDamaged else { return }
+        throw LevelDBError(
+            kind: .corruption,
+            message:
+                "Corruption: a table file of \(path) could not be read: cut short or replaced since it was opened, "
+                + "or a disk error")
+    }
+
     /// Counts an iterator or snapshot that starts or stops reading the handle.
     func cursorOpened() { openCursors.add(1, ordering: .relaxed) }
     func cursorClosed() { openCursors.subtract(1, ordering: .releasing) }
@@ -122,8 +133,9 @@ public final class Database: @unchecked Sendable {
                     handle, readOptions, key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count, &length, error
                 )
             }
+            defer { if let value { leveldb_free(value) } }
+            try checkIntact()
             guard let value else { return try body(nil) }
-            defer { leveldb_free(value) }
             return try body(UnsafeRawBufferPointer(start: value, count: length))
         }
     }

@@ -58,21 +58,27 @@ public final class Iterator {
     }
 
     /// Lends the current key's bytes to `body` without copying; valid only inside `body`.
-    /// - throws: ``LevelDBError/Kind/invalidArgument`` when the iterator is not on an entry, or what `body` throws.
+    /// - throws: ``LevelDBError/Kind/invalidArgument`` when the iterator is not on an entry, what `body` throws, or
+    ///   ``LevelDBError/Kind/corruption`` when the bytes lent may not be the file's (``Database/checkIntact()``).
     public func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         try checkValid()
         var length = 0
         let pointer = leveldb_iter_key(handle, &length)
-        return try body(UnsafeRawBufferPointer(start: pointer, count: length))
+        let result = try body(UnsafeRawBufferPointer(start: pointer, count: length))
+        try database.checkIntact()
+        return result
     }
 
     /// Lends the current value's bytes to `body` without copying; valid only inside `body`.
-    /// - throws: ``LevelDBError/Kind/invalidArgument`` when the iterator is not on an entry, or what `body` throws.
+    /// - throws: ``LevelDBError/Kind/invalidArgument`` when the iterator is not on an entry, what `body` throws, or
+    ///   ``LevelDBError/Kind/corruption`` when the bytes lent may not be the file's (``Database/checkIntact()``).
     public func withValue<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         try checkValid()
         var length = 0
         let pointer = leveldb_iter_value(handle, &length)
-        return try body(UnsafeRawBufferPointer(start: pointer, count: length))
+        let result = try body(UnsafeRawBufferPointer(start: pointer, count: length))
+        try database.checkIntact()
+        return result
     }
 
     /// A copy of the current key.
@@ -80,9 +86,11 @@ public final class Iterator {
     /// A copy of the current value.
     public func value() throws -> [UInt8] { try withValue { Array($0) } }
 
-    /// Throws the error the iteration stopped on, if any (for example a checksum mismatch).
+    /// Throws the error the iteration stopped on, if any (for example a checksum mismatch, or a table file that could
+    /// not be read).
     public func checkError() throws {
         try LevelDBError.check { leveldb_iter_get_error(handle, $0) }
+        try database.checkIntact()
     }
 
     private func checkValid() throws {

@@ -30,7 +30,7 @@ public struct Options: Sendable, Equatable {
     public var paranoidChecks = false
     /// Check every block read (gets and iterators) against its checksum, so that damage is an error rather than a
     /// wrong value. On by default; LevelDB's own default is off. The database's environment checks them, with the
-    /// CPU's CRC-32C instruction (`w2v_checked_env_create`), not LevelDB's `verify_checksums` read option.
+    /// CPU's CRC-32C instruction (`w2v_table_env_create`), not LevelDB's `verify_checksums` read option.
     public var verifyChecksums = true
     /// The memtable size: larger values mean fewer, larger level-0 files during bulk writes.
     public var writeBufferSize = 4 << 20
@@ -56,8 +56,8 @@ final class NativeOptions {
     private let filterPolicy: OpaquePointer?
     private let cache: OpaquePointer?
     /// The environment of ours the database is opened with (``Options/Access``, ``Options/writeAheadLog``,
-    /// ``Options/verifyChecksums``), or `nil` for LevelDB's own.
-    private let environment: OpaquePointer?
+    /// ``Options/verifyChecksums``); none lets a table file that shrinks under it end the process with SIGBUS.
+    private let environment: OpaquePointer
     /// Whether ``environment`` is an overlay (a read-only open's).
     private let overlay: Bool
 
@@ -69,10 +69,10 @@ final class NativeOptions {
         case .readOnly: environment = w2v_overlay_env_create(W2V_LOCK_SHARED, check)
         case .readOnlyExclusive: environment = w2v_overlay_env_create(W2V_LOCK_EXCLUSIVE, check)
         case .readWrite where !settings.writeAheadLog: environment = w2v_unlogged_env_create(check)
-        case .readWrite: environment = settings.verifyChecksums ? w2v_checked_env_create() : nil
+        case .readWrite: environment = w2v_table_env_create(check)
         }
         overlay = settings.access != .readWrite
-        if let environment { leveldb_options_set_env(options, environment) }
+        leveldb_options_set_env(options, environment)
         leveldb_options_set_create_if_missing(options, settings.createIfMissing ? 1 : 0)
         leveldb_options_set_error_if_exists(options, settings.errorIfExists ? 1 : 0)
         leveldb_options_set_paranoid_checks(options, settings.paranoidChecks ? 1 : 0)
@@ -102,9 +102,12 @@ final class NativeOptions {
         leveldb_options_destroy(options)
         if let filterPolicy { leveldb_filterpolicy_destroy(filterPolicy) }
         if let cache { leveldb_cache_destroy(cache) }
-        if let environment { w2v_env_destroy(environment) }
+        w2v_env_destroy(environment)
     }
 
+    /// Whether a page of a table file the environment mapped could not be read (`w2v_env_is_damaged`).
+    var isDamaged: Bool { w2v_env_is_damaged(environment) != 0 }
+
     /// Bytes a read-only open keeps in memory in place of files (0 for a read-write one).
-    var memoryBytes: UInt64 { overlay ? environment.map { w2v_overlay_env_memory_bytes($0) } ?? 0 : 0 }
+    var memoryBytes: UInt64 { overlay ? w2v_overlay_env_memory_bytes(environment) : 0 }
 }

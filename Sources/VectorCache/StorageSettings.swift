@@ -4,7 +4,7 @@ import LevelDB
 ///
 /// The defaults were measured on 300k-3M-word GoogleNews-shaped builds: 16 MB memtables (4-256 MB tried), 64 MB
 /// tables (LevelDB's 2 MB means ~1,550 files for 3M words), 4 KB blocks (every read verifies its whole block's
-/// checksum, and tables are mmapped, so blocks are never cached: a verified random get reads 4 KB, 4.5x faster than
+/// checksum, and readers map tables, so blocks are never cached: a verified random get reads 4 KB, 4.5x faster than
 /// with 64 KB blocks, for builds ~12% slower), a 64 MB block cache, 10-bit bloom filters, no snappy (saves ~12% on
 /// float vectors, writes ~1.7x slower).
 public struct StorageSettings: Sendable, Equatable {

@@ -272,6 +272,66 @@ private func openNew(_ directory: TemporaryDirectory, _ name: String = "db") thr
         }
     }
 
+    /// LevelDB maps table files into memory on 64-bit systems, and a mapped file cut short under its reader (copied
+    /// over with `cp`, rewritten in place by `rsync --inplace`) ended the process with SIGBUS at the next read past
+    /// its new end: this test died with it. Databases opened to write read their tables with `pread`: the cut is a
+    /// `Corruption` naming the file and its size, checksums on or off. A read-only open maps them, and the fault is a
+    /// page of zeros that no read hands on: that read and every one after it throw.
+    @Test func aTableCutShortUnderAnOpenDatabaseIsAnErrorNotACrash() throws {
+        let directory = TemporaryDirectory()
+        let value = [UInt8](repeating: 0x41, count: 1000)
+        let keys = (0..<200).map { bytes(String(format: "key%03d", $0)) }
+        do {
+            var options = Options()
+            options.createIfMissing = true
+            let database = try Database(path: directory.path + "/db", options: options)
+            for key in keys { try database.put(key, value) }
+            try database.compactRange()
+            try database.close()
+        }
+        let table = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path + "/db").first { $0.hasSuffix(".ldb") })
+        let path = directory.path + "/db/" + table
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        var readOnly = Options()
+        readOnly.access = .readOnly
+        var readOnlyUnchecked = readOnly
+        readOnlyUnchecked.verifyChecksums = false
+        var unlogged = Options()
+        unlogged.writeAheadLog = false
+        var unchecked = Options()
+        unchecked.verifyChecksums = false
+        for options in [Options(), unlogged, unchecked, readOnly, readOnlyUnchecked] {
+            try original.write(to: URL(fileURLWithPath: path))
+            let database = try Database(path: directory.path + "/db", options: options)
+            #expect(try database.get(keys[0]) == value, "the table is open before it is cut")
+            #expect(truncate(path, 8192) == 0)
+            var corruptions = 0
+            for key in keys.dropFirst() {
+                do {
+                    #expect(try database.get(key) == value, "a value read whole is the one written")
+                } catch let error as LevelDBError {
+                    #expect(error.kind == .corruption)
+                    if options.access == .readWrite {
+                        #expect(error.message.contains("\(path): the file is 8192 bytes, short of the "))
+                    } else {
+                        #expect(error.message.contains("a table file of \(directory.path)/db could not be read"))
+                    }
+                    corruptions += 1
+                }
+            }
+            #expect(corruptions > 0, "the keys past the cut are errors")
+            if options.access == .readOnly {
+                #expect(throws: LevelDBError.self, "a damaged mapping refuses every read") { try database.get(keys[0]) }
+                let iterator = try database.makeIterator()
+                iterator.seekToFirst()
+                #expect(throws: LevelDBError.self) { try iterator.withKey { _ in } }
+                #expect(throws: LevelDBError.self) { try iterator.checkError() }
+            }
+            try database.close()
+        }
+    }
+
     /// LevelDB takes a MANIFEST record that runs past the end of the file for one a crash cut short and drops it with
     /// every later edit: with a damaged length, the tables those edits added would read as missing and the next
     /// writer would remove them. A damaged length is an error at open; a record truly cut short opens as LevelDB

@@ -588,6 +588,44 @@ final class CollectedLog: Sendable {
         task.cancel()
         _ = await task.result
     }
+
+    /// A table file cut short under the running server (copied over with `cp`, rewritten by `rsync --inplace`):
+    /// LevelDB mapped its tables, and the next read past the cut ended the server with SIGBUS, every client's
+    /// request with it. Now the read that meets the cut, and every read of the cache after it, is a 500 saying
+    /// so, and the server goes on.
+    @Test func aTableCutShortWhileServedIsA500AndTheServerLives() async throws {
+        try await withServer(makeCache: { directory in
+            let writer = try Word2VecWriter(
+                path: directory.file("v.bin"), count: 2000, dimension: 16, layout: .binary(newlineAfterVector: false))
+            for index in 0..<2000 { try writer.append(word: "w\(index)", vector: [Float](repeating: 1, count: 16)) }
+            try writer.close()
+            _ = try CacheBuilder(BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache")))
+                .run()
+        }) { server in
+            #expect(try await server.request("/v1/vectors/w0").status == 200, "the tables are open before the cut")
+            let cache = server.directory.file("cache")
+            var cut = 0
+            for name in try FileManager.default.contentsOfDirectory(atPath: cache) where name.hasSuffix(".ldb") {
+                let attributes = try FileManager.default.attributesOfItem(atPath: cache + "/" + name)
+                if (attributes[.size] as? Int ?? 0) > 8192, truncate(cache + "/" + name, 8192) == 0 { cut += 1 }
+            }
+            #expect(cut > 0)
+            var errors = 0
+            for index in stride(from: 1999, to: 0, by: -100) {
+                let answer = try await server.request("/v1/vectors/w\(index)")
+                if answer.status == 200 { continue }  // a word before the cut
+                #expect(answer.status == 500)
+                let message = RunningServer.error(answer.data) ?? ""
+                #expect(
+                    message.contains("is damaged") && message.contains("a table file of \(cache) could not be read"))
+                errors += 1
+            }
+            #expect(errors > 0, "the words past the cut are errors")
+            let many = try await server.request("/v1/vectors", method: "POST", body: #"{"words": ["w1998", "w1999"]}"#)
+            #expect(many.status == 500 && RunningServer.error(many.data)?.contains("could not be read") == true)
+            #expect(try await server.request("/healthz").status == 200)
+        }
+    }
 }
 
 /// Rank shares, resumption, plans and fingerprints over HTTP.

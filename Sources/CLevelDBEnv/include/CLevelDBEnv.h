@@ -27,16 +27,26 @@ typedef enum {
 ///
 /// Opened through it, a database reads from a read-only mount or a full disk, and several processes read one
 /// directory at once. Writes through it would be lost when it closes: open such a database for reading only.
-/// With `check_blocks`, its table files check their blocks (see `w2v_checked_env_create`). Free it with
-/// `w2v_env_destroy` after the database that uses it is closed.
+/// Its table files are mapped into memory, as LevelDB maps them, but a page of one that cannot be read (the file
+/// cut short under it, a disk error) is a page of zeros and raises `w2v_env_is_damaged` rather than SIGBUS, which
+/// would end the process; beyond 1,000 mapped at once they are read as `w2v_table_env_create` reads them. With
+/// `check_blocks`, their blocks are checked as there. Free it with `w2v_env_destroy` after the database that uses it
+/// is closed.
 leveldb_env_t *w2v_overlay_env_create(w2v_lock_mode mode, int check_blocks);
 
-/// LevelDB's own environment, except that every block read from a table file is checked against the checksum in its
-/// trailer, as LevelDB's `verify_checksums` read option checks it, but with the CPU's CRC-32C instruction
-/// (`w2v_crc32c`) where Debian's LevelDB uses tables, ~5x slower: a damaged block is a `Corruption` error naming
-/// the file and the offset. A database opened with such an environment is read with LevelDB's own check off. Free
-/// it with `w2v_env_destroy` after the database is closed.
-leveldb_env_t *w2v_checked_env_create(void);
+/// LevelDB's own environment, except for how it reads table files: with `pread`, never mapped into memory (LevelDB
+/// maps them on 64-bit systems, and a mapped file that shrinks under its reader, or whose disk fails a read, ends the
+/// process with SIGBUS; read so, it is an error), for a database opened to write, whose reads are few and whose
+/// compactions must never copy a page that is not the file's. With `check_blocks`, every block read is checked
+/// against the checksum in its trailer, as LevelDB's `verify_checksums` read option checks it, but with the CPU's
+/// CRC-32C instruction (`w2v_crc32c`) where Debian's LevelDB uses tables, ~5x slower: a damaged block is a
+/// `Corruption` error naming the file and the offset. A database opened with blocks checked is read with LevelDB's
+/// own check off. Free it with `w2v_env_destroy` after the database is closed.
+leveldb_env_t *w2v_table_env_create(int check_blocks);
+
+/// Whether a page of a table file that the environment mapped could not be read: 1 from then on (what was read
+/// since may be zeros in place of the file's bytes), else 0.
+int w2v_env_is_damaged(leveldb_env_t *env);
 
 /// Frees an environment made by one of the functions here.
 void w2v_env_destroy(leveldb_env_t *env);
@@ -46,8 +56,8 @@ void w2v_env_destroy(leveldb_env_t *env);
 /// memtable is flushed to a table before it is closed: there the log protects nothing, and writing it costs every
 /// value a second write (LevelDB computes each record's checksum all the same). Its tables are written in 1 MB
 /// pieces, not a `write` call per 4 KB block (LevelDB flushes a table file after each block, but reads it only once
-/// closed). With `check_blocks`, its table files check their blocks (see `w2v_checked_env_create`). Free it with
-/// `w2v_env_destroy` after the database is closed.
+/// closed). Its table files are read as `w2v_table_env_create` reads them, their blocks checked with `check_blocks`.
+/// Free it with `w2v_env_destroy` after the database is closed.
 leveldb_env_t *w2v_unlogged_env_create(int check_blocks);
 
 /// Writes keys in strictly increasing order straight into new table files of a database directory, as a bulk load
