@@ -4,12 +4,9 @@
 
 #include "PreadTableFile.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -66,42 +63,21 @@ void installHandler() {
 
 namespace w2v {
 
-leveldb::Status MappedTableFile::open(
-    const std::string &name, DamageFlag *damaged, leveldb::RandomAccessFile **result, uint64_t *size) {
-    *result = nullptr;
+MappedTableFile *MappedTableFile::map(int descriptor, uint64_t size, DamageFlag *damaged, const std::string &name) {
     static std::once_flag installed;
     std::call_once(installed, installHandler);
-    int descriptor = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
-    if (descriptor < 0) {
-        int number = errno;
-        return number == ENOENT ? leveldb::Status::NotFound(name, strerror(number))
-                                : leveldb::Status::IOError(name, strerror(number));
-    }
-    struct stat information;
-    if (fstat(descriptor, &information) != 0) {
-        int number = errno;
-        close(descriptor);
-        return leveldb::Status::IOError(name, strerror(number));
-    }
-    *size = static_cast<uint64_t>(information.st_size);
+    if (size == 0) return nullptr;
     std::lock_guard<std::mutex> guard(slotsMutex);
-    size_t free = kMaximumMapped;
-    for (size_t index = 0; index < kMaximumMapped && free == kMaximumMapped; index += 1) {
-        if (slots[index].start.load(std::memory_order_relaxed) == 0) free = index;
-    }
-    if (free == kMaximumMapped || *size == 0) {
-        close(descriptor);
-        return leveldb::Status::OK();
-    }
-    void *base = mmap(nullptr, *size, PROT_READ, MAP_SHARED, descriptor, 0);
-    close(descriptor);
-    if (base == MAP_FAILED) return leveldb::Status::OK();
+    size_t free = 0;
+    while (free < kMaximumMapped && slots[free].start.load(std::memory_order_relaxed) != 0) free += 1;
+    if (free == kMaximumMapped) return nullptr;
+    void *base = mmap(nullptr, size, PROT_READ, MAP_SHARED, descriptor, 0);
+    if (base == MAP_FAILED) return nullptr;
     uintptr_t start = reinterpret_cast<uintptr_t>(base);
-    slots[free].end.store(start + ((*size + pageSize - 1) & ~(pageSize - 1)), std::memory_order_relaxed);
+    slots[free].end.store(start + ((size + pageSize - 1) & ~(pageSize - 1)), std::memory_order_relaxed);
     slots[free].damaged.store(damaged, std::memory_order_relaxed);
     slots[free].start.store(start, std::memory_order_release);
-    *result = new MappedTableFile(static_cast<const char *>(base), *size, free, damaged, name);
-    return leveldb::Status::OK();
+    return new MappedTableFile(static_cast<const char *>(base), size, free, damaged, name);
 }
 
 MappedTableFile::~MappedTableFile() {

@@ -26,15 +26,14 @@ using DamageFlag = std::atomic<bool>;
 /// SIGBUS) puts a page of zeros where the fault was, so that the reading thread goes on, and first raises the
 /// environment's `DamageFlag`: the database refuses every read from then on, and those under way when the fault came
 /// are refused once they return, so that no value read from those zeros is handed on. At most `kMaximumMapped` files
-/// are mapped at once (LevelDB's own limit); `open` answers no file beyond them, to be read with `pread` instead.
+/// are mapped at once (LevelDB's own limit); `map` answers no file beyond them, to be read with `pread` instead.
 class MappedTableFile final : public leveldb::RandomAccessFile {
   public:
     static constexpr size_t kMaximumMapped = 1000;
 
-    /// Maps `name`, which is `*size` bytes now. `*result` is left null (the status OK) where no more files may be
-    /// mapped or the mapping fails: the caller reads the file otherwise.
-    static leveldb::Status open(
-        const std::string &name, DamageFlag *damaged, leveldb::RandomAccessFile **result, uint64_t *size);
+    /// Maps the table file `name`, open as `descriptor` (which the caller still closes) and `size` bytes, whose
+    /// faults raise `damaged`; null where no more files may be mapped or the mapping fails: read it otherwise.
+    static MappedTableFile *map(int descriptor, uint64_t size, DamageFlag *damaged, const std::string &name);
     ~MappedTableFile() override;
 
     /// The `n` bytes at `offset`, where they lie in the mapping: a `Corruption` past the end of the file, or once the

@@ -207,11 +207,18 @@ class CheckingEnv : public leveldb::EnvWrapper {
     /// are checked.
     Status openReal(const std::string &real, leveldb::RandomAccessFile **result) {
         if (!w2v::CheckedTableFile::isTable(real)) return target()->NewRandomAccessFile(real, result);
+        int descriptor = -1;
         uint64_t size = 0;
-        *result = nullptr;
-        Status status = mapTables_ ? w2v::MappedTableFile::open(real, &damaged_, result, &size) : Status::OK();
-        if (status.ok() && *result == nullptr) status = w2v::PreadTableFile::open(real, result, &size);
-        if (status.ok() && checkBlocks_) *result = new w2v::CheckedTableFile(*result, real, size);
+        Status status = w2v::openTable(real, &descriptor, &size);
+        if (!status.ok()) return status;
+        leveldb::RandomAccessFile *file = nullptr;
+        if (mapTables_) file = w2v::MappedTableFile::map(descriptor, size, &damaged_, real);
+        if (file != nullptr) {
+            close(descriptor);
+        } else {
+            file = new w2v::PreadTableFile(descriptor, real);
+        }
+        *result = checkBlocks_ ? new w2v::CheckedTableFile(file, real, size) : file;
         return status;
     }
 

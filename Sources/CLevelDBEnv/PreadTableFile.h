@@ -26,28 +26,30 @@ inline leveldb::Status cutShort(const std::string &name, uint64_t size, uint64_t
                   " that the database holds there (truncated or replaced since written)");
 }
 
+/// Opens the table file `name` to read it: `*descriptor` (the caller's to close) and `*size`, the file's size now.
+inline leveldb::Status openTable(const std::string &name, int *descriptor, uint64_t *size) {
+    *descriptor = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat information;
+    if (*descriptor >= 0 && fstat(*descriptor, &information) == 0) {
+        *size = static_cast<uint64_t>(information.st_size);
+        return leveldb::Status::OK();
+    }
+    int number = errno;  // of the open or the fstat that failed
+    if (*descriptor >= 0) close(*descriptor);
+    if (number == ENOENT) return leveldb::Status::NotFound(name, strerror(number));
+    return leveldb::Status::IOError(name, strerror(number));
+}
+
 /// A table file read with `pread` into LevelDB's buffer, never mapped into memory as LevelDB's own environment maps
 /// table files on 64-bit systems. A mapped file that shrinks under its reader (copied over with `cp`, rewritten in
 /// place by `rsync --inplace`), or whose disk fails a read, delivers SIGBUS to the reader, which ends the process: a
 /// server would die with every client's request. Read with `pread`, the same file gives a `Corruption` or an
-/// `IOError`, and the reader answers with an error. The blocks it reads go into
-/// LevelDB's block cache (a mapped table's never do). Owns its descriptor.
+/// `IOError`, and the reader answers with an error. The blocks it reads go into LevelDB's block cache (a mapped
+/// table's never do). Owns its descriptor.
 class PreadTableFile final : public leveldb::RandomAccessFile {
   public:
-    /// Opens `name` to read it; `*size` is its size now.
-    static leveldb::Status open(const std::string &name, leveldb::RandomAccessFile **result, uint64_t *size) {
-        int descriptor = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
-        if (descriptor < 0) return error(name, errno);
-        struct stat information;
-        if (fstat(descriptor, &information) != 0) {
-            int number = errno;
-            close(descriptor);
-            return error(name, number);
-        }
-        *size = static_cast<uint64_t>(information.st_size);
-        *result = new PreadTableFile(descriptor, name);
-        return leveldb::Status::OK();
-    }
+    /// Reads the table file `name` through `descriptor` (from `openTable`).
+    PreadTableFile(int descriptor, std::string name) : descriptor_(descriptor), name_(std::move(name)) {}
 
     ~PreadTableFile() override { close(descriptor_); }
 
@@ -60,7 +62,7 @@ class PreadTableFile final : public leveldb::RandomAccessFile {
             if (count < 0 && errno == EINTR) continue;
             if (count < 0) {
                 *result = leveldb::Slice();
-                return error(name_, errno);
+                return leveldb::Status::IOError(name_, strerror(errno));
             }
             if (count == 0) {
                 *result = leveldb::Slice();
@@ -73,19 +75,11 @@ class PreadTableFile final : public leveldb::RandomAccessFile {
     }
 
   private:
-    PreadTableFile(int descriptor, std::string name) : descriptor_(descriptor), name_(std::move(name)) {}
-
     /// The file ended within the `n` bytes at `offset`, where LevelDB expects them.
     leveldb::Status truncated(uint64_t offset, size_t n) const {
         struct stat information;
         if (fstat(descriptor_, &information) != 0) information.st_size = static_cast<off_t>(offset);
         return cutShort(name_, static_cast<uint64_t>(information.st_size), offset, n);
-    }
-
-    /// LevelDB's words for a failed call: `NotFound` for a missing file, `IOError` otherwise.
-    static leveldb::Status error(const std::string &name, int number) {
-        if (number == ENOENT) return leveldb::Status::NotFound(name, strerror(number));
-        return leveldb::Status::IOError(name, strerror(number));
     }
 
     int descriptor_;
