@@ -37,6 +37,9 @@ struct VectorRows {
     private static func gather(_ words: [String], from vectors: HotVectors, missing: Missing, parts: Int) throws
         -> VectorRows
     {
+        // The standard library's `Array(unsafeUninitializedCapacity: 0)` writes its count into the runtime's shared
+        // empty-array storage: a write ThreadSanitizer reports as a race with any thread reading an empty array.
+        guard !words.isEmpty else { return VectorRows(data: [], kinds: "", unknown: []) }
         let rowBytes = vectors.cache.vectorBytes
         let failure = Locked<(any Error)?>(nil)
         var kinds = [UInt8](repeating: 0, count: words.count)
