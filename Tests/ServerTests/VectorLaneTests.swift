@@ -263,18 +263,28 @@ import VectorCache
         #expect(answers[1].lane.2.count > answers[0].lane.2.count)
 
         try await withServer { server in
-            let port = server.port
-            let (first, later) = try await blocking {
-                let connection = try LoopbackConnection(port: port)
+            let connection = try LoopbackConnection(port: server.port)
+            let first = try await blocking {
                 connection.send(requests)
-                let first = (0..<7).map { _ in parseResponse(connection.receiveResponse()).status }
-                connection.send(LoopbackConnection.request("GET", "/v1/vectors/in"))
-                return (first, parseResponse(connection.receiveResponse()).status)
+                return (0..<7).map { _ in parseResponse(connection.receiveResponse()).status }
             }
-            #expect(first.count == 7 && later == 200)
-            // The first vector, the POST's two and the vector after it (until /healthz goes to the router), and the
-            // one sent after the router had answered all it was handed.
-            #expect(try await answeredAhead(server) == 5)
+            #expect(first == answers.map(\.lane.0))
+            // The first vector, the POST's two and the vector after it; from /healthz on, the router answered.
+            #expect(try await answeredAhead(server) == 4)
+            // The router's last answer can reach the client before its end has passed the lane (Hummingbird writes
+            // and flushes a head and body before their end), so a request sent at once may still go to the router;
+            // once the lane has seen the end, it answers again, one vector a request.
+            var later: [Int] = []
+            var ahead = 4
+            while ahead == 4, later.count < 50 {
+                later.append(
+                    try await blocking {
+                        connection.send(LoopbackConnection.request("GET", "/v1/vectors/in"))
+                        return parseResponse(connection.receiveResponse()).status
+                    })
+                ahead = try await answeredAhead(server)
+            }
+            #expect(ahead == 5 && later.allSatisfy { $0 == 200 }, "\(later.count) requests after, \(later)")
         }
     }
 
