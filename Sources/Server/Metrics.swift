@@ -140,7 +140,9 @@ public final class ServerMetrics: Sendable {
 }
 
 /// Records every request in ``ServerMetrics`` once its response body has been written, so that a streamed epoch
-/// counts its whole duration and every byte sent. (Named so as not to shadow Hummingbird's `MetricsMiddleware`.)
+/// counts its whole duration and every byte sent: for a body of known length, just before its last bytes go out, so
+/// that a client holding the whole answer finds it in `/metrics`. (Named so as not to shadow Hummingbird's
+/// `MetricsMiddleware`.)
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
 
@@ -155,7 +157,9 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let metrics = self.metrics
         response.body = ResponseBody(contentLength: body.contentLength) { writer in
             let sent = Atomic<Int>(0)
-            func record() {
+            let recorded = Atomic<Bool>(false)
+            @Sendable func record() {
+                guard !recorded.exchange(true, ordering: .relaxed) else { return }
                 let elapsed = ContinuousClock.now - start
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 metrics.record(route: route, status: status, seconds: seconds, bytes: sent.load(ordering: .relaxed))
@@ -163,7 +167,8 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             do {
                 try await body.write(
                     writer.map { buffer in
-                        sent.add(buffer.readableBytes, ordering: .relaxed)
+                        let total = sent.add(buffer.readableBytes, ordering: .relaxed).newValue
+                        if total == body.contentLength { record() }
                         return buffer
                     })
             } catch {
