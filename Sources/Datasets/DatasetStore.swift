@@ -210,10 +210,7 @@ public struct StoredDataset: Sendable {
         }
         precondition(MemoryLayout<T>.size == 4)
         try checkLastChunk(of: array, info)
-        return try [T](unsafeUninitializedCapacity: info.elementCount) { buffer, initialized in
-            try copy(array, into: UnsafeMutableRawBufferPointer(buffer))
-            initialized = info.elementCount
-        }
+        return try [T].filled(count: info.elementCount) { try copy(array, into: UnsafeMutableRawBufferPointer($0)) }
     }
 
     /// The stored bytes of `array`, preceded by `prefix` (an `.npy` header), in one buffer: each chunk is copied
@@ -223,11 +220,10 @@ public struct StoredDataset: Sendable {
             throw DatasetError.damaged(manifest.name, "array \(array) is missing")
         }
         try checkLastChunk(of: array, info)
-        return try [UInt8](unsafeUninitializedCapacity: prefix.count + info.byteCount) { buffer, initialized in
+        return try [UInt8].filled(count: prefix.count + info.byteCount) { buffer in
             let destination = UnsafeMutableRawBufferPointer(buffer)
             prefix.withUnsafeBytes { destination.copyMemory(from: $0) }
             try copy(array, into: UnsafeMutableRawBufferPointer(rebasing: destination[prefix.count...]))
-            initialized = buffer.count
         }
     }
 

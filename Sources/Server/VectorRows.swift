@@ -37,13 +37,10 @@ struct VectorRows {
     private static func gather(_ words: [String], from vectors: HotVectors, missing: Missing, parts: Int) throws
         -> VectorRows
     {
-        // The standard library's `Array(unsafeUninitializedCapacity: 0)` writes its count into the runtime's shared
-        // empty-array storage: a write ThreadSanitizer reports as a race with any thread reading an empty array.
-        guard !words.isEmpty else { return VectorRows(data: [], kinds: "", unknown: []) }
         let rowBytes = vectors.cache.vectorBytes
         let failure = Locked<(any Error)?>(nil)
         var kinds = [UInt8](repeating: 0, count: words.count)
-        let data = [UInt8](unsafeUninitializedCapacity: words.count * rowBytes) { buffer, initialized in
+        let data = [UInt8].filled(count: words.count * rowBytes) { buffer in
             nonisolated(unsafe) let rows = UnsafeMutableRawBufferPointer(buffer)
             kinds.withUnsafeMutableBufferPointer { kinds in
                 nonisolated(unsafe) let kinds = kinds
@@ -59,7 +56,6 @@ struct VectorRows {
                     }
                 }
             }
-            initialized = buffer.count
         }
         if let error = failure.withLock({ $0 }) { throw error }
         let unknown = zip(words, kinds).compactMap { $1 == UInt8(ascii: "c") ? nil : $0 }
