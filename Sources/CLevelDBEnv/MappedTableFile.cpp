@@ -28,9 +28,11 @@ uintptr_t pageSize = 4096;
 
 /// A SIGBUS at an address in a mapped table file: raises its environment's flag, then maps a page of zeros over the
 /// page that faulted, and returns, so that the faulting read goes on with zeros (which the flag says not to trust).
-/// Any other SIGBUS goes to the handler installed before this one, or ends the process as it would have.
+/// Any other SIGBUS (another fault, or one sent by a process: `kill -BUS`) goes to the handler installed before this
+/// one, or is what it would have been without this one: the end of the process, or ignored.
 void onBusError(int number, siginfo_t *information, void *context) {
-    auto address = reinterpret_cast<uintptr_t>(information->si_addr);
+    // Only the kernel's own (a positive code) carries a faulting address; a sent one holds a process id there.
+    auto address = information->si_code > 0 ? reinterpret_cast<uintptr_t>(information->si_addr) : 0;
     for (Slot &slot : slots) {
         uintptr_t start = slot.start.load(std::memory_order_acquire);
         if (start == 0 || address < start || address >= slot.end.load(std::memory_order_relaxed)) continue;
@@ -41,9 +43,14 @@ void onBusError(int number, siginfo_t *information, void *context) {
     }
     if (previousAction.sa_flags & SA_SIGINFO) {
         previousAction.sa_sigaction(number, information, context);
+    } else if (previousAction.sa_handler == SIG_IGN && information->si_code <= 0) {
+        // Sent by a process and ignored before: still ignored.
     } else if (previousAction.sa_handler == SIG_DFL || previousAction.sa_handler == SIG_IGN) {
-        // The faulting instruction runs again on return and ends the process with SIGBUS's default action.
+        // The default action ends the process: blocked in this handler, the signal raised here is delivered as it
+        // returns (a fault would also come again as the faulting instruction runs again; the kernel does not let a
+        // fault be ignored).
         signal(SIGBUS, SIG_DFL);
+        raise(SIGBUS);
     } else {
         previousAction.sa_handler(number);
     }

@@ -482,6 +482,47 @@ import Glibc
         let fine = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any]
         #expect(fine?["vector"] as? [Double] == [1, 0.5, -2])
     }
+
+    /// A SIGBUS that is no fault in a mapped table (here one sent, `kill -BUS`) is what it would be without the
+    /// handler that catches faults in tables (`MappedTableFile`): with SIGBUS's default action before it, the end of
+    /// the process. The handler used to restore the default action and return, so `serve` went on as if ignoring it.
+    @Test func aBusErrorThatIsNoFaultInATableEndsTheServerAsItWould() throws {
+        if let sanitizer = (["__asan_init", "__tsan_init"] as [String]).first(where: { dlsym(nil, $0) != nil }) {
+            // A sanitizer's own SIGBUS handler stands before w2vcache's there, so the default action is not what
+            // the handler passes the signal on to.
+            print("built with \(sanitizer): the SIGBUS passed on to the default action is checked in the plain build")
+            return
+        }
+        let workspace = try Workspace(words: 50)
+        #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: W2VCacheProcess.executable)
+        server.arguments = ["serve", "--port", "0"]
+        server.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        // Without Swift's crash handler, which otherwise stands before w2vcache's (and reports a signal sent as a
+        // crash, then goes on), the default action does.
+        server.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
+        let stderr = Pipe()
+        server.standardError = stderr
+        server.standardOutput = FileHandle.nullDevice
+        try server.run()
+        defer {
+            if server.isRunning { kill(server.processIdentifier, SIGKILL) }
+            server.waitUntilExit()
+        }
+        // Reading a vector maps the cache's table, and with it installs the handler.
+        let connection = try LoopbackConnection(port: try W2VCacheProcess.servingPort(stderr), timeout: 10)
+        connection.send(LoopbackConnection.request("GET", "/v1/vectors/said"))
+        let answer = String(decoding: connection.receiveResponse(), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(200))")
+        kill(server.processIdentifier, SIGBUS)
+        let deadline = Date().addingTimeInterval(20)
+        while server.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(!server.isRunning, "serve went on after a SIGBUS sent to it")
+        if !server.isRunning {
+            #expect(server.terminationReason == .uncaughtSignal && server.terminationStatus == SIGBUS)
+        }
+    }
 }
 
 @Suite struct ConnectionLimitTests {
