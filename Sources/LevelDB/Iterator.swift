@@ -61,21 +61,25 @@ public final class Iterator {
     /// - throws: ``LevelDBError/Kind/invalidArgument`` when the iterator is not on an entry, what `body` throws, or
     ///   ``LevelDBError/Kind/corruption`` when the bytes lent may not be the file's (``Database/checkIntact()``).
     public func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        try checkValid()
-        var length = 0
-        let pointer = leveldb_iter_key(handle, &length)
-        let result = try body(UnsafeRawBufferPointer(start: pointer, count: length))
-        try database.checkIntact()
-        return result
+        try lend(leveldb_iter_key, to: body)
     }
 
     /// Lends the current value's bytes to `body` without copying; valid only inside `body`.
     /// - throws: ``LevelDBError/Kind/invalidArgument`` when the iterator is not on an entry, what `body` throws, or
     ///   ``LevelDBError/Kind/corruption`` when the bytes lent may not be the file's (``Database/checkIntact()``).
     public func withValue<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try lend(leveldb_iter_value, to: body)
+    }
+
+    /// Lends the bytes `field` gives for the current entry (its key or its value) to `body`, then checks that they
+    /// were the file's.
+    private func lend<R>(
+        _ field: (OpaquePointer?, UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>?,
+        to body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
         try checkValid()
         var length = 0
-        let pointer = leveldb_iter_value(handle, &length)
+        let pointer = field(handle, &length)
         let result = try body(UnsafeRawBufferPointer(start: pointer, count: length))
         try database.checkIntact()
         return result
