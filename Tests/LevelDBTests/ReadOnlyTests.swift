@@ -46,16 +46,7 @@ private func readOnly(_ path: String, exclusive: Bool = false) throws -> Databas
         let database = try readOnly(path)
         #expect(try database.get(bytes("flushed")) == [1])
         #expect(try database.get(bytes("only-in-the-log")) == [2, 2])
-        do {
-            let iterator = try database.makeIterator()
-            iterator.seekToFirst()
-            var keys: [[UInt8]] = []
-            while iterator.isValid {
-                keys.append(try iterator.key())
-                iterator.next()
-            }
-            #expect(keys == [bytes("flushed"), bytes("only-in-the-log")])
-        }
+        #expect(try allKeys(database) == [bytes("flushed"), bytes("only-in-the-log")])
         // The replayed log is held in memory, not written out.
         #expect(database.memoryBytes > 0)
         try database.close()

@@ -29,19 +29,6 @@ private func tableOptions(maxFileSize: Int, blockSize: Int = 4 << 10) -> Options
     return options
 }
 
-/// Every key, in the database's order, read with checksums verified.
-private func allKeys(_ database: Database) throws -> [[UInt8]] {
-    let iterator = try database.makeIterator()
-    iterator.seekToFirst()
-    var keys: [[UInt8]] = []
-    while iterator.isValid {
-        keys.append(try iterator.key())
-        iterator.next()
-    }
-    try iterator.checkError()
-    return keys
-}
-
 private func add(_ tables: TableFileWriter, _ key: [UInt8], _ value: [UInt8]) throws {
     try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try tables.add(key: k, value: v) } }
 }
