@@ -408,18 +408,16 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             else { return nil }
             let list = body.words
             do { reservation = try self.reservation(rows: list.count, on: channel) } catch { return nil }
-            answer = answers.answer(rows: list.count, bare: bare, allocator: allocator) { index, row in
-                let found = try? state.vectors.withVectorBytes(for: list[index]) { vector -> Bool? in
-                    guard let vector else { return false }
-                    guard vector.count == row.count else { return nil }
-                    row.copyMemory(from: vector)
-                    return true
+            let rowBytes = state.cache.vectorBytes
+            answer = answers.answer(rows: list.count, bare: bare, allocator: allocator) { rows, letters in
+                guard let found = try? state.vectors.copyVectors(of: list, into: rows) else { return false }
+                for index in list.indices where !found[index] {
+                    let row = UnsafeMutableRawBufferPointer(
+                        rebasing: rows[(index * rowBytes)..<((index + 1) * rowBytes)])
+                    guard let letter = missing(list[index], row) else { return false }
+                    letters.append((index, letter))
                 }
-                switch found {
-                case true?: return UInt8(ascii: "c")
-                case false?: return missing(list[index], row)
-                case nil: return nil
-                }
+                return true
             }
             (metricsRoute, words) = ("/v1/vectors", list.count)
         }
@@ -508,11 +506,12 @@ final class VectorAnswers: Sendable {
         return Answer(bytes: buffer, bodyLength: body.count)
     }
 
-    /// The answer of `rows` rows that `fill` writes, given each row's index and bytes, returning the row's letter in
-    /// `X-W2VCache-Rows` (``VectorRows``); `nil` when it fails one.
+    /// The answer of `rows` rows that `fill` writes, given their bytes (one row after another), adding to the list
+    /// it is given each row of another kind than `c` (a cached vector) with its letter in `X-W2VCache-Rows`
+    /// (``VectorRows``), and returning whether it filled them all; `nil` when it did not.
     func answer(
         rows: Int, bare: Bool, allocator: ByteBufferAllocator,
-        fill: (Int, UnsafeMutableRawBufferPointer) -> UInt8?
+        fill: (UnsafeMutableRawBufferPointer, inout [(row: Int, letter: UInt8)]) -> Bool
     ) -> Answer? {
         let rowBytes = dimension * 4
         let made = current { heads -> RowsHead in
@@ -529,15 +528,16 @@ final class VectorAnswers: Sendable {
         var buffer = allocator.buffer(capacity: made.head.count + made.npy.count + rows * rowBytes)
         buffer.writeBytes(made.head)
         buffer.writeBytes(made.npy)
-        for index in 0..<rows {
-            var letter: UInt8?
-            let filled = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: rowBytes) { free in
-                letter = fill(index, UnsafeMutableRawBufferPointer(rebasing: free[..<rowBytes]))
-                return letter == nil ? 0 : rowBytes
-            }
-            guard filled == rowBytes, let letter else { return nil }
-            // The head says `c` for every row: a row of another kind gets its letter there.
-            if letter != UInt8(ascii: "c") { buffer.setInteger(letter, at: made.letters + index) }
+        var letters: [(row: Int, letter: UInt8)] = []
+        var filled = false
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: rows * rowBytes) { free in
+            filled = fill(UnsafeMutableRawBufferPointer(rebasing: free[..<(rows * rowBytes)]), &letters)
+            return filled ? rows * rowBytes : 0
+        }
+        guard filled else { return nil }
+        // The head says `c` for every row: a row of another kind gets its letter there.
+        for (row, letter) in letters where (0..<rows).contains(row) {
+            buffer.setInteger(letter, at: made.letters + row)
         }
         return Answer(bytes: buffer, bodyLength: made.npy.count + rows * rowBytes)
     }

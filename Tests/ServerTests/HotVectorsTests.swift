@@ -125,6 +125,63 @@ import Word2Vec
         }
     }
 
+    /// A list of words copied at once (the lane's `POST`, each shard's lock held once) gives each word the row the
+    /// cache holds and leaves the rows of words it lacks as they were, counting each word it may keep once, as
+    /// reading each word alone does: with room for few vectors, so that words are found kept, missed, kept and
+    /// evicted; with room for none; with words too long to keep and a word twice in a list (both looked for before
+    /// either is kept: two misses where reading them one by one finds the second).
+    @Test(arguments: [16 * 4 * 160, 0])
+    func aListCopiedAtOnceGetsTheCachesRows(capacityBytes: Int) throws {
+        let directory = TemporaryDirectory()
+        let longWords = [56, 300].map { String(repeating: "y", count: $0) }
+        let cache = try Self.makeCache(directory, count: 0, words: (0..<2_000).map { "w\($0)" } + longWords)
+        let listed = try HotVectors(cache: cache, capacityBytes: capacityBytes)
+        let alone = try HotVectors(cache: cache, capacityBytes: capacityBytes)
+        var random = SplitMix64(seed: 5)
+        for round in 0..<300 {
+            let count = Int(random.next() % 120)
+            var words = (0..<count).map { _ in
+                random.next() % 2 == 0 ? "w\(random.next() % 40)" : "w\(random.next() % 2_100)"
+            }
+            if round % 10 == 0 { words += longWords + (words.first.map { [$0] } ?? []) }
+            let keys = words.map { Array($0.utf8)[...] }
+            var rows = [UInt8](repeating: 0xEE, count: keys.count * 32)
+            let found = try rows.withUnsafeMutableBytes { try listed.copyVectors(of: keys, into: $0) }
+            #expect(found?.count == words.count)
+            for (index, word) in words.enumerated() {
+                let expected = try Self.read(alone, word)
+                let row = Array(rows[(index * 32)..<((index + 1) * 32)])
+                #expect(found?[index] == (expected != nil), "\(word)")
+                #expect(row == (expected ?? [UInt8](repeating: 0xEE, count: 32)), "\(word)")
+            }
+            let (counted, countedAlone) = (listed.statistics, alone.statistics)
+            #expect(counted.hits + counted.misses == countedAlone.hits + countedAlone.misses, "round \(round)")
+            #expect(counted.kept <= counted.capacity)
+        }
+        var rows = [UInt8](repeating: 0, count: 31)
+        #expect(
+            try rows.withUnsafeMutableBytes { try listed.copyVectors(of: [Array("w1".utf8)[...]], into: $0) } == nil)
+    }
+
+    /// Words a list misses are kept once read, so that the same list is then copied from memory alone.
+    @Test func aListsMissesAreKeptAndThenFound() throws {
+        let directory = TemporaryDirectory()
+        // Room for all 2,000 words, 125 a shard, far more than the list's 100 can put in one.
+        let cache = try Self.makeCache(directory, count: 2_000)
+        let vectors = try HotVectors(cache: cache, capacityBytes: 1 << 20)
+        let keys = (0..<100).map { Array("w\($0)".utf8)[...] } + [Array("nowhere".utf8)[...]]
+        var first = [UInt8](repeating: 0, count: keys.count * 32)
+        var second = [UInt8](repeating: 0, count: 100 * 32)
+        #expect(
+            try first.withUnsafeMutableBytes { try vectors.copyVectors(of: keys, into: $0) }
+                == (0..<101).map { $0 < 100 })
+        #expect(vectors.statistics == HotVectorStatistics(capacity: 2_000, kept: 100, hits: 0, misses: 101))
+        try cache.close()
+        #expect(try second.withUnsafeMutableBytes { try vectors.copyVectors(of: keys[..<100], into: $0) } != nil)
+        #expect(second[...] == first[..<3_200], "kept: the closed cache is not read")
+        #expect(vectors.statistics == HotVectorStatistics(capacity: 2_000, kept: 100, hits: 100, misses: 101))
+    }
+
     @Test func noRoomKeepsNothing() throws {
         let directory = TemporaryDirectory()
         let cache = try Self.makeCache(directory, count: 10)
