@@ -12,7 +12,7 @@ words at 16 (`post16`), each load `--rounds` times, every binary once a round, t
 host falls on all of them. For each binary and load: the medians of requests/s, p50 and p99 latency and server CPU
 time a request (`/proc`), the range of CPU a request over the rounds (how much the host moved within the run), and
 each median as a multiple of the first binary's. Builds an old commit's binary with, e.g.,
-`git worktree add /tmp/old REV && (cd /tmp/old && swift build -c release --product w2vcache)`.
+`git worktree add ../old REV && (cd ../old && swift build -c release --product w2vcache)`.
 Installs wrk if it is missing (apt).
 """
 import argparse
