@@ -90,24 +90,25 @@ final class HotVectors: Sendable {
     }
 
     /// Copies the vectors of `words` into `rows`, one row of ``VectorCache/vectorBytes`` a word, in their order, and
-    /// says which words the cache holds (the row of a word it lacks is left as it was); `nil` when `rows` is not one
-    /// row a word or the cache holds a vector of another length. Kept vectors are copied under one hold of each
-    /// shard's lock rather than one a word (a `POST` of 100 kept words: 0.85x the CPU of a lock a word); the others
-    /// are read from the cache and kept as ``withVectorBytes(for:_:)-([UInt8],_)`` keeps them.
+    /// says which words the cache holds, by their offsets in `words` (the row of a word it lacks is left as it was);
+    /// `nil` when `rows` is not one row a word or the cache holds a vector of another length, and, when
+    /// `allOrNothing`, at the first word the cache lacks, leaving the rest unread (`"missing": "error"`, whose 404
+    /// the router gives). Kept vectors are copied under one hold of each shard's lock rather than one a word (a
+    /// `POST` of 100 kept words: 0.85x the CPU of a lock a word); the others are read from the cache and kept as
+    /// ``withVectorBytes(for:_:)-([UInt8],_)`` keeps them.
     /// - throws: what ``VectorCache/withVectorBytes(for:_:)`` throws.
     func copyVectors<Words: RandomAccessCollection<ArraySlice<UInt8>>>(
-        of words: Words, into rows: UnsafeMutableRawBufferPointer
+        of words: Words, into rows: UnsafeMutableRawBufferPointer, allOrNothing: Bool = false
     ) throws -> [Bool]? where Words.Index == Int {
         guard rows.count == words.count * vectorBytes else { return nil }
         var found = [Bool](repeating: false, count: words.count)
-        func row(_ index: Int) -> UnsafeMutableRawBufferPointer {
-            UnsafeMutableRawBufferPointer(rebasing: rows[(index * vectorBytes)..<((index + 1) * vectorBytes)])
-        }
-        // Reads the word at `index` from the cache into its row; false for a vector of another length.
+        func row(_ index: Int) -> UnsafeMutableRawBufferPointer { rows.row(index, bytes: vectorBytes) }
+        // Reads the word at `index` from the cache into its row; false for a vector of another length, or for a
+        // word the cache lacks when `allOrNothing`.
         func copyFromCache(_ index: Int, hash: Int, keep shard: Shard?) throws -> Bool {
-            try words[index].withUnsafeBytes { word in
+            try words[words.startIndex + index].withUnsafeBytes { word in
                 try read(word, hash: hash, keep: shard) { bytes in
-                    guard let bytes else { return true }
+                    guard let bytes else { return !allOrNothing }
                     guard bytes.count == vectorBytes else { return false }
                     row(index).copyMemory(from: bytes)
                     found[index] = true
@@ -116,7 +117,7 @@ final class HotVectors: Sendable {
             }
         }
         guard !shards.isEmpty else {
-            for index in words.indices { guard try copyFromCache(index, hash: 0, keep: nil) else { return nil } }
+            for index in 0..<words.count { guard try copyFromCache(index, hash: 0, keep: nil) else { return nil } }
             return found
         }
         // The words' hashes, and their places sorted by shard (a counting sort), so that each shard is visited once.
@@ -322,7 +323,7 @@ final class HotVectors: Sendable {
             }
         }
 
-        /// Copies the kept vector of each word of `words` at `places` (of `hashes` at the same places) into its
+        /// Copies the kept vector of each word of `words` at offsets `places` (of `hashes` at the same) into its
         /// `row` and marks it `found`, under one hold of the lock; appends each word not kept to `missed`, with
         /// whether to keep it once read.
         func copyKept<Words: RandomAccessCollection<ArraySlice<UInt8>>>(
@@ -331,7 +332,9 @@ final class HotVectors: Sendable {
         ) where Words.Index == Int {
             state.withLock { state in
                 for place in places {
-                    let lent = words[place].withUnsafeBytes { look(for: $0, hash: hashes[place], in: &state) }
+                    let lent = words[words.startIndex + place].withUnsafeBytes {
+                        look(for: $0, hash: hashes[place], in: &state)
+                    }
                     switch lent {
                     case .kept(let vector):
                         row(place).copyMemory(from: vector)

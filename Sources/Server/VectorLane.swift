@@ -410,11 +410,12 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             do { reservation = try self.reservation(rows: list.count, on: channel) } catch { return nil }
             let rowBytes = state.cache.vectorBytes
             answer = answers.answer(rows: list.count, bare: bare, allocator: allocator) { rows, letters in
-                guard let found = try? state.vectors.copyVectors(of: list, into: rows) else { return false }
+                guard
+                    let found = try? state.vectors.copyVectors(
+                        of: list, into: rows, allOrNothing: body.missing == .error)
+                else { return false }
                 for index in list.indices where !found[index] {
-                    let row = UnsafeMutableRawBufferPointer(
-                        rebasing: rows[(index * rowBytes)..<((index + 1) * rowBytes)])
-                    guard let letter = missing(list[index], row) else { return false }
+                    guard let letter = missing(list[index], rows.row(index, bytes: rowBytes)) else { return false }
                     letters.append((index, letter))
                 }
                 return true

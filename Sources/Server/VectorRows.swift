@@ -47,9 +47,8 @@ struct VectorRows {
                 DispatchQueue.concurrentPerform(iterations: parts) { part in
                     do {
                         for index in (part * words.count / parts)..<((part + 1) * words.count / parts) {
-                            let row = UnsafeMutableRawBufferPointer(
-                                rebasing: rows[(index * rowBytes)..<((index + 1) * rowBytes)])
-                            kinds[index] = try fill(row, for: words[index], from: vectors, missing: missing)
+                            kinds[index] = try fill(
+                                rows.row(index, bytes: rowBytes), for: words[index], from: vectors, missing: missing)
                         }
                     } catch {
                         failure.withLock { $0 = $0 ?? error }

@@ -237,8 +237,7 @@ public final class SubwordMatrix: @unchecked Sendable {
                 guard value.count == rowBytes else {
                     throw damaged("holds n-gram row \(row) in \(value.count) bytes, not \(rowBytes)")
                 }
-                UnsafeMutableRawBufferPointer(rebasing: destination[(row * rowBytes)..<((row + 1) * rowBytes)])
-                    .copyMemory(from: value)
+                destination.row(row, bytes: rowBytes).copyMemory(from: value)
             }
             iterator.next()
         }

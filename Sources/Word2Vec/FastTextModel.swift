@@ -224,9 +224,7 @@ final class FastTextMatrix {
             }
             if let ngramRow {
                 for i in 0..<count where row + i >= firstNgramRow {
-                    try ngramRow(
-                        row + i - firstNgramRow,
-                        UnsafeRawBufferPointer(rebasing: block[(i * rowBytes)..<((i + 1) * rowBytes)]))
+                    try ngramRow(row + i - firstNgramRow, block.row(i, bytes: rowBytes))
                 }
             }
             try Self.write(descriptor, block, at: row * rowBytes, path: path)

@@ -182,6 +182,30 @@ import Word2Vec
         #expect(vectors.statistics == HotVectorStatistics(capacity: 2_000, kept: 100, hits: 100, misses: 101))
     }
 
+    /// Under `"missing": "error"` a list stops at the first word the cache lacks: the words in shards read after
+    /// it are not read, so not kept, and the list gives `nil` (the router's 404). Ten absent words, so that the first
+    /// read falls before the last shard unless all ten hash to it (1 in 16^10).
+    @Test func allOrNothingStopsAtTheFirstAbsentWord() throws {
+        let directory = TemporaryDirectory()
+        // Room for all 2,000 words, 125 a shard, so that every word read is kept.
+        let cache = try Self.makeCache(directory, count: 2_000)
+        let keys = (0..<10).map { Array("absent\($0)".utf8)[...] } + (0..<200).map { Array("w\($0)".utf8)[...] }
+        var rows = [UInt8](repeating: 0, count: keys.count * 32)
+        let stopping = try HotVectors(cache: cache, capacityBytes: 1 << 20)
+        #expect(
+            try rows.withUnsafeMutableBytes { try stopping.copyVectors(of: keys, into: $0, allOrNothing: true) } == nil)
+        #expect(stopping.statistics.kept < 200, "words after the first absent one were read")
+        var presentRows = [UInt8](repeating: 0, count: 200 * 32)
+        #expect(
+            try presentRows.withUnsafeMutableBytes {
+                try stopping.copyVectors(of: keys[10...], into: $0, allOrNothing: true)
+            } == [Bool](repeating: true, count: 200), "a list the cache holds whole is copied whole")
+        let reading = try HotVectors(cache: cache, capacityBytes: 1 << 20)
+        let found = try rows.withUnsafeMutableBytes { try reading.copyVectors(of: keys, into: $0) }
+        #expect(found == (0..<210).map { $0 >= 10 })
+        #expect(reading.statistics.kept == 200)
+    }
+
     @Test func noRoomKeepsNothing() throws {
         let directory = TemporaryDirectory()
         let cache = try Self.makeCache(directory, count: 10)
