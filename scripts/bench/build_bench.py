@@ -32,7 +32,7 @@ import sys
 import time
 import zlib
 
-from serving import BINARY_HELP, w2vcache_binary
+from serving import BINARY_HELP, build_benchmarks, w2vcache_binary
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -315,9 +315,7 @@ def main():
     # What verifying LevelDB's checksums on every read costs: random gets with checksums off and on, on the cache
     # (4 KB blocks) and on one with 64 KB blocks (every get verifies its whole block: tables are mmapped, so blocks
     # are never cached).
-    subprocess.run(["swift", "build", "-c", "release", "--package-path", "Benchmarks", "--product", "ChecksumBench"],
-                   cwd=REPO, check=True, capture_output=True)
-    checksum_bench = REPO / "Benchmarks" / ".build" / "release" / "ChecksumBench"
+    checksum_bench = build_benchmarks("ChecksumBench") / "ChecksumBench"
     wide = out / "cache-64k-blocks"
     wide_config = out / "blocks-64k.yml"
     wide_config.write_text("leveldb:\n  block_size_kb: 64\n")

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from serving import BINARY_HELP, w2vcache_binary
+from serving import BINARY_HELP, build_benchmarks, w2vcache_binary
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -46,8 +46,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     train, test = data / "conll2000" / "train.txt", data / "conll2000" / "test.txt"
     w2vcache = w2vcache_binary(args.binary)
-    subprocess.run(["swift", "build", "-c", "release", "--package-path", "Benchmarks"], cwd=REPO, check=True)
-    bench = REPO / "Benchmarks" / ".build" / "release" / "DatasetBench"
+    bench = build_benchmarks() / "DatasetBench"
 
     sys.path.insert(0, str(REPO / "scripts" / "reference"))
     from book_dataset import windows_per_second

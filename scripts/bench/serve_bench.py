@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO / "clients" / "python"))
 sys.path.insert(0, str(REPO / "scripts" / "reference"))
 sys.path.insert(0, str(REPO / "scripts" / "bench"))
 
-from serving import BINARY_HELP, start_server, w2vcache_binary  # noqa: E402
+from serving import BINARY_HELP, build_benchmarks, start_server, w2vcache_binary  # noqa: E402
 from w2vcache_client import Client  # noqa: E402
 
 
@@ -168,8 +168,7 @@ def main():
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     binary = w2vcache_binary(args.binary)
-    subprocess.run(["swift", "build", "-c", "release", "--package-path", "Benchmarks", "--product", "DatasetBench"],
-                   cwd=REPO, check=True)
+    dataset_bench = build_benchmarks("DatasetBench") / "DatasetBench"
     db = out / "cache"
     subprocess.run([binary, "build", "--vectors", REPO / "data" / "sample-vectors.bin.gz", "--db", db], check=True, capture_output=True)
     subprocess.run([binary, "prepare", "pos", "--train", data / "conll2000" / "train.txt", "--test",
@@ -178,7 +177,7 @@ def main():
 
     # In process, before the server takes the cache: the book's pattern, and w2vcache's own batches (Swift).
     book = windows_per_second(db, processed, 30_000)
-    in_process = subprocess.run([REPO / "Benchmarks" / ".build" / "release" / "DatasetBench", db, "256", "4000"],
+    in_process = subprocess.run([dataset_bench, db, "256", "4000"],
                                 capture_output=True, text=True, check=True).stdout
     swift_rate = float(re.search(r"w2vcache window batches: (\d+)", in_process).group(1))
 
