@@ -30,6 +30,7 @@ def build_benchmarks(product=None):
     ("has no member"), so a failed build is planned again and retried once, as `scripts/fuzz` does."""
     command = ["swift", "build", "-c", "release", "--package-path", "Benchmarks"]
     command += ["--product", product] if product else []
+    print(f"building {product or 'the Benchmarks package'} (release)", flush=True)
     if subprocess.run(command, cwd=REPO, capture_output=True).returncode != 0:
         print("the Benchmarks package did not build; planning it again", flush=True)
         for stale in ["Benchmarks/.build/release.yaml", "Benchmarks/.build/release/description.json"]:
