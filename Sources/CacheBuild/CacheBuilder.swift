@@ -32,6 +32,8 @@ public struct BuildRequest: Sendable {
     public var onlyWords: (words: Set<[UInt8]>, label: String)?
     /// Stop at the count the header announces, as gensim does, instead of failing when more records follow.
     public var trustHeader = false
+    /// Fail before anything is written unless the file's vectors have this many components.
+    public var dimension: Int?
     /// Wait for another build or prepare of the same cache to finish instead of failing at once.
     public var waitForWriter = false
     /// How LevelDB stores the new cache.
@@ -120,6 +122,12 @@ public struct CacheBuilder: Sendable {
     ) throws -> BuildSummary {
         let onlyWords = try request.onlyWords?.words ?? request.onlyWordsPath.map(Self.readWordList)
         let reader = try Word2VecReader(path: request.vectorsPath, format: request.settings.format)
+        if let dimension = request.dimension, dimension != reader.header.dimension {
+            throw Word2VecError(
+                file: request.vectorsPath, kind: .dimensionMismatch, location: .dataOffset(0),
+                message: "its vectors have \(reader.header.dimension) components; expected \(dimension), the dimension "
+                    + "asked for (nothing was built)")
+        }
         let runs = SortedRuns(
             vectorBytes: 4 * reader.header.dimension, memoryBudget: request.settings.sortMemory,
             spillPath: location.spillPath())

@@ -51,7 +51,7 @@ struct PreparePOSCommand: ParsableCommand {
     )
     var vectors: String?
 
-    @Option(help: "Fail unless the cache's vectors have this dimension.")
+    @Option(help: "Fail unless the cache's vectors (with --vectors, the file's) have this dimension.")
     var dim: Int?
 
     func validate() throws {
@@ -79,6 +79,7 @@ struct PreparePOSCommand: ParsableCommand {
             var request = BuildReporter.request(
                 vectors: vectors, cachePath: prepare.cache.cachePath(configuration), configuration: configuration)
             request.waitForWriter = prepare.writer.wait
+            request.dimension = dim
             var prepared: POSReport?
             try BuildReporter.run(cachePath: request.cachePath) { progress, isCancelled, onWait in
                 let (build, report) = try POSDataset.buildAndPrepare(

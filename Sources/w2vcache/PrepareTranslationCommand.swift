@@ -76,11 +76,13 @@ struct PrepareTranslationCommand: ParsableCommand {
     @OptionGroup var input: TextInputOptions
 
     func validate() throws {
-        guard (source != nil && target != nil) != (tsv != nil) else {
-            throw ValidationError("give --source and --target, or --tsv")
+        // Each split from one place: a file that would go unread is refused, not ignored.
+        guard tsv == nil ? source != nil && target != nil : source == nil && target == nil else {
+            throw ValidationError("give --source and --target, or --tsv, not both")
         }
-        if (validSource == nil) != (validTarget == nil) {
-            throw ValidationError("give both --valid-source and --valid-target")
+        guard validTSV == nil ? (validSource == nil) == (validTarget == nil) : validSource == nil && validTarget == nil
+        else {
+            throw ValidationError("give both --valid-source and --valid-target, or --valid-tsv, or neither")
         }
         if let maxVocab, maxVocab < 5 {
             throw ValidationError("--max-vocab must leave room for a token besides the 4 specials")

@@ -157,6 +157,26 @@ import Word2Vec
         #expect(directory.contents == ["bad.bin", "cache", "old.bin"])
     }
 
+    /// A build asked for vectors of another dimension than the file's fails at the header, with nothing written.
+    @Test func aFileOfAnotherDimensionThanAskedForBuildsNothing() throws {
+        let directory = TemporaryDirectory()
+        let before = try makePreviousCache(directory)
+        let other = try writeVectors(shuffledVectors(count: 4, dimension: 3), to: directory.file("other.bin"))
+        let error = #expect(throws: Word2VecError.self) {
+            try build(other, into: directory.file("cache")) { $0.dimension = 5 }
+        }
+        #expect(error?.kind == .dimensionMismatch)
+        #expect(
+            error?.description
+                == "\(other): at byte 0 of the vector data: its vectors have 3 components; expected 5, the dimension "
+                + "asked for (nothing was built)")
+        let after = try wordEntries(directory.file("cache"))
+        #expect(after.map(\.0) == before.map(\.0) && after.map(\.1) == before.map(\.1))
+        #expect(directory.contents == ["cache", "old.bin", "other.bin"])
+        // The dimension the file has builds it.
+        #expect(try build(other, into: directory.file("cache")) { $0.dimension = 3 }.manifest.wordCount == 4)
+    }
+
     @Test func anInterruptedBuildLeavesThePreviousCacheAndNoTemporaries() throws {
         let directory = TemporaryDirectory()
         let before = try makePreviousCache(directory)

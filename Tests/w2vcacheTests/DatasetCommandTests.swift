@@ -137,6 +137,33 @@ import Testing
         #expect(try workspace.run("datasets").stdoutText.contains("no datasets prepared"))
     }
 
+    /// A split given two ways is refused rather than read one way: `--tsv` with `--source` read the TSV and ignored
+    /// the other file.
+    @Test func aTranslationSplitGivenTwoWaysIsRefused() throws {
+        let workspace = try Workspace(words: 10)
+        for (arguments, message) in [
+            (["--tsv", "p.tsv", "--source", "en.txt"], "give --source and --target, or --tsv, not both"),
+            (
+                ["--tsv", "p.tsv", "--source", "en.txt", "--target", "fr.txt"],
+                "give --source and --target, or --tsv, not both"
+            ),
+            (["--source", "en.txt"], "give --source and --target, or --tsv, not both"),
+            (
+                ["--tsv", "p.tsv", "--valid-tsv", "v.tsv", "--valid-target", "fr.txt"],
+                "give both --valid-source and --valid-target, or --valid-tsv, or neither"
+            ),
+            (
+                ["--tsv", "p.tsv", "--valid-source", "en.txt"],
+                "give both --valid-source and --valid-target, or --valid-tsv, or neither"
+            ),
+        ] {
+            let result = try workspace.run(["prepare", "translation"] + arguments)
+            #expect(
+                result.status == 64 && result.stderr.hasPrefix("Error: \(message)\n"), "\(arguments): \(result.stderr)")
+        }
+        #expect(workspace.contents == ["vectors.bin.gz"])
+    }
+
     @Test func badInputAndMissingPrerequisitesSayWhatToDo() throws {
         let workspace = try workspaceWithData()
         let noCache = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt")
@@ -151,6 +178,19 @@ import Testing
         let wrongDimension = try workspace.run(
             "prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--dim", "300")
         #expect(wrongDimension.status != 0 && wrongDimension.stderr.contains("holds 16-dimensional vectors, not 300"))
+        // With --vectors, the file's dimension is checked before anything is built (--dim was ignored there).
+        let datasets = try workspace.run("datasets").stdout
+        let contents = workspace.contents
+        let wrongFile = try workspace.run(
+            "prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--vectors", "vectors.bin.gz", "--dim",
+            "300")
+        #expect(
+            wrongFile.status == 1
+                && wrongFile.stderr.contains(
+                    "vectors.bin.gz: at byte 0 of the vector data: its vectors have 16 components; expected 300"),
+            "\(wrongFile.stderr)")
+        #expect(workspace.contents == contents)
+        #expect(try workspace.run("datasets").stdout == datasets)
         let notPrepared = try workspace.run("batches", "parser")
         #expect(notPrepared.status == 1 && notPrepared.stderr.contains("w2vcache prepare parser"))
     }
