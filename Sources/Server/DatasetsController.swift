@@ -72,7 +72,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
     /// The query of the batch routes: the epoch and the reader's share of it (``EpochRequest``, which bounds every
     /// number), and how batches travel (`format`, `compact`). Values arrive as text and are checked here, each error
     /// naming its parameter.
-    struct BatchQuery: Decodable {
+    struct BatchQuery: KnownKeys {
         var batch_size: String?
         var seed: String?
         var epoch: String?
@@ -85,12 +85,16 @@ struct DatasetsController<Context: ConnectionRequestContext> {
         var format: String?
         var compact: String?
 
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case batch_size, seed, epoch, shuffle, rank, world_size, start, part, parts, format, compact
+        }
+
         /// The query of `request`. One that is not flat `name=value` pairs (a name given twice, brackets, a bad
         /// percent escape) is a 400 saying so: Hummingbird's decoder throws its own error for those, which no layer
-        /// would answer.
+        /// would answer. So is a name not listed here (``Checked``).
         init(of request: Request, context: Context) throws {
             do {
-                self = try request.uri.decodeQuery(as: BatchQuery.self, context: context)
+                self = try request.uri.decodeQuery(as: Checked<BatchQuery>.self, context: context).value
             } catch let error as URLEncodedFormError {
                 throw Self.unreadable(error.description)
             } catch let error as HTTPError where error.status == .badRequest {

@@ -4,15 +4,18 @@ import Hummingbird
 
 /// Reading request bodies within the server's limit: the one way a route reads one.
 enum RequestBody {
-    /// The body of `request` decoded from JSON as `T`, at most `settings.maxBodyBytes` bytes.
+    /// The body of `request` decoded from JSON as `T`, at most `settings.maxBodyBytes` bytes, with no key `T` does
+    /// not read.
     /// - Parameter expected: the body's shape, for the 400 that a body of another shape gets.
-    /// - throws: ``APIError`` 413 naming the limit, 400 saying what was expected.
-    static func decode<T: Decodable>(
+    /// - throws: ``APIError`` 413 naming the limit, 400 naming an unknown key or saying what was expected.
+    static func decode<T: KnownKeys>(
         _ type: T.Type, from request: Request, settings: ServerSettings, expected: String
     ) async throws -> T {
         let body = try await collect(request, settings: settings)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+            return try JSONDecoder().decode(Checked<T>.self, from: Data(body.readableBytesView)).value
+        } catch let error as APIError {
+            throw error
         } catch {
             throw APIError(.badRequest, "expected a JSON body \(expected)")
         }

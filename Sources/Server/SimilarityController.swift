@@ -13,20 +13,24 @@ struct SimilarityController<Context: RequestContext> {
         group.methodNotAllowed("", allowing: [.post])
     }
 
-    struct Query: Decodable {
+    struct Query: KnownKeys {
         var positive: [String]?
         var negative: [String]?
         var top: Int?
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case positive, negative, top }
     }
 
     /// `{"positive": [...], "negative": [...], "top": N}`, or `{"queries": [those], ...}`; either with
     /// `"restrict_vocab": N`.
-    struct SimilarRequest: Decodable {
+    struct SimilarRequest: KnownKeys {
         var positive: [String]?
         var negative: [String]?
         var top: Int?
-        var queries: [Query]?
+        var queries: [Checked<Query>]?
         var restrict_vocab: Int?
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case positive, negative, top, queries, restrict_vocab }
     }
 
     struct Scored: Encodable {
@@ -52,7 +56,10 @@ struct SimilarityController<Context: RequestContext> {
             throw APIError(
                 .badRequest, "give either \"queries\" or one query's \"positive\"/\"negative\"/\"top\", not both")
         }
-        let asked = parsed.queries ?? [Query(positive: parsed.positive, negative: parsed.negative, top: parsed.top)]
+        let asked =
+            parsed.queries?.map(\.value) ?? [
+                Query(positive: parsed.positive, negative: parsed.negative, top: parsed.top)
+            ]
         // Bounded before the index loads: a top not given counts as the default.
         try checkBounds(
             asked.map {

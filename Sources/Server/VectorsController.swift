@@ -46,11 +46,13 @@ struct VectorsController<Context: ConnectionRequestContext> {
         return response
     }
 
-    struct VectorsRequest: Decodable {
+    struct VectorsRequest: KnownKeys {
         var words: [String]
         var missing: MissingWords?
         /// With `"missing": "oov"`: the kind of vector (default: subword on a fastText cache, else random).
         var oov: OOVKind?
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case words, missing, oov }
     }
 
     /// Several vectors in request order: `.npy` float32 `[n, dim]`, or their bare bytes with

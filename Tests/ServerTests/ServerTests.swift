@@ -206,6 +206,14 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
             #expect(tooMany.status == 413 && RunningServer.error(tooMany.data)?.contains("at most 3") == true)
             let bad = try await server.request("/v1/vectors", method: "POST", body: "not json")
             #expect(bad.status == 400 && RunningServer.error(bad.data)?.contains("expected a JSON body") == true)
+            // A misspelt key is refused: it used to be ignored, and "mising": "zero" answered a 404.
+            let misspelt = try await server.request(
+                "/v1/vectors", method: "POST", body: #"{"words": ["x1", "the"], "mising": "zero"}"#)
+            #expect(
+                misspelt.status == 400
+                    && RunningServer.error(misspelt.data)
+                        == #"unknown parameter "mising"; expected words, missing, oov"#,
+                "\(RunningServer.error(misspelt.data) ?? "")")
             let huge = try await server.request(
                 "/v1/vectors", method: "POST",
                 body: #"{"words": [""# + String(repeating: "\"aaaa\",", count: 60) + "\"a\"]}")

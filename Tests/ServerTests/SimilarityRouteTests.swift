@@ -70,6 +70,15 @@ import Testing
                 (#"{"positive": ["pound"], "queries": []}"#, 400, "not both"),
                 (#"{"positive": ["pound"], "restrict_vocab": 0}"#, 400, "restrict_vocab=0"),
                 (#"{"positive": "pound"}"#, 400, "expected a JSON body"),
+                // A key the route does not read is refused, not ignored: `topp` gave the default top of 10.
+                (
+                    #"{"positive": ["pound"], "topp": 3}"#, 400,
+                    #"unknown parameter "topp"; expected positive, negative, top, queries, restrict_vocab"#
+                ),
+                (
+                    #"{"queries": [{"positive": ["pound"]}, {"positive": ["pound"], "restrict_vocab": 3}]}"#, 400,
+                    #"unknown parameter "restrict_vocab" in queries[1]; expected positive, negative, top"#
+                ),
                 ("[" + String(repeating: #""in","#, count: 10_001) + "]", 400, "expected a JSON body"),
             ]
             for (body, status, message) in cases {

@@ -135,6 +135,12 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                     "rank=99999999999999999999",
                     "rank=99999999999999999999 is not a whole number from -9223372036854775808 to 9223372036854775807"
                 ),
+                // A name the routes do not read: it was ignored, and the epoch served at the default batch size.
+                (
+                    "batchsize=64",
+                    "unknown parameter \"batchsize\"; expected batch_size, seed, epoch, shuffle, rank, world_size, "
+                        + "start, part, parts, format, compact"
+                ),
             ]
             for (query, message) in hostile {
                 for route in ["epoch", "plan", "batches/0"] {
