@@ -38,8 +38,10 @@ func parseResponse(_ bytes: [UInt8]) -> (status: Int, headers: String, body: [UI
 }
 
 /// While `stalled` (clients that asked and read nothing) hold their connections, sends `request` on new ones a tenth
-/// of a second apart until one is refused with a 503, at most 100 times: the last answer, and the bytes `memory`
-/// held then.
+/// of a second apart until one is refused with a 503, at most 100 times: the last answer, and the most bytes `memory`
+/// held in the half second after it. (Read once, at the refusal, it could be 0: a stream's chunk is released once
+/// the kernel's socket buffer has taken it, and its next is reserved only as it is made; under a loaded host that
+/// gap was long enough to be read.)
 func firstRefusal(of request: [UInt8], port: Int, memory: AnswerMemory, beside stalled: [LoopbackConnection]) throws
     -> (answer: (status: Int, headers: String, body: [UInt8]), held: Int)
 {
@@ -51,7 +53,11 @@ func firstRefusal(of request: [UInt8], port: Int, memory: AnswerMemory, beside s
         if answer.status == 503 { break }
         usleep(100_000)
     }
-    let held = memory.bytes
+    var held = memory.bytes
+    for _ in 0..<50 {
+        usleep(10_000)
+        held = max(held, memory.bytes)
+    }
     withExtendedLifetime(stalled) {}
     return (answer, held)
 }
