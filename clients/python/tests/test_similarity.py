@@ -40,3 +40,9 @@ def test_similar_errors_carry_the_servers_message(server):
     with pytest.raises(ResponseError) as caught:
         client.similar([], top=3)
     assert caught.value.status == 400
+    # A query key the server does not read is refused, naming it: "topn" (gensim's name) was ignored, and the
+    # answer held the default top of 10.
+    with pytest.raises(ResponseError) as caught:
+        client.similar_batch([{"positive": ["in"], "topn": 3}])
+    assert caught.value.status == 400
+    assert caught.value.message == 'unknown parameter "topn" in queries[0]; expected positive, negative, top'

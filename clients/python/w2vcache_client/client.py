@@ -115,7 +115,8 @@ class Client:
     def similar_batch(self, queries: Iterable[Mapping[str, Any]], *,
                       restrict_vocab: Optional[int] = None) -> list[list[tuple[str, float]]]:
         """Many queries in one request, answered in one pass over the index: `queries` holds dicts with
-        "positive", "negative" and "top"; one list of (word, score) per query."""
+        "positive", "negative" and "top" (another key is a ResponseError 400 naming it); one list of (word, score) per
+        query."""
         queries = [dict(query) for query in queries]
         body: dict[str, Any] = {"queries": queries}
         if restrict_vocab is not None:
