@@ -17,7 +17,8 @@ struct Checked<Value: KnownKeys>: Decodable {
     init(from decoder: any Decoder) throws {
         let expected = Value.CodingKeys.allCases.map(\.stringValue)
         let keys = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
-        if let unknown = keys.sorted().first(where: { !expected.contains($0) }) {
+        // The first in order, so that the answer does not depend on how the object was hashed.
+        if let unknown = keys.filter({ !expected.contains($0) }).min() {
             // Where the object is: `queries[2]`, or nothing for the request's own.
             let path = decoder.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
             let place = path.isEmpty ? "" : " in \(path.dropFirst())"

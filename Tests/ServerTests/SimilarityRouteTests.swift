@@ -75,6 +75,8 @@ import Testing
                     #"{"positive": ["pound"], "topp": 3}"#, 400,
                     #"unknown parameter "topp"; expected positive, negative, top, queries, restrict_vocab"#
                 ),
+                // Of several, the first in order, whatever order they come in.
+                (#"{"zeta": 1, "positive": ["pound"], "alpha": 2}"#, 400, #"unknown parameter "alpha"; expected"#),
                 (
                     #"{"queries": [{"positive": ["pound"]}, {"positive": ["pound"], "restrict_vocab": 3}]}"#, 400,
                     #"unknown parameter "restrict_vocab" in queries[1]; expected positive, negative, top"#
