@@ -132,14 +132,17 @@ struct DatasetsController<Context: ConnectionRequestContext> {
             return value
         }
 
-        /// How batches travel: `.npz` unless `format=raw`, which may be `compact`.
+        /// How batches travel: `.npz` unless `format=raw`, which may be `compact` (an `.npz` cannot be).
         func encoding() throws -> (format: BatchFormat, compact: Bool) {
             let text = format ?? BatchFormat.npz.rawValue
             guard let format = BatchFormat(rawValue: text) else {
                 throw APIError(.badRequest, "format=\(text); expected npz or raw")
             }
             let compact = try Self.flag("compact", compact) ?? false
-            return (format, format == .raw && compact)
+            if compact && format != .raw {
+                throw APIError(.badRequest, "compact=true needs format=raw (an .npz carries every array whole)")
+            }
+            return (format, compact)
         }
 
         private static func flag(_ name: String, _ text: String?) throws -> Bool? {

@@ -65,15 +65,27 @@ struct BatchesCommand: ParsableCommand {
     @Flag(help: "raw: send the POS windows as embedding row ids, as the server's compact streams do.")
     var compact = false
 
-    @Option(help: "How many batches to show (text).")
-    var show: Int = 1
+    /// What `--format text` shows when not told.
+    static let defaultShow = 1, defaultExamplesPerBatch = 4
 
-    @Option(help: "How many examples of each batch to decode.")
-    var examplesPerBatch: Int = 4
+    @Option(help: "text: how many batches to show (default \(defaultShow)).")
+    var show: Int?
+
+    @Option(help: "text: how many examples of each batch to decode (default \(defaultExamplesPerBatch)).")
+    var examplesPerBatch: Int?
 
     func validate() throws {
-        if show < 0 { throw ValidationError("--show must not be negative") }
-        if examplesPerBatch < 0 { throw ValidationError("--examples-per-batch must not be negative") }
+        if let show, show < 0 { throw ValidationError("--show must not be negative") }
+        if let examplesPerBatch, examplesPerBatch < 0 {
+            throw ValidationError("--examples-per-batch must not be negative")
+        }
+        // An option the chosen output does not read is refused, not ignored.
+        if compact && format != .raw { throw ValidationError("--compact needs --format raw") }
+        if format != .text, show != nil || examplesPerBatch != nil {
+            throw ValidationError(
+                "--\(show != nil ? "show" : "examples-per-batch") is for --format text; --format \(format.rawValue) "
+                    + "writes every batch of the share whole")
+        }
     }
 
     func run() throws {
@@ -116,11 +128,11 @@ struct BatchesCommand: ParsableCommand {
             "\(dataset)/\(split): \(count) examples, \(plan.count) batches of up to \(request.batchSize) (seed "
                 + "\(request.seed), epoch \(request.epoch))"
         ]
-        for (index, indices) in plan.prefix(show).enumerated() {
+        for (index, indices) in plan.prefix(show ?? Self.defaultShow).enumerated() {
             let arrays = try source.batch(split: split, indices: indices)
             lines.append(
                 "batch \(index): " + arrays.map { "\($0.name) \($0.type.rawValue)\($0.shape)" }.joined(separator: ", "))
-            for example in indices.prefix(examplesPerBatch) {
+            for example in indices.prefix(examplesPerBatch ?? Self.defaultExamplesPerBatch) {
                 lines.append("  #\(example): " + (try source.describe(split: split, index: example)))
             }
         }

@@ -147,6 +147,9 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                     "unknown parameter \"batchsize\"; expected batch_size, seed, epoch, shuffle, rank, world_size, "
                         + "start, part, parts, format, compact"
                 ),
+                // compact=true without format=raw: it was ignored, and whole float32 windows sent in an .npz.
+                ("compact=true", "compact=true needs format=raw"),
+                ("compact=1&format=npz", "compact=true needs format=raw"),
             ]
             for (query, message) in hostile {
                 for route in ["epoch", "plan", "batches/0"] {

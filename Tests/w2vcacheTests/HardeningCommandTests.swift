@@ -180,6 +180,16 @@ import Word2Vec
         let show = try workspace.run("batches", "pos", "--show=-1")
         #expect(
             show.status != 0 && show.stderr.contains("--show must not be negative") && !show.stderr.contains("Fatal"))
+        // Options the chosen output does not read: each was ignored, and the output written as if not given.
+        for (arguments, message) in [
+            (["--compact"], "--compact needs --format raw"),
+            (["--format", "npz", "--compact"], "--compact needs --format raw"),
+            (["--format", "raw", "--show", "2"], "--show is for --format text"),
+            (["--format", "npz", "--examples-per-batch", "1"], "--examples-per-batch is for --format text"),
+        ] {
+            let ignored = try workspace.run(["batches", "pos"] + arguments)
+            #expect(ignored.status == 64 && ignored.stderr.contains(message), "\(arguments): \(ignored.stderr)")
+        }
         let format = try workspace.run("build", "--vectors", "vectors.bin.gz", "--format", "bianry")
         #expect(format.status != 0 && format.stderr.contains("auto") && format.stderr.contains("glove"))
     }
