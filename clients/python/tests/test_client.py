@@ -32,6 +32,12 @@ def test_arguments_that_mean_nothing_are_refused_up_front():
             Client("http://127.0.0.1:9", **options)
     with pytest.raises(ValueError, match="retries -1"):
         next(Client("http://127.0.0.1:9").batches("pos", "train", retries=-1))
+    # Options the wire cannot carry out: each was ignored, and whole float32 arrays handed on.
+    for options, message in (({"wire": "npz", "compact": True}, "compact=True needs wire='raw'"),
+                             ({"wire": "npz", "expand": False}, "wire='npz' sends none"),
+                             ({"compact": False, "expand": False}, "compact=False sends none")):
+        with pytest.raises(ValueError, match=message):
+            next(Client("http://127.0.0.1:9").batches("pos", "train", **options))
 
 
 def test_a_word_list_longer_than_a_request_takes_is_sent_in_several(server):

@@ -150,7 +150,8 @@ def hostile():
 
 
 def read_epoch(url, **options):
-    return list(Client(url, backoff=0.001, timeout=5).batches("pos", "train", expand=False, **options))
+    options.setdefault("expand", options.get("wire", "raw") == "npz")
+    return list(Client(url, backoff=0.001, timeout=5).batches("pos", "train", **options))
 
 
 def test_a_stream_that_ends_before_its_share_is_an_error(hostile):
@@ -274,7 +275,7 @@ def test_a_batch_of_other_than_1_to_batch_size_examples_is_refused(hostile, seco
     server = hostile(lambda path, query, n: (200, epoch_headers(2, 0), body, None))
     seen = []
     with pytest.raises(ProtocolError, match="batch 1 of the answer " + re.escape(message)):
-        for b in Client(server.url, backoff=0.001, timeout=5).batches("pos", "train", wire=wire, expand=False):
+        for b in Client(server.url, backoff=0.001, timeout=5).batches("pos", "train", wire=wire, expand=wire == "npz"):
             seen.append(b)
     assert len(seen) == 1
 

@@ -195,7 +195,7 @@ class Client:
 
     def batches(self, name: str, split: str, *, batch_size: int = 32, seed: int = 0, epoch: int = 0,
                 shuffle: bool = True, rank: int = 0, world_size: int = 1, start: int = 0, part: int = 0,
-                parts: int = 1, retries: int = 5, wire: Literal["raw", "npz"] = "raw", compact: bool = True,
+                parts: int = 1, retries: int = 5, wire: Literal["raw", "npz"] = "raw", compact: Optional[bool] = None,
                 expand: bool = True) -> Iterator[Batch]:
         """The rank's share of one epoch from its `start`-th batch, in order, as dicts of arrays.
 
@@ -210,12 +210,13 @@ class Client:
         (DataLoader workers).
 
         `wire="raw"` (the default) receives each batch into one buffer of its own and hands out numpy views of it.
-        With `compact` (the default), arrays made of embedding rows (the POS windows) travel as row ids and are
+        With `compact` (raw's default), arrays made of embedding rows (the POS windows) travel as row ids and are
         looked up here in the embedding matrix, fetched once per dataset and cache: the same values, a hundredth of
         the bytes. `expand=False` leaves them as int32 ids, each checked to name a row of the matrix, with a
         "__gather__" entry that `expand_batch` uses: for a trainer that keeps the matrix on its device. If
         `embeddings(name)` gave the trainer its matrix, a stream of other data than that matrix's raises
-        FingerprintMismatch. `wire="npz"` receives `.npz` archives, as other tools can.
+        FingerprintMismatch. `wire="npz"` receives `.npz` archives, as other tools can: every array whole, so
+        `compact=True` or `expand=False` with it is a ValueError, as is `expand=False` with `compact=False`.
         """
         stream = self._stream(name, split, batch_size=batch_size, seed=seed, epoch=epoch, shuffle=shuffle, rank=rank,
                               world_size=world_size, start=start, part=part, parts=parts, retries=retries, wire=wire,
@@ -223,17 +224,24 @@ class Client:
         return stream if expand else map(self._checked_ids, stream)
 
     def _stream(self, name: str, split: str, *, batch_size: int, seed: int, epoch: int, shuffle: bool, rank: int,
-                world_size: int, start: int, part: int, parts: int, retries: int, wire: str, compact: bool,
-                expand: bool) -> Iterator[Batch]:
+                world_size: int, start: int, part: int, parts: int, retries: int, wire: str,
+                compact: Optional[bool], expand: bool) -> Iterator[Batch]:
         """`batches()`, with the row ids of `expand=False` not yet checked (a DataLoader worker's, which the main
         process checks)."""
         if wire not in ("raw", "npz"):
             raise ValueError(f"wire {wire!r}; expected 'raw' or 'npz'")
         if retries < 0:
             raise ValueError(f"retries {retries!r}; expected 0 or more")
+        if compact is None:
+            compact = wire == "raw"
+        elif compact and wire != "raw":
+            raise ValueError("compact=True needs wire='raw' (an .npz carries every array whole)")
+        if not compact and not expand:
+            whole = "compact=False" if wire == "raw" else "wire='npz'"
+            raise ValueError(f"expand=False keeps compact batches' row ids; {whole} sends none")
         query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
                  "world_size": world_size, "part": part, "parts": parts, "format": wire,
-                 "compact": compact and wire == "raw"}
+                 "compact": compact}
         position, failures = start, 0
         same_data = _SameData()
         share: Optional[int] = None
