@@ -61,6 +61,12 @@ struct VectorsController<Context: ConnectionRequestContext> {
         let parsed = try await RequestBody.decode(
             VectorsRequest.self, from: request, settings: state.settings,
             expected: "{\"words\": [...], \"missing\": \"error\" | \"zero\" | \"oov\"}")
+        if let kind = parsed.oov, parsed.missing != .oov {
+            throw APIError(
+                .badRequest,
+                "\"oov\": \"\(kind.rawValue)\" is the kind of vector \"missing\": \"oov\" gives; with \"missing\": "
+                    + "\"\((parsed.missing ?? .error).rawValue)\" no word gets one")
+        }
         let limit = state.settings.maxWordsPerRequest
         guard parsed.words.count <= limit else {
             throw APIError(

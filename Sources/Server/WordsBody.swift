@@ -11,8 +11,8 @@ public enum MissingWords: String, Sendable, Decodable {
 }
 
 /// A `POST /v1/vectors` body as ``VectorLane`` reads it, strictly: `{"words": [STRING, ...]}`, optionally with
-/// `"missing": "error" | "zero" | "oov"` and `"oov": "random" | "subword"`, JSON whitespace between tokens, and
-/// nothing else. Any other body (other keys, a key twice, other values, raw bytes over 0x7F, a lone surrogate, an
+/// `"missing": "error" | "zero" | "oov"` and, with `"missing": "oov"`, `"oov": "random" | "subword"`, JSON whitespace
+/// between tokens, and nothing else. Any other body (other keys, a key twice, other values, raw bytes over 0x7F, a lone surrogate, an
 /// empty list) reads as `nil` and goes to the router, whose JSON decoder gives it its answer: the lane never reads a
 /// body differently. Public only so that the fuzz target can reach it.
 public struct WordsBody {
@@ -57,7 +57,8 @@ public struct WordsBody {
                 return nil
             }
         } while reader.take(UInt8(ascii: ","))
-        guard reader.take(UInt8(ascii: "}")), reader.atEnd, let words else { return nil }
+        // `"oov"` without `"missing": "oov"` is the router's 400.
+        guard reader.take(UInt8(ascii: "}")), reader.atEnd, let words, oov == nil || missing == .oov else { return nil }
         return WordsBody(words: words, missing: missing ?? .error, oov: oov)
     }
 }

@@ -201,6 +201,18 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
             let message = RunningServer.error(subword.data) ?? ""
             #expect(subword.status == 400 && message.contains(#"ask for "oov": "random""#), "\(message)")
             #expect(!message.contains(server.directory.path) && !message.contains("--oov"), "\(message)")
+            // "oov" without "missing": "oov": it was ignored, and the row zeros (or a 404).
+            for (body, missing) in [
+                (#"{"words": ["x1", "the"], "missing": "zero", "oov": "random"}"#, "zero"),
+                (#"{"words": ["the"], "oov": "random"}"#, "error"),
+            ] {
+                let ignored = try await server.request("/v1/vectors", method: "POST", body: body)
+                #expect(
+                    ignored.status == 400
+                        && RunningServer.error(ignored.data)
+                            == #""oov": "random" is the kind of vector "missing": "oov" gives; with "missing": "\#(missing)" no word gets one"#,
+                    "\(body): \(RunningServer.error(ignored.data) ?? "")")
+            }
             let tooMany = try await server.request(
                 "/v1/vectors", method: "POST", body: #"{"words": ["a", "b", "c", "d"]}"#)
             #expect(tooMany.status == 413 && RunningServer.error(tooMany.data)?.contains("at most 3") == true)

@@ -63,6 +63,10 @@ def test_errors_carry_the_servers_message(server):
     with pytest.raises(ResponseError) as caught:
         client.vectors(["king", "zz1", "zz2"])
     assert caught.value.message == "not in the cache: zz1, zz2"
+    # `oov` chooses the vector of missing="oov": with another, the server refuses it rather than ignore it.
+    with pytest.raises(ResponseError) as caught:
+        client.vectors(["king", "zz1"], missing="zero", oov="random")
+    assert caught.value.status == 400 and 'with "missing": "zero" no word gets one' in caught.value.message
     with pytest.raises(ResponseError) as caught:
         client.dataset("parser")
     assert caught.value.status == 404 and "w2vcache prepare parser" in caught.value.message

@@ -71,7 +71,8 @@ class Client:
                 oov: Optional[Literal["random", "subword"]] = None) -> np.ndarray:
         """float32 `[len(words), dim]` in order. missing: "error" (404 naming the unknown words), "zero" or "oov":
         the word's character n-grams' vector on a cache built from a fastText model, else its seeded random vector
-        (`oov` chooses; `vectors_and_kinds` says which each row got).
+        (`oov` chooses, with "oov" only: with another `missing` it is a ResponseError 400; `vectors_and_kinds` says
+        which each row got).
 
         A list of any length: it is sent in requests of up to 1,000 words (the server takes 10,000 by default), all
         answered by the same cache (FingerprintMismatch otherwise, as behind a load balancer whose replicas differ).
