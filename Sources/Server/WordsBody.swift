@@ -11,10 +11,10 @@ public enum MissingWords: String, Sendable, Decodable {
 }
 
 /// A `POST /v1/vectors` body as ``VectorLane`` reads it, strictly: `{"words": [STRING, ...]}`, optionally with
-/// `"missing": "error" | "zero" | "oov"` and, with `"missing": "oov"`, `"oov": "random" | "subword"`, JSON whitespace
-/// between tokens, and nothing else. Any other body (other keys, a key twice, other values, raw bytes over 0x7F, a lone surrogate, an
-/// empty list) reads as `nil` and goes to the router, whose JSON decoder gives it its answer: the lane never reads a
-/// body differently. Public only so that the fuzz target can reach it.
+/// `"missing": "error" | "zero" | "oov"` and, with `"missing": "oov"`, `"oov": "random" | "subword"`, JSON
+/// whitespace between tokens, and nothing else. Any other body (other keys, a key twice, other values, raw bytes over
+/// 0x7F, a lone surrogate, an empty list) reads as `nil` and goes to the router, whose JSON decoder gives it its
+/// answer: the lane never reads a body differently. Public only so that the fuzz target can reach it.
 public struct WordsBody {
     public let words: PackedWords
     /// `"missing"`, `.error` when not given.
