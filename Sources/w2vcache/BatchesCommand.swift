@@ -32,28 +32,33 @@ struct BatchesCommand: ParsableCommand {
     var split: String = "train"
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Examples per batch (default \(BatchSampler.defaultBatchSize); at most server.max_batch_size of the "
                 + "configuration).",
             valueName: "n"))
     var batchSize: Int?
 
-    @Option(help: "Shuffle seed (default 0).")
+    @Option(parsing: .unconditional, help: "Shuffle seed (default 0).")
     var seed: UInt64?
 
-    @Option(help: "Epoch, from 0 (each epoch has its own order).")
+    @Option(parsing: .unconditional, help: "Epoch, from 0 (each epoch has its own order).")
     var epoch: Int?
 
     @Flag(help: "Keep the stored order.")
     var noShuffle = false
 
-    @Option(help: "This reader's rank in a distributed job (its share of the epoch, as the server gives it).")
+    @Option(
+        parsing: .unconditional,
+        help: "This reader's rank in a distributed job (its share of the epoch, as the server gives it).")
     var rank: Int?
 
-    @Option(help: "How many ranks share the epoch (at most its batch count).")
+    @Option(parsing: .unconditional, help: "How many ranks share the epoch (at most its batch count).")
     var worldSize: Int?
 
-    @Option(help: "Begin at this batch of the rank's share (a resumed job; at most the share's length).")
+    @Option(
+        parsing: .unconditional,
+        help: "Begin at this batch of the rank's share (a resumed job; at most the share's length).")
     var start: Int?
 
     @Option(
@@ -68,10 +73,10 @@ struct BatchesCommand: ParsableCommand {
     /// What `--format text` shows when not told.
     static let defaultShow = 1, defaultExamplesPerBatch = 4
 
-    @Option(help: "text: how many batches to show (default \(defaultShow)).")
+    @Option(parsing: .unconditional, help: "text: how many batches to show (default \(defaultShow)).")
     var show: Int?
 
-    @Option(help: "text: how many examples of each batch to decode (default \(defaultExamplesPerBatch)).")
+    @Option(parsing: .unconditional, help: "text: examples of each batch decoded (default \(defaultExamplesPerBatch)).")
     var examplesPerBatch: Int?
 
     func validate() throws {

@@ -25,7 +25,7 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "The file's layout (default: build.format of the configuration, auto).")
     var format: FormatChoice?
 
-    @Option(help: "Keep only the first N vectors of the file (like gensim's limit).")
+    @Option(parsing: .unconditional, help: "Keep only the first N vectors of the file (like gensim's limit).")
     var limit: Int?
 
     @Option(help: ArgumentHelp("Keep only the words listed in this file, one per line.", valueName: "file"))

@@ -15,6 +15,7 @@ struct EvaluateCommand: ParsableCommand {
 /// Options both evaluations share.
 struct EvaluationOptions: ParsableArguments {
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Use only the first N words of the vectors file, in its order (default: gensim's, "
                 + "\(AnalogyEvaluation.defaultRestrictVocab)).",

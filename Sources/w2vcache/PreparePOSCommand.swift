@@ -31,7 +31,7 @@ struct PreparePOSCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Where to write the processed files.", valueName: "dir"))
     var out: String = "."
 
-    @Option(help: "Words per window (default: the book's, \(POSOptions().window)).")
+    @Option(parsing: .unconditional, help: "Words per window (default: the book's, \(POSOptions().window)).")
     var window: Int?
 
     @Option(
@@ -51,7 +51,9 @@ struct PreparePOSCommand: ParsableCommand {
     )
     var vectors: String?
 
-    @Option(help: "Fail unless the cache's vectors (with --vectors, the file's) have this dimension.")
+    @Option(
+        parsing: .unconditional,
+        help: "Fail unless the cache's vectors (with --vectors, the file's) have this dimension.")
     var dim: Int?
 
     func validate() throws {

@@ -36,7 +36,7 @@ struct PrepareParserCommand: ParsableCommand {
     @Flag(help: "Count and skip malformed lines (and their sentences) instead of stopping.")
     var skipBadLines = false
 
-    @Option(help: "Fail unless the cache's vectors have this dimension.")
+    @Option(parsing: .unconditional, help: "Fail unless the cache's vectors have this dimension.")
     var dim: Int?
 
     func run() throws {

@@ -26,10 +26,13 @@ struct PrepareSentimentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Test reviews: a directory or a TSV file.", valueName: "path"))
     var test: String
 
-    @Option(help: "Ids kept, specials included (default from the configuration: \(SentimentOptions().maxVocabulary)).")
+    @Option(
+        parsing: .unconditional,
+        help: "Ids kept, specials included (default from the configuration: \(SentimentOptions().maxVocabulary)).")
     var maxVocab: Int?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Tokens per review after padding or truncation (default from the configuration: "
                 + "\(SentimentOptions().maxLength)).")

@@ -51,13 +51,16 @@ struct PrepareTranslationCommand: ParsableCommand {
     var buckets: String?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Keep tokens seen at least this often in training (default from the configuration: "
                 + "\(TranslationOptions().minFrequency)).")
     )
     var minFreq: Int?
 
-    @Option(help: "Cap each vocabulary at this many ids, specials included (default: no cap, as in the book).")
+    @Option(
+        parsing: .unconditional,
+        help: "Cap each vocabulary at this many ids, specials included (default: no cap, as in the book).")
     var maxVocab: Int?
 
     @Flag(help: "The files are tokenized already: split on whitespace.")

@@ -18,13 +18,14 @@ struct SampleCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The file to write; gzipped if it ends in .gz.", valueName: "file"))
     var output: String = "data/sample-vectors.bin.gz"
 
-    @Option(help: "How many words (1 to \(SampleVectors.maxCount)).")
+    @Option(parsing: .unconditional, help: "How many words (1 to \(SampleVectors.maxCount)).")
     var words: Int = 3000
 
-    @Option(help: "Vector dimension (1 to \(Word2VecReader.maxDimension), what a reader accepts).")
+    @Option(
+        parsing: .unconditional, help: "Vector dimension (1 to \(Word2VecReader.maxDimension), what a reader accepts).")
     var dim: Int = 300
 
-    @Option(help: "Random seed.")
+    @Option(parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 42
 
     @Flag(help: "Write word2vec text instead of binary.")

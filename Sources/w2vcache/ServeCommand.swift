@@ -26,7 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to bind (default: server.host of the configuration, 127.0.0.1).")
     var host: String?
 
-    @Option(help: "Port (default: server.port of the configuration, 8080; 0 picks a free one).")
+    @Option(
+        parsing: .unconditional, help: "Port (default: server.port of the configuration, 8080; 0 picks a free one).")
     var port: Int?
 
     @Option(

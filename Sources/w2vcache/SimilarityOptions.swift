@@ -10,10 +10,12 @@ struct SimilarityOptions: ParsableArguments {
     }
 
     @Option(
+        parsing: .unconditional,
         help: "How many words to print per query (default \(SimilarityQuery.defaultTop); at most the cache's words).")
     var top: Int?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Search only the first N words of the vectors file (gensim's restrict_vocab; default: all).", valueName: "n"
         ))

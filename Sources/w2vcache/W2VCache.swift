@@ -4,6 +4,9 @@ import Support
 import VectorCache
 
 /// The `w2vcache` command: a word2vec embedding cache on LevelDB.
+///
+/// Every numeric option is declared with `parsing: .unconditional`: by default argument-parser takes the `-3` of
+/// `--top -3` for an option and says the value is missing, where the command's own check names the bound.
 @main
 struct W2VCache: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

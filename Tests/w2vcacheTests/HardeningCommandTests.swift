@@ -180,6 +180,20 @@ import Word2Vec
         let show = try workspace.run("batches", "pos", "--show=-1")
         #expect(
             show.status != 0 && show.stderr.contains("--show must not be negative") && !show.stderr.contains("Fatal"))
+        // A negative number after a space: it was taken for an option, and the error said the value was missing.
+        for (arguments, message) in [
+            (["batches", "pos", "--show", "-1"], "--show must not be negative"),
+            (["similar", "--top", "-3", "the"], "--top must be at least 1"),
+            (["serve", "--port", "-1"], "--port must be from 0 to 65535"),
+            (["sample", "--words", "-5"], "--words -5: expected 1 to"),
+            (["batches", "pos", "--seed", "-1"], "The value '-1' is invalid for '--seed <seed>'"),
+        ] {
+            let negative = try workspace.run(arguments)
+            #expect(
+                negative.status == 64 && negative.stderr.contains(message)
+                    && !negative.stderr.contains("Missing value"),
+                "\(arguments): \(negative.stderr)")
+        }
         // Options the chosen output does not read: each was ignored, and the output written as if not given.
         for (arguments, message) in [
             (["--compact"], "--compact needs --format raw"),
