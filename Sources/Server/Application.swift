@@ -45,7 +45,8 @@ public struct ServerRequestContext: RequestContext, ConnectionRequestContext {
 }
 
 /// The routes of `w2vcache serve`: `/healthz`, `/metrics`, and the API under `/v1`. `HEAD` is answered like `GET`
-/// without a body; a known path asked with another method is 405 naming the methods it allows.
+/// without a body; a known path asked with another method is 405 naming the methods it allows. A `/v1` route that
+/// reads no query refuses one (``NoQueryMiddleware``); `/healthz` and `/metrics` take what monitors send.
 ///
 /// Middleware, outermost first: metrics (recorded once the response body is written), the request log, the cache's
 /// fingerprint on every answer, the one layer that turns every error into a JSON answer with its status
@@ -70,7 +71,9 @@ public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     router.methodNotAllowed("healthz", allowing: [.get, .head])
     router.methodNotAllowed("metrics", allowing: [.get, .head])
     let v1 = router.group("v1")
-    v1.get("info") { _, _ in BinaryResponse(body: state.info, contentType: BinaryResponse.json) }
+    v1.group().add(middleware: NoQueryMiddleware()).get("info") { _, _ in
+        BinaryResponse(body: state.info, contentType: BinaryResponse.json)
+    }
     v1.methodNotAllowed("info", allowing: [.get, .head])
     VectorsController(state: state).addRoutes(to: v1.group("vectors"))
     DatasetsController(state: state).addRoutes(to: v1.group("datasets"))

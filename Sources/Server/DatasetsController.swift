@@ -12,10 +12,11 @@ struct DatasetsController<Context: ConnectionRequestContext> {
     let state: ServerState
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.get(use: list)
-        group.get(":name", use: describe)
-        group.get(":name/vocab", use: vocabulary)
-        group.get(":name/embeddings", use: embeddings)
+        let metadata = group.group().add(middleware: NoQueryMiddleware())
+        metadata.get(use: list)
+        metadata.get(":name", use: describe)
+        metadata.get(":name/vocab", use: vocabulary)
+        metadata.get(":name/embeddings", use: embeddings)
         group.get(":name/:split/plan", use: planSummary)
         group.get(":name/:split/batches/:index", use: batch)
         group.get(":name/:split/epoch", use: epoch)
@@ -91,8 +92,14 @@ struct DatasetsController<Context: ConnectionRequestContext> {
 
         /// The query of `request`. One that is not flat `name=value` pairs (a name given twice, brackets, a bad
         /// percent escape) is a 400 saying so: Hummingbird's decoder throws its own error for those, which no layer
-        /// would answer. So is a name not listed here (``Checked``).
+        /// would answer. So is a name not listed here (``Checked``), and a name without `=`, which the decoder
+        /// passes over.
         init(of request: Request, context: Context) throws {
+            let names = CodingKeys.allCases.map(\.stringValue)
+            if let bare = QueryParameter.all(in: request.uri.query ?? "").first(where: { !$0.hasValue }) {
+                guard names.contains(bare.name) else { throw APIError.unknownParameter(bare.name, expected: names) }
+                throw APIError(.badRequest, "\(bare.name) has no value; expected \(bare.name)=VALUE")
+            }
             do {
                 self = try request.uri.decodeQuery(as: Checked<BatchQuery>.self, context: context).value
             } catch let error as URLEncodedFormError {

@@ -1,6 +1,3 @@
-import HTTPTypes
-import Support
-
 /// A request's JSON object or query, read only when the server knows every key in it: a key it does not read (a typo
 /// such as `"topp"` or `batchsize`, or a parameter of another route) is a 400 naming it, never the default silently,
 /// as in the configuration file.
@@ -22,10 +19,7 @@ struct Checked<Value: KnownKeys>: Decodable {
             // Where the object is: `queries[2]`, or nothing for the request's own.
             let path = decoder.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
             let place = path.isEmpty ? "" : " in \(path.dropFirst())"
-            throw APIError(
-                .badRequest,
-                "unknown parameter \"\(Printable.escape(unknown, limit: 80))\"\(place); expected "
-                    + expected.joined(separator: ", "))
+            throw APIError.unknownParameter(unknown, place: place, expected: expected)
         }
         value = try Value(from: decoder)
     }

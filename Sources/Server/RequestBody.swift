@@ -1,17 +1,27 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Support
 
 /// Reading request bodies within the server's limit: the one way a route reads one.
 enum RequestBody {
     /// The body of `request` decoded from JSON as `T`, at most `settings.maxBodyBytes` bytes, with no key `T` does
-    /// not read.
+    /// not read. The body is read as sent: one with a `Content-Encoding` (gzip, …) is refused, not parsed as JSON.
     /// - Parameter expected: the body's shape, for the 400 that a body of another shape gets.
-    /// - throws: ``APIError`` 413 naming the limit, 400 naming an unknown key or saying what was expected.
+    /// - throws: ``APIError`` 413 naming the limit, 415 naming an encoding, 400 naming an unknown key or saying what
+    ///   was expected.
     static func decode<T: KnownKeys>(
         _ type: T.Type, from request: Request, settings: ServerSettings, expected: String
     ) async throws -> T {
         let body = try await collect(request, settings: settings)
+        if let encoding = request.headers[values: .contentEncoding].first(where: {
+            $0.trimmingCharacters(in: .whitespaces).lowercased() != "identity"
+        }) {
+            throw APIError(
+                .unsupportedMediaType,
+                "the request body is sent with Content-Encoding: \(Printable.escape(encoding, limit: 80)); "
+                    + "the server reads JSON bodies as they are, without an encoding")
+        }
         do {
             return try JSONDecoder().decode(Checked<T>.self, from: Data(body.readableBytesView)).value
         } catch let error as APIError {

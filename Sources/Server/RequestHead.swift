@@ -35,6 +35,8 @@ public struct RequestHead: Equatable, Sendable {
     public var authorization: ArraySlice<UInt8>?
     /// Whether `Accept` or `Authorization` came more than once.
     public var repeatsAHeader = false
+    /// Whether a `Content-Encoding` other than `identity` came: the body is not the JSON to read.
+    public var encodesItsBody = false
 
     /// Reads the head at the start of `bytes`.
     public static func read(_ bytes: [UInt8]) -> Reading {
@@ -60,6 +62,8 @@ public struct RequestHead: Equatable, Sendable {
             } else if Self.is(name, "authorization") {
                 head.repeatsAHeader = head.repeatsAHeader || head.authorization != nil
                 head.authorization = value
+            } else if Self.is(name, "content-encoding") {
+                head.encodesItsBody = head.encodesItsBody || !Self.is(value, "identity")
             }
         }
         head.length = lines.offset

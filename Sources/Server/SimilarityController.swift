@@ -9,7 +9,7 @@ struct SimilarityController<Context: RequestContext> {
     let state: ServerState
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.post(use: similar)
+        group.group().add(middleware: NoQueryMiddleware()).post(use: similar)
         group.methodNotAllowed("", allowing: [.post])
     }
 

@@ -277,27 +277,31 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The routes this lane may answer.
     private enum Route {
-        /// `GET /v1/vectors/{word}`, the word as sent.
+        /// `GET /v1/vectors/{word}`, the word as sent, without a query (the router refuses one).
         case vector(ArraySlice<UInt8>)
-        /// `POST /v1/vectors` with a body of at most ``VectorLane/largestBody`` bytes.
+        /// `POST /v1/vectors` with a body of at most ``VectorLane/largestBody`` bytes, as it is (the router refuses
+        /// a `Content-Encoding`).
         case vectors
 
         init?(_ head: borrowing RequestHead) {
             if head.method.elementsEqual("GET".utf8), head.bodyLength == 0, head.target.starts(with: VectorLane.prefix)
             {
-                var path = head.target.dropFirst(VectorLane.prefix.count)
-                if let query = path.firstIndex(of: UInt8(ascii: "?")) { path = path[..<query] }
-                guard !path.isEmpty, !path.contains(UInt8(ascii: "/")), !path.contains(UInt8(ascii: "#")) else {
-                    return nil
-                }
+                let path = head.target.dropFirst(VectorLane.prefix.count)
+                guard !path.isEmpty, !path.contains(where: Self.isTheRouters) else { return nil }
                 self = .vector(path)
             } else if head.method.elementsEqual("POST".utf8), head.target.elementsEqual("/v1/vectors".utf8),
-                (1...VectorLane.largestBody).contains(head.bodyLength)
+                (1...VectorLane.largestBody).contains(head.bodyLength), !head.encodesItsBody
             {
                 self = .vectors
             } else {
                 return nil
             }
+        }
+
+        /// A byte that a word holds only percent-encoded: `/` (a deeper path), `?` (a query, which the router
+        /// refuses) or `#` (a fragment).
+        private static func isTheRouters(_ byte: UInt8) -> Bool {
+            byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#")
         }
     }
 

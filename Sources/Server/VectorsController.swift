@@ -10,8 +10,9 @@ struct VectorsController<Context: ConnectionRequestContext> {
     let state: ServerState
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.get(":word", use: vector)
-        group.post(use: vectors)
+        let routes = group.group().add(middleware: NoQueryMiddleware())
+        routes.get(":word", use: vector)
+        routes.post(use: vectors)
         group.methodNotAllowed(":word", allowing: [.get, .head])
         group.methodNotAllowed("", allowing: [.post])
     }

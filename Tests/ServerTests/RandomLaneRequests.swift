@@ -34,11 +34,16 @@ struct RandomLaneRequests {
             }
         }
         if chance(20) {
-            headers.append(pick(["Content-Type: application/json", "Content-Type: text/plain", "X-Thing: y"]))
+            headers.append(
+                pick([
+                    "Content-Type: application/json", "Content-Type: text/plain", "X-Thing: y",
+                    "Content-Encoding: identity", "Content-Encoding: gzip",
+                ]))
         }
         if chance(50) {
             let path = pick(["/v1/vectors/", "/v1/vectors/", "/v1/vectors/", "/v1/vectors//", "/V1/vectors/"])
-            let query = pick(["", "", "", "?", "?a=1", "?missing=zero", "?x=%zz"])
+            // A query (but `?` alone) is the router's to refuse.
+            let query = pick(["", "", "", "", "", "", "", "?", "?a=1", "?missing=zero", "?x=%zz"])
             return LoopbackConnection.request("GET", path + pathWord() + query, headers: headers)
         }
         return LoopbackConnection.request("POST", "/v1/vectors", body: Array(body().utf8), headers: headers)

@@ -28,7 +28,15 @@ import VectorCache
             Issue.record("not framed")
             return
         }
-        #expect(head.bodyLength == 42)
+        #expect(head.bodyLength == 42 && !head.encodesItsBody)
+        for (encoding, encoded) in [("identity", false), ("IDENTITY", false), ("gzip", true), ("br", true)] {
+            let text = "POST /v1/vectors HTTP/1.1\r\nContent-Encoding: \(encoding)\r\nContent-Length: 2\r\n\r\n{}"
+            guard case .framed(let head) = read(text) else {
+                Issue.record("Content-Encoding: \(encoding) is still framed")
+                continue
+            }
+            #expect(head.encodesItsBody == encoded, "Content-Encoding: \(encoding)")
+        }
         if case .framed(let twice) = read("GET /a HTTP/1.1\r\nAccept: x\r\nAccept: y\r\n\r\n") {
             #expect(twice.repeatsAHeader)
         } else {

@@ -201,6 +201,91 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
         }
     }
 
+    /// Parameters that were passed over, so that the route answered its default: any query of a route that reads
+    /// none, a name without `=` where a query is read, and a body sent with a `Content-Encoding`.
+    @Test func whatARequestAsksForIsReadOrRefusedNeverPassedOver() async throws {
+        try await withServer { server in
+            let port = server.port
+            let noQuery = "this route takes no query parameters"
+            let pound = Array(#"{"words": ["pound"]}"#.utf8)
+            let cases: [(request: [UInt8], status: Int, message: String)] = [
+                // A route that reads no query answered as if it had none: `.npy`, not the JSON asked for.
+                (LoopbackConnection.request("GET", "/v1/vectors/pound?format=json"), 400, #""format"; \#(noQuery)"#),
+                (LoopbackConnection.request("GET", "/v1/info?x=1"), 400, #""x"; \#(noQuery)"#),
+                (LoopbackConnection.request("GET", "/v1/datasets?verbose"), 400, #""verbose"; \#(noQuery)"#),
+                (LoopbackConnection.request("GET", "/v1/datasets/pos?split=train"), 400, #""split"; \#(noQuery)"#),
+                (LoopbackConnection.request("GET", "/v1/datasets/pos/vocab?x=1"), 400, #""x"; \#(noQuery)"#),
+                (
+                    LoopbackConnection.request("GET", "/v1/datasets/pos/embeddings?dtype=float16"), 400,
+                    #""dtype"; \#(noQuery)"#
+                ),
+                (
+                    LoopbackConnection.request("POST", "/v1/vectors?missing=zero", body: pound), 400,
+                    #""missing"; \#(noQuery)"#
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/similar?top=1", body: Array(#"{"positive": ["pound"]}"#.utf8)),
+                    400, #""top"; \#(noQuery)"#
+                ),
+                // `?` alone, empty pieces, and the monitors' routes are still answered.
+                (LoopbackConnection.request("GET", "/v1/vectors/pound?"), 200, ""),
+                (LoopbackConnection.request("GET", "/v1/info?&&"), 200, ""),
+                (LoopbackConnection.request("GET", "/healthz?probe=1"), 200, ""),
+                (LoopbackConnection.request("GET", "/metrics?x=1"), 200, ""),
+                // A name without `=` was passed over by the form decoder: the epoch came at the default batch size.
+                (
+                    LoopbackConnection.request("GET", "/v1/datasets/pos/train/plan?batch_size"), 400,
+                    "batch_size has no value; expected batch_size=VALUE"
+                ),
+                (
+                    LoopbackConnection.request("GET", "/v1/datasets/pos/train/epoch?batch_size=2&world_size"), 400,
+                    "world_size has no value; expected world_size=VALUE"
+                ),
+                (
+                    LoopbackConnection.request("GET", "/v1/datasets/pos/train/batches/0?shufle"), 400,
+                    #"unknown parameter "shufle"; expected batch_size, seed"#
+                ),
+                (LoopbackConnection.request("GET", "/v1/datasets/pos/train/plan?batch_size=2&&"), 200, ""),
+                // A body with an encoding was read as JSON: answered as if plain, or a 400 about its shape.
+                (
+                    LoopbackConnection.request("POST", "/v1/vectors", body: pound, headers: ["Content-Encoding: br"]),
+                    415, "Content-Encoding: br; the server reads JSON bodies as they are"
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/vectors", body: [0x1F, 0x8B, 0x08, 0, 0, 0, 0, 0, 0, 0x03],
+                        headers: ["Content-Encoding: gzip"]),
+                    415, "Content-Encoding: gzip"
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/similar", body: Array(#"{"positive": ["pound"]}"#.utf8),
+                        headers: ["Content-Encoding: gzip"]),
+                    415, "Content-Encoding: gzip"
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/vectors", body: pound, headers: ["Content-Encoding: identity"]),
+                    200, ""
+                ),
+            ]
+            let answers = try await blocking {
+                let connection = try LoopbackConnection(port: port)
+                return cases.map { item in
+                    connection.send(item.request)
+                    return parseResponse(connection.receiveResponse())
+                }
+            }
+            for (item, answer) in zip(cases, answers) {
+                let request = String(decoding: item.request.prefix { $0 != 0x0D }, as: UTF8.self)
+                let message = RunningServer.error(Data(answer.body)) ?? ""
+                #expect(answer.status == item.status, "\(request): \(answer.status) \(message)")
+                #expect(item.message.isEmpty || message.contains(item.message), "\(request): \(message)")
+            }
+        }
+    }
+
     @Test func aSearchIndexThatCannotBeMappedIsA503AndEverythingElseGoesOn() async throws {
         try await withServer(makeCache: { directory in
             try RunningServer.makeSmallCache(directory, searchIndex: true)
