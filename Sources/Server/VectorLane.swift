@@ -287,7 +287,10 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             if head.method.elementsEqual("GET".utf8), head.bodyLength == 0, head.target.starts(with: VectorLane.prefix)
             {
                 let path = head.target.dropFirst(VectorLane.prefix.count)
-                guard !path.isEmpty, !path.contains(where: Self.isTheRouters) else { return nil }
+                // A deeper path, a query (which the router refuses) or a fragment: the router's.
+                guard !path.isEmpty, !path.contains(UInt8(ascii: "/")), !path.contains(UInt8(ascii: "?")),
+                    !path.contains(UInt8(ascii: "#"))
+                else { return nil }
                 self = .vector(path)
             } else if head.method.elementsEqual("POST".utf8), head.target.elementsEqual("/v1/vectors".utf8),
                 (1...VectorLane.largestBody).contains(head.bodyLength), !head.encodesItsBody
@@ -296,12 +299,6 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             } else {
                 return nil
             }
-        }
-
-        /// A byte that a word holds only percent-encoded: `/` (a deeper path), `?` (a query, which the router
-        /// refuses) or `#` (a fragment).
-        private static func isTheRouters(_ byte: UInt8) -> Bool {
-            byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#")
         }
     }
 
