@@ -157,7 +157,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
             case nil: return nil
             case "true", "1": return true
             case "false", "0": return false
-            case let text?: throw APIError(.badRequest, "\(name)=\(text); expected true or false")
+            case let text?: throw APIError(.badRequest, "\(name)=\(text); expected true or false (or 1 or 0)")
             }
         }
     }

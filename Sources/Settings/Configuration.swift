@@ -50,6 +50,9 @@ public struct Configuration: Sendable, Equatable {
 
     /// The largest configuration file read: a YAML file of settings is a few KB.
     static let maxFileBytes = 1 << 20
+    /// The most values (keys, values, lists) a configuration file may hold, an alias's once for each use: the
+    /// shipped file holds about 120.
+    static let maxValues = 100_000
 
     /// Reads the configuration: `path` if given (it must exist), else ``defaultPath`` if present, else the built-in
     /// defaults.
@@ -86,6 +89,8 @@ public struct Configuration: Sendable, Equatable {
         var configuration = Configuration()
         // A file of comments only holds no document: the defaults apply.
         guard let root else { return configuration }
+        var budget = Self.maxValues
+        try refuseTags(root, file: file, budget: &budget)
         var top = try Section(root, path: "", file: file)
         if var cache = try top.section("cache") {
             try cache.read("path") { configuration.cachePath = try $0.string() }
@@ -226,6 +231,37 @@ public enum FormatChoice: String, Sendable, CaseIterable {
     public init(_ format: Word2VecFormat?) {
         self = format.flatMap { FormatChoice(rawValue: $0.rawValue) } ?? .auto
     }
+}
+
+/// Throws for the first node with an explicit tag that is not text, a mapping or a list (`!!binary aGk=`, `!env
+/// HOME`, `!!int 5`): values are read from their text, so a tag that means something else would be passed over.
+/// Visits at most `budget` nodes, an alias's each time it is used, so that a few lines of nested aliases (a
+/// "billion laughs") are an error rather than a walk of billions.
+private func refuseTags(_ node: Node, file: String, budget: inout Int) throws {
+    budget -= 1
+    guard budget >= 0 else {
+        throw ConfigurationError(
+            file: file,
+            message: "holds more than \(Configuration.maxValues) values (an alias counts once for each use); "
+                + "expected a file of settings")
+    }
+    let tag: Tag
+    let children: [Node]
+    switch node {
+    case .scalar(let scalar): (tag, children) = (scalar.tag, [])
+    case .mapping(let mapping): (tag, children) = (mapping.tag, mapping.flatMap { [$0.key, $0.value] })
+    case .sequence(let sequence): (tag, children) = (sequence.tag, Array(sequence))
+    case .alias(let alias): (tag, children) = (alias.tag, [])
+    }
+    let name = tag.description
+    // No tag (plain), `!` (quoted), or the tag a plain value of its kind has.
+    guard [Tag.Name.implicit, .nonSpecific, .str, .map, .seq].contains(where: { $0.rawValue == name }) else {
+        let line = node.mark.map { "line \($0.line): " } ?? ""
+        let tag = Printable.escape(name.replacing("tag:yaml.org,2002:", with: "!!"), limit: 80)
+        throw ConfigurationError(
+            file: file, message: "\(line)the tag \(tag) is not read; expected values written plainly, without tags")
+    }
+    for child in children { try refuseTags(child, file: file, budget: &budget) }
 }
 
 /// A configuration file that cannot be used, and why.

@@ -150,6 +150,7 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                 // compact=true without format=raw: it was ignored, and whole float32 windows sent in an .npz.
                 ("compact=true", "compact=true needs format=raw"),
                 ("compact=1&format=npz", "compact=true needs format=raw"),
+                ("shuffle=yes", "shuffle=yes; expected true or false (or 1 or 0)"),
             ]
             for (query, message) in hostile {
                 for route in ["epoch", "plan", "batches/0"] {

@@ -84,6 +84,14 @@ import Yams
         }
     }
 
+    /// Quoted values, `!` (the tag of a quoted value) and `!!str` mean text, as a plain value does.
+    @Test func quotedAndTextTaggedValuesAreRead() throws {
+        let configuration = try Configuration.parse(
+            "cache:\n  path: \"c1\"\nserver:\n  host: ! localhost\n  port: !!str 9000\n", file: "x.yml")
+        #expect(configuration.cachePath == "c1")
+        #expect(configuration.server.host == "localhost" && configuration.server.port == 9000)
+    }
+
     @Test func anEmptyFileMeansDefaults() throws {
         #expect(try Configuration.parse("# nothing\n", file: "x.yml") == Configuration())
     }
@@ -110,6 +118,21 @@ import Yams
         ("oov:\n  range: -1\n", "oov.range: expected a number"),
         ("leveldb: [1, 2\n", "not valid YAML"),
         ("leveldb:\n  max_file_mb: 8\n  max_file_mb: 9\n", "not valid YAML: Parser: expected all keys to be unique"),
+        // Tags were passed over: the path was the base64 text, the number read from its text.
+        ("cache:\n  path: !!binary YzE=\n", "line 2: the tag !!binary is not read; expected values written plainly"),
+        ("server:\n  port: !!int 8080\n", "line 2: the tag !!int is not read"),
+        ("datasets:\n  translation:\n    buckets: [[5, !env 10]]\n", "line 3: the tag !env is not read"),
+        ("!!binary cGF0aA==: c1\n", "line 1: the tag !!binary is not read"),
+        // Nine lines of nested aliases, 9^9 values: walking them took for ever.
+        (
+            "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+                + (1...8).map { level in
+                    let (name, inner) = (String(UnicodeScalar(97 + level)!), String(UnicodeScalar(96 + level)!))
+                    return "\(name): &\(name) [" + Array(repeating: "*" + inner, count: 9).joined(separator: ", ")
+                        + "]\n"
+                }.joined(),
+            "holds more than 100000 values (an alias counts once for each use)"
+        ),
     ])
     func aBadFileNamesTheFileLineKeyAndWhatIsExpected(text: String, expected: String) {
         #expect {
