@@ -32,6 +32,12 @@ def test_arguments_that_mean_nothing_are_refused_up_front():
             Client("http://127.0.0.1:9", **options)
     with pytest.raises(ValueError, match="retries -1"):
         next(Client("http://127.0.0.1:9").batches("pos", "train", retries=-1))
+    # Parts of the URL no request carried: credentials, a query, a fragment were dropped.
+    for url in ("http://user:secret@127.0.0.1:9", "http://127.0.0.1:9/?token=x", "http://127.0.0.1:9/#a",
+                "https://user@127.0.0.1:9/prefix"):
+        with pytest.raises(ValueError, match="a query, a fragment or user:password@ is not sent"):
+            Client(url)
+    assert Client("http://127.0.0.1:9/prefix/").url == "http://127.0.0.1:9/prefix"
     # Options the wire cannot carry out: each was ignored, and whole float32 arrays handed on.
     for options, message in (({"wire": "npz", "compact": True}, "compact=True needs wire='raw'"),
                              ({"wire": "npz", "expand": False}, "wire='npz' sends none"),

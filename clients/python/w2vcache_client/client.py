@@ -25,6 +25,8 @@ class Client:
     Calls share a few kept-alive connections; a DataLoader worker (forked, spawned or from a forkserver) opens its
     own. Use it as a context manager, or call `close()`. `token` (or the `W2VCACHE_TOKEN` environment variable) is
     sent as a bearer token; an `https://` URL is checked against the system's certificates, or against `ca_file`.
+    `url` is the server's scheme, host and port, with a path prefix where a proxy adds one; a query, a fragment or
+    `user:password@` in it is a ValueError, as nothing would send them.
     """
 
     def __init__(self, url: str = "http://127.0.0.1:8080", *, timeout: float = 60.0, backoff: float = 0.1,

@@ -292,6 +292,11 @@ class Transport:
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError(f"url {url!r}: expected http://HOST:PORT or https://HOST:PORT")
+        # Parts of a URL that no request would carry: each was dropped without a word.
+        if parsed.query or parsed.fragment or parsed.username is not None:
+            raise ValueError(f"url {url!r}: a query, a fragment or user:password@ is not sent; expected "
+                             "http://HOST:PORT or https://HOST:PORT, with a path prefix if a proxy adds one "
+                             "(a bearer token goes in token=)")
         self.url = url.rstrip("/")
         self.timeout = timeout
         self._host = parsed.hostname
