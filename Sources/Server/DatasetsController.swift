@@ -95,8 +95,8 @@ struct DatasetsController<Context: ConnectionRequestContext> {
         /// would answer. So is a name not listed here (``Checked``), and a name without `=`, which the decoder
         /// passes over.
         init(of request: Request, context: Context) throws {
-            let names = CodingKeys.allCases.map(\.stringValue)
             if let bare = QueryParameter.all(in: request.uri.query ?? "").first(where: { !$0.hasValue }) {
+                let names = CodingKeys.allCases.map(\.stringValue)
                 guard names.contains(bare.name) else { throw APIError.unknownParameter(bare.name, expected: names) }
                 throw APIError(.badRequest, "\(bare.name) has no value; expected \(bare.name)=VALUE")
             }

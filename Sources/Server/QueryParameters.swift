@@ -6,7 +6,7 @@ import Support
 /// The parameters of a request's query as sent, for the two checks Hummingbird's form decoder cannot make: it passes
 /// over a piece without `=` (`?world_size`), so that a route would answer its default, and it is never called on a
 /// route that reads no query, so that `GET /v1/vectors/king?format=json` would get `.npy` without a word.
-struct QueryParameter: Equatable {
+struct QueryParameter {
     /// The name, percent-decoded where it can be (as sent where it cannot).
     var name: String
     /// Whether the piece had `=` (`name=` has an empty value; `name` alone has none).
