@@ -51,6 +51,24 @@ struct OutputDirectory {
         }
     }
 
+    /// Checks that no file of `names` in the directory is one of `inputs` (`--train FILE`), which writing it would
+    /// replace (a link to an input is not: its name is replaced, not what it leads to). Makes nothing.
+    func refuseReplacing(_ inputs: [(flag: String, path: String)], by names: [String]) throws(Failure) {
+        for name in names {
+            var output = stat()
+            guard lstat(path + "/" + name, &output) == 0 else { continue }
+            for (flag, input) in inputs {
+                var read = stat()
+                guard stat(input, &read) == 0, read.st_dev == output.st_dev, read.st_ino == output.st_ino else {
+                    continue
+                }
+                throw Failure(
+                    description: "\(self.flag) \(Printable.escape(path)): \(name) there is the \(flag) file, which "
+                        + "the processed files would replace; expected another directory; nothing was changed")
+            }
+        }
+    }
+
     /// Writes `bytes` to the file `name` in the directory (made first, with its missing ancestors), whole or not at
     /// all: beside its place first, then renamed into it.
     func write(_ bytes: [UInt8], to name: String) throws(Failure) {

@@ -56,6 +56,9 @@ struct PreparePOSCommand: ParsableCommand {
         help: "Fail unless the cache's vectors (with --vectors, the file's) have this dimension.")
     var dim: Int?
 
+    /// The book's name for the processed file of `split`.
+    private static func processedFile(_ split: String) -> String { "pos.\(split).processed.txt" }
+
     func validate() throws {
         if let window, !POSOptions.windows.contains(window) {
             throw ValidationError(
@@ -68,6 +71,8 @@ struct PreparePOSCommand: ParsableCommand {
     func run() throws {
         let configuration = try prepare.cache.loadConfiguration()
         let processedFiles = try OutputDirectory(out, flag: "--out")
+        try processedFiles.refuseReplacing(
+            [("--train", train), ("--test", test)], by: ["train", "test"].map(Self.processedFile))
         let trainFile = try TextFile(path: train)
         let testFile = try TextFile(path: test)
         var options = POSOptions()
@@ -103,7 +108,7 @@ struct PreparePOSCommand: ParsableCommand {
         for split in ["train", "test"] {
             do {
                 try processedFiles.write(
-                    Array(POSDataset.processedText(report.processed[split]!).utf8), to: "pos.\(split).processed.txt")
+                    Array(POSDataset.processedText(report.processed[split]!).utf8), to: Self.processedFile(split))
             } catch {
                 throw OutputDirectory.Failure(
                     description: "\(error); the dataset pos is prepared (the same command again writes the files)")

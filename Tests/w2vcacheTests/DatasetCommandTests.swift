@@ -49,6 +49,51 @@ import Testing
         #expect(try workspace.run("verify").status == 0)
     }
 
+    /// The processed files were written over an input of the same name (`--train out/pos.train.processed.txt --out
+    /// out`), which was then lost.
+    @Test func preparePOSNeverWritesTheProcessedFilesOverItsInput() throws {
+        let workspace = try workspaceWithData()
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: workspace.path + "/out", withIntermediateDirectories: true)
+        try manager.moveItem(
+            atPath: workspace.path + "/train.txt", toPath: workspace.path + "/out/pos.train.processed.txt")
+        try manager.copyItem(
+            atPath: workspace.path + "/test.txt", toPath: workspace.path + "/out/pos.test.processed.txt")
+        for (train, test, flag) in [
+            ("out/pos.train.processed.txt", "test.txt", "--train"),
+            ("out/../out/pos.train.processed.txt", "test.txt", "--train"),
+            ("out/pos.train.processed.txt", "out/pos.test.processed.txt", "--train"),
+            ("test.txt", "out/pos.test.processed.txt", "--test"),
+        ] {
+            for extra in [[], ["--vectors", "vectors.bin.gz"]] {
+                let run = try workspace.run(
+                    ["prepare", "pos", "--train", train, "--test", test, "--out", "out"] + extra)
+                #expect(run.status == 1, "\(train) \(test) \(extra): \(run.stderr)")
+                #expect(
+                    run.stderr.contains(
+                        "--out out: pos.\(flag.dropFirst(2)).processed.txt there is the \(flag) file, which the "
+                            + "processed files would replace; expected another directory; nothing was changed"),
+                    "\(run.stderr)")
+            }
+        }
+        #expect(manager.contents(atPath: workspace.path + "/out/pos.train.processed.txt") == Data(Self.train.utf8))
+        #expect(manager.contents(atPath: workspace.path + "/out/pos.test.processed.txt") == Data(Self.test.utf8))
+        #expect(try workspace.run("datasets").stdoutText.contains("pos") == false)
+        // A link named as a processed file is replaced, not what it leads to.
+        try manager.removeItem(atPath: workspace.path + "/out/pos.test.processed.txt")
+        try manager.createSymbolicLink(
+            atPath: workspace.path + "/out/pos.test.processed.txt", withDestinationPath: "../test.txt")
+        let linked = try workspace.run(
+            "prepare", "pos", "--train", "out/pos.train.processed.txt", "--test", "test.txt", "--out", "elsewhere")
+        #expect(linked.status == 0, "\(linked.stderr)")
+        let replaced = try workspace.run(
+            "prepare", "pos", "--train", "elsewhere/pos.train.processed.txt", "--test", "test.txt", "--out", "out")
+        #expect(replaced.status == 0, "\(replaced.stderr)")
+        #expect(manager.contents(atPath: workspace.path + "/test.txt") == Data(Self.test.utf8))
+        #expect((try? manager.destinationOfSymbolicLink(atPath: workspace.path + "/out/pos.test.processed.txt")) == nil)
+    }
+
     @Test func sentimentAndTranslationFromTheCommandLine() throws {
         let workspace = try Workspace()
         _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
