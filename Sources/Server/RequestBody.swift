@@ -8,8 +8,8 @@ enum RequestBody {
     /// The body of `request` decoded from JSON as `T`, at most `settings.maxBodyBytes` bytes, with no key `T` does
     /// not read. The body is read as sent: one with a `Content-Encoding` (gzip, …) is refused, not parsed as JSON.
     /// - Parameter expected: the body's shape, for the 400 that a body of another shape gets.
-    /// - throws: ``APIError`` 413 naming the limit, 415 naming an encoding, 400 naming an unknown key or saying what
-    ///   was expected.
+    /// - throws: ``APIError`` 413 naming the limit, 415 naming an encoding, 400 naming an unknown key or a key given
+    ///   twice, or saying what was expected.
     static func decode<T: KnownKeys>(
         _ type: T.Type, from request: Request, settings: ServerSettings, expected: String
     ) async throws -> T {
@@ -22,13 +22,29 @@ enum RequestBody {
                 "the request body is sent with Content-Encoding: \(Printable.escape(encoding, limit: 80)); "
                     + "the server reads JSON bodies as they are, without an encoding")
         }
+        let json = Data(body.readableBytesView)
+        let notJSON = APIError(.badRequest, "expected a JSON body \(expected)")
+        let value: T
         do {
-            return try JSONDecoder().decode(Checked<T>.self, from: Data(body.readableBytesView)).value
-        } catch let error as APIError {
-            throw error
+            value = try JSONDecoder().decode(Checked<T>.self, from: json).value
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            throw notJSON  // not JSON at all
         } catch {
-            throw APIError(.badRequest, "expected a JSON body \(expected)")
+            // JSON of another shape: a key given twice may be why, and is named first.
+            try refuseRepeatedKeys(json)
+            throw error as? APIError ?? notJSON
         }
+        try refuseRepeatedKeys(json)
+        return value
+    }
+
+    /// - throws: ``APIError`` 400 naming the first key that one object of `json` gives twice (``RepeatedKey``).
+    private static func refuseRepeatedKeys(_ json: Data) throws {
+        guard let repeated = json.withUnsafeBytes({ RepeatedKey.first(in: $0) }) else { return }
+        throw APIError(
+            .badRequest,
+            "the key \"\(Printable.escape(repeated.key, limit: 80))\" is given twice\(repeated.place); "
+                + "expected each key once")
     }
 
     /// The body of `request`, at most `settings.maxBodyBytes` bytes.

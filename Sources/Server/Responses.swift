@@ -18,18 +18,6 @@ struct BinaryResponse: ResponseGenerator {
     /// The examples an answer of batches holds (every array of a batch but a scalar has one row per example).
     static let examplesHeader = HTTPField.Name("X-Examples")!
 
-    /// Whether the value of an `Accept` header asks for `type`: whether `type`'s bytes are anywhere in it. The router
-    /// and ``VectorLane`` (which reads the value from the request's bytes) both read it so.
-    static func accepts(_ type: String, in accept: some Collection<UInt8>) -> Bool {
-        let type = type.utf8
-        var rest = accept[...]
-        while !rest.isEmpty {
-            if rest.starts(with: type) { return true }
-            rest = rest.dropFirst()
-        }
-        return false
-    }
-
     let body: ByteBuffer
     let contentType: String
     /// The array's shape, sent for bare bytes (`n,dim`).

@@ -372,17 +372,17 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         {
             return nil
         }
-        let accept = head.accept ?? []
-        let bare = BinaryResponse.accepts(BinaryResponse.float32, in: accept)
+        let offers = if case .vector = route { MediaType.oneVector } else { MediaType.severalVectors }
+        // JSON and the 406 are the router's.
+        guard let type = AcceptHeader.choose(among: offers, accept: head.accept), type != .json else { return nil }
+        let bare = type == .float32
         let started = ContinuousClock.now
         let answer: VectorAnswers.Answer?
         let reservation: AnswerMemory.Reservation?
         let (metricsRoute, words): (String, Int)
         switch route {
         case .vector(let path):
-            if BinaryResponse.accepts("application/json", in: accept) || state.cache.vectorBytes > Self.largestAnswer {
-                return nil
-            }
+            if state.cache.vectorBytes > Self.largestAnswer { return nil }
             do { reservation = try self.reservation(rows: 1, on: channel) } catch { return nil }
             var word = path
             if word.contains(UInt8(ascii: "%")) {

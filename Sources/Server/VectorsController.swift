@@ -18,25 +18,26 @@ struct VectorsController<Context: ConnectionRequestContext> {
     }
 
     /// One vector: `.npy` float32 `[dim]`; its bare float32 bytes with `Accept: application/octet-stream` (the shape
-    /// in `X-W2VCache-Shape`); JSON with `Accept: application/json`. An answer over 64 KB (a vector of more than
-    /// 16,000 dimensions, or 4,000 in JSON) counts in ``AnswerMemory`` until the socket takes it.
+    /// in `X-W2VCache-Shape`); JSON with `Accept: application/json`; a 406 for an `Accept` that refuses all three.
+    /// An answer over 64 KB (a vector of more than 16,000 dimensions, or 4,000 in JSON) counts in ``AnswerMemory``
+    /// until the socket takes it.
     @Sendable func vector(_ request: Request, context: Context) async throws -> BinaryResponse {
         let raw = try context.parameters.require("word")
         let word = raw.removingPercentEncoding ?? raw
         let key = Array(word.utf8)
         let bytes = try state.vectors.withVectorBytes(for: key) { $0.map { Array($0) } }
         guard let bytes else { throw APIError.notInTheCache(word) }
-        let accept = (request.headers[.accept] ?? "").utf8
         var response: BinaryResponse
-        if BinaryResponse.accepts(BinaryResponse.float32, in: accept) {
+        switch try AcceptHeader.choose(among: MediaType.oneVector, for: request) {
+        case .float32:
             response = BinaryResponse(bytes: bytes, contentType: BinaryResponse.float32, shape: [state.cache.dimension])
-        } else if BinaryResponse.accepts("application/json", in: accept) {
+        case .json:
             let kind = try state.cache.outOfVocabularyKind(key)
             let json = try bytes.withUnsafeBytes {
                 try VectorJSON.bytes(word: word, vector: $0, oov: kind != nil, kind: kind?.rawValue ?? "word")
             }
             response = BinaryResponse(bytes: json, contentType: BinaryResponse.json)
-        } else {
+        default:
             response = BinaryResponse(
                 bytes: bytes.withUnsafeBytes { NPY.file(type: .float32, shape: [state.cache.dimension], data: $0) },
                 contentType: BinaryResponse.npy)
@@ -57,8 +58,9 @@ struct VectorsController<Context: ConnectionRequestContext> {
     }
 
     /// Several vectors in request order: `.npy` float32 `[n, dim]`, or their bare bytes with
-    /// `Accept: application/octet-stream`.
+    /// `Accept: application/octet-stream`; a 406 for an `Accept` that refuses both.
     @Sendable func vectors(_ request: Request, context: Context) async throws -> BinaryResponse {
+        let type = try AcceptHeader.choose(among: MediaType.severalVectors, for: request)
         let parsed = try await RequestBody.decode(
             VectorsRequest.self, from: request, settings: state.settings,
             expected: "{\"words\": [...], \"missing\": \"error\" | \"zero\" | \"oov\"}")
@@ -93,7 +95,7 @@ struct VectorsController<Context: ConnectionRequestContext> {
         }
         state.metrics.vectorsServed(parsed.words.count)
         var response =
-            if BinaryResponse.accepts(BinaryResponse.float32, in: (request.headers[.accept] ?? "").utf8) {
+            if type == .float32 {
                 BinaryResponse(bytes: rows.data, contentType: BinaryResponse.float32, shape: shape)
             } else {
                 BinaryResponse(
@@ -104,6 +106,13 @@ struct VectorsController<Context: ConnectionRequestContext> {
         response.reservation = reservation
         return response
     }
+}
+
+extension MediaType {
+    /// What `GET /v1/vectors/{word}` answers in, by `Accept` (``AcceptHeader``): `.npy` unless asked otherwise.
+    static let oneVector: [MediaType] = [.npy, .float32, .json]
+    /// What `POST /v1/vectors` answers in.
+    static let severalVectors: [MediaType] = [.npy, .float32]
 }
 
 extension APIError {

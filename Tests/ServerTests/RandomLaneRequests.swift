@@ -19,6 +19,8 @@ struct RandomLaneRequests {
         "application/octet-stream", "application/json", "application/x-npy", "*/*", "application/*",
         "APPLICATION/OCTET-STREAM", "application/octet-stream;q=0", "application/octet-stream; q=0.5, application/json",
         "text/plain", "application/json, application/octet-stream", "", "application/octet-stream , text/plain",
+        "application/x-npy;q=0.9, application/octet-stream;q=0.8", "*; q=.2", "text/html;q=0, */*;q=0.1",
+        #"application/json;charset="a,b", application/octet-stream;q=0.001"#, "application/octet-stream;q=1.5",
     ]
 
     mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next() % UInt64(items.count))] }

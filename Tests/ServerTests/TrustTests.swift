@@ -270,6 +270,78 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                         "POST", "/v1/vectors", body: pound, headers: ["Content-Encoding: identity"]),
                     200, ""
                 ),
+                // A key given twice was read with its first value (Python's json reads the last).
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/vectors", body: Array(#"{"words": ["pound"], "words": ["zz-none"]}"#.utf8)),
+                    400, #"the key "words" is given twice; expected each key once"#
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/vectors",
+                        body: Array(#"{"words": ["zz-none"], "missing": "zero", "missing": "error"}"#.utf8)),
+                    400, #"the key "missing" is given twice"#
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/vectors", body: Array(#"{"w\u006frds": ["pound"], "words": ["pound"]}"#.utf8)),
+                    400, #"the key "words" is given twice"#
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/similar",
+                        body: Array(
+                            #"{"queries": [{"positive": ["pound"]}, {"positive": ["pound"], "top": 1, "top": 2}]}"#
+                                .utf8)),
+                    400, #"the key "top" is given twice in queries[1]; expected each key once"#
+                ),
+                // Named before the shape its first value gives the body.
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/similar", body: Array(#"{"positive": "pound", "positive": ["pound"]}"#.utf8)),
+                    400, #"the key "positive" is given twice"#
+                ),
+                // An `Accept` that refuses what the route answers got the answer all the same.
+                (
+                    LoopbackConnection.request("GET", "/v1/info", headers: ["Accept: application/x-npy"]), 406,
+                    "Accept: application/x-npy asks for none of the types this route answers: application/json"
+                ),
+                (
+                    LoopbackConnection.request(
+                        "GET", "/v1/datasets/pos/embeddings", headers: ["Accept: application/json"]),
+                    406, "answers: application/x-npy"
+                ),
+                (
+                    LoopbackConnection.request(
+                        "GET", "/v1/datasets/pos/train/batches/0?batch_size=2", headers: ["Accept: application/json"]),
+                    406, "answers: application/x-npz"
+                ),
+                (
+                    LoopbackConnection.request(
+                        "GET", "/v1/datasets/pos/train/epoch?batch_size=2",
+                        headers: ["Accept: application/json, application/x-npz"]),
+                    406, "answers: application/x-w2vcache-epoch"
+                ),
+                (
+                    LoopbackConnection.request(
+                        "GET", "/v1/datasets/pos/train/batches/0?batch_size=2&format=raw",
+                        headers: ["Accept: application/x-w2vcache-raw"]),
+                    200, ""
+                ),
+                (LoopbackConnection.request("GET", "/v1/info", headers: ["Accept: application/*;q=0.1"]), 200, ""),
+                (LoopbackConnection.request("GET", "/healthz", headers: ["Accept: application/json"]), 200, ""),
+                // The route's error comes first.
+                (
+                    LoopbackConnection.request("GET", "/v1/datasets/parser", headers: ["Accept: text/html"]), 404,
+                    "parser"
+                ),
+                // A word twice, or a word that is also a key, is no key twice.
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/vectors",
+                        body: Array(#"{"words": ["pound", "pound", "words"], "missing": "zero"}"#.utf8)),
+                    200, ""
+                ),
             ]
             let answers = try await blocking {
                 let connection = try LoopbackConnection(port: port)
@@ -284,6 +356,9 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                 #expect(answer.status == item.status, "\(request): \(answer.status) \(message)")
                 #expect(item.message.isEmpty || message.contains(item.message), "\(request): \(message)")
             }
+            // The answers refused after they were made (an epoch's first chunk among them) hold no memory.
+            let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+            #expect(metrics.contains("\nw2vcache_answer_bytes 0\n"))
         }
     }
 

@@ -96,6 +96,21 @@ import VectorCache
             // The lane answered these two as if the query or the encoding were not there.
             LoopbackConnection.request("GET", "/v1/vectors/pound?format=json"),
             post(#"{"words": ["pound"]}"#, headers: ["Content-Encoding: br"]),
+            // `Accept` was searched for the types' names: weights were passed over, and a type that neither answer
+            // has got `.npy`.
+            LoopbackConnection.request(
+                "GET", "/v1/vectors/pound", headers: ["Accept: application/x-npy, application/octet-stream;q=0.1"]),
+            LoopbackConnection.request("GET", "/v1/vectors/pound", headers: ["Accept: application/octet-stream;q=0"]),
+            LoopbackConnection.request("GET", "/v1/vectors/pound", headers: ["Accept: text/html"]),
+            post(#"{"words": ["pound"]}"#, headers: ["Accept: application/json"]),
+            LoopbackConnection.request(
+                "GET", "/v1/vectors/pound", headers: ["Accept: application/*;q=0.5, application/json"]),
+            LoopbackConnection.request("GET", "/v1/vectors/pound", headers: ["Accept: APPLICATION/OCTET-STREAM;Q=1"]),
+            LoopbackConnection.request(
+                "GET", "/v1/vectors/pound", headers: ["Accept: text/html, image/gif, *; q=.2, */*; q=.2"]),
+            post(#"{"words": ["pound"]}"#, headers: ["Accept: application/octet-stream;q=0.5, */*;q=0.6"]),
+            LoopbackConnection.request(
+                "GET", "/v1/vectors/pound", headers: ["Accept: application/octet-stream;q=0", "Accept: */*"]),
         ]
         var answers: [Bool: [(Int, [String: String], [UInt8])]] = [:]
         var answeredAhead: [Bool: Int] = [:]
@@ -109,9 +124,10 @@ import VectorCache
             }
         }
         // Four vectors asked for one at a time, and the POSTs the lane reads: two of three words the cache has, and
-        // 2 + 3 + 2 words under `zero` and random `oov`; the rest (JSON, unknown words under `error`, subword
-        // vectors, bodies it does not read, over 256 words) went to the router.
-        #expect(answeredAhead[true] == 17 && answeredAhead[false] == 0)
+        // 2 + 3 + 2 words under `zero` and random `oov`; then three vectors and a POST under weighed `Accept`s. The
+        // rest (JSON, unknown words under `error`, subword vectors, bodies it does not read such as a key given
+        // twice, over 256 words, 406s, two `Accept` fields) went to the router.
+        #expect(answeredAhead[true] == 21 && answeredAhead[false] == 0)
         for (index, (fast, routed)) in zip(answers[true]!, answers[false]!).enumerated() {
             #expect(fast.0 == routed.0, "request \(index)")
             #expect(fast.1 == routed.1, "request \(index)")
@@ -120,8 +136,19 @@ import VectorCache
         #expect(answers[true]![0].0 == 200 && answers[true]![4].0 == 404 && answers[true]![5].0 == 200)
         #expect(
             answers[true]![6...].map(\.0) == [
-                200, 200, 404, 200, 200, 200, 400, 200, 200, 400, 200, 200, 400, 200, 400, 415,
+                200, 200, 404, 200, 200, 200, 400, 200, 400, 400, 200, 200, 400, 200, 400, 415,
+                200, 406, 406, 406, 200, 200, 200, 200, 200,
             ])
+        #expect(
+            answers[true]![22...].map { $0.1["content-type"] ?? "" } == [
+                "application/x-npy", "application/json", "application/json", "application/json",
+                "application/json; charset=utf-8", "application/octet-stream", "application/x-npy",
+                "application/x-npy", "application/x-npy",
+            ])
+        #expect(
+            RunningServer.error(Data(answers[true]![24].2))
+                == "Accept: text/html asks for none of the types this route answers: application/x-npy, "
+                + "application/octet-stream, application/json")
         #expect(answers[true]![9].1["x-w2vcache-rows"] == "cz" && answers[true]![10].1["x-w2vcache-rows"] == "rcr")
         #expect(answers[true]![11].1["x-w2vcache-rows"] == "rc" && answers[true]![11].1["x-w2vcache-shape"] == "2,4")
         #expect(answers[true]![19].1["x-w2vcache-shape"] == "4", "bare bytes, asked for among other types")

@@ -12,7 +12,10 @@ import Server
 ///   target and a body of the same length, and then the request after it: the lane and the decoder never disagree on
 ///   where a request ends (a request smuggled inside another's body, or answers handed to the wrong requests).
 /// - A body the lane reads decodes with Foundation's JSON decoder (the router's) to the same words, `missing` policy
-///   and kind of out-of-vocabulary vector.
+///   and kind of out-of-vocabulary vector, and gives no key twice.
+/// - The type ``AcceptHeader`` chooses by a head's `Accept` is one offered or none, and stays the same when a
+///   `*/*;q=0` is added to the list.
+/// - A key ``RepeatedKey`` finds twice in JSON that Foundation reads is a key of the object its path leads to.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzVectorLane(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = FuzzInput.bytes(data, size)
@@ -26,6 +29,7 @@ public func fuzzVectorLane(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         if head.length + head.bodyLength <= bytes.count {
             checkTheDecoderFrames(bytes[..<(head.length + head.bodyLength)], as: head)
         }
+        if let accept = head.accept { checkTheChoice(accept) }
     }
     if let body = WordsBody.read(bytes) {
         struct Body: Decodable {
@@ -40,6 +44,18 @@ public func fuzzVectorLane(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         precondition((decoded.missing ?? "error") == body.missing.rawValue, "the lane read another policy")
         precondition(decoded.oov == body.oov?.rawValue, "the lane read another kind of vector")
     }
+    let repeated = bytes.withUnsafeBytes { RepeatedKey.first(in: $0) }
+    if let repeated, let value = try? JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed) {
+        var object: Any? = value
+        for step in repeated.path {
+            switch step {
+            case .key(let key): object = (object as? [String: Any])?[key]
+            case .index(let index): object = (object as? [Any]).flatMap { index < $0.count ? $0[index] : nil }
+            }
+        }
+        precondition((object as? [String: Any])?[repeated.key] != nil, "\(repeated) names no key of the JSON")
+    }
+    precondition(repeated == nil || WordsBody.read(bytes) == nil, "the lane read a body with a key twice")
     return 0
 }
 
@@ -70,5 +86,17 @@ func checkTheDecoderFrames(_ request: ArraySlice<UInt8>, as head: RequestHead) {
     precondition(index + 2 < parts.count, "the decoder did not read the request after it: \(parts)")
     guard case .end = parts[index], case .head(let after) = parts[index + 1], after.uri == "/next" else {
         preconditionFailure("the decoder read another request after it: \(parts[index...])")
+    }
+}
+
+/// Chooses among a single vector's types by `accept`: one of them or none, and the same with `, */*;q=0` after it (a
+/// range that weighs nothing and is less specific than any other), unless `accept` is blank (no header: the default).
+func checkTheChoice(_ accept: ArraySlice<UInt8>) {
+    let offers: [MediaType] = [.npy, .float32, .json]
+    let choice = AcceptHeader.choose(among: offers, accept: accept)
+    precondition(choice == nil || offers.contains(choice!), "chose \(choice!.name), which is not offered")
+    if accept.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) {
+        let longer = Array(accept) + Array(", */*;q=0".utf8)
+        precondition(AcceptHeader.choose(among: offers, accept: longer[...]) == choice, "*/*;q=0 changed the choice")
     }
 }
