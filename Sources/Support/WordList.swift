@@ -4,7 +4,7 @@ public enum WordList {
     /// Why a word list could not be read; the message names the file (and the line).
     public struct ReadError: DescribedError, Equatable {
         public enum Kind: Sendable, Equatable {
-            case cannotRead, invalidUTF8
+            case cannotRead
         }
 
         public let kind: Kind
@@ -14,18 +14,6 @@ public enum WordList {
     /// The words of the file at `path`, as bytes.
     public static func bytes(path: String) throws(ReadError) -> [[UInt8]] {
         Lines(try contents(path)).compactMap { $0.bytes.isEmpty ? nil : Array($0.bytes) }
-    }
-
-    /// The words of the file at `path`, which must be UTF-8.
-    public static func strings(path: String) throws(ReadError) -> [String] {
-        var words: [String] = []
-        for line in Lines(try contents(path)) where !line.bytes.isEmpty {
-            guard let word = String(validating: line.bytes, as: UTF8.self) else {
-                throw ReadError(kind: .invalidUTF8, message: "\(path): line \(line.number): expected a word in UTF-8")
-            }
-            words.append(word)
-        }
-        return words
     }
 
     private static func contents(_ path: String) throws(ReadError) -> [UInt8] {

@@ -18,7 +18,9 @@ struct LookupCommand: ParsableCommand {
             read, so a lookup of a whole vocabulary takes little memory. A word not in the cache is named on stderr \
             (the first 100 of them) and the exit status is 1, the words found still printed; unless --oov gives it a \
             vector: on a cache built from a fastText .bin model, by default, its character n-grams' (a word without \
-            a single n-gram gets the seeded random vector).
+            a single n-gram gets the seeded random vector). A word that is not UTF-8 (build keeps such words as \
+            their file wrote them) is looked up by its bytes, from the command line or --words-from, and printed \
+            with \\xNN escapes in text; JSON cannot carry it (an error).
             """
     )
 
@@ -63,7 +65,9 @@ struct LookupCommand: ParsableCommand {
 
     /// What the parsed options ask for.
     var invocation: Invocation {
-        Invocation(words: arguments, wordsFrom: wordsFrom, db: cache.db, config: cache.config, format: format, oov: oov)
+        Invocation(
+            words: arguments.map { Array($0.utf8) }, wordsFrom: wordsFrom, db: cache.db, config: cache.config,
+            format: format, oov: oov)
     }
 
     /// A lookup with its arguments read: what `run()` does, and what `W2VCache.main` runs straight from a plain
@@ -78,7 +82,9 @@ struct LookupCommand: ParsableCommand {
             words <= mostWordsWithoutBloomFilters ? configured.withoutBloomFilters : configured
         }
 
-        var words: [String]
+        /// The words as bytes: a word a cache keeps as its file wrote it, not UTF-8 (`build --invalid-utf8 keep`),
+        /// comes as it is from a plain command line and from `--words-from`.
+        var words: [[UInt8]]
         var wordsFrom: String?
         var db: String?
         var config: String?
@@ -88,8 +94,11 @@ struct LookupCommand: ParsableCommand {
         func run() throws {
             if format == .npy { try Terminal.refuseBinaryOutputOnTerminal("a .npy file", file: "vectors.npy") }
             var words = words
+            try refuseInJSON(words, from: "the command line")
             if let wordsFrom {
-                words += try WordList.strings(path: wordsFrom)
+                let listed = try WordList.bytes(path: wordsFrom)
+                try refuseInJSON(listed, from: wordsFrom)
+                words += listed
             }
             let configuration = try Configuration.load(path: config)
             let cache = try VectorCache(
@@ -108,9 +117,9 @@ struct LookupCommand: ParsableCommand {
             if let npyRows, npyRows > 0 {
                 output = NPY.header(type: .float32, shape: [npyRows, cache.manifest.dimension])
             }
-            var missing: [String] = []
+            var missing: [[UInt8]] = []
             var foundCount = 0
-            func emit(_ word: String, _ bytes: UnsafeRawBufferPointer, kind: OOVKind?) throws {
+            func emit(_ word: [UInt8], _ bytes: UnsafeRawBufferPointer, kind: OOVKind?) throws {
                 switch format {
                 case .npy:
                     if words.count == 1 {
@@ -120,12 +129,12 @@ struct LookupCommand: ParsableCommand {
                     }
                 case .text:
                     output += Array(
-                        (Printable.escape(word) + " "
+                        (Printable.escape(bytes: word) + " "
                             + Float32Bytes.decode(bytes).map { "\($0)" }.joined(separator: " ")
                             + "\n").utf8)
                 case .json:
                     output += Array(
-                        ("{\"word\": \(JSONText.string(word)), \"vector\": ["
+                        ("{\"word\": \(JSONText.string(String(decoding: word, as: UTF8.self))), \"vector\": ["
                             + Float32Bytes.decode(bytes).map(NonFiniteJSON.text).joined(separator: ", ")
                             + "], \"oov\": \(kind != nil), \"kind\": \"\(kind?.rawValue ?? "word")\"}\n").utf8)
                 }
@@ -137,15 +146,14 @@ struct LookupCommand: ParsableCommand {
             }
             var made: [OOVKind: Int] = [:]
             for word in words {
-                let key = Array(word.utf8)
-                let present = try cache.withVectorBytes(for: key) { bytes -> Bool in
+                let present = try cache.withVectorBytes(for: word) { bytes -> Bool in
                     guard let bytes else { return false }
-                    try emit(word, bytes, kind: try cache.outOfVocabularyKind(key))
+                    try emit(word, bytes, kind: try cache.outOfVocabularyKind(word))
                     return true
                 }
                 if present { continue }
                 if let source {
-                    let (bytes, kind) = try source.vectorBytes(for: key)
+                    let (bytes, kind) = try source.vectorBytes(for: word)
                     try bytes.withUnsafeBytes { try emit(word, $0, kind: kind) }
                     made[kind, default: 0] += 1
                 } else {
@@ -163,10 +171,29 @@ struct LookupCommand: ParsableCommand {
                 Terminal.message("w2vcache: \(count) not in the cache, given \(kind.rawValue) vectors")
             }
             if !missing.isEmpty {
-                let named = missing.prefix(Self.mostMissingNamed).joined(separator: ", ")
+                let named = missing.prefix(Self.mostMissingNamed).map { Printable.escape(bytes: $0) }.joined(
+                    separator: ", ")
                 let more = missing.count - Self.mostMissingNamed
                 Terminal.message("w2vcache: not in the cache: " + named + (more > 0 ? " and \(more) more" : ""))
                 throw ExitCode(1)
+            }
+        }
+
+        /// With `--format json`: a word that is not UTF-8, which a JSON string cannot hold, is an error naming it and
+        /// where it comes from (the output is not begun).
+        private func refuseInJSON(_ words: [[UInt8]], from origin: String) throws(NotText) {
+            guard format == .json, let word = words.first(where: { String(validating: $0, as: UTF8.self) == nil })
+            else { return }
+            throw NotText(word: word, origin: origin)
+        }
+
+        /// A word that is not UTF-8, asked for as JSON.
+        struct NotText: Error, CustomStringConvertible {
+            let word: [UInt8]
+            let origin: String
+            var description: String {
+                "\(origin): the word \(Printable.escape(bytes: word)) is not UTF-8, which JSON cannot carry; expected "
+                    + "--format text or npy"
             }
         }
 
@@ -174,10 +201,10 @@ struct LookupCommand: ParsableCommand {
         static let mostMissingNamed = 100
 
         /// The rows of an `.npy` of `words`: each word the cache has, or all of them where every word gets a vector.
-        private static func rows(_ words: [String], in cache: VectorCache, all: Bool) throws -> Int {
+        private static func rows(_ words: [[UInt8]], in cache: VectorCache, all: Bool) throws -> Int {
             if all { return words.count }
             var rows = 0
-            for word in words where try cache.withVectorBytes(for: Array(word.utf8), { $0 != nil }) { rows += 1 }
+            for word in words where try cache.withVectorBytes(for: word, { $0 != nil }) { rows += 1 }
             return rows
         }
     }
@@ -195,17 +222,21 @@ extension LookupCommand.Invocation {
     /// Argument-parser's first parse in a process instantiates its generic types, each a scan of every protocol
     /// conformance in the binary: 1.5-2 ms, a third of a lookup (docs/benchmarks.md). `PlainLookupTests` hold this
     /// reading equal to argument-parser's on the same command lines.
-    init?(plainArguments arguments: [String]) {
+    /// - Parameter bytes: the arguments' bytes as the process got them, for the words: a word that is not UTF-8
+    ///   reaches `arguments` with U+FFFD in place of its bytes.
+    init?(plainArguments arguments: [String], bytes: [[UInt8]]? = nil) {
         guard arguments.first == "lookup" else { return nil }
         var values: [String: String] = [:]
-        var words: [String] = []
-        var rest = arguments.dropFirst()
-        while let argument = rest.popFirst() {
+        var words: [[UInt8]] = []
+        var rest = arguments.indices.dropFirst()
+        while let index = rest.popFirst() {
+            let argument = arguments[index]
             guard argument.hasPrefix("-") else {
-                words.append(argument)
+                words.append(bytes?[index] ?? Array(argument.utf8))
                 continue
             }
-            guard Self.options.contains(argument), values[argument] == nil, let value = rest.popFirst(),
+            guard Self.options.contains(argument), values[argument] == nil,
+                let value = rest.popFirst().map({ arguments[$0] }),
                 !value.isEmpty, !value.hasPrefix("-")
             else { return nil }
             values[argument] = value

@@ -31,7 +31,12 @@ struct W2VCache: AsyncParsableCommand {
     static func main() async {
         var running: (any ParsableCommand.Type)?
         do {
-            if let lookup = LookupCommand.Invocation(plainArguments: Array(CommandLine.arguments.dropFirst())) {
+            let bytes = (1..<Int(CommandLine.argc)).map { index in
+                CommandLine.unsafeArgv[index].map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? []
+            }
+            if let lookup = LookupCommand.Invocation(
+                plainArguments: Array(CommandLine.arguments.dropFirst()), bytes: bytes)
+            {
                 try lookup.run()
                 return
             }

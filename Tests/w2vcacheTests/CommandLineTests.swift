@@ -171,6 +171,52 @@ final class Workspace {
         }
     }
 
+    /// A word a cache keeps as its file wrote it, not UTF-8 (`--invalid-utf8 keep`), was looked up as the text the
+    /// command line's bytes decode to (`caf\u{FFFD}`), and `--words-from` refused it.
+    @Test func aWordThatIsNotUTF8IsLookedUpByItsBytes() throws {
+        let workspace = try Workspace()
+        var file = Array("2 2\n".utf8)
+        for (word, values) in [(Array("caf".utf8) + [0xE9], [Float(0), 1]), (Array("café".utf8), [2, 3])] {
+            file += word + [UInt8(ascii: " ")]
+            for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { file += $0 } }
+        }
+        FileManager.default.createFile(atPath: workspace.path + "/latin.bin", contents: Data(file))
+        FileManager.default.createFile(
+            atPath: workspace.path + "/words.txt", contents: Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))
+        #expect(try workspace.run("build", "--vectors", "latin.bin", "--db", "cache").status == 0)
+        func lookup(_ arguments: String) throws -> (status: Int32, output: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = ["-c", "\"$W2V\" lookup --db cache " + arguments]
+            process.environment = ["W2V": W2VCacheProcess.executable, "PATH": "/usr/bin:/bin"]
+            process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        let latin = #""$(printf 'caf\351')""#
+        #expect(try lookup(latin) == (0, "caf\\xE9 0.0 1.0\n"))
+        #expect(try lookup("--words-from words.txt café") == (0, "café 2.0 3.0\ncaf\\xE9 0.0 1.0\n"))
+        let npy = try lookup(latin + " café --format npy | tail -c 16 | od -An -tf4")
+        #expect(npy.status == 0 && npy.output.split(separator: " ").map(String.init) == ["0", "1", "2", "3\n"])
+        let missing = try lookup(#""$(printf 'caf\350')" café"#)
+        #expect(missing.status == 1 && missing.output.contains("not in the cache: caf\\xE8"), "\(missing.output)")
+        // JSON cannot carry it: an error naming the word and where it came from, before any output.
+        #expect(
+            try lookup(latin + " --format json")
+                == (
+                    1,
+                    "Error: the command line: the word caf\\xE9 is not UTF-8, which JSON cannot carry; expected "
+                        + "--format text or npy\n"
+                ))
+        #expect(
+            try lookup("--words-from words.txt --format json").output.hasPrefix("Error: words.txt: the word caf\\xE9"))
+    }
+
     @Test func npyOutputHasTheRightShape() throws {
         let workspace = try Workspace()
         _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
