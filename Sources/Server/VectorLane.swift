@@ -340,12 +340,11 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
         try state.answerMemory.reserveUnlessSmall(rows * state.cache.vectorBytes + 128, for: channel)  // and `.npy`'s
     }
 
-    /// The router's 404 for a vector the cache lacks (`path` as sent), logged and counted as the router's is.
+    /// The router's 404 for a vector the cache lacks (`word` decoded), logged and counted as the router's is.
     private func notFound(
-        _ path: ArraySlice<UInt8>, _ head: RequestHead, started: ContinuousClock.Instant, allocator: ByteBufferAllocator
+        _ word: ArraySlice<UInt8>, _ head: RequestHead, started: ContinuousClock.Instant, allocator: ByteBufferAllocator
     ) -> (ByteBuffer, AnswerMemory.Reservation?) {
-        let raw = String(decoding: path, as: UTF8.self)
-        let error = APIError.notInTheCache(raw.removingPercentEncoding ?? raw)
+        let error = APIError.notInTheCache(word)
         let answer = answers.answer(error, allocator: allocator)
         state.failureLog.log(
             ErrorMiddleware<ServerRequestContext>.line(
@@ -386,8 +385,8 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             do { reservation = try self.reservation(rows: 1, on: channel) } catch { return nil }
             var word = path
             if word.contains(UInt8(ascii: "%")) {
-                let raw = String(decoding: word, as: UTF8.self)
-                word = Array((raw.removingPercentEncoding ?? raw).utf8)[...]
+                guard let decoded = PercentDecoding.bytes(word) else { return nil }  // the router's 400
+                word = decoded[...]
             }
             var absent = false
             answer = try? state.vectors.withVectorBytes(for: word) { vector in
@@ -397,7 +396,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
                 }
                 return answers.answer(vector: vector, bare: bare, allocator: allocator)
             }
-            if absent { return notFound(path, head, started: started, allocator: allocator) }
+            if absent { return notFound(word, head, started: started, allocator: allocator) }
             (metricsRoute, words) = (Self.route, 1)
         case .vectors:
             guard head.bodyLength <= state.settings.maxBodyBytes else { return nil }  // the router's 413

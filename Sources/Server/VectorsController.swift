@@ -23,15 +23,20 @@ struct VectorsController<Context: ConnectionRequestContext> {
     /// until the socket takes it.
     @Sendable func vector(_ request: Request, context: Context) async throws -> BinaryResponse {
         let raw = try context.parameters.require("word")
-        let word = raw.removingPercentEncoding ?? raw
-        let key = Array(word.utf8)
+        guard let key = PercentDecoding.bytes(raw.utf8) else { throw APIError.notPercentEncoded(raw.utf8) }
         let bytes = try state.vectors.withVectorBytes(for: key) { $0.map { Array($0) } }
-        guard let bytes else { throw APIError.notInTheCache(word) }
+        guard let bytes else { throw APIError.notInTheCache(key) }
         var response: BinaryResponse
         switch try AcceptHeader.choose(among: MediaType.oneVector, for: request) {
         case .float32:
             response = BinaryResponse(bytes: bytes, contentType: BinaryResponse.float32, shape: [state.cache.dimension])
         case .json:
+            guard let word = String(validating: key, as: UTF8.self) else {
+                throw APIError(
+                    .notAcceptable,
+                    "the word \"\(Printable.escape(bytes: key, limit: 200))\" is not UTF-8, which JSON cannot carry; "
+                        + "its vector comes as application/x-npy or application/octet-stream")
+            }
             let kind = try state.cache.outOfVocabularyKind(key)
             let json = try bytes.withUnsafeBytes {
                 try VectorJSON.bytes(word: word, vector: $0, oov: kind != nil, kind: kind?.rawValue ?? "word")
@@ -117,8 +122,8 @@ extension MediaType {
 
 extension APIError {
     /// The 404 of `GET /v1/vectors/{word}` for a word the cache lacks (the router's, and ``VectorLane``'s).
-    static func notInTheCache(_ word: String) -> APIError {
-        APIError(.notFound, "\"\(word)\" is not in the cache")
+    static func notInTheCache(_ word: some Collection<UInt8>) -> APIError {
+        APIError(.notFound, "\"\(Printable.escape(bytes: word))\" is not in the cache")
     }
 }
 

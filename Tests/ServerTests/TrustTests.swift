@@ -328,6 +328,13 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                         headers: ["Accept: application/x-w2vcache-raw"]),
                     200, ""
                 ),
+                // Refused before its body is read, which is read past all the same: the next request is answered.
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/vectors", body: Array(#"{"words": ["pound"]}"#.utf8),
+                        headers: ["Accept: application/json"]),
+                    406, "answers: application/x-npy, application/octet-stream"
+                ),
                 (LoopbackConnection.request("GET", "/v1/info", headers: ["Accept: application/*;q=0.1"]), 200, ""),
                 (LoopbackConnection.request("GET", "/healthz", headers: ["Accept: application/json"]), 200, ""),
                 // The route's error comes first.
@@ -359,6 +366,72 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             // The answers refused after they were made (an epoch's first chunk among them) hold no memory.
             let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
             #expect(metrics.contains("\nw2vcache_answer_bytes 0\n"))
+        }
+    }
+
+    /// A word kept as it was written, not UTF-8 (`build --invalid-utf8 keep`, the default), could not be asked for:
+    /// `caf%E9` was looked up as the text `caf%E9`. By the lane and by the router.
+    @Test(arguments: [true, false])
+    func aWordThatIsNotUTF8IsAskedForByItsBytes(lane: Bool) async throws {
+        var settings = ServerSettings()
+        settings.answersVectorsOnEventLoop = lane
+        let latin1: [UInt8] = Array("caf".utf8) + [0xE9]
+        let words: [[UInt8]] = [latin1, Array("café".utf8), Array("50%".utf8)]
+        try await withServer(
+            settings: settings,
+            makeCache: { directory in
+                var file = Array("\(words.count) 2\n".utf8)
+                for (index, word) in words.enumerated() {
+                    file += word + [UInt8(ascii: " ")]
+                    for value in [Float(index), 1] { withUnsafeBytes(of: value.bitPattern.littleEndian) { file += $0 } }
+                }
+                FileManager.default.createFile(atPath: directory.file("v.bin"), contents: Data(file))
+                _ = try CacheBuilder(
+                    BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache"))
+                )
+                .run()
+            }
+        ) { server in
+            let cases: [(path: String, accept: String?, status: Int, answer: String)] = [
+                ("/v1/vectors/caf%E9", nil, 200, "[0.0, 1.0]"), ("/v1/vectors/caf%C3%A9", nil, 200, "[1.0, 1.0]"),
+                ("/v1/vectors/caf%c3%a9", "application/octet-stream", 200, "[1.0, 1.0]"),
+                ("/v1/vectors/50%25", nil, 200, "[2.0, 1.0]"),
+                (
+                    "/v1/vectors/caf%E9", "application/json", 406,
+                    #"the word "caf\xE9" is not UTF-8, which JSON cannot carry"#
+                ),
+                ("/v1/vectors/caf%E8", nil, 404, #""caf\xE8" is not in the cache"#),
+                ("/v1/vectors/50%", nil, 400, #"the word "50%" is not percent-encoded: each % is followed by two hex"#),
+                ("/v1/vectors/%zz", nil, 400, #"the word "%zz" is not percent-encoded"#),
+                ("/v1/vectors/a%2", nil, 400, #"the word "a%2" is not percent-encoded"#),
+            ]
+            let port = server.port
+            let answers = try await blocking {
+                let connection = try LoopbackConnection(port: port)
+                return cases.map { item in
+                    connection.send(
+                        LoopbackConnection.request(
+                            "GET", item.path, headers: item.accept.map { ["Accept: \($0)"] } ?? []))
+                    return parseResponse(connection.receiveResponse())
+                }
+            }
+            for (item, answer) in zip(cases, answers) {
+                #expect(answer.status == item.status, "\(item.path)")
+                if item.status == 200 {
+                    guard answer.status == 200 else { continue }
+                    let payload =
+                        item.accept == nil
+                        ? npyFloats(Data(answer.body)).values
+                        : answer.body.withUnsafeBytes {
+                            raw in
+                            (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+                        }
+                    #expect("\(payload)" == item.answer, "\(item.path)")
+                } else {
+                    let message = RunningServer.error(Data(answer.body)) ?? ""
+                    #expect(message.contains(item.answer), "\(item.path): \(message)")
+                }
+            }
         }
     }
 

@@ -2,13 +2,13 @@
 """Two or more builds of w2vcache side by side on the loads clients send in a loop: did a change make serving faster
 or slower?
 
-Usage: scripts/bench/ab_bench.py BINARY BINARY [BINARY ...] [--loads get16,get64,post16] [--words 300000] [--seconds 4]
+Usage: scripts/bench/ab_bench.py BINARY BINARY [BINARY ...] [--loads get16,get64,post16,accept16] [--words 300000] [--seconds 4]
                                   [--rounds 8] [--out DIR]
 
 Each binary builds its own cache of the same GoogleNews-shaped file (build_bench.py's generator, 300 dimensions) and
 serves it; the servers stay up side by side, idle but for the one under load. Then `wrk` (one thread, as in
-redis_bench.py) drives `GET /v1/vectors/{w}` at 16 and 64 connections (`get16`, `get64`) and `POST /v1/vectors` of 100
-words at 16 (`post16`), each load `--rounds` times, every binary once a round, the order turned by one each round, so that a noisy minute of the
+redis_bench.py) drives `GET /v1/vectors/{w}` at 16 and 64 connections (`get16`, `get64`; `accept16` with an `Accept`
+that weighs two types) and `POST /v1/vectors` of 100 words at 16 (`post16`), each load `--rounds` times, every binary once a round, the order turned by one each round, so that a noisy minute of the
 host falls on all of them. For each binary and load: the medians of requests/s, p50 and p99 latency and server CPU
 time a request (`/proc`), the range of CPU a request over the rounds (how much the host moved within the run), and
 each median as a multiple of the first binary's. Builds an old commit's binary with, e.g.,
@@ -31,7 +31,8 @@ from serving import start_server, w2vcache_binary  # noqa: E402
 
 # Each load's name in the table and its connections.
 LOADS = {"get16": ("one vector, 16 connections", 16), "get64": ("one vector, 64 connections", 64),
-         "post16": ("100 vectors, 16 connections", 16)}
+         "post16": ("100 vectors, 16 connections", 16),
+         "accept16": ("one vector, a weighed Accept, 16 connections", 16)}
 
 
 def main():
@@ -67,6 +68,9 @@ def main():
     post.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                     f"wrk.body = {json.dumps(json.dumps({'words': hundred}))}\n")
 
+    weighed = out / "accept.lua"
+    weighed.write_text('wrk.headers["Accept"] = "application/x-npy;q=0.5, application/octet-stream"\n')
+
     servers = []
     try:
         for number, binary in enumerate(binaries):
@@ -80,7 +84,8 @@ def main():
         print("|---|---|---:|---:|---:|---:|")
         for load in loads:
             name, connections = LOADS[load]
-            path, script = (f"/v1/vectors/{word}", None) if load.startswith("get") else ("/v1/vectors", post)
+            path, script = {"post16": ("/v1/vectors", post), "accept16": (f"/v1/vectors/{word}", weighed)}.get(
+                load, (f"/v1/vectors/{word}", None))
             for _, url in servers:
                 wrk(url + path, connections, 1, script)  # warms each server's hot vectors and connections
             runs = [[] for _ in servers]

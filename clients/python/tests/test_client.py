@@ -1,4 +1,6 @@
 """The Python client against a real server: vectors, datasets, batches, streamed epochs, DataLoader splitting."""
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -24,6 +26,27 @@ def test_vector_and_vectors(server):
     assert not zero[0].any() and np.array_equal(zero[1], matrix[0])
     oov = client.vectors(["no-such-word"], missing="oov")
     assert oov.shape == (1, 300) and np.all(np.abs(oov) <= 0.25) and oov.any()
+
+
+def test_a_word_that_is_not_utf8_is_asked_for_as_bytes(tmp_path):
+    """A cache keeps words as their file wrote them (`--invalid-utf8 keep`): `caf\\xe9` in Latin-1 beside `café`."""
+    words = [b"caf\xe9", "café".encode(), b"50%"]
+    vectors = np.arange(len(words) * 2, dtype="<f4").reshape(len(words), 2)
+    text = f"{len(words)} 2\n".encode() + b"".join(word + b" " + row.tobytes() for word, row in zip(words, vectors))
+    (tmp_path / "v.bin").write_bytes(text)
+    subprocess.run([str(w2vcache_binary()), "build", "--vectors", str(tmp_path / "v.bin"), "--db", str(tmp_path / "db")],
+                   check=True, capture_output=True)
+    running = Server(tmp_path / "db")
+    try:
+        client = Client(running.url)
+        for word, row in zip(words, vectors):
+            assert np.array_equal(client.vector(word), row)
+        assert np.array_equal(client.vector("café"), vectors[1]) and np.array_equal(client.vector("50%"), vectors[2])
+        with pytest.raises(ResponseError) as missing:
+            client.vector(b"caf\xe8")
+        assert missing.value.status == 404 and '"caf\\xE8" is not in the cache' in str(missing.value)
+    finally:
+        running.stop()
 
 
 def test_arguments_that_mean_nothing_are_refused_up_front():

@@ -6,7 +6,7 @@ import json
 import math
 import time
 import urllib.parse
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -63,8 +63,9 @@ class Client:
         """Dimension, word counts, source, prepared datasets, the tool's version and the cache's `fingerprint`."""
         return self._json("GET", "/v1/info")
 
-    def vector(self, word: str) -> np.ndarray:
-        """The float32 vector of `word`; ResponseError (404) if the cache lacks it."""
+    def vector(self, word: Union[str, bytes]) -> np.ndarray:
+        """The float32 vector of `word`; ResponseError (404) if the cache lacks it. A word that is not UTF-8 text (one
+        kept as its file wrote it, `build --invalid-utf8 keep`) is asked for as bytes: `vector(b"caf\\xe9")`."""
         response = self._transport.request("GET", "/v1/vectors/" + urllib.parse.quote(word, safe=""),
                                            accept="application/octet-stream")
         return _float32(response, None)
