@@ -47,6 +47,25 @@ import Word2Vec
         #expect(try workspace.run("similar", "apple", "--top", "0").status == 64)
     }
 
+    /// A neighbour that is not UTF-8 was printed with U+FFFD for its bytes, as a word of that text would be. JSON
+    /// still gives it so, as gensim (`unicode_errors="replace"`) does.
+    @Test func aNeighbourThatIsNotUTF8IsPrintedWithItsBytesEscaped() throws {
+        let workspace = try Workspace()
+        var file = Array("3 2\n".utf8)
+        for (word, values) in [
+            (Array("caf".utf8) + [0xE9], [Float(1), 0.1]), (Array("café".utf8), [1, 0.2]), (Array("tea".utf8), [0, 1]),
+        ] {
+            file += word + [UInt8(ascii: " ")]
+            for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { file += $0 } }
+        }
+        FileManager.default.createFile(atPath: workspace.path + "/latin.bin", contents: Data(file))
+        #expect(try workspace.run("build", "--vectors", "latin.bin").status == 0)
+        let text = try workspace.run("similar", "café", "--top", "1")
+        #expect(text.status == 0 && text.stdoutText.hasSuffix("  caf\\xE9\n"), "\(text.stdoutText)")
+        let json = try workspace.run("similar", "café", "--top", "1", "--format", "json")
+        #expect(json.stdoutText.contains(#""word": "caf\#u{FFFD}""#), "\(json.stdoutText)")
+    }
+
     @Test func evaluationsPrintGensimsFigures() throws {
         let workspace = try Self.workspace()
         #expect(try workspace.run("build", "--vectors", "v.bin").status == 0)
