@@ -55,6 +55,7 @@ struct SimilarityOptions: ParsableArguments {
     }
 
     static func text(_ neighbors: [Neighbor]) -> String {
-        neighbors.map { String(format: "  %.6f  ", Double($0.score)) + Printable.escape(bytes: $0.word) + "\n" }.joined()
+        neighbors.map { String(format: "  %.6f  ", Double($0.score)) + Printable.escape(bytes: $0.word) + "\n" }
+            .joined()
     }
 }

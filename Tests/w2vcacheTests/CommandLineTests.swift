@@ -56,6 +56,30 @@ struct W2VCacheProcess {
         return exited
     }
 
+    /// Runs `script` with bash in `directory` (behind `wrapper`, such as `unshare -m`), `$W2V` the w2vcache
+    /// binary and `environment` added to this process's, and waits for it: its status, and its output and errors
+    /// together.
+    static func bash(
+        _ script: String, in directory: String, behind wrapper: [String] = [], environment: [String: String] = [:]
+    ) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = wrapper + ["bash", "-c", script]
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            environment.merging(["W2V": executable]) {
+                $1
+            }
+        ) { $1 }
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     static func start(_ arguments: [String], in directory: String, output: FileHandle? = nil) throws -> (
         process: Process, stdout: Pipe, stderr: Pipe
     ) {
@@ -184,19 +208,9 @@ final class Workspace {
         FileManager.default.createFile(
             atPath: workspace.path + "/words.txt", contents: Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))
         #expect(try workspace.run("build", "--vectors", "latin.bin", "--db", "cache").status == 0)
+        // Through bash, whose `printf` makes an argument of any bytes (Process takes strings).
         func lookup(_ arguments: String) throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = ["-c", "\"$W2V\" lookup --db cache " + arguments]
-            process.environment = ["W2V": W2VCacheProcess.executable, "PATH": "/usr/bin:/bin"]
-            process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            try W2VCacheProcess.bash("\"$W2V\" lookup --db cache " + arguments, in: workspace.path)
         }
         let latin = #""$(printf 'caf\351')""#
         #expect(try lookup(latin) == (0, "caf\\xE9 0.0 1.0\n"))

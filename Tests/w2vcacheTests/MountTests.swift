@@ -19,19 +19,8 @@ enum PrivateMounts {
         let work = directory + "/mnt-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["unshare", "-m", "bash", "-c", "set -u\n" + script]
-        process.environment = ProcessInfo.processInfo.environment.merging(
-            ["W2V": W2VCacheProcess.executable, "WORK": work]) { $1 }
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try W2VCacheProcess.bash(
+            "set -u\n" + script, in: directory, behind: ["unshare", "-m"], environment: ["WORK": work])
     }
 }
 
