@@ -25,17 +25,20 @@ struct W2VCache: AsyncParsableCommand {
         ]
     )
 
+    /// The process's arguments as it got them: `CommandLine.arguments` has U+FFFD where one holds bytes that are not
+    /// UTF-8, such as a word a cache keeps as its file wrote it.
+    static let argumentBytes: [[UInt8]] = (0..<Int(CommandLine.argc)).map { index in
+        CommandLine.unsafeArgv[index].map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? []
+    }
+
     /// Parses and runs a command. What argument-parser prints on failure (usage errors, and `Error: ` with the
     /// error's description) is printed with each line's control characters escaped: file contents and file names
     /// reach error messages. A lookup in its plain forms skips argument-parser (see `LookupCommand.Invocation`).
     static func main() async {
         var running: (any ParsableCommand.Type)?
         do {
-            let bytes = (1..<Int(CommandLine.argc)).map { index in
-                CommandLine.unsafeArgv[index].map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? []
-            }
             if let lookup = LookupCommand.Invocation(
-                plainArguments: Array(CommandLine.arguments.dropFirst()), bytes: bytes)
+                plainArguments: Array(CommandLine.arguments.dropFirst()), bytes: Array(argumentBytes.dropFirst()))
             {
                 try lookup.run()
                 return

@@ -219,6 +219,9 @@ final class Workspace {
         #expect(npy.status == 0 && npy.output.split(separator: " ").map(String.init) == ["0", "1", "2", "3\n"])
         let missing = try lookup(#""$(printf 'caf\350')" café"#)
         #expect(missing.status == 1 && missing.output.contains("not in the cache: caf\\xE8"), "\(missing.output)")
+        // A command line argument-parser reads (`--name=value`): each word is the argument it came from.
+        let parsed = try lookup(#"--format=text "$(printf 'caf\350')" "$(printf 'caf\351')" 2>/dev/null"#)
+        #expect(parsed == (1, "caf\\xE9 0.0 1.0\n"))
         // JSON cannot carry it: an error naming the word and where it came from, before any output.
         #expect(
             try lookup(latin + " --format json")
