@@ -8,18 +8,25 @@ import VectorCache
 
 /// One nearest-words question: gensim's `most_similar(positive=…, negative=…, topn=top)`.
 public struct SimilarityQuery: Sendable, Equatable {
-    public var positive: [String]
-    public var negative: [String]
+    /// The words as bytes, as the cache keeps them: a word its file wrote in bytes that are not UTF-8
+    /// (`build --invalid-utf8 keep`) is asked for by those bytes.
+    public var positive: [[UInt8]]
+    public var negative: [[UInt8]]
     /// How many words to answer at most (none below 1, as gensim answers `topn < 1`).
     public var top: Int
 
     /// The answers a query gives unless it says otherwise (gensim's `topn=10`).
     public static let defaultTop = 10
 
-    public init(positive: [String], negative: [String] = [], top: Int = SimilarityQuery.defaultTop) {
+    public init(positive: [[UInt8]], negative: [[UInt8]] = [], top: Int = SimilarityQuery.defaultTop) {
         self.positive = positive
         self.negative = negative
         self.top = top
+    }
+
+    /// A query of words given as text (their UTF-8 bytes).
+    public init(positive: [String], negative: [String] = [], top: Int = SimilarityQuery.defaultTop) {
+        self.init(positive: positive.map { Array($0.utf8) }, negative: negative.map { Array($0.utf8) }, top: top)
     }
 }
 
@@ -107,20 +114,22 @@ public final class SimilaritySearch: Sendable {
     // MARK: Queries by word
 
     /// The rows of `words`, or an error naming the words that are not words of the vectors file.
-    public func rows(of words: [String]) throws -> [Int] {
+    /// A word that is not UTF-8 is named with `\xNN` escapes.
+    public func rows(of words: [[UInt8]]) throws -> [Int] {
         var found: [Int] = []
-        var unknown: [String] = []
+        var unknown: [[UInt8]] = []
         for word in words {
-            if let row = row(of: Array(word.utf8)) { found.append(row) } else { unknown.append(word) }
+            if let row = row(of: word) { found.append(row) } else { unknown.append(word) }
         }
         guard unknown.isEmpty else {
-            let oovOnly = unknown.filter { (try? cache.isOutOfVocabulary(Array($0.utf8))) == true }
+            let oovOnly = unknown.filter { (try? cache.isOutOfVocabulary($0)) == true }
             let note =
                 oovOnly.isEmpty
                 ? "" : " (\(oovOnly.count) of them only have a random out-of-vocabulary vector made by `prepare`)"
             throw SimilarityError(
                 kind: .unknownWords,
-                message: "not in the vectors file: \(unknown.map { "\"\($0)\"" }.joined(separator: ", "))\(note)")
+                message: "not in the vectors file: "
+                    + "\(unknown.map { "\"\(Printable.escape(bytes: $0))\"" }.joined(separator: ", "))\(note)")
         }
         return found
     }

@@ -9,7 +9,8 @@ struct AnalogyCommand: ParsableCommand {
         abstract: "Answer \"A is to B as C is to ?\" (gensim's most_similar(positive=[B, C], negative=[A])).",
         discussion: """
             Prints the best answers, A, B and C left out. json prints {"similar": [{"word": x, "score": s}, ...]}. \
-            Example: w2vcache analogy man king woman
+            Example: w2vcache analogy man king woman. A word that is not UTF-8 is asked for by its bytes, as in \
+            similar.
             """
     )
 
@@ -25,13 +26,15 @@ struct AnalogyCommand: ParsableCommand {
 
     func run() throws {
         let search = try SimilarityOptions.openSearch(cache)
+        let words = W2VCache.argumentBytes(of: [a, b, c])
+        let (a, b, c) = (words[0], words[1], words[2])
         let query = SimilarityQuery(positive: [b, c], negative: [a], top: options.top(search))
         let neighbors = try search.mostSimilar([query], restrictVocab: options.restrictVocab)[0]
         let output =
             switch options.format {
             case .json: "{\"similar\": \(SimilarityOptions.json(neighbors))}\n"
             case .text:
-                "\(Printable.escape(a)) is to \(Printable.escape(b)) as \(Printable.escape(c)) is to\n"
+                "\(Printable.escape(bytes: a)) is to \(Printable.escape(bytes: b)) as \(Printable.escape(bytes: c)) is to\n"
                     + SimilarityOptions.text(neighbors)
             }
         try Terminal.writeStdout(Array(output.utf8))

@@ -66,21 +66,8 @@ struct LookupCommand: ParsableCommand {
     /// What the parsed options ask for.
     var invocation: Invocation {
         Invocation(
-            words: Self.bytes(of: arguments, in: W2VCache.argumentBytes), wordsFrom: wordsFrom, db: cache.db,
+            words: W2VCache.argumentBytes(of: arguments), wordsFrom: wordsFrom, db: cache.db,
             config: cache.config, format: format, oov: oov)
-    }
-
-    /// The bytes the process got for each word (`argumentBytes`, in the same order): a word that is not UTF-8
-    /// reaches `words` with U+FFFD in place of its bytes. Each word is the next argument whose text is the word's.
-    static func bytes(of words: [String], in argumentBytes: [[UInt8]]) -> [[UInt8]] {
-        var next = argumentBytes.startIndex
-        return words.map { word in
-            guard
-                let index = argumentBytes[next...].firstIndex(where: { String(decoding: $0, as: UTF8.self) == word })
-            else { return Array(word.utf8) }
-            next = index + 1
-            return argumentBytes[index]
-        }
     }
 
     /// A lookup with its arguments read: what `run()` does, and what `W2VCache.main` runs straight from a plain

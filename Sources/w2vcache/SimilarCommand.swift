@@ -11,7 +11,9 @@ struct SimilarCommand: ParsableCommand {
             Cosine similarity over the words of the vectors file, the word itself left out, scored as gensim 4's \
             KeyedVectors.most_similar scores them. Out-of-vocabulary vectors made by prepare are never answers. \
             json prints one object per word: {"word": w, "similar": [{"word": x, "score": s}, ...]}. Needs the \
-            search index that w2vcache build makes.
+            search index that w2vcache build makes. A word that is not UTF-8 (build keeps such words as their file \
+            wrote them) is asked for by its bytes and printed with \\xNN escapes in text, with U+FFFD for its bad \
+            bytes in json (gensim's unicode_errors="replace").
             """
     )
 
@@ -27,6 +29,7 @@ struct SimilarCommand: ParsableCommand {
 
     func run() throws {
         let search = try SimilarityOptions.openSearch(cache)
+        let words = W2VCache.argumentBytes(of: words)
         let answers = try search.mostSimilar(
             words.map { SimilarityQuery(positive: [$0], top: options.top(search)) },
             restrictVocab: options.restrictVocab)
@@ -34,8 +37,10 @@ struct SimilarCommand: ParsableCommand {
         for (word, neighbors) in zip(words, answers) {
             switch options.format {
             case .json:
-                output += "{\"word\": \(JSONText.string(word)), \"similar\": \(SimilarityOptions.json(neighbors))}\n"
-            case .text: output += Printable.escape(word) + "\n" + SimilarityOptions.text(neighbors)
+                output +=
+                    "{\"word\": \(JSONText.string(String(decoding: word, as: UTF8.self))), "
+                    + "\"similar\": \(SimilarityOptions.json(neighbors))}\n"
+            case .text: output += Printable.escape(bytes: word) + "\n" + SimilarityOptions.text(neighbors)
             }
         }
         try Terminal.writeStdout(Array(output.utf8))

@@ -31,6 +31,23 @@ struct W2VCache: AsyncParsableCommand {
         CommandLine.unsafeArgv[index].map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? []
     }
 
+    /// The bytes the process got for each of `arguments`, arguments that argument-parser read (in their order): an
+    /// argument that is not UTF-8 reaches them with U+FFFD in place of its bytes, so each is the next argument of
+    /// the process whose text is the argument's. Two arguments that differ only in bytes that are not UTF-8 read
+    /// alike, and an option's value that reads as a later word does may stand for it.
+    static func argumentBytes(of arguments: [String]) -> [[UInt8]] {
+        var next = argumentBytes.startIndex
+        return arguments.map { argument in
+            guard
+                let index = argumentBytes[next...].firstIndex(where: {
+                    String(decoding: $0, as: UTF8.self) == argument
+                })
+            else { return Array(argument.utf8) }
+            next = index + 1
+            return argumentBytes[index]
+        }
+    }
+
     /// Parses and runs a command. What argument-parser prints on failure (usage errors, and `Error: ` with the
     /// error's description) is printed with each line's control characters escaped: file contents and file names
     /// reach error messages. A lookup in its plain forms skips argument-parser (see `LookupCommand.Invocation`).

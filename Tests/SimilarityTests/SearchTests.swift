@@ -244,7 +244,7 @@ import Word2Vec
         }
         #expect(cancel.kind == .unusableQuery)
         let empty = try #require(throws: SimilarityError.self) {
-            try search.mostSimilar([SimilarityQuery(positive: [])])
+            try search.mostSimilar([SimilarityQuery(positive: [[UInt8]]())])
         }
         #expect(empty.kind == .unusableQuery)
         // The zero vector is never an answer either (gensim scores it NaN).

@@ -58,12 +58,48 @@ import Word2Vec
             file += word + [UInt8(ascii: " ")]
             for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { file += $0 } }
         }
-        FileManager.default.createFile(atPath: workspace.path + "/latin.bin", contents: Data(file))
+        try Data(file).write(to: URL(fileURLWithPath: workspace.path + "/latin.bin"))
         #expect(try workspace.run("build", "--vectors", "latin.bin").status == 0)
         let text = try workspace.run("similar", "café", "--top", "1")
         #expect(text.status == 0 && text.stdoutText.hasSuffix("  caf\\xE9\n"), "\(text.stdoutText)")
         let json = try workspace.run("similar", "café", "--top", "1", "--format", "json")
         #expect(json.stdoutText.contains(#""word": "caf\#u{FFFD}""#), "\(json.stdoutText)")
+    }
+
+    /// A query word that is not UTF-8 was asked for as text with U+FFFD for its bytes, which no word of the cache
+    /// is: `similar` and `analogy` answered "not in the vectors file" for a word the cache keeps.
+    @Test func aQueryWordThatIsNotUTF8IsAskedForByItsBytes() throws {
+        let workspace = try Workspace()
+        var file = Array("4 2\n".utf8)
+        for (word, values) in [
+            (Array("caf".utf8) + [0xE9], [Float(1), 0]), (Array("caf".utf8) + [0xE8], [0, 1]),
+            (Array("café".utf8), [1, 0.2]), (Array("tea".utf8), [0.1, 1]),
+        ] {
+            file += word + [UInt8(ascii: " ")]
+            for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { file += $0 } }
+        }
+        try Data(file).write(to: URL(fileURLWithPath: workspace.path + "/latin.bin"))
+        #expect(try workspace.run("build", "--vectors", "latin.bin", "--db", "cache").status == 0)
+        // Through bash, whose `printf` makes an argument of any bytes (Process takes strings).
+        func run(_ arguments: String) throws -> (status: Int32, output: String) {
+            try W2VCacheProcess.bash("\"$W2V\" " + arguments + " --db cache --top 1 2>&1", in: workspace.path)
+        }
+        let (e9, e8) = (#""$(printf 'caf\351')""#, #""$(printf 'caf\350')""#)
+        let similar = try run("similar \(e9) \(e8)")
+        #expect(similar.status == 0, "\(similar.output)")
+        #expect(
+            similar.output.split(separator: "\n").map { $0.split(separator: " ").last } == [
+                "caf\\xE9", "café", "caf\\xE8", "tea",
+            ])
+        let json = try run("similar \(e8) --format json")
+        #expect(json.output.hasPrefix(#"{"word": "caf\#u{FFFD}", "similar": [{"word": "tea", "#), "\(json.output)")
+        let analogy = try run("analogy \(e8) tea \(e9)")
+        #expect(
+            analogy.output.hasPrefix("caf\\xE8 is to tea as caf\\xE9 is to\n")
+                && analogy.output.hasSuffix("  café\n"), "\(analogy.output)")
+        #expect(
+            try run(#"similar "$(printf 'caf\352')""#)
+                == (1, "Error: not in the vectors file: \"caf\\xEA\"\n"))
     }
 
     @Test func evaluationsPrintGensimsFigures() throws {
