@@ -11,9 +11,20 @@ public enum WordList {
         public let message: String
     }
 
+    /// A word of the file and the line it stands on (from 1).
+    public struct Word: Equatable, Sendable {
+        public var line: Int
+        public var bytes: [UInt8]
+    }
+
     /// The words of the file at `path`, as bytes.
     public static func bytes(path: String) throws(ReadError) -> [[UInt8]] {
-        Lines(try contents(path)).compactMap { $0.bytes.isEmpty ? nil : Array($0.bytes) }
+        try words(path: path).map(\.bytes)
+    }
+
+    /// The words of the file at `path`, each with its line, for a message that names where a word stands.
+    public static func words(path: String) throws(ReadError) -> [Word] {
+        Lines(try contents(path)).compactMap { $0.bytes.isEmpty ? nil : Word(line: $0.number, bytes: Array($0.bytes)) }
     }
 
     private static func contents(_ path: String) throws(ReadError) -> [UInt8] {

@@ -94,11 +94,11 @@ struct LookupCommand: ParsableCommand {
         func run() throws {
             if format == .npy { try Terminal.refuseBinaryOutputOnTerminal("a .npy file", file: "vectors.npy") }
             var words = words
-            try refuseInJSON(words, from: "the command line")
+            try refuseInJSON(words.lazy.map { ($0, "the command line") })
             if let wordsFrom {
-                let listed = try WordList.bytes(path: wordsFrom)
-                try refuseInJSON(listed, from: wordsFrom)
-                words += listed
+                let listed = try WordList.words(path: wordsFrom)
+                try refuseInJSON(listed.lazy.map { ($0.bytes, "\(wordsFrom), line \($0.line)") })
+                words += listed.map(\.bytes)
             }
             let configuration = try Configuration.load(path: config)
             let cache = try VectorCache(
@@ -181,8 +181,9 @@ struct LookupCommand: ParsableCommand {
 
         /// With `--format json`: a word that is not UTF-8, which a JSON string cannot hold, is an error naming it and
         /// where it comes from (the output is not begun).
-        private func refuseInJSON(_ words: [[UInt8]], from origin: String) throws(NotText) {
-            guard format == .json, let word = words.first(where: { String(validating: $0, as: UTF8.self) == nil })
+        private func refuseInJSON(_ words: some Sequence<(word: [UInt8], origin: String)>) throws(NotText) {
+            guard format == .json,
+                let (word, origin) = words.first(where: { String(validating: $0.word, as: UTF8.self) == nil })
             else { return }
             throw NotText(word: word, origin: origin)
         }

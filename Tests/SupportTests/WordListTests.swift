@@ -14,6 +14,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(
             try WordList.bytes(path: path) == [Array("New_York".utf8), Array("café".utf8), Array("Confidence".utf8)])
+        #expect(try WordList.words(path: path).map(\.line) == [1, 3, 4])
     }
 
     @Test func wordsThatAreNotUTF8AreKeptAsTheyAre() throws {

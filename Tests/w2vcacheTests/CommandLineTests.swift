@@ -230,8 +230,11 @@ final class Workspace {
                     "Error: the command line: the word caf\\xE9 is not UTF-8, which JSON cannot carry; expected "
                         + "--format text or npy\n"
                 ))
+        try Data(Array("café\n\n".utf8) + [0x63, 0x61, 0x66, 0xE9, 0x0A]).write(
+            to: URL(fileURLWithPath: workspace.path + "/later.txt"))
         #expect(
-            try lookup("--words-from words.txt --format json").output.hasPrefix("Error: words.txt: the word caf\\xE9"))
+            try lookup("--words-from later.txt --format json").output.hasPrefix(
+                "Error: later.txt, line 3: the word caf\\xE9"))
     }
 
     @Test func npyOutputHasTheRightShape() throws {
