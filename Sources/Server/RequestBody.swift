@@ -23,19 +23,67 @@ enum RequestBody {
                     + "the server reads JSON bodies as they are, without an encoding")
         }
         let json = Data(body.readableBytesView)
-        let notJSON = APIError(.badRequest, "expected a JSON body \(expected)")
         let value: T
         do {
             value = try JSONDecoder().decode(Checked<T>.self, from: json).value
-        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
-            throw notJSON  // not JSON at all
         } catch {
+            if case DecodingError.dataCorrupted(let context) = error, context.codingPath.isEmpty,
+                let fault = json.withUnsafeBytes({ JSONSyntax.firstFault(in: $0) })
+            {
+                // Not JSON at all: where it stops being JSON, which the decoder does not say.
+                throw APIError(.badRequest, "the body is not JSON: \(fault) (this route reads a JSON body \(expected))")
+            }
             // JSON of another shape: a key given twice may be why, and is named first.
             try refuseRepeatedKeys(json)
-            throw error as? APIError ?? notJSON
+            if let error = error as? APIError { throw error }
+            let fault = (error as? DecodingError).flatMap(shapeFault) ?? "the body is not what this route reads"
+            throw APIError(.badRequest, "\(fault) (this route reads a JSON body \(expected))")
         }
         try refuseRepeatedKeys(json)
         return value
+    }
+
+    /// Where a body of JSON is not of the shape a route reads, and what was expected there, as the decoder says. A
+    /// number that does not fit its key, such as `"top": 1.5`, the decoder reports as data that is not JSON, with no
+    /// place.
+    private static func shapeFault(_ error: DecodingError) -> String? {
+        switch error {
+        case .typeMismatch(let type, let context): "\(place(context.codingPath)): expected \(name(of: type))"
+        case .valueNotFound(let type, let context):
+            "\(place(context.codingPath)): expected \(name(of: type)), found null"
+        case .keyNotFound(let key, let context):
+            "\(place(context.codingPath)) has no key \"\(Printable.escape(key.stringValue, limit: 80))\""
+        case .dataCorrupted(let context) where !context.codingPath.isEmpty:
+            "\(place(context.codingPath)): \(Printable.escape(context.debugDescription, limit: 200))"
+        case .dataCorrupted:
+            // With no place: JSON (``JSONSyntax`` found no fault) that the decoder still could not read.
+            "the body is JSON, but a number in it is not one its key takes (a fraction, or a number out of range, "
+                + "where a whole number is expected)"
+        default: nil
+        }
+    }
+
+    /// A place in the body as a message names it: `the body`, `words[3]`, `queries[0].positive`.
+    private static func place(_ path: [any CodingKey]) -> String {
+        guard !path.isEmpty else { return "the body" }
+        return path.enumerated().map { position, key in
+            if let index = key.intValue { return "[\(index)]" }
+            return (position == 0 ? "" : ".") + Printable.escape(key.stringValue, limit: 80)
+        }.joined()
+    }
+
+    /// What a value of `type` is in JSON, as a message names it.
+    private static func name(of type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is any FixedWidthInteger.Type: "a whole number"
+        case is any BinaryFloatingPoint.Type: "a number"
+        case is Bool.Type: "true or false"
+        default:
+            String(describing: type).hasPrefix("Array")
+                ? "a list"
+                : String(describing: type).hasPrefix("Dictionary") ? "an object" : "a value of another type"
+        }
     }
 
     /// - throws: ``APIError`` 400 naming the first key that one object of `json` gives twice (``RepeatedKey``).

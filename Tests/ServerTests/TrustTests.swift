@@ -301,6 +301,37 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                         "POST", "/v1/similar", body: Array(#"{"positive": "pound", "positive": ["pound"]}"#.utf8)),
                     400, #"the key "positive" is given twice"#
                 ),
+                // A body that is not JSON, or not of the route's shape, got "expected a JSON body …" and no more.
+                (
+                    LoopbackConnection.request("POST", "/v1/vectors", body: Array(#"{"words": ["caf\udce9"]}"#.utf8)),
+                    400,
+                    #"the body is not JSON: at byte 15 (line 1, column 16): \uDCE9 is half of a surrogate pair "#
+                        + #"without its other half; expected a character (this route reads a JSON body {"words": "#
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/vectors", body: Array("{\"words\": [\"pound\"]\n \"missing\": \"zero\"}".utf8)),
+                    400, #"the body is not JSON: at byte 21 (line 2, column 2): found a quote; expected "," or "}""#
+                ),
+                (
+                    LoopbackConnection.request("POST", "/v1/vectors", body: Array(#"{"words": [1]}"#.utf8)), 400,
+                    #"words[0]: expected a string (this route reads a JSON body {"words": "#
+                ),
+                (
+                    LoopbackConnection.request("POST", "/v1/vectors", body: Array("{}".utf8)), 400,
+                    #"the body has no key "words" (this route reads"#
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/similar",
+                        body: Array(#"{"queries": [{"positive": ["pound"], "negative": [null]}]}"#.utf8)),
+                    400, "queries[0].negative[0]: expected a string, found null (this route reads a JSON body"
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/similar", body: Array(#"{"positive": ["pound"], "top": 1.5}"#.utf8)),
+                    400, "the body is JSON, but a number in it is not one its key takes"
+                ),
                 // An `Accept` that refuses what the route answers got the answer all the same.
                 (
                     LoopbackConnection.request("GET", "/v1/info", headers: ["Accept: application/x-npy"]), 406,

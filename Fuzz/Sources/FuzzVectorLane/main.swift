@@ -16,6 +16,7 @@ import Server
 /// - The type ``AcceptHeader`` chooses by a head's `Accept` is one offered or none, and stays the same when a
 ///   `*/*;q=0` is added to the list.
 /// - A key ``RepeatedKey`` finds twice in JSON that Foundation reads is a key of the object its path leads to.
+/// - ``JSONSyntax`` finds a fault in exactly the bytes that Foundation's parser refuses, and places it within them.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzVectorLane(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = FuzzInput.bytes(data, size)
@@ -44,8 +45,14 @@ public func fuzzVectorLane(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         precondition((decoded.missing ?? "error") == body.missing.rawValue, "the lane read another policy")
         precondition(decoded.oov == body.oov?.rawValue, "the lane read another kind of vector")
     }
+    let json = try? JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)
+    let fault = bytes.withUnsafeBytes { JSONSyntax.firstFault(in: $0) }
+    precondition(
+        (fault == nil) == (json != nil),
+        "JSONSyntax: \(fault.map(\.description) ?? "no fault"), Foundation: \(json != nil)")
+    if let fault { precondition(fault.offset <= bytes.count && fault.line >= 1 && fault.column >= 1) }
     let repeated = bytes.withUnsafeBytes { RepeatedKey.first(in: $0) }
-    if let repeated, let value = try? JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed) {
+    if let repeated, let value = json {
         var object: Any? = value
         for step in repeated.path {
             switch step {
