@@ -24,12 +24,23 @@ public enum JSONSyntax {
     /// recursion, in memory that grows with the depth of nesting only.
     public static func firstFault(in json: UnsafeRawBufferPointer) -> Fault? {
         var reader = Reader(json: json)
-        return reader.firstFault().map { offset, problem in
+        let fault = isOtherEncoding(json) ? (0, otherEncoding) : reader.firstFault()
+        return fault.map { offset, problem in
             let before = json[..<offset]
             let line = before.count(where: { $0 == UInt8(ascii: "\n") }) + 1
             let column = offset - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
             return Fault(offset: offset, line: line, column: column, problem: problem)
         }
+    }
+
+    /// The fault of a text in UTF-16 or UTF-32, which Foundation's decoder reads too, as the zero bytes or the byte
+    /// order mark at its start show: this reader reads UTF-8 only, as RFC 8259 asks of JSON sent between systems.
+    public static let otherEncoding =
+        "the text starts as UTF-16 or UTF-32 does (a zero byte or a byte order mark); "
+        + "expected UTF-8"
+
+    private static func isOtherEncoding(_ json: UnsafeRawBufferPointer) -> Bool {
+        json.starts(with: [0xFE, 0xFF]) || json.starts(with: [0xFF, 0xFE]) || json.prefix(4).contains(0)
     }
 
     /// What the text may hold next.
