@@ -69,7 +69,7 @@ import Testing
                 (#"{"positive": ["pound"], "top": 99999999999}"#, 413, "server.max_similar_results"),
                 (#"{"positive": ["pound"], "queries": []}"#, 400, "not both"),
                 (#"{"positive": ["pound"], "restrict_vocab": 0}"#, 400, "restrict_vocab=0"),
-                (#"{"positive": "pound"}"#, 400, "expected a JSON body"),
+                (#"{"positive": "pound"}"#, 400, "positive: expected a list (this route reads a JSON body"),
                 // A key the route does not read is refused, not ignored: `topp` gave the default top of 10.
                 (
                     #"{"positive": ["pound"], "topp": 3}"#, 400,
@@ -81,7 +81,10 @@ import Testing
                     #"{"queries": [{"positive": ["pound"]}, {"positive": ["pound"], "restrict_vocab": 3}]}"#, 400,
                     #"unknown parameter "restrict_vocab" in queries[1]; expected positive, negative, top"#
                 ),
-                ("[" + String(repeating: #""in","#, count: 10_001) + "]", 400, "expected a JSON body"),
+                (
+                    "[" + String(repeating: #""in","#, count: 10_001) + "]", 400,
+                    "the body: expected an object (this route reads a JSON body"
+                ),
             ]
             for (body, status, message) in cases {
                 let answer = try await server.request("/v1/similar", method: "POST", body: body)
