@@ -1,3 +1,5 @@
+import Support
+
 /// Where a JSON text stops being JSON (RFC 8259), for the 400 that a body the decoder refuses gets: Foundation's
 /// decoder says only "The given data was not valid JSON". It reads as that decoder does, so that it names the fault
 /// the decoder met: a byte order mark before the text and a comma before a closing bracket are taken, and values
@@ -151,7 +153,9 @@ public enum JSONSyntax {
                 case UInt8(ascii: "\\"):
                     if let fault = escape() { return fault }
                 case 0..<0x20:
-                    return (offset, "\(Self.describe(byte)) in a string; expected it escaped, as \\u00\(hex(byte))")
+                    return (
+                        offset, "\(Self.describe(byte)) in a string; expected it escaped, as \\u00\(Hex.text(byte))"
+                    )
                 case 0x80...:
                     let length = Self.utf8Length(json[offset...])
                     guard length > 0 else {
@@ -191,13 +195,14 @@ public enum JSONSyntax {
                 else {
                     return (
                         start,
-                        "\\u\(hex(unit)) is half of a surrogate pair without its other half; expected a character"
+                        "\\u\(Hex.text(unit)) is half of a surrogate pair without its other half; expected a character"
                     )
                 }
                 offset += 6
             case 0xDC00...0xDFFF:
                 return (
-                    start, "\\u\(hex(unit)) is half of a surrogate pair without its other half; expected a character"
+                    start,
+                    "\\u\(Hex.text(unit)) is half of a surrogate pair without its other half; expected a character"
                 )
             default: break
             }
@@ -208,7 +213,7 @@ public enum JSONSyntax {
             guard position + 4 <= json.count else { return nil }
             var value: UInt16 = 0
             for byte in json[position..<(position + 4)] {
-                guard let digit = Self.hexDigit(byte) else { return nil }
+                guard let digit = Hex.value(of: byte) else { return nil }
                 value = value << 4 | UInt16(digit)
             }
             return value
@@ -250,14 +255,6 @@ public enum JSONSyntax {
             return offset - start
         }
 
-        static func hexDigit(_ byte: UInt8) -> UInt8? {
-            switch byte {
-            case 0x30...0x39: byte - 0x30
-            case 0x41...0x46, 0x61...0x66: (byte | 0x20) - 0x61 + 10
-            default: nil
-            }
-        }
-
         /// The length of the UTF-8 sequence `bytes` starts with, 0 when they do not start with one.
         static func utf8Length(_ bytes: Slice<UnsafeRawBufferPointer>) -> Int {
             var parser = Unicode.UTF8.ForwardParser()
@@ -276,11 +273,11 @@ public enum JSONSyntax {
         /// A byte as the message names it: `"x"`, `a quote`, or `byte 0xNN`.
         static func describe(_ byte: UInt8) -> String {
             if byte == UInt8(ascii: "\"") { return "a quote" }
-            return (0x21...0x7E).contains(byte) ? "\"\(character(byte))\"" : "byte 0x\(hex(byte))"
+            return (0x21...0x7E).contains(byte) ? "\"\(character(byte))\"" : "byte 0x\(Hex.text(byte))"
         }
 
         static func character(_ byte: UInt8) -> String {
-            (0x21...0x7E).contains(byte) ? String(UnicodeScalar(byte)) : "\\x\(hex(byte))"
+            (0x21...0x7E).contains(byte) ? String(UnicodeScalar(byte)) : "\\x\(Hex.text(byte))"
         }
 
         static func describe(_ expected: Expected, open: UInt8?) -> String {
@@ -293,10 +290,4 @@ public enum JSONSyntax {
             }
         }
     }
-}
-
-/// `value` in upper-case hexadecimal, two digits a byte.
-private func hex<T: FixedWidthInteger>(_ value: T) -> String {
-    let digits = String(value, radix: 16, uppercase: true)
-    return String(repeating: "0", count: max(0, T.bitWidth / 4 - digits.count)) + digits
 }

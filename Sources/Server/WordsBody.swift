@@ -1,3 +1,4 @@
+import Support
 import VectorCache
 
 /// What `POST /v1/vectors` gives a word the cache lacks (`"missing"`).
@@ -165,14 +166,8 @@ private struct JSONTokens {
         guard offset + 4 <= bytes.count else { return nil }
         var value: UInt32 = 0
         for byte in bytes[offset..<(offset + 4)] {
-            let digit: UInt32
-            switch byte {
-            case 0x30...0x39: digit = UInt32(byte - 0x30)
-            case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
-            case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
-            default: return nil
-            }
-            value = value << 4 | digit
+            guard let digit = Hex.value(of: byte) else { return nil }
+            value = value << 4 | UInt32(digit)
         }
         offset += 4
         return value

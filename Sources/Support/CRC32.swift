@@ -21,8 +21,6 @@ public enum CRC32 {
 
     /// The CRC-32 of `bytes`, as 8 lowercase hex digits.
     public static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
-        let value = checksum(bytes)
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 8 - digits.count) + digits
+        Hex.text(checksum(bytes), uppercase: false)
     }
 }

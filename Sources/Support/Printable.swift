@@ -39,7 +39,7 @@ public enum Printable {
                 append(Unicode.UTF8.decode(encoded), to: &result)
                 offset += encoded.count
             case .error(let length):
-                for byte in array[offset..<(offset + length)] { result += "\\x" + hex(byte) }
+                for byte in array[offset..<(offset + length)] { result += "\\x" + Hex.text(byte) }
                 offset += length
             case .emptyInput:
                 return result
@@ -65,10 +65,5 @@ public enum Printable {
         case _ where needsEscape(scalar): result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
         default: result.unicodeScalars.append(scalar)
         }
-    }
-
-    private static func hex(_ byte: UInt8) -> String {
-        let digits = String(byte, radix: 16, uppercase: true)
-        return digits.count == 1 ? "0" + digits : digits
     }
 }

@@ -40,7 +40,6 @@ enum JSONText {
 
     /// `\uXXXX`: every character to escape lies in the Basic Multilingual Plane.
     private static func escape(_ scalar: Unicode.Scalar) -> String {
-        let digits = String(scalar.value, radix: 16)
-        return "\\u" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+        "\\u" + Hex.text(UInt16(scalar.value), uppercase: false)
     }
 }
