@@ -45,6 +45,16 @@ def test_a_word_that_is_not_utf8_is_asked_for_as_bytes(tmp_path):
         with pytest.raises(ResponseError) as missing:
             client.vector(b"caf\xe8")
         assert missing.value.status == 404 and '"caf\\xE8" is not in the cache' in str(missing.value)
+        # Requests of several words are JSON: bytes that are UTF-8 travel as text, others are named before anything is
+        # sent (json.dumps raised "Object of type bytes is not JSON serializable").
+        assert np.array_equal(client.vectors(["café".encode(), b"50%"]), vectors[1:])
+        assert np.array_equal(client.vectors([bytearray(b"50%"), "café"]), vectors[[2, 1]])
+        with pytest.raises(ValueError, match=r"vectors\(\): word 1, b'caf\\xe9', is not UTF-8, .* vector\(b'caf\\xe9'\)"):
+            client.vectors(["café", b"caf\xe9"])
+        with pytest.raises(TypeError, match=r"word 0 is int; expected str or bytes"):
+            client.vectors([3])
+        with pytest.raises(ValueError, match=r"similar\(\): word 0, b'caf\\xe9', is not UTF-8"):
+            client.similar([b"caf\xe9"])
     finally:
         running.stop()
 

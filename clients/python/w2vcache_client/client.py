@@ -70,7 +70,7 @@ class Client:
                                            accept="application/octet-stream")
         return _float32(response, None)
 
-    def vectors(self, words: Sequence[str], *, missing: Literal["error", "zero", "oov"] = "error",
+    def vectors(self, words: Sequence[Union[str, bytes]], *, missing: Literal["error", "zero", "oov"] = "error",
                 oov: Optional[Literal["random", "subword"]] = None) -> np.ndarray:
         """float32 `[len(words), dim]` in order. missing: "error" (404 naming the unknown words), "zero" or "oov":
         the word's character n-grams' vector on a cache built from a fastText model, else its seeded random vector
@@ -79,15 +79,19 @@ class Client:
 
         A list of any length: it is sent in requests of up to 1,000 words (the server takes 10,000 by default), all
         answered by the same cache (FingerprintMismatch otherwise, as behind a load balancer whose replicas differ).
-        With "error", the first request that meets unknown words raises its 404, naming those of its words."""
+        With "error", the first request that meets unknown words raises its 404, naming those of its words.
+
+        A word may be bytes that are UTF-8; bytes that are not are a ValueError that names them: the words travel as
+        JSON text, which cannot carry them (ask for such a word with `vector(b"...")`)."""
         return self.vectors_and_kinds(words, missing=missing, oov=oov)[0]
 
-    def vectors_and_kinds(self, words: Sequence[str], *, missing: Literal["error", "zero", "oov"] = "error",
+    def vectors_and_kinds(self, words: Sequence[Union[str, bytes]], *,
+                          missing: Literal["error", "zero", "oov"] = "error",
                           oov: Optional[Literal["random", "subword"]] = None) -> tuple[np.ndarray, list[str]]:
         """`vectors(...)` and what each row is: "cache" (a word the cache holds), "subword", "random" or "zero"."""
         matrices, kinds = [], []
         same_data = _SameData()
-        for chunk in _word_requests(list(words)):
+        for chunk in _word_requests(_json_words(words, "vectors")):
             request: dict[str, Any] = {"words": chunk, "missing": missing}
             if oov is not None:
                 request["oov"] = oov
@@ -106,11 +110,13 @@ class Client:
         return (matrices[0] if len(matrices) == 1 else np.concatenate(matrices)), kinds
 
     # Similarity ------------------------------------------------------------------------------------------------
-    def similar(self, positive: Iterable[str] = (), negative: Iterable[str] = (), *, top: int = 10,
-                restrict_vocab: Optional[int] = None) -> list[tuple[str, float]]:
+    def similar(self, positive: Iterable[Union[str, bytes]] = (), negative: Iterable[Union[str, bytes]] = (), *,
+                top: int = 10, restrict_vocab: Optional[int] = None) -> list[tuple[str, float]]:
         """gensim's most_similar(positive, negative, topn=top, restrict_vocab): (word, score) pairs, best first.
-        Scores are gensim's float32 scores as Python floats; ResponseError (404) names unknown words."""
-        body: dict[str, Any] = {"positive": list(positive), "negative": list(negative), "top": top}
+        Scores are gensim's float32 scores as Python floats; ResponseError (404) names unknown words. Words are
+        taken as `vectors()` takes them."""
+        body: dict[str, Any] = {"positive": _json_words(positive, "similar"),
+                                "negative": _json_words(negative, "similar"), "top": top}
         if restrict_vocab is not None:
             body["restrict_vocab"] = restrict_vocab
         answer = self._json("POST", "/v1/similar", body=body)
@@ -405,6 +411,26 @@ MAX_JSON_BYTES = 256 << 20
 #: The most words, and the most bytes of them as JSON, that `vectors()` sends in one request.
 _WORDS_PER_REQUEST = 1000
 _WORD_BYTES_PER_REQUEST = 512 << 10  # half the server's default body limit
+
+
+def _json_words(words: Iterable[Union[str, bytes]], call: str) -> list[str]:
+    """`words` as a JSON request carries them: text, and bytes that are UTF-8 decoded. Bytes that are not UTF-8 are a
+    ValueError naming them (JSON text cannot carry them), and anything else a TypeError."""
+    words = list(words)
+    if all(type(word) is str for word in words):
+        return words
+    texts = []
+    for index, word in enumerate(words):
+        if isinstance(word, (bytes, bytearray, memoryview)):
+            try:
+                word = bytes(word).decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"{call}(): word {index}, {bytes(word)!r}, is not UTF-8, which a JSON request cannot "
+                                 f"carry; ask for its vector with vector({bytes(word)!r})") from None
+        elif not isinstance(word, str):
+            raise TypeError(f"{call}(): word {index} is {type(word).__name__}; expected str or bytes")
+        texts.append(word)
+    return texts
 
 
 def _word_requests(words: list[str]) -> Iterator[list[str]]:
