@@ -38,8 +38,8 @@ enum JSONText {
         return result
     }
 
-    /// `\uXXXX`: every character to escape lies in the Basic Multilingual Plane.
+    /// `\uXXXX`, a surrogate pair for a character beyond the Basic Multilingual Plane (none is escaped today).
     private static func escape(_ scalar: Unicode.Scalar) -> String {
-        "\\u" + Hex.text(UInt16(scalar.value), uppercase: false)
+        scalar.utf16.map { "\\u" + Hex.text($0, uppercase: false) }.joined()
     }
 }
