@@ -30,7 +30,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
 
     /// The manifest of a prepared dataset, or a 404 saying how to prepare it.
     private func manifest(_ context: Context) throws -> DatasetManifest {
-        let text = try context.parameters.require("name")
+        let text = try PercentDecoding.name(context.parameters.require("name"), what: "dataset name")
         guard let name = DatasetName(rawValue: text) else {
             throw APIError(
                 .notFound,
@@ -184,7 +184,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
         let manifest = try manifest(context)
         let state = state
         let source = try await state.dataset(manifest)
-        let split = try context.parameters.require("split")
+        let split = try PercentDecoding.name(context.parameters.require("split"), what: "split")
         let query = try BatchQuery(of: request, context: context)
         let epoch = try query.epochRequest(maxBatchSize: state.settings.maxBatchSize)
         let (share, batches) = try epoch.validated(for: source, split: split, maxBatchSize: state.settings.maxBatchSize)
@@ -220,7 +220,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
     /// Batch `index` of the rank's share of the epoch: a `.npz` archive, or a raw payload with `format=raw`; its
     /// examples in `X-Examples`.
     @Sendable func batch(_ request: Request, context: Context) async throws -> BinaryResponse {
-        let text = try context.parameters.require("index")
+        let text = try PercentDecoding.name(context.parameters.require("index"), what: "batch index")
         guard let index = Int(text), index >= 0 else {
             throw APIError(.badRequest, "batch index \"\(text)\" is not a number from 0")
         }

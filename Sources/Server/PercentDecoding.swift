@@ -22,14 +22,24 @@ enum PercentDecoding {
         }
         return result
     }
+
+    /// A path parameter that names something (a dataset, a split, a batch index) as text, its percent-encoding undone
+    /// as RFC 3986 has it (`p%6Fs` is `pos`); bytes that are not UTF-8 read as U+FFFD, which no name holds.
+    ///
+    /// - throws: a 400 naming `what` when a `%` is not followed by two hex digits.
+    static func name(_ encoded: String, what: String) throws -> String {
+        guard let decoded = bytes(encoded.utf8) else { throw APIError.notPercentEncoded(encoded.utf8, what: what) }
+        return String(decoding: decoded, as: UTF8.self)
+    }
 }
 
 extension APIError {
-    /// The 400 for a path word whose percent-encoding cannot be undone (`50%`, `%zz`).
-    static func notPercentEncoded(_ word: some Collection<UInt8>) -> APIError {
+    /// The 400 for a piece of a path (`what`: the word, the dataset name, …) whose percent-encoding cannot be undone
+    /// (`50%`, `%zz`).
+    static func notPercentEncoded(_ piece: some Collection<UInt8>, what: String = "word") -> APIError {
         APIError(
             .badRequest,
-            "the word \"\(Printable.escape(bytes: word, limit: 200))\" is not percent-encoded: each % is followed by "
+            "the \(what) \"\(Printable.escape(bytes: piece, limit: 200))\" is not percent-encoded: each % is followed by "
                 + "two hex digits (write % itself as %25)")
     }
 }

@@ -248,6 +248,23 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                     #"unknown parameter "shufle"; expected batch_size, seed"#
                 ),
                 (LoopbackConnection.request("GET", "/v1/datasets/pos/train/plan?batch_size=2&&"), 200, ""),
+                // A dataset name, split or batch index percent-encoded was taken as it was sent: a 404 for `p%6Fs`.
+                (LoopbackConnection.request("GET", "/v1/datasets/p%6Fs"), 200, ""),
+                (LoopbackConnection.request("GET", "/v1/datasets/p%6Fs/tr%61in/plan?batch_size=2"), 200, ""),
+                (LoopbackConnection.request("GET", "/v1/datasets/pos/train/batches/%30?batch_size=2"), 200, ""),
+                (
+                    LoopbackConnection.request("GET", "/v1/datasets/p%zz/vocab"), 400,
+                    #"the dataset name "p%zz" is not percent-encoded: each % is followed by two hex digits"#
+                ),
+                (
+                    LoopbackConnection.request("GET", "/v1/datasets/pos/train%/plan"), 400,
+                    #"the split "train%" is not percent-encoded"#
+                ),
+                (LoopbackConnection.request("GET", "/v1/datasets/p%0Aos"), 404, #"no dataset p\nos; datasets are"#),
+                (
+                    LoopbackConnection.request("GET", "/v1/datasets/pos/tr%0Ain/plan"), 404,
+                    #"dataset pos has no split tr\nin; it has"#
+                ),
                 // A body with an encoding was read as JSON: answered as if plain, or a 400 about its shape.
                 (
                     LoopbackConnection.request("POST", "/v1/vectors", body: pound, headers: ["Content-Encoding: br"]),
