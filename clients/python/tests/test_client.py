@@ -139,6 +139,20 @@ def test_datasets_vocabularies_and_embeddings(server):
     assert np.array_equal(embeddings[vocab["vocab"].index("Confidence")], client.vector("Confidence"))
 
 
+def test_a_dataset_name_is_one_piece_of_the_path(server):
+    client = Client(server.url)
+    # Sent as it was, "pos/vocab" reached the vocabulary route, whose answer came back as a manifest.
+    for name, call in (("pos/vocab", client.dataset), ("pos/train", client.vocabulary),
+                       ("pos/x", lambda name: client.plan(name, "train")), ("50%", client.embeddings)):
+        with pytest.raises(ResponseError) as caught:
+            call(name)
+        assert caught.value.status == 404 and f"no dataset {name};" in str(caught.value)
+    with pytest.raises(ResponseError) as caught:
+        client.plan("pos", "train/../dev")
+    assert caught.value.status == 404 and "has no split train/../dev" in str(caught.value)
+    assert client.plan("pos", "train", batch_size=4)["batches"] > 0
+
+
 def test_a_trainer_that_takes_the_embeddings_first_does_not_fetch_them_again(server):
     plain = list(Client(server.url).batches("pos", "train", batch_size=4, seed=3))
     client = Client(server.url)

@@ -148,11 +148,11 @@ class Client:
 
     def dataset(self, name: str) -> dict[str, Any]:
         """One dataset's manifest and label sets."""
-        return self._json("GET", f"/v1/datasets/{name}")
+        return self._json("GET", _dataset_path(name))
 
     def vocabulary(self, name: str) -> dict[str, list[str]]:
         """The dataset's vocabularies and label lists, by name."""
-        path = f"/v1/datasets/{name}/vocab"
+        path = _dataset_path(name, "vocab")
         lists = self._json("GET", path)
         for key, items in lists.items():
             if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
@@ -171,7 +171,7 @@ class Client:
 
     def plan(self, name: str, split: str, *, batch_size: int = 32, world_size: int = 1) -> dict[str, int]:
         """How an epoch divides: examples, batches, rank_batches (each rank's share) and left_out."""
-        path = f"/v1/datasets/{name}/{split}/plan"
+        path = _dataset_path(name, split, "plan")
         plan = self._json("GET", path, query={"batch_size": batch_size, "world_size": world_size})
         for key in ("examples", "batches", "rank_batches", "left_out"):
             if _field(plan, key, int, path) < 0:
@@ -195,7 +195,7 @@ class Client:
         each array (but a scalar) per example, as many as the server says it sent (ProtocolError otherwise)."""
         query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
                  "world_size": world_size}
-        response = self._transport.request("GET", f"/v1/datasets/{name}/{split}/batches/{index}", query=query)
+        response = self._transport.request("GET", _dataset_path(name, split, "batches", index), query=query)
         promised = promised_examples(response)
         batch = npz_arrays(response.read())
         examples = batch_examples(((key, array.shape) for key, array in batch.items()), batch_size, f"batch {index}")
@@ -257,7 +257,7 @@ class Client:
         share: Optional[int] = None
         while True:
             try:
-                response = self._transport.request("GET", f"/v1/datasets/{name}/{split}/epoch",
+                response = self._transport.request("GET", _dataset_path(name, split, "epoch"),
                                                    query=dict(query, start=position))
             except (ConnectionError, TimeoutError) as error:
                 failures = self._wait_or_raise(failures, retries, error)
@@ -371,7 +371,7 @@ class Client:
 
     def _fetch_embeddings(self, name: str) -> tuple[np.ndarray, Optional[str]]:
         """A dataset's embedding matrix, checked to be float32 `[V, dim]`, and the fingerprint it was served with."""
-        response = self._transport.request("GET", f"/v1/datasets/{name}/embeddings")
+        response = self._transport.request("GET", _dataset_path(name, "embeddings"))
         fingerprint = response.header(FINGERPRINT)
         matrix = read_npy(response)
         if matrix.ndim != 2 or matrix.dtype != np.float32:
@@ -411,6 +411,12 @@ MAX_JSON_BYTES = 256 << 20
 #: The most words, and the most bytes of them as JSON, that `vectors()` sends in one request.
 _WORDS_PER_REQUEST = 1000
 _WORD_BYTES_PER_REQUEST = 512 << 10  # half the server's default body limit
+
+
+def _dataset_path(name: str, *pieces: object) -> str:
+    """`/v1/datasets/{name}/...`, each piece percent-encoded whole, so that a `/` or `%` in a name is the name's and
+    does not reach another route (`dataset("pos/vocab")` is the dataset of that name, which there is not)."""
+    return "/v1/datasets/" + "/".join(urllib.parse.quote(str(piece), safe="") for piece in (name, *pieces))
 
 
 def _json_words(words: Iterable[Union[str, bytes]], call: str) -> list[str]:
