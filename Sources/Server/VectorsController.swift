@@ -95,7 +95,7 @@ struct VectorsController<Context: ConnectionRequestContext> {
         if case .error = missing, !rows.unknown.isEmpty {
             throw APIError(
                 .notFound,
-                "not in the cache: " + rows.unknown.prefix(100).joined(separator: ", ")
+                "not in the cache: " + rows.unknown.prefix(100).map { "\"\($0)\"" }.joined(separator: ", ")
                     + (rows.unknown.count > 100 ? ", … (\(rows.unknown.count) in all)" : ""))
         }
         state.metrics.vectorsServed(parsed.words.count)

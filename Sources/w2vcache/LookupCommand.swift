@@ -171,7 +171,7 @@ struct LookupCommand: ParsableCommand {
                 Terminal.message("w2vcache: \(count) not in the cache, given \(kind.rawValue) vectors")
             }
             if !missing.isEmpty {
-                let named = missing.prefix(Self.mostMissingNamed).map { Printable.escape(bytes: $0) }.joined(
+                let named = missing.prefix(Self.mostMissingNamed).map { "\"\(Printable.escape(bytes: $0))\"" }.joined(
                     separator: ", ")
                 let more = missing.count - Self.mostMissingNamed
                 Terminal.message("w2vcache: not in the cache: " + named + (more > 0 ? " and \(more) more" : ""))

@@ -46,7 +46,7 @@ def test_a_long_lookup_streams_its_answer(w2vcache, tmp_path):
         done = subprocess.run([w2vcache, "lookup", "--db", db, "--words-from", listed, "--format", "npy"],
                               stdout=stdout, stderr=subprocess.PIPE, text=True)
     assert done.returncode == 1
-    assert done.stderr == "w2vcache: not in the cache: not-a-word\n"
+    assert done.stderr == 'w2vcache: not in the cache: "not-a-word"\n'
     matrix = np.load(out)
     assert matrix.shape == (len(vocabulary) * repeats, 300) and matrix.dtype == np.float32
     first = np.load(_lookup_npy(w2vcache, db, vocabulary[:3]))
@@ -63,7 +63,7 @@ def test_missing_words_are_named_up_to_a_hundred(w2vcache, tmp_path):
     listed.write_text("".join(f"missing{i}\n" for i in range(250)))
     done = run(w2vcache, "lookup", "--db", db, "--words-from", listed, check=False)
     assert done.returncode == 1
-    named = ", ".join(f"missing{i}" for i in range(100))
+    named = ", ".join(f'"missing{i}"' for i in range(100))
     assert done.stderr == f"w2vcache: not in the cache: {named} and 150 more\n"
 
 

@@ -182,9 +182,10 @@ final class Workspace {
         let workspace = try Workspace()
         _ = try workspace.run("build", "--vectors", "vectors.bin.gz", "--db", "cache")
         let lookup = try workspace.run(
-            "lookup", "king", "no-such-word", "New_York", "--db", "cache", "--format", "json")
+            "lookup", "king", "no-such-word", "", " king", "New_York", "--db", "cache", "--format", "json")
         #expect(lookup.status == 1)
-        #expect(lookup.stderr.contains("not in the cache: no-such-word"))
+        // Each in quotes: an empty word, or one with a space at an end, showed as nothing, or as two spaces.
+        #expect(lookup.stderr.contains(#"not in the cache: "no-such-word", "", " king"\#n"#), "\(lookup.stderr)")
         let lines = lookup.stdoutText.split(separator: "\n")
         #expect(lines.count == 2)
         for (line, word) in zip(lines, ["king", "New_York"]) {
@@ -218,7 +219,7 @@ final class Workspace {
         let npy = try lookup(latin + " café --format npy | tail -c 16 | od -An -tf4")
         #expect(npy.status == 0 && npy.output.split(separator: " ").map(String.init) == ["0", "1", "2", "3\n"])
         let missing = try lookup(#""$(printf 'caf\350')" café"#)
-        #expect(missing.status == 1 && missing.output.contains("not in the cache: caf\\xE8"), "\(missing.output)")
+        #expect(missing.status == 1 && missing.output.contains(#"not in the cache: "caf\xE8""#), "\(missing.output)")
         // A command line argument-parser reads (`--name=value`): each word is the argument it came from.
         let parsed = try lookup(#"--format=text "$(printf 'caf\350')" "$(printf 'caf\351')" 2>/dev/null"#)
         #expect(parsed == (1, "caf\\xE9 0.0 1.0\n"))

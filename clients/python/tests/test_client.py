@@ -101,7 +101,7 @@ def test_errors_carry_the_servers_message(server):
     assert caught.value.status == 404 and "no-such-word" in caught.value.message
     with pytest.raises(ResponseError) as caught:
         client.vectors(["king", "zz1", "zz2"])
-    assert caught.value.message == "not in the cache: zz1, zz2"
+    assert caught.value.message == 'not in the cache: "zz1", "zz2"'
     # `oov` chooses the vector of missing="oov": with another, the server refuses it rather than ignore it.
     with pytest.raises(ResponseError) as caught:
         client.vectors(["king", "zz1"], missing="zero", oov="random")
