@@ -30,6 +30,8 @@ public struct AnalogyEvaluation: Sendable {
     public var questions: Int
     /// Questions skipped for a word outside the vocabulary.
     public var outOfVocabulary: Int
+    /// Lines after the first section that are not four words (nor blank), skipped as gensim skips them.
+    public var skipped = SkippedLines()
 
     /// The total accuracy, as gensim returns it.
     public var accuracy: Double { sections.last?.accuracy ?? 0 }
@@ -61,6 +63,7 @@ public struct AnalogyEvaluation: Sendable {
         var questions: [Question] = []
         var questionCount = 0
         var outOfVocabulary = 0
+        var skipped = SkippedLines()
         for (number, line) in PythonText.binaryLines(bytes).enumerated() {
             guard let text = String(validating: line, as: UTF8.self) else {
                 throw SimilarityError(kind: .badInput, message: "\(path), line \(number + 1): not UTF-8 text")
@@ -76,7 +79,10 @@ public struct AnalogyEvaluation: Sendable {
                     message: "\(path), line \(number + 1): a question before the first `: section` line")
             }
             let words = PythonText.split(text[...]).map { caseInsensitive ? PythonText.upper(String($0)) : String($0) }
-            guard words.count == 4 else { continue }
+            guard words.count == 4 else {
+                if !words.isEmpty { skipped.skip(line: number + 1) }
+                continue
+            }
             questionCount += 1
             let rows = words.map(vocabulary.row)
             guard let a = rows[0], let b = rows[1], let c = rows[2], rows[3] != nil else {
@@ -115,7 +121,28 @@ public struct AnalogyEvaluation: Sendable {
             name: "Total accuracy", correct: sections.reduce(0) { $0 + $1.correct },
             incorrect: sections.reduce(0) { $0 + $1.incorrect })
         return AnalogyEvaluation(
-            sections: sections + [total], questions: questionCount, outOfVocabulary: outOfVocabulary)
+            sections: sections + [total], questions: questionCount, outOfVocabulary: outOfVocabulary,
+            skipped: skipped)
+    }
+}
+
+/// The lines of an evaluation file that are not of its form (nor blank, nor a comment): gensim skips them, logging
+/// each at INFO; they are counted, with the first one's number, so that a file of another form does not pass as one
+/// of fewer questions.
+public struct SkippedLines: Sendable, Equatable {
+    /// How many lines were skipped.
+    public var count: Int
+    /// The first skipped line's number, from 1.
+    public var first: Int?
+
+    public init(count: Int = 0, first: Int? = nil) {
+        self.count = count
+        self.first = first
+    }
+
+    mutating func skip(line: Int) {
+        count += 1
+        if first == nil { first = line }
     }
 }
 

@@ -12,6 +12,9 @@ public struct WordPairEvaluation: Sendable {
     public var pairs: Int
     /// Pairs skipped for a word outside the vocabulary.
     public var outOfVocabulary: Int
+    /// Lines that are not three tab-separated fields with a number last (nor blank, nor a comment), skipped as gensim
+    /// skips them.
+    public var skipped = SkippedLines()
 
     /// Out-of-vocabulary pairs in percent of all pairs read, as gensim returns it.
     public var outOfVocabularyRatio: Double { Double(outOfVocabulary) / Double(pairs + outOfVocabulary) * 100 }
@@ -46,11 +49,15 @@ public struct WordPairEvaluation: Sendable {
         var gold: [Double] = []
         var model: [Double] = []
         var outOfVocabulary = 0
-        for line in PythonText.textLines(text) where !line.hasPrefix("#") {
+        var skipped = SkippedLines()
+        for (number, line) in PythonText.textLines(text).enumerated() where !line.hasPrefix("#") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map {
                 caseInsensitive ? PythonText.upper(String($0)) : String($0)
             }
-            guard fields.count == 3, let score = PythonText.float(fields[2][...]) else { continue }
+            guard fields.count == 3, let score = PythonText.float(fields[2][...]) else {
+                if !line.allSatisfy(\.isWhitespace) { skipped.skip(line: number + 1) }
+                continue
+            }
             guard let a = vocabulary.row(fields[0]), let b = vocabulary.row(fields[1]) else {
                 outOfVocabulary += 1
                 continue
@@ -67,7 +74,7 @@ public struct WordPairEvaluation: Sendable {
         }
         return WordPairEvaluation(
             pearson: Correlation.pearson(gold, model), spearman: Correlation.spearman(gold, model), pairs: gold.count,
-            outOfVocabulary: outOfVocabulary)
+            outOfVocabulary: outOfVocabulary, skipped: skipped)
     }
 
     /// gensim's `similarity(a, b)`: `dot(unitvec(a), unitvec(b))`, each unit vector made in float64 (`dnrm2`,

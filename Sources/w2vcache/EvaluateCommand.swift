@@ -38,6 +38,14 @@ struct EvaluationOptions: ParsableArguments {
 
     /// The words evaluated: the first `--restrict-vocab` of the file, or gensim's default.
     var clip: Int { restrictVocab ?? AnalogyEvaluation.defaultRestrictVocab }
+
+    /// Says on stderr how many lines of `file` were skipped for not being `form`, and the first one, when any were.
+    static func report(_ skipped: SkippedLines, in file: String, form: String) {
+        guard let first = skipped.first else { return }
+        Terminal.message(
+            "w2vcache: \(file): \(skipped.count) line\(skipped.count == 1 ? "" : "s") skipped, not \(form) (the first: line "
+                + "\(first)), as gensim skips them")
+    }
 }
 
 /// `w2vcache evaluate analogies`.
@@ -49,8 +57,9 @@ struct AnalogiesCommand: ParsableCommand {
             FILE holds ": section" lines, each followed by questions "a b c d" (a is to b as c is to d). A question \
             counts as correct when the first answer of most_similar(positive=[b, c], negative=[a], topn=5) that is \
             not a, b or c is d. Questions with a word outside the first --restrict-vocab words are skipped and \
-            counted. json: {"accuracy": a, "sections": [{"section": name, "correct": c, "incorrect": i}, ...], \
-            "oov_ratio": percent}, the last section being "Total accuracy".
+            counted. Other lines that are not four words are skipped (as gensim skips them), and counted on stderr. \
+            json: {"accuracy": a, "sections": [{"section": name, "correct": c, "incorrect": i}, ...], \
+            "oov_ratio": percent, "skipped_lines": n}, the last section being "Total accuracy".
             """
     )
 
@@ -83,7 +92,7 @@ struct AnalogiesCommand: ParsableCommand {
                 "{\"accuracy\": \(NonFiniteJSON.text(result.accuracy)), \"sections\": "
                 + "[\(sections.joined(separator: ", "))], "
                 + "\"oov_ratio\": \(result.outOfVocabularyRatio), \"questions\": \(result.questions), \"oov\": "
-                + "\(result.outOfVocabulary)}\n"
+                + "\(result.outOfVocabulary), \"skipped_lines\": \(result.skipped.count)}\n"
         case .text:
             output = result.sections.map {
                 Printable.escape($0.name)
@@ -94,6 +103,7 @@ struct AnalogiesCommand: ParsableCommand {
                 result.outOfVocabulary, result.questions)
         }
         try Terminal.writeStdout(Array(output.utf8))
+        EvaluationOptions.report(result.skipped, in: file, form: "four words")
     }
 }
 
@@ -104,8 +114,9 @@ struct PairsCommand: ParsableCommand {
         abstract: "Correlation with human similarity judgements (gensim's evaluate_word_pairs), e.g. WordSim-353.",
         discussion: """
             FILE holds "word1<TAB>word2<TAB>score" lines; lines starting with # are comments, other lines that do \
-            not fit are skipped. Pairs with a word outside the first --restrict-vocab words are skipped and counted. \
-            json: {"pearson": r, "spearman": rho, "oov_ratio": percent}.
+            not fit are skipped (as gensim skips them) and counted on stderr. Pairs with a word outside the first \
+            --restrict-vocab words are skipped and counted. json: {"pearson": r, "spearman": rho, "oov_ratio": \
+            percent, "skipped_lines": n}.
             """
     )
 
@@ -126,12 +137,13 @@ struct PairsCommand: ParsableCommand {
                 "{\"pearson\": \(NonFiniteJSON.text(result.pearson)), \"spearman\": "
                     + "\(NonFiniteJSON.text(result.spearman)), "
                     + "\"oov_ratio\": \(result.outOfVocabularyRatio), \"pairs\": \(result.pairs), \"oov\": "
-                    + "\(result.outOfVocabulary)}\n"
+                    + "\(result.outOfVocabulary), \"skipped_lines\": \(result.skipped.count)}\n"
             case .text:
                 String(
                     format: "pearson %.4f  spearman %.4f  pairs %d  out of vocabulary %.1f%% (%d)\n",
                     result.pearson, result.spearman, result.pairs, result.outOfVocabularyRatio, result.outOfVocabulary)
             }
         try Terminal.writeStdout(Array(output.utf8))
+        EvaluationOptions.report(result.skipped, in: file, form: "word<TAB>word<TAB>score")
     }
 }

@@ -81,6 +81,7 @@ import Testing
         #expect(result.questions == 4)
         #expect(result.outOfVocabulary == 1)
         #expect(result.outOfVocabularyRatio == 25)
+        #expect(result.skipped == SkippedLines(count: 2, first: 5))  // three words, five words; not the blank line
         #expect(abs(result.accuracy - 2.0 / 3.0) < 1e-15)
 
         // Case-sensitive: "MAN" is not a word, so the first question is out of the vocabulary.
@@ -121,6 +122,7 @@ import Testing
         #expect(result.pairs == 4)
         #expect(result.outOfVocabulary == 1)
         #expect(result.outOfVocabularyRatio == 20)
+        #expect(result.skipped == SkippedLines(count: 2, first: 6))  // "bad line", not-a-number; not the blank line
         let gold = [8.5, 3, 60, 7.25]
         let rows = [("king", "queen"), ("Man", "woman"), ("paris", "rome"), ("italy", "france")].map {
             (search.row(of: Array($0.0.utf8))!, search.row(of: Array($0.1.utf8))!)

@@ -183,3 +183,26 @@ def test_stored_norms_are_numpys_bit_for_bit(tmp_path, w2vcache, with_duplicate)
     assert header["rows"] == len(stored) == len(model.index_to_key)
     assert len(duplicates) == 1
     assert np.array_equal(np.delete(stored, duplicates), model.norms[:-1])
+
+
+def test_lines_skipped_are_those_gensim_skips(tmp_path, w2vcache, shared_data, caplog):
+    model, db = model_and_cache(tmp_path, w2vcache, shared_data / "word2vec" / "lee-c-tool.bin", True)
+    w = model.index_to_key[:8]
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text(f"# a comment\n{w[0]}\t{w[1]}\t3\n{w[2]} {w[3]} 4\n{w[4]}\t{w[5]}\tmany\n{w[6]}\t{w[7]}\n"
+                     f"{w[1]}\t{w[2]}\t1.5\n{w[3]}\t{w[4]}\t2\t9\n{w[5]}\t{w[6]}\t7\n")
+    analogies = tmp_path / "questions.txt"
+    analogies.write_text(f": one\n{w[0]} {w[1]} {w[2]} {w[3]}\n{w[4]} {w[5]} {w[6]}\n{w[1]} {w[2]} {w[3]} {w[4]} {w[5]}\n"
+                         f": two\n{w[4]}\t{w[5]}  {w[6]} {w[7]}\n{w[7]}\n")
+    for command, source, call, skipped in (("pairs", pairs, model.evaluate_word_pairs, 4),
+                                           ("analogies", analogies, model.evaluate_word_analogies, 3)):
+        caplog.clear()
+        with caplog.at_level("INFO", logger="gensim.models.keyedvectors"):
+            call(str(source))
+        theirs = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Skipping invalid line")]
+        done = run(w2vcache, "evaluate", command, "--db", db, source, "--format", "json")
+        ours = json.loads(done.stdout)["skipped_lines"]
+        assert ours == len(theirs) == skipped, (command, theirs)
+        # gensim counts lines from 0.
+        first = int(theirs[0].split("#")[1].split()[0]) + 1
+        assert f"(the first: line {first})" in done.stderr

@@ -121,6 +121,27 @@ import Word2Vec
         #expect(figures["oov_ratio"] as? Double == 25)
         #expect(abs((figures["spearman"] as? Double ?? 0) - 1) < 1e-12)  // 0 < 0.5 < 0.98 ranks as 1 < 8 < 9
         #expect(figures["pearson"] is Double)
+        #expect(figures["skipped_lines"] as? Int == 0 && pairs.stderr.isEmpty, "\(pairs.stderr)")
+        // Lines not of the file's form are skipped, as gensim skips them, and said to be: a file with spaces for
+        // tabs on some lines passed as one of fewer pairs. Blank lines are not counted.
+        try "king\tqueen\t8\n\napple pear 9\nman\tstone\t1\nqueen,unicorn,5\nstone\tking\t2\n".write(
+            toFile: workspace.path + "/spaced.tsv", atomically: true, encoding: .utf8)
+        let spaced = try workspace.run("evaluate", "pairs", "spaced.tsv", "--format", "json")
+        let spacedFigures = try #require(try JSONSerialization.jsonObject(with: spaced.stdout) as? [String: Any])
+        #expect(spacedFigures["skipped_lines"] as? Int == 2 && spacedFigures["pairs"] as? Int == 3)
+        #expect(
+            spaced.stderr
+                == "w2vcache: spaced.tsv: 2 lines skipped, not word<TAB>word<TAB>score (the first: line 3), as gensim "
+                + "skips them\n", "\(spaced.stderr)")
+        try ": family\nman king woman queen\n\nman king woman\nman king woman stone\n".write(
+            toFile: workspace.path + "/short.txt", atomically: true, encoding: .utf8)
+        let short = try workspace.run("evaluate", "analogies", "short.txt")
+        #expect(short.status == 0 && short.stdoutText.contains("family: 50.0% (1/2)"))
+        #expect(
+            short.stderr.hasSuffix(
+                "w2vcache: short.txt: 1 line skipped, not four words (the first: line 4), as gensim skips them\n"),
+            "\(short.stderr)")
+        #expect(result["skipped_lines"] as? Int == 0)
         let missing = try workspace.run("evaluate", "pairs", "nowhere.tsv")
         #expect(missing.status != 0 && missing.stderr.contains("nowhere.tsv"))
         // Bytes that are not UTF-8: a data error naming the line (it was a usage error, status 64, with a usage line).
