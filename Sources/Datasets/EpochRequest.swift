@@ -88,7 +88,8 @@ public struct EpochRequest: Sendable, Equatable {
         guard (0...perRank).contains(start) else {
             throw violation(
                 .start, start,
-                "is past the end of this rank's share of \(Self.batches(perRank)); expected 0 to \(perRank)")
+                (start < 0 ? "is negative; batches count from 0 in" : "is past the end of")
+                    + " this rank's share of \(Self.batches(perRank)); expected 0 to \(perRank)")
         }
         return (EpochShare(rank: rank, worldSize: worldSize, start: start, part: part, parts: parts), batches)
     }

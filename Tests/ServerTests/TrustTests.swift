@@ -138,6 +138,10 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                 ("epoch=-9223372036854775808", "epoch=-9223372036854775808 is negative"),
                 ("batch_size=1&start=8", "start=8 is past the end of this rank's share of 7 batches; expected 0 to 7"),
                 (
+                    "batch_size=1&start=-1",
+                    "start=-1 is negative; batches count from 0 in this rank's share of 7 batches; expected 0 to 7"
+                ),
+                (
                     "rank=99999999999999999999",
                     "rank=99999999999999999999 is not a whole number from -9223372036854775808 to 9223372036854775807"
                 ),
