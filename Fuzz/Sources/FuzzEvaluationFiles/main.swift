@@ -37,14 +37,23 @@ public func fuzzEvaluationFiles(_ data: UnsafePointer<UInt8>, _ size: Int) -> In
             let total = result.sections.last!
             precondition(total.correct + total.incorrect + result.outOfVocabulary == result.questions)
             precondition(result.accuracy >= 0 && result.accuracy <= 1)
+            checkSkipped(result.skipped, lines: bytes)
         } else if let text = String(validating: bytes, as: UTF8.self) {
             let result = try WordPairEvaluation.evaluate(
                 text, path: "fuzz.tsv", search: search, restrictVocab: restrict, caseInsensitive: caseInsensitive)
             precondition(result.pairs >= 2 && (result.pearson.isNaN || abs(result.pearson) <= 1))
+            checkSkipped(result.skipped, lines: bytes)
         }
     } catch is SimilarityError {
     } catch {
         fatalError("unexpected error type: \(error)")
     }
     return 0
+}
+
+/// Skipped lines are counted with the first one's number, which is a line of the file.
+func checkSkipped(_ skipped: SkippedLines, lines bytes: [UInt8]) {
+    precondition((skipped.first == nil) == (skipped.count == 0))
+    let lineCount = bytes.split(omittingEmptySubsequences: false) { $0 == 0x0A || $0 == 0x0D }.count
+    precondition(skipped.count <= lineCount && (skipped.first ?? 1) >= 1 && (skipped.first ?? 1) <= lineCount)
 }
