@@ -125,8 +125,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError {
             // Hummingbird's own (an unknown path): answered as JSON like every other error.
-            log(request, context, error.status, error.body ?? error.status.reasonPhrase)
-            return ErrorBody.response(error.status, error.body ?? error.status.reasonPhrase, headers: error.headers)
+            let message =
+                error.body
+                ?? (error.status == .notFound ? Self.noRoute(request.uri.path) : error.status.reasonPhrase)
+            log(request, context, error.status, message)
+            return ErrorBody.response(error.status, message, headers: error.headers)
         } catch let error as any HTTPResponseError {
             log(request, context, error.status, "\(error)")
             return try error.response(from: request, context: context)
@@ -149,6 +152,21 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 to: context.logger)
             return ErrorBody.response(.internalServerError, "internal error \(reference); the server's log says more")
         }
+    }
+
+    /// The router's 404, for a path no route takes: it names the path, and for a word with `/` in it (`AC/DC`), how
+    /// to ask for it; "Not Found" alone read as a word the cache lacks.
+    static func noRoute(_ path: String) -> String {
+        let vectors = "/v1/vectors/"
+        let named = Printable.escape(path, limit: 300)
+        guard path.hasPrefix(vectors), path.count > vectors.count else {
+            return
+                "no route for \(named); the routes are /healthz, /metrics, /v1/info, /v1/vectors, /v1/vectors/{word}, "
+                + "/v1/similar, /v1/datasets and the dataset routes below it (docs/http-api.md)"
+        }
+        let word = path.dropFirst(vectors.count).replacing("/", with: "%2F")
+        return "no route for \(named): a word with / in it is asked for with the / percent-encoded, "
+            + "\(vectors)\(Printable.escape(word, limit: 300))"
     }
 
     /// A body cut short by the client closing its connection.

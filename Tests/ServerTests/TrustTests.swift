@@ -269,6 +269,13 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                     LoopbackConnection.request("GET", "/v1/datasets/pos/tr%0Ain/plan"), 404,
                     #"dataset pos has no split tr\nin; it has"#
                 ),
+                // A path no route takes was "Not Found", which read as a word the cache lacks (`AC/DC` unencoded).
+                (
+                    LoopbackConnection.request("GET", "/v1/vectors/AC/DC"), 404,
+                    "no route for /v1/vectors/AC/DC: a word with / in it is asked for with the / percent-encoded, "
+                        + "/v1/vectors/AC%2FDC"
+                ),
+                (LoopbackConnection.request("GET", "/v1/nowhere?x=1"), 404, "no route for /v1/nowhere; the routes are"),
                 // A body with an encoding was read as JSON: answered as if plain, or a 400 about its shape.
                 (
                     LoopbackConnection.request("POST", "/v1/vectors", body: pound, headers: ["Content-Encoding: br"]),
