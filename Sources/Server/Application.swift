@@ -259,7 +259,13 @@ public struct ListenFailure: Error, CustomStringConvertible {
 
     public var description: String {
         let address = "\(urlHost(host)):\(port)"
-        guard let errno else { return "cannot listen on \(address): no such address or host name" }
+        guard let errno else {
+            guard !host.isEmpty else {
+                return "cannot listen on port \(port): the host is empty; expected an address or a host name "
+                    + "(127.0.0.1, or 0.0.0.0 for every address)"
+            }
+            return "cannot listen on \(address): no such address or host name"
+        }
         let advice =
             switch errno {
             case EADDRINUSE: "; another program listens there: stop it or choose another --port (0 picks a free one)"

@@ -389,6 +389,12 @@ import Glibc
                 ["--host", "999.1.1.1", "--port", "8080"],
                 "cannot listen on 999.1.1.1:8080: no such address or host name"
             ),
+            // It was "cannot listen on :8080".
+            (
+                ["--host", "", "--port", "8080"],
+                "cannot listen on port 8080: the host is empty; expected an address or a host name (127.0.0.1, or "
+                    + "0.0.0.0 for every address)"
+            ),
         ] {
             guard let result = try W2VCacheProcess.run(["serve"] + arguments, in: workspace.path, within: 30) else {
                 Issue.record("serve \(arguments) had not ended after 30 s")
