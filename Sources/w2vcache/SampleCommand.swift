@@ -35,6 +35,7 @@ struct SampleCommand: ParsableCommand {
     var force = false
 
     func validate() throws {
+        guard !output.isEmpty else { throw ValidationError("--output is empty; expected the file to write") }
         guard (1...SampleVectors.maxCount).contains(words) else {
             throw ValidationError("--words \(words): expected 1 to \(SampleVectors.maxCount)")
         }
@@ -46,6 +47,9 @@ struct SampleCommand: ParsableCommand {
     func run() throws {
         var information = stat()
         let exists = stat(output, &information) == 0
+        if exists && information.st_mode & S_IFMT == S_IFDIR {
+            throw ValidationError("\(output) is a directory; expected the file to write (a path with its name)")
+        }
         if !force && exists {
             throw ValidationError("\(output) exists; nothing was written (pass --force to replace it)")
         }

@@ -198,6 +198,17 @@ import Glibc
             #expect(result.status == 64 && result.stderr.hasPrefix("Error: \(flag) \(value): expected \(bound)\n"))
         }
         #expect(workspace.contents == ["vectors.bin.gz"], "nothing written")
+        // An empty --output was "cannot move  into place"; a directory "exists" (and, with --force, "cannot create").
+        try FileManager.default.createDirectory(atPath: workspace.path + "/out", withIntermediateDirectories: false)
+        for (arguments, message) in [
+            (["--output", ""], "--output is empty; expected the file to write"),
+            (["--output", "out"], "out is a directory; expected the file to write (a path with its name)"),
+            (["--output", "out", "--force"], "out is a directory; expected the file to write (a path with its name)"),
+        ] {
+            let result = try #require(try W2VCacheProcess.run(["sample"] + arguments, in: workspace.path, within: 20))
+            #expect(result.status == 64 && result.stderr.hasPrefix("Error: \(message)\n"), "\(result.stderr)")
+        }
+        #expect(workspace.contents.sorted() == ["out", "vectors.bin.gz"], "nothing written")
     }
 
     /// `tokenize` is a filter: each line's tokens come out once the line has ended (it read its input to the end
