@@ -71,6 +71,12 @@ def test_arguments_that_mean_nothing_are_refused_up_front():
         with pytest.raises(ValueError, match="a query, a fragment or user:password@ is not sent"):
             Client(url)
     assert Client("http://127.0.0.1:9/prefix/").url == "http://127.0.0.1:9/prefix"
+    # A URL urllib cannot read was named only by urllib's words ("Port out of range 0-65535").
+    for url, reason in (("http://127.0.0.1:99999", "Port out of range 0-65535"), ("http://[::1", "Invalid IPv6 URL"),
+                        ("http://127.0.0.1:eighty", "Port could not be cast to integer value as 'eighty'")):
+        with pytest.raises(ValueError) as caught:
+            Client(url)
+        assert str(caught.value) == f"url {url!r}: {reason}; expected http://HOST:PORT or https://HOST:PORT"
     # Options the wire cannot carry out: each was ignored, and whole float32 arrays handed on.
     for options, message in (({"wire": "npz", "compact": True}, "compact=True needs wire='raw'"),
                              ({"wire": "npz", "expand": False}, "wire='npz' sends none"),

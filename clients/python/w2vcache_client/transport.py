@@ -289,7 +289,11 @@ class Transport:
 
     def __init__(self, url: str, *, timeout: float = 60.0, token: Optional[str] = None, ca_file: Optional[str] = None,
                  max_idle: int = 8) -> None:
-        parsed = urllib.parse.urlsplit(url)
+        try:
+            parsed = urllib.parse.urlsplit(url)
+            port = parsed.port  # urllib checks it when it is read
+        except ValueError as error:  # "Port out of range 0-65535", "Invalid IPv6 URL": which URL, and what is expected
+            raise ValueError(f"url {url!r}: {error}; expected http://HOST:PORT or https://HOST:PORT") from None
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError(f"url {url!r}: expected http://HOST:PORT or https://HOST:PORT")
         # Parts of a URL that no request would carry: each was dropped without a word.
@@ -300,11 +304,11 @@ class Transport:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self._host = parsed.hostname
-        self._port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        self._port = port or (443 if parsed.scheme == "https" else 80)
         self._base = parsed.path.rstrip("/")
-        host_header = self._host if parsed.port is None else f"{self._host}:{self._port}"
+        host_header = self._host if port is None else f"{self._host}:{self._port}"
         if ":" in self._host:
-            host_header = f"[{self._host}]" + ("" if parsed.port is None else f":{self._port}")
+            host_header = f"[{self._host}]" + ("" if port is None else f":{self._port}")
         token = token if token is not None else os.environ.get("W2VCACHE_TOKEN")
         if token is not None and any(c in token for c in "\r\n"):
             raise ValueError("a bearer token cannot hold line breaks")
