@@ -20,7 +20,7 @@ public enum RegularFile {
         /// What is wrong, after the path: `no such file`, `is a directory`.
         public let problem: String
 
-        public var message: String { "\(path): \(problem)" }
+        public var message: String { path.isEmpty ? "the path is empty" : "\(path): \(problem)" }
 
         /// The message with what was expected at the path: `PATH: is a directory; expected a vectors file`.
         public func message(expecting what: String) -> String { "\(message); expected \(what)" }
@@ -56,6 +56,17 @@ public enum RegularFile {
     public static func contents(of path: String, limit: Int = wholeFileLimit) throws(Failure) -> [UInt8] {
         let (descriptor, size) = try open(path)
         defer { close(descriptor) }
+        return try read(descriptor, path: path, size: size, limit: limit)
+    }
+
+    /// The bytes of standard input to its end (a pipe, a redirected file; a terminal until Ctrl-D), named
+    /// `standard input` in a ``Failure``; more than `limit` bytes is one (read no further).
+    public static func standardInput(limit: Int = wholeFileLimit) throws(Failure) -> [UInt8] {
+        try read(STDIN_FILENO, path: "standard input", size: 0, limit: limit)
+    }
+
+    /// Reads `descriptor` to its end: `size` bytes as `fstat` told them (0 when unknown), or more, up to `limit`.
+    private static func read(_ descriptor: Int32, path: String, size: UInt64, limit: Int) throws(Failure) -> [UInt8] {
         var tooLarge: Failure {
             Failure(
                 kind: .tooLarge, path: path,

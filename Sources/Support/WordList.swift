@@ -24,12 +24,23 @@ public enum WordList {
 
     /// The words of the file at `path`, each with its line, for a message that names where a word stands.
     public static func words(path: String) throws(ReadError) -> [Word] {
-        Lines(try contents(path)).compactMap { $0.bytes.isEmpty ? nil : Word(line: $0.number, bytes: Array($0.bytes)) }
+        words(in: try contents { () throws(RegularFile.Failure) in try RegularFile.contents(of: path) })
     }
 
-    private static func contents(_ path: String) throws(ReadError) -> [UInt8] {
+    /// The words of standard input, read to its end (`lookup --words-from -`), each with its line.
+    public static func standardInputWords() throws(ReadError) -> [Word] {
+        words(in: try contents { () throws(RegularFile.Failure) in try RegularFile.standardInput() })
+    }
+
+    private static func words(in bytes: [UInt8]) -> [Word] {
+        Lines(bytes).compactMap { $0.bytes.isEmpty ? nil : Word(line: $0.number, bytes: Array($0.bytes)) }
+    }
+
+    private static func contents(
+        _ read: () throws(RegularFile.Failure) -> [UInt8]
+    ) throws(ReadError) -> [UInt8] {
         do {
-            return try RegularFile.contents(of: path)
+            return try read()
         } catch {
             throw ReadError(kind: .cannotRead, message: error.message(expecting: "a file with one word per line"))
         }

@@ -40,7 +40,9 @@ struct LookupCommand: ParsableCommand {
     @Option(help: "Output format: text, json or npy (not to a terminal).")
     var format: OutputFormat = .text
 
-    @Option(help: ArgumentHelp("Also look up the words in this file, one per line.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Also look up the words in this file, one per line (- reads them from standard input).", valueName: "file"))
     var wordsFrom: String?
 
     @Option(
@@ -96,8 +98,10 @@ struct LookupCommand: ParsableCommand {
             var words = words
             try refuseInJSON(words.lazy.map { ($0, "the command line") })
             if let wordsFrom {
-                let listed = try WordList.words(path: wordsFrom)
-                try refuseInJSON(listed.lazy.map { ($0.bytes, "\(wordsFrom), line \($0.line)") })
+                let fromInput = wordsFrom == "-"
+                let listed = try fromInput ? WordList.standardInputWords() : WordList.words(path: wordsFrom)
+                let name = fromInput ? "standard input" : wordsFrom
+                try refuseInJSON(listed.lazy.map { ($0.bytes, "\(name), line \($0.line)") })
                 words += listed.map(\.bytes)
             }
             let configuration = try Configuration.load(path: config)

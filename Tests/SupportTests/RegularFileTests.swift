@@ -91,5 +91,8 @@ import Glibc
                 "\(path): \(String(describing: error))")
             #expect(error?.message(expecting: "a list") == "\(path): \(problem); expected a list")
         }
+        // An empty path was named as nothing: ": no such file".
+        let empty = failure { () throws(RegularFile.Failure) in _ = try RegularFile.contents(of: "") }
+        #expect(empty?.kind == .missing && empty?.message(expecting: "a list") == "the path is empty; expected a list")
     }
 }

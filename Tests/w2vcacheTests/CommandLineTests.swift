@@ -236,6 +236,11 @@ final class Workspace {
         #expect(
             try lookup("--words-from later.txt --format json").output.hasPrefix(
                 "Error: later.txt, line 3: the word caf\\xE9"))
+        // `-` is standard input (it was "-: no such file"), named so in messages.
+        #expect(try lookup("--words-from - café < later.txt") == (0, "café 2.0 3.0\ncafé 2.0 3.0\ncaf\\xE9 0.0 1.0\n"))
+        #expect(
+            try lookup("--words-from - --format json < later.txt").output.hasPrefix(
+                "Error: standard input, line 3: the word caf\\xE9"))
     }
 
     @Test func npyOutputHasTheRightShape() throws {
