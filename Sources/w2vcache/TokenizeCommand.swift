@@ -21,13 +21,14 @@ struct TokenizeCommand: ParsableCommand {
     @Option(help: "basic_english (sentiment), english or french (translation), book (POS normalization of each token).")
     var tokenizer: Tokenizer = .basicEnglish
 
-    @Argument(help: "A text file (default: standard input).")
+    @Argument(help: "A text file (default, or -: standard input).")
     var file: String?
 
     /// The longest line read: what a line holds, several times over, while it is tokenized.
     static let longestLine = 64 << 20
 
     func run() throws {
+        let file = file == "-" ? nil : file
         let descriptor = try file.map { try RegularFile.open($0).descriptor } ?? STDIN_FILENO
         defer { if file != nil { close(descriptor) } }
         let name = file ?? "standard input"

@@ -254,6 +254,9 @@ import Glibc
         #expect(result.status == 1)
         #expect(result.stdoutText == "short\n")
         #expect(result.stderr == "Error: long.txt: line 2: is over 64 MB; expected lines of text\n")
+        // `-` is standard input, as the filters' convention has it (it was "-: no such file").
+        let dash = try W2VCacheProcess.bash(#"printf 'Hello World\n' | "$W2V" tokenize -"#, in: workspace.path)
+        #expect(dash == (0, "hello world\n"))
     }
 
     /// A dataset file larger than an eighth of the machine's memory is refused before it is read (it was read
