@@ -105,6 +105,11 @@ def test_errors_carry_the_servers_message(server):
     with pytest.raises(ResponseError) as caught:
         client.vector("no-such-word")
     assert caught.value.status == 404 and "no-such-word" in caught.value.message
+    # The empty word is a word no cache holds, not a request for the path /v1/vectors/ (a 405 there).
+    for empty in ["", b""]:
+        with pytest.raises(ResponseError) as caught:
+            client.vector(empty)
+        assert caught.value.status == 404 and caught.value.message == 'not in the cache: ""', caught.value
     with pytest.raises(ResponseError) as caught:
         client.vectors(["king", "zz1", "zz2"])
     assert caught.value.message == 'not in the cache: "zz1", "zz2"'

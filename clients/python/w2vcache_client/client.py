@@ -66,6 +66,9 @@ class Client:
     def vector(self, word: Union[str, bytes]) -> np.ndarray:
         """The float32 vector of `word`; ResponseError (404) if the cache lacks it. A word that is not UTF-8 text (one
         kept as its file wrote it, `build --invalid-utf8 keep`) is asked for as bytes: `vector(b"caf\\xe9")`."""
+        if not word:
+            # No path names the empty word (`/v1/vectors/` is the route for lists); the list route answers for it.
+            return self.vectors([word])[0]
         response = self._transport.request("GET", "/v1/vectors/" + urllib.parse.quote(word, safe=""),
                                            accept="application/octet-stream")
         return _float32(response, None)
