@@ -329,7 +329,7 @@ public enum DatasetError: Error, CustomStringConvertible, Sendable, Equatable {
         case .damaged(let name, let detail):
             "dataset \(name) is damaged (\(detail)); prepare it again"
         case .noSuchSplit(let name, let split, let splits):
-            "dataset \(name) has no split \(split); it has \(splits.sorted().joined(separator: ", "))"
+            "dataset \(name) has no split \"\(split)\"; it has \(splits.sorted().joined(separator: ", "))"
         case .noSuchExample(let name, let index, let count):
             "dataset \(name): example \(index) is outside 0..<\(count)"
         case .notOneBucket(let name):

@@ -34,7 +34,7 @@ struct DatasetsController<Context: ConnectionRequestContext> {
         guard let name = DatasetName(rawValue: text) else {
             throw APIError(
                 .notFound,
-                "no dataset \(text); datasets are \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
+                "no dataset \"\(text)\"; datasets are \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let manifest = state.datasets.first(where: { $0.name == name }) else {
             throw DatasetError.notPrepared(name)

@@ -264,10 +264,10 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                     LoopbackConnection.request("GET", "/v1/datasets/pos/train%/plan"), 400,
                     #"the split "train%" is not percent-encoded"#
                 ),
-                (LoopbackConnection.request("GET", "/v1/datasets/p%0Aos"), 404, #"no dataset p\nos; datasets are"#),
+                (LoopbackConnection.request("GET", "/v1/datasets/p%0Aos"), 404, #"no dataset "p\nos"; datasets are"#),
                 (
                     LoopbackConnection.request("GET", "/v1/datasets/pos/tr%0Ain/plan"), 404,
-                    #"dataset pos has no split tr\nin; it has"#
+                    #"dataset pos has no split "tr\nin"; it has"#
                 ),
                 // A path no route takes was "Not Found", which read as a word the cache lacks (`AC/DC` unencoded).
                 (

@@ -65,6 +65,14 @@ import Glibc
             "\(top.stderr)")
         let huge = try workspace.run("similar", "king", "--top", "99999999999999999999")
         #expect(huge.status == 64, "\(huge.stderr)")
+        // A split the dataset lacks is named in quotes: an empty one showed as nothing ("has no split ; it has").
+        for split in ["", "test "] {
+            let missing = try workspace.run("batches", "pos", "--split", split)
+            #expect(
+                missing.status == 1
+                    && missing.stderr.contains("dataset pos has no split \"\(split)\"; it has test, train"),
+                "\(missing.stderr)")
+        }
     }
 
     /// Every file a command reads must be a regular file, refused at once otherwise: `build --vectors` of a FIFO

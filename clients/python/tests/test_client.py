@@ -157,10 +157,10 @@ def test_a_dataset_name_is_one_piece_of_the_path(server):
                        ("pos/x", lambda name: client.plan(name, "train")), ("50%", client.embeddings)):
         with pytest.raises(ResponseError) as caught:
             call(name)
-        assert caught.value.status == 404 and f"no dataset {name};" in str(caught.value)
+        assert caught.value.status == 404 and f'no dataset "{name}";' in str(caught.value)
     with pytest.raises(ResponseError) as caught:
         client.plan("pos", "train/../dev")
-    assert caught.value.status == 404 and "has no split train/../dev" in str(caught.value)
+    assert caught.value.status == 404 and 'has no split "train/../dev"' in str(caught.value)
     assert client.plan("pos", "train", batch_size=4)["batches"] > 0
 
 
