@@ -77,7 +77,7 @@ public struct EpochRequest: Sendable, Equatable {
         guard (1...largestWorld).contains(worldSize) else {
             throw violation(
                 .worldSize, worldSize,
-                "is outside 1 to \(largestWorld): this epoch of \(split) has \(Self.batches(batches)) of up to "
+                "is outside 1 to \(largestWorld): this epoch of \(split) has \(Plural.count(batches, "batch", "batches")) of up to "
                     + "\(batchSize), and every rank needs one"
             )
         }
@@ -89,10 +89,9 @@ public struct EpochRequest: Sendable, Equatable {
             throw violation(
                 .start, start,
                 (start < 0 ? "is negative; batches count from 0 in" : "is past the end of")
-                    + " this rank's share of \(Self.batches(perRank)); expected 0 to \(perRank)")
+                    + " this rank's share of \(Plural.count(perRank, "batch", "batches")); expected 0 to \(perRank)")
         }
         return (EpochShare(rank: rank, worldSize: worldSize, start: start, part: part, parts: parts), batches)
     }
 
-    private static func batches(_ count: Int) -> String { count == 1 ? "1 batch" : "\(count) batches" }
 }

@@ -68,7 +68,7 @@ public struct WordPairEvaluation: Sendable {
         guard gold.count >= 2 else {
             throw SimilarityError(
                 kind: .badInput,
-                message: "\(path): \(gold.count) pair\(gold.count == 1 ? "" : "s") with both words in the vocabulary; "
+                message: "\(path): \(Plural.count(gold.count, "pair")) with both words in the vocabulary; "
                     + "correlations need at least 2"
             )
         }

@@ -130,7 +130,8 @@ struct BatchesCommand: ParsableCommand {
             return
         }
         var lines = [
-            "\(dataset)/\(split): \(count) examples, \(plan.count) batches of up to \(request.batchSize) (seed "
+            "\(dataset)/\(split): \(Plural.count(count, "example")), \(Plural.count(plan.count, "batch", "batches")) "
+                + "of up to \(request.batchSize) (seed "
                 + "\(request.seed), epoch \(request.epoch))"
         ]
         for (index, indices) in plan.prefix(show ?? Self.defaultShow).enumerated() {

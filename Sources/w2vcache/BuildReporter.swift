@@ -2,6 +2,7 @@ import ArgumentParser
 import CacheBuild
 import Foundation
 import Settings
+import Support
 import VectorCache
 import Word2Vec
 
@@ -56,7 +57,7 @@ final class BuildReporter {
         let rate = Human.count(Double(statistics.recordsRead) / max(seconds, 1e-9))
         let source =
             "\(manifest.source.format.rawValue)\(manifest.source.gzip ? "+gzip" : "") from \(manifest.source.name)"
-        return "built \(cachePath): \(manifest.wordCount) words, dim \(manifest.dimension), \(source) "
+        return "built \(cachePath): \(Plural.count(manifest.wordCount, "word")), dim \(manifest.dimension), \(source) "
             + "in \(Human.duration(seconds)) (\(rate) words/s)"
             + (notes.isEmpty ? "" : "; " + notes.joined(separator: ", "))
     }

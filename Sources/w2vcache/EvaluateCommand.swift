@@ -43,7 +43,7 @@ struct EvaluationOptions: ParsableArguments {
     static func report(_ skipped: SkippedLines, in file: String, form: String) {
         guard let first = skipped.first else { return }
         Terminal.message(
-            "w2vcache: \(file): \(skipped.count) line\(skipped.count == 1 ? "" : "s") skipped, not \(form) (the first: line "
+            "w2vcache: \(file): \(Plural.count(skipped.count, "line")) skipped, not \(form) (the first: line "
                 + "\(first)), as gensim skips them")
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import SearchIndex
+import Support
 import VectorCache
 import Word2Vec
 
@@ -36,11 +37,12 @@ struct InfoCommand: ParsableCommand {
                 + "\(Human.bytes(Double(manifest.source.size))), data crc32 \(manifest.source.crc32))",
             "built:        \(manifest.builtAt) in \(Human.duration(manifest.buildSeconds)) by w2vcache "
                 + "\(manifest.toolVersion)",
-            "read:         \(statistics.recordsRead) records; \(statistics.duplicates) duplicates, "
+            "read:         \(Plural.count(statistics.recordsRead, "record")); "
+                + "\(Plural.count(statistics.duplicates, "duplicate")), "
                 + "\(statistics.invalidUTF8) non-UTF-8 (\(statistics.invalidUTF8Skipped) skipped), "
                 + "\(statistics.nonFinite) non-finite (\(statistics.nonFiniteSkipped) skipped)",
         ]
-        if let limit = manifest.options.limit { lines.append("limit:        first \(limit) records") }
+        if let limit = manifest.options.limit { lines.append("limit:        first \(Plural.count(limit, "record"))") }
         if let file = manifest.options.onlyWordsFile {
             lines.append(
                 "only words:   \(manifest.options.onlyWordsCount ?? 0) listed in \(file); \(statistics.notListed) "
@@ -49,7 +51,9 @@ struct InfoCommand: ParsableCommand {
         }
         lines.append(
             "search index: "
-                + (try cache.searchIndexWordCount.map { "\($0) words in the file's order (similar, analogy, evaluate)" }
+                + (try cache.searchIndexWordCount.map {
+                    "\(Plural.count($0, "word")) in the file's order (similar, analogy, evaluate)"
+                }
                     ?? "none (built with --no-search-index or by w2vcache 0.2); rebuild to use similar, analogy and "
                     + "evaluate")
         )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 import Synchronization
 import Word2Vec
 
@@ -82,7 +83,7 @@ struct SampleCommand: ParsableCommand {
                 "w2vcache: interrupted; \(output) \(inPlace ? "got an incomplete file" : "was not written")")
             throw ExitCode(130)
         }
-        Terminal.message("wrote \(output): \(words) words, dim \(dim)")
+        Terminal.message("wrote \(output): \(Plural.count(words, "word")), dim \(dim)")
     }
 
     /// A stop asked for by SIGINT or SIGTERM.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CacheBuild
+import Support
 import VectorCache
 
 /// `w2vcache verify`: a full integrity check.
@@ -19,10 +20,11 @@ struct VerifyCommand: ParsableCommand {
         }
         Terminal.endProgress()
         if report.isHealthy {
-            let index = report.searchIndexRows > 0 ? ", search index of \(report.searchIndexRows) rows" : ""
+            let index =
+                report.searchIndexRows > 0 ? ", search index of \(Plural.count(report.searchIndexRows, "row"))" : ""
             let summary =
-                "ok: \(report.wordsChecked) words (\(report.oovMarkers) out-of-vocabulary), "
-                + "\(report.metadataKeys) metadata entries\(index), all checks passed\n"
+                "ok: \(Plural.count(report.wordsChecked, "word")) (\(report.oovMarkers) out-of-vocabulary), "
+                + "\(Plural.count(report.metadataKeys, "metadata entry", "metadata entries"))\(index), all checks passed\n"
             try Terminal.writeStdout(Array(summary.utf8))
             return
         }

@@ -178,6 +178,21 @@ final class Workspace {
         #expect(fields.dropFirst().allSatisfy { Float($0.trimmingCharacters(in: .newlines)) != nil })
     }
 
+    /// A cache of one word was "1 words" in the summaries of build, info and verify, and in `sample`'s.
+    @Test func aCountOfOneTakesTheSingular() throws {
+        let workspace = try Workspace(words: 1)
+        let build = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        #expect(build.status == 0 && build.stderr.contains("built word2vecdb: 1 word, dim 16"), "\(build.stderr)")
+        let info = try workspace.run("info")
+        #expect(info.stdoutText.contains("read:         1 record; 0 duplicates, "), "\(info.stdoutText)")
+        #expect(info.stdoutText.contains("search index: 1 word in the file's order"), "\(info.stdoutText)")
+        let verify = try workspace.run("verify")
+        #expect(verify.stdoutText.hasPrefix("ok: 1 word (0 out-of-vocabulary), "), "\(verify.stdoutText)")
+        #expect(verify.stdoutText.contains(", search index of 1 row, all checks passed"), "\(verify.stdoutText)")
+        let sample = try workspace.run("sample", "--words", "1", "--dim", "4", "--output", "one.bin")
+        #expect(sample.stderr.contains("wrote one.bin: 1 word, dim 4"), "\(sample.stderr)")
+    }
+
     @Test func aMissingWordIsNamedAndTheFoundOnesStillPrinted() throws {
         let workspace = try Workspace()
         _ = try workspace.run("build", "--vectors", "vectors.bin.gz", "--db", "cache")

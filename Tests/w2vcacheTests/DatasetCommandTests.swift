@@ -43,6 +43,10 @@ import Testing
         #expect(batches.stdoutText.contains("3 batches of up to 2"))
         #expect(batches.stdoutText.contains("x float32[2, 48], y int64[2]"))
         #expect(batches.stdoutText.contains("x float32[1, 48], y int64[1]"))
+        let one = try workspace.run("batches", "pos", "--batch-size", "8")
+        #expect(
+            one.stdoutText.hasPrefix("pos/train: 5 examples, 1 batch of up to 8 (seed 0, epoch 0)\n"),
+            "\(one.stdoutText)")
         let info = try workspace.run("info")
         #expect(info.stdoutText.contains("out-of-vocabulary"))
         #expect(info.stdoutText.contains("datasets:     pos (train 5, test 0)"))
