@@ -343,7 +343,8 @@ private struct Value {
     var isNull: Bool { node.null != nil }
 
     func string() throws -> String {
-        guard let text, !text.isEmpty else { throw error("expected text") }
+        guard let text else { throw error("expected text") }
+        guard !text.isEmpty else { throw error("expected text, not an empty string") }
         return text
     }
 

@@ -115,6 +115,9 @@ import Yams
         ("datasets:\n  translation:\n    buckets: []\n", "datasets.translation.buckets: expected a list"),
         ("datasets:\n  sentiment: 5\n", "datasets.sentiment: expected a mapping"),
         ("server:\n  port: 70000\n", "server.port: expected a whole number from 0 to 65535"),
+        // An empty string is text: the message said "expected text (found "")".
+        ("cache:\n  path: \"\"\n", "line 2: cache.path: expected text, not an empty string (found \"\")"),
+        ("server:\n  host: [a]\n", "line 2: server.host: expected text"),
         ("oov:\n  range: -1\n", "oov.range: expected a number"),
         ("leveldb: [1, 2\n", "not valid YAML"),
         ("leveldb:\n  max_file_mb: 8\n  max_file_mb: 9\n", "not valid YAML: Parser: expected all keys to be unique"),
