@@ -91,9 +91,8 @@ final class FailureLog: Sendable {
     private func logHeldBack(_ heldBack: Int, seconds: Double, level: Logger.Level, to logger: Logger) {
         guard heldBack > 0 else { return }
         let seconds = Int(seconds.rounded(.up))
+        let lines = "\(Plural.count(heldBack, "line")) about \(subject) \(heldBack == 1 ? "was" : "were")"
         logger.log(
-            level: level,
-            "\(heldBack) lines about \(subject) were not logged in the last \(seconds) s (server.log_failures_per_s: \(perSecond))"
-        )
+            level: level, "\(lines) not logged in the last \(seconds) s (server.log_failures_per_s: \(perSecond))")
     }
 }

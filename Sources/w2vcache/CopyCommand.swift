@@ -2,6 +2,7 @@ import ArgumentParser
 import CacheBuild
 import Datasets
 import Settings
+import Support
 import VectorCache
 
 /// `w2vcache copy`: a replica of a cache for another `serve`.
@@ -38,8 +39,9 @@ struct CopyCommand: ParsableCommand {
             isCancelled: isCancelled)
         Terminal.endProgress()
         Terminal.message(
-            "copied \(cache.cachePath(configuration)) to \(destination): \(summary.linkedFiles) table files linked, "
-                + "\(summary.copiedFiles) files copied (\(Human.bytes(Double(summary.copiedBytes))))"
+            "copied \(cache.cachePath(configuration)) to \(destination): "
+                + "\(Plural.count(summary.linkedFiles, "table file")) linked, "
+                + "\(Plural.count(summary.copiedFiles, "file")) copied (\(Human.bytes(Double(summary.copiedBytes))))"
                 + (summary.verified ? ", verified" : "") + "; fingerprint \(summary.fingerprint)")
     }
 

@@ -489,6 +489,14 @@ final class CollectedLog: Sendable {
             lines.last?.hasPrefix("warning 3 lines about failed requests were not logged in the last") == true
                 && lines.last?.hasSuffix("(server.log_failures_per_s: 1)") == true)
         #expect(log.heldBackTotal == 3)
+        // One held back: "1 lines … were" before.
+        let one = FailureLog(perSecond: 1, subject: "failed requests", now: start)
+        let oneLog = CollectedLog()
+        for index in 0..<11 { one.log("failure \(index)", level: .warning, to: oneLog.logger) }
+        one.logHeldBack(level: .warning, to: oneLog.logger, at: start + .seconds(2))
+        #expect(
+            oneLog.lines.withLock { $0 }.last?.hasPrefix(
+                "warning 1 line about failed requests was not logged in the last") == true)
     }
 
     /// A client sending bad requests as fast as it can gets each answered and counted, but fills the log only at
@@ -518,7 +526,8 @@ final class CollectedLog: Sendable {
             #expect(after.count == 2)
             #expect(
                 after.first?.contains(
-                    "lines about failed requests were not logged in the last") == true
+                    "\(Plural.count(40 - failures.count, "line")) about failed requests "
+                        + "\(40 - failures.count == 1 ? "was" : "were") not logged in the last") == true
                     && after.first?.contains("(server.log_failures_per_s: 1)") == true)
             #expect(after.last?.contains("GET /nowhere/last: 404") == true)
         }
