@@ -77,8 +77,8 @@ public struct EpochRequest: Sendable, Equatable {
         guard (1...largestWorld).contains(worldSize) else {
             throw violation(
                 .worldSize, worldSize,
-                "is outside 1 to \(largestWorld): this epoch of \(split) has \(Plural.count(batches, "batch", "batches")) of up to "
-                    + "\(batchSize), and every rank needs one"
+                "is outside 1 to \(largestWorld): this epoch of \(split) has "
+                    + "\(Plural.count(batches, "batch", "batches")) of up to \(batchSize), and every rank needs one"
             )
         }
         guard (0..<worldSize).contains(rank) else {

@@ -24,7 +24,8 @@ struct VerifyCommand: ParsableCommand {
                 report.searchIndexRows > 0 ? ", search index of \(Plural.count(report.searchIndexRows, "row"))" : ""
             let summary =
                 "ok: \(Plural.count(report.wordsChecked, "word")) (\(report.oovMarkers) out-of-vocabulary), "
-                + "\(Plural.count(report.metadataKeys, "metadata entry", "metadata entries"))\(index), all checks passed\n"
+                + "\(Plural.count(report.metadataKeys, "metadata entry", "metadata entries"))\(index), "
+                + "all checks passed\n"
             try Terminal.writeStdout(Array(summary.utf8))
             return
         }

@@ -25,7 +25,7 @@ import VectorCache
     /// The first `answers` answers to `bytes` sent at once on one connection (status 0: the connection closed).
     private func exchange(_ port: Int, _ bytes: [UInt8], answers: Int) async throws -> [Answer] {
         try await blocking {
-            // 40 s, 120 under ThreadSanitizer: there, on 2 cores beside the rest of the suite, an answer took over 20 s.
+            // 40 s, 120 under ThreadSanitizer: there, on 2 cores beside the rest of the suite, one answer took 20 s.
             let connection = try LoopbackConnection(port: port, timeout: 40)
             connection.send(bytes)
             return (0..<answers).map { _ in Self.answer(connection.receiveResponse()) }
