@@ -53,6 +53,15 @@ def test_a_word_that_is_not_utf8_is_asked_for_as_bytes(tmp_path):
             client.vectors(["café", b"caf\xe9"])
         with pytest.raises(TypeError, match=r"word 0 is int; expected str or bytes"):
             client.vectors([3])
+        assert np.array_equal(client.vector(bytearray(b"caf\xe9")), vectors[0])
+        # Not a word: it was quote()'s "quote_from_bytes() expected bytes" (or vectors()' message, for None).
+        for odd in [3, None, ["café"]]:
+            with pytest.raises(TypeError, match=rf"vector\(\): the word is {type(odd).__name__}; expected str or bytes"):
+                client.vector(odd)
+        # One word for the list: a str is a sequence of its characters, each asked for ("k", "i", "n", "g").
+        for call, one in [(client.vectors, "café"), (client.vectors, b"50%"), (client.similar, "café")]:
+            with pytest.raises(TypeError, match=r"\(\): the words are one (str|bytes), .*; expected a list of words"):
+                call(one)
         with pytest.raises(ValueError, match=r"similar\(\): word 0, b'caf\\xe9', is not UTF-8"):
             client.similar([b"caf\xe9"])
     finally:
@@ -162,6 +171,12 @@ def test_a_dataset_name_is_one_piece_of_the_path(server):
         client.plan("pos", "train/../dev")
     assert caught.value.status == 404 and 'has no split "train/../dev"' in str(caught.value)
     assert client.plan("pos", "train", batch_size=4)["batches"] > 0
+    # Empty, a name or split left `//` in the path, read as `/`: dataset("") answered the list of datasets.
+    for what, call in (("dataset name", lambda: client.dataset("")), ("dataset name", lambda: client.embeddings("")),
+                       ("split", lambda: client.plan("pos", "")), ("split", lambda: client.batch("pos", "", 0)),
+                       ("split", lambda: next(client.batches("pos", "")))):
+        with pytest.raises(ValueError, match=f"^the {what} is empty$"):
+            call()
 
 
 def test_a_trainer_that_takes_the_embeddings_first_does_not_fetch_them_again(server):

@@ -66,6 +66,10 @@ class Client:
     def vector(self, word: Union[str, bytes]) -> np.ndarray:
         """The float32 vector of `word`; ResponseError (404) if the cache lacks it. A word that is not UTF-8 text (one
         kept as its file wrote it, `build --invalid-utf8 keep`) is asked for as bytes: `vector(b"caf\\xe9")`."""
+        if isinstance(word, (bytearray, memoryview)):
+            word = bytes(word)
+        if not isinstance(word, (str, bytes)):
+            raise TypeError(f"vector(): the word is {type(word).__name__}; expected str or bytes")
         if not word:
             # No path names the empty word (`/v1/vectors/` is the route for lists); the list route answers for it.
             return self.vectors([word])[0]
@@ -419,12 +423,20 @@ _WORD_BYTES_PER_REQUEST = 512 << 10  # half the server's default body limit
 def _dataset_path(name: str, *pieces: object) -> str:
     """`/v1/datasets/{name}/...`, each piece percent-encoded whole, so that a `/` or `%` in a name is the name's and
     does not reach another route (`dataset("pos/vocab")` is the dataset of that name, which there is not)."""
+    for what, piece in zip(("dataset name", "split"), (name, *pieces)):
+        if piece == "":
+            # Empty, it would leave `//` in the path, which the server reads as `/`: another route's answer.
+            raise ValueError(f"the {what} is empty")
     return "/v1/datasets/" + "/".join(urllib.parse.quote(str(piece), safe="") for piece in (name, *pieces))
 
 
 def _json_words(words: Iterable[Union[str, bytes]], call: str) -> list[str]:
     """`words` as a JSON request carries them: text, and bytes that are UTF-8 decoded. Bytes that are not UTF-8 are a
-    ValueError naming them (JSON text cannot carry them), and anything else a TypeError."""
+    ValueError naming them (JSON text cannot carry them), and anything else a TypeError, as is one word given for the
+    list (a str is a sequence of its characters)."""
+    if isinstance(words, (str, bytes, bytearray, memoryview)):
+        raise TypeError(f"{call}(): the words are one {type(words).__name__}, {words!r}; expected a list of words, "
+                        f"such as [{words!r}]")
     words = list(words)
     if all(type(word) is str for word in words):
         return words
