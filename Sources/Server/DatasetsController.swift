@@ -131,10 +131,19 @@ struct DatasetsController<Context: ConnectionRequestContext> {
             return request
         }
 
+        /// The value of `name`, `nil` when not given. Its bounds are checked by ``EpochRequest``, which knows them;
+        /// here only a value that is no number at all is refused, or one of more digits than `T` holds.
         private static func number<T: FixedWidthInteger>(_ name: String, _ text: String?) throws -> T? {
             guard let text else { return nil }
             guard let value = T(text) else {
-                throw APIError(.badRequest, "\(name)=\(text) is not a whole number from \(T.min) to \(T.max)")
+                let digits = text.drop { $0 == "-" }
+                throw APIError(
+                    .badRequest,
+                    text.isEmpty
+                        ? "\(name)= has no value; expected \(name)=VALUE"
+                        : !digits.isEmpty && digits.allSatisfy({ ("0"..."9").contains($0) })
+                            ? "\(name)=\(text) is not a whole number from \(T.min) to \(T.max)"
+                            : "\(name)=\(text) is not a whole number")
             }
             return value
         }

@@ -145,6 +145,7 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                     "rank=99999999999999999999",
                     "rank=99999999999999999999 is not a whole number from -9223372036854775808 to 9223372036854775807"
                 ),
+                ("seed=-1", "seed=-1 is not a whole number from 0 to 18446744073709551615"),
                 // A name the routes do not read: it was ignored, and the epoch served at the default batch size.
                 (
                     "batchsize=64",
@@ -164,6 +165,16 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                         RunningServer.error(answer.data)?.contains(message) == true,
                         "\(route)?\(query): \(RunningServer.error(answer.data) ?? "")")
                 }
+            }
+            // Not numbers: the type's range was named as if it were the bound (batch_size is 1 to 4096).
+            for (query, message) in [
+                ("batch_size=", "batch_size= has no value; expected batch_size=VALUE"),
+                ("batch_size=abc", "batch_size=abc is not a whole number"),
+                ("epoch=1.5", "epoch=1.5 is not a whole number"),
+                ("rank=-", "rank=- is not a whole number"),
+            ] {
+                let answer = try await server.request("/v1/datasets/pos/train/plan?\(query)")
+                #expect(answer.status == 400 && RunningServer.error(answer.data) == message, "\(query)")
             }
             // At the very end of its share a resumed reader gets the end of the stream, not an error.
             let atEnd = try await server.request("/v1/datasets/pos/train/epoch?batch_size=1&start=7")
