@@ -125,7 +125,9 @@ extension BatchSource {
 
     /// The example count of `split`, or a ``DatasetError/noSuchSplit(_:_:_:)``.
     public func count(of split: String) throws -> Int {
-        guard let count = splits[split] else { throw DatasetError.noSuchSplit(name, split, Array(splits.keys)) }
+        guard let count = splits[split] else {
+            throw DatasetError.noSuchSplit(name, split, splits.keys.sorted().joined(separator: ", "))
+        }
         return count
     }
 
