@@ -93,5 +93,4 @@ public struct EpochRequest: Sendable, Equatable {
         }
         return (EpochShare(rank: rank, worldSize: worldSize, start: start, part: part, parts: parts), batches)
     }
-
 }
