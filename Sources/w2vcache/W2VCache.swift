@@ -82,6 +82,7 @@ struct W2VCache: AsyncParsableCommand {
                 message =
                     "Error: \(error)\nUsage: \(usageString(for: running))\n  See '\(path) --help' for more information."
             }
+            if code != .success { message += notUTF8Note(for: message) }
             if !message.isEmpty {
                 let escaped =
                     message.split(separator: "\n", omittingEmptySubsequences: false).map { Printable.escape($0) }
@@ -98,6 +99,20 @@ struct W2VCache: AsyncParsableCommand {
             }
             Foundation.exit(code.rawValue)
         }
+    }
+
+    /// A line for a failure whose message holds an argument that is not UTF-8, as U+FFFD in place of its bytes:
+    /// such bytes reach the words a command looks up (``argumentBytes(of:)``), but a file name or another value is
+    /// read as text, so a file of that name is "no such file". Empty when no argument of the message is one.
+    static func notUTF8Note(for message: String) -> String {
+        let arguments = argumentBytes.dropFirst().filter {
+            String(validating: $0, as: UTF8.self) == nil && message.contains(String(decoding: $0, as: UTF8.self))
+        }
+        guard !arguments.isEmpty else { return "" }
+        return "\nNote: \(arguments.map { Printable.escape(bytes: $0) }.joined(separator: ", ")) "
+            + (arguments.count == 1 ? "holds bytes" : "hold bytes")
+            + " that are not UTF-8, which w2vcache takes in the words it looks up but not in a file name or another"
+            + " value (that reads them as U+FFFD); expected a UTF-8 name"
     }
 
     /// `w2vcache prepare pos`: the names that lead to `command` from this one, or `nil` if none does.

@@ -258,6 +258,29 @@ final class Workspace {
                 "Error: standard input, line 3: the word caf\\xE9"))
     }
 
+    /// A file name that is not UTF-8 reaches the command as text with U+FFFD for its bytes, so a file that is there
+    /// was "no such file", with nothing to say why. The failure now says which argument is not UTF-8; a word that is
+    /// not UTF-8, which a lookup takes, gets no such note.
+    @Test func aFileNameThatIsNotUTF8IsSaidToBeOne() throws {
+        let workspace = try Workspace()
+        FileManager.default.createFile(atPath: workspace.path + "/plain.txt", contents: Data("1 2\nking 0.5 1\n".utf8))
+        let latin = #""$(printf 'v\351.txt')""#
+        let named = try W2VCacheProcess.bash(
+            "cp plain.txt " + latin + " && \"$W2V\" build --vectors " + latin + " --db cache", in: workspace.path)
+        #expect(
+            named
+                == (
+                    1,
+                    "Error: v\u{FFFD}.txt: no such file; expected a vectors file\nNote: v\\xE9.txt holds bytes that are "
+                        + "not UTF-8, which w2vcache takes in the words it looks up but not in a file name or another value "
+                        + "(that reads them as U+FFFD); expected a UTF-8 name\n"
+                ), "\(named.output)")
+        let word = try W2VCacheProcess.bash(
+            "\"$W2V\" build --vectors plain.txt --db cache >/dev/null 2>&1 && \"$W2V\" lookup --db cache "
+                + #""$(printf 'k\351')""#, in: workspace.path)
+        #expect(word == (1, "w2vcache: not in the cache: \"k\\xE9\"\n"))
+    }
+
     @Test func npyOutputHasTheRightShape() throws {
         let workspace = try Workspace()
         _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
