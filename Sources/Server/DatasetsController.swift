@@ -230,13 +230,18 @@ struct DatasetsController<Context: ConnectionRequestContext> {
     /// examples in `X-Examples`.
     @Sendable func batch(_ request: Request, context: Context) async throws -> BinaryResponse {
         let text = try PercentDecoding.name(context.parameters.require("index"), what: "batch index")
-        guard let index = Int(text), index >= 0 else {
-            throw APIError(.badRequest, "batch index \"\(text)\" is not a number from 0")
-        }
         let route = try await route(request, context: context)
         let count = route.batches / route.share.worldSize
-        guard index < count else {
-            throw APIError(.notFound, "batch \(index) is outside 0..<\(count) for this batch size and share")
+        let share =
+            count == 0
+            ? "this rank's share has no batches"
+            : "this rank's share has \(Plural.count(count, "batch", "batches")) (expected 0 to \(count - 1))"
+        // Digits only: `Int` also reads `+0` and `-0`.
+        guard !text.isEmpty, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+            throw APIError(.badRequest, "batch index \"\(text)\" is not a whole number; \(share)")
+        }
+        guard let index = Int(text), index < count else {
+            throw APIError(.notFound, "batch \(text) is past the end: \(share)")
         }
         let plans = state.plans
         let memory = state.answerMemory

@@ -438,11 +438,32 @@ final class CollectedLog: Sendable {
         return statuses
     }
 
+    /// A batch index is digits: `+0` and `-0` were batch 0 (as Swift's `Int` reads them), and the messages named no
+    /// bound a client could use ("is not a number from 0", "is outside 0..<N for this batch size and share").
     @Test func aBadBatchIndexIsABadRequest() async throws {
         try await withServer { server in
-            let bad = try await server.request("/v1/datasets/pos/train/batches/abc")
-            #expect(bad.status == 400 && RunningServer.error(bad.data)?.contains("\"abc\" is not a number") == true)
-            #expect(try await server.request("/v1/datasets/pos/train/batches/-1").status == 400)
+            let plan = try await server.request("/v1/datasets/pos/train/plan?batch_size=1")
+            let summary = try JSONSerialization.jsonObject(with: plan.data) as? [String: Any]
+            let count = try #require(summary?["rank_batches"] as? Int)
+            #expect(count > 1)
+            let share = "this rank's share has \(count) batches (expected 0 to \(count - 1))"
+            for index in ["abc", "-1", "+0", "-0", "0x1", "%200", "1.0"] {
+                let bad = try await server.request("/v1/datasets/pos/train/batches/\(index)?batch_size=1")
+                let text = index.removingPercentEncoding ?? index
+                #expect(bad.status == 400, "\(index)")
+                #expect(
+                    RunningServer.error(bad.data) == "batch index \"\(text)\" is not a whole number; \(share)",
+                    "\(index)")
+            }
+            let past = try await server.request("/v1/datasets/pos/train/batches/\(count)?batch_size=1")
+            #expect(past.status == 404 && RunningServer.error(past.data) == "batch \(count) is past the end: \(share)")
+            let huge = try await server.request("/v1/datasets/pos/train/batches/99999999999999999999?batch_size=1")
+            #expect(
+                huge.status == 404 && RunningServer.error(huge.data)?.hasPrefix("batch 99999999999999999999 is") == true
+            )
+            for index in [count - 1, 0] {
+                #expect(try await server.request("/v1/datasets/pos/train/batches/\(index)?batch_size=1").status == 200)
+            }
         }
     }
 
