@@ -44,8 +44,8 @@ enum RequestBody {
     }
 
     /// Where a body of JSON is not of the shape a route reads, and what was expected there, as the decoder says. A
-    /// number that does not fit its key, such as `"top": 1.5`, the decoder reports as data that is not JSON, with no
-    /// place.
+    /// number that does not fit an `Int`, such as `"top": 1.5`, the decoder reports with no place: routes read whole
+    /// numbers as ``WholeNumber``, which names it.
     private static func shapeFault(_ error: DecodingError) -> String? {
         switch error {
         case .typeMismatch(let type, let context): "\(place(context.codingPath)): expected \(name(of: type))"

@@ -16,7 +16,7 @@ struct SimilarityController<Context: RequestContext> {
     struct Query: KnownKeys {
         var positive: [String]?
         var negative: [String]?
-        var top: Int?
+        var top: WholeNumber?
 
         enum CodingKeys: String, CodingKey, CaseIterable { case positive, negative, top }
     }
@@ -26,9 +26,9 @@ struct SimilarityController<Context: RequestContext> {
     struct SimilarRequest: KnownKeys {
         var positive: [String]?
         var negative: [String]?
-        var top: Int?
+        var top: WholeNumber?
         var queries: [Checked<Query>]?
-        var restrict_vocab: Int?
+        var restrict_vocab: WholeNumber?
 
         enum CodingKeys: String, CodingKey, CaseIterable { case positive, negative, top, queries, restrict_vocab }
     }
@@ -51,6 +51,7 @@ struct SimilarityController<Context: RequestContext> {
         let parsed = try await RequestBody.decode(
             SimilarRequest.self, from: request, settings: state.settings,
             expected: "{\"positive\": [...], \"negative\": [...], \"top\": N} or {\"queries\": [...]}")
+        let restrictVocab = parsed.restrict_vocab?.value
         let isBatch = parsed.queries != nil
         if isBatch && (parsed.positive != nil || parsed.negative != nil || parsed.top != nil) {
             throw APIError(
@@ -64,11 +65,12 @@ struct SimilarityController<Context: RequestContext> {
         try checkBounds(
             asked.map {
                 SimilarityQuery(
-                    positive: $0.positive ?? [], negative: $0.negative ?? [], top: $0.top ?? SimilarityQuery.defaultTop)
-            }, restrictVocab: parsed.restrict_vocab)
+                    positive: $0.positive ?? [], negative: $0.negative ?? [],
+                    top: $0.top?.value ?? SimilarityQuery.defaultTop)
+            }, restrictVocab: restrictVocab)
         let search = try await state.similaritySearch()
         // What bounds the search's time: every query is scored against every word it searches.
-        let searched = search.clipEnd(restrictVocab: parsed.restrict_vocab)
+        let searched = search.clipEnd(restrictVocab: restrictVocab)
         let rows = asked.count * searched
         guard rows <= state.settings.maxSimilarRows else {
             throw APIError(
@@ -81,11 +83,11 @@ struct SimilarityController<Context: RequestContext> {
         let queries = asked.map {
             SimilarityQuery(
                 positive: $0.positive ?? [], negative: $0.negative ?? [],
-                top: $0.top ?? min(SimilarityQuery.defaultTop, search.wordCount))
+                top: $0.top?.value ?? min(SimilarityQuery.defaultTop, search.wordCount))
         }
         // Searches of seconds must not keep a trainer's batches waiting (see ServerState.compute).
         let answers = try await ServerState.compute(qos: .utility) {
-            try search.mostSimilar(queries, restrictVocab: parsed.restrict_vocab)
+            try search.mostSimilar(queries, restrictVocab: restrictVocab)
         }
         state.metrics.similarQueries(queries.count)
         let results = answers.map { Answer(similar: $0.map { Scored(word: $0.text, score: Double($0.score)) }) }

@@ -55,9 +55,9 @@ struct VectorsController<Context: ConnectionRequestContext> {
 
     struct VectorsRequest: KnownKeys {
         var words: [String]
-        var missing: MissingWords?
+        var missing: Choice<MissingWords>?
         /// With `"missing": "oov"`: the kind of vector (default: subword on a fastText cache, else random).
-        var oov: OOVKind?
+        var oov: Choice<OOVKind>?
 
         enum CodingKeys: String, CodingKey, CaseIterable { case words, missing, oov }
     }
@@ -69,11 +69,12 @@ struct VectorsController<Context: ConnectionRequestContext> {
         let parsed = try await RequestBody.decode(
             VectorsRequest.self, from: request, settings: state.settings,
             expected: "{\"words\": [...], \"missing\": \"error\" | \"zero\" | \"oov\"}")
-        if let kind = parsed.oov, parsed.missing != .oov {
+        let (asked, kind) = (parsed.missing?.value ?? .error, parsed.oov?.value)
+        if let kind, asked != .oov {
             throw APIError(
                 .badRequest,
                 "\"oov\": \"\(kind.rawValue)\" is the kind of vector \"missing\": \"oov\" gives; with \"missing\": "
-                    + "\"\((parsed.missing ?? .error).rawValue)\" no word gets one")
+                    + "\"\(asked.rawValue)\" no word gets one")
         }
         let limit = state.settings.maxWordsPerRequest
         guard parsed.words.count <= limit else {
@@ -86,10 +87,10 @@ struct VectorsController<Context: ConnectionRequestContext> {
         let reservation = try state.answerMemory.reserve(
             shape[0] * shape[1] * MemoryLayout<Float>.size + 128, for: context.channel)
         let missing: VectorRows.Missing =
-            switch parsed.missing ?? .error {
+            switch asked {
             case .error: .error
             case .zero: .zero
-            case .oov: .oov(try await state.oovSource(kind: parsed.oov))
+            case .oov: .oov(try await state.oovSource(kind: kind))
             }
         let rows = try await VectorRows.gather(parsed.words, from: state.vectors, missing: missing)
         if case .error = missing, !rows.unknown.isEmpty {

@@ -2,7 +2,7 @@ import Support
 import VectorCache
 
 /// What `POST /v1/vectors` gives a word the cache lacks (`"missing"`).
-public enum MissingWords: String, Sendable, Decodable {
+public enum MissingWords: String, Sendable, CaseIterable {
     /// A 404 naming the unknown words (the default).
     case error
     /// A row of zeros.

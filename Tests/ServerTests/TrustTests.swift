@@ -366,10 +366,37 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                         body: Array(#"{"queries": [{"positive": ["pound"], "negative": [null]}]}"#.utf8)),
                     400, "queries[0].negative[0]: expected a string, found null (this route reads a JSON body"
                 ),
+                // A number that is not a whole one was named by no key ("the body is JSON, but a number in it is not
+                // one its key takes"), and a string none of an enum's by the Swift type ("Cannot initialize
+                // MissingWords from invalid String value ZERO").
                 (
                     LoopbackConnection.request(
                         "POST", "/v1/similar", body: Array(#"{"positive": ["pound"], "top": 1.5}"#.utf8)),
-                    400, "the body is JSON, but a number in it is not one its key takes"
+                    400, "top: expected a whole number, found 1.5 (this route reads a JSON body"
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/similar",
+                        body: Array(#"{"queries": [{"positive": ["pound"]}], "restrict_vocab": 1e30}"#.utf8)),
+                    400,
+                    "restrict_vocab: expected a whole number from \(Int.min) to \(Int.max), found 1e+30 (this route"
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/similar",
+                        body: Array(#"{"queries": [{"positive": ["pound"], "top": "3"}]}"#.utf8)),
+                    400, "queries[0].top: expected a whole number (this route"
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/vectors", body: Array(#"{"words": ["pound"], "missing": "ZERO"}"#.utf8)),
+                    400, #"missing: expected "error", "zero" or "oov", found "ZERO" (this route reads a JSON body"#
+                ),
+                (
+                    LoopbackConnection.request(
+                        "POST", "/v1/vectors",
+                        body: Array(#"{"words": ["pound"], "missing": "oov", "oov": "fastText"}"#.utf8)),
+                    400, #"oov: expected "random" or "subword", found "fastText" (this route"#
                 ),
                 // An `Accept` that refuses what the route answers got the answer all the same.
                 (
