@@ -30,10 +30,9 @@ struct Choice<Value: RawRepresentable & CaseIterable & Sendable>: Decodable, Sen
     init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let value = Value(rawValue: text) else {
-            let names = Value.allCases.map { "\"\($0.rawValue)\"" }
-            let expected =
-                names.count < 3
-                ? names.joined(separator: " or ") : names.dropLast().joined(separator: ", ") + " or " + names.last!
+            var names = Value.allCases.map { "\"\($0.rawValue)\"" }
+            let last = names.popLast().map { names.isEmpty ? $0 : " or " + $0 } ?? ""
+            let expected = names.joined(separator: ", ") + last
             throw DecodingError.dataCorrupted(
                 .init(codingPath: decoder.codingPath, debugDescription: "expected \(expected), found \"\(text)\""))
         }
