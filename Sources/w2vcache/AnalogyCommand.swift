@@ -28,7 +28,7 @@ struct AnalogyCommand: ParsableCommand {
         let search = try SimilarityOptions.openSearch(cache)
         let words = W2VCache.argumentBytes(of: [a, b, c])
         let (a, b, c) = (words[0], words[1], words[2])
-        let query = SimilarityQuery(positive: [b, c], negative: [a], top: options.top(search))
+        let query = SimilarityQuery(positive: [b, c], negative: [a], top: try options.top(search))
         let neighbors = try search.mostSimilar([query], restrictVocab: options.restrictVocab)[0]
         let output =
             switch options.format {

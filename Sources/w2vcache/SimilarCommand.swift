@@ -31,7 +31,7 @@ struct SimilarCommand: ParsableCommand {
         let search = try SimilarityOptions.openSearch(cache)
         let words = W2VCache.argumentBytes(of: words)
         let answers = try search.mostSimilar(
-            words.map { SimilarityQuery(positive: [$0], top: options.top(search)) },
+            words.map { SimilarityQuery(positive: [$0], top: try options.top(search)) },
             restrictVocab: options.restrictVocab)
         var output = ""
         for (word, neighbors) in zip(words, answers) {

@@ -30,8 +30,15 @@ struct SimilarityOptions: ParsableArguments {
     }
 
     /// The answers per query: `--top`, or the default (every word of a smaller vocabulary).
-    func top(_ search: SimilaritySearch) -> Int {
-        top ?? min(SimilarityQuery.defaultTop, search.wordCount)
+    /// - throws: `ValidationError` for a `--top` above the cache's words, named as the flag.
+    func top(_ search: SimilaritySearch) throws -> Int {
+        guard let top else { return min(SimilarityQuery.defaultTop, search.wordCount) }
+        guard top <= search.wordCount else {
+            throw ValidationError(
+                "--top \(top) is more than the \(search.wordCount) words of the vectors file; expected 1 to "
+                    + "\(search.wordCount)")
+        }
+        return top
     }
 
     /// Loads the search index of the cache, saying so on a terminal when it takes a while.

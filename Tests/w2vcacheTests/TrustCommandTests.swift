@@ -59,10 +59,15 @@ import Glibc
                     "\nUsage: w2vcache batches [<options>] <dataset>\n  See 'w2vcache batches --help' for more "
                         + "information.\n"), "\(arguments): \(result.stderr)")
         }
-        let top = try workspace.run("similar", "king", "--top", "99999999999")
-        #expect(
-            top.status == 1 && top.stderr.contains("top=99999999999 is more than the 200 words of the vectors file"),
-            "\(top.stderr)")
+        // A --top above the cache's words was named as the server names it (`top=…`), as a data error (status 1).
+        for command in [["similar", "king"], ["analogy", "king", "man", "woman"]] {
+            let top = try workspace.run(command + ["--top", "99999999999"])
+            #expect(top.status == 64, "\(top.stderr)")
+            #expect(
+                top.stderr.hasPrefix(
+                    "Error: --top 99999999999 is more than the 200 words of the vectors file; expected 1 to 200\n"
+                        + "Usage: w2vcache \(command[0]) "), "\(top.stderr)")
+        }
         let huge = try workspace.run("similar", "king", "--top", "99999999999999999999")
         #expect(huge.status == 64, "\(huge.stderr)")
         // A split the dataset lacks is named in quotes: an empty one showed as nothing ("has no split ; it has").
