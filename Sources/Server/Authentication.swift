@@ -8,8 +8,8 @@ import Support
 public struct BearerToken: Sendable {
     let bytes: [UInt8]
 
-    /// Reads the token: the file's first line, without surrounding spaces. It must be 16 to 4096 characters of
-    /// RFC 6750's token alphabet (letters, digits, `-._~+/`, trailing `=`).
+    /// Reads the token: the file's one line, without surrounding spaces (blank lines after it are passed over). It
+    /// must be 16 to 4096 characters of RFC 6750's token alphabet (letters, digits, `-._~+/`, trailing `=`).
     /// - throws: ``TokenFileError`` naming the file and what is wrong.
     public init(file path: String) throws {
         let data: [UInt8]
@@ -19,6 +19,11 @@ public struct BearerToken: Sendable {
             throw TokenFileError(path: path, problem: error.problem)
         }
         let firstLine = data.prefix { $0 != 0x0A && $0 != 0x0D }
+        // A second token (one being rotated in, say) would be passed over: trainers sending it would get 401s.
+        guard data.dropFirst(firstLine.count).allSatisfy({ [0x0A, 0x0D, 0x20, 0x09].contains($0) }) else {
+            throw TokenFileError(
+                path: path, problem: "holds more than one line; expected one token, on the file's first line")
+        }
         let token = Array(
             firstLine.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed())
         guard (16...4096).contains(token.count) else {

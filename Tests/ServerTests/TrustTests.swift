@@ -918,6 +918,8 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             ("short", "abc\n", "16 to 4096"),
             ("spaces", "a token with spaces in it\n", "characters a bearer token cannot have"),
             ("empty", "", "0 characters"),
+            // A second token was passed over: trainers sending it got 401s.
+            ("two", "old-token-0123456789\r\nnew-token-0123456789\n", "more than one line; expected one token"),
         ] {
             try content.write(toFile: directory.file(name), atomically: true, encoding: .utf8)
             let error = #expect(throws: TokenFileError.self) { try BearerToken(file: directory.file(name)) }
@@ -928,6 +930,10 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
         #expect(throws: TokenFileError.self) { try BearerToken(file: directory.path) }
         #expect(throws: TokenFileError.self) { try BearerToken(file: directory.file("absent")) }
         #expect((try? BearerToken(file: "/dev/zero")) == nil)
+        // Spaces around the token and blank lines after it are not part of it.
+        let token = "token-0123456789abcdef"
+        try " \(token)\t\r\n\n \n".write(toFile: directory.file("padded"), atomically: true, encoding: .utf8)
+        #expect(try BearerToken(file: directory.file("padded")).authorizes("Bearer " + token))
     }
 
     /// 600 requests drawn at random over every route but the vectors' (dataset names, splits, indices and queries
