@@ -12,6 +12,8 @@ import VectorCache
 /// are not four words are skipped, and the sections come back with a last one, "Total accuracy". Questions run in
 /// batches through ``SimilaritySearch``, many per pass over the index.
 public struct AnalogyEvaluation: Sendable {
+    /// What a question line is: the form a skipped line is said not to have.
+    public static let form = "four words"
     /// How many of the file's first words gensim's evaluations use unless told otherwise (`restrict_vocab`).
     public static let defaultRestrictVocab = 300_000
 
@@ -96,7 +98,10 @@ public struct AnalogyEvaluation: Sendable {
                     query: .init(positive: [b, c], negative: [a], top: 5)))
         }
         guard questionCount > 0 else {
-            throw SimilarityError(kind: .badInput, message: "\(path) holds no questions (lines of four words)")
+            throw SimilarityError(
+                kind: .badInput,
+                message: "\(path) holds no questions"
+                    + (skipped.summary(form: Self.form).map { ": \($0)" } ?? " (lines of \(Self.form))"))
         }
 
         for start in stride(from: 0, to: questions.count, by: batchSize) {
@@ -143,6 +148,11 @@ public struct SkippedLines: Sendable, Equatable {
     mutating func skip(line: Int) {
         count += 1
         if first == nil { first = line }
+    }
+
+    /// `3 lines skipped, not four words (the first: line 2)`, with `form` what a line should be; `nil` when none was.
+    public func summary(form: String) -> String? {
+        first.map { "\(Plural.count(count, "line")) skipped, not \(form) (the first: line \($0))" }
     }
 }
 

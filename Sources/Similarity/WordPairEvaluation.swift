@@ -6,6 +6,8 @@ import Support
 /// word2 TAB score` per line, `#` comments): the Pearson and Spearman correlations between the file's scores and
 /// the model's cosine similarities, over the pairs whose words are both among the first `restrictVocab` words.
 public struct WordPairEvaluation: Sendable {
+    /// What a line of the file is: the form a skipped line is said not to have.
+    public static let form = "word<TAB>word<TAB>score"
     public var pearson: Double
     public var spearman: Double
     /// Pairs scored.
@@ -66,10 +68,14 @@ public struct WordPairEvaluation: Sendable {
             model.append(Double(try similarity(search: search, a, b)))
         }
         guard gold.count >= 2 else {
+            let reasons = [
+                outOfVocabulary > 0 ? "\(outOfVocabulary) with a word outside it" : nil,
+                skipped.summary(form: Self.form),
+            ].compactMap { $0 }
             throw SimilarityError(
                 kind: .badInput,
-                message: "\(path): \(Plural.count(gold.count, "pair")) with both words in the vocabulary; "
-                    + "correlations need at least 2"
+                message: (["\(path): \(Plural.count(gold.count, "pair")) with both words in the vocabulary"] + reasons
+                    + ["correlations need at least 2"]).joined(separator: "; ")
             )
         }
         return WordPairEvaluation(

@@ -41,10 +41,8 @@ struct EvaluationOptions: ParsableArguments {
 
     /// Says on stderr how many lines of `file` were skipped for not being `form`, and the first one, when any were.
     static func report(_ skipped: SkippedLines, in file: String, form: String) {
-        guard let first = skipped.first else { return }
-        Terminal.message(
-            "w2vcache: \(file): \(Plural.count(skipped.count, "line")) skipped, not \(form) (the first: line "
-                + "\(first)), as gensim skips them")
+        guard let summary = skipped.summary(form: form) else { return }
+        Terminal.message("w2vcache: \(file): \(summary), as gensim skips them")
     }
 }
 
@@ -103,7 +101,7 @@ struct AnalogiesCommand: ParsableCommand {
                 result.outOfVocabulary, result.questions)
         }
         try Terminal.writeStdout(Array(output.utf8))
-        EvaluationOptions.report(result.skipped, in: file, form: "four words")
+        EvaluationOptions.report(result.skipped, in: file, form: AnalogyEvaluation.form)
     }
 }
 
@@ -144,6 +142,6 @@ struct PairsCommand: ParsableCommand {
                     result.pearson, result.spearman, result.pairs, result.outOfVocabularyRatio, result.outOfVocabulary)
             }
         try Terminal.writeStdout(Array(output.utf8))
-        EvaluationOptions.report(result.skipped, in: file, form: "word<TAB>word<TAB>score")
+        EvaluationOptions.report(result.skipped, in: file, form: WordPairEvaluation.form)
     }
 }
