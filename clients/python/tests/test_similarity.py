@@ -32,6 +32,21 @@ def test_similar_and_batches_equal_gensim(server, model):
     assert len(everything) == 2999 and everything <= set(model.index_to_key)
 
 
+def test_numpy_numbers_are_sent_as_numbers(server):
+    """A top or restrict_vocab of NumPy's types (as array arithmetic gives) raised json's "Object of type int64 is not
+    JSON serializable"."""
+    client = Client(server.url)
+    word = "king"
+    plain = client.similar([word], top=3, restrict_vocab=100)
+    assert client.similar([word], top=np.int64(3), restrict_vocab=np.int32(100)) == plain
+    assert client.similar_batch([{"positive": [word], "top": np.uint8(3)}], restrict_vocab=np.int64(100)) == [plain]
+    with pytest.raises(ResponseError) as caught:
+        client.similar([word], top=np.float32(1.5))
+    assert caught.value.status == 400 and "top: expected a whole number, found 1.5" in caught.value.message
+    with pytest.raises(TypeError, match=r"^numpy\.bool_? cannot be sent as JSON"):
+        client.similar([word], top=np.bool_(True))
+
+
 def test_similar_errors_carry_the_servers_message(server):
     client = Client(server.url)
     with pytest.raises(ResponseError) as caught:

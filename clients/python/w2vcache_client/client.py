@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import ConnectionError, FingerprintMismatch, ProtocolError, ResponseError, TimeoutError, W2VCacheError
 from .transport import FINGERPRINT, Response, Transport, parse_count
-from .wire import EpochFrames, batch_examples, npz_arrays, promised_examples, read_npy
+from .wire import EpochFrames, batch_examples, json_body, npz_arrays, promised_examples, read_npy
 
 __all__ = ["Client"]
 
@@ -102,7 +102,7 @@ class Client:
             request: dict[str, Any] = {"words": chunk, "missing": missing}
             if oov is not None:
                 request["oov"] = oov
-            response = self._transport.request("POST", "/v1/vectors", body=json.dumps(request).encode(),
+            response = self._transport.request("POST", "/v1/vectors", body=json_body(request),
                                                accept="application/octet-stream")
             served = response.header(FINGERPRINT)
             rows = response.header("X-W2VCache-Rows")
@@ -353,7 +353,7 @@ class Client:
     def _json(self, method: str, path: str, *, body: Optional[Mapping[str, Any]] = None,
               query: Optional[Mapping[str, object]] = None) -> dict[str, Any]:
         """A JSON answer, which is an object on every route."""
-        encoded = json.dumps(body).encode() if body is not None else None
+        encoded = json_body(body) if body is not None else None
         response = self._transport.request(method, path, body=encoded, query=query, accept="application/json")
         data = response.read(limit=MAX_JSON_BYTES)
         try:

@@ -20,7 +20,7 @@ from .errors import ProtocolError
 from .transport import Response, parse_count
 
 __all__ = ["Layout", "ArrayEntry", "npz_arrays", "npy_array", "read_npy", "batch_examples", "promised_examples",
-           "EpochFrames"]
+           "EpochFrames", "json_body"]
 
 #: The dtypes raw payloads carry.
 DTYPES = {"<f4": np.dtype("<f4"), "<i4": np.dtype("<i4"), "<i8": np.dtype("<i8")}
@@ -31,6 +31,22 @@ MAX_FRAME_BYTES = 2 << 30
 
 #: The longest `.npy` header read (numpy's own default limit).
 MAX_NPY_HEADER = 10_000
+
+
+def json_body(body: object) -> bytes:
+    """`body` as a request's JSON. NumPy's numbers (a `top` of `np.int64`, as array arithmetic gives) are written as
+    the Python numbers they are; `json.dumps` alone refuses them ("Object of type int64 is not JSON serializable")."""
+    return json.dumps(body, default=_numpy_number).encode()
+
+
+def _numpy_number(value: object) -> object:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    kind = type(value)
+    raise TypeError(f"{kind.__module__}.{kind.__qualname__} cannot be sent as JSON; "
+                    "expected str, int, float, list or dict")
 
 
 def npy_array(data: bytes) -> np.ndarray:
