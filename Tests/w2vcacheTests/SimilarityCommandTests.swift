@@ -144,23 +144,23 @@ import Word2Vec
         #expect(result["skipped_lines"] as? Int == 0)
         // A file of no usable line blamed the vocabulary alone ("0 pairs with both words in the vocabulary") or said
         // no more than that it held no questions: what was skipped, and why, is in the error.
-        try "king queen 8\napple\tunicorn\t9\nking\tqueen\tmany\n".write(
-            toFile: workspace.path + "/spaces.tsv", atomically: true, encoding: .utf8)
-        let spaces = try workspace.run("evaluate", "pairs", "spaces.tsv")
-        #expect(
-            spaces.status == 1
-                && spaces.stderr
-                    == "Error: spaces.tsv: 0 pairs with both words in the vocabulary; 1 with a word outside it; 2 lines "
-                    + "skipped, not word<TAB>word<TAB>score (the first: line 1); correlations need at least 2\n",
-            "\(spaces.stderr)")
-        try ": family\nman,king,woman,queen\n".write(
-            toFile: workspace.path + "/commas.txt", atomically: true, encoding: .utf8)
-        let commas = try workspace.run("evaluate", "analogies", "commas.txt")
-        #expect(
-            commas.status == 1
-                && commas.stderr
-                    == "Error: commas.txt holds no questions: 1 line skipped, not four words (the first: line 2)\n",
-            "\(commas.stderr)")
+        for (kind, file, content, error) in [
+            (
+                "pairs", "spaces.tsv", "king queen 8\napple\tunicorn\t9\nking\tqueen\tmany\n",
+                "0 pairs with both words in the vocabulary; 1 with a word outside it; 2 lines skipped, not "
+                    + "word<TAB>word<TAB>score (the first: line 1); correlations need at least 2"
+            ),
+            (
+                "analogies", "commas.txt", ": family\nman,king,woman,queen\n",
+                "holds no questions: 1 line skipped, not four words (the first: line 2)"
+            ),
+        ] {
+            try content.write(toFile: workspace.path + "/" + file, atomically: true, encoding: .utf8)
+            let refused = try workspace.run("evaluate", kind, file)
+            let separator = kind == "pairs" ? ": " : " "
+            #expect(
+                refused.status == 1 && refused.stderr == "Error: \(file)\(separator)\(error)\n", "\(refused.stderr)")
+        }
         let missing = try workspace.run("evaluate", "pairs", "nowhere.tsv")
         #expect(missing.status != 0 && missing.stderr.contains("nowhere.tsv"))
         // Bytes that are not UTF-8: a data error naming the line (it was a usage error, status 64, with a usage line).
