@@ -13,6 +13,12 @@ enum RequestBody {
     static func decode<T: KnownKeys>(
         _ type: T.Type, from request: Request, settings: ServerSettings, expected: String
     ) async throws -> T {
+        try decode(type, json: try await json(of: request, settings: settings), expected: expected)
+    }
+
+    /// The body of `request` as it was sent, at most `settings.maxBodyBytes` bytes, to be read as JSON.
+    /// - throws: ``APIError`` 413 naming the limit, 415 naming an encoding.
+    static func json(of request: Request, settings: ServerSettings) async throws -> Data {
         let body = try await collect(request, settings: settings)
         if let encoding = request.headers[values: .contentEncoding].first(where: {
             $0.trimmingCharacters(in: .whitespaces).lowercased() != "identity"
@@ -22,7 +28,12 @@ enum RequestBody {
                 "the request body is sent with Content-Encoding: \(Printable.escape(encoding, limit: 80)); "
                     + "the server reads JSON bodies as they are, without an encoding")
         }
-        let json = Data(body.readableBytesView)
+        return Data(body.readableBytesView)
+    }
+
+    /// `json` decoded as `T`, with no key `T` does not read.
+    /// - throws: ``APIError`` 400 naming an unknown key or a key given twice, or saying what was expected.
+    static func decode<T: KnownKeys>(_ type: T.Type, json: Data, expected: String) throws -> T {
         let value: T
         do {
             value = try JSONDecoder().decode(Checked<T>.self, from: json).value

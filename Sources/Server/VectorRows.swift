@@ -19,22 +19,22 @@ struct VectorRows {
     /// One ASCII letter per word.
     var kinds: String
     /// The words the cache lacks, in request order.
-    var unknown: [String]
+    var unknown: [[UInt8]]
 
     /// A request of fewer than twice as many words is answered on the calling thread; a larger one is spread over
     /// the cores, off the event loop: a verified read of a vector costs 3-4 µs, an out-of-vocabulary vector tens of
     /// n-gram rows, and one client's 100 words come back ~20% sooner in two parts.
     static let wordsPerPart = 32
 
-    /// Gathers the rows of `words`.
+    /// Gathers the rows of `words`, each its bytes.
     /// - throws: ``CacheError`` when the cache cannot be read or holds a vector of the wrong size.
-    static func gather(_ words: [String], from vectors: HotVectors, missing: Missing) async throws -> VectorRows {
+    static func gather(_ words: [[UInt8]], from vectors: HotVectors, missing: Missing) async throws -> VectorRows {
         let parts = min(ProcessInfo.processInfo.activeProcessorCount, words.count / wordsPerPart)
         guard parts > 1 else { return try gather(words, from: vectors, missing: missing, parts: 1) }
         return try await ServerState.compute { try gather(words, from: vectors, missing: missing, parts: parts) }
     }
 
-    private static func gather(_ words: [String], from vectors: HotVectors, missing: Missing, parts: Int) throws
+    private static func gather(_ words: [[UInt8]], from vectors: HotVectors, missing: Missing, parts: Int) throws
         -> VectorRows
     {
         let rowBytes = vectors.cache.vectorBytes
@@ -63,9 +63,8 @@ struct VectorRows {
 
     /// Writes the row of `word` into `row` (zeros for a word the cache lacks under `.error`) and says what it is.
     private static func fill(
-        _ row: UnsafeMutableRawBufferPointer, for word: String, from vectors: HotVectors, missing: Missing
+        _ row: UnsafeMutableRawBufferPointer, for key: [UInt8], from vectors: HotVectors, missing: Missing
     ) throws -> UInt8 {
-        let key = Array(word.utf8)
         let cache = vectors.cache
         let found = try vectors.withVectorBytes(for: key) { bytes -> Bool in
             guard let bytes else { return false }

@@ -66,10 +66,20 @@ struct VectorsController<Context: ConnectionRequestContext> {
     /// `Accept: application/octet-stream`; a 406 for an `Accept` that refuses both.
     @Sendable func vectors(_ request: Request, context: Context) async throws -> BinaryResponse {
         let type = try AcceptHeader.choose(among: MediaType.severalVectors, for: request)
-        let parsed = try await RequestBody.decode(
-            VectorsRequest.self, from: request, settings: state.settings,
-            expected: "{\"words\": [...], \"missing\": \"error\" | \"zero\" | \"oov\"}")
-        let (asked, kind) = (parsed.missing?.value ?? .error, parsed.oov?.value)
+        // Read as the lane reads it first, so that a word that is not UTF-8 (a lone `\udce9`), which Foundation's
+        // decoder refuses, is read here too; a body of any other form goes to the decoder, which says what is wrong.
+        let json = try await RequestBody.json(of: request, settings: state.settings)
+        let (words, asked, kind): ([[UInt8]], MissingWords, OOVKind?)
+        if let body = WordsBody.read(Array(json)) {
+            (words, asked, kind) = (body.words.map(Array.init), body.missing, body.oov)
+        } else {
+            let parsed = try RequestBody.decode(
+                VectorsRequest.self, json: json,
+                expected: "{\"words\": [...], \"missing\": \"error\" | \"zero\" | \"oov\"}")
+            (words, asked, kind) = (
+                parsed.words.map { Array($0.utf8) }, parsed.missing?.value ?? .error, parsed.oov?.value
+            )
+        }
         if let kind, asked != .oov {
             throw APIError(
                 .badRequest,
@@ -77,12 +87,11 @@ struct VectorsController<Context: ConnectionRequestContext> {
                     + "\"\(asked.rawValue)\" no word gets one")
         }
         let limit = state.settings.maxWordsPerRequest
-        guard parsed.words.count <= limit else {
+        guard words.count <= limit else {
             throw APIError(
-                .contentTooLarge,
-                "\(parsed.words.count) words; at most \(limit) per request (server.max_words_per_request)")
+                .contentTooLarge, "\(words.count) words; at most \(limit) per request (server.max_words_per_request)")
         }
-        let shape = [parsed.words.count, state.cache.dimension]
+        let shape = [words.count, state.cache.dimension]
         // The rows, and the `.npy` file made of them (a header of at most 128 bytes).
         let reservation = try state.answerMemory.reserve(
             shape[0] * shape[1] * MemoryLayout<Float>.size + 128, for: context.channel)
@@ -92,14 +101,15 @@ struct VectorsController<Context: ConnectionRequestContext> {
             case .zero: .zero
             case .oov: .oov(try await state.oovSource(kind: kind))
             }
-        let rows = try await VectorRows.gather(parsed.words, from: state.vectors, missing: missing)
+        let rows = try await VectorRows.gather(words, from: state.vectors, missing: missing)
         if case .error = missing, !rows.unknown.isEmpty {
             throw APIError(
                 .notFound,
-                "not in the cache: " + rows.unknown.prefix(100).map { "\"\($0)\"" }.joined(separator: ", ")
+                "not in the cache: "
+                    + rows.unknown.prefix(100).map { "\"\(Printable.escape(bytes: $0))\"" }.joined(separator: ", ")
                     + (rows.unknown.count > 100 ? ", … (\(rows.unknown.count) in all)" : ""))
         }
-        state.metrics.vectorsServed(parsed.words.count)
+        state.metrics.vectorsServed(words.count)
         var response =
             if type == .float32 {
                 BinaryResponse(bytes: rows.data, contentType: BinaryResponse.float32, shape: shape)

@@ -11,11 +11,13 @@ public enum MissingWords: String, Sendable, CaseIterable {
     case oov
 }
 
-/// A `POST /v1/vectors` body as ``VectorLane`` reads it, strictly: `{"words": [STRING, ...]}`, optionally with
-/// `"missing": "error" | "zero" | "oov"` and, with `"missing": "oov"`, `"oov": "random" | "subword"`, JSON
-/// whitespace between tokens, and nothing else. Any other body (other keys, a key twice, other values, raw bytes over
-/// 0x7F, a lone surrogate, an empty list) reads as `nil` and goes to the router, whose JSON decoder gives it its
-/// answer: the lane never reads a body differently. Public only so that the fuzz target can reach it.
+/// A `POST /v1/vectors` body as ``VectorLane`` and the router read it, strictly: `{"words": [STRING, ...]}`,
+/// optionally with `"missing": "error" | "zero" | "oov"` and, with `"missing": "oov"`, `"oov": "random" | "subword"`,
+/// JSON whitespace between tokens, and nothing else. A word may hold bytes that are not UTF-8 (a word a cache keeps
+/// as its file wrote it) as Python's surrogateescape writes them, each a lone `\udc80`-`\udcff` escape standing for
+/// the byte 0x80-0xFF; JSON text cannot carry them otherwise. Any other body (other keys, a key twice, other values,
+/// raw bytes over 0x7F, any other lone surrogate, an empty list) reads as `nil`, and the router's JSON decoder gives
+/// it its answer: a body both read, they read alike. Public only so that the fuzz target can reach it.
 public struct WordsBody {
     public let words: PackedWords
     /// `"missing"`, `.error` when not given.
@@ -64,8 +66,8 @@ public struct WordsBody {
     }
 }
 
-/// Words as ``WordsBody`` reads them: each word's UTF-8 bytes, one after the other in one array (a 100-word body
-/// costs two allocations, not a hundred).
+/// Words as ``WordsBody`` reads them: each word's bytes, one after the other in one array (a 100-word body costs two
+/// allocations, not a hundred).
 public struct PackedWords: RandomAccessCollection {
     /// The words' bytes, one after the other.
     fileprivate var bytes: [UInt8] = []
@@ -136,8 +138,15 @@ private struct JSONTokens {
                 case UInt8(ascii: "r"): result.append(0x0D)
                 case UInt8(ascii: "t"): result.append(0x09)
                 case UInt8(ascii: "u"):
-                    guard let scalar = unicodeScalar() else { return false }
-                    result.append(contentsOf: String(Character(scalar)).utf8)
+                    let escape = offset
+                    if let scalar = unicodeScalar() {
+                        result.append(contentsOf: String(Character(scalar)).utf8)
+                    } else {
+                        // A lone `\udc80`-`\udcff` is a byte that is not UTF-8, as Python's surrogateescape writes it.
+                        offset = escape
+                        guard let code = hex4(), (0xDC80...0xDCFF).contains(code) else { return false }
+                        result.append(UInt8(code - 0xDC00))
+                    }
                 default: return false
                 }
             case 0x20...0x7E:

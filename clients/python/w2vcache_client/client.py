@@ -88,8 +88,8 @@ class Client:
         answered by the same cache (FingerprintMismatch otherwise, as behind a load balancer whose replicas differ).
         With "error", the first request that meets unknown words raises its 404, naming those of its words.
 
-        A word may be bytes that are UTF-8; bytes that are not are a ValueError that names them: the words travel as
-        JSON text, which cannot carry them (ask for such a word with `vector(b"...")`)."""
+        A word may be bytes: bytes that are not UTF-8 (a word a cache keeps as its file wrote it, `build --invalid-utf8
+        keep`) travel as Python's surrogateescape writes them, which the server reads back to the same bytes."""
         return self.vectors_and_kinds(words, missing=missing, oov=oov)[0]
 
     def vectors_and_kinds(self, words: Sequence[Union[str, bytes]], *,
@@ -98,7 +98,7 @@ class Client:
         """`vectors(...)` and what each row is: "cache" (a word the cache holds), "subword", "random" or "zero"."""
         matrices, kinds = [], []
         same_data = _SameData()
-        for chunk in _word_requests(_json_words(words, "vectors")):
+        for chunk in _word_requests(_json_words(words, "vectors", escape_bytes=True)):
             request: dict[str, Any] = {"words": chunk, "missing": missing}
             if oov is not None:
                 request["oov"] = oov
@@ -430,10 +430,11 @@ def _dataset_path(name: str, *pieces: object) -> str:
     return "/v1/datasets/" + "/".join(urllib.parse.quote(str(piece), safe="") for piece in (name, *pieces))
 
 
-def _json_words(words: Iterable[Union[str, bytes]], call: str) -> list[str]:
-    """`words` as a JSON request carries them: text, and bytes that are UTF-8 decoded. Bytes that are not UTF-8 are a
-    ValueError naming them (JSON text cannot carry them), and anything else a TypeError, as is one word given for the
-    list (a str is a sequence of its characters)."""
+def _json_words(words: Iterable[Union[str, bytes]], call: str, *, escape_bytes: bool = False) -> list[str]:
+    """`words` as a JSON request carries them: text, and bytes decoded. Bytes that are not UTF-8 are decoded with
+    surrogateescape where the route reads them so (`escape_bytes`: POST /v1/vectors reads a lone \\udce9 as the byte
+    0xE9), else a ValueError naming them; anything else is a TypeError, as is one word given for the list (a str is a
+    sequence of its characters)."""
     if isinstance(words, (str, bytes, bytearray, memoryview)):
         raise TypeError(f"{call}(): the words are one {type(words).__name__}, {words!r}; expected a list of words, "
                         f"such as [{words!r}]")
@@ -444,10 +445,10 @@ def _json_words(words: Iterable[Union[str, bytes]], call: str) -> list[str]:
     for index, word in enumerate(words):
         if isinstance(word, (bytes, bytearray, memoryview)):
             try:
-                word = bytes(word).decode("utf-8")
+                word = bytes(word).decode("utf-8", "surrogateescape" if escape_bytes else "strict")
             except UnicodeDecodeError:
-                raise ValueError(f"{call}(): word {index}, {bytes(word)!r}, is not UTF-8, which a JSON request cannot "
-                                 f"carry; ask for its vector with vector({bytes(word)!r})") from None
+                raise ValueError(f"{call}(): word {index}, {bytes(word)!r}, is not UTF-8, which /v1/similar cannot "
+                                 "read; vector() and vectors() take such words") from None
         elif not isinstance(word, str):
             raise TypeError(f"{call}(): word {index} is {type(word).__name__}; expected str or bytes")
         texts.append(word)
