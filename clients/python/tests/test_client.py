@@ -58,6 +58,10 @@ def test_a_word_that_is_not_utf8_is_asked_for_as_bytes(tmp_path):
             client.vectors([b"caf\xe9", b"caf\xe8"])
         assert unknown.value.status == 404 and unknown.value.message == 'not in the cache: "caf\\xE8"'
         assert np.array_equal(client.vectors(["caf\udce9"]), vectors[:1])
+        # So does vector(): the str was urllib's "'utf-8' codec can't encode character '\udce9'".
+        assert np.array_equal(client.vector("caf\udce9"), vectors[0])
+        with pytest.raises(ValueError, match=r"vector\(\): the word '\\ud800' holds a surrogate that stands for no byte"):
+            client.vector("\ud800")
         with pytest.raises(TypeError, match=r"word 0 is int; expected str or bytes"):
             client.vectors([3])
         assert np.array_equal(client.vector(bytearray(b"caf\xe9")), vectors[0])

@@ -65,10 +65,17 @@ class Client:
 
     def vector(self, word: Union[str, bytes]) -> np.ndarray:
         """The float32 vector of `word`; ResponseError (404) if the cache lacks it. A word that is not UTF-8 text (one
-        kept as its file wrote it, `build --invalid-utf8 keep`) is asked for as bytes: `vector(b"caf\\xe9")`."""
+        kept as its file wrote it, `build --invalid-utf8 keep`) is asked for as bytes, `vector(b"caf\\xe9")`, or as
+        the str surrogateescape decodes them to, `vector("caf\\udce9")`."""
         if isinstance(word, (bytearray, memoryview)):
             word = bytes(word)
-        if not isinstance(word, (str, bytes)):
+        if isinstance(word, str):
+            try:
+                word = word.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:
+                raise ValueError(f"vector(): the word {word!r} holds a surrogate that stands for no byte (only "
+                                 "\\udc80-\\udcff do, as surrogateescape writes them); expected text") from None
+        if not isinstance(word, bytes):
             raise TypeError(f"vector(): the word is {type(word).__name__}; expected str or bytes")
         if not word:
             # No path names the empty word (`/v1/vectors/` is the route for lists); the list route answers for it.
