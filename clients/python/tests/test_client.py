@@ -231,6 +231,13 @@ def test_streamed_epoch_equals_batch_requests_and_covers_every_window(server):
     sentiment = list(client.batches("sentiment", "train", batch_size=2, shuffle=False))
     assert [b["x"].shape for b in sentiment] == [(2, 6), (1, 6)]
     assert sentiment[0]["lengths"].tolist() == [4, 4]
+    # NumPy's scalars, as array arithmetic and configs read with NumPy give them: np.False_ went out as "False", which
+    # the server refuses.
+    numpy = list(client.batches("sentiment", "train", batch_size=np.int64(2), shuffle=np.False_, seed=np.uint32(0)))
+    assert all(np.array_equal(a["x"], b["x"]) for a, b in zip(sentiment, numpy)) and len(numpy) == len(sentiment)
+    assert np.array_equal(client.batch("sentiment", "train", np.int64(1), batch_size=np.int32(2), shuffle=np.False_)["x"],
+                          sentiment[1]["x"])
+    assert client.plan("sentiment", "train", batch_size=np.int16(2), world_size=np.int8(1))["batches"] == 2
 
 
 @pytest.mark.parametrize("name", ["pos", "sentiment", "translation"])

@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import ConnectionError, FingerprintMismatch, ProtocolError, ResponseError, TimeoutError, W2VCacheError
 from .transport import FINGERPRINT, Response, Transport, parse_count
-from .wire import EpochFrames, batch_examples, json_body, npz_arrays, promised_examples, read_npy
+from .wire import EpochFrames, batch_examples, json_body, npz_arrays, plain_query, promised_examples, read_npy
 
 __all__ = ["Client"]
 
@@ -186,7 +186,7 @@ class Client:
     def plan(self, name: str, split: str, *, batch_size: int = 32, world_size: int = 1) -> dict[str, int]:
         """How an epoch divides: examples, batches, rank_batches (each rank's share) and left_out."""
         path = _dataset_path(name, split, "plan")
-        plan = self._json("GET", path, query={"batch_size": batch_size, "world_size": world_size})
+        plan = self._json("GET", path, query=plain_query({"batch_size": batch_size, "world_size": world_size}))
         for key in ("examples", "batches", "rank_batches", "left_out"):
             if _field(plan, key, int, path) < 0:
                 raise ProtocolError(f"{path}: the answer's {key!r} is {plan[key]}, not a count")
@@ -207,8 +207,8 @@ class Client:
               shuffle: bool = True, rank: int = 0, world_size: int = 1) -> Batch:
         """Batch `index` of the rank's share of an epoch, as a dict of arrays: 1 to `batch_size` examples, one row of
         each array (but a scalar) per example, as many as the server says it sent (ProtocolError otherwise)."""
-        query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
-                 "world_size": world_size}
+        query = plain_query({"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
+                             "world_size": world_size})
         response = self._transport.request("GET", _dataset_path(name, split, "batches", index), query=query)
         promised = promised_examples(response)
         batch = npz_arrays(response.read())
@@ -263,9 +263,9 @@ class Client:
         if not compact and not expand:
             whole = "compact=False" if wire == "raw" else "wire='npz'"
             raise ValueError(f"expand=False keeps compact batches' row ids; {whole} sends none")
-        query = {"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
-                 "world_size": world_size, "part": part, "parts": parts, "format": wire,
-                 "compact": compact}
+        query = plain_query({"batch_size": batch_size, "seed": seed, "epoch": epoch, "shuffle": shuffle, "rank": rank,
+                             "world_size": world_size, "part": part, "parts": parts, "format": wire,
+                             "compact": compact})
         position, failures = start, 0
         same_data = _SameData()
         share: Optional[int] = None

@@ -20,7 +20,7 @@ from .errors import ProtocolError
 from .transport import Response, parse_count
 
 __all__ = ["Layout", "ArrayEntry", "npz_arrays", "npy_array", "read_npy", "batch_examples", "promised_examples",
-           "EpochFrames", "json_body"]
+           "EpochFrames", "json_body", "plain_query"]
 
 #: The dtypes raw payloads carry.
 DTYPES = {"<f4": np.dtype("<f4"), "<i4": np.dtype("<i4"), "<i8": np.dtype("<i8")}
@@ -37,6 +37,12 @@ def json_body(body: object) -> bytes:
     """`body` as a request's JSON. NumPy's numbers (a `top` of `np.int64`, as array arithmetic gives) are written as
     the Python numbers they are; `json.dumps` alone refuses them ("Object of type int64 is not JSON serializable")."""
     return json.dumps(body, default=_numpy_number).encode()
+
+
+def plain_query(query: dict[str, object]) -> dict[str, object]:
+    """`query` with NumPy scalars as the Python values they are: `np.True_` goes out as `true` (it was `True`, which
+    the server refuses), `np.int64(3)` as `3`."""
+    return {key: value.item() if isinstance(value, np.generic) else value for key, value in query.items()}
 
 
 def _numpy_number(value: object) -> object:
