@@ -20,31 +20,25 @@ public enum Printable {
         return result
     }
 
-    /// Bytes that should be UTF-8 text: valid sequences as in ``escape(_:limit:)``, invalid bytes as `\xNN`.
+    /// Bytes that should be UTF-8 text: valid sequences as in ``escape(_:limit:)``, invalid bytes as `\xNN`
+    /// (``UTF8Pieces``), cut to `limit` characters and bytes (with `…`) when given.
     public static func escape(bytes: some Collection<UInt8>, limit: Int? = nil) -> String {
-        if let text = String(validating: bytes, as: UTF8.self) { return escape(text, limit: limit) }
-        let array = Array(bytes)
-        var parser = Unicode.UTF8.ForwardParser()
-        var iterator = array.makeIterator()
-        var offset = 0
-        var count = 0
         var result = ""
-        while true {
-            if let limit, count >= limit {
-                result += "…"
-                break
+        var count = 0
+        for piece in UTF8Pieces.of(bytes) {
+            let left = limit.map { $0 - count }
+            if let left, left <= 0 {
+                return result + "…"
             }
-            switch parser.parseScalar(from: &iterator) {
-            case .valid(let encoded):
-                append(Unicode.UTF8.decode(encoded), to: &result)
-                offset += encoded.count
-            case .error(let length):
-                for byte in array[offset..<(offset + length)] { result += "\\x" + Hex.text(byte) }
-                offset += length
-            case .emptyInput:
-                return result
+            switch piece {
+            case .text(let text):
+                result += escape(text, limit: left)
+                count += text.unicodeScalars.count
+                if let left, text.unicodeScalars.count > left { return result }  // cut, with its `…`
+            case .byte(let byte):
+                result += "\\x" + Hex.text(byte)
+                count += 1
             }
-            count += 1
         }
         return result
     }

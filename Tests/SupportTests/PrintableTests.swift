@@ -17,6 +17,22 @@ import Testing
         #expect(Printable.escape(bytes: Array("naïve".utf8)) == "naïve")
         #expect(Printable.escape(bytes: [0xC3]) == "\\xC3")
         #expect(Printable.escape(bytes: [0x1B, 0xE2, 0x82]) == "\\u{1B}\\xE2\\x82")
+        // Cut after `limit` characters and bytes, with one `…` wherever the cut falls.
+        let mixed: [UInt8] = Array("ab".utf8) + [0xE9] + Array("cd".utf8) + [0xFF]
+        let cuts = (0...7).map { Printable.escape(bytes: mixed, limit: $0) }
+        #expect(cuts == ["…", "a…", "ab…", "ab\\xE9…", "ab\\xE9c…", "ab\\xE9cd…", "ab\\xE9cd\\xFF", "ab\\xE9cd\\xFF"])
+    }
+
+    /// Bytes split as Python's surrogateescape splits them: `b"c\xe9\xc3\xa9\xed\xa0\x80a".decode("utf-8",
+    /// "surrogateescape")` is `"c\udce9é\udced\udca0\udc80a"` (an encoded surrogate is three bytes that are not UTF-8).
+    @Test func bytesAreSplitIntoTextAndBytesThatAreNotUTF8() {
+        #expect(
+            UTF8Pieces.of([0x63, 0xE9, 0xC3, 0xA9, 0xED, 0xA0, 0x80, 0x61]) == [
+                .text("c"), .byte(0xE9), .text("é"), .byte(0xED), .byte(0xA0), .byte(0x80), .text("a"),
+            ])
+        #expect(UTF8Pieces.of(Array("naïve".utf8)) == [.text("naïve")])
+        #expect(UTF8Pieces.of([UInt8]()).isEmpty)
+        #expect(UTF8Pieces.of([0xF0, 0x9F, 0x98]) == [.byte(0xF0), .byte(0x9F), .byte(0x98)])
     }
 }
 
