@@ -1,3 +1,5 @@
+import Support
+
 // Values of a JSON body that Foundation's decoder refuses without saying what was wrong with them: a number that is
 // not a whole one (with no place at all), a string that is none of an enum's (naming the Swift type). Read as these,
 // each is refused naming its key, what it was and what was expected.
@@ -28,13 +30,15 @@ struct Choice<Value: RawRepresentable & CaseIterable & Sendable>: Decodable, Sen
     var value: Value
 
     init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let value = Value(rawValue: text) else {
+        let word = try Word(from: decoder).bytes
+        guard let value = String(validating: word, as: UTF8.self).flatMap(Value.init(rawValue:)) else {
             var names = Value.allCases.map { "\"\($0.rawValue)\"" }
             let last = names.popLast().map { names.isEmpty ? $0 : " or " + $0 } ?? ""
             let expected = names.joined(separator: ", ") + last
             throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "expected \(expected), found \"\(text)\""))
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "expected \(expected), found \"\(Printable.escape(bytes: word, limit: 80))\""))
         }
         self.value = value
     }

@@ -24,8 +24,10 @@ public enum JSONSyntax {
 
     /// The first fault of `json`, or `nil` when it is one JSON value. Any bytes may be read: in one pass, without
     /// recursion, in memory that grows with the depth of nesting only.
-    public static func firstFault(in json: UnsafeRawBufferPointer) -> Fault? {
-        var reader = Reader(json: json)
+    /// - Parameter surrogateEscapes: whether a string that is a value (not a key) may hold lone `\udc80`-`\udcff`
+    ///   escapes, bytes that are not UTF-8 as Python's surrogateescape writes them, which ``EscapedWords`` reads.
+    public static func firstFault(in json: UnsafeRawBufferPointer, surrogateEscapes: Bool = false) -> Fault? {
+        var reader = Reader(json: json, surrogateEscapes: surrogateEscapes)
         let fault = isOtherEncoding(json) ? (0, otherEncoding) : reader.firstFault()
         return fault.map { offset, problem in
             let before = json[..<offset]
@@ -58,12 +60,15 @@ public enum JSONSyntax {
 
     private struct Reader {
         let json: UnsafeRawBufferPointer
+        /// Whether a value's string may hold lone `\udc80`-`\udcff` escapes.
+        let surrogateEscapes: Bool
         var offset = 0
         /// The open arrays and objects, by their opening bytes.
         var open: [UInt8] = []
 
-        init(json: UnsafeRawBufferPointer) {
+        init(json: UnsafeRawBufferPointer, surrogateEscapes: Bool) {
             self.json = json
+            self.surrogateEscapes = surrogateEscapes
             if json.starts(with: [0xEF, 0xBB, 0xBF]) { offset = 3 }
         }
 
@@ -89,7 +94,7 @@ public enum JSONSyntax {
                         offset += 1
                         expected = byte == UInt8(ascii: "[") ? .value(orClose: true) : .key(orClose: true)
                     } else if byte == UInt8(ascii: "\"") {
-                        if let fault = string() { return fault }
+                        if let fault = string(isKey: false) { return fault }
                         expected = .separator
                     } else if byte == UInt8(ascii: "-") || (0x30...0x39).contains(byte) {
                         if let fault = number() { return fault }
@@ -107,7 +112,7 @@ public enum JSONSyntax {
                         close()
                         expected = .separator
                     } else if byte == UInt8(ascii: "\"") {
-                        if let fault = string() { return fault }
+                        if let fault = string(isKey: true) { return fault }
                         expected = .colon
                     } else {
                         return (offset, "found \(Self.describe(byte)); expected \(Self.describe(expected, open: nil))")
@@ -141,8 +146,8 @@ public enum JSONSyntax {
             offset += 1
         }
 
-        /// Reads the string whose quote is at `offset`.
-        mutating func string() -> (Int, String)? {
+        /// Reads the string whose quote is at `offset`, a key's or a value's.
+        mutating func string(isKey: Bool) -> (Int, String)? {
             offset += 1
             while offset < json.count {
                 let byte = json[offset]
@@ -151,7 +156,7 @@ public enum JSONSyntax {
                     offset += 1
                     return nil
                 case UInt8(ascii: "\\"):
-                    if let fault = escape() { return fault }
+                    if let fault = escape(byteEscapes: surrogateEscapes && !isKey) { return fault }
                 case 0..<0x20:
                     return (
                         offset, "\(Self.describe(byte)) in a string; expected it escaped, as \\u00\(Hex.text(byte))"
@@ -169,8 +174,8 @@ public enum JSONSyntax {
             return (offset, "the text ends in a string; expected its closing quote")
         }
 
-        /// Reads the escape whose backslash is at `offset`.
-        mutating func escape() -> (Int, String)? {
+        /// Reads the escape whose backslash is at `offset`; with `byteEscapes`, a lone `\udc80`-`\udcff` too.
+        mutating func escape(byteEscapes: Bool) -> (Int, String)? {
             let start = offset
             guard offset + 1 < json.count else { return (offset + 1, "the text ends in an escape") }
             let letter = json[offset + 1]
@@ -199,6 +204,8 @@ public enum JSONSyntax {
                     )
                 }
                 offset += 6
+            case 0xDC80...0xDCFF where byteEscapes:
+                break
             case 0xDC00...0xDFFF:
                 return (
                     start,

@@ -36,10 +36,10 @@ enum RequestBody {
     static func decode<T: KnownKeys>(_ type: T.Type, json: Data, expected: String) throws -> T {
         let value: T
         do {
-            value = try JSONDecoder().decode(Checked<T>.self, from: json).value
+            value = try decoded(Checked<T>.self, json: json).value
         } catch {
             if case DecodingError.dataCorrupted(let context) = error, context.codingPath.isEmpty,
-                let fault = json.withUnsafeBytes({ JSONSyntax.firstFault(in: $0) })
+                let fault = json.withUnsafeBytes({ JSONSyntax.firstFault(in: $0, surrogateEscapes: true) })
             {
                 // Not JSON at all: where it stops being JSON, which the decoder does not say.
                 throw APIError(.badRequest, "the body is not JSON: \(fault) (this route reads a JSON body \(expected))")
@@ -52,6 +52,23 @@ enum RequestBody {
         }
         try refuseRepeatedKeys(json)
         return value
+    }
+
+    /// `json` decoded as `T` by Foundation's decoder; one whose strings hold bytes that are not UTF-8, which that
+    /// decoder refuses, with those strings taken out (``EscapedWords``) and read as ``Word``s. So every string a
+    /// route reads from a body is a ``Word`` (or a ``Choice``, which reads one): read as a `String`, a string taken
+    /// out would be its stand-in.
+    private static func decoded<T: Decodable>(_ type: T.Type, json: Data) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: json)
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            guard json.withUnsafeBytes({ JSONSyntax.firstFault(in: $0, surrogateEscapes: true) }) == nil,
+                let taken = EscapedWords.takeOut(of: Array(json))
+            else { throw DecodingError.dataCorrupted(context) }
+            let decoder = JSONDecoder()
+            decoder.userInfo[EscapedWords.userInfoKey] = taken.escaped
+            return try decoder.decode(type, from: Data(taken.json))
+        }
     }
 
     /// Where a body of JSON is not of the shape a route reads, and what was expected there, as the decoder says. A

@@ -14,37 +14,23 @@ struct SimilarityController<Context: RequestContext> {
     }
 
     struct Query: KnownKeys {
-        var positive: [String]?
-        var negative: [String]?
+        var positive: [Word]?
+        var negative: [Word]?
         var top: WholeNumber?
 
         enum CodingKeys: String, CodingKey, CaseIterable { case positive, negative, top }
     }
 
     /// `{"positive": [...], "negative": [...], "top": N}`, or `{"queries": [those], ...}`; either with
-    /// `"restrict_vocab": N`.
+    /// `"restrict_vocab": N`. A word that is not UTF-8 comes as ``EscapedWords`` reads it.
     struct SimilarRequest: KnownKeys {
-        var positive: [String]?
-        var negative: [String]?
+        var positive: [Word]?
+        var negative: [Word]?
         var top: WholeNumber?
         var queries: [Checked<Query>]?
         var restrict_vocab: WholeNumber?
 
         enum CodingKeys: String, CodingKey, CaseIterable { case positive, negative, top, queries, restrict_vocab }
-    }
-
-    struct Scored: Encodable {
-        let word: String
-        /// The float32 score as a double, so that it equals gensim's `float(score)`.
-        let score: Double
-    }
-
-    struct Answer: ResponseEncodable {
-        let similar: [Scored]
-    }
-
-    struct BatchAnswer: ResponseEncodable {
-        let results: [Answer]
     }
 
     @Sendable func similar(_ request: Request, context: Context) async throws -> Response {
@@ -65,7 +51,7 @@ struct SimilarityController<Context: RequestContext> {
         try checkBounds(
             asked.map {
                 SimilarityQuery(
-                    positive: $0.positive ?? [], negative: $0.negative ?? [],
+                    positive: $0.positive?.map(\.bytes) ?? [], negative: $0.negative?.map(\.bytes) ?? [],
                     top: $0.top?.value ?? SimilarityQuery.defaultTop)
             }, restrictVocab: restrictVocab)
         let search = try await state.similaritySearch()
@@ -82,7 +68,7 @@ struct SimilarityController<Context: RequestContext> {
         // A top not given is the default, or every word of a smaller vocabulary; one given above it is an error.
         let queries = asked.map {
             SimilarityQuery(
-                positive: $0.positive ?? [], negative: $0.negative ?? [],
+                positive: $0.positive?.map(\.bytes) ?? [], negative: $0.negative?.map(\.bytes) ?? [],
                 top: $0.top?.value ?? min(SimilarityQuery.defaultTop, search.wordCount))
         }
         // Searches of seconds must not keep a trainer's batches waiting (see ServerState.compute).
@@ -90,10 +76,8 @@ struct SimilarityController<Context: RequestContext> {
             try search.mostSimilar(queries, restrictVocab: restrictVocab)
         }
         state.metrics.similarQueries(queries.count)
-        let results = answers.map { Answer(similar: $0.map { Scored(word: $0.text, score: Double($0.score)) }) }
-        return isBatch
-            ? try BatchAnswer(results: results).response(from: request, context: context)
-            : try results[0].response(from: request, context: context)
+        return try BinaryResponse(bytes: SimilarJSON.bytes(answers, isBatch: isBatch), contentType: BinaryResponse.json)
+            .response(from: request, context: context)
     }
 
     /// The work one request may ask for: its queries and words, and the answers they add up to (the memory a
@@ -123,5 +107,31 @@ struct SimilarityController<Context: RequestContext> {
         if let restrictVocab, restrictVocab < 1 {
             throw APIError(.badRequest, "restrict_vocab=\(restrictVocab); expected at least 1")
         }
+    }
+}
+
+/// The answers of `POST /v1/similar` as JSON, `{"similar":[{"score":S,"word":W},…]}` for one query and
+/// `{"results":[those]}` for a batch: byte for byte what ``ServerRequestContext/jsonEncoder()`` writes for such
+/// structs, but that a word that is not UTF-8 keeps its bytes, as ``EscapedWords`` writes them (the encoder would put
+/// U+FFFD for them, a word the cache does not hold). A score is the float32 as a double, so that it equals gensim's
+/// `float(score)`.
+enum SimilarJSON {
+    static func bytes(_ answers: [[Neighbor]], isBatch: Bool) throws -> [UInt8] {
+        let encoder = ServerRequestContext.jsonEncoder()
+        var json = isBatch ? Array(#"{"results":["#.utf8) : []
+        for (index, neighbors) in answers.enumerated() {
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            json += Array(#"{"similar":["#.utf8)
+            for (index, neighbor) in neighbors.enumerated() {
+                if index > 0 { json.append(UInt8(ascii: ",")) }
+                json += Array(#"{"score":"#.utf8)
+                json += try encoder.encode(Double(neighbor.score))
+                json += Array(#","word":"#.utf8)
+                json += try EscapedWords.json(neighbor.word, encoder: encoder)
+                json.append(UInt8(ascii: "}"))
+            }
+            json += Array("]}".utf8)
+        }
+        return isBatch ? json + Array("]}".utf8) : json
     }
 }

@@ -31,15 +31,9 @@ struct VectorsController<Context: ConnectionRequestContext> {
         case .float32:
             response = BinaryResponse(bytes: bytes, contentType: BinaryResponse.float32, shape: [state.cache.dimension])
         case .json:
-            guard let word = String(validating: key, as: UTF8.self) else {
-                throw APIError(
-                    .notAcceptable,
-                    "the word \"\(Printable.escape(bytes: key, limit: 200))\" is not UTF-8, which JSON cannot carry; "
-                        + "its vector comes as application/x-npy or application/octet-stream")
-            }
             let kind = try state.cache.outOfVocabularyKind(key)
             let json = try bytes.withUnsafeBytes {
-                try VectorJSON.bytes(word: word, vector: $0, oov: kind != nil, kind: kind?.rawValue ?? "word")
+                try VectorJSON.bytes(word: key, vector: $0, oov: kind != nil, kind: kind?.rawValue ?? "word")
             }
             response = BinaryResponse(bytes: json, contentType: BinaryResponse.json)
         default:
@@ -54,7 +48,7 @@ struct VectorsController<Context: ConnectionRequestContext> {
     }
 
     struct VectorsRequest: KnownKeys {
-        var words: [String]
+        var words: [Word]
         var missing: Choice<MissingWords>?
         /// With `"missing": "oov"`: the kind of vector (default: subword on a fastText cache, else random).
         var oov: Choice<OOVKind>?
@@ -66,8 +60,8 @@ struct VectorsController<Context: ConnectionRequestContext> {
     /// `Accept: application/octet-stream`; a 406 for an `Accept` that refuses both.
     @Sendable func vectors(_ request: Request, context: Context) async throws -> BinaryResponse {
         let type = try AcceptHeader.choose(among: MediaType.severalVectors, for: request)
-        // Read as the lane reads it first, so that a word that is not UTF-8 (a lone `\udce9`), which Foundation's
-        // decoder refuses, is read here too; a body of any other form goes to the decoder, which says what is wrong.
+        // Read as the lane reads it first, as fast and the same way; a body of any other form goes to the decoder,
+        // which says what is wrong with it.
         let json = try await RequestBody.json(of: request, settings: state.settings)
         let (words, asked, kind): ([[UInt8]], MissingWords, OOVKind?)
         if let body = WordsBody.read(Array(json)) {
@@ -77,7 +71,7 @@ struct VectorsController<Context: ConnectionRequestContext> {
                 VectorsRequest.self, json: json,
                 expected: "{\"words\": [...], \"missing\": \"error\" | \"zero\" | \"oov\"}")
             (words, asked, kind) = (
-                parsed.words.map { Array($0.utf8) }, parsed.missing?.value ?? .error, parsed.oov?.value
+                parsed.words.map(\.bytes), parsed.missing?.value ?? .error, parsed.oov?.value
             )
         }
         if let kind, asked != .oov {
@@ -141,11 +135,14 @@ extension APIError {
 /// A vector as JSON, `{"kind":…,"oov":…,"vector":[…],"word":…}`: byte for byte what
 /// ``ServerRequestContext/jsonEncoder()`` writes for a struct of these four fields (keys sorted, non-finite values
 /// as ``NonFiniteJSON`` writes them), the values written straight from the float32 bytes: 1.8x the answers a second
-/// of going through the encoder (docs/benchmarks.md).
+/// of going through the encoder (docs/benchmarks.md). A word that is not UTF-8 keeps its bytes, as ``EscapedWords``
+/// writes them.
 enum VectorJSON {
     /// - Parameter kind: `word` (of the vectors file), `random` or `subword` (out-of-vocabulary vectors a prepare
     ///   stored).
-    static func bytes(word: String, vector: UnsafeRawBufferPointer, oov: Bool, kind: String) throws -> [UInt8] {
+    static func bytes(word: some Collection<UInt8>, vector: UnsafeRawBufferPointer, oov: Bool, kind: String) throws
+        -> [UInt8]
+    {
         let encoder = ServerRequestContext.jsonEncoder()
         var json = Array(#"{"kind":"#.utf8)
         json += try encoder.encode(kind)
@@ -162,7 +159,7 @@ enum VectorJSON {
             json += text.utf8
         }
         json += Array(#"],"word":"#.utf8)
-        json += try encoder.encode(word)
+        json += try EscapedWords.json(word, encoder: encoder)
         json.append(UInt8(ascii: "}"))
         return json
     }

@@ -7,7 +7,25 @@ import Support
 enum JSONText {
     /// `value` as a JSON string literal.
     static func string(_ value: String) -> String {
-        var result = "\""
+        "\"" + characters(value) + "\""
+    }
+
+    /// A word's bytes as a JSON string literal, each byte 0xNN that is not UTF-8 as `\udcNN`, as Python's
+    /// surrogateescape writes it (the server's answers do the same): `json.loads(line)["word"].encode("utf-8",
+    /// "surrogateescape")` gives the bytes back.
+    static func string(bytes: some Collection<UInt8>) -> String {
+        "\""
+            + UTF8Pieces.of(bytes).map {
+                switch $0 {
+                case .text(let text): characters(text)
+                case .byte(let byte): "\\udc" + Hex.text(byte, uppercase: false)
+                }
+            }.joined() + "\""
+    }
+
+    /// `value`'s characters as they stand between the quotes of a JSON string.
+    private static func characters(_ value: String) -> String {
+        var result = ""
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": result += "\\\""
@@ -19,7 +37,7 @@ enum JSONText {
             default: result.unicodeScalars.append(scalar)
             }
         }
-        return result + "\""
+        return result
     }
 
     /// What `encoder` makes of `value`, with the characters it leaves as they are escaped.

@@ -20,7 +20,8 @@ struct LookupCommand: ParsableCommand {
             vector: on a cache built from a fastText .bin model, by default, its character n-grams' (a word without \
             a single n-gram gets the seeded random vector). A word that is not UTF-8 (build keeps such words as \
             their file wrote them) is looked up by its bytes, from the command line or --words-from, and printed \
-            with \\xNN escapes in text; JSON cannot carry it (an error).
+            with \\xNN escapes in text and each such byte as \\udcNN in JSON, as Python's surrogateescape \
+            writes it (json.loads(line)["word"].encode("utf-8", "surrogateescape") gives its bytes back).
             """
     )
 
@@ -96,12 +97,9 @@ struct LookupCommand: ParsableCommand {
         func run() throws {
             if format == .npy { try Terminal.refuseBinaryOutputOnTerminal("a .npy file", file: "vectors.npy") }
             var words = words
-            try refuseInJSON(words.lazy.map { ($0, "the command line") })
             if let wordsFrom {
                 let fromInput = wordsFrom == "-"
                 let listed = try fromInput ? WordList.standardInputWords() : WordList.words(path: wordsFrom)
-                let name = fromInput ? "standard input" : wordsFrom
-                try refuseInJSON(listed.lazy.map { ($0.bytes, "\(name), line \($0.line)") })
                 words += listed.map(\.bytes)
             }
             let configuration = try Configuration.load(path: config)
@@ -138,7 +136,7 @@ struct LookupCommand: ParsableCommand {
                             + "\n").utf8)
                 case .json:
                     output += Array(
-                        ("{\"word\": \(JSONText.string(String(decoding: word, as: UTF8.self))), \"vector\": ["
+                        ("{\"word\": \(JSONText.string(bytes: word)), \"vector\": ["
                             + Float32Bytes.decode(bytes).map(NonFiniteJSON.text).joined(separator: ", ")
                             + "], \"oov\": \(kind != nil), \"kind\": \"\(kind?.rawValue ?? "word")\"}\n").utf8)
                 }
@@ -180,25 +178,6 @@ struct LookupCommand: ParsableCommand {
                 let more = missing.count - Self.mostMissingNamed
                 Terminal.message("w2vcache: not in the cache: " + named + (more > 0 ? " and \(more) more" : ""))
                 throw ExitCode(1)
-            }
-        }
-
-        /// With `--format json`: a word that is not UTF-8, which a JSON string cannot hold, is an error naming it and
-        /// where it comes from (the output is not begun).
-        private func refuseInJSON(_ words: some Sequence<(word: [UInt8], origin: String)>) throws(NotText) {
-            guard format == .json,
-                let (word, origin) = words.first(where: { String(validating: $0.word, as: UTF8.self) == nil })
-            else { return }
-            throw NotText(word: word, origin: origin)
-        }
-
-        /// A word that is not UTF-8, asked for as JSON.
-        struct NotText: Error, CustomStringConvertible {
-            let word: [UInt8]
-            let origin: String
-            var description: String {
-                "\(origin): the word \(Printable.escape(bytes: word)) is not UTF-8, which JSON cannot carry; expected "
-                    + "--format text or npy"
             }
         }
 

@@ -12,8 +12,8 @@ struct SimilarCommand: ParsableCommand {
             KeyedVectors.most_similar scores them. Out-of-vocabulary vectors made by prepare are never answers. \
             json prints one object per word: {"word": w, "similar": [{"word": x, "score": s}, ...]}. Needs the \
             search index that w2vcache build makes. A word that is not UTF-8 (build keeps such words as their file \
-            wrote them) is asked for by its bytes and printed with \\xNN escapes in text, with U+FFFD for its bad \
-            bytes in json (gensim's unicode_errors="replace").
+            wrote them) is asked for by its bytes and printed with \\xNN escapes in text, each such byte as \\udcNN \
+            in json, as Python's surrogateescape writes it.
             """
     )
 
@@ -38,7 +38,7 @@ struct SimilarCommand: ParsableCommand {
             switch options.format {
             case .json:
                 output +=
-                    "{\"word\": \(JSONText.string(String(decoding: word, as: UTF8.self))), "
+                    "{\"word\": \(JSONText.string(bytes: word)), "
                     + "\"similar\": \(SimilarityOptions.json(neighbors))}\n"
             case .text: output += Printable.escape(bytes: word) + "\n" + SimilarityOptions.text(neighbors)
             }

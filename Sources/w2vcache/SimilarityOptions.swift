@@ -57,7 +57,7 @@ struct SimilarityOptions: ParsableArguments {
     static func json(_ neighbors: [Neighbor]) -> String {
         "["
             + neighbors.map {
-                "{\"word\": \(JSONText.string($0.text)), \"score\": \(NonFiniteJSON.text(Double($0.score)))}"
+                "{\"word\": \(JSONText.string(bytes: $0.word)), \"score\": \(NonFiniteJSON.text(Double($0.score)))}"
             }.joined(separator: ", ") + "]"
     }
 

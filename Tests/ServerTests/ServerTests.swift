@@ -132,11 +132,14 @@ func npyFloats(_ data: Data) -> (shape: String, values: [Float]) {
     let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
     let header = String(decoding: bytes[10..<(10 + headerLength)], as: UTF8.self)
     let shape = String(header[header.range(of: "'shape': ")!.upperBound...].prefix { $0 != ")" }) + ")"
-    let payload = Array(bytes[(10 + headerLength)...])
-    let values = payload.withUnsafeBytes { raw in
+    return (shape, bareFloats(bytes[(10 + headerLength)...]))
+}
+
+/// Bare float32 values (an answer in `application/octet-stream`).
+func bareFloats(_ bytes: some Collection<UInt8>) -> [Float] {
+    Array(bytes).withUnsafeBytes { raw in
         (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
     }
-    return (shape, values)
 }
 
 @Suite(.serialized) struct ServerTests {

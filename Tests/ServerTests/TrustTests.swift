@@ -466,36 +466,70 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
         }
     }
 
+    /// A cache of `caf\xE9` (not UTF-8), `café` and `50%`, vectors `[0, 1]`, `[1, 1]` and `[2, 1]`.
+    static func makeCacheOfWordsNotAllUTF8(_ directory: TemporaryDirectory) throws {
+        let words: [[UInt8]] = [Array("caf".utf8) + [0xE9], Array("café".utf8), Array("50%".utf8)]
+        var file = Array("\(words.count) 2\n".utf8)
+        for (index, word) in words.enumerated() {
+            file += word + [UInt8(ascii: " ")]
+            for value in [Float(index), 1] { withUnsafeBytes(of: value.bitPattern.littleEndian) { file += $0 } }
+        }
+        FileManager.default.createFile(atPath: directory.file("v.bin"), contents: Data(file))
+        _ = try CacheBuilder(BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache")))
+            .run()
+    }
+
+    /// `POST /v1/similar` refused a word that is not UTF-8 (a lone `\udce9`, as for `POST /v1/vectors`), and answered
+    /// such a word with U+FFFD in its place: `caf\uFFFD`, a word the cache does not hold.
+    @Test func similarTakesAndAnswersWordsThatAreNotUTF8() async throws {
+        try await withServer(makeCache: Self.makeCacheOfWordsNotAllUTF8) { server in
+            // Cosines of [0, 1], [1, 1] and [2, 1] as float32: 1/√2, 3/√10, 1/√5; and [1, 1] against the unit
+            // mean of [2, 1]/√5 - [0, 1], 0.2298.
+            let cases: [(body: String, status: Int, answer: String)] = [
+                (
+                    #"{"positive": ["caf\u00e9"], "top": 1}"#, 200,
+                    #"{"similar":[{"score":0.9486832618713379,"word":"50%"}]}"#
+                ),
+                (
+                    #"{"positive": ["50%"], "negative": ["caf\udce9"], "top": 1}"#, 200,
+                    #"{"similar":[{"score":0.22975288331508636,"word":"café"}]}"#
+                ),
+                (
+                    #"{"queries": [{"positive": ["caf\udce9"], "top": 1}, {"positive": ["50%"], "top": 2}]}"#, 200,
+                    #"{"results":[{"similar":[{"score":0.7071067690849304,"word":"café"}]},"#
+                        + #"{"similar":[{"score":0.9486832618713379,"word":"café"},"#
+                        + #"{"score":0.4472135901451111,"word":"caf\udce9"}]}]}"#
+                ),
+                (#"{"positive": ["caf\udce8"]}"#, 404, #""caf\xE8""#),
+                (#"{"positive": ["caf\ud800"]}"#, 400, #"\uD800 is half of a surrogate pair"#),
+                (#"{"positive": ["caf\udce9"], "top": 1.5}"#, 400, "top: expected a whole number, found 1.5"),
+            ]
+            for item in cases {
+                let answer = try await server.request("/v1/similar", method: "POST", body: item.body)
+                let (data, status) = (answer.data, answer.status)
+                let text = status == 200 ? String(decoding: data, as: UTF8.self) : RunningServer.error(data) ?? ""
+                #expect(status == item.status, "\(item.body): \(text)")
+                #expect(status == 200 ? text == item.answer : text.contains(item.answer), "\(item.body): \(text)")
+            }
+        }
+    }
+
     /// A word kept as it was written, not UTF-8 (`build --invalid-utf8 keep`, the default), could not be asked for:
     /// `caf%E9` was looked up as the text `caf%E9`. By the lane and by the router.
     @Test(arguments: [true, false])
     func aWordThatIsNotUTF8IsAskedForByItsBytes(lane: Bool) async throws {
         var settings = ServerSettings()
         settings.answersVectorsOnEventLoop = lane
-        let latin1: [UInt8] = Array("caf".utf8) + [0xE9]
-        let words: [[UInt8]] = [latin1, Array("café".utf8), Array("50%".utf8)]
-        try await withServer(
-            settings: settings,
-            makeCache: { directory in
-                var file = Array("\(words.count) 2\n".utf8)
-                for (index, word) in words.enumerated() {
-                    file += word + [UInt8(ascii: " ")]
-                    for value in [Float(index), 1] { withUnsafeBytes(of: value.bitPattern.littleEndian) { file += $0 } }
-                }
-                FileManager.default.createFile(atPath: directory.file("v.bin"), contents: Data(file))
-                _ = try CacheBuilder(
-                    BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache"))
-                )
-                .run()
-            }
-        ) { server in
+        try await withServer(settings: settings, makeCache: Self.makeCacheOfWordsNotAllUTF8) { server in
             let cases: [(path: String, accept: String?, status: Int, answer: String)] = [
                 ("/v1/vectors/caf%E9", nil, 200, "[0.0, 1.0]"), ("/v1/vectors/caf%C3%A9", nil, 200, "[1.0, 1.0]"),
                 ("/v1/vectors/caf%c3%a9", "application/octet-stream", 200, "[1.0, 1.0]"),
                 ("/v1/vectors/50%25", nil, 200, "[2.0, 1.0]"),
+                // In JSON, the word as Python's surrogateescape writes it (it was a 406, "not UTF-8, which JSON
+                // cannot carry").
                 (
-                    "/v1/vectors/caf%E9", "application/json", 406,
-                    #"the word "caf\xE9" is not UTF-8, which JSON cannot carry"#
+                    "/v1/vectors/caf%E9", "application/json", 200,
+                    #"{"kind":"word","oov":false,"vector":[0,1],"word":"caf\udce9"}"#
                 ),
                 ("/v1/vectors/caf%E8", nil, 404, #""caf\xE8" is not in the cache"#),
                 ("/v1/vectors/50%", nil, 400, #"the word "50%" is not percent-encoded: each % is followed by two hex"#),
@@ -520,6 +554,15 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                 (#"{"words": ["caf\udce8", "caf\udce9"]}"#, 404, #"not in the cache: "caf\xE8""#),
                 (#"{"words": ["caf\udc7f"]}"#, 400, #"\uDC7F is half of a surrogate pair"#),
                 (#"{"words": ["caf\ud800"]}"#, 400, #"\uD800 is half of a surrogate pair"#),
+                // Bodies the lane leaves to the router's decoder, which refused every lone surrogate: a word in raw
+                // UTF-8, a key the route does not read, a bad "missing", a key that holds one.
+                ("{\"words\": [\"café\", \"caf\\udce9\"]}", 200, "[1.0, 1.0, 0.0, 1.0]"),
+                (#"{"words": ["caf\udce9"], "topp": 1}"#, 400, #"unknown parameter "topp""#),
+                (
+                    #"{"words": ["caf\udce9"], "missing": "z\udce9"}"#, 400,
+                    #"missing: expected "error", "zero" or "oov", found "z\xE9""#
+                ),
+                (#"{"words": ["caf\udce9"], "\udce9": 1}"#, 400, #"\uDCE9 is half of a surrogate pair"#),
             ]
             let posted = try await blocking {
                 let connection = try LoopbackConnection(port: port)
@@ -534,10 +577,7 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             for (item, answer) in zip(posts, posted) {
                 #expect(answer.status == item.status, "\(item.body)")
                 let text =
-                    answer.status == 200
-                    ? answer.body.withUnsafeBytes { raw in
-                        "\((0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) })"
-                    } : RunningServer.error(Data(answer.body)) ?? ""
+                    answer.status == 200 ? "\(bareFloats(answer.body))" : RunningServer.error(Data(answer.body)) ?? ""
                 #expect(item.status == 200 ? text == item.answer : text.contains(item.answer), "\(item.body): \(text)")
             }
             for (item, answer) in zip(cases, answers) {
@@ -545,13 +585,12 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
                 if item.status == 200 {
                     guard answer.status == 200 else { continue }
                     let payload =
-                        item.accept == nil
-                        ? npyFloats(Data(answer.body)).values
-                        : answer.body.withUnsafeBytes {
-                            raw in
-                            (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+                        switch item.accept {
+                        case nil: "\(npyFloats(Data(answer.body)).values)"
+                        case "application/json": String(decoding: answer.body, as: UTF8.self)
+                        default: "\(bareFloats(answer.body))"
                         }
-                    #expect("\(payload)" == item.answer, "\(item.path)")
+                    #expect(payload == item.answer, "\(item.path)")
                 } else {
                     let message = RunningServer.error(Data(answer.body)) ?? ""
                     #expect(message.contains(item.answer), "\(item.path): \(message)")

@@ -42,7 +42,7 @@ import Testing
             let bytes = vector.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
             let (word, kind) = (words[round % words.count], ["word", "random", "subword"][round % 3])
             let written = try bytes.withUnsafeBytes {
-                try VectorJSON.bytes(word: word, vector: $0, oov: kind != "word", kind: kind)
+                try VectorJSON.bytes(word: Array(word.utf8), vector: $0, oov: kind != "word", kind: kind)
             }
             let encoded = Array(
                 try ServerRequestContext.jsonEncoder().encode(

@@ -11,14 +11,17 @@ import Server
 /// - NIO's HTTP/1.1 decoder, the one behind the lane, either refuses a framed request or reads the same method and
 ///   target and a body of the same length, and then the request after it: the lane and the decoder never disagree on
 ///   where a request ends (a request smuggled inside another's body, or answers handed to the wrong requests).
-/// - A body the lane reads decodes with Foundation's JSON decoder (the router's) to the same words, `missing` policy
-///   and kind of out-of-vocabulary vector, and gives no key twice; or it holds a byte as a lone `\udc80`-`\udcff`
-///   (a word that is not UTF-8), which the decoder refuses.
+/// - A body the lane reads decodes as the router reads it to the same words, `missing` policy and kind of
+///   out-of-vocabulary vector, and gives no key twice: with Foundation's JSON decoder, or, where it holds bytes as
+///   lone `\udc80`-`\udcff` (words that are not UTF-8), which that decoder refuses, with ``EscapedWords`` taking
+///   them out.
 /// - The type ``AcceptHeader`` chooses by a head's `Accept` is one offered or none, and stays the same when a
 ///   `*/*;q=0` is added to the list.
 /// - A key ``RepeatedKey`` finds twice in JSON that Foundation reads is a key of the object its path leads to.
 /// - ``JSONSyntax`` finds a fault in exactly the UTF-8 bytes that Foundation's parser refuses, and places it within
-///   them (Foundation also reads UTF-16 and UTF-32, which JSONSyntax names as such).
+///   them (Foundation also reads UTF-16 and UTF-32, which JSONSyntax names as such). Taking lone `\udc80`-`\udcff`
+///   in values too, it finds none in exactly the bytes that Foundation reads once ``EscapedWords`` has taken those
+///   out.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzVectorLane(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = FuzzInput.bytes(data, size)
@@ -40,16 +43,19 @@ public func fuzzVectorLane(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             var missing: String?
             var oov: String?
         }
-        if let decoded = try? JSONDecoder().decode(Body.self, from: Data(bytes)) {
-            precondition(
-                decoded.words.map { Array($0.utf8) } == body.words.map(Array.init), "the lane read other words")
-            precondition((decoded.missing ?? "error") == body.missing.rawValue, "the lane read another policy")
-            precondition(decoded.oov == body.oov?.rawValue, "the lane read another kind of vector")
-        } else {
-            // Only for a word that holds a byte as a lone `\udc80`-`\udcff`, which the decoder refuses.
-            let lowercased = String(decoding: bytes, as: UTF8.self).lowercased()
-            precondition(lowercased.contains("\\udc"), "the lane read a body the router's decoder refuses")
+        let taken = EscapedWords.takeOut(of: bytes)
+        let decoded = try? JSONDecoder().decode(Body.self, from: Data(taken?.json ?? bytes))
+        guard let decoded else { preconditionFailure("the lane read a body the router's decoder refuses") }
+        let words = decoded.words.map { text in
+            // A string taken out stands as U+0000 and its number.
+            guard let taken, text.utf8.first == 0 else { return Array(text.utf8) }
+            guard let index = Int(String(text.unicodeScalars.dropFirst())), taken.escaped.words.indices.contains(index)
+            else { preconditionFailure("\(text.debugDescription) stands for no string taken out") }
+            return taken.escaped.words[index]
         }
+        precondition(words == body.words.map(Array.init), "the lane read other words")
+        precondition((decoded.missing ?? "error") == body.missing.rawValue, "the lane read another policy")
+        precondition(decoded.oov == body.oov?.rawValue, "the lane read another kind of vector")
     }
     let json = try? JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)
     let fault = bytes.withUnsafeBytes { JSONSyntax.firstFault(in: $0) }
@@ -57,6 +63,15 @@ public func fuzzVectorLane(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         (fault == nil) == (json != nil) || fault?.problem == JSONSyntax.otherEncoding,
         "JSONSyntax: \(fault.map(\.description) ?? "no fault"), Foundation: \(json != nil)")
     if let fault { precondition(fault.offset <= bytes.count && fault.line >= 1 && fault.column >= 1) }
+    if fault != nil, fault?.problem != JSONSyntax.otherEncoding {
+        let escapes = bytes.withUnsafeBytes { JSONSyntax.firstFault(in: $0, surrogateEscapes: true) }
+        let taken = EscapedWords.takeOut(of: bytes)
+        let read = taken.flatMap { try? JSONSerialization.jsonObject(with: Data($0.json), options: .fragmentsAllowed) }
+        precondition(
+            (escapes == nil) == (read != nil),
+            "JSONSyntax with escaped bytes: \(escapes.map(\.description) ?? "no fault"), taken out: \(taken != nil), "
+                + "Foundation: \(read != nil)")
+    }
     let repeated = bytes.withUnsafeBytes { RepeatedKey.first(in: $0) }
     if let repeated, let value = json {
         var object: Any? = value

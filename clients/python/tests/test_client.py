@@ -1,4 +1,5 @@
 """The Python client against a real server: vectors, datasets, batches, streamed epochs, DataLoader splitting."""
+import json
 import subprocess
 
 import numpy as np
@@ -36,6 +37,11 @@ def test_a_word_that_is_not_utf8_is_asked_for_as_bytes(tmp_path):
     (tmp_path / "v.bin").write_bytes(text)
     subprocess.run([str(w2vcache_binary()), "build", "--vectors", str(tmp_path / "v.bin"), "--db", str(tmp_path / "db")],
                    check=True, capture_output=True)
+    # The command's JSON writes such a word as the server does, which json and surrogateescape read back to its bytes.
+    (tmp_path / "words.txt").write_bytes(b"caf\xe9\n")
+    looked_up = subprocess.run([str(w2vcache_binary()), "lookup", "--db", str(tmp_path / "db"), "--format", "json",
+                                "--words-from", str(tmp_path / "words.txt")], check=True, capture_output=True)
+    assert json.loads(looked_up.stdout)["word"].encode("utf-8", "surrogateescape") == b"caf\xe9"
     running = Server(tmp_path / "db")
     try:
         client = Client(running.url)
@@ -73,8 +79,17 @@ def test_a_word_that_is_not_utf8_is_asked_for_as_bytes(tmp_path):
         for call, one in [(client.vectors, "café"), (client.vectors, b"50%"), (client.similar, "café")]:
             with pytest.raises(TypeError, match=r"\(\): the words are one (str|bytes), .*; expected a list of words"):
                 call(one)
-        with pytest.raises(ValueError, match=r"similar\(\): word 0, b'caf\\xe9', is not UTF-8, which /v1/similar "):
-            client.similar([b"caf\xe9"])
+        # similar() takes them too (it was a ValueError: "/v1/similar cannot read"), and answers them as
+        # surrogateescape decodes them (the server wrote "caf\ufffd", a word the cache does not hold).
+        assert [word for word, _ in client.similar([b"caf\xe9"], top=2)] == ["café", "50%"]
+        assert [word for word, _ in client.similar(["caf\udce9"], negative=[b"50%"], top=1)] == ["café"]
+        (best, _), (word, score) = client.similar(["café"], top=2)
+        assert best == "50%" and word == "caf\udce9" and word.encode("utf-8", "surrogateescape") == b"caf\xe9"
+        assert abs(score - 3 / 13 ** 0.5) < 1e-6
+        assert np.array_equal(client.vector(word), vectors[0]) and np.array_equal(client.vectors([word]), vectors[:1])
+        # And a batch (bytes were "builtins.bytes cannot be sent as JSON").
+        batch = client.similar_batch([{"positive": [b"caf\xe9"], "top": 1}, {"positive": ["café"], "negative": ["50%"]}])
+        assert [[word for word, _ in answer] for answer in batch] == [["café"], ["caf\udce9"]]
     finally:
         running.stop()
 

@@ -105,7 +105,7 @@ class Client:
         """`vectors(...)` and what each row is: "cache" (a word the cache holds), "subword", "random" or "zero"."""
         matrices, kinds = [], []
         same_data = _SameData()
-        for chunk in _word_requests(_json_words(words, "vectors", escape_bytes=True)):
+        for chunk in _word_requests(_json_words(words, "vectors")):
             request: dict[str, Any] = {"words": chunk, "missing": missing}
             if oov is not None:
                 request["oov"] = oov
@@ -128,7 +128,9 @@ class Client:
                 top: int = 10, restrict_vocab: Optional[int] = None) -> list[tuple[str, float]]:
         """gensim's most_similar(positive, negative, topn=top, restrict_vocab): (word, score) pairs, best first.
         Scores are gensim's float32 scores as Python floats; ResponseError (404) names unknown words. Words are
-        taken as `vectors()` takes them."""
+        taken as `vectors()` takes them. A word of the answer that is not UTF-8 (a cache built with `--invalid-utf8
+        keep`) holds each such byte as surrogateescape decodes it, `"caf\\udce9"`: `.encode("utf-8",
+        "surrogateescape")` gives its bytes, and every call takes it as it is."""
         body: dict[str, Any] = {"positive": _json_words(positive, "similar"),
                                 "negative": _json_words(negative, "similar"), "top": top}
         if restrict_vocab is not None:
@@ -139,9 +141,13 @@ class Client:
     def similar_batch(self, queries: Iterable[Mapping[str, Any]], *,
                       restrict_vocab: Optional[int] = None) -> list[list[tuple[str, float]]]:
         """Many queries in one request, answered in one pass over the index: `queries` holds dicts with
-        "positive", "negative" and "top" (another key is a ResponseError 400 naming it); one list of (word, score) per
-        query."""
+        "positive", "negative" and "top" (another key is a ResponseError 400 naming it), words taken as `similar()`
+        takes them; one list of (word, score) per query."""
         queries = [dict(query) for query in queries]
+        for query in queries:
+            for key in ("positive", "negative"):
+                if key in query:
+                    query[key] = _json_words(query[key], "similar_batch")
         body: dict[str, Any] = {"queries": queries}
         if restrict_vocab is not None:
             body["restrict_vocab"] = restrict_vocab
@@ -437,11 +443,10 @@ def _dataset_path(name: str, *pieces: object) -> str:
     return "/v1/datasets/" + "/".join(urllib.parse.quote(str(piece), safe="") for piece in (name, *pieces))
 
 
-def _json_words(words: Iterable[Union[str, bytes]], call: str, *, escape_bytes: bool = False) -> list[str]:
-    """`words` as a JSON request carries them: text, and bytes decoded. Bytes that are not UTF-8 are decoded with
-    surrogateescape where the route reads them so (`escape_bytes`: POST /v1/vectors reads a lone \\udce9 as the byte
-    0xE9), else a ValueError naming them; anything else is a TypeError, as is one word given for the list (a str is a
-    sequence of its characters)."""
+def _json_words(words: Iterable[Union[str, bytes]], call: str) -> list[str]:
+    """`words` as a JSON request carries them: text, and bytes decoded, those that are not UTF-8 with
+    surrogateescape (the server reads a lone \\udce9 as the byte 0xE9); anything else is a TypeError, as is one word
+    given for the list (a str is a sequence of its characters)."""
     if isinstance(words, (str, bytes, bytearray, memoryview)):
         raise TypeError(f"{call}(): the words are one {type(words).__name__}, {words!r}; expected a list of words, "
                         f"such as [{words!r}]")
@@ -451,11 +456,7 @@ def _json_words(words: Iterable[Union[str, bytes]], call: str, *, escape_bytes: 
     texts = []
     for index, word in enumerate(words):
         if isinstance(word, (bytes, bytearray, memoryview)):
-            try:
-                word = bytes(word).decode("utf-8", "surrogateescape" if escape_bytes else "strict")
-            except UnicodeDecodeError:
-                raise ValueError(f"{call}(): word {index}, {bytes(word)!r}, is not UTF-8, which /v1/similar cannot "
-                                 "read; vector() and vectors() take such words") from None
+            word = bytes(word).decode("utf-8", "surrogateescape")
         elif not isinstance(word, str):
             raise TypeError(f"{call}(): word {index} is {type(word).__name__}; expected str or bytes")
         texts.append(word)
