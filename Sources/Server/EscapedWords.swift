@@ -53,16 +53,38 @@ public struct EscapedWords: Sendable {
         return (result, EscapedWords(words: words))
     }
 
-    /// `word` as a JSON string, its text as `encoder` writes text, each byte that is not UTF-8 as its `\udcNN`.
-    static func json(_ word: some Collection<UInt8>, encoder: JSONEncoder) throws -> [UInt8] {
-        var json = Array("\"".utf8)
-        for piece in UTF8Pieces.of(word) {
-            switch piece {
-            case .text(let text): json += try encoder.encode(text).dropFirst().dropLast()
-            case .byte(let byte): json += Array("\\udc\(Hex.text(byte, uppercase: false))".utf8)
+    /// `word` as a JSON string, its text as ``ServerRequestContext/jsonEncoder()`` writes text (`"`, `\\` and `/`
+    /// escaped, C0 controls as `\b`, `\f`, `\n`, `\r`, `\t` or `\u00nn`, the rest as it is), each byte that is not
+    /// UTF-8 as its `\udcNN`. Appended to `json`.
+    static func append(_ word: some Collection<UInt8>, to json: inout [UInt8]) {
+        json.append(UInt8(ascii: "\""))
+        if String(validating: word, as: UTF8.self) != nil {
+            appendText(word, to: &json)
+        } else {
+            for piece in UTF8Pieces.of(word) {
+                switch piece {
+                case .text(let text): appendText(text.utf8, to: &json)
+                case .byte(let byte): json += Array("\\udc\(Hex.text(byte, uppercase: false))".utf8)
+                }
             }
         }
-        return json + Array("\"".utf8)
+        json.append(UInt8(ascii: "\""))
+    }
+
+    /// The bytes of UTF-8 text, escaped as the encoder escapes them.
+    private static func appendText(_ text: some Collection<UInt8>, to json: inout [UInt8]) {
+        for byte in text {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): json += [UInt8(ascii: "\\"), byte]
+            case 0x08: json += Array(#"\b"#.utf8)
+            case 0x0C: json += Array(#"\f"#.utf8)
+            case 0x0A: json += Array(#"\n"#.utf8)
+            case 0x0D: json += Array(#"\r"#.utf8)
+            case 0x09: json += Array(#"\t"#.utf8)
+            case 0..<0x20: json += Array("\\u00\(Hex.text(byte, uppercase: false))".utf8)
+            default: json.append(byte)
+            }
+        }
     }
 }
 

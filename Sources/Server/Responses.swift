@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Support
 
 /// An answer of bytes: `.npy`, `.npz`, a raw batch, bare float32 bytes with their shape in `X-W2VCache-Shape`, or JSON
 /// made once and kept.
@@ -53,4 +54,13 @@ struct BinaryResponse: ResponseGenerator {
                 try await writer.finish(nil)
             })
     }
+}
+
+/// Numbers as ``ServerRequestContext/jsonEncoder()`` writes them, for JSON written without it: the shortest text that
+/// reads back as the value, a whole number without its `.0` (`1`), a non-finite value as ``NonFiniteJSON`` writes it.
+enum EncodedNumber {
+    static func text(_ value: Float) -> String { trimmed(NonFiniteJSON.text(value)) }
+    static func text(_ value: Double) -> String { trimmed(NonFiniteJSON.text(value)) }
+
+    private static func trimmed(_ text: String) -> String { text.hasSuffix(".0") ? String(text.dropLast(2)) : text }
 }

@@ -116,8 +116,7 @@ struct SimilarityController<Context: RequestContext> {
 /// U+FFFD for them, a word the cache does not hold). A score is the float32 as a double, so that it equals gensim's
 /// `float(score)`.
 enum SimilarJSON {
-    static func bytes(_ answers: [[Neighbor]], isBatch: Bool) throws -> [UInt8] {
-        let encoder = ServerRequestContext.jsonEncoder()
+    static func bytes(_ answers: [[Neighbor]], isBatch: Bool) -> [UInt8] {
         var json = isBatch ? Array(#"{"results":["#.utf8) : []
         for (index, neighbors) in answers.enumerated() {
             if index > 0 { json.append(UInt8(ascii: ",")) }
@@ -125,9 +124,9 @@ enum SimilarJSON {
             for (index, neighbor) in neighbors.enumerated() {
                 if index > 0 { json.append(UInt8(ascii: ",")) }
                 json += Array(#"{"score":"#.utf8)
-                json += try encoder.encode(Double(neighbor.score))
+                json += EncodedNumber.text(Double(neighbor.score)).utf8
                 json += Array(#","word":"#.utf8)
-                json += try EscapedWords.json(neighbor.word, encoder: encoder)
+                EscapedWords.append(neighbor.word, to: &json)
                 json.append(UInt8(ascii: "}"))
             }
             json += Array("]}".utf8)
