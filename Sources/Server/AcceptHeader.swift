@@ -194,8 +194,8 @@ public enum AcceptHeader {
 
 /// On the `/v1` routes: an answer of a type that the request's `Accept` weighs 0 is a 406 instead, so that a client
 /// that asked for a type it would not get (`Accept: application/json` on an `.npz` batch) is told, not handed bytes
-/// it reads as another type. The vector routes choose among their types first (``AcceptHeader/choose(among:for:)``),
-/// so that this never refuses what they chose. `/healthz` and `/metrics` answer whatever monitors ask.
+/// it reads as another type. The vector routes choose among their types (``AcceptHeader/choose(among:for:)``)
+/// and are not behind this check. `/healthz` and `/metrics` answer whatever monitors ask.
 struct AcceptMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response

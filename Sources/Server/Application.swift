@@ -51,7 +51,8 @@ public struct ServerRequestContext: RequestContext, ConnectionRequestContext {
 /// Middleware, outermost first: metrics (recorded once the response body is written), the request log, the cache's
 /// fingerprint on every answer, the one layer that turns every error into a JSON answer with its status
 /// (``ErrorMiddleware``, which logs each failure at a bounded rate), and the bearer token, when the server has one;
-/// on `/v1`, the check of each answer's type against `Accept` (``AcceptMiddleware``).
+/// on `/v1`, the check of each answer's type against `Accept` (``AcceptMiddleware``), but for the vector routes,
+/// which choose their type among those `Accept` allows before they answer.
 public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     let router = Router(context: ServerRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestMetricsMiddleware(metrics: state.metrics))
@@ -71,12 +72,12 @@ public func buildRouter(state: ServerState) -> Router<ServerRequestContext> {
     }
     router.methodNotAllowed("healthz", allowing: [.get, .head])
     router.methodNotAllowed("metrics", allowing: [.get, .head])
+    VectorsController(state: state).addRoutes(to: router.group("v1/vectors"))
     let v1 = router.group("v1").add(middleware: AcceptMiddleware())
     v1.group().add(middleware: NoQueryMiddleware()).get("info") { _, _ in
         BinaryResponse(body: state.info, contentType: BinaryResponse.json)
     }
     v1.methodNotAllowed("info", allowing: [.get, .head])
-    VectorsController(state: state).addRoutes(to: v1.group("vectors"))
     DatasetsController(state: state).addRoutes(to: v1.group("datasets"))
     SimilarityController(state: state).addRoutes(to: v1.group("similar"))
     return router
