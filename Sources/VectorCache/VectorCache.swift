@@ -37,7 +37,11 @@ public final class VectorCache: Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CacheError.noCache(at: path)
         }
-        guard isDirectory.boolValue, FileManager.default.fileExists(atPath: path + "/CURRENT") else {
+        guard isDirectory.boolValue else {
+            throw CacheError(
+                .notACache, "\(path) is a file, not a cache; give the directory `w2vcache build --db DIR` made")
+        }
+        guard FileManager.default.fileExists(atPath: path + "/CURRENT") else {
             throw CacheError(
                 .notACache,
                 "\(path) is not a LevelDB cache (no CURRENT file); build one with `w2vcache build --vectors FILE --db "

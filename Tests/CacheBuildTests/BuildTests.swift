@@ -370,7 +370,16 @@ import Word2Vec
         let missing = #expect(throws: CacheError.self) { try VectorCache(path: directory.file("none")) }
         #expect(missing?.kind == .missing && missing?.message.contains("w2vcache build") == true)
         let folder = #expect(throws: CacheError.self) { try VectorCache(path: directory.path) }
-        #expect(folder?.kind == .notACache)
+        #expect(folder?.kind == .notACache && folder?.message.contains("no CURRENT file") == true)
+        // A file is not advised to be built on (a build refuses a file too).
+        try Data("vectors".utf8).write(to: URL(fileURLWithPath: directory.file("file")))
+        let file = #expect(throws: CacheError.self) { try VectorCache(path: directory.file("file")) }
+        #expect(
+            file?.kind == .notACache
+                && file?.message.hasSuffix(
+                    "is a file, not a cache; give the directory "
+                        + "`w2vcache build --db DIR` made") == true
+        )
         var options = Options()
         options.createIfMissing = true
         _ = try Database(path: directory.file("plain"), options: options)
