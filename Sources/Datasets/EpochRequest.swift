@@ -45,10 +45,22 @@ public struct EpochRequest: Sendable, Equatable {
         public let value: String
         /// Why the value cannot be used and what is expected, e.g. "is more than the 12 batches of this epoch…".
         public let reason: String
+        /// The number the bound comes from, when another (a rank's bound is the world size), and its value.
+        public let boundBy: Bound?
 
-        public var message: String { "\(kind.rawValue)=\(value) \(reason)" }
-        /// The same, naming the command-line flag.
-        public var flagMessage: String { "\(kind.flag) \(value) \(reason)" }
+        /// A number that another's bound comes from.
+        public struct Bound: Sendable, Equatable {
+            public let kind: Parameter
+            public let value: Int
+        }
+
+        public var message: String {
+            "\(kind.rawValue)=\(value) \(reason)" + (boundBy.map { " (\($0.kind.rawValue)=\($0.value))" } ?? "")
+        }
+        /// The same, naming the command-line flags.
+        public var flagMessage: String {
+            "\(kind.flag) \(value) \(reason)" + (boundBy.map { " (\($0.kind.flag) \($0.value))" } ?? "")
+        }
     }
 
     /// The reader's share of `split` of `source`, every number checked against what it can mean.
@@ -58,8 +70,11 @@ public struct EpochRequest: Sendable, Equatable {
     public func validated(for source: any BatchSource, split: String, maxBatchSize: Int) throws -> (
         share: EpochShare, batches: Int
     ) {
-        func violation(_ parameter: Parameter, _ value: some BinaryInteger, _ reason: String) -> Violation {
-            Violation(kind: parameter, value: "\(value)", reason: reason)
+        func violation(
+            _ parameter: Parameter, _ value: some BinaryInteger, _ reason: String,
+            boundBy: Violation.Bound? = nil
+        ) -> Violation {
+            Violation(kind: parameter, value: "\(value)", reason: reason, boundBy: boundBy)
         }
         guard (1...maxBatchSize).contains(batchSize) else {
             throw violation(
@@ -70,7 +85,7 @@ public struct EpochRequest: Sendable, Equatable {
             throw violation(.parts, parts, "is outside 1 to \(Self.maxParts) (the DataLoader workers of one rank)")
         }
         guard (0..<parts).contains(part) else {
-            throw violation(.part, part, "is outside 0 to \(parts - 1) (parts=\(parts))")
+            throw violation(.part, part, "is outside 0 to \(parts - 1)", boundBy: .init(kind: .parts, value: parts))
         }
         let batches = try source.batchCount(split: split, batchSize: batchSize)
         let largestWorld = max(1, batches)
@@ -82,7 +97,8 @@ public struct EpochRequest: Sendable, Equatable {
             )
         }
         guard (0..<worldSize).contains(rank) else {
-            throw violation(.rank, rank, "is outside 0 to \(worldSize - 1) (world_size=\(worldSize))")
+            throw violation(
+                .rank, rank, "is outside 0 to \(worldSize - 1)", boundBy: .init(kind: .worldSize, value: worldSize))
         }
         let perRank = batches / worldSize
         guard (0...perRank).contains(start) else {

@@ -716,6 +716,14 @@ final class CollectedLog: Sendable {
             for bad in ["rank=2&world_size=2", "world_size=0", "start=-1", "part=1&parts=1", "rank=x"] {
                 #expect(try await server.request("/v1/datasets/pos/train/epoch?\(bad)").status == 400, "\(bad)")
             }
+            // A bound that another number sets names it as the query does.
+            for (bad, message) in [
+                ("batch_size=2&rank=2&world_size=2", "rank=2 is outside 0 to 1 (world_size=2)"),
+                ("part=3&parts=2", "part=3 is outside 0 to 1 (parts=2)"),
+            ] {
+                let refused = try await server.request("/v1/datasets/pos/train/epoch?\(bad)")
+                #expect(RunningServer.error(refused.data) == message, "\(bad)")
+            }
             #expect(
                 try await server.request("/v1/datasets/pos/train/batches/1?batch_size=2&rank=0&world_size=3").status
                     == 404)

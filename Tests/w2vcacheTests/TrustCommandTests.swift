@@ -48,6 +48,11 @@ import Glibc
                 ], "--start 9223372036854775807 is past the end"
             ),
             (["batches", "pos", "--epoch=-1"], "--epoch -1 is negative"),
+            // A bound that another flag sets names the flag (it was "(world_size=2)", the server's name).
+            (
+                ["batches", "pos", "--rank", "2", "--world-size", "2"],
+                "Error: --rank 2 is outside 0 to 1 (--world-size 2)\n"
+            ),
         ]
         for (arguments, message) in cases {
             let result = try workspace.run(arguments)
