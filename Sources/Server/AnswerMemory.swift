@@ -13,7 +13,7 @@ import Synchronization
 /// server from 130 MB to 3.3 GB before).
 ///
 /// An answer reserves its bytes before it is made (``reserve(_:for:)``, a 503 with `Retry-After` when they do not
-/// fit) and hands the reservation to its connection's ``ConnectionGuard`` as it writes the body
+/// fit beside what is held; a 413 for an answer larger than the limit itself, or than one buffer holds) and hands the reservation to its connection's ``ConnectionGuard`` as it writes the body
 /// (``Reservation/handOver()``), which releases it once the socket has taken the bytes, or the connection closes.
 ///
 /// Once answers hold nothing again after taking 64 MB or more, the heap's free pages go back to the system
@@ -21,7 +21,7 @@ import Synchronization
 /// allocations (a server kept 1.5 GB after 200 clients left their batches unread, 460 MB trimmed), memory that a
 /// machine shared with trainers wants back.
 final class AnswerMemory: Sendable {
-    /// The bytes answers may hold. One answer larger than this is made when nothing else is held.
+    /// The bytes answers may hold, all together and each.
     let limit: Int
     private let used = Atomic<Int>(0)
     /// Bytes answers took since the heap was last trimmed, the trims so far, and when the last one was.
@@ -40,9 +40,13 @@ final class AnswerMemory: Sendable {
     /// Times the heap's free pages were given back.
     var trims: Int { trimCount.load(ordering: .relaxed) }
 
+    /// The most bytes one answer can be: NIO's `ByteBuffer` holds less than 4 GiB (a larger one traps).
+    static let largestAnswer = Int(UInt32.max)
+
     /// Reserves `bytes` for an answer about to be made on `channel`, or throws a 503 when they do not fit beside
-    /// what is held.
+    /// what is held, a 413 when they could never fit.
     func reserve(_ bytes: Int, for channel: any Channel) throws -> Reservation {
+        try refuseIfTooLarge(bytes)
         guard let reservation = reserveIfFree(bytes, for: channel) else { throw full(asking: bytes) }
         return reservation
     }
@@ -60,6 +64,7 @@ final class AnswerMemory: Sendable {
     /// Reserves `bytes` for the next chunk of an answer already being sent, waiting for them for at most `timeout`
     /// (then a 503, which cuts the answer).
     func reserve(_ bytes: Int, for channel: any Channel, waitingUpTo timeout: Duration) async throws -> Reservation {
+        try refuseIfTooLarge(bytes)
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         var pause = Duration.milliseconds(1)
@@ -73,7 +78,7 @@ final class AnswerMemory: Sendable {
 
     private func reserveIfFree(_ bytes: Int, for channel: any Channel) -> Reservation? {
         var current = used.load(ordering: .relaxed)
-        while current == 0 || bytes <= limit - current {
+        while bytes <= limit - current {
             let (exchanged, original) = used.compareExchange(
                 expected: current, desired: current + bytes, ordering: .relaxed)
             if exchanged {
@@ -102,6 +107,22 @@ final class AnswerMemory: Sendable {
         DispatchQueue.global(qos: .utility).async { [self] in
             malloc_trim(0)
             trimCount.wrappingAdd(1, ordering: .relaxed)
+        }
+    }
+
+    /// A 413 for an answer that no wait would let through: more than the limit, or than one buffer holds.
+    func refuseIfTooLarge(_ bytes: Int) throws {
+        if bytes > Self.largestAnswer {
+            throw APIError(
+                .contentTooLarge,
+                "this answer would be \(megabytes(bytes)) MB, more than one answer can be "
+                    + "(\(megabytes(Self.largestAnswer)) MB); ask for less at a time")
+        }
+        if bytes > limit {
+            throw APIError(
+                .contentTooLarge,
+                "this answer would be \(megabytes(bytes)) MB, more than the \(megabytes(limit)) MB that answers may "
+                    + "hold (server.max_answer_mb); ask for less at a time")
         }
     }
 

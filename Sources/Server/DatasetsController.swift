@@ -276,26 +276,30 @@ struct DatasetsController<Context: ConnectionRequestContext> {
     ///
     /// Batches are encoded straight into the network buffers, a megabyte or more at a time, the next chunk on
     /// another core while the current one is sent. The stream holds two chunks at most (a chunk is one batch when a
-    /// batch is over a megabyte), whatever the epoch's length, each reserved in the server's ``AnswerMemory``: a
-    /// first chunk that does not fit is a 503; a later one waits for room, for up to the write timeout.
+    /// batch is over a megabyte; chunks are smaller when `server.max_answer_mb` would not hold two), whatever the
+    /// epoch's length, each reserved in the server's ``AnswerMemory``: a first chunk that does not fit is a 503; a
+    /// later one waits for room, for up to the write timeout. A batch larger than `server.max_answer_mb` is a 413
+    /// before anything is sent.
     @Sendable func epoch(_ request: Request, context: Context) async throws -> Response {
         let route = try await route(request, context: context)
         let plans = state.plans
         // Planning and sizing an epoch take time in proportion to it: off the threads that serve every request.
-        let (stream, length, examples) = try await ServerState.compute {
+        let (stream, length, largestFrame, examples) = try await ServerState.compute {
             let plan = try plans.plan(route.planKey(), source: route.source)
             let stream = EpochStream(
                 source: route.source, split: route.split, plan: plan, positions: plan.positions(route.share),
                 format: route.format,
                 compact: route.compact)
-            let (length, examples) = try stream.sizes()
-            return (stream, length, examples)
+            let (length, largest, examples) = try stream.sizes()
+            return (stream, length, largest, examples)
         }
         let metrics = state.metrics
         let memory = state.answerMemory
         let wait = state.settings.writeTimeout
         let channel = context.channel
-        var chunks = stream.chunks(atLeast: 1 << 20)
+        // A batch that could never be held is refused before the stream starts; two chunks fit at once.
+        try memory.refuseIfTooLarge(largestFrame)
+        var chunks = stream.chunks(atLeast: min(1 << 20, max(1, memory.limit / 2)), atMost: memory.limit)
         let first = try chunks.next().map { frames in
             (frames, try memory.reserve(stream.size(of: frames), for: channel))
         }
@@ -340,40 +344,58 @@ struct EpochStream: Sendable {
     let format: BatchFormat
     let compact: Bool
 
-    /// The bytes of every frame and of the end frame, and the examples of every batch.
-    func sizes() throws -> (contentLength: Int, examples: Int) {
+    /// The bytes of every frame and of the end frame, the largest frame's, and the examples of every batch.
+    func sizes() throws -> (contentLength: Int, largestFrame: Int, examples: Int) {
         var total = BatchEncoding.endFrame.count
+        var largest = 0
         var examples = 0
         for position in positions {
             let indices = plan.batch(position)
-            total += BatchEncoding.frameSize(
+            let size = BatchEncoding.frameSize(
                 format, try source.layout(split: split, indices: indices, compact: compact))
+            total += size
+            largest = max(largest, size)
             examples += indices.count
         }
-        return (total, examples)
+        return (total, largest, examples)
     }
 
-    /// Positions of consecutive frames grouped into chunks of at least `minimum` bytes (the last may be smaller).
-    func chunks(atLeast minimum: Int) -> Chunks {
-        Chunks(stream: self, positions: positions.makeIterator(), minimum: minimum)
+    /// Positions of consecutive frames grouped into chunks of at least `minimum` bytes (the last may be smaller) and
+    /// at most `maximum` (but a chunk of one frame larger than that).
+    func chunks(atLeast minimum: Int, atMost maximum: Int) -> Chunks {
+        Chunks(stream: self, positions: positions.makeIterator(), minimum: minimum, maximum: maximum)
     }
 
     struct Chunks {
+        typealias Frame = (position: Int, layouts: [ArrayLayout], size: Int)
         let stream: EpochStream
         var positions: StrideToIterator<Int>
         let minimum: Int
+        let maximum: Int
+        /// A frame read and left for the next chunk, which it would have made larger than `maximum`.
+        var waiting: Frame?
 
         /// The next chunk's frames (their batches' positions and layouts), or `nil` after the last.
         mutating func next() throws -> [(position: Int, layouts: [ArrayLayout])]? {
             var frames: [(position: Int, layouts: [ArrayLayout])] = []
             var bytes = 0
-            while bytes < minimum, let position = positions.next() {
-                let layouts = try stream.source.layout(
-                    split: stream.split, indices: stream.plan.batch(position), compact: stream.compact)
-                frames.append((position, layouts))
-                bytes += BatchEncoding.frameSize(stream.format, layouts)
+            while bytes < minimum, let frame = try waiting ?? nextFrame() {
+                waiting = nil
+                if !frames.isEmpty && bytes + frame.size > maximum {
+                    waiting = frame
+                    break
+                }
+                frames.append((frame.position, frame.layouts))
+                bytes += frame.size
             }
             return frames.isEmpty ? nil : frames
+        }
+
+        private mutating func nextFrame() throws -> Frame? {
+            guard let position = positions.next() else { return nil }
+            let layouts = try stream.source.layout(
+                split: stream.split, indices: stream.plan.batch(position), compact: stream.compact)
+            return (position, layouts, BatchEncoding.frameSize(stream.format, layouts))
         }
     }
 

@@ -85,15 +85,23 @@ public final class ServerState: Sendable {
     }
 
     /// The `.npy` file of a dataset's `[V, dim]` embedding matrix, read on first use (or by ``warmUp()``) and kept.
-    /// - throws: ``APIError`` 503 when it does not fit beside the datasets loaded (``DatasetMemory``).
+    /// - throws: ``APIError`` 503 when it does not fit beside the datasets loaded (``DatasetMemory``); 413 when it
+    ///   is larger than one answer can be (``AnswerMemory/largestAnswer``).
     func embeddings(_ manifest: DatasetManifest) async throws -> ByteBuffer {
         guard let info = manifest.arrays["embeddings"] else {
             throw APIError(.notFound, "dataset \(manifest.name) has no embedding matrix")
         }
+        let header = NPY.header(type: .float32, shape: info.shape)
+        guard header.count + info.byteCount <= AnswerMemory.largestAnswer else {
+            let shape = info.shape.map(String.init).joined(separator: " x ")
+            throw APIError(
+                .contentTooLarge,
+                "the embedding matrix of dataset \(manifest.name) (\(shape) float32) is \(megabytes(info.byteCount)) MB, more than one answer can be "
+                    + "(\(megabytes(AnswerMemory.largestAnswer)) MB)")
+        }
         let (cache, memory) = (cache, datasetMemory)
         return try await Self.once(manifest.name, in: embeddingFiles).value {
-            let header = NPY.header(type: .float32, shape: info.shape)
-            return try memory.load(
+            try memory.load(
                 header.count + info.byteCount, for: "the embedding matrix of dataset \(manifest.name)"
             ) {
                 ByteBuffer(

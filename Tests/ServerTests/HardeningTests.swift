@@ -467,6 +467,79 @@ final class CollectedLog: Sendable {
         }
     }
 
+    /// An answer larger than `server.max_answer_mb` is a 413 naming the bound, on an idle server too, from the lane
+    /// and the router alike. It was made when nothing else was held: 300 vectors of 1,048,576 values (1.2 GB) past
+    /// the default's 1 GB, and 2,000 of them (8 GB) trapped in NIO's `ByteBuffer`, which holds less than 4 GiB.
+    @Test func anAnswerLargerThanTheLimitIsRefusedOnAnIdleServer() async throws {
+        func pounds(_ count: Int) -> String {
+            "{\"words\": [\((0..<count).map { _ in "\"pound\"" }.joined(separator: ","))]}"
+        }
+        var settings = ServerSettings()
+        settings.maxAnswerBytes = 512 << 10
+        try await withServer(settings: settings, makeCache: { try Self.makeCache($0, pound: 1000) }) { server in
+            // 100 vectors of 4,000 bytes fit; 200 (the lane's) and 300 (the router's) do not.
+            #expect(try await server.request("/v1/vectors", method: "POST", body: pounds(100)).status == 200)
+            for (count, megabytes) in [(200, "0.8"), (300, "1.1")] {
+                let refused = try await server.request("/v1/vectors", method: "POST", body: pounds(count))
+                #expect(refused.status == 413, "\(count)")
+                #expect(
+                    RunningServer.error(refused.data)
+                        == "this answer would be \(megabytes) MB, more than the 0.5 MB that answers may hold "
+                        + "(server.max_answer_mb); ask for less at a time", "\(count)")
+            }
+            #expect(server.state.answerMemory.bytes == 0)
+        }
+        // Past what one buffer holds, whatever the limit: refused before a byte is gathered.
+        settings.maxAnswerBytes = 1 << 40
+        try await withServer(settings: settings, makeCache: { try Self.makeCache($0, pound: 1 << 20) }) { server in
+            let refused = try await server.request("/v1/vectors", method: "POST", body: pounds(1100))
+            #expect(refused.status == 413)
+            #expect(
+                RunningServer.error(refused.data)
+                    == "this answer would be 4400.0 MB, more than one answer can be (4096.0 MB); ask for less at a time"
+            )
+            #expect(try await server.request("/v1/vectors", method: "POST", body: pounds(2)).status == 200)
+        }
+    }
+
+    /// A batch, or an epoch's batch, larger than `server.max_answer_mb` is a 413 before anything is sent (it was
+    /// made when nothing else was held); an epoch of batches that fit streams in chunks the limit holds two of.
+    @Test func aBatchLargerThanTheLimitIsRefusedAndAnEpochStreamsWithinIt() async throws {
+        let path = "/v1/datasets/pos/train"
+        let (one, all, epoch) = try await withServer { server in
+            (
+                try await server.request("\(path)/batches/0?batch_size=1").data,
+                try await server.request("\(path)/batches/0?batch_size=9").data,
+                try await server.request("\(path)/epoch?batch_size=1").data
+            )
+        }
+        #expect(one.count < all.count && all.count < epoch.count)
+        var settings = ServerSettings()
+        settings.maxAnswerBytes = (one.count + all.count) / 2
+        try await withServer(settings: settings) { server in
+            #expect(try await server.request("\(path)/batches/0?batch_size=1").data == one)
+            let megabytes = String(format: "%.1f", Double(all.count) / Double(1 << 20))
+            for route in ["batches/0", "epoch"] {
+                let refused = try await server.request("\(path)/\(route)?batch_size=9")
+                #expect(refused.status == 413, "\(route)")
+                #expect(
+                    RunningServer.error(refused.data)?.hasPrefix("this answer would be \(megabytes) MB, more than the ")
+                        == true, "\(route)")
+            }
+            // Nine batches of one, more than the limit all together, come whole, in chunks.
+            #expect(try await server.request("\(path)/epoch?batch_size=1").data == epoch)
+            #expect(server.state.answerMemory.bytes == 0)
+            // An embedding matrix past what one answer can be (it trapped as it loaded) is refused before it is read.
+            var manifest = try #require(try DatasetStore.manifest(.pos, in: server.cache))
+            manifest.arrays["embeddings"]?.shape = [300_000, 4_000]
+            let refused = await #expect(throws: APIError.self) { _ = try await server.state.embeddings(manifest) }
+            #expect(refused?.status == .contentTooLarge)
+            #expect(
+                refused?.message == "the embedding matrix of dataset pos (300000 x 4000 float32) is 4577.6 MB, more "
+                    + "than one answer can be (4096.0 MB)")
+        }
+    }
+
     @Test func controlCharactersInRequestsNeverReachTheLogRaw() async throws {
         let log = CollectedLog()
         try await withServer(logger: log.logger) { server in
