@@ -299,7 +299,8 @@ struct DatasetsController<Context: ConnectionRequestContext> {
         let channel = context.channel
         // A batch that could never be held is refused before the stream starts; two chunks fit at once.
         try memory.refuseIfTooLarge(largestFrame)
-        var chunks = stream.chunks(atLeast: min(1 << 20, max(1, memory.limit / 2)), atMost: memory.limit)
+        var chunks = stream.chunks(
+            atLeast: min(1 << 20, max(1, memory.limit / 2)), atMost: min(memory.limit, AnswerMemory.largestAnswer))
         let first = try chunks.next().map { frames in
             (frames, try memory.reserve(stream.size(of: frames), for: channel))
         }
