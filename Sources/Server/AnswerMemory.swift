@@ -20,7 +20,7 @@ import Synchronization
 /// (`malloc_trim`, at most once every 5 s, off the event loops): glibc keeps what a burst of answers freed for later
 /// allocations (a server kept 1.5 GB after 200 clients left their batches unread, 460 MB trimmed), memory that a
 /// machine shared with trainers wants back.
-final class AnswerMemory: Sendable {
+package final class AnswerMemory: Sendable {
     /// The bytes answers may hold, all together and each.
     let limit: Int
     private let used = Atomic<Int>(0)
@@ -41,7 +41,7 @@ final class AnswerMemory: Sendable {
     var trims: Int { trimCount.load(ordering: .relaxed) }
 
     /// The most bytes one answer can be: NIO's `ByteBuffer` holds less than 4 GiB (a larger one traps).
-    static let largestAnswer = Int(UInt32.max)
+    package static let largestAnswer = Int(UInt32.max)
 
     /// Reserves `bytes` for an answer about to be made on `channel`, or throws a 503 when they do not fit beside
     /// what is held, a 413 when they could never fit.
@@ -112,17 +112,21 @@ final class AnswerMemory: Sendable {
 
     /// A 413 for an answer that no wait would let through: more than the limit, or than one buffer holds.
     func refuseIfTooLarge(_ bytes: Int) throws {
-        if bytes > Self.largestAnswer {
-            throw APIError(
-                .contentTooLarge,
-                "this answer would be \(megabytes(bytes)) MB, more than one answer can be "
-                    + "(\(megabytes(Self.largestAnswer)) MB); ask for less at a time")
+        if let reason = Self.tooLarge(bytes, limit: limit) {
+            throw APIError(.contentTooLarge, "this answer \(reason); ask for less at a time")
         }
-        if bytes > limit {
-            throw APIError(
-                .contentTooLarge,
-                "this answer would be \(megabytes(bytes)) MB, more than the \(megabytes(limit)) MB that answers may "
-                    + "hold (server.max_answer_mb); ask for less at a time")
+    }
+
+    /// Why an answer of `bytes` can never be sent under a limit of `limit` bytes (`server.max_answer_mb`), or `nil`
+    /// when it can: "would be 1.2 MB, more than the 1.0 MB that answers may hold (server.max_answer_mb)".
+    package static func tooLarge(_ bytes: Int, limit: Int) -> String? {
+        if bytes > largestAnswer {
+            "would be \(megabytes(bytes)) MB, more than one answer can be (\(megabytes(largestAnswer)) MB)"
+        } else if bytes > limit {
+            "would be \(megabytes(bytes)) MB, more than the \(megabytes(limit)) MB that answers may hold "
+                + "(server.max_answer_mb)"
+        } else {
+            nil
         }
     }
 

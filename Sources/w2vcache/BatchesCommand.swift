@@ -35,7 +35,7 @@ struct BatchesCommand: ParsableCommand {
         parsing: .unconditional,
         help: ArgumentHelp(
             "Examples per batch (default \(BatchSampler.defaultBatchSize); at most server.max_batch_size of the "
-                + "configuration).",
+                + "configuration, and a batch of at most server.max_answer_mb, as the server sends them).",
             valueName: "n"))
     var batchSize: Int?
 
@@ -122,7 +122,16 @@ struct BatchesCommand: ParsableCommand {
             split: split, batchSize: request.batchSize, seed: request.seed, epoch: request.epoch,
             shuffle: request.shuffle)
         let plan = epochPlan.positions(share).map { epochPlan.batch($0) }
-        if let wire = BatchFormat(rawValue: format.rawValue) {
+        // What the server would refuse to send is refused here too, before a batch is made.
+        let wire = BatchFormat(rawValue: format.rawValue)
+        for (index, indices) in (wire == nil ? Array(plan.prefix(show ?? Self.defaultShow)) : plan).enumerated() {
+            let layouts = try source.layout(split: split, indices: indices, compact: compact)
+            let size = BatchEncoding.frameSize(wire ?? .raw, layouts)
+            if let reason = AnswerMemory.tooLarge(size, limit: configuration.server.maxAnswerBytes) {
+                throw ValidationError("batch \(index) \(reason); give a smaller --batch-size")
+            }
+        }
+        if let wire {
             for indices in plan {
                 try Terminal.writeStdout(source.frame(wire, split: split, indices: indices, compact: compact))
             }

@@ -474,7 +474,7 @@ func makeLargeCache(_ directory: TemporaryDirectory) throws {
             file += word + [UInt8(ascii: " ")]
             for value in [Float(index), 1] { withUnsafeBytes(of: value.bitPattern.littleEndian) { file += $0 } }
         }
-        FileManager.default.createFile(atPath: directory.file("v.bin"), contents: Data(file))
+        try Data(file).write(to: URL(fileURLWithPath: directory.file("v.bin")))
         _ = try CacheBuilder(BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache")))
             .run()
     }

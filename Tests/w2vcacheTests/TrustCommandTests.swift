@@ -85,6 +85,35 @@ import Glibc
         }
     }
 
+    /// A batch larger than `server.max_answer_mb`, which the server now refuses to send, is refused before it is
+    /// made, as a usage error naming the bound: `batches` made it, whatever its size (one of 4,096 windows of vectors
+    /// of 1,048,576 values would be 48 GB).
+    @Test func aBatchTheServerWouldNotSendIsRefused() throws {
+        let workspace = try prepared()
+        #expect(try workspace.run("sample", "--words", "10", "--dim", "10000", "--output", "wide.bin").status == 0)
+        #expect(try workspace.run("build", "--vectors", "wide.bin", "--db", "wide").status == 0)
+        #expect(
+            try workspace.run("prepare", "pos", "--db", "wide", "--train", "train.txt", "--test", "train.txt").status
+                == 0)
+        try "server:\n  max_answer_mb: 1\n".write(
+            toFile: workspace.path + "/small.yml", atomically: true, encoding: .utf8)
+        let options = ["--db", "wide", "--config", "small.yml", "--no-shuffle"]
+        // Every window of 3 vectors of 10,000 values in one batch: over 4 MB.
+        for format in ["raw", "npz", "text"] {
+            let refused = try workspace.run(["batches", "pos", "--batch-size", "40", "--format", format] + options)
+            #expect(refused.status == 64, "\(format): \(refused.stderr)")
+            #expect(
+                refused.stderr.hasPrefix("Error: batch 0 would be 4.")
+                    && refused.stderr.contains(
+                        " MB, more than the 1.0 MB that answers may hold (server.max_answer_mb); give a smaller "
+                            + "--batch-size\n"),
+                "\(format): \(refused.stderr)")
+        }
+        // In batches of 8 (960 KB), the same windows come.
+        let fits = try workspace.run(["batches", "pos", "--batch-size", "8", "--format", "raw"] + options)
+        #expect(fits.status == 0 && fits.stdout.count > 4 << 20, "\(fits.stderr)")
+    }
+
     /// Every file a command reads must be a regular file, refused at once otherwise: `build --vectors` of a FIFO
     /// waited in `open` for a writer for ever (and through SIGTERM, which a build catches); the others said
     /// "cannot be read", or printed a usage line for a file they could not read.
