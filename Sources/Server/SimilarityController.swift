@@ -8,6 +8,9 @@ import VectorCache
 struct SimilarityController<Context: RequestContext> {
     let state: ServerState
 
+    /// The length of row that `server.max_similar_rows` counts in; a longer row counts as more.
+    static var rowValues: Int { 300 }
+
     func addRoutes(to group: RouterGroup<Context>) {
         group.group().add(middleware: NoQueryMiddleware()).post(use: similar)
         group.methodNotAllowed("", allowing: [.post])
@@ -55,15 +58,19 @@ struct SimilarityController<Context: RequestContext> {
                     top: $0.top?.value ?? SimilarityQuery.defaultTop)
             }, restrictVocab: restrictVocab)
         let search = try await state.similaritySearch()
-        // What bounds the search's time: every query is scored against every word it searches.
+        // What bounds the search's time: every query is scored against every word it searches, a row of more than
+        // 300 values (GoogleNews's) counting as that many rows of 300, since its time grows with its length.
         let searched = search.clipEnd(restrictVocab: restrictVocab)
         let rows = asked.count * searched
-        guard rows <= state.settings.maxSimilarRows else {
+        let dimension = state.cache.dimension
+        let work = dimension > Self.rowValues ? rows * dimension / Self.rowValues : rows
+        guard work <= state.settings.maxSimilarRows else {
+            let counted = work == rows ? "" : " of \(dimension) values, as many as \(work) rows of \(Self.rowValues),"
             throw APIError(
                 .contentTooLarge,
-                "\(asked.count) queries over \(searched) words each are \(rows) rows to search, over the server's "
-                    + "limit of \(state.settings.maxSimilarRows) (server.max_similar_rows); send fewer queries per "
-                    + "request or a smaller restrict_vocab")
+                "\(asked.count) queries over \(searched) words each are \(rows) rows\(counted) to search, over the "
+                    + "server's limit of \(state.settings.maxSimilarRows) (server.max_similar_rows); send fewer queries "
+                    + "per request or a smaller restrict_vocab")
         }
         // A top not given is the default, or every word of a smaller vocabulary; one given above it is an error.
         let queries = asked.map {

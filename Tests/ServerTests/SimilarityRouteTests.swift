@@ -1,7 +1,9 @@
 import CacheBuild
 import Foundation
 import Server
+import TestSupport
 import Testing
+import Word2Vec
 
 @Suite(.serialized) struct SimilarityRouteTests {
     /// The cosine similarities of the test cache's word vectors ([i, 1, 2, 3] for the i-th word), in float64.
@@ -117,6 +119,32 @@ import Testing
             let two = "{\"queries\": [\(query), \(query)]}"
             #expect(try await server.request("/v1/similar", method: "POST", body: two).status == 200)
         }
+        // Rows of 600 values count twice: their search takes longer. They counted once, whatever their length.
+        try await withServer(settings: settings, makeCache: Self.makeWideCache) { server in
+            let one = try await server.request("/v1/similar", method: "POST", body: #"{"positive": ["w0"], "top": 1}"#)
+            #expect(one.status == 200)
+            let query = #"{"positive": ["w0"], "top": 1}"#
+            let over = try await server.request(
+                "/v1/similar", method: "POST", body: "{\"queries\": [\(query), \(query)]}")
+            #expect(over.status == 413)
+            #expect(
+                RunningServer.error(over.data)
+                    == "2 queries over 6 words each are 12 rows of 600 values, as many as 24 rows of 300, to search, "
+                    + "over the server's limit of 20 (server.max_similar_rows); send fewer queries per request or a "
+                    + "smaller restrict_vocab")
+        }
+    }
+
+    /// Six words of 600 values.
+    static func makeWideCache(_ directory: TemporaryDirectory) throws {
+        let writer = try Word2VecWriter(
+            path: directory.file("v.bin"), count: 6, dimension: 600, layout: .binary(newlineAfterVector: false))
+        for index in 0..<6 {
+            try writer.append(word: "w\(index)", vector: (0..<600).map { Float(($0 * 7 + index * 13) % 11) - 5 })
+        }
+        try writer.close()
+        _ = try CacheBuilder(BuildRequest(vectorsPath: directory.file("v.bin"), cachePath: directory.file("cache")))
+            .run()
     }
 
     @Test func aCacheWithoutTheIndexAnswers404NamingTheRebuild() async throws {
