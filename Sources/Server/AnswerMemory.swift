@@ -13,8 +13,9 @@ import Synchronization
 /// server from 130 MB to 3.3 GB before).
 ///
 /// An answer reserves its bytes before it is made (``reserve(_:for:)``, a 503 with `Retry-After` when they do not
-/// fit beside what is held; a 413 for an answer larger than the limit itself, or than one buffer holds) and hands the reservation to its connection's ``ConnectionGuard`` as it writes the body
-/// (``Reservation/handOver()``), which releases it once the socket has taken the bytes, or the connection closes.
+/// fit beside what is held; a 413 for an answer larger than the limit itself, or than one buffer holds) and hands
+/// the reservation to its connection's ``ConnectionGuard`` as it writes the body (``Reservation/handOver()``), which
+/// releases it once the socket has taken the bytes, or the connection closes.
 ///
 /// Once answers hold nothing again after taking 64 MB or more, the heap's free pages go back to the system
 /// (`malloc_trim`, at most once every 5 s, off the event loops): glibc keeps what a burst of answers freed for later

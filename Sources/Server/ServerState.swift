@@ -96,7 +96,8 @@ public final class ServerState: Sendable {
             let shape = info.shape.map(String.init).joined(separator: " x ")
             throw APIError(
                 .contentTooLarge,
-                "the embedding matrix of dataset \(manifest.name) (\(shape) float32) is \(megabytes(info.byteCount)) MB, more than one answer can be "
+                "the embedding matrix of dataset \(manifest.name) (\(shape) float32) is "
+                    + "\(megabytes(info.byteCount)) MB, more than one answer can be "
                     + "(\(megabytes(AnswerMemory.largestAnswer)) MB)")
         }
         let (cache, memory) = (cache, datasetMemory)

@@ -69,8 +69,8 @@ struct SimilarityController<Context: RequestContext> {
             throw APIError(
                 .contentTooLarge,
                 "\(asked.count) queries over \(searched) words each are \(rows) rows\(counted) to search, over the "
-                    + "server's limit of \(state.settings.maxSimilarRows) (server.max_similar_rows); send fewer queries "
-                    + "per request or a smaller restrict_vocab")
+                    + "server's limit of \(state.settings.maxSimilarRows) (server.max_similar_rows); send fewer "
+                    + "queries per request or a smaller restrict_vocab")
         }
         // A top not given is the default, or every word of a smaller vocabulary; one given above it is an error.
         let queries = asked.map {
