@@ -16,7 +16,7 @@ public struct BearerToken: Sendable {
         do {
             data = try RegularFile.contents(of: path, limit: 8192)
         } catch {
-            throw TokenFileError(path: path, problem: error.problem)
+            throw TokenFileError(path: path, problem: error.expecting("a file holding the bearer token").problem)
         }
         let firstLine = data.prefix { $0 != 0x0A && $0 != 0x0D }
         // A second token (one being rotated in, say) would be passed over: trainers sending it would get 401s.

@@ -24,6 +24,11 @@ public enum RegularFile {
 
         /// The message with what was expected at the path: `PATH: is a directory; expected a vectors file`.
         public func message(expecting what: String) -> String { "\(message); expected \(what)" }
+
+        /// The same failure, its message saying what was expected at the path (``message(expecting:)``).
+        public func expecting(_ what: String) -> Failure {
+            Failure(kind: kind, path: path, problem: "\(problem); expected \(what)")
+        }
     }
 
     /// Opens the regular file at `path` for reading: its descriptor, which the caller closes, and its size.

@@ -68,7 +68,8 @@ struct AnalogiesCommand: ParsableCommand {
     var file: String
 
     func run() throws {
-        let bytes = try RegularFile.contents(of: file)
+        let bytes: [UInt8]
+        do { bytes = try RegularFile.contents(of: file) } catch { throw error.expecting("an analogy questions file") }
         let search = try SimilarityOptions.openSearch(cache)
         let started = Date()
         let result = try AnalogyEvaluation.evaluate(
@@ -125,7 +126,8 @@ struct PairsCommand: ParsableCommand {
     var file: String
 
     func run() throws {
-        let bytes = try RegularFile.contents(of: file)
+        let bytes: [UInt8]
+        do { bytes = try RegularFile.contents(of: file) } catch { throw error.expecting("a word-pairs file") }
         let search = try SimilarityOptions.openSearch(cache)
         let result = try WordPairEvaluation.evaluate(
             bytes, path: file, search: search, restrictVocab: options.clip, caseInsensitive: !options.caseSensitive)

@@ -29,7 +29,12 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         let file = file == "-" ? nil : file
-        let descriptor = try file.map { try RegularFile.open($0).descriptor } ?? STDIN_FILENO
+        let descriptor: Int32
+        do {
+            descriptor = try file.map { try RegularFile.open($0).descriptor } ?? STDIN_FILENO
+        } catch let error as RegularFile.Failure {
+            throw error.expecting("a text file")
+        }
         defer { if file != nil { close(descriptor) } }
         let name = file ?? "standard input"
         var pending: [UInt8] = []

@@ -116,7 +116,8 @@ import Glibc
 
     /// Every file a command reads must be a regular file, refused at once otherwise: `build --vectors` of a FIFO
     /// waited in `open` for a writer for ever (and through SIGTERM, which a build catches); the others said
-    /// "cannot be read", or printed a usage line for a file they could not read.
+    /// "cannot be read", or printed a usage line for a file they could not read. Each says what it expected there
+    /// (the evaluations, `tokenize` and the token file did not).
     @Test func everyFileACommandReadsMustBeARegularFile() throws {
         let workspace = try Workspace(words: 10)
         #expect(try workspace.run("build", "--vectors", "vectors.bin.gz").status == 0)
@@ -124,7 +125,7 @@ import Glibc
         #expect(mkfifo(fifo, 0o600) == 0)
         let dangling = workspace.path + "/dangling.yml"
         #expect(symlink(workspace.path + "/nothing.yml", dangling) == 0)
-        let readers: [(arguments: (String) -> [String], expected: String?)] = [
+        let readers: [(arguments: (String) -> [String], expected: String)] = [
             ({ ["build", "--vectors", $0, "--db", "other"] }, "a vectors file"),
             (
                 { ["build", "--vectors", "vectors.bin.gz", "--db", "other", "--only-words", $0] },
@@ -132,9 +133,10 @@ import Glibc
             ),
             ({ ["lookup", "--words-from", $0] }, "a file with one word per line"),
             ({ ["prepare", "pos", "--train", $0, "--test", $0] }, "a text file"),
-            ({ ["evaluate", "analogies", $0] }, nil),
-            ({ ["tokenize", $0] }, nil),
-            ({ ["serve", "--port", "0", "--token-file", $0] }, nil),
+            ({ ["evaluate", "analogies", $0] }, "an analogy questions file"),
+            ({ ["evaluate", "pairs", $0] }, "a word-pairs file"),
+            ({ ["tokenize", $0] }, "a text file"),
+            ({ ["serve", "--port", "0", "--token-file", $0] }, "a file holding the bearer token"),
             ({ ["info", "--config", $0] }, "a YAML file of settings"),
         ]
         for (path, what) in [
@@ -148,7 +150,7 @@ import Glibc
                     Issue.record("\(arguments) had not ended after 20 s")
                     continue
                 }
-                let line = "Error: \(path): \(what)" + (reader.expected.map { "; expected \($0)" } ?? "") + "\n"
+                let line = "Error: \(path): \(what); expected \(reader.expected)\n"
                 #expect(result.status == 1 && result.stderr == line, "\(arguments): \(result.stderr)")
             }
         }
