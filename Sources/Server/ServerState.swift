@@ -92,7 +92,7 @@ public final class ServerState: Sendable {
             throw APIError(.notFound, "dataset \(manifest.name) has no embedding matrix")
         }
         let header = NPY.header(type: .float32, shape: info.shape)
-        guard header.count + info.byteCount <= AnswerMemory.largestAnswer else {
+        guard info.byteCount <= AnswerMemory.largestAnswer - header.count else {
             let shape = info.shape.map(String.init).joined(separator: " x ")
             throw APIError(
                 .contentTooLarge,

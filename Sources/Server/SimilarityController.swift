@@ -63,7 +63,8 @@ struct SimilarityController<Context: RequestContext> {
         let searched = search.clipEnd(restrictVocab: restrictVocab)
         let rows = asked.count * searched
         let dimension = state.cache.dimension
-        let work = dimension > Self.rowValues ? rows * dimension / Self.rowValues : rows
+        let (values, overflow) = rows.multipliedReportingOverflow(by: dimension)
+        let work = dimension <= Self.rowValues ? rows : overflow ? Int.max : values / Self.rowValues
         guard work <= state.settings.maxSimilarRows else {
             let counted = work == rows ? "" : " of \(dimension) values, as many as \(work) rows of \(Self.rowValues),"
             throw APIError(
