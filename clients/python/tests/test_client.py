@@ -514,7 +514,7 @@ def test_a_client_pickled_into_another_process_connects_anew(server):
 def test_bounds_and_shutdown(cache, tmp_path):
     import shutil
     config = tmp_path / "limits.yml"
-    config.write_text("server:\n  max_batch_size: 2\n  max_words_per_request: 2\n")
+    config.write_text("server:\n  max_batch_size: 2\n  max_words_per_request: 2\n  max_body_kb: 1\n")
     # The session's server holds the shared cache (LevelDB admits one process): serve a copy.
     copy = tmp_path / "db"
     shutil.copytree(cache, copy, ignore=shutil.ignore_patterns("LOCK"))
@@ -523,8 +523,13 @@ def test_bounds_and_shutdown(cache, tmp_path):
     with pytest.raises(ResponseError) as caught:
         client.batch("pos", "train", 0, batch_size=3)
     assert caught.value.status == 400
+    # Three words are more than this server takes in one request: the client asks for them in parts.
+    vectors, kinds = client.vectors_and_kinds(["king", "b", "queen"], missing="zero")
+    assert kinds == ["cache", "zero", "cache"]
+    assert np.array_equal(vectors, np.stack([client.vector("king"), np.zeros(300, "float32"), client.vector("queen")]))
+    # One word is as few as a request can hold: its 413 is the caller's.
     with pytest.raises(ResponseError) as caught:
-        client.vectors(["a", "b", "c"], missing="zero")
+        client.vectors(["x" * 2000], missing="zero")
     assert caught.value.status == 413
     # While the server holds the cache, a build over it refuses clearly and changes nothing.
     sample = REPO / "data" / "sample-vectors.bin.gz"
@@ -533,6 +538,27 @@ def test_bounds_and_shutdown(cache, tmp_path):
     assert server.stop() == 0  # SIGTERM: graceful shutdown, exit status 0
     with pytest.raises(ConnectionError):
         client.info()
+
+
+def test_vectors_are_asked_for_in_parts_a_server_answers(cache, tmp_path):
+    import shutil
+    # 1,000 vectors of 300 values are 1.2 MB, more than one answer may hold on this server.
+    config = tmp_path / "limits.yml"
+    config.write_text("server:\n  max_answer_mb: 1\n")
+    copy = tmp_path / "db"
+    shutil.copytree(cache, copy, ignore=shutil.ignore_patterns("LOCK"))
+    server = Server(copy, "--config", str(config))
+    try:
+        with Client(server.url) as client:
+            words = [f"word{index}" for index in range(2500)] + ["king"]
+            vectors, kinds = client.vectors_and_kinds(words, missing="oov", oov="random")
+            assert vectors.shape == (2501, 300) and kinds == ["random"] * 2500 + ["cache"]
+            # Each row is the one a request of a few words gets.
+            for start in (0, 999, 1000, 1998, 2496):
+                assert np.array_equal(vectors[start:start + 5], client.vectors(words[start:start + 5], missing="oov",
+                                                                               oov="random"))
+    finally:
+        assert server.stop() == 0
 
 
 def run_failing(*args):

@@ -91,9 +91,11 @@ class Client:
         (`oov` chooses, with "oov" only: with another `missing` it is a ResponseError 400; `vectors_and_kinds` says
         which each row got).
 
-        A list of any length: it is sent in requests of up to 1,000 words (the server takes 10,000 by default), all
-        answered by the same cache (FingerprintMismatch otherwise, as behind a load balancer whose replicas differ).
-        With "error", the first request that meets unknown words raises its 404, naming those of its words.
+        A list of any length: it is sent in requests of up to 1,000 words (the server takes 10,000 by default), each
+        split in halves for as long as the server answers 413 (a server whose limits are lower, or a cache whose
+        vectors are so long that 1,000 make more than an answer may hold), all answered by the same cache
+        (FingerprintMismatch otherwise, as behind a load balancer whose replicas differ). With "error", the first
+        request that meets unknown words raises its 404, naming those of its words.
 
         A word may be bytes: bytes that are not UTF-8 (a word a cache keeps as its file wrote it, `build --invalid-utf8
         keep`) travel as Python's surrogateescape writes them, which the server reads back to the same bytes."""
@@ -105,12 +107,24 @@ class Client:
         """`vectors(...)` and what each row is: "cache" (a word the cache holds), "subword", "random" or "zero"."""
         matrices, kinds = [], []
         same_data = _SameData()
-        for chunk in _word_requests(_json_words(words, "vectors")):
+        chunks = list(_word_requests(_json_words(words, "vectors")))
+        chunks.reverse()
+        while chunks:
+            chunk = chunks.pop()
             request: dict[str, Any] = {"words": chunk, "missing": missing}
             if oov is not None:
                 request["oov"] = oov
-            response = self._transport.request("POST", "/v1/vectors", body=json_body(request),
-                                               accept="application/octet-stream")
+            try:
+                response = self._transport.request("POST", "/v1/vectors", body=json_body(request),
+                                                   accept="application/octet-stream")
+            except ResponseError as error:
+                if error.status != 413 or len(chunk) < 2:
+                    raise
+                # More than this server takes in one request or answer (its max_words_per_request, body limit or
+                # max_answer_mb, lower than the defaults or a wide cache's): the two halves, one after the other.
+                half = len(chunk) // 2
+                chunks += [chunk[half:], chunk[:half]]
+                continue
             served = response.header(FINGERPRINT)
             rows = response.header("X-W2VCache-Rows")
             matrix = _float32(response, len(chunk))
