@@ -1,3 +1,4 @@
+import Foundation
 import Support
 import VectorCache
 
@@ -19,9 +20,25 @@ enum EmbeddingMatrix {
         var pretrained: Int
     }
 
-    static func build(tokens: [String], specials: [String: SpecialRow], cache: VectorCache, oov: OOVSource) throws
-        -> Result
-    {
+    /// The most bytes a matrix may be: what one answer of the server can carry (NIO's `ByteBuffer` holds less than
+    /// 4 GiB), less room for the `.npy` header. A larger one could never be served, and would be made in memory.
+    static let largestByteCount = Int(UInt32.max) - 4096
+
+    /// - throws: ``DatasetError/unusableInput(_:_:)`` before anything is made when the matrix would be larger than
+    ///   ``largestByteCount``.
+    static func build(
+        tokens: [String], specials: [String: SpecialRow], cache: VectorCache, oov: OOVSource, for dataset: DatasetName
+    ) throws -> Result {
+        let (values, overflow) = tokens.count.multipliedReportingOverflow(by: cache.dimension)
+        guard !overflow, values <= largestByteCount / MemoryLayout<Float>.size else {
+            let megabytes = String(format: "%.1f", Double(tokens.count) * Double(cache.dimension) * 4 / 1_048_576)
+            throw DatasetError.unusableInput(
+                dataset,
+                "the embedding matrix of \(tokens.count) words x \(cache.dimension) values would be \(megabytes) MB, "
+                    + "more than one answer of the server can carry (4096.0 MB); expected a smaller vocabulary or a "
+                    + "cache of shorter vectors"
+            )
+        }
         var result = Result(values: [], oovWords: [], pretrained: 0)
         result.values.reserveCapacity(tokens.count * cache.dimension)
         for token in tokens {

@@ -208,7 +208,7 @@ public struct ParserDataset: BatchSource, PreparableDataset {
             // Word vectors: none for <NULL>, made-up ones for <ROOT> and <UNK>, then pretrained or out-of-vocabulary.
             let matrix = try EmbeddingMatrix.build(
                 tokens: vocabularies.words.tokens, specials: ["<NULL>": .zero, "<ROOT>": .random, "<UNK>": .random],
-                cache: cache, oov: oov)
+                cache: cache, oov: oov, for: .parser)
             content.add(
                 "embeddings", matrix.values, type: .float32, shape: [vocabularies.words.count, cache.dimension])
             try content.add(strings: vocabularies.words.tokens, as: "words")

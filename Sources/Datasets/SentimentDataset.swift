@@ -229,7 +229,8 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                 if split == "train" { statistics.train = counted } else { statistics.test = counted }
             }
             let matrix = try EmbeddingMatrix.build(
-                tokens: vocabulary.tokens, specials: ["<unk>": .random, "<pad>": .zero], cache: cache, oov: oov)
+                tokens: vocabulary.tokens, specials: ["<unk>": .random, "<pad>": .zero], cache: cache, oov: oov,
+                for: .sentiment)
             content.add("embeddings", matrix.values, type: .float32, shape: [vocabulary.count, cache.dimension])
             try content.add(strings: vocabulary.tokens, as: "vocab")
             statistics.pretrainedWords = matrix.pretrained

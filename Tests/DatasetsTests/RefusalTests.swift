@@ -35,6 +35,34 @@ import VectorCache
         #expect(try POSDataset(cache: writer.cache).splits == ["train": 1, "test": 0])
     }
 
+    /// A vocabulary whose matrix would be larger than the server can send was made in memory whatever its size
+    /// (1,101 words of a cache of 1,048,576 values are 4.4 GB; a larger one ran out of memory).
+    @Test func posRefusesAnEmbeddingMatrixLargerThanAnAnswer() throws {
+        let directory = TemporaryDirectory()
+        let writer = try writableCache(try buildCache(directory, words: ["the"], dimension: 1 << 20))
+        let oov = OOVSource(random: OOVVectors(dimension: 1 << 20, seed: 1, range: 0.25))
+        let test = try textFile(directory, "test.txt", "the DT\n")
+        let first = try POSDataset.prepare(
+            train: try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n"), test: test, into: writer,
+            options: POSOptions(), oov: oov
+        ).prepared.manifest
+        // 1,100 words of letters (digits would become `#`, all one word).
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        let words = (0..<1100).map { "\(letters[$0 / 676])\(letters[$0 / 26 % 26])\(letters[$0 % 26]) NN\n" }.joined()
+        #expect {
+            try POSDataset.prepare(
+                train: try textFile(directory, "large.txt", words), test: test, into: writer, options: POSOptions(),
+                oov: oov)
+        } throws: {
+            isRefusal($0, .pos)
+                && "\($0)".hasPrefix(
+                    "the embedding matrix of 1101 words x 1048576 values would be 4404.0 MB, more than one answer of "
+                        + "the server can carry (4096.0 MB); expected a smaller vocabulary or a cache of shorter vectors"
+                )
+        }
+        #expect(try DatasetStore.manifest(.pos, in: writer.cache) == first)
+    }
+
     @Test func parserRefusesATrainingSetWithoutAProjectiveSentence() throws {
         let directory = TemporaryDirectory()
         let writer = try writableCache(try buildCache(directory, words: ["a"]))

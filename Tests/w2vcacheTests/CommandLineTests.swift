@@ -220,9 +220,8 @@ final class Workspace {
             file += word + [UInt8(ascii: " ")]
             for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { file += $0 } }
         }
-        FileManager.default.createFile(atPath: workspace.path + "/latin.bin", contents: Data(file))
-        FileManager.default.createFile(
-            atPath: workspace.path + "/words.txt", contents: Data([0x63, 0x61, 0x66, 0xE9, 0x0A]))
+        try Data(file).write(to: URL(fileURLWithPath: workspace.path + "/latin.bin"))
+        try Data([0x63, 0x61, 0x66, 0xE9, 0x0A]).write(to: URL(fileURLWithPath: workspace.path + "/words.txt"))
         #expect(try workspace.run("build", "--vectors", "latin.bin", "--db", "cache").status == 0)
         // Through bash, whose `printf` makes an argument of any bytes (Process takes strings).
         func lookup(_ arguments: String) throws -> (status: Int32, output: String) {
@@ -256,7 +255,7 @@ final class Workspace {
     /// not UTF-8, which a lookup takes, gets no such note.
     @Test func aFileNameThatIsNotUTF8IsSaidToBeOne() throws {
         let workspace = try Workspace()
-        FileManager.default.createFile(atPath: workspace.path + "/plain.txt", contents: Data("1 2\nking 0.5 1\n".utf8))
+        try Data("1 2\nking 0.5 1\n".utf8).write(to: URL(fileURLWithPath: workspace.path + "/plain.txt"))
         let latin = #""$(printf 'v\351.txt')""#
         let named = try W2VCacheProcess.bash(
             "cp plain.txt " + latin + " && \"$W2V\" build --vectors " + latin + " --db cache", in: workspace.path)
