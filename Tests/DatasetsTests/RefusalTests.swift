@@ -56,8 +56,9 @@ import VectorCache
         } throws: {
             isRefusal($0, .pos)
                 && "\($0)".hasPrefix(
-                    "the embedding matrix of 1101 words x 1048576 values would be 4404.0 MB, more than one answer of "
-                        + "the server can carry (4096.0 MB); expected a smaller vocabulary or a cache of shorter vectors"
+                    "the embedding matrix of 1101 words x 1048576 values would be 4404.0 MB, more than one answer "
+                        + "of the server can carry (4096.0 MB); expected a smaller vocabulary or a cache of shorter "
+                        + "vectors"
                 )
         }
         #expect(try DatasetStore.manifest(.pos, in: writer.cache) == first)
