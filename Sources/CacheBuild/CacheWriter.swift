@@ -103,24 +103,35 @@ public final class CacheWriter {
         let metadata = current.metadata(namespace)
         let batch = WriteBatch()
         for key in try metadata.keys(startingWith: start) { batch.delete(key: metadata.prefix + key) }
-        let added =
-            try generator.map { try Self.addOOVVectors(for: oovWords, generator: $0, missingFrom: current, to: batch) }
-            ?? []
+        // Which words get vectors is read now (an in-place change closes the cache); the vectors are made as they
+        // are written.
+        let added = try generator == nil ? [] : Self.wordsLackingVectors(oovWords, in: current)
         var manifest = current.manifest
         manifest.oovCount += added.count
         let manifestValue = try ManifestCoding.encode(manifest)
-        try apply(byteCount: entries.byteCount) { database in
+        let oovBytes = added.count * (current.vectorBytes + 16)
+        try apply(byteCount: entries.byteCount + oovBytes) { database in
             // In pieces, each let go once written and a poll after it, rather than a second copy of every entry.
             var pieceBytes = 0
-            for entry in entries.entries {
-                batch.put(key: metadata.prefix + entry.key, value: entry.value)
-                pieceBytes += entry.key.count + entry.value.count
-                guard pieceBytes >= Self.pieceBytes else { continue }
+            func put(key: [UInt8], value: [UInt8]) throws {
+                batch.put(key: key, value: value)
+                pieceBytes += key.count + value.count
+                guard pieceBytes >= Self.pieceBytes else { return }
                 try database.write(batch)
                 batch.clear()
                 pieceBytes = 0
                 try checkCancelled()
             }
+            if let generator {
+                for word in added {
+                    let (vector, kind) = try generator.vectorBytes(for: word)
+                    try put(key: word, value: vector)
+                    try put(
+                        key: CacheKeys.oovMarker(for: word),
+                        value: kind == .subword ? Array(kind.rawValue.utf8) : [])
+                }
+            }
+            for entry in entries.entries { try put(key: metadata.prefix + entry.key, value: entry.value) }
             batch.put(key: CacheKeys.manifest, value: manifestValue)
             try database.write(batch, sync: true)
         }
@@ -180,22 +191,17 @@ public final class CacheWriter {
         }
     }
 
-    /// Adds to `batch` an out-of-vocabulary vector and its marker (empty for a random vector, `subword` for an
-    /// n-gram one) for each word of `words` that `cache` lacks.
-    /// - Returns: the words added.
-    static func addOOVVectors(
-        for words: some Sequence<[UInt8]>, generator: OOVSource, missingFrom cache: VectorCache, to batch: WriteBatch
-    ) throws -> [[UInt8]] {
-        var added: [[UInt8]] = []
+    /// The words of `words` that `cache` lacks, each once, in order (the empty word and reserved keys left out):
+    /// those that get an out-of-vocabulary vector and its marker (empty for a random vector, `subword` for an n-gram
+    /// one).
+    static func wordsLackingVectors(_ words: some Sequence<[UInt8]>, in cache: VectorCache) throws -> [[UInt8]] {
+        var lacking: [[UInt8]] = []
         var seen = Set<[UInt8]>()
         for word in words where !word.isEmpty && word.first != CacheKeys.reservedPrefix {
             guard seen.insert(word).inserted, try !cache.contains(word) else { continue }
-            let (vector, kind) = try generator.vectorBytes(for: word)
-            batch.put(key: word, value: vector)
-            batch.put(key: CacheKeys.oovMarker(for: word), value: kind == .subword ? Array(kind.rawValue.utf8) : [])
-            added.append(word)
+            lacking.append(word)
         }
-        return added
+        return lacking
     }
 }
 

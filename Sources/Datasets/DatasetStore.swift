@@ -168,20 +168,39 @@ struct DatasetWriter {
 
     /// Adds an array of float32 or int32 values (`values.count` must equal the shape's product).
     mutating func add<T: BitwiseCopyable>(_ array: String, _ values: [T], type: ElementType, shape: [Int]) {
-        precondition(
-            MemoryLayout<T>.size == 4 && values.count == shape.reduce(1, *), "\(array): values do not match the shape")
-        var chunks = 0
-        values.withUnsafeBytes { bytes in
-            var offset = 0
-            repeat {
-                let end = min(offset + DatasetStore.chunkBytes, bytes.count)
-                put(
-                    DatasetStore.arrayKey(name, array, chunk: chunks),
-                    UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
-                chunks += 1
-                offset = end
-            } while offset < bytes.count
+        precondition(MemoryLayout<T>.size == 4, "\(array): values are not of 4 bytes")
+        add(array, type: type, shape: shape) { append in values.withUnsafeBytes { append($0) } }
+    }
+
+    /// Adds an array of float32 or int32 values whose bytes `write` hands to `append` in order, in pieces of any
+    /// size: each is copied into the array's chunks as it comes, so that no copy of the whole array is held beside
+    /// them. The bytes handed over must be the shape's product of values.
+    mutating func add(
+        _ array: String, type: ElementType, shape: [Int],
+        _ write: (_ append: (UnsafeRawBufferPointer) -> Void) throws -> Void
+    ) rethrows {
+        let byteCount = shape.reduce(4, *)
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(min(byteCount, DatasetStore.chunkBytes))
+        var (chunks, written) = (0, 0)
+        try write { bytes in
+            var rest = bytes[...]
+            while !rest.isEmpty {
+                let taken = rest.prefix(DatasetStore.chunkBytes - chunk.count)
+                chunk.append(contentsOf: UnsafeRawBufferPointer(rebasing: taken))
+                rest = rest[taken.endIndex...]
+                guard chunk.count == DatasetStore.chunkBytes else { continue }
+                chunk.withUnsafeBytes { put(DatasetStore.arrayKey(name, array, chunk: chunks), $0) }
+                (chunks, written) = (chunks + 1, written + chunk.count)
+                chunk.removeAll(keepingCapacity: true)
+            }
         }
+        // Every array has a chunk, an empty array an empty one.
+        if !chunk.isEmpty || chunks == 0 {
+            chunk.withUnsafeBytes { put(DatasetStore.arrayKey(name, array, chunk: chunks), $0) }
+            (chunks, written) = (chunks + 1, written + chunk.count)
+        }
+        precondition(written == byteCount, "\(array): values do not match the shape")
         arrays[array] = ArrayInfo(type: type, shape: shape, chunks: chunks)
     }
 

@@ -13,8 +13,8 @@ enum EmbeddingMatrix {
         case random
     }
 
-    struct Result {
-        var values: [Float]
+    /// What the matrix holds besides its values.
+    struct Rows {
         /// Words whose rows are out-of-vocabulary vectors.
         var oovWords: [[UInt8]]
         var pretrained: Int
@@ -24,41 +24,44 @@ enum EmbeddingMatrix {
     /// 4 GiB), less room for the `.npy` header. A larger one could never be served, and would be made in memory.
     static let largestByteCount = Int(UInt32.max) - 4096
 
+    /// Adds the matrix of `tokens` to `content` as its array `embeddings`, row by row.
     /// - throws: ``DatasetError/unusableInput(_:_:)`` before anything is made when the matrix would be larger than
     ///   ``largestByteCount``.
-    static func build(
-        tokens: [String], specials: [String: SpecialRow], cache: VectorCache, oov: OOVSource, for dataset: DatasetName
-    ) throws -> Result {
+    static func add(
+        tokens: [String], specials: [String: SpecialRow], cache: VectorCache, oov: OOVSource,
+        to content: inout DatasetWriter
+    ) throws -> Rows {
         let (values, overflow) = tokens.count.multipliedReportingOverflow(by: cache.dimension)
         guard !overflow, values <= largestByteCount / MemoryLayout<Float>.size else {
             let megabytes = String(format: "%.1f", Double(tokens.count) * Double(cache.dimension) * 4 / 1_048_576)
             throw DatasetError.unusableInput(
-                dataset,
+                content.name,
                 "the embedding matrix of \(tokens.count) words x \(cache.dimension) values would be \(megabytes) MB, "
                     + "more than one answer of the server can carry (4096.0 MB); expected a smaller vocabulary or a "
                     + "cache of shorter vectors"
             )
         }
-        var result = Result(values: [], oovWords: [], pretrained: 0)
-        result.values.reserveCapacity(tokens.count * cache.dimension)
-        for token in tokens {
-            let key = Array(token.utf8)
-            if let special = specials[token] {
-                switch special {
-                case .zero: result.values += [Float](repeating: 0, count: cache.dimension)
-                case .random:
-                    result.values += oov.random.vectorBytes(for: key).withUnsafeBytes { Float32Bytes.decode($0) }
+        var rows = Rows(oovWords: [], pretrained: 0)
+        let zeros = [Float](repeating: 0, count: cache.dimension)
+        try content.add("embeddings", type: .float32, shape: [tokens.count, cache.dimension]) { append in
+            for token in tokens {
+                let key = Array(token.utf8)
+                let row: [Float]
+                if let special = specials[token] {
+                    switch special {
+                    case .zero: row = zeros
+                    case .random: row = oov.random.vectorBytes(for: key).withUnsafeBytes { Float32Bytes.decode($0) }
+                    }
+                } else if let stored = try cache.withVectorBytes(for: key, { $0.map { Float32Bytes.decode($0) } }) {
+                    if try cache.isOutOfVocabulary(key) { rows.oovWords.append(key) } else { rows.pretrained += 1 }
+                    row = stored
+                } else {
+                    rows.oovWords.append(key)
+                    row = try oov.vectorBytes(for: key).bytes.withUnsafeBytes { Float32Bytes.decode($0) }
                 }
-                continue
-            }
-            if let stored = try cache.withVectorBytes(for: key, { $0.map { Float32Bytes.decode($0) } }) {
-                if try cache.isOutOfVocabulary(key) { result.oovWords.append(key) } else { result.pretrained += 1 }
-                result.values += stored
-            } else {
-                result.oovWords.append(key)
-                result.values += try oov.vectorBytes(for: key).bytes.withUnsafeBytes { Float32Bytes.decode($0) }
+                row.withUnsafeBytes { append($0) }
             }
         }
-        return result
+        return rows
     }
 }

@@ -212,9 +212,8 @@ public struct POSDataset: BatchSource, PreparableDataset {
                 content.add("\(split).tags", tags, type: .int32, shape: [tags.count])
                 splits[split] = windows
             }
-            let matrix = try EmbeddingMatrix.build(
-                tokens: vocabulary.tokens, specials: [:], cache: cache, oov: oov, for: .pos)
-            content.add("embeddings", matrix.values, type: .float32, shape: [vocabulary.count, cache.dimension])
+            let matrix = try EmbeddingMatrix.add(
+                tokens: vocabulary.tokens, specials: [:], cache: cache, oov: oov, to: &content)
             try content.add(strings: vocabulary.tokens, as: "vocab")
             try content.add(strings: tagSet.tokens, as: "tags")
             statistics.vocabulary = vocabulary.count

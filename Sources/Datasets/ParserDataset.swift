@@ -206,11 +206,9 @@ public struct ParserDataset: BatchSource, PreparableDataset {
                 }
             }
             // Word vectors: none for <NULL>, made-up ones for <ROOT> and <UNK>, then pretrained or out-of-vocabulary.
-            let matrix = try EmbeddingMatrix.build(
+            let matrix = try EmbeddingMatrix.add(
                 tokens: vocabularies.words.tokens, specials: ["<NULL>": .zero, "<ROOT>": .random, "<UNK>": .random],
-                cache: cache, oov: oov, for: .parser)
-            content.add(
-                "embeddings", matrix.values, type: .float32, shape: [vocabularies.words.count, cache.dimension])
+                cache: cache, oov: oov, to: &content)
             try content.add(strings: vocabularies.words.tokens, as: "words")
             try content.add(strings: vocabularies.tags.tokens, as: "tags")
             try content.add(strings: vocabularies.labels.tokens, as: "labels")

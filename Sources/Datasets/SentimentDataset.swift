@@ -228,10 +228,9 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
                 splits[split] = read.reviews.count
                 if split == "train" { statistics.train = counted } else { statistics.test = counted }
             }
-            let matrix = try EmbeddingMatrix.build(
+            let matrix = try EmbeddingMatrix.add(
                 tokens: vocabulary.tokens, specials: ["<unk>": .random, "<pad>": .zero], cache: cache, oov: oov,
-                for: .sentiment)
-            content.add("embeddings", matrix.values, type: .float32, shape: [vocabulary.count, cache.dimension])
+                to: &content)
             try content.add(strings: vocabulary.tokens, as: "vocab")
             statistics.pretrainedWords = matrix.pretrained
             statistics.oovWords = matrix.oovWords.count

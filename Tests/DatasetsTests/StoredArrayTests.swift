@@ -57,6 +57,45 @@ import VectorCache
         #expect(Array(bytes.dropFirst(header.count)) == values.withUnsafeBytes { Array($0) })
     }
 
+    /// An array handed over in pieces of any size is stored in the chunks, in the order, of its bytes cut every
+    /// megabyte (an embedding matrix is added row by row).
+    @Test func anArrayAddedInPiecesIsStoredInWholeChunks() {
+        let bytes = values.withUnsafeBytes { Array($0) }
+        func crc(ofChunks chunks: [ArraySlice<UInt8>], of array: String) -> UInt32 {
+            var crc: UInt32 = 0
+            for (index, chunk) in chunks.enumerated() {
+                crc = DatasetStore.arrayKey(.pos, array, chunk: index).withUnsafeBytes {
+                    CRC32.checksum($0, continuing: crc)
+                }
+                crc = Array(chunk).withUnsafeBytes { CRC32.checksum($0, continuing: crc) }
+            }
+            return crc
+        }
+        let cut = stride(from: 0, to: bytes.count, by: DatasetStore.chunkBytes).map {
+            bytes[$0..<min($0 + DatasetStore.chunkBytes, bytes.count)]
+        }
+        for sizes in [[bytes.count], [1, 13, 100_003], [DatasetStore.chunkBytes], [DatasetStore.chunkBytes - 1, 2]] {
+            var writer = DatasetWriter(name: .pos)
+            writer.add("big", type: .float32, shape: [values.count]) { append in
+                bytes.withUnsafeBytes { all in
+                    var (offset, piece) = (0, 0)
+                    while offset < all.count {
+                        let size = min(sizes[piece % sizes.count], all.count - offset)
+                        append(UnsafeRawBufferPointer(rebasing: all[offset..<offset + size]))
+                        (offset, piece) = (offset + size, piece + 1)
+                    }
+                }
+            }
+            #expect(writer.arrays["big"] == ArrayInfo(type: .float32, shape: [values.count], chunks: 3), "\(sizes)")
+            #expect(writer.contentCRC32 == crc(ofChunks: cut, of: "big"), "\(sizes)")
+        }
+        // An empty array is one empty chunk.
+        var writer = DatasetWriter(name: .pos)
+        writer.add("none", [Float](), type: .float32, shape: [0, 300])
+        #expect(writer.arrays["none"] == ArrayInfo(type: .float32, shape: [0, 300], chunks: 1))
+        #expect(writer.contentCRC32 == crc(ofChunks: [[]], of: "none"))
+    }
+
     @Test func aMissingChunkIsNamed() throws {
         let dataset = try stored(TemporaryDirectory()) { $0.remove(at: 1) }
         #expect { try dataset.array("big", as: Float.self) } throws: {
