@@ -61,3 +61,26 @@ def test_similar_errors_carry_the_servers_message(server):
         client.similar_batch([{"positive": ["in"], "topn": 3}])
     assert caught.value.status == 400
     assert caught.value.message == 'unknown parameter "topn" in queries[0]; expected positive, negative, top'
+
+
+def test_a_batch_of_more_rows_than_the_server_searches_at_once_is_asked_for_in_parts(server, cache, tmp_path):
+    import shutil
+    from conftest import Server
+    # Each query searches the 1,000 words of restrict_vocab: this server takes two at a time.
+    config = tmp_path / "limits.yml"
+    config.write_text("server:\n  max_similar_rows: 2000\n")
+    copy = tmp_path / "db"
+    shutil.copytree(cache, copy, ignore=shutil.ignore_patterns("LOCK"))
+    limited = Server(copy, "--config", str(config))
+    try:
+        words = ["king", "queen", "man", "woman", "city"]
+        queries = [{"positive": [word], "top": 3} for word in words]
+        with Client(limited.url) as client:
+            answers = client.similar_batch(queries, restrict_vocab=1000)
+            with pytest.raises(ResponseError) as caught:  # one query, more than the server searches: the caller's
+                client.similar(["king"], top=3)
+            assert caught.value.status == 413
+        # The answers of the unlimited server, one query at a time.
+        assert answers == [Client(server.url).similar([word], top=3, restrict_vocab=1000) for word in words]
+    finally:
+        assert limited.stop() == 0

@@ -107,24 +107,13 @@ class Client:
         """`vectors(...)` and what each row is: "cache" (a word the cache holds), "subword", "random" or "zero"."""
         matrices, kinds = [], []
         same_data = _SameData()
-        chunks = list(_word_requests(_json_words(words, "vectors")))
-        chunks.reverse()
-        while chunks:
-            chunk = chunks.pop()
+
+        def ask(chunk: list[str]) -> None:
             request: dict[str, Any] = {"words": chunk, "missing": missing}
             if oov is not None:
                 request["oov"] = oov
-            try:
-                response = self._transport.request("POST", "/v1/vectors", body=json_body(request),
-                                                   accept="application/octet-stream")
-            except ResponseError as error:
-                if error.status != 413 or len(chunk) < 2:
-                    raise
-                # More than this server takes in one request or answer (its max_words_per_request, body limit or
-                # max_answer_mb, lower than the defaults or a wide cache's): the two halves, one after the other.
-                half = len(chunk) // 2
-                chunks += [chunk[half:], chunk[:half]]
-                continue
+            response = self._transport.request("POST", "/v1/vectors", body=json_body(request),
+                                               accept="application/octet-stream")
             served = response.header(FINGERPRINT)
             rows = response.header("X-W2VCache-Rows")
             matrix = _float32(response, len(chunk))
@@ -134,7 +123,10 @@ class Client:
                 raise ProtocolError(f"the answer's X-W2VCache-Rows {rows!r} does not describe {len(chunk)} rows")
             _check_row_kinds(rows, matrix, missing=missing, oov=oov)
             matrices.append(matrix)
-            kinds += [_ROW_KINDS[row] for row in rows]
+            kinds.extend(_ROW_KINDS[row] for row in rows)
+
+        for chunk in _word_requests(_json_words(words, "vectors")):
+            _in_parts(chunk, ask)
         return (matrices[0] if len(matrices) == 1 else np.concatenate(matrices)), kinds
 
     # Similarity ------------------------------------------------------------------------------------------------
@@ -156,7 +148,8 @@ class Client:
                       restrict_vocab: Optional[int] = None) -> list[list[tuple[str, float]]]:
         """Many queries in one request, answered in one pass over the index: `queries` holds dicts with
         "positive", "negative" and "top" (another key is a ResponseError 400 naming it), words taken as `similar()`
-        takes them; one list of (word, score) per query."""
+        takes them; one list of (word, score) per query. Queries that search more rows than the server takes in one
+        request (its `max_similar_rows`) are asked for in halves, as `vectors()` asks for words."""
         queries = [dict(query) for query in queries]
         for query in queries:
             for key in ("positive", "negative"):
@@ -165,11 +158,18 @@ class Client:
         body: dict[str, Any] = {"queries": queries}
         if restrict_vocab is not None:
             body["restrict_vocab"] = restrict_vocab
-        results = self._json("POST", "/v1/similar", body=body).get("results")
-        if not isinstance(results, list) or len(results) != len(queries):
-            raise ProtocolError(f"asked {len(queries)} queries, the answer holds {len(results) if isinstance(results, list) else 'no'} results")
-        return [_scored(result.get("similar") if isinstance(result, dict) else None, query.get("top", 10))
-                for result, query in zip(results, queries)]
+        answers: list[list[tuple[str, float]]] = []
+
+        def ask(part: list[dict[str, Any]]) -> None:
+            results = self._json("POST", "/v1/similar", body={**body, "queries": part}).get("results")
+            if not isinstance(results, list) or len(results) != len(part):
+                raise ProtocolError(f"asked {len(part)} queries, the answer holds "
+                                    f"{len(results) if isinstance(results, list) else 'no'} results")
+            answers.extend(_scored(result.get("similar") if isinstance(result, dict) else None, query.get("top", 10))
+                           for result, query in zip(results, part))
+
+        _in_parts(queries, ask)
+        return answers
 
     # Datasets --------------------------------------------------------------------------------------------------
     def datasets(self) -> list[dict[str, Any]]:
@@ -475,6 +475,20 @@ def _json_words(words: Iterable[Union[str, bytes]], call: str) -> list[str]:
             raise TypeError(f"{call}(): word {index} is {type(word).__name__}; expected str or bytes")
         texts.append(word)
     return texts
+
+
+def _in_parts(items: list[Any], ask: Callable[[list[Any]], None]) -> None:
+    """`ask(items)`, or, while the server answers 413 (more than it takes or answers at once: its limits are lower
+    than the client's requests, or a cache's vectors are long), `ask` of each half in turn, down to one item, whose
+    413 is the caller's."""
+    try:
+        ask(items)
+    except ResponseError as error:
+        if error.status != 413 or len(items) < 2:
+            raise
+        half = len(items) // 2
+        _in_parts(items[:half], ask)
+        _in_parts(items[half:], ask)
 
 
 def _word_requests(words: list[str]) -> Iterator[list[str]]:
