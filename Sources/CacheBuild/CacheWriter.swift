@@ -109,7 +109,8 @@ public final class CacheWriter {
         var manifest = current.manifest
         manifest.oovCount += added.count
         let manifestValue = try ManifestCoding.encode(manifest)
-        let oovBytes = added.count * (current.vectorBytes + 16)
+        // Each vector under its word, and its marker (the word under a prefix, "subword" or nothing).
+        let oovBytes = added.reduce(0) { bytes, word in bytes + current.vectorBytes + 2 * word.count + 16 }
         try apply(byteCount: entries.byteCount + oovBytes) { database in
             // In pieces, each let go once written and a poll after it, rather than a second copy of every entry.
             var pieceBytes = 0
