@@ -5,7 +5,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import REPO, Server, w2vcache_binary
+from conftest import REPO, Server, run, w2vcache_binary
 from w2vcache_client import Client, ConnectionError, ResponseError, W2VCacheError
 
 
@@ -27,6 +27,26 @@ def test_vector_and_vectors(server):
     assert not zero[0].any() and np.array_equal(zero[1], matrix[0])
     oov = client.vectors(["no-such-word"], missing="oov")
     assert oov.shape == (1, 300) and np.all(np.abs(oov) <= 0.25) and oov.any()
+
+
+def test_a_word_longer_than_a_request_line_is_asked_for_in_a_body(tmp_path):
+    """vector() of a word whose path passes what the server's HTTP parser takes (80 KB) got a 400 without a message:
+    such a word, and one past what a proxy takes, is sent as a list of one."""
+    words = [b"x" * 100_000, "é".encode() * 3000, b"short"]
+    vectors = np.arange(len(words) * 2, dtype="<f4").reshape(len(words), 2)
+    text = f"{len(words)} 2\n".encode() + b"".join(word + b" " + row.tobytes() for word, row in zip(words, vectors))
+    (tmp_path / "v.bin").write_bytes(text)
+    run(w2vcache_binary(), "build", "--vectors", tmp_path / "v.bin", "--db", tmp_path / "db")
+    running = Server(tmp_path / "db")
+    try:
+        with Client(running.url) as client:
+            for word, row in zip(words, vectors):
+                assert np.array_equal(client.vector(word), row)
+            with pytest.raises(ResponseError) as missing:
+                client.vector("y" * 100_000)
+            assert missing.value.status == 404 and "not in the cache" in missing.value.message
+    finally:
+        assert running.stop() == 0
 
 
 def test_a_word_that_is_not_utf8_is_asked_for_as_bytes(tmp_path):

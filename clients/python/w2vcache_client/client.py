@@ -77,12 +77,12 @@ class Client:
                                  "\\udc80-\\udcff do, as surrogateescape writes them); expected text") from None
         if not isinstance(word, bytes):
             raise TypeError(f"vector(): the word is {type(word).__name__}; expected str or bytes")
-        if not word:
-            # No path names the empty word (`/v1/vectors/` is the route for lists); the list route answers for it.
+        path = "/v1/vectors/" + urllib.parse.quote(word, safe="")
+        if not word or len(path) > _LONGEST_PATH:
+            # No path names the empty word (`/v1/vectors/` is the route for lists), and a word longer than a request
+            # line may be (the server's HTTP parser, a proxy) is no path either: the list route answers for them.
             return self.vectors([word])[0]
-        response = self._transport.request("GET", "/v1/vectors/" + urllib.parse.quote(word, safe=""),
-                                           accept="application/octet-stream")
-        return _float32(response, None)
+        return _float32(self._transport.request("GET", path, accept="application/octet-stream"), None)
 
     def vectors(self, words: Sequence[Union[str, bytes]], *, missing: Literal["error", "zero", "oov"] = "error",
                 oov: Optional[Literal["random", "subword"]] = None) -> np.ndarray:
@@ -441,6 +441,10 @@ class _SameData:
 
 #: The longest JSON answer read (a dataset's vocabulary is the longest the server sends).
 MAX_JSON_BYTES = 256 << 20
+
+#: The longest path `vector()` sends: HAProxy's default buffer (16 KB) holds a request line of this length and its
+#: headers, and the server's HTTP parser takes 80 KB of them.
+_LONGEST_PATH = 8192
 
 #: The most words, and the most bytes of them as JSON, that `vectors()` sends in one request.
 _WORDS_PER_REQUEST = 1000
