@@ -135,9 +135,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try error.response(from: request, context: context)
         } catch let error as HTTPParserError {
             if Self.clientLeft(error) { throw ClientLeft(request: request, context: context) }
-            let message = "the request is not valid HTTP/1.1 (\(error)); expected a well-formed request"
-            log(request, context, .badRequest, message)
-            return ErrorBody.response(.badRequest, message, headers: [.connection: "close"])
+            let (status, message) = ParserFailure.answer(error)
+            log(request, context, status, message)
+            return ErrorBody.response(status, message, headers: [.connection: "close"])
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .eof || error == .inputClosed {
             throw ClientLeft(request: request, context: context)
         } catch let error as IOError {

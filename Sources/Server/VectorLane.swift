@@ -625,7 +625,7 @@ struct ServerConnection: ServerChildChannel {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
         let connectionGuard = ConnectionGuard(settings: state.settings, roster: state.connections)
-        var behindTheCodec: [any RemovableChannelHandler] = [connectionGuard]
+        var behindTheCodec: [any RemovableChannelHandler] = [ParserFailureAnswer(), connectionGuard]
         do {
             if state.settings.answersVectorsOnEventLoop {
                 let lane = VectorLane(
@@ -642,8 +642,12 @@ struct ServerConnection: ServerChildChannel {
         }
         // Setup runs on the channel's event loop, where HTTP1Channel adds these handlers.
         let handlers = NIOLoopBound(behindTheCodec, eventLoop: channel.eventLoop)
-        return HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: handlers.value))
-            .setup(channel: channel, logger: logger)
+        let limits = HTTP1Channel.Configuration.DecoderConfiguration(
+            maxHeaderFieldSize: ParserFailure.headLimit, maxHeaderListSize: ParserFailure.headLimit)
+        return HTTP1Channel(
+            responder: responder,
+            configuration: .init(additionalChannelHandlers: handlers.value, httpDecoderConfiguration: limits)
+        ).setup(channel: channel, logger: logger)
     }
 
     /// When a connection stops taking answers: over 256 KB waiting to be written, and again below 128 KB. A

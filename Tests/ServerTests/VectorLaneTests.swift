@@ -223,6 +223,40 @@ import VectorCache
         }
     }
 
+    /// A request whose head cannot be read got Hummingbird's bare 400 (no body, nothing said): one past the 80 KB the
+    /// decoder reads (a long word in a path) is a 431 that names the bound and the route that takes such a word, one
+    /// that is not HTTP a 400 that says so, each as JSON, after the answers to the requests before it.
+    @Test func aHeadThatCannotBeReadIsAnsweredWithWhy() async throws {
+        let long = LoopbackConnection.request("GET", "/v1/vectors/" + String(repeating: "a", count: 90_000))
+        let cases: [(bytes: [UInt8], answers: Int, status: Int, message: String)] = [
+            (
+                long, 1, 431,
+                "the request's line and headers are more than the 80 KB the server reads; a word that long is asked "
+                    + "for in the body of POST /v1/vectors"
+            ),
+            (
+                LoopbackConnection.request("GET", "/v1/vectors/pound") + long, 2, 431,
+                "the request's line and headers are more than the 80 KB the server reads; a word that long is asked "
+                    + "for in the body of POST /v1/vectors"
+            ),
+            (
+                Array("GARBAGE \u{1}\r\n\r\n".utf8), 1, 400,
+                "the request is not valid HTTP/1.1 (invalid HTTP method); expected a well-formed request"
+            ),
+        ]
+        for (bytes, answers, status, message) in cases {
+            for (lane, router) in try await withAndWithoutTheLane(bytes, answers: answers) {
+                #expect(lane.0 == router.0 && lane.2 == router.2)
+            }
+            let last = try await withServer { server in try await exchange(server.port, bytes, answers: answers) }
+            if answers == 2 { #expect(last[0].0 == 200) }
+            let (answerStatus, headers, body) = last[answers - 1]
+            #expect(answerStatus == status)
+            #expect(headers["content-type"] == "application/json" && headers["connection"] == "close")
+            #expect(RunningServer.error(Data(body)) == message)
+        }
+    }
+
     /// A vector asked for behind a request the router is still answering comes after it, on one connection.
     @Test func pipelinedAnswersKeepTheirRequestsOrder() async throws {
         try await withServer { server in

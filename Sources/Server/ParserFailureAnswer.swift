@@ -1,0 +1,60 @@
+import Foundation
+import HTTPTypes
+import HummingbirdCore
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+
+/// Behind the codec: gives the answer Hummingbird writes when a request's head cannot be read (a bare 400 with no
+/// body, then a close) the status and JSON message every other failure has, as ``ParserFailure`` says them: a
+/// request line and headers past ``ParserFailure/headLimit`` (a long word in a `GET` path) is a 431 naming that
+/// bound, not a 400 that says nothing.
+final class ParserFailureAnswer: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    /// The decoder's failure, until its answer is written.
+    private var failure: HTTPParserError?
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? HTTPParserError { failure = error }
+        context.fireErrorCaught(error)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard let error = failure, case .head(var head) = unwrapOutboundIn(data), head.status == .badRequest,
+            head.headerFields[.contentLength] == "0"
+        else {
+            context.write(data, promise: promise)
+            return
+        }
+        failure = nil
+        let (status, message) = ParserFailure.answer(error)
+        let body = ErrorBody.json(message)
+        head.status = status
+        head.headerFields[.contentType] = "application/json"
+        head.headerFields[.contentLength] = String(body.count)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(ByteBuffer(bytes: body))), promise: promise)
+    }
+}
+
+/// What a request that is not readable HTTP/1.1 is answered, before a route or after (a body cut short).
+enum ParserFailure {
+    /// The most bytes of a request's line and headers the server reads (what NIO's decoder takes by default).
+    static let headLimit = 80 * 1024
+
+    /// The status and message of `error`'s answer.
+    static func answer(_ error: HTTPParserError) -> (HTTPResponse.Status, String) {
+        if error == .headerOverflow {
+            return (
+                .init(code: 431),
+                "the request's line and headers are more than the \(headLimit / 1024) KB the server reads; a word "
+                    + "that long is asked for in the body of POST /v1/vectors"
+            )
+        }
+        return (.badRequest, "the request is not valid HTTP/1.1 (\(error)); expected a well-formed request")
+    }
+}
