@@ -47,6 +47,22 @@ class Server:
         return self.process.wait(timeout=20)
 
 
+def copy_of(cache, directory):
+    """A copy of `cache` in `directory` that another process can open (the session's server holds the original:
+    LevelDB admits one process)."""
+    import shutil
+    copy = directory / "db"
+    shutil.copytree(cache, copy, ignore=shutil.ignore_patterns("LOCK"))
+    return copy
+
+
+def serve_copy(cache, directory, configuration):
+    """`w2vcache serve` of a copy of `cache` with the configuration file text `configuration` (its limits)."""
+    config = directory / "limits.yml"
+    config.write_text(configuration)
+    return Server(copy_of(cache, directory), "--config", str(config))
+
+
 @pytest.fixture(scope="session")
 def cache(tmp_path_factory):
     """A cache from the sample vectors with pos, sentiment and translation prepared."""

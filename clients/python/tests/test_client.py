@@ -5,7 +5,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import REPO, Server, run, w2vcache_binary
+from conftest import REPO, Server, run, serve_copy, w2vcache_binary
 from w2vcache_client import Client, ConnectionError, ResponseError, W2VCacheError
 
 
@@ -532,13 +532,8 @@ def test_a_client_pickled_into_another_process_connects_anew(server):
 
 
 def test_bounds_and_shutdown(cache, tmp_path):
-    import shutil
-    config = tmp_path / "limits.yml"
-    config.write_text("server:\n  max_batch_size: 2\n  max_words_per_request: 2\n  max_body_kb: 1\n")
-    # The session's server holds the shared cache (LevelDB admits one process): serve a copy.
+    server = serve_copy(cache, tmp_path, "server:\n  max_batch_size: 2\n  max_words_per_request: 2\n  max_body_kb: 1\n")
     copy = tmp_path / "db"
-    shutil.copytree(cache, copy, ignore=shutil.ignore_patterns("LOCK"))
-    server = Server(copy, "--config", str(config))
     client = Client(server.url)
     with pytest.raises(ResponseError) as caught:
         client.batch("pos", "train", 0, batch_size=3)
@@ -561,13 +556,8 @@ def test_bounds_and_shutdown(cache, tmp_path):
 
 
 def test_vectors_are_asked_for_in_parts_a_server_answers(cache, tmp_path):
-    import shutil
     # 1,000 vectors of 300 values are 1.2 MB, more than one answer may hold on this server.
-    config = tmp_path / "limits.yml"
-    config.write_text("server:\n  max_answer_mb: 1\n")
-    copy = tmp_path / "db"
-    shutil.copytree(cache, copy, ignore=shutil.ignore_patterns("LOCK"))
-    server = Server(copy, "--config", str(config))
+    server = serve_copy(cache, tmp_path, "server:\n  max_answer_mb: 1\n")
     try:
         with Client(server.url) as client:
             words = [f"word{index}" for index in range(2500)] + ["king"]

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, serve_copy
 from w2vcache_client import Client, ResponseError
 
 gensim_models = pytest.importorskip("gensim.models", reason="gensim is the reference for these answers (scripts/setup --python installs it)")
@@ -64,14 +64,8 @@ def test_similar_errors_carry_the_servers_message(server):
 
 
 def test_a_batch_of_more_rows_than_the_server_searches_at_once_is_asked_for_in_parts(server, cache, tmp_path):
-    import shutil
-    from conftest import Server
     # Each query searches the 1,000 words of restrict_vocab: this server takes two at a time.
-    config = tmp_path / "limits.yml"
-    config.write_text("server:\n  max_similar_rows: 2000\n")
-    copy = tmp_path / "db"
-    shutil.copytree(cache, copy, ignore=shutil.ignore_patterns("LOCK"))
-    limited = Server(copy, "--config", str(config))
+    limited = serve_copy(cache, tmp_path, "server:\n  max_similar_rows: 2000\n")
     try:
         words = ["king", "queen", "man", "woman", "city"]
         queries = [{"positive": [word], "top": 3} for word in words]

@@ -2,7 +2,6 @@
 streams byte for byte, and the arrays the client hands out (raw views, compact rows looked up, npz, DataLoader
 workers) value for value, dtype and shape included."""
 import json
-import shutil
 import struct
 import subprocess
 import urllib.request
@@ -10,16 +9,14 @@ import urllib.request
 import numpy as np
 import pytest
 
-from conftest import w2vcache_binary
+from conftest import copy_of, w2vcache_binary
 from w2vcache_client import Client
 
 
 @pytest.fixture(scope="module")
 def offline_copy(cache, tmp_path_factory):
     """A copy of the served cache that `w2vcache batches` can open (the server holds the original)."""
-    copy = tmp_path_factory.mktemp("wire") / "db"
-    shutil.copytree(cache, copy, ignore=shutil.ignore_patterns("LOCK"))
-    return copy
+    return copy_of(cache, tmp_path_factory.mktemp("wire"))
 
 
 def cli_stream(db, dataset, *options):
