@@ -160,8 +160,7 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             let recorded = Atomic<Bool>(false)
             @Sendable func record() {
                 guard !recorded.exchange(true, ordering: .relaxed) else { return }
-                let elapsed = ContinuousClock.now - start
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let seconds = (ContinuousClock.now - start) / .seconds(1)
                 metrics.record(route: route, status: status, seconds: seconds, bytes: sent.load(ordering: .relaxed))
             }
             do {

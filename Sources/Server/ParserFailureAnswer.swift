@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdCore
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
@@ -8,24 +9,35 @@ import NIOHTTPTypes
 /// Behind the codec: gives the answer Hummingbird writes when a request's head cannot be read (a bare 400 with no
 /// body, then a close) the status and JSON message every other failure has, as ``ParserFailure`` says them: a
 /// request line and headers past ``ParserFailure/headLimit`` (a long word in a `GET` path) is a 431 naming that
-/// bound, not a 400 that says nothing.
+/// bound, not a 400 that says nothing. The answer is logged with the other failures and counted in `/metrics` under
+/// the route `unreadable`, as the router's are. (A head cut short by the client closing its side gets no answer.)
 final class ParserFailureAnswer: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    /// The decoder's failure, until its answer is written.
-    private var failure: HTTPParserError?
+    private let failures: FailureLog
+    private let metrics: ServerMetrics
+    private let logger: Logger
+    /// The decoder's failure and when it came, until its answer is written.
+    private var failure: (error: HTTPParserError, at: ContinuousClock.Instant)?
+
+    /// Logs each answer in `failures` through `logger` and counts it in `metrics`.
+    init(failures: FailureLog, metrics: ServerMetrics, logger: Logger) {
+        self.failures = failures
+        self.metrics = metrics
+        self.logger = logger
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? HTTPParserError { failure = error }
+        if let error = error as? HTTPParserError { failure = (error, .now) }
         context.fireErrorCaught(error)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard let error = failure, case .head(var head) = unwrapOutboundIn(data), head.status == .badRequest,
-            head.headerFields[.contentLength] == "0"
+        guard let (error, started) = failure, case .head(var head) = unwrapOutboundIn(data),
+            head.status == .badRequest, head.headerFields[.contentLength] == "0"
         else {
             context.write(data, promise: promise)
             return
@@ -38,6 +50,13 @@ final class ParserFailureAnswer: ChannelDuplexHandler, RemovableChannelHandler {
         head.headerFields[.contentLength] = String(body.count)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(ByteBuffer(bytes: body))), promise: promise)
+        failures.log(
+            ErrorMiddleware<ServerRequestContext>.line("(unreadable)", "request", status, message), level: .warning,
+            to: logger)
+        metrics.record(
+            route: ParserFailure.route, status: Int(status.code),
+            seconds: (ContinuousClock.now - started) / .seconds(1),
+            bytes: body.count)
     }
 }
 
@@ -45,6 +64,9 @@ final class ParserFailureAnswer: ChannelDuplexHandler, RemovableChannelHandler {
 enum ParserFailure {
     /// The most bytes of a request's line and headers the server reads (what NIO's decoder takes by default).
     static let headLimit = 80 * 1024
+
+    /// The route `/metrics` counts these answers under.
+    static let route = "unreadable"
 
     /// The status and message of `error`'s answer.
     static func answer(_ error: HTTPParserError) -> (HTTPResponse.Status, String) {

@@ -350,10 +350,8 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             ErrorMiddleware<ServerRequestContext>.line(
                 "GET", String(decoding: head.target, as: UTF8.self), error.status, error.message),
             level: .warning, to: logger)
-        let elapsed = ContinuousClock.now - started
         state.metrics.record(
-            route: Self.route, status: Int(error.status.code),
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            route: Self.route, status: Int(error.status.code), seconds: (ContinuousClock.now - started) / .seconds(1),
             bytes: answer.bodyLength)
         return (answer.bytes, nil)
     }
@@ -423,8 +421,7 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
             (metricsRoute, words) = ("/v1/vectors", list.count)
         }
         guard let answer else { return nil }
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - started) / .seconds(1)
         state.metrics.recordAnsweredAhead(
             route: metricsRoute, vectors: words, seconds: seconds, bytes: answer.bodyLength)
         return (answer.bytes, reservation)
@@ -625,7 +622,9 @@ struct ServerConnection: ServerChildChannel {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
         let connectionGuard = ConnectionGuard(settings: state.settings, roster: state.connections)
-        var behindTheCodec: [any RemovableChannelHandler] = [ParserFailureAnswer(), connectionGuard]
+        var behindTheCodec: [any RemovableChannelHandler] = [
+            ParserFailureAnswer(failures: state.failureLog, metrics: state.metrics, logger: logger), connectionGuard,
+        ]
         do {
             if state.settings.answersVectorsOnEventLoop {
                 let lane = VectorLane(

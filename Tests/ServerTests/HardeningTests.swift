@@ -773,7 +773,7 @@ final class CollectedLog: Sendable {
                     BatchEncoding.npz(try dataset.batch(split: "train", indices: plan.batch($0)))
                 }
                 #expect(streamed == expected && streamed.count == 2)
-                let examples = try plan.positions(EpochShare(rank: rank, worldSize: 2)).map { plan.batch($0).count }
+                let examples = plan.positions(EpochShare(rank: rank, worldSize: 2)).map { plan.batch($0).count }
                 #expect(response.examples == "\(examples.reduce(0, +))")
                 let single = try await server.request(
                     "/v1/datasets/pos/train/batches/1?batch_size=2&seed=4&epoch=1&rank=\(rank)&world_size=2")

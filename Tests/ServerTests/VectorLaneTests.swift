@@ -248,13 +248,38 @@ import VectorCache
             for (lane, router) in try await withAndWithoutTheLane(bytes, answers: answers) {
                 #expect(lane.0 == router.0 && lane.2 == router.2)
             }
-            let last = try await withServer { server in try await exchange(server.port, bytes, answers: answers) }
+            let log = CollectedLog()
+            let (last, metrics) = try await withServer(logger: log.logger) { server in
+                let last = try await exchange(server.port, bytes, answers: answers)
+                return (last, String(decoding: try await server.request("/metrics").data, as: UTF8.self))
+            }
             if answers == 2 { #expect(last[0].0 == 200) }
             let (answerStatus, headers, body) = last[answers - 1]
             #expect(answerStatus == status)
             #expect(headers["content-type"] == "application/json" && headers["connection"] == "close")
             #expect(RunningServer.error(Data(body)) == message)
+            // Logged and counted as the router's failures are.
+            #expect(log.lines.withLock { $0 }.contains("warning (unreadable) request: \(status) \(message)"))
+            #expect(metrics.contains("w2vcache_requests_total{route=\"unreadable\",status=\"\(status)\"} 1\n"))
         }
+    }
+
+    /// A head cut short by the client closing its side is nobody's failure: not logged as one, not counted.
+    @Test func aHeadCutShortByTheClientIsNotAFailure() async throws {
+        let log = CollectedLog()
+        let metrics = try await withServer(logger: log.logger) { server in
+            let port = server.port
+            let answer = try await blocking {
+                let connection = try LoopbackConnection(port: port)
+                connection.send(Array("GET /v1/vectors/po".utf8))
+                connection.closeSending()
+                return connection.receive()
+            }
+            #expect(!String(decoding: answer, as: UTF8.self).contains("HTTP/1.1 2"))
+            return String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+        }
+        #expect(!metrics.contains("unreadable"))
+        #expect(!log.lines.withLock { $0 }.contains { $0.hasPrefix("warning") })
     }
 
     /// A vector asked for behind a request the router is still answering comes after it, on one connection.
