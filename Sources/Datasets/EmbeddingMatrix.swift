@@ -42,24 +42,23 @@ enum EmbeddingMatrix {
             )
         }
         var rows = Rows(oovWords: [], pretrained: 0)
-        let zeros = [Float](repeating: 0, count: cache.dimension)
+        let zeros = [UInt8](repeating: 0, count: cache.vectorBytes)
+        // Every row is little-endian float32 bytes already (the cache's values, the OOV sources' vectors): appended
+        // as they are.
         try content.add("embeddings", type: .float32, shape: [tokens.count, cache.dimension]) { append in
             for token in tokens {
                 let key = Array(token.utf8)
-                let row: [Float]
                 if let special = specials[token] {
                     switch special {
-                    case .zero: row = zeros
-                    case .random: row = oov.random.vectorBytes(for: key).withUnsafeBytes { Float32Bytes.decode($0) }
+                    case .zero: zeros.withUnsafeBytes { append($0) }
+                    case .random: oov.random.vectorBytes(for: key).withUnsafeBytes { append($0) }
                     }
-                } else if let stored = try cache.withVectorBytes(for: key, { $0.map { Float32Bytes.decode($0) } }) {
+                } else if try cache.withVectorBytes(for: key, { stored in stored.map { append($0) } != nil }) {
                     if try cache.isOutOfVocabulary(key) { rows.oovWords.append(key) } else { rows.pretrained += 1 }
-                    row = stored
                 } else {
                     rows.oovWords.append(key)
-                    row = try oov.vectorBytes(for: key).bytes.withUnsafeBytes { Float32Bytes.decode($0) }
+                    try oov.vectorBytes(for: key).bytes.withUnsafeBytes { append($0) }
                 }
-                row.withUnsafeBytes { append($0) }
             }
         }
         return rows
