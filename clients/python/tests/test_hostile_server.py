@@ -578,6 +578,17 @@ def test_a_word_list_answered_by_two_caches_is_refused(hostile):
     assert (caught.value.expected, caught.value.found) == ("aaaa", "bbbb") and len(server.requests) == 2
 
 
+def test_a_word_list_answered_in_vectors_of_two_lengths_is_refused(hostile):
+    # The same fingerprint on both, but the second request's vectors are shorter: no matrix is made of them.
+    def answer(path, query, n):
+        rows, dimension = (1000, 2) if n == 1 else (500, 3)
+        headers = {"X-W2VCache-Shape": f"{rows},{dimension}", "X-W2VCache-Rows": "c" * rows,
+                   "X-W2VCache-Fingerprint": "aaaa"}
+        return 200, headers, b"\0" * (rows * dimension * 4), None
+    with pytest.raises(ProtocolError, match="words 1000 on came as vectors of 3 values, those before them of 2"):
+        Client(hostile(answer).url).vectors(["w"] * 1500)
+
+
 @pytest.mark.parametrize("missing, oov, rows, value, message", [
     ("error", None, "cz", 0.0, "row 1 is 'zero', which missing='error' does not give"),
     ("zero", None, "cr", 0.5, "row 1 is 'random', which missing='zero' does not give"),

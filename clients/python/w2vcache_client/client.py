@@ -122,6 +122,9 @@ class Client:
             if rows is None or len(rows) != len(chunk) or any(row not in _ROW_KINDS for row in rows):
                 raise ProtocolError(f"the answer's X-W2VCache-Rows {rows!r} does not describe {len(chunk)} rows")
             _check_row_kinds(rows, matrix, missing=missing, oov=oov)
+            if matrices and matrix.shape[1] != matrices[0].shape[1]:
+                raise ProtocolError(f"words {len(kinds)} on came as vectors of {matrix.shape[1]} values, those before "
+                                    f"them of {matrices[0].shape[1]}")
             matrices.append(matrix)
             kinds.extend(_ROW_KINDS[row] for row in rows)
 
