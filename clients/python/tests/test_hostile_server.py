@@ -356,6 +356,19 @@ def test_nearest_words_come_distinct_and_best_first(hostile, similar, refused):
                 [word for word, _ in similar]
 
 
+@pytest.mark.parametrize("entry", [{"word": None, "score": 0.5}, {"word": 5, "score": 0.5}, {"score": 0.5},
+                                   {"word": "king", "score": "0.5"}, {"word": "king", "score": True}, ["king", 0.5]])
+def test_a_nearest_word_that_is_not_a_word_and_its_score_is_refused(hostile, entry):
+    def answer(path, query, n):
+        entries = [{"word": "queen", "score": "NaN"}, entry]
+        body = {"similar": entries} if n % 2 else {"results": [{"similar": entries}]}
+        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode(), None
+    client = Client(hostile(answer).url)
+    for call in (lambda: client.similar(["man"], top=3), lambda: client.similar_batch([{"positive": ["man"], "top": 3}])):
+        with pytest.raises(ProtocolError, match="an entry that is not a word and its score"):
+            call()
+
+
 def test_garbage_where_an_npz_belongs_is_a_protocol_error(hostile):
     server = hostile(lambda path, query, n: (200, epoch_headers(1, 0), frames([b"PK\x03\x04 not a zip"]), None))
     with pytest.raises(ProtocolError, match="not a valid .npz"):

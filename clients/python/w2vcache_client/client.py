@@ -556,13 +556,21 @@ def _field(answer: Mapping[str, Any], key: str, kind: type, path: str) -> Any:
     return value
 
 
+_NON_FINITE_NAMES = ("NaN", "Infinity", "-Infinity")
+
+
 def _scored(items: object, top: int) -> list[tuple[str, float]]:
     if not isinstance(items, list) or len(items) > top:
         raise ProtocolError(f"a nearest-words answer is not a list of at most {top} entries")
-    try:
-        scored = [(str(item["word"]), float(item["score"])) for item in items]
-    except (KeyError, TypeError, ValueError) as error:
-        raise ProtocolError(f"a nearest-words answer has an entry without word and score: {error}") from None
+    scored = []
+    for item in items:
+        word, score = (item.get("word"), item.get("score")) if isinstance(item, dict) else (None, None)
+        # A score is a number, or one of the names the server gives a non-finite one; a word is a string.
+        if not isinstance(word, str) or not (isinstance(score, (int, float)) and not isinstance(score, bool)
+                                             or score in _NON_FINITE_NAMES):
+            raise ProtocolError(f"a nearest-words answer has an entry that is not a word and its score: "
+                                f"{repr(item)[:100]}")
+        scored.append((word, float(score)))
     # Best first, each word once (a NaN, which gensim gives a zero vector, is in no order with the others).
     if len({word for word, _ in scored}) != len(scored) or any(
             later[1] > earlier[1] for earlier, later in zip(scored, scored[1:])):
