@@ -91,13 +91,15 @@ public final class CacheWriter {
 
     /// Replaces every key of `namespace` that begins with `start` by `entries`, and adds out-of-vocabulary vectors
     /// (made by `generator`) for the words of `oovWords` the cache lacks, with the manifest's count updated: one
-    /// atomic change of the cache (see ``CacheWriter``).
+    /// atomic change of the cache (see ``CacheWriter``). `progress` is told the bytes written of about how many, as
+    /// the change begins, after every piece of it (``pieceBytes``), and once it is whole.
     /// - Returns: the words that got new out-of-vocabulary vectors.
     /// - throws: ``CacheError``; the cache is unchanged.
     @discardableResult
     public func replace(
         in namespace: MetadataNamespace, under start: [UInt8], with entries: MetadataEntries,
-        oovWords: some Sequence<[UInt8]> = [[UInt8]](), generator: OOVSource? = nil
+        oovWords: some Sequence<[UInt8]> = [[UInt8]](), generator: OOVSource? = nil,
+        progress: (_ written: Int, _ total: Int) -> Void = { _, _ in }
     ) throws -> [[UInt8]] {
         let current = cache
         let metadata = current.metadata(namespace)
@@ -111,16 +113,20 @@ public final class CacheWriter {
         let manifestValue = try ManifestCoding.encode(manifest)
         // Each vector under its word, and its marker (the word under a prefix, "subword" or nothing).
         let oovBytes = added.reduce(0) { bytes, word in bytes + current.vectorBytes + 2 * word.count + 16 }
-        try apply(byteCount: entries.byteCount + oovBytes) { database in
+        let total = entries.byteCount + oovBytes
+        progress(0, total)
+        try apply(byteCount: total) { database in
             // In pieces, each let go once written and a poll after it, rather than a second copy of every entry.
-            var pieceBytes = 0
+            var (pieceBytes, written) = (0, 0)
             func put(key: [UInt8], value: [UInt8]) throws {
                 batch.put(key: key, value: value)
                 pieceBytes += key.count + value.count
                 guard pieceBytes >= Self.pieceBytes else { return }
                 try database.write(batch)
                 batch.clear()
+                written += pieceBytes
                 pieceBytes = 0
+                progress(min(written, total), total)
                 try checkCancelled()
             }
             if let generator {
@@ -136,6 +142,7 @@ public final class CacheWriter {
             batch.put(key: CacheKeys.manifest, value: manifestValue)
             try database.write(batch, sync: true)
         }
+        progress(total, total)
         return added
     }
 

@@ -87,7 +87,7 @@ public enum DatasetStore {
     /// The one way every dataset is prepared: unless `D` is prepared already from the same inputs with the same
     /// options and the same kind of out-of-vocabulary vectors (`oov`, for a dataset with an embedding matrix), by
     /// this tool version, `build` makes its content, which replaces the stored dataset in one write (`progress` is
-    /// told ``PrepareProgress/storing`` before it).
+    /// told how far that write is, ``PrepareProgress/storing(written:total:)``).
     static func prepareIfChanged<D: PreparableDataset>(
         _ dataset: D.Type, inputs: [InputFingerprint], options: D.Options, oov: OOVKind? = nil,
         in writer: CacheWriter, progress: PrepareProgressHandler = { _ in },
@@ -116,9 +116,9 @@ public enum DatasetStore {
             contentCRC32: String(format: "%08x", arrays.contentCRC32), oov: oov)
         var entries = arrays.entries
         entries.put(manifestKey(D.name), try JSONEncoder().encode(manifest))
-        progress(.storing)
         try writer.replace(
-            in: .dataset, under: prefix(D.name), with: entries, oovWords: content.oovWords, generator: content.oov)
+            in: .dataset, under: prefix(D.name), with: entries, oovWords: content.oovWords, generator: content.oov
+        ) { written, total in progress(.storing(written: written, total: total)) }
         return PreparedDataset(manifest: manifest, statistics: content.statistics, alreadyPrepared: false)
     }
 }

@@ -24,12 +24,16 @@ enum EmbeddingMatrix {
     /// 4 GiB), less room for the `.npy` header. A larger one could never be served, and would be made in memory.
     static let largestByteCount = Int(UInt32.max) - 4096
 
-    /// Adds the matrix of `tokens` to `content` as its array `embeddings`, row by row.
+    /// The step ``add(tokens:specials:cache:oov:to:progress:)`` reports.
+    static let step = "making the embedding matrix"
+
+    /// Adds the matrix of `tokens` to `content` as its array `embeddings`, row by row, telling `progress` the rows
+    /// made (step ``step``) at the start, every 64 MB of rows or ``PrepareProgress/interval`` rows, and at the end.
     /// - throws: ``DatasetError/unusableInput(_:_:)`` before anything is made when the matrix would be larger than
     ///   ``largestByteCount``.
     static func add(
         tokens: [String], specials: [String: SpecialRow], cache: VectorCache, oov: OOVSource,
-        to content: inout DatasetWriter
+        to content: inout DatasetWriter, progress: PrepareProgressHandler = { _ in }
     ) throws -> Rows {
         let (values, overflow) = tokens.count.multipliedReportingOverflow(by: cache.dimension)
         guard !overflow, values <= largestByteCount / MemoryLayout<Float>.size else {
@@ -42,11 +46,16 @@ enum EmbeddingMatrix {
             )
         }
         var rows = Rows(oovWords: [], pretrained: 0)
+        let interval = max(1, min(PrepareProgress.interval, (64 << 20) / cache.vectorBytes))
+        progress(.working(step, done: 0, total: tokens.count))
         let zeros = [UInt8](repeating: 0, count: cache.vectorBytes)
         // Every row is little-endian float32 bytes already (the cache's values, the OOV sources' vectors): appended
         // as they are.
         try content.add("embeddings", type: .float32, shape: [tokens.count, cache.dimension]) { append in
-            for token in tokens {
+            for (index, token) in tokens.enumerated() {
+                if index > 0, index.isMultiple(of: interval) {
+                    progress(.working(step, done: index, total: tokens.count))
+                }
                 let key = Array(token.utf8)
                 if let special = specials[token] {
                     switch special {
@@ -61,6 +70,7 @@ enum EmbeddingMatrix {
                 }
             }
         }
+        progress(.working(step, done: tokens.count, total: tokens.count))
         return rows
     }
 }

@@ -213,7 +213,7 @@ public struct POSDataset: BatchSource, PreparableDataset {
                 splits[split] = windows
             }
             let matrix = try EmbeddingMatrix.add(
-                tokens: vocabulary.tokens, specials: [:], cache: cache, oov: oov, to: &content)
+                tokens: vocabulary.tokens, specials: [:], cache: cache, oov: oov, to: &content, progress: progress)
             try content.add(strings: vocabulary.tokens, as: "vocab")
             try content.add(strings: tagSet.tokens, as: "tags")
             statistics.vocabulary = vocabulary.count

@@ -208,7 +208,7 @@ public struct ParserDataset: BatchSource, PreparableDataset {
             // Word vectors: none for <NULL>, made-up ones for <ROOT> and <UNK>, then pretrained or out-of-vocabulary.
             let matrix = try EmbeddingMatrix.add(
                 tokens: vocabularies.words.tokens, specials: ["<NULL>": .zero, "<ROOT>": .random, "<UNK>": .random],
-                cache: cache, oov: oov, to: &content)
+                cache: cache, oov: oov, to: &content, progress: progress)
             try content.add(strings: vocabularies.words.tokens, as: "words")
             try content.add(strings: vocabularies.tags.tokens, as: "tags")
             try content.add(strings: vocabularies.labels.tokens, as: "labels")

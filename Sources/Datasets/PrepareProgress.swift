@@ -5,8 +5,9 @@ public enum PrepareProgress: Sendable, Equatable {
     case reading(String)
     /// `done` of `total` examples (pairs, reviews, sentences) through `step` (`tokenizing train pairs`).
     case working(String, done: Int, total: Int)
-    /// Writing the prepared dataset into the cache, in one write.
-    case storing
+    /// Writing the prepared dataset, and its words' out-of-vocabulary vectors, into the cache in one change:
+    /// `written` of about `total` bytes.
+    case storing(written: Int, total: Int)
 }
 
 /// Told each ``PrepareProgress`` in turn (never from two threads at once).

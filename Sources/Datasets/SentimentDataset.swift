@@ -230,7 +230,7 @@ public struct SentimentDataset: BatchSource, PreparableDataset {
             }
             let matrix = try EmbeddingMatrix.add(
                 tokens: vocabulary.tokens, specials: ["<unk>": .random, "<pad>": .zero], cache: cache, oov: oov,
-                to: &content)
+                to: &content, progress: progress)
             try content.add(strings: vocabulary.tokens, as: "vocab")
             statistics.pretrainedWords = matrix.pretrained
             statistics.oovWords = matrix.oovWords.count

@@ -44,8 +44,10 @@ struct PrepareOptions: ParsableArguments {
             Terminal.progress(
                 "\(step): \(Human.count(Double(done))) of \(Human.count(Double(total)))"
                     + "  \(total > 0 ? done * 100 / total : 100)%")
-        case .storing:
-            Terminal.progress("storing the dataset in the cache")
+        case .storing(let written, let total):
+            Terminal.progress(
+                "storing the dataset in the cache: \(Human.bytes(Double(written))) of \(Human.bytes(Double(total)))"
+                    + "  \(total > 0 ? written * 100 / total : 100)%")
         }
     }
 }

@@ -110,8 +110,8 @@ import Word2Vec
         #expect(try writer.cache.metadata(.dataset).keys() == [Array("later".utf8)])
     }
 
-    /// A change larger than a piece is written a piece at a time, with a poll after each: stopped at any of them the
-    /// cache is as it was; not stopped, every entry is there, in one new table.
+    /// A change larger than a piece is written a piece at a time, with a poll and a report of the bytes written after
+    /// each: stopped at any of them the cache is as it was; not stopped, every entry is there, in one new table.
     @Test func aLargeChangeIsWrittenInPiecesAndStopsBetweenThem() throws {
         let directory = TemporaryDirectory()
         let path = try cache(directory)
@@ -141,8 +141,14 @@ import Word2Vec
         }
         polls.withLock { $0 = 0 }
         stopAt.withLock { $0 = Int.max }
-        try writer.replace(in: .dataset, under: [], with: large)
+        var reports: [(written: Int, total: Int)] = []
+        try writer.replace(in: .dataset, under: [], with: large) { reports.append(($0, $1)) }
         #expect(polls.withLock { $0 } == 4)
+        // As the change begins, after each whole piece, and once it is whole.
+        let written = reports.map(\.written)
+        #expect(written.count == 4 && written == written.sorted() && reports.allSatisfy { $0.total == large.byteCount })
+        #expect(written.first == 0 && written.last == large.byteCount)
+        #expect(written[1] >= CacheWriter.pieceBytes && written[2] >= 2 * CacheWriter.pieceBytes)
         let metadata = writer.cache.metadata(.dataset)
         #expect(try metadata.keys().count == count)
         for index in [0, count / 2, count - 1] {

@@ -23,6 +23,15 @@ private final class ProgressLog: Sendable {
         return steps
     }
 
+    /// Whether the last reports are the store's, counting its bytes up from 0 to its total, and none before them.
+    var storedLast: Bool {
+        let stores = all.compactMap { if case .storing(let written, let total) = $0 { (written, total) } else { nil } }
+        let tail = all.suffix(stores.count).allSatisfy { if case .storing = $0 { true } else { false } }
+        return tail && stores.count >= 2 && stores.first!.0 == 0 && stores.last!.0 == stores.last!.1
+            && stores.last!.1 > 0 && Set(stores.map(\.1)).count == 1
+            && zip(stores, stores.dropFirst()).allSatisfy { $0.0 <= $1.0 }
+    }
+
     /// Whether every step's reports count up within its total, one total each.
     var stepsCountUp: Bool {
         steps.values.allSatisfy { reports in
@@ -32,8 +41,8 @@ private final class ProgressLog: Sendable {
     }
 }
 
-/// Every `prepare` says what it reads, how far its long steps are (pos has none), and when it stores; a preparation found
-/// done already reads its inputs (to fingerprint them) and stores nothing.
+/// Every `prepare` says what it reads, how far its long steps are (the embedding matrix among them), and how far its
+/// store is; a preparation found done already reads its inputs (to fingerprint them) and stores nothing.
 @Suite struct PrepareProgressTests {
     @Test func translationReportsItsReadsStepsAndWrite() throws {
         let directory = TemporaryDirectory()
@@ -60,7 +69,7 @@ private final class ProgressLog: Sendable {
         #expect(steps["arranging train pairs in buckets"]?.first.map { $0 == (0, pairs) } == true)
         #expect(steps["arranging train pairs in buckets"]?.last.map { $0 == (pairs, pairs) } == true)
         #expect(log.stepsCountUp)
-        #expect(log.all.first == .reading(directory.file("pairs.tsv")) && log.all.last == .storing)
+        #expect(log.all.first == .reading(directory.file("pairs.tsv")) && log.storedLast)
 
         let again = ProgressLog()
         let same = try TranslationDataset.prepare(
@@ -87,7 +96,7 @@ private final class ProgressLog: Sendable {
         #expect(steps["counting train tokens"]?.last.map { $0 == (300, 300) } == true)
         #expect(steps["padding train reviews"]?.first.map { $0 == (0, 300) } == true)
         #expect(steps["padding train reviews"]?.last.map { $0 == (300, 300) } == true)
-        #expect(log.stepsCountUp && log.all.last == .storing)
+        #expect(log.stepsCountUp && log.storedLast)
     }
 
     @Test func parserReportsItsReadsStepsAndWrite() throws {
@@ -104,7 +113,7 @@ private final class ProgressLog: Sendable {
         let steps = log.steps
         #expect(steps["following the oracle through train sentences"]?.map(\.done) == [0, 4_096])
         #expect(steps["following the oracle through test sentences"]?.map(\.done) == [0])
-        #expect(log.stepsCountUp && log.all.last == .storing)
+        #expect(log.stepsCountUp && log.storedLast)
     }
 
     @Test func posReportsItsReadsAndWrite() throws {
@@ -113,9 +122,13 @@ private final class ProgressLog: Sendable {
         let train = try textFile(directory, "train.txt", "She PRP\nate VBD\nit PRP\n")
         let test = try textFile(directory, "test.txt", "She PRP\n")
         let log = ProgressLog()
-        _ = try POSDataset.prepare(
+        let prepared = try POSDataset.prepare(
             train: train, test: test, into: writer, options: POSOptions(), oov: OOVSource(random: testOOV),
             progress: log.handler)
-        #expect(log.all == [.reading(train.path), .reading(test.path), .storing])
+        #expect(log.reads == [train.path, test.path] && log.all.first == .reading(train.path))
+        // The vocabulary is made into the matrix (its step reports the start and the end), then stored.
+        let matrix = log.steps["making the embedding matrix"]
+        #expect(matrix?.map(\.done) == [0, prepared.prepared.statistics.vocabulary])
+        #expect(matrix?.first?.total == prepared.prepared.statistics.vocabulary && log.stepsCountUp && log.storedLast)
     }
 }
