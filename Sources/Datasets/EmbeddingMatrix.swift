@@ -28,12 +28,13 @@ enum EmbeddingMatrix {
     static let step = "making the embedding matrix"
 
     /// Adds the matrix of `tokens` to `content` as its array `embeddings`, row by row, telling `progress` the rows
-    /// made (step ``step``) at the start, every 64 MB of rows or ``PrepareProgress/interval`` rows, and at the end.
+    /// made (step ``step``) at the start, every `reportBytes` of rows or ``PrepareProgress/interval`` rows, whichever
+    /// comes first, and at the end.
     /// - throws: ``DatasetError/unusableInput(_:_:)`` before anything is made when the matrix would be larger than
     ///   ``largestByteCount``.
     static func add(
         tokens: [String], specials: [String: SpecialRow], cache: VectorCache, oov: OOVSource,
-        to content: inout DatasetWriter, progress: PrepareProgressHandler = { _ in }
+        to content: inout DatasetWriter, progress: PrepareProgressHandler = { _ in }, reportBytes: Int = 64 << 20
     ) throws -> Rows {
         let (values, overflow) = tokens.count.multipliedReportingOverflow(by: cache.dimension)
         guard !overflow, values <= largestByteCount / MemoryLayout<Float>.size else {
@@ -46,7 +47,7 @@ enum EmbeddingMatrix {
             )
         }
         var rows = Rows(oovWords: [], pretrained: 0)
-        let interval = max(1, min(PrepareProgress.interval, (64 << 20) / cache.vectorBytes))
+        let interval = max(1, min(PrepareProgress.interval, reportBytes / cache.vectorBytes))
         progress(.working(step, done: 0, total: tokens.count))
         let zeros = [UInt8](repeating: 0, count: cache.vectorBytes)
         // Every row is little-endian float32 bytes already (the cache's values, the OOV sources' vectors): appended
