@@ -9,7 +9,8 @@ import NIOHTTPTypes
 /// Behind the codec: gives the answer Hummingbird writes when a request's head cannot be read (a bare 400 with no
 /// body, then a close) the status and JSON message every other failure has, as ``ParserFailure`` says them: a
 /// request line and headers past ``ParserFailure/headLimit`` (a long word in a `GET` path) is a 431 naming that
-/// bound, not a 400 that says nothing. The answer is logged with the other failures and counted in `/metrics` under
+/// bound, not a 400 that says nothing, with the headers every answer has (the cache's fingerprint, `Date`, `Server`).
+/// The answer is logged with the other failures and counted in `/metrics` under
 /// the route `unreadable`, as the router's are. (A head cut short by the client closing its side gets no answer.)
 final class ParserFailureAnswer: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
@@ -19,14 +20,17 @@ final class ParserFailureAnswer: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let failures: FailureLog
     private let metrics: ServerMetrics
+    private let answers: VectorAnswers
     private let logger: Logger
     /// The decoder's failure and when it came, until its answer is written.
     private var failure: (error: HTTPParserError, at: ContinuousClock.Instant)?
 
-    /// Logs each answer in `failures` through `logger` and counts it in `metrics`.
-    init(failures: FailureLog, metrics: ServerMetrics, logger: Logger) {
+    /// Logs each answer in `failures` through `logger` and counts it in `metrics`; `answers` gives its fingerprint and
+    /// date.
+    init(failures: FailureLog, metrics: ServerMetrics, answers: VectorAnswers, logger: Logger) {
         self.failures = failures
         self.metrics = metrics
+        self.answers = answers
         self.logger = logger
     }
 
@@ -48,6 +52,9 @@ final class ParserFailureAnswer: ChannelDuplexHandler, RemovableChannelHandler {
         head.status = status
         head.headerFields[.contentType] = "application/json"
         head.headerFields[.contentLength] = String(body.count)
+        head.headerFields[FingerprintMiddleware<ServerRequestContext>.header] = answers.fingerprint
+        head.headerFields[.date] = answers.date
+        head.headerFields[.server] = serverName
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(ByteBuffer(bytes: body))), promise: promise)
         failures.log(

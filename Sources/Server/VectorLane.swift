@@ -433,7 +433,8 @@ final class VectorLane: ChannelDuplexHandler, RemovableChannelHandler {
 /// made for their count, then the rows. One per server.
 final class VectorAnswers: Sendable {
     private let dimension: Int
-    private let fingerprint: String
+    /// The cache's fingerprint, in `X-W2VCache-Fingerprint` of every answer.
+    let fingerprint: String
     private let npyHeader: [UInt8]
     private let heads = Locked(Heads())
 
@@ -486,6 +487,9 @@ final class VectorAnswers: Sendable {
         buffer.writeBytes(vector)
         return Answer(bytes: buffer, bodyLength: bodyLength)
     }
+
+    /// This second's `Date`, as every answer gives it.
+    var date: String { current { $0.date } }
 
     /// The answer the router gives `error`: its status, and its message as JSON.
     func answer(_ error: APIError, allocator: ByteBufferAllocator) -> Answer {
@@ -623,7 +627,8 @@ struct ServerConnection: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
         let connectionGuard = ConnectionGuard(settings: state.settings, roster: state.connections)
         var behindTheCodec: [any RemovableChannelHandler] = [
-            ParserFailureAnswer(failures: state.failureLog, metrics: state.metrics, logger: logger), connectionGuard,
+            ParserFailureAnswer(failures: state.failureLog, metrics: state.metrics, answers: answers, logger: logger),
+            connectionGuard,
         ]
         do {
             if state.settings.answersVectorsOnEventLoop {

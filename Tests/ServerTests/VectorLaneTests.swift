@@ -249,14 +249,16 @@ import VectorCache
                 #expect(lane.0 == router.0 && lane.2 == router.2)
             }
             let log = CollectedLog()
-            let (last, metrics) = try await withServer(logger: log.logger) { server in
+            let (last, metrics, fingerprint) = try await withServer(logger: log.logger) { server in
                 let last = try await exchange(server.port, bytes, answers: answers)
-                return (last, String(decoding: try await server.request("/metrics").data, as: UTF8.self))
+                let metrics = String(decoding: try await server.request("/metrics").data, as: UTF8.self)
+                return (last, metrics, server.state.fingerprint)
             }
             if answers == 2 { #expect(last[0].0 == 200) }
             let (answerStatus, headers, body) = last[answers - 1]
             #expect(answerStatus == status)
             #expect(headers["content-type"] == "application/json" && headers["connection"] == "close")
+            #expect(headers["x-w2vcache-fingerprint"] == fingerprint && headers["server"] == "w2vcache")
             #expect(RunningServer.error(Data(body)) == message)
             // Logged and counted as the router's failures are.
             #expect(log.lines.withLock { $0 }.contains("warning (unreadable) request: \(status) \(message)"))
