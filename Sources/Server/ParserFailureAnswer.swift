@@ -10,8 +10,8 @@ import NIOHTTPTypes
 /// body, then a close) the status and JSON message every other failure has, as ``ParserFailure`` says them: a
 /// request line and headers past ``ParserFailure/headLimit`` (a long word in a `GET` path) is a 431 naming that
 /// bound, not a 400 that says nothing, with the headers every answer has (the cache's fingerprint, `Date`, `Server`).
-/// The answer is logged with the other failures and counted in `/metrics` under
-/// the route `unreadable`, as the router's are. (A head cut short by the client closing its side gets no answer.)
+/// The answer is logged with the other failures and counted in `/metrics` under the route `unreadable`, as the
+/// router's are. (A head cut short by the client closing its side gets no answer.)
 final class ParserFailureAnswer: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
