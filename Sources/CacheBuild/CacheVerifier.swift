@@ -11,7 +11,7 @@ public struct VerifyReport: Sendable {
     public var metadataKeys = 0
     /// Rows of the search index read back (0 without one).
     public var searchIndexRows = 0
-    /// A fastText model's n-gram rows read (0 for a word2vec file).
+    /// Entries read under the n-gram rows' prefix: a fastText model's rows (0 for a word2vec file).
     public var subwordRows = 0
     /// Human-readable problems, the first ``VerifyReport/maxProblems`` of them.
     public var problems: [String] = []
@@ -44,6 +44,7 @@ extension VectorCache {
         }
         let allowNonFinite = manifest.options.nonFinite == .keep
         var entries = 0
+        var nextRow = 0  // the n-gram row expected next
         iterator.seekToFirst()
         while iterator.isValid {
             entries += 1
@@ -63,22 +64,14 @@ extension VectorCache {
                         }
                     }
                 } else if key.starts(with: CacheKeys.subwordPrefix) {
-                    report.subwordRows += 1
                     try iterator.withValue { value in
-                        if value.count != vectorBytes || !(allowNonFinite || Float32Bytes.allFinite(value)) {
-                            report.problem(
-                                "n-gram row \(report.subwordRows - 1): \(value.count) bytes, or not finite; expected "
-                                    + "\(vectorBytes) bytes of finite float32")
-                        }
+                        checkSubwordRow(
+                            key: key, value: value, allowNonFinite: allowNonFinite, next: &nextRow, into: &report)
                     }
                 } else if key.starts(with: CacheKeys.oovPrefix) {
-                    report.oovMarkers += 1
                     let word = Array(key.dropFirst(CacheKeys.oovPrefix.count))
-                    if (try? contains(word)) != true {
-                        report.problem(
-                            "out-of-vocabulary marker for \"\(Printable.escape(bytes: word, limit: 80))\" has no vector"
-                        )
-                    }
+                    let marker = try iterator.withValue { Array($0) }
+                    checkOutOfVocabularyMarker(of: word, marker: marker, into: &report)
                 } else {
                     report.metadataKeys += 1
                 }
@@ -103,11 +96,81 @@ extension VectorCache {
             )
         }
         let rows = manifest.subwords?.bucket ?? 0
-        if report.subwordRows != rows {
-            report.problem("the cache holds \(report.subwordRows) n-gram rows; the manifest says \(rows)")
-        }
+        if nextRow < rows { report.problem(Self.lacking(rows: nextRow..<rows, of: rows)) }
         verifySearchIndex(into: &report)
         return report
+    }
+
+    /// An n-gram row must be the next of the `0 ..< bucket` the manifest names, and `dimension` finite float32.
+    private func checkSubwordRow(
+        key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, allowNonFinite: Bool, next: inout Int,
+        into report: inout VerifyReport
+    ) {
+        report.subwordRows += 1
+        let rows = manifest.subwords?.bucket ?? 0
+        let number = key.dropFirst(CacheKeys.subwordPrefix.count)
+        guard number.count == 4 else {
+            report.problem(
+                "\"\(Printable.escape(bytes: key, limit: 80))\": a key under the n-gram rows' prefix that names no "
+                    + "row; expected 4 bytes of row number")
+            return
+        }
+        let row = number.reduce(0) { $0 << 8 | Int($1) }
+        guard row < rows else {
+            report.problem("the cache holds n-gram row \(row), beyond the \(rows) its manifest names")
+            return
+        }
+        if row > next { report.problem(Self.lacking(rows: next..<row, of: rows)) }
+        next = row + 1
+        if value.count != vectorBytes {
+            report.problem(
+                "n-gram row \(row): value is \(value.count) bytes; expected \(vectorBytes) (\(manifest.dimension) "
+                    + "float32)")
+        } else if !allowNonFinite && !Float32Bytes.allFinite(value) {
+            report.problem("n-gram row \(row): holds NaN or infinity")
+        }
+    }
+
+    /// The problem of n-gram rows missing.
+    private static func lacking(rows missing: Range<Int>, of rows: Int) -> String {
+        let named =
+            missing.count == 1 ? "row \(missing.lowerBound)" : "rows \(missing.lowerBound) to \(missing.upperBound - 1)"
+        return "the cache lacks n-gram \(named) of the \(rows) its manifest names"
+    }
+
+    /// An out-of-vocabulary marker names a word the cache holds, and says how its vector was made: empty for a
+    /// seeded random vector (its seed is the configuration's, not the cache's, so the vector is not made again
+    /// here), `subword` for the word's n-gram vector, which is made again from the rows and must be the stored one.
+    private func checkOutOfVocabularyMarker(of word: [UInt8], marker: [UInt8], into report: inout VerifyReport) {
+        report.oovMarkers += 1
+        let named = "out-of-vocabulary word \"\(Printable.escape(bytes: word, limit: 80))\""
+        guard marker.isEmpty || marker == Array(OOVKind.subword.rawValue.utf8) else {
+            report.problem(
+                "\(named): its marker holds \"\(Printable.escape(bytes: marker, limit: 40))\"; expected nothing (a "
+                    + "random vector) or \"subword\"")
+            return
+        }
+        do {
+            let stored = try withVectorBytes(for: word) { $0.map { Array($0) } }
+            guard let stored else {
+                report.problem("\(named): the marker is there but the word's vector is not")
+                return
+            }
+            guard !marker.isEmpty else { return }
+            guard let made = try subwordVector(for: word) else {
+                report.problem(
+                    "\(named): marked as an n-gram vector, but "
+                        + (manifest.subwords == nil ? "the cache has no n-gram rows" : "the word has no n-gram"))
+                return
+            }
+            var bytes: [UInt8] = []
+            Float32Bytes.append(made, to: &bytes)
+            if bytes != stored {
+                report.problem("\(named): its vector is not the mean of its n-gram rows, as its marker says")
+            }
+        } catch {
+            report.problem("\(named): cannot be checked: \(error)")
+        }
     }
 
     /// The search index, when the cache has one, must read back whole and name exactly the build's words.

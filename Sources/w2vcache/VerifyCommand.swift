@@ -9,7 +9,8 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Check every entry of the cache; exit status 1 if anything is damaged.",
         discussion:
-            "Reads all entries with LevelDB's checksums on and checks sizes, values and counts against the manifest."
+            "Reads all entries with LevelDB's checksums on and checks sizes, values and counts against the manifest; "
+            + "an out-of-vocabulary word given its n-grams' vector is made again from the cache's n-gram rows."
     )
 
     @OptionGroup var cache: CacheOptions
@@ -22,9 +23,10 @@ struct VerifyCommand: ParsableCommand {
         if report.isHealthy {
             let index =
                 report.searchIndexRows > 0 ? ", search index of \(Plural.count(report.searchIndexRows, "row"))" : ""
+            let ngrams = report.subwordRows > 0 ? ", \(Plural.count(report.subwordRows, "n-gram row"))" : ""
             let summary =
                 "ok: \(Plural.count(report.wordsChecked, "word")) (\(report.oovMarkers) out-of-vocabulary), "
-                + "\(Plural.count(report.metadataKeys, "metadata entry", "metadata entries"))\(index), "
+                + "\(Plural.count(report.metadataKeys, "metadata entry", "metadata entries"))\(index)\(ngrams), "
                 + "all checks passed\n"
             try Terminal.writeStdout(Array(summary.utf8))
             return

@@ -48,3 +48,13 @@ func wordEntries(_ cachePath: String) throws -> [([UInt8], [UInt8])] {
     try iterator.checkError()
     return entries
 }
+
+/// A cache built from gensim's small FastText model of the fuzz corpus (dimension 4, 16 buckets, n-grams of 2-4
+/// characters), the fuzz target's leading option byte left out; its path.
+func fastTextCache(in directory: TemporaryDirectory) throws -> String {
+    let seed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/FuzzFastText/gensim-0.bin")
+    try Data(try Data(contentsOf: seed).dropFirst()).write(to: URL(fileURLWithPath: directory.file("model.bin")))
+    try build(directory.file("model.bin"), into: directory.file("cache"))
+    return directory.file("cache")
+}

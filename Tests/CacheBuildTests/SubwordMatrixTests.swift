@@ -10,19 +10,9 @@ import Word2Vec
 /// A fastText cache's n-gram rows read into memory in parts, one thread each: the vectors are those read from the
 /// cache row by row, and a row missing, of the wrong size or beyond the manifest's count is named, never used.
 @Suite struct SubwordMatrixTests {
-    /// A cache built from gensim's small FastText model of the fuzz corpus (dimension 4, 16 buckets, n-grams of 2-4
-    /// characters), the fuzz target's leading option byte left out.
-    func fastTextCache(_ directory: TemporaryDirectory) throws -> String {
-        let seed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/FuzzFastText/gensim-0.bin")
-        try Data(try Data(contentsOf: seed).dropFirst()).write(to: URL(fileURLWithPath: directory.file("model.bin")))
-        try build(directory.file("model.bin"), into: directory.file("cache"))
-        return directory.file("cache")
-    }
-
     @Test(arguments: [1, 2, 3, 16, 40]) func rowsReadInPartsGiveTheCachesVectors(parts: Int) throws {
         let directory = TemporaryDirectory()
-        let cache = try VectorCache(path: try fastTextCache(directory))
+        let cache = try VectorCache(path: try fastTextCache(in: directory))
         #expect(cache.manifest.subwords?.bucket == 16)
         let matrix = try SubwordMatrix(cache: cache, parts: parts)
         for word in ["zebra", "héllo", "qq", "a", "日本語"] + (0..<40).map({ "w\($0)xyz" }) {
@@ -43,7 +33,7 @@ import Word2Vec
         ]
         for (message, change) in changes {
             let directory = TemporaryDirectory()
-            let path = try fastTextCache(directory)
+            let path = try fastTextCache(in: directory)
             let database = try Database(path: path)
             try change(database)
             try database.close()
