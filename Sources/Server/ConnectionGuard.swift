@@ -29,12 +29,7 @@ import NIOHTTPTypes
 /// come, when answers wait for the client and when it takes them, and when it holds none again (its answers taken by
 /// the socket), so that a full server closes a quiet connection, or one whose client is slow to send its body or take
 /// its answers, and never one whose request is being answered while its client keeps up.
-final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
-
+final class ConnectionGuard: HTTPPartsHandler, RemovableChannelHandler {
     private let settings: ServerSettings
     private let roster: ConnectionRoster
     /// This connection in the roster, from the handler's adding to its removal.
@@ -273,3 +268,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 }
+
+/// A handler between the HTTP codec and Hummingbird that passes the request's parts on and the answer's parts out.
+protocol HTTPPartsHandler: ChannelDuplexHandler
+where
+    InboundIn == HTTPRequestPart, InboundOut == HTTPRequestPart, OutboundIn == HTTPResponsePart,
+    OutboundOut == HTTPResponsePart
+{}

@@ -12,12 +12,7 @@ import NIOHTTPTypes
 /// bound, not a 400 that says nothing, with the headers every answer has (the cache's fingerprint, `Date`, `Server`).
 /// The answer is logged with the other failures and counted in `/metrics` under the route `unreadable`, as the
 /// router's are. (A head cut short by the client closing its side gets no answer.)
-final class ParserFailureAnswer: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
-
+final class ParserFailureAnswer: HTTPPartsHandler, RemovableChannelHandler {
     private let failures: FailureLog
     private let metrics: ServerMetrics
     private let answers: VectorAnswers
