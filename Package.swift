@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(
             name: "w2vcacheTests",
             dependencies: [
-                "w2vcache", "VectorCache", "Word2Vec", "TestSupport",
+                "w2vcache", "VectorCache", "LevelDB", "Word2Vec", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

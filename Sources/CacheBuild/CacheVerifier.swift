@@ -11,6 +11,8 @@ public struct VerifyReport: Sendable {
     public var metadataKeys = 0
     /// Rows of the search index read back (0 without one).
     public var searchIndexRows = 0
+    /// Prepared datasets read back whole (``DatasetStore/verify(in:into:checking:)``, in the Datasets module).
+    public var datasetsChecked = 0
     /// Entries read under the n-gram rows' prefix: a fastText model's rows (0 for a word2vec file).
     public var subwordRows = 0
     /// Human-readable problems, the first ``VerifyReport/maxProblems`` of them.
@@ -19,9 +21,12 @@ public struct VerifyReport: Sendable {
     public var problemCount = 0
 
     public static let maxProblems = 20
+
+    /// An empty report, for checks of this package's other modules to add to.
+    package init() {}
     public var isHealthy: Bool { problemCount == 0 }
 
-    mutating func problem(_ text: String) {
+    package mutating func problem(_ text: String) {
         problemCount += 1
         if problems.count < Self.maxProblems { problems.append(text) }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CacheBuild
+import Datasets
 import Support
 import VectorCache
 
@@ -10,24 +11,30 @@ struct VerifyCommand: ParsableCommand {
         abstract: "Check every entry of the cache; exit status 1 if anything is damaged.",
         discussion:
             "Reads all entries with LevelDB's checksums on and checks sizes, values and counts against the manifest; "
-            + "an out-of-vocabulary word given its n-grams' vector is made again from the cache's n-gram rows."
+            + "an out-of-vocabulary word given its n-grams' vector is made again from the cache's n-gram rows, and "
+            + "each prepared dataset is read back as the server reads it."
     )
 
     @OptionGroup var cache: CacheOptions
 
     func run() throws {
         let cache = try cache.openCache()
-        let report = try cache.verify { entries in Terminal.progress("verified \(Human.count(Double(entries))) entries")
+        var report = try cache.verify { entries in
+            Terminal.progress("verified \(Human.count(Double(entries))) entries")
         }
+        let vectorProblems = report.problemCount
+        try DatasetStore.verify(in: cache, into: &report) { Terminal.progress("reading dataset \($0) back") }
         Terminal.endProgress()
         if report.isHealthy {
             let index =
                 report.searchIndexRows > 0 ? ", search index of \(Plural.count(report.searchIndexRows, "row"))" : ""
             let ngrams = report.subwordRows > 0 ? ", \(Plural.count(report.subwordRows, "n-gram row"))" : ""
+            let datasets =
+                report.datasetsChecked > 0 ? ", \(Plural.count(report.datasetsChecked, "dataset")) read back" : ""
+            let entries = Plural.count(report.metadataKeys, "metadata entry", "metadata entries")
             let summary =
                 "ok: \(Plural.count(report.wordsChecked, "word")) (\(report.oovMarkers) out-of-vocabulary), "
-                + "\(Plural.count(report.metadataKeys, "metadata entry", "metadata entries"))\(index)\(ngrams), "
-                + "all checks passed\n"
+                + "\(entries)\(index)\(ngrams)\(datasets), all checks passed\n"
             try Terminal.writeStdout(Array(summary.utf8))
             return
         }
@@ -35,10 +42,12 @@ struct VerifyCommand: ParsableCommand {
         if report.problemCount > report.problems.count {
             Terminal.message("... and \(report.problemCount - report.problems.count) more problems")
         }
+        // Damage in the datasets alone is mended by preparing them again; anything else by a build.
+        let mend =
+            vectorProblems == 0
+            ? "prepare the datasets named again (`w2vcache prepare`)" : "rebuild it with `w2vcache build`"
         Terminal.message(
-            "w2vcache: \(cache.path) failed verification with \(report.problemCount) problems; rebuild it with "
-                + "`w2vcache build`"
-        )
+            "w2vcache: \(cache.path) failed verification with \(Plural.count(report.problemCount, "problem")); \(mend)")
         throw ExitCode(1)
     }
 }

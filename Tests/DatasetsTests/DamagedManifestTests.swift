@@ -11,39 +11,6 @@ import VectorCache
 /// case here is one `FuzzCacheRecords` found, which trapped (an overflow, an index out of range) in the process that
 /// loaded the dataset, the server's included.
 @Suite struct DamagedManifestTests {
-    /// A cache of dimension 6 with the four datasets prepared from a few lines each.
-    func preparedCache(_ directory: TemporaryDirectory) throws -> CacheWriter {
-        let writer = try writableCache(try buildCache(directory, words: ["the", "cat", "sat", "good"]))
-        let oov = OOVSource(random: testOOV)
-        _ = try POSDataset.prepare(
-            train: try textFile(directory, "train.txt", "the DT\ncat NN\nsat VBD\n\nthe DT\ndog NN\n"),
-            test: try textFile(directory, "test.txt", "the DT\n"), into: writer, options: POSOptions(), oov: oov)
-        let sentence =
-            "1\tthe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tcat\tcat\tNOUN\tNN\t_\t3\tnsubj\t_\t_\n"
-            + "3\tsat\tsit\tVERB\tVBD\t_\t0\troot\t_\t_\n\n"
-        _ = try ParserDataset.prepare(
-            train: try textFile(directory, "train.conllu", sentence + sentence),
-            test: try textFile(directory, "test.conllu", sentence), into: writer, options: ParserOptions(), oov: oov)
-        try "pos\tgood film\nneg\tbad bad film , bad\n".write(
-            toFile: directory.file("train.tsv"), atomically: true, encoding: .utf8)
-        try "pos\tgood unseen\n".write(toFile: directory.file("test.tsv"), atomically: true, encoding: .utf8)
-        var sentiment = SentimentOptions()
-        sentiment.maxLength = 4
-        _ = try SentimentDataset.prepare(
-            train: directory.file("train.tsv"), test: directory.file("test.tsv"), into: writer, options: sentiment,
-            oov: oov)
-        let pairs = (0..<12).map { n in
-            (0...(n % 7)).map { "s\($0)" }.joined(separator: " ") + "\t"
-                + (0...(n % 5)).map { "t\($0)" }.joined(separator: " ")
-        }
-        try pairs.joined(separator: "\n").write(toFile: directory.file("pairs.tsv"), atomically: true, encoding: .utf8)
-        var translation = TranslationOptions()
-        translation.pretokenized = true
-        _ = try TranslationDataset.prepare(
-            train: .tsv(directory.file("pairs.tsv")), valid: nil, into: writer, options: translation)
-        return writer
-    }
-
     /// Stores `bytes` as dataset `name`'s manifest.
     func store(_ name: DatasetName, _ bytes: [UInt8], in writer: CacheWriter) throws {
         var entries = MetadataEntries()
@@ -64,7 +31,7 @@ import VectorCache
 
     @Test func aManifestThatDoesNotFitItsArraysIsDamageNotATrap() throws {
         let directory = TemporaryDirectory()
-        let writer = try preparedCache(directory)
+        let writer = try preparedCache(in: directory)
         func trainingExamples(_ name: DatasetName) throws -> Int {
             try #require(try DatasetStore.manifest(name, in: writer.cache)?.splits["train"])
         }
@@ -133,7 +100,7 @@ import VectorCache
     /// A list of strings that is not one is damage, said in words (it was Foundation's raw `DecodingError`).
     @Test func aListThatCannotBeReadIsDamage() throws {
         let directory = TemporaryDirectory()
-        let writer = try preparedCache(directory)
+        let writer = try preparedCache(in: directory)
         for (bytes, reason) in [("{", "not JSON"), ("[1, 2]", "field 0 holds a value of another type")] {
             var entries = MetadataEntries()
             entries.put(DatasetStore.stringsKey(.pos, "vocab"), Array(bytes.utf8))
@@ -147,7 +114,7 @@ import VectorCache
     /// what a dataset's ids index, would not be what was prepared.
     @Test func aListOfAnotherLengthThanItsManifestsIsDamage() throws {
         let directory = TemporaryDirectory()
-        let writer = try preparedCache(directory)
+        let writer = try preparedCache(in: directory)
         let counts = try #require(try DatasetStore.manifest(.sentiment, in: writer.cache)).vocabularies
         let stored = try DatasetStore.load(.sentiment, from: writer.cache)
         let vocabulary = try stored.strings("vocab")

@@ -130,7 +130,7 @@ def test_served_and_prepared_words_get_subword_vectors(w2vcache, gensim_model, t
     verified = run(w2vcache, "verify", "--db", db).stdout
     lacked = {"kingz", "rules", "paris", "qeen", "king", "reigns"} - set(kv.key_to_index)
     assert f"({len(lacked)} out-of-vocabulary)" in verified, verified
-    assert f", {kv.bucket} n-gram rows, all checks passed" in verified, verified
+    assert f", {kv.bucket} n-gram rows, 1 dataset read back, all checks passed" in verified, verified
     # --oov random on the same cache: the seeded random vectors instead (and a prepare again, since the kind changed).
     again = run(w2vcache, "prepare", "pos", "--train", tmp_path / "train.txt", "--test", tmp_path / "test.txt",
                 "--db", db, "--out", tmp_path, "--oov", "random")

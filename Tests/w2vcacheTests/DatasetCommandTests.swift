@@ -1,4 +1,5 @@
 import Foundation
+import LevelDB
 import Testing
 
 @Suite struct DatasetCommandTests {
@@ -50,7 +51,17 @@ import Testing
         let info = try workspace.run("info")
         #expect(info.stdoutText.contains("out-of-vocabulary"))
         #expect(info.stdoutText.contains("datasets:     pos (train 5, test 0)"))
-        #expect(try workspace.run("verify").status == 0)
+        let verify = try workspace.run("verify")
+        #expect(verify.status == 0 && verify.stdoutText.contains(", 1 dataset read back, all checks passed"))
+        // A dataset the server could not load is damage, mended by preparing it again.
+        do {
+            let database = try Database(path: workspace.path + "/word2vecdb")
+            try database.delete(Array("\0dataset\0pos\0strings\0tags".utf8))
+        }
+        let damaged = try workspace.run("verify")
+        #expect(damaged.status == 1, "\(damaged.stderr)")
+        #expect(damaged.stderr.contains("damaged: dataset pos is damaged (list tags is missing); prepare it again"))
+        #expect(damaged.stderr.contains("failed verification with 1 problem; prepare the datasets named again"))
     }
 
     /// The processed files were written over an input of the same name (`--train out/pos.train.processed.txt --out
