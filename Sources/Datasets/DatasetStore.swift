@@ -72,6 +72,20 @@ public enum DatasetStore {
         try DatasetName.allCases.compactMap { try manifest($0, in: cache) }
     }
 
+    /// Each dataset prepared in the cache: its manifest, or the error its manifest gives, so that a listing shows the
+    /// others beside a damaged one.
+    public static func eachPrepared(in cache: VectorCache) -> [(
+        name: DatasetName, manifest: Result<DatasetManifest, any Error>
+    )] {
+        DatasetName.allCases.compactMap { name in
+            do {
+                return try manifest(name, in: cache).map { (name, .success($0)) }
+            } catch {
+                return (name, .failure(error))
+            }
+        }
+    }
+
     /// Loads dataset `name`.
     /// - throws: ``DatasetError/notPrepared(_:)`` with the command that prepares it.
     public static func load(_ name: DatasetName, from cache: VectorCache) throws -> StoredDataset {

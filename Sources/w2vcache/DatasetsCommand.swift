@@ -15,13 +15,23 @@ struct DatasetsCommand: ParsableCommand {
 
     func run() throws {
         let vectorCache = try cache.openCache()
-        let manifests = try DatasetStore.all(in: vectorCache)
-        if manifests.isEmpty {
+        let prepared = DatasetStore.eachPrepared(in: vectorCache)
+        if prepared.isEmpty {
             try Terminal.writeStdout(Array("no datasets prepared; see `w2vcache prepare --help`\n".utf8))
             return
         }
         var lines: [String] = []
-        for manifest in manifests {
+        var damage: (any Error)?
+        for (name, result) in prepared {
+            // A damaged dataset is listed beside the others, then is the command's error.
+            let manifest: DatasetManifest
+            switch result {
+            case .success(let read): manifest = read
+            case .failure(let error):
+                lines.append("\(name): damaged")
+                damage = damage ?? error
+                continue
+            }
             let splits = manifest.splits.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(
                 separator: ", ")
             let vocabularies = manifest.vocabularies.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
@@ -34,6 +44,7 @@ struct DatasetsCommand: ParsableCommand {
             lines.append("  arrays: \(arrays)")
         }
         try Terminal.lines(lines)
+        if let damage { throw damage }
     }
 
     /// A dataset's options as compact JSON, keys sorted.

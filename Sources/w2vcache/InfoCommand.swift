@@ -63,15 +63,28 @@ struct InfoCommand: ParsableCommand {
                     + "\(subwords.bucket.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))) rows: "
                     + "words the model lacks get their n-grams' vectors (--oov)")
         }
-        lines.append("fingerprint:  \(try DatasetStore.fingerprint(of: cache)) (replicas of this cache show the same)")
-        let datasets = try DatasetStore.all(in: cache).map {
-            "\($0.name) ("
-                + $0.splits.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
+        // A damaged dataset is listed beside the others, then is the command's error (a server does not start).
+        let prepared = DatasetStore.eachPrepared(in: cache)
+        let manifests = prepared.compactMap { try? $0.manifest.get() }
+        let damage = prepared.lazy.compactMap { dataset -> (any Error)? in
+            if case .failure(let error) = dataset.manifest { error } else { nil }
+        }.first
+        lines.append(
+            damage == nil
+                ? "fingerprint:  \(DatasetStore.fingerprint(of: cache, datasets: manifests)) (replicas of this cache "
+                    + "show the same)"
+                : "fingerprint:  none while a dataset is damaged (a server does not start)")
+        let datasets = prepared.map { name, manifest in
+            guard case .success(let manifest) = manifest else { return "\(name) (damaged)" }
+            return "\(name) ("
+                + manifest.splits.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                + ")"
         }
         lines.append("datasets:     " + (datasets.isEmpty ? "none prepared" : datasets.joined(separator: "; ")))
         let levels = cache.tableFilesPerLevel
         lines.append(
             "table files:  \(levels.reduce(0, +)) (per level: \(levels.map(String.init).joined(separator: " ")))")
         try Terminal.lines(lines)
+        if let damage { throw damage }
     }
 }

@@ -62,6 +62,19 @@ import Testing
         #expect(damaged.status == 1, "\(damaged.stderr)")
         #expect(damaged.stderr.contains("damaged: dataset pos is damaged (list tags is missing); prepare it again"))
         #expect(damaged.stderr.contains("failed verification with 1 problem; prepare the datasets named again"))
+        // A manifest that cannot be read: info and datasets list the rest, name the damage and exit 1.
+        do {
+            let database = try Database(path: workspace.path + "/word2vecdb")
+            try database.put(Array("\0dataset\0pos\0manifest".utf8), Array("{".utf8))
+        }
+        let unreadable = "dataset pos is damaged (its manifest cannot be read, perhaps written by an older w2vcache)"
+        let damagedInfo = try workspace.run("info")
+        #expect(damagedInfo.status == 1 && damagedInfo.stderr.contains(unreadable), "\(damagedInfo.stderr)")
+        #expect(damagedInfo.stdoutText.contains("words:        ") && damagedInfo.stdoutText.contains("table files:"))
+        #expect(damagedInfo.stdoutText.contains("datasets:     pos (damaged)\n"))
+        #expect(damagedInfo.stdoutText.contains("fingerprint:  none while a dataset is damaged"))
+        let listed = try workspace.run("datasets")
+        #expect(listed.status == 1 && listed.stdoutText == "pos: damaged\n" && listed.stderr.contains(unreadable))
     }
 
     /// The processed files were written over an input of the same name (`--train out/pos.train.processed.txt --out
