@@ -4,6 +4,7 @@ import Datasets
 import Foundation
 import Preprocessing
 import Settings
+import Support
 import VectorCache
 
 /// `w2vcache prepare pos`: the POS tagger's data, normalized the book's way.
@@ -129,6 +130,6 @@ struct PreparePOSCommand: ParsableCommand {
             "prepared pos: \(statistics.vocabulary) words (\(statistics.pretrainedWords) pretrained, "
                 + "\(statistics.oovWords) out-of-vocabulary), \(statistics.tags) tags, window \(options.window) "
                 + "labelled at the \(options.label.rawValue); processed files in \(out)"
-                + (statistics.skippedLines > 0 ? "; \(statistics.skippedLines) bad lines skipped" : ""))
+                + (statistics.skippedLines > 0 ? "; \(Plural.count(statistics.skippedLines, "bad line")) skipped" : ""))
     }
 }

@@ -3,6 +3,7 @@ import CacheBuild
 import Datasets
 import Preprocessing
 import Settings
+import Support
 import VectorCache
 
 /// `w2vcache prepare parser`: arc-standard transitions and Chen & Manning features from a treebank.
@@ -57,8 +58,11 @@ struct PrepareParserCommand: ParsableCommand {
             Terminal.message(
                 "\(split): \(counted.sentences) sentences, \(counted.nonProjective) non-projective skipped, "
                     + "\(counted.unknownLabelSentences) kept with \(counted.unknownLabelArcs) arcs of labels unseen in "
-                    + "training "
-                    + "(LEFT/RIGHT(<UNK>)), \(counted.configurations) configurations")
+                    + "training (LEFT/RIGHT(<UNK>)), \(counted.configurations) configurations"
+                    + (counted.skippedLines > 0
+                        ? "; \(Plural.count(counted.skippedLines, "malformed line")) skipped, each with its sentence"
+                        : "")
+            )
         }
         let vocabularies = report.manifest.vocabularies
         Terminal.message(

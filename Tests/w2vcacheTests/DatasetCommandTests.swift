@@ -237,6 +237,22 @@ import Testing
         #expect(workspace.contents == ["vectors.bin.gz"])
     }
 
+    /// `--skip-bad-lines` on a treebank leaves out each sentence with a malformed line, and says how many.
+    @Test func aMalformedTreebankLineIsSkippedWithItsSentenceAndCounted() throws {
+        let workspace = try workspaceWithData()
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        let sentence = "1\tking\t_\tNOUN\tNN\t_\t2\tnsubj\t_\t_\n2\truled\t_\tVERB\tVBD\t_\t0\troot\t_\t_\n\n"
+        try (sentence + "1\tking\t_\tNOUN\tNN\t_\tx\tnsubj\t_\t_\n\n" + sentence).write(
+            toFile: workspace.path + "/bad.conllu", atomically: true, encoding: .utf8)
+        let skipped = try workspace.run(
+            "prepare", "parser", "--train", "bad.conllu", "--test", "bad.conllu", "--skip-bad-lines")
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(
+            skipped.stderr.contains("train: 2 sentences,")
+                && skipped.stderr.contains("configurations; 1 malformed line skipped, each with its sentence\n"),
+            "\(skipped.stderr)")
+    }
+
     @Test func badInputAndMissingPrerequisitesSayWhatToDo() throws {
         let workspace = try workspaceWithData()
         let noCache = try workspace.run("prepare", "pos", "--train", "train.txt", "--test", "test.txt")
@@ -247,7 +263,7 @@ import Testing
         #expect(bad.status == 1 && bad.stderr.contains("bad.txt: line 2: \"oops\" has one column"))
         let skipped = try workspace.run(
             "prepare", "pos", "--train", "bad.txt", "--test", "test.txt", "--skip-bad-lines")
-        #expect(skipped.status == 0 && skipped.stderr.contains("1 bad lines skipped"))
+        #expect(skipped.status == 0 && skipped.stderr.contains("; 1 bad line skipped"))
         let wrongDimension = try workspace.run(
             "prepare", "pos", "--train", "train.txt", "--test", "test.txt", "--dim", "300")
         #expect(wrongDimension.status != 0 && wrongDimension.stderr.contains("holds 16-dimensional vectors, not 300"))
