@@ -49,28 +49,34 @@ struct InfoCommand: ParsableCommand {
                     + "records passed over"
             )
         }
-        lines.append(
-            "search index: "
-                + (try cache.searchIndexWordCount.map {
+        // Damage (a search index or a dataset that cannot be read) is shown where it is, the rest still listed, and
+        // is then the command's error.
+        var damage: (any Error)?
+        let index: String
+        do {
+            index =
+                try cache.searchIndexWordCount.map {
                     "\(Plural.count($0, "word")) in the file's order (similar, analogy, evaluate)"
                 }
-                    ?? "none (built with --no-search-index or by w2vcache 0.2); rebuild to use similar, analogy and "
-                    + "evaluate")
-        )
+                ?? "none (built with --no-search-index or by w2vcache 0.2); rebuild to use similar, analogy and evaluate"
+        } catch {
+            (index, damage) = ("damaged", error)
+        }
+        lines.append("search index: " + index)
         if let subwords = manifest.subwords {
             lines.append(
                 "subwords:     character \(subwords.minn)-\(subwords.maxn)-grams in "
                     + "\(subwords.bucket.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))) rows: "
                     + "words the model lacks get their n-grams' vectors (--oov)")
         }
-        // A damaged dataset is listed beside the others, then is the command's error (a server does not start).
         let prepared = DatasetStore.eachPrepared(in: cache)
         let manifests = prepared.compactMap { try? $0.manifest.get() }
-        let damage = prepared.lazy.compactMap { dataset -> (any Error)? in
+        let datasetDamage = prepared.lazy.compactMap { dataset -> (any Error)? in
             if case .failure(let error) = dataset.manifest { error } else { nil }
         }.first
+        damage = damage ?? datasetDamage
         lines.append(
-            damage == nil
+            datasetDamage == nil
                 ? "fingerprint:  \(DatasetStore.fingerprint(of: cache, datasets: manifests)) (replicas of this cache "
                     + "show the same)"
                 : "fingerprint:  none while a dataset is damaged (a server does not start)")

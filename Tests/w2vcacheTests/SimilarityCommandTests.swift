@@ -1,4 +1,5 @@
 import Foundation
+import LevelDB
 import Testing
 import Word2Vec
 
@@ -184,5 +185,20 @@ import Word2Vec
         #expect(try workspace.run("build", "--vectors", "v.bin").status == 0)
         #expect(try workspace.run("info").stdoutText.contains("search index: 7 words"))
         #expect(try workspace.run("verify").stdoutText.contains("search index of 7 rows"))
+    }
+
+    /// `info` shows a search index that cannot be read as damaged, and the rest of the cache (it printed nothing).
+    @Test func infoShowsADamagedIndexBesideTheRest() throws {
+        let workspace = try Self.workspace()
+        #expect(try workspace.run("build", "--vectors", "v.bin").status == 0)
+        do {
+            let database = try Database(path: workspace.path + "/word2vecdb")
+            try database.put(Array("\0search\0h".utf8), Array("{".utf8))
+        }
+        let info = try workspace.run("info")
+        #expect(info.status == 1, "\(info.stderr)")
+        #expect(info.stderr.contains("the search index of word2vecdb is damaged: its header cannot be read"))
+        #expect(info.stdoutText.contains("search index: damaged\n") && info.stdoutText.contains("datasets:     none"))
+        #expect(try workspace.run("verify").status == 1)
     }
 }
