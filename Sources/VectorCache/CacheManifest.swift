@@ -26,6 +26,10 @@ public struct CacheManifest: Codable, Sendable, Equatable {
     /// The manifest stored in the cache at `path`, its format checked before the rest is read: a cache a later
     /// w2vcache wrote in another format is named as such (not as damaged), with the version that wrote it.
     /// - throws: ``CacheError`` `.incompatible` for another format, `.corrupt` for bytes that are not a manifest.
+    /// The most words, pretrained or out-of-vocabulary, a manifest may count: 2^32 - 1, over a thousand times
+    /// GoogleNews' 3 million, and small enough that counts add without overflow.
+    package static let maxWordCount = Int(UInt32.max)
+
     package static func decode(_ bytes: [UInt8], of path: String) throws(CacheError) -> CacheManifest {
         struct Format: Decodable {
             let formatVersion: Int
@@ -48,15 +52,16 @@ public struct CacheManifest: Codable, Sendable, Equatable {
         do { manifest = try JSONDecoder().decode(CacheManifest.self, from: Data(bytes)) } catch {
             throw unreadable(error)
         }
-        // Every read sizes its vectors by these: a manifest that says what no build writes is damaged.
-        guard (1...Word2VecReader.maxDimension).contains(manifest.dimension), manifest.wordCount >= 0,
-            manifest.oovCount >= 0
+        // Every read sizes its vectors by these, and the server and `verify` add the counts: a manifest that says
+        // what no build writes is damaged.
+        guard (1...Word2VecReader.maxDimension).contains(manifest.dimension),
+            (0...maxWordCount).contains(manifest.wordCount), (0...maxWordCount).contains(manifest.oovCount)
         else {
             throw CacheError(
                 .corrupt,
                 "the manifest of \(path) is damaged: it says dimension \(manifest.dimension), \(manifest.wordCount) "
                     + "words and \(manifest.oovCount) out-of-vocabulary (expected a dimension from 1 to "
-                    + "\(Word2VecReader.maxDimension) and counts from 0); rebuild the cache")
+                    + "\(Word2VecReader.maxDimension) and counts from 0 to \(maxWordCount)); rebuild the cache")
         }
         if let subwords = manifest.subwords, !subwords.isWellFormed {
             throw CacheError(

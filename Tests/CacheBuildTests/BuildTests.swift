@@ -420,7 +420,13 @@ import Word2Vec
             (
                 try JSONSerialization.data(withJSONObject: renamed.merging(["dimension": -1]) { $1 }), .corrupt,
                 "is damaged: it says dimension -1, 20 words and 0 out-of-vocabulary (expected a dimension from 1 to "
-                    + "\(Word2VecReader.maxDimension) and counts from 0)"
+                    + "\(Word2VecReader.maxDimension) and counts from 0 to 4294967295)"
+            ),
+            // Counts that add past Int.max trapped `verify` and the server's start (FuzzCacheRecords).
+            (
+                try JSONSerialization.data(
+                    withJSONObject: renamed.merging(["dimension": 4, "wordCount": Int.max, "oovCount": 1]) { $1 }),
+                .corrupt, "is damaged: it says dimension 4, \(Int.max) words and 1 out-of-vocabulary"
             ),
             (
                 try JSONSerialization.data(withJSONObject: renamed.merging(["dimension": Int.max]) { $1 }), .corrupt,

@@ -157,8 +157,8 @@ func records(_ input: [UInt8]) -> [[UInt8]] {
 }
 
 /// The records of the input written into the cache, which is then read as every command and the server read it:
-/// opened, vectors (in and out of vocabulary, n-grams where the manifest claims them), the search index, and each
-/// dataset's arrays and the first and last batch of each split. An error is fine; a crash, a trap or an allocation
+/// verified whole (`w2vcache verify`, datasets included), opened, vectors (in and out of vocabulary, n-grams where
+/// the manifest claims them), the search index, and each dataset's arrays and the first and last batch of each split. An error is fine; a crash, a trap or an allocation
 /// of what a record claims is not.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCacheRecords(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
@@ -171,6 +171,8 @@ public func fuzzCacheRecords(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32
     }
     do {
         let cache = try VectorCache(path: cachePath)
+        var report = try cache.verify()
+        try DatasetStore.verify(in: cache, into: &report)
         for word in ["the", "dog"] {
             if let vector = try cache.vector(for: word) { precondition(vector.count == cache.dimension) }
         }
