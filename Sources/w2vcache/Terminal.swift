@@ -146,7 +146,9 @@ enum Human {
         }
     }
 
+    /// `12.3s`, `4:05`; any other value (a manifest's, whatever it says) in `%g`'s form, `1e+300s` or `nans`.
     static func duration(_ seconds: Double) -> String {
+        guard abs(seconds) < 1e9 else { return String(format: "%gs", seconds) }
         if seconds < 60 { return String(format: "%.1fs", seconds) }
         let whole = Int(seconds)
         return String(format: "%d:%02d", whole / 60, whole % 60)

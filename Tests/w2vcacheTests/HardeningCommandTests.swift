@@ -1,4 +1,5 @@
 import Foundation
+import LevelDB
 import Support
 import TestSupport
 import Testing
@@ -163,6 +164,28 @@ import Word2Vec
         #expect(lookup.status == 1 && lookup.stdout.isEmpty)
         #expect(lookup.stderr.contains("is damaged") && lookup.stderr.contains("w2vcache verify"))
         #expect(try workspace.run("verify").status == 1)
+    }
+
+    /// The build's duration a manifest holds is shown whatever it says: 1e300 seconds trapped `info` (a conversion
+    /// to Int).
+    @Test func infoShowsAnyBuildDurationAManifestHolds() throws {
+        let workspace = try Workspace()
+        _ = try workspace.run("build", "--vectors", "vectors.bin.gz")
+        let key = Array("\0manifest".utf8)
+        for (seconds, shown) in [
+            (1e300, "in 1e+300s by"), (-1e300, "in -1e+300s by"), (-2, "in -2.0s by"), (125, "in 2:05 by"),
+        ] {
+            do {
+                let database = try Database(path: workspace.path + "/word2vecdb")
+                let stored = try #require(try database.get(key))
+                var manifest = try #require(try JSONSerialization.jsonObject(with: Data(stored)) as? [String: Any])
+                manifest["buildSeconds"] = seconds
+                try database.put(key, Array(try JSONSerialization.data(withJSONObject: manifest)))
+            }
+            let info = try workspace.run("info")
+            #expect(
+                info.status == 0 && info.stdoutText.contains(shown), "\(seconds): \(info.stdoutText) \(info.stderr)")
+        }
     }
 
     @Test func badOptionsAndConfigurationAreClearErrors() throws {
