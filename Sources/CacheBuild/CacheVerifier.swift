@@ -11,8 +11,6 @@ public struct VerifyReport: Sendable {
     public var metadataKeys = 0
     /// Rows of the search index read back (0 without one).
     public var searchIndexRows = 0
-    /// Prepared datasets read back whole (``DatasetStore/verify(in:into:checking:)``, in the Datasets module).
-    public var datasetsChecked = 0
     /// Entries read under the n-gram rows' prefix: a fastText model's rows (0 for a word2vec file).
     public var subwordRows = 0
     /// Human-readable problems, the first ``VerifyReport/maxProblems`` of them.

@@ -23,18 +23,19 @@ struct VerifyCommand: ParsableCommand {
             Terminal.progress("verified \(Human.count(Double(entries))) entries")
         }
         let vectorProblems = report.problemCount
-        try DatasetStore.verify(in: cache, into: &report) { Terminal.progress("reading dataset \($0) back") }
+        let datasets = try DatasetStore.verify(in: cache, into: &report) {
+            Terminal.progress("reading dataset \($0) back")
+        }
         Terminal.endProgress()
         if report.isHealthy {
             let index =
                 report.searchIndexRows > 0 ? ", search index of \(Plural.count(report.searchIndexRows, "row"))" : ""
             let ngrams = report.subwordRows > 0 ? ", \(Plural.count(report.subwordRows, "n-gram row"))" : ""
-            let datasets =
-                report.datasetsChecked > 0 ? ", \(Plural.count(report.datasetsChecked, "dataset")) read back" : ""
+            let whole = datasets > 0 ? ", \(Plural.count(datasets, "dataset")) read back" : ""
             let entries = Plural.count(report.metadataKeys, "metadata entry", "metadata entries")
             let summary =
                 "ok: \(Plural.count(report.wordsChecked, "word")) (\(report.oovMarkers) out-of-vocabulary), "
-                + "\(entries)\(index)\(ngrams)\(datasets), all checks passed\n"
+                + "\(entries)\(index)\(ngrams)\(whole), all checks passed\n"
             try Terminal.writeStdout(Array(summary.utf8))
             return
         }
