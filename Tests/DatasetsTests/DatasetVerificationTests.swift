@@ -20,11 +20,9 @@ import VectorCache
         let directory = TemporaryDirectory()
         let writer = try preparedCache(in: directory)
         var report = VerifyReport()
-        #expect(try DatasetStore.verify(in: writer.cache, into: &report) == 4)
-        #expect(report.problems.isEmpty)
         var checked: [DatasetName] = []
-        try DatasetStore.verify(in: writer.cache, into: &report) { checked.append($0) }
-        #expect(checked == DatasetName.allCases)
+        #expect(try DatasetStore.verify(in: writer.cache, into: &report) { checked.append($0) } == 4)
+        #expect(report.problems.isEmpty && checked == DatasetName.allCases)
     }
 
     @Test func eachDamagedDatasetIsNamedWithItsDamage() throws {
