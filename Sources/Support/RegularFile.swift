@@ -64,14 +64,46 @@ public enum RegularFile {
         return try read(descriptor, path: path, size: size, limit: limit)
     }
 
+    /// The bytes of the regular file at `path`, or of the pipe there while a process writes to it (a shell's
+    /// `<(command)`, or a FIFO whose writer has opened it), read to the end as standard input is. A pipe no process
+    /// writes to is refused at once, as ``contents(of:limit:)`` refuses it, rather than waited on.
+    public static func contents(ofFileOrPipe path: String, limit: Int = wholeFileLimit) throws(Failure) -> [UInt8] {
+        do throws(Failure) {
+            return try contents(of: path, limit: limit)
+        } catch  where error.kind == .notARegularFile {
+            var status = stat()
+            guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFIFO else { throw error }
+            // Opened without waiting for a writer; a first read that finds the end (rather than no data yet, or
+            // data) means that no process holds the pipe's other end.
+            let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+            guard descriptor >= 0 else { throw failure(opening: path, errno: errno) }
+            defer { close(descriptor) }
+            var first: UInt8 = 0
+            var count: Int
+            repeat { count = Glibc.read(descriptor, &first, 1) } while count < 0 && errno == EINTR
+            if count == 0 {
+                throw Failure(kind: .notARegularFile, path: path, problem: "is a FIFO no process writes to")
+            }
+            if count < 0 && errno != EAGAIN {
+                throw Failure(
+                    kind: .cannotRead, path: path, problem: "cannot be read (\(String(cString: strerror(errno))))")
+            }
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+            return try read(descriptor, path: path, size: 0, limit: limit, startingWith: count == 1 ? [first] : [])
+        }
+    }
+
     /// The bytes of standard input to its end (a pipe, a redirected file; a terminal until Ctrl-D), named
     /// `standard input` in a ``Failure``; more than `limit` bytes is one (read no further).
     public static func standardInput(limit: Int = wholeFileLimit) throws(Failure) -> [UInt8] {
         try read(STDIN_FILENO, path: "standard input", size: 0, limit: limit)
     }
 
-    /// Reads `descriptor` to its end: `size` bytes as `fstat` told them (0 when unknown), or more, up to `limit`.
-    private static func read(_ descriptor: Int32, path: String, size: UInt64, limit: Int) throws(Failure) -> [UInt8] {
+    /// Reads `descriptor` to its end after the bytes `first` already read from it: `size` bytes as `fstat` told
+    /// them (0 when unknown), or more, up to `limit`.
+    private static func read(
+        _ descriptor: Int32, path: String, size: UInt64, limit: Int, startingWith first: [UInt8] = []
+    ) throws(Failure) -> [UInt8] {
         var tooLarge: Failure {
             Failure(
                 kind: .tooLarge, path: path,
@@ -81,8 +113,8 @@ public enum RegularFile {
         guard size <= UInt64(limit) else { throw tooLarge }
         // One byte over the size, so that a file that grew since `fstat` is read to its end (or to the limit); at
         // most 256 MB before a byte is read, so that a sparse file's size is not taken on trust.
-        var bytes = [UInt8](repeating: 0, count: Int(min(size, 1 << 28)) + 1)
-        var count = 0
+        var bytes = first + [UInt8](repeating: 0, count: Int(min(size, 1 << 28)) + 1)
+        var count = first.count
         while true {
             if count == bytes.count {
                 guard count <= limit else { throw tooLarge }

@@ -17,14 +17,15 @@ public enum WordList {
         public var bytes: [UInt8]
     }
 
-    /// The words of the file at `path`, as bytes.
+    /// The words of the file at `path`, as bytes (`build --only-words`, which names the file in the manifest).
     public static func bytes(path: String) throws(ReadError) -> [[UInt8]] {
-        try words(path: path).map(\.bytes)
+        words(in: try contents { () throws(RegularFile.Failure) in try RegularFile.contents(of: path) }).map(\.bytes)
     }
 
-    /// The words of the file at `path`, each with its line, for a message that names where a word stands.
+    /// The words of the file at `path`, or of a pipe there that a process writes to (`--words-from <(cut -f1
+    /// vocab.tsv)`), each with its line, for a message that names where a word stands.
     public static func words(path: String) throws(ReadError) -> [Word] {
-        words(in: try contents { () throws(RegularFile.Failure) in try RegularFile.contents(of: path) })
+        words(in: try contents { () throws(RegularFile.Failure) in try RegularFile.contents(ofFileOrPipe: path) })
     }
 
     /// The words of standard input, read to its end (`lookup --words-from -`), each with its line.

@@ -43,7 +43,8 @@ struct LookupCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Also look up the words in this file, one per line (- reads them from standard input).", valueName: "file"))
+            "Also look up the words in this file, one per line (- reads them from standard input, and a pipe a "
+                + "process writes to is read too: <(cut -f1 vocab.tsv)).", valueName: "file"))
     var wordsFrom: String?
 
     @Option(

@@ -95,4 +95,74 @@ import Glibc
         let empty = failure { () throws(RegularFile.Failure) in _ = try RegularFile.contents(of: "") }
         #expect(empty?.kind == .missing && empty?.message(expecting: "a list") == "the path is empty; expected a list")
     }
+
+    /// `contents(ofFileOrPipe:)` reads a pipe a process writes to as standard input is read (a shell's `<(command)`
+    /// names one `/dev/fd/N`), whether the writer has finished or writes later, up to the limit; a pipe no process
+    /// writes to is refused at once, and `contents(of:)` still refuses every pipe.
+    @Test func aPipeAProcessWritesToIsReadToItsEnd() throws {
+        func pipeEnds() -> (read: Int32, write: Int32) {
+            var ends: [Int32] = [0, 0]
+            #expect(pipe(&ends) == 0)
+            return (ends[0], ends[1])
+        }
+        @Sendable func write(_ bytes: [UInt8], to descriptor: Int32) {
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress!, $0.count) }
+                guard written > 0 else { break }
+                offset += written
+            }
+        }
+        let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        // The writer done before the read (`<(printf …)`): what it left in the pipe.
+        let done = pipeEnds()
+        write(Array(bytes.prefix(1000)), to: done.write)
+        close(done.write)
+        #expect(try RegularFile.contents(ofFileOrPipe: "/dev/fd/\(done.read)") == Array(bytes.prefix(1000)))
+        close(done.read)
+        // A writer still writing, more than a pipe holds, after a pause: read to its end, over two reads at least.
+        let late = pipeEnds()
+        let writer = Thread {
+            usleep(200_000)
+            write(bytes, to: late.write)
+            close(late.write)
+        }
+        writer.start()
+        #expect(try RegularFile.contents(ofFileOrPipe: "/dev/fd/\(late.read)") == bytes)
+        close(late.read)
+        // Over the limit.
+        let large = pipeEnds()
+        write(Array(bytes.prefix(10_000)), to: large.write)
+        close(large.write)
+        let tooLarge = failure { () throws(RegularFile.Failure) in
+            _ = try RegularFile.contents(ofFileOrPipe: "/dev/fd/\(large.read)", limit: 4096)
+        }
+        #expect(tooLarge?.kind == .tooLarge && tooLarge?.problem == "is over 4 KB")
+        close(large.read)
+        // No writer: refused at once, a named FIFO as a pipe whose writer left without a byte.
+        let folder = try directory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(mkfifo(folder + "/fifo", 0o600) == 0)
+        let empty = pipeEnds()
+        close(empty.write)
+        for path in [folder + "/fifo", "/dev/fd/\(empty.read)"] {
+            let refused = failure { () throws(RegularFile.Failure) in _ = try RegularFile.contents(ofFileOrPipe: path) }
+            #expect(refused?.kind == .notARegularFile && refused?.problem == "is a FIFO no process writes to")
+        }
+        close(empty.read)
+        // What is neither a file nor a pipe is refused as before.
+        let device = failure { () throws(RegularFile.Failure) in
+            _ = try RegularFile.contents(ofFileOrPipe: "/dev/zero")
+        }
+        #expect(device?.problem == "is a character device")
+        // `contents(of:)` takes no pipe, a writer or not.
+        let written = pipeEnds()
+        write([1, 2, 3], to: written.write)
+        let refused = failure { () throws(RegularFile.Failure) in
+            _ = try RegularFile.contents(of: "/dev/fd/\(written.read)")
+        }
+        #expect(refused?.problem == "is a FIFO (a named pipe)")
+        close(written.read)
+        close(written.write)
+    }
 }

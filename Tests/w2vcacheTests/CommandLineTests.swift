@@ -248,6 +248,11 @@ final class Workspace {
         #expect(
             try lookup("--words-from - --format json < later.txt").output.hasSuffix(
                 #"{"word": "caf\udce9", "vector": [0.0, 1.0], "oov": false, "kind": "word"}"# + "\n"))
+        // A shell's `<(command)`, a pipe named `/dev/fd/N`, is read as standard input is, its writer done or still
+        // at work (it was refused: "is a FIFO (a named pipe)").
+        let piped = try lookup("--words-from <(cat later.txt) café")
+        #expect(piped == (0, "café 2.0 3.0\ncafé 2.0 3.0\ncaf\\xE9 0.0 1.0\n"))
+        #expect(try lookup("--words-from <(sleep 0.3; cat later.txt)") == (0, "café 2.0 3.0\ncaf\\xE9 0.0 1.0\n"))
     }
 
     /// A file name that is not UTF-8 reaches the command as text with U+FFFD for its bytes, so a file that is there
