@@ -505,6 +505,12 @@ def npy_file(array, version=None):
     return file.getvalue()
 
 
+def npz_file(**arrays):
+    file = io.BytesIO()
+    np.savez(file, **arrays)
+    return file.getvalue()
+
+
 def embeddings_answer(body):
     return lambda path, query, n: (200, {"X-W2VCache-Fingerprint": "f00d"}, body, None)
 
@@ -531,6 +537,8 @@ def test_an_embedding_matrix_is_read_into_its_array_in_any_order_and_version(hos
     (lambda body: body[:10] + b"{not a dict}" + body[22:], "not a valid .npy file"),
     (lambda body: b"PK\x03\x04" + body[4:], "not a valid .npy file"),
     (lambda body: body[:6], "not a valid .npy file"),
+    # A whole .npz archive, which np.load reads too: it was handed on as the matrix (an NpzFile).
+    (lambda body: npz_file(matrix=np.arange(12, dtype="<f4").reshape(4, 3)), "an .npz archive, not the .npy file"),
 ])
 def test_an_embedding_matrix_whose_header_and_body_disagree_is_refused(hostile, damage, message):
     body = damage(npy_file(np.arange(12, dtype="<f4").reshape(4, 3)))

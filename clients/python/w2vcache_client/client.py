@@ -16,7 +16,9 @@ from .wire import EpochFrames, batch_examples, json_body, npz_arrays, plain_quer
 
 __all__ = ["Client"]
 
-Batch = dict[str, np.ndarray]
+#: A batch: its numpy arrays by name; read with `expand=False`, also a "__gather__" entry that says which table
+#: each array of row ids names (see `Client.batches`).
+Batch = dict[str, Any]
 
 
 class Client:
@@ -81,7 +83,8 @@ class Client:
         if not word or len(path) > _LONGEST_PATH:
             # No path names the empty word (`/v1/vectors/` is the route for lists), and a word longer than a request
             # line may be (the server's HTTP parser, a proxy) is no path either: the list route answers for them.
-            return self.vectors([word])[0]
+            row: np.ndarray = self.vectors([word])[0]
+            return row
         return _float32(self._transport.request("GET", path, accept="application/octet-stream"), None)
 
     def vectors(self, words: Sequence[Union[str, bytes]], *, missing: Literal["error", "zero", "oov"] = "error",
@@ -105,7 +108,8 @@ class Client:
                           missing: Literal["error", "zero", "oov"] = "error",
                           oov: Optional[Literal["random", "subword"]] = None) -> tuple[np.ndarray, list[str]]:
         """`vectors(...)` and what each row is: "cache" (a word the cache holds), "subword", "random" or "zero"."""
-        matrices, kinds = [], []
+        matrices: list[np.ndarray] = []
+        kinds: list[str] = []
         same_data = _SameData()
 
         def ask(chunk: list[str]) -> None:
@@ -153,12 +157,12 @@ class Client:
         "positive", "negative" and "top" (another key is a ResponseError 400 naming it), words taken as `similar()`
         takes them; one list of (word, score) per query. Queries that search more rows than the server takes in one
         request (its `max_similar_rows`) are asked for in halves, as `vectors()` asks for words."""
-        queries = [dict(query) for query in queries]
-        for query in queries:
+        asked: list[dict[str, Any]] = [dict(query) for query in queries]
+        for query in asked:
             for key in ("positive", "negative"):
                 if key in query:
                     query[key] = _json_words(query[key], "similar_batch")
-        body: dict[str, Any] = {"queries": queries}
+        body: dict[str, Any] = {"queries": asked}
         if restrict_vocab is not None:
             body["restrict_vocab"] = restrict_vocab
         answers: list[list[tuple[str, float]]] = []
@@ -171,13 +175,13 @@ class Client:
             answers.extend(_scored(result.get("similar") if isinstance(result, dict) else None, query.get("top", 10))
                            for result, query in zip(results, part))
 
-        _in_parts(queries, ask)
+        _in_parts(asked, ask)
         return answers
 
     # Datasets --------------------------------------------------------------------------------------------------
     def datasets(self) -> list[dict[str, Any]]:
         """Manifests of the prepared datasets."""
-        datasets = _field(self._json("GET", "/v1/datasets"), "datasets", list, "/v1/datasets")
+        datasets: list[dict[str, Any]] = _field(self._json("GET", "/v1/datasets"), "datasets", list, "/v1/datasets")
         for manifest in datasets:
             if not isinstance(manifest, dict) or not isinstance(manifest.get("name"), str):
                 raise ProtocolError(f"/v1/datasets: the entry {repr(manifest)[:100]} is not a manifest with a name")
@@ -320,7 +324,7 @@ class Client:
                         position += parts
                         failures = 0
                         if "__gather__" in batch:
-                            batch["__gather__"] = {key: (name, table_name, fingerprint, shape)  # type: ignore[assignment]
+                            batch["__gather__"] = {key: (name, table_name, fingerprint, shape)
                                                    for key, (table_name, shape) in batch["__gather__"].items()}
                         yield batch
                     return
@@ -472,8 +476,9 @@ def _json_words(words: Iterable[Union[str, bytes]], call: str) -> list[str]:
         raise TypeError(f"{call}(): the words are one {type(words).__name__}, {words!r}; expected a list of words, "
                         f"such as [{words!r}]")
     words = list(words)
-    if all(type(word) is str for word in words):
-        return words
+    texts = [word for word in words if type(word) is str]
+    if len(texts) == len(words):
+        return texts
     texts = []
     for index, word in enumerate(words):
         if isinstance(word, (bytes, bytearray, memoryview)):
@@ -534,8 +539,9 @@ def _float32(response: Response, rows: Optional[int]) -> np.ndarray:
     """A bare float32 answer as an array of the shape it states: `[dim]` for one word (`rows` None), `[rows, dim]`
     for several. The shape is checked first, and no more of the body read than it needs."""
     shape_header = response.header("X-W2VCache-Shape")
-    shape = tuple(parse_count(part) for part in (shape_header or "").split(","))
-    if any(size is None for size in shape):
+    sizes = [parse_count(part) for part in (shape_header or "").split(",")]
+    shape = tuple(size for size in sizes if size is not None)
+    if len(shape) != len(sizes):
         response.close()
         raise ProtocolError(f"the answer's X-W2VCache-Shape {shape_header!r} is not a shape")
     if len(shape) != (1 if rows is None else 2) or (rows is not None and shape[0] != rows):

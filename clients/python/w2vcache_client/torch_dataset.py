@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional, overload
 
 import numpy as np
 import torch
@@ -78,7 +78,13 @@ class _Published:
     def __set_name__(self, owner: type, name: str) -> None:
         self.field = "_" + name
 
-    def __get__(self, dataset: Any, owner: Optional[type] = None) -> Any:
+    @overload
+    def __get__(self, dataset: None, owner: Optional[type] = None) -> _Published: ...
+
+    @overload
+    def __get__(self, dataset: EpochDataset, owner: Optional[type] = None) -> int: ...
+
+    def __get__(self, dataset: Optional[EpochDataset], owner: Optional[type] = None) -> Any:
         return self if dataset is None else getattr(dataset, self.field)
 
     def __set__(self, dataset: Any, value: int) -> None:
@@ -86,7 +92,7 @@ class _Published:
         dataset._publish()
 
 
-class EpochDataset(IterableDataset):
+class EpochDataset(IterableDataset[Batch]):
     """One rank's share of an epoch, for a DataLoader with `batch_size=None`.
 
     `rank` and `world_size` default to torch.distributed's when it is initialized. Each DataLoader worker streams its
@@ -121,7 +127,7 @@ class EpochDataset(IterableDataset):
         # The epoch and the position an iteration begins at, in shared memory: a DataLoader's workers hold copies of
         # this dataset (for good, with persistent_workers) and read these when each iteration begins. The position
         # the trainer reaches during one stays here until the next begins, so every worker of one starts alike.
-        self._shared = torch.tensor([epoch, 0], dtype=torch.int64).share_memory_()
+        self._shared = torch.tensor([epoch, 0], dtype=torch.int64).share_memory_()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
         # Set by loader() for workers: they send numpy batches, compact (row ids, a hundredth of the bytes) through
         # the worker queue, where torch would pass every tensor through shared memory (about 0.7 ms a batch here);
         # the main process expands them and makes the tensors.
@@ -175,7 +181,7 @@ class EpochDataset(IterableDataset):
         try:
             for index, arrays in enumerate(batches):
                 # Where the batch belongs, for the main process to check against the batch it expects.
-                arrays[_WHERE] = (epoch, start + part + index * parts)  # type: ignore[assignment]
+                arrays[_WHERE] = (epoch, start + part + index * parts)
                 yield arrays
         except W2VCacheError as error:
             yield {_FAILED: error}
@@ -228,7 +234,7 @@ class EpochDataset(IterableDataset):
 class _CountingLoader:
     """A DataLoader whose batches advance the dataset's position as the trainer takes them."""
 
-    def __init__(self, dataset: EpochDataset, loader: DataLoader) -> None:
+    def __init__(self, dataset: EpochDataset, loader: DataLoader[Batch]) -> None:
         self.dataset, self.data_loader = dataset, loader
 
     def __iter__(self) -> Iterator[Any]:
@@ -259,7 +265,8 @@ class _CountingLoader:
                 if pin:
                     # What a transform makes anew is pinned as the DataLoader would have.
                     device = getattr(batches, "_pin_memory_device", None)
-                    batch = pin_memory(_pinned_tensors(dataset.client, batch, dataset.transform, dataset.expand), device)
+                    batch = pin_memory(  # type: ignore[no-untyped-call]  # torch leaves it unannotated
+                        _pinned_tensors(dataset.client, batch, dataset.transform, dataset.expand), device)
                 else:
                     arrays = dataset.client.expand_batch(batch) if dataset.expand else _ids(dataset.client, batch)
                     batch = _tensors(arrays, dataset.transform)

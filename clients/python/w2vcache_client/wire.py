@@ -12,7 +12,7 @@ import io
 import json
 import math
 import struct
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 import numpy as np
 
@@ -23,7 +23,7 @@ __all__ = ["Layout", "ArrayEntry", "npz_arrays", "npy_array", "read_npy", "batch
            "EpochFrames", "json_body", "plain_query"]
 
 #: The dtypes raw payloads carry.
-DTYPES = {"<f4": np.dtype("<f4"), "<i4": np.dtype("<i4"), "<i8": np.dtype("<i8")}
+DTYPES: dict[str, np.dtype[Any]] = {"<f4": np.dtype("<f4"), "<i4": np.dtype("<i4"), "<i8": np.dtype("<i8")}
 
 #: The largest frame accepted when the answer does not say its length (a frame is one batch).
 MAX_FRAME_BYTES = 2 << 30
@@ -55,12 +55,16 @@ def _numpy_number(value: object) -> object:
                     "expected str, int, float, list or dict")
 
 
-def npy_array(data: bytes) -> np.ndarray:
-    """An `.npy` answer's array (pickles refused)."""
+def npy_array(data: Union[bytes, bytearray]) -> np.ndarray:
+    """An `.npy` answer's array (pickles refused; an `.npz` archive, which `np.load` also reads, is no answer)."""
     try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
+        loaded = np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as error:  # noqa: BLE001 - whatever numpy makes of a malformed file, the answer was wrong
         raise ProtocolError(f"the answer is not a valid .npy file: {error}") from None
+    if not isinstance(loaded, np.ndarray):
+        loaded.close()
+        raise ProtocolError("the answer is an .npz archive, not the .npy file asked for")
+    return loaded
 
 
 def read_npy(response: Response) -> np.ndarray:
@@ -92,12 +96,12 @@ def read_npy(response: Response) -> np.ndarray:
         raise ProtocolError(f"the answer's .npy header says {dtype} {shape}, which is not the {body} bytes that "
                             "follow it" + (" (objects are refused)" if dtype.hasobject else ""))
     array = np.empty(shape, dtype=dtype, order="F" if fortran_order else "C")
-    response.readinto_exactly(memoryview(array.reshape(-1, order="A")).cast("B"))
+    response.readinto_exactly(array.reshape(-1, order="A").data.cast("B"))
     response.finish()
     return array
 
 
-def npz_arrays(data: bytes) -> dict[str, np.ndarray]:
+def npz_arrays(data: Union[bytes, bytearray]) -> dict[str, np.ndarray]:
     """An `.npz` payload's arrays by name (pickles refused)."""
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
@@ -149,7 +153,8 @@ class ArrayEntry:
         self.dtype = DTYPES[dtype]
         self.shape = _shape(entry.get("shape"), f"array {self.name!r}: shape")
         offset, nbytes = entry.get("offset"), entry.get("nbytes")
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (offset, nbytes)):
+        if not isinstance(offset, int) or not isinstance(nbytes, int) or isinstance(offset, bool) \
+                or isinstance(nbytes, bool):
             raise ProtocolError(f"array {self.name!r}: offset {offset!r} and nbytes {nbytes!r} are not whole numbers")
         if offset < header_end or nbytes < 0 or offset + nbytes > payload_size:
             raise ProtocolError(f"array {self.name!r} lies at {offset}..{offset + nbytes}, outside the payload's "
@@ -248,7 +253,7 @@ class EpochFrames:
                 raise ProtocolError(f"a frame of {count} bytes is longer than the {self._remaining} bytes left of the answer")
             self._remaining -= count
 
-    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         while True:
             self._take(8)
             (size,) = struct.unpack("<Q", self._response.read_exactly(8))
@@ -303,12 +308,12 @@ class EpochFrames:
             self._response.close()
             raise
 
-    def _raw_batch(self, size: int) -> tuple[dict[str, np.ndarray], int]:
+    def _raw_batch(self, size: int) -> tuple[dict[str, Any], int]:
         payload = np.empty(size, dtype=np.uint8)
-        self._response.readinto_exactly(memoryview(payload))
+        self._response.readinto_exactly(payload.data)
         if size < 4:
             raise ProtocolError(f"a raw batch of {size} bytes has no header")
-        (length,) = struct.unpack_from("<I", payload, 0)
+        (length,) = struct.unpack_from("<I", payload.data, 0)
         if 4 + length > size:
             raise ProtocolError(f"a raw batch's header of {length} bytes is longer than its {size}-byte payload")
         header = payload[4:4 + length].tobytes()
@@ -320,7 +325,7 @@ class EpochFrames:
             known = layout, self._batch_examples((entry.name, entry.shape) for entry in layout.arrays)
             self._layouts[(header, size)] = known
         layout, examples = known
-        batch: dict[str, np.ndarray] = {}
+        batch: dict[str, Any] = {}
         for entry in layout.arrays:
             if entry.gather is None:
                 batch[entry.name] = entry.values(payload)
@@ -328,5 +333,5 @@ class EpochFrames:
                 batch[entry.name] = entry.expand(entry.ids(payload), self._table(entry.gather))
             else:
                 batch[entry.name] = entry.ids(payload)
-                batch.setdefault("__gather__", {})[entry.name] = (entry.gather, entry.shape)  # type: ignore[index]
+                batch.setdefault("__gather__", {})[entry.name] = (entry.gather, entry.shape)
         return batch, examples
