@@ -8,6 +8,9 @@ import Word2Vec
 public struct VerifyReport: Sendable {
     public var wordsChecked = 0
     public var oovMarkers = 0
+    /// Of them, random vectors whose marker does not record their seed (written before markers did, by the
+    /// releases up to 0.4.0): not made again.
+    public var unrecordedRandomVectors = 0
     public var metadataKeys = 0
     /// Rows of the search index read back (0 without one).
     public var searchIndexRows = 0
@@ -141,16 +144,17 @@ extension VectorCache {
         return "the cache lacks n-gram \(named) of the \(rows) its manifest names"
     }
 
-    /// An out-of-vocabulary marker names a word the cache holds, and says how its vector was made: empty for a
-    /// seeded random vector (its seed is the configuration's, not the cache's, so the vector is not made again
-    /// here), `subword` for the word's n-gram vector, which is made again from the rows and must be the stored one.
-    private func checkOutOfVocabularyMarker(of word: [UInt8], marker: [UInt8], into report: inout VerifyReport) {
+    /// An out-of-vocabulary marker names a word the cache holds, and says how its vector was made (``OOVMarker``):
+    /// `random SEED RANGE` for a seeded random vector, `subword` for the word's n-gram vector, each made again here
+    /// and compared with the stored one; empty for a random vector whose seed was not recorded (the releases up to
+    /// 0.4.0), which is counted and not made again.
+    private func checkOutOfVocabularyMarker(of word: [UInt8], marker value: [UInt8], into report: inout VerifyReport) {
         report.oovMarkers += 1
         let named = "out-of-vocabulary word \"\(Printable.escape(bytes: word, limit: 80))\""
-        guard marker.isEmpty || marker == Array(OOVKind.subword.rawValue.utf8) else {
+        guard let marker = OOVMarker(value) else {
             report.problem(
-                "\(named): its marker holds \"\(Printable.escape(bytes: marker, limit: 40))\"; expected nothing (a "
-                    + "random vector) or \"subword\"")
+                "\(named): its marker holds \"\(Printable.escape(bytes: value, limit: 40))\"; expected \"random SEED "
+                    + "RANGE\", \"subword\" or nothing")
             return
         }
         do {
@@ -159,7 +163,20 @@ extension VectorCache {
                 report.problem("\(named): the marker is there but the word's vector is not")
                 return
             }
-            guard !marker.isEmpty else { return }
+            switch marker {
+            case .unrecordedRandom:
+                report.unrecordedRandomVectors += 1
+                return
+            case .random(let seed, let range):
+                let made = OOVVectors(dimension: manifest.dimension, seed: seed, range: range).vectorBytes(for: word)
+                if made != stored {
+                    report.problem(
+                        "\(named): its vector is not the random vector of seed \(seed) and range \(range) that its "
+                            + "marker records")
+                }
+                return
+            case .subword: break
+            }
             guard let made = try subwordVector(for: word) else {
                 report.problem(
                     "\(named): marked as an n-gram vector, but "

@@ -135,7 +135,7 @@ public final class CacheWriter {
                     try put(key: word, value: vector)
                     try put(
                         key: CacheKeys.oovMarker(for: word),
-                        value: kind == .subword ? Array(kind.rawValue.utf8) : [])
+                        value: OOVMarker(kind: kind, random: generator.random).bytes)
                 }
             }
             for entry in entries.entries { try put(key: metadata.prefix + entry.key, value: entry.value) }

@@ -51,6 +51,56 @@ public struct OOVVectors: Sendable, Equatable {
     }
 }
 
+/// The value of a word's out-of-vocabulary marker (`\0oov\0WORD`): how the word's vector was made, recorded so that
+/// `verify` can make it again and compare.
+package enum OOVMarker: Equatable, Sendable {
+    /// The word's n-gram vector: `subword`.
+    case subword
+    /// A seeded random vector: `random SEED RANGE`, the range as Swift prints a `Float` (which reads back exactly).
+    case random(seed: UInt64, range: Float)
+    /// A random vector whose seed and range were not recorded: the empty value w2vcache wrote before markers
+    /// recorded them (its releases up to 0.4.0).
+    case unrecordedRandom
+
+    /// The marker of a vector of `kind` made by `random` (or by n-grams).
+    package init(kind: OOVKind, random: OOVVectors) {
+        self = kind == .subword ? .subword : .random(seed: random.seed, range: random.range)
+    }
+
+    /// The marker a value holds; `nil` for one that is none of the three.
+    package init?(_ value: some Collection<UInt8>) {
+        if value.isEmpty {
+            self = .unrecordedRandom
+            return
+        }
+        let fields = String(decoding: value, as: UTF8.self).split(separator: " ", omittingEmptySubsequences: false)
+        if fields == ["subword"] {
+            self = .subword
+        } else if fields.count == 3, fields[0] == "random", let seed = UInt64(fields[1]), let range = Float(fields[2]),
+            range.isFinite, range > 0,
+            String(decoding: value, as: UTF8.self) == Self.random(seed: seed, range: range).text
+        {
+            self = .random(seed: seed, range: range)
+        } else {
+            return nil
+        }
+    }
+
+    /// The marker's value as stored.
+    package var bytes: [UInt8] { Array(text.utf8) }
+
+    private var text: String {
+        switch self {
+        case .subword: OOVKind.subword.rawValue
+        case .random(let seed, let range): "random \(seed) \(range)"
+        case .unrecordedRandom: ""
+        }
+    }
+
+    /// The kind of vector the marker says.
+    package var kind: OOVKind { self == .subword ? .subword : .random }
+}
+
 /// Where the vector of a word the vectors file lacks comes from.
 public enum OOVKind: String, Sendable, CaseIterable, Codable {
     /// A seeded random vector (``OOVVectors``), as the book gives every word GoogleNews lacks.
@@ -149,7 +199,7 @@ extension VectorCache {
     public func outOfVocabularyKind(_ word: [UInt8]) throws -> OOVKind? {
         try translatingErrors {
             try database.withValue(forKey: CacheKeys.oovMarker(for: word)) { marker in
-                marker.map { String(decoding: $0, as: UTF8.self) == OOVKind.subword.rawValue ? .subword : .random }
+                marker.map { OOVMarker($0)?.kind ?? .random }
             }
         }
     }

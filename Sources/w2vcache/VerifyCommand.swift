@@ -11,7 +11,8 @@ struct VerifyCommand: ParsableCommand {
         abstract: "Check every entry of the cache; exit status 1 if anything is damaged.",
         discussion:
             "Reads all entries with LevelDB's checksums on and checks sizes, values and counts against the manifest; "
-            + "an out-of-vocabulary word given its n-grams' vector is made again from the cache's n-gram rows, and "
+            + "an out-of-vocabulary word's vector is made again (its n-grams' from the cache's n-gram rows, a random "
+            + "one from the seed and range its marker records) and compared, and "
             + "each prepared dataset is read back as the server reads it."
     )
 
@@ -33,8 +34,13 @@ struct VerifyCommand: ParsableCommand {
             let ngrams = report.subwordRows > 0 ? ", \(Plural.count(report.subwordRows, "n-gram row"))" : ""
             let whole = datasets > 0 ? ", \(Plural.count(datasets, "dataset")) read back" : ""
             let entries = Plural.count(report.metadataKeys, "metadata entry", "metadata entries")
+            let unrecorded =
+                report.unrecordedRandomVectors > 0
+                ? "; \(report.unrecordedRandomVectors) of them random vectors whose marker does not record their "
+                    + "seed, written before markers did: not made again" : ""
+            let words = Plural.count(report.wordsChecked, "word")
             let summary =
-                "ok: \(Plural.count(report.wordsChecked, "word")) (\(report.oovMarkers) out-of-vocabulary), "
+                "ok: \(words) (\(report.oovMarkers) out-of-vocabulary\(unrecorded)), "
                 + "\(entries)\(index)\(ngrams)\(whole), all checks passed\n"
             try Terminal.writeStdout(Array(summary.utf8))
             return

@@ -50,7 +50,28 @@ import Word2Vec
         let directory = TemporaryDirectory()
         let report = try VectorCache(path: try cacheWithOutOfVocabularyWords(directory)).verify()
         #expect(report.isHealthy, "\(report.problems)")
-        #expect(report.subwordRows == 16 && report.oovMarkers == 2)
+        #expect(report.subwordRows == 16 && report.oovMarkers == 2 && report.unrecordedRandomVectors == 0)
+    }
+
+    /// A random vector's marker records its seed and range; the empty marker of the releases up to 0.4.0, which
+    /// does not, still verifies, counted as a vector not made again.
+    @Test func aRandomVectorsMarkerRecordsItsSeedAndRange() throws {
+        let directory = TemporaryDirectory()
+        let path = try cacheWithOutOfVocabularyWords(directory)
+        let database = try Database(path: path)
+        #expect(try database.get(CacheKeys.oovMarker(for: Self.randomWord)) == Array("random 1 0.25".utf8))
+        #expect(try database.get(CacheKeys.oovMarker(for: Self.subwordWord)) == Array("subword".utf8))
+        try database.put(CacheKeys.oovMarker(for: Self.randomWord), [])
+        try database.close()
+        let cache = try VectorCache(path: path)
+        #expect(try cache.outOfVocabularyKind(Self.randomWord) == .random)
+        let report = try cache.verify()
+        #expect(report.isHealthy && report.oovMarkers == 2 && report.unrecordedRandomVectors == 1, "\(report.problems)")
+        // A range Swift prints in full reads back to the same Float; any seed a UInt64 holds.
+        for (seed, range) in [(UInt64.max, Float(0.1)), (0, .leastNonzeroMagnitude), (7, 1e30)] {
+            let marker = OOVMarker(kind: .random, random: OOVVectors(dimension: 4, seed: seed, range: range))
+            #expect(OOVMarker(marker.bytes) == marker)
+        }
     }
 
     @Test(arguments: [
@@ -98,11 +119,35 @@ import Word2Vec
         let randomMarker = CacheKeys.oovMarker(for: Self.randomWord)
         let changes: [([String], (Database) throws -> Void)] = [
             (
-                [
-                    #"out-of-vocabulary word "quagga": its marker holds "bogus"; expected nothing (a random vector) "#
-                        + #"or "subword""#
-                ],
+                [#"out-of-vocabulary word "quagga": its marker holds "bogus"; expected "random SEED RANGE", "#],
                 { try $0.put(randomMarker, Array("bogus".utf8)) }
+            ),
+            // A random vector is made again from the seed and range its marker records (it was not checked at all).
+            (
+                [
+                    #"out-of-vocabulary word "quagga": its vector is not the random vector of seed 1 and range 0.25 "#
+                        + "that its marker records"
+                ],
+                { try $0.put(Self.randomWord, other) }
+            ),
+            (
+                [
+                    #"out-of-vocabulary word "quagga": its vector is not the random vector of seed 2 and range 0.25 "#
+                        + "that its marker records"
+                ],
+                { try $0.put(randomMarker, Array("random 2 0.25".utf8)) }
+            ),
+            (
+                [#"out-of-vocabulary word "quagga": its marker holds "random 1 0.250"; expected "#],
+                { try $0.put(randomMarker, Array("random 1 0.250".utf8)) }
+            ),
+            (
+                [#"out-of-vocabulary word "quagga": its marker holds "random -1 0.25"; expected "#],
+                { try $0.put(randomMarker, Array("random -1 0.25".utf8)) }
+            ),
+            (
+                [#"out-of-vocabulary word "quagga": its marker holds "random 1 nan"; expected "#],
+                { try $0.put(randomMarker, Array("random 1 nan".utf8)) }
             ),
             (
                 [

@@ -40,7 +40,8 @@ def test_oov_bytes_match_the_recipe(tmp_path, w2vcache):
     try:
         for word in ("Zyzzyva", "quokka", "Ωmega"):
             stored = leveldb.get(word.encode())
-            assert stored is not None and leveldb.get(b"\x00oov\x00" + word.encode()) == b""
+            # The marker records the seed and range the vector was made with (the configuration's defaults here).
+            assert stored is not None and leveldb.get(b"\x00oov\x00" + word.encode()) == b"random 1 0.25"
             assert stored == oov_vector(word, 300).tobytes(), word
         assert leveldb.get(b"\x00oov\x00the") is None  # a pretrained word is not marked
     finally:

@@ -1,6 +1,7 @@
 import Foundation
 import LevelDB
 import Testing
+import VectorCache
 
 @Suite struct DatasetCommandTests {
     static let train =
@@ -53,6 +54,29 @@ import Testing
         #expect(info.stdoutText.contains("datasets:     pos (train 5, test 0)"))
         let verify = try workspace.run("verify")
         #expect(verify.status == 0 && verify.stdoutText.contains(", 1 dataset read back, all checks passed"))
+        // Markers as the releases up to 0.4.0 wrote them, without the random vectors' seed: counted, not made again.
+        var markers: [[UInt8]] = []
+        do {
+            let database = try Database(path: workspace.path + "/word2vecdb")
+            let iterator = try database.makeIterator()
+            iterator.seek(to: CacheKeys.oovPrefix)
+            while iterator.isValid, try iterator.key().starts(with: CacheKeys.oovPrefix) {
+                #expect(try iterator.value() == Array("random 1 0.25".utf8))
+                markers.append(try iterator.key())
+                iterator.next()
+            }
+            #expect(!markers.isEmpty)
+            for marker in markers { try database.put(marker, []) }
+        }
+        do {
+            let old = try workspace.run("verify")
+            #expect(
+                old.status == 0
+                    && old.stdoutText.contains(
+                        "(\(markers.count) out-of-vocabulary; \(markers.count) of them random vectors whose marker does "
+                            + "not record their seed, written before markers did: not made again)"),
+                "\(old.stdoutText)")
+        }
         // A dataset the server could not load is damage, mended by preparing it again.
         do {
             let database = try Database(path: workspace.path + "/word2vecdb")
