@@ -38,5 +38,6 @@ let package = Package(
         // Its other modules (CacheBuild, VectorCache, LevelDB, Preprocessing, Word2Vec) come with these two: naming
         // all seven made SwiftPM 6.3 link the tool's executable into this build, whose `main` libFuzzer's collides with.
         fuzzer("FuzzCacheRecords", ["Datasets", "SearchIndex"]),
+        fuzzer("FuzzOOVMarker", ["Datasets", "SearchIndex"]),
     ]
 )
