@@ -70,7 +70,7 @@ public enum RegularFile {
     public static func contents(ofFileOrPipe path: String, limit: Int = wholeFileLimit) throws(Failure) -> [UInt8] {
         do throws(Failure) {
             return try contents(of: path, limit: limit)
-        } catch  where error.kind == .notARegularFile {
+        } catch let error where error.kind == .notARegularFile {
             var status = stat()
             guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFIFO else { throw error }
             // Opened without waiting for a writer; a first read that finds the end (rather than no data yet, or
