@@ -73,8 +73,8 @@ import VectorCache
             #expect(
                 old.status == 0
                     && old.stdoutText.contains(
-                        "(\(markers.count) out-of-vocabulary; \(markers.count) of them random vectors whose marker does "
-                            + "not record their seed, written before markers did: not made again)"),
+                        "(\(markers.count) out-of-vocabulary; \(markers.count) of them random vectors whose marker "
+                            + "does not record their seed, written before markers did: not made again)"),
                 "\(old.stdoutText)")
         }
         // A dataset the server could not load is damage, mended by preparing it again.

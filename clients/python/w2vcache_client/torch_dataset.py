@@ -127,7 +127,8 @@ class EpochDataset(IterableDataset[Batch]):
         # The epoch and the position an iteration begins at, in shared memory: a DataLoader's workers hold copies of
         # this dataset (for good, with persistent_workers) and read these when each iteration begins. The position
         # the trainer reaches during one stays here until the next begins, so every worker of one starts alike.
-        self._shared = torch.tensor([epoch, 0], dtype=torch.int64).share_memory_()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
+        # (torch leaves share_memory_ unannotated.)
+        self._shared = torch.tensor([epoch, 0], dtype=torch.int64).share_memory_()  # type: ignore[no-untyped-call]
         # Set by loader() for workers: they send numpy batches, compact (row ids, a hundredth of the bytes) through
         # the worker queue, where torch would pass every tensor through shared memory (about 0.7 ms a batch here);
         # the main process expands them and makes the tensors.
